@@ -1,0 +1,81 @@
+//! Application state and the router with its middleware stack.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use axum::middleware;
+use sqlx::PgPool;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::config::Config;
+use crate::mail::Mailer;
+use crate::secrets::SecretBox;
+use crate::session_store::PgSessionStore;
+use crate::tenancy::session_state::IDLE_TIMEOUT;
+use crate::web;
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Connections run as the non-privileged `wacrm_app` role.
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+    pub mailer: Arc<Mailer>,
+    pub secrets: Arc<SecretBox>,
+    /// Serving HTTPS ourselves (HSTS).
+    pub tls: bool,
+}
+
+impl AppState {
+    pub fn new(config: Config, pool: PgPool) -> anyhow::Result<AppState> {
+        let mailer = Mailer::new(config.smtp_url.as_ref(), &config.mail_from)?;
+        let secrets = SecretBox::load(config.secret_key.as_ref(), &config.data_dir)?;
+        Ok(AppState {
+            pool,
+            tls: config.tls_cert.is_some(),
+            config: Arc::new(config),
+            mailer: Arc::new(mailer),
+            secrets: Arc::new(secrets),
+        })
+    }
+
+    /// An absolute URL for links in mails and pages.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.config.public_base(), path)
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application: routes, sessions, CSRF, security headers, tracing.
+pub fn router(state: AppState) -> Router {
+    let secure = state.config.secure_cookies();
+    let sessions = SessionManagerLayer::new(PgSessionStore::new(state.pool.clone()))
+        // `__Host-` pins the cookie to this host and path, but needs Secure.
+        .with_name(if secure { "__Host-wacrm" } else { "wacrm_session" })
+        .with_secure(secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT));
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+    });
+    crate::routes::router()
+        .layer(middleware::from_fn_with_state(state.clone(), web::csrf::require_token))
+        .layer(sessions)
+        .layer(middleware::from_fn_with_state(state.clone(), web::headers::security_headers))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}

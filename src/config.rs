@@ -1,0 +1,125 @@
+//! Command line and environment configuration (one clap struct, `.env` read by `main`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use url::Url;
+
+#[derive(Debug, Parser)]
+#[command(name = "wacrm", version, about = "Multi-tenant WhatsApp CRM")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+pub enum Command {
+    /// Migrate, start workers and serve HTTP (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value.to_owned()))
+}
+
+/// Every setting of the process. `Debug` is safe to log: secrets print redacted.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Postgres to use; unset starts a private cluster under the data dir.
+    #[arg(long, env = "DATABASE_URL", value_parser = secret)]
+    pub database_url: Option<SecretString>,
+    /// Private cluster, media files and generated development keys.
+    #[arg(long, env = "WACRM_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Listen address.
+    #[arg(long, env = "WACRM_BIND", default_value = "127.0.0.1:3000")]
+    pub bind: SocketAddr,
+    /// URL the world reaches us at (links in emails, webhook URLs).
+    #[arg(long, env = "WACRM_PUBLIC_URL")]
+    pub public_url: Option<Url>,
+    /// 32 bytes, base64: encrypts secrets at rest.
+    #[arg(long, env = "WACRM_SECRET_KEY", value_parser = secret)]
+    pub secret_key: Option<SecretString>,
+    /// PEM certificate chain: serve HTTPS with rustls.
+    #[arg(long, env = "WACRM_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `WACRM_TLS_CERT`.
+    #[arg(long, env = "WACRM_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// lettre SMTP URL; unset writes each mail to the log.
+    #[arg(long, env = "SMTP_URL", value_parser = secret)]
+    pub smtp_url: Option<SecretString>,
+    /// Sender of every mail.
+    #[arg(long, env = "MAIL_FROM", default_value = "wacrm <no-reply@localhost>")]
+    pub mail_from: String,
+    /// Graph API base.
+    #[arg(long, env = "WHATSAPP_GRAPH_URL", default_value = "https://graph.facebook.com")]
+    pub whatsapp_graph_url: Url,
+    /// Graph API version.
+    #[arg(long, env = "WHATSAPP_GRAPH_VERSION", default_value = "v21.0")]
+    pub whatsapp_graph_version: String,
+    #[arg(long, env = "STRIPE_SECRET_KEY", value_parser = secret)]
+    pub stripe_secret_key: Option<SecretString>,
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", value_parser = secret)]
+    pub stripe_webhook_secret: Option<SecretString>,
+    #[arg(long, env = "STRIPE_API_URL", default_value = "https://api.stripe.com")]
+    pub stripe_api_url: Url,
+    #[arg(long, env = "STRIPE_PRICE_STARTER")]
+    pub stripe_price_starter: Option<String>,
+    #[arg(long, env = "STRIPE_PRICE_PRO")]
+    pub stripe_price_pro: Option<String>,
+    #[arg(long, env = "OPENAI_API_KEY", value_parser = secret)]
+    pub openai_api_key: Option<SecretString>,
+    #[arg(long, env = "OPENAI_BASE_URL")]
+    pub openai_base_url: Option<Url>,
+    #[arg(long, env = "AI_MODEL")]
+    pub ai_model: Option<String>,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    #[arg(long, env = "WACRM_TRUST_PROXY", default_value_t = false)]
+    pub trust_proxy: bool,
+}
+
+impl Config {
+    /// Public base URL without a trailing slash.
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None => {
+                let scheme = if self.tls_cert.is_some() { "https" } else { "http" };
+                format!("{scheme}://{}", self.bind)
+            }
+        }
+    }
+
+    /// Cookies get `Secure` when users reach us over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_base().starts_with("https://")
+    }
+
+    /// A configuration for tests and tools: defaults everywhere, no environment read.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        // Defaults come from clap; anything the environment could inject is cleared.
+        let cli = Cli::parse_from(["wacrm"]);
+        Config {
+            data_dir,
+            database_url: None,
+            public_url: None,
+            secret_key: None,
+            tls_cert: None,
+            tls_key: None,
+            smtp_url: None,
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            openai_api_key: None,
+            openai_base_url: None,
+            trust_proxy: false,
+            ..cli.config
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Connections, migrations and the queries of each entity.
+//!
+//! Two kinds of connection: the *admin* options (the configured user, which
+//! owns the schema and runs migrations) and the *app* pool, whose connections
+//! `SET ROLE wacrm_app` so every request query obeys row-level security.
+
+pub mod api_tokens;
+pub mod invitations;
+pub mod memberships;
+pub mod orgs;
+pub mod rate_limits;
+pub mod user_tokens;
+pub mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+use crate::config::Config;
+use crate::embedded_pg::{Cluster, Durability};
+
+/// Migrations compiled into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// The role request work runs as: not superuser, not BYPASSRLS, owns nothing.
+pub const APP_ROLE: &str = "wacrm_app";
+
+/// Where the data lives: a configured server or our private cluster.
+#[derive(Debug)]
+pub struct Database {
+    pub admin: PgConnectOptions,
+    pub cluster: Option<Cluster>,
+}
+
+impl Database {
+    /// `DATABASE_URL` if set, else the private cluster under the data dir.
+    pub async fn open(config: &Config) -> anyhow::Result<Database> {
+        if let Some(url) = &config.database_url {
+            let admin = PgConnectOptions::from_str(url.expose_secret())
+                .context("DATABASE_URL is not a valid postgres:// URL")?;
+            return Ok(Database {
+                admin,
+                cluster: None,
+            });
+        }
+        let dir = config.data_dir.join("postgres");
+        let cluster = Cluster::start(&dir, Durability::Durable).await?;
+        ensure_database(&cluster, "wacrm").await?;
+        Ok(Database {
+            admin: cluster.connect_options("wacrm"),
+            cluster: Some(cluster),
+        })
+    }
+
+    /// Stop the private cluster if this process started it.
+    pub async fn shutdown(&self) {
+        if let Some(cluster) = &self.cluster
+            && cluster.started_here
+            && let Err(e) = cluster.stop().await
+        {
+            tracing::warn!(error = %e, "stopping the private PostgreSQL cluster failed");
+        }
+    }
+}
+
+/// Create `name` in the cluster unless it exists.
+pub async fn ensure_database(cluster: &Cluster, name: &str) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect_with(&cluster.connect_options("postgres"))
+        .await
+        .context("connecting to the private PostgreSQL cluster")?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        // A name from our own code, not from input: quoted as an identifier.
+        let sql = format!("create database \"{}\"", name.replace('"', "\"\""));
+        conn.execute(sqlx::AssertSqlSafe(sql)).await?;
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// Apply every pending migration as the admin user.
+pub async fn migrate(admin: &PgConnectOptions) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect_with(admin)
+        .await
+        .context("connecting to Postgres to migrate")?;
+    MIGRATOR
+        .run(&mut conn)
+        .await
+        .context("applying migrations")?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// The pool request work uses: every connection runs as [`APP_ROLE`].
+pub async fn app_pool(admin: &PgConnectOptions, max_connections: u32) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute("set role wacrm_app; set statement_timeout = '30s'")
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect_with(admin.clone())
+        .await
+        .context("connecting the application pool")
+}
+
+/// A file lock that keeps a second wacrm from using the same data dir.
+pub fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let path = data_dir.join("wacrm.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another wacrm is already running with the data dir {} (lock {} is held); \
+             stop it first, or give this one another WACRM_DATA_DIR",
+            data_dir.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}

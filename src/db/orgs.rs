@@ -1,0 +1,84 @@
+//! Workspaces (organizations).
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::tenancy::{TenantTx, UserScopeTx};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Org {
+    pub id: Uuid,
+    pub name: String,
+    pub time_zone: String,
+    pub business_hours: Value,
+    pub created_at: OffsetDateTime,
+}
+
+/// Create the workspace of this tenant context (its id is the context's).
+pub async fn insert(tx: &mut TenantTx, name: &str) -> sqlx::Result<()> {
+    let id = tx.org_id();
+    sqlx::query("insert into organizations (id, name) values ($1, $2)")
+        .bind(id)
+        .bind(name)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub async fn get(tx: &mut TenantTx) -> sqlx::Result<Option<Org>> {
+    let id = tx.org_id();
+    sqlx::query_as(
+        "select id, name, time_zone, business_hours, created_at from organizations where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+pub async fn update_settings(
+    tx: &mut TenantTx,
+    name: &str,
+    time_zone: &str,
+    business_hours: &Value,
+) -> sqlx::Result<()> {
+    let id = tx.org_id();
+    sqlx::query(
+        "update organizations set name = $2, time_zone = $3, business_hours = $4 where id = $1",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(time_zone)
+    .bind(business_hours)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Delete the workspace and (by cascade) everything it owns.
+pub async fn delete(tx: &mut TenantTx) -> sqlx::Result<()> {
+    let id = tx.org_id();
+    sqlx::query("delete from organizations where id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// A workspace the user belongs to, for the switcher.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserWorkspace {
+    pub id: Uuid,
+    pub name: String,
+    pub role: String,
+}
+
+pub async fn list_for_user(scope: &mut UserScopeTx) -> sqlx::Result<Vec<UserWorkspace>> {
+    sqlx::query_as(
+        "select o.id, o.name, m.role from memberships m \
+         join organizations o on o.id = m.org_id \
+         where m.user_id = current_app_user_id() order by o.name, o.id",
+    )
+    .fetch_all(scope.conn())
+    .await
+}

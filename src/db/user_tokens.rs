@@ -1,0 +1,93 @@
+//! Single-purpose links mailed to a user: email verification, password reset.
+
+use sqlx::PgConnection;
+use time::Duration;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    VerifyEmail,
+    ResetPassword,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::VerifyEmail => "verify_email",
+            Purpose::ResetPassword => "reset_password",
+        }
+    }
+
+    /// How long a link of this purpose stays valid.
+    pub fn lifetime(self) -> Duration {
+        match self {
+            Purpose::VerifyEmail => Duration::hours(24),
+            Purpose::ResetPassword => Duration::hours(1),
+        }
+    }
+}
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    purpose: Purpose,
+    token_hash: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into user_tokens (token_hash, user_id, purpose, expires_at) \
+         values ($1, $2, $3, now() + make_interval(secs => $4))",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(purpose.as_str())
+    .bind(purpose.lifetime().whole_seconds() as f64)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Consume a valid, unused, unexpired token: returns its user. Single use:
+/// the row is marked used in the same statement.
+pub async fn consume(
+    conn: &mut PgConnection,
+    purpose: Purpose,
+    token_hash: &[u8],
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(
+        "update user_tokens set used_at = now() \
+         where token_hash = $1 and purpose = $2 and used_at is null and expires_at > now() \
+         returning user_id",
+    )
+    .bind(token_hash)
+    .bind(purpose.as_str())
+    .fetch_optional(conn)
+    .await
+}
+
+/// Whether a token would be accepted (to show the form before consuming it).
+pub async fn is_valid(
+    conn: &mut PgConnection,
+    purpose: Purpose,
+    token_hash: &[u8],
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from user_tokens where token_hash = $1 and purpose = $2 \
+         and used_at is null and expires_at > now())",
+    )
+    .bind(token_hash)
+    .bind(purpose.as_str())
+    .fetch_one(conn)
+    .await
+}
+
+/// Invalidate every outstanding token of this purpose for the user.
+pub async fn revoke_all(conn: &mut PgConnection, user_id: Uuid, purpose: Purpose) -> sqlx::Result<()> {
+    sqlx::query(
+        "update user_tokens set used_at = now() where user_id = $1 and purpose = $2 and used_at is null",
+    )
+    .bind(user_id)
+    .bind(purpose.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! Users are global (a person may belong to several workspaces), so these
+//! queries take a plain connection, not a tenant context.
+
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::EmailAddress;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct User {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub password_hash: String,
+    pub email_verified_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InsertUserError {
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+pub async fn find_by_email(
+    conn: &mut PgConnection,
+    email: &EmailAddress,
+) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(
+        "select id, name, email, password_hash, email_verified_at \
+         from users where lower(email) = lower($1)",
+    )
+    .bind(email.as_str())
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn find(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(
+        "select id, name, email, password_hash, email_verified_at from users where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    name: &str,
+    email: &EmailAddress,
+    password_hash: &str,
+    verified: bool,
+) -> Result<Uuid, InsertUserError> {
+    let id = Uuid::new_v4();
+    let result = sqlx::query(
+        "insert into users (id, name, email, password_hash, email_verified_at) \
+         values ($1, $2, $3, $4, case when $5 then now() end)",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(email.as_str())
+    .bind(password_hash)
+    .bind(verified)
+    .execute(conn)
+    .await;
+    match result {
+        Ok(_) => Ok(id),
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => {
+            Err(InsertUserError::EmailTaken)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn set_password_hash(
+    conn: &mut PgConnection,
+    id: Uuid,
+    password_hash: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("update users set password_hash = $2, updated_at = now() where id = $1")
+        .bind(id)
+        .bind(password_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_name(conn: &mut PgConnection, id: Uuid, name: &str) -> sqlx::Result<()> {
+    sqlx::query("update users set name = $2, updated_at = now() where id = $1")
+        .bind(id)
+        .bind(name)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_email_verified(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query(
+        "update users set email_verified_at = coalesce(email_verified_at, now()) where id = $1",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// End every session of a user except `keep` (password change, reset).
+pub async fn end_other_sessions(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    keep: Option<&str>,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query("delete from sessions where user_id = $1 and id is distinct from $2")
+        .bind(user_id)
+        .bind(keep)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,26 @@
+//! wacrm: a multi-tenant WhatsApp CRM in one binary.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod embedded_pg;
+pub mod error;
+pub mod mail;
+pub mod routes;
+pub mod secrets;
+pub mod server;
+pub mod session_store;
+pub mod tenancy;
+pub mod tls;
+pub mod web;
+
+/// Logs to stderr; `RUST_LOG` overrides the default level.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}

@@ -1,0 +1,125 @@
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::password::{self, Verified};
+use crate::db;
+use crate::domain::EmailAddress;
+use crate::error::Result;
+use crate::routes::safe_next;
+use crate::tenancy::member::{MaybeUser, Page, workspaces_of};
+use crate::tenancy::session_state::AuthSession;
+use crate::web::client_ip::ClientIp;
+use crate::web::rate_limit::{self, LOGIN_PER_EMAIL, LOGIN_PER_IP};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    page: Page,
+    errors: Vec<String>,
+    email: String,
+    next: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NextQuery {
+    next: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: String,
+}
+
+pub async fn show(
+    MaybeUser(user): MaybeUser,
+    session: AuthSession,
+    Query(query): Query<NextQuery>,
+) -> Result<Response> {
+    let next = safe_next(&query.next).unwrap_or("").to_owned();
+    if user.is_some() {
+        return Ok(Redirect::to(if next.is_empty() { "/dashboard" } else { &next }).into_response());
+    }
+    Ok(LoginPage {
+        page: Page::anonymous(&session).await?,
+        errors: vec![],
+        email: String::new(),
+        next,
+    }
+    .into_response())
+}
+
+const LOGIN_FAILED: &str = "Email or password is incorrect.";
+
+pub async fn submit(
+    State(state): State<AppState>,
+    session: AuthSession,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<LoginForm>,
+) -> Result<Response> {
+    rate_limit::check(&state, LOGIN_PER_IP, &ip.to_string()).await?;
+    rate_limit::check(&state, LOGIN_PER_EMAIL, form.email.trim()).await?;
+    let next = safe_next(&form.next).unwrap_or("").to_owned();
+    let failed = || async {
+        Ok::<_, crate::error::AppError>(
+            (
+                StatusCode::UNAUTHORIZED,
+                LoginPage {
+                    page: Page::anonymous(&session).await?,
+                    errors: vec![LOGIN_FAILED.into()],
+                    email: form.email.trim().to_owned(),
+                    next: next.clone(),
+                },
+            )
+                .into_response(),
+        )
+    };
+    let user = match EmailAddress::parse(&form.email) {
+        Ok(email) => {
+            let mut conn = state.pool.acquire().await?;
+            db::users::find_by_email(&mut conn, &email).await?
+        }
+        Err(_) => None,
+    };
+    let Some(user) = user else {
+        password::burn_verification_time(form.password.clone()).await;
+        return failed().await;
+    };
+    match password::verify(form.password.clone(), user.password_hash.clone()).await? {
+        Verified::Wrong => return failed().await,
+        Verified::Ok => {}
+        Verified::OkRehashed(new_hash) => {
+            let mut conn = state.pool.acquire().await?;
+            db::users::set_password_hash(&mut conn, user.id, &new_hash).await?;
+            tracing::info!(user_id = %user.id, "password hash upgraded to argon2id");
+        }
+    }
+    let first_org = workspaces_of(&state, user.id).await?.first().map(|w| w.id);
+    session.sign_in(user.id, first_org).await?;
+    tracing::info!(user_id = %user.id, "logged in");
+    let to = if !next.is_empty() {
+        next
+    } else if first_org.is_some() {
+        "/dashboard".to_owned()
+    } else {
+        "/workspaces".to_owned()
+    };
+    Ok(Redirect::to(&to).into_response())
+}
+
+pub async fn logout(MaybeUser(user): MaybeUser, session: AuthSession) -> Result<Redirect> {
+    if let Some(user) = user {
+        tracing::info!(user_id = %user.user.id, "logged out");
+    }
+    session.sign_out().await?;
+    Ok(Redirect::to("/login"))
+}

@@ -1,0 +1,36 @@
+//! The signed-in home page of a workspace.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::routing::get;
+
+use crate::app::AppState;
+use crate::db;
+use crate::error::Result;
+use crate::tenancy::member::{Page, Tenant};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/dashboard", get(show))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    page: Page,
+    org_name: String,
+    user_name: String,
+    role: String,
+    member_count: usize,
+}
+
+async fn show(mut tenant: Tenant) -> Result<DashboardPage> {
+    let members = db::memberships::list(&mut tenant.tx).await?;
+    Ok(DashboardPage {
+        org_name: tenant.member.org_name.clone(),
+        user_name: tenant.member.user_name.clone(),
+        role: tenant.member.role.to_string(),
+        member_count: members.len(),
+        page: tenant.page,
+    })
+}

@@ -1,0 +1,69 @@
+//! Every route, one module per resource, merged here.
+
+mod api;
+mod auth;
+mod dashboard;
+mod health;
+mod invitations;
+mod profile;
+mod settings;
+mod team;
+mod workspaces;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::routing::get;
+
+use crate::app::AppState;
+use crate::tenancy::member::Page;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(dashboard::router())
+        .merge(workspaces::router())
+        .merge(team::router())
+        .merge(invitations::router())
+        .merge(profile::router())
+        .merge(settings::router())
+        .nest("/api/v1", api::router())
+        .route("/static/{name}", get(crate::web::static_files::serve))
+        .fallback(|| async { crate::error::AppError::NotFound })
+}
+
+/// A simple page: a heading, a sentence and maybe one button.
+#[derive(Template, WebTemplate)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub page: Page,
+    pub heading: String,
+    pub body: String,
+    pub link: Option<(String, String)>,
+}
+
+/// Trim a text field and check its length; `what` names it in the error.
+pub fn required_text(value: &str, what: &str, max: usize, errors: &mut Vec<String>) -> String {
+    let value = value.trim();
+    if value.is_empty() {
+        errors.push(format!("Enter {what}."));
+    } else if value.chars().count() > max {
+        errors.push(format!("{} is too long ({max} characters at most).", capitalize(what)));
+    }
+    value.to_owned()
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+/// A local path to continue to after logging in; anything else is dropped
+/// (no open redirects).
+pub fn safe_next(next: &str) -> Option<&str> {
+    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')).then_some(next)
+}

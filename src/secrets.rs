@@ -1,0 +1,216 @@
+//! Secrets at rest (WhatsApp tokens, API keys): AES-256-GCM with a random
+//! nonce. A sealed blob names the key that sealed it, so keys can rotate, and
+//! is bound to its workspace and purpose as associated data: a blob copied
+//! into another row or workspace fails to open.
+//!
+//! Blob layout: `version (1) | key id (4) | nonce (12) | ciphertext + tag`.
+
+use std::path::Path;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+const VERSION: u8 = 1;
+const KEY_ID_LEN: usize = 4;
+const NONCE_LEN: usize = 12;
+const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SecretsError {
+    #[error("sealed secret is malformed")]
+    Malformed,
+    #[error("sealed with a key that is not configured (key id {0})")]
+    UnknownKey(String),
+    #[error("sealed secret failed authentication (wrong key, workspace or purpose)")]
+    Tampered,
+    #[error("encryption failed")]
+    Encrypt,
+}
+
+struct Key {
+    id: [u8; KEY_ID_LEN],
+    cipher: Aes256Gcm,
+}
+
+/// The configured keys; the first seals, all of them open.
+pub struct SecretBox {
+    keys: Vec<Key>,
+}
+
+impl std::fmt::Debug for SecretBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretBox({} key(s), redacted)", self.keys.len())
+    }
+}
+
+impl SecretBox {
+    /// From `WACRM_SECRET_KEY`: one or more base64 32-byte keys separated by
+    /// commas, the current one first (older ones only open old blobs).
+    pub fn from_config(value: &str) -> anyhow::Result<SecretBox> {
+        let mut keys = Vec::new();
+        for (i, part) in value.split(',').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
+            let bytes = STANDARD
+                .decode(part)
+                .with_context(|| format!("WACRM_SECRET_KEY key #{} is not base64", i + 1))?;
+            anyhow::ensure!(
+                bytes.len() == 32,
+                "WACRM_SECRET_KEY key #{} must be 32 bytes (got {}); generate one with `openssl rand -base64 32`",
+                i + 1,
+                bytes.len()
+            );
+            keys.push(Key::new(&bytes)?);
+        }
+        anyhow::ensure!(!keys.is_empty(), "WACRM_SECRET_KEY is empty");
+        Ok(SecretBox { keys })
+    }
+
+    /// The configured key, or in development a key generated once into the
+    /// data dir (with a warning: a lost data dir loses every sealed secret).
+    pub fn load(configured: Option<&SecretString>, data_dir: &Path) -> anyhow::Result<SecretBox> {
+        if let Some(value) = configured {
+            return SecretBox::from_config(value.expose_secret());
+        }
+        let path = data_dir.join("secret.key");
+        if !path.exists() {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("getrandom: {e}"))?;
+            std::fs::create_dir_all(data_dir)?;
+            write_private(&path, STANDARD.encode(key).as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        tracing::warn!(
+            path = %path.display(),
+            "WACRM_SECRET_KEY is not set: using a development key from the data dir; \
+             set WACRM_SECRET_KEY in production"
+        );
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        SecretBox::from_config(text.trim())
+    }
+
+    pub fn seal(&self, org_id: Uuid, purpose: &str, plaintext: &[u8]) -> Result<Vec<u8>, SecretsError> {
+        let key = &self.keys[0];
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|_| SecretsError::Encrypt)?;
+        let aad = associated_data(org_id, purpose);
+        let ciphertext = key
+            .cipher
+            .encrypt(&Nonce::from(nonce), Payload { msg: plaintext, aad: &aad })
+            .map_err(|_| SecretsError::Encrypt)?;
+        let mut blob = Vec::with_capacity(HEADER_LEN + ciphertext.len());
+        blob.push(VERSION);
+        blob.extend_from_slice(&key.id);
+        blob.extend_from_slice(&nonce);
+        blob.extend_from_slice(&ciphertext);
+        Ok(blob)
+    }
+
+    pub fn open(&self, org_id: Uuid, purpose: &str, blob: &[u8]) -> Result<Vec<u8>, SecretsError> {
+        if blob.len() < HEADER_LEN + 16 || blob[0] != VERSION {
+            return Err(SecretsError::Malformed);
+        }
+        let key_id = &blob[1..1 + KEY_ID_LEN];
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.id == key_id)
+            .ok_or_else(|| SecretsError::UnknownKey(hex::encode(key_id)))?;
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&blob[1 + KEY_ID_LEN..HEADER_LEN]);
+        let aad = associated_data(org_id, purpose);
+        key.cipher
+            .decrypt(&Nonce::from(nonce), Payload { msg: &blob[HEADER_LEN..], aad: &aad })
+            .map_err(|_| SecretsError::Tampered)
+    }
+
+    /// Whether a blob was sealed with an older key (re-seal it).
+    pub fn needs_reseal(&self, blob: &[u8]) -> bool {
+        blob.len() > KEY_ID_LEN && blob[1..1 + KEY_ID_LEN] != self.keys[0].id
+    }
+}
+
+impl Key {
+    fn new(bytes: &[u8]) -> anyhow::Result<Key> {
+        let digest = Sha256::digest(bytes);
+        let mut id = [0u8; KEY_ID_LEN];
+        id.copy_from_slice(&digest[..KEY_ID_LEN]);
+        let cipher = Aes256Gcm::new_from_slice(bytes).map_err(|_| anyhow::anyhow!("invalid key length"))?;
+        Ok(Key { id, cipher })
+    }
+}
+
+fn associated_data(org_id: Uuid, purpose: &str) -> Vec<u8> {
+    format!("wacrm/secret/v1/{org_id}/{purpose}").into_bytes()
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8) -> String {
+        STANDARD.encode([byte; 32])
+    }
+
+    #[test]
+    fn sealed_secret_opens_only_for_its_org_and_purpose() -> anyhow::Result<()> {
+        let secrets = SecretBox::from_config(&key(1))?;
+        let (org_a, org_b) = (Uuid::new_v4(), Uuid::new_v4());
+        let blob = secrets.seal(org_a, "whatsapp_token", b"EAAG-token")?;
+        assert!(!blob.windows(10).any(|w| w == b"EAAG-token"), "plaintext leaked");
+        assert_eq!(secrets.open(org_a, "whatsapp_token", &blob)?, b"EAAG-token");
+        assert_eq!(secrets.open(org_b, "whatsapp_token", &blob), Err(SecretsError::Tampered));
+        assert_eq!(secrets.open(org_a, "openai_key", &blob), Err(SecretsError::Tampered));
+        Ok(())
+    }
+
+    #[test]
+    fn nonces_differ_and_tampering_is_detected() -> anyhow::Result<()> {
+        let secrets = SecretBox::from_config(&key(2))?;
+        let org = Uuid::new_v4();
+        let a = secrets.seal(org, "p", b"same")?;
+        let b = secrets.seal(org, "p", b"same")?;
+        assert_ne!(a, b);
+        let mut flipped = a.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert_eq!(secrets.open(org, "p", &flipped), Err(SecretsError::Tampered));
+        assert_eq!(secrets.open(org, "p", &a[..5]), Err(SecretsError::Malformed));
+        Ok(())
+    }
+
+    #[test]
+    fn rotated_keys_still_open_old_blobs() -> anyhow::Result<()> {
+        let org = Uuid::new_v4();
+        let old = SecretBox::from_config(&key(3))?;
+        let blob = old.seal(org, "p", b"v1")?;
+        let rotated = SecretBox::from_config(&format!("{},{}", key(4), key(3)))?;
+        assert_eq!(rotated.open(org, "p", &blob)?, b"v1");
+        assert!(rotated.needs_reseal(&blob));
+        let only_new = SecretBox::from_config(&key(4))?;
+        assert!(matches!(only_new.open(org, "p", &blob), Err(SecretsError::UnknownKey(_))));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_keys_are_refused_with_a_reason() {
+        assert!(SecretBox::from_config("not base64!").is_err());
+        assert!(SecretBox::from_config(&STANDARD.encode([0u8; 16])).is_err());
+        assert!(SecretBox::from_config("").is_err());
+    }
+}

@@ -1,0 +1,133 @@
+//! Start-up and shutdown: database, migrations, background sweeps, HTTP(S).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tower_sessions::ExpiredDeletion;
+
+use crate::app::{AppState, router};
+use crate::config::{Command, Config};
+use crate::db::{self, Database};
+use crate::session_store::PgSessionStore;
+
+/// Install ring as rustls' process-wide provider (once; later calls no-op).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// `wacrm serve` and `wacrm migrate`.
+pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
+    install_crypto_provider();
+    let _lock = match config.database_url {
+        None => Some(db::lock_data_dir(&config.data_dir)?),
+        Some(_) => None,
+    };
+    let database = Database::open(&config).await?;
+    let result = run_with(&database, config, command).await;
+    database.shutdown().await;
+    result
+}
+
+async fn run_with(database: &Database, config: Config, command: Command) -> anyhow::Result<()> {
+    db::migrate(&database.admin).await?;
+    if command == Command::Migrate {
+        tracing::info!("migrations applied");
+        return Ok(());
+    }
+    let pool = db::app_pool(&database.admin, 20).await?;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let bind = config.bind;
+    let state = AppState::new(config, pool.clone())?;
+    spawn_sweeps(state.clone());
+    let listener = TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!("wacrm listening on {scheme}://{bind} (public URL {})", state.config.public_base());
+    match tls {
+        Some(tls) => serve_tls(listener.into_std()?, state, tls, shutdown_signal()).await?,
+        None => serve(listener, state, shutdown_signal()).await?,
+    }
+    pool.close().await;
+    Ok(())
+}
+
+/// Plain HTTP until `shutdown` resolves, then drain in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("HTTP server")
+}
+
+/// HTTPS with rustls until `shutdown` resolves.
+pub async fn serve_tls(
+    listener: std::net::TcpListener,
+    state: AppState,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    listener.set_nonblocking(true)?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum_server::from_tcp_rustls(listener, axum_server::tls_rustls::RustlsConfig::from_config(tls))?
+        .handle(handle)
+        .serve(app)
+        .await
+        .context("HTTPS server")
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Periodic clean-up of expired sessions and old rate-limit windows.
+fn spawn_sweeps(state: AppState) {
+    tokio::spawn(async move {
+        let store = PgSessionStore::new(state.pool.clone());
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "expired session sweep failed");
+            }
+            if let Ok(mut conn) = state.pool.acquire().await
+                && let Err(e) = db::rate_limits::delete_old(&mut conn).await
+            {
+                tracing::warn!(error = %e, "rate limit sweep failed");
+            }
+        }
+    });
+}

@@ -1,0 +1,182 @@
+//! Extractors for signed-in people: [`CurrentUser`] (no workspace needed) and
+//! [`Tenant`] (a member of the current workspace, with an open tenant context).
+
+use std::marker::PhantomData;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use uuid::Uuid;
+
+use super::TenantTx;
+use super::capability::{AnyMember, Capability};
+use super::session_state::{AuthSession, Flash};
+use crate::app::AppState;
+use crate::db;
+use crate::domain::Role;
+use crate::error::{AppError, Result};
+
+/// What every signed-in page shows in the layout.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub csrf_token: String,
+    pub flash: Option<Flash>,
+    pub user_name: Option<String>,
+    pub org_name: Option<String>,
+    pub role: Option<Role>,
+    pub email_verified: bool,
+}
+
+impl Page {
+    /// For pages seen before signing in.
+    pub async fn anonymous(session: &AuthSession) -> Result<Page> {
+        Ok(Page {
+            csrf_token: session.csrf_token().await?,
+            flash: session.take_flash().await?,
+            ..Page::default()
+        })
+    }
+
+    pub fn can_manage_team(&self) -> bool {
+        self.role.is_some_and(super::capability::ManageTeam::allows)
+    }
+
+    pub fn can_manage_settings(&self) -> bool {
+        self.role.is_some_and(super::capability::ManageSettings::allows)
+    }
+}
+
+/// A signed-in user, whatever workspace (or none) is selected.
+pub struct CurrentUser {
+    pub user: db::users::User,
+    pub session: AuthSession,
+    pub page: Page,
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let session = AuthSession::from_request_parts(parts, state).await?;
+        let Some(user_id) = session.user_id().await? else {
+            return Err(AppError::Unauthorized);
+        };
+        let mut conn = state.pool.acquire().await?;
+        let Some(user) = db::users::find(&mut conn, user_id).await? else {
+            session.sign_out().await?;
+            return Err(AppError::Unauthorized);
+        };
+        let page = Page {
+            csrf_token: session.csrf_token().await?,
+            flash: session.take_flash().await?,
+            user_name: Some(user.name.clone()),
+            email_verified: user.email_verified_at.is_some(),
+            ..Page::default()
+        };
+        Ok(CurrentUser {
+            user,
+            session,
+            page,
+        })
+    }
+}
+
+/// Signed in or not.
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        match CurrentUser::from_request_parts(parts, state).await {
+            Ok(user) => Ok(MaybeUser(Some(user))),
+            Err(AppError::Unauthorized) => Ok(MaybeUser(None)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The member behind a request.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub user_name: String,
+    pub user_email: String,
+    pub org_id: Uuid,
+    pub org_name: String,
+    pub role: Role,
+}
+
+/// A member of the session's current workspace who has capability `C`, with
+/// a transaction scoped to that workspace. The only door to tenant data for
+/// browser requests.
+pub struct Tenant<C: Capability = AnyMember> {
+    pub member: Member,
+    pub tx: TenantTx,
+    pub session: AuthSession,
+    pub page: Page,
+    _capability: PhantomData<C>,
+}
+
+impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let session = AuthSession::from_request_parts(parts, state).await?;
+        let Some(user_id) = session.user_id().await? else {
+            return Err(AppError::Unauthorized);
+        };
+        let Some(org_id) = session.org_id().await? else {
+            return Err(AppError::Redirect("/workspaces".into()));
+        };
+        let mut tx = TenantTx::open(&state.pool, org_id).await?;
+        let Some(row) = db::memberships::load_member(&mut tx, user_id).await? else {
+            session.set_org_id(None).await?;
+            session
+                .flash("error", "You are no longer a member of that workspace.")
+                .await?;
+            return Err(AppError::Redirect("/workspaces".into()));
+        };
+        let role = Role::parse(&row.role).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+        if !C::allows(role) {
+            return Err(AppError::Forbidden(C::WHAT));
+        }
+        let page = Page {
+            csrf_token: session.csrf_token().await?,
+            flash: session.take_flash().await?,
+            user_name: Some(row.user_name.clone()),
+            org_name: Some(row.org_name.clone()),
+            role: Some(role),
+            email_verified: row.email_verified,
+        };
+        Ok(Tenant {
+            member: Member {
+                user_id,
+                user_name: row.user_name,
+                user_email: row.user_email,
+                org_id,
+                org_name: row.org_name,
+                role,
+            },
+            tx,
+            session,
+            page,
+            _capability: PhantomData,
+        })
+    }
+}
+
+impl CurrentUser {
+    /// The user's own workspaces, across tenants (the switcher).
+    pub async fn workspaces(&self, state: &AppState) -> Result<Vec<db::orgs::UserWorkspace>> {
+        workspaces_of(state, self.user.id).await
+    }
+}
+
+/// A user's workspaces (user scope: their own memberships only). Used by
+/// the switcher and by login, which has just proved who the user is.
+pub async fn workspaces_of(state: &AppState, user_id: Uuid) -> Result<Vec<db::orgs::UserWorkspace>> {
+    let mut scope = super::UserScopeTx::open(&state.pool, user_id).await?;
+    let list = db::orgs::list_for_user(&mut scope).await?;
+    scope.commit().await?;
+    Ok(list)
+}

@@ -1,0 +1,73 @@
+//! The tenant context: the only way to reach tenant rows.
+//!
+//! A [`TenantTx`] is a transaction that has run `SET LOCAL app.org_id`; row-level
+//! security filters every tenant table by it. Its constructor is private to
+//! this module, so it is opened only by the authenticated extractors in the
+//! child modules ([`member::Tenant`], [`api_client::ApiClient`]) and by the
+//! named system entry points in [`bootstrap`] (sign-up, invitation acceptance).
+
+pub mod api_client;
+pub mod bootstrap;
+pub mod capability;
+pub mod member;
+pub mod session_state;
+
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+/// A transaction scoped to one workspace.
+pub struct TenantTx {
+    tx: Transaction<'static, Postgres>,
+    org_id: Uuid,
+}
+
+impl TenantTx {
+    async fn open(pool: &PgPool, org_id: Uuid) -> sqlx::Result<TenantTx> {
+        let mut tx = pool.begin().await?;
+        sqlx::query("select set_config('app.org_id', $1, true)")
+            .bind(org_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(TenantTx { tx, org_id })
+    }
+
+    /// The workspace this transaction is scoped to.
+    pub fn org_id(&self) -> Uuid {
+        self.org_id
+    }
+
+    /// The connection, for queries in `crate::db`.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+}
+
+/// A transaction scoped to one signed-in user: it sees that user's own
+/// memberships and workspaces across tenants (the workspace switcher), and
+/// nothing else of any tenant.
+pub struct UserScopeTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl UserScopeTx {
+    async fn open(pool: &PgPool, user_id: Uuid) -> sqlx::Result<UserScopeTx> {
+        let mut tx = pool.begin().await?;
+        sqlx::query("select set_config('app.user_id', $1, true)")
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(UserScopeTx { tx })
+    }
+
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+}

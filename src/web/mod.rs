@@ -1,0 +1,8 @@
+//! HTTP plumbing shared by every route: CSRF, security headers, static
+//! files, client address, rate limits.
+
+pub mod client_ip;
+pub mod csrf;
+pub mod headers;
+pub mod rate_limit;
+pub mod static_files;
