@@ -56,7 +56,11 @@ pub fn router(state: AppState) -> Router {
     let secure = state.config.secure_cookies();
     let sessions = SessionManagerLayer::new(PgSessionStore::new(state.pool.clone()))
         // `__Host-` pins the cookie to this host and path, but needs Secure.
-        .with_name(if secure { "__Host-wacrm" } else { "wacrm_session" })
+        .with_name(if secure {
+            "__Host-wacrm"
+        } else {
+            "wacrm_session"
+        })
         .with_secure(secure)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -71,9 +75,15 @@ pub fn router(state: AppState) -> Router {
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
     });
     crate::routes::router()
-        .layer(middleware::from_fn_with_state(state.clone(), web::csrf::require_token))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            web::csrf::require_token,
+        ))
         .layer(sessions)
-        .layer(middleware::from_fn_with_state(state.clone(), web::headers::security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            web::headers::security_headers,
+        ))
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

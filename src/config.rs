@@ -59,7 +59,11 @@ pub struct Config {
     #[arg(long, env = "MAIL_FROM", default_value = "wacrm <no-reply@localhost>")]
     pub mail_from: String,
     /// Graph API base.
-    #[arg(long, env = "WHATSAPP_GRAPH_URL", default_value = "https://graph.facebook.com")]
+    #[arg(
+        long,
+        env = "WHATSAPP_GRAPH_URL",
+        default_value = "https://graph.facebook.com"
+    )]
     pub whatsapp_graph_url: Url,
     /// Graph API version.
     #[arg(long, env = "WHATSAPP_GRAPH_VERSION", default_value = "v21.0")]
@@ -91,7 +95,11 @@ impl Config {
         match &self.public_url {
             Some(url) => url.as_str().trim_end_matches('/').to_owned(),
             None => {
-                let scheme = if self.tls_cert.is_some() { "https" } else { "http" };
+                let scheme = if self.tls_cert.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
                 format!("{scheme}://{}", self.bind)
             }
         }

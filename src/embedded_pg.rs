@@ -49,7 +49,9 @@ pub enum ClusterError {
         log: String,
         output: String,
     },
-    #[error("{0} is not a PostgreSQL data directory and is not empty; move it away or choose another WACRM_DATA_DIR")]
+    #[error(
+        "{0} is not a PostgreSQL data directory and is not empty; move it away or choose another WACRM_DATA_DIR"
+    )]
     NotACluster(PathBuf),
     #[error("i/o error on {path}: {source}")]
     Io {
@@ -137,9 +139,13 @@ impl Cluster {
     /// Fast shutdown: ends connections, then checkpoints.
     pub async fn stop(&self) -> Result<(), ClusterError> {
         let pgdata = self.pgdata.to_string_lossy().into_owned();
-        self.run("pg_ctl stop", "pg_ctl", &["stop", "-D", &pgdata, "-m", "fast", "-w"])
-            .await
-            .map(|_| ())
+        self.run(
+            "pg_ctl stop",
+            "pg_ctl",
+            &["stop", "-D", &pgdata, "-m", "fast", "-w"],
+        )
+        .await
+        .map(|_| ())
     }
 
     /// The command that stops this cluster, for a watchdog process.
@@ -189,7 +195,9 @@ impl Cluster {
         self.run("initdb", "initdb", &args).await?;
         let conf = self.pgdata.join("postgresql.conf");
         let mut text = std::fs::read_to_string(&conf).map_err(io_err(&conf))?;
-        text.push_str("\n# wacrm: settings rewritten at every start\ninclude_if_exists = 'wacrm.conf'\n");
+        text.push_str(
+            "\n# wacrm: settings rewritten at every start\ninclude_if_exists = 'wacrm.conf'\n",
+        );
         std::fs::write(&conf, text).map_err(io_err(&conf))?;
         Ok(())
     }
@@ -278,7 +286,11 @@ fn shell_quote(s: &str) -> String {
 
 /// PATH first, then `pg_config --bindir`, then the newest Debian-style install.
 async fn find_bin_dir() -> Option<PathBuf> {
-    let has_all = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|b| dir.join(b).is_file());
+    let has_all = |dir: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|b| dir.join(b).is_file())
+    };
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {
             if has_all(&dir) {

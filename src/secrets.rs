@@ -54,7 +54,12 @@ impl SecretBox {
     /// commas, the current one first (older ones only open old blobs).
     pub fn from_config(value: &str) -> anyhow::Result<SecretBox> {
         let mut keys = Vec::new();
-        for (i, part) in value.split(',').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
+        for (i, part) in value
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .enumerate()
+        {
             let bytes = STANDARD
                 .decode(part)
                 .with_context(|| format!("WACRM_SECRET_KEY key #{} is not base64", i + 1))?;
@@ -89,18 +94,30 @@ impl SecretBox {
             "WACRM_SECRET_KEY is not set: using a development key from the data dir; \
              set WACRM_SECRET_KEY in production"
         );
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         SecretBox::from_config(text.trim())
     }
 
-    pub fn seal(&self, org_id: Uuid, purpose: &str, plaintext: &[u8]) -> Result<Vec<u8>, SecretsError> {
+    pub fn seal(
+        &self,
+        org_id: Uuid,
+        purpose: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, SecretsError> {
         let key = &self.keys[0];
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|_| SecretsError::Encrypt)?;
         let aad = associated_data(org_id, purpose);
         let ciphertext = key
             .cipher
-            .encrypt(&Nonce::from(nonce), Payload { msg: plaintext, aad: &aad })
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| SecretsError::Encrypt)?;
         let mut blob = Vec::with_capacity(HEADER_LEN + ciphertext.len());
         blob.push(VERSION);
@@ -124,7 +141,13 @@ impl SecretBox {
         nonce.copy_from_slice(&blob[1 + KEY_ID_LEN..HEADER_LEN]);
         let aad = associated_data(org_id, purpose);
         key.cipher
-            .decrypt(&Nonce::from(nonce), Payload { msg: &blob[HEADER_LEN..], aad: &aad })
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: &blob[HEADER_LEN..],
+                    aad: &aad,
+                },
+            )
             .map_err(|_| SecretsError::Tampered)
     }
 
@@ -139,7 +162,8 @@ impl Key {
         let digest = Sha256::digest(bytes);
         let mut id = [0u8; KEY_ID_LEN];
         id.copy_from_slice(&digest[..KEY_ID_LEN]);
-        let cipher = Aes256Gcm::new_from_slice(bytes).map_err(|_| anyhow::anyhow!("invalid key length"))?;
+        let cipher =
+            Aes256Gcm::new_from_slice(bytes).map_err(|_| anyhow::anyhow!("invalid key length"))?;
         Ok(Key { id, cipher })
     }
 }
@@ -172,10 +196,19 @@ mod tests {
         let secrets = SecretBox::from_config(&key(1))?;
         let (org_a, org_b) = (Uuid::new_v4(), Uuid::new_v4());
         let blob = secrets.seal(org_a, "whatsapp_token", b"EAAG-token")?;
-        assert!(!blob.windows(10).any(|w| w == b"EAAG-token"), "plaintext leaked");
+        assert!(
+            !blob.windows(10).any(|w| w == b"EAAG-token"),
+            "plaintext leaked"
+        );
         assert_eq!(secrets.open(org_a, "whatsapp_token", &blob)?, b"EAAG-token");
-        assert_eq!(secrets.open(org_b, "whatsapp_token", &blob), Err(SecretsError::Tampered));
-        assert_eq!(secrets.open(org_a, "openai_key", &blob), Err(SecretsError::Tampered));
+        assert_eq!(
+            secrets.open(org_b, "whatsapp_token", &blob),
+            Err(SecretsError::Tampered)
+        );
+        assert_eq!(
+            secrets.open(org_a, "openai_key", &blob),
+            Err(SecretsError::Tampered)
+        );
         Ok(())
     }
 
@@ -189,8 +222,14 @@ mod tests {
         let mut flipped = a.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
-        assert_eq!(secrets.open(org, "p", &flipped), Err(SecretsError::Tampered));
-        assert_eq!(secrets.open(org, "p", &a[..5]), Err(SecretsError::Malformed));
+        assert_eq!(
+            secrets.open(org, "p", &flipped),
+            Err(SecretsError::Tampered)
+        );
+        assert_eq!(
+            secrets.open(org, "p", &a[..5]),
+            Err(SecretsError::Malformed)
+        );
         Ok(())
     }
 
@@ -203,7 +242,10 @@ mod tests {
         assert_eq!(rotated.open(org, "p", &blob)?, b"v1");
         assert!(rotated.needs_reseal(&blob));
         let only_new = SecretBox::from_config(&key(4))?;
-        assert!(matches!(only_new.open(org, "p", &blob), Err(SecretsError::UnknownKey(_))));
+        assert!(matches!(
+            only_new.open(org, "p", &blob),
+            Err(SecretsError::UnknownKey(_))
+        ));
         Ok(())
     }
 

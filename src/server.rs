@@ -49,7 +49,10 @@ async fn run_with(database: &Database, config: Config, command: Command) -> anyh
         .await
         .with_context(|| format!("binding {bind}"))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!("wacrm listening on {scheme}://{bind} (public URL {})", state.config.public_base());
+    tracing::info!(
+        "wacrm listening on {scheme}://{bind} (public URL {})",
+        state.config.public_base()
+    );
     match tls {
         Some(tls) => serve_tls(listener.into_std()?, state, tls, shutdown_signal()).await?,
         None => serve(listener, state, shutdown_signal()).await?,
@@ -86,11 +89,14 @@ pub async fn serve_tls(
         stopper.graceful_shutdown(Some(Duration::from_secs(10)));
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum_server::from_tcp_rustls(listener, axum_server::tls_rustls::RustlsConfig::from_config(tls))?
-        .handle(handle)
-        .serve(app)
-        .await
-        .context("HTTPS server")
+    axum_server::from_tcp_rustls(
+        listener,
+        axum_server::tls_rustls::RustlsConfig::from_config(tls),
+    )?
+    .handle(handle)
+    .serve(app)
+    .await
+    .context("HTTPS server")
 }
 
 /// Resolves on SIGINT or SIGTERM.

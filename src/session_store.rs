@@ -86,8 +86,8 @@ impl SessionStore for PgSessionStore {
         let Some((data, expiry_date)) = row else {
             return Ok(None);
         };
-        let data =
-            serde_json::from_value(data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let data = serde_json::from_value(data)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         Ok(Some(Record {
             id: *session_id,
             data,

@@ -13,7 +13,11 @@ pub fn server_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<rustls::Serv
         .with_context(|| format!("reading WACRM_TLS_CERT {}", cert.display()))?
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("parsing certificates in {}", cert.display()))?;
-    anyhow::ensure!(!certs.is_empty(), "no certificate found in {}", cert.display());
+    anyhow::ensure!(
+        !certs.is_empty(),
+        "no certificate found in {}",
+        cert.display()
+    );
     let key = PrivateKeyDer::from_pem_file(key)
         .with_context(|| format!("reading the private key in WACRM_TLS_KEY {}", key.display()))?;
     let mut config = rustls::ServerConfig::builder()

@@ -46,7 +46,10 @@ pub fn verify_blocking(password: &str, stored: &str) -> anyhow::Result<Verified>
     let Ok(parsed) = PasswordHash::new(stored) else {
         return Ok(Verified::Wrong);
     };
-    if hasher().verify_password(password.as_bytes(), stored).is_err() {
+    if hasher()
+        .verify_password(password.as_bytes(), stored)
+        .is_err()
+    {
         return Ok(Verified::Wrong);
     }
     let current = parsed.algorithm.as_str() == "argon2id"
@@ -61,7 +64,9 @@ pub fn verify_blocking(password: &str, stored: &str) -> anyhow::Result<Verified>
 }
 
 fn is_bcrypt(stored: &str) -> bool {
-    ["$2a$", "$2b$", "$2y$"].iter().any(|p| stored.starts_with(p))
+    ["$2a$", "$2b$", "$2y$"]
+        .iter()
+        .any(|p| stored.starts_with(p))
 }
 
 /// Spend the time of a real verification when no account matched, so the
@@ -74,8 +79,7 @@ pub async fn burn_verification_time(password: String) {
 }
 
 /// argon2id hash of a random string, with the production parameters.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3tmUo5PI7vgOwmvUUUVhqbdbDdn+Jc7WFSDdcuWUCSI";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3tmUo5PI7vgOwmvUUUVhqbdbDdn+Jc7WFSDdcuWUCSI";
 
 #[cfg(test)]
 mod tests {
@@ -103,7 +107,11 @@ mod tests {
 
     #[test]
     fn weaker_argon2_parameters_are_upgraded() -> anyhow::Result<()> {
-        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(4096, 1, 1, None).map_err(|e| anyhow::anyhow!("{e}"))?);
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 1, 1, None).map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
         let stored: PasswordHash = weak
             .hash_password(b"some password here")
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -117,7 +125,10 @@ mod tests {
 
     #[test]
     fn garbage_hash_is_a_wrong_password_not_an_error() -> anyhow::Result<()> {
-        assert_eq!(verify_blocking("whatever at all", "not a hash")?, Verified::Wrong);
+        assert_eq!(
+            verify_blocking("whatever at all", "not a hash")?,
+            Verified::Wrong
+        );
         Ok(())
     }
 }

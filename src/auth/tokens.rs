@@ -73,7 +73,10 @@ mod tests {
         assert_eq!(TenantToken::parse("other", &text), None);
         assert_eq!(TenantToken::parse("wacrm", &text[..text.len() - 2]), None);
         assert_eq!(TenantToken::parse("wacrm", "wacrm_zz"), None);
-        assert_eq!(TenantToken::parse("wacrm", "wacrm_ééééééééééééééééééééééééééééééééé"), None);
+        assert_eq!(
+            TenantToken::parse("wacrm", "wacrm_ééééééééééééééééééééééééééééééééé"),
+            None
+        );
         Ok(())
     }
 

@@ -26,7 +26,6 @@ impl Invitation {
     }
 }
 
-
 pub async fn insert(
     tx: &mut TenantTx,
     email: &EmailAddress,
@@ -60,7 +59,10 @@ pub async fn insert(
     Ok(id)
 }
 
-pub async fn find_by_token(tx: &mut TenantTx, token_hash: &[u8]) -> sqlx::Result<Option<Invitation>> {
+pub async fn find_by_token(
+    tx: &mut TenantTx,
+    token_hash: &[u8],
+) -> sqlx::Result<Option<Invitation>> {
     let org_id = tx.org_id();
     sqlx::query_as(
         "select id, email, role, expires_at, accepted_at, revoked_at, created_at \

@@ -4,7 +4,11 @@ use sqlx::PgConnection;
 
 /// Count one hit in `bucket`'s current window; returns the hits so far in it
 /// and the seconds until the window ends.
-pub async fn hit(conn: &mut PgConnection, bucket: &str, window_secs: i64) -> sqlx::Result<(i32, i64)> {
+pub async fn hit(
+    conn: &mut PgConnection,
+    bucket: &str,
+    window_secs: i64,
+) -> sqlx::Result<(i32, i64)> {
     let (hits, remaining): (i32, f64) = sqlx::query_as(
         "with w as (select to_timestamp(floor(extract(epoch from now()) / $2) * $2) as start) \
          insert into rate_limit_hits (bucket, window_start, hits) \
@@ -21,8 +25,9 @@ pub async fn hit(conn: &mut PgConnection, bucket: &str, window_secs: i64) -> sql
 
 /// Drop windows that ended more than a day ago.
 pub async fn delete_old(conn: &mut PgConnection) -> sqlx::Result<u64> {
-    let done = sqlx::query("delete from rate_limit_hits where window_start < now() - interval '1 day'")
-        .execute(conn)
-        .await?;
+    let done =
+        sqlx::query("delete from rate_limit_hits where window_start < now() - interval '1 day'")
+            .execute(conn)
+            .await?;
     Ok(done.rows_affected())
 }

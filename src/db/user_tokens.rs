@@ -81,7 +81,11 @@ pub async fn is_valid(
 }
 
 /// Invalidate every outstanding token of this purpose for the user.
-pub async fn revoke_all(conn: &mut PgConnection, user_id: Uuid, purpose: Purpose) -> sqlx::Result<()> {
+pub async fn revoke_all(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    purpose: Purpose,
+) -> sqlx::Result<()> {
     sqlx::query(
         "update user_tokens set used_at = now() where user_id = $1 and purpose = $2 and used_at is null",
     )

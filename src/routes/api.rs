@@ -17,7 +17,9 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn me(mut client: ApiClient) -> Result<Json<Value>, ApiError> {
-    let org = db::orgs::get(&mut client.tx).await?.ok_or(AppError::NotFound)?;
+    let org = db::orgs::get(&mut client.tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
     client.tx.commit().await?;
     Ok(Json(json!({
         "org": { "id": org.id.to_string(), "name": org.name },

@@ -49,7 +49,10 @@ pub fn required_text(value: &str, what: &str, max: usize, errors: &mut Vec<Strin
     if value.is_empty() {
         errors.push(format!("Enter {what}."));
     } else if value.chars().count() > max {
-        errors.push(format!("{} is too long ({max} characters at most).", capitalize(what)));
+        errors.push(format!(
+            "{} is too long ({max} characters at most).",
+            capitalize(what)
+        ));
     }
     value.to_owned()
 }

@@ -1,7 +1,284 @@
-use axum::Router;
+//! Members and invitations of the current workspace.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::auth::tokens::TenantToken;
+use crate::db;
+use crate::db::invitations::Invitation;
+use crate::db::memberships::Member as MemberRow;
+use crate::domain::{EmailAddress, Role};
+use crate::error::{AppError, Result};
+use crate::mail::Email;
+use crate::tenancy::bootstrap::INVITATION_PREFIX;
+use crate::tenancy::capability::{ManageTeam, OwnWorkspace};
+use crate::tenancy::member::{Page, Tenant};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/team", get(index))
+        .route("/team/invitations", post(invite))
+        .route("/team/invitations/{id}/revoke", post(revoke_invitation))
+        .route("/team/members/{user_id}/role", post(change_role))
+        .route("/team/members/{user_id}/remove", post(remove_member))
+        .route("/team/transfer-ownership", post(transfer_ownership))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "team/index.html")]
+struct TeamPage {
+    page: Page,
+    members: Vec<MemberRow>,
+    invitations: Vec<Invitation>,
+    me: Uuid,
+    is_owner: bool,
+    errors: Vec<String>,
+    email: String,
+    role: String,
+}
+
+async fn render(
+    mut tenant: Tenant<ManageTeam>,
+    errors: Vec<String>,
+    email: String,
+    role: String,
+) -> Result<Response> {
+    let members = db::memberships::list(&mut tenant.tx).await?;
+    let invitations = db::invitations::list_open(&mut tenant.tx).await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        TeamPage {
+            members,
+            invitations,
+            me: tenant.member.user_id,
+            is_owner: tenant.member.role == Role::Owner,
+            errors,
+            email,
+            role,
+            page: tenant.page,
+        },
+    )
+        .into_response())
+}
+
+async fn index(tenant: Tenant<ManageTeam>) -> Result<Response> {
+    render(tenant, vec![], String::new(), "agent".into()).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct InviteForm {
+    email: String,
+    role: String,
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    mut tenant: Tenant<ManageTeam>,
+    Form(form): Form<InviteForm>,
+) -> Result<Response> {
+    let mut errors = vec![];
+    let email = EmailAddress::parse(&form.email)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let role = match Role::parse(form.role.trim()) {
+        Ok(role) if role.invitable() => Some(role),
+        _ => {
+            errors.push("Choose the role to invite as: admin or agent.".into());
+            None
+        }
+    };
+    let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
+        return render(tenant, errors, form.email.trim().to_owned(), form.role).await;
+    };
+    let already_member = db::memberships::list(&mut tenant.tx)
+        .await?
+        .iter()
+        .any(|m| m.email.eq_ignore_ascii_case(email.as_str()));
+    if already_member {
+        let message = format!("{email} is already a member of this workspace.");
+        return render(tenant, vec![message], email.to_string(), role.to_string()).await;
+    }
+    let token = TenantToken::generate(tenant.member.org_id)?;
+    db::invitations::insert(
+        &mut tenant.tx,
+        &email,
+        role,
+        &token.hash(),
+        tenant.member.user_id,
+    )
+    .await?;
+    tenant.tx.commit().await?;
+    let link = state.url(&format!("/invitations/{}", token.encode(INVITATION_PREFIX)));
+    let mail = Email {
+        to: email.to_string(),
+        subject: format!(
+            "{} invited you to {} on wacrm",
+            tenant.member.user_name, tenant.member.org_name
+        ),
+        body: format!(
+            "Hello,\n\n{} invited you to join the workspace {} on wacrm as {}.\n\n\
+             Open this link within 7 days to accept (it works once):\n\n{link}\n\n\
+             If you did not expect this, ignore this mail.\n",
+            tenant.member.user_name, tenant.member.org_name, role
+        ),
+    };
+    if let Err(e) = state.mailer.send(&mail).await {
+        tracing::error!(error = %format!("{e:#}"), "could not send the invitation mail");
+        tenant.session.flash("error", format!("The invitation was created but the mail to {email} could not be sent; revoke it and try again later.")).await?;
+    } else {
+        tenant
+            .session
+            .flash("success", format!("Invitation sent to {email} as {role}."))
+            .await?;
+    }
+    Ok(Redirect::to("/team").into_response())
+}
+
+async fn revoke_invitation(
+    mut tenant: Tenant<ManageTeam>,
+    Path(id): Path<String>,
+) -> Result<Redirect> {
+    let id = Uuid::try_parse(&id).map_err(|_| AppError::NotFound)?;
+    if !db::invitations::revoke(&mut tenant.tx, id).await? {
+        return Err(AppError::NotFound);
+    }
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash("success", "Invitation revoked.")
+        .await?;
+    Ok(Redirect::to("/team"))
+}
+
+/// The member a path names, in this workspace only (404 otherwise).
+async fn target(tenant: &mut Tenant<ManageTeam>, user_id: &str) -> Result<MemberRow> {
+    let user_id = Uuid::try_parse(user_id).map_err(|_| AppError::NotFound)?;
+    db::memberships::lock_org(&mut tenant.tx).await?;
+    db::memberships::list(&mut tenant.tx)
+        .await?
+        .into_iter()
+        .find(|m| m.user_id == user_id)
+        .ok_or(AppError::NotFound)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RoleForm {
+    role: String,
+}
+
+async fn change_role(
+    mut tenant: Tenant<ManageTeam>,
+    Path(user_id): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Result<Redirect> {
+    let member = target(&mut tenant, &user_id).await?;
+    let new_role = Role::parse(form.role.trim()).map_err(AppError::BadRequest)?;
+    let current = Role::parse(&member.role).map_err(AppError::BadRequest)?;
+    let acting = tenant.member.role;
+    if acting != Role::Owner && (current == Role::Owner || new_role == Role::Owner) {
+        return Err(AppError::Forbidden(
+            "change an owner's role or make someone an owner (owners only)",
+        ));
+    }
+    if current == Role::Owner
+        && new_role != Role::Owner
+        && db::memberships::count_owners(&mut tenant.tx).await? <= 1
+    {
+        return Err(AppError::Conflict(
+            "The last owner cannot be demoted. Make someone else an owner first, or transfer ownership.".into(),
+        ));
+    }
+    db::memberships::set_role(&mut tenant.tx, member.user_id, new_role).await?;
+    // Roles are read on every request, so the change applies at once.
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash("success", format!("{} is now {new_role}.", member.name))
+        .await?;
+    Ok(Redirect::to("/team"))
+}
+
+async fn remove_member(
+    mut tenant: Tenant<ManageTeam>,
+    Path(user_id): Path<String>,
+) -> Result<Redirect> {
+    let member = target(&mut tenant, &user_id).await?;
+    let current = Role::parse(&member.role).map_err(AppError::BadRequest)?;
+    if current == Role::Owner && tenant.member.role != Role::Owner {
+        return Err(AppError::Forbidden("remove an owner (owners only)"));
+    }
+    if current == Role::Owner && db::memberships::count_owners(&mut tenant.tx).await? <= 1 {
+        return Err(AppError::Conflict(
+            "The last owner cannot be removed. Transfer ownership first, or delete the workspace."
+                .into(),
+        ));
+    }
+    db::memberships::remove(&mut tenant.tx, member.user_id).await?;
+    tenant.tx.commit().await?;
+    if member.user_id == tenant.member.user_id {
+        tenant.session.set_org_id(None).await?;
+        tenant
+            .session
+            .flash("success", format!("You left {}.", tenant.member.org_name))
+            .await?;
+        return Ok(Redirect::to("/workspaces"));
+    }
+    tenant
+        .session
+        .flash(
+            "success",
+            format!("{} was removed from the workspace.", member.name),
+        )
+        .await?;
+    Ok(Redirect::to("/team"))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct TransferForm {
+    user_id: String,
+}
+
+/// The chosen member becomes owner; the current owner becomes admin.
+async fn transfer_ownership(
+    mut owner: Tenant<OwnWorkspace>,
+    Form(form): Form<TransferForm>,
+) -> Result<Redirect> {
+    let user_id = Uuid::try_parse(form.user_id.trim()).map_err(|_| AppError::NotFound)?;
+    db::memberships::lock_org(&mut owner.tx).await?;
+    let members = db::memberships::list(&mut owner.tx).await?;
+    let Some(member) = members.iter().find(|m| m.user_id == user_id) else {
+        return Err(AppError::NotFound);
+    };
+    if member.user_id == owner.member.user_id {
+        return Err(AppError::BadRequest(
+            "Choose another member to transfer ownership to.".into(),
+        ));
+    }
+    db::memberships::set_role(&mut owner.tx, member.user_id, Role::Owner).await?;
+    db::memberships::set_role(&mut owner.tx, owner.member.user_id, Role::Admin).await?;
+    owner.tx.commit().await?;
+    owner
+        .session
+        .flash(
+            "success",
+            format!("{} is now the owner; you are an admin.", member.name),
+        )
+        .await?;
+    Ok(Redirect::to("/team"))
 }

@@ -97,6 +97,8 @@ async fn create(
         .await
         .map_err(anyhow::Error::new)?;
     user.session.set_org_id(Some(org_id)).await?;
-    user.session.flash("success", format!("Workspace {name} created.")).await?;
+    user.session
+        .flash("success", format!("Workspace {name} created."))
+        .await?;
     Ok(Redirect::to("/dashboard").into_response())
 }

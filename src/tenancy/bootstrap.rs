@@ -87,7 +87,10 @@ pub async fn find_invitation(
     if !invitation.is_open() {
         return Ok(None);
     }
-    let org_name = db::orgs::get(&mut tx).await?.map(|o| o.name).unwrap_or_default();
+    let org_name = db::orgs::get(&mut tx)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
     Ok(Some(InvitationView {
         org_id: token.org_id,
         org_name,
@@ -123,21 +126,29 @@ pub async fn accept_as_new_user(
 ) -> Result<(Uuid, Uuid), BootstrapError> {
     let mut tx = TenantTx::open(&state.pool, token.org_id).await?;
     let invitation = open_invitation(&mut tx, token).await?;
-    let email = EmailAddress::parse(&invitation.email).map_err(|_| BootstrapError::InvitationGone)?;
+    let email =
+        EmailAddress::parse(&invitation.email).map_err(|_| BootstrapError::InvitationGone)?;
     let user_id = db::users::insert(tx.conn(), name, &email, password_hash, true).await?;
     accept(&mut tx, &invitation, user_id).await?;
     tx.commit().await?;
     Ok((user_id, token.org_id))
 }
 
-async fn open_invitation(tx: &mut TenantTx, token: &TenantToken) -> Result<Invitation, BootstrapError> {
+async fn open_invitation(
+    tx: &mut TenantTx,
+    token: &TenantToken,
+) -> Result<Invitation, BootstrapError> {
     match db::invitations::find_by_token(tx, &token.hash()).await? {
         Some(invitation) if invitation.is_open() => Ok(invitation),
         _ => Err(BootstrapError::InvitationGone),
     }
 }
 
-async fn accept(tx: &mut TenantTx, invitation: &Invitation, user_id: Uuid) -> Result<(), BootstrapError> {
+async fn accept(
+    tx: &mut TenantTx,
+    invitation: &Invitation,
+    user_id: Uuid,
+) -> Result<(), BootstrapError> {
     if !db::invitations::mark_accepted(tx, invitation.id, user_id).await? {
         return Err(BootstrapError::InvitationGone);
     }

@@ -41,7 +41,8 @@ impl Page {
     }
 
     pub fn can_manage_settings(&self) -> bool {
-        self.role.is_some_and(super::capability::ManageSettings::allows)
+        self.role
+            .is_some_and(super::capability::ManageSettings::allows)
     }
 }
 
@@ -174,7 +175,10 @@ impl CurrentUser {
 
 /// A user's workspaces (user scope: their own memberships only). Used by
 /// the switcher and by login, which has just proved who the user is.
-pub async fn workspaces_of(state: &AppState, user_id: Uuid) -> Result<Vec<db::orgs::UserWorkspace>> {
+pub async fn workspaces_of(
+    state: &AppState,
+    user_id: Uuid,
+) -> Result<Vec<db::orgs::UserWorkspace>> {
     let mut scope = super::UserScopeTx::open(&state.pool, user_id).await?;
     let list = db::orgs::list_for_user(&mut scope).await?;
     scope.commit().await?;

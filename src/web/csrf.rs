@@ -22,8 +22,15 @@ fn exempt(path: &str) -> bool {
     path.starts_with("/webhooks/") || path.starts_with("/api/")
 }
 
-pub async fn require_token(State(_state): State<AppState>, request: Request, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+pub async fn require_token(
+    State(_state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     if safe || exempt(request.uri().path()) {
         return next.run(request).await;
     }

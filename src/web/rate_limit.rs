@@ -12,11 +12,31 @@ pub struct Limit {
     pub window_secs: i64,
 }
 
-pub const LOGIN_PER_IP: Limit = Limit { name: "login:ip", max: 30, window_secs: 300 };
-pub const LOGIN_PER_EMAIL: Limit = Limit { name: "login:email", max: 10, window_secs: 900 };
-pub const SIGNUP_PER_IP: Limit = Limit { name: "signup:ip", max: 10, window_secs: 3600 };
-pub const RESET_PER_IP: Limit = Limit { name: "reset:ip", max: 10, window_secs: 3600 };
-pub const RESET_PER_EMAIL: Limit = Limit { name: "reset:email", max: 3, window_secs: 3600 };
+pub const LOGIN_PER_IP: Limit = Limit {
+    name: "login:ip",
+    max: 30,
+    window_secs: 300,
+};
+pub const LOGIN_PER_EMAIL: Limit = Limit {
+    name: "login:email",
+    max: 10,
+    window_secs: 900,
+};
+pub const SIGNUP_PER_IP: Limit = Limit {
+    name: "signup:ip",
+    max: 10,
+    window_secs: 3600,
+};
+pub const RESET_PER_IP: Limit = Limit {
+    name: "reset:ip",
+    max: 10,
+    window_secs: 3600,
+};
+pub const RESET_PER_EMAIL: Limit = Limit {
+    name: "reset:email",
+    max: 3,
+    window_secs: 3600,
+};
 
 /// Count a hit against `limit` for `key`; 429 when over.
 pub async fn check(state: &AppState, limit: Limit, key: &str) -> Result<()> {

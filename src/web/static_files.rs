@@ -33,8 +33,14 @@ pub async fn serve(Path(name): Path<String>) -> Response {
         Some(asset) => {
             let mut response = asset.body.into_response();
             let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(asset.content_type),
+            );
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            );
             response
         }
         None => (StatusCode::NOT_FOUND, "not found").into_response(),

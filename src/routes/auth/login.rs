@@ -1,9 +1,9 @@
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -47,7 +47,9 @@ pub async fn show(
 ) -> Result<Response> {
     let next = safe_next(&query.next).unwrap_or("").to_owned();
     if user.is_some() {
-        return Ok(Redirect::to(if next.is_empty() { "/dashboard" } else { &next }).into_response());
+        return Ok(
+            Redirect::to(if next.is_empty() { "/dashboard" } else { &next }).into_response(),
+        );
     }
     Ok(LoginPage {
         page: Page::anonymous(&session).await?,

@@ -19,6 +19,12 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/verify-email", get(verify_email::verify))
         .route("/verify-email/resend", post(verify_email::resend))
-        .route("/password/forgot", get(password_reset::show_forgot).post(password_reset::submit_forgot))
-        .route("/password/reset", get(password_reset::show_reset).post(password_reset::submit_reset))
+        .route(
+            "/password/forgot",
+            get(password_reset::show_forgot).post(password_reset::submit_forgot),
+        )
+        .route(
+            "/password/reset",
+            get(password_reset::show_reset).post(password_reset::submit_reset),
+        )
 }

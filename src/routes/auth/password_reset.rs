@@ -1,9 +1,9 @@
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -77,7 +77,13 @@ pub async fn submit_forgot(
     if let Some(user) = db::users::find_by_email(&mut conn, &email).await? {
         let secret = tokens::random_secret()?;
         db::user_tokens::revoke_all(&mut conn, user.id, Purpose::ResetPassword).await?;
-        db::user_tokens::insert(&mut conn, user.id, Purpose::ResetPassword, &tokens::hash(&secret)).await?;
+        db::user_tokens::insert(
+            &mut conn,
+            user.id,
+            Purpose::ResetPassword,
+            &tokens::hash(&secret),
+        )
+        .await?;
         drop(conn);
         let link = state.url(&format!("/password/reset?token={secret}"));
         let mail = Email {
@@ -118,7 +124,13 @@ pub async fn show_reset(
     Query(query): Query<TokenQuery>,
 ) -> Result<Response> {
     let mut conn = state.pool.acquire().await?;
-    if !db::user_tokens::is_valid(&mut conn, Purpose::ResetPassword, &tokens::hash(&query.token)).await? {
+    if !db::user_tokens::is_valid(
+        &mut conn,
+        Purpose::ResetPassword,
+        &tokens::hash(&query.token),
+    )
+    .await?
+    {
         return invalid_link(&session).await;
     }
     Ok(ResetPage {
@@ -158,7 +170,9 @@ pub async fn submit_reset(
     };
     let hash = password::hash(new_password.expose().to_owned()).await?;
     let mut tx = state.pool.begin().await?;
-    let Some(user_id) = db::user_tokens::consume(&mut tx, Purpose::ResetPassword, &token_hash).await? else {
+    let Some(user_id) =
+        db::user_tokens::consume(&mut tx, Purpose::ResetPassword, &token_hash).await?
+    else {
         return invalid_link(&session).await;
     };
     db::users::set_password_hash(&mut tx, user_id, &hash).await?;
@@ -169,7 +183,12 @@ pub async fn submit_reset(
     tx.commit().await?;
     tracing::info!(%user_id, "password reset");
     session.sign_out().await?;
-    session.flash("success", "Your password was changed. Log in with the new one.").await?;
+    session
+        .flash(
+            "success",
+            "Your password was changed. Log in with the new one.",
+        )
+        .await?;
     Ok(Redirect::to("/login").into_response())
 }
 

@@ -1,9 +1,9 @@
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -60,8 +60,12 @@ pub async fn submit(
     let mut errors = Vec::new();
     let name = required_text(&form.name, "your name", 100, &mut errors);
     let org_name = required_text(&form.org_name, "a workspace name", 100, &mut errors);
-    let email = EmailAddress::parse(&form.email).map_err(|e| errors.push(e)).ok();
-    let new_password = NewPassword::parse(&form.password).map_err(|e| errors.push(e)).ok();
+    let email = EmailAddress::parse(&form.email)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let new_password = NewPassword::parse(&form.password)
+        .map_err(|e| errors.push(e))
+        .ok();
     let again = |errors: Vec<String>| async {
         Ok::<_, crate::error::AppError>(
             (
@@ -81,7 +85,8 @@ pub async fn submit(
         return again(errors).await;
     };
     let hash = password::hash(new_password.expose().to_owned()).await?;
-    let (user_id, org_id) = match bootstrap::sign_up(&state, &name, &email, &hash, &org_name).await {
+    let (user_id, org_id) = match bootstrap::sign_up(&state, &name, &email, &hash, &org_name).await
+    {
         Ok(ids) => ids,
         Err(BootstrapError::EmailTaken) => {
             return again(vec![
@@ -94,7 +99,10 @@ pub async fn submit(
     session.sign_in(user_id, Some(org_id)).await?;
     super::send_verification(&state, user_id, &email).await;
     session
-        .flash("success", format!("Welcome to wacrm! We sent a link to {email} to verify it."))
+        .flash(
+            "success",
+            format!("Welcome to wacrm! We sent a link to {email} to verify it."),
+        )
         .await?;
     tracing::info!(%user_id, %org_id, "signed up");
     Ok(Redirect::to("/dashboard").into_response())

@@ -55,7 +55,8 @@ pub async fn verify(
 ) -> Result<Response> {
     let mut conn = state.pool.acquire().await?;
     let user_id =
-        db::user_tokens::consume(&mut conn, Purpose::VerifyEmail, &tokens::hash(&query.token)).await?;
+        db::user_tokens::consume(&mut conn, Purpose::VerifyEmail, &tokens::hash(&query.token))
+            .await?;
     let Some(user_id) = user_id else {
         let page = match &user {
             Some(u) => u.page.clone(),
@@ -66,27 +67,43 @@ pub async fn verify(
             MessagePage {
                 page,
                 heading: "This link is not valid".into(),
-                body: "The verification link is wrong, was already used, or is older than 24 hours. \
+                body:
+                    "The verification link is wrong, was already used, or is older than 24 hours. \
                        Log in and ask for a new one from the banner at the top of the page."
-                    .into(),
+                        .into(),
                 link: Some(("/dashboard".into(), "Go to wacrm".into())),
             },
         )
             .into_response());
     };
     db::users::mark_email_verified(&mut conn, user_id).await?;
-    session.flash("success", "Thank you: your email address is verified.").await?;
-    Ok(Redirect::to(if user.is_some() { "/dashboard" } else { "/login" }).into_response())
+    session
+        .flash("success", "Thank you: your email address is verified.")
+        .await?;
+    Ok(Redirect::to(if user.is_some() {
+        "/dashboard"
+    } else {
+        "/login"
+    })
+    .into_response())
 }
 
 pub async fn resend(State(state): State<AppState>, user: CurrentUser) -> Result<Redirect> {
     if user.user.email_verified_at.is_none()
         && let Ok(email) = EmailAddress::parse(&user.user.email)
     {
-        crate::web::rate_limit::check(&state, crate::web::rate_limit::RESET_PER_EMAIL, &format!("verify:{email}")).await?;
+        crate::web::rate_limit::check(
+            &state,
+            crate::web::rate_limit::RESET_PER_EMAIL,
+            &format!("verify:{email}"),
+        )
+        .await?;
         send_verification(&state, user.user.id, &email).await;
         user.session
-            .flash("success", format!("We sent a new verification link to {email}."))
+            .flash(
+                "success",
+                format!("We sent a new verification link to {email}."),
+            )
             .await?;
     }
     Ok(Redirect::to("/dashboard"))

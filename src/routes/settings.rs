@@ -1,7 +1,0 @@
-use axum::Router;
-
-use crate::app::AppState;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-}

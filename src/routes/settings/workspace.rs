@@ -1,0 +1,204 @@
+use std::collections::HashMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Map, Value, json};
+
+use crate::db;
+use crate::domain::Role;
+use crate::error::{AppError, Result};
+use crate::routes::required_text;
+use crate::tenancy::capability::{ManageSettings, OwnWorkspace};
+use crate::tenancy::member::{Page, Tenant};
+
+pub const WEEKDAYS: [(&str, &str); 7] = [
+    ("mon", "Monday"),
+    ("tue", "Tuesday"),
+    ("wed", "Wednesday"),
+    ("thu", "Thursday"),
+    ("fri", "Friday"),
+    ("sat", "Saturday"),
+    ("sun", "Sunday"),
+];
+
+/// One weekday row of the business-hours form.
+pub struct DayHours {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub open: bool,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/workspace.html")]
+struct SettingsPage {
+    page: Page,
+    errors: Vec<String>,
+    name: String,
+    time_zone: String,
+    time_zones: Vec<String>,
+    days: Vec<DayHours>,
+    is_owner: bool,
+}
+
+fn time_zones() -> Vec<String> {
+    let mut names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+    names.sort();
+    names
+}
+
+fn days_from_json(hours: &Value) -> Vec<DayHours> {
+    WEEKDAYS
+        .iter()
+        .map(|(key, label)| {
+            let day = hours.get(key);
+            let text = |field: &str, default: &str| {
+                day.and_then(|d| d.get(field))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or(default)
+                    .to_owned()
+            };
+            DayHours {
+                key,
+                label,
+                open: day.is_some(),
+                from: text("open", "09:00"),
+                to: text("close", "17:00"),
+            }
+        })
+        .collect()
+}
+
+fn valid_time(s: &str) -> bool {
+    let Some((h, m)) = s.split_once(':') else {
+        return false;
+    };
+    h.len() == 2
+        && m.len() == 2
+        && h.parse::<u8>().is_ok_and(|h| h < 24)
+        && m.parse::<u8>().is_ok_and(|m| m < 60)
+}
+
+/// Business hours from the form: `{"mon": {"open": "09:00", "close": "17:00"}, ...}`
+/// with closed days left out.
+fn parse_hours(form: &HashMap<String, String>, errors: &mut Vec<String>) -> (Value, Vec<DayHours>) {
+    let mut map = Map::new();
+    let mut days = vec![];
+    for (key, label) in WEEKDAYS {
+        let open = form.get(&format!("{key}_open")).is_some_and(|v| v == "on");
+        let from = form
+            .get(&format!("{key}_from"))
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default();
+        let to = form
+            .get(&format!("{key}_to"))
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default();
+        if open {
+            if !valid_time(&from) || !valid_time(&to) {
+                errors.push(format!(
+                    "{label}: enter opening and closing times as HH:MM."
+                ));
+            } else if from >= to {
+                errors.push(format!(
+                    "{label}: the closing time must be after the opening time."
+                ));
+            } else {
+                map.insert(key.to_owned(), json!({ "open": from, "close": to }));
+            }
+        }
+        days.push(DayHours {
+            key,
+            label,
+            open,
+            from,
+            to,
+        });
+    }
+    (Value::Object(map), days)
+}
+
+pub async fn show(mut tenant: Tenant<ManageSettings>) -> Result<Response> {
+    let org = db::orgs::get(&mut tenant.tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(SettingsPage {
+        errors: vec![],
+        name: org.name,
+        time_zone: org.time_zone,
+        time_zones: time_zones(),
+        days: days_from_json(&org.business_hours),
+        is_owner: tenant.member.role == Role::Owner,
+        page: tenant.page,
+    }
+    .into_response())
+}
+
+pub async fn update(
+    mut tenant: Tenant<ManageSettings>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response> {
+    let mut errors = vec![];
+    let field = |name: &str| form.get(name).cloned().unwrap_or_default();
+    let name = required_text(&field("name"), "a workspace name", 100, &mut errors);
+    let time_zone = field("time_zone").trim().to_owned();
+    if jiff::tz::db().get(&time_zone).is_err() {
+        errors.push(format!(
+            "“{time_zone}” is not a time zone; pick one from the list."
+        ));
+    }
+    let (hours, days) = parse_hours(&form, &mut errors);
+    if !errors.is_empty() {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            SettingsPage {
+                errors,
+                name,
+                time_zone,
+                time_zones: time_zones(),
+                days,
+                is_owner: tenant.member.role == Role::Owner,
+                page: tenant.page,
+            },
+        )
+            .into_response());
+    }
+    db::orgs::update_settings(&mut tenant.tx, &name, &time_zone, &hours).await?;
+    tenant.tx.commit().await?;
+    tenant.session.flash("success", "Settings saved.").await?;
+    Ok(Redirect::to("/settings").into_response())
+}
+
+/// Delete the workspace and everything in it; the owner types its name.
+pub async fn delete(
+    mut owner: Tenant<OwnWorkspace>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response> {
+    let typed = form.get("confirm_name").map(|s| s.trim()).unwrap_or("");
+    if typed != owner.member.org_name {
+        owner
+            .session
+            .flash(
+                "error",
+                "The workspace was not deleted: type its exact name to confirm.",
+            )
+            .await?;
+        return Ok(Redirect::to("/settings").into_response());
+    }
+    db::orgs::delete(&mut owner.tx).await?;
+    owner.tx.commit().await?;
+    tracing::info!(org_id = %owner.member.org_id, "workspace deleted");
+    owner.session.set_org_id(None).await?;
+    owner
+        .session
+        .flash(
+            "success",
+            format!("The workspace {} was deleted.", owner.member.org_name),
+        )
+        .await?;
+    Ok(Redirect::to("/workspaces").into_response())
+}

@@ -1,0 +1,169 @@
+//! A real browser (headless Chromium over WebDriver): sign up, invite an
+//! agent, log out. Screenshots of each page land in target/screenshots/.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use thirtyfour::prelude::*;
+
+use crate::support::*;
+
+struct ChromeDriver {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_chromedriver() -> ChromeDriver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let child = std::process::Command::new("chromedriver")
+        .args([
+            format!("--port={port}"),
+            "--allowed-ips=127.0.0.1".to_owned(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "the browser test needs Chromium and ChromeDriver: install the Debian packages \
+                 `chromium` and `chromium-driver` (scripts/test does): {e}"
+            )
+        });
+    let driver = ChromeDriver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(format!("{}/status", driver.url)).await
+            && r.status() == 200
+        {
+            return driver;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not answer on {}", driver.url);
+}
+
+async fn screenshot(driver: &WebDriver, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(png) = driver.screenshot_as_png().await {
+        let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+    }
+}
+
+async fn fill(driver: &WebDriver, name: &str, value: &str) -> WebDriverResult<()> {
+    driver
+        .find(By::Css(format!("main form [name='{name}']")))
+        .await?
+        .send_keys(value)
+        .await
+}
+
+#[tokio::test]
+async fn a_person_signs_up_invites_an_agent_and_logs_out_in_a_real_browser() -> WebDriverResult<()>
+{
+    let app = spawn_app().await;
+    let chromedriver = start_chromedriver().await;
+    let profile =
+        TempDir(std::env::temp_dir().join(format!("wacrm-chrome-{}", uuid::Uuid::new_v4())));
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary("/usr/bin/chromium")?;
+    for arg in [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,800",
+    ] {
+        caps.add_arg(arg)?;
+    }
+    caps.add_arg(&format!("--user-data-dir={}", profile.0.display()))?;
+    let driver = WebDriver::new(&chromedriver.url, caps).await?;
+    let result = async {
+        driver.goto(format!("{}/signup", app.base)).await?;
+        screenshot(&driver, "signup").await;
+        fill(&driver, "name", "Ana Owner").await?;
+        fill(&driver, "email", "ana@shop.test").await?;
+        fill(&driver, "password", PASSWORD).await?;
+        fill(&driver, "org_name", "Ana's Shop").await?;
+        driver
+            .find(By::Css("main form button[type='submit']"))
+            .await?
+            .click()
+            .await?;
+        let dashboard = driver.query(By::Css("main h1")).first().await?;
+        assert_eq!(dashboard.text().await?, "Ana's Shop");
+        assert!(driver.current_url().await?.path().ends_with("/dashboard"));
+        screenshot(&driver, "dashboard").await;
+
+        driver.goto(format!("{}/team", app.base)).await?;
+        fill(&driver, "email", "agent@shop.test").await?;
+        let role = driver
+            .find(By::Css(
+                "main form[action='/team/invitations'] select[name='role']",
+            ))
+            .await?;
+        thirtyfour::components::SelectElement::new(&role)
+            .await?
+            .select_by_value("agent")
+            .await?;
+        driver
+            .find(By::Css("main form[action='/team/invitations'] button"))
+            .await?
+            .click()
+            .await?;
+        let flash = driver.query(By::Css(".flash.success")).first().await?;
+        assert!(
+            flash
+                .text()
+                .await?
+                .contains("Invitation sent to agent@shop.test")
+        );
+        assert!(
+            driver
+                .source()
+                .await?
+                .contains("data-invitation=\"agent@shop.test\"")
+        );
+        screenshot(&driver, "team").await;
+        app.mail_to("agent@shop.test", "/invitations/").await;
+
+        driver
+            .find(By::Css("header form[action='/logout'] button"))
+            .await?
+            .click()
+            .await?;
+        driver
+            .query(By::Css("main form[action='/login']"))
+            .first()
+            .await?;
+        assert!(driver.current_url().await?.path().ends_with("/login"));
+        screenshot(&driver, "logged-out").await;
+        driver.goto(format!("{}/dashboard", app.base)).await?;
+        assert!(
+            driver.current_url().await?.path().ends_with("/login"),
+            "signed out for real"
+        );
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    driver.quit().await?;
+    result
+}

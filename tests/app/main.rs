@@ -1,0 +1,17 @@
+//! Integration tests: the real router over HTTP against real Postgres.
+//! One binary, so the whole run shares one private cluster.
+// A failed expectation in a test is a test failure: that is what they are for.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod auth;
+mod browser;
+mod foundation;
+mod process;
+mod roles;
+mod settings;
+mod team;
+mod tenancy;
+mod tls;

@@ -1,0 +1,128 @@
+//! The role matrix, over every workspace route: each role gets what it may,
+//! and a 403 page for what it may not. Requests are harmless (invalid or
+//! unknown ids), so "allowed" means anything but 403.
+
+use crate::support::*;
+use crate::team::team;
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Min {
+    Agent,
+    Admin,
+    Owner,
+}
+
+const NIL: &str = "00000000-0000-0000-0000-000000000000";
+
+/// Method, path, form fields, the least role allowed.
+type Route = (&'static str, String, Vec<(&'static str, &'static str)>, Min);
+
+fn routes() -> Vec<Route> {
+    vec![
+        ("GET", "/dashboard".into(), vec![], Min::Agent),
+        ("GET", "/profile".into(), vec![], Min::Agent),
+        ("GET", "/workspaces".into(), vec![], Min::Agent),
+        ("GET", "/team".into(), vec![], Min::Admin),
+        (
+            "POST",
+            "/team/invitations".into(),
+            vec![("email", "")],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/team/invitations/{NIL}/revoke"),
+            vec![],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/team/members/{NIL}/role"),
+            vec![("role", "agent")],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/team/members/{NIL}/remove"),
+            vec![],
+            Min::Admin,
+        ),
+        ("GET", "/settings".into(), vec![], Min::Admin),
+        ("POST", "/settings".into(), vec![("name", "")], Min::Admin),
+        ("GET", "/settings/api-tokens".into(), vec![], Min::Admin),
+        (
+            "POST",
+            "/settings/api-tokens".into(),
+            vec![("name", "")],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/settings/api-tokens/{NIL}/revoke"),
+            vec![],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            "/team/transfer-ownership".into(),
+            vec![("user_id", NIL)],
+            Min::Owner,
+        ),
+        (
+            "POST",
+            "/settings/delete-workspace".into(),
+            vec![("confirm_name", "not the name")],
+            Min::Owner,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_route_enforces_the_role_matrix() {
+    let app = spawn_app().await;
+    let team = team(&app).await;
+    for (role, browser, rank) in [
+        ("owner", &team.owner, Min::Owner),
+        ("admin", &team.admin, Min::Admin),
+        ("agent", &team.agent, Min::Agent),
+    ] {
+        for (method, path, fields, min) in routes() {
+            let allowed = match min {
+                Min::Agent => true,
+                Min::Admin => rank != Min::Agent,
+                Min::Owner => rank == Min::Owner,
+            };
+            let (status, body) = if method == "GET" {
+                browser.page(&path).await
+            } else {
+                let response = browser.post_form(&path, &fields).await;
+                let status = response.status().as_u16();
+                (status, response.text().await.unwrap_or_default())
+            };
+            if allowed {
+                assert_ne!(status, 403, "{role} must be allowed {method} {path}");
+                assert!(status < 500, "{role} {method} {path}: {status}");
+            } else {
+                assert_eq!(status, 403, "{role} must be refused {method} {path}");
+                assert!(
+                    body.contains("Your role does not allow this"),
+                    "{role} {path}: a readable 403 page"
+                );
+            }
+        }
+    }
+    // The workspace still exists (the owner's delete had the wrong name).
+    let (_, body) = team.owner.page("/dashboard").await;
+    assert!(body.contains("Acme"));
+}
+
+#[tokio::test]
+async fn signed_out_visitors_are_sent_to_log_in() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    for (_, path, _, _) in routes().into_iter().filter(|r| r.0 == "GET") {
+        let response = browser.get(&path).await;
+        assert_eq!(response.status(), 303, "{path}");
+        assert_eq!(location(&response), "/login", "{path}");
+    }
+}

@@ -1,0 +1,100 @@
+//! HTTPS with rustls, from PEM files, with a generated self-signed certificate.
+
+use std::sync::Arc;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn serves_https_with_a_self_signed_certificate_and_sends_hsts() {
+    wacrm::server::install_crypto_provider();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
+    let dir = TempDir(std::env::temp_dir().join(format!("wacrm-tls-{}", uuid::Uuid::new_v4())));
+    std::fs::create_dir_all(&dir.0).expect("dir");
+    let cert_path = dir.0.join("cert.pem");
+    let key_path = dir.0.join("key.pem");
+    std::fs::write(&cert_path, certified.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, certified.signing_key.serialize_pem()).expect("write key");
+
+    let tls = wacrm::tls::server_config(&cert_path, &key_path).expect("tls config");
+    let admin = fresh_database().await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let mut config = wacrm::config::Config::for_tests(dir.0.join("data"));
+    config.tls_cert = Some(cert_path.clone());
+    config.tls_key = Some(key_path.clone());
+    config.secret_key = Some(test_secret_key().into());
+    config.public_url = Some(format!("https://localhost:{port}").parse().expect("url"));
+    let pool = wacrm::db::app_pool(&admin, 3).await.expect("pool");
+    let state = wacrm::app::AppState::new(config, pool).expect("state");
+    tokio::spawn(wacrm::server::serve_tls(
+        listener,
+        state,
+        Arc::clone(&tls),
+        std::future::pending(),
+    ));
+
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).expect("root"),
+        )
+        .build()
+        .expect("client");
+    let url = format!("https://localhost:{port}");
+    let mut response = None;
+    for _ in 0..50 {
+        match client.get(format!("{url}/login")).send().await {
+            Ok(r) => {
+                response = Some(r);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    let response = response.expect("HTTPS answered");
+    assert_eq!(response.status(), 200);
+    let hsts = response
+        .headers()
+        .get("strict-transport-security")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(hsts.contains("max-age="), "HSTS under TLS");
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("__Host-wacrm="))
+        .expect("__Host- session cookie over https")
+        .to_owned();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+
+    // A client that does not trust the certificate is refused by TLS itself.
+    let untrusting = reqwest::Client::builder().build().expect("client");
+    assert!(
+        untrusting
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .is_err()
+    );
+    // Plain HTTP on the TLS port is not served.
+    assert!(
+        reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .map(|r| r.status() != 200)
+            .unwrap_or(true)
+    );
+}
+
+#[test]
+fn mismatched_or_missing_tls_files_are_clear_errors() {
+    let missing = wacrm::tls::server_config(
+        std::path::Path::new("/nonexistent/cert.pem"),
+        std::path::Path::new("/nonexistent/key.pem"),
+    );
+    let message = format!("{:#}", missing.expect_err("error"));
+    assert!(message.contains("WACRM_TLS_CERT"), "{message}");
+}

@@ -1,0 +1,322 @@
+//! Test support: one private PostgreSQL cluster per test run, a fresh
+//! database per test cloned from a migrated template, the real app served on
+//! a local port, and a cookie-keeping browser-like client.
+#![allow(dead_code)]
+
+pub mod smtp_sink;
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use base64::Engine;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, Executor, PgConnection};
+use tokio::net::TcpListener;
+use wacrm::app::AppState;
+use wacrm::config::Config;
+use wacrm::embedded_pg::{Cluster, Durability};
+
+use smtp_sink::SmtpSink;
+
+const TEMPLATE_DB: &str = "wacrm_template";
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+static DB_COUNTER: AtomicUsize = AtomicUsize::new(0);
+static CREATE_DB_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The run's cluster, started on first use with a migrated template database.
+/// A watchdog process stops and removes it when the test process exits.
+pub fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(|| {
+        std::thread::spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("test runtime");
+            runtime.block_on(start_cluster())
+        })
+        .join()
+        .expect("starting the test cluster panicked")
+    })
+}
+
+async fn start_cluster() -> Cluster {
+    wacrm::server::install_crypto_provider();
+    let dir = std::env::temp_dir().join(format!("wacrm-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cluster = match Cluster::start(&dir, Durability::Throwaway).await {
+        Ok(c) => c,
+        Err(e) => panic!("the tests need PostgreSQL server binaries: {e}"),
+    };
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf '{dir}'",
+        pid = std::process::id(),
+        stop = cluster.stop_command_line(),
+        dir = dir.display()
+    );
+    // The watchdog outlives this process on purpose: it is never waited for.
+    #[allow(clippy::zombie_processes)]
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawning the cluster watchdog");
+    wacrm::db::ensure_database(&cluster, TEMPLATE_DB)
+        .await
+        .expect("creating the template database");
+    wacrm::db::migrate(&cluster.connect_options(TEMPLATE_DB))
+        .await
+        .expect("migrating the template database");
+    cluster
+}
+
+/// A new database for one test, cloned from the migrated template.
+pub async fn fresh_database() -> PgConnectOptions {
+    let cluster = cluster();
+    let name = format!(
+        "t_{}_{}",
+        std::process::id(),
+        DB_COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    let _guard = CREATE_DB_LOCK.lock().await;
+    let mut conn = PgConnection::connect_with(&cluster.connect_options("postgres"))
+        .await
+        .expect("connect to the test cluster");
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "create database {name} template {TEMPLATE_DB} strategy file_copy"
+    )))
+    .await
+    .expect("create the test database");
+    let _ = conn.close().await;
+    cluster.connect_options(&name)
+}
+
+/// The real application on a local port, with its own database and SMTP sink.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub state: AppState,
+    pub admin: PgConnectOptions,
+    pub smtp: SmtpSink,
+    _data_dir: TempDir,
+}
+
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn test_secret_key() -> String {
+    base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    wacrm::server::install_crypto_provider();
+    let admin = fresh_database().await;
+    let smtp = SmtpSink::start().await;
+    let data_dir = std::env::temp_dir().join(format!(
+        "wacrm-test-data-{}-{}",
+        std::process::id(),
+        DB_COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let mut config = Config::for_tests(data_dir.clone());
+    config.bind = addr;
+    config.smtp_url = Some(smtp.url().into());
+    config.secret_key = Some(test_secret_key().into());
+    customize(&mut config);
+    let pool = wacrm::db::app_pool(&admin, 5).await.expect("app pool");
+    let state = AppState::new(config, pool).expect("app state");
+    tokio::spawn(wacrm::server::serve(
+        listener,
+        state.clone(),
+        std::future::pending(),
+    ));
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        state,
+        admin,
+        smtp,
+        _data_dir: TempDir(data_dir),
+    }
+}
+
+impl TestApp {
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: self.base.clone(),
+            csrf: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// A superuser connection to this test's database (for assertions).
+    pub async fn admin_conn(&self) -> PgConnection {
+        PgConnection::connect_with(&self.admin)
+            .await
+            .expect("admin connection")
+    }
+
+    /// Sign up a new owner with their workspace; returns the signed-in browser.
+    pub async fn sign_up(&self, name: &str, email: &str, org: &str) -> Browser {
+        let browser = self.browser();
+        let response = browser
+            .post_form(
+                "/signup",
+                &[
+                    ("name", name),
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("org_name", org),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "sign-up of {email} failed");
+        browser
+    }
+
+    pub async fn log_in(&self, email: &str, password: &str) -> Browser {
+        let browser = self.browser();
+        let response = browser
+            .post_form("/login", &[("email", email), ("password", password)])
+            .await;
+        assert_eq!(response.status(), 303, "login of {email} failed");
+        browser
+    }
+
+    /// The mail to `to` whose body contains `needle`.
+    pub async fn mail_to(&self, to: &str, needle: &str) -> smtp_sink::ReceivedMail {
+        self.smtp
+            .wait_for(to, needle, Duration::from_secs(10))
+            .await
+    }
+
+    /// The user id of an email address.
+    pub async fn user_id(&self, email: &str) -> uuid::Uuid {
+        let mut conn = self.admin_conn().await;
+        sqlx::query_scalar("select id from users where lower(email) = lower($1)")
+            .bind(email)
+            .fetch_one(&mut conn)
+            .await
+            .expect("user exists")
+    }
+
+    /// The id of the workspace named `name`.
+    pub async fn org_id(&self, name: &str) -> uuid::Uuid {
+        let mut conn = self.admin_conn().await;
+        sqlx::query_scalar("select id from organizations where name = $1")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await
+            .expect("workspace exists")
+    }
+}
+
+/// The password every test user gets unless a test says otherwise.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+    csrf: std::sync::Mutex<Option<String>>,
+}
+
+impl Browser {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// GET a page: status and body; remembers the page's CSRF token.
+    pub async fn page(&self, path: &str) -> (u16, String) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        let body = response.text().await.expect("body");
+        if let Some(token) = hidden_value(&body, "csrf_token") {
+            *self.csrf.lock().expect("csrf lock") = Some(token);
+        }
+        (status, body)
+    }
+
+    /// The session's CSRF token (from the last page, or a fresh page).
+    pub async fn csrf_token(&self) -> String {
+        if let Some(token) = self.csrf.lock().expect("csrf lock").clone() {
+            return token;
+        }
+        for path in ["/login", "/dashboard", "/workspaces"] {
+            let (_, body) = self.page(path).await;
+            if let Some(token) = hidden_value(&body, "csrf_token") {
+                return token;
+            }
+        }
+        panic!("no page offered a csrf_token")
+    }
+
+    /// POST a form with the session's CSRF token added.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf_token().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        let response = self.post_form_raw(path, &all).await;
+        // Signing in, out or up rotates the session and its token.
+        if response.status() == 303 {
+            self.forget_csrf();
+        }
+        response
+    }
+
+    /// POST exactly these fields (no CSRF token added).
+    pub async fn post_form_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Forget the remembered CSRF token (after a session change).
+    pub fn forget_csrf(&self) {
+        *self.csrf.lock().expect("csrf lock") = None;
+    }
+}
+
+/// The value of the first `<input ... name="NAME" value="...">`.
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// Where a 303 points.
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
