@@ -53,6 +53,14 @@ pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Member>> {
     .await
 }
 
+pub async fn count(tx: &mut TenantTx) -> sqlx::Result<i64> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar("select count(*) from memberships where org_id = $1")
+        .bind(org_id)
+        .fetch_one(tx.conn())
+        .await
+}
+
 pub async fn count_owners(tx: &mut TenantTx) -> sqlx::Result<i64> {
     let org_id = tx.org_id();
     sqlx::query_scalar("select count(*) from memberships where org_id = $1 and role = 'owner'")

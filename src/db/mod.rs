@@ -106,6 +106,9 @@ pub async fn app_pool(admin: &PgConnectOptions, max_connections: u32) -> anyhow:
         .max_connections(max_connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
+        // A broken connection fails its query and is dropped; pinging before
+        // every acquire would add a round trip to each request.
+        .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 conn.execute("set role wacrm_app; set statement_timeout = '30s'")

@@ -21,16 +21,16 @@ struct DashboardPage {
     org_name: String,
     user_name: String,
     role: String,
-    member_count: usize,
+    member_count: i64,
 }
 
 async fn show(mut tenant: Tenant) -> Result<DashboardPage> {
-    let members = db::memberships::list(&mut tenant.tx).await?;
+    let member_count = db::memberships::count(&mut tenant.tx).await?;
     Ok(DashboardPage {
         org_name: tenant.member.org_name.clone(),
         user_name: tenant.member.user_name.clone(),
         role: tenant.member.role.to_string(),
-        member_count: members.len(),
+        member_count,
         page: tenant.page,
     })
 }

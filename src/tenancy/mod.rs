@@ -15,6 +15,14 @@ pub mod session_state;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+/// `BEGIN` and the transaction-local setting in one round trip. The value is
+/// a `Uuid` (hex and dashes only), so formatting it into the SQL is safe.
+fn scoped_begin(setting: &'static str, id: Uuid) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(format!(
+        "begin; select set_config('{setting}', '{id}', true)"
+    ))
+}
+
 /// A transaction scoped to one workspace.
 pub struct TenantTx {
     tx: Transaction<'static, Postgres>,
@@ -23,11 +31,7 @@ pub struct TenantTx {
 
 impl TenantTx {
     async fn open(pool: &PgPool, org_id: Uuid) -> sqlx::Result<TenantTx> {
-        let mut tx = pool.begin().await?;
-        sqlx::query("select set_config('app.org_id', $1, true)")
-            .bind(org_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        let tx = pool.begin_with(scoped_begin("app.org_id", org_id)).await?;
         Ok(TenantTx { tx, org_id })
     }
 
@@ -55,10 +59,8 @@ pub struct UserScopeTx {
 
 impl UserScopeTx {
     async fn open(pool: &PgPool, user_id: Uuid) -> sqlx::Result<UserScopeTx> {
-        let mut tx = pool.begin().await?;
-        sqlx::query("select set_config('app.user_id', $1, true)")
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
+        let tx = pool
+            .begin_with(scoped_begin("app.user_id", user_id))
             .await?;
         Ok(UserScopeTx { tx })
     }

@@ -146,6 +146,11 @@ impl AuthSession {
     }
 
     pub async fn take_flash(&self) -> Result<Option<Flash>> {
+        // `remove` marks the session modified even when the key is absent,
+        // which would write the session back on every request.
+        if self.0.get_value(FLASH).await?.is_none() {
+            return Ok(None);
+        }
         Ok(self.0.remove::<Flash>(FLASH).await?)
     }
 }

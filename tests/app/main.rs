@@ -11,6 +11,7 @@ mod browser;
 mod foundation;
 mod process;
 mod roles;
+mod sessions;
 mod settings;
 mod team;
 mod tenancy;

@@ -1,0 +1,204 @@
+//! Foundation benchmark: prints start-up time (empty data dir and restart),
+//! authenticated page throughput and latency at 16 concurrent clients, and
+//! the wacrm process's memory idle and under that load.
+//!
+//! `cargo bench --bench foundation` (release build of the real binary, its
+//! own private PostgreSQL under a temporary data dir, loopback only).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CLIENTS: usize = 16;
+const WARMUP: Duration = Duration::from_secs(2);
+const MEASURE: Duration = Duration::from_secs(10);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn spawn(data: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_wacrm"))
+        .env("WACRM_DATA_DIR", data)
+        .env("WACRM_BIND", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn wacrm")
+}
+
+async fn time_to_ready(port: u16) -> Duration {
+    let started = Instant::now();
+    let client = reqwest::Client::new();
+    loop {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            && r.status() == 200
+        {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "never ready");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+/// Resident memory of a process, in MiB (`VmRSS` or `VmHWM`).
+fn memory_mib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn csrf(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).unwrap() + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+#[tokio::main]
+async fn main() {
+    wacrm::server::install_crypto_provider();
+    let dir = std::env::temp_dir().join(format!("wacrm-bench-{}", std::process::id()));
+    let data = dir.join("data");
+    let port = free_port();
+
+    let first = spawn(&data, port);
+    let cold = time_to_ready(port).await;
+    stop(first);
+    let server = spawn(&data, port);
+    let warm = time_to_ready(port).await;
+    println!(
+        "start-up: empty data dir -> /readyz 200 in {:.2} s (target < 10 s)",
+        cold.as_secs_f64()
+    );
+    println!(
+        "start-up: restart on existing data dir -> /readyz 200 in {:.2} s (target < 2 s)",
+        warm.as_secs_f64()
+    );
+
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(CLIENTS)
+        .build()
+        .unwrap();
+    let page = client
+        .get(format!("{base}/signup"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let signup = client
+        .post(format!("{base}/signup"))
+        .form(&[
+            ("csrf_token", csrf(&page).as_str()),
+            ("name", "Bench Owner"),
+            ("email", "bench@example.com"),
+            ("password", "correct horse battery staple"),
+            ("org_name", "Bench Shop"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), 303, "sign-up failed");
+    let dashboard = client
+        .get(format!("{base}/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dashboard.status(), 200);
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pid = server.id();
+    let idle_rss = memory_mib(pid, "VmRSS:");
+
+    let run = |duration: Duration| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let deadline = Instant::now() + duration;
+            let mut tasks = Vec::new();
+            for _ in 0..CLIENTS {
+                let client = client.clone();
+                let url = format!("{base}/dashboard");
+                tasks.push(tokio::spawn(async move {
+                    let mut latencies = Vec::new();
+                    while Instant::now() < deadline {
+                        let started = Instant::now();
+                        let response = client.get(&url).send().await.unwrap();
+                        assert_eq!(response.status(), 200);
+                        let _ = response.bytes().await.unwrap();
+                        latencies.push(started.elapsed());
+                    }
+                    latencies
+                }));
+            }
+            let mut all = Vec::new();
+            for task in tasks {
+                all.extend(task.await.unwrap());
+            }
+            all
+        }
+    };
+    run(WARMUP).await;
+    let sampler = tokio::spawn(async move {
+        let mut peak: f64 = 0.0;
+        let until = Instant::now() + MEASURE;
+        while Instant::now() < until {
+            peak = peak.max(memory_mib(pid, "VmRSS:"));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        peak
+    });
+    let started = Instant::now();
+    let mut latencies = run(MEASURE).await;
+    let elapsed = started.elapsed();
+    let load_rss = sampler.await.unwrap();
+    latencies.sort();
+    println!(
+        "authenticated page GET /dashboard, {CLIENTS} concurrent clients, {:.0} s: {} requests, {:.0} req/s",
+        elapsed.as_secs_f64(),
+        latencies.len(),
+        latencies.len() as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (target p99 < 5 ms)",
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3
+    );
+    println!(
+        "wacrm RSS: idle {idle_rss:.1} MiB, under load (peak sampled) {load_rss:.1} MiB, high-water {:.1} MiB (target < 50 MB)",
+        memory_mib(pid, "VmHWM:")
+    );
+    stop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,100 @@
+//! The Postgres session store and session lifetimes.
+
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{ExpiredDeletion, SessionStore};
+use wacrm::session_store::PgSessionStore;
+
+use crate::support::*;
+
+fn record(expiry: OffsetDateTime) -> Record {
+    let mut data = std::collections::HashMap::new();
+    data.insert(
+        "uid".to_owned(),
+        serde_json::json!(uuid::Uuid::new_v4().to_string()),
+    );
+    data.insert("n".to_owned(), serde_json::json!(1));
+    Record {
+        id: Id::default(),
+        data,
+        expiry_date: expiry,
+    }
+}
+
+#[tokio::test]
+async fn store_round_trips_updates_and_deletes_records() {
+    let app = spawn_app().await;
+    let store = PgSessionStore::new(app.state.pool.clone());
+    let mut rec = record(OffsetDateTime::now_utc() + time::Duration::hours(1));
+    store.create(&mut rec).await.expect("create");
+    let loaded = store.load(&rec.id).await.expect("load").expect("present");
+    assert_eq!(loaded.data, rec.data);
+    rec.data.insert("n".to_owned(), serde_json::json!(2));
+    store.save(&rec).await.expect("save");
+    let loaded = store.load(&rec.id).await.expect("load").expect("present");
+    assert_eq!(loaded.data["n"], 2);
+    store.delete(&rec.id).await.expect("delete");
+    assert!(store.load(&rec.id).await.expect("load").is_none());
+}
+
+#[tokio::test]
+async fn colliding_ids_get_a_fresh_id_instead_of_overwriting() {
+    let app = spawn_app().await;
+    let store = PgSessionStore::new(app.state.pool.clone());
+    let mut first = record(OffsetDateTime::now_utc() + time::Duration::hours(1));
+    store.create(&mut first).await.expect("create");
+    let mut second = record(OffsetDateTime::now_utc() + time::Duration::hours(1));
+    second.id = first.id;
+    store.create(&mut second).await.expect("create");
+    assert_ne!(second.id, first.id);
+    let kept = store.load(&first.id).await.expect("load").expect("present");
+    assert_eq!(
+        kept.data, first.data,
+        "the first session was not overwritten"
+    );
+}
+
+#[tokio::test]
+async fn expired_records_do_not_load_and_are_swept() {
+    let app = spawn_app().await;
+    let store = PgSessionStore::new(app.state.pool.clone());
+    let mut expired = record(OffsetDateTime::now_utc() - time::Duration::minutes(1));
+    store.create(&mut expired).await.expect("create");
+    let mut live = record(OffsetDateTime::now_utc() + time::Duration::hours(1));
+    store.create(&mut live).await.expect("create");
+    assert!(store.load(&expired.id).await.expect("load").is_none());
+    store.delete_expired().await.expect("sweep");
+    let mut conn = app.admin_conn().await;
+    let left: i64 = sqlx::query_scalar("select count(*) from sessions")
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+    assert_eq!(left, 1);
+}
+
+#[tokio::test]
+async fn idle_and_absolute_timeouts_end_a_sign_in() {
+    let app = spawn_app().await;
+    let idle = app.sign_up("Ana", "ana@example.com", "Ana Shop").await;
+    let mut conn = app.admin_conn().await;
+    sqlx::query("update sessions set expires_at = now() - interval '1 second'")
+        .execute(&mut conn)
+        .await
+        .expect("expire");
+    let response = idle.get("/dashboard").await;
+    assert_eq!(response.status(), 303, "idle session is gone");
+    assert_eq!(location(&response), "/login");
+
+    let old = app.log_in("ana@example.com", PASSWORD).await;
+    assert_eq!(old.page("/dashboard").await.0, 200);
+    // Signed in 13 hours ago: past the absolute limit even though active.
+    let thirteen_hours_ago = OffsetDateTime::now_utc().unix_timestamp() - 13 * 3600;
+    sqlx::query("update sessions set data = jsonb_set(data, '{signed_in_at}', to_jsonb($1::bigint)) where user_id is not null")
+        .bind(thirteen_hours_ago)
+        .execute(&mut conn)
+        .await
+        .expect("age");
+    let response = old.get("/dashboard").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/login");
+}
