@@ -396,3 +396,40 @@ async fn password_reset_is_single_use_and_does_not_reveal_accounts() {
         .await;
     assert_eq!(again.status(), 400);
 }
+
+#[tokio::test]
+async fn sign_up_and_password_reset_are_rate_limited() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let mut statuses = vec![];
+    for i in 0..11 {
+        let email = format!("user{i}@example.com");
+        let response = browser
+            .post_form(
+                "/signup",
+                &[
+                    ("name", "U"),
+                    ("email", &email),
+                    ("password", "short"),
+                    ("org_name", "O"),
+                ],
+            )
+            .await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(&statuses[..10], &[422; 10], "invalid sign-ups count too");
+    assert_eq!(statuses[10], 429);
+
+    let other = app.browser();
+    let mut last = 0;
+    for _ in 0..4 {
+        let response = other
+            .post_form("/password/forgot", &[("email", "victim@example.com")])
+            .await;
+        last = response.status().as_u16();
+    }
+    assert_eq!(
+        last, 429,
+        "a fourth reset mail to one address within the hour is refused"
+    );
+}
