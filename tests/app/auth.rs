@@ -100,12 +100,7 @@ async fn sign_up_refuses_weak_passwords_and_bad_input_with_reasons() {
     // Missing fields are an error page, not a 500.
     let response = browser.post_form("/signup", &[]).await;
     assert_eq!(response.status(), 422);
-    let mut conn = app.admin_conn().await;
-    let users: i64 = sqlx::query_scalar("select count(*) from users")
-        .fetch_one(&mut conn)
-        .await
-        .expect("count");
-    assert_eq!(users, 0);
+    assert_eq!(app.count("select count(*) from users").await, 0);
 }
 
 #[tokio::test]

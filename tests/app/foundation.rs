@@ -37,12 +37,7 @@ async fn queries_outside_the_tenant_context_see_no_tenant_rows() {
     let app = spawn_app().await;
     app.sign_up("Ana", "ana@example.com", "Ana Shop").await;
     // The rows exist (the superuser sees them)...
-    let mut admin = app.admin_conn().await;
-    let memberships: i64 = sqlx::query_scalar("select count(*) from memberships")
-        .fetch_one(&mut admin)
-        .await
-        .expect("count");
-    assert_eq!(memberships, 1);
+    assert_eq!(app.count("select count(*) from memberships").await, 1);
     // ...but the application role, outside a tenant context, sees none.
     for table in ["organizations", "memberships", "invitations", "api_tokens"] {
         let seen: i64 =

@@ -64,12 +64,7 @@ async fn expired_records_do_not_load_and_are_swept() {
     store.create(&mut live).await.expect("create");
     assert!(store.load(&expired.id).await.expect("load").is_none());
     store.delete_expired().await.expect("sweep");
-    let mut conn = app.admin_conn().await;
-    let left: i64 = sqlx::query_scalar("select count(*) from sessions")
-        .fetch_one(&mut conn)
-        .await
-        .expect("count");
-    assert_eq!(left, 1);
+    assert_eq!(app.count("select count(*) from sessions").await, 1);
 }
 
 #[tokio::test]

@@ -66,12 +66,7 @@ async fn owner_deletes_the_workspace_after_typing_its_name() {
         .await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/workspaces");
-    let mut conn = app.admin_conn().await;
-    let orgs: i64 = sqlx::query_scalar("select count(*) from organizations")
-        .fetch_one(&mut conn)
-        .await
-        .expect("count");
-    assert_eq!(orgs, 0);
+    assert_eq!(app.count("select count(*) from organizations").await, 0);
 }
 
 #[tokio::test]

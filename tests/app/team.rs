@@ -178,12 +178,8 @@ async fn an_invitation_for_someone_else_is_refused_to_a_signed_in_user() {
     let path = invitation_path(&app, "alice@example.com").await;
     let response = mallory.post_form(&path, &[]).await;
     assert_eq!(response.status(), 403);
-    let mut conn = app.admin_conn().await;
-    let members: i64 = sqlx::query_scalar("select count(*) from memberships m join organizations o on o.id = m.org_id where o.name = 'Acme'")
-        .fetch_one(&mut conn)
-        .await
-        .expect("count");
-    assert_eq!(members, 1);
+    let acme_members = "select count(*) from memberships m join organizations o on o.id = m.org_id where o.name = 'Acme'";
+    assert_eq!(app.count(acme_members).await, 1);
 }
 
 #[tokio::test]

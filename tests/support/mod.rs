@@ -210,6 +210,15 @@ impl TestApp {
             .await
     }
 
+    /// `select count(*) ...` as the superuser (sees every workspace).
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        let mut conn = self.admin_conn().await;
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect("count query")
+    }
+
     /// The user id of an email address.
     pub async fn user_id(&self, email: &str) -> uuid::Uuid {
         let mut conn = self.admin_conn().await;
