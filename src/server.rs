@@ -44,7 +44,8 @@ async fn run_with(database: &Database, config: Config, command: Command) -> anyh
     };
     let bind = config.bind;
     let state = AppState::new(config, pool.clone())?;
-    spawn_sweeps(state.clone());
+    let sweeps = spawn_sweeps(state.clone());
+    let worker = crate::jobs::worker::spawn(state.clone());
     let listener = TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;
@@ -57,7 +58,15 @@ async fn run_with(database: &Database, config: Config, command: Command) -> anyh
         Some(tls) => serve_tls(listener.into_std()?, state, tls, shutdown_signal()).await?,
         None => serve(listener, state, shutdown_signal()).await?,
     }
-    pool.close().await;
+    // A job cut off here is claimed again when its lease ends.
+    worker.abort();
+    sweeps.abort();
+    if tokio::time::timeout(Duration::from_secs(10), pool.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database connections did not close within 10 s");
+    }
     Ok(())
 }
 
@@ -126,7 +135,7 @@ pub async fn shutdown_signal() {
 }
 
 /// Periodic clean-up of expired sessions and old rate-limit windows.
-fn spawn_sweeps(state: AppState) {
+fn spawn_sweeps(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let store = PgSessionStore::new(state.pool.clone());
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -141,5 +150,5 @@ fn spawn_sweeps(state: AppState) {
                 tracing::warn!(error = %e, "rate limit sweep failed");
             }
         }
-    });
+    })
 }

@@ -17,6 +17,7 @@ use crate::db::invitations::Invitation;
 use crate::db::memberships::Member as MemberRow;
 use crate::domain::{EmailAddress, Role};
 use crate::error::{AppError, Result};
+use crate::jobs::{self, Job};
 use crate::mail::Email;
 use crate::tenancy::bootstrap::INVITATION_PREFIX;
 use crate::tenancy::capability::{ManageTeam, OwnWorkspace};
@@ -113,15 +114,6 @@ async fn invite(
         return render(tenant, vec![message], email.to_string(), role.to_string()).await;
     }
     let token = TenantToken::generate(tenant.member.org_id)?;
-    db::invitations::insert(
-        &mut tenant.tx,
-        &email,
-        role,
-        &token.hash(),
-        tenant.member.user_id,
-    )
-    .await?;
-    tenant.tx.commit().await?;
     let link = state.url(&format!("/invitations/{}", token.encode(INVITATION_PREFIX)));
     let mail = Email {
         to: email.to_string(),
@@ -136,15 +128,20 @@ async fn invite(
             tenant.member.user_name, tenant.member.org_name, role
         ),
     };
-    if let Err(e) = state.mailer.send(&mail).await {
-        tracing::error!(error = %format!("{e:#}"), "could not send the invitation mail");
-        tenant.session.flash("error", format!("The invitation was created but the mail to {email} could not be sent; revoke it and try again later.")).await?;
-    } else {
-        tenant
-            .session
-            .flash("success", format!("Invitation sent to {email} as {role}."))
-            .await?;
-    }
+    db::invitations::insert(
+        &mut tenant.tx,
+        &email,
+        role,
+        &token.hash(),
+        tenant.member.user_id,
+    )
+    .await?;
+    jobs::enqueue(tenant.tx.conn(), &state.secrets, &Job::email(mail)).await?;
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash("success", format!("Invitation sent to {email} as {role}."))
+        .await?;
     Ok(Redirect::to("/team").into_response())
 }
 

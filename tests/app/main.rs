@@ -9,6 +9,7 @@ mod support;
 mod auth;
 mod browser;
 mod foundation;
+mod jobs;
 mod process;
 mod roles;
 mod sessions;

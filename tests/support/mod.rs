@@ -140,6 +140,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     customize(&mut config);
     let pool = wacrm::db::app_pool(&admin, 5).await.expect("app pool");
     let state = AppState::new(config, pool).expect("app state");
+    wacrm::jobs::worker::spawn(state.clone());
     tokio::spawn(wacrm::server::serve(
         listener,
         state.clone(),

@@ -12,6 +12,7 @@ use crate::db;
 use crate::db::user_tokens::Purpose;
 use crate::domain::{EmailAddress, NewPassword};
 use crate::error::Result;
+use crate::jobs::{self, Job};
 use crate::mail::Email;
 use crate::routes::MessagePage;
 use crate::tenancy::member::Page;
@@ -73,18 +74,9 @@ pub async fn submit_forgot(
         }
     };
     rate_limit::check(&state, RESET_PER_EMAIL, email.as_str()).await?;
-    let mut conn = state.pool.acquire().await?;
-    if let Some(user) = db::users::find_by_email(&mut conn, &email).await? {
+    let mut tx = state.pool.begin().await?;
+    if let Some(user) = db::users::find_by_email(&mut tx, &email).await? {
         let secret = tokens::random_secret()?;
-        db::user_tokens::revoke_all(&mut conn, user.id, Purpose::ResetPassword).await?;
-        db::user_tokens::insert(
-            &mut conn,
-            user.id,
-            Purpose::ResetPassword,
-            &tokens::hash(&secret),
-        )
-        .await?;
-        drop(conn);
         let link = state.url(&format!("/password/reset?token={secret}"));
         let mail = Email {
             to: user.email.clone(),
@@ -96,10 +88,17 @@ pub async fn submit_forgot(
                 user.name
             ),
         };
-        if let Err(e) = state.mailer.send(&mail).await {
-            tracing::error!(error = %format!("{e:#}"), user_id = %user.id, "could not send the reset mail");
-        }
+        db::user_tokens::revoke_all(&mut tx, user.id, Purpose::ResetPassword).await?;
+        db::user_tokens::insert(
+            &mut tx,
+            user.id,
+            Purpose::ResetPassword,
+            &tokens::hash(&secret),
+        )
+        .await?;
+        jobs::enqueue(&mut tx, &state.secrets, &Job::email(mail)).await?;
     }
+    tx.commit().await?;
     Ok(MessagePage {
         page: Page::anonymous(&session).await?,
         heading: "Check your mail".into(),

@@ -9,35 +9,35 @@ use crate::db;
 use crate::db::user_tokens::Purpose;
 use crate::domain::EmailAddress;
 use crate::error::Result;
+use crate::jobs::{self, Job};
 use crate::mail::Email;
 use crate::routes::MessagePage;
 use crate::tenancy::member::{CurrentUser, MaybeUser, Page};
 use crate::tenancy::session_state::AuthSession;
 
-/// Mail a fresh verification link. Failures are logged, not shown: the user
-/// can ask again from the banner.
+/// Queue a mail with a fresh verification link. Failures are logged, not
+/// shown: the user can ask again from the banner.
 pub async fn send_verification(state: &AppState, user_id: Uuid, email: &EmailAddress) {
     let result = async {
         let secret = tokens::random_secret()?;
-        let mut conn = state.pool.acquire().await?;
-        db::user_tokens::insert(&mut conn, user_id, Purpose::VerifyEmail, &tokens::hash(&secret)).await?;
-        drop(conn);
         let link = state.url(&format!("/verify-email?token={secret}"));
-        state
-            .mailer
-            .send(&Email {
-                to: email.to_string(),
-                subject: "Verify your email for wacrm".into(),
-                body: format!(
-                    "Hello,\n\nPlease confirm that this is your email address by opening this link \
-                     (valid for 24 hours):\n\n{link}\n\nIf you did not sign up for wacrm, ignore this mail.\n"
-                ),
-            })
-            .await
+        let mail = Email {
+            to: email.to_string(),
+            subject: "Verify your email for wacrm".into(),
+            body: format!(
+                "Hello,\n\nPlease confirm that this is your email address by opening this link \
+                 (valid for 24 hours):\n\n{link}\n\nIf you did not sign up for wacrm, ignore this mail.\n"
+            ),
+        };
+        let mut tx = state.pool.begin().await?;
+        db::user_tokens::insert(&mut tx, user_id, Purpose::VerifyEmail, &tokens::hash(&secret)).await?;
+        jobs::enqueue(&mut tx, &state.secrets, &Job::email(mail)).await?;
+        tx.commit().await?;
+        Ok::<_, anyhow::Error>(())
     }
     .await;
     if let Err(e) = result {
-        tracing::error!(error = %format!("{e:#}"), %user_id, "could not send the verification mail");
+        tracing::error!(error = %format!("{e:#}"), %user_id, "could not queue the verification mail");
     }
 }
 
