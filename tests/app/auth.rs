@@ -428,3 +428,30 @@ async fn sign_up_and_password_reset_are_rate_limited() {
         "a fourth reset mail to one address within the hour is refused"
     );
 }
+
+#[tokio::test]
+async fn repeated_sign_ups_for_one_address_are_rate_limited() {
+    let app = spawn_app().await;
+    app.sign_up("Ana", "ana@example.com", "Ana Shop").await;
+    let prober = app.browser();
+    let mut statuses = vec![];
+    for _ in 0..5 {
+        let response = prober
+            .post_form(
+                "/signup",
+                &[
+                    ("name", "X"),
+                    ("email", "ANA@example.com"),
+                    ("password", PASSWORD),
+                    ("org_name", "X"),
+                ],
+            )
+            .await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(&statuses[..4], &[422; 4]);
+    assert_eq!(
+        statuses[4], 429,
+        "the sixth sign-up for one address within the hour"
+    );
+}

@@ -15,7 +15,7 @@ use crate::tenancy::bootstrap::{self, BootstrapError};
 use crate::tenancy::member::{MaybeUser, Page};
 use crate::tenancy::session_state::AuthSession;
 use crate::web::client_ip::ClientIp;
-use crate::web::rate_limit::{self, SIGNUP_PER_IP};
+use crate::web::rate_limit::{self, SIGNUP_PER_EMAIL, SIGNUP_PER_IP};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "auth/signup.html")]
@@ -57,6 +57,8 @@ pub async fn submit(
     Form(form): Form<SignupForm>,
 ) -> Result<Response> {
     rate_limit::check(&state, SIGNUP_PER_IP, &ip.to_string()).await?;
+    // Per address too: repeated sign-ups would tell which addresses have accounts.
+    rate_limit::check(&state, SIGNUP_PER_EMAIL, form.email.trim()).await?;
     let mut errors = Vec::new();
     let name = required_text(&form.name, "your name", 100, &mut errors);
     let org_name = required_text(&form.org_name, "a workspace name", 100, &mut errors);
