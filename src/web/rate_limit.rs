@@ -12,31 +12,23 @@ pub struct Limit {
     pub window_secs: i64,
 }
 
-pub const LOGIN_PER_IP: Limit = Limit {
-    name: "login:ip",
-    max: 30,
-    window_secs: 300,
-};
-pub const LOGIN_PER_EMAIL: Limit = Limit {
-    name: "login:email",
-    max: 10,
-    window_secs: 900,
-};
-pub const SIGNUP_PER_IP: Limit = Limit {
-    name: "signup:ip",
-    max: 10,
-    window_secs: 3600,
-};
-pub const RESET_PER_IP: Limit = Limit {
-    name: "reset:ip",
-    max: 10,
-    window_secs: 3600,
-};
-pub const RESET_PER_EMAIL: Limit = Limit {
-    name: "reset:email",
-    max: 3,
-    window_secs: 3600,
-};
+impl Limit {
+    const fn new(name: &'static str, max: i32, window_secs: i64) -> Limit {
+        Limit {
+            name,
+            max,
+            window_secs,
+        }
+    }
+}
+
+pub const LOGIN_PER_IP: Limit = Limit::new("login:ip", 30, 300);
+pub const LOGIN_PER_EMAIL: Limit = Limit::new("login:email", 10, 900);
+pub const SIGNUP_PER_IP: Limit = Limit::new("signup:ip", 10, 3600);
+/// Repeated sign-ups for one address would tell which addresses have accounts.
+pub const SIGNUP_PER_EMAIL: Limit = Limit::new("signup:email", 5, 3600);
+pub const RESET_PER_IP: Limit = Limit::new("reset:ip", 10, 3600);
+pub const RESET_PER_EMAIL: Limit = Limit::new("reset:email", 3, 3600);
 
 /// Count a hit against `limit` for `key`; 429 when over.
 pub async fn check(state: &AppState, limit: Limit, key: &str) -> Result<()> {
