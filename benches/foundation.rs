@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 const CLIENTS: usize = 16;
 const WARMUP: Duration = Duration::from_secs(2);
 const MEASURE: Duration = Duration::from_secs(10);
+const REFERENCE: Duration = Duration::from_secs(5);
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -140,7 +141,7 @@ async fn main() {
     let pid = server.id();
     let idle_rss = memory_mib(pid, "VmRSS:");
 
-    let run = |duration: Duration| {
+    let run = |path: &'static str, duration: Duration| {
         let client = client.clone();
         let base = base.clone();
         async move {
@@ -148,7 +149,7 @@ async fn main() {
             let mut tasks = Vec::new();
             for _ in 0..CLIENTS {
                 let client = client.clone();
-                let url = format!("{base}/dashboard");
+                let url = format!("{base}{path}");
                 tasks.push(tokio::spawn(async move {
                     let mut latencies = Vec::new();
                     while Instant::now() < deadline {
@@ -168,7 +169,7 @@ async fn main() {
             all
         }
     };
-    run(WARMUP).await;
+    run("/dashboard", WARMUP).await;
     let sampler = tokio::spawn(async move {
         let mut peak: f64 = 0.0;
         let until = Instant::now() + MEASURE;
@@ -179,7 +180,7 @@ async fn main() {
         peak
     });
     let started = Instant::now();
-    let mut latencies = run(MEASURE).await;
+    let mut latencies = run("/dashboard", MEASURE).await;
     let elapsed = started.elapsed();
     let load_rss = sampler.await.unwrap();
     latencies.sort();
@@ -199,6 +200,21 @@ async fn main() {
         "wacrm RSS: idle {idle_rss:.1} MiB, under load (peak sampled) {load_rss:.1} MiB, high-water {:.1} MiB (target < 50 MB)",
         memory_mib(pid, "VmHWM:")
     );
+    // Reference points for the same load: no session and one query
+    // (`/readyz`), and a session plus one query without a tenant transaction
+    // (`/profile`). They show how the cost grows with database round trips.
+    for path in ["/readyz", "/profile"] {
+        let started = Instant::now();
+        let mut latencies = run(path, REFERENCE).await;
+        let elapsed = started.elapsed();
+        latencies.sort();
+        println!(
+            "reference GET {path}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+            latencies.len() as f64 / elapsed.as_secs_f64(),
+            percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+            percentile(&latencies, 0.99).as_secs_f64() * 1e3
+        );
+    }
     stop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
