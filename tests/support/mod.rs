@@ -321,6 +321,23 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
     Some(html[start..end].to_owned())
 }
 
+/// Repeat `attempt` until it is refused with 429: returns the number of
+/// tries and the refusal. Rate limits count in fixed windows, so a window
+/// boundary inside the loop can at most double the count; past that it fails.
+pub async fn tries_until_429<F, Fut>(limit: usize, mut attempt: F) -> (usize, reqwest::Response)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = reqwest::Response>,
+{
+    for n in 1..=(2 * limit + 1) {
+        let response = attempt().await;
+        if response.status() == 429 {
+            return (n, response);
+        }
+    }
+    panic!("no 429 after {} attempts", 2 * limit + 1)
+}
+
 /// Where a 303 points.
 pub fn location(response: &reqwest::Response) -> String {
     response
