@@ -49,6 +49,18 @@ async fn queries_outside_the_tenant_context_see_no_tenant_rows() {
     }
 }
 
+/// A transaction of the application role in `org`'s context, as the
+/// tenant extractor opens it.
+async fn as_tenant(app: &TestApp, org: uuid::Uuid) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = app.state.pool.begin().await.expect("begin");
+    sqlx::query("select set_config('app.org_id', $1, true)")
+        .bind(org.to_string())
+        .execute(&mut *tx)
+        .await
+        .expect("set org");
+    tx
+}
+
 #[tokio::test]
 async fn rls_refuses_writing_into_another_tenant() {
     let app = spawn_app().await;
@@ -57,12 +69,7 @@ async fn rls_refuses_writing_into_another_tenant() {
     let ana_org = app.org_id("Ana Shop").await;
     let bob_org = app.org_id("Bob Shop").await;
     let bob = app.user_id("bob@example.com").await;
-    let mut tx = app.state.pool.begin().await.expect("begin");
-    sqlx::query("select set_config('app.org_id', $1, true)")
-        .bind(bob_org.to_string())
-        .execute(&mut *tx)
-        .await
-        .expect("set org");
+    let mut tx = as_tenant(&app, bob_org).await;
     let result =
         sqlx::query("insert into memberships (org_id, user_id, role) values ($1, $2, 'owner')")
             .bind(ana_org)
@@ -74,12 +81,7 @@ async fn rls_refuses_writing_into_another_tenant() {
         .to_string();
     assert!(message.contains("row-level security"), "{message}");
     // And Bob's context cannot see Ana's workspace row.
-    let mut tx = app.state.pool.begin().await.expect("begin");
-    sqlx::query("select set_config('app.org_id', $1, true)")
-        .bind(bob_org.to_string())
-        .execute(&mut *tx)
-        .await
-        .expect("set org");
+    let mut tx = as_tenant(&app, bob_org).await;
     let seen: i64 = sqlx::query_scalar("select count(*) from organizations where id = $1")
         .bind(ana_org)
         .fetch_one(&mut *tx)
