@@ -7,6 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Child, Command, Stdio};
+
+use reqwest::cookie::CookieStore;
 use std::time::{Duration, Instant};
 
 const CLIENTS: usize = 16;
@@ -76,6 +78,61 @@ fn csrf(html: &str) -> String {
     html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
 
+/// A minimal HTTP/1.1 keep-alive client, like wrk's: the load generator
+/// shares the machine's cores with wacrm and Postgres, so it should cost as
+/// little as possible.
+struct KeepAlive {
+    stream: tokio::net::TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl KeepAlive {
+    async fn connect(port: u16) -> KeepAlive {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        stream.set_nodelay(true).unwrap();
+        KeepAlive {
+            stream,
+            buffer: Vec::with_capacity(64 * 1024),
+        }
+    }
+
+    /// Send `request`, read the whole response; its status.
+    async fn get(&mut self, request: &str) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.stream.write_all(request.as_bytes()).await.unwrap();
+        self.buffer.clear();
+        let mut chunk = [0u8; 16 * 1024];
+        let (head_len, body_len) = loop {
+            let n = self.stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "server closed the connection");
+            self.buffer.extend_from_slice(&chunk[..n]);
+            if let Some(end) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buffer[..end]).unwrap();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().unwrap())
+                    })
+                    .expect("responses have a Content-Length");
+                break (end + 4, length);
+            }
+        };
+        while self.buffer.len() < head_len + body_len {
+            let n = self.stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "server closed the connection");
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+        std::str::from_utf8(&self.buffer[9..12])
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index]
@@ -103,8 +160,9 @@ async fn main() {
     );
 
     let base = format!("http://127.0.0.1:{port}");
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     let client = reqwest::Client::builder()
-        .cookie_store(true)
+        .cookie_provider(jar.clone())
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(CLIENTS)
         .build()
@@ -141,22 +199,27 @@ async fn main() {
     let pid = server.id();
     let idle_rss = memory_mib(pid, "VmRSS:");
 
+    let cookie = jar
+        .cookies(&base.parse().unwrap())
+        .expect("signed-in cookie")
+        .to_str()
+        .unwrap()
+        .to_owned();
     let run = |path: &'static str, duration: Duration| {
-        let client = client.clone();
-        let base = base.clone();
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\n\r\n");
         async move {
             let deadline = Instant::now() + duration;
             let mut tasks = Vec::new();
             for _ in 0..CLIENTS {
-                let client = client.clone();
-                let url = format!("{base}{path}");
+                let request = request.clone();
                 tasks.push(tokio::spawn(async move {
+                    let mut connection = KeepAlive::connect(port).await;
                     let mut latencies = Vec::new();
                     while Instant::now() < deadline {
                         let started = Instant::now();
-                        let response = client.get(&url).send().await.unwrap();
-                        assert_eq!(response.status(), 200);
-                        let _ = response.bytes().await.unwrap();
+                        let status = connection.get(&request).await;
+                        assert_eq!(status, 200, "{request}");
                         latencies.push(started.elapsed());
                     }
                     latencies

@@ -14,7 +14,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::config::Config;
 use crate::mail::Mailer;
 use crate::secrets::SecretBox;
-use crate::session_store::PgSessionStore;
+use crate::session_store::{self, PgSessionStore, SessionCache};
 use crate::tenancy::session_state::IDLE_TIMEOUT;
 use crate::web;
 
@@ -28,6 +28,8 @@ pub struct AppState {
     pub secrets: Arc<SecretBox>,
     /// Serving HTTPS ourselves (HSTS).
     pub tls: bool,
+    /// Read cache of session records; see [`crate::notifications`].
+    pub session_cache: Arc<SessionCache>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             config: Arc::new(config),
             mailer: Arc::new(mailer),
             secrets: Arc::new(secrets),
+            session_cache: session_store::new_cache(),
         })
     }
 
@@ -54,18 +57,21 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole application: routes, sessions, CSRF, security headers, tracing.
 pub fn router(state: AppState) -> Router {
     let secure = state.config.secure_cookies();
-    let sessions = SessionManagerLayer::new(PgSessionStore::new(state.pool.clone()))
-        // `__Host-` pins the cookie to this host and path, but needs Secure.
-        .with_name(if secure {
-            "__Host-wacrm"
-        } else {
-            "wacrm_session"
-        })
-        .with_secure(secure)
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_path("/")
-        .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT));
+    let sessions = SessionManagerLayer::new(PgSessionStore::new(
+        state.pool.clone(),
+        state.session_cache.clone(),
+    ))
+    // `__Host-` pins the cookie to this host and path, but needs Secure.
+    .with_name(if secure {
+        "__Host-wacrm"
+    } else {
+        "wacrm_session"
+    })
+    .with_secure(secure)
+    .with_http_only(true)
+    .with_same_site(SameSite::Lax)
+    .with_path("/")
+    .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT));
     let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
         let request_id = request
             .headers()

@@ -87,9 +87,21 @@ pub struct Config {
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     #[arg(long, env = "WACRM_TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,
+    /// Database connections for requests and jobs; default two per CPU core
+    /// (more only queue more work on the same cores).
+    #[arg(long, env = "WACRM_DB_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_connections: Option<u32>,
 }
 
 impl Config {
+    /// Size of the request pool; see [`Config::db_connections`].
+    pub fn pool_size(&self) -> u32 {
+        self.db_connections.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            u32::try_from(cores * 2).unwrap_or(u32::MAX)
+        })
+    }
+
     /// Public base URL without a trailing slash.
     pub fn public_base(&self) -> String {
         match &self.public_url {
@@ -127,6 +139,7 @@ impl Config {
             openai_api_key: None,
             openai_base_url: None,
             trust_proxy: false,
+            db_connections: Some(4),
             ..cli.config
         }
     }

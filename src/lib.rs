@@ -10,6 +10,8 @@ pub mod embedded_pg;
 pub mod error;
 pub mod jobs;
 pub mod mail;
+pub mod notifications;
+pub mod read_cache;
 pub mod routes;
 pub mod secrets;
 pub mod server;

@@ -37,15 +37,15 @@ async fn run_with(database: &Database, config: Config, command: Command) -> anyh
         tracing::info!("migrations applied");
         return Ok(());
     }
-    let pool = db::app_pool(&database.admin, 20).await?;
+    // One more for the instance's LISTEN connection.
+    let pool = db::app_pool(&database.admin, config.pool_size() + 1).await?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
         _ => None,
     };
     let bind = config.bind;
     let state = AppState::new(config, pool.clone())?;
-    let sweeps = spawn_sweeps(state.clone());
-    let worker = crate::jobs::worker::spawn(state.clone());
+    let background = spawn_background(&state);
     let listener = TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;
@@ -58,9 +58,11 @@ async fn run_with(database: &Database, config: Config, command: Command) -> anyh
         Some(tls) => serve_tls(listener.into_std()?, state, tls, shutdown_signal()).await?,
         None => serve(listener, state, shutdown_signal()).await?,
     }
-    // A job cut off here is claimed again when its lease ends.
-    worker.abort();
-    sweeps.abort();
+    // A job cut off here is claimed again when its lease ends. The tasks
+    // hold pooled connections that closing the pool would wait for.
+    for task in background {
+        task.abort();
+    }
     if tokio::time::timeout(Duration::from_secs(10), pool.close())
         .await
         .is_err()
@@ -134,10 +136,24 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+/// What runs beside the HTTP server: the job worker, the notification
+/// listener and the periodic sweeps. Abort the handles to stop them.
+pub fn spawn_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    let subscribers = crate::notifications::Subscribers {
+        sessions: state.session_cache.clone(),
+        job_queued: Arc::new(tokio::sync::Notify::new()),
+    };
+    vec![
+        crate::jobs::worker::spawn(state.clone(), subscribers.job_queued.clone()),
+        crate::notifications::spawn(state.pool.clone(), subscribers),
+        spawn_sweeps(state.clone()),
+    ]
+}
+
 /// Periodic clean-up of expired sessions and old rate-limit windows.
 fn spawn_sweeps(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let store = PgSessionStore::new(state.pool.clone());
+        let store = PgSessionStore::new(state.pool.clone(), state.session_cache.clone());
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;

@@ -1,6 +1,11 @@
 //! tower-sessions store on our own sqlx pool (the published sqlx store is on
 //! an older sqlx). The signed-in user id is copied into a column so that all
-//! of a user's sessions can be ended at once.
+//! of a user's sessions can be ended at once. Loads go through a
+//! [`ReadCache`] kept honest by the `sessions` trigger's `NOTIFY`.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::PgPool;
@@ -9,14 +14,46 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use uuid::Uuid;
 
-#[derive(Debug, Clone)]
+use crate::read_cache::ReadCache;
+
+/// Session records by id, per process.
+pub type SessionCache = ReadCache<Id, Record>;
+
+/// Enough for every session active within [`CACHE_TTL`] on one instance.
+const CACHE_CAPACITY: usize = 10_000;
+/// A backstop only: notifications drop changed entries at once.
+const CACHE_TTL: Duration = Duration::from_secs(60);
+
+pub fn new_cache() -> Arc<SessionCache> {
+    Arc::new(ReadCache::new(CACHE_CAPACITY, CACHE_TTL))
+}
+
+/// Drop sessions that were changed in SQL outside the store (after the
+/// commit; other instances hear of it through the trigger).
+pub fn forget(cache: &SessionCache, ids: &[String]) {
+    for id in ids {
+        match Id::from_str(id) {
+            Ok(id) => cache.invalidate(&id),
+            Err(_) => tracing::warn!("a sessions row has an id tower-sessions cannot parse"),
+        }
+    }
+}
+
+#[derive(Clone)]
 pub struct PgSessionStore {
     pool: PgPool,
+    cache: Arc<SessionCache>,
+}
+
+impl std::fmt::Debug for PgSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgSessionStore").finish_non_exhaustive()
+    }
 }
 
 impl PgSessionStore {
-    pub fn new(pool: PgPool) -> Self {
-        PgSessionStore { pool }
+    pub fn new(pool: PgPool, cache: Arc<SessionCache>) -> Self {
+        PgSessionStore { pool, cache }
     }
 }
 
@@ -72,10 +109,17 @@ impl SessionStore for PgSessionStore {
         .execute(&self.pool)
         .await
         .map_err(backend)?;
+        self.cache.invalidate(&record.id);
         Ok(())
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        if let Some(record) = self.cache.get(session_id)
+            && record.expiry_date > OffsetDateTime::now_utc()
+        {
+            return Ok(Some(record));
+        }
+        let ticket = self.cache.ticket();
         let row: Option<(serde_json::Value, OffsetDateTime)> = sqlx::query_as(
             "select data, expires_at from sessions where id = $1 and expires_at > now()",
         )
@@ -88,11 +132,13 @@ impl SessionStore for PgSessionStore {
         };
         let data = serde_json::from_value(data)
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        Ok(Some(Record {
+        let record = Record {
             id: *session_id,
             data,
             expiry_date,
-        }))
+        };
+        self.cache.fill(*session_id, record.clone(), ticket);
+        Ok(Some(record))
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
@@ -101,6 +147,7 @@ impl SessionStore for PgSessionStore {
             .execute(&self.pool)
             .await
             .map_err(backend)?;
+        self.cache.invalidate(session_id);
         Ok(())
     }
 }

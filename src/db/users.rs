@@ -106,16 +106,18 @@ pub async fn mark_email_verified(conn: &mut PgConnection, id: Uuid) -> sqlx::Res
     Ok(())
 }
 
-/// End every session of a user except `keep` (password change, reset).
+/// End every session of a user except `keep` (password change, reset);
+/// the ids of the ended ones.
 pub async fn end_other_sessions(
     conn: &mut PgConnection,
     user_id: Uuid,
     keep: Option<&str>,
-) -> sqlx::Result<u64> {
-    let done = sqlx::query("delete from sessions where user_id = $1 and id is distinct from $2")
-        .bind(user_id)
-        .bind(keep)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected())
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "delete from sessions where user_id = $1 and id is distinct from $2 returning id",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .fetch_all(conn)
+    .await
 }

@@ -1,42 +1,26 @@
-//! The worker loop: wakes on `NOTIFY wacrm_jobs` (or every second), claims
-//! due jobs one at a time and runs them.
+//! The worker loop: wakes when a job is queued (`NOTIFY wacrm_jobs`, heard
+//! by [`crate::notifications`]) or every second, claims due jobs one at a
+//! time and runs them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::PgListener;
+use tokio::sync::Notify;
 
-use super::{Claimed, Job, NOTIFY_CHANNEL};
+use super::{Claimed, Job};
 use crate::app::AppState;
 
 /// How long a claimed job may run before another worker may take it.
 const LEASE_SECS: i64 = 300;
+/// Also the longest a job waits when a notification is lost.
 const POLL: Duration = Duration::from_secs(1);
 
-/// Run jobs until the returned handle is aborted (at shutdown: the listener
-/// holds a pooled connection that closing the pool would wait for).
-pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+/// Run jobs until the returned handle is aborted.
+pub fn spawn(state: AppState, job_queued: Arc<Notify>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut listener = match PgListener::connect_with(&state.pool).await {
-            Ok(mut l) => match l.listen(NOTIFY_CHANNEL).await {
-                Ok(()) => Some(l),
-                Err(e) => {
-                    tracing::warn!(error = %e, "job worker: LISTEN failed; polling only");
-                    None
-                }
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, "job worker: no listener connection; polling only");
-                None
-            }
-        };
         loop {
             while run_one(&state).await {}
-            match listener.as_mut() {
-                Some(l) => {
-                    let _ = tokio::time::timeout(POLL, l.recv()).await;
-                }
-                None => tokio::time::sleep(POLL).await,
-            }
+            let _ = tokio::time::timeout(POLL, job_queued.notified()).await;
         }
     })
 }

@@ -15,6 +15,7 @@ use crate::db;
 use crate::domain::NewPassword;
 use crate::error::Result;
 use crate::routes::required_text;
+use crate::session_store;
 use crate::tenancy::member::{CurrentUser, Page};
 
 pub fn router() -> Router<AppState> {
@@ -125,7 +126,8 @@ async fn change_password(
     let ended =
         db::users::end_other_sessions(&mut tx, user.user.id, user.session.id().as_deref()).await?;
     tx.commit().await?;
-    tracing::info!(user_id = %user.user.id, ended, "password changed");
+    session_store::forget(&state.session_cache, &ended);
+    tracing::info!(user_id = %user.user.id, ended = ended.len(), "password changed");
     user.session
         .flash(
             "success",

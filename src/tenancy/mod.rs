@@ -15,12 +15,11 @@ pub mod session_state;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-/// `BEGIN` and the transaction-local setting in one round trip. The value is
-/// a `Uuid` (hex and dashes only), so formatting it into the SQL is safe.
+/// `BEGIN` and the transaction-local setting in one round trip, as utility
+/// statements (nothing for the planner). The value is a `Uuid` (hex and
+/// dashes only), so formatting it into the SQL is safe.
 fn scoped_begin(setting: &'static str, id: Uuid) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(format!(
-        "begin; select set_config('{setting}', '{id}', true)"
-    ))
+    sqlx::AssertSqlSafe(format!("begin; set local {setting} = '{id}'"))
 }
 
 /// A transaction scoped to one workspace.

@@ -24,7 +24,7 @@ fn record(expiry: OffsetDateTime) -> Record {
 #[tokio::test]
 async fn store_round_trips_updates_and_deletes_records() {
     let app = spawn_app().await;
-    let store = PgSessionStore::new(app.state.pool.clone());
+    let store = PgSessionStore::new(app.state.pool.clone(), app.state.session_cache.clone());
     let mut rec = record(OffsetDateTime::now_utc() + time::Duration::hours(1));
     store.create(&mut rec).await.expect("create");
     let loaded = store.load(&rec.id).await.expect("load").expect("present");
@@ -40,7 +40,7 @@ async fn store_round_trips_updates_and_deletes_records() {
 #[tokio::test]
 async fn colliding_ids_get_a_fresh_id_instead_of_overwriting() {
     let app = spawn_app().await;
-    let store = PgSessionStore::new(app.state.pool.clone());
+    let store = PgSessionStore::new(app.state.pool.clone(), app.state.session_cache.clone());
     let mut first = record(OffsetDateTime::now_utc() + time::Duration::hours(1));
     store.create(&mut first).await.expect("create");
     let mut second = record(OffsetDateTime::now_utc() + time::Duration::hours(1));
@@ -57,7 +57,7 @@ async fn colliding_ids_get_a_fresh_id_instead_of_overwriting() {
 #[tokio::test]
 async fn expired_records_do_not_load_and_are_swept() {
     let app = spawn_app().await;
-    let store = PgSessionStore::new(app.state.pool.clone());
+    let store = PgSessionStore::new(app.state.pool.clone(), app.state.session_cache.clone());
     let mut expired = record(OffsetDateTime::now_utc() - time::Duration::minutes(1));
     store.create(&mut expired).await.expect("create");
     let mut live = record(OffsetDateTime::now_utc() + time::Duration::hours(1));
@@ -76,7 +76,7 @@ async fn idle_and_absolute_timeouts_end_a_sign_in() {
         .execute(&mut conn)
         .await
         .expect("expire");
-    let response = idle.get("/dashboard").await;
+    let response = idle.eventually("/dashboard", 303).await;
     assert_eq!(response.status(), 303, "idle session is gone");
     assert_eq!(location(&response), "/login");
 
@@ -89,7 +89,48 @@ async fn idle_and_absolute_timeouts_end_a_sign_in() {
         .execute(&mut conn)
         .await
         .expect("age");
-    let response = old.get("/dashboard").await;
+    let response = old.eventually("/dashboard", 303).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/login");
+}
+
+#[tokio::test]
+async fn a_sign_out_on_one_instance_ends_the_session_on_every_instance() {
+    let app = spawn_app().await;
+    let other = app.second_instance().await;
+    let ana = app.sign_up("Ana", "ana@example.com", "Ana Shop").await;
+    // Someone kept a copy of the cookie (the browser forgets it at logout).
+    let mut conn = app.admin_conn().await;
+    let session_id: String =
+        sqlx::query_scalar("select id from sessions where user_id is not null")
+            .fetch_one(&mut conn)
+            .await
+            .expect("the signed-in session");
+    let stolen = format!("wacrm_session={session_id}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let dashboard_elsewhere = || async {
+        client
+            .get(format!("{}/dashboard", other.base))
+            .header("cookie", &stolen)
+            .send()
+            .await
+            .expect("GET")
+            .status()
+            .as_u16()
+    };
+    // Twice: the second answer can come from the other instance's cache.
+    assert_eq!(dashboard_elsewhere().await, 200);
+    assert_eq!(dashboard_elsewhere().await, 200);
+
+    assert_eq!(ana.post_form("/logout", &[]).await.status(), 303);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut status = dashboard_elsewhere().await;
+    while status == 200 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        status = dashboard_elsewhere().await;
+    }
+    assert_eq!(status, 303, "the other instance still honoured the session");
 }

@@ -138,9 +138,11 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     config.smtp_url = Some(smtp.url().into());
     config.secret_key = Some(test_secret_key().into());
     customize(&mut config);
-    let pool = wacrm::db::app_pool(&admin, 5).await.expect("app pool");
+    let pool = wacrm::db::app_pool(&admin, config.pool_size() + 1)
+        .await
+        .expect("app pool");
     let state = AppState::new(config, pool).expect("app state");
-    wacrm::jobs::worker::spawn(state.clone());
+    wacrm::server::spawn_background(&state);
     tokio::spawn(wacrm::server::serve(
         listener,
         state.clone(),
@@ -156,7 +158,35 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+/// Another wacrm instance on the same database (as behind a load balancer).
+pub struct Instance {
+    pub base: String,
+    pub state: AppState,
+}
+
 impl TestApp {
+    /// Start a second instance on this app's database and configuration.
+    pub async fn second_instance(&self) -> Instance {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let mut config = (*self.state.config).clone();
+        config.bind = addr;
+        let pool = wacrm::db::app_pool(&self.admin, config.pool_size() + 1)
+            .await
+            .expect("app pool");
+        let state = AppState::new(config, pool).expect("app state");
+        wacrm::server::spawn_background(&state);
+        tokio::spawn(wacrm::server::serve(
+            listener,
+            state.clone(),
+            std::future::pending(),
+        ));
+        Instance {
+            base: format!("http://{addr}"),
+            state,
+        }
+    }
+
     /// A browser-like client: keeps cookies, does not follow redirects.
     pub fn browser(&self) -> Browser {
         Browser {
@@ -305,6 +335,19 @@ impl Browser {
             .send()
             .await
             .expect("POST")
+    }
+
+    /// GET `path` until it answers `status`, for at most 2 s: a session
+    /// changed in SQL reaches the session caches by `NOTIFY`, not at once.
+    pub async fn eventually(&self, path: &str, status: u16) -> reqwest::Response {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            let response = self.get(path).await;
+            if response.status() == status || std::time::Instant::now() > deadline {
+                return response;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     /// Forget the remembered CSRF token (after a session change).

@@ -15,6 +15,7 @@ use crate::error::Result;
 use crate::jobs::{self, Job};
 use crate::mail::Email;
 use crate::routes::MessagePage;
+use crate::session_store;
 use crate::tenancy::member::Page;
 use crate::tenancy::session_state::AuthSession;
 use crate::web::client_ip::ClientIp;
@@ -178,8 +179,9 @@ pub async fn submit_reset(
     // The link reached the mailbox, so the address is verified; and whoever
     // knew the old password is signed out everywhere.
     db::users::mark_email_verified(&mut tx, user_id).await?;
-    db::users::end_other_sessions(&mut tx, user_id, None).await?;
+    let ended = db::users::end_other_sessions(&mut tx, user_id, None).await?;
     tx.commit().await?;
+    session_store::forget(&state.session_cache, &ended);
     tracing::info!(%user_id, "password reset");
     session.sign_out().await?;
     session
