@@ -69,17 +69,30 @@ fn user_of(record: &Record) -> Option<Uuid> {
         .and_then(|s| Uuid::try_parse(s).ok())
 }
 
-#[async_trait]
-impl SessionStore for PgSessionStore {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+/// What an insert does when the id is taken.
+#[derive(Clone, Copy)]
+enum OnConflict {
+    Skip,
+    Overwrite,
+}
+
+impl PgSessionStore {
+    /// Insert `record`; false if its id was taken and `Skip` left it alone.
+    async fn write(&self, record: &Record, on_conflict: OnConflict) -> session_store::Result<bool> {
         let data = serde_json::to_value(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        // A colliding id (2^-128) gets a fresh one rather than overwriting.
-        loop {
-            let inserted = sqlx::query(
+        let sql = match on_conflict {
+            OnConflict::Skip => {
                 "insert into sessions (id, user_id, data, expires_at) values ($1, $2, $3, $4) \
-                 on conflict (id) do nothing",
-            )
+                 on conflict (id) do nothing"
+            }
+            OnConflict::Overwrite => {
+                "insert into sessions (id, user_id, data, expires_at) values ($1, $2, $3, $4) \
+                 on conflict (id) do update set user_id = excluded.user_id, data = excluded.data, \
+                 expires_at = excluded.expires_at"
+            }
+        };
+        let done = sqlx::query(sql)
             .bind(record.id.to_string())
             .bind(user_of(record))
             .bind(&data)
@@ -87,28 +100,22 @@ impl SessionStore for PgSessionStore {
             .execute(&self.pool)
             .await
             .map_err(backend)?;
-            if inserted.rows_affected() == 1 {
-                return Ok(());
-            }
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl SessionStore for PgSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // A colliding id (2^-128) gets a fresh one rather than overwriting.
+        while !self.write(record, OnConflict::Skip).await? {
             record.id = Id::default();
         }
+        Ok(())
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = serde_json::to_value(&record.data)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        sqlx::query(
-            "insert into sessions (id, user_id, data, expires_at) values ($1, $2, $3, $4) \
-             on conflict (id) do update set user_id = excluded.user_id, data = excluded.data, \
-             expires_at = excluded.expires_at",
-        )
-        .bind(record.id.to_string())
-        .bind(user_of(record))
-        .bind(&data)
-        .bind(record.expiry_date)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        self.write(record, OnConflict::Overwrite).await?;
         self.cache.invalidate(&record.id);
         Ok(())
     }

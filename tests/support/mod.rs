@@ -118,6 +118,25 @@ pub fn test_secret_key() -> String {
     base64::engine::general_purpose::STANDARD.encode([7u8; 32])
 }
 
+/// The pool, background tasks and HTTP server of one instance.
+async fn start_instance(
+    admin: &PgConnectOptions,
+    config: Config,
+    listener: TcpListener,
+) -> AppState {
+    let pool = wacrm::db::app_pool(admin, config.pool_size() + 1)
+        .await
+        .expect("app pool");
+    let state = AppState::new(config, pool).expect("app state");
+    wacrm::server::spawn_background(&state);
+    tokio::spawn(wacrm::server::serve(
+        listener,
+        state.clone(),
+        std::future::pending(),
+    ));
+    state
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -138,16 +157,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     config.smtp_url = Some(smtp.url().into());
     config.secret_key = Some(test_secret_key().into());
     customize(&mut config);
-    let pool = wacrm::db::app_pool(&admin, config.pool_size() + 1)
-        .await
-        .expect("app pool");
-    let state = AppState::new(config, pool).expect("app state");
-    wacrm::server::spawn_background(&state);
-    tokio::spawn(wacrm::server::serve(
-        listener,
-        state.clone(),
-        std::future::pending(),
-    ));
+    let state = start_instance(&admin, config, listener).await;
     TestApp {
         addr,
         base: format!("http://{addr}"),
@@ -171,16 +181,7 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         let mut config = (*self.state.config).clone();
         config.bind = addr;
-        let pool = wacrm::db::app_pool(&self.admin, config.pool_size() + 1)
-            .await
-            .expect("app pool");
-        let state = AppState::new(config, pool).expect("app state");
-        wacrm::server::spawn_background(&state);
-        tokio::spawn(wacrm::server::serve(
-            listener,
-            state.clone(),
-            std::future::pending(),
-        ));
+        let state = start_instance(&self.admin, config, listener).await;
         Instance {
             base: format!("http://{addr}"),
             state,
