@@ -4,6 +4,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::Country;
 use crate::tenancy::{TenantTx, UserScopeTx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -12,6 +13,7 @@ pub struct Org {
     pub name: String,
     pub time_zone: String,
     pub business_hours: Value,
+    pub default_country: Option<String>,
     pub created_at: OffsetDateTime,
 }
 
@@ -29,7 +31,8 @@ pub async fn insert(tx: &mut TenantTx, name: &str) -> sqlx::Result<()> {
 pub async fn get(tx: &mut TenantTx) -> sqlx::Result<Option<Org>> {
     let id = tx.org_id();
     sqlx::query_as(
-        "select id, name, time_zone, business_hours, created_at from organizations where id = $1",
+        "select id, name, time_zone, business_hours, default_country, created_at \
+         from organizations where id = $1",
     )
     .bind(id)
     .fetch_optional(tx.conn())
@@ -41,15 +44,18 @@ pub async fn update_settings(
     name: &str,
     time_zone: &str,
     business_hours: &Value,
+    default_country: Option<Country>,
 ) -> sqlx::Result<()> {
     let id = tx.org_id();
     sqlx::query(
-        "update organizations set name = $2, time_zone = $3, business_hours = $4 where id = $1",
+        "update organizations set name = $2, time_zone = $3, business_hours = $4, \
+         default_country = $5 where id = $1",
     )
     .bind(id)
     .bind(name)
     .bind(time_zone)
     .bind(business_hours)
+    .bind(default_country.map(|c| c.code()))
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -81,4 +87,16 @@ pub async fn list_for_user(scope: &mut UserScopeTx) -> sqlx::Result<Vec<UserWork
     )
     .fetch_all(scope.conn())
     .await
+}
+
+/// The country national phone numbers are read in, if the workspace set one.
+pub async fn default_country(tx: &mut TenantTx) -> sqlx::Result<Option<Country>> {
+    let id = tx.org_id();
+    let code: Option<String> =
+        sqlx::query_scalar("select default_country from organizations where id = $1")
+            .bind(id)
+            .fetch_optional(tx.conn())
+            .await?
+            .flatten();
+    Ok(code.and_then(|c| Country::parse(&c).ok()))
 }

@@ -2,8 +2,10 @@
 
 mod email;
 mod password;
+mod phone;
 mod role;
 
 pub use email::EmailAddress;
 pub use password::NewPassword;
+pub use phone::{Country, PhoneE164};
 pub use role::Role;

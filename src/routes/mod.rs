@@ -2,6 +2,7 @@
 
 mod api;
 mod auth;
+mod contacts;
 mod dashboard;
 mod health;
 mod invitations;
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(auth::router())
         .merge(dashboard::router())
+        .merge(contacts::router())
         .merge(workspaces::router())
         .merge(team::router())
         .merge(invitations::router())

@@ -34,6 +34,8 @@ macro_rules! capabilities {
 capabilities! {
     /// Inbox, contacts, companies: every member.
     AnyMember: "use this workspace" => [Owner, Admin, Agent];
+    /// Deleting contacts and companies (their history goes with them).
+    DeleteRecords: "delete contacts and companies" => [Owner, Admin];
     /// Members (except owners) and invitations.
     ManageTeam: "manage the team" => [Owner, Admin];
     /// Workspace settings, API tokens, channels.
@@ -53,6 +55,7 @@ mod tests {
         }
         assert!(AnyMember::allows(Role::Agent));
         assert!(!ManageTeam::allows(Role::Agent));
+        assert!(!DeleteRecords::allows(Role::Agent));
         assert!(ManageSettings::allows(Role::Admin));
         assert!(!OwnWorkspace::allows(Role::Admin));
     }

@@ -49,6 +49,42 @@ async fn queries_outside_the_tenant_context_see_no_tenant_rows() {
     }
 }
 
+#[tokio::test]
+async fn every_table_with_an_org_id_is_under_forced_row_level_security() {
+    let app = spawn_app().await;
+    let mut conn = app.admin_conn().await;
+    let tables: Vec<(String, bool, bool, i64)> = sqlx::query_as(
+        "select c.relname::text, c.relrowsecurity, c.relforcerowsecurity, \
+                (select count(*) from pg_policy p where p.polrelid = c.oid) \
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+         where n.nspname = 'public' and c.relkind in ('r', 'p') \
+           and (c.relname = 'organizations' or exists ( \
+                select 1 from pg_attribute a where a.attrelid = c.oid \
+                and a.attname = 'org_id' and not a.attisdropped)) \
+         order by 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(tables.len() >= 10, "{tables:?}");
+    for (table, enabled, forced, policies) in &tables {
+        assert!(
+            *enabled && *forced,
+            "{table}: RLS must be enabled and forced"
+        );
+        assert!(*policies > 0, "{table}: no policy");
+    }
+    // The application role outside a tenant context sees none of their rows.
+    for (table, ..) in &tables {
+        let seen: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from {table}")))
+                .fetch_one(&app.state.pool)
+                .await
+                .unwrap_or(-1);
+        assert!(seen <= 0, "{table} leaked outside the tenant context");
+    }
+}
+
 /// A transaction of the application role in `org`'s context, as the
 /// tenant extractor opens it.
 async fn as_tenant(app: &TestApp, org: uuid::Uuid) -> sqlx::Transaction<'static, sqlx::Postgres> {

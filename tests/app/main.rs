@@ -9,6 +9,7 @@ mod support;
 mod auth;
 mod bad_input;
 mod browser;
+mod contacts;
 mod foundation;
 mod jobs;
 mod process;

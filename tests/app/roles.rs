@@ -22,6 +22,22 @@ fn routes() -> Vec<Route> {
         ("GET", "/dashboard".into(), vec![], Min::Agent),
         ("GET", "/profile".into(), vec![], Min::Agent),
         ("GET", "/workspaces".into(), vec![], Min::Agent),
+        ("GET", "/contacts".into(), vec![], Min::Agent),
+        ("GET", "/contacts/new".into(), vec![], Min::Agent),
+        ("POST", "/contacts".into(), vec![("name", "")], Min::Agent),
+        ("GET", format!("/contacts/{NIL}"), vec![], Min::Agent),
+        (
+            "POST",
+            format!("/contacts/{NIL}"),
+            vec![("name", "x")],
+            Min::Agent,
+        ),
+        (
+            "POST",
+            format!("/contacts/{NIL}/delete"),
+            vec![],
+            Min::Admin,
+        ),
         ("GET", "/team".into(), vec![], Min::Admin),
         (
             "POST",

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
 
 use crate::db;
-use crate::domain::Role;
+use crate::domain::{Country, Role};
 use crate::error::{AppError, Result};
 use crate::routes::required_text;
 use crate::tenancy::capability::{ManageSettings, OwnWorkspace};
@@ -41,6 +41,7 @@ struct SettingsPage {
     name: String,
     time_zone: String,
     time_zones: Vec<String>,
+    default_country: String,
     days: Vec<DayHours>,
     is_owner: bool,
 }
@@ -131,6 +132,7 @@ pub async fn show(mut tenant: Tenant<ManageSettings>) -> Result<Response> {
         name: org.name,
         time_zone: org.time_zone,
         time_zones: time_zones(),
+        default_country: org.default_country.unwrap_or_default(),
         days: days_from_json(&org.business_hours),
         is_owner: tenant.member.role == Role::Owner,
         page: tenant.page,
@@ -151,6 +153,13 @@ pub async fn update(
             "“{time_zone}” is not a time zone; pick one from the list."
         ));
     }
+    let default_country = field("default_country").trim().to_owned();
+    let country = match default_country.as_str() {
+        "" => None,
+        typed => Country::parse(typed)
+            .map_err(|e| errors.push(format!("Default country: {e}")))
+            .ok(),
+    };
     let (hours, days) = parse_hours(&form, &mut errors);
     if !errors.is_empty() {
         return Ok((
@@ -160,6 +169,7 @@ pub async fn update(
                 name,
                 time_zone,
                 time_zones: time_zones(),
+                default_country,
                 days,
                 is_owner: tenant.member.role == Role::Owner,
                 page: tenant.page,
@@ -167,7 +177,7 @@ pub async fn update(
         )
             .into_response());
     }
-    db::orgs::update_settings(&mut tenant.tx, &name, &time_zone, &hours).await?;
+    db::orgs::update_settings(&mut tenant.tx, &name, &time_zone, &hours, country).await?;
     tenant.tx.commit().await?;
     tenant.session.flash("success", "Settings saved.").await?;
     Ok(Redirect::to("/settings").into_response())

@@ -1,0 +1,174 @@
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use uuid::Uuid;
+
+use super::ContactForm;
+use crate::db;
+use crate::db::contacts::{Contact, Taken};
+use crate::error::{AppError, Result};
+use crate::tenancy::capability::{Capability, DeleteRecords};
+use crate::tenancy::member::{Page, Tenant};
+
+/// The new-contact form, and an existing contact's page with the same form.
+#[derive(Template, WebTemplate)]
+#[template(path = "contacts/contact.html")]
+pub struct ContactPage {
+    page: Page,
+    /// `None` while creating.
+    contact: Option<Contact>,
+    form: ContactForm,
+    errors: Vec<String>,
+    /// The contact that already has the phone or email typed.
+    taken: Option<(&'static str, Uuid)>,
+    can_delete: bool,
+}
+
+fn render(
+    status: StatusCode,
+    tenant: Tenant,
+    contact: Option<Contact>,
+    form: ContactForm,
+    errors: Vec<String>,
+    taken: Option<Taken>,
+) -> Response {
+    let taken = taken.map(|t| match t {
+        Taken::Phone(id) => ("phone number", id),
+        Taken::Email(id) => ("email address", id),
+    });
+    let page = ContactPage {
+        can_delete: DeleteRecords::allows(tenant.member.role),
+        page: tenant.page,
+        contact,
+        form,
+        errors,
+        taken,
+    };
+    (status, page).into_response()
+}
+
+fn contact_id(id: &str) -> Result<Uuid> {
+    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
+}
+
+pub async fn new(tenant: Tenant) -> Response {
+    render(
+        StatusCode::OK,
+        tenant,
+        None,
+        ContactForm::default(),
+        vec![],
+        None,
+    )
+}
+
+/// A unique index raced by a concurrent save: same answer as the check.
+fn conflict_or(e: sqlx::Error) -> AppError {
+    match e.as_database_error().and_then(|d| d.constraint()) {
+        Some("contacts_org_id_phone_key" | "contacts_org_id_email_key") => AppError::Conflict(
+            "Another contact with this phone number or email address was just saved. Search for it in the contact list.".into(),
+        ),
+        _ => AppError::Database(e),
+    }
+}
+
+pub async fn create(mut tenant: Tenant, Form(form): Form<ContactForm>) -> Result<Response> {
+    let country = db::orgs::default_country(&mut tenant.tx).await?;
+    let fields = match form.parse(country) {
+        Ok(fields) => fields,
+        Err(errors) => {
+            return Ok(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                tenant,
+                None,
+                form,
+                errors,
+                None,
+            ));
+        }
+    };
+    if let Some(taken) = db::contacts::find_taken(&mut tenant.tx, &fields, None).await? {
+        return Ok(render(
+            StatusCode::CONFLICT,
+            tenant,
+            None,
+            form,
+            vec![],
+            Some(taken),
+        ));
+    }
+    let id = db::contacts::insert(&mut tenant.tx, &fields)
+        .await
+        .map_err(conflict_or)?;
+    tenant.tx.commit().await?;
+    tenant.session.flash("success", "Contact added.").await?;
+    Ok(Redirect::to(&format!("/contacts/{id}")).into_response())
+}
+
+pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
+    let contact = db::contacts::find(&mut tenant.tx, contact_id(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let form = ContactForm::from_contact(&contact);
+    Ok(render(
+        StatusCode::OK,
+        tenant,
+        Some(contact),
+        form,
+        vec![],
+        None,
+    ))
+}
+
+pub async fn update(
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+    Form(form): Form<ContactForm>,
+) -> Result<Response> {
+    let contact = db::contacts::find(&mut tenant.tx, contact_id(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let country = db::orgs::default_country(&mut tenant.tx).await?;
+    let fields = match form.parse(country) {
+        Ok(fields) => fields,
+        Err(errors) => {
+            return Ok(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                tenant,
+                Some(contact),
+                form,
+                errors,
+                None,
+            ));
+        }
+    };
+    if let Some(taken) = db::contacts::find_taken(&mut tenant.tx, &fields, Some(contact.id)).await?
+    {
+        return Ok(render(
+            StatusCode::CONFLICT,
+            tenant,
+            Some(contact),
+            form,
+            vec![],
+            Some(taken),
+        ));
+    }
+    db::contacts::update(&mut tenant.tx, contact.id, &fields)
+        .await
+        .map_err(conflict_or)?;
+    tenant.tx.commit().await?;
+    tenant.session.flash("success", "Contact saved.").await?;
+    Ok(Redirect::to(&format!("/contacts/{}", contact.id)).into_response())
+}
+
+pub async fn delete(mut tenant: Tenant<DeleteRecords>, Path(id): Path<String>) -> Result<Redirect> {
+    if !db::contacts::delete(&mut tenant.tx, contact_id(&id)?).await? {
+        return Err(AppError::NotFound);
+    }
+    tenant.tx.commit().await?;
+    tenant.session.flash("success", "Contact deleted.").await?;
+    Ok(Redirect::to("/contacts"))
+}

@@ -1,0 +1,78 @@
+//! Contacts: the list (search, sort, keyset pages) and one contact's page.
+
+mod edit;
+mod list;
+
+use axum::Router;
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::db::contacts::{Contact, ContactFields};
+use crate::domain::{Country, EmailAddress, PhoneE164};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/contacts", get(list::index).post(edit::create))
+        .route("/contacts/new", get(edit::new))
+        .route("/contacts/{id}", get(edit::show).post(edit::update))
+        .route("/contacts/{id}/delete", post(edit::delete))
+}
+
+/// The contact form as typed (kept to show it back with the errors).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ContactForm {
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    /// Checkboxes: present (`on`) or absent.
+    pub opted_out: Option<String>,
+    pub blocked: Option<String>,
+}
+
+impl ContactForm {
+    pub fn from_contact(contact: &Contact) -> ContactForm {
+        ContactForm {
+            name: contact.name.clone(),
+            phone: contact.phone.clone().unwrap_or_default(),
+            email: contact.email.clone().unwrap_or_default(),
+            opted_out: contact.opted_out.then(|| "on".into()),
+            blocked: contact.blocked.then(|| "on".into()),
+        }
+    }
+
+    /// Every problem at once, each naming its field.
+    pub fn parse(&self, country: Option<Country>) -> Result<ContactFields, Vec<String>> {
+        let mut errors = vec![];
+        let name = self.name.trim().to_owned();
+        if name.chars().count() > 200 {
+            errors.push("Name is too long (200 characters at most).".to_owned());
+        }
+        let phone = match self.phone.trim() {
+            "" => None,
+            typed => PhoneE164::parse(typed, country)
+                .map_err(|e| errors.push(format!("Phone: {e}")))
+                .ok(),
+        };
+        let email = match self.email.trim() {
+            "" => None,
+            typed => EmailAddress::parse(typed)
+                .map_err(|e| errors.push(format!("Email: {e}")))
+                .ok(),
+        };
+        if name.is_empty() && self.phone.trim().is_empty() && self.email.trim().is_empty() {
+            errors.push("Enter at least a name, a phone number or an email address.".to_owned());
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ContactFields {
+            name,
+            phone,
+            email,
+            opted_out: self.opted_out.is_some(),
+            blocked: self.blocked.is_some(),
+        })
+    }
+}
