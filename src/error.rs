@@ -170,3 +170,9 @@ impl IntoResponse for AppError {
         response
     }
 }
+
+impl From<crate::db::keyset::BadPageParam> for AppError {
+    fn from(e: crate::db::keyset::BadPageParam) -> AppError {
+        AppError::BadRequest(e.to_string())
+    }
+}

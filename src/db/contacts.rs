@@ -1,8 +1,9 @@
 //! Contacts: one workspace's customers, listed by keyset (never OFFSET).
 
-use base64::Engine;
-use serde::{Deserialize, Serialize};
 use sqlx::{Postgres, QueryBuilder};
+
+use super::keyset::{self, like_escape};
+pub use super::keyset::{Cursor, Sort};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -16,14 +17,17 @@ pub struct Contact {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub company_id: Option<Uuid>,
+    pub company_name: Option<String>,
     pub opted_out: bool,
     pub blocked: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
 
-const COLUMNS: &str =
-    "id, name, phone, email, company_id, opted_out, blocked, created_at, updated_at";
+const COLUMNS: &str = "id, name, phone, email, company_id, \
+    (select co.name from companies co where co.org_id = contacts.org_id \
+     and co.id = contacts.company_id) as company_name, \
+    opted_out, blocked, created_at, updated_at";
 
 /// What a form or the API may set.
 #[derive(Debug, Clone)]
@@ -31,6 +35,8 @@ pub struct ContactFields {
     pub name: String,
     pub phone: Option<PhoneE164>,
     pub email: Option<EmailAddress>,
+    /// The company's name as typed; see `routes::contacts` for how it is found.
+    pub company_name: Option<String>,
     pub opted_out: bool,
     pub blocked: bool,
 }
@@ -70,12 +76,16 @@ pub async fn find_taken(
     }))
 }
 
-pub async fn insert(tx: &mut TenantTx, fields: &ContactFields) -> sqlx::Result<Uuid> {
+pub async fn insert(
+    tx: &mut TenantTx,
+    fields: &ContactFields,
+    company_id: Option<Uuid>,
+) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
     let org_id = tx.org_id();
     sqlx::query(
-        "insert into contacts (org_id, id, name, phone, email, opted_out, blocked) \
-         values ($1, $2, $3, $4, $5, $6, $7)",
+        "insert into contacts (org_id, id, name, phone, email, opted_out, blocked, company_id) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(org_id)
     .bind(id)
@@ -84,16 +94,22 @@ pub async fn insert(tx: &mut TenantTx, fields: &ContactFields) -> sqlx::Result<U
     .bind(fields.email.as_ref().map(EmailAddress::as_str))
     .bind(fields.opted_out)
     .bind(fields.blocked)
+    .bind(company_id)
     .execute(tx.conn())
     .await?;
     Ok(id)
 }
 
-pub async fn update(tx: &mut TenantTx, id: Uuid, fields: &ContactFields) -> sqlx::Result<bool> {
+pub async fn update(
+    tx: &mut TenantTx,
+    id: Uuid,
+    fields: &ContactFields,
+    company_id: Option<Uuid>,
+) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
     let done = sqlx::query(
         "update contacts set name = $3, phone = $4, email = $5, opted_out = $6, blocked = $7, \
-         updated_at = now() where org_id = $1 and id = $2",
+         company_id = $8, updated_at = now() where org_id = $1 and id = $2",
     )
     .bind(org_id)
     .bind(id)
@@ -102,6 +118,7 @@ pub async fn update(tx: &mut TenantTx, id: Uuid, fields: &ContactFields) -> sqlx
     .bind(fields.email.as_ref().map(EmailAddress::as_str))
     .bind(fields.opted_out)
     .bind(fields.blocked)
+    .bind(company_id)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -128,93 +145,6 @@ pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     Ok(done.rows_affected() == 1)
 }
 
-/// List orders; each has an index `(org_id, key, id)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Sort {
-    #[default]
-    NameAsc,
-    NameDesc,
-    NewestFirst,
-    OldestFirst,
-}
-
-impl Sort {
-    pub const ALL: [(Sort, &'static str); 4] = [
-        (Sort::NameAsc, "Name A–Z"),
-        (Sort::NameDesc, "Name Z–A"),
-        (Sort::NewestFirst, "Newest first"),
-        (Sort::OldestFirst, "Oldest first"),
-    ];
-
-    pub fn parse(input: &str) -> Option<Sort> {
-        serde_json::from_value(serde_json::Value::String(input.to_owned())).ok()
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Sort::NameAsc => "name_asc",
-            Sort::NameDesc => "name_desc",
-            Sort::NewestFirst => "newest_first",
-            Sort::OldestFirst => "oldest_first",
-        }
-    }
-
-    fn descending(self) -> bool {
-        matches!(self, Sort::NameDesc | Sort::NewestFirst)
-    }
-}
-
-/// Where the next page starts: the last row's sort key and id. Opaque to
-/// clients (base64 of JSON), and checked against the sort it was made for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Cursor {
-    sort: Sort,
-    /// `lower(name)`, or `created_at` as RFC 3339.
-    key: String,
-    id: Uuid,
-}
-
-impl Cursor {
-    fn after(contact: &Contact, sort: Sort) -> Cursor {
-        let key = match sort {
-            Sort::NameAsc | Sort::NameDesc => contact.name.to_lowercase(),
-            Sort::NewestFirst | Sort::OldestFirst => contact
-                .created_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-        };
-        Cursor {
-            sort,
-            key,
-            id: contact.id,
-        }
-    }
-
-    pub fn encode(&self) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
-    }
-
-    /// `None` for anything this code did not make for `sort`.
-    pub fn decode(input: &str, sort: Sort) -> Option<Cursor> {
-        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(input.trim())
-            .ok()?;
-        let cursor: Cursor = serde_json::from_slice(&json).ok()?;
-        if cursor.sort != sort {
-            return None;
-        }
-        if matches!(sort, Sort::NewestFirst | Sort::OldestFirst)
-            && OffsetDateTime::parse(&cursor.key, &time::format_description::well_known::Rfc3339)
-                .is_err()
-        {
-            return None;
-        }
-        Some(cursor)
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
     /// Lowercased patterns; a contact matches if its name, phone or email
@@ -230,20 +160,6 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
-/// `%` and `_` typed by a user match themselves.
-fn like_escape(input: &str) -> String {
-    let mut out = String::with_capacity(input.len() + 2);
-    out.push('%');
-    for c in input.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 pub async fn list(tx: &mut TenantTx, query: &ListQuery) -> sqlx::Result<Page> {
     let org_id = tx.org_id();
     let sort = query.sort;
@@ -256,65 +172,31 @@ pub async fn list(tx: &mut TenantTx, query: &ListQuery) -> sqlx::Result<Page> {
             .push_bind(patterns)
             .push(")");
     }
-    let (key_sql, cast) = match sort {
-        Sort::NameAsc | Sort::NameDesc => ("lower(name)", "::text"),
-        Sort::NewestFirst | Sort::OldestFirst => ("created_at", "::timestamptz"),
-    };
-    let (cmp, dir) = if sort.descending() {
-        ("<", "desc")
-    } else {
-        (">", "asc")
-    };
-    if let Some(after) = &query.after {
-        sql.push(format!(" and ({key_sql}, id) {cmp} ("))
-            .push_bind(after.key.clone())
-            .push(cast)
-            .push(", ")
-            .push_bind(after.id)
-            .push(")");
-    }
-    sql.push(format!(" order by {key_sql} {dir}, id {dir} limit "))
-        .push_bind(query.limit + 1);
+    keyset::push_page(&mut sql, sort, query.after.as_ref(), query.limit);
     let mut contacts: Vec<Contact> = sql.build_query_as().fetch_all(tx.conn()).await?;
     let more = contacts.len() as i64 > query.limit;
     contacts.truncate(usize::try_from(query.limit).unwrap_or(0));
     let next = match (more, contacts.last()) {
-        (true, Some(last)) => Some(Cursor::after(last, sort)),
+        (true, Some(last)) => Some(Cursor::after(sort, &last.name, last.created_at, last.id)),
         _ => None,
     };
     Ok(Page { contacts, next })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_refuse_tampering() {
-        let cursor = Cursor {
-            sort: Sort::NameAsc,
-            key: "ana".into(),
-            id: Uuid::nil(),
-        };
-        let encoded = cursor.encode();
-        assert_eq!(Cursor::decode(&encoded, Sort::NameAsc), Some(cursor));
-        assert_eq!(
-            Cursor::decode(&encoded, Sort::NewestFirst),
-            None,
-            "other sort"
-        );
-        assert_eq!(Cursor::decode("garbage!", Sort::NameAsc), None);
-        let bad_time = Cursor {
-            sort: Sort::NewestFirst,
-            key: "yesterday".into(),
-            id: Uuid::nil(),
-        }
-        .encode();
-        assert_eq!(Cursor::decode(&bad_time, Sort::NewestFirst), None);
-    }
-
-    #[test]
-    fn like_wildcards_typed_by_users_are_literal() {
-        assert_eq!(like_escape("50%_a\\"), "%50\\%\\_a\\\\%");
-    }
+/// A company's contacts by name, at most `limit`.
+pub async fn of_company(
+    tx: &mut TenantTx,
+    company_id: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<Contact>> {
+    let org_id = tx.org_id();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from contacts where org_id = $1 and company_id = $2 \
+         order by lower(name), id limit $3"
+    )))
+    .bind(org_id)
+    .bind(company_id)
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await
 }

@@ -5,8 +5,10 @@
 //! `SET ROLE wacrm_app` so every request query obeys row-level security.
 
 pub mod api_tokens;
+pub mod companies;
 pub mod contacts;
 pub mod invitations;
+pub mod keyset;
 pub mod memberships;
 pub mod orgs;
 pub mod rate_limits;

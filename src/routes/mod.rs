@@ -2,6 +2,7 @@
 
 mod api;
 mod auth;
+mod companies;
 mod contacts;
 mod dashboard;
 mod health;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(auth::router())
         .merge(dashboard::router())
+        .merge(companies::router())
         .merge(contacts::router())
         .merge(workspaces::router())
         .merge(team::router())

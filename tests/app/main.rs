@@ -9,6 +9,7 @@ mod support;
 mod auth;
 mod bad_input;
 mod browser;
+mod companies;
 mod contacts;
 mod foundation;
 mod jobs;

@@ -38,6 +38,22 @@ fn routes() -> Vec<Route> {
             vec![],
             Min::Admin,
         ),
+        ("GET", "/companies".into(), vec![], Min::Agent),
+        ("GET", "/companies/new".into(), vec![], Min::Agent),
+        ("POST", "/companies".into(), vec![("name", "")], Min::Agent),
+        ("GET", format!("/companies/{NIL}"), vec![], Min::Agent),
+        (
+            "POST",
+            format!("/companies/{NIL}"),
+            vec![("name", "x")],
+            Min::Agent,
+        ),
+        (
+            "POST",
+            format!("/companies/{NIL}/delete"),
+            vec![],
+            Min::Admin,
+        ),
         ("GET", "/team".into(), vec![], Min::Admin),
         (
             "POST",

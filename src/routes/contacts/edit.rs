@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::ContactForm;
 use crate::db;
-use crate::db::contacts::{Contact, Taken};
+use crate::db::companies::CompanyFields;
+use crate::db::contacts::{Contact, ContactFields, Taken};
 use crate::error::{AppError, Result};
 use crate::tenancy::capability::{Capability, DeleteRecords};
 use crate::tenancy::member::{Page, Tenant};
@@ -65,6 +66,23 @@ pub async fn new(tenant: Tenant) -> Response {
     )
 }
 
+/// The company a contact is linked to: the existing one of that name, or a
+/// new one, so typing a company never needs a second form.
+async fn company_for(tenant: &mut Tenant, fields: &ContactFields) -> Result<Option<Uuid>> {
+    let Some(name) = &fields.company_name else {
+        return Ok(None);
+    };
+    if let Some(id) = db::companies::find_by_name(&mut tenant.tx, name).await? {
+        return Ok(Some(id));
+    }
+    let company = CompanyFields {
+        name: name.clone(),
+        domain: None,
+        address: None,
+    };
+    Ok(Some(db::companies::insert(&mut tenant.tx, &company).await?))
+}
+
 /// A unique index raced by a concurrent save: same answer as the check.
 fn conflict_or(e: sqlx::Error) -> AppError {
     match e.as_database_error().and_then(|d| d.constraint()) {
@@ -100,7 +118,8 @@ pub async fn create(mut tenant: Tenant, Form(form): Form<ContactForm>) -> Result
             Some(taken),
         ));
     }
-    let id = db::contacts::insert(&mut tenant.tx, &fields)
+    let company_id = company_for(&mut tenant, &fields).await?;
+    let id = db::contacts::insert(&mut tenant.tx, &fields, company_id)
         .await
         .map_err(conflict_or)?;
     tenant.tx.commit().await?;
@@ -156,7 +175,8 @@ pub async fn update(
             Some(taken),
         ));
     }
-    db::contacts::update(&mut tenant.tx, contact.id, &fields)
+    let company_id = company_for(&mut tenant, &fields).await?;
+    db::contacts::update(&mut tenant.tx, contact.id, &fields, company_id)
         .await
         .map_err(conflict_or)?;
     tenant.tx.commit().await?;

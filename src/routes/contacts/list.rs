@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::db;
 use crate::db::contacts::{Contact, Cursor, ListQuery, Sort};
 use crate::domain::PhoneE164;
-use crate::error::{AppError, Result};
+use crate::error::Result;
 use crate::tenancy::member::{Page, Tenant};
 
 const PAGE_SIZE: i64 = 50;
@@ -55,17 +55,8 @@ fn search_patterns(q: &str, country: Option<crate::domain::Country>) -> Vec<Stri
 }
 
 pub async fn index(mut tenant: Tenant, Query(params): Query<ListParams>) -> Result<ContactsPage> {
-    let sort = match params.sort.as_str() {
-        "" => Sort::default(),
-        typed => Sort::parse(typed)
-            .ok_or_else(|| AppError::BadRequest(format!("Unknown sort order “{typed}”.")))?,
-    };
-    let after = match params.after.as_str() {
-        "" => None,
-        typed => Some(Cursor::decode(typed, sort).ok_or_else(|| {
-            AppError::BadRequest("That page link is not valid (it may be from another list); start again from the first page.".into())
-        })?),
-    };
+    let sort = Sort::from_param(&params.sort)?;
+    let after = Cursor::from_param(&params.after, sort)?;
     let country = db::orgs::default_country(&mut tenant.tx).await?;
     let query = ListQuery {
         patterns: search_patterns(&params.q, country),
@@ -74,21 +65,14 @@ pub async fn index(mut tenant: Tenant, Query(params): Query<ListParams>) -> Resu
         limit: PAGE_SIZE,
     };
     let page = db::contacts::list(&mut tenant.tx, &query).await?;
-    let next = page.next.map(|cursor| {
-        let mut url = url::form_urlencoded::Serializer::new(String::new());
-        if !params.q.trim().is_empty() {
-            url.append_pair("q", params.q.trim());
-        }
-        url.append_pair("sort", sort.as_str());
-        url.append_pair("after", &cursor.encode());
-        url.finish()
-    });
     Ok(ContactsPage {
         contacts: page.contacts,
         q: params.q.trim().to_owned(),
         sort,
         sorts: Sort::ALL,
-        next,
+        next: page
+            .next
+            .map(|cursor| cursor.next_page_query(params.q.trim())),
         paged: query.after.is_some(),
         page: tenant.page,
     })

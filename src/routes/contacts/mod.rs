@@ -26,6 +26,8 @@ pub struct ContactForm {
     pub name: String,
     pub phone: String,
     pub email: String,
+    /// A company's name: an existing one is linked, a new one is created.
+    pub company: String,
     /// Checkboxes: present (`on`) or absent.
     pub opted_out: Option<String>,
     pub blocked: Option<String>,
@@ -37,6 +39,7 @@ impl ContactForm {
             name: contact.name.clone(),
             phone: contact.phone.clone().unwrap_or_default(),
             email: contact.email.clone().unwrap_or_default(),
+            company: contact.company_name.clone().unwrap_or_default(),
             opted_out: contact.opted_out.then(|| "on".into()),
             blocked: contact.blocked.then(|| "on".into()),
         }
@@ -61,6 +64,13 @@ impl ContactForm {
                 .map_err(|e| errors.push(format!("Email: {e}")))
                 .ok(),
         };
+        let company_name = Some(self.company.trim().to_owned()).filter(|c| !c.is_empty());
+        if company_name
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > 200)
+        {
+            errors.push("Company is too long (200 characters at most).".to_owned());
+        }
         if name.is_empty() && self.phone.trim().is_empty() && self.email.trim().is_empty() {
             errors.push("Enter at least a name, a phone number or an email address.".to_owned());
         }
@@ -71,6 +81,7 @@ impl ContactForm {
             name,
             phone,
             email,
+            company_name,
             opted_out: self.opted_out.is_some(),
             blocked: self.blocked.is_some(),
         })

@@ -1,0 +1,121 @@
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use uuid::Uuid;
+
+use super::CompanyForm;
+use crate::db;
+use crate::db::companies::Company;
+use crate::db::contacts::Contact;
+use crate::error::{AppError, Result};
+use crate::tenancy::capability::{Capability, DeleteRecords};
+use crate::tenancy::member::{Page, Tenant};
+
+/// How many of a company's contacts its page lists.
+const CONTACTS_SHOWN: i64 = 200;
+
+/// The new-company form, and an existing company's page with its contacts.
+#[derive(Template, WebTemplate)]
+#[template(path = "companies/company.html")]
+pub struct CompanyPage {
+    page: Page,
+    /// `None` while creating.
+    company: Option<Company>,
+    contacts: Vec<Contact>,
+    form: CompanyForm,
+    errors: Vec<String>,
+    can_delete: bool,
+}
+
+impl CompanyPage {
+    fn new(
+        tenant: Tenant,
+        company: Option<Company>,
+        contacts: Vec<Contact>,
+        form: CompanyForm,
+    ) -> Self {
+        CompanyPage {
+            can_delete: DeleteRecords::allows(tenant.member.role),
+            page: tenant.page,
+            company,
+            contacts,
+            form,
+            errors: vec![],
+        }
+    }
+
+    fn with_errors(self, errors: Vec<String>) -> Response {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            CompanyPage { errors, ..self },
+        )
+            .into_response()
+    }
+}
+
+fn company_id(id: &str) -> Result<Uuid> {
+    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
+}
+
+async fn find_company(tenant: &mut Tenant, id: &str) -> Result<Company> {
+    db::companies::find(&mut tenant.tx, company_id(id)?)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn new(tenant: Tenant) -> CompanyPage {
+    CompanyPage::new(tenant, None, vec![], CompanyForm::default())
+}
+
+pub async fn create(mut tenant: Tenant, Form(form): Form<CompanyForm>) -> Result<Response> {
+    let fields = match form.parse() {
+        Ok(fields) => fields,
+        Err(errors) => return Ok(CompanyPage::new(tenant, None, vec![], form).with_errors(errors)),
+    };
+    let id = db::companies::insert(&mut tenant.tx, &fields).await?;
+    tenant.tx.commit().await?;
+    tenant.session.flash("success", "Company added.").await?;
+    Ok(Redirect::to(&format!("/companies/{id}")).into_response())
+}
+
+pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<CompanyPage> {
+    let company = find_company(&mut tenant, &id).await?;
+    let contacts = db::contacts::of_company(&mut tenant.tx, company.id, CONTACTS_SHOWN).await?;
+    let form = CompanyForm::from_company(&company);
+    Ok(CompanyPage::new(tenant, Some(company), contacts, form))
+}
+
+pub async fn update(
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+    Form(form): Form<CompanyForm>,
+) -> Result<Response> {
+    let company = find_company(&mut tenant, &id).await?;
+    let fields = match form.parse() {
+        Ok(fields) => fields,
+        Err(errors) => {
+            let contacts =
+                db::contacts::of_company(&mut tenant.tx, company.id, CONTACTS_SHOWN).await?;
+            return Ok(CompanyPage::new(tenant, Some(company), contacts, form).with_errors(errors));
+        }
+    };
+    db::companies::update(&mut tenant.tx, company.id, &fields).await?;
+    tenant.tx.commit().await?;
+    tenant.session.flash("success", "Company saved.").await?;
+    Ok(Redirect::to(&format!("/companies/{}", company.id)).into_response())
+}
+
+pub async fn delete(mut tenant: Tenant<DeleteRecords>, Path(id): Path<String>) -> Result<Redirect> {
+    if !db::companies::delete(&mut tenant.tx, company_id(&id)?).await? {
+        return Err(AppError::NotFound);
+    }
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash("success", "Company deleted; its contacts were kept.")
+        .await?;
+    Ok(Redirect::to("/companies"))
+}
