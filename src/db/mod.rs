@@ -10,6 +10,7 @@ pub mod contacts;
 pub mod invitations;
 pub mod keyset;
 pub mod memberships;
+pub mod notes;
 pub mod orgs;
 pub mod rate_limits;
 pub mod user_tokens;

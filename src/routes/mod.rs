@@ -7,6 +7,7 @@ mod contacts;
 mod dashboard;
 mod health;
 mod invitations;
+mod notes;
 mod profile;
 mod settings;
 mod team;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(dashboard::router())
         .merge(companies::router())
         .merge(contacts::router())
+        .merge(notes::router())
         .merge(workspaces::router())
         .merge(team::router())
         .merge(invitations::router())

@@ -10,6 +10,7 @@ use super::CompanyForm;
 use crate::db;
 use crate::db::companies::Company;
 use crate::db::contacts::Contact;
+use crate::db::notes::{Note, NoteSubject};
 use crate::error::{AppError, Result};
 use crate::tenancy::capability::{Capability, DeleteRecords};
 use crate::tenancy::member::{Page, Tenant};
@@ -28,16 +29,22 @@ pub struct CompanyPage {
     form: CompanyForm,
     errors: Vec<String>,
     can_delete: bool,
+    notes: Vec<Note>,
+    notes_path: String,
 }
 
 impl CompanyPage {
-    fn new(
-        tenant: Tenant,
-        company: Option<Company>,
-        contacts: Vec<Contact>,
-        form: CompanyForm,
-    ) -> Self {
+    fn new(tenant: Tenant, company: Option<CompanyWithLists>, form: CompanyForm) -> Self {
+        let (company, contacts, notes) = match company {
+            Some(c) => (Some(c.company), c.contacts, c.notes),
+            None => (None, vec![], vec![]),
+        };
         CompanyPage {
+            notes_path: company
+                .as_ref()
+                .map(|c| format!("/companies/{}/notes", c.id))
+                .unwrap_or_default(),
+            notes,
             can_delete: DeleteRecords::allows(tenant.member.role),
             page: tenant.page,
             company,
@@ -60,20 +67,42 @@ fn company_id(id: &str) -> Result<Uuid> {
     Uuid::try_parse(id).map_err(|_| AppError::NotFound)
 }
 
-async fn find_company(tenant: &mut Tenant, id: &str) -> Result<Company> {
-    db::companies::find(&mut tenant.tx, company_id(id)?)
+/// A company with the contacts and notes its page shows.
+struct CompanyWithLists {
+    company: Company,
+    contacts: Vec<Contact>,
+    notes: Vec<Note>,
+}
+
+async fn find_company(tenant: &mut Tenant, id: &str) -> Result<CompanyWithLists> {
+    let company = db::companies::find(&mut tenant.tx, company_id(id)?)
         .await?
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?;
+    let contacts = db::contacts::of_company(&mut tenant.tx, company.id, CONTACTS_SHOWN).await?;
+    let viewer = tenant.member.user_id;
+    let moderator = DeleteRecords::allows(tenant.member.role);
+    let notes = db::notes::list(
+        &mut tenant.tx,
+        NoteSubject::Company(company.id),
+        viewer,
+        moderator,
+    )
+    .await?;
+    Ok(CompanyWithLists {
+        company,
+        contacts,
+        notes,
+    })
 }
 
 pub async fn new(tenant: Tenant) -> CompanyPage {
-    CompanyPage::new(tenant, None, vec![], CompanyForm::default())
+    CompanyPage::new(tenant, None, CompanyForm::default())
 }
 
 pub async fn create(mut tenant: Tenant, Form(form): Form<CompanyForm>) -> Result<Response> {
     let fields = match form.parse() {
         Ok(fields) => fields,
-        Err(errors) => return Ok(CompanyPage::new(tenant, None, vec![], form).with_errors(errors)),
+        Err(errors) => return Ok(CompanyPage::new(tenant, None, form).with_errors(errors)),
     };
     let id = db::companies::insert(&mut tenant.tx, &fields).await?;
     tenant.tx.commit().await?;
@@ -83,9 +112,8 @@ pub async fn create(mut tenant: Tenant, Form(form): Form<CompanyForm>) -> Result
 
 pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<CompanyPage> {
     let company = find_company(&mut tenant, &id).await?;
-    let contacts = db::contacts::of_company(&mut tenant.tx, company.id, CONTACTS_SHOWN).await?;
-    let form = CompanyForm::from_company(&company);
-    Ok(CompanyPage::new(tenant, Some(company), contacts, form))
+    let form = CompanyForm::from_company(&company.company);
+    Ok(CompanyPage::new(tenant, Some(company), form))
 }
 
 pub async fn update(
@@ -94,18 +122,17 @@ pub async fn update(
     Form(form): Form<CompanyForm>,
 ) -> Result<Response> {
     let company = find_company(&mut tenant, &id).await?;
+    let company_id = company.company.id;
     let fields = match form.parse() {
         Ok(fields) => fields,
         Err(errors) => {
-            let contacts =
-                db::contacts::of_company(&mut tenant.tx, company.id, CONTACTS_SHOWN).await?;
-            return Ok(CompanyPage::new(tenant, Some(company), contacts, form).with_errors(errors));
+            return Ok(CompanyPage::new(tenant, Some(company), form).with_errors(errors));
         }
     };
-    db::companies::update(&mut tenant.tx, company.id, &fields).await?;
+    db::companies::update(&mut tenant.tx, company_id, &fields).await?;
     tenant.tx.commit().await?;
     tenant.session.flash("success", "Company saved.").await?;
-    Ok(Redirect::to(&format!("/companies/{}", company.id)).into_response())
+    Ok(Redirect::to(&format!("/companies/{company_id}")).into_response())
 }
 
 pub async fn delete(mut tenant: Tenant<DeleteRecords>, Path(id): Path<String>) -> Result<Redirect> {

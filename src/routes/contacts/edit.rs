@@ -10,6 +10,7 @@ use super::ContactForm;
 use crate::db;
 use crate::db::companies::CompanyFields;
 use crate::db::contacts::{Contact, ContactFields, Taken};
+use crate::db::notes::{Note, NoteSubject};
 use crate::error::{AppError, Result};
 use crate::tenancy::capability::{Capability, DeleteRecords};
 use crate::tenancy::member::{Page, Tenant};
@@ -26,12 +27,14 @@ pub struct ContactPage {
     /// The contact that already has the phone or email typed.
     taken: Option<(&'static str, Uuid)>,
     can_delete: bool,
+    notes: Vec<Note>,
+    notes_path: String,
 }
 
 fn render(
     status: StatusCode,
     tenant: Tenant,
-    contact: Option<Contact>,
+    contact: Option<(Contact, Vec<Note>)>,
     form: ContactForm,
     errors: Vec<String>,
     taken: Option<Taken>,
@@ -40,15 +43,38 @@ fn render(
         Taken::Phone(id) => ("phone number", id),
         Taken::Email(id) => ("email address", id),
     });
+    let (contact, notes) = contact.unzip();
     let page = ContactPage {
         can_delete: DeleteRecords::allows(tenant.member.role),
         page: tenant.page,
+        notes_path: contact
+            .as_ref()
+            .map(|c| format!("/contacts/{}/notes", c.id))
+            .unwrap_or_default(),
+        notes: notes.unwrap_or_default(),
         contact,
         form,
         errors,
         taken,
     };
     (status, page).into_response()
+}
+
+/// The contact with its notes, or 404.
+async fn find_contact(tenant: &mut Tenant, id: &str) -> Result<(Contact, Vec<Note>)> {
+    let contact = db::contacts::find(&mut tenant.tx, contact_id(id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let viewer = tenant.member.user_id;
+    let moderator = DeleteRecords::allows(tenant.member.role);
+    let notes = db::notes::list(
+        &mut tenant.tx,
+        NoteSubject::Contact(contact.id),
+        viewer,
+        moderator,
+    )
+    .await?;
+    Ok((contact, notes))
 }
 
 fn contact_id(id: &str) -> Result<Uuid> {
@@ -128,10 +154,8 @@ pub async fn create(mut tenant: Tenant, Form(form): Form<ContactForm>) -> Result
 }
 
 pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let contact = db::contacts::find(&mut tenant.tx, contact_id(&id)?)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let form = ContactForm::from_contact(&contact);
+    let contact = find_contact(&mut tenant, &id).await?;
+    let form = ContactForm::from_contact(&contact.0);
     Ok(render(
         StatusCode::OK,
         tenant,
@@ -147,9 +171,8 @@ pub async fn update(
     Path(id): Path<String>,
     Form(form): Form<ContactForm>,
 ) -> Result<Response> {
-    let contact = db::contacts::find(&mut tenant.tx, contact_id(&id)?)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let contact = find_contact(&mut tenant, &id).await?;
+    let contact_id = contact.0.id;
     let country = db::orgs::default_country(&mut tenant.tx).await?;
     let fields = match form.parse(country) {
         Ok(fields) => fields,
@@ -164,7 +187,7 @@ pub async fn update(
             ));
         }
     };
-    if let Some(taken) = db::contacts::find_taken(&mut tenant.tx, &fields, Some(contact.id)).await?
+    if let Some(taken) = db::contacts::find_taken(&mut tenant.tx, &fields, Some(contact_id)).await?
     {
         return Ok(render(
             StatusCode::CONFLICT,
@@ -176,12 +199,12 @@ pub async fn update(
         ));
     }
     let company_id = company_for(&mut tenant, &fields).await?;
-    db::contacts::update(&mut tenant.tx, contact.id, &fields, company_id)
+    db::contacts::update(&mut tenant.tx, contact_id, &fields, company_id)
         .await
         .map_err(conflict_or)?;
     tenant.tx.commit().await?;
     tenant.session.flash("success", "Contact saved.").await?;
-    Ok(Redirect::to(&format!("/contacts/{}", contact.id)).into_response())
+    Ok(Redirect::to(&format!("/contacts/{contact_id}")).into_response())
 }
 
 pub async fn delete(mut tenant: Tenant<DeleteRecords>, Path(id): Path<String>) -> Result<Redirect> {
