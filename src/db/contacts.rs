@@ -7,6 +7,7 @@ pub use super::keyset::{Cursor, Sort};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::labels::{self, Label};
 use crate::domain::{EmailAddress, PhoneE164};
 use crate::tenancy::TenantTx;
 
@@ -22,6 +23,9 @@ pub struct Contact {
     pub blocked: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// Filled by [`with_labels`], not by the row.
+    #[sqlx(skip)]
+    pub labels: Vec<Label>,
 }
 
 const COLUMNS: &str = "id, name, phone, email, company_id, \
@@ -37,6 +41,8 @@ pub struct ContactFields {
     pub email: Option<EmailAddress>,
     /// The company's name as typed; see `routes::contacts` for how it is found.
     pub company_name: Option<String>,
+    /// Set with `labels::set_for_contact` after the row is saved.
+    pub label_ids: Vec<Uuid>,
     pub opted_out: bool,
     pub blocked: bool,
 }
@@ -152,6 +158,8 @@ pub struct ListQuery {
     pub patterns: Vec<String>,
     pub sort: Sort,
     pub after: Option<Cursor>,
+    /// Only contacts with this label.
+    pub label: Option<Uuid>,
     pub limit: i64,
 }
 
@@ -171,6 +179,14 @@ pub async fn list(tx: &mut TenantTx, query: &ListQuery) -> sqlx::Result<Page> {
         sql.push(" and search_text like any(")
             .push_bind(patterns)
             .push(")");
+    }
+    if let Some(label) = query.label {
+        sql.push(
+            " and exists (select 1 from contact_labels cl where cl.org_id = contacts.org_id \
+             and cl.contact_id = contacts.id and cl.label_id = ",
+        )
+        .push_bind(label)
+        .push(")");
     }
     keyset::push_page(&mut sql, sort, query.after.as_ref(), query.limit);
     let mut contacts: Vec<Contact> = sql.build_query_as().fetch_all(tx.conn()).await?;
@@ -199,4 +215,14 @@ pub async fn of_company(
     .bind(limit)
     .fetch_all(tx.conn())
     .await
+}
+
+/// Fills each contact's labels (one query for the lot).
+pub async fn with_labels(tx: &mut TenantTx, contacts: &mut [Contact]) -> sqlx::Result<()> {
+    let ids: Vec<Uuid> = contacts.iter().map(|c| c.id).collect();
+    let mut by_contact = labels::of_contacts(tx, &ids).await?;
+    for contact in contacts {
+        contact.labels = by_contact.remove(&contact.id).unwrap_or_default();
+    }
+    Ok(())
 }

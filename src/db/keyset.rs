@@ -130,11 +130,14 @@ impl Cursor {
         }
     }
 
-    /// The query string of the page after this cursor, keeping the search.
-    pub fn next_page_query(&self, search: &str) -> String {
+    /// The query string of the page after this cursor, keeping the
+    /// filters (`(name, value)`, empty values left out).
+    pub fn next_page_query(&self, filters: &[(&str, &str)]) -> String {
         let mut url = url::form_urlencoded::Serializer::new(String::new());
-        if !search.is_empty() {
-            url.append_pair("q", search);
+        for (name, value) in filters {
+            if !value.is_empty() {
+                url.append_pair(name, value);
+            }
         }
         url.append_pair("sort", self.sort.as_str());
         url.append_pair("after", &self.encode());

@@ -9,6 +9,7 @@ pub mod companies;
 pub mod contacts;
 pub mod invitations;
 pub mod keyset;
+pub mod labels;
 pub mod memberships;
 pub mod notes;
 pub mod orgs;

@@ -7,6 +7,7 @@ mod contacts;
 mod dashboard;
 mod health;
 mod invitations;
+mod labels;
 mod notes;
 mod profile;
 mod settings;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(companies::router())
         .merge(contacts::router())
         .merge(notes::router())
+        .merge(labels::router())
         .merge(workspaces::router())
         .merge(team::router())
         .merge(invitations::router())

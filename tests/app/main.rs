@@ -13,6 +13,7 @@ mod companies;
 mod contacts;
 mod foundation;
 mod jobs;
+mod labels;
 mod notes;
 mod process;
 mod roles;

@@ -39,7 +39,7 @@ pub async fn index(mut tenant: Tenant, Query(params): Query<ListParams>) -> Resu
     let page = db::companies::list(&mut tenant.tx, &q, sort, after.as_ref(), PAGE_SIZE).await?;
     Ok(CompaniesPage {
         companies: page.companies,
-        next: page.next.map(|cursor| cursor.next_page_query(&q)),
+        next: page.next.map(|cursor| cursor.next_page_query(&[("q", &q)])),
         q,
         sort,
         sorts: Sort::ALL,

@@ -1,6 +1,5 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,10 +9,12 @@ use super::ContactForm;
 use crate::db;
 use crate::db::companies::CompanyFields;
 use crate::db::contacts::{Contact, ContactFields, Taken};
+use crate::db::labels::Label;
 use crate::db::notes::{Note, NoteSubject};
 use crate::error::{AppError, Result};
 use crate::tenancy::capability::{Capability, DeleteRecords};
 use crate::tenancy::member::{Page, Tenant};
+use crate::web::form::HtmlForm;
 
 /// The new-contact form, and an existing contact's page with the same form.
 #[derive(Template, WebTemplate)]
@@ -27,18 +28,21 @@ pub struct ContactPage {
     /// The contact that already has the phone or email typed.
     taken: Option<(&'static str, Uuid)>,
     can_delete: bool,
+    /// Every label of the workspace, to tick.
+    labels: Vec<Label>,
     notes: Vec<Note>,
     notes_path: String,
 }
 
-fn render(
+async fn render(
     status: StatusCode,
-    tenant: Tenant,
+    mut tenant: Tenant,
     contact: Option<(Contact, Vec<Note>)>,
     form: ContactForm,
     errors: Vec<String>,
     taken: Option<Taken>,
-) -> Response {
+) -> Result<Response> {
+    let labels = db::labels::list(&mut tenant.tx).await?;
     let taken = taken.map(|t| match t {
         Taken::Phone(id) => ("phone number", id),
         Taken::Email(id) => ("email address", id),
@@ -56,15 +60,17 @@ fn render(
         form,
         errors,
         taken,
+        labels,
     };
-    (status, page).into_response()
+    Ok((status, page).into_response())
 }
 
 /// The contact with its notes, or 404.
 async fn find_contact(tenant: &mut Tenant, id: &str) -> Result<(Contact, Vec<Note>)> {
-    let contact = db::contacts::find(&mut tenant.tx, contact_id(id)?)
+    let mut contact = db::contacts::find(&mut tenant.tx, contact_id(id)?)
         .await?
         .ok_or(AppError::NotFound)?;
+    db::contacts::with_labels(&mut tenant.tx, std::slice::from_mut(&mut contact)).await?;
     let viewer = tenant.member.user_id;
     let moderator = DeleteRecords::allows(tenant.member.role);
     let notes = db::notes::list(
@@ -81,7 +87,7 @@ fn contact_id(id: &str) -> Result<Uuid> {
     Uuid::try_parse(id).map_err(|_| AppError::NotFound)
 }
 
-pub async fn new(tenant: Tenant) -> Response {
+pub async fn new(tenant: Tenant) -> Result<Response> {
     render(
         StatusCode::OK,
         tenant,
@@ -90,6 +96,7 @@ pub async fn new(tenant: Tenant) -> Response {
         vec![],
         None,
     )
+    .await
 }
 
 /// The company a contact is linked to: the existing one of that name, or a
@@ -119,35 +126,38 @@ fn conflict_or(e: sqlx::Error) -> AppError {
     }
 }
 
-pub async fn create(mut tenant: Tenant, Form(form): Form<ContactForm>) -> Result<Response> {
+pub async fn create(mut tenant: Tenant, HtmlForm(form): HtmlForm<ContactForm>) -> Result<Response> {
     let country = db::orgs::default_country(&mut tenant.tx).await?;
     let fields = match form.parse(country) {
         Ok(fields) => fields,
         Err(errors) => {
-            return Ok(render(
+            return render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 tenant,
                 None,
                 form,
                 errors,
                 None,
-            ));
+            )
+            .await;
         }
     };
     if let Some(taken) = db::contacts::find_taken(&mut tenant.tx, &fields, None).await? {
-        return Ok(render(
+        return render(
             StatusCode::CONFLICT,
             tenant,
             None,
             form,
             vec![],
             Some(taken),
-        ));
+        )
+        .await;
     }
     let company_id = company_for(&mut tenant, &fields).await?;
     let id = db::contacts::insert(&mut tenant.tx, &fields, company_id)
         .await
         .map_err(conflict_or)?;
+    db::labels::set_for_contact(&mut tenant.tx, id, &fields.label_ids).await?;
     tenant.tx.commit().await?;
     tenant.session.flash("success", "Contact added.").await?;
     Ok(Redirect::to(&format!("/contacts/{id}")).into_response())
@@ -156,20 +166,13 @@ pub async fn create(mut tenant: Tenant, Form(form): Form<ContactForm>) -> Result
 pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
     let contact = find_contact(&mut tenant, &id).await?;
     let form = ContactForm::from_contact(&contact.0);
-    Ok(render(
-        StatusCode::OK,
-        tenant,
-        Some(contact),
-        form,
-        vec![],
-        None,
-    ))
+    render(StatusCode::OK, tenant, Some(contact), form, vec![], None).await
 }
 
 pub async fn update(
     mut tenant: Tenant,
     Path(id): Path<String>,
-    Form(form): Form<ContactForm>,
+    HtmlForm(form): HtmlForm<ContactForm>,
 ) -> Result<Response> {
     let contact = find_contact(&mut tenant, &id).await?;
     let contact_id = contact.0.id;
@@ -177,31 +180,34 @@ pub async fn update(
     let fields = match form.parse(country) {
         Ok(fields) => fields,
         Err(errors) => {
-            return Ok(render(
+            return render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 tenant,
                 Some(contact),
                 form,
                 errors,
                 None,
-            ));
+            )
+            .await;
         }
     };
     if let Some(taken) = db::contacts::find_taken(&mut tenant.tx, &fields, Some(contact_id)).await?
     {
-        return Ok(render(
+        return render(
             StatusCode::CONFLICT,
             tenant,
             Some(contact),
             form,
             vec![],
             Some(taken),
-        ));
+        )
+        .await;
     }
     let company_id = company_for(&mut tenant, &fields).await?;
     db::contacts::update(&mut tenant.tx, contact_id, &fields, company_id)
         .await
         .map_err(conflict_or)?;
+    db::labels::set_for_contact(&mut tenant.tx, contact_id, &fields.label_ids).await?;
     tenant.tx.commit().await?;
     tenant.session.flash("success", "Contact saved.").await?;
     Ok(Redirect::to(&format!("/contacts/{contact_id}")).into_response())

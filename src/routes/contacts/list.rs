@@ -2,11 +2,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::Query;
 use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::db;
 use crate::db::contacts::{Contact, Cursor, ListQuery, Sort};
+use crate::db::labels::Label;
 use crate::domain::PhoneE164;
-use crate::error::Result;
+use crate::error::{AppError, Result};
 use crate::tenancy::member::{Page, Tenant};
 
 const PAGE_SIZE: i64 = 50;
@@ -17,6 +19,7 @@ pub struct ListParams {
     q: String,
     sort: String,
     after: String,
+    label: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -30,6 +33,9 @@ pub struct ContactsPage {
     /// Query string of the next page, if there is one.
     next: Option<String>,
     paged: bool,
+    labels: Vec<Label>,
+    /// The label filtered by (its id as given), or empty.
+    label: String,
 }
 
 /// What a search box entry matches: the text itself, and for something
@@ -57,24 +63,39 @@ fn search_patterns(q: &str, country: Option<crate::domain::Country>) -> Vec<Stri
 pub async fn index(mut tenant: Tenant, Query(params): Query<ListParams>) -> Result<ContactsPage> {
     let sort = Sort::from_param(&params.sort)?;
     let after = Cursor::from_param(&params.after, sort)?;
+    let label = match params.label.trim() {
+        "" => None,
+        typed => Some(Uuid::try_parse(typed).map_err(|_| {
+            AppError::BadRequest(
+                "That label filter is not valid; pick a label from the list.".into(),
+            )
+        })?),
+    };
     let country = db::orgs::default_country(&mut tenant.tx).await?;
     let query = ListQuery {
         patterns: search_patterns(&params.q, country),
         sort,
         after,
+        label,
         limit: PAGE_SIZE,
     };
-    let page = db::contacts::list(&mut tenant.tx, &query).await?;
+    let mut page = db::contacts::list(&mut tenant.tx, &query).await?;
+    db::contacts::with_labels(&mut tenant.tx, &mut page.contacts).await?;
+    let labels = db::labels::list(&mut tenant.tx).await?;
+    let q = params.q.trim();
+    let label = label.map(|l| l.to_string()).unwrap_or_default();
     Ok(ContactsPage {
         contacts: page.contacts,
-        q: params.q.trim().to_owned(),
-        sort,
-        sorts: Sort::ALL,
         next: page
             .next
-            .map(|cursor| cursor.next_page_query(params.q.trim())),
+            .map(|cursor| cursor.next_page_query(&[("q", q), ("label", &label)])),
+        q: q.to_owned(),
+        sort,
+        sorts: Sort::ALL,
         paged: query.after.is_some(),
         page: tenant.page,
+        labels,
+        label,
     })
 }
 

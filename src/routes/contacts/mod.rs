@@ -6,6 +6,7 @@ mod list;
 use axum::Router;
 use axum::routing::{get, post};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::db::contacts::{Contact, ContactFields};
@@ -28,18 +29,26 @@ pub struct ContactForm {
     pub email: String,
     /// A company's name: an existing one is linked, a new one is created.
     pub company: String,
+    /// Ticked label ids (a checkbox group: the field repeats).
+    pub labels: Vec<String>,
     /// Checkboxes: present (`on`) or absent.
     pub opted_out: Option<String>,
     pub blocked: Option<String>,
 }
 
 impl ContactForm {
+    pub fn has_label(&self, id: &Uuid) -> bool {
+        let id = id.to_string();
+        self.labels.contains(&id)
+    }
+
     pub fn from_contact(contact: &Contact) -> ContactForm {
         ContactForm {
             name: contact.name.clone(),
             phone: contact.phone.clone().unwrap_or_default(),
             email: contact.email.clone().unwrap_or_default(),
             company: contact.company_name.clone().unwrap_or_default(),
+            labels: contact.labels.iter().map(|l| l.id.to_string()).collect(),
             opted_out: contact.opted_out.then(|| "on".into()),
             blocked: contact.blocked.then(|| "on".into()),
         }
@@ -71,6 +80,14 @@ impl ContactForm {
         {
             errors.push("Company is too long (200 characters at most).".to_owned());
         }
+        let label_ids: Vec<Uuid> = self
+            .labels
+            .iter()
+            .filter_map(|l| Uuid::try_parse(l.trim()).ok())
+            .collect();
+        if label_ids.len() != self.labels.len() {
+            errors.push("Labels: pick labels from the list.".to_owned());
+        }
         if name.is_empty() && self.phone.trim().is_empty() && self.email.trim().is_empty() {
             errors.push("Enter at least a name, a phone number or an email address.".to_owned());
         }
@@ -82,6 +99,7 @@ impl ContactForm {
             phone,
             email,
             company_name,
+            label_ids,
             opted_out: self.opted_out.is_some(),
             blocked: self.blocked.is_some(),
         })
