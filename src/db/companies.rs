@@ -13,12 +13,13 @@ pub struct Company {
     pub name: String,
     pub domain: Option<String>,
     pub address: Option<String>,
+    pub attributes: serde_json::Value,
     pub created_at: OffsetDateTime,
     /// How many contacts belong to it.
     pub contact_count: i64,
 }
 
-const COLUMNS: &str = "id, name, domain, address, created_at, \
+const COLUMNS: &str = "id, name, domain, address, attributes, created_at, \
     (select count(*) from contacts c where c.org_id = companies.org_id \
      and c.company_id = companies.id) as contact_count";
 
@@ -28,19 +29,23 @@ pub struct CompanyFields {
     pub name: String,
     pub domain: Option<String>,
     pub address: Option<String>,
+    /// Custom attribute values, already checked against their definitions.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 pub async fn insert(tx: &mut TenantTx, fields: &CompanyFields) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
     let org_id = tx.org_id();
     sqlx::query(
-        "insert into companies (org_id, id, name, domain, address) values ($1, $2, $3, $4, $5)",
+        "insert into companies (org_id, id, name, domain, address, attributes) \
+         values ($1, $2, $3, $4, $5, $6)",
     )
     .bind(org_id)
     .bind(id)
     .bind(&fields.name)
     .bind(&fields.domain)
     .bind(&fields.address)
+    .bind(sqlx::types::Json(&fields.attributes))
     .execute(tx.conn())
     .await?;
     Ok(id)
@@ -49,7 +54,8 @@ pub async fn insert(tx: &mut TenantTx, fields: &CompanyFields) -> sqlx::Result<U
 pub async fn update(tx: &mut TenantTx, id: Uuid, fields: &CompanyFields) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
     let done = sqlx::query(
-        "update companies set name = $3, domain = $4, address = $5, updated_at = now() \
+        "update companies set name = $3, domain = $4, address = $5, attributes = $6, \
+         updated_at = now() \
          where org_id = $1 and id = $2",
     )
     .bind(org_id)
@@ -57,6 +63,7 @@ pub async fn update(tx: &mut TenantTx, id: Uuid, fields: &CompanyFields) -> sqlx
     .bind(&fields.name)
     .bind(&fields.domain)
     .bind(&fields.address)
+    .bind(sqlx::types::Json(&fields.attributes))
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)

@@ -19,6 +19,7 @@ pub struct Contact {
     pub email: Option<String>,
     pub company_id: Option<Uuid>,
     pub company_name: Option<String>,
+    pub attributes: serde_json::Value,
     pub opted_out: bool,
     pub blocked: bool,
     pub created_at: OffsetDateTime,
@@ -31,7 +32,7 @@ pub struct Contact {
 const COLUMNS: &str = "id, name, phone, email, company_id, \
     (select co.name from companies co where co.org_id = contacts.org_id \
      and co.id = contacts.company_id) as company_name, \
-    opted_out, blocked, created_at, updated_at";
+    attributes, opted_out, blocked, created_at, updated_at";
 
 /// What a form or the API may set.
 #[derive(Debug, Clone)]
@@ -43,6 +44,8 @@ pub struct ContactFields {
     pub company_name: Option<String>,
     /// Set with `labels::set_for_contact` after the row is saved.
     pub label_ids: Vec<Uuid>,
+    /// Custom attribute values, already checked against their definitions.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
     pub opted_out: bool,
     pub blocked: bool,
 }
@@ -90,8 +93,9 @@ pub async fn insert(
     let id = Uuid::now_v7();
     let org_id = tx.org_id();
     sqlx::query(
-        "insert into contacts (org_id, id, name, phone, email, opted_out, blocked, company_id) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "insert into contacts \
+         (org_id, id, name, phone, email, opted_out, blocked, company_id, attributes) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(org_id)
     .bind(id)
@@ -101,6 +105,7 @@ pub async fn insert(
     .bind(fields.opted_out)
     .bind(fields.blocked)
     .bind(company_id)
+    .bind(sqlx::types::Json(&fields.attributes))
     .execute(tx.conn())
     .await?;
     Ok(id)
@@ -115,7 +120,7 @@ pub async fn update(
     let org_id = tx.org_id();
     let done = sqlx::query(
         "update contacts set name = $3, phone = $4, email = $5, opted_out = $6, blocked = $7, \
-         company_id = $8, updated_at = now() where org_id = $1 and id = $2",
+         company_id = $8, attributes = $9, updated_at = now() where org_id = $1 and id = $2",
     )
     .bind(org_id)
     .bind(id)
@@ -125,6 +130,7 @@ pub async fn update(
     .bind(fields.opted_out)
     .bind(fields.blocked)
     .bind(company_id)
+    .bind(sqlx::types::Json(&fields.attributes))
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -160,6 +166,8 @@ pub struct ListQuery {
     pub after: Option<Cursor>,
     /// Only contacts with this label.
     pub label: Option<Uuid>,
+    /// Only contacts whose attributes contain this (`{key: value}`).
+    pub attribute: Option<serde_json::Map<String, serde_json::Value>>,
     pub limit: i64,
 }
 
@@ -187,6 +195,10 @@ pub async fn list(tx: &mut TenantTx, query: &ListQuery) -> sqlx::Result<Page> {
         )
         .push_bind(label)
         .push(")");
+    }
+    if let Some(attribute) = &query.attribute {
+        sql.push(" and attributes @> ")
+            .push_bind(sqlx::types::Json(attribute.clone()));
     }
     keyset::push_page(&mut sql, sort, query.after.as_ref(), query.limit);
     let mut contacts: Vec<Contact> = sql.build_query_as().fetch_all(tx.conn()).await?;

@@ -5,6 +5,7 @@
 //! `SET ROLE wacrm_app` so every request query obeys row-level security.
 
 pub mod api_tokens;
+pub mod attributes;
 pub mod companies;
 pub mod contacts;
 pub mod invitations;

@@ -1,10 +1,12 @@
 //! Values with rules, parsed once at the edge.
 
+pub mod attributes;
 mod email;
 mod password;
 mod phone;
 mod role;
 
+pub use attributes::{AttributeDef, AttributeKind};
 pub use email::EmailAddress;
 pub use password::NewPassword;
 pub use phone::{Country, PhoneE164};

@@ -1,6 +1,7 @@
 //! Every route, one module per resource, merged here.
 
 mod api;
+mod attributes;
 mod auth;
 mod companies;
 mod contacts;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(contacts::router())
         .merge(notes::router())
         .merge(labels::router())
+        .merge(attributes::router())
         .merge(workspaces::router())
         .merge(team::router())
         .merge(invitations::router())

@@ -62,6 +62,19 @@ fn routes() -> Vec<Route> {
             vec![],
             Min::Agent,
         ),
+        ("GET", "/attributes".into(), vec![], Min::Admin),
+        (
+            "POST",
+            "/attributes".into(),
+            vec![("label", "")],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/attributes/{NIL}/delete"),
+            vec![],
+            Min::Admin,
+        ),
         ("GET", "/labels".into(), vec![], Min::Admin),
         ("POST", "/labels".into(), vec![("name", "")], Min::Admin),
         (

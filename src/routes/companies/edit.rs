@@ -1,6 +1,5 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -8,12 +7,15 @@ use uuid::Uuid;
 
 use super::CompanyForm;
 use crate::db;
+use crate::db::attributes::Entity;
 use crate::db::companies::Company;
 use crate::db::contacts::Contact;
 use crate::db::notes::{Note, NoteSubject};
+use crate::domain::{AttributeDef, AttributeKind};
 use crate::error::{AppError, Result};
 use crate::tenancy::capability::{Capability, DeleteRecords};
 use crate::tenancy::member::{Page, Tenant};
+use crate::web::form::HtmlForm;
 
 /// How many of a company's contacts its page lists.
 const CONTACTS_SHOWN: i64 = 200;
@@ -31,10 +33,16 @@ pub struct CompanyPage {
     can_delete: bool,
     notes: Vec<Note>,
     notes_path: String,
+    attribute_defs: Vec<AttributeDef>,
 }
 
 impl CompanyPage {
-    fn new(tenant: Tenant, company: Option<CompanyWithLists>, form: CompanyForm) -> Self {
+    fn new(
+        tenant: Tenant,
+        company: Option<CompanyWithLists>,
+        form: CompanyForm,
+        attribute_defs: Vec<AttributeDef>,
+    ) -> Self {
         let (company, contacts, notes) = match company {
             Some(c) => (Some(c.company), c.contacts, c.notes),
             None => (None, vec![], vec![]),
@@ -45,6 +53,7 @@ impl CompanyPage {
                 .map(|c| format!("/companies/{}/notes", c.id))
                 .unwrap_or_default(),
             notes,
+            attribute_defs,
             can_delete: DeleteRecords::allows(tenant.member.role),
             page: tenant.page,
             company,
@@ -95,14 +104,20 @@ async fn find_company(tenant: &mut Tenant, id: &str) -> Result<CompanyWithLists>
     })
 }
 
-pub async fn new(tenant: Tenant) -> CompanyPage {
-    CompanyPage::new(tenant, None, CompanyForm::default())
+async fn company_attributes(tenant: &mut Tenant) -> Result<Vec<AttributeDef>> {
+    Ok(db::attributes::list(&mut tenant.tx, Entity::Company).await?)
 }
 
-pub async fn create(mut tenant: Tenant, Form(form): Form<CompanyForm>) -> Result<Response> {
-    let fields = match form.parse() {
+pub async fn new(mut tenant: Tenant) -> Result<CompanyPage> {
+    let defs = company_attributes(&mut tenant).await?;
+    Ok(CompanyPage::new(tenant, None, CompanyForm::default(), defs))
+}
+
+pub async fn create(mut tenant: Tenant, HtmlForm(form): HtmlForm<CompanyForm>) -> Result<Response> {
+    let defs = company_attributes(&mut tenant).await?;
+    let fields = match form.parse(&defs) {
         Ok(fields) => fields,
-        Err(errors) => return Ok(CompanyPage::new(tenant, None, form).with_errors(errors)),
+        Err(errors) => return Ok(CompanyPage::new(tenant, None, form, defs).with_errors(errors)),
     };
     let id = db::companies::insert(&mut tenant.tx, &fields).await?;
     tenant.tx.commit().await?;
@@ -112,21 +127,23 @@ pub async fn create(mut tenant: Tenant, Form(form): Form<CompanyForm>) -> Result
 
 pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<CompanyPage> {
     let company = find_company(&mut tenant, &id).await?;
-    let form = CompanyForm::from_company(&company.company);
-    Ok(CompanyPage::new(tenant, Some(company), form))
+    let defs = company_attributes(&mut tenant).await?;
+    let form = CompanyForm::from_company(&company.company, &defs);
+    Ok(CompanyPage::new(tenant, Some(company), form, defs))
 }
 
 pub async fn update(
     mut tenant: Tenant,
     Path(id): Path<String>,
-    Form(form): Form<CompanyForm>,
+    HtmlForm(form): HtmlForm<CompanyForm>,
 ) -> Result<Response> {
     let company = find_company(&mut tenant, &id).await?;
     let company_id = company.company.id;
-    let fields = match form.parse() {
+    let defs = company_attributes(&mut tenant).await?;
+    let fields = match form.parse(&defs) {
         Ok(fields) => fields,
         Err(errors) => {
-            return Ok(CompanyPage::new(tenant, Some(company), form).with_errors(errors));
+            return Ok(CompanyPage::new(tenant, Some(company), form, defs).with_errors(errors));
         }
     };
     db::companies::update(&mut tenant.tx, company_id, &fields).await?;

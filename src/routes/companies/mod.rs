@@ -6,10 +6,14 @@ mod list;
 
 use axum::Router;
 use axum::routing::{get, post};
+use std::collections::HashMap;
+
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::db::companies::{Company, CompanyFields};
+use crate::domain::AttributeDef;
+use crate::domain::attributes;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,20 +30,30 @@ pub struct CompanyForm {
     pub name: String,
     pub domain: String,
     pub address: String,
+    /// Everything else; custom attributes are the `attr.*` fields.
+    #[serde(flatten)]
+    pub attributes: HashMap<String, String>,
 }
 
 impl CompanyForm {
-    pub fn from_company(company: &Company) -> CompanyForm {
+    /// A custom attribute's field as typed (or stored).
+    pub fn attr(&self, def: &AttributeDef) -> &str {
+        self.attributes.get(&def.field()).map_or("", String::as_str)
+    }
+
+    pub fn from_company(company: &Company, defs: &[AttributeDef]) -> CompanyForm {
         CompanyForm {
             name: company.name.clone(),
             domain: company.domain.clone().unwrap_or_default(),
             address: company.address.clone().unwrap_or_default(),
+            attributes: attributes::form_values(defs, &company.attributes),
         }
     }
 
     /// Every problem at once, each naming its field.
-    pub fn parse(&self) -> Result<CompanyFields, Vec<String>> {
+    pub fn parse(&self, defs: &[AttributeDef]) -> Result<CompanyFields, Vec<String>> {
         let mut errors = vec![];
+        let attributes = attributes::parse_form(defs, &self.attributes, &mut errors);
         let name = self.name.trim().to_owned();
         if name.is_empty() {
             errors.push("Name: enter the company's name.".to_owned());
@@ -63,6 +77,7 @@ impl CompanyForm {
             name,
             domain,
             address: Some(address.to_owned()).filter(|a| !a.is_empty()),
+            attributes,
         })
     }
 }

@@ -7,10 +7,12 @@ use uuid::Uuid;
 
 use super::ContactForm;
 use crate::db;
+use crate::db::attributes::Entity;
 use crate::db::companies::CompanyFields;
 use crate::db::contacts::{Contact, ContactFields, Taken};
 use crate::db::labels::Label;
 use crate::db::notes::{Note, NoteSubject};
+use crate::domain::{AttributeDef, AttributeKind};
 use crate::error::{AppError, Result};
 use crate::tenancy::capability::{Capability, DeleteRecords};
 use crate::tenancy::member::{Page, Tenant};
@@ -30,6 +32,7 @@ pub struct ContactPage {
     can_delete: bool,
     /// Every label of the workspace, to tick.
     labels: Vec<Label>,
+    attribute_defs: Vec<AttributeDef>,
     notes: Vec<Note>,
     notes_path: String,
 }
@@ -43,6 +46,7 @@ async fn render(
     taken: Option<Taken>,
 ) -> Result<Response> {
     let labels = db::labels::list(&mut tenant.tx).await?;
+    let attribute_defs = db::attributes::list(&mut tenant.tx, Entity::Contact).await?;
     let taken = taken.map(|t| match t {
         Taken::Phone(id) => ("phone number", id),
         Taken::Email(id) => ("email address", id),
@@ -61,6 +65,7 @@ async fn render(
         errors,
         taken,
         labels,
+        attribute_defs,
     };
     Ok((status, page).into_response())
 }
@@ -112,6 +117,7 @@ async fn company_for(tenant: &mut Tenant, fields: &ContactFields) -> Result<Opti
         name: name.clone(),
         domain: None,
         address: None,
+        attributes: serde_json::Map::new(),
     };
     Ok(Some(db::companies::insert(&mut tenant.tx, &company).await?))
 }
@@ -128,7 +134,8 @@ fn conflict_or(e: sqlx::Error) -> AppError {
 
 pub async fn create(mut tenant: Tenant, HtmlForm(form): HtmlForm<ContactForm>) -> Result<Response> {
     let country = db::orgs::default_country(&mut tenant.tx).await?;
-    let fields = match form.parse(country) {
+    let defs = db::attributes::list(&mut tenant.tx, Entity::Contact).await?;
+    let fields = match form.parse(country, &defs) {
         Ok(fields) => fields,
         Err(errors) => {
             return render(
@@ -165,7 +172,8 @@ pub async fn create(mut tenant: Tenant, HtmlForm(form): HtmlForm<ContactForm>) -
 
 pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
     let contact = find_contact(&mut tenant, &id).await?;
-    let form = ContactForm::from_contact(&contact.0);
+    let defs = db::attributes::list(&mut tenant.tx, Entity::Contact).await?;
+    let form = ContactForm::from_contact(&contact.0, &defs);
     render(StatusCode::OK, tenant, Some(contact), form, vec![], None).await
 }
 
@@ -177,7 +185,8 @@ pub async fn update(
     let contact = find_contact(&mut tenant, &id).await?;
     let contact_id = contact.0.id;
     let country = db::orgs::default_country(&mut tenant.tx).await?;
-    let fields = match form.parse(country) {
+    let defs = db::attributes::list(&mut tenant.tx, Entity::Contact).await?;
+    let fields = match form.parse(country, &defs) {
         Ok(fields) => fields,
         Err(errors) => {
             return render(

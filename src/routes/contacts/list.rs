@@ -5,8 +5,10 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::db;
+use crate::db::attributes::Entity;
 use crate::db::contacts::{Contact, Cursor, ListQuery, Sort};
 use crate::db::labels::Label;
+use crate::domain::AttributeDef;
 use crate::domain::PhoneE164;
 use crate::error::{AppError, Result};
 use crate::tenancy::member::{Page, Tenant};
@@ -20,6 +22,9 @@ pub struct ListParams {
     sort: String,
     after: String,
     label: String,
+    /// A custom attribute's key, and the value it must have.
+    attr: String,
+    value: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -36,6 +41,10 @@ pub struct ContactsPage {
     labels: Vec<Label>,
     /// The label filtered by (its id as given), or empty.
     label: String,
+    attribute_defs: Vec<AttributeDef>,
+    /// The attribute filter as given.
+    attr: String,
+    value: String,
 }
 
 /// What a search box entry matches: the text itself, and for something
@@ -71,8 +80,24 @@ pub async fn index(mut tenant: Tenant, Query(params): Query<ListParams>) -> Resu
             )
         })?),
     };
+    let attribute_defs = db::attributes::list(&mut tenant.tx, Entity::Contact).await?;
+    let attr = params.attr.trim();
+    let attribute = match attribute_defs.iter().find(|d| d.key == attr) {
+        _ if attr.is_empty() => None,
+        None => {
+            return Err(AppError::BadRequest(
+                "That attribute filter is not one of this workspace's attributes.".into(),
+            ));
+        }
+        Some(def) => match def.parse_value(&params.value) {
+            Ok(Some(value)) => Some(serde_json::Map::from_iter([(def.key.clone(), value)])),
+            Ok(None) => None,
+            Err(e) => return Err(AppError::BadRequest(e)),
+        },
+    };
     let country = db::orgs::default_country(&mut tenant.tx).await?;
     let query = ListQuery {
+        attribute,
         patterns: search_patterns(&params.q, country),
         sort,
         after,
@@ -86,9 +111,14 @@ pub async fn index(mut tenant: Tenant, Query(params): Query<ListParams>) -> Resu
     let label = label.map(|l| l.to_string()).unwrap_or_default();
     Ok(ContactsPage {
         contacts: page.contacts,
-        next: page
-            .next
-            .map(|cursor| cursor.next_page_query(&[("q", q), ("label", &label)])),
+        next: page.next.map(|cursor| {
+            cursor.next_page_query(&[
+                ("q", q),
+                ("label", &label),
+                ("attr", attr),
+                ("value", params.value.trim()),
+            ])
+        }),
         q: q.to_owned(),
         sort,
         sorts: Sort::ALL,
@@ -96,6 +126,9 @@ pub async fn index(mut tenant: Tenant, Query(params): Query<ListParams>) -> Resu
         page: tenant.page,
         labels,
         label,
+        attribute_defs,
+        attr: attr.to_owned(),
+        value: params.value.trim().to_owned(),
     })
 }
 

@@ -5,12 +5,15 @@ mod list;
 
 use axum::Router;
 use axum::routing::{get, post};
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::db::contacts::{Contact, ContactFields};
-use crate::domain::{Country, EmailAddress, PhoneE164};
+use crate::domain::attributes;
+use crate::domain::{AttributeDef, Country, EmailAddress, PhoneE164};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,6 +37,9 @@ pub struct ContactForm {
     /// Checkboxes: present (`on`) or absent.
     pub opted_out: Option<String>,
     pub blocked: Option<String>,
+    /// Everything else; custom attributes are the `attr.*` fields.
+    #[serde(flatten)]
+    pub attributes: HashMap<String, String>,
 }
 
 impl ContactForm {
@@ -42,7 +48,12 @@ impl ContactForm {
         self.labels.contains(&id)
     }
 
-    pub fn from_contact(contact: &Contact) -> ContactForm {
+    /// A custom attribute's field as typed (or stored).
+    pub fn attr(&self, def: &AttributeDef) -> &str {
+        self.attributes.get(&def.field()).map_or("", String::as_str)
+    }
+
+    pub fn from_contact(contact: &Contact, defs: &[AttributeDef]) -> ContactForm {
         ContactForm {
             name: contact.name.clone(),
             phone: contact.phone.clone().unwrap_or_default(),
@@ -51,12 +62,18 @@ impl ContactForm {
             labels: contact.labels.iter().map(|l| l.id.to_string()).collect(),
             opted_out: contact.opted_out.then(|| "on".into()),
             blocked: contact.blocked.then(|| "on".into()),
+            attributes: attributes::form_values(defs, &contact.attributes),
         }
     }
 
     /// Every problem at once, each naming its field.
-    pub fn parse(&self, country: Option<Country>) -> Result<ContactFields, Vec<String>> {
+    pub fn parse(
+        &self,
+        country: Option<Country>,
+        defs: &[AttributeDef],
+    ) -> Result<ContactFields, Vec<String>> {
         let mut errors = vec![];
+        let attributes = attributes::parse_form(defs, &self.attributes, &mut errors);
         let name = self.name.trim().to_owned();
         if name.chars().count() > 200 {
             errors.push("Name is too long (200 characters at most).".to_owned());
@@ -100,6 +117,7 @@ impl ContactForm {
             email,
             company_name,
             label_ids,
+            attributes,
             opted_out: self.opted_out.is_some(),
             blocked: self.blocked.is_some(),
         })
