@@ -238,3 +238,69 @@ pub async fn with_labels(tx: &mut TenantTx, contacts: &mut [Contact]) -> sqlx::R
     }
     Ok(())
 }
+
+/// Merges contact `gone` into `keep`: its notes and labels move over, its
+/// values fill what `keep` lacks (`keep`'s own values win), and it is
+/// deleted. `false` if either is not in this workspace.
+pub async fn merge(tx: &mut TenantTx, keep: Uuid, gone: Uuid) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    let locked: Vec<Uuid> = sqlx::query_scalar(
+        "select id from contacts where org_id = $1 and id in ($2, $3) for update",
+    )
+    .bind(org_id)
+    .bind(keep)
+    .bind(gone)
+    .fetch_all(tx.conn())
+    .await?;
+    if keep == gone || locked.len() != 2 {
+        return Ok(false);
+    }
+    // Whatever belongs to the contact moves before the row goes (its
+    // foreign keys cascade). Conversations join this list with the inbox.
+    sqlx::query("update notes set contact_id = $2 where org_id = $1 and contact_id = $3")
+        .bind(org_id)
+        .bind(keep)
+        .bind(gone)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query(
+        "insert into contact_labels (org_id, contact_id, label_id) \
+         select org_id, $2, label_id from contact_labels where org_id = $1 and contact_id = $3 \
+         on conflict do nothing",
+    )
+    .bind(org_id)
+    .bind(keep)
+    .bind(gone)
+    .execute(tx.conn())
+    .await?;
+    // Deleted first, so its phone and email are free to move (unique).
+    let gone_row: Contact = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "delete from contacts where org_id = $1 and id = $2 returning {COLUMNS}"
+    )))
+    .bind(org_id)
+    .bind(gone)
+    .fetch_one(tx.conn())
+    .await?;
+    sqlx::query(
+        "update contacts set \
+           name = case when name = '' then $3 else name end, \
+           phone = coalesce(phone, $4), email = coalesce(email, $5), \
+           company_id = coalesce(company_id, $6), attributes = $7 || attributes, \
+           opted_out = opted_out or $8, blocked = blocked or $9, \
+           created_at = least(created_at, $10), updated_at = now() \
+         where org_id = $1 and id = $2",
+    )
+    .bind(org_id)
+    .bind(keep)
+    .bind(&gone_row.name)
+    .bind(&gone_row.phone)
+    .bind(&gone_row.email)
+    .bind(gone_row.company_id)
+    .bind(&gone_row.attributes)
+    .bind(gone_row.opted_out)
+    .bind(gone_row.blocked)
+    .bind(gone_row.created_at)
+    .execute(tx.conn())
+    .await?;
+    Ok(true)
+}

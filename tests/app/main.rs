@@ -15,6 +15,7 @@ mod contacts;
 mod foundation;
 mod jobs;
 mod labels;
+mod merge;
 mod notes;
 mod process;
 mod roles;

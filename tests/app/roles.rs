@@ -62,6 +62,13 @@ fn routes() -> Vec<Route> {
             vec![],
             Min::Agent,
         ),
+        ("GET", format!("/contacts/{NIL}/merge"), vec![], Min::Admin),
+        (
+            "POST",
+            format!("/contacts/{NIL}/merge"),
+            vec![("other", NIL)],
+            Min::Admin,
+        ),
         ("GET", "/attributes".into(), vec![], Min::Admin),
         (
             "POST",

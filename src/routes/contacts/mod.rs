@@ -2,6 +2,7 @@
 
 mod edit;
 mod list;
+mod merge;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/contacts/new", get(edit::new))
         .route("/contacts/{id}", get(edit::show).post(edit::update))
         .route("/contacts/{id}/delete", post(edit::delete))
+        .route("/contacts/{id}/merge", get(merge::show).post(merge::merge))
 }
 
 /// The contact form as typed (kept to show it back with the errors).
