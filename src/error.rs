@@ -24,6 +24,9 @@ pub enum AppError {
     /// The request was refused for a reason the user can fix.
     #[error("{0}")]
     BadRequest(String),
+    /// Understood, but a value is not acceptable (422).
+    #[error("{0}")]
+    Unprocessable(String),
     /// A state conflict (duplicate, last owner...).
     #[error("{0}")]
     Conflict(String),
@@ -47,6 +50,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Database(_) | AppError::Session(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -62,6 +66,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",
+            AppError::Unprocessable(_) => "invalid",
             AppError::RateLimited { .. } => "rate_limited",
             _ => "internal",
         }
@@ -74,7 +79,9 @@ impl AppError {
             AppError::Redirect(to) => format!("Continue at {to}."),
             AppError::Forbidden(why) => format!("Your role does not allow this: {why}."),
             AppError::NotFound => "There is nothing here, or it is not yours to see.".into(),
-            AppError::BadRequest(m) | AppError::Conflict(m) => m.clone(),
+            AppError::BadRequest(m) | AppError::Conflict(m) | AppError::Unprocessable(m) => {
+                m.clone()
+            }
             AppError::RateLimited { retry_after_secs } => format!(
                 "Too many attempts. Please wait {} before trying again.",
                 human_wait(*retry_after_secs)

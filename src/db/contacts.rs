@@ -304,3 +304,46 @@ pub async fn merge(tx: &mut TenantTx, keep: Uuid, gone: Uuid) -> sqlx::Result<bo
     .await?;
     Ok(true)
 }
+
+/// The contact with this phone number, created (with the name the channel
+/// gave, if any) when there is none. Returns its id and whether it is blocked.
+pub async fn find_or_create_by_phone(
+    tx: &mut TenantTx,
+    phone: &PhoneE164,
+    profile_name: Option<&str>,
+) -> sqlx::Result<(Uuid, bool)> {
+    let org_id = tx.org_id();
+    // A concurrent first message from the same number: the unique index
+    // makes one insert win, and both read the same row.
+    sqlx::query(
+        "insert into contacts (org_id, id, name, phone) values ($1, $2, $3, $4) \
+         on conflict (org_id, phone) where phone is not null do nothing",
+    )
+    .bind(org_id)
+    .bind(Uuid::now_v7())
+    .bind(
+        profile_name
+            .map(str::trim)
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect::<String>(),
+    )
+    .bind(phone.as_str())
+    .execute(tx.conn())
+    .await?;
+    sqlx::query_as("select id, blocked from contacts where org_id = $1 and phone = $2")
+        .bind(org_id)
+        .bind(phone.as_str())
+        .fetch_one(tx.conn())
+        .await
+}
+
+pub async fn id_by_phone(tx: &mut TenantTx, phone: &PhoneE164) -> sqlx::Result<Option<Uuid>> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar("select id from contacts where org_id = $1 and phone = $2")
+        .bind(org_id)
+        .bind(phone.as_str())
+        .fetch_optional(tx.conn())
+        .await
+}

@@ -108,13 +108,16 @@ pub struct MemberRow {
     pub email_verified: bool,
     pub org_name: String,
     pub role: String,
+    /// The workspace's `agents_see` setting: `all` or `assigned`.
+    pub agents_see: String,
 }
 
 pub async fn load_member(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Option<MemberRow>> {
     let org_id = tx.org_id();
     sqlx::query_as(
         "select u.name as user_name, u.email as user_email, \
-         u.email_verified_at is not null as email_verified, o.name as org_name, m.role \
+         u.email_verified_at is not null as email_verified, o.name as org_name, m.role, \
+         o.agents_see \
          from memberships m join users u on u.id = m.user_id \
          join organizations o on o.id = m.org_id \
          where m.org_id = $1 and m.user_id = $2",

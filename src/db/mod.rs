@@ -6,12 +6,15 @@
 
 pub mod api_tokens;
 pub mod attributes;
+pub mod channels;
 pub mod companies;
 pub mod contacts;
+pub mod conversations;
 pub mod invitations;
 pub mod keyset;
 pub mod labels;
 pub mod memberships;
+pub mod messages;
 pub mod notes;
 pub mod orgs;
 pub mod rate_limits;

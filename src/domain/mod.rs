@@ -2,12 +2,14 @@
 
 pub mod attributes;
 mod email;
+mod message;
 mod password;
 mod phone;
 mod role;
 
 pub use attributes::{AttributeDef, AttributeKind};
 pub use email::EmailAddress;
+pub use message::{DeliveryStatus, MessageKind};
 pub use password::NewPassword;
 pub use phone::{Country, PhoneE164};
 pub use role::Role;

@@ -25,12 +25,15 @@ pub enum Job {
         subject: String,
         body: String,
     },
+    /// A queued reply, sent through its conversation's channel.
+    SendMessage { org_id: Uuid, message_id: Uuid },
 }
 
 impl Job {
     fn queue(&self) -> &'static str {
         match self {
             Job::SendEmail { .. } => "email",
+            Job::SendMessage { .. } => "messages",
         }
     }
 

@@ -68,5 +68,11 @@ async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
                 })
                 .await
         }
+        Job::SendMessage { org_id, message_id } => {
+            let mut tx = crate::tenancy::bootstrap::for_job(&state.pool, *org_id).await?;
+            crate::inbox::outbound::send(&mut tx, *message_id).await?;
+            tx.commit().await?;
+            Ok(())
+        }
     }
 }

@@ -7,10 +7,12 @@ mod companies;
 mod contacts;
 mod dashboard;
 mod health;
+mod inbox;
 mod invitations;
 mod labels;
 mod notes;
 mod profile;
+mod sandbox;
 mod settings;
 mod team;
 mod workspaces;
@@ -31,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .merge(companies::router())
         .merge(contacts::router())
         .merge(notes::router())
+        .merge(inbox::router())
+        .merge(sandbox::router())
         .merge(labels::router())
         .merge(attributes::router())
         .merge(workspaces::router())

@@ -157,3 +157,9 @@ async fn accept(
     db::memberships::insert(tx, user_id, role).await?;
     Ok(())
 }
+
+/// The workspace context of a queued job, which names its workspace. Jobs
+/// are enqueued only by code already inside that workspace's context.
+pub async fn for_job(pool: &sqlx::PgPool, org_id: Uuid) -> sqlx::Result<TenantTx> {
+    TenantTx::open(pool, org_id).await
+}

@@ -105,6 +105,20 @@ pub struct Member {
     pub org_id: Uuid,
     pub org_name: String,
     pub role: Role,
+    /// Agents of this workspace see only their and unassigned conversations.
+    pub agents_see_assigned_only: bool,
+}
+
+impl Member {
+    /// The conversations this member may see.
+    pub fn visibility(&self) -> crate::db::conversations::Visibility {
+        use crate::db::conversations::Visibility;
+        if self.role == Role::Agent && self.agents_see_assigned_only {
+            Visibility::AssignedTo(self.user_id)
+        } else {
+            Visibility::All
+        }
+    }
 }
 
 /// A member of the session's current workspace who has capability `C`, with
@@ -157,6 +171,7 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
                 org_id,
                 org_name: row.org_name,
                 role,
+                agents_see_assigned_only: row.agents_see == "assigned",
             },
             tx,
             session,

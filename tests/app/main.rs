@@ -13,6 +13,7 @@ mod browser;
 mod companies;
 mod contacts;
 mod foundation;
+mod inbox;
 mod jobs;
 mod labels;
 mod merge;

@@ -1,0 +1,291 @@
+//! Conversations: one contact on one channel, worked in the inbox.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::tenancy::TenantTx;
+
+/// `NOTIFY` channel of inbox changes; payload `{org_id}:{conversation_id}`.
+pub const NOTIFY_CHANNEL: &str = "wacrm_inbox";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Conversation {
+    pub id: Uuid,
+    pub channel_id: Uuid,
+    pub channel_name: String,
+    pub contact_id: Uuid,
+    pub contact_name: String,
+    pub contact_phone: Option<String>,
+    pub status: String,
+    pub snoozed_until: Option<OffsetDateTime>,
+    pub priority: String,
+    pub assignee_id: Option<Uuid>,
+    pub assignee_name: Option<String>,
+    pub last_message_at: OffsetDateTime,
+    pub last_inbound_at: Option<OffsetDateTime>,
+    pub last_message_preview: String,
+    /// Inbound messages the viewer has not seen.
+    pub unread: i64,
+}
+
+impl Conversation {
+    /// The contact's name, or their number when they have none.
+    pub fn title(&self) -> &str {
+        match (&self.contact_name, &self.contact_phone) {
+            (name, _) if !name.is_empty() => name,
+            (_, Some(phone)) => phone,
+            _ => "Unknown contact",
+        }
+    }
+}
+
+/// `$1` org, `$2` viewer.
+const SELECT: &str = "select c.id, c.channel_id, ch.name as channel_name, c.contact_id, \
+    ct.name as contact_name, ct.phone as contact_phone, c.status, c.snoozed_until, c.priority, \
+    c.assignee_id, u.name as assignee_name, c.last_message_at, c.last_inbound_at, \
+    c.last_message_preview, greatest(c.inbound_count - coalesce(r.read_count, 0), 0) as unread \
+    from conversations c \
+    join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id \
+    join channels ch on ch.org_id = c.org_id and ch.id = c.channel_id \
+    left join users u on u.id = c.assignee_id \
+    left join conversation_reads r on r.org_id = c.org_id and r.conversation_id = c.id \
+      and r.user_id = $2 \
+    where c.org_id = $1";
+
+/// Which conversations a member may see: all, or (agents of a workspace
+/// that says so) only theirs and the unassigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    All,
+    AssignedTo(Uuid),
+}
+
+impl Visibility {
+    fn sql(self) -> &'static str {
+        match self {
+            Visibility::All => "",
+            Visibility::AssignedTo(_) => " and (c.assignee_id = $2 or c.assignee_id is null)",
+        }
+    }
+}
+
+/// The unresolved conversation of this contact on this channel, opened if
+/// there is none.
+pub async fn find_or_open(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    contact_id: Uuid,
+) -> sqlx::Result<Uuid> {
+    let org_id = tx.org_id();
+    let existing: Option<Uuid> = sqlx::query_scalar(
+        "select id from conversations where org_id = $1 and channel_id = $2 and contact_id = $3 \
+         and status <> 'resolved'",
+    )
+    .bind(org_id)
+    .bind(channel_id)
+    .bind(contact_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    // A concurrent message may open it first: then take that one.
+    sqlx::query_scalar(
+        "insert into conversations (org_id, id, channel_id, contact_id) values ($1, $2, $3, $4) \
+         on conflict (org_id, channel_id, contact_id) where status <> 'resolved' \
+         do update set last_message_at = conversations.last_message_at returning id",
+    )
+    .bind(org_id)
+    .bind(Uuid::now_v7())
+    .bind(channel_id)
+    .bind(contact_id)
+    .fetch_one(tx.conn())
+    .await
+}
+
+/// Updates what the list shows after a message; a customer's message also
+/// counts as unread, restarts the reply window and wakes a snoozed
+/// conversation.
+pub async fn record_message(
+    tx: &mut TenantTx,
+    id: Uuid,
+    inbound: bool,
+    preview: &str,
+    at: OffsetDateTime,
+) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    let preview: String = preview.chars().take(140).collect();
+    sqlx::query(
+        "update conversations set last_message_at = greatest(last_message_at, $4), \
+           last_message_preview = case when $4 >= last_message_at then $5 else last_message_preview end, \
+           inbound_count = inbound_count + case when $3 then 1 else 0 end, \
+           last_inbound_at = case when $3 then greatest(last_inbound_at, $4) else last_inbound_at end, \
+           status = case when $3 and status = 'snoozed' then 'open' else status end, \
+           snoozed_until = case when $3 then null else snoozed_until end \
+         where org_id = $1 and id = $2",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(inbound)
+    .bind(at)
+    .bind(preview)
+    .execute(tx.conn())
+    .await?;
+    notify(tx, id).await
+}
+
+/// Tells every instance's live inbox that this conversation changed; sent
+/// when the transaction commits, not before.
+pub async fn notify(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    sqlx::query("select pg_notify($1, $2)")
+        .bind(NOTIFY_CHANNEL)
+        .bind(format!("{org_id}:{id}"))
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Snoozes that have run out become open again.
+pub async fn wake_snoozed(tx: &mut TenantTx) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    sqlx::query(
+        "update conversations set status = 'open', snoozed_until = null \
+         where org_id = $1 and status = 'snoozed' and snoozed_until <= now()",
+    )
+    .bind(org_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+pub async fn find(
+    tx: &mut TenantTx,
+    id: Uuid,
+    viewer: Uuid,
+    visibility: Visibility,
+) -> sqlx::Result<Option<Conversation>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT}{} and c.id = $3",
+        visibility.sql()
+    )))
+    .bind(tx.org_id())
+    .bind(viewer)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+/// Whose conversations the list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AssigneeFilter {
+    Mine,
+    Unassigned,
+    #[default]
+    All,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub assignee: AssigneeFilter,
+    /// `None`: every status.
+    pub status: Option<String>,
+    pub label: Option<Uuid>,
+    pub channel: Option<Uuid>,
+    pub contact: Option<Uuid>,
+    /// Older than this `(last_message_at, id)`.
+    pub before: Option<(OffsetDateTime, Uuid)>,
+    pub limit: i64,
+}
+
+/// Most recent activity first; one more than `limit` tells there is more.
+pub async fn list(
+    tx: &mut TenantTx,
+    filter: &ListFilter,
+    viewer: Uuid,
+    visibility: Visibility,
+) -> sqlx::Result<Vec<Conversation>> {
+    let assignee = match filter.assignee {
+        AssigneeFilter::Mine => " and c.assignee_id = $2",
+        AssigneeFilter::Unassigned => " and c.assignee_id is null",
+        AssigneeFilter::All => "",
+    };
+    let (before_at, before_id) = filter.before.unzip();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT}{}{assignee} \
+         and ($3::text is null or c.status = $3) \
+         and ($4::uuid is null or exists (select 1 from conversation_labels cl \
+              where cl.org_id = c.org_id and cl.conversation_id = c.id and cl.label_id = $4)) \
+         and ($5::uuid is null or c.channel_id = $5) \
+         and ($6::uuid is null or c.contact_id = $6) \
+         and ($7::timestamptz is null or (c.last_message_at, c.id) < ($7, $8)) \
+         order by c.last_message_at desc, c.id desc limit $9",
+        visibility.sql()
+    )))
+    .bind(tx.org_id())
+    .bind(viewer)
+    .bind(&filter.status)
+    .bind(filter.label)
+    .bind(filter.channel)
+    .bind(filter.contact)
+    .bind(before_at)
+    .bind(before_id)
+    .bind(filter.limit + 1)
+    .fetch_all(tx.conn())
+    .await
+}
+
+/// Sets the status (`snoozed_until` only with `snoozed`).
+pub async fn set_status(
+    tx: &mut TenantTx,
+    id: Uuid,
+    status: &str,
+    snoozed_until: Option<OffsetDateTime>,
+) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    sqlx::query(
+        "update conversations set status = $3, snoozed_until = $4 where org_id = $1 and id = $2",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(status)
+    .bind(snoozed_until)
+    .execute(tx.conn())
+    .await?;
+    notify(tx, id).await
+}
+
+/// Assigns to a member of this workspace (or nobody); `false` if the user
+/// is not a member.
+pub async fn assign(tx: &mut TenantTx, id: Uuid, assignee: Option<Uuid>) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    let done = sqlx::query(
+        "update conversations set assignee_id = $3 where org_id = $1 and id = $2 \
+         and ($3::uuid is null or exists (select 1 from memberships m \
+              where m.org_id = $1 and m.user_id = $3))",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(assignee)
+    .execute(tx.conn())
+    .await?;
+    notify(tx, id).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The member has now seen every inbound message of the conversation.
+pub async fn mark_read(tx: &mut TenantTx, id: Uuid, user_id: Uuid) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    sqlx::query(
+        "insert into conversation_reads (org_id, conversation_id, user_id, read_count) \
+         select org_id, id, $3, inbound_count from conversations where org_id = $1 and id = $2 \
+         on conflict (org_id, conversation_id, user_id) \
+         do update set read_count = excluded.read_count",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}

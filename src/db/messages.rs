@@ -1,0 +1,245 @@
+//! Messages of a conversation, and their delivery status.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::{DeliveryStatus, MessageKind};
+use crate::tenancy::TenantTx;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Message {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub channel_id: Uuid,
+    /// `in` or `out`.
+    pub direction: String,
+    pub kind: String,
+    pub body: String,
+    pub media: Option<serde_json::Value>,
+    /// `contact`, `member` or `bot`.
+    pub sender_kind: String,
+    pub sender_name: Option<String>,
+    pub private: bool,
+    pub provider_message_id: Option<String>,
+    pub status: String,
+    pub error: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+impl Message {
+    pub fn kind(&self) -> MessageKind {
+        MessageKind::parse(&self.kind)
+    }
+
+    pub fn is_inbound(&self) -> bool {
+        self.direction == "in"
+    }
+
+    pub fn media_url(&self) -> Option<&str> {
+        self.media.as_ref()?.get("url")?.as_str()
+    }
+}
+
+const COLUMNS: &str = "m.id, m.conversation_id, m.channel_id, m.direction, m.kind, m.body, \
+    m.media, m.sender_kind, u.name as sender_name, m.private, m.provider_message_id, m.status, \
+    m.error, m.created_at";
+
+/// A message to store; `provider_message_id` makes storing it idempotent.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub conversation_id: Uuid,
+    pub channel_id: Uuid,
+    pub inbound: bool,
+    pub kind: MessageKind,
+    pub body: &'a str,
+    pub media: Option<serde_json::Value>,
+    pub sender_user_id: Option<Uuid>,
+    pub private: bool,
+    pub provider_message_id: Option<&'a str>,
+    pub status: DeliveryStatus,
+    pub raw: Option<serde_json::Value>,
+    pub created_at: Option<OffsetDateTime>,
+}
+
+/// Stores the message; `None` if the channel already delivered one with
+/// this provider id (a retried webhook), which is then left as it was.
+pub async fn insert(tx: &mut TenantTx, new: &NewMessage<'_>) -> sqlx::Result<Option<Uuid>> {
+    let org_id = tx.org_id();
+    let sender_kind = match (new.inbound, new.sender_user_id) {
+        (true, _) => "contact",
+        (false, Some(_)) => "member",
+        (false, None) => "bot",
+    };
+    sqlx::query_scalar(
+        "insert into messages (org_id, id, conversation_id, channel_id, direction, kind, body, \
+           media, sender_kind, sender_user_id, private, provider_message_id, status, raw, created_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15, now())) \
+         on conflict (org_id, channel_id, provider_message_id) where provider_message_id is not null \
+         do nothing returning id",
+    )
+    .bind(org_id)
+    .bind(Uuid::now_v7())
+    .bind(new.conversation_id)
+    .bind(new.channel_id)
+    .bind(if new.inbound { "in" } else { "out" })
+    .bind(new.kind.as_str())
+    .bind(new.body)
+    .bind(&new.media)
+    .bind(sender_kind)
+    .bind(new.sender_user_id)
+    .bind(new.private)
+    .bind(new.provider_message_id)
+    .bind(new.status.as_str())
+    .bind(&new.raw)
+    .bind(new.created_at)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Message>> {
+    let org_id = tx.org_id();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from messages m left join users u on u.id = m.sender_user_id \
+         where m.org_id = $1 and m.id = $2"
+    )))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+/// A conversation's messages before `before` (`(created_at, id)`), newest
+/// `limit`, returned oldest first for display.
+pub async fn page(
+    tx: &mut TenantTx,
+    conversation_id: Uuid,
+    before: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> sqlx::Result<Vec<Message>> {
+    let org_id = tx.org_id();
+    let (at, id) = before.unzip();
+    let mut messages: Vec<Message> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from messages m left join users u on u.id = m.sender_user_id \
+         where m.org_id = $1 and m.conversation_id = $2 \
+         and ($3::timestamptz is null or (m.created_at, m.id) < ($3, $4)) \
+         order by m.created_at desc, m.id desc limit $5"
+    )))
+    .bind(org_id)
+    .bind(conversation_id)
+    .bind(at)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?;
+    messages.reverse();
+    Ok(messages)
+}
+
+/// Records a delivery report if it moves the status forward; `false` if it
+/// was stale or names no message of this channel.
+pub async fn advance_status(
+    tx: &mut TenantTx,
+    message_id: Uuid,
+    status: DeliveryStatus,
+    error: Option<&str>,
+) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    let done = sqlx::query(
+        "update messages set status = $3, error = $4 \
+         where org_id = $1 and id = $2 and status not in ('received', 'failed') \
+         and $3 <> 'received' \
+         and case when $3 = 'failed' then status <> 'read' \
+                  else message_status_rank($3) > message_status_rank(status) end",
+    )
+    .bind(org_id)
+    .bind(message_id)
+    .bind(status.as_str())
+    .bind(error)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks a message sent, with the id the provider gave it.
+pub async fn mark_sent(
+    tx: &mut TenantTx,
+    message_id: Uuid,
+    provider_id: &str,
+) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    sqlx::query("update messages set provider_message_id = $3 where org_id = $1 and id = $2")
+        .bind(org_id)
+        .bind(message_id)
+        .bind(provider_id)
+        .execute(tx.conn())
+        .await?;
+    advance_status(tx, message_id, DeliveryStatus::Sent, None).await
+}
+
+/// The message a provider id names on a channel.
+pub async fn id_by_provider_id(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    provider_id: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar(
+        "select id from messages where org_id = $1 and channel_id = $2 and provider_message_id = $3",
+    )
+    .bind(org_id)
+    .bind(channel_id)
+    .bind(provider_id)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+/// The customer's side of a channel: the contact's non-private messages on
+/// it, oldest first (the sandbox simulator's view).
+pub async fn customer_view(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    contact_id: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<Message>> {
+    let org_id = tx.org_id();
+    let mut messages: Vec<Message> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from messages m left join users u on u.id = m.sender_user_id \
+         join conversations c on c.org_id = m.org_id and c.id = m.conversation_id \
+         where m.org_id = $1 and m.channel_id = $2 and c.contact_id = $3 and not m.private \
+         order by m.created_at desc, m.id desc limit $4"
+    )))
+    .bind(org_id)
+    .bind(channel_id)
+    .bind(contact_id)
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?;
+    messages.reverse();
+    Ok(messages)
+}
+
+/// Reports every reply sent to the contact on the channel as `status`
+/// (delivered or read), where that moves it forward; returns the
+/// conversations touched.
+pub async fn report_to_contact(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    contact_id: Uuid,
+    status: DeliveryStatus,
+) -> sqlx::Result<Vec<Uuid>> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar(
+        "with reported as (update messages m set status = $4 from conversations c \
+         where m.org_id = $1 and m.channel_id = $2 and c.org_id = m.org_id \
+         and c.id = m.conversation_id and c.contact_id = $3 and m.direction = 'out' \
+         and not m.private and m.status in ('sent', 'delivered') \
+         and message_status_rank($4) > message_status_rank(m.status) \
+         returning m.conversation_id) select distinct conversation_id from reported",
+    )
+    .bind(org_id)
+    .bind(channel_id)
+    .bind(contact_id)
+    .bind(status.as_str())
+    .fetch_all(tx.conn())
+    .await
+}

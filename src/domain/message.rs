@@ -1,0 +1,139 @@
+//! What a message is, whatever channel carried it.
+
+/// The kinds of message WhatsApp knows, plus wacrm's private notes; a kind
+/// wacrm does not understand is `Unknown` and keeps its raw payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Text,
+    Image,
+    Audio,
+    Video,
+    Document,
+    Sticker,
+    Location,
+    Contacts,
+    Reaction,
+    Interactive,
+    Template,
+    Note,
+    Unknown,
+}
+
+impl MessageKind {
+    const NAMES: [(MessageKind, &'static str); 13] = [
+        (MessageKind::Text, "text"),
+        (MessageKind::Image, "image"),
+        (MessageKind::Audio, "audio"),
+        (MessageKind::Video, "video"),
+        (MessageKind::Document, "document"),
+        (MessageKind::Sticker, "sticker"),
+        (MessageKind::Location, "location"),
+        (MessageKind::Contacts, "contacts"),
+        (MessageKind::Reaction, "reaction"),
+        (MessageKind::Interactive, "interactive"),
+        (MessageKind::Template, "template"),
+        (MessageKind::Note, "note"),
+        (MessageKind::Unknown, "unknown"),
+    ];
+
+    /// Anything unrecognised is `Unknown` (kept, shown as unsupported).
+    pub fn parse(input: &str) -> MessageKind {
+        Self::NAMES
+            .iter()
+            .find(|(_, name)| *name == input)
+            .map_or(MessageKind::Unknown, |(kind, _)| *kind)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(kind, _)| *kind == self)
+            .map_or("unknown", |(_, name)| name)
+    }
+
+    /// Carries a media file.
+    pub fn has_media(self) -> bool {
+        matches!(
+            self,
+            MessageKind::Image
+                | MessageKind::Audio
+                | MessageKind::Video
+                | MessageKind::Document
+                | MessageKind::Sticker
+        )
+    }
+}
+
+/// Where a sent message is. Only moves forward: queued → sent → delivered →
+/// read; `Failed` (with a reason) ends it. Inbound messages are `Received`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DeliveryStatus {
+    Queued,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+    Received,
+}
+
+impl DeliveryStatus {
+    pub fn parse(input: &str) -> Option<DeliveryStatus> {
+        Some(match input {
+            "queued" => DeliveryStatus::Queued,
+            "sent" => DeliveryStatus::Sent,
+            "delivered" => DeliveryStatus::Delivered,
+            "read" => DeliveryStatus::Read,
+            "failed" => DeliveryStatus::Failed,
+            "received" => DeliveryStatus::Received,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Read => "read",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Received => "received",
+        }
+    }
+
+    /// Whether a report of `next` may replace `self` (reports arrive out of
+    /// order: a late "sent" never undoes "read"). Mirrors the SQL
+    /// `message_status_rank`.
+    pub fn may_become(self, next: DeliveryStatus) -> bool {
+        use DeliveryStatus::*;
+        match (self, next) {
+            (Received, _) | (_, Received) | (Failed, _) => false,
+            (_, Failed) => self != Read,
+            _ => next > self,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DeliveryStatus::*;
+    use super::*;
+
+    #[test]
+    fn delivery_status_only_moves_forward() {
+        assert!(Queued.may_become(Sent));
+        assert!(Sent.may_become(Read), "delivered may be skipped");
+        assert!(!Read.may_become(Delivered));
+        assert!(!Delivered.may_become(Sent));
+        assert!(Sent.may_become(Failed));
+        assert!(!Failed.may_become(Sent));
+        assert!(!Read.may_become(Failed));
+        assert!(!Received.may_become(Read));
+    }
+
+    #[test]
+    fn unknown_kinds_are_kept_as_unknown() {
+        assert_eq!(MessageKind::parse("image"), MessageKind::Image);
+        assert_eq!(MessageKind::parse("order"), MessageKind::Unknown);
+        assert_eq!(MessageKind::Sticker.as_str(), "sticker");
+    }
+}

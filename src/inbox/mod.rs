@@ -1,0 +1,6 @@
+//! The inbox's two paths, shared by every channel: a message arriving
+//! ([`ingest`]) and a reply leaving ([`outbound`]). A channel kind only
+//! delivers into the first and carries out the second.
+
+pub mod ingest;
+pub mod outbound;

@@ -1,0 +1,123 @@
+//! A member's reply leaving: stored as queued and handed to the job queue,
+//! which sends it through the conversation's channel after commit.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::db;
+use crate::db::channels::ChannelKind;
+use crate::db::conversations::Conversation;
+use crate::db::messages::NewMessage;
+use crate::domain::{DeliveryStatus, MessageKind};
+use crate::jobs::{self, Job};
+use crate::secrets::SecretBox;
+use crate::tenancy::TenantTx;
+
+/// Queues a text reply; the send job runs once the transaction commits.
+pub async fn queue_reply(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    conversation: &Conversation,
+    author: Uuid,
+    text: &str,
+) -> anyhow::Result<Uuid> {
+    let id = store(
+        tx,
+        conversation,
+        author,
+        MessageKind::Text,
+        text,
+        DeliveryStatus::Queued,
+    )
+    .await?;
+    let job = Job::SendMessage {
+        org_id: tx.org_id(),
+        message_id: id,
+    };
+    jobs::enqueue(tx.conn(), secrets, &job).await?;
+    Ok(id)
+}
+
+/// A private note in the conversation: stored, never sent.
+pub async fn add_note(
+    tx: &mut TenantTx,
+    conversation: &Conversation,
+    author: Uuid,
+    text: &str,
+) -> sqlx::Result<Uuid> {
+    store(
+        tx,
+        conversation,
+        author,
+        MessageKind::Note,
+        text,
+        DeliveryStatus::Received,
+    )
+    .await
+}
+
+async fn store(
+    tx: &mut TenantTx,
+    conversation: &Conversation,
+    author: Uuid,
+    kind: MessageKind,
+    text: &str,
+    status: DeliveryStatus,
+) -> sqlx::Result<Uuid> {
+    let now = OffsetDateTime::now_utc();
+    let id = db::messages::insert(
+        tx,
+        &NewMessage {
+            conversation_id: conversation.id,
+            channel_id: conversation.channel_id,
+            inbound: false,
+            kind,
+            body: text,
+            media: None,
+            sender_user_id: Some(author),
+            private: kind == MessageKind::Note,
+            provider_message_id: None,
+            status,
+            raw: None,
+            created_at: Some(now),
+        },
+    )
+    .await?
+    // No provider id, so no conflict: always inserted.
+    .ok_or(sqlx::Error::RowNotFound)?;
+    let preview = super::ingest::preview(kind, text);
+    db::conversations::record_message(tx, conversation.id, false, &preview, now).await?;
+    Ok(id)
+}
+
+/// The send job: carries a queued message out through its channel. Safe to
+/// run twice: a message no longer queued is left alone.
+pub async fn send(tx: &mut TenantTx, message_id: Uuid) -> anyhow::Result<()> {
+    let Some(message) = db::messages::find(tx, message_id).await? else {
+        return Ok(());
+    };
+    if message.status != DeliveryStatus::Queued.as_str() {
+        return Ok(());
+    }
+    let Some(channel) = db::channels::find(tx, message.channel_id).await? else {
+        return Ok(());
+    };
+    match channel.kind {
+        // The simulator reads replies from the database: handing over is
+        // immediate, and it reports delivered and read as its page shows them.
+        ChannelKind::Sandbox => {
+            db::messages::mark_sent(tx, message.id, &format!("sandbox.{}", message.id)).await?;
+        }
+        ChannelKind::WhatsappCloud | ChannelKind::WhatsappWeb => {
+            db::messages::advance_status(
+                tx,
+                message.id,
+                DeliveryStatus::Failed,
+                Some("This channel cannot send yet."),
+            )
+            .await?;
+        }
+    }
+    db::conversations::notify(tx, message.conversation_id).await?;
+    Ok(())
+}

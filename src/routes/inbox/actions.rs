@@ -1,0 +1,204 @@
+//! What a member does to a conversation: reply, note, status, assignee.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::conversation_id;
+use crate::app::AppState;
+use crate::db;
+use crate::db::conversations::Conversation;
+use crate::error::{AppError, Result};
+use crate::inbox::outbound;
+use crate::tenancy::member::{Page, Tenant};
+
+/// WhatsApp's limit for a text message body.
+const MAX_TEXT: usize = 4096;
+
+async fn visible_conversation(tenant: &mut Tenant, id: &str) -> Result<Conversation> {
+    let viewer = tenant.member.user_id;
+    let visibility = tenant.member.visibility();
+    db::conversations::find(&mut tenant.tx, conversation_id(id)?, viewer, visibility)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TextForm {
+    text: String,
+}
+
+/// A reply or note that could not be saved, shown back so nothing typed is lost.
+#[derive(Template, WebTemplate)]
+#[template(path = "inbox/not_sent.html")]
+pub struct NotSentPage {
+    page: Page,
+    action: String,
+    back: String,
+    text: String,
+    error: String,
+}
+
+fn check_text(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        Some("The message is empty: type something to send.".into())
+    } else if trimmed.chars().count() > MAX_TEXT {
+        Some(format!(
+            "The message is too long ({MAX_TEXT} characters at most)."
+        ))
+    } else {
+        None
+    }
+}
+
+fn not_sent(tenant: Tenant, id: Uuid, what: &str, form: TextForm, error: String) -> Response {
+    let page = NotSentPage {
+        page: tenant.page,
+        action: format!("/inbox/{id}/{what}"),
+        back: format!("/inbox/{id}"),
+        text: form.text,
+        error,
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+    Form(form): Form<TextForm>,
+) -> Result<Response> {
+    let conversation = visible_conversation(&mut tenant, &id).await?;
+    if let Some(error) = check_text(&form.text) {
+        return Ok(not_sent(tenant, conversation.id, "messages", form, error));
+    }
+    let author = tenant.member.user_id;
+    outbound::queue_reply(
+        &mut tenant.tx,
+        &state.secrets,
+        &conversation,
+        author,
+        form.text.trim(),
+    )
+    .await?;
+    tenant.tx.commit().await?;
+    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
+}
+
+pub async fn note(
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+    Form(form): Form<TextForm>,
+) -> Result<Response> {
+    let conversation = visible_conversation(&mut tenant, &id).await?;
+    if let Some(error) = check_text(&form.text) {
+        return Ok(not_sent(tenant, conversation.id, "notes", form, error));
+    }
+    let author = tenant.member.user_id;
+    outbound::add_note(&mut tenant.tx, &conversation, author, form.text.trim()).await?;
+    tenant.tx.commit().await?;
+    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StatusForm {
+    status: String,
+    /// With `snoozed`: how long, in hours.
+    snooze_hours: String,
+}
+
+pub async fn status(
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Result<Redirect> {
+    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let snoozed_until = match form.status.as_str() {
+        "open" | "pending" | "resolved" => None,
+        "snoozed" => {
+            let hours: i64 = form
+                .snooze_hours
+                .trim()
+                .parse()
+                .ok()
+                .filter(|h| (1..=24 * 90).contains(h))
+                .ok_or_else(|| {
+                    AppError::Unprocessable("Snooze for between 1 hour and 90 days.".into())
+                })?;
+            Some(OffsetDateTime::now_utc() + Duration::hours(hours))
+        }
+        _ => {
+            return Err(AppError::Unprocessable(
+                "Pick a status: open, pending, snoozed or resolved.".into(),
+            ));
+        }
+    };
+    // A resolved conversation reopened while the contact has started a new one.
+    if form.status != "resolved" && conversation.status == "resolved" {
+        let viewer = tenant.member.user_id;
+        let filter = db::conversations::ListFilter {
+            contact: Some(conversation.contact_id),
+            channel: Some(conversation.channel_id),
+            limit: 20,
+            ..Default::default()
+        };
+        let active = db::conversations::list(
+            &mut tenant.tx,
+            &filter,
+            viewer,
+            db::conversations::Visibility::All,
+        )
+        .await?
+        .into_iter()
+        .any(|c| c.status != "resolved" && c.id != conversation.id);
+        if active {
+            return Err(AppError::Conflict(
+                "This contact already has an open conversation on this channel; continue there."
+                    .into(),
+            ));
+        }
+    }
+    db::conversations::set_status(&mut tenant.tx, conversation.id, &form.status, snoozed_until)
+        .await?;
+    tenant.tx.commit().await?;
+    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AssignForm {
+    /// A member's user id, `me`, or empty for nobody.
+    assignee: String,
+}
+
+pub async fn assign(
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+    Form(form): Form<AssignForm>,
+) -> Result<Redirect> {
+    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let assignee = match form.assignee.trim() {
+        "" => None,
+        "me" => Some(tenant.member.user_id),
+        other => Some(
+            Uuid::try_parse(other)
+                .map_err(|_| AppError::Unprocessable("Pick a member of this workspace.".into()))?,
+        ),
+    };
+    if !db::conversations::assign(&mut tenant.tx, conversation.id, assignee).await? {
+        return Err(AppError::Unprocessable(
+            "Pick a member of this workspace.".into(),
+        ));
+    }
+    tenant.tx.commit().await?;
+    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)))
+}

@@ -1,0 +1,238 @@
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query};
+use serde::Deserialize;
+
+use super::{conversation_id, decode_position, encode_position};
+use crate::db;
+use crate::db::channels::Channel;
+use crate::db::contacts::Contact;
+use crate::db::conversations::{AssigneeFilter, Conversation, ListFilter};
+use crate::db::labels::Label;
+use crate::db::memberships::Member as TeamMember;
+use crate::db::messages::Message;
+use crate::domain::MessageKind;
+use crate::error::{AppError, Result};
+use crate::tenancy::member::{Page, Tenant};
+
+const LIST_SIZE: i64 = 50;
+const MESSAGES_SHOWN: i64 = 50;
+pub const STATUSES: [(&str, &str); 5] = [
+    ("open", "Open"),
+    ("pending", "Pending"),
+    ("snoozed", "Snoozed"),
+    ("resolved", "Resolved"),
+    ("all", "All"),
+];
+
+/// The list's filters, as query parameters (kept on every inbox link).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ListParams {
+    pub assignee: String,
+    pub status: String,
+    pub label: String,
+    pub channel: String,
+    /// Older than this list position.
+    pub before: String,
+    /// Messages older than this position (the conversation pane).
+    pub older: String,
+}
+
+impl ListParams {
+    fn filter(&self) -> Result<ListFilter> {
+        let bad = |what: &str| {
+            AppError::BadRequest(format!(
+                "That {what} filter is not valid; pick one from the list."
+            ))
+        };
+        let assignee = match self.assignee.as_str() {
+            "" | "all" => AssigneeFilter::All,
+            "mine" => AssigneeFilter::Mine,
+            "unassigned" => AssigneeFilter::Unassigned,
+            _ => return Err(bad("assignee")),
+        };
+        let status = match self.status.as_str() {
+            "" => Some("open".to_owned()),
+            "all" => None,
+            s if STATUSES.iter().any(|(v, _)| *v == s) => Some(s.to_owned()),
+            _ => return Err(bad("status")),
+        };
+        let id = |value: &str, what: &str| match value {
+            "" => Ok(None),
+            v => uuid::Uuid::try_parse(v).map(Some).map_err(|_| bad(what)),
+        };
+        Ok(ListFilter {
+            assignee,
+            status,
+            label: id(&self.label, "label")?,
+            channel: id(&self.channel, "channel")?,
+            contact: None,
+            before: decode_position(&self.before)?,
+            limit: LIST_SIZE,
+        })
+    }
+
+    /// The filters as a query string (no paging), for links.
+    pub fn query(&self) -> String {
+        let mut url = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("assignee", &self.assignee),
+            ("status", &self.status),
+            ("label", &self.label),
+            ("channel", &self.channel),
+        ] {
+            if !value.is_empty() {
+                url.append_pair(name, value);
+            }
+        }
+        url.finish()
+    }
+
+    pub fn status_or_default(&self) -> &str {
+        if self.status.is_empty() {
+            "open"
+        } else {
+            &self.status
+        }
+    }
+}
+
+/// A message with, when it starts a new day, that day (the separator).
+pub struct MessageRow {
+    pub message: Message,
+    pub new_day: Option<time::Date>,
+}
+
+fn with_day_separators(messages: Vec<Message>) -> Vec<MessageRow> {
+    let mut last_day = None;
+    messages
+        .into_iter()
+        .map(|message| {
+            let day = message.created_at.date();
+            let new_day = (last_day != Some(day)).then_some(day);
+            last_day = Some(day);
+            MessageRow { message, new_day }
+        })
+        .collect()
+}
+
+/// The open conversation: its messages, its contact and what acting on it needs.
+pub struct Selected {
+    pub conversation: Conversation,
+    pub messages: Vec<MessageRow>,
+    /// Query value for the page of older messages, if any.
+    pub older: Option<String>,
+    pub contact: Contact,
+    pub previous: Vec<Conversation>,
+    pub members: Vec<TeamMember>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "inbox/index.html")]
+pub struct InboxPage {
+    page: Page,
+    params: ListParams,
+    conversations: Vec<Conversation>,
+    /// Query value for the next page of the list, if any.
+    next: Option<String>,
+    labels: Vec<Label>,
+    channels: Vec<Channel>,
+    statuses: [(&'static str, &'static str); 5],
+    selected: Option<Selected>,
+}
+
+async fn load_list(
+    tenant: &mut Tenant,
+    params: &ListParams,
+) -> Result<(Vec<Conversation>, Option<String>)> {
+    let filter = params.filter()?;
+    db::conversations::wake_snoozed(&mut tenant.tx).await?;
+    let viewer = tenant.member.user_id;
+    let visibility = tenant.member.visibility();
+    let mut conversations =
+        db::conversations::list(&mut tenant.tx, &filter, viewer, visibility).await?;
+    let more = conversations.len() as i64 > LIST_SIZE;
+    conversations.truncate(LIST_SIZE as usize);
+    let next = match (more, conversations.last()) {
+        (true, Some(last)) => Some(encode_position((last.last_message_at, last.id))),
+        _ => None,
+    };
+    Ok((conversations, next))
+}
+
+async fn render(
+    mut tenant: Tenant,
+    params: ListParams,
+    selected: Option<Selected>,
+) -> Result<InboxPage> {
+    let (conversations, next) = load_list(&mut tenant, &params).await?;
+    let labels = db::labels::list(&mut tenant.tx).await?;
+    let channels = db::channels::list(&mut tenant.tx).await?;
+    tenant.tx.commit().await?;
+    Ok(InboxPage {
+        page: tenant.page,
+        params,
+        conversations,
+        next,
+        labels,
+        channels,
+        statuses: STATUSES,
+        selected,
+    })
+}
+
+pub async fn index(tenant: Tenant, Query(params): Query<ListParams>) -> Result<InboxPage> {
+    render(tenant, params, None).await
+}
+
+pub async fn show(
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+    Query(params): Query<ListParams>,
+) -> Result<InboxPage> {
+    let selected = load_selected(&mut tenant, &id, &params.older).await?;
+    render(tenant, params, Some(selected)).await
+}
+
+/// The conversation a member opens (404 if they may not see it); opening
+/// it marks it read for them.
+pub async fn load_selected(tenant: &mut Tenant, id: &str, older: &str) -> Result<Selected> {
+    let viewer = tenant.member.user_id;
+    let visibility = tenant.member.visibility();
+    let id = conversation_id(id)?;
+    let before = decode_position(older)?;
+    db::conversations::mark_read(&mut tenant.tx, id, viewer).await?;
+    let conversation = db::conversations::find(&mut tenant.tx, id, viewer, visibility)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut messages = db::messages::page(&mut tenant.tx, id, before, MESSAGES_SHOWN + 1).await?;
+    let older = if messages.len() as i64 > MESSAGES_SHOWN {
+        messages.remove(0);
+        messages
+            .first()
+            .map(|m| encode_position((m.created_at, m.id)))
+    } else {
+        None
+    };
+    let mut contact = db::contacts::find(&mut tenant.tx, conversation.contact_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    db::contacts::with_labels(&mut tenant.tx, std::slice::from_mut(&mut contact)).await?;
+    let filter = ListFilter {
+        contact: Some(conversation.contact_id),
+        limit: 10,
+        ..ListFilter::default()
+    };
+    let mut previous = db::conversations::list(&mut tenant.tx, &filter, viewer, visibility).await?;
+    previous.retain(|c| c.id != conversation.id);
+    let members = db::memberships::list(&mut tenant.tx).await?;
+    Ok(Selected {
+        conversation,
+        messages: with_day_separators(messages),
+        older,
+        contact,
+        previous,
+        members,
+    })
+}

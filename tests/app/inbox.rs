@@ -1,0 +1,350 @@
+//! The inbox with the sandbox channel: a customer writes in through the
+//! simulator, members see, reply, note, assign and resolve, the reply's
+//! ticks move forward, and every workspace keeps to its own.
+
+use std::time::Duration;
+
+use crate::support::*;
+use crate::team::team;
+
+/// Sends as a customer through the simulator; returns the conversation id.
+pub async fn customer_writes(browser: &Browser, name: &str, phone: &str, text: &str) -> String {
+    let response = browser
+        .post_form(
+            "/sandbox/messages",
+            &[("name", name), ("phone", phone), ("text", text)],
+        )
+        .await;
+    assert_eq!(response.status(), 303, "simulating {text}");
+    let (_, body) = browser.page(&location(&response)).await;
+    let at = body
+        .find("href=\"/inbox/")
+        .expect("the chat links to the inbox")
+        + "href=\"/inbox/".len();
+    body[at..at + 36].to_owned()
+}
+
+async fn message_status(app: &TestApp, body: &str) -> String {
+    sqlx::query_scalar("select status from messages where body = $1")
+        .bind(body)
+        .fetch_one(&mut app.admin_conn().await)
+        .await
+        .unwrap()
+}
+
+/// Waits for the job worker to move a message on from `queued`.
+async fn sent(app: &TestApp, body: &str) -> String {
+    for _ in 0..100 {
+        let status = message_status(app, body).await;
+        if status != "queued" {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{body:?} was never sent");
+}
+
+#[tokio::test]
+async fn a_customer_message_arrives_and_the_reply_goes_out_with_ticks() {
+    let app = spawn_app().await;
+    let team = team(&app).await;
+    let conversation = customer_writes(
+        &team.agent,
+        "Maria Souza",
+        "+55 11 91234 5678",
+        "Do you ship to Recife?",
+    )
+    .await;
+
+    // The contact was created with the profile name and E.164 number.
+    assert_eq!(
+        app.count(
+            "select count(*) from contacts where phone = '+5511912345678' and name = 'Maria Souza'"
+        )
+        .await,
+        1
+    );
+    let (status, body) = team.admin.page("/inbox").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Maria Souza") && body.contains("Do you ship to Recife?"));
+    assert!(body.contains("class=\"unread\""), "unread for the admin");
+
+    let (status, body) = team.admin.page(&format!("/inbox/{conversation}")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Do you ship to Recife?") && body.contains("+5511912345678"));
+    let (_, body) = team.admin.page("/inbox").await;
+    assert!(!body.contains("class=\"unread\""), "read once opened");
+
+    let response = team
+        .admin
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Yes, in 3 days.")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(sent(&app, "Yes, in 3 days.").await, "sent");
+    let (_, body) = team.admin.page(&format!("/inbox/{conversation}")).await;
+    assert!(body.contains("Yes, in 3 days.") && body.contains("status-sent"));
+
+    // The customer's phone shows it (delivered), then they read it.
+    let (_, chat) = team.agent.page("/sandbox?phone=%2B5511912345678").await;
+    assert!(chat.contains("Yes, in 3 days."));
+    assert_eq!(message_status(&app, "Yes, in 3 days.").await, "delivered");
+    let response = team
+        .agent
+        .post_form("/sandbox/read", &[("phone", "+5511912345678")])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(message_status(&app, "Yes, in 3 days.").await, "read");
+    let (_, body) = team.admin.page(&format!("/inbox/{conversation}")).await;
+    assert!(body.contains("status-read"));
+    // Viewing again never moves it back.
+    team.agent.page("/sandbox?phone=%2B5511912345678").await;
+    assert_eq!(message_status(&app, "Yes, in 3 days.").await, "read");
+
+    // A second message lands in the same conversation.
+    let again = customer_writes(
+        &team.agent,
+        "Maria Souza",
+        "+5511912345678",
+        "Great, thanks",
+    )
+    .await;
+    assert_eq!(again, conversation);
+    assert_eq!(app.count("select count(*) from conversations").await, 1);
+}
+
+#[tokio::test]
+async fn notes_status_and_assignment_are_worked_from_the_conversation() {
+    let app = spawn_app().await;
+    let team = team(&app).await;
+    let conversation = customer_writes(&team.agent, "Ana", "+4930901820", "Hello").await;
+    let path = format!("/inbox/{conversation}");
+
+    let response = team
+        .agent
+        .post_form(&format!("{path}/notes"), &[("text", "VIP, be quick")])
+        .await;
+    assert_eq!(response.status(), 303);
+    let (private, status): (bool, String) =
+        sqlx::query_as("select private, status from messages where body = 'VIP, be quick'")
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .unwrap();
+    assert!(private);
+    assert_eq!(status, "received", "a note is never queued to send");
+    assert_eq!(
+        app.count("select count(*) from jobs where queue = 'messages'")
+            .await,
+        0
+    );
+    let (_, chat) = team.agent.page("/sandbox?phone=%2B4930901820").await;
+    assert!(
+        !chat.contains("VIP, be quick"),
+        "the customer never sees notes"
+    );
+
+    let response = team
+        .agent
+        .post_form(&format!("{path}/assign"), &[("assignee", "me")])
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, mine) = team.agent.page("/inbox?assignee=mine").await;
+    assert!(mine.contains(&format!("/inbox/{conversation}")));
+    let (_, unassigned) = team.agent.page("/inbox?assignee=unassigned").await;
+    assert!(!unassigned.contains(&format!("/inbox/{conversation}")));
+
+    let response = team
+        .agent
+        .post_form(
+            &format!("{path}/status"),
+            &[("status", "snoozed"), ("snooze_hours", "4")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, open) = team.agent.page("/inbox").await;
+    assert!(
+        !open.contains(&format!("/inbox/{conversation}")),
+        "snoozed is not open"
+    );
+    let (_, snoozed) = team.agent.page("/inbox?status=snoozed").await;
+    assert!(snoozed.contains(&format!("/inbox/{conversation}")));
+    // The customer writing again wakes it.
+    customer_writes(&team.agent, "Ana", "+4930901820", "Hello?").await;
+    let (_, open) = team.agent.page("/inbox").await;
+    assert!(open.contains(&format!("/inbox/{conversation}")));
+
+    let response = team
+        .agent
+        .post_form(&format!("{path}/status"), &[("status", "resolved")])
+        .await;
+    assert_eq!(response.status(), 303);
+    // After resolving, the next message starts a new conversation.
+    let next = customer_writes(&team.agent, "Ana", "+4930901820", "One more thing").await;
+    assert_ne!(next, conversation);
+    let (_, page) = team.agent.page(&format!("/inbox/{next}")).await;
+    assert!(
+        page.contains(&format!("/inbox/{conversation}")),
+        "previous conversations listed"
+    );
+    // The old one cannot be reopened beside the new one.
+    let response = team
+        .agent
+        .post_form(&format!("{path}/status"), &[("status", "open")])
+        .await;
+    assert_eq!(response.status(), 409);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_the_reason_and_keeps_the_text() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let conversation = customer_writes(&owner, "", "+4930901820", "Hi").await;
+    let path = format!("/inbox/{conversation}");
+    let long = "y".repeat(4097);
+    for (what, text, reason) in [
+        ("messages", "   ", "The message is empty"),
+        ("messages", long.as_str(), "too long"),
+        ("notes", "", "The message is empty"),
+    ] {
+        let response = owner
+            .post_form(&format!("{path}/{what}"), &[("text", text)])
+            .await;
+        assert_eq!(response.status(), 422, "{what}");
+        let body = response.text().await.unwrap();
+        assert!(
+            body.contains(reason) && body.contains(text.trim()),
+            "{what}: {reason}"
+        );
+    }
+    for fields in [
+        vec![("status", "closed")],
+        vec![("status", "snoozed"), ("snooze_hours", "0")],
+        vec![("status", "snoozed"), ("snooze_hours", "soon")],
+    ] {
+        let response = owner.post_form(&format!("{path}/status"), &fields).await;
+        assert_eq!(response.status(), 422, "{fields:?}");
+    }
+    for assignee in ["nobody-at-all", "00000000-0000-0000-0000-000000000000"] {
+        let response = owner
+            .post_form(&format!("{path}/assign"), &[("assignee", assignee)])
+            .await;
+        assert_eq!(response.status(), 422, "{assignee}");
+    }
+    for bad in [
+        "/inbox?status=closed",
+        "/inbox?assignee=boss",
+        "/inbox?before=zzz",
+        "/inbox?label=x",
+    ] {
+        let (status, _) = owner.page(bad).await;
+        assert_eq!(status, 400, "{bad}");
+    }
+    let (status, _) = owner.page("/inbox/not-an-id").await;
+    assert_eq!(status, 404);
+    // The simulator explains a bad number or an empty message and keeps the text.
+    let response = owner
+        .post_form("/sandbox/messages", &[("phone", "12"), ("text", "keep me")])
+        .await;
+    assert_eq!(response.status(), 422);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Phone:") && body.contains("keep me"));
+    let response = owner
+        .post_form(
+            "/sandbox/messages",
+            &[("phone", "+4930901820"), ("text", " ")],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(app.count("select count(*) from messages").await, 1);
+    assert_eq!(
+        app.count("select count(*) from conversations where status = 'open'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn another_workspace_never_sees_or_touches_a_conversation() {
+    let app = spawn_app().await;
+    let acme = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let conversation =
+        customer_writes(&acme, "Secret Customer", "+4930901820", "my order 123").await;
+    let other = app.sign_up("Otto", "otto@other.test", "Other").await;
+    let path = format!("/inbox/{conversation}");
+
+    let (status, body) = other.page(&path).await;
+    assert_eq!(status, 404);
+    assert!(!body.contains("my order 123"));
+    let (_, list) = other.page("/inbox?status=all").await;
+    assert!(!list.contains("Secret Customer") && !list.contains(&conversation));
+    for (action, fields) in [
+        ("messages", vec![("text", "injected")]),
+        ("notes", vec![("text", "injected")]),
+        ("status", vec![("status", "resolved")]),
+        ("assign", vec![("assignee", "me")]),
+    ] {
+        let response = other.post_form(&format!("{path}/{action}"), &fields).await;
+        assert_eq!(response.status(), 404, "{action}");
+    }
+    // The same number writing to the other workspace's sandbox is its own contact.
+    let theirs = customer_writes(&other, "Someone", "+4930901820", "hi other").await;
+    assert_ne!(theirs, conversation);
+    let (_, chat) = other.page("/sandbox?phone=%2B4930901820").await;
+    assert!(!chat.contains("my order 123"));
+    assert_eq!(
+        app.count("select count(*) from messages where body = 'injected'")
+            .await,
+        0
+    );
+    let (status, assignee): (String, Option<uuid::Uuid>) =
+        sqlx::query_as("select status, assignee_id from conversations where id = $1::uuid")
+            .bind(&conversation)
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), assignee), ("open", None));
+}
+
+#[tokio::test]
+async fn agents_see_only_theirs_and_unassigned_when_the_workspace_says_so() {
+    let app = spawn_app().await;
+    let team = team(&app).await;
+    let for_admin = customer_writes(&team.owner, "Ana", "+4930901820", "one").await;
+    let unassigned = customer_writes(&team.owner, "Bruno", "+4930901821", "two").await;
+    let admin_id = app.user_id("admin@acme.test").await.to_string();
+    let response = team
+        .owner
+        .post_form(
+            &format!("/inbox/{for_admin}/assign"),
+            &[("assignee", &admin_id)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+
+    let (_, list) = team.agent.page("/inbox").await;
+    assert!(
+        list.contains(&for_admin) && list.contains(&unassigned),
+        "all by default"
+    );
+    let mut conn = app.admin_conn().await;
+    sqlx::query("update organizations set agents_see = 'assigned'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (_, list) = team.agent.page("/inbox").await;
+    assert!(!list.contains(&for_admin) && list.contains(&unassigned));
+    let (status, _) = team.agent.page(&format!("/inbox/{for_admin}")).await;
+    assert_eq!(status, 404);
+    let response = team
+        .agent
+        .post_form(
+            &format!("/inbox/{for_admin}/messages"),
+            &[("text", "sneaky")],
+        )
+        .await;
+    assert_eq!(response.status(), 404);
+    let (_, list) = team.admin.page("/inbox").await;
+    assert!(list.contains(&for_admin), "admins still see everything");
+}
