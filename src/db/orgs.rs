@@ -14,6 +14,8 @@ pub struct Org {
     pub time_zone: String,
     pub business_hours: Value,
     pub default_country: Option<String>,
+    /// `all` or `assigned`: what agents see in the inbox.
+    pub agents_see: String,
     pub created_at: OffsetDateTime,
 }
 
@@ -31,7 +33,7 @@ pub async fn insert(tx: &mut TenantTx, name: &str) -> sqlx::Result<()> {
 pub async fn get(tx: &mut TenantTx) -> sqlx::Result<Option<Org>> {
     let id = tx.org_id();
     sqlx::query_as(
-        "select id, name, time_zone, business_hours, default_country, created_at \
+        "select id, name, time_zone, business_hours, default_country, agents_see, created_at \
          from organizations where id = $1",
     )
     .bind(id)
@@ -45,17 +47,23 @@ pub async fn update_settings(
     time_zone: &str,
     business_hours: &Value,
     default_country: Option<Country>,
+    agents_see_assigned_only: bool,
 ) -> sqlx::Result<()> {
     let id = tx.org_id();
     sqlx::query(
         "update organizations set name = $2, time_zone = $3, business_hours = $4, \
-         default_country = $5 where id = $1",
+         default_country = $5, agents_see = $6 where id = $1",
     )
     .bind(id)
     .bind(name)
     .bind(time_zone)
     .bind(business_hours)
     .bind(default_country.map(|c| c.code()))
+    .bind(if agents_see_assigned_only {
+        "assigned"
+    } else {
+        "all"
+    })
     .execute(tx.conn())
     .await?;
     Ok(())

@@ -328,11 +328,32 @@ async fn agents_see_only_theirs_and_unassigned_when_the_workspace_says_so() {
         list.contains(&for_admin) && list.contains(&unassigned),
         "all by default"
     );
-    let mut conn = app.admin_conn().await;
-    sqlx::query("update organizations set agents_see = 'assigned'")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    let response = team
+        .owner
+        .post_form(
+            "/settings",
+            &[
+                ("name", "Acme"),
+                ("time_zone", "UTC"),
+                ("agents_see", "assigned"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, settings) = team.admin.page("/settings").await;
+    assert!(settings.contains("value=\"assigned\" selected"));
+    let response = team
+        .owner
+        .post_form(
+            "/settings",
+            &[
+                ("name", "Acme"),
+                ("time_zone", "UTC"),
+                ("agents_see", "some"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
     let (_, list) = team.agent.page("/inbox").await;
     assert!(!list.contains(&for_admin) && list.contains(&unassigned));
     let (status, _) = team.agent.page(&format!("/inbox/{for_admin}")).await;

@@ -42,6 +42,7 @@ struct SettingsPage {
     time_zone: String,
     time_zones: Vec<String>,
     default_country: String,
+    agents_see_assigned_only: bool,
     days: Vec<DayHours>,
     is_owner: bool,
 }
@@ -133,6 +134,7 @@ pub async fn show(mut tenant: Tenant<ManageSettings>) -> Result<Response> {
         time_zone: org.time_zone,
         time_zones: time_zones(),
         default_country: org.default_country.unwrap_or_default(),
+        agents_see_assigned_only: org.agents_see == "assigned",
         days: days_from_json(&org.business_hours),
         is_owner: tenant.member.role == Role::Owner,
         page: tenant.page,
@@ -160,6 +162,14 @@ pub async fn update(
             .map_err(|e| errors.push(format!("Default country: {e}")))
             .ok(),
     };
+    let agents_see_assigned_only = match field("agents_see").as_str() {
+        "" | "all" => false,
+        "assigned" => true,
+        _ => {
+            errors.push("Agents see: pick one of the choices offered.".to_owned());
+            false
+        }
+    };
     let (hours, days) = parse_hours(&form, &mut errors);
     if !errors.is_empty() {
         return Ok((
@@ -170,6 +180,7 @@ pub async fn update(
                 time_zone,
                 time_zones: time_zones(),
                 default_country,
+                agents_see_assigned_only,
                 days,
                 is_owner: tenant.member.role == Role::Owner,
                 page: tenant.page,
@@ -177,7 +188,15 @@ pub async fn update(
         )
             .into_response());
     }
-    db::orgs::update_settings(&mut tenant.tx, &name, &time_zone, &hours, country).await?;
+    db::orgs::update_settings(
+        &mut tenant.tx,
+        &name,
+        &time_zone,
+        &hours,
+        country,
+        agents_see_assigned_only,
+    )
+    .await?;
     tenant.tx.commit().await?;
     tenant.session.flash("success", "Settings saved.").await?;
     Ok(Redirect::to("/settings").into_response())
