@@ -30,6 +30,8 @@ pub struct AppState {
     pub tls: bool,
     /// Read cache of session records; see [`crate::notifications`].
     pub session_cache: Arc<SessionCache>,
+    /// Live inbox events of this instance; see [`crate::live`].
+    pub live: crate::live::LiveHub,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             mailer: Arc::new(mailer),
             secrets: Arc::new(secrets),
             session_cache: session_store::new_cache(),
+            live: crate::live::new_hub(),
         })
     }
 

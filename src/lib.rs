@@ -10,6 +10,7 @@ pub mod embedded_pg;
 pub mod error;
 pub mod inbox;
 pub mod jobs;
+pub mod live;
 pub mod mail;
 pub mod notifications;
 pub mod read_cache;

@@ -12,7 +12,9 @@ use sqlx::postgres::{PgListener, PgNotification};
 use tokio::sync::Notify;
 use tower_sessions::session::Id;
 
+use crate::db::conversations;
 use crate::jobs;
+use crate::live::{LiveEvent, LiveHub};
 use crate::session_store::SessionCache;
 
 /// Sent by the `sessions` trigger with the session id as payload.
@@ -25,6 +27,7 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 pub struct Subscribers {
     pub sessions: Arc<SessionCache>,
     pub job_queued: Arc<Notify>,
+    pub live: LiveHub,
 }
 
 /// Listen until the returned handle is aborted, reconnecting as needed.
@@ -45,12 +48,19 @@ pub fn spawn(pool: PgPool, subscribers: Subscribers) -> tokio::task::JoinHandle<
 async fn listen(pool: &PgPool, subscribers: &Subscribers) -> sqlx::Result<()> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener
-        .listen_all([SESSION_CHANNEL, jobs::NOTIFY_CHANNEL])
+        .listen_all([
+            SESSION_CHANNEL,
+            jobs::NOTIFY_CHANNEL,
+            conversations::NOTIFY_CHANNEL,
+        ])
         .await?;
     // Anything that changed before LISTEN took effect was never heard of.
     subscribers.sessions.reset(true);
     // Jobs queued while we were not listening.
     subscribers.job_queued.notify_one();
+    // Inbox changes missed meanwhile: open pages refresh. (No subscriber
+    // is not an error.)
+    let _ = subscribers.live.send(LiveEvent::Resync);
     // `try_recv` gives `None` when the connection was lost (notifications
     // may be missing): start over rather than let it reconnect silently.
     while let Some(notification) = listener.try_recv().await? {
@@ -67,6 +77,11 @@ fn apply(notification: &PgNotification, subscribers: &Subscribers) {
             Err(_) => subscribers.sessions.reset(true),
         },
         jobs::NOTIFY_CHANNEL => subscribers.job_queued.notify_one(),
+        conversations::NOTIFY_CHANNEL => {
+            if let Some(event) = LiveEvent::parse(notification.payload()) {
+                let _ = subscribers.live.send(event);
+            }
+        }
         _ => {}
     }
 }

@@ -142,6 +142,7 @@ pub fn spawn_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
     let subscribers = crate::notifications::Subscribers {
         sessions: state.session_cache.clone(),
         job_queued: Arc::new(tokio::sync::Notify::new()),
+        live: state.live.clone(),
     };
     vec![
         crate::jobs::worker::spawn(state.clone(), subscribers.job_queued.clone()),

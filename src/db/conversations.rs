@@ -5,7 +5,8 @@ use uuid::Uuid;
 
 use crate::tenancy::TenantTx;
 
-/// `NOTIFY` channel of inbox changes; payload `{org_id}:{conversation_id}`.
+/// `NOTIFY` channel of inbox changes; payload
+/// `{org_id}:{conversation_id}:{assignee_id or empty}` (see `crate::live`).
 pub const NOTIFY_CHANNEL: &str = "wacrm_inbox";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -138,11 +139,15 @@ pub async fn record_message(
 /// when the transaction commits, not before.
 pub async fn notify(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query("select pg_notify($1, $2)")
-        .bind(NOTIFY_CHANNEL)
-        .bind(format!("{org_id}:{id}"))
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(
+        "select pg_notify($1, org_id || ':' || id || ':' || coalesce(assignee_id::text, '')) \
+         from conversations where org_id = $2 and id = $3",
+    )
+    .bind(NOTIFY_CHANNEL)
+    .bind(org_id)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 

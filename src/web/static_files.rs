@@ -17,6 +17,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../static/htmx.min.js"),
     },
     Asset {
+        name: "htmx-sse.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/htmx-sse.js"),
+    },
+    Asset {
         name: "app.css",
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("../../static/app.css"),

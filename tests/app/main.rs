@@ -16,6 +16,7 @@ mod foundation;
 mod inbox;
 mod jobs;
 mod labels;
+mod live;
 mod merge;
 mod notes;
 mod process;

@@ -2,6 +2,7 @@
 //! messages and composer, and the contact beside it.
 
 mod actions;
+mod live;
 mod view;
 
 use axum::Router;
@@ -16,6 +17,7 @@ use crate::error::{AppError, Result};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/inbox", get(view::index))
+        .route("/inbox/events", get(live::events))
         .route("/inbox/{id}", get(view::show))
         .route("/inbox/{id}/messages", post(actions::reply))
         .route("/inbox/{id}/notes", post(actions::note))

@@ -37,6 +37,9 @@ pub struct ListParams {
     pub before: String,
     /// Messages older than this position (the conversation pane).
     pub older: String,
+    /// The conversation shown beside the list (highlight only), for the
+    /// list's live refresh.
+    pub open: String,
 }
 
 impl ListParams {
@@ -140,6 +143,34 @@ pub struct InboxPage {
     channels: Vec<Channel>,
     statuses: [(&'static str, &'static str); 5],
     selected: Option<Selected>,
+}
+
+impl InboxPage {
+    fn is_current(&self, id: &uuid::Uuid) -> bool {
+        match &self.selected {
+            Some(s) => s.conversation.id == *id,
+            None => self.params.open == id.to_string(),
+        }
+    }
+
+    /// Where the list refreshes from when the workspace's inbox changes:
+    /// the same filters and page, without opening (or marking read) anything.
+    fn list_url(&self) -> String {
+        let mut url = format!("/inbox?{}", self.params.query());
+        if !self.params.before.is_empty() {
+            url.push_str("&before=");
+            url.push_str(&self.params.before);
+        }
+        let open = match &self.selected {
+            Some(s) => s.conversation.id.to_string(),
+            None => self.params.open.clone(),
+        };
+        if uuid::Uuid::try_parse(&open).is_ok() {
+            url.push_str("&open=");
+            url.push_str(&open);
+        }
+        url
+    }
 }
 
 async fn load_list(
