@@ -1,5 +1,6 @@
 //! Messages of a conversation, and their delivery status.
 
+use sqlx::{Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -108,29 +109,47 @@ pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Message>> 
     .await
 }
 
-/// A conversation's messages before `before` (`(created_at, id)`), newest
-/// `limit`, returned oldest first for display.
+/// Where a page of a conversation's messages ends.
+#[derive(Debug, Clone, Copy)]
+pub enum PageEnd {
+    /// The newest messages.
+    Latest,
+    /// Messages before this `(created_at, id)`.
+    Before((OffsetDateTime, Uuid)),
+    /// Messages up to and including this one (a search result opened).
+    Through((OffsetDateTime, Uuid)),
+}
+
+/// A conversation's newest `limit` messages up to `end`, returned oldest
+/// first for display.
 pub async fn page(
     tx: &mut TenantTx,
     conversation_id: Uuid,
-    before: Option<(OffsetDateTime, Uuid)>,
+    end: PageEnd,
     limit: i64,
 ) -> sqlx::Result<Vec<Message>> {
-    let org_id = tx.org_id();
-    let (at, id) = before.unzip();
-    let mut messages: Vec<Message> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
         "select {COLUMNS} from messages m left join users u on u.id = m.sender_user_id \
-         where m.org_id = $1 and m.conversation_id = $2 \
-         and ($3::timestamptz is null or (m.created_at, m.id) < ($3, $4)) \
-         order by m.created_at desc, m.id desc limit $5"
-    )))
-    .bind(org_id)
-    .bind(conversation_id)
-    .bind(at)
-    .bind(id)
-    .bind(limit)
-    .fetch_all(tx.conn())
-    .await?;
+         where m.org_id = "
+    ));
+    sql.push_bind(tx.org_id())
+        .push(" and m.conversation_id = ")
+        .push_bind(conversation_id);
+    let bound = match end {
+        PageEnd::Latest => None,
+        PageEnd::Before(position) => Some(("<", position)),
+        PageEnd::Through(position) => Some(("<=", position)),
+    };
+    if let Some((operator, (at, id))) = bound {
+        sql.push(format!(" and (m.created_at, m.id) {operator} ("))
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    sql.push(" order by m.created_at desc, m.id desc limit ")
+        .push_bind(limit);
+    let mut messages: Vec<Message> = sql.build_query_as().fetch_all(tx.conn()).await?;
     messages.reverse();
     Ok(messages)
 }

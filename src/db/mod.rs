@@ -18,6 +18,7 @@ pub mod messages;
 pub mod notes;
 pub mod orgs;
 pub mod rate_limits;
+pub mod search;
 pub mod user_tokens;
 pub mod users;
 

@@ -2,6 +2,7 @@
 
 pub mod attributes;
 mod email;
+pub mod highlight;
 mod message;
 mod password;
 mod phone;

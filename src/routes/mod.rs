@@ -13,6 +13,7 @@ mod labels;
 mod notes;
 mod profile;
 mod sandbox;
+mod search;
 mod settings;
 mod team;
 mod workspaces;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(notes::router())
         .merge(inbox::router())
         .merge(sandbox::router())
+        .merge(search::router())
         .merge(labels::router())
         .merge(attributes::router())
         .merge(workspaces::router())

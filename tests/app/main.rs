@@ -21,6 +21,7 @@ mod merge;
 mod notes;
 mod process;
 mod roles;
+mod search;
 mod sessions;
 mod settings;
 mod team;

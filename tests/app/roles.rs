@@ -70,6 +70,7 @@ fn routes() -> Vec<Route> {
             Min::Admin,
         ),
         ("GET", "/inbox".into(), vec![], Min::Agent),
+        ("GET", "/search?q=x".into(), vec![], Min::Agent),
         ("GET", format!("/inbox/{NIL}"), vec![], Min::Agent),
         (
             "POST",

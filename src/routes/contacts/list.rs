@@ -49,7 +49,7 @@ pub struct ContactsPage {
 
 /// What a search box entry matches: the text itself, and for something
 /// that looks like a phone number its digits and its E.164 form.
-pub(super) fn search_patterns(q: &str, country: Option<crate::domain::Country>) -> Vec<String> {
+pub(crate) fn search_patterns(q: &str, country: Option<crate::domain::Country>) -> Vec<String> {
     let q = q.trim();
     if q.is_empty() {
         return vec![];

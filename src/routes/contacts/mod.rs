@@ -4,6 +4,8 @@ mod edit;
 mod list;
 mod merge;
 
+pub(crate) use list::search_patterns;
+
 use axum::Router;
 use axum::routing::{get, post};
 use std::collections::HashMap;

@@ -10,7 +10,7 @@ use crate::db::contacts::Contact;
 use crate::db::conversations::{AssigneeFilter, Conversation, ListFilter};
 use crate::db::labels::Label;
 use crate::db::memberships::Member as TeamMember;
-use crate::db::messages::Message;
+use crate::db::messages::{Message, PageEnd};
 use crate::domain::MessageKind;
 use crate::error::{AppError, Result};
 use crate::tenancy::member::{Page, Tenant};
@@ -40,6 +40,8 @@ pub struct ListParams {
     /// The conversation shown beside the list (highlight only), for the
     /// list's live refresh.
     pub open: String,
+    /// Open the conversation at this message (a search result).
+    pub at: String,
 }
 
 impl ListParams {
@@ -126,6 +128,8 @@ pub struct Selected {
     pub messages: Vec<MessageRow>,
     /// Query value for the page of older messages, if any.
     pub older: Option<String>,
+    /// Newer messages exist than the ones shown.
+    pub not_latest: bool,
     pub contact: Contact,
     pub previous: Vec<Conversation>,
     pub members: Vec<TeamMember>,
@@ -222,22 +226,33 @@ pub async fn show(
     Path(id): Path<String>,
     Query(params): Query<ListParams>,
 ) -> Result<InboxPage> {
-    let selected = load_selected(&mut tenant, &id, &params.older).await?;
+    let selected = load_selected(&mut tenant, &id, &params).await?;
     render(tenant, params, Some(selected)).await
 }
 
 /// The conversation a member opens (404 if they may not see it); opening
 /// it marks it read for them.
-pub async fn load_selected(tenant: &mut Tenant, id: &str, older: &str) -> Result<Selected> {
+pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -> Result<Selected> {
     let viewer = tenant.member.user_id;
     let visibility = tenant.member.visibility();
     let id = conversation_id(id)?;
-    let before = decode_position(older)?;
+    let end = match (decode_position(&params.older)?, params.at.trim()) {
+        (Some(before), _) => PageEnd::Before(before),
+        (None, "") => PageEnd::Latest,
+        (None, at) => {
+            let at = uuid::Uuid::try_parse(at)
+                .map_err(|_| AppError::BadRequest("That message link is not valid.".into()))?;
+            match db::messages::find(&mut tenant.tx, at).await? {
+                Some(m) if m.conversation_id == id => PageEnd::Through((m.created_at, m.id)),
+                _ => return Err(AppError::NotFound),
+            }
+        }
+    };
     db::conversations::mark_read(&mut tenant.tx, id, viewer).await?;
     let conversation = db::conversations::find(&mut tenant.tx, id, viewer, visibility)
         .await?
         .ok_or(AppError::NotFound)?;
-    let mut messages = db::messages::page(&mut tenant.tx, id, before, MESSAGES_SHOWN + 1).await?;
+    let mut messages = db::messages::page(&mut tenant.tx, id, end, MESSAGES_SHOWN + 1).await?;
     let older = if messages.len() as i64 > MESSAGES_SHOWN {
         messages.remove(0);
         messages
@@ -262,6 +277,7 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, older: &str) -> Result
         conversation,
         messages: with_day_separators(messages),
         older,
+        not_latest: !matches!(end, PageEnd::Latest),
         contact,
         previous,
         members,
