@@ -23,3 +23,37 @@
     });
   });
 })();
+
+// Canned replies: a suggestion (button[data-insert], fetched by htmx while
+// "/shortcode" is typed) replaces that "/shortcode" in the reply box; Tab
+// takes the first one.
+(function () {
+  "use strict";
+  var typed = /(^|\s)\/[A-Za-z0-9_-]*$/;
+
+  function insert(button) {
+    var form = button.closest("form");
+    var box = form && form.querySelector("textarea[name=text]");
+    if (!box) return;
+    box.value = box.value.replace(typed, function (_, space) { return space + button.dataset.insert; });
+    var slot = button.closest(".canned-slot");
+    if (slot) slot.innerHTML = "";
+    box.focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest("button[data-insert]") : null;
+    if (button) insert(button);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (event.key !== "Tab" || !(box instanceof HTMLTextAreaElement) || !typed.test(box.value)) return;
+    var form = box.closest("form");
+    var first = form && form.querySelector(".canned-slot button[data-insert]");
+    if (first) {
+      event.preventDefault();
+      insert(first);
+    }
+  });
+})();

@@ -6,6 +6,7 @@
 
 pub mod api_tokens;
 pub mod attributes;
+pub mod canned;
 pub mod channels;
 pub mod companies;
 pub mod contacts;

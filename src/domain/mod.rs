@@ -1,6 +1,7 @@
 //! Values with rules, parsed once at the edge.
 
 pub mod attributes;
+pub mod canned;
 mod email;
 pub mod highlight;
 mod message;

@@ -3,6 +3,7 @@
 mod api;
 mod attributes;
 mod auth;
+mod canned;
 mod companies;
 mod contacts;
 mod dashboard;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(sandbox::router())
         .merge(search::router())
         .merge(labels::router())
+        .merge(canned::router())
         .merge(attributes::router())
         .merge(workspaces::router())
         .merge(team::router())

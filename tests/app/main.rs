@@ -10,6 +10,7 @@ mod attributes;
 mod auth;
 mod bad_input;
 mod browser;
+mod canned;
 mod companies;
 mod contacts;
 mod foundation;

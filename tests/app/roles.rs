@@ -71,6 +71,26 @@ fn routes() -> Vec<Route> {
         ),
         ("GET", "/inbox".into(), vec![], Min::Agent),
         ("GET", "/search?q=x".into(), vec![], Min::Agent),
+        (
+            "GET",
+            format!("/inbox/{NIL}/canned?text=%2F"),
+            vec![],
+            Min::Agent,
+        ),
+        ("GET", "/canned".into(), vec![], Min::Admin),
+        (
+            "POST",
+            "/canned".into(),
+            vec![("shortcode", "x"), ("body", "y")],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/canned/{NIL}"),
+            vec![("shortcode", "x"), ("body", "y")],
+            Min::Admin,
+        ),
+        ("POST", format!("/canned/{NIL}/delete"), vec![], Min::Admin),
         ("GET", format!("/inbox/{NIL}"), vec![], Min::Agent),
         (
             "POST",

@@ -21,7 +21,7 @@ use crate::tenancy::member::{Page, Tenant};
 /// WhatsApp's limit for a text message body.
 const MAX_TEXT: usize = 4096;
 
-async fn visible_conversation(tenant: &mut Tenant, id: &str) -> Result<Conversation> {
+pub(super) async fn visible_conversation(tenant: &mut Tenant, id: &str) -> Result<Conversation> {
     let viewer = tenant.member.user_id;
     let visibility = tenant.member.visibility();
     db::conversations::find(&mut tenant.tx, conversation_id(id)?, viewer, visibility)
@@ -80,15 +80,12 @@ pub async fn reply(
     if let Some(error) = check_text(&form.text) {
         return Ok(not_sent(tenant, conversation.id, "messages", form, error));
     }
+    let text = super::canned::expand(&mut tenant, &conversation, &form.text).await?;
+    if let Some(error) = check_text(&text) {
+        return Ok(not_sent(tenant, conversation.id, "messages", form, error));
+    }
     let author = tenant.member.user_id;
-    outbound::queue_reply(
-        &mut tenant.tx,
-        &state.secrets,
-        &conversation,
-        author,
-        form.text.trim(),
-    )
-    .await?;
+    outbound::queue_reply(&mut tenant.tx, &state.secrets, &conversation, author, &text).await?;
     tenant.tx.commit().await?;
     Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
 }
