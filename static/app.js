@@ -24,19 +24,19 @@
   });
 })();
 
-// Canned replies: a suggestion (button[data-insert], fetched by htmx while
-// "/shortcode" is typed) replaces that "/shortcode" in the reply box; Tab
-// takes the first one.
+// Composer suggestions: a suggestion (button[data-insert], fetched by htmx
+// while "/shortcode" or "@name" is typed) replaces what was typed in the
+// reply box; Tab takes the first one.
 (function () {
   "use strict";
-  var typed = /(^|\s)\/[A-Za-z0-9_-]*$/;
+  var typed = /(^|\s)[\/@][^\s\/@]*$/;
 
   function insert(button) {
     var form = button.closest("form");
     var box = form && form.querySelector("textarea[name=text]");
     if (!box) return;
     box.value = box.value.replace(typed, function (_, space) { return space + button.dataset.insert; });
-    var slot = button.closest(".canned-slot");
+    var slot = button.closest(".suggestion-slot");
     if (slot) slot.innerHTML = "";
     box.focus();
   }
@@ -50,7 +50,7 @@
     var box = event.target;
     if (event.key !== "Tab" || !(box instanceof HTMLTextAreaElement) || !typed.test(box.value)) return;
     var form = box.closest("form");
-    var first = form && form.querySelector(".canned-slot button[data-insert]");
+    var first = form && form.querySelector(".suggestion-slot button[data-insert]");
     if (first) {
       event.preventDefault();
       insert(first);

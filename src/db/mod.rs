@@ -15,6 +15,7 @@ pub mod invitations;
 pub mod keyset;
 pub mod labels;
 pub mod memberships;
+pub mod mentions;
 pub mod messages;
 pub mod notes;
 pub mod orgs;

@@ -11,6 +11,7 @@ mod health;
 mod inbox;
 mod invitations;
 mod labels;
+mod mentions;
 mod notes;
 mod profile;
 mod sandbox;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(inbox::router())
         .merge(sandbox::router())
         .merge(search::router())
+        .merge(mentions::router())
         .merge(labels::router())
         .merge(canned::router())
         .merge(attributes::router())

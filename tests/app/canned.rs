@@ -27,7 +27,7 @@ async fn canned_id(app: &TestApp, shortcode: &str) -> String {
 async fn suggest(browser: &Browser, conversation: &str, text: &str) -> (u16, String) {
     let text: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
     browser
-        .page(&format!("/inbox/{conversation}/canned?text={text}"))
+        .page(&format!("/inbox/{conversation}/suggestions?text={text}"))
         .await
 }
 
@@ -52,11 +52,11 @@ async fn typing_a_shortcode_suggests_the_filled_in_text_and_sends_it() {
     let (_, body) = suggest(&team.agent, &conversation, "/x").await;
     assert!(!body.contains("greeting"));
     let (_, body) = suggest(&team.agent, &conversation, "no shortcode").await;
-    assert!(!body.contains("canned-suggestions"));
+    assert!(!body.contains("class=\"suggestions\""));
 
     // The composer asks for them.
     let (_, page) = team.agent.page(&format!("/inbox/{conversation}")).await;
-    assert!(page.contains(&format!("hx-get=\"/inbox/{conversation}/canned\"")));
+    assert!(page.contains(&format!("hx-get=\"/inbox/{conversation}/suggestions\"")));
 
     // Sent as a whole, the shortcode becomes the text; an unknown one stays.
     for text in ["/greeting", "/unknown"] {
@@ -138,11 +138,11 @@ async fn another_workspace_never_sees_or_changes_the_library() {
     let theirs = customer_writes(&other, "Bob", "+4930901821", "hi").await;
 
     let (_, body) = other
-        .page(&format!("/inbox/{theirs}/canned?text=%2F"))
+        .page(&format!("/inbox/{theirs}/suggestions?text=%2F"))
         .await;
     assert!(!body.contains("greeting"));
     let (status, _) = other
-        .page(&format!("/inbox/{conversation}/canned?text=%2F"))
+        .page(&format!("/inbox/{conversation}/suggestions?text=%2F"))
         .await;
     assert_eq!(status, 404);
     let (_, library) = other.page("/canned").await;

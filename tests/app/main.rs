@@ -18,6 +18,7 @@ mod inbox;
 mod jobs;
 mod labels;
 mod live;
+mod mentions;
 mod merge;
 mod notes;
 mod process;

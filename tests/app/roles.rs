@@ -71,9 +71,10 @@ fn routes() -> Vec<Route> {
         ),
         ("GET", "/inbox".into(), vec![], Min::Agent),
         ("GET", "/search?q=x".into(), vec![], Min::Agent),
+        ("GET", "/mentions".into(), vec![], Min::Agent),
         (
             "GET",
-            format!("/inbox/{NIL}/canned?text=%2F"),
+            format!("/inbox/{NIL}/suggestions?text=%2F"),
             vec![],
             Min::Agent,
         ),

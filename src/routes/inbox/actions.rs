@@ -14,6 +14,7 @@ use super::conversation_id;
 use crate::app::AppState;
 use crate::db;
 use crate::db::conversations::Conversation;
+use crate::domain::mention::mentioned;
 use crate::error::{AppError, Result};
 use crate::inbox::outbound;
 use crate::tenancy::member::{Page, Tenant};
@@ -80,7 +81,7 @@ pub async fn reply(
     if let Some(error) = check_text(&form.text) {
         return Ok(not_sent(tenant, conversation.id, "messages", form, error));
     }
-    let text = super::canned::expand(&mut tenant, &conversation, &form.text).await?;
+    let text = super::suggestions::expand_canned(&mut tenant, &conversation, &form.text).await?;
     if let Some(error) = check_text(&text) {
         return Ok(not_sent(tenant, conversation.id, "messages", form, error));
     }
@@ -100,7 +101,11 @@ pub async fn note(
         return Ok(not_sent(tenant, conversation.id, "notes", form, error));
     }
     let author = tenant.member.user_id;
-    outbound::add_note(&mut tenant.tx, &conversation, author, form.text.trim()).await?;
+    let text = form.text.trim();
+    let note = outbound::add_note(&mut tenant.tx, &conversation, author, text).await?;
+    let members = db::memberships::list(&mut tenant.tx).await?;
+    let mentioned = mentioned(text, members.iter().map(|m| (m.user_id, m.name.as_str())));
+    db::mentions::record(&mut tenant.tx, note, &mentioned).await?;
     tenant.tx.commit().await?;
     Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
 }

@@ -2,8 +2,8 @@
 //! messages and composer, and the contact beside it.
 
 mod actions;
-mod canned;
 mod live;
+mod suggestions;
 mod view;
 
 use axum::Router;
@@ -20,7 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/inbox", get(view::index))
         .route("/inbox/events", get(live::events))
         .route("/inbox/{id}", get(view::show))
-        .route("/inbox/{id}/canned", get(canned::suggest))
+        .route("/inbox/{id}/suggestions", get(suggestions::suggest))
         .route("/inbox/{id}/messages", post(actions::reply))
         .route("/inbox/{id}/notes", post(actions::note))
         .route("/inbox/{id}/status", post(actions::status))

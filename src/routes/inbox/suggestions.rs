@@ -1,6 +1,7 @@
-//! Canned replies in the composer: suggestions while `/shortcode` is being
-//! typed, with the variables already filled for this conversation, and a
-//! reply that is only `/shortcode` sent as that text (no script needed).
+//! What the composer offers while typing: canned replies after `/` (with
+//! the variables already filled for this conversation) and members after
+//! `@` (for notes). A reply that is only `/shortcode` is sent as that text,
+//! so canned replies work without a script too.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -11,6 +12,7 @@ use super::actions::visible_conversation;
 use crate::db;
 use crate::db::conversations::Conversation;
 use crate::domain::canned::{Variables, parse_shortcode, render, typed_shortcode};
+use crate::domain::mention::typed_mention;
 use crate::error::Result;
 use crate::tenancy::member::{Page, Tenant};
 
@@ -23,13 +25,14 @@ pub struct SuggestParams {
 }
 
 pub struct Suggestion {
-    pub shortcode: String,
-    /// The text as it will be inserted.
-    pub text: String,
+    /// What the list shows first: `/shortcode` or `@name`.
+    pub label: String,
+    /// The text inserted in place of what was typed.
+    pub insert: String,
 }
 
 #[derive(Template, WebTemplate)]
-#[template(path = "inbox/canned_suggestions.html")]
+#[template(path = "inbox/suggestions.html")]
 pub struct Suggestions {
     suggestions: Vec<Suggestion>,
 }
@@ -48,26 +51,41 @@ pub async fn suggest(
     Query(params): Query<SuggestParams>,
 ) -> Result<Suggestions> {
     let conversation = visible_conversation(&mut tenant, &id).await?;
-    let Some(prefix) = typed_shortcode(&params.text) else {
-        return Ok(Suggestions {
-            suggestions: vec![],
-        });
-    };
-    let replies = db::canned::starting_with(&mut tenant.tx, &prefix, SUGGESTIONS).await?;
+    let mut suggestions = vec![];
+    if let Some(prefix) = typed_shortcode(&params.text) {
+        let replies = db::canned::starting_with(&mut tenant.tx, &prefix, SUGGESTIONS).await?;
+        let vars = variables(&tenant.page, &conversation);
+        suggestions = replies
+            .into_iter()
+            .map(|r| Suggestion {
+                label: format!("/{}", r.shortcode),
+                insert: render(&r.body, &vars),
+            })
+            .collect();
+    } else if let Some(prefix) = typed_mention(&params.text) {
+        let members = db::memberships::list(&mut tenant.tx).await?;
+        suggestions = members
+            .into_iter()
+            .filter(|m| {
+                let name = m.name.to_lowercase();
+                name.starts_with(&prefix)
+                    || name
+                        .split_whitespace()
+                        .any(|word| word.starts_with(&prefix))
+            })
+            .take(SUGGESTIONS as usize)
+            .map(|m| Suggestion {
+                label: format!("@{}", m.name),
+                insert: format!("@{} ", m.name),
+            })
+            .collect();
+    }
     tenant.tx.commit().await?;
-    let vars = variables(&tenant.page, &conversation);
-    let suggestions = replies
-        .into_iter()
-        .map(|r| Suggestion {
-            text: render(&r.body, &vars),
-            shortcode: r.shortcode,
-        })
-        .collect();
     Ok(Suggestions { suggestions })
 }
 
 /// A reply that is exactly `/shortcode` of a canned reply becomes its text.
-pub async fn expand(
+pub async fn expand_canned(
     tenant: &mut Tenant,
     conversation: &Conversation,
     text: &str,
