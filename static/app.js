@@ -57,3 +57,34 @@
     }
   });
 })();
+
+// Keyboard shortcuts, ignored while typing: an element with
+// data-shortcut="key" is focused (fields) or clicked (buttons); j/k move
+// through the inbox's conversation list.
+(function () {
+  "use strict";
+
+  function typing(target) {
+    return target instanceof HTMLElement &&
+      (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  }
+
+  function move(step) {
+    var links = Array.prototype.slice.call(document.querySelectorAll(".conversations li > a"));
+    if (!links.length) return;
+    var current = links.findIndex(function (a) { return a.parentElement.classList.contains("current"); });
+    var next = current < 0 ? 0 : Math.min(Math.max(current + step, 0), links.length - 1);
+    if (next !== current) window.location.href = links[next].href;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if (event.key === "j") { move(1); return; }
+    if (event.key === "k") { move(-1); return; }
+    var target = document.querySelector('[data-shortcut="' + CSS.escape(event.key) + '"]');
+    if (!target) return;
+    event.preventDefault();
+    if (/^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) target.focus();
+    else target.click();
+  });
+})();

@@ -42,7 +42,7 @@ pub struct ContactFields {
     pub email: Option<EmailAddress>,
     /// The company's name as typed; see `routes::contacts` for how it is found.
     pub company_name: Option<String>,
-    /// Set with `labels::set_for_contact` after the row is saved.
+    /// Set with `labels::set_for` after the row is saved.
     pub label_ids: Vec<Uuid>,
     /// Custom attribute values, already checked against their definitions.
     pub attributes: serde_json::Map<String, serde_json::Value>,
@@ -232,7 +232,7 @@ pub async fn of_company(
 /// Fills each contact's labels (one query for the lot).
 pub async fn with_labels(tx: &mut TenantTx, contacts: &mut [Contact]) -> sqlx::Result<()> {
     let ids: Vec<Uuid> = contacts.iter().map(|c| c.id).collect();
-    let mut by_contact = labels::of_contacts(tx, &ids).await?;
+    let mut by_contact = labels::of(tx, labels::Tagged::Contact, &ids).await?;
     for contact in contacts {
         contact.labels = by_contact.remove(&contact.id).unwrap_or_default();
     }

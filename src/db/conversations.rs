@@ -3,6 +3,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::db::labels::{self, Label, Tagged};
 use crate::tenancy::TenantTx;
 
 /// `NOTIFY` channel of inbox changes; payload
@@ -27,9 +28,16 @@ pub struct Conversation {
     pub last_message_preview: String,
     /// Inbound messages the viewer has not seen.
     pub unread: i64,
+    /// Filled by [`with_labels`].
+    #[sqlx(skip)]
+    pub labels: Vec<Label>,
 }
 
 impl Conversation {
+    pub fn has_label(&self, id: &Uuid) -> bool {
+        self.labels.iter().any(|l| l.id == *id)
+    }
+
     /// The contact's name, or their number when they have none.
     pub fn title(&self) -> &str {
         match (&self.contact_name, &self.contact_phone) {
@@ -276,6 +284,44 @@ pub async fn assign(tx: &mut TenantTx, id: Uuid, assignee: Option<Uuid>) -> sqlx
     .await?;
     notify(tx, id).await?;
     Ok(done.rows_affected() == 1)
+}
+
+pub const PRIORITIES: [(&str, &str); 5] = [
+    ("none", "No priority"),
+    ("low", "Low"),
+    ("medium", "Medium"),
+    ("high", "High"),
+    ("urgent", "Urgent"),
+];
+
+pub async fn set_priority(tx: &mut TenantTx, id: Uuid, priority: &str) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    sqlx::query("update conversations set priority = $3 where org_id = $1 and id = $2")
+        .bind(org_id)
+        .bind(id)
+        .bind(priority)
+        .execute(tx.conn())
+        .await?;
+    notify(tx, id).await
+}
+
+/// Gives the conversation exactly these labels (of this workspace).
+pub async fn set_labels(tx: &mut TenantTx, id: Uuid, label_ids: &[Uuid]) -> sqlx::Result<()> {
+    labels::set_for(tx, Tagged::Conversation, id, label_ids).await?;
+    notify(tx, id).await
+}
+
+/// Fills each conversation's labels.
+pub async fn with_labels(
+    tx: &mut TenantTx,
+    conversations: &mut [Conversation],
+) -> sqlx::Result<()> {
+    let ids: Vec<Uuid> = conversations.iter().map(|c| c.id).collect();
+    let mut by_conversation = labels::of(tx, Tagged::Conversation, &ids).await?;
+    for c in conversations {
+        c.labels = by_conversation.remove(&c.id).unwrap_or_default();
+    }
+    Ok(())
 }
 
 /// The member has now seen every inbound message of the conversation.

@@ -100,59 +100,79 @@ pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     Ok(done.rows_affected() == 1)
 }
 
-/// Gives the contact exactly these labels; ids not in this workspace are
-/// ignored.
-pub async fn set_for_contact(
+/// What carries labels: each has its own join table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tagged {
+    Contact,
+    Conversation,
+}
+
+impl Tagged {
+    /// The join table and its column naming the tagged row.
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            Tagged::Contact => ("contact_labels", "contact_id"),
+            Tagged::Conversation => ("conversation_labels", "conversation_id"),
+        }
+    }
+}
+
+/// Gives the contact or conversation exactly these labels; ids not in this
+/// workspace are ignored.
+pub async fn set_for(
     tx: &mut TenantTx,
-    contact_id: Uuid,
+    tagged: Tagged,
+    id: Uuid,
     label_ids: &[Uuid],
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query(
-        "delete from contact_labels where org_id = $1 and contact_id = $2 \
-         and label_id <> all($3)",
-    )
+    let (table, column) = tagged.table();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "delete from {table} where org_id = $1 and {column} = $2 and label_id <> all($3)"
+    )))
     .bind(org_id)
-    .bind(contact_id)
+    .bind(id)
     .bind(label_ids)
     .execute(tx.conn())
     .await?;
-    sqlx::query(
-        "insert into contact_labels (org_id, contact_id, label_id) \
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "insert into {table} (org_id, {column}, label_id) \
          select $1, $2, id from labels where org_id = $1 and id = any($3) \
-         on conflict do nothing",
-    )
+         on conflict do nothing"
+    )))
     .bind(org_id)
-    .bind(contact_id)
+    .bind(id)
     .bind(label_ids)
     .execute(tx.conn())
     .await?;
     Ok(())
 }
 
-/// The labels of each of these contacts, by name.
-pub async fn of_contacts(
+/// The labels of each of these contacts or conversations, by name.
+pub async fn of(
     tx: &mut TenantTx,
-    contact_ids: &[Uuid],
+    tagged: Tagged,
+    ids: &[Uuid],
 ) -> sqlx::Result<HashMap<Uuid, Vec<Label>>> {
     let org_id = tx.org_id();
-    let rows: Vec<(Uuid, Uuid, String, String)> = sqlx::query_as(
-        "select cl.contact_id, l.id, l.name, l.color from contact_labels cl \
-         join labels l on l.org_id = cl.org_id and l.id = cl.label_id \
-         where cl.org_id = $1 and cl.contact_id = any($2) order by lower(l.name), l.id",
-    )
+    let (table, column) = tagged.table();
+    let rows: Vec<(Uuid, Uuid, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select t.{column}, l.id, l.name, l.color from {table} t \
+         join labels l on l.org_id = t.org_id and l.id = t.label_id \
+         where t.org_id = $1 and t.{column} = any($2) order by lower(l.name), l.id"
+    )))
     .bind(org_id)
-    .bind(contact_ids)
+    .bind(ids)
     .fetch_all(tx.conn())
     .await?;
-    let mut by_contact: HashMap<Uuid, Vec<Label>> = HashMap::new();
-    for (contact_id, id, name, color) in rows {
-        by_contact.entry(contact_id).or_default().push(Label {
+    let mut by_owner: HashMap<Uuid, Vec<Label>> = HashMap::new();
+    for (owner, id, name, color) in rows {
+        by_owner.entry(owner).or_default().push(Label {
             id,
             name,
             color,
             contact_count: 0,
         });
     }
-    Ok(by_contact)
+    Ok(by_owner)
 }

@@ -1,5 +1,6 @@
 //! A real browser (headless Chromium over WebDriver): sign up, invite an
-//! agent, log out. Screenshots of each page land in target/screenshots/.
+//! agent, log out; and the live inbox between a simulated customer and an
+//! agent. Screenshots of each page land in target/screenshots/.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -71,11 +72,8 @@ async fn fill(driver: &WebDriver, name: &str, value: &str) -> WebDriverResult<()
         .await
 }
 
-#[tokio::test]
-async fn a_person_signs_up_invites_an_agent_and_logs_out_in_a_real_browser() -> WebDriverResult<()>
-{
-    let app = spawn_app().await;
-    let chromedriver = start_chromedriver().await;
+/// A headless Chromium with its own profile (removed when dropped).
+async fn open_browser(chromedriver: &ChromeDriver) -> WebDriverResult<(WebDriver, TempDir)> {
     let profile =
         TempDir(std::env::temp_dir().join(format!("wacrm-chrome-{}", uuid::Uuid::new_v4())));
     let mut caps = DesiredCapabilities::chrome();
@@ -96,6 +94,29 @@ async fn a_person_signs_up_invites_an_agent_and_logs_out_in_a_real_browser() -> 
     }
     caps.add_arg(&format!("--user-data-dir={}", profile.0.display()))?;
     let driver = WebDriver::new(&chromedriver.url, caps).await?;
+    Ok((driver, profile))
+}
+
+async fn log_in(driver: &WebDriver, base: &str, email: &str) -> WebDriverResult<()> {
+    driver.goto(format!("{base}/login")).await?;
+    fill(driver, "email", email).await?;
+    fill(driver, "password", PASSWORD).await?;
+    driver
+        .find(By::Css("main form button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+    driver.query(By::Css("header .account")).first().await?;
+    assert!(driver.current_url().await?.path().ends_with("/dashboard"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_person_signs_up_invites_an_agent_and_logs_out_in_a_real_browser() -> WebDriverResult<()>
+{
+    let app = spawn_app().await;
+    let chromedriver = start_chromedriver().await;
+    let (driver, _profile) = open_browser(&chromedriver).await?;
     let result = async {
         driver.goto(format!("{}/signup", app.base)).await?;
         screenshot(&driver, "signup").await;
@@ -165,5 +186,110 @@ async fn a_person_signs_up_invites_an_agent_and_logs_out_in_a_real_browser() -> 
     }
     .await;
     driver.quit().await?;
+    result
+}
+
+/// The customer writes in the simulator (one browser); the agent's inbox
+/// (another browser, open all along) shows it live; the agent opens it,
+/// inserts a canned reply with `/` and Tab, sends it; the simulator shows
+/// the reply.
+#[tokio::test]
+async fn a_customer_message_shows_up_live_and_the_reply_reaches_the_simulator()
+-> WebDriverResult<()> {
+    let app = spawn_app().await;
+    let team = crate::team::team(&app).await;
+    let response = team
+        .owner
+        .post_form(
+            "/canned",
+            &[
+                ("shortcode", "thanks"),
+                ("body", "Thanks {{first_name}}, on its way!"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let chromedriver = start_chromedriver().await;
+    let (customer, _customer_profile) = open_browser(&chromedriver).await?;
+    let (agent, _agent_profile) = open_browser(&chromedriver).await?;
+    let result = async {
+        log_in(&customer, &app.base, "owner@acme.test").await?;
+        log_in(&agent, &app.base, "agent@acme.test").await?;
+        agent.goto(format!("{}/inbox", app.base)).await?;
+        agent.query(By::Css(".inbox")).first().await?;
+        // Let the event stream connect before the message is sent.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        customer.goto(format!("{}/sandbox", app.base)).await?;
+        fill(&customer, "name", "Maria Souza").await?;
+        fill(&customer, "phone", "+55 11 91234 5678").await?;
+        fill(&customer, "text", "Where is my order?").await?;
+        customer
+            .find(By::Css("main form[action='/sandbox/messages'] button"))
+            .await?
+            .click()
+            .await?;
+        customer.query(By::Css("ol.messages")).first().await?;
+
+        // No reload: the list refreshes from the event.
+        let item = agent
+            .query(By::XPath(
+                "//ul[@class='conversations']//a[contains(., 'Where is my order?')]",
+            ))
+            .wait(Duration::from_secs(5), Duration::from_millis(100))
+            .first()
+            .await?;
+        screenshot(&agent, "inbox-live").await;
+        item.click().await?;
+        let reply = agent
+            .query(By::Css("form.composer textarea[name='text']"))
+            .first()
+            .await?;
+        reply.send_keys("/tha").await?;
+        agent
+            .query(By::Css(".suggestion-slot button[data-insert]"))
+            .wait(Duration::from_secs(5), Duration::from_millis(100))
+            .first()
+            .await?;
+        reply.send_keys(Key::Tab).await?;
+        assert_eq!(
+            reply.prop("value").await?.unwrap_or_default(),
+            "Thanks Maria, on its way!"
+        );
+        screenshot(&agent, "composer-canned").await;
+        agent
+            .find(By::Css(
+                "form.composer button[type='submit']:not([formaction])",
+            ))
+            .await?
+            .click()
+            .await?;
+        agent
+            .query(By::XPath(
+                "//ol[@class='messages']//p[contains(., 'Thanks Maria, on its way!')]",
+            ))
+            .first()
+            .await?;
+
+        // The simulator shows the reply once it is sent.
+        let mut seen = false;
+        for _ in 0..50 {
+            customer.refresh().await?;
+            if customer
+                .source()
+                .await?
+                .contains("Thanks Maria, on its way!")
+            {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        screenshot(&customer, "simulator-reply").await;
+        assert!(seen, "the simulator shows the agent's reply");
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    customer.quit().await?;
+    agent.quit().await?;
     result
 }

@@ -369,3 +369,93 @@ async fn agents_see_only_theirs_and_unassigned_when_the_workspace_says_so() {
     let (_, list) = team.admin.page("/inbox").await;
     assert!(list.contains(&for_admin), "admins still see everything");
 }
+
+#[tokio::test]
+async fn labels_and_priority_are_set_from_the_conversation() {
+    let app = spawn_app().await;
+    let team = team(&app).await;
+    let response = team
+        .owner
+        .post_form("/labels", &[("name", "VIP"), ("color", "#dc2626")])
+        .await;
+    assert_eq!(response.status(), 303);
+    let vip: uuid::Uuid = sqlx::query_scalar("select id from labels where name = 'VIP'")
+        .fetch_one(&mut app.admin_conn().await)
+        .await
+        .unwrap();
+    let conversation = customer_writes(&team.agent, "Ana", "+4930901820", "hello").await;
+    let other_conversation = customer_writes(&team.agent, "Bruno", "+4930901821", "hi").await;
+    let path = format!("/inbox/{conversation}");
+
+    let response = team
+        .agent
+        .post_form(&format!("{path}/labels"), &[("labels", &vip.to_string())])
+        .await;
+    assert_eq!(response.status(), 303);
+    let response = team
+        .agent
+        .post_form(&format!("{path}/priority"), &[("priority", "urgent")])
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, list) = team.admin.page(&format!("/inbox?label={vip}")).await;
+    assert!(list.contains(&conversation) && !list.contains(&other_conversation));
+    assert!(list.contains("priority-urgent"));
+    let (_, page) = team.admin.page(&path).await;
+    assert!(page.contains("value=\"urgent\" selected"));
+    assert!(page.contains(&format!("value=\"{vip}\" checked")));
+
+    // Bad input is refused with the reason and changes nothing.
+    let response = team
+        .agent
+        .post_form(&format!("{path}/priority"), &[("priority", "critical")])
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("Pick a priority"));
+    let response = team
+        .agent
+        .post_form(&format!("{path}/labels"), &[("labels", "not-a-label")])
+        .await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(
+        app.count("select count(*) from conversation_labels").await,
+        1
+    );
+
+    // Another workspace can neither change it nor tag with its own labels.
+    let other = app.sign_up("Otto", "otto@other.test", "Other").await;
+    let response = other
+        .post_form("/labels", &[("name", "Theirs"), ("color", "#dc2626")])
+        .await;
+    assert_eq!(response.status(), 303);
+    let theirs: uuid::Uuid = sqlx::query_scalar("select id from labels where name = 'Theirs'")
+        .fetch_one(&mut app.admin_conn().await)
+        .await
+        .unwrap();
+    for (action, field, value) in [
+        ("priority", "priority", "low".to_owned()),
+        ("labels", "labels", theirs.to_string()),
+    ] {
+        let response = other
+            .post_form(&format!("{path}/{action}"), &[(field, &value)])
+            .await;
+        assert_eq!(response.status(), 404, "{action}");
+    }
+    let response = team
+        .agent
+        .post_form(
+            &format!("{path}/labels"),
+            &[("labels", &theirs.to_string())],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        app.count("select count(*) from conversation_labels").await,
+        0,
+        "another workspace's label is ignored (and VIP was unticked)"
+    );
+    assert_eq!(
+        app.count("select count(*) from conversations where priority = 'urgent'")
+            .await,
+        1
+    );
+}

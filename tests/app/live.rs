@@ -39,7 +39,14 @@ impl Events {
         loop {
             while let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
-                if let Some(name) = block.lines().find_map(|l| l.strip_prefix("event: ")) {
+                // As a browser does: an event with empty data is not dispatched.
+                let has_data = block.lines().any(|l| {
+                    l.strip_prefix("data:")
+                        .is_some_and(|d| !d.trim().is_empty())
+                });
+                if let Some(name) = block.lines().find_map(|l| l.strip_prefix("event: "))
+                    && has_data
+                {
                     names.push(name.to_owned());
                 }
             }

@@ -73,6 +73,18 @@ fn routes() -> Vec<Route> {
         ("GET", "/search?q=x".into(), vec![], Min::Agent),
         ("GET", "/mentions".into(), vec![], Min::Agent),
         (
+            "POST",
+            format!("/inbox/{NIL}/priority"),
+            vec![("priority", "low")],
+            Min::Agent,
+        ),
+        (
+            "POST",
+            format!("/inbox/{NIL}/labels"),
+            vec![("labels", NIL)],
+            Min::Agent,
+        ),
+        (
             "GET",
             format!("/inbox/{NIL}/suggestions?text=%2F"),
             vec![],

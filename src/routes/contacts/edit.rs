@@ -164,7 +164,13 @@ pub async fn create(mut tenant: Tenant, HtmlForm(form): HtmlForm<ContactForm>) -
     let id = db::contacts::insert(&mut tenant.tx, &fields, company_id)
         .await
         .map_err(conflict_or)?;
-    db::labels::set_for_contact(&mut tenant.tx, id, &fields.label_ids).await?;
+    db::labels::set_for(
+        &mut tenant.tx,
+        db::labels::Tagged::Contact,
+        id,
+        &fields.label_ids,
+    )
+    .await?;
     tenant.tx.commit().await?;
     tenant.session.flash("success", "Contact added.").await?;
     Ok(Redirect::to(&format!("/contacts/{id}")).into_response())
@@ -216,7 +222,13 @@ pub async fn update(
     db::contacts::update(&mut tenant.tx, contact_id, &fields, company_id)
         .await
         .map_err(conflict_or)?;
-    db::labels::set_for_contact(&mut tenant.tx, contact_id, &fields.label_ids).await?;
+    db::labels::set_for(
+        &mut tenant.tx,
+        db::labels::Tagged::Contact,
+        contact_id,
+        &fields.label_ids,
+    )
+    .await?;
     tenant.tx.commit().await?;
     tenant.session.flash("success", "Contact saved.").await?;
     Ok(Redirect::to(&format!("/contacts/{contact_id}")).into_response())

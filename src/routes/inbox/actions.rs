@@ -13,11 +13,12 @@ use uuid::Uuid;
 use super::conversation_id;
 use crate::app::AppState;
 use crate::db;
-use crate::db::conversations::Conversation;
+use crate::db::conversations::{Conversation, PRIORITIES};
 use crate::domain::mention::mentioned;
 use crate::error::{AppError, Result};
 use crate::inbox::outbound;
 use crate::tenancy::member::{Page, Tenant};
+use crate::web::form::HtmlForm;
 
 /// WhatsApp's limit for a text message body.
 const MAX_TEXT: usize = 4096;
@@ -201,6 +202,53 @@ pub async fn assign(
             "Pick a member of this workspace.".into(),
         ));
     }
+    tenant.tx.commit().await?;
+    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PriorityForm {
+    priority: String,
+}
+
+pub async fn priority(
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+    Form(form): Form<PriorityForm>,
+) -> Result<Redirect> {
+    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let priority = form.priority.trim();
+    if !PRIORITIES.iter().any(|(value, _)| *value == priority) {
+        return Err(AppError::Unprocessable(
+            "Pick a priority: none, low, medium, high or urgent.".into(),
+        ));
+    }
+    db::conversations::set_priority(&mut tenant.tx, conversation.id, priority).await?;
+    tenant.tx.commit().await?;
+    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LabelsForm {
+    /// The ticked labels' ids (the field repeats).
+    labels: Vec<String>,
+}
+
+pub async fn labels(
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+    HtmlForm(form): HtmlForm<LabelsForm>,
+) -> Result<Redirect> {
+    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let label_ids = form
+        .labels
+        .iter()
+        .map(|l| Uuid::try_parse(l.trim()))
+        .collect::<std::result::Result<Vec<Uuid>, _>>()
+        .map_err(|_| AppError::Unprocessable("Pick labels from the list.".into()))?;
+    db::conversations::set_labels(&mut tenant.tx, conversation.id, &label_ids).await?;
     tenant.tx.commit().await?;
     Ok(Redirect::to(&format!("/inbox/{}", conversation.id)))
 }

@@ -18,6 +18,10 @@ use crate::db::conversations::Visibility;
 use crate::live::LiveEvent;
 use crate::tenancy::member::Tenant;
 
+/// Every event's data: a browser does not dispatch an event whose data is
+/// empty.
+const CHANGED: &str = "changed";
+
 /// A stream ends after this long; the browser reconnects, which checks the
 /// session again (a signed-out member stops getting events).
 const MAX_STREAM: Duration = Duration::from_secs(30 * 60);
@@ -44,12 +48,12 @@ pub async fn events(State(state): State<AppState>, tenant: Tenant) -> impl IntoR
                                 assignee.is_none() || assignee == Some(me)
                             }
                         };
-                        let mut events = vec![Event::default().event("inbox").data("")];
+                        let mut events = vec![Event::default().event("inbox").data(CHANGED)];
                         if visible {
                             events.push(
                                 Event::default()
                                     .event(format!("c-{conversation_id}"))
-                                    .data(""),
+                                    .data(CHANGED),
                             );
                         }
                         events
@@ -57,7 +61,7 @@ pub async fn events(State(state): State<AppState>, tenant: Tenant) -> impl IntoR
                     Ok(LiveEvent::Changed { .. }) => continue,
                     // Missed some: refresh what is shown.
                     Ok(LiveEvent::Resync) | Err(RecvError::Lagged(_)) => {
-                        vec![Event::default().event("inbox").data("")]
+                        vec![Event::default().event("inbox").data(CHANGED)]
                     }
                     Err(RecvError::Closed) => return,
                 };

@@ -25,6 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/inbox/{id}/notes", post(actions::note))
         .route("/inbox/{id}/status", post(actions::status))
         .route("/inbox/{id}/assign", post(actions::assign))
+        .route("/inbox/{id}/priority", post(actions::priority))
+        .route("/inbox/{id}/labels", post(actions::labels))
 }
 
 fn conversation_id(id: &str) -> Result<Uuid> {

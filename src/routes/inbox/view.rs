@@ -7,7 +7,7 @@ use super::{conversation_id, decode_position, encode_position};
 use crate::db;
 use crate::db::channels::Channel;
 use crate::db::contacts::Contact;
-use crate::db::conversations::{AssigneeFilter, Conversation, ListFilter};
+use crate::db::conversations::{AssigneeFilter, Conversation, ListFilter, PRIORITIES};
 use crate::db::labels::Label;
 use crate::db::memberships::Member as TeamMember;
 use crate::db::messages::{Message, PageEnd};
@@ -146,7 +146,9 @@ pub struct InboxPage {
     labels: Vec<Label>,
     channels: Vec<Channel>,
     statuses: [(&'static str, &'static str); 5],
+    priorities: [(&'static str, &'static str); 5],
     selected: Option<Selected>,
+    page_user_id: uuid::Uuid,
 }
 
 impl InboxPage {
@@ -189,6 +191,7 @@ async fn load_list(
         db::conversations::list(&mut tenant.tx, &filter, viewer, visibility).await?;
     let more = conversations.len() as i64 > LIST_SIZE;
     conversations.truncate(LIST_SIZE as usize);
+    db::conversations::with_labels(&mut tenant.tx, &mut conversations).await?;
     let next = match (more, conversations.last()) {
         (true, Some(last)) => Some(encode_position((last.last_message_at, last.id))),
         _ => None,
@@ -213,7 +216,9 @@ async fn render(
         labels,
         channels,
         statuses: STATUSES,
+        priorities: PRIORITIES,
         selected,
+        page_user_id: tenant.member.user_id,
     })
 }
 
@@ -249,9 +254,10 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
         }
     };
     db::conversations::mark_read(&mut tenant.tx, id, viewer).await?;
-    let conversation = db::conversations::find(&mut tenant.tx, id, viewer, visibility)
+    let mut conversation = db::conversations::find(&mut tenant.tx, id, viewer, visibility)
         .await?
         .ok_or(AppError::NotFound)?;
+    db::conversations::with_labels(&mut tenant.tx, std::slice::from_mut(&mut conversation)).await?;
     let mut messages = db::messages::page(&mut tenant.tx, id, end, MESSAGES_SHOWN + 1).await?;
     let older = if messages.len() as i64 > MESSAGES_SHOWN {
         messages.remove(0);
