@@ -27,6 +27,9 @@ pub enum AppError {
     /// Understood, but a value is not acceptable (422).
     #[error("{0}")]
     Unprocessable(String),
+    /// The request body is larger than this route takes (413).
+    #[error("{0}")]
+    TooLarge(String),
     /// A state conflict (duplicate, last owner...).
     #[error("{0}")]
     Conflict(String),
@@ -51,6 +54,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Database(_) | AppError::Session(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -67,6 +71,7 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",
             AppError::Unprocessable(_) => "invalid",
+            AppError::TooLarge(_) => "too_large",
             AppError::RateLimited { .. } => "rate_limited",
             _ => "internal",
         }
@@ -79,9 +84,10 @@ impl AppError {
             AppError::Redirect(to) => format!("Continue at {to}."),
             AppError::Forbidden(why) => format!("Your role does not allow this: {why}."),
             AppError::NotFound => "There is nothing here, or it is not yours to see.".into(),
-            AppError::BadRequest(m) | AppError::Conflict(m) | AppError::Unprocessable(m) => {
-                m.clone()
-            }
+            AppError::BadRequest(m)
+            | AppError::Conflict(m)
+            | AppError::Unprocessable(m)
+            | AppError::TooLarge(m) => m.clone(),
             AppError::RateLimited { retry_after_secs } => format!(
                 "Too many attempts. Please wait {} before trying again.",
                 human_wait(*retry_after_secs)

@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod embedded_pg;
 pub mod error;
+pub mod import;
 pub mod inbox;
 pub mod jobs;
 pub mod live;

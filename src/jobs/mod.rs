@@ -27,6 +27,8 @@ pub enum Job {
     },
     /// A queued reply, sent through its conversation's channel.
     SendMessage { org_id: Uuid, message_id: Uuid },
+    /// The next batches of a contact import.
+    ImportContacts { org_id: Uuid, import_id: Uuid },
 }
 
 impl Job {
@@ -34,6 +36,7 @@ impl Job {
         match self {
             Job::SendEmail { .. } => "email",
             Job::SendMessage { .. } => "messages",
+            Job::ImportContacts { .. } => "imports",
         }
     }
 

@@ -74,5 +74,8 @@ async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
             tx.commit().await?;
             Ok(())
         }
+        Job::ImportContacts { org_id, import_id } => {
+            crate::import::run::run(state, *org_id, *import_id).await
+        }
     }
 }

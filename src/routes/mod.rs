@@ -5,7 +5,7 @@ mod attributes;
 mod auth;
 mod canned;
 mod companies;
-mod contacts;
+pub(crate) mod contacts;
 mod dashboard;
 mod health;
 mod inbox;

@@ -13,7 +13,7 @@ use tower_sessions::Session;
 use crate::app::AppState;
 use crate::tenancy::session_state::AuthSession;
 
-/// Form posts are small; uploads (later) send the header instead.
+/// Form posts are small; uploads carry the token in the query string.
 const MAX_FORM_BYTES: usize = 256 * 1024;
 pub const FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
@@ -52,8 +52,22 @@ pub async fn require_token(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    // An upload form can't carry a header without a script, and its body is
+    // too large to read here: its token comes in the action's query string.
+    let is_multipart = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
     let (provided, body) = match header_token {
         Some(token) => (Some(token), body),
+        None if is_multipart => (
+            parts
+                .uri
+                .query()
+                .and_then(|q| form_field(q.as_bytes(), FIELD)),
+            body,
+        ),
         None if is_form => {
             let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
                 return (StatusCode::PAYLOAD_TOO_LARGE, "form too large").into_response();

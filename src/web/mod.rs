@@ -3,6 +3,7 @@
 
 pub mod client_ip;
 pub mod csrf;
+pub mod csv_download;
 pub mod form;
 pub mod headers;
 pub mod rate_limit;

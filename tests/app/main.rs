@@ -14,6 +14,7 @@ mod canned;
 mod companies;
 mod contacts;
 mod foundation;
+mod import;
 mod inbox;
 mod jobs;
 mod labels;

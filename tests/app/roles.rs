@@ -91,6 +91,22 @@ fn routes() -> Vec<Route> {
             Min::Agent,
         ),
         ("GET", "/canned".into(), vec![], Min::Admin),
+        ("GET", "/contacts/import".into(), vec![], Min::Admin),
+        ("GET", format!("/contacts/import/{NIL}"), vec![], Min::Admin),
+        (
+            "POST",
+            format!("/contacts/import/{NIL}"),
+            vec![("map", "name")],
+            Min::Admin,
+        ),
+        (
+            "GET",
+            format!("/contacts/import/{NIL}/failed.csv"),
+            vec![],
+            Min::Admin,
+        ),
+        ("GET", "/contacts/export.csv".into(), vec![], Min::Admin),
+        ("GET", "/companies/export.csv".into(), vec![], Min::Admin),
         (
             "POST",
             "/canned".into(),

@@ -14,9 +14,9 @@ const PAGE_SIZE: i64 = 50;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ListParams {
-    q: String,
-    sort: String,
-    after: String,
+    pub(super) q: String,
+    pub(super) sort: String,
+    pub(super) after: String,
 }
 
 #[derive(Template, WebTemplate)]

@@ -2,6 +2,7 @@
 //! with its contacts.
 
 mod edit;
+mod export;
 mod list;
 
 use axum::Router;
@@ -19,6 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/companies", get(list::index).post(edit::create))
         .route("/companies/new", get(edit::new))
+        .route("/companies/export.csv", get(export::export))
         .route("/companies/{id}", get(edit::show).post(edit::update))
         .route("/companies/{id}/delete", post(edit::delete))
 }

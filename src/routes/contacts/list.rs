@@ -18,13 +18,13 @@ const PAGE_SIZE: i64 = 50;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ListParams {
-    q: String,
-    sort: String,
-    after: String,
-    label: String,
+    pub(super) q: String,
+    pub(super) sort: String,
+    pub(super) after: String,
+    pub(super) label: String,
     /// A custom attribute's key, and the value it must have.
-    attr: String,
-    value: String,
+    pub(super) attr: String,
+    pub(super) value: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -69,7 +69,13 @@ pub(crate) fn search_patterns(q: &str, country: Option<crate::domain::Country>) 
     patterns
 }
 
-pub async fn index(mut tenant: Tenant, Query(params): Query<ListParams>) -> Result<ContactsPage> {
+/// The list's query from its parameters (also what an export applies), and
+/// the workspace's attribute definitions.
+pub(super) async fn list_query(
+    tx: &mut crate::tenancy::TenantTx,
+    params: &ListParams,
+    limit: i64,
+) -> Result<(ListQuery, Vec<AttributeDef>)> {
     let sort = Sort::from_param(&params.sort)?;
     let after = Cursor::from_param(&params.after, sort)?;
     let label = match params.label.trim() {
@@ -80,7 +86,7 @@ pub async fn index(mut tenant: Tenant, Query(params): Query<ListParams>) -> Resu
             )
         })?),
     };
-    let attribute_defs = db::attributes::list(&mut tenant.tx, Entity::Contact).await?;
+    let attribute_defs = db::attributes::list(tx, Entity::Contact).await?;
     let attr = params.attr.trim();
     let attribute = match attribute_defs.iter().find(|d| d.key == attr) {
         _ if attr.is_empty() => None,
@@ -95,15 +101,23 @@ pub async fn index(mut tenant: Tenant, Query(params): Query<ListParams>) -> Resu
             Err(e) => return Err(AppError::BadRequest(e)),
         },
     };
-    let country = db::orgs::default_country(&mut tenant.tx).await?;
+    let country = db::orgs::default_country(tx).await?;
     let query = ListQuery {
         attribute,
         patterns: search_patterns(&params.q, country),
         sort,
         after,
         label,
-        limit: PAGE_SIZE,
+        limit,
     };
+    Ok((query, attribute_defs))
+}
+
+pub async fn index(mut tenant: Tenant, Query(params): Query<ListParams>) -> Result<ContactsPage> {
+    let (query, attribute_defs) = list_query(&mut tenant.tx, &params, PAGE_SIZE).await?;
+    let sort = query.sort;
+    let attr = params.attr.trim();
+    let label = query.label;
     let mut page = db::contacts::list(&mut tenant.tx, &query).await?;
     db::contacts::with_labels(&mut tenant.tx, &mut page.contacts).await?;
     let labels = db::labels::list(&mut tenant.tx).await?;

@@ -1,12 +1,15 @@
 //! Contacts: the list (search, sort, keyset pages) and one contact's page.
 
 mod edit;
+mod export;
+mod import;
 mod list;
 mod merge;
 
 pub(crate) use list::search_patterns;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use std::collections::HashMap;
 
@@ -18,10 +21,25 @@ use crate::db::contacts::{Contact, ContactFields};
 use crate::domain::attributes;
 use crate::domain::{AttributeDef, Country, EmailAddress, PhoneE164};
 
+/// The upload's limit plus room for the form's framing.
+const UPLOAD_LIMIT: usize = crate::import::csv_file::MAX_BYTES + 64 * 1024;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/contacts", get(list::index).post(edit::create))
         .route("/contacts/new", get(edit::new))
+        .route(
+            "/contacts/import",
+            get(import::index)
+                .post(import::upload)
+                .layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .route(
+            "/contacts/import/{id}",
+            get(import::show).post(import::start),
+        )
+        .route("/contacts/import/{id}/failed.csv", get(import::failed_rows))
+        .route("/contacts/export.csv", get(export::export))
         .route("/contacts/{id}", get(edit::show).post(edit::update))
         .route("/contacts/{id}/delete", post(edit::delete))
         .route("/contacts/{id}/merge", get(merge::show).post(merge::merge))
