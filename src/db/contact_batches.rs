@@ -22,15 +22,20 @@ pub struct BatchContact {
 }
 
 /// Existing contacts holding any of these phones or (lowercased) emails:
-/// `(id, phone, lowercased email)`.
+/// `(id, phone, lowercased email)`. One index probe per value (a join
+/// against the arrays), so a batch costs the same however many contacts
+/// the workspace already has.
 pub async fn holding(
     tx: &mut TenantTx,
     phones: &[String],
     emails: &[String],
 ) -> sqlx::Result<Vec<(Uuid, Option<String>, Option<String>)>> {
     sqlx::query_as(
-        "select id, phone, lower(email) from contacts where org_id = $1 \
-         and (phone = any($2) or lower(email) = any($3))",
+        "select c.id, c.phone, lower(c.email) from unnest($2::text[]) as p(phone) \
+         join contacts c on c.org_id = $1 and c.phone = p.phone \
+         union \
+         select c.id, c.phone, lower(c.email) from unnest($3::text[]) as e(email) \
+         join contacts c on c.org_id = $1 and lower(c.email) = e.email",
     )
     .bind(tx.org_id())
     .bind(phones)

@@ -148,7 +148,8 @@ pub async fn set_for(
     Ok(())
 }
 
-/// The labels of each of these contacts or conversations, by name.
+/// The labels of each of these contacts or conversations, by name (one
+/// index probe per id, whatever the table's size).
 pub async fn of(
     tx: &mut TenantTx,
     tagged: Tagged,
@@ -157,9 +158,10 @@ pub async fn of(
     let org_id = tx.org_id();
     let (table, column) = tagged.table();
     let rows: Vec<(Uuid, Uuid, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select t.{column}, l.id, l.name, l.color from {table} t \
+        "select t.{column}, l.id, l.name, l.color from unnest($2::uuid[]) as k(id) \
+         join {table} t on t.org_id = $1 and t.{column} = k.id \
          join labels l on l.org_id = t.org_id and l.id = t.label_id \
-         where t.org_id = $1 and t.{column} = any($2) order by lower(l.name), l.id"
+         order by lower(l.name), l.id"
     )))
     .bind(org_id)
     .bind(ids)

@@ -75,8 +75,15 @@ pub async fn run(state: &AppState, org_id: Uuid, import_id: Uuid) -> anyhow::Res
         let finished = rows.len() < BATCH_ROWS || end >= work.csv.len() as u64;
         // Row 1 is the header.
         let first_number = position.done_rows + 2;
+        let batch_started = Instant::now();
         let outcome = apply(&mut tx, &plan, first_number, rows).await?;
         db::imports::record_batch(&mut tx, import_id, end, &outcome, finished).await?;
+        tracing::debug!(
+            %import_id,
+            rows = outcome.rows,
+            ms = batch_started.elapsed().as_millis() as u64,
+            "import batch applied"
+        );
         let out_of_time = started.elapsed() > RUN_BUDGET;
         if !finished && out_of_time {
             let next = Job::ImportContacts { org_id, import_id };
@@ -131,6 +138,7 @@ async fn apply(
         }
     }
 
+    let checked_at = Instant::now();
     // Who already exists, by phone or email (this batch's new rows join in
     // as they are read, so a repeated row is a duplicate too).
     let phones: Vec<String> = checked
@@ -219,12 +227,18 @@ async fn apply(
             }
         }
     }
+    let resolved_at = Instant::now();
     db::contact_batches::insert_many(tx, &inserts).await?;
     // Rows that were new in this batch and then repeated update their own
     // insert: apply updates after inserts.
     let updates: Vec<BatchContact> = updates.into_values().collect();
     db::contact_batches::update_many(tx, &updates).await?;
     db::contact_batches::add_labels(tx, &label_pairs).await?;
+    tracing::debug!(
+        lookups_ms = (resolved_at - checked_at).as_millis() as u64,
+        writes_ms = resolved_at.elapsed().as_millis() as u64,
+        "import batch phases"
+    );
     Ok(outcome)
 }
 
