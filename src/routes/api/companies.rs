@@ -239,12 +239,12 @@ async fn checked(
     if let Some(values) = &input.attributes {
         lay_attributes(&defs, values, &mut form.attributes, &mut errors);
     }
-    if errors.is_empty() {
-        match form.parse(&defs) {
-            Ok(fields) => return Ok(fields),
-            Err(form_errors) => {
-                errors.extend(form_errors.iter().map(|e| field_first(e, &COMPANY_FIELDS)))
-            }
+    // Every problem at once: the form's own, beside the attributes'.
+    match form.parse(&defs) {
+        Ok(fields) if errors.is_empty() => return Ok(fields),
+        Ok(_) => {}
+        Err(form_errors) => {
+            errors.extend(form_errors.iter().map(|e| field_first(e, &COMPANY_FIELDS)))
         }
     }
     Err(AppError::Unprocessable(errors.join(" ")))

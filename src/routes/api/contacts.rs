@@ -316,23 +316,24 @@ async fn checked(
     if let Some(blocked) = input.blocked {
         form.blocked = blocked.then(|| "on".into());
     }
-    if errors.is_empty() {
-        match form.parse(country, &defs) {
-            Ok(fields) => {
-                let except = existing.map(|c| c.id);
-                return match db::contacts::find_taken(tx, &fields, except).await? {
-                    Some(Taken::Phone(other)) => Err(AppError::Conflict(format!(
-                        "phone: contact {other} already has this phone number."
-                    ))),
-                    Some(Taken::Email(other)) => Err(AppError::Conflict(format!(
-                        "email: contact {other} already has this email address."
-                    ))),
-                    None => Ok(fields),
-                };
-            }
-            Err(form_errors) => {
-                errors.extend(form_errors.iter().map(|e| field_first(e, &CONTACT_FIELDS)))
-            }
+    // Every problem at once: the form's own, beside the labels' and the
+    // attributes' (which left the form's fields as they were).
+    match form.parse(country, &defs) {
+        Ok(fields) if errors.is_empty() => {
+            let except = existing.map(|c| c.id);
+            return match db::contacts::find_taken(tx, &fields, except).await? {
+                Some(Taken::Phone(other)) => Err(AppError::Conflict(format!(
+                    "phone: contact {other} already has this phone number."
+                ))),
+                Some(Taken::Email(other)) => Err(AppError::Conflict(format!(
+                    "email: contact {other} already has this email address."
+                ))),
+                None => Ok(fields),
+            };
+        }
+        Ok(_) => {}
+        Err(form_errors) => {
+            errors.extend(form_errors.iter().map(|e| field_first(e, &CONTACT_FIELDS)))
         }
     }
     Err(AppError::Unprocessable(errors.join(" ")))

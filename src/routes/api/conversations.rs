@@ -205,8 +205,10 @@ pub struct ConversationUpdate {
     #[serde(deserialize_with = "present")]
     #[schema(value_type = Option<Uuid>)]
     assignee_id: Option<Option<Uuid>>,
-    /// Label names (all of them: replaces the set).
-    labels: Option<Vec<String>>,
+    /// Label names (all of them: replaces the set); `null` or `[]` clears.
+    #[serde(deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    labels: Option<Option<Vec<String>>>,
     /// `none`, `low`, `medium`, `high` or `urgent`.
     priority: Option<String>,
 }
@@ -260,7 +262,7 @@ pub async fn update(
     };
     let labels = match &input.labels {
         None => None,
-        Some(names) => Some(label_ids(tx, names, "labels").await?),
+        Some(names) => Some(label_ids(tx, names.as_deref().unwrap_or_default(), "labels").await?),
     };
 
     if let Some((status, snoozed_until)) = status {
