@@ -340,3 +340,25 @@ pub async fn mark_read(tx: &mut TenantTx, id: Uuid, user_id: Uuid) -> sqlx::Resu
     .await?;
     Ok(())
 }
+
+/// The contact's unresolved conversation on the channel other than
+/// `except`, if any (there is at most one: reopening `except` must not
+/// make a second).
+pub async fn other_active(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    contact_id: Uuid,
+    except: Uuid,
+) -> sqlx::Result<Option<Uuid>> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar(
+        "select id from conversations where org_id = $1 and channel_id = $2 \
+         and contact_id = $3 and status <> 'resolved' and id <> $4 limit 1",
+    )
+    .bind(org_id)
+    .bind(channel_id)
+    .bind(contact_id)
+    .bind(except)
+    .fetch_optional(tx.conn())
+    .await
+}

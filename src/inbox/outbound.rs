@@ -21,6 +21,16 @@ pub async fn queue_reply(
     author: Uuid,
     text: &str,
 ) -> anyhow::Result<Uuid> {
+    queue_text(tx, secrets, conversation, Some(author), text).await
+}
+
+async fn queue_text(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    conversation: &Conversation,
+    author: Option<Uuid>,
+    text: &str,
+) -> anyhow::Result<Uuid> {
     let id = store(
         tx,
         conversation,
@@ -48,7 +58,7 @@ pub async fn add_note(
     store(
         tx,
         conversation,
-        author,
+        Some(author),
         MessageKind::Note,
         text,
         DeliveryStatus::Received,
@@ -56,10 +66,12 @@ pub async fn add_note(
     .await
 }
 
+/// `author` is the member who wrote it; `None` for an integration (stored
+/// as sent by a bot).
 async fn store(
     tx: &mut TenantTx,
     conversation: &Conversation,
-    author: Uuid,
+    author: Option<Uuid>,
     kind: MessageKind,
     text: &str,
     status: DeliveryStatus,
@@ -74,7 +86,7 @@ async fn store(
             kind,
             body: text,
             media: None,
-            sender_user_id: Some(author),
+            sender_user_id: author,
             private: kind == MessageKind::Note,
             provider_message_id: None,
             status,
@@ -120,4 +132,32 @@ pub async fn send(tx: &mut TenantTx, message_id: Uuid) -> anyhow::Result<()> {
     }
     db::conversations::notify(tx, message.conversation_id).await?;
     Ok(())
+}
+
+/// Queues a text message an integration sends through the JSON API: like
+/// [`queue_reply`], but from no member (a bot).
+pub async fn queue_integration_message(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    conversation: &Conversation,
+    text: &str,
+) -> anyhow::Result<Uuid> {
+    queue_text(tx, secrets, conversation, None, text).await
+}
+
+/// A private note an integration adds through the JSON API (from no member).
+pub async fn add_integration_note(
+    tx: &mut TenantTx,
+    conversation: &Conversation,
+    text: &str,
+) -> sqlx::Result<Uuid> {
+    store(
+        tx,
+        conversation,
+        None,
+        MessageKind::Note,
+        text,
+        DeliveryStatus::Received,
+    )
+    .await
 }

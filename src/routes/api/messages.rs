@@ -1,0 +1,239 @@
+//! A conversation's messages: read newest first, send a text (queued, then
+//! carried out by the job worker through the conversation's channel), add a
+//! private note. Integrations write as no member: their messages and notes
+//! are stored as sent by a bot.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::conversations::find as find_conversation;
+use super::extract::{ApiJson, ApiQuery, IdPath};
+use super::{ErrorBody, Page, page_limit, rfc3339};
+use crate::app::AppState;
+use crate::db;
+use crate::db::messages::{Message, PageEnd};
+use crate::domain::mention::mentioned;
+use crate::error::AppError;
+use crate::inbox::outbound;
+use crate::routes::inbox::{decode_position, encode_position};
+use crate::tenancy::TenantTx;
+use crate::tenancy::api_client::{ApiClient, ApiError};
+
+/// WhatsApp's limit for a text message body.
+const MAX_TEXT: usize = 4096;
+
+/// A message (or a private note) as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct MessageOut {
+    id: Uuid,
+    conversation_id: Uuid,
+    /// `in` (from the contact) or `out`.
+    direction: String,
+    /// `text`, `image`, `audio`, `video`, `document`, `sticker`,
+    /// `location`, `contacts`, `reaction`, `interactive`, `template`,
+    /// `note` (private, never sent) or `unknown`.
+    kind: String,
+    /// The text, or a media message's caption.
+    text: String,
+    /// A private note: seen by the team only.
+    private: bool,
+    /// `contact`, `member` or `bot` (the API's own messages).
+    sender_kind: String,
+    /// An outgoing message's delivery: `queued` → `sent` → `delivered` →
+    /// `read`, or `failed` (see `error`). A message from the contact, and a
+    /// private note, has arrived where it is going: `delivered`.
+    status: String,
+    /// Why it failed, or `null`.
+    error: Option<String>,
+    /// The channel's id for it, once sent.
+    provider_message_id: Option<String>,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
+    created_at: String,
+}
+
+impl From<Message> for MessageOut {
+    fn from(m: Message) -> MessageOut {
+        // Inbound messages and notes are stored as `received`; the API's
+        // statuses are those of a delivery.
+        let status = if m.status == "received" {
+            "delivered".to_owned()
+        } else {
+            m.status
+        };
+        MessageOut {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            direction: m.direction,
+            kind: m.kind,
+            text: m.body,
+            private: m.private,
+            sender_kind: m.sender_kind,
+            status,
+            error: m.error,
+            provider_message_id: m.provider_message_id,
+            created_at: rfc3339(m.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// `next_cursor` of the previous page (older messages).
+    cursor: String,
+    /// 1–100, default 25.
+    limit: String,
+}
+
+/// The conversation's messages and notes, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{id}/messages", tag = "messages",
+    params(("id" = Uuid, Path, description = "The conversation's id"), ListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Page<MessageOut>),
+        (status = 400, description = "Bad cursor or limit", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such conversation in this workspace", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    mut client: ApiClient,
+    IdPath(id): IdPath,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<Page<MessageOut>>, ApiError> {
+    let conversation = find_conversation(&mut client.tx, id).await?;
+    let limit = page_limit(&params.limit)?;
+    let end = match decode_position(&params.cursor)? {
+        Some(position) => PageEnd::Before(position),
+        None => PageEnd::Latest,
+    };
+    // Oldest first for display: turned around, the extra one is last.
+    let mut messages = db::messages::page(&mut client.tx, conversation.id, end, limit + 1).await?;
+    client.tx.commit().await?;
+    messages.reverse();
+    let more = messages.len() as i64 > limit;
+    messages.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = match (more, messages.last()) {
+        (true, Some(last)) => Some(encode_position((last.created_at, last.id))),
+        _ => None,
+    };
+    Ok(Json(Page {
+        data: messages.into_iter().map(MessageOut::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// A message to send: a text (templates come with WhatsApp Cloud API
+/// channels).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct SendMessage {
+    /// At most 4,096 characters.
+    text: Option<String>,
+    /// `{"name", "language", "variables": [...]}`: not yet (422).
+    #[schema(value_type = Option<Object>)]
+    template: Option<serde_json::Value>,
+}
+
+/// Sends a text: stored as `queued` and carried out through the
+/// conversation's channel; poll the messages for its status.
+#[utoipa::path(
+    post, path = "/api/v1/conversations/{id}/messages", tag = "messages",
+    params(("id" = Uuid, Path, description = "The conversation's id")),
+    request_body = SendMessage,
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Queued", body = MessageOut),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "No text, too long, or a template", body = ErrorBody),
+    )
+)]
+pub async fn send(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut client: ApiClient,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<SendMessage>,
+) -> Result<Response, ApiError> {
+    let conversation = find_conversation(&mut client.tx, id).await?;
+    if input.template.is_some() {
+        return Err(AppError::Unprocessable(
+            "template: templates need a WhatsApp Cloud API channel.".into(),
+        )
+        .into());
+    }
+    let text = checked_text(input.text.as_deref())?;
+    let message_id =
+        outbound::queue_integration_message(&mut client.tx, &state.secrets, &conversation, text)
+            .await?;
+    let message = find_message(&mut client.tx, message_id).await?;
+    client.tx.commit().await?;
+    Ok((StatusCode::ACCEPTED, Json(MessageOut::from(message))).into_response())
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct NewNote {
+    /// At most 4,096 characters; `@Name` mentions a member.
+    text: Option<String>,
+}
+
+/// Adds a private note (never sent to the contact).
+#[utoipa::path(
+    post, path = "/api/v1/conversations/{id}/notes", tag = "messages",
+    params(("id" = Uuid, Path, description = "The conversation's id")),
+    request_body = NewNote,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Added", body = MessageOut),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "No text, or too long", body = ErrorBody),
+    )
+)]
+pub async fn note(
+    mut client: ApiClient,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<NewNote>,
+) -> Result<Response, ApiError> {
+    let conversation = find_conversation(&mut client.tx, id).await?;
+    let text = checked_text(input.text.as_deref())?;
+    let note_id = outbound::add_integration_note(&mut client.tx, &conversation, text).await?;
+    let members = db::memberships::list(&mut client.tx).await?;
+    let mentioned = mentioned(text, members.iter().map(|m| (m.user_id, m.name.as_str())));
+    db::mentions::record(&mut client.tx, note_id, &mentioned).await?;
+    let message = find_message(&mut client.tx, note_id).await?;
+    client.tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(MessageOut::from(message))).into_response())
+}
+
+/// The text trimmed: not empty, not over [`MAX_TEXT`].
+fn checked_text(text: Option<&str>) -> Result<&str, AppError> {
+    let text = text.unwrap_or_default().trim();
+    if text.is_empty() {
+        return Err(AppError::Unprocessable(
+            "text: the message is empty.".into(),
+        ));
+    }
+    if text.chars().count() > MAX_TEXT {
+        return Err(AppError::Unprocessable(format!(
+            "text: too long ({MAX_TEXT} characters at most)."
+        )));
+    }
+    Ok(text)
+}
+
+async fn find_message(tx: &mut TenantTx, id: Uuid) -> Result<Message, AppError> {
+    db::messages::find(tx, id)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("message {id} vanished")))
+}
