@@ -459,3 +459,37 @@ async fn labels_and_priority_are_set_from_the_conversation() {
         1
     );
 }
+
+#[tokio::test]
+async fn the_contact_panel_shows_attributes_and_notes() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let response = owner
+        .post_form(
+            "/attributes",
+            &[
+                ("entity", "contact"),
+                ("label", "Plan"),
+                ("kind", "text"),
+                ("options", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let conversation = customer_writes(&owner, "Ana", "+4930901820", "hello").await;
+    let contact: uuid::Uuid =
+        sqlx::query_scalar("update contacts set attributes = '{\"plan\": \"Gold\"}' returning id")
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .unwrap();
+    let response = owner
+        .post_form(
+            &format!("/contacts/{contact}/notes"),
+            &[("body", "Prefers mornings")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(page.contains("<dt>Plan</dt><dd>Gold</dd>"), "{page}");
+    assert!(page.contains("Prefers mornings"));
+}

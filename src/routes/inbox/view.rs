@@ -17,6 +17,8 @@ use crate::tenancy::member::{Page, Tenant};
 
 const LIST_SIZE: i64 = 50;
 const MESSAGES_SHOWN: i64 = 50;
+/// Contact notes shown beside a conversation (all are on the contact's page).
+const NOTES_SHOWN: usize = 5;
 pub const STATUSES: [(&str, &str); 5] = [
     ("open", "Open"),
     ("pending", "Pending"),
@@ -133,6 +135,10 @@ pub struct Selected {
     pub contact: Contact,
     pub previous: Vec<Conversation>,
     pub members: Vec<TeamMember>,
+    /// The contact's custom attributes that have a value: `(label, value)`.
+    pub attributes: Vec<(String, String)>,
+    /// The contact's newest notes.
+    pub notes: Vec<crate::db::notes::Note>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -279,6 +285,30 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
     let mut previous = db::conversations::list(&mut tenant.tx, &filter, viewer, visibility).await?;
     previous.retain(|c| c.id != conversation.id);
     let members = db::memberships::list(&mut tenant.tx).await?;
+    let defs = db::attributes::list(&mut tenant.tx, crate::db::attributes::Entity::Contact).await?;
+    let attributes = defs
+        .iter()
+        .map(|d| (d.label.clone(), d.display(contact.attributes.get(&d.key))))
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(label, value)| {
+            (
+                label,
+                if value == "on" {
+                    "yes".to_owned()
+                } else {
+                    value
+                },
+            )
+        })
+        .collect();
+    let mut notes = db::notes::list(
+        &mut tenant.tx,
+        crate::db::notes::NoteSubject::Contact(contact.id),
+        viewer,
+        false,
+    )
+    .await?;
+    notes.truncate(NOTES_SHOWN);
     Ok(Selected {
         conversation,
         messages: with_day_separators(messages),
@@ -287,5 +317,7 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
         contact,
         previous,
         members,
+        attributes,
+        notes,
     })
 }
