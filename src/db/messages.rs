@@ -39,6 +39,16 @@ impl Message {
     pub fn media_url(&self) -> Option<&str> {
         self.media.as_ref()?.get("url")?.as_str()
     }
+
+    /// An image stored by wacrm (`/media/{id}`), shown inline; a provider's
+    /// URL never is.
+    pub fn stored_image(&self) -> Option<&str> {
+        let url = self.media_url()?;
+        let id = url.strip_prefix("/media/")?;
+        (matches!(self.kind(), MessageKind::Image | MessageKind::Sticker)
+            && Uuid::try_parse(id).is_ok())
+        .then_some(url)
+    }
 }
 
 const COLUMNS: &str = "m.id, m.conversation_id, m.channel_id, m.direction, m.kind, m.body, \

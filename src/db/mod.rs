@@ -16,6 +16,7 @@ pub mod imports;
 pub mod invitations;
 pub mod keyset;
 pub mod labels;
+pub mod media;
 pub mod memberships;
 pub mod mentions;
 pub mod messages;

@@ -11,6 +11,7 @@ mod health;
 mod inbox;
 mod invitations;
 mod labels;
+mod media;
 mod mentions;
 mod notes;
 mod profile;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .merge(inbox::router())
         .merge(sandbox::router())
         .merge(search::router())
+        .merge(media::router())
         .merge(mentions::router())
         .merge(labels::router())
         .merge(canned::router())

@@ -4,7 +4,8 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Query;
+use axum::extract::multipart::MultipartError;
+use axum::extract::{DefaultBodyLimit, Multipart, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -15,8 +16,9 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::db;
 use crate::db::messages::Message;
+use crate::domain::media::sniff_image;
 use crate::domain::{DeliveryStatus, MessageKind, PhoneE164};
-use crate::error::Result;
+use crate::error::{AppError, Result};
 use crate::inbox::ingest::{self, Inbound, Ingested};
 use crate::tenancy::member::{Page, Tenant};
 
@@ -27,6 +29,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sandbox", get(show))
         .route("/sandbox/messages", post(send))
+        .route(
+            "/sandbox/images",
+            post(send_image).layer(DefaultBodyLimit::max(MAX_IMAGE_BYTES + 64 * 1024)),
+        )
         .route("/sandbox/read", post(read))
 }
 
@@ -140,15 +146,28 @@ pub async fn send(mut tenant: Tenant, Form(customer): Form<Customer>) -> Result<
     let Some(phone) = phone.filter(|_| errors.is_empty()) else {
         return render(tenant, StatusCode::UNPROCESSABLE_ENTITY, customer, errors).await;
     };
+    deliver(tenant, &customer, phone, MessageKind::Text, text, None).await
+}
+
+/// Delivers a customer's message through the channel-agnostic ingest, then
+/// shows the chat.
+async fn deliver(
+    mut tenant: Tenant,
+    customer: &Customer,
+    phone: PhoneE164,
+    kind: MessageKind,
+    text: &str,
+    media: Option<serde_json::Value>,
+) -> Result<Response> {
     let channel = db::channels::sandbox(&mut tenant.tx).await?;
     let provider_id = format!("sandbox-in.{}", Uuid::now_v7());
     let inbound = Inbound {
         from: phone.clone(),
         profile_name: Some(customer.name.trim()).filter(|n| !n.is_empty()),
         provider_message_id: &provider_id,
-        kind: MessageKind::Text,
+        kind,
         body: text,
-        media: None,
+        media,
         raw: None,
         sent_at: None,
     };
@@ -164,6 +183,105 @@ pub async fn send(mut tenant: Tenant, Form(customer): Form<Customer>) -> Result<
             .await?;
     }
     Ok(Redirect::to(&format!("/sandbox?{}", customer.query(&phone))).into_response())
+}
+
+/// The largest image the simulator sends (WhatsApp's limit for images).
+pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
+
+/// A customer sends an image with an optional caption (a multipart form:
+/// `name`, `phone`, `text` for the caption, `image`).
+pub async fn send_image(mut tenant: Tenant, mut multipart: Multipart) -> Result<Response> {
+    let too_large = || {
+        AppError::TooLarge(format!(
+            "The image is larger than {} MB.",
+            MAX_IMAGE_BYTES / (1024 * 1024)
+        ))
+    };
+    let unreadable = |e: MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            AppError::BadRequest("The upload could not be read; try again.".into())
+        }
+    };
+    let mut customer = Customer::default();
+    let mut image: Option<(String, Vec<u8>)> = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "image" {
+            let filename = field
+                .file_name()
+                .unwrap_or("image")
+                .chars()
+                .take(200)
+                .collect();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+                if bytes.len() + chunk.len() > MAX_IMAGE_BYTES {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            image = Some((filename, bytes));
+        } else {
+            let value = field.text().await.map_err(unreadable)?;
+            match name.as_str() {
+                "name" => customer.name = value,
+                "phone" => customer.phone = value,
+                "text" => customer.text = value,
+                _ => {}
+            }
+        }
+    }
+    let mut errors = vec![];
+    let phone = match phone_of(&mut tenant, &customer.phone).await? {
+        Ok(phone) => Some(phone),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let caption = customer.text.trim().to_owned();
+    if caption.chars().count() > 1024 {
+        errors.push("Caption: 1024 characters at most.".into());
+    }
+    let content_type = match &image {
+        Some((_, bytes)) if bytes.is_empty() => {
+            errors.push("Image: choose an image to send.".into());
+            None
+        }
+        Some((_, bytes)) => {
+            let sniffed = sniff_image(bytes);
+            if sniffed.is_none() {
+                errors.push("Image: send a PNG, JPEG, GIF or WebP image.".into());
+            }
+            sniffed
+        }
+        None => {
+            errors.push("Image: choose an image to send.".into());
+            None
+        }
+    };
+    let (Some(phone), Some(content_type), Some((filename, bytes)), true) =
+        (phone, content_type, image, errors.is_empty())
+    else {
+        return render(tenant, StatusCode::UNPROCESSABLE_ENTITY, customer, errors).await;
+    };
+    let media_id = db::media::insert(&mut tenant.tx, content_type, &filename, &bytes).await?;
+    let media = serde_json::json!({
+        "url": format!("/media/{media_id}"),
+        "mime_type": content_type,
+        "filename": filename,
+    });
+    deliver(
+        tenant,
+        &customer,
+        phone,
+        MessageKind::Image,
+        &caption,
+        Some(media),
+    )
+    .await
 }
 
 pub async fn read(mut tenant: Tenant, Form(customer): Form<Customer>) -> Result<Response> {

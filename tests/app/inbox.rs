@@ -493,3 +493,79 @@ async fn the_contact_panel_shows_attributes_and_notes() {
     assert!(page.contains("<dt>Plan</dt><dd>Gold</dd>"), "{page}");
     assert!(page.contains("Prefers mornings"));
 }
+
+/// Posts the simulator's image form (the CSRF token rides in the query).
+async fn customer_sends_image(
+    browser: &Browser,
+    bytes: Vec<u8>,
+    caption: &str,
+) -> reqwest::Response {
+    let token = browser.csrf_token().await;
+    let form = reqwest::multipart::Form::new()
+        .text("name", "Maria")
+        .text("phone", "+4930901820")
+        .text("text", caption.to_owned())
+        .part(
+            "image",
+            reqwest::multipart::Part::bytes(bytes).file_name("photo.png"),
+        );
+    browser
+        .client
+        .post(browser.url(&format!("/sandbox/images?csrf_token={token}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_customer_image_is_stored_shown_and_served_only_to_its_workspace() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-not-really-but-sniffed".to_vec();
+    let response = customer_sends_image(&owner, png.clone(), "the broken part").await;
+    assert_eq!(response.status(), 303);
+    let (_, list) = owner.page("/inbox").await;
+    let at = list.find("href=\"/inbox/").unwrap() + "href=\"/inbox/".len();
+    let conversation = &list[at..at + 36];
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(page.contains("the broken part"));
+    let src_at = page
+        .find("<img class=\"media\" src=\"")
+        .expect("the image is shown")
+        + "<img class=\"media\" src=\"".len();
+    let src = &page[src_at..src_at + page[src_at..].find('"').unwrap()];
+    assert!(src.starts_with("/media/"));
+
+    let response = owner.get(src).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    assert_eq!(response.bytes().await.unwrap().to_vec(), png);
+
+    let other = app.sign_up("Otto", "otto@other.test", "Other").await;
+    let response = other.get(src).await;
+    assert_eq!(response.status(), 404);
+    let response = app.browser().get(src).await;
+    assert_eq!(response.status(), 303, "signed out");
+
+    // Only images, and not too large.
+    let response = customer_sends_image(&owner, b"<svg onload=alert(1)>".to_vec(), "").await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("PNG, JPEG, GIF or WebP")
+    );
+    let mut big = png.clone();
+    big.resize(6 * 1024 * 1024, 0);
+    let response = customer_sends_image(&owner, big, "").await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(app.count("select count(*) from media").await, 1);
+    assert_eq!(
+        app.count("select count(*) from messages where kind = 'image'")
+            .await,
+        1
+    );
+}

@@ -72,6 +72,7 @@ fn routes() -> Vec<Route> {
         ("GET", "/inbox".into(), vec![], Min::Agent),
         ("GET", "/search?q=x".into(), vec![], Min::Agent),
         ("GET", "/mentions".into(), vec![], Min::Agent),
+        ("GET", format!("/media/{NIL}"), vec![], Min::Agent),
         (
             "POST",
             format!("/inbox/{NIL}/priority"),
