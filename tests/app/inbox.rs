@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::support::*;
-use crate::team::team;
+use crate::team::{agents_see_only_theirs, team};
 
 /// Sends as a customer through the simulator; returns the conversation id.
 pub async fn customer_writes(browser: &Browser, name: &str, phone: &str, text: &str) -> String {
@@ -328,18 +328,7 @@ async fn agents_see_only_theirs_and_unassigned_when_the_workspace_says_so() {
         list.contains(&for_admin) && list.contains(&unassigned),
         "all by default"
     );
-    let response = team
-        .owner
-        .post_form(
-            "/settings",
-            &[
-                ("name", "Acme"),
-                ("time_zone", "UTC"),
-                ("agents_see", "assigned"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
+    agents_see_only_theirs(&team.owner).await;
     let (_, settings) = team.admin.page("/settings").await;
     assert!(settings.contains("value=\"assigned\" selected"));
     let response = team

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::inbox::customer_writes;
 use crate::support::*;
-use crate::team::team;
+use crate::team::{agents_see_only_theirs, team};
 
 /// An open `/inbox/events` stream, read event name by event name.
 struct Events {
@@ -113,18 +113,7 @@ async fn agents_seeing_only_theirs_get_no_events_for_others_conversations() {
         )
         .await;
     assert_eq!(response.status(), 303);
-    let response = team
-        .owner
-        .post_form(
-            "/settings",
-            &[
-                ("name", "Acme"),
-                ("time_zone", "UTC"),
-                ("agents_see", "assigned"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
+    agents_see_only_theirs(&team.owner).await;
 
     let mut agent_events = Events::open(&team.agent.client, &app.base).await;
     let mut admin_events = Events::open(&team.admin.client, &app.base).await;

@@ -4,7 +4,7 @@
 
 use crate::inbox::customer_writes;
 use crate::support::*;
-use crate::team::team;
+use crate::team::{agents_see_only_theirs, team};
 
 /// The first `/inbox/...?at=...` link of a results page.
 fn first_message_link(body: &str) -> String {
@@ -156,18 +156,7 @@ async fn agents_limited_to_their_conversations_find_only_those() {
         )
         .await;
     assert_eq!(response.status(), 303);
-    let response = team
-        .owner
-        .post_form(
-            "/settings",
-            &[
-                ("name", "Acme"),
-                ("time_zone", "UTC"),
-                ("agents_see", "assigned"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
+    agents_see_only_theirs(&team.owner).await;
     let (_, body) = team.agent.page("/search?q=invoice").await;
     assert!(body.contains("beta") && !body.contains("alpha"), "{body}");
     let (_, body) = team.admin.page("/search?q=invoice").await;

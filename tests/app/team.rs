@@ -52,6 +52,21 @@ pub async fn team(app: &TestApp) -> Team {
     }
 }
 
+/// The workspace setting: agents see only their conversations and the unassigned.
+pub async fn agents_see_only_theirs(owner: &Browser) {
+    let response = owner
+        .post_form(
+            "/settings",
+            &[
+                ("name", "Acme"),
+                ("time_zone", "UTC"),
+                ("agents_see", "assigned"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+}
+
 #[tokio::test]
 async fn owner_invites_an_admin_and_an_agent_who_join_with_their_roles() {
     let app = spawn_app().await;
