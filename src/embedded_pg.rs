@@ -208,7 +208,7 @@ impl Cluster {
         let socket = self.socket_dir.to_string_lossy().replace('\'', "''");
         let mut text = format!(
             "listen_addresses = ''\nport = {PORT}\nunix_socket_directories = '{socket}'\n\
-             unix_socket_permissions = 0700\nmax_connections = 200\nshared_buffers = 32MB\n"
+             unix_socket_permissions = 0700\nmax_connections = 200\nshared_buffers = 128MB\n"
         );
         if durability == Durability::Throwaway {
             text.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");

@@ -331,7 +331,8 @@ pub async fn mark_read(tx: &mut TenantTx, id: Uuid, user_id: Uuid) -> sqlx::Resu
         "insert into conversation_reads (org_id, conversation_id, user_id, read_count) \
          select org_id, id, $3, inbound_count from conversations where org_id = $1 and id = $2 \
          on conflict (org_id, conversation_id, user_id) \
-         do update set read_count = excluded.read_count",
+         do update set read_count = excluded.read_count \
+         where conversation_reads.read_count is distinct from excluded.read_count",
     )
     .bind(org_id)
     .bind(id)

@@ -35,15 +35,15 @@ pub async fn messages(
     limit: i64,
 ) -> sqlx::Result<Vec<MessageHit>> {
     let query = query.trim();
+    let org_id = tx.org_id();
+    // The newest matches first, limited before the joins that name them.
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
         "select m.id, m.conversation_id, m.body, m.private, m.direction, m.created_at, \
-         ct.name as contact_name, ct.phone as contact_phone \
-         from messages m \
-         join conversations c on c.org_id = m.org_id and c.id = m.conversation_id \
-         join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id \
-         where m.org_id = ",
+         ct.name as contact_name, ct.phone as contact_phone from (\
+         select m.id, m.conversation_id, m.body, m.private, m.direction, m.created_at \
+         from messages m where m.org_id = ",
     );
-    sql.push_bind(tx.org_id());
+    sql.push_bind(org_id);
     sql.push(" and (m.search_tsv @@ plainto_tsquery('simple', ")
         .push_bind(query)
         .push(")");
@@ -53,11 +53,21 @@ pub async fn messages(
     }
     sql.push(")");
     if let Visibility::AssignedTo(me) = visibility {
-        sql.push(" and (c.assignee_id = ")
-            .push_bind(me)
-            .push(" or c.assignee_id is null)");
+        sql.push(
+            " and exists (select 1 from conversations c where c.org_id = m.org_id \
+             and c.id = m.conversation_id and (c.assignee_id = ",
+        )
+        .push_bind(me)
+        .push(" or c.assignee_id is null))");
     }
     sql.push(" order by m.created_at desc, m.id desc limit ")
-        .push_bind(limit);
+        .push_bind(limit)
+        .push(") m join conversations c on c.org_id = ")
+        .push_bind(org_id)
+        .push(
+            " and c.id = m.conversation_id \
+             join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id \
+             order by m.created_at desc, m.id desc",
+        );
     sql.build_query_as().fetch_all(tx.conn()).await
 }

@@ -162,3 +162,21 @@ async fn agents_limited_to_their_conversations_find_only_those() {
     let (_, body) = team.admin.page("/search?q=invoice").await;
     assert!(body.contains("beta") && body.contains("alpha"));
 }
+
+/// Under row-level security a query's conditions reach an index only if
+/// their functions are leakproof: the search operators are marked so (the
+/// scale benchmark shows the plans), or every search would filter the
+/// whole workspace row by row.
+#[tokio::test]
+async fn search_operators_are_leakproof_so_row_level_security_keeps_the_indexes() {
+    let app = spawn_app().await;
+    let leakproof: Vec<bool> = sqlx::query_scalar(
+        "select proleakproof from pg_proc where oid in \
+         ('textlike(text, text)'::regprocedure, 'ts_match_vq(tsvector, tsquery)'::regprocedure, \
+          'lower(text)'::regprocedure)",
+    )
+    .fetch_all(&mut app.admin_conn().await)
+    .await
+    .unwrap();
+    assert_eq!(leakproof, vec![true, true, true]);
+}
