@@ -126,7 +126,12 @@ pub async fn list(
             .push_bind(like_escape(&search.to_lowercase()));
     }
     keyset::push_page(&mut sql, sort, after, limit);
-    let mut companies: Vec<Company> = sql.build_query_as().fetch_all(tx.conn()).await?;
+    // Planned for these values each time (see `conversations::list`).
+    let mut companies: Vec<Company> = sql
+        .build_query_as()
+        .persistent(false)
+        .fetch_all(tx.conn())
+        .await?;
     let more = companies.len() as i64 > limit;
     companies.truncate(usize::try_from(limit).unwrap_or(0));
     let next = match (more, companies.last()) {

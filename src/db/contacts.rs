@@ -201,7 +201,12 @@ pub async fn list(tx: &mut TenantTx, query: &ListQuery) -> sqlx::Result<Page> {
             .push_bind(sqlx::types::Json(attribute.clone()));
     }
     keyset::push_page(&mut sql, sort, query.after.as_ref(), query.limit);
-    let mut contacts: Vec<Contact> = sql.build_query_as().fetch_all(tx.conn()).await?;
+    // Planned for these values each time (see `conversations::list`).
+    let mut contacts: Vec<Contact> = sql
+        .build_query_as()
+        .persistent(false)
+        .fetch_all(tx.conn())
+        .await?;
     let more = contacts.len() as i64 > query.limit;
     contacts.truncate(usize::try_from(query.limit).unwrap_or(0));
     let next = match (more, contacts.last()) {

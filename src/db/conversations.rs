@@ -244,6 +244,9 @@ pub async fn list(
     .bind(before_at)
     .bind(before_id)
     .bind(filter.limit + 1)
+    // Planned for these values each time: a plan cached for a small
+    // workspace is a disaster for a large one.
+    .persistent(false)
     .fetch_all(tx.conn())
     .await
 }

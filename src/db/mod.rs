@@ -126,13 +126,8 @@ pub async fn app_pool(admin: &PgConnectOptions, max_connections: u32) -> anyhow:
         .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                // Custom plans: a plan cached for an average workspace is
-                // a disaster for a large one (searches, the inbox list).
-                conn.execute(
-                    "set role wacrm_app; set statement_timeout = '30s'; \
-                     set plan_cache_mode = force_custom_plan",
-                )
-                .await?;
+                conn.execute("set role wacrm_app; set statement_timeout = '30s'")
+                    .await?;
                 Ok(())
             })
         })

@@ -69,5 +69,9 @@ pub async fn messages(
              join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id \
              order by m.created_at desc, m.id desc",
         );
-    sql.build_query_as().fetch_all(tx.conn()).await
+    // Planned for these values each time (see `conversations::list`).
+    sql.build_query_as()
+        .persistent(false)
+        .fetch_all(tx.conn())
+        .await
 }
