@@ -6,7 +6,10 @@
 //! own private PostgreSQL under a temporary data dir, loopback only).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{KeepAlive, free_port, memory_mib, sign_up, spawn, stop, wait_ready};
 
 use reqwest::cookie::CookieStore;
 use std::time::{Duration, Instant};
@@ -15,123 +18,6 @@ const CLIENTS: usize = 16;
 const WARMUP: Duration = Duration::from_secs(2);
 const MEASURE: Duration = Duration::from_secs(10);
 const REFERENCE: Duration = Duration::from_secs(5);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn spawn(data: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_wacrm"))
-        .env("WACRM_DATA_DIR", data)
-        .env("WACRM_BIND", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn wacrm")
-}
-
-async fn time_to_ready(port: u16) -> Duration {
-    let started = Instant::now();
-    let client = reqwest::Client::new();
-    loop {
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-            && r.status() == 200
-        {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "never ready");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
-}
-
-/// Resident memory of a process, in MiB (`VmRSS` or `VmHWM`).
-fn memory_mib(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
-fn csrf(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).unwrap() + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
-
-/// A minimal HTTP/1.1 keep-alive client, like wrk's: the load generator
-/// shares the machine's cores with wacrm and Postgres, so it should cost as
-/// little as possible.
-struct KeepAlive {
-    stream: tokio::net::TcpStream,
-    buffer: Vec<u8>,
-}
-
-impl KeepAlive {
-    async fn connect(port: u16) -> KeepAlive {
-        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .unwrap();
-        stream.set_nodelay(true).unwrap();
-        KeepAlive {
-            stream,
-            buffer: Vec::with_capacity(64 * 1024),
-        }
-    }
-
-    /// Send `request`, read the whole response; its status.
-    async fn get(&mut self, request: &str) -> u16 {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        self.stream.write_all(request.as_bytes()).await.unwrap();
-        self.buffer.clear();
-        let mut chunk = [0u8; 16 * 1024];
-        let (head_len, body_len) = loop {
-            let n = self.stream.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "server closed the connection");
-            self.buffer.extend_from_slice(&chunk[..n]);
-            if let Some(end) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = std::str::from_utf8(&self.buffer[..end]).unwrap();
-                let length = head
-                    .lines()
-                    .find_map(|l| {
-                        let (name, value) = l.split_once(':')?;
-                        name.eq_ignore_ascii_case("content-length")
-                            .then(|| value.trim().parse::<usize>().unwrap())
-                    })
-                    .expect("responses have a Content-Length");
-                break (end + 4, length);
-            }
-        };
-        while self.buffer.len() < head_len + body_len {
-            let n = self.stream.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "server closed the connection");
-            self.buffer.extend_from_slice(&chunk[..n]);
-        }
-        std::str::from_utf8(&self.buffer[9..12])
-            .unwrap()
-            .parse()
-            .unwrap()
-    }
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -146,10 +32,10 @@ async fn main() {
     let port = free_port();
 
     let first = spawn(&data, port);
-    let cold = time_to_ready(port).await;
+    let cold = wait_ready(port).await;
     stop(first);
     let server = spawn(&data, port);
-    let warm = time_to_ready(port).await;
+    let warm = wait_ready(port).await;
     println!(
         "start-up: empty data dir -> /readyz 200 in {:.2} s (target < 10 s)",
         cold.as_secs_f64()
@@ -167,27 +53,7 @@ async fn main() {
         .pool_max_idle_per_host(CLIENTS)
         .build()
         .unwrap();
-    let page = client
-        .get(format!("{base}/signup"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let signup = client
-        .post(format!("{base}/signup"))
-        .form(&[
-            ("csrf_token", csrf(&page).as_str()),
-            ("name", "Bench Owner"),
-            ("email", "bench@example.com"),
-            ("password", "correct horse battery staple"),
-            ("org_name", "Bench Shop"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signup.status(), 303, "sign-up failed");
+    sign_up(&client, &base, "bench@example.com", "Bench Shop").await;
     let dashboard = client
         .get(format!("{base}/dashboard"))
         .send()
@@ -218,7 +84,7 @@ async fn main() {
                     let mut latencies = Vec::new();
                     while Instant::now() < deadline {
                         let started = Instant::now();
-                        let status = connection.get(&request).await;
+                        let status = connection.request(request.as_bytes()).await;
                         assert_eq!(status, 200, "{request}");
                         latencies.push(started.elapsed());
                     }

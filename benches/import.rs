@@ -7,55 +7,14 @@
 //! private PostgreSQL under a temporary data dir, loopback only).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{csrf, free_port, memory_mib, sign_up, spawn, stop, wait_ready};
+
 use std::time::{Duration, Instant};
 
 const ROWS: usize = 100_000;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn spawn(data: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_wacrm"))
-        .env("WACRM_DATA_DIR", data)
-        .env("WACRM_BIND", format!("127.0.0.1:{port}"))
-        .env(
-            "RUST_LOG",
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdin(Stdio::null())
-        // Logs only when asked for (`RUST_LOG=wacrm::import=debug` shows each batch).
-        .stdout(if std::env::var_os("RUST_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn wacrm")
-}
-
-fn memory_mib(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
-fn csrf(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).unwrap() + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
 
 /// A realistic file: names, unique phones and emails, a company from 500,
 /// one or two labels from eight.
@@ -89,19 +48,6 @@ fn contacts_csv() -> Vec<u8> {
         ));
     }
     csv.into_bytes()
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
-            && r.status() == 200
-        {
-            return;
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "never ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Uploads, maps and starts an import; returns the seconds from start to done.
@@ -186,35 +132,15 @@ async fn main() {
     wacrm::server::install_crypto_provider();
     let dir = std::env::temp_dir().join(format!("wacrm-import-bench-{}", std::process::id()));
     let port = free_port();
-    let mut server = spawn(&dir.join("data"), port);
+    let server = spawn(&dir.join("data"), port);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    wait_ready(&client, &base).await;
-    let page = client
-        .get(format!("{base}/signup"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let signup = client
-        .post(format!("{base}/signup"))
-        .form(&[
-            ("csrf_token", csrf(&page).as_str()),
-            ("name", "Bench Owner"),
-            ("email", "bench@example.com"),
-            ("password", "correct horse battery staple"),
-            ("org_name", "Bench Shop"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signup.status(), 303, "sign-up failed");
+    wait_ready(port).await;
+    sign_up(&client, &base, "bench@example.com", "Bench Shop").await;
 
     let file = contacts_csv();
     println!(
@@ -253,9 +179,6 @@ async fn main() {
         bytes as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    let _ = server.wait();
+    stop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

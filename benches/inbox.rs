@@ -24,9 +24,12 @@
 //! private PostgreSQL under a temporary data dir, loopback only).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{KeepAlive, free_port, sign_up, spawn, stop, wait_ready};
+
 use std::io::Write as _;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,7 +52,6 @@ const OPENED: usize = 200;
 /// "Many messages": more than one page of the conversation pane.
 const MANY_MESSAGES: u32 = 100;
 const OWNER_EMAIL: &str = "owner@bench.example";
-const OWNER_PASSWORD: &str = "correct horse battery staple";
 /// The database the app creates in its private cluster (`src/db/mod.rs`).
 const DATABASE: &str = "wacrm";
 /// History the seeded conversations span.
@@ -1034,57 +1036,6 @@ async fn copy(
 // ---------------------------------------------------------------------------
 // The app: start, sign up, seed.
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn spawn(data: &Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_wacrm"))
-        .env("WACRM_DATA_DIR", data)
-        .env("WACRM_BIND", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn wacrm")
-}
-
-async fn wait_ready(port: u16) {
-    let started = Instant::now();
-    let client = reqwest::Client::new();
-    loop {
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-            && r.status() == 200
-        {
-            return;
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "never ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
-}
-
-fn hidden_value(html: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker)? + marker.len();
-    let end = html[start..].find('"')?;
-    Some(html[start..start + end].to_owned())
-}
-
 /// The `before=` value of the list page's `rel="next"` link.
 fn next_cursor(html: &str) -> Option<String> {
     let link = html.find("rel=\"next\"")?;
@@ -1310,58 +1261,6 @@ async fn seed(conn: &mut PgConnection, scale: &Scale, owner_org: Uuid, owner: Uu
 // ---------------------------------------------------------------------------
 // Load: keep-alive HTTP/1.1 clients, as light as possible (they share the
 // machine's cores with wacrm and PostgreSQL).
-
-struct KeepAlive {
-    stream: tokio::net::TcpStream,
-    buffer: Vec<u8>,
-}
-
-impl KeepAlive {
-    async fn connect(port: u16) -> KeepAlive {
-        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .unwrap();
-        stream.set_nodelay(true).unwrap();
-        KeepAlive {
-            stream,
-            buffer: Vec::with_capacity(256 * 1024),
-        }
-    }
-
-    /// Send one request and read its whole response; the status.
-    async fn request(&mut self, request: &[u8]) -> u16 {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        self.stream.write_all(request).await.unwrap();
-        self.buffer.clear();
-        let mut chunk = [0u8; 64 * 1024];
-        let (head, body) = loop {
-            let n = self.stream.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "server closed the connection");
-            self.buffer.extend_from_slice(&chunk[..n]);
-            if let Some(end) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = std::str::from_utf8(&self.buffer[..end]).unwrap();
-                let length = head
-                    .lines()
-                    .find_map(|l| {
-                        let (name, value) = l.split_once(':')?;
-                        name.eq_ignore_ascii_case("content-length")
-                            .then(|| value.trim().parse::<usize>().unwrap())
-                    })
-                    .expect("responses have a Content-Length");
-                break (end + 4, length);
-            }
-        };
-        while self.buffer.len() < head + body {
-            let n = self.stream.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "server closed the connection");
-            self.buffer.extend_from_slice(&chunk[..n]);
-        }
-        std::str::from_utf8(&self.buffer[9..12])
-            .unwrap()
-            .parse()
-            .unwrap()
-    }
-}
 
 /// `clients` clients, each sending requests for paths picked at random,
 /// for `duration`; every latency with the index of its path.
@@ -1690,30 +1589,7 @@ async fn run_size(scale: Scale, keep: bool) -> SizeResult {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let page = client
-        .get(format!("{base}/signup"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let signup = client
-        .post(format!("{base}/signup"))
-        .form(&[
-            (
-                "csrf_token",
-                hidden_value(&page, "csrf_token").unwrap().as_str(),
-            ),
-            ("name", "Bench Owner"),
-            ("email", OWNER_EMAIL),
-            ("password", OWNER_PASSWORD),
-            ("org_name", "Big Shop"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signup.status(), 303, "sign-up failed");
+    sign_up(&client, &base, OWNER_EMAIL, "Big Shop").await;
 
     let socket_dir = std::fs::canonicalize(data.join("postgres").join("run")).unwrap();
     let options = PgConnectOptions::new()

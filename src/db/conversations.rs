@@ -70,7 +70,16 @@ pub enum Visibility {
 }
 
 impl Visibility {
-    fn sql(self) -> &'static str {
+    /// Whether a conversation with this assignee is visible.
+    pub fn allows(self, assignee: Option<Uuid>) -> bool {
+        match self {
+            Visibility::All => true,
+            Visibility::AssignedTo(me) => assignee.is_none() || assignee == Some(me),
+        }
+    }
+
+    /// The condition on conversations `c`, with the viewer bound as `$2`.
+    pub(crate) fn sql(self) -> &'static str {
         match self {
             Visibility::All => "",
             Visibility::AssignedTo(_) => " and (c.assignee_id = $2 or c.assignee_id is null)",

@@ -40,10 +40,8 @@ pub async fn of_user(
     visibility: Visibility,
     limit: i64,
 ) -> sqlx::Result<Vec<Mention>> {
-    let only_visible = match visibility {
-        Visibility::All => "",
-        Visibility::AssignedTo(_) => " and (c.assignee_id = $2 or c.assignee_id is null)",
-    };
+    // The viewer is the member mentioned: `$2` in both.
+    let only_visible = visibility.sql();
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select m.id as message_id, m.conversation_id, m.body, u.name as author_name, \
          ct.name as contact_name, ct.phone as contact_phone, m.created_at \

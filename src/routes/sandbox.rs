@@ -4,7 +4,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::multipart::MultipartError;
 use axum::extract::{DefaultBodyLimit, Multipart, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,6 +20,7 @@ use crate::domain::{DeliveryStatus, MessageKind, PhoneE164};
 use crate::error::{AppError, Result};
 use crate::inbox::ingest::{self, Inbound, Ingested};
 use crate::tenancy::member::{Page, Tenant};
+use crate::web::upload::{read_file, upload_error};
 
 const SHOWN: i64 = 100;
 const MAX_TEXT: usize = 4096;
@@ -197,15 +197,9 @@ pub async fn send_image(mut tenant: Tenant, mut multipart: Multipart) -> Result<
             MAX_IMAGE_BYTES / (1024 * 1024)
         ))
     };
-    let unreadable = |e: MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            AppError::BadRequest("The upload could not be read; try again.".into())
-        }
-    };
     let mut customer = Customer::default();
     let mut image: Option<(String, Vec<u8>)> = None;
+    let unreadable = |e| upload_error(e, &too_large);
     while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "image" {
@@ -215,13 +209,7 @@ pub async fn send_image(mut tenant: Tenant, mut multipart: Multipart) -> Result<
                 .chars()
                 .take(200)
                 .collect();
-            let mut bytes = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
-                if bytes.len() + chunk.len() > MAX_IMAGE_BYTES {
-                    return Err(too_large());
-                }
-                bytes.extend_from_slice(&chunk);
-            }
+            let bytes = read_file(&mut field, MAX_IMAGE_BYTES, &too_large).await?;
             image = Some((filename, bytes));
         } else {
             let value = field.text().await.map_err(unreadable)?;

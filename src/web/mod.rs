@@ -8,3 +8,4 @@ pub mod form;
 pub mod headers;
 pub mod rate_limit;
 pub mod static_files;
+pub mod upload;

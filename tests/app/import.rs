@@ -25,6 +25,18 @@ async fn upload(browser: &Browser, filename: &str, bytes: Vec<u8>) -> reqwest::R
         .expect("upload")
 }
 
+/// Posts the mapping (one field per column) and the duplicates choice.
+async fn start(
+    browser: &Browser,
+    path: &str,
+    map: &[&str],
+    on_duplicate: &str,
+) -> reqwest::Response {
+    let mut fields: Vec<(&str, &str)> = map.iter().map(|m| ("map", *m)).collect();
+    fields.push(("on_duplicate", on_duplicate));
+    browser.post_form(path, &fields).await
+}
+
 /// The import's page once its job has finished.
 async fn finished(browser: &Browser, path: &str) -> String {
     for _ in 0..200 {
@@ -97,9 +109,7 @@ async fn a_file_is_mapped_imported_and_its_failed_rows_listed() {
         );
     }
     let map = ["name", "phone", "email", "labels", "attr.orders", ""];
-    let mut fields: Vec<(&str, &str)> = map.iter().map(|m| ("map", *m)).collect();
-    fields.push(("on_duplicate", "update"));
-    let response = owner.post_form(&path, &fields).await;
+    let response = start(&owner, &path, &map, "update").await;
     assert_eq!(response.status(), 303);
 
     let done = finished(&owner, &path).await;
@@ -166,12 +176,7 @@ async fn duplicates_are_skipped_when_asked_and_a_started_import_resumes_where_it
         .execute(&mut app.admin_conn().await)
         .await
         .unwrap();
-    let response = owner
-        .post_form(
-            &path,
-            &[("map", "name"), ("map", "email"), ("on_duplicate", "skip")],
-        )
-        .await;
+    let response = start(&owner, &path, &["name", "email"], "skip").await;
     assert_eq!(response.status(), 303);
     let done = finished(&owner, &path).await;
     assert_eq!(count_of(&done, "created"), 1500);
@@ -184,12 +189,7 @@ async fn duplicates_are_skipped_when_asked_and_a_started_import_resumes_where_it
         "rows before the position are not imported again"
     );
     // Starting it again does nothing.
-    let response = owner
-        .post_form(
-            &path,
-            &[("map", "name"), ("map", "email"), ("on_duplicate", "skip")],
-        )
-        .await;
+    let response = start(&owner, &path, &["name", "email"], "skip").await;
     assert_eq!(response.status(), 303);
     assert_eq!(app.count("select count(*) from contacts").await, 1501);
 
@@ -201,12 +201,7 @@ async fn duplicates_are_skipped_when_asked_and_a_started_import_resumes_where_it
     )
     .await;
     let path = location(&response);
-    owner
-        .post_form(
-            &path,
-            &[("map", "name"), ("map", "email"), ("on_duplicate", "skip")],
-        )
-        .await;
+    start(&owner, &path, &["name", "email"], "skip").await;
     let done = finished(&owner, &path).await;
     assert_eq!(count_of(&done, "skipped"), 1);
     assert_eq!(
@@ -318,12 +313,7 @@ async fn another_workspace_never_sees_or_runs_an_import() {
     let (status, body) = other.page(&path).await;
     assert_eq!(status, 404);
     assert!(!body.contains("acme.csv"));
-    let response = other
-        .post_form(
-            &path,
-            &[("map", "name"), ("map", "phone"), ("on_duplicate", "skip")],
-        )
-        .await;
+    let response = start(&other, &path, &["name", "phone"], "skip").await;
     assert_eq!(response.status(), 404);
     let (status, _) = other.page(&format!("{path}/failed.csv")).await;
     assert_eq!(status, 404);
@@ -389,7 +379,19 @@ async fn exports_apply_the_filters_defuse_formulas_and_stay_in_the_workspace() {
     let response = owner.get("/contacts/export.csv?label=nope").await;
     assert_eq!(response.status(), 400);
 
+    let response = owner
+        .post_form("/companies", &[("name", "Acme Supplies")])
+        .await;
+    assert_eq!(response.status(), 303);
+    let response = other
+        .post_form("/companies", &[("name", "Otto's Supplier")])
+        .await;
+    assert_eq!(response.status(), 303);
     let response = owner.get("/companies/export.csv").await;
     assert_eq!(response.status(), 200);
-    assert!(response.text().await.unwrap().starts_with("id,name,domain"));
+    let csv = response.text().await.unwrap();
+    assert!(csv.starts_with("id,name,domain"));
+    assert!(csv.contains("Acme Supplies") && !csv.contains("Otto's Supplier"));
+    let response = owner.get("/companies/export.csv?sort=sideways").await;
+    assert_eq!(response.status(), 400);
 }

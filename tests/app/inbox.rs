@@ -536,6 +536,8 @@ async fn a_customer_image_is_stored_shown_and_served_only_to_its_workspace() {
     assert_eq!(response.status(), 404);
     let response = app.browser().get(src).await;
     assert_eq!(response.status(), 303, "signed out");
+    let response = owner.get("/media/not-an-id").await;
+    assert_eq!(response.status(), 404);
 
     // Only images, and not too large.
     let response = customer_sends_image(&owner, b"<svg onload=alert(1)>".to_vec(), "").await;

@@ -22,6 +22,7 @@ use crate::jobs::{self, Job};
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;
+use crate::web::upload::{read_file, upload_error};
 
 /// Failed rows shown on the page (all of them are in the download).
 const FAILURES_SHOWN: i64 = 100;
@@ -54,31 +55,16 @@ fn too_large() -> AppError {
 
 /// The uploaded file's name and bytes, refused past [`MAX_BYTES`].
 async fn read_upload(mut multipart: Multipart) -> Result<(String, Vec<u8>)> {
-    let unreadable = |_| AppError::BadRequest("The upload could not be read; try again.".into());
-    while let Some(mut field) = multipart.next_field().await.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            unreadable(e)
-        }
-    })? {
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| upload_error(e, &too_large))?
+    {
         if field.name() != Some("file") {
             continue;
         }
         let filename = field.file_name().unwrap_or("contacts.csv").to_owned();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                too_large()
-            } else {
-                unreadable(e)
-            }
-        })? {
-            if bytes.len() + chunk.len() > MAX_BYTES {
-                return Err(too_large());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = read_file(&mut field, MAX_BYTES, &too_large).await?;
         return Ok((filename, bytes));
     }
     Err(AppError::BadRequest("Choose a CSV file to upload.".into()))

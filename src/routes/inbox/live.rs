@@ -14,7 +14,6 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::app::AppState;
-use crate::db::conversations::Visibility;
 use crate::live::LiveEvent;
 use crate::tenancy::member::Tenant;
 
@@ -42,12 +41,7 @@ pub async fn events(State(state): State<AppState>, tenant: Tenant) -> impl IntoR
                         conversation_id,
                         assignee,
                     }) if event_org == org_id => {
-                        let visible = match visibility {
-                            Visibility::All => true,
-                            Visibility::AssignedTo(me) => {
-                                assignee.is_none() || assignee == Some(me)
-                            }
-                        };
+                        let visible = visibility.allows(assignee);
                         let mut events = vec![Event::default().event("inbox").data(CHANGED)];
                         if visible {
                             events.push(

@@ -1,0 +1,164 @@
+//! What every benchmark needs: the real release binary on its own data dir
+//! and port, a signed-in owner, memory readings, and a minimal keep-alive
+//! HTTP client. Included by each bench with `#[path]`; a bench uses only
+//! part of it.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The password every benchmark owner signs up with.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts wacrm (its own private PostgreSQL under `data`). Logs only when
+/// asked for: `RUST_LOG=wacrm::import=debug` shows each import batch.
+pub fn spawn(data: &Path, port: u16) -> Child {
+    let log = std::env::var("RUST_LOG").ok();
+    Command::new(env!("CARGO_BIN_EXE_wacrm"))
+        .env("WACRM_DATA_DIR", data)
+        .env("WACRM_BIND", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", log.as_deref().unwrap_or("warn"))
+        .stdin(Stdio::null())
+        .stdout(if log.is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn wacrm")
+}
+
+/// Waits until `/readyz` answers 200; how long that took.
+pub async fn wait_ready(port: u16) -> Duration {
+    let started = Instant::now();
+    let client = reqwest::Client::new();
+    loop {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            && r.status() == 200
+        {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "never ready");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// SIGTERM, as an operator would stop it (it stops its cluster too).
+pub fn stop(mut child: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+/// Resident memory of a process, in MiB (`VmRSS:` or `VmHWM:`).
+pub fn memory_mib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// The page's CSRF token.
+pub fn csrf(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).unwrap() + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// Signs a new owner and workspace up; `client` keeps the session cookie.
+pub async fn sign_up(client: &reqwest::Client, base: &str, email: &str, org_name: &str) {
+    let page = client
+        .get(format!("{base}/signup"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let signup = client
+        .post(format!("{base}/signup"))
+        .form(&[
+            ("csrf_token", csrf(&page).as_str()),
+            ("name", "Bench Owner"),
+            ("email", email),
+            ("password", PASSWORD),
+            ("org_name", org_name),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), 303, "sign-up failed");
+}
+
+/// A minimal HTTP/1.1 keep-alive client, like wrk's: the load generator
+/// shares the machine's cores with wacrm and Postgres, so it should cost as
+/// little as possible.
+pub struct KeepAlive {
+    stream: tokio::net::TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl KeepAlive {
+    pub async fn connect(port: u16) -> KeepAlive {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        stream.set_nodelay(true).unwrap();
+        KeepAlive {
+            stream,
+            buffer: Vec::with_capacity(256 * 1024),
+        }
+    }
+
+    /// Sends one request and reads its whole response; the status.
+    pub async fn request(&mut self, request: &[u8]) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.stream.write_all(request).await.unwrap();
+        self.buffer.clear();
+        let mut chunk = [0u8; 64 * 1024];
+        let (head, body) = loop {
+            let n = self.stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "server closed the connection");
+            self.buffer.extend_from_slice(&chunk[..n]);
+            if let Some(end) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buffer[..end]).unwrap();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().unwrap())
+                    })
+                    .expect("responses have a Content-Length");
+                break (end + 4, length);
+            }
+        };
+        while self.buffer.len() < head + body {
+            let n = self.stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "server closed the connection");
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+        std::str::from_utf8(&self.buffer[9..12])
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+}
