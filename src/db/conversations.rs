@@ -48,18 +48,17 @@ impl Conversation {
     }
 }
 
-/// `$1` org, `$2` viewer.
-const SELECT: &str = "select c.id, c.channel_id, ch.name as channel_name, c.contact_id, \
+const COLUMNS: &str = "select c.id, c.channel_id, ch.name as channel_name, c.contact_id, \
     ct.name as contact_name, ct.phone as contact_phone, c.status, c.snoozed_until, c.priority, \
     c.assignee_id, u.name as assignee_name, c.last_message_at, c.last_inbound_at, \
-    c.last_message_preview, greatest(c.inbound_count - coalesce(r.read_count, 0), 0) as unread \
-    from conversations c \
-    join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id \
+    c.last_message_preview, greatest(c.inbound_count - coalesce(r.read_count, 0), 0) as unread";
+
+/// What [`COLUMNS`] reads beside `conversations c`; `$2` is the viewer.
+const JOINS: &str = "join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id \
     join channels ch on ch.org_id = c.org_id and ch.id = c.channel_id \
     left join users u on u.id = c.assignee_id \
     left join conversation_reads r on r.org_id = c.org_id and r.conversation_id = c.id \
-      and r.user_id = $2 \
-    where c.org_id = $1";
+      and r.user_id = $2";
 
 /// Which conversations a member may see: all, or (agents of a workspace
 /// that says so) only theirs and the unassigned.
@@ -168,17 +167,19 @@ pub async fn notify(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// Snoozes that have run out become open again.
-pub async fn wake_snoozed(tx: &mut TenantTx) -> sqlx::Result<()> {
+/// Reopens the conversation if it is snoozed until now or earlier; true
+/// if it did.
+pub async fn wake_if_due(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    sqlx::query(
+    let done = sqlx::query(
         "update conversations set status = 'open', snoozed_until = null \
-         where org_id = $1 and status = 'snoozed' and snoozed_until <= now()",
+         where org_id = $1 and id = $2 and status = 'snoozed' and snoozed_until <= now()",
     )
     .bind(org_id)
+    .bind(id)
     .execute(tx.conn())
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn find(
@@ -188,7 +189,7 @@ pub async fn find(
     visibility: Visibility,
 ) -> sqlx::Result<Option<Conversation>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT}{} and c.id = $3",
+        "{COLUMNS} from conversations c {JOINS} where c.org_id = $1{} and c.id = $3",
         visibility.sql()
     )))
     .bind(tx.org_id())
@@ -221,20 +222,36 @@ pub struct ListFilter {
 }
 
 /// Most recent activity first; one more than `limit` tells there is more.
+///
+/// Two statements: the page's ids from `conversations` alone, planned for
+/// these values each time (a plan cached for a small workspace is a
+/// disaster for a large one, and planning one table is cheap), then their
+/// rows with a cached plan (every join is a key lookup). Planning the whole
+/// join each time cost more than running it.
 pub async fn list(
     tx: &mut TenantTx,
     filter: &ListFilter,
     viewer: Uuid,
     visibility: Visibility,
 ) -> sqlx::Result<Vec<Conversation>> {
+    let ids = page_ids(tx, filter, viewer, visibility).await?;
+    by_ids(tx, &ids, viewer).await
+}
+
+async fn page_ids(
+    tx: &mut TenantTx,
+    filter: &ListFilter,
+    viewer: Uuid,
+    visibility: Visibility,
+) -> sqlx::Result<Vec<Uuid>> {
     let assignee = match filter.assignee {
         AssigneeFilter::Mine => " and c.assignee_id = $2",
         AssigneeFilter::Unassigned => " and c.assignee_id is null",
         AssigneeFilter::All => "",
     };
     let (before_at, before_id) = filter.before.unzip();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT}{}{assignee} \
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select c.id from conversations c where c.org_id = $1{}{assignee} \
          and ($3::text is null or c.status = $3) \
          and ($4::uuid is null or exists (select 1 from conversation_labels cl \
               where cl.org_id = c.org_id and cl.conversation_id = c.id and cl.label_id = $4)) \
@@ -253,9 +270,55 @@ pub async fn list(
     .bind(before_at)
     .bind(before_id)
     .bind(filter.limit + 1)
-    // Planned for these values each time: a plan cached for a small
-    // workspace is a disaster for a large one.
     .persistent(false)
+    .fetch_all(tx.conn())
+    .await
+}
+
+/// These conversations, in this order (ids of other workspaces are left out).
+async fn by_ids(tx: &mut TenantTx, ids: &[Uuid], viewer: Uuid) -> sqlx::Result<Vec<Conversation>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{COLUMNS} from unnest($3::uuid[]) with ordinality as p(id, n) \
+         join conversations c on c.org_id = $1 and c.id = p.id {JOINS} \
+         where c.org_id = $1 order by p.n"
+    )))
+    .bind(tx.org_id())
+    .bind(viewer)
+    .bind(ids)
+    .fetch_all(tx.conn())
+    .await
+}
+
+/// The contact's other conversations (the contact panel), newest first.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Earlier {
+    pub id: Uuid,
+    pub status: String,
+    pub last_message_at: OffsetDateTime,
+}
+
+pub async fn others_of_contact(
+    tx: &mut TenantTx,
+    contact_id: Uuid,
+    except: Uuid,
+    viewer: Uuid,
+    visibility: Visibility,
+    limit: i64,
+) -> sqlx::Result<Vec<Earlier>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select c.id, c.status, c.last_message_at from conversations c \
+         where c.org_id = $1{} and c.contact_id = $3 and c.id <> $4 \
+         order by c.last_message_at desc, c.id desc limit $5",
+        visibility.sql()
+    )))
+    .bind(tx.org_id())
+    .bind(viewer)
+    .bind(contact_id)
+    .bind(except)
+    .bind(limit)
     .fetch_all(tx.conn())
     .await
 }
@@ -337,11 +400,16 @@ pub async fn with_labels(
 }
 
 /// The member has now seen every inbound message of the conversation.
+/// Nothing is written (or locked) when that was already so: `on conflict do
+/// update` locks the row even when its `where` fails.
 pub async fn mark_read(tx: &mut TenantTx, id: Uuid, user_id: Uuid) -> sqlx::Result<()> {
     let org_id = tx.org_id();
     sqlx::query(
         "insert into conversation_reads (org_id, conversation_id, user_id, read_count) \
-         select org_id, id, $3, inbound_count from conversations where org_id = $1 and id = $2 \
+         select c.org_id, c.id, $3, c.inbound_count from conversations c \
+         where c.org_id = $1 and c.id = $2 and not exists (select 1 from conversation_reads r \
+           where r.org_id = c.org_id and r.conversation_id = c.id and r.user_id = $3 \
+           and r.read_count = c.inbound_count) \
          on conflict (org_id, conversation_id, user_id) \
          do update set read_count = excluded.read_count \
          where conversation_reads.read_count is distinct from excluded.read_count",

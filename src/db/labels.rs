@@ -12,6 +12,14 @@ pub struct Label {
     pub name: String,
     /// One of [`PALETTE`].
     pub color: String,
+}
+
+/// A label with how many contacts carry it (the labels page).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LabelUsage {
+    pub id: Uuid,
+    pub name: String,
+    pub color: String,
     pub contact_count: i64,
 }
 
@@ -34,6 +42,18 @@ pub const PALETTE: [(&str, &str); 10] = [
 pub const NAME_KEY: &str = "labels_org_id_name_key";
 
 pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Label>> {
+    let org_id = tx.org_id();
+    sqlx::query_as(
+        "select l.id, l.name, l.color from labels l where l.org_id = $1 \
+         order by lower(l.name), l.id",
+    )
+    .bind(org_id)
+    .fetch_all(tx.conn())
+    .await
+}
+
+/// Counting costs a scan per label: only for the page that shows it.
+pub async fn list_with_counts(tx: &mut TenantTx) -> sqlx::Result<Vec<LabelUsage>> {
     let org_id = tx.org_id();
     sqlx::query_as(
         "select l.id, l.name, l.color, \
@@ -169,12 +189,10 @@ pub async fn of(
     .await?;
     let mut by_owner: HashMap<Uuid, Vec<Label>> = HashMap::new();
     for (owner, id, name, color) in rows {
-        by_owner.entry(owner).or_default().push(Label {
-            id,
-            name,
-            color,
-            contact_count: 0,
-        });
+        by_owner
+            .entry(owner)
+            .or_default()
+            .push(Label { id, name, color });
     }
     Ok(by_owner)
 }

@@ -6,6 +6,7 @@ pub mod worker;
 
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::mail::Email;
@@ -29,6 +30,8 @@ pub enum Job {
     SendMessage { org_id: Uuid, message_id: Uuid },
     /// The next batches of a contact import.
     ImportContacts { org_id: Uuid, import_id: Uuid },
+    /// A snoozed conversation whose snooze ends now (if it still does).
+    WakeConversation { org_id: Uuid, conversation_id: Uuid },
 }
 
 impl Job {
@@ -37,6 +40,7 @@ impl Job {
             Job::SendEmail { .. } => "email",
             Job::SendMessage { .. } => "messages",
             Job::ImportContacts { .. } => "imports",
+            Job::WakeConversation { .. } => "snoozes",
         }
     }
 
@@ -55,14 +59,27 @@ pub async fn enqueue(
     secrets: &SecretBox,
     job: &Job,
 ) -> anyhow::Result<i64> {
+    enqueue_at(conn, secrets, job, None).await
+}
+
+/// Like [`enqueue`], but not run before `run_at` (`None`: at once).
+pub async fn enqueue_at(
+    conn: &mut PgConnection,
+    secrets: &SecretBox,
+    job: &Job,
+    run_at: Option<OffsetDateTime>,
+) -> anyhow::Result<i64> {
     let plain = serde_json::to_vec(job)?;
     let sealed = secrets.seal(Uuid::nil(), SEAL_PURPOSE, &plain)?;
-    let id: i64 =
-        sqlx::query_scalar("insert into jobs (queue, payload) values ($1, $2) returning id")
-            .bind(job.queue())
-            .bind(sealed)
-            .fetch_one(&mut *conn)
-            .await?;
+    let id: i64 = sqlx::query_scalar(
+        "insert into jobs (queue, payload, run_at) values ($1, $2, coalesce($3, now())) \
+         returning id",
+    )
+    .bind(job.queue())
+    .bind(sealed)
+    .bind(run_at)
+    .fetch_one(&mut *conn)
+    .await?;
     sqlx::query("select pg_notify($1, $2)")
         .bind(NOTIFY_CHANNEL)
         .bind(job.queue())

@@ -77,5 +77,14 @@ async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
         Job::ImportContacts { org_id, import_id } => {
             crate::import::run::run(state, *org_id, *import_id).await
         }
+        Job::WakeConversation {
+            org_id,
+            conversation_id,
+        } => {
+            let mut tx = crate::tenancy::bootstrap::for_job(&state.pool, *org_id).await?;
+            crate::inbox::snooze::wake_if_due(&mut tx, *conversation_id).await?;
+            tx.commit().await?;
+            Ok(())
+        }
     }
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::db;
-use crate::db::labels::{Label, NAME_KEY, PALETTE};
+use crate::db::labels::{LabelUsage, NAME_KEY, PALETTE};
 use crate::error::{AppError, Result};
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
@@ -53,7 +53,7 @@ impl LabelForm {
 #[template(path = "labels/index.html")]
 pub struct LabelsPage {
     page: Page,
-    labels: Vec<Label>,
+    labels: Vec<LabelUsage>,
     palette: [(&'static str, &'static str); 10],
     /// The new-label form as typed.
     form: LabelForm,
@@ -66,7 +66,7 @@ async fn render(
     form: LabelForm,
     errors: Vec<String>,
 ) -> Result<Response> {
-    let labels = db::labels::list(&mut tenant.tx).await?;
+    let labels = db::labels::list_with_counts(&mut tenant.tx).await?;
     let page = LabelsPage {
         page: tenant.page,
         labels,

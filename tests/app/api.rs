@@ -1111,3 +1111,49 @@ async fn the_openapi_document_describes_the_api_without_a_token() {
         "documents how inbound statuses read"
     );
 }
+
+fn rfc3339_in(from_now: time::Duration) -> String {
+    (time::OffsetDateTime::now_utc() + from_now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format")
+}
+
+#[tokio::test]
+async fn a_snooze_ends_by_itself_and_a_later_snooze_is_not_cut_short() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let api = Api::new(&app, &owner).await;
+    let ana = conversation(&api, &owner, "Ana", "+4930901820", "Hello").await;
+    let bruno = conversation(&api, &owner, "Bruno", "+5511912345678", "Oi").await;
+    let ana = format!("/conversations/{}", ana["id"].as_str().expect("id"));
+    let bruno = format!("/conversations/{}", bruno["id"].as_str().expect("id"));
+
+    // Both snoozed briefly; Bruno's snooze is then moved a day ahead.
+    for path in [&ana, &bruno] {
+        let snooze =
+            json!({"status": "snoozed", "snoozed_until": rfc3339_in(time::Duration::seconds(1))});
+        let (status, body) = api.patch(path, snooze).await;
+        assert_eq!((status.as_u16(), &body["status"]), (200, &json!("snoozed")));
+    }
+    let later = json!({"status": "snoozed", "snoozed_until": rfc3339_in(time::Duration::days(1))});
+    assert_eq!(api.patch(&bruno, later).await.0, 200);
+
+    // Nobody reads the inbox meanwhile: the wake-up job reopens Ana's.
+    let started = std::time::Instant::now();
+    loop {
+        let (_, body) = api.get(&ana).await;
+        if body["status"] == "open" {
+            assert_eq!(body["snoozed_until"], Value::Null);
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "still {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Bruno's first wake-up has come and gone too, and changed nothing.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (_, body) = api.get(&bruno).await;
+    assert_eq!(body["status"], "snoozed", "{body}");
+}

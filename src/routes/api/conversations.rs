@@ -4,6 +4,7 @@
 //! An API token sees every conversation of its workspace, as an owner does.
 
 use axum::Json;
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
@@ -11,6 +12,7 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery, IdPath, present};
 use super::{ErrorBody, Page, label_ids, page_limit, rfc3339};
+use crate::app::AppState;
 use crate::db;
 use crate::db::conversations::{AssigneeFilter, Conversation, ListFilter, PRIORITIES, Visibility};
 use crate::error::AppError;
@@ -149,7 +151,6 @@ pub async fn list(
         before: decode_position(&params.cursor)?,
         limit,
     };
-    db::conversations::wake_snoozed(&mut client.tx).await?;
     let mut conversations =
         db::conversations::list(&mut client.tx, &filter, viewer, Visibility::All).await?;
     let more = conversations.len() as i64 > limit;
@@ -184,7 +185,6 @@ pub async fn show(
     mut client: ApiClient,
     IdPath(id): IdPath,
 ) -> Result<Json<ConversationOut>, ApiError> {
-    db::conversations::wake_snoozed(&mut client.tx).await?;
     let conversation = find(&mut client.tx, id).await?;
     client.tx.commit().await?;
     Ok(Json(conversation.into()))
@@ -229,12 +229,12 @@ pub struct ConversationUpdate {
     )
 )]
 pub async fn update(
+    State(state): State<AppState>,
     mut client: ApiClient,
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<ConversationUpdate>,
 ) -> Result<Json<ConversationOut>, ApiError> {
     let tx = &mut client.tx;
-    db::conversations::wake_snoozed(tx).await?;
     let conversation = find(tx, id).await?;
     let invalid = |m: &str| AppError::Unprocessable(m.to_owned());
 
@@ -284,7 +284,7 @@ pub async fn update(
             )
             .into());
         }
-        db::conversations::set_status(tx, id, &status, snoozed_until)
+        crate::inbox::snooze::set_status(tx, &state.secrets, id, &status, snoozed_until)
             .await
             .map_err(reopen_conflict_or)?;
     }
@@ -332,11 +332,15 @@ fn snooze_end(typed: &str) -> Result<OffsetDateTime, AppError> {
 
 /// A reopen raced by the contact's new conversation hits the one-active
 /// index: the same answer as the check.
-fn reopen_conflict_or(e: sqlx::Error) -> AppError {
-    match e.as_database_error().and_then(|d| d.constraint()) {
+fn reopen_conflict_or(e: anyhow::Error) -> AppError {
+    let constraint = e
+        .downcast_ref::<sqlx::Error>()
+        .and_then(|e| e.as_database_error())
+        .and_then(|d| d.constraint());
+    match constraint {
         Some("conversations_one_active_key") => AppError::Conflict(
             "status: this contact already has an unresolved conversation on this channel.".into(),
         ),
-        _ => AppError::Database(e),
+        _ => AppError::Internal(e),
     }
 }

@@ -120,6 +120,7 @@ pub struct StatusForm {
 }
 
 pub async fn status(
+    State(state): State<AppState>,
     mut tenant: Tenant,
     Path(id): Path<String>,
     Form(form): Form<StatusForm>,
@@ -146,32 +147,29 @@ pub async fn status(
         }
     };
     // A resolved conversation reopened while the contact has started a new one.
-    if form.status != "resolved" && conversation.status == "resolved" {
-        let viewer = tenant.member.user_id;
-        let filter = db::conversations::ListFilter {
-            contact: Some(conversation.contact_id),
-            channel: Some(conversation.channel_id),
-            limit: 20,
-            ..Default::default()
-        };
-        let active = db::conversations::list(
+    if form.status != "resolved"
+        && conversation.status == "resolved"
+        && db::conversations::other_active(
             &mut tenant.tx,
-            &filter,
-            viewer,
-            db::conversations::Visibility::All,
+            conversation.channel_id,
+            conversation.contact_id,
+            conversation.id,
         )
         .await?
-        .into_iter()
-        .any(|c| c.status != "resolved" && c.id != conversation.id);
-        if active {
-            return Err(AppError::Conflict(
-                "This contact already has an open conversation on this channel; continue there."
-                    .into(),
-            ));
-        }
+        .is_some()
+    {
+        return Err(AppError::Conflict(
+            "This contact already has an open conversation on this channel; continue there.".into(),
+        ));
     }
-    db::conversations::set_status(&mut tenant.tx, conversation.id, &form.status, snoozed_until)
-        .await?;
+    crate::inbox::snooze::set_status(
+        &mut tenant.tx,
+        &state.secrets,
+        conversation.id,
+        &form.status,
+        snoozed_until,
+    )
+    .await?;
     tenant.tx.commit().await?;
     Ok(Redirect::to(&format!("/inbox/{}", conversation.id)))
 }

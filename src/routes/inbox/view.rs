@@ -19,6 +19,8 @@ const LIST_SIZE: i64 = 50;
 const MESSAGES_SHOWN: i64 = 50;
 /// Contact notes shown beside a conversation (all are on the contact's page).
 const NOTES_SHOWN: usize = 5;
+/// Other conversations of the contact in the contact panel.
+const PREVIOUS_SHOWN: i64 = 10;
 pub const STATUSES: [(&str, &str); 5] = [
     ("open", "Open"),
     ("pending", "Pending"),
@@ -133,7 +135,7 @@ pub struct Selected {
     /// Newer messages exist than the ones shown.
     pub not_latest: bool,
     pub contact: Contact,
-    pub previous: Vec<Conversation>,
+    pub previous: Vec<db::conversations::Earlier>,
     pub members: Vec<TeamMember>,
     /// The contact's custom attributes that have a value: `(label, value)`.
     pub attributes: Vec<(String, String)>,
@@ -190,7 +192,6 @@ async fn load_list(
     params: &ListParams,
 ) -> Result<(Vec<Conversation>, Option<String>)> {
     let filter = params.filter()?;
-    db::conversations::wake_snoozed(&mut tenant.tx).await?;
     let viewer = tenant.member.user_id;
     let visibility = tenant.member.visibility();
     let mut conversations =
@@ -277,13 +278,15 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
         .await?
         .ok_or(AppError::NotFound)?;
     db::contacts::with_labels(&mut tenant.tx, std::slice::from_mut(&mut contact)).await?;
-    let filter = ListFilter {
-        contact: Some(conversation.contact_id),
-        limit: 10,
-        ..ListFilter::default()
-    };
-    let mut previous = db::conversations::list(&mut tenant.tx, &filter, viewer, visibility).await?;
-    previous.retain(|c| c.id != conversation.id);
+    let previous = db::conversations::others_of_contact(
+        &mut tenant.tx,
+        conversation.contact_id,
+        conversation.id,
+        viewer,
+        visibility,
+        PREVIOUS_SHOWN,
+    )
+    .await?;
     let members = db::memberships::list(&mut tenant.tx).await?;
     let defs = db::attributes::list(&mut tenant.tx, crate::db::attributes::Entity::Contact).await?;
     let attributes = defs
