@@ -74,7 +74,8 @@
     if (!links.length) return;
     var current = links.findIndex(function (a) { return a.parentElement.classList.contains("current"); });
     var next = current < 0 ? 0 : Math.min(Math.max(current + step, 0), links.length - 1);
-    if (next !== current) window.location.href = links[next].href;
+    // A click, so htmx loads only the conversation (a plain link without it).
+    if (next !== current) links[next].click();
   }
 
   document.addEventListener("keydown", function (event) {
@@ -87,4 +88,29 @@
     if (/^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) target.focus();
     else target.click();
   });
+})();
+
+// The inbox: picking a conversation swaps only the panes beside the list
+// (htmx), so the list marks the open one itself, after every swap (the
+// list's live refresh included); opening it has read it.
+(function () {
+  "use strict";
+
+  function markOpen() {
+    var panes = document.getElementById("panes");
+    if (!panes) return;
+    var open = panes.getAttribute("data-open");
+    document.querySelectorAll(".conversations li").forEach(function (li) {
+      var link = li.querySelector("a[data-conversation]");
+      var current = !!link && link.getAttribute("data-conversation") === open;
+      li.classList.toggle("current", current);
+      if (current) {
+        li.classList.remove("unread");
+        var badge = li.querySelector(".badge");
+        if (badge) badge.remove();
+      }
+    });
+  }
+
+  document.addEventListener("htmx:afterSettle", markOpen);
 })();

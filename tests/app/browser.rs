@@ -240,6 +240,14 @@ async fn a_customer_message_shows_up_live_and_the_reply_reaches_the_simulator()
             .await?;
         screenshot(&agent, "inbox-live").await;
         item.click().await?;
+        // Only the panes are loaded (htmx); the address and the list follow.
+        agent
+            .query(By::Css(".conversations li.current"))
+            .wait(Duration::from_secs(5), Duration::from_millis(100))
+            .first()
+            .await?;
+        let url = agent.current_url().await?;
+        assert!(url.path().starts_with("/inbox/0"), "{url}");
         let reply = agent
             .query(By::Css("form.composer textarea[name='text']"))
             .first()

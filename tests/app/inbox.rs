@@ -560,3 +560,85 @@ async fn a_customer_image_is_stored_shown_and_served_only_to_its_workspace() {
         1
     );
 }
+
+/// An htmx request for one part of the inbox: status, `Vary`, body.
+async fn inbox_part(browser: &Browser, path: &str, target: &str) -> (u16, String, String) {
+    let response = browser
+        .client
+        .get(browser.url(path))
+        .header("HX-Request", "true")
+        .header("HX-Target", target)
+        .send()
+        .await
+        .expect("GET");
+    let status = response.status().as_u16();
+    let vary = response
+        .headers()
+        .get("vary")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, vary, response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn picking_a_conversation_loads_only_its_panes_and_the_list_refreshes_alone() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let ana = customer_writes(&owner, "Ana", "+4930901820", "Hola from Ana").await;
+    let bruno = customer_writes(&owner, "Bruno", "+5511912345678", "Oi from Bruno").await;
+
+    // Picking Ana in the list: her messages and contact, not the list again.
+    let (status, vary, panes) = inbox_part(&owner, &format!("/inbox/{ana}"), "panes").await;
+    assert_eq!(status, 200);
+    assert!(vary.contains("HX-Target"), "{vary}");
+    assert!(panes.contains("id=\"panes\""));
+    assert!(panes.contains(&format!("data-open=\"{ana}\"")));
+    assert!(panes.contains("Hola from Ana"));
+    assert!(panes.contains("+4930901820"), "the contact panel");
+    assert!(!panes.contains("id=\"list-items\""), "no list");
+    assert!(!panes.contains("Oi from Bruno"), "no list");
+    assert!(!panes.contains("<html"), "no layout");
+    // Opening it that way read it, as a full page would.
+    let (_, _, list) = inbox_part(&owner, "/inbox", "list-items").await;
+    assert!(list.contains("id=\"list-items\""));
+    assert!(!list.contains("<html"), "no layout");
+    assert!(!list.contains("id=\"panes\""), "no conversation");
+    let unread_items = list.matches("class=\"unread").count();
+    assert_eq!(unread_items, 1, "only Bruno's is unread: {list}");
+    assert!(list.contains(&format!("data-conversation=\"{bruno}\"")));
+
+    // The live refresh of the open conversation's messages gets the panes.
+    let (status, _, messages) = inbox_part(&owner, &format!("/inbox/{bruno}"), "messages").await;
+    assert_eq!(status, 200);
+    assert!(messages.contains("id=\"messages\"") && messages.contains("Oi from Bruno"));
+    assert!(!messages.contains("id=\"list-items\""));
+
+    // Without htmx, or restoring history, the whole page.
+    let (_, page) = owner.page(&format!("/inbox/{ana}")).await;
+    assert!(
+        page.contains("<html")
+            && page.contains("id=\"list-items\"")
+            && page.contains("id=\"panes\"")
+    );
+    let restore = owner
+        .client
+        .get(owner.url(&format!("/inbox/{ana}")))
+        .header("HX-Request", "true")
+        .header("HX-Target", "panes")
+        .header("HX-History-Restore-Request", "true")
+        .send()
+        .await
+        .expect("GET");
+    assert!(restore.text().await.expect("body").contains("<html"));
+
+    // Another workspace's member gets 404 for the part too, and bad ids 4xx.
+    let other = app.sign_up("Otto", "otto@other.test", "Other").await;
+    let (status, _, body) = inbox_part(&other, &format!("/inbox/{ana}"), "panes").await;
+    assert_eq!(status, 404);
+    assert!(!body.contains("Hola from Ana"));
+    let (status, _, _) = inbox_part(&owner, "/inbox/not-a-uuid", "panes").await;
+    assert!((400..500).contains(&status), "{status}");
+    let (status, _, _) = inbox_part(&owner, "/inbox?status=closed", "list-items").await;
+    assert_eq!(status, 400);
+}

@@ -1,6 +1,9 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query};
+use axum::http::header::{self, HeaderName};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{conversation_id, decode_position, encode_position};
@@ -148,9 +151,7 @@ pub struct Selected {
 pub struct InboxPage {
     page: Page,
     params: ListParams,
-    conversations: Vec<Conversation>,
-    /// Query value for the next page of the list, if any.
-    next: Option<String>,
+    list: InboxList,
     labels: Vec<Label>,
     channels: Vec<Channel>,
     statuses: [(&'static str, &'static str); 5],
@@ -159,38 +160,90 @@ pub struct InboxPage {
     page_user_id: uuid::Uuid,
 }
 
-impl InboxPage {
+/// The conversation list alone: its live refresh.
+#[derive(Template, WebTemplate)]
+#[template(path = "inbox/list_fragment.html")]
+pub struct ListFragment {
+    list: InboxList,
+}
+
+/// The open conversation and its contact alone: picking one in the list,
+/// and its live refresh. The list already on the page is not read again.
+#[derive(Template, WebTemplate)]
+#[template(path = "inbox/panes_fragment.html")]
+pub struct PanesFragment {
+    page: Page,
+    params: ListParams,
+    labels: Vec<Label>,
+    priorities: [(&'static str, &'static str); 5],
+    selected: Option<Selected>,
+    page_user_id: uuid::Uuid,
+}
+
+pub struct InboxList {
+    params: ListParams,
+    conversations: Vec<Conversation>,
+    /// Query value for the next page of the list, if any.
+    next: Option<String>,
+    /// The conversation shown beside the list.
+    open: Option<uuid::Uuid>,
+}
+
+impl InboxList {
     fn is_current(&self, id: &uuid::Uuid) -> bool {
-        match &self.selected {
-            Some(s) => s.conversation.id == *id,
-            None => self.params.open == id.to_string(),
-        }
+        self.open == Some(*id)
     }
 
     /// Where the list refreshes from when the workspace's inbox changes:
     /// the same filters and page, without opening (or marking read) anything.
-    fn list_url(&self) -> String {
+    fn refresh_url(&self) -> String {
         let mut url = format!("/inbox?{}", self.params.query());
         if !self.params.before.is_empty() {
             url.push_str("&before=");
             url.push_str(&self.params.before);
         }
-        let open = match &self.selected {
-            Some(s) => s.conversation.id.to_string(),
-            None => self.params.open.clone(),
-        };
-        if uuid::Uuid::try_parse(&open).is_ok() {
+        if let Some(open) = self.open {
             url.push_str("&open=");
-            url.push_str(&open);
+            url.push_str(&open.to_string());
         }
         url
     }
 }
 
+/// Which part of the inbox an htmx request asks for (`HX-Target`); anything
+/// else, a history restore included, gets the whole page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Page,
+    List,
+    Panes,
+}
+
+impl Part {
+    fn of(headers: &HeaderMap) -> Part {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        if header("hx-request") != Some("true") || header("hx-history-restore-request").is_some() {
+            return Part::Page;
+        }
+        match header("hx-target") {
+            Some("list-items") => Part::List,
+            Some("panes" | "messages") => Part::Panes,
+            _ => Part::Page,
+        }
+    }
+}
+
+/// The answer varies with these request headers (caches must not mix them).
+const VARY: (HeaderName, HeaderValue) = (
+    header::VARY,
+    HeaderValue::from_static("HX-Request, HX-Target, HX-History-Restore-Request"),
+);
+
 async fn load_list(
     tenant: &mut Tenant,
     params: &ListParams,
-) -> Result<(Vec<Conversation>, Option<String>)> {
+    open: Option<uuid::Uuid>,
+) -> Result<InboxList> {
     let filter = params.filter()?;
     let viewer = tenant.member.user_id;
     let visibility = tenant.member.visibility();
@@ -203,43 +256,82 @@ async fn load_list(
         (true, Some(last)) => Some(encode_position((last.last_message_at, last.id))),
         _ => None,
     };
-    Ok((conversations, next))
+    Ok(InboxList {
+        params: params.clone(),
+        conversations,
+        next,
+        open,
+    })
 }
 
 async fn render(
     mut tenant: Tenant,
+    headers: &HeaderMap,
     params: ListParams,
     selected: Option<Selected>,
-) -> Result<InboxPage> {
-    let (conversations, next) = load_list(&mut tenant, &params).await?;
-    let labels = db::labels::list(&mut tenant.tx).await?;
-    let channels = db::channels::list(&mut tenant.tx).await?;
-    tenant.tx.commit().await?;
-    Ok(InboxPage {
-        page: tenant.page,
-        params,
-        conversations,
-        next,
-        labels,
-        channels,
-        statuses: STATUSES,
-        priorities: PRIORITIES,
-        selected,
-        page_user_id: tenant.member.user_id,
-    })
+) -> Result<Response> {
+    let open = match &selected {
+        Some(s) => Some(s.conversation.id),
+        None => uuid::Uuid::try_parse(&params.open).ok(),
+    };
+    let page_user_id = tenant.member.user_id;
+    let response = match Part::of(headers) {
+        Part::List => {
+            let list = load_list(&mut tenant, &params, open).await?;
+            tenant.tx.commit().await?;
+            ListFragment { list }.into_response()
+        }
+        Part::Panes if selected.is_some() => {
+            let labels = db::labels::list(&mut tenant.tx).await?;
+            tenant.tx.commit().await?;
+            PanesFragment {
+                page: tenant.page,
+                params,
+                labels,
+                priorities: PRIORITIES,
+                selected,
+                page_user_id,
+            }
+            .into_response()
+        }
+        Part::Page | Part::Panes => {
+            let list = load_list(&mut tenant, &params, open).await?;
+            let labels = db::labels::list(&mut tenant.tx).await?;
+            let channels = db::channels::list(&mut tenant.tx).await?;
+            tenant.tx.commit().await?;
+            InboxPage {
+                page: tenant.page,
+                params,
+                list,
+                labels,
+                channels,
+                statuses: STATUSES,
+                priorities: PRIORITIES,
+                selected,
+                page_user_id,
+            }
+            .into_response()
+        }
+    };
+    Ok(([VARY], response).into_response())
 }
 
-pub async fn index(tenant: Tenant, Query(params): Query<ListParams>) -> Result<InboxPage> {
-    render(tenant, params, None).await
+pub async fn index(
+    tenant: Tenant,
+    headers: HeaderMap,
+    Query(params): Query<ListParams>,
+) -> Result<Response> {
+    render(tenant, &headers, params, None).await
 }
 
 pub async fn show(
     mut tenant: Tenant,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Query(params): Query<ListParams>,
-) -> Result<InboxPage> {
+) -> Result<Response> {
     let selected = load_selected(&mut tenant, &id, &params).await?;
-    render(tenant, params, Some(selected)).await
+    render(tenant, &headers, params, Some(selected)).await
 }
 
 /// The conversation a member opens (404 if they may not see it); opening
