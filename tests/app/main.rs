@@ -14,6 +14,7 @@ mod browser;
 mod canned;
 mod companies;
 mod contacts;
+mod fake_graph_selftest;
 mod foundation;
 mod import;
 mod inbox;

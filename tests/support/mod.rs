@@ -3,6 +3,7 @@
 //! a local port, and a cookie-keeping browser-like client.
 #![allow(dead_code)]
 
+pub mod fake_graph;
 pub mod smtp_sink;
 
 use std::net::SocketAddr;
