@@ -32,13 +32,20 @@ pub struct AppState {
     pub session_cache: Arc<SessionCache>,
     /// Live inbox events of this instance; see [`crate::live`].
     pub live: crate::live::LiveHub,
+    /// Meta's Graph API (WhatsApp Cloud API channels).
+    pub graph: crate::whatsapp::graph::GraphClient,
 }
 
 impl AppState {
     pub fn new(config: Config, pool: PgPool) -> anyhow::Result<AppState> {
         let mailer = Mailer::new(config.smtp_url.as_ref(), &config.mail_from)?;
         let secrets = SecretBox::load(config.secret_key.as_ref(), &config.data_dir)?;
+        let graph = crate::whatsapp::graph::GraphClient::new(
+            config.whatsapp_graph_url.clone(),
+            &config.whatsapp_graph_version,
+        )?;
         Ok(AppState {
+            graph,
             pool,
             tls: config.tls_cert.is_some(),
             config: Arc::new(config),

@@ -189,3 +189,11 @@ impl From<crate::db::keyset::BadPageParam> for AppError {
         AppError::BadRequest(e.to_string())
     }
 }
+
+/// A secret that cannot be sealed or opened (a lost or rotated-away key) is
+/// the server's problem, not the request's.
+impl From<crate::secrets::SecretsError> for AppError {
+    fn from(e: crate::secrets::SecretsError) -> AppError {
+        AppError::Internal(e.into())
+    }
+}

@@ -22,6 +22,7 @@ pub mod session_store;
 pub mod tenancy;
 pub mod tls;
 pub mod web;
+pub mod whatsapp;
 
 /// Logs to stderr; `RUST_LOG` overrides the default level.
 pub fn init_tracing() {

@@ -87,11 +87,13 @@ impl Visibility {
 }
 
 /// The unresolved conversation of this contact on this channel, opened if
-/// there is none.
+/// there is none with its first activity at `at` (the first message's time,
+/// which a provider stamps before it reaches us).
 pub async fn find_or_open(
     tx: &mut TenantTx,
     channel_id: Uuid,
     contact_id: Uuid,
+    at: OffsetDateTime,
 ) -> sqlx::Result<Uuid> {
     let org_id = tx.org_id();
     let existing: Option<Uuid> = sqlx::query_scalar(
@@ -108,7 +110,8 @@ pub async fn find_or_open(
     }
     // A concurrent message may open it first: then take that one.
     sqlx::query_scalar(
-        "insert into conversations (org_id, id, channel_id, contact_id) values ($1, $2, $3, $4) \
+        "insert into conversations (org_id, id, channel_id, contact_id, last_message_at) \
+         values ($1, $2, $3, $4, $5) \
          on conflict (org_id, channel_id, contact_id) where status <> 'resolved' \
          do update set last_message_at = conversations.last_message_at returning id",
     )
@@ -116,6 +119,7 @@ pub async fn find_or_open(
     .bind(Uuid::now_v7())
     .bind(channel_id)
     .bind(contact_id)
+    .bind(at)
     .fetch_one(tx.conn())
     .await
 }

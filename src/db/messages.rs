@@ -222,6 +222,24 @@ pub async fn id_by_provider_id(
     .await
 }
 
+/// The message (and its conversation) a provider id names on a channel.
+pub async fn by_provider_id(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    provider_id: &str,
+) -> sqlx::Result<Option<(Uuid, Uuid)>> {
+    let org_id = tx.org_id();
+    sqlx::query_as(
+        "select id, conversation_id from messages where org_id = $1 and channel_id = $2 \
+         and provider_message_id = $3",
+    )
+    .bind(org_id)
+    .bind(channel_id)
+    .bind(provider_id)
+    .fetch_optional(tx.conn())
+    .await
+}
+
 /// The customer's side of a channel: the contact's non-private messages on
 /// it, oldest first (the sandbox simulator's view).
 pub async fn customer_view(

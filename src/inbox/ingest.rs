@@ -55,8 +55,8 @@ pub async fn ingest(
     {
         return Ok(Ingested::Duplicate);
     }
-    let conversation_id = db::conversations::find_or_open(tx, channel.id, contact_id).await?;
     let at = inbound.sent_at.unwrap_or_else(OffsetDateTime::now_utc);
+    let conversation_id = db::conversations::find_or_open(tx, channel.id, contact_id, at).await?;
     let stored = db::messages::insert(
         tx,
         &NewMessage {

@@ -19,6 +19,7 @@ mod sandbox;
 mod search;
 mod settings;
 mod team;
+mod webhooks;
 mod workspaces;
 
 use askama::Template;
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .merge(invitations::router())
         .merge(profile::router())
         .merge(settings::router())
+        .merge(webhooks::router())
         .nest("/api/v1", api::router())
         .route("/static/{name}", get(crate::web::static_files::serve))
         .fallback(|| async { crate::error::AppError::NotFound })

@@ -163,3 +163,10 @@ async fn accept(
 pub async fn for_job(pool: &sqlx::PgPool, org_id: Uuid) -> sqlx::Result<TenantTx> {
     TenantTx::open(pool, org_id).await
 }
+
+/// The workspace context of a webhook delivery for a channel, found by the
+/// channel's route; `None` for an unknown channel. The caller must then
+/// prove the delivery with that channel's own secret before trusting it.
+pub async fn for_webhook(pool: &sqlx::PgPool, channel_id: Uuid) -> sqlx::Result<Option<TenantTx>> {
+    TenantTx::for_channel(pool, channel_id).await
+}

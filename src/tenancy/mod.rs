@@ -34,6 +34,32 @@ impl TenantTx {
         Ok(TenantTx { tx, org_id })
     }
 
+    /// The context of the workspace a webhook's channel belongs to, `None`
+    /// for an unknown channel. Only that channel's route is readable while
+    /// looking (policy `webhook_lookup`); the same transaction then becomes
+    /// the workspace's context.
+    async fn for_channel(pool: &PgPool, channel_id: Uuid) -> sqlx::Result<Option<TenantTx>> {
+        let mut tx = pool
+            .begin_with(scoped_begin("app.webhook_channel_id", channel_id))
+            .await?;
+        let org_id: Option<Uuid> =
+            sqlx::query_scalar("select org_id from channel_routes where channel_id = $1")
+                .bind(channel_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(org_id) = org_id else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "select set_config('app.org_id', $1, true), \
+             set_config('app.webhook_channel_id', '', true)",
+        )
+        .bind(org_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        Ok(Some(TenantTx { tx, org_id }))
+    }
+
     /// The workspace this transaction is scoped to.
     pub fn org_id(&self) -> Uuid {
         self.org_id

@@ -32,3 +32,4 @@ mod settings;
 mod team;
 mod tenancy;
 mod tls;
+mod whatsapp;

@@ -225,6 +225,37 @@ fn routes() -> Vec<Route> {
         ("GET", "/settings".into(), vec![], Min::Admin),
         ("POST", "/settings".into(), vec![("name", "")], Min::Admin),
         ("GET", "/settings/api-tokens".into(), vec![], Min::Admin),
+        ("GET", "/settings/channels".into(), vec![], Min::Admin),
+        (
+            "POST",
+            "/settings/channels".into(),
+            vec![("name", "")],
+            Min::Admin,
+        ),
+        (
+            "GET",
+            format!("/settings/channels/{NIL}"),
+            vec![],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/settings/channels/{NIL}/check"),
+            vec![],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/settings/channels/{NIL}/enabled"),
+            vec![("enabled", "false")],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/settings/channels/{NIL}/delete"),
+            vec![],
+            Min::Admin,
+        ),
         (
             "POST",
             "/settings/api-tokens".into(),

@@ -1,6 +1,8 @@
-//! Workspace settings (owners and admins), API tokens, deleting the workspace.
+//! Workspace settings (owners and admins), API tokens, WhatsApp numbers,
+//! deleting the workspace.
 
 mod api_tokens;
+mod channels;
 mod workspace;
 
 use axum::Router;
@@ -17,4 +19,15 @@ pub fn router() -> Router<AppState> {
             get(api_tokens::index).post(api_tokens::create),
         )
         .route("/settings/api-tokens/{id}/revoke", post(api_tokens::revoke))
+        .route(
+            "/settings/channels",
+            get(channels::index).post(channels::create),
+        )
+        .route("/settings/channels/{id}", get(channels::show))
+        .route("/settings/channels/{id}/check", post(channels::check))
+        .route(
+            "/settings/channels/{id}/enabled",
+            post(channels::set_enabled),
+        )
+        .route("/settings/channels/{id}/delete", post(channels::delete))
 }

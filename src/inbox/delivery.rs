@@ -1,0 +1,48 @@
+//! Delivery reports from a channel about messages we sent: statuses only
+//! move forward, and a report that arrives before its message's provider
+//! id is known is kept and applied when it is.
+
+use uuid::Uuid;
+
+use crate::db;
+use crate::tenancy::TenantTx;
+use crate::whatsapp::webhook::StatusReport;
+
+/// Applies one report (in the caller's transaction).
+pub async fn report(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    report: &StatusReport,
+) -> sqlx::Result<()> {
+    let Some((message_id, conversation_id)) =
+        db::messages::by_provider_id(tx, channel_id, &report.provider_message_id).await?
+    else {
+        return db::pending_statuses::keep(
+            tx,
+            channel_id,
+            &report.provider_message_id,
+            report.status,
+            report.error.as_deref(),
+        )
+        .await;
+    };
+    if db::messages::advance_status(tx, message_id, report.status, report.error.as_deref()).await? {
+        db::conversations::notify(tx, conversation_id).await?;
+    }
+    Ok(())
+}
+
+/// Records the provider id a send was given, and applies any reports that
+/// came for it first. True if the message moved on.
+pub async fn record_sent(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    message_id: Uuid,
+    provider_id: &str,
+) -> sqlx::Result<bool> {
+    let mut moved = db::messages::mark_sent(tx, message_id, provider_id).await?;
+    for (status, error) in db::pending_statuses::take(tx, channel_id, provider_id).await? {
+        moved |= db::messages::advance_status(tx, message_id, status, error.as_deref()).await?;
+    }
+    Ok(moved)
+}

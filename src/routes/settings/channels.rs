@@ -1,0 +1,321 @@
+//! WhatsApp numbers (Cloud API channels), for owners and admins: connect
+//! one (its token and app secret are sealed and never shown again), see the
+//! callback URL and verify token to paste into Meta's dashboard, check the
+//! connection, disable, delete.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::auth::tokens::random_secret;
+use crate::db;
+use crate::db::cloud_channels::{CloudChannel, NUMBER_KEY, NewCloudChannel};
+use crate::error::{AppError, Result};
+use crate::routes::webhooks::{ACCESS_TOKEN_PURPOSE, APP_SECRET_PURPOSE};
+use crate::tenancy::capability::ManageSettings;
+use crate::tenancy::member::{Page, Tenant};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ChannelForm {
+    name: String,
+    phone_number_id: String,
+    waba_id: String,
+    access_token: String,
+    app_secret: String,
+}
+
+/// What the form's fields become, once each is valid.
+struct Checked {
+    name: String,
+    phone_number_id: String,
+    waba_id: String,
+}
+
+fn graph_id(value: &str, what: &str, errors: &mut Vec<String>) -> String {
+    let value = value.trim();
+    if value.is_empty() || value.len() > 32 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        errors.push(format!(
+            "{what}: the number from Meta's WhatsApp API setup page (digits only)."
+        ));
+    }
+    value.to_owned()
+}
+
+impl ChannelForm {
+    fn check(&self) -> std::result::Result<Checked, Vec<String>> {
+        let mut errors = Vec::new();
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 100 {
+            errors.push("Name: between 1 and 100 characters, e.g. “Sales line”.".to_owned());
+        }
+        let phone_number_id = graph_id(&self.phone_number_id, "Phone number ID", &mut errors);
+        let waba_id = graph_id(&self.waba_id, "WhatsApp Business Account ID", &mut errors);
+        let token = self.access_token.trim();
+        if token.len() < 20 || token.len() > 4096 || token.contains(char::is_whitespace) {
+            errors.push(
+                "Access token: paste the whole token (a long string without spaces).".to_owned(),
+            );
+        }
+        let secret = self.app_secret.trim();
+        if secret.len() < 16 || secret.len() > 256 || secret.contains(char::is_whitespace) {
+            errors.push(
+                "App secret: paste it from the app's Basic settings in Meta's dashboard."
+                    .to_owned(),
+            );
+        }
+        if errors.is_empty() {
+            Ok(Checked {
+                name,
+                phone_number_id,
+                waba_id,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Shown back after a refusal: never the secrets.
+    fn without_secrets(mut self) -> ChannelForm {
+        self.access_token.clear();
+        self.app_secret.clear();
+        self
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/channels.html")]
+pub struct ChannelsPage {
+    page: Page,
+    channels: Vec<CloudChannel>,
+    form: ChannelForm,
+    errors: Vec<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/channel.html")]
+pub struct ChannelPage {
+    page: Page,
+    channel: CloudChannel,
+    callback_url: String,
+    conversations: i64,
+    messages: i64,
+    /// The outcome of "check connection", if just run.
+    check: Option<std::result::Result<String, String>>,
+}
+
+async fn list_page(
+    status: StatusCode,
+    mut tenant: Tenant<ManageSettings>,
+    form: ChannelForm,
+    errors: Vec<String>,
+) -> Result<Response> {
+    let channels = db::cloud_channels::list(&mut tenant.tx).await?;
+    tenant.tx.commit().await?;
+    let page = ChannelsPage {
+        page: tenant.page,
+        channels,
+        form: form.without_secrets(),
+        errors,
+    };
+    Ok((status, page).into_response())
+}
+
+pub async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
+    list_page(StatusCode::OK, tenant, ChannelForm::default(), vec![]).await
+}
+
+const NUMBER_TAKEN: &str = "Phone number ID: this workspace already has a channel for that number.";
+
+pub async fn create(
+    State(state): State<AppState>,
+    mut tenant: Tenant<ManageSettings>,
+    Form(form): Form<ChannelForm>,
+) -> Result<Response> {
+    let checked = match form.check() {
+        Ok(checked) => checked,
+        Err(errors) => {
+            return list_page(StatusCode::UNPROCESSABLE_ENTITY, tenant, form, errors).await;
+        }
+    };
+    if db::cloud_channels::find_by_number(&mut tenant.tx, &checked.phone_number_id)
+        .await?
+        .is_some()
+    {
+        return list_page(
+            StatusCode::CONFLICT,
+            tenant,
+            form,
+            vec![NUMBER_TAKEN.into()],
+        )
+        .await;
+    }
+    let org_id = tenant.member.org_id;
+    let access_token_sealed = state.secrets.seal(
+        org_id,
+        ACCESS_TOKEN_PURPOSE,
+        form.access_token.trim().as_bytes(),
+    )?;
+    let app_secret_sealed = state.secrets.seal(
+        org_id,
+        APP_SECRET_PURPOSE,
+        form.app_secret.trim().as_bytes(),
+    )?;
+    let verify_token = random_secret()?;
+    let id = Uuid::now_v7();
+    let inserted = db::cloud_channels::insert(
+        &mut tenant.tx,
+        &NewCloudChannel {
+            id,
+            name: &checked.name,
+            phone_number_id: &checked.phone_number_id,
+            waba_id: &checked.waba_id,
+            access_token_sealed: &access_token_sealed,
+            app_secret_sealed: &app_secret_sealed,
+            verify_token: &verify_token,
+        },
+    )
+    .await;
+    match inserted {
+        Ok(()) => {}
+        Err(e) if e.as_database_error().and_then(|d| d.constraint()) == Some(NUMBER_KEY) => {
+            return Err(AppError::Conflict(NUMBER_TAKEN.into()));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash(
+            "success",
+            "Number added. Paste the callback URL and verify token below into Meta's dashboard.",
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/settings/channels/{id}")).into_response())
+}
+
+fn channel_id(id: &str) -> Result<Uuid> {
+    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
+}
+
+async fn detail_page(
+    state: &AppState,
+    mut tenant: Tenant<ManageSettings>,
+    channel: CloudChannel,
+    check: Option<std::result::Result<String, String>>,
+) -> Result<Response> {
+    let (conversations, messages) = db::cloud_channels::history(&mut tenant.tx, channel.id).await?;
+    tenant.tx.commit().await?;
+    let callback_url = state.url(&format!("/webhooks/whatsapp/{}", channel.id));
+    Ok(ChannelPage {
+        page: tenant.page,
+        channel,
+        callback_url,
+        conversations,
+        messages,
+        check,
+    }
+    .into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    mut tenant: Tenant<ManageSettings>,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let channel = db::cloud_channels::find(&mut tenant.tx, channel_id(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    detail_page(&state, tenant, channel, None).await
+}
+
+/// Asks the Graph API about the number with the stored token: its name as
+/// WhatsApp shows it, or Graph's error in words.
+pub async fn check(
+    State(state): State<AppState>,
+    mut tenant: Tenant<ManageSettings>,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let mut channel = db::cloud_channels::find(&mut tenant.tx, channel_id(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let token = state.secrets.open(
+        tenant.member.org_id,
+        ACCESS_TOKEN_PURPOSE,
+        &channel.access_token_sealed,
+    )?;
+    let token = String::from_utf8(token).map_err(|e| AppError::Internal(e.into()))?;
+    let outcome = match state
+        .graph
+        .phone_number(&channel.phone_number_id, &token)
+        .await
+    {
+        Ok(number) => {
+            let shown = match (number.verified_name, number.display_phone_number) {
+                (Some(name), Some(phone)) => format!("{name} ({phone})"),
+                (Some(one), None) | (None, Some(one)) => one,
+                (None, None) => "the number (WhatsApp gave no name)".to_owned(),
+            };
+            db::cloud_channels::set_display_name(&mut tenant.tx, channel.id, &shown).await?;
+            channel.display_name = Some(shown.clone());
+            Ok(shown)
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    detail_page(&state, tenant, channel, Some(outcome)).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EnabledForm {
+    enabled: String,
+}
+
+pub async fn set_enabled(
+    mut tenant: Tenant<ManageSettings>,
+    Path(id): Path<String>,
+    Form(form): Form<EnabledForm>,
+) -> Result<Redirect> {
+    let id = channel_id(&id)?;
+    let enabled = match form.enabled.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => return Err(AppError::Unprocessable("Choose enable or disable.".into())),
+    };
+    if !db::cloud_channels::set_enabled(&mut tenant.tx, id, enabled).await? {
+        return Err(AppError::NotFound);
+    }
+    tenant.tx.commit().await?;
+    let said = if enabled {
+        "Number enabled: messages are received and sent again."
+    } else {
+        "Number disabled: nothing is sent, and Meta holds new messages (it retries for several days) until it is enabled again."
+    };
+    tenant.session.flash("success", said).await?;
+    Ok(Redirect::to(&format!("/settings/channels/{id}")))
+}
+
+pub async fn delete(
+    mut tenant: Tenant<ManageSettings>,
+    Path(id): Path<String>,
+) -> Result<Redirect> {
+    let id = channel_id(&id)?;
+    if !db::cloud_channels::delete(&mut tenant.tx, id).await? {
+        return Err(AppError::NotFound);
+    }
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash(
+            "success",
+            "Number deleted, with its conversations and messages.",
+        )
+        .await?;
+    Ok(Redirect::to("/settings/channels"))
+}

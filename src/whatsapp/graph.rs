@@ -1,0 +1,220 @@
+//! The Graph API as wacrm calls it: base URL and version from the
+//! configuration (`WHATSAPP_GRAPH_URL`, `WHATSAPP_GRAPH_VERSION`), bearer
+//! token per channel, errors in Graph's envelope turned into words.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+/// No Graph call may hold a request or a worker longer than this.
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Clone)]
+pub struct GraphClient {
+    http: reqwest::Client,
+    base: Url,
+    version: String,
+}
+
+/// A failed Graph call, as an agent or owner should read it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    /// Graph answered with its error envelope.
+    #[error("{message} (Graph error {code})")]
+    Api {
+        status: u16,
+        code: i64,
+        message: String,
+    },
+    /// Graph answered something else, or not at all.
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl GraphError {
+    /// Worth trying again later: throttling, Meta's own failures, timeouts.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            GraphError::Transport(_) => true,
+            GraphError::Api { status, code, .. } => {
+                *status == 429 || *status >= 500 || matches!(code, 130429 | 131056 | 80007 | 1 | 2)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    error: EnvelopeError,
+}
+
+#[derive(Debug, Deserialize)]
+struct EnvelopeError {
+    message: Option<String>,
+    code: Option<i64>,
+    error_data: Option<EnvelopeDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EnvelopeDetails {
+    details: Option<String>,
+}
+
+/// What "check connection" shows about a number.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct PhoneNumber {
+    pub display_phone_number: Option<String>,
+    pub verified_name: Option<String>,
+}
+
+impl GraphClient {
+    pub fn new(base: Url, version: &str) -> anyhow::Result<GraphClient> {
+        // reqwest's TLS needs the process-wide provider (ring); installing
+        // it again is harmless.
+        crate::server::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .build()?;
+        Ok(GraphClient {
+            http,
+            base,
+            version: version.trim_matches('/').to_owned(),
+        })
+    }
+
+    /// `{base}/{version}/{segments...}`; each segment is escaped.
+    fn url(&self, segments: &[&str]) -> Result<Url, GraphError> {
+        let mut url = self.base.clone();
+        {
+            let mut path = url.path_segments_mut().map_err(|()| {
+                GraphError::Transport("The Graph base URL cannot take a path.".into())
+            })?;
+            path.pop_if_empty().push(&self.version);
+            path.extend(segments);
+        }
+        Ok(url)
+    }
+
+    /// The number's display name and phone (the "check connection" button).
+    pub async fn phone_number(
+        &self,
+        phone_number_id: &str,
+        token: &str,
+    ) -> Result<PhoneNumber, GraphError> {
+        let mut url = self.url(&[phone_number_id])?;
+        url.query_pairs_mut()
+            .append_pair("fields", "display_phone_number,verified_name");
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(transport)?;
+        read_json(response).await
+    }
+}
+
+fn transport(e: reqwest::Error) -> GraphError {
+    let what = if e.is_timeout() {
+        "WhatsApp did not answer in time."
+    } else if e.is_connect() {
+        "Could not reach WhatsApp's servers."
+    } else {
+        "The connection to WhatsApp failed."
+    };
+    GraphError::Transport(what.to_owned())
+}
+
+/// A success body as `T`, or Graph's error envelope in words.
+async fn read_json<T: for<'de> Deserialize<'de>>(
+    response: reqwest::Response,
+) -> Result<T, GraphError> {
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(transport)?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|_| {
+            GraphError::Transport("WhatsApp answered in a form wacrm does not understand.".into())
+        });
+    }
+    Err(api_error(status.as_u16(), &bytes))
+}
+
+/// Graph's error envelope; anything else keeps the HTTP status.
+pub fn api_error(status: u16, body: &[u8]) -> GraphError {
+    match serde_json::from_slice::<Envelope>(body) {
+        Ok(Envelope { error }) => {
+            let message = error
+                .error_data
+                .and_then(|d| d.details)
+                .or(error.message)
+                .unwrap_or_else(|| "WhatsApp refused the request.".to_owned());
+            GraphError::Api {
+                status,
+                code: error.code.unwrap_or(0),
+                message: plain_words(error.code, message),
+            }
+        }
+        Err(_) => GraphError::Transport(format!("WhatsApp answered HTTP {status}.")),
+    }
+}
+
+/// The few errors an owner meets while connecting, said plainly.
+fn plain_words(code: Option<i64>, message: String) -> String {
+    match code {
+        Some(190) => "The access token is invalid or has expired: paste a new one.".to_owned(),
+        Some(100) => format!("WhatsApp did not accept the request: {message}"),
+        _ => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_keep_the_base_path_and_escape_segments() {
+        let client =
+            GraphClient::new(Url::parse("http://127.0.0.1:9/graph/").unwrap(), "/v21.0/").unwrap();
+        assert_eq!(
+            client.url(&["123", "messages"]).unwrap().as_str(),
+            "http://127.0.0.1:9/graph/v21.0/123/messages"
+        );
+        assert_eq!(
+            client.url(&["a/b?c"]).unwrap().as_str(),
+            "http://127.0.0.1:9/graph/v21.0/a%2Fb%3Fc"
+        );
+    }
+
+    #[test]
+    fn graph_errors_read_as_words_and_know_what_to_retry() {
+        let expired = api_error(
+            401,
+            br#"{"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190,"fbtrace_id":"x"}}"#,
+        );
+        assert!(
+            expired.to_string().contains("access token is invalid"),
+            "{expired}"
+        );
+        assert!(!expired.is_transient());
+        let window = api_error(
+            400,
+            br#"{"error":{"message":"(#131047) Re-engagement message","type":"OAuthException","code":131047,"error_data":{"messaging_product":"whatsapp","details":"Message failed to send because more than 24 hours have passed since the customer last replied to this number."}}}"#,
+        );
+        assert!(window.to_string().contains("more than 24 hours"));
+        assert!(!window.is_transient());
+        let throttled = api_error(
+            400,
+            br#"{"error":{"message":"Rate limit hit","code":130429}}"#,
+        );
+        assert!(throttled.is_transient());
+        let gateway = api_error(502, b"<html>Bad gateway</html>");
+        assert_eq!(
+            gateway,
+            GraphError::Transport("WhatsApp answered HTTP 502.".into())
+        );
+        assert!(gateway.is_transient());
+    }
+}

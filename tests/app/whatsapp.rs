@@ -1,0 +1,652 @@
+//! WhatsApp Cloud API channels: connecting a number, Meta's handshake, and
+//! signed webhook deliveries stored exactly once, against a fake Graph
+//! server and deliveries signed as Meta signs them.
+
+use serde_json::{Value, json};
+use wacrm::whatsapp::signature;
+
+use crate::support::fake_graph::FakeGraph;
+use crate::support::*;
+
+const TOKEN: &str = "EAAGm0PX4ZCpsBAKtestaccesstoken0123456789";
+const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
+const NUMBER_ID: &str = "106540352242922";
+const WABA_ID: &str = "102290129340398";
+
+/// A connected number: its channel id and verify token.
+struct Connected {
+    id: String,
+    verify_token: String,
+}
+
+fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let from = html.find(start).map(|i| i + start.len()).expect(start);
+    &html[from..from + html[from..].find(end).expect(end)]
+}
+
+async fn connect(owner: &Browser, name: &str, number_id: &str) -> Connected {
+    let response = owner
+        .post_form(
+            "/settings/channels",
+            &[
+                ("name", name),
+                ("phone_number_id", number_id),
+                ("waba_id", WABA_ID),
+                ("access_token", TOKEN),
+                ("app_secret", APP_SECRET),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303, "connecting {name}");
+    let path = location(&response);
+    let id = path.trim_start_matches("/settings/channels/").to_owned();
+    let (status, page) = owner.page(&path).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("/webhooks/whatsapp/{id}")),
+        "callback URL shown"
+    );
+    Connected {
+        verify_token: between(&page, "data-verify-token>", "<").to_owned(),
+        id,
+    }
+}
+
+fn envelope(number_id: &str, value: Value) -> Value {
+    let mut value = value;
+    value["messaging_product"] = json!("whatsapp");
+    value["metadata"] =
+        json!({"display_phone_number": "15550783881", "phone_number_id": number_id});
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": value}]}]
+    })
+}
+
+fn text_from(wa_id: &str, name: &str, wamid: &str, text: &str) -> Value {
+    envelope(
+        NUMBER_ID,
+        json!({
+            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": wamid, "timestamp": "1764200000", "type": "text", "text": {"body": text}}]
+        }),
+    )
+}
+
+/// POSTs raw bytes with the given signature header (if any).
+async fn post_raw(
+    app: &TestApp,
+    channel: &str,
+    body: Vec<u8>,
+    signature: Option<String>,
+) -> (u16, String) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/webhooks/whatsapp/{channel}", app.base))
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(signature) = signature {
+        request = request.header("X-Hub-Signature-256", signature);
+    }
+    let response = request.send().await.expect("POST");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+/// A delivery signed as Meta signs it.
+async fn deliver(app: &TestApp, channel: &str, payload: &Value) -> u16 {
+    let body = payload.to_string().into_bytes();
+    let signed = signature::sign(APP_SECRET.as_bytes(), &body);
+    post_raw(app, channel, body, Some(signed)).await.0
+}
+
+async fn messages_on(app: &TestApp, channel: &str) -> Vec<(String, String, Option<String>)> {
+    sqlx::query_as(
+        "select kind, body, provider_message_id from messages where channel_id = $1::uuid \
+         order by created_at, id",
+    )
+    .bind(channel)
+    .fetch_all(&mut app.admin_conn().await)
+    .await
+    .expect("messages")
+}
+
+async fn handshake(app: &TestApp, channel: &str, query: &str) -> (u16, String) {
+    let response = reqwest::get(format!("{}/webhooks/whatsapp/{channel}?{query}", app.base))
+        .await
+        .expect("GET");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn a_number_is_connected_with_its_secrets_sealed_and_the_handshake_needs_its_verify_token() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+
+    // Bad input: every field named, the secrets never echoed back.
+    let response = owner
+        .post_form(
+            "/settings/channels",
+            &[
+                ("name", ""),
+                ("phone_number_id", "12ab"),
+                ("waba_id", ""),
+                ("access_token", "short secret"),
+                ("app_secret", "tiny-app-secret"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.expect("body");
+    for field in [
+        "Name:",
+        "Phone number ID:",
+        "WhatsApp Business Account ID:",
+        "Access token:",
+        "App secret:",
+    ] {
+        assert!(page.contains(field), "{field} is named");
+    }
+    assert!(!page.contains("short secret") && !page.contains("tiny-app-secret"));
+    assert!(page.contains("value=\"12ab\""), "what was typed stays");
+
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    assert!(sales.verify_token.len() >= 32);
+    let (_, page) = owner
+        .page(&format!("/settings/channels/{}", sales.id))
+        .await;
+    assert!(
+        !page.contains(TOKEN) && !page.contains(APP_SECRET),
+        "secrets never shown"
+    );
+    let (token_blob, secret_blob): (Vec<u8>, Vec<u8>) = sqlx::query_as(
+        "select access_token_sealed, app_secret_sealed from channels where id = $1::uuid",
+    )
+    .bind(&sales.id)
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("channel row");
+    for (blob, plain) in [(&token_blob, TOKEN), (&secret_blob, APP_SECRET)] {
+        assert!(
+            !blob.windows(plain.len()).any(|w| w == plain.as_bytes()),
+            "sealed at rest"
+        );
+    }
+
+    // The same number twice is refused with the reason.
+    let response = owner
+        .post_form(
+            "/settings/channels",
+            &[
+                ("name", "Again"),
+                ("phone_number_id", NUMBER_ID),
+                ("waba_id", WABA_ID),
+                ("access_token", TOKEN),
+                ("app_secret", APP_SECRET),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 409);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("already has a channel")
+    );
+
+    // Meta's handshake.
+    let good = format!(
+        "hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token={}",
+        sales.verify_token
+    );
+    assert_eq!(
+        handshake(&app, &sales.id, &good).await,
+        (200, "1158201444".to_owned())
+    );
+    for bad in [
+        "hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhock".to_owned(),
+        format!(
+            "hub.mode=unsubscribe&hub.challenge=1&hub.verify_token={}",
+            sales.verify_token
+        ),
+        format!("hub.mode=subscribe&hub.verify_token={}", sales.verify_token),
+        String::new(),
+    ] {
+        assert_eq!(handshake(&app, &sales.id, &bad).await.0, 403, "{bad}");
+    }
+    assert_eq!(
+        handshake(&app, &uuid::Uuid::new_v4().to_string(), &good)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(handshake(&app, "not-a-channel", &good).await.0, 403);
+}
+
+#[tokio::test]
+async fn a_signed_delivery_is_stored_once_however_often_meta_sends_it() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let delivery = text_from(
+        "16505551234",
+        "Sheena Nelson",
+        "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFE",
+        "Hi, I need help",
+    );
+    for _ in 0..3 {
+        assert_eq!(deliver(&app, &sales.id, &delivery).await, 200);
+    }
+    let stored = messages_on(&app, &sales.id).await;
+    assert_eq!(
+        stored,
+        vec![(
+            "text".to_owned(),
+            "Hi, I need help".to_owned(),
+            Some("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFE".to_owned())
+        )]
+    );
+    // The contact is found or created by the WhatsApp id, with the profile name.
+    let (_, contacts) = owner.page("/contacts?q=%2B16505551234").await;
+    assert!(contacts.contains("Sheena Nelson"), "contact created");
+    let second = text_from("16505551234", "Sheena N.", "wamid.SECOND", "Are you there?");
+    assert_eq!(deliver(&app, &sales.id, &second).await, 200);
+    let contact_count = app
+        .count("select count(*) from contacts where phone = '+16505551234'")
+        .await;
+    assert_eq!(contact_count, 1, "the same customer, not a new contact");
+    // It is in the inbox, on this channel.
+    let (_, inbox) = owner.page("/inbox").await;
+    assert!(
+        inbox.contains("Sheena Nelson") && inbox.contains("Are you there?"),
+        "{inbox}"
+    );
+}
+
+#[tokio::test]
+async fn unsigned_forged_oversized_or_malformed_deliveries_are_refused_and_store_nothing() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let body = text_from("16505551234", "Sheena", "wamid.X", "Hello")
+        .to_string()
+        .into_bytes();
+
+    assert_eq!(
+        post_raw(&app, &sales.id, body.clone(), None).await.0,
+        401,
+        "missing"
+    );
+    let forged = signature::sign(b"not-the-app-secret-at-all", &body);
+    assert_eq!(
+        post_raw(&app, &sales.id, body.clone(), Some(forged))
+            .await
+            .0,
+        401,
+        "wrong key"
+    );
+    let signed = signature::sign(APP_SECRET.as_bytes(), &body);
+    let mut tampered = body.clone();
+    tampered.extend_from_slice(b" ");
+    assert_eq!(
+        post_raw(&app, &sales.id, tampered, Some(signed.clone()))
+            .await
+            .0,
+        401,
+        "changed body"
+    );
+    assert_eq!(
+        post_raw(
+            &app,
+            &sales.id,
+            body.clone(),
+            Some(signed.replace("sha256=", "sha1="))
+        )
+        .await
+        .0,
+        401
+    );
+    // Another channel id (unknown, malformed) finds nothing.
+    let unknown = uuid::Uuid::new_v4().to_string();
+    assert_eq!(
+        post_raw(&app, &unknown, body.clone(), Some(signed.clone()))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        post_raw(&app, "12", body.clone(), Some(signed.clone()))
+            .await
+            .0,
+        404
+    );
+    // Over 3 MB.
+    let big = vec![b' '; 3 * 1024 * 1024 + 1];
+    let big_signature = signature::sign(APP_SECRET.as_bytes(), &big);
+    assert_eq!(
+        post_raw(&app, &sales.id, big, Some(big_signature)).await.0,
+        413
+    );
+    // Signed, but not a delivery.
+    for junk in [
+        &b"{not json"[..],
+        b"[]",
+        br#"{"object":"page","entry":[]}"#,
+        br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[{"type":"text"}]}}]}]}"#,
+    ] {
+        let signed = signature::sign(APP_SECRET.as_bytes(), junk);
+        let (status, _) = post_raw(&app, &sales.id, junk.to_vec(), Some(signed)).await;
+        assert_eq!(status, 400, "{}", String::from_utf8_lossy(junk));
+    }
+    assert!(
+        messages_on(&app, &sales.id).await.is_empty(),
+        "nothing stored"
+    );
+    assert_eq!(app.count("select count(*) from contacts").await, 0);
+}
+
+#[tokio::test]
+async fn every_message_type_is_stored_and_unknown_ones_are_kept_raw() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let from = |id: &str, kind: &str, content: Value| {
+        let mut m =
+            json!({"from": "5511912345678", "id": id, "timestamp": "1764200000", "type": kind});
+        if kind == "contacts" {
+            m["contacts"] = content;
+        } else {
+            m[kind] = content;
+        }
+        m
+    };
+    let messages = vec![
+        from("w1", "text", json!({"body": "Olá"})),
+        from(
+            "w2",
+            "image",
+            json!({"id": "111", "mime_type": "image/jpeg", "sha256": "aa", "caption": "the box"}),
+        ),
+        from(
+            "w3",
+            "audio",
+            json!({"id": "112", "mime_type": "audio/ogg; codecs=opus", "voice": true}),
+        ),
+        from(
+            "w4",
+            "video",
+            json!({"id": "113", "mime_type": "video/mp4"}),
+        ),
+        from(
+            "w5",
+            "document",
+            json!({"id": "114", "mime_type": "application/pdf", "filename": "invoice.pdf"}),
+        ),
+        from(
+            "w6",
+            "sticker",
+            json!({"id": "115", "mime_type": "image/webp", "animated": false}),
+        ),
+        from(
+            "w7",
+            "location",
+            json!({"latitude": -23.55, "longitude": -46.63, "name": "Loja"}),
+        ),
+        from(
+            "w8",
+            "contacts",
+            json!([{"name": {"formatted_name": "Ana Lima"}, "phones": [{"phone": "+55 11 5555"}]}]),
+        ),
+        from(
+            "w9",
+            "reaction",
+            json!({"message_id": "wamid.OURS", "emoji": "👍"}),
+        ),
+        from(
+            "w10",
+            "interactive",
+            json!({"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes"}}),
+        ),
+        from(
+            "w11",
+            "button",
+            json!({"payload": "p", "text": "Track order"}),
+        ),
+        from(
+            "w12",
+            "order",
+            json!({"catalog_id": "1", "product_items": []}),
+        ),
+        from("w13", "unsupported", json!({})),
+    ];
+    let delivery = envelope(
+        NUMBER_ID,
+        json!({"contacts": [{"profile": {"name": "Bruno"}, "wa_id": "5511912345678"}], "messages": messages}),
+    );
+    assert_eq!(deliver(&app, &sales.id, &delivery).await, 200);
+    let stored: Vec<(String, String)> = messages_on(&app, &sales.id)
+        .await
+        .into_iter()
+        .map(|(kind, body, _)| (kind, body))
+        .collect();
+    let expected = [
+        ("text", "Olá"),
+        ("image", "the box"),
+        ("audio", ""),
+        ("video", ""),
+        ("document", ""),
+        ("sticker", ""),
+        ("location", "Loja · -23.55, -46.63"),
+        ("contacts", "Ana Lima"),
+        ("reaction", "👍"),
+        ("interactive", "Yes"),
+        ("interactive", "Track order"),
+        ("unknown", ""),
+        ("unknown", ""),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(k, b)| ((*k).to_owned(), (*b).to_owned()))
+        .collect();
+    assert_eq!(stored, expected);
+    let (media, raw): (Value, Value) = sqlx::query_as(
+        "select (select media from messages where provider_message_id = 'w5'), \
+                (select raw from messages where provider_message_id = 'w12')",
+    )
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("row");
+    assert_eq!(media["provider_media_id"], "114");
+    assert_eq!(media["filename"], "invoice.pdf");
+    assert_eq!(
+        raw["order"]["catalog_id"], "1",
+        "unknown kept with its payload"
+    );
+    // The conversation shows the unknown ones as such, not as blanks.
+    let conversation: String = sqlx::query_scalar(
+        "select conversation_id::text from messages where provider_message_id = 'w12'",
+    )
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("conversation");
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(
+        page.to_lowercase().contains("unsupported message"),
+        "shown as unsupported"
+    );
+}
+
+#[tokio::test]
+async fn reports_for_unknown_messages_wait_and_a_disabled_number_refuses_until_enabled() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let early = envelope(
+        NUMBER_ID,
+        json!({"statuses": [
+            {"id": "wamid.NOT_YET", "status": "delivered", "timestamp": "1764200001", "recipient_id": "16505551234"},
+            {"id": "wamid.NOT_YET", "status": "read", "timestamp": "1764200002", "recipient_id": "16505551234"},
+            {"id": "wamid.NOT_YET", "status": "played", "timestamp": "1764200003", "recipient_id": "16505551234"}
+        ]}),
+    );
+    for _ in 0..2 {
+        assert_eq!(deliver(&app, &sales.id, &early).await, 200);
+    }
+    let kept = app
+        .count("select count(*) from pending_statuses where provider_message_id = 'wamid.NOT_YET'")
+        .await;
+    assert_eq!(
+        kept, 2,
+        "delivered and read kept once each; played is not tracked"
+    );
+
+    // Disabled: refused (Meta retries), nothing stored; enabled: accepted.
+    let response = owner
+        .post_form(
+            &format!("/settings/channels/{}/enabled", sales.id),
+            &[("enabled", "false")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let hello = text_from("16505551234", "Sheena", "wamid.WHILE_OFF", "Hello?");
+    assert_eq!(deliver(&app, &sales.id, &hello).await, 503);
+    assert!(messages_on(&app, &sales.id).await.is_empty());
+    let response = owner
+        .post_form(
+            &format!("/settings/channels/{}/enabled", sales.id),
+            &[("enabled", "maybe")],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    owner
+        .post_form(
+            &format!("/settings/channels/{}/enabled", sales.id),
+            &[("enabled", "true")],
+        )
+        .await;
+    assert_eq!(deliver(&app, &sales.id, &hello).await, 200);
+    assert_eq!(messages_on(&app, &sales.id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn numbers_sharing_one_callback_are_routed_to_their_own_channel() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let support = connect(&owner, "Support line", "106540352242999").await;
+    // Meta sends both numbers' events to the callback pasted first.
+    let for_support = envelope(
+        "106540352242999",
+        json!({
+            "contacts": [{"profile": {"name": "Carla"}, "wa_id": "4915112345678"}],
+            "messages": [{"from": "4915112345678", "id": "wamid.S1", "timestamp": "1764200000", "type": "text", "text": {"body": "Hilfe"}}]
+        }),
+    );
+    let for_nobody = envelope(
+        "999",
+        json!({"messages": [{"from": "4915112345678", "id": "wamid.S2", "type": "text", "text": {"body": "?"}}]}),
+    );
+    assert_eq!(deliver(&app, &sales.id, &for_support).await, 200);
+    assert_eq!(deliver(&app, &sales.id, &for_nobody).await, 200);
+    assert!(messages_on(&app, &sales.id).await.is_empty());
+    assert_eq!(messages_on(&app, &support.id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn check_connection_shows_the_number_or_graphs_error_in_words() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    let base = graph.base_url();
+    let app = spawn_app_with(|config| {
+        config.whatsapp_graph_url = base.parse().expect("url");
+    })
+    .await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let response = owner
+        .post_form(&format!("/settings/channels/{}/check", sales.id), &[])
+        .await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.expect("body");
+    assert!(
+        page.contains("Connected: WhatsApp knows this number as Acme Sales (+1 555-078-3881)"),
+        "{page}"
+    );
+    let asked = graph.requests();
+    assert!(
+        asked
+            .iter()
+            .any(|r| r.authorization.as_deref() == Some(&format!("Bearer {TOKEN}")))
+    );
+    // Listed with its name from now on.
+    let (_, list) = owner.page("/settings/channels").await;
+    assert!(list.contains("Acme Sales"));
+
+    // A number Graph does not know for that token: the error in words.
+    let unknown = connect(&owner, "Old line", "777").await;
+    let response = owner
+        .post_form(&format!("/settings/channels/{}/check", unknown.id), &[])
+        .await;
+    let page = response.text().await.expect("body");
+    assert!(page.contains("The connection does not work:"), "{page}");
+    assert!(page.contains("Graph error 100"), "{page}");
+}
+
+#[tokio::test]
+async fn another_workspace_never_sees_or_changes_a_number_or_its_messages() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let delivery = text_from(
+        "16505551234",
+        "Sheena Nelson",
+        "wamid.PRIVATE",
+        "Secret order details",
+    );
+    assert_eq!(deliver(&app, &sales.id, &delivery).await, 200);
+
+    let other = app.sign_up("Otto", "otto@other.test", "Other").await;
+    let (status, page) = other
+        .page(&format!("/settings/channels/{}", sales.id))
+        .await;
+    assert_eq!(status, 404);
+    assert!(!page.contains(&sales.verify_token));
+    for (path, fields) in [
+        (format!("/settings/channels/{}/check", sales.id), vec![]),
+        (
+            format!("/settings/channels/{}/enabled", sales.id),
+            vec![("enabled", "false")],
+        ),
+        (format!("/settings/channels/{}/delete", sales.id), vec![]),
+    ] {
+        let response = other.post_form(&path, &fields).await;
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    let (_, list) = other.page("/settings/channels").await;
+    assert!(!list.contains(&sales.id));
+    let (_, inbox) = other.page("/inbox?status=all").await;
+    assert!(!inbox.contains("Secret order details") && !inbox.contains("Sheena"));
+    // Untouched: still enabled, still there.
+    let (_, page) = owner
+        .page(&format!("/settings/channels/{}", sales.id))
+        .await;
+    assert!(page.contains("Disable this number"));
+    assert_eq!(messages_on(&app, &sales.id).await.len(), 1);
+
+    // The owner deletes it: the page said what goes with it.
+    assert!(
+        page.contains("1 conversation and 1 message"),
+        "history said first"
+    );
+    let response = owner
+        .post_form(&format!("/settings/channels/{}/delete", sales.id), &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert!(messages_on(&app, &sales.id).await.is_empty());
+    assert_eq!(
+        deliver(&app, &sales.id, &delivery).await,
+        404,
+        "its callback is gone"
+    );
+}
