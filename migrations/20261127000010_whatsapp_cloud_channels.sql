@@ -54,3 +54,8 @@ alter table pending_statuses force row level security;
 create policy tenant_isolation on pending_statuses
     using (org_id = current_org_id()) with check (org_id = current_org_id());
 grant select, insert, update, delete on pending_statuses to wacrm_app;
+
+-- Set (and committed) just before a message is handed to a provider: after
+-- a crash or a lost answer, the next attempt knows the provider may already
+-- have it, and waits for its delivery report instead of sending it again.
+alter table messages add column send_attempted_at timestamptz;

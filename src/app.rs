@@ -43,6 +43,7 @@ impl AppState {
         let graph = crate::whatsapp::graph::GraphClient::new(
             config.whatsapp_graph_url.clone(),
             &config.whatsapp_graph_version,
+            std::time::Duration::from_secs(config.whatsapp_timeout_secs),
         )?;
         Ok(AppState {
             graph,

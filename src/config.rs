@@ -68,6 +68,14 @@ pub struct Config {
     /// Graph API version.
     #[arg(long, env = "WHATSAPP_GRAPH_VERSION", default_value = "v21.0")]
     pub whatsapp_graph_version: String,
+    /// How long a send whose outcome was lost (a crash, no answer) waits for
+    /// WhatsApp's delivery report before it is sent again; see
+    /// `crate::whatsapp::sender`.
+    #[arg(long, env = "WHATSAPP_SEND_CONFIRM_SECS", default_value_t = 120)]
+    pub whatsapp_send_confirm_secs: u64,
+    /// How long a Graph API call may take before it counts as unanswered.
+    #[arg(long, env = "WHATSAPP_TIMEOUT_SECS", default_value_t = 15)]
+    pub whatsapp_timeout_secs: u64,
     #[arg(long, env = "STRIPE_SECRET_KEY", value_parser = secret)]
     pub stripe_secret_key: Option<SecretString>,
     #[arg(long, env = "STRIPE_WEBHOOK_SECRET", value_parser = secret)]

@@ -222,6 +222,54 @@ pub async fn id_by_provider_id(
     .await
 }
 
+/// When a send of this queued message last started (see the column's
+/// comment in the migration), if one did.
+pub async fn send_attempted_at(
+    tx: &mut TenantTx,
+    id: Uuid,
+) -> sqlx::Result<Option<OffsetDateTime>> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar("select send_attempted_at from messages where org_id = $1 and id = $2")
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await
+        .map(Option::flatten)
+}
+
+/// The phone of the contact a conversation is with.
+pub async fn recipient_phone(
+    tx: &mut TenantTx,
+    conversation_id: Uuid,
+) -> sqlx::Result<Option<String>> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar(
+        "select ct.phone from conversations c \
+         join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id \
+         where c.org_id = $1 and c.id = $2",
+    )
+    .bind(org_id)
+    .bind(conversation_id)
+    .fetch_optional(tx.conn())
+    .await
+    .map(Option::flatten)
+}
+
+/// Marks (`true`) or clears the start of a send.
+pub async fn set_send_attempt(tx: &mut TenantTx, id: Uuid, started: bool) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    sqlx::query(
+        "update messages set send_attempted_at = case when $3 then now() end \
+         where org_id = $1 and id = $2",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(started)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
 /// The message (and its conversation) a provider id names on a channel.
 pub async fn by_provider_id(
     tx: &mut TenantTx,

@@ -14,6 +14,13 @@ pub async fn report(
     channel_id: Uuid,
     report: &StatusReport,
 ) -> sqlx::Result<()> {
+    if let Some(ours) = unrecorded_send(tx, channel_id, report).await? {
+        // A send whose answer was lost: the report carries our id back.
+        record_sent(tx, channel_id, ours.id, &report.provider_message_id).await?;
+        db::messages::set_send_attempt(tx, ours.id, false).await?;
+        db::messages::advance_status(tx, ours.id, report.status, report.error.as_deref()).await?;
+        return db::conversations::notify(tx, ours.conversation_id).await;
+    }
     let Some((message_id, conversation_id)) =
         db::messages::by_provider_id(tx, channel_id, &report.provider_message_id).await?
     else {
@@ -45,4 +52,25 @@ pub async fn record_sent(
         moved |= db::messages::advance_status(tx, message_id, status, error.as_deref()).await?;
     }
     Ok(moved)
+}
+
+/// The queued message of this channel a report names through its callback
+/// data, while its provider id is still unknown.
+async fn unrecorded_send(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    report: &StatusReport,
+) -> sqlx::Result<Option<db::messages::Message>> {
+    let Some(id) = report
+        .callback_data
+        .as_deref()
+        .and_then(|d| Uuid::try_parse(d).ok())
+    else {
+        return Ok(None);
+    };
+    Ok(db::messages::find(tx, id).await?.filter(|m| {
+        m.channel_id == channel_id
+            && m.provider_message_id.is_none()
+            && m.status == crate::domain::DeliveryStatus::Queued.as_str()
+    }))
 }

@@ -4,6 +4,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::app::AppState;
 use crate::db;
 use crate::db::channels::ChannelKind;
 use crate::db::conversations::Conversation;
@@ -12,6 +13,7 @@ use crate::domain::{DeliveryStatus, MessageKind};
 use crate::jobs::{self, Job};
 use crate::secrets::SecretBox;
 use crate::tenancy::TenantTx;
+use crate::tenancy::bootstrap;
 
 /// Queues a text reply; the send job runs once the transaction commits.
 pub async fn queue_reply(
@@ -103,26 +105,37 @@ async fn store(
 }
 
 /// The send job: carries a queued message out through its channel. Safe to
-/// run twice: a message no longer queued is left alone.
-pub async fn send(tx: &mut TenantTx, message_id: Uuid) -> anyhow::Result<()> {
-    let Some(message) = db::messages::find(tx, message_id).await? else {
+/// run twice: a message no longer queued is left alone. `attempt` counts
+/// this job's tries, from 1.
+pub async fn send(
+    state: &AppState,
+    org_id: Uuid,
+    message_id: Uuid,
+    attempt: i32,
+) -> anyhow::Result<()> {
+    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let Some(message) = db::messages::find(&mut tx, message_id).await? else {
         return Ok(());
     };
     if message.status != DeliveryStatus::Queued.as_str() {
         return Ok(());
     }
-    let Some(channel) = db::channels::find(tx, message.channel_id).await? else {
+    let Some(channel) = db::channels::find(&mut tx, message.channel_id).await? else {
         return Ok(());
     };
     match channel.kind {
         // The simulator reads replies from the database: handing over is
         // immediate, and it reports delivered and read as its page shows them.
         ChannelKind::Sandbox => {
-            db::messages::mark_sent(tx, message.id, &format!("sandbox.{}", message.id)).await?;
+            db::messages::mark_sent(&mut tx, message.id, &format!("sandbox.{}", message.id))
+                .await?;
         }
-        ChannelKind::WhatsappCloud | ChannelKind::WhatsappWeb => {
+        ChannelKind::WhatsappCloud => {
+            return crate::whatsapp::sender::send(state, tx, &message, attempt).await;
+        }
+        ChannelKind::WhatsappWeb => {
             db::messages::advance_status(
-                tx,
+                &mut tx,
                 message.id,
                 DeliveryStatus::Failed,
                 Some("This channel cannot send yet."),
@@ -130,7 +143,8 @@ pub async fn send(tx: &mut TenantTx, message_id: Uuid) -> anyhow::Result<()> {
             .await?;
         }
     }
-    db::conversations::notify(tx, message.conversation_id).await?;
+    db::conversations::notify(&mut tx, message.conversation_id).await?;
+    tx.commit().await?;
     Ok(())
 }
 

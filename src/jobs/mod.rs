@@ -17,6 +17,18 @@ const SEAL_PURPOSE: &str = "job-payload";
 /// The channel workers listen on to wake up at once.
 pub const NOTIFY_CHANNEL: &str = "wacrm_jobs";
 
+/// Tries of a message send: with [`send_backoff`], about half an hour.
+pub const SEND_ATTEMPTS: i32 = 12;
+
+/// A job that asks to run again after `after` rather than the default
+/// backoff (a throttled send, or a send waiting for its provider's report).
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}")]
+pub struct RetryLater {
+    pub after: std::time::Duration,
+    pub reason: String,
+}
+
 /// What a job does.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -41,6 +53,15 @@ impl Job {
             Job::SendMessage { .. } => "messages",
             Job::ImportContacts { .. } => "imports",
             Job::WakeConversation { .. } => "snoozes",
+        }
+    }
+
+    /// Tries before a job is given up. A send's last try marks its message
+    /// failed itself (see `crate::whatsapp::sender`), so none stays queued.
+    pub fn max_attempts(&self) -> i32 {
+        match self {
+            Job::SendMessage { .. } => SEND_ATTEMPTS,
+            _ => 8,
         }
     }
 
@@ -72,12 +93,13 @@ pub async fn enqueue_at(
     let plain = serde_json::to_vec(job)?;
     let sealed = secrets.seal(Uuid::nil(), SEAL_PURPOSE, &plain)?;
     let id: i64 = sqlx::query_scalar(
-        "insert into jobs (queue, payload, run_at) values ($1, $2, coalesce($3, now())) \
-         returning id",
+        "insert into jobs (queue, payload, run_at, max_attempts) \
+         values ($1, $2, coalesce($3, now()), $4) returning id",
     )
     .bind(job.queue())
     .bind(sealed)
     .bind(run_at)
+    .bind(job.max_attempts())
     .fetch_one(&mut *conn)
     .await?;
     sqlx::query("select pg_notify($1, $2)")
@@ -152,10 +174,23 @@ pub fn backoff_secs(attempts: i32) -> i64 {
     (5 * 4i64.pow(exp)).min(3600)
 }
 
+/// Backoff of a message send after `attempts` tries: 1 s doubling, with
+/// ±25 % jitter so throttled senders do not come back in step, capped at
+/// ten minutes.
+pub fn send_backoff(attempts: i32) -> std::time::Duration {
+    let exp = attempts.clamp(1, 11) as u32 - 1;
+    let base = (1u64 << exp).min(600) as f64;
+    let mut byte = [0u8; 1];
+    // Without randomness the backoff is merely not jittered.
+    let _ = getrandom::fill(&mut byte);
+    let jitter = 0.75 + f64::from(byte[0]) / 255.0 * 0.5;
+    std::time::Duration::from_secs_f64(base * jitter)
+}
+
 pub async fn fail(
     conn: &mut PgConnection,
     id: i64,
-    attempts: i32,
+    retry_in_secs: f64,
     error: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -163,7 +198,7 @@ pub async fn fail(
                 run_at = now() + make_interval(secs => $2) where id = $1",
     )
     .bind(id)
-    .bind(backoff_secs(attempts) as f64)
+    .bind(retry_in_secs)
     .bind(error)
     .execute(conn)
     .await?;

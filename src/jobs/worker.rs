@@ -39,13 +39,17 @@ pub async fn run_one(state: &AppState) -> bool {
             return false;
         }
     };
-    let outcome = run(state, &job).await;
+    let outcome = run(state, &job, attempts).await;
     let recorded = match state.pool.acquire().await {
         Ok(mut conn) => match &outcome {
             Ok(()) => super::complete(&mut conn, id).await,
             Err(e) => {
-                tracing::warn!(job_id = id, attempts, error = %format!("{e:#}"), "job failed; will retry");
-                super::fail(&mut conn, id, attempts, &format!("{e:#}")).await
+                let retry_in = match e.downcast_ref::<super::RetryLater>() {
+                    Some(later) => later.after.as_secs_f64(),
+                    None => super::backoff_secs(attempts) as f64,
+                };
+                tracing::warn!(job_id = id, attempts, retry_in, error = %format!("{e:#}"), "job failed; will retry");
+                super::fail(&mut conn, id, retry_in, &format!("{e:#}")).await
             }
         },
         Err(e) => Err(e),
@@ -56,7 +60,7 @@ pub async fn run_one(state: &AppState) -> bool {
     true
 }
 
-async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
+async fn run(state: &AppState, job: &Job, attempts: i32) -> anyhow::Result<()> {
     match job {
         Job::SendEmail { to, subject, body } => {
             state
@@ -69,10 +73,7 @@ async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
                 .await
         }
         Job::SendMessage { org_id, message_id } => {
-            let mut tx = crate::tenancy::bootstrap::for_job(&state.pool, *org_id).await?;
-            crate::inbox::outbound::send(&mut tx, *message_id).await?;
-            tx.commit().await?;
-            Ok(())
+            crate::inbox::outbound::send(state, *org_id, *message_id, attempts).await
         }
         Job::ImportContacts { org_id, import_id } => {
             crate::import::run::run(state, *org_id, *import_id).await

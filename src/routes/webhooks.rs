@@ -23,14 +23,10 @@ use crate::domain::PhoneE164;
 use crate::inbox::ingest::{self, Inbound};
 use crate::tenancy::TenantTx;
 use crate::tenancy::bootstrap;
-use crate::whatsapp::{signature, webhook};
+use crate::whatsapp::{APP_SECRET_PURPOSE, signature, webhook};
 
 /// Meta's payloads go up to 3 MB; anything larger is refused (413).
 pub const MAX_DELIVERY_BYTES: usize = 3 * 1024 * 1024;
-
-/// Sealing purposes of a channel's secrets.
-pub const ACCESS_TOKEN_PURPOSE: &str = "whatsapp-access-token";
-pub const APP_SECRET_PURPOSE: &str = "whatsapp-app-secret";
 
 pub fn router() -> Router<AppState> {
     Router::new()

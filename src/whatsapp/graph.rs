@@ -7,9 +7,6 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-/// No Graph call may hold a request or a worker longer than this.
-const TIMEOUT: Duration = Duration::from_secs(15);
-
 #[derive(Clone)]
 pub struct GraphClient {
     http: reqwest::Client,
@@ -27,16 +24,25 @@ pub enum GraphError {
         code: i64,
         message: String,
     },
-    /// Graph answered something else, or not at all.
+    /// Graph answered this status without its envelope (a proxy's page).
+    #[error("WhatsApp answered HTTP {0}.")]
+    Status(u16),
+    /// No usable answer: whether Graph took the request is unknown.
     #[error("{0}")]
     Transport(String),
 }
 
 impl GraphError {
+    /// Whether Graph may have taken the request anyway (no answer came).
+    pub fn is_uncertain(&self) -> bool {
+        matches!(self, GraphError::Transport(_))
+    }
+
     /// Worth trying again later: throttling, Meta's own failures, timeouts.
     pub fn is_transient(&self) -> bool {
         match self {
             GraphError::Transport(_) => true,
+            GraphError::Status(status) => *status == 429 || *status >= 500,
             GraphError::Api { status, code, .. } => {
                 *status == 429 || *status >= 500 || matches!(code, 130429 | 131056 | 80007 | 1 | 2)
             }
@@ -69,12 +75,13 @@ pub struct PhoneNumber {
 }
 
 impl GraphClient {
-    pub fn new(base: Url, version: &str) -> anyhow::Result<GraphClient> {
+    /// `timeout`: the longest a call may hold a request or a worker.
+    pub fn new(base: Url, version: &str, timeout: Duration) -> anyhow::Result<GraphClient> {
         // reqwest's TLS needs the process-wide provider (ring); installing
         // it again is harmless.
         crate::server::install_crypto_provider();
         let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
+            .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
             .build()?;
         Ok(GraphClient {
@@ -114,6 +121,45 @@ impl GraphClient {
             .await
             .map_err(transport)?;
         read_json(response).await
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Sent {
+    messages: Vec<SentId>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SentId {
+    id: String,
+}
+
+impl GraphClient {
+    /// Sends one message (`body` as the Cloud API takes it); the provider id
+    /// (`wamid...`) it was given.
+    pub async fn send_message(
+        &self,
+        phone_number_id: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> Result<String, GraphError> {
+        let url = self.url(&[phone_number_id, "messages"])?;
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .map_err(transport)?;
+        let sent: Sent = read_json(response).await?;
+        sent.messages
+            .into_iter()
+            .next()
+            .map(|m| m.id)
+            .ok_or_else(|| {
+                GraphError::Transport("WhatsApp accepted the message but gave no id.".into())
+            })
     }
 }
 
@@ -157,7 +203,7 @@ pub fn api_error(status: u16, body: &[u8]) -> GraphError {
                 message: plain_words(error.code, message),
             }
         }
-        Err(_) => GraphError::Transport(format!("WhatsApp answered HTTP {status}.")),
+        Err(_) => GraphError::Status(status),
     }
 }
 
@@ -176,8 +222,12 @@ mod tests {
 
     #[test]
     fn urls_keep_the_base_path_and_escape_segments() {
-        let client =
-            GraphClient::new(Url::parse("http://127.0.0.1:9/graph/").unwrap(), "/v21.0/").unwrap();
+        let client = GraphClient::new(
+            Url::parse("http://127.0.0.1:9/graph/").unwrap(),
+            "/v21.0/",
+            Duration::from_secs(1),
+        )
+        .unwrap();
         assert_eq!(
             client.url(&["123", "messages"]).unwrap().as_str(),
             "http://127.0.0.1:9/graph/v21.0/123/messages"
@@ -211,10 +261,8 @@ mod tests {
         );
         assert!(throttled.is_transient());
         let gateway = api_error(502, b"<html>Bad gateway</html>");
-        assert_eq!(
-            gateway,
-            GraphError::Transport("WhatsApp answered HTTP 502.".into())
-        );
-        assert!(gateway.is_transient());
+        assert_eq!(gateway, GraphError::Status(502));
+        assert_eq!(gateway.to_string(), "WhatsApp answered HTTP 502.");
+        assert!(gateway.is_transient() && !gateway.is_uncertain());
     }
 }

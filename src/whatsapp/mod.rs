@@ -1,8 +1,13 @@
 //! The WhatsApp Cloud API channel: Meta's webhook deliveries in
 //! ([`webhook`], checked by [`signature`]), and the Graph API out
-//! ([`graph`]). Everything past the wire format goes through the shared
+//! ([`graph`], used by [`sender`]). Everything past the wire format goes through the shared
 //! inbox paths (`crate::inbox`).
 
 pub mod graph;
+pub mod sender;
 pub mod signature;
 pub mod webhook;
+
+/// Sealing purposes of a channel's secrets (bound into the ciphertext).
+pub const ACCESS_TOKEN_PURPOSE: &str = "whatsapp-access-token";
+pub const APP_SECRET_PURPOSE: &str = "whatsapp-app-secret";

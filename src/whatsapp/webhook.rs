@@ -76,6 +76,7 @@ struct StatusValue {
     id: String,
     status: String,
     timestamp: Option<String>,
+    biz_opaque_callback_data: Option<String>,
     #[serde(default)]
     errors: Vec<ErrorObject>,
 }
@@ -156,6 +157,9 @@ pub struct StatusReport {
     pub status: DeliveryStatus,
     pub error: Option<String>,
     pub at: Option<OffsetDateTime>,
+    /// What we asked Meta to echo: our message id (see
+    /// `crate::whatsapp::sender`).
+    pub callback_data: Option<String>,
 }
 
 /// Parses a delivery's raw body (after its signature was checked).
@@ -226,6 +230,7 @@ fn status_of(status: StatusValue) -> Option<StatusReport> {
         status: status_kind,
         error,
         at: unix_seconds(status.timestamp.as_deref()),
+        callback_data: status.biz_opaque_callback_data,
     })
 }
 
@@ -491,7 +496,7 @@ mod tests {
         let mut parsed = parse(&delivery(
             json!([]),
             json!([
-                {"id": "wamid.S", "status": "delivered", "timestamp": "1750857384", "recipient_id": "16505551234"},
+                {"id": "wamid.S", "status": "delivered", "timestamp": "1750857384", "recipient_id": "16505551234", "biz_opaque_callback_data": "0190"},
                 {"id": "wamid.S", "status": "played", "timestamp": "1750857385"},
                 {"id": "wamid.F", "status": "failed", "timestamp": "1750857386", "errors": [{
                     "code": 131047, "title": "Re-engagement message",
@@ -503,6 +508,7 @@ mod tests {
         assert_eq!(statuses.len(), 2, "played is not tracked");
         assert_eq!(statuses[0].status, DeliveryStatus::Delivered);
         assert_eq!(statuses[0].error, None);
+        assert_eq!(statuses[0].callback_data.as_deref(), Some("0190"));
         let failed = &statuses[1];
         assert_eq!(failed.status, DeliveryStatus::Failed);
         let error = failed.error.as_deref().expect("reason");

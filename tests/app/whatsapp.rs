@@ -650,3 +650,313 @@ async fn another_workspace_never_sees_or_changes_a_number_or_its_messages() {
         "its callback is gone"
     );
 }
+
+// ---- Sending ----------------------------------------------------------------
+
+/// An app whose Graph API is `graph`, with short waits so tests stay quick.
+async fn app_with_graph(graph: &FakeGraph, timeout_secs: u64, confirm_secs: u64) -> TestApp {
+    let base = graph.base_url();
+    spawn_app_with(move |config| {
+        config.whatsapp_graph_url = base.parse().expect("url");
+        config.whatsapp_timeout_secs = timeout_secs;
+        config.whatsapp_send_confirm_secs = confirm_secs;
+    })
+    .await
+}
+
+const CUSTOMER: &str = "16505551234";
+
+/// A customer writes in on the connected number; the conversation's id.
+async fn customer_writes_in(app: &TestApp, channel: &str) -> String {
+    let hello = text_from(CUSTOMER, "Sheena Nelson", "wamid.HELLO", "Hi, I need help");
+    assert_eq!(deliver(app, channel, &hello).await, 200);
+    sqlx::query_scalar(
+        "select conversation_id::text from messages where provider_message_id = 'wamid.HELLO'",
+    )
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("conversation")
+}
+
+async fn reply(owner: &Browser, conversation: &str, text: &str) {
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", text)],
+        )
+        .await;
+    assert_eq!(response.status(), 303, "reply {text}");
+}
+
+/// (status, error, provider id) of our message with this text.
+async fn outbound(app: &TestApp, text: &str) -> (String, Option<String>, Option<String>) {
+    sqlx::query_as("select status, error, provider_message_id from messages where body = $1 and direction = 'out'")
+        .bind(text)
+        .fetch_one(&mut app.admin_conn().await)
+        .await
+        .expect("outbound message")
+}
+
+/// Waits until the message is no longer queued (or `limit` passes).
+async fn settled(
+    app: &TestApp,
+    text: &str,
+    limit: std::time::Duration,
+) -> (String, Option<String>, Option<String>) {
+    let started = std::time::Instant::now();
+    loop {
+        let now = outbound(app, text).await;
+        if now.0 != "queued" || started.elapsed() > limit {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+fn sends_to_graph(graph: &FakeGraph) -> usize {
+    graph
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/messages"))
+        .count()
+}
+
+fn status_report(wamid: &str, status: &str, callback: Option<&str>) -> Value {
+    let mut report =
+        json!({"id": wamid, "status": status, "timestamp": "1764200100", "recipient_id": CUSTOMER});
+    if let Some(callback) = callback {
+        report["biz_opaque_callback_data"] = json!(callback);
+    }
+    envelope(NUMBER_ID, json!({"statuses": [report]}))
+}
+
+#[tokio::test]
+async fn a_reply_goes_out_once_and_reports_only_move_it_forward() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    let app = app_with_graph(&graph, 5, 120).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let conversation = customer_writes_in(&app, &sales.id).await;
+
+    reply(&owner, &conversation, "On its way!").await;
+    let (status, error, wamid) =
+        settled(&app, "On its way!", std::time::Duration::from_secs(10)).await;
+    assert_eq!((status.as_str(), error), ("sent", None));
+    let sent = graph.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, CUSTOMER);
+    assert_eq!(sent[0].body["text"]["body"], "On its way!");
+    assert_eq!(sent[0].body["type"], "text");
+    assert_eq!(wamid.as_deref(), Some(sent[0].wamid.as_str()));
+    assert!(
+        graph
+            .requests()
+            .iter()
+            .any(|r| r.authorization.as_deref() == Some(&format!("Bearer {TOKEN}"))),
+        "the channel's token"
+    );
+
+    // Out of order: read before delivered; delivered then changes nothing,
+    // nor does a late failure; a replay neither.
+    let wamid = sent[0].wamid.clone();
+    for (report, expected) in [
+        ("read", "read"),
+        ("delivered", "read"),
+        ("failed", "read"),
+        ("read", "read"),
+    ] {
+        assert_eq!(
+            deliver(&app, &sales.id, &status_report(&wamid, report, None)).await,
+            200
+        );
+        assert_eq!(
+            outbound(&app, "On its way!").await.0,
+            expected,
+            "after {report}"
+        );
+    }
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(page.contains("On its way!"));
+    assert_eq!(graph.sent().len(), 1, "sent once");
+}
+
+#[tokio::test]
+async fn throttled_then_failing_graph_is_retried_and_the_message_sent_once() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    let app = app_with_graph(&graph, 5, 120).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let conversation = customer_writes_in(&app, &sales.id).await;
+    graph.script_send_failures(
+        NUMBER_ID,
+        vec![
+            crate::support::fake_graph::SendFailure::Graph {
+                status: 429,
+                code: 130429,
+                message: "(#130429) Rate limit hit".into(),
+            },
+            crate::support::fake_graph::SendFailure::Http(500),
+        ],
+    );
+    reply(&owner, &conversation, "Third time lucky").await;
+    let (status, _, wamid) =
+        settled(&app, "Third time lucky", std::time::Duration::from_secs(20)).await;
+    assert_eq!(status, "sent");
+    assert_eq!(sends_to_graph(&graph), 3, "429, 500, then 200");
+    assert_eq!(graph.sent().len(), 1);
+    assert_eq!(wamid.as_deref(), Some(graph.sent()[0].wamid.as_str()));
+}
+
+#[tokio::test]
+async fn a_permanent_error_stops_retrying_and_is_shown_in_words() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    graph.close_window(CUSTOMER);
+    let app = app_with_graph(&graph, 5, 120).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let conversation = customer_writes_in(&app, &sales.id).await;
+    reply(&owner, &conversation, "Are you still there?").await;
+    let (status, error, _) = settled(
+        &app,
+        "Are you still there?",
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(status, "failed");
+    let error = error.expect("a reason");
+    assert!(
+        error.contains("more than 24 hours") && error.contains("131047"),
+        "{error}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(sends_to_graph(&graph), 1, "not retried");
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(page.contains("more than 24 hours"), "the agent reads why");
+}
+
+#[tokio::test]
+async fn a_send_whose_answer_was_lost_is_recorded_from_metas_report_and_not_sent_again() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    // Graph takes the message but answers after our 1 s timeout.
+    graph.script_send_failures(
+        NUMBER_ID,
+        vec![crate::support::fake_graph::SendFailure::Delay(
+            std::time::Duration::from_secs(3),
+        )],
+    );
+    let app = app_with_graph(&graph, 1, 3).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let conversation = customer_writes_in(&app, &sales.id).await;
+    reply(&owner, &conversation, "Lost answer").await;
+    // Graph has it; we do not know.
+    let started = std::time::Instant::now();
+    while graph.sent().is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "never sent"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        outbound(&app, "Lost answer").await.0,
+        "queued",
+        "outcome unknown"
+    );
+    // Meta's report names our message: that records the send.
+    let message_id: String =
+        sqlx::query_scalar("select id::text from messages where body = 'Lost answer'")
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("id");
+    let wamid = graph.sent()[0].wamid.clone();
+    assert_eq!(
+        graph.sent()[0].body["biz_opaque_callback_data"],
+        message_id.as_str()
+    );
+    assert_eq!(
+        deliver(
+            &app,
+            &sales.id,
+            &status_report(&wamid, "delivered", Some(&message_id))
+        )
+        .await,
+        200
+    );
+    let (status, _, provider_id) = outbound(&app, "Lost answer").await;
+    assert_eq!(
+        (status.as_str(), provider_id.as_deref()),
+        ("delivered", Some(wamid.as_str()))
+    );
+    // Past the confirmation window, nothing was sent again.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert_eq!(graph.sent().len(), 1, "sent once");
+    assert_eq!(outbound(&app, "Lost answer").await.0, "delivered");
+}
+
+#[tokio::test]
+async fn a_send_that_never_reached_graph_is_sent_after_the_confirmation_window() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    let app = app_with_graph(&graph, 5, 2).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let conversation = customer_writes_in(&app, &sales.id).await;
+    // A worker that stopped after marking the send but before calling Graph:
+    // the state it leaves (queued, marked), with its job due again.
+    owner
+        .post_form(
+            &format!("/settings/channels/{}/enabled", sales.id),
+            &[("enabled", "false")],
+        )
+        .await;
+    let mut conn = app.admin_conn().await;
+    reply(&owner, &conversation, "Interrupted").await;
+    let (status, _, _) = settled(&app, "Interrupted", std::time::Duration::from_secs(5)).await;
+    assert_eq!(status, "failed", "a disabled number sends nothing");
+    assert_eq!(graph.sent().len(), 0);
+    sqlx::query("update messages set status = 'queued', error = null, send_attempted_at = now() where body = 'Interrupted'")
+        .execute(&mut conn)
+        .await
+        .expect("crash state");
+    owner
+        .post_form(
+            &format!("/settings/channels/{}/enabled", sales.id),
+            &[("enabled", "true")],
+        )
+        .await;
+    let org: uuid::Uuid =
+        sqlx::query_scalar("select org_id from messages where body = 'Interrupted'")
+            .fetch_one(&mut conn)
+            .await
+            .expect("org");
+    let id: uuid::Uuid = sqlx::query_scalar("select id from messages where body = 'Interrupted'")
+        .fetch_one(&mut conn)
+        .await
+        .expect("id");
+    let mut tx = wacrm::tenancy::bootstrap::for_job(&app.state.pool, org)
+        .await
+        .expect("tx");
+    wacrm::jobs::enqueue(
+        tx.conn(),
+        &app.state.secrets,
+        &wacrm::jobs::Job::SendMessage {
+            org_id: org,
+            message_id: id,
+        },
+    )
+    .await
+    .expect("enqueue");
+    tx.commit().await.expect("commit");
+    // Not at once: it waits for a report that could show Graph has it.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(graph.sent().len(), 0, "waits first");
+    let (status, _, _) = settled(&app, "Interrupted", std::time::Duration::from_secs(10)).await;
+    assert_eq!(status, "sent");
+    assert_eq!(graph.sent().len(), 1, "sent once, after the window");
+}

@@ -17,9 +17,9 @@ use crate::auth::tokens::random_secret;
 use crate::db;
 use crate::db::cloud_channels::{CloudChannel, NUMBER_KEY, NewCloudChannel};
 use crate::error::{AppError, Result};
-use crate::routes::webhooks::{ACCESS_TOKEN_PURPOSE, APP_SECRET_PURPOSE};
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
+use crate::whatsapp::{ACCESS_TOKEN_PURPOSE, APP_SECRET_PURPOSE};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]

@@ -1,0 +1,159 @@
+//! Sending a queued message through the Cloud API, once.
+//!
+//! Why a message is not sent twice:
+//! - The reply is committed as `queued` with its send job in one
+//!   transaction; the job queue hands a job to one worker at a time
+//!   (`FOR UPDATE SKIP LOCKED` and a lease), and a message no longer
+//!   `queued` is never sent again.
+//! - Graph has no idempotency key for messages, so the dangerous moment is
+//!   between Graph taking the message and our commit of its id: a crash
+//!   there, a lost answer, or a database failure while recording it. Before
+//!   calling Graph the sender commits `send_attempted_at`. A later attempt
+//!   that finds it set does not call Graph at once: Meta reports every
+//!   message it takes (`sent`, within seconds), and we ask it to echo our
+//!   message id in that report (`biz_opaque_callback_data`), so the report
+//!   records the send (`crate::inbox::delivery`) and the attempt finds the
+//!   message no longer queued. Only if no report came within
+//!   `WHATSAPP_SEND_CONFIRM_SECS` (default 2 minutes) is it sent again:
+//!   Graph evidently never took it.
+//! - The one case left is a report delayed beyond that window for a
+//!   message Graph did take after not answering us: then the customer gets
+//!   it twice. The window is the trade between that and a slow retry.
+//! - An answer that Graph did not take the message (an error envelope, 429,
+//!   5xx) clears the mark: retrying then cannot duplicate.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::app::AppState;
+use crate::db;
+use crate::db::messages::Message;
+use crate::domain::{DeliveryStatus, MessageKind};
+use crate::inbox::delivery;
+use crate::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
+use crate::tenancy::{TenantTx, bootstrap};
+use crate::whatsapp::ACCESS_TOKEN_PURPOSE;
+use crate::whatsapp::graph::GraphError;
+
+/// Sends `message` (queued, on a Cloud API channel) in `tx`'s workspace.
+pub async fn send(
+    state: &AppState,
+    mut tx: TenantTx,
+    message: &Message,
+    attempt: i32,
+) -> anyhow::Result<()> {
+    let org_id = tx.org_id();
+    let Some(channel) = db::cloud_channels::find(&mut tx, message.channel_id).await? else {
+        return Ok(());
+    };
+    if !channel.enabled {
+        return give_up(
+            tx,
+            message,
+            "This number is disabled in Settings: nothing is sent from it.",
+        )
+        .await;
+    }
+    if let Some(started) = db::messages::send_attempted_at(&mut tx, message.id).await? {
+        let window = Duration::from_secs(state.config.whatsapp_send_confirm_secs);
+        let waited = OffsetDateTime::now_utc() - started;
+        let left = window.saturating_sub(waited.try_into().unwrap_or_default());
+        if !left.is_zero() {
+            return Err(RetryLater {
+                after: left,
+                reason: "an earlier attempt may have reached WhatsApp; waiting for its report"
+                    .into(),
+            }
+            .into());
+        }
+        // No report in the window: Graph never took it.
+    }
+    let Some(body) = request_body(&mut tx, message).await? else {
+        return give_up(
+            tx,
+            message,
+            "Only text messages can be sent on WhatsApp so far.",
+        )
+        .await;
+    };
+    let Some(body) = body else {
+        return give_up(tx, message, "The contact has no phone number to send to.").await;
+    };
+    let token = state
+        .secrets
+        .open(org_id, ACCESS_TOKEN_PURPOSE, &channel.access_token_sealed)?;
+    let token = String::from_utf8(token)?;
+
+    db::messages::set_send_attempt(&mut tx, message.id, true).await?;
+    tx.commit().await?;
+    let outcome = state
+        .graph
+        .send_message(&channel.phone_number_id, &token, &body)
+        .await;
+
+    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    match outcome {
+        Ok(wamid) => {
+            db::messages::set_send_attempt(&mut tx, message.id, false).await?;
+            delivery::record_sent(&mut tx, channel.id, message.id, &wamid).await?;
+            db::conversations::notify(&mut tx, message.conversation_id).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        Err(e) if e.is_transient() && attempt < SEND_ATTEMPTS => {
+            if !e.is_uncertain() {
+                // Graph answered that it did not take it.
+                db::messages::set_send_attempt(&mut tx, message.id, false).await?;
+                tx.commit().await?;
+            }
+            Err(RetryLater {
+                after: send_backoff(attempt),
+                reason: e.to_string(),
+            }
+            .into())
+        }
+        Err(e) => {
+            let reason = match &e {
+                GraphError::Api { .. } | GraphError::Status(_) => e.to_string(),
+                GraphError::Transport(_) => format!("WhatsApp could not be reached: {e}"),
+            };
+            give_up(tx, message, &reason).await
+        }
+    }
+}
+
+/// Marks the message failed with the reason the agent reads.
+async fn give_up(mut tx: TenantTx, message: &Message, reason: &str) -> anyhow::Result<()> {
+    db::messages::advance_status(&mut tx, message.id, DeliveryStatus::Failed, Some(reason)).await?;
+    db::conversations::notify(&mut tx, message.conversation_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The Cloud API body for the message: `None` for a kind not sendable yet,
+/// `Some(None)` when the contact has no number.
+async fn request_body(
+    tx: &mut TenantTx,
+    message: &Message,
+) -> anyhow::Result<Option<Option<Value>>> {
+    if message.kind() != MessageKind::Text {
+        return Ok(None);
+    }
+    let phone = db::messages::recipient_phone(tx, message.conversation_id).await?;
+    let Some(phone) = phone else {
+        return Ok(Some(None));
+    };
+    let to: String = phone.chars().filter(char::is_ascii_digit).collect();
+    Ok(Some(Some(json!({
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "text",
+        "text": {"preview_url": false, "body": message.body},
+        // Echoed in Meta's reports: how a send whose answer was lost is
+        // still recorded (see the module comment).
+        "biz_opaque_callback_data": message.id.to_string(),
+    }))))
+}
