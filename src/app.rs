@@ -34,6 +34,8 @@ pub struct AppState {
     pub live: crate::live::LiveHub,
     /// Meta's Graph API (WhatsApp Cloud API channels).
     pub graph: crate::whatsapp::graph::GraphClient,
+    /// Media files fetched from providers, under the data dir.
+    pub media: crate::media_store::MediaStore,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
         )?;
         Ok(AppState {
             graph,
+            media: crate::media_store::MediaStore::new(&config.data_dir),
             pool,
             tls: config.tls_cert.is_some(),
             config: Arc::new(config),

@@ -13,6 +13,7 @@ pub mod inbox;
 pub mod jobs;
 pub mod live;
 pub mod mail;
+pub mod media_store;
 pub mod notifications;
 pub mod read_cache;
 pub mod routes;

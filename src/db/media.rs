@@ -7,7 +7,15 @@ use crate::tenancy::TenantTx;
 pub struct MediaFile {
     pub content_type: String,
     pub filename: String,
-    pub bytes: Vec<u8>,
+    pub content: Content,
+}
+
+/// Where a file's bytes are.
+pub enum Content {
+    /// In the row (sandbox images).
+    Bytes(Vec<u8>),
+    /// In the media store under this SHA-256 (fetched from a provider).
+    Stored { sha256: String },
 }
 
 pub async fn insert(
@@ -30,17 +38,50 @@ pub async fn insert(
     Ok(id)
 }
 
+/// A file kept in the media store (see `crate::media_store`).
+pub async fn insert_stored(
+    tx: &mut TenantTx,
+    content_type: &str,
+    filename: &str,
+    sha256: &str,
+    size: i64,
+) -> sqlx::Result<Uuid> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "insert into media (org_id, id, content_type, filename, sha256, size) \
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(tx.org_id())
+    .bind(id)
+    .bind(content_type)
+    .bind(filename)
+    .bind(sha256)
+    .bind(size)
+    .execute(tx.conn())
+    .await?;
+    Ok(id)
+}
+
 pub async fn get(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<MediaFile>> {
-    let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
-        "select content_type, filename, bytes from media where org_id = $1 and id = $2",
+    type Row = (String, String, Option<Vec<u8>>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(
+        "select content_type, filename, bytes, sha256 from media where org_id = $1 and id = $2",
     )
     .bind(tx.org_id())
     .bind(id)
     .fetch_optional(tx.conn())
     .await?;
-    Ok(row.map(|(content_type, filename, bytes)| MediaFile {
-        content_type,
-        filename,
-        bytes,
+    Ok(row.and_then(|(content_type, filename, bytes, sha256)| {
+        let content = match (bytes, sha256) {
+            (Some(bytes), _) => Content::Bytes(bytes),
+            (None, Some(sha256)) => Content::Stored { sha256 },
+            // The table's check allows only one of the two.
+            (None, None) => return None,
+        };
+        Some(MediaFile {
+            content_type,
+            filename,
+            content,
+        })
     }))
 }

@@ -36,6 +36,11 @@ impl Message {
         self.direction == "in"
     }
 
+    /// Why the media could not be fetched, if it could not.
+    pub fn media_unavailable(&self) -> Option<&str> {
+        self.media.as_ref()?.get("unavailable")?.as_str()
+    }
+
     pub fn media_url(&self) -> Option<&str> {
         self.media.as_ref()?.get("url")?.as_str()
     }
@@ -253,6 +258,18 @@ pub async fn recipient_phone(
     .fetch_optional(tx.conn())
     .await
     .map(Option::flatten)
+}
+
+/// Replaces the message's media description (after a fetch).
+pub async fn set_media(tx: &mut TenantTx, id: Uuid, media: &serde_json::Value) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    sqlx::query("update messages set media = $3 where org_id = $1 and id = $2")
+        .bind(org_id)
+        .bind(id)
+        .bind(media)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
 }
 
 /// Marks (`true`) or clears the start of a send.

@@ -42,6 +42,8 @@ pub enum Job {
     SendMessage { org_id: Uuid, message_id: Uuid },
     /// The next batches of a contact import.
     ImportContacts { org_id: Uuid, import_id: Uuid },
+    /// A customer's media, fetched from the provider.
+    FetchMedia { org_id: Uuid, message_id: Uuid },
     /// A snoozed conversation whose snooze ends now (if it still does).
     WakeConversation { org_id: Uuid, conversation_id: Uuid },
 }
@@ -53,6 +55,7 @@ impl Job {
             Job::SendMessage { .. } => "messages",
             Job::ImportContacts { .. } => "imports",
             Job::WakeConversation { .. } => "snoozes",
+            Job::FetchMedia { .. } => "media",
         }
     }
 

@@ -78,6 +78,9 @@ async fn run(state: &AppState, job: &Job, attempts: i32) -> anyhow::Result<()> {
         Job::ImportContacts { org_id, import_id } => {
             crate::import::run::run(state, *org_id, *import_id).await
         }
+        Job::FetchMedia { org_id, message_id } => {
+            crate::whatsapp::media::fetch(state, *org_id, *message_id, attempts).await
+        }
         Job::WakeConversation {
             org_id,
             conversation_id,

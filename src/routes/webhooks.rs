@@ -20,10 +20,11 @@ use crate::app::AppState;
 use crate::db;
 use crate::db::cloud_channels::CloudChannel;
 use crate::domain::PhoneE164;
-use crate::inbox::ingest::{self, Inbound};
+use crate::inbox::ingest::{self, Inbound, Ingested};
+use crate::secrets::SecretBox;
 use crate::tenancy::TenantTx;
 use crate::tenancy::bootstrap;
-use crate::whatsapp::{APP_SECRET_PURPOSE, signature, webhook};
+use crate::whatsapp::{APP_SECRET_PURPOSE, media, signature, webhook};
 
 /// Meta's payloads go up to 3 MB; anything larger is refused (413).
 pub const MAX_DELIVERY_BYTES: usize = 3 * 1024 * 1024;
@@ -165,7 +166,7 @@ async fn receive(
         for error in &batch.errors {
             tracing::warn!(channel = %target.id, error, "WhatsApp reported a problem");
         }
-        store_batch(&mut tx, &target, batch).await?;
+        store_batch(&mut tx, &state.secrets, &target, batch).await?;
     }
     tx.commit().await?;
     Ok(plain(StatusCode::OK, "OK"))
@@ -173,6 +174,7 @@ async fn receive(
 
 async fn store_batch(
     tx: &mut TenantTx,
+    secrets: &SecretBox,
     channel: &CloudChannel,
     batch: &webhook::Batch,
 ) -> anyhow::Result<()> {
@@ -192,7 +194,13 @@ async fn store_batch(
             raw: message.raw.clone(),
             sent_at: message.sent_at,
         };
-        ingest::ingest(tx, &shared, &inbound).await?;
+        let stored = ingest::ingest(tx, &shared, &inbound).await?;
+        if let Ingested::Stored { message_id, .. } = stored
+            && message.kind.has_media()
+            && message.media.is_some()
+        {
+            media::queue_fetch(tx, secrets, message_id).await?;
+        }
     }
     for report in &batch.statuses {
         crate::inbox::delivery::report(tx, channel.id, report).await?;

@@ -27,6 +27,9 @@ pub enum GraphError {
     /// Graph answered this status without its envelope (a proxy's page).
     #[error("WhatsApp answered HTTP {0}.")]
     Status(u16),
+    /// A download larger than wacrm keeps.
+    #[error("The file is larger than wacrm keeps.")]
+    TooLarge,
     /// No usable answer: whether Graph took the request is unknown.
     #[error("{0}")]
     Transport(String),
@@ -43,6 +46,7 @@ impl GraphError {
         match self {
             GraphError::Transport(_) => true,
             GraphError::Status(status) => *status == 429 || *status >= 500,
+            GraphError::TooLarge => false,
             GraphError::Api { status, code, .. } => {
                 *status == 429 || *status >= 500 || matches!(code, 130429 | 131056 | 80007 | 1 | 2)
             }
@@ -160,6 +164,60 @@ impl GraphClient {
             .ok_or_else(|| {
                 GraphError::Transport("WhatsApp accepted the message but gave no id.".into())
             })
+    }
+}
+
+/// Where a customer's media can be downloaded (for five minutes).
+#[derive(Debug, Clone, Deserialize)]
+pub struct MediaInfo {
+    pub url: String,
+    pub mime_type: Option<String>,
+    pub sha256: Option<String>,
+}
+
+impl GraphClient {
+    /// Step one of a media download: the short-lived URL of a media id.
+    pub async fn media_info(&self, media_id: &str, token: &str) -> Result<MediaInfo, GraphError> {
+        let url = self.url(&[media_id])?;
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(transport)?;
+        read_json(response).await
+    }
+
+    /// Step two: the bytes, with the same token; refused above `limit`.
+    pub async fn download(
+        &self,
+        url: &str,
+        token: &str,
+        limit: usize,
+    ) -> Result<Vec<u8>, GraphError> {
+        let url = Url::parse(url)
+            .map_err(|_| GraphError::Transport("WhatsApp gave an invalid media URL.".into()))?;
+        let mut response = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.bytes().await.map_err(transport)?;
+            return Err(api_error(status.as_u16(), &body));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(GraphError::TooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     }
 }
 

@@ -4,6 +4,7 @@
 //! inbox paths (`crate::inbox`).
 
 pub mod graph;
+pub mod media;
 pub mod sender;
 pub mod signature;
 pub mod webhook;

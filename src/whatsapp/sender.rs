@@ -116,7 +116,9 @@ pub async fn send(
         }
         Err(e) => {
             let reason = match &e {
-                GraphError::Api { .. } | GraphError::Status(_) => e.to_string(),
+                GraphError::Api { .. } | GraphError::Status(_) | GraphError::TooLarge => {
+                    e.to_string()
+                }
                 GraphError::Transport(_) => format!("WhatsApp could not be reached: {e}"),
             };
             give_up(tx, message, &reason).await

@@ -960,3 +960,128 @@ async fn a_send_that_never_reached_graph_is_sent_after_the_confirmation_window()
     assert_eq!(status, "sent");
     assert_eq!(graph.sent().len(), 1, "sent once, after the window");
 }
+
+// ---- Media ------------------------------------------------------------------
+
+fn media_message(wamid: &str, kind: &str, media_id: &str, mime: &str) -> Value {
+    let mut message =
+        json!({"from": CUSTOMER, "id": wamid, "timestamp": "1764200000", "type": kind});
+    message[kind] = json!({"id": media_id, "mime_type": mime});
+    envelope(
+        NUMBER_ID,
+        json!({"contacts": [{"profile": {"name": "Sheena"}, "wa_id": CUSTOMER}], "messages": [message]}),
+    )
+}
+
+/// The message's media description once the fetch job is done with it.
+async fn fetched_media(app: &TestApp, wamid: &str) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let media: Value =
+            sqlx::query_scalar("select media from messages where provider_message_id = $1")
+                .bind(wamid)
+                .fetch_one(&mut app.admin_conn().await)
+                .await
+                .expect("media");
+        if media.get("url").is_some() || media.get("unavailable").is_some() {
+            return media;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "never fetched: {media}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn media_is_fetched_in_the_background_stored_once_and_served_only_to_its_workspace() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    let photo = b"\x89PNG\r\n\x1a\n not really a png, but bytes".to_vec();
+    graph.add_media("2621233374848975", TOKEN, photo.clone(), "image/png");
+    graph.add_media("2621233374848976", TOKEN, photo.clone(), "image/png");
+    graph.add_media("777", TOKEN, b"%PDF-1.4".to_vec(), "application/pdf");
+    graph.add_media("888", TOKEN, b"lost".to_vec(), "image/jpeg");
+    graph.fail_media_download("888", 404);
+    let app = app_with_graph(&graph, 5, 120).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+
+    for (wamid, kind, id, mime) in [
+        ("wamid.P1", "image", "2621233374848975", "image/png"),
+        ("wamid.P2", "image", "2621233374848976", "image/png"),
+        ("wamid.D", "document", "777", "application/pdf"),
+        ("wamid.L", "image", "888", "image/jpeg"),
+    ] {
+        assert_eq!(
+            deliver(&app, &sales.id, &media_message(wamid, kind, id, mime)).await,
+            200
+        );
+    }
+    let first = fetched_media(&app, "wamid.P1").await;
+    let url = first["url"].as_str().expect("served from wacrm").to_owned();
+    assert_eq!(first["mime_type"], "image/png");
+    let response = owner.get(&url).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    assert_eq!(response.bytes().await.expect("bytes").to_vec(), photo);
+    // The same bytes twice are one file.
+    let second = fetched_media(&app, "wamid.P2").await;
+    assert_ne!(second["url"], first["url"]);
+    let document = fetched_media(&app, "wamid.D").await;
+    let rows = app
+        .count("select count(*) from media where sha256 is not null")
+        .await;
+    let files = app
+        .count("select count(distinct sha256) from media where sha256 is not null")
+        .await;
+    assert_eq!((rows, files), (3, 2), "the two photos are one file");
+    let response = owner.get(document["url"].as_str().expect("url")).await;
+    let disposition = response.headers()["content-disposition"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment"),
+        "documents are downloaded: {disposition}"
+    );
+    // The token went along to both steps.
+    let media_requests: Vec<_> = graph
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.path_and_query.contains("2621233374848975")
+                || r.path_and_query.contains("media-bytes")
+        })
+        .collect();
+    assert!(media_requests.len() >= 2);
+    assert!(
+        media_requests
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some(&format!("Bearer {TOKEN}")))
+    );
+
+    // A download that fails for good: shown as unavailable, the rest intact.
+    let lost = fetched_media(&app, "wamid.L").await;
+    assert!(lost.get("url").is_none());
+    let conversation: String = sqlx::query_scalar(
+        "select conversation_id::text from messages where provider_message_id = 'wamid.L'",
+    )
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("conversation");
+    let (status, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("[image: unavailable]"),
+        "failed media says so"
+    );
+    assert!(page.contains(&url), "fetched media shown");
+
+    // Another workspace: 404, not the file.
+    let other = app.sign_up("Otto", "otto@other.test", "Other").await;
+    let response = other.get(&url).await;
+    assert_eq!(response.status(), 404);
+    assert_ne!(response.bytes().await.expect("bytes").to_vec(), photo);
+}

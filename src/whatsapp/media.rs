@@ -1,0 +1,131 @@
+//! Fetching a customer's media in the background: Graph's URL for the
+//! media id, then the bytes with the channel's token, checked against the
+//! SHA-256 Meta gave, kept in the media store and served to the workspace
+//! through `/media/{id}`. A failure is retried; when retrying cannot help
+//! (or the tries run out) the message shows the media as unavailable, and
+//! the conversation is otherwise untouched.
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::db;
+use crate::jobs::{self, Job, RetryLater};
+use crate::secrets::SecretBox;
+use crate::tenancy::{TenantTx, bootstrap};
+use crate::whatsapp::ACCESS_TOKEN_PURPOSE;
+use crate::whatsapp::graph::GraphError;
+
+/// WhatsApp's own limit (documents): nothing larger is kept.
+pub const MAX_MEDIA_BYTES: usize = 100 * 1024 * 1024;
+/// Tries of a fetch (the job queue's backoff: about two hours in all).
+pub const FETCH_ATTEMPTS: i32 = 8;
+
+/// Queues the fetch of a stored message's media (in the caller's
+/// transaction: it runs only if the message is stored).
+pub async fn queue_fetch(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    message_id: Uuid,
+) -> anyhow::Result<()> {
+    let job = Job::FetchMedia {
+        org_id: tx.org_id(),
+        message_id,
+    };
+    jobs::enqueue(tx.conn(), secrets, &job).await?;
+    Ok(())
+}
+
+/// The fetch job.
+pub async fn fetch(
+    state: &AppState,
+    org_id: Uuid,
+    message_id: Uuid,
+    attempt: i32,
+) -> anyhow::Result<()> {
+    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let Some(message) = db::messages::find(&mut tx, message_id).await? else {
+        return Ok(());
+    };
+    let Some(media) = message.media.clone() else {
+        return Ok(());
+    };
+    let Some(media_id) = media
+        .get("provider_media_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
+        return Ok(());
+    };
+    if media.get("url").is_some() {
+        return Ok(());
+    }
+    let Some(channel) = db::cloud_channels::find(&mut tx, message.channel_id).await? else {
+        return Ok(());
+    };
+    let token = state
+        .secrets
+        .open(org_id, ACCESS_TOKEN_PURPOSE, &channel.access_token_sealed)?;
+    let token = String::from_utf8(token)?;
+    // Nothing is held open while downloading.
+    tx.commit().await?;
+
+    let fetched = download(state, &media_id, &token).await;
+    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut media = media;
+    match fetched {
+        Ok((bytes, mime_type)) => {
+            let sha256 = state.media.put(&bytes).await?;
+            let filename = media
+                .get("filename")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let size = i64::try_from(bytes.len())?;
+            let id =
+                db::media::insert_stored(&mut tx, &mime_type, &filename, &sha256, size).await?;
+            media["url"] = Value::from(format!("/media/{id}"));
+            media["mime_type"] = Value::from(mime_type);
+            media["size"] = Value::from(size);
+        }
+        Err(e) if e.is_transient() && attempt < FETCH_ATTEMPTS => {
+            return Err(RetryLater {
+                after: std::time::Duration::from_secs(jobs::backoff_secs(attempt).unsigned_abs()),
+                reason: format!("media {media_id}: {e}"),
+            }
+            .into());
+        }
+        Err(e) => {
+            tracing::warn!(%message_id, error = %e, "media could not be fetched");
+            media["unavailable"] = Value::from(e.to_string());
+        }
+    }
+    db::messages::set_media(&mut tx, message.id, &media).await?;
+    db::conversations::notify(&mut tx, message.conversation_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The bytes and their type, checked against Meta's digest.
+async fn download(
+    state: &AppState,
+    media_id: &str,
+    token: &str,
+) -> Result<(Vec<u8>, String), GraphError> {
+    let info = state.graph.media_info(media_id, token).await?;
+    let bytes = state
+        .graph
+        .download(&info.url, token, MAX_MEDIA_BYTES)
+        .await?;
+    if let Some(expected) = info.sha256.as_deref() {
+        let actual = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        if !actual.eq_ignore_ascii_case(expected) {
+            // A broken transfer: worth another try.
+            return Err(GraphError::Transport("The download was damaged.".into()));
+        }
+    }
+    let mime_type = info
+        .mime_type
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    Ok((bytes, mime_type))
+}
