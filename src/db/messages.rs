@@ -260,6 +260,18 @@ pub async fn recipient_phone(
     .map(Option::flatten)
 }
 
+/// The payload kept with a message (for a template send: which template,
+/// with which values).
+pub async fn raw(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<serde_json::Value>> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar("select raw from messages where org_id = $1 and id = $2")
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await
+        .map(Option::flatten)
+}
+
 /// Replaces the message's media description (after a fetch).
 pub async fn set_media(tx: &mut TenantTx, id: Uuid, media: &serde_json::Value) -> sqlx::Result<()> {
     let org_id = tx.org_id();

@@ -26,6 +26,7 @@ pub mod orgs;
 pub mod pending_statuses;
 pub mod rate_limits;
 pub mod search;
+pub mod templates;
 pub mod user_tokens;
 pub mod users;
 

@@ -50,6 +50,34 @@ async fn queue_text(
     Ok(id)
 }
 
+/// Queues an approved template (outside the 24-hour window): `shown` is its
+/// text with the values filled in, `template` what the send needs.
+pub async fn queue_template(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    conversation: &Conversation,
+    author: Option<Uuid>,
+    shown: &str,
+    template: serde_json::Value,
+) -> anyhow::Result<Uuid> {
+    let id = store_with(
+        tx,
+        conversation,
+        author,
+        MessageKind::Template,
+        shown,
+        DeliveryStatus::Queued,
+        Some(serde_json::json!({ "template": template })),
+    )
+    .await?;
+    let job = Job::SendMessage {
+        org_id: tx.org_id(),
+        message_id: id,
+    };
+    jobs::enqueue(tx.conn(), secrets, &job).await?;
+    Ok(id)
+}
+
 /// A private note in the conversation: stored, never sent.
 pub async fn add_note(
     tx: &mut TenantTx,
@@ -78,6 +106,19 @@ async fn store(
     text: &str,
     status: DeliveryStatus,
 ) -> sqlx::Result<Uuid> {
+    store_with(tx, conversation, author, kind, text, status, None).await
+}
+
+/// [`store`] with a payload kept beside the message.
+async fn store_with(
+    tx: &mut TenantTx,
+    conversation: &Conversation,
+    author: Option<Uuid>,
+    kind: MessageKind,
+    text: &str,
+    status: DeliveryStatus,
+    raw: Option<serde_json::Value>,
+) -> sqlx::Result<Uuid> {
     let now = OffsetDateTime::now_utc();
     let id = db::messages::insert(
         tx,
@@ -92,7 +133,7 @@ async fn store(
             private: kind == MessageKind::Note,
             provider_message_id: None,
             status,
-            raw: None,
+            raw,
             created_at: Some(now),
         },
     )

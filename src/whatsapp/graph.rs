@@ -221,6 +221,61 @@ impl GraphClient {
     }
 }
 
+#[derive(Debug, Deserialize)]
+struct TemplatePage {
+    #[serde(default)]
+    data: Vec<crate::whatsapp::templates::GraphTemplate>,
+    paging: Option<Paging>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Paging {
+    next: Option<String>,
+}
+
+/// Enough for any real account; a loop in Graph's paging stops here.
+const MAX_TEMPLATE_PAGES: usize = 100;
+
+impl GraphClient {
+    /// Every template of a business account, following Graph's paging.
+    pub async fn templates(
+        &self,
+        waba_id: &str,
+        token: &str,
+    ) -> Result<Vec<crate::whatsapp::templates::GraphTemplate>, GraphError> {
+        // Graph's default page size; `paging.next` carries the rest.
+        let mut url = self.url(&[waba_id, "message_templates"])?;
+        let mut all = Vec::new();
+        for _ in 0..MAX_TEMPLATE_PAGES {
+            let response = self
+                .http
+                .get(url.clone())
+                .bearer_auth(token)
+                .send()
+                .await
+                .map_err(transport)?;
+            let page: TemplatePage = read_json(response).await?;
+            all.extend(page.data);
+            match page.paging.and_then(|p| p.next) {
+                Some(next) => {
+                    let next = Url::parse(&next).map_err(|_| {
+                        GraphError::Transport("WhatsApp gave an invalid next page.".into())
+                    })?;
+                    // The token goes to Graph only.
+                    if next.origin() != self.base.origin() {
+                        return Err(GraphError::Transport(
+                            "WhatsApp's next page is on another server.".into(),
+                        ));
+                    }
+                    url = next;
+                }
+                None => break,
+            }
+        }
+        Ok(all)
+    }
+}
+
 fn transport(e: reqwest::Error) -> GraphError {
     let what = if e.is_timeout() {
         "WhatsApp did not answer in time."

@@ -7,7 +7,9 @@ pub mod graph;
 pub mod media;
 pub mod sender;
 pub mod signature;
+pub mod templates;
 pub mod webhook;
+pub mod window;
 
 /// Sealing purposes of a channel's secrets (bound into the ciphertext).
 pub const ACCESS_TOKEN_PURPOSE: &str = "whatsapp-access-token";

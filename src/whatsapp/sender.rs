@@ -74,7 +74,7 @@ pub async fn send(
         return give_up(
             tx,
             message,
-            "Only text messages can be sent on WhatsApp so far.",
+            "Only text and templates can be sent on WhatsApp so far.",
         )
         .await;
     };
@@ -140,22 +140,31 @@ async fn request_body(
     tx: &mut TenantTx,
     message: &Message,
 ) -> anyhow::Result<Option<Option<Value>>> {
-    if message.kind() != MessageKind::Text {
-        return Ok(None);
-    }
+    let (kind, content) = match message.kind() {
+        MessageKind::Text => ("text", json!({"preview_url": false, "body": message.body})),
+        MessageKind::Template => {
+            let raw = db::messages::raw(tx, message.id).await?;
+            match raw.and_then(|r| r.get("template").cloned()) {
+                Some(template) => ("template", template),
+                None => return Ok(None),
+            }
+        }
+        _ => return Ok(None),
+    };
     let phone = db::messages::recipient_phone(tx, message.conversation_id).await?;
     let Some(phone) = phone else {
         return Ok(Some(None));
     };
     let to: String = phone.chars().filter(char::is_ascii_digit).collect();
-    Ok(Some(Some(json!({
+    let mut body = json!({
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": to,
-        "type": "text",
-        "text": {"preview_url": false, "body": message.body},
+        "type": kind,
         // Echoed in Meta's reports: how a send whose answer was lost is
         // still recorded (see the module comment).
         "biz_opaque_callback_data": message.id.to_string(),
-    }))))
+    });
+    body[kind] = content;
+    Ok(Some(Some(body)))
 }

@@ -136,6 +136,12 @@ fn routes() -> Vec<Route> {
         ),
         (
             "POST",
+            format!("/inbox/{NIL}/template"),
+            vec![("name", "x"), ("language", "en_US")],
+            Min::Agent,
+        ),
+        (
+            "POST",
             format!("/inbox/{NIL}/status"),
             vec![("status", "open")],
             Min::Agent,
@@ -241,6 +247,12 @@ fn routes() -> Vec<Route> {
         (
             "POST",
             format!("/settings/channels/{NIL}/check"),
+            vec![],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/settings/channels/{NIL}/templates"),
             vec![],
             Min::Admin,
         ),

@@ -63,12 +63,21 @@ fn envelope(number_id: &str, value: Value) -> Value {
     })
 }
 
+/// Unix seconds, as Meta stamps messages.
+fn seconds_ago(seconds: i64) -> String {
+    (time::OffsetDateTime::now_utc().unix_timestamp() - seconds).to_string()
+}
+
 fn text_from(wa_id: &str, name: &str, wamid: &str, text: &str) -> Value {
+    text_at(wa_id, name, wamid, text, &seconds_ago(5))
+}
+
+fn text_at(wa_id: &str, name: &str, wamid: &str, text: &str, timestamp: &str) -> Value {
     envelope(
         NUMBER_ID,
         json!({
             "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-            "messages": [{"from": wa_id, "id": wamid, "timestamp": "1764200000", "type": "text", "text": {"body": text}}]
+            "messages": [{"from": wa_id, "id": wamid, "timestamp": timestamp, "type": "text", "text": {"body": text}}]
         }),
     )
 }
@@ -1084,4 +1093,162 @@ async fn media_is_fetched_in_the_background_stored_once_and_served_only_to_its_w
     let response = other.get(&url).await;
     assert_eq!(response.status(), 404);
     assert_ne!(response.bytes().await.expect("bytes").to_vec(), photo);
+}
+
+// ---- The 24-hour window and templates ---------------------------------------
+
+#[tokio::test]
+async fn outside_the_24_hour_window_only_approved_templates_are_offered_and_sent() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    let mut templates: Vec<Value> = (0..30)
+        .map(|i| json!({"name": format!("promo_{i:02}"), "language": "en_US", "status": "APPROVED", "category": "MARKETING", "id": format!("9{i}"),
+            "components": [{"type": "HEADER", "format": "IMAGE"}, {"type": "BODY", "text": "Sale!"}]}))
+        .collect();
+    templates.push(json!({"name": "order_update", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "id": "1",
+        "components": [{"type": "BODY", "text": "Hi {{1}}, order {{2}} is on its way."}]}));
+    templates.push(json!({"name": "draft_one", "language": "en_US", "status": "PENDING", "category": "UTILITY", "id": "2",
+        "components": [{"type": "BODY", "text": "Not yet"}]}));
+    graph.add_templates(WABA_ID, TOKEN, templates);
+    let app = app_with_graph(&graph, 5, 120).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+
+    // Templates synced across Graph's pages.
+    let response = owner
+        .post_form(&format!("/settings/channels/{}/templates", sales.id), &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, page) = owner
+        .page(&format!("/settings/channels/{}", sales.id))
+        .await;
+    assert_eq!(
+        page.matches("data-template=").count(),
+        32,
+        "all pages synced"
+    );
+    assert!(page.contains("32 templates synced"));
+    let pages = graph
+        .requests()
+        .iter()
+        .filter(|r| r.path_and_query.contains("/message_templates"))
+        .count();
+    assert_eq!(pages, 2, "followed paging.next");
+
+    // The customer last wrote 25 hours ago.
+    let old = text_at(
+        CUSTOMER,
+        "Sheena Nelson",
+        "wamid.OLD",
+        "Hello?",
+        &seconds_ago(25 * 3600),
+    );
+    assert_eq!(deliver(&app, &sales.id, &old).await, 200);
+    let conversation: String = sqlx::query_scalar(
+        "select conversation_id::text from messages where provider_message_id = 'wamid.OLD'",
+    )
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("conversation");
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(page.contains("data-window-closed"), "the composer knows");
+    assert!(
+        page.contains("order_update") && page.contains("value=\"Sheena\""),
+        "approved, first name filled in"
+    );
+    assert!(!page.contains("draft_one"), "not approved");
+    assert!(
+        !page.contains("promo_00"),
+        "needs a header image: not offered"
+    );
+
+    // Free text is refused with the reason, and kept.
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Still interested?")],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.expect("body");
+    assert!(page.contains("more than 24 hours ago") && page.contains("Still interested?"));
+    assert_eq!(graph.sent().len(), 0);
+
+    // Bad template input.
+    for fields in [
+        vec![("name", "draft_one"), ("language", "en_US")],
+        vec![
+            ("name", "order_update"),
+            ("language", "en_US"),
+            ("values", "Sheena"),
+        ],
+        vec![
+            ("name", "order_update"),
+            ("language", "en_US"),
+            ("values", "Sheena"),
+            ("values", " "),
+        ],
+    ] {
+        let response = owner
+            .post_form(&format!("/inbox/{conversation}/template"), &fields)
+            .await;
+        assert_eq!(response.status(), 422, "{fields:?}");
+    }
+    // The template goes out, its variables filled.
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/template"),
+            &[
+                ("name", "order_update"),
+                ("language", "en_US"),
+                ("values", "Sheena"),
+                ("values", "A-17"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (status, _, _) = settled(
+        &app,
+        "Hi Sheena, order A-17 is on its way.",
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(status, "sent");
+    let sent = graph.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["type"], "template");
+    assert_eq!(sent[0].body["template"]["name"], "order_update");
+    assert_eq!(
+        sent[0].body["template"]["components"][0]["parameters"][1]["text"],
+        "A-17"
+    );
+
+    // The customer answers: the window is open again, free text goes.
+    let answer = text_from(CUSTOMER, "Sheena Nelson", "wamid.NEW", "Yes please");
+    assert_eq!(deliver(&app, &sales.id, &answer).await, 200);
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(!page.contains("data-window-closed"));
+    reply(&owner, &conversation, "Great, thanks!").await;
+    assert_eq!(
+        settled(&app, "Great, thanks!", std::time::Duration::from_secs(10))
+            .await
+            .0,
+        "sent"
+    );
+
+    // Another workspace cannot send on this conversation.
+    let other = app.sign_up("Otto", "otto@other.test", "Other").await;
+    let response = other
+        .post_form(
+            &format!("/inbox/{conversation}/template"),
+            &[
+                ("name", "order_update"),
+                ("language", "en_US"),
+                ("values", "x"),
+                ("values", "y"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(graph.sent().len(), 2);
 }

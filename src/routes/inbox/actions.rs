@@ -20,6 +20,9 @@ use crate::inbox::outbound;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;
 
+const WINDOW_CLOSED: &str = "The customer last wrote more than 24 hours ago: WhatsApp delivers \
+    only approved templates until they write again. Pick a template instead (your text is kept here).";
+
 /// WhatsApp's limit for a text message body.
 const MAX_TEXT: usize = 4096;
 
@@ -80,6 +83,10 @@ pub async fn reply(
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, &id).await?;
     if let Some(error) = check_text(&form.text) {
+        return Ok(not_sent(tenant, conversation.id, "messages", form, error));
+    }
+    if super::view::window_closed(&mut tenant, &conversation).await? {
+        let error = WINDOW_CLOSED.to_owned();
         return Ok(not_sent(tenant, conversation.id, "messages", form, error));
     }
     let text = super::suggestions::expand_canned(&mut tenant, &conversation, &form.text).await?;
@@ -249,4 +256,65 @@ pub async fn labels(
     db::conversations::set_labels(&mut tenant.tx, conversation.id, &label_ids).await?;
     tenant.tx.commit().await?;
     Ok(Redirect::to(&format!("/inbox/{}", conversation.id)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TemplateForm {
+    name: String,
+    language: String,
+    /// The values of `{{1}}`, `{{2}}` ... in order.
+    values: Vec<String>,
+}
+
+/// Sends an approved template, its variables filled (the way to write to a
+/// customer outside the 24-hour window).
+pub async fn template(
+    State(state): State<AppState>,
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+    HtmlForm(form): HtmlForm<TemplateForm>,
+) -> Result<Response> {
+    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let template = db::templates::find(
+        &mut tenant.tx,
+        conversation.channel_id,
+        &form.name,
+        &form.language,
+    )
+    .await?
+    .filter(db::templates::Template::sendable)
+    .ok_or_else(|| {
+        AppError::Unprocessable(
+            "That template is not an approved template of this number: sync the \
+                     number's templates and pick one from the list."
+                .into(),
+        )
+    })?;
+    let values: Vec<String> = form.values.iter().map(|v| v.trim().to_owned()).collect();
+    let expected = usize::try_from(template.variables).unwrap_or(0);
+    if values.len() != expected
+        || values
+            .iter()
+            .any(|v| v.is_empty() || v.chars().count() > 1024)
+    {
+        return Err(AppError::Unprocessable(format!(
+            "{} needs {expected} value(s), each 1 to 1024 characters.",
+            template.name
+        )));
+    }
+    let shown = crate::whatsapp::templates::render(&template.body, &values);
+    let request = crate::whatsapp::templates::request(&template.name, &template.language, &values);
+    let author = Some(tenant.member.user_id);
+    outbound::queue_template(
+        &mut tenant.tx,
+        &state.secrets,
+        &conversation,
+        author,
+        &shown,
+        request,
+    )
+    .await?;
+    tenant.tx.commit().await?;
+    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
 }

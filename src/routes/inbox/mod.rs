@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/inbox/{id}/suggestions", get(suggestions::suggest))
         .route("/inbox/{id}/messages", post(actions::reply))
         .route("/inbox/{id}/notes", post(actions::note))
+        .route("/inbox/{id}/template", post(actions::template))
         .route("/inbox/{id}/status", post(actions::status))
         .route("/inbox/{id}/assign", post(actions::assign))
         .route("/inbox/{id}/priority", post(actions::priority))

@@ -144,6 +144,13 @@ pub struct Selected {
     pub attributes: Vec<(String, String)>,
     /// The contact's newest notes.
     pub notes: Vec<crate::db::notes::Note>,
+    /// A WhatsApp conversation whose 24-hour window has closed: only
+    /// templates can be sent.
+    pub window_closed: bool,
+    /// The approved templates then offered.
+    pub templates: Vec<crate::db::templates::Template>,
+    /// The default of a template's `{{1}}`.
+    pub first_name: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -404,7 +411,24 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
     )
     .await?;
     notes.truncate(NOTES_SHOWN);
+    let window_closed = window_closed(tenant, &conversation).await?;
+    let templates = if window_closed {
+        let mut all = db::templates::list(&mut tenant.tx, conversation.channel_id).await?;
+        all.retain(|t| t.sendable());
+        all
+    } else {
+        Vec::new()
+    };
+    let first_name = contact
+        .name
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     Ok(Selected {
+        window_closed,
+        templates,
+        first_name,
         conversation,
         messages: with_day_separators(messages),
         older,
@@ -415,4 +439,14 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
         attributes,
         notes,
     })
+}
+
+/// Whether this is a WhatsApp conversation outside its 24-hour window.
+pub async fn window_closed(tenant: &mut Tenant, conversation: &Conversation) -> Result<bool> {
+    let cloud = db::cloud_channels::find(&mut tenant.tx, conversation.channel_id).await?;
+    Ok(cloud.is_some()
+        && !crate::whatsapp::window::is_open(
+            conversation.last_inbound_at,
+            time::OffsetDateTime::now_utc(),
+        ))
 }

@@ -108,6 +108,7 @@ pub struct ChannelPage {
     messages: i64,
     /// The outcome of "check connection", if just run.
     check: Option<std::result::Result<String, String>>,
+    templates: Vec<db::templates::Template>,
 }
 
 async fn list_page(
@@ -211,6 +212,7 @@ async fn detail_page(
     check: Option<std::result::Result<String, String>>,
 ) -> Result<Response> {
     let (conversations, messages) = db::cloud_channels::history(&mut tenant.tx, channel.id).await?;
+    let templates = db::templates::list(&mut tenant.tx, channel.id).await?;
     tenant.tx.commit().await?;
     let callback_url = state.url(&format!("/webhooks/whatsapp/{}", channel.id));
     Ok(ChannelPage {
@@ -220,6 +222,7 @@ async fn detail_page(
         conversations,
         messages,
         check,
+        templates,
     }
     .into_response())
 }
@@ -235,6 +238,48 @@ pub async fn show(
     detail_page(&state, tenant, channel, None).await
 }
 
+/// The channel's access token, opened.
+fn access_token(state: &AppState, org_id: Uuid, channel: &CloudChannel) -> Result<String> {
+    let token = state
+        .secrets
+        .open(org_id, ACCESS_TOKEN_PURPOSE, &channel.access_token_sealed)?;
+    String::from_utf8(token).map_err(|e| AppError::Internal(e.into()))
+}
+
+/// Reads the business account's templates from the Graph API and keeps
+/// them (replacing the last sync).
+pub async fn sync_templates(
+    State(state): State<AppState>,
+    mut tenant: Tenant<ManageSettings>,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let channel = db::cloud_channels::find(&mut tenant.tx, channel_id(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let token = access_token(&state, tenant.member.org_id, &channel)?;
+    match state.graph.templates(&channel.waba_id, &token).await {
+        Ok(templates) => {
+            db::templates::replace(&mut tenant.tx, channel.id, &templates).await?;
+            tenant.tx.commit().await?;
+            tenant
+                .session
+                .flash(
+                    "success",
+                    format!("{} templates synced from WhatsApp.", templates.len()),
+                )
+                .await?;
+        }
+        Err(e) => {
+            tenant.tx.commit().await?;
+            tenant
+                .session
+                .flash("error", format!("The templates could not be read: {e}"))
+                .await?;
+        }
+    }
+    Ok(Redirect::to(&format!("/settings/channels/{}", channel.id)).into_response())
+}
+
 /// Asks the Graph API about the number with the stored token: its name as
 /// WhatsApp shows it, or Graph's error in words.
 pub async fn check(
@@ -245,12 +290,7 @@ pub async fn check(
     let mut channel = db::cloud_channels::find(&mut tenant.tx, channel_id(&id)?)
         .await?
         .ok_or(AppError::NotFound)?;
-    let token = state.secrets.open(
-        tenant.member.org_id,
-        ACCESS_TOKEN_PURPOSE,
-        &channel.access_token_sealed,
-    )?;
-    let token = String::from_utf8(token).map_err(|e| AppError::Internal(e.into()))?;
+    let token = access_token(&state, tenant.member.org_id, &channel)?;
     let outcome = match state
         .graph
         .phone_number(&channel.phone_number_id, &token)

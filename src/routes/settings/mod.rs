@@ -26,6 +26,10 @@ pub fn router() -> Router<AppState> {
         .route("/settings/channels/{id}", get(channels::show))
         .route("/settings/channels/{id}/check", post(channels::check))
         .route(
+            "/settings/channels/{id}/templates",
+            post(channels::sync_templates),
+        )
+        .route(
             "/settings/channels/{id}/enabled",
             post(channels::set_enabled),
         )
