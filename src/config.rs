@@ -73,6 +73,10 @@ pub struct Config {
     /// `crate::whatsapp::sender`.
     #[arg(long, env = "WHATSAPP_SEND_CONFIRM_SECS", default_value_t = 120)]
     pub whatsapp_send_confirm_secs: u64,
+    /// Messages per second one WhatsApp number may send, across instances
+    /// (Cloud API's default throughput is 80).
+    #[arg(long, env = "WHATSAPP_SEND_RATE", default_value_t = 80, value_parser = clap::value_parser!(i32).range(1..=10000))]
+    pub whatsapp_send_rate: i32,
     /// How long a Graph API call may take before it counts as unanswered.
     #[arg(long, env = "WHATSAPP_TIMEOUT_SECS", default_value_t = 15)]
     pub whatsapp_timeout_secs: u64,

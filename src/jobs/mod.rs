@@ -27,6 +27,9 @@ pub const SEND_ATTEMPTS: i32 = 12;
 pub struct RetryLater {
     pub after: std::time::Duration,
     pub reason: String,
+    /// A wait that is not a failed try (a rate limit, a pending report):
+    /// it does not use up the job's attempts.
+    pub waiting: bool,
 }
 
 /// What a job does.
@@ -190,19 +193,24 @@ pub fn send_backoff(attempts: i32) -> std::time::Duration {
     std::time::Duration::from_secs_f64(base * jitter)
 }
 
+/// Puts a job back to run in `retry_in_secs`; `waiting` gives back the try
+/// its claim counted (see [`RetryLater::waiting`]).
 pub async fn fail(
     conn: &mut PgConnection,
     id: i64,
     retry_in_secs: f64,
     error: &str,
+    waiting: bool,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "update jobs set locked_until = null, last_error = $3, \
-                run_at = now() + make_interval(secs => $2) where id = $1",
+                run_at = now() + make_interval(secs => $2), \
+                attempts = attempts - case when $4 then 1 else 0 end where id = $1",
     )
     .bind(id)
     .bind(retry_in_secs)
     .bind(error)
+    .bind(waiting)
     .execute(conn)
     .await?;
     Ok(())

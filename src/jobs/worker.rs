@@ -44,12 +44,14 @@ pub async fn run_one(state: &AppState) -> bool {
         Ok(mut conn) => match &outcome {
             Ok(()) => super::complete(&mut conn, id).await,
             Err(e) => {
-                let retry_in = match e.downcast_ref::<super::RetryLater>() {
-                    Some(later) => later.after.as_secs_f64(),
-                    None => super::backoff_secs(attempts) as f64,
+                let (retry_in, waiting) = match e.downcast_ref::<super::RetryLater>() {
+                    Some(later) => (later.after.as_secs_f64(), later.waiting),
+                    None => (super::backoff_secs(attempts) as f64, false),
                 };
-                tracing::warn!(job_id = id, attempts, retry_in, error = %format!("{e:#}"), "job failed; will retry");
-                super::fail(&mut conn, id, retry_in, &format!("{e:#}")).await
+                if !waiting {
+                    tracing::warn!(job_id = id, attempts, retry_in, error = %format!("{e:#}"), "job failed; will retry");
+                }
+                super::fail(&mut conn, id, retry_in, &format!("{e:#}"), waiting).await
             }
         },
         Err(e) => Err(e),

@@ -92,6 +92,7 @@ pub async fn fetch(
             return Err(RetryLater {
                 after: std::time::Duration::from_secs(jobs::backoff_secs(attempt).unsigned_abs()),
                 reason: format!("media {media_id}: {e}"),
+                waiting: false,
             }
             .into());
         }

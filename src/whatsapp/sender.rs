@@ -19,6 +19,9 @@
 //! - The one case left is a report delayed beyond that window for a
 //!   message Graph did take after not answering us: then the customer gets
 //!   it twice. The window is the trade between that and a slow retry.
+//! - Each send takes a slot of the number's per-second budget
+//!   (`WHATSAPP_SEND_RATE`, counted in Postgres so it holds across
+//!   instances); without one it waits for the next second.
 //! - An answer that Graph did not take the message (an error envelope, 429,
 //!   5xx) clears the mark: retrying then cannot duplicate.
 
@@ -65,6 +68,7 @@ pub async fn send(
                 after: left,
                 reason: "an earlier attempt may have reached WhatsApp; waiting for its report"
                     .into(),
+                waiting: true,
             }
             .into());
         }
@@ -86,6 +90,19 @@ pub async fn send(
         .open(org_id, ACCESS_TOKEN_PURPOSE, &channel.access_token_sealed)?;
     let token = String::from_utf8(token)?;
 
+    if !db::cloud_channels::take_send_slot(&mut tx, channel.id, state.config.whatsapp_send_rate)
+        .await?
+    {
+        // The number's share of this second is used up (by any instance).
+        let mut byte = [0u8; 1];
+        let _ = getrandom::fill(&mut byte);
+        return Err(RetryLater {
+            after: Duration::from_millis(1000 + u64::from(byte[0]) * 2),
+            reason: "the number's send rate is reached".into(),
+            waiting: true,
+        }
+        .into());
+    }
     db::messages::set_send_attempt(&mut tx, message.id, true).await?;
     tx.commit().await?;
     let outcome = state
@@ -111,6 +128,7 @@ pub async fn send(
             Err(RetryLater {
                 after: send_backoff(attempt),
                 reason: e.to_string(),
+                waiting: false,
             }
             .into())
         }

@@ -1252,3 +1252,52 @@ async fn outside_the_24_hour_window_only_approved_templates_are_offered_and_sent
     assert_eq!(response.status(), 404);
     assert_eq!(graph.sent().len(), 2);
 }
+
+#[tokio::test]
+async fn a_number_sends_no_faster_than_its_rate_across_instances() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    let base = graph.base_url();
+    let app = spawn_app_with(move |config| {
+        config.whatsapp_graph_url = base.parse().expect("url");
+        config.whatsapp_send_rate = 2;
+    })
+    .await;
+    // A second instance works the same queue.
+    let _second = app.second_instance().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let conversation = customer_writes_in(&app, &sales.id).await;
+    let started = std::time::Instant::now();
+    let texts: Vec<String> = (1..=6).map(|i| format!("Update {i}")).collect();
+    for text in &texts {
+        reply(&owner, &conversation, text).await;
+    }
+    for text in &texts {
+        assert_eq!(
+            settled(&app, text, std::time::Duration::from_secs(20))
+                .await
+                .0,
+            "sent",
+            "{text}"
+        );
+    }
+    // Six at two a second take at least two more seconds after the first two.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let mut sent: Vec<String> = graph
+        .sent()
+        .iter()
+        .map(|m| {
+            m.body["text"]["body"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    sent.sort();
+    assert_eq!(sent, texts, "each once");
+}
