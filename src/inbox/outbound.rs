@@ -50,26 +50,70 @@ async fn queue_text(
     Ok(id)
 }
 
-/// Queues an approved template (outside the 24-hour window): `shown` is its
-/// text with the values filled in, `template` what the send needs.
+/// Whether this is a WhatsApp conversation outside its 24-hour window
+/// (only templates reach the customer then).
+pub async fn window_closed(tx: &mut TenantTx, conversation: &Conversation) -> sqlx::Result<bool> {
+    let cloud = db::cloud_channels::find(tx, conversation.channel_id).await?;
+    Ok(cloud.is_some()
+        && !crate::whatsapp::window::is_open(
+            conversation.last_inbound_at,
+            OffsetDateTime::now_utc(),
+        ))
+}
+
+/// Why a template cannot be sent, in words (the field first).
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateRefused {
+    #[error(
+        "template: not an approved template of this number (sync its templates, then pick one)."
+    )]
+    Unknown,
+    #[error("variables: {name} needs {expected} value(s), each 1 to 1024 characters.")]
+    Values { name: String, expected: usize },
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+/// Queues the approved template `name` in `language` of the conversation's
+/// number with its body variables filled by `values`, in order.
 pub async fn queue_template(
     tx: &mut TenantTx,
     secrets: &SecretBox,
     conversation: &Conversation,
     author: Option<Uuid>,
-    shown: &str,
-    template: serde_json::Value,
-) -> anyhow::Result<Uuid> {
+    (name, language): (&str, &str),
+    values: &[String],
+) -> Result<Uuid, TemplateRefused> {
+    let template = db::templates::find(tx, conversation.channel_id, name, language)
+        .await
+        .map_err(anyhow::Error::from)?
+        .filter(db::templates::Template::sendable)
+        .ok_or(TemplateRefused::Unknown)?;
+    let values: Vec<String> = values.iter().map(|v| v.trim().to_owned()).collect();
+    let expected = usize::try_from(template.variables).unwrap_or(0);
+    if values.len() != expected
+        || values
+            .iter()
+            .any(|v| v.is_empty() || v.chars().count() > 1024)
+    {
+        return Err(TemplateRefused::Values {
+            name: template.name,
+            expected,
+        });
+    }
+    let shown = crate::whatsapp::templates::render(&template.body, &values);
+    let request = crate::whatsapp::templates::request(&template.name, &template.language, &values);
     let id = store_with(
         tx,
         conversation,
         author,
         MessageKind::Template,
-        shown,
+        &shown,
         DeliveryStatus::Queued,
-        Some(serde_json::json!({ "template": template })),
+        Some(serde_json::json!({ "template": request })),
     )
-    .await?;
+    .await
+    .map_err(anyhow::Error::from)?;
     let job = Job::SendMessage {
         org_id: tx.org_id(),
         message_id: id,

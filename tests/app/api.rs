@@ -827,7 +827,7 @@ async fn messages_are_read_newest_first_sent_queued_and_noted() {
         body["error"]["message"]
             .as_str()
             .unwrap_or_default()
-            .contains("templates need a WhatsApp Cloud API channel")
+            .contains("not an approved template of this number")
     );
     let (status, body) = api
         .get(&format!("/conversations/{id}/messages?cursor=bm9wZQ"))

@@ -1223,6 +1223,50 @@ async fn outside_the_24_hour_window_only_approved_templates_are_offered_and_sent
         "A-17"
     );
 
+    // The same through the JSON API: text refused, the template sent.
+    let token = crate::api::api_token(&owner, "crm-sync").await;
+    let api = reqwest::Client::new();
+    let url = format!("{}/api/v1/conversations/{conversation}/messages", app.base);
+    let response = api
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"text": "Hello?"}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.expect("json");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("text:"),
+        "{body}"
+    );
+    let response = api
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"template": {"name": "order_update", "language": "en_US", "variables": ["Sheena"]}}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 422, "one variable short");
+    let response = api
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"template": {"name": "order_update", "language": "en_US", "variables": ["Sheena", "B-2"]}}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 202);
+    let (status, _, _) = settled(
+        &app,
+        "Hi Sheena, order B-2 is on its way.",
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(status, "sent");
+
     // The customer answers: the window is open again, free text goes.
     let answer = text_from(CUSTOMER, "Sheena Nelson", "wamid.NEW", "Yes please");
     assert_eq!(deliver(&app, &sales.id, &answer).await, 200);
@@ -1250,7 +1294,7 @@ async fn outside_the_24_hour_window_only_approved_templates_are_offered_and_sent
         )
         .await;
     assert_eq!(response.status(), 404);
-    assert_eq!(graph.sent().len(), 2);
+    assert_eq!(graph.sent().len(), 3);
 }
 
 #[tokio::test]

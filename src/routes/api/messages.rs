@@ -130,20 +130,29 @@ pub async fn list(
     }))
 }
 
-/// A message to send: a text (templates come with WhatsApp Cloud API
-/// channels).
+/// A message to send: a text, or (on a WhatsApp number, e.g. outside the
+/// 24-hour window) an approved template.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct SendMessage {
     /// At most 4,096 characters.
     text: Option<String>,
-    /// `{"name", "language", "variables": [...]}`: not yet (422).
-    #[schema(value_type = Option<Object>)]
-    template: Option<serde_json::Value>,
+    template: Option<TemplateMessage>,
 }
 
-/// Sends a text: stored as `queued` and carried out through the
-/// conversation's channel; poll the messages for its status.
+/// A synced, approved template of the conversation's number.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default)]
+pub struct TemplateMessage {
+    name: String,
+    /// e.g. `en_US`.
+    language: String,
+    /// The values of the body's `{{1}}`, `{{2}}` ... in order.
+    variables: Vec<String>,
+}
+
+/// Sends a text or a template: stored as `queued` and carried out through
+/// the conversation's channel; poll the messages for its status.
 #[utoipa::path(
     post, path = "/api/v1/conversations/{id}/messages", tag = "messages",
     params(("id" = Uuid, Path, description = "The conversation's id")),
@@ -154,7 +163,7 @@ pub struct SendMessage {
         (status = 400, description = "Not JSON", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 422, description = "No text, too long, or a template", body = ErrorBody),
+        (status = 422, description = "No text, too long, outside the 24-hour window, or not an approved template (the field is named)", body = ErrorBody),
     )
 )]
 pub async fn send(
@@ -164,16 +173,45 @@ pub async fn send(
     ApiJson(input): ApiJson<SendMessage>,
 ) -> Result<Response, ApiError> {
     let conversation = find_conversation(&mut client.tx, id).await?;
-    if input.template.is_some() {
-        return Err(AppError::Unprocessable(
-            "template: templates need a WhatsApp Cloud API channel.".into(),
-        )
-        .into());
-    }
-    let text = checked_text(input.text.as_deref())?;
-    let message_id =
-        outbound::queue_integration_message(&mut client.tx, &state.secrets, &conversation, text)
-            .await?;
+    let message_id = match (input.text.as_deref(), &input.template) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::Unprocessable(
+                "text: give a text or a template, not both.".into(),
+            )
+            .into());
+        }
+        (_, Some(template)) => {
+            let queued = outbound::queue_template(
+                &mut client.tx,
+                &state.secrets,
+                &conversation,
+                None,
+                (&template.name, &template.language),
+                &template.variables,
+            )
+            .await;
+            match queued {
+                Ok(id) => id,
+                Err(outbound::TemplateRefused::Failed(e)) => {
+                    return Err(AppError::Internal(e).into());
+                }
+                Err(refused) => return Err(AppError::Unprocessable(refused.to_string()).into()),
+            }
+        }
+        (text, None) => {
+            let text = checked_text(text)?;
+            if outbound::window_closed(&mut client.tx, &conversation).await? {
+                return Err(AppError::Unprocessable(
+                    "text: the customer last wrote more than 24 hours ago; WhatsApp delivers only \
+                     approved templates until they write again."
+                        .into(),
+                )
+                .into());
+            }
+            outbound::queue_integration_message(&mut client.tx, &state.secrets, &conversation, text)
+                .await?
+        }
+    };
     let message = find_message(&mut client.tx, message_id).await?;
     client.tx.commit().await?;
     Ok((StatusCode::ACCEPTED, Json(MessageOut::from(message))).into_response())

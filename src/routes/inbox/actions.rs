@@ -85,7 +85,7 @@ pub async fn reply(
     if let Some(error) = check_text(&form.text) {
         return Ok(not_sent(tenant, conversation.id, "messages", form, error));
     }
-    if super::view::window_closed(&mut tenant, &conversation).await? {
+    if outbound::window_closed(&mut tenant.tx, &conversation).await? {
         let error = WINDOW_CLOSED.to_owned();
         return Ok(not_sent(tenant, conversation.id, "messages", form, error));
     }
@@ -276,45 +276,21 @@ pub async fn template(
     HtmlForm(form): HtmlForm<TemplateForm>,
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, &id).await?;
-    let template = db::templates::find(
-        &mut tenant.tx,
-        conversation.channel_id,
-        &form.name,
-        &form.language,
-    )
-    .await?
-    .filter(db::templates::Template::sendable)
-    .ok_or_else(|| {
-        AppError::Unprocessable(
-            "That template is not an approved template of this number: sync the \
-                     number's templates and pick one from the list."
-                .into(),
-        )
-    })?;
-    let values: Vec<String> = form.values.iter().map(|v| v.trim().to_owned()).collect();
-    let expected = usize::try_from(template.variables).unwrap_or(0);
-    if values.len() != expected
-        || values
-            .iter()
-            .any(|v| v.is_empty() || v.chars().count() > 1024)
-    {
-        return Err(AppError::Unprocessable(format!(
-            "{} needs {expected} value(s), each 1 to 1024 characters.",
-            template.name
-        )));
-    }
-    let shown = crate::whatsapp::templates::render(&template.body, &values);
-    let request = crate::whatsapp::templates::request(&template.name, &template.language, &values);
     let author = Some(tenant.member.user_id);
-    outbound::queue_template(
+    match outbound::queue_template(
         &mut tenant.tx,
         &state.secrets,
         &conversation,
         author,
-        &shown,
-        request,
+        (&form.name, &form.language),
+        &form.values,
     )
-    .await?;
+    .await
+    {
+        Ok(_) => {}
+        Err(outbound::TemplateRefused::Failed(e)) => return Err(AppError::Internal(e)),
+        Err(refused) => return Err(AppError::Unprocessable(refused.to_string())),
+    }
     tenant.tx.commit().await?;
     Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
 }

@@ -411,7 +411,8 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
     )
     .await?;
     notes.truncate(NOTES_SHOWN);
-    let window_closed = window_closed(tenant, &conversation).await?;
+    let window_closed =
+        crate::inbox::outbound::window_closed(&mut tenant.tx, &conversation).await?;
     let templates = if window_closed {
         let mut all = db::templates::list(&mut tenant.tx, conversation.channel_id).await?;
         all.retain(|t| t.sendable());
@@ -439,14 +440,4 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
         attributes,
         notes,
     })
-}
-
-/// Whether this is a WhatsApp conversation outside its 24-hour window.
-pub async fn window_closed(tenant: &mut Tenant, conversation: &Conversation) -> Result<bool> {
-    let cloud = db::cloud_channels::find(&mut tenant.tx, conversation.channel_id).await?;
-    Ok(cloud.is_some()
-        && !crate::whatsapp::window::is_open(
-            conversation.last_inbound_at,
-            time::OffsetDateTime::now_utc(),
-        ))
 }
