@@ -3,6 +3,7 @@
 //! ([`graph`], used by [`sender`]). Everything past the wire format goes through the shared
 //! inbox paths (`crate::inbox`).
 
+pub mod connect;
 pub mod graph;
 pub mod media;
 pub mod sender;

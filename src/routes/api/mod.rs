@@ -5,6 +5,7 @@
 //! workspace's ids answer 404 like missing ones. Bad input is answered in
 //! the JSON error shape too: see [`extract`].
 
+mod channels;
 mod companies;
 mod contacts;
 mod conversations;
@@ -42,6 +43,11 @@ pub fn router() -> Router<AppState> {
             get(contacts::show)
                 .patch(contacts::update)
                 .delete(contacts::delete),
+        )
+        .route("/channels", get(channels::list).post(channels::create))
+        .route(
+            "/channels/{id}",
+            get(channels::show).delete(channels::delete),
         )
         .route("/companies", get(companies::list).post(companies::create))
         .route(

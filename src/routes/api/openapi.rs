@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{companies, contacts, conversations, messages};
+use super::{channels, companies, contacts, conversations, messages};
 
 const DESCRIPTION: &str = "The JSON API of a wacrm workspace, for integrations.
 
@@ -42,6 +42,10 @@ Messages and notes written through the API are from no member: their \
         contacts::show,
         contacts::update,
         contacts::delete,
+        channels::list,
+        channels::create,
+        channels::show,
+        channels::delete,
         companies::list,
         companies::create,
         companies::show,
@@ -58,6 +62,7 @@ Messages and notes written through the API are from no member: their \
     modifiers(&BearerToken),
     tags(
         (name = "workspace", description = "The token's workspace"),
+        (name = "channels", description = "Where conversations come from: the sandbox and WhatsApp numbers"),
         (name = "contacts", description = "The workspace's customers"),
         (name = "companies", description = "The organisations contacts belong to"),
         (name = "conversations", description = "The shared inbox"),

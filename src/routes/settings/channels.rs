@@ -13,88 +13,20 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::auth::tokens::random_secret;
 use crate::db;
-use crate::db::cloud_channels::{CloudChannel, NUMBER_KEY, NewCloudChannel};
+use crate::db::cloud_channels::CloudChannel;
 use crate::error::{AppError, Result};
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
-use crate::whatsapp::{ACCESS_TOKEN_PURPOSE, APP_SECRET_PURPOSE};
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ChannelForm {
-    name: String,
-    phone_number_id: String,
-    waba_id: String,
-    access_token: String,
-    app_secret: String,
-}
-
-/// What the form's fields become, once each is valid.
-struct Checked {
-    name: String,
-    phone_number_id: String,
-    waba_id: String,
-}
-
-fn graph_id(value: &str, what: &str, errors: &mut Vec<String>) -> String {
-    let value = value.trim();
-    if value.is_empty() || value.len() > 32 || !value.bytes().all(|b| b.is_ascii_digit()) {
-        errors.push(format!(
-            "{what}: the number from Meta's WhatsApp API setup page (digits only)."
-        ));
-    }
-    value.to_owned()
-}
-
-impl ChannelForm {
-    fn check(&self) -> std::result::Result<Checked, Vec<String>> {
-        let mut errors = Vec::new();
-        let name = self.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 {
-            errors.push("Name: between 1 and 100 characters, e.g. “Sales line”.".to_owned());
-        }
-        let phone_number_id = graph_id(&self.phone_number_id, "Phone number ID", &mut errors);
-        let waba_id = graph_id(&self.waba_id, "WhatsApp Business Account ID", &mut errors);
-        let token = self.access_token.trim();
-        if token.len() < 20 || token.len() > 4096 || token.contains(char::is_whitespace) {
-            errors.push(
-                "Access token: paste the whole token (a long string without spaces).".to_owned(),
-            );
-        }
-        let secret = self.app_secret.trim();
-        if secret.len() < 16 || secret.len() > 256 || secret.contains(char::is_whitespace) {
-            errors.push(
-                "App secret: paste it from the app's Basic settings in Meta's dashboard."
-                    .to_owned(),
-            );
-        }
-        if errors.is_empty() {
-            Ok(Checked {
-                name,
-                phone_number_id,
-                waba_id,
-            })
-        } else {
-            Err(errors)
-        }
-    }
-
-    /// Shown back after a refusal: never the secrets.
-    fn without_secrets(mut self) -> ChannelForm {
-        self.access_token.clear();
-        self.app_secret.clear();
-        self
-    }
-}
+use crate::whatsapp::ACCESS_TOKEN_PURPOSE;
+use crate::whatsapp::connect::{self, ConnectError, NumberSettings};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "settings/channels.html")]
 pub struct ChannelsPage {
     page: Page,
     channels: Vec<CloudChannel>,
-    form: ChannelForm,
+    form: NumberSettings,
     errors: Vec<String>,
 }
 
@@ -114,7 +46,7 @@ pub struct ChannelPage {
 async fn list_page(
     status: StatusCode,
     mut tenant: Tenant<ManageSettings>,
-    form: ChannelForm,
+    form: NumberSettings,
     errors: Vec<String>,
 ) -> Result<Response> {
     let channels = db::cloud_channels::list(&mut tenant.tx).await?;
@@ -129,67 +61,26 @@ async fn list_page(
 }
 
 pub async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
-    list_page(StatusCode::OK, tenant, ChannelForm::default(), vec![]).await
+    list_page(StatusCode::OK, tenant, NumberSettings::default(), vec![]).await
 }
-
-const NUMBER_TAKEN: &str = "Phone number ID: this workspace already has a channel for that number.";
 
 pub async fn create(
     State(state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
-    Form(form): Form<ChannelForm>,
+    Form(form): Form<NumberSettings>,
 ) -> Result<Response> {
-    let checked = match form.check() {
-        Ok(checked) => checked,
-        Err(errors) => {
+    let connected = match connect::connect(&mut tenant.tx, &state.secrets, &form).await {
+        Ok(connected) => connected,
+        Err(ConnectError::Invalid(errors)) => {
             return list_page(StatusCode::UNPROCESSABLE_ENTITY, tenant, form, errors).await;
         }
-    };
-    if db::cloud_channels::find_by_number(&mut tenant.tx, &checked.phone_number_id)
-        .await?
-        .is_some()
-    {
-        return list_page(
-            StatusCode::CONFLICT,
-            tenant,
-            form,
-            vec![NUMBER_TAKEN.into()],
-        )
-        .await;
-    }
-    let org_id = tenant.member.org_id;
-    let access_token_sealed = state.secrets.seal(
-        org_id,
-        ACCESS_TOKEN_PURPOSE,
-        form.access_token.trim().as_bytes(),
-    )?;
-    let app_secret_sealed = state.secrets.seal(
-        org_id,
-        APP_SECRET_PURPOSE,
-        form.app_secret.trim().as_bytes(),
-    )?;
-    let verify_token = random_secret()?;
-    let id = Uuid::now_v7();
-    let inserted = db::cloud_channels::insert(
-        &mut tenant.tx,
-        &NewCloudChannel {
-            id,
-            name: &checked.name,
-            phone_number_id: &checked.phone_number_id,
-            waba_id: &checked.waba_id,
-            access_token_sealed: &access_token_sealed,
-            app_secret_sealed: &app_secret_sealed,
-            verify_token: &verify_token,
-        },
-    )
-    .await;
-    match inserted {
-        Ok(()) => {}
-        Err(e) if e.as_database_error().and_then(|d| d.constraint()) == Some(NUMBER_KEY) => {
-            return Err(AppError::Conflict(NUMBER_TAKEN.into()));
+        Err(ConnectError::NumberTaken) => {
+            let errors = vec![connect::NUMBER_TAKEN.to_owned()];
+            return list_page(StatusCode::CONFLICT, tenant, form, errors).await;
         }
-        Err(e) => return Err(e.into()),
-    }
+        Err(ConnectError::Failed(e)) => return Err(AppError::Internal(e)),
+    };
+    let id = connected.id;
     tenant.tx.commit().await?;
     tenant
         .session
