@@ -117,6 +117,15 @@ impl GraphClient {
         let mut url = self.url(&[phone_number_id])?;
         url.query_pairs_mut()
             .append_pair("fields", "display_phone_number,verified_name");
+        self.get_json(url, token).await
+    }
+
+    /// A Graph GET with the token, its JSON answer as `T`.
+    async fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        url: Url,
+        token: &str,
+    ) -> Result<T, GraphError> {
         let response = self
             .http
             .get(url)
@@ -178,15 +187,7 @@ pub struct MediaInfo {
 impl GraphClient {
     /// Step one of a media download: the short-lived URL of a media id.
     pub async fn media_info(&self, media_id: &str, token: &str) -> Result<MediaInfo, GraphError> {
-        let url = self.url(&[media_id])?;
-        let response = self
-            .http
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(transport)?;
-        read_json(response).await
+        self.get_json(self.url(&[media_id])?, token).await
     }
 
     /// Step two: the bytes, with the same token; refused above `limit`.
@@ -247,14 +248,7 @@ impl GraphClient {
         let mut url = self.url(&[waba_id, "message_templates"])?;
         let mut all = Vec::new();
         for _ in 0..MAX_TEMPLATE_PAGES {
-            let response = self
-                .http
-                .get(url.clone())
-                .bearer_auth(token)
-                .send()
-                .await
-                .map_err(transport)?;
-            let page: TemplatePage = read_json(response).await?;
+            let page: TemplatePage = self.get_json(url.clone(), token).await?;
             all.extend(page.data);
             match page.paging.and_then(|p| p.next) {
                 Some(next) => {

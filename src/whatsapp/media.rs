@@ -13,7 +13,6 @@ use crate::db;
 use crate::jobs::{self, Job, RetryLater};
 use crate::secrets::SecretBox;
 use crate::tenancy::{TenantTx, bootstrap};
-use crate::whatsapp::ACCESS_TOKEN_PURPOSE;
 use crate::whatsapp::graph::GraphError;
 
 /// WhatsApp's own limit (documents): nothing larger is kept.
@@ -63,10 +62,7 @@ pub async fn fetch(
     let Some(channel) = db::cloud_channels::find(&mut tx, message.channel_id).await? else {
         return Ok(());
     };
-    let token = state
-        .secrets
-        .open(org_id, ACCESS_TOKEN_PURPOSE, &channel.access_token_sealed)?;
-    let token = String::from_utf8(token)?;
+    let token = crate::whatsapp::access_token(&state.secrets, org_id, &channel)?;
     // Nothing is held open while downloading.
     tx.commit().await?;
 

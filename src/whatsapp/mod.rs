@@ -15,3 +15,13 @@ pub mod window;
 /// Sealing purposes of a channel's secrets (bound into the ciphertext).
 pub const ACCESS_TOKEN_PURPOSE: &str = "whatsapp-access-token";
 pub const APP_SECRET_PURPOSE: &str = "whatsapp-app-secret";
+
+/// A channel's Graph access token, opened.
+pub fn access_token(
+    secrets: &crate::secrets::SecretBox,
+    org_id: uuid::Uuid,
+    channel: &crate::db::cloud_channels::CloudChannel,
+) -> anyhow::Result<String> {
+    let token = secrets.open(org_id, ACCESS_TOKEN_PURPOSE, &channel.access_token_sealed)?;
+    Ok(String::from_utf8(token)?)
+}

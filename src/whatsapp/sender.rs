@@ -37,7 +37,6 @@ use crate::domain::{DeliveryStatus, MessageKind};
 use crate::inbox::delivery;
 use crate::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
 use crate::tenancy::{TenantTx, bootstrap};
-use crate::whatsapp::ACCESS_TOKEN_PURPOSE;
 use crate::whatsapp::graph::GraphError;
 
 /// Sends `message` (queued, on a Cloud API channel) in `tx`'s workspace.
@@ -85,10 +84,7 @@ pub async fn send(
     let Some(body) = body else {
         return give_up(tx, message, "The contact has no phone number to send to.").await;
     };
-    let token = state
-        .secrets
-        .open(org_id, ACCESS_TOKEN_PURPOSE, &channel.access_token_sealed)?;
-    let token = String::from_utf8(token)?;
+    let token = crate::whatsapp::access_token(&state.secrets, org_id, &channel)?;
 
     if !db::cloud_channels::take_send_slot(&mut tx, channel.id, state.config.whatsapp_send_rate)
         .await?

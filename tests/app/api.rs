@@ -23,14 +23,14 @@ pub async fn api_token(owner: &Browser, name: &str) -> String {
 }
 
 /// A client calling the API with one token.
-struct Api {
+pub struct Api {
     client: reqwest::Client,
     base: String,
     token: String,
 }
 
 impl Api {
-    async fn new(app: &TestApp, owner: &Browser) -> Api {
+    pub async fn new(app: &TestApp, owner: &Browser) -> Api {
         Api {
             client: reqwest::Client::new(),
             base: format!("{}/api/v1", app.base),
@@ -38,7 +38,7 @@ impl Api {
         }
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
         let response = request.bearer_auth(&self.token).send().await.expect("send");
         let status = response.status();
         let text = response.text().await.expect("body");
@@ -50,17 +50,17 @@ impl Api {
         (status, body)
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.send(self.client.get(format!("{}{path}", self.base)))
             .await
     }
 
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.send(self.client.post(format!("{}{path}", self.base)).json(&body))
             .await
     }
 
-    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.send(
             self.client
                 .patch(format!("{}{path}", self.base))
@@ -69,13 +69,13 @@ impl Api {
         .await
     }
 
-    async fn delete(&self, path: &str) -> (StatusCode, Value) {
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
         self.send(self.client.delete(format!("{}{path}", self.base)))
             .await
     }
 
     /// Every page of a list, following `next_cursor`; the items in order.
-    async fn all_pages(&self, path: &str) -> (Vec<Value>, usize) {
+    pub async fn all_pages(&self, path: &str) -> (Vec<Value>, usize) {
         let sep = if path.contains('?') { '&' } else { '?' };
         let mut items = vec![];
         let mut pages = 0;

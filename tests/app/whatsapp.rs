@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 use wacrm::whatsapp::signature;
 
+use crate::api::Api;
 use crate::support::fake_graph::FakeGraph;
 use crate::support::*;
 
@@ -1224,18 +1225,10 @@ async fn outside_the_24_hour_window_only_approved_templates_are_offered_and_sent
     );
 
     // The same through the JSON API: text refused, the template sent.
-    let token = crate::api::api_token(&owner, "crm-sync").await;
-    let api = reqwest::Client::new();
-    let url = format!("{}/api/v1/conversations/{conversation}/messages", app.base);
-    let response = api
-        .post(&url)
-        .bearer_auth(&token)
-        .json(&json!({"text": "Hello?"}))
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), 422);
-    let body: Value = response.json().await.expect("json");
+    let api = Api::new(&app, &owner).await;
+    let path = format!("/conversations/{conversation}/messages");
+    let (status, body) = api.post(&path, json!({"text": "Hello?"})).await;
+    assert_eq!(status, 422);
     assert!(
         body["error"]["message"]
             .as_str()
@@ -1243,22 +1236,11 @@ async fn outside_the_24_hour_window_only_approved_templates_are_offered_and_sent
             .starts_with("text:"),
         "{body}"
     );
-    let response = api
-        .post(&url)
-        .bearer_auth(&token)
-        .json(&json!({"template": {"name": "order_update", "language": "en_US", "variables": ["Sheena"]}}))
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), 422, "one variable short");
-    let response = api
-        .post(&url)
-        .bearer_auth(&token)
-        .json(&json!({"template": {"name": "order_update", "language": "en_US", "variables": ["Sheena", "B-2"]}}))
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), 202);
+    let short =
+        json!({"template": {"name": "order_update", "language": "en_US", "variables": ["Sheena"]}});
+    assert_eq!(api.post(&path, short).await.0, 422, "one variable short");
+    let full = json!({"template": {"name": "order_update", "language": "en_US", "variables": ["Sheena", "B-2"]}});
+    assert_eq!(api.post(&path, full).await.0, 202);
     let (status, _, _) = settled(
         &app,
         "Hi Sheena, order B-2 is on its way.",
@@ -1350,160 +1332,73 @@ async fn a_number_sends_no_faster_than_its_rate_across_instances() {
 async fn numbers_are_connected_listed_and_deleted_through_the_api_and_only_in_their_workspace() {
     let app = spawn_app().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let token = crate::api::api_token(&owner, "provisioning").await;
-    let api = reqwest::Client::new();
-    let url = |path: &str| format!("{}/api/v1{path}", app.base);
+    let api = Api::new(&app, &owner).await;
     let new = json!({"kind": "whatsapp_cloud", "name": "Sales line", "phone_number_id": NUMBER_ID,
         "waba_id": WABA_ID, "access_token": TOKEN, "app_secret": APP_SECRET});
 
     // Bad input names the field.
-    for (change, field) in [
-        (json!({"kind": "sms"}), "kind:"),
-        (json!({"phone_number_id": "12-34"}), "phone_number_id:"),
-        (json!({"waba_id": ""}), "waba_id:"),
-        (json!({"access_token": "short"}), "access_token:"),
-        (json!({"app_secret": ""}), "app_secret:"),
-        (json!({"name": ""}), "name:"),
+    for (field, value) in [
+        ("kind", "sms"),
+        ("phone_number_id", "12-34"),
+        ("waba_id", ""),
+        ("access_token", "short"),
+        ("app_secret", ""),
+        ("name", ""),
     ] {
         let mut input = new.clone();
-        for (k, v) in change.as_object().expect("object") {
-            input[k] = v.clone();
-        }
-        let response = api
-            .post(url("/channels"))
-            .bearer_auth(&token)
-            .json(&input)
-            .send()
-            .await
-            .expect("POST");
-        assert_eq!(response.status(), 422, "{input}");
-        let body: Value = response.json().await.expect("json");
+        input[field] = json!(value);
+        let (status, body) = api.post("/channels", input).await;
+        assert_eq!(status, 422, "{field}");
         let message = body["error"]["message"].as_str().unwrap_or_default();
-        assert!(message.starts_with(field), "{field}: {message}");
+        assert!(
+            message.starts_with(&format!("{field}:")),
+            "{field}: {message}"
+        );
     }
 
-    let response = api
-        .post(url("/channels"))
-        .bearer_auth(&token)
-        .json(&new)
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), 201);
-    let text = response.text().await.expect("body");
-    assert!(
-        !text.contains(TOKEN) && !text.contains(APP_SECRET),
-        "secrets never returned"
-    );
-    let created: Value = serde_json::from_str(&text).expect("json");
+    let (status, created) = api.post("/channels", new.clone()).await;
+    assert_eq!(status, 201);
+    assert!(!created.to_string().contains(TOKEN) && !created.to_string().contains(APP_SECRET));
     let id = created["id"].as_str().expect("id").to_owned();
-    assert!(
-        created["webhook_url"]
-            .as_str()
-            .expect("url")
-            .ends_with(&format!("/webhooks/whatsapp/{id}"))
-    );
+    let webhook = created["webhook_url"].as_str().expect("url");
+    assert!(webhook.ends_with(&format!("/webhooks/whatsapp/{id}")));
     let verify_token = created["verify_token"].as_str().expect("verify token");
     let query = format!("hub.mode=subscribe&hub.challenge=42&hub.verify_token={verify_token}");
     assert_eq!(handshake(&app, &id, &query).await, (200, "42".to_owned()));
-    let again = api
-        .post(url("/channels"))
-        .bearer_auth(&token)
-        .json(&new)
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(again.status(), 409);
+    assert_eq!(api.post("/channels", new).await.0, 409);
 
-    let listed: Value = api
-        .get(url("/channels"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("json");
-    let ours = listed
-        .as_array()
-        .expect("array")
+    let (_, listed) = api.get("/channels").await;
+    let channels = listed.as_array().expect("array");
+    let ours = channels
         .iter()
         .find(|c| c["id"] == id.as_str())
         .expect("listed");
-    assert_eq!(
-        (&ours["kind"], &ours["phone_number_id"], &ours["enabled"]),
-        (&json!("whatsapp_cloud"), &json!(NUMBER_ID), &json!(true))
-    );
+    assert_eq!(ours["kind"], "whatsapp_cloud");
+    assert_eq!(ours["phone_number_id"], NUMBER_ID);
+    assert_eq!(ours["enabled"], true);
     assert!(ours.get("access_token").is_none() && ours.get("verify_token").is_none());
 
-    // Another workspace's token: 404 for this channel, and it lists nothing of it.
+    // Another workspace's token: 404 for this channel, none of it listed.
     let other = app.sign_up("Otto", "otto@other.test", "Other").await;
-    let other_token = crate::api::api_token(&other, "theirs").await;
-    let response = api
-        .get(url(&format!("/channels/{id}")))
-        .bearer_auth(&other_token)
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(response.status(), 404);
-    let response = api
-        .delete(url(&format!("/channels/{id}")))
-        .bearer_auth(&other_token)
-        .send()
-        .await
-        .expect("DELETE");
-    assert_eq!(response.status(), 404);
-    let theirs = api
-        .get(url("/channels"))
-        .bearer_auth(&other_token)
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
-    assert!(!theirs.contains(&id));
+    let theirs = Api::new(&app, &other).await;
+    assert_eq!(theirs.get(&format!("/channels/{id}")).await.0, 404);
+    assert_eq!(theirs.delete(&format!("/channels/{id}")).await.0, 404);
+    assert!(!theirs.get("/channels").await.1.to_string().contains(&id));
 
     // The sandbox stays; the number goes with its callback.
     crate::inbox::customer_writes(&owner, "Ana", "+4930901820", "Hi").await;
-    let listed: Value = api
-        .get(url("/channels"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("json");
+    let (_, listed) = api.get("/channels").await;
     let sandbox = listed
         .as_array()
         .expect("array")
         .iter()
         .find(|c| c["kind"] == "sandbox")
-        .expect("sandbox listed");
-    let response = api
-        .delete(url(&format!(
-            "/channels/{}",
-            sandbox["id"].as_str().expect("id")
-        )))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("DELETE");
-    assert_eq!(response.status(), 422);
-    let response = api
-        .delete(url(&format!("/channels/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("DELETE");
-    assert_eq!(response.status(), 204);
+        .expect("sandbox listed")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(api.delete(&format!("/channels/{sandbox}")).await.0, 422);
+    assert_eq!(api.delete(&format!("/channels/{id}")).await.0, 204);
     assert_eq!(handshake(&app, &id, &query).await.0, 403);
-    let response = api
-        .get(url(&format!("/channels/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(response.status(), 404);
+    assert_eq!(api.get(&format!("/channels/{id}")).await.0, 404);
 }

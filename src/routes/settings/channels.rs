@@ -18,7 +18,6 @@ use crate::db::cloud_channels::CloudChannel;
 use crate::error::{AppError, Result};
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
-use crate::whatsapp::ACCESS_TOKEN_PURPOSE;
 use crate::whatsapp::connect::{self, ConnectError, NumberSettings};
 
 #[derive(Template, WebTemplate)]
@@ -123,18 +122,20 @@ pub async fn show(
     mut tenant: Tenant<ManageSettings>,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let channel = db::cloud_channels::find(&mut tenant.tx, channel_id(&id)?)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let channel = found(&mut tenant, &id).await?;
     detail_page(&state, tenant, channel, None).await
 }
 
 /// The channel's access token, opened.
 fn access_token(state: &AppState, org_id: Uuid, channel: &CloudChannel) -> Result<String> {
-    let token = state
-        .secrets
-        .open(org_id, ACCESS_TOKEN_PURPOSE, &channel.access_token_sealed)?;
-    String::from_utf8(token).map_err(|e| AppError::Internal(e.into()))
+    crate::whatsapp::access_token(&state.secrets, org_id, channel).map_err(AppError::Internal)
+}
+
+/// The workspace's channel with this id, or 404.
+async fn found(tenant: &mut Tenant<ManageSettings>, id: &str) -> Result<CloudChannel> {
+    db::cloud_channels::find(&mut tenant.tx, channel_id(id)?)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// Reads the business account's templates from the Graph API and keeps
@@ -144,9 +145,7 @@ pub async fn sync_templates(
     mut tenant: Tenant<ManageSettings>,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let channel = db::cloud_channels::find(&mut tenant.tx, channel_id(&id)?)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let channel = found(&mut tenant, &id).await?;
     let token = access_token(&state, tenant.member.org_id, &channel)?;
     match state.graph.templates(&channel.waba_id, &token).await {
         Ok(templates) => {
@@ -178,9 +177,7 @@ pub async fn check(
     mut tenant: Tenant<ManageSettings>,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let mut channel = db::cloud_channels::find(&mut tenant.tx, channel_id(&id)?)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let mut channel = found(&mut tenant, &id).await?;
     let token = access_token(&state, tenant.member.org_id, &channel)?;
     let outcome = match state
         .graph
