@@ -53,6 +53,13 @@ async fn connect(owner: &Browser, name: &str, number_id: &str) -> Connected {
     }
 }
 
+/// Acme's owner with the Sales line connected, on `app`.
+async fn with_number(app: TestApp) -> (TestApp, Browser, Connected) {
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    (app, owner, sales)
+}
+
 fn envelope(number_id: &str, value: Value) -> Value {
     let mut value = value;
     value["messaging_product"] = json!("whatsapp");
@@ -236,9 +243,7 @@ async fn a_number_is_connected_with_its_secrets_sealed_and_the_handshake_needs_i
 
 #[tokio::test]
 async fn a_signed_delivery_is_stored_once_however_often_meta_sends_it() {
-    let app = spawn_app().await;
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let (app, owner, sales) = with_number(spawn_app().await).await;
     let delivery = text_from(
         "16505551234",
         "Sheena Nelson",
@@ -276,9 +281,7 @@ async fn a_signed_delivery_is_stored_once_however_often_meta_sends_it() {
 
 #[tokio::test]
 async fn unsigned_forged_oversized_or_malformed_deliveries_are_refused_and_store_nothing() {
-    let app = spawn_app().await;
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let (app, _owner, sales) = with_number(spawn_app().await).await;
     let body = text_from("16505551234", "Sheena", "wamid.X", "Hello")
         .to_string()
         .into_bytes();
@@ -358,9 +361,7 @@ async fn unsigned_forged_oversized_or_malformed_deliveries_are_refused_and_store
 
 #[tokio::test]
 async fn every_message_type_is_stored_and_unknown_ones_are_kept_raw() {
-    let app = spawn_app().await;
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let (app, owner, sales) = with_number(spawn_app().await).await;
     let from = |id: &str, kind: &str, content: Value| {
         let mut m =
             json!({"from": "5511912345678", "id": id, "timestamp": "1764200000", "type": kind});
@@ -489,9 +490,7 @@ async fn every_message_type_is_stored_and_unknown_ones_are_kept_raw() {
 
 #[tokio::test]
 async fn reports_for_unknown_messages_wait_and_a_disabled_number_refuses_until_enabled() {
-    let app = spawn_app().await;
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let (app, owner, sales) = with_number(spawn_app().await).await;
     let early = envelope(
         NUMBER_ID,
         json!({"statuses": [
@@ -541,9 +540,7 @@ async fn reports_for_unknown_messages_wait_and_a_disabled_number_refuses_until_e
 
 #[tokio::test]
 async fn numbers_sharing_one_callback_are_routed_to_their_own_channel() {
-    let app = spawn_app().await;
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let (app, owner, sales) = with_number(spawn_app().await).await;
     let support = connect(&owner, "Support line", "106540352242999").await;
     // Meta sends both numbers' events to the callback pasted first.
     let for_support = envelope(
@@ -605,9 +602,7 @@ async fn check_connection_shows_the_number_or_graphs_error_in_words() {
 
 #[tokio::test]
 async fn another_workspace_never_sees_or_changes_a_number_or_its_messages() {
-    let app = spawn_app().await;
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let (app, owner, sales) = with_number(spawn_app().await).await;
     let delivery = text_from(
         "16505551234",
         "Sheena Nelson",
@@ -744,9 +739,7 @@ fn status_report(wamid: &str, status: &str, callback: Option<&str>) -> Value {
 async fn a_reply_goes_out_once_and_reports_only_move_it_forward() {
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
-    let app = app_with_graph(&graph, 5, 120).await;
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
 
     reply(&owner, &conversation, "On its way!").await;
@@ -795,9 +788,7 @@ async fn a_reply_goes_out_once_and_reports_only_move_it_forward() {
 async fn throttled_then_failing_graph_is_retried_and_the_message_sent_once() {
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
-    let app = app_with_graph(&graph, 5, 120).await;
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     graph.script_send_failures(
         NUMBER_ID,
@@ -824,9 +815,7 @@ async fn a_permanent_error_stops_retrying_and_is_shown_in_words() {
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
     graph.close_window(CUSTOMER);
-    let app = app_with_graph(&graph, 5, 120).await;
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     reply(&owner, &conversation, "Are you still there?").await;
     let (status, error, _) = settled(
@@ -858,9 +847,7 @@ async fn a_send_whose_answer_was_lost_is_recorded_from_metas_report_and_not_sent
             std::time::Duration::from_secs(3),
         )],
     );
-    let app = app_with_graph(&graph, 1, 3).await;
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let (app, owner, sales) = with_number(app_with_graph(&graph, 1, 3).await).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     reply(&owner, &conversation, "Lost answer").await;
     // Graph has it; we do not know.
@@ -913,9 +900,7 @@ async fn a_send_whose_answer_was_lost_is_recorded_from_metas_report_and_not_sent
 async fn a_send_that_never_reached_graph_is_sent_after_the_confirmation_window() {
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
-    let app = app_with_graph(&graph, 5, 2).await;
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 2).await).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     // A worker that stopped after marking the send but before calling Graph:
     // the state it leaves (queued, marked), with its job due again.
@@ -1014,9 +999,7 @@ async fn media_is_fetched_in_the_background_stored_once_and_served_only_to_its_w
     graph.add_media("777", TOKEN, b"%PDF-1.4".to_vec(), "application/pdf");
     graph.add_media("888", TOKEN, b"lost".to_vec(), "image/jpeg");
     graph.fail_media_download("888", 404);
-    let app = app_with_graph(&graph, 5, 120).await;
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
 
     for (wamid, kind, id, mime) in [
         ("wamid.P1", "image", "2621233374848975", "image/png"),
@@ -1111,9 +1094,7 @@ async fn outside_the_24_hour_window_only_approved_templates_are_offered_and_sent
     templates.push(json!({"name": "draft_one", "language": "en_US", "status": "PENDING", "category": "UTILITY", "id": "2",
         "components": [{"type": "BODY", "text": "Not yet"}]}));
     graph.add_templates(WABA_ID, TOKEN, templates);
-    let app = app_with_graph(&graph, 5, 120).await;
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
+    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
 
     // Templates synced across Graph's pages.
     let response = owner
