@@ -22,11 +22,18 @@ pub fn free_port() -> u16 {
 /// Starts wacrm (its own private PostgreSQL under `data`). Logs only when
 /// asked for: `RUST_LOG=wacrm::import=debug` shows each import batch.
 pub fn spawn(data: &Path, port: u16) -> Child {
+    spawn_with(data, port, &[])
+}
+
+/// Like [`spawn`], with more settings in the environment (e.g.
+/// `WHATSAPP_GRAPH_URL`); they take precedence over the defaults above.
+pub fn spawn_with(data: &Path, port: u16, env: &[(&str, &str)]) -> Child {
     let log = std::env::var("RUST_LOG").ok();
     Command::new(env!("CARGO_BIN_EXE_wacrm"))
         .env("WACRM_DATA_DIR", data)
         .env("WACRM_BIND", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", log.as_deref().unwrap_or("warn"))
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(if log.is_some() {
             Stdio::inherit()
