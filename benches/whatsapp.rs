@@ -105,6 +105,9 @@ const DATABASE: &str = "wacrm";
 /// Graph settings handed to wacrm.
 const GRAPH_TIMEOUT_SECS: &str = "10";
 const SEND_CONFIRM_SECS: &str = "30";
+/// The number's send rate: high enough that the drain measures the
+/// pipeline, not the 80/s default limit.
+const SEND_RATE: &str = "10000";
 
 /// Space-separated: customers' first and last names, and the words their
 /// messages are made of.
@@ -1201,6 +1204,7 @@ async fn main() {
         ("WHATSAPP_GRAPH_URL", graph_url.as_str()),
         ("WHATSAPP_TIMEOUT_SECS", GRAPH_TIMEOUT_SECS),
         ("WHATSAPP_SEND_CONFIRM_SECS", SEND_CONFIRM_SECS),
+        ("WHATSAPP_SEND_RATE", SEND_RATE),
     ];
     // Retried sends and refused deliveries are logged (errors, warnings):
     // the figures count them instead. `RUST_LOG` shows them.
@@ -1355,7 +1359,7 @@ async fn main() {
     println!();
     println!(
         "=== outbound: replies queued, then sent by the job worker through the fake Graph API \
-         (WHATSAPP_TIMEOUT_SECS={GRAPH_TIMEOUT_SECS}, WHATSAPP_SEND_CONFIRM_SECS={SEND_CONFIRM_SECS}) ==="
+         (WHATSAPP_TIMEOUT_SECS={GRAPH_TIMEOUT_SECS}, WHATSAPP_SEND_CONFIRM_SECS={SEND_CONFIRM_SECS}, WHATSAPP_SEND_RATE={SEND_RATE}) ==="
     );
     let conversations: Vec<Uuid> =
         sqlx::query_scalar("select id from conversations where org_id = $1 and channel_id = $2")

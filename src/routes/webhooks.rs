@@ -179,7 +179,12 @@ async fn store_batch(
     batch: &webhook::Batch,
 ) -> anyhow::Result<()> {
     let shared = channel.channel();
-    for message in &batch.messages {
+    // Every delivery takes its customers' rows in the same order (by
+    // WhatsApp id; a customer's own messages keep theirs), so concurrent
+    // deliveries wait for each other instead of deadlocking.
+    let mut messages: Vec<&webhook::InboundMessage> = batch.messages.iter().collect();
+    messages.sort_by(|a, b| a.wa_id.cmp(&b.wa_id));
+    for message in messages {
         let Ok(from) = PhoneE164::parse(&format!("+{}", message.wa_id), None) else {
             tracing::warn!(channel = %channel.id, wa_id = %message.wa_id, "sender is not a phone number");
             continue;
@@ -202,7 +207,11 @@ async fn store_batch(
             media::queue_fetch(tx, secrets, message_id).await?;
         }
     }
-    for report in &batch.statuses {
+    let mut reports: Vec<&webhook::StatusReport> = batch.statuses.iter().collect();
+    // The same for our messages' rows (statuses only move forward, so
+    // their order does not matter otherwise).
+    reports.sort_by(|a, b| a.provider_message_id.cmp(&b.provider_message_id));
+    for report in reports {
         crate::inbox::delivery::report(tx, channel.id, report).await?;
     }
     Ok(())

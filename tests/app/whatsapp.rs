@@ -1383,3 +1383,60 @@ async fn numbers_are_connected_listed_and_deleted_through_the_api_and_only_in_th
     assert_eq!(handshake(&app, &id, &query).await.0, 403);
     assert_eq!(api.get(&format!("/channels/{id}")).await.0, 404);
 }
+
+#[tokio::test]
+async fn concurrent_deliveries_for_the_same_customers_all_succeed_once() {
+    let (app, _owner, sales) = with_number(spawn_app().await).await;
+    // Four deliveries, each from the same 30 customers, in different orders.
+    let customers: Vec<String> = (0..30).map(|i| format!("4915100000{i:03}")).collect();
+    let deliveries: Vec<Value> = (0..4)
+        .map(|d| {
+            let mut order = customers.clone();
+            if d % 2 == 1 {
+                order.reverse();
+            }
+            order.rotate_left(d * 7);
+            let messages: Vec<Value> = order
+                .iter()
+                .map(|wa| json!({"from": wa, "id": format!("wamid.{d}.{wa}"), "timestamp": seconds_ago(5), "type": "text", "text": {"body": format!("hi {d}")}}))
+                .collect();
+            let contacts: Vec<Value> = order
+                .iter()
+                .map(|wa| json!({"profile": {"name": format!("Customer {wa}")}, "wa_id": wa}))
+                .collect();
+            envelope(NUMBER_ID, json!({"contacts": contacts, "messages": messages}))
+        })
+        .collect();
+    let statuses = futures_join(&app, &sales.id, &deliveries).await;
+    assert_eq!(statuses, vec![200; 4], "none refused (no deadlock)");
+    assert_eq!(messages_on(&app, &sales.id).await.len(), 120);
+    assert_eq!(app.count("select count(*) from contacts").await, 30);
+    assert_eq!(app.count("select count(*) from conversations").await, 30);
+}
+
+/// Sends the deliveries at the same time; their statuses in order.
+async fn futures_join(app: &TestApp, channel: &str, deliveries: &[Value]) -> Vec<u16> {
+    let mut tasks = Vec::new();
+    for delivery in deliveries {
+        let base = app.base.clone();
+        let channel = channel.to_owned();
+        let body = delivery.to_string().into_bytes();
+        tasks.push(tokio::spawn(async move {
+            let signed = signature::sign(APP_SECRET.as_bytes(), &body);
+            reqwest::Client::new()
+                .post(format!("{base}/webhooks/whatsapp/{channel}"))
+                .header("X-Hub-Signature-256", signed)
+                .body(body)
+                .send()
+                .await
+                .expect("POST")
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("task"));
+    }
+    statuses
+}
