@@ -518,6 +518,91 @@ mod tests {
         );
     }
 
+    /// A poor man's fuzzer (no nightly here for cargo-fuzz): thousands of
+    /// mangled variants of a real delivery (bytes flipped, cut short,
+    /// spliced, values swapped for other JSON types) must parse or be
+    /// refused, never panic.
+    #[test]
+    fn mangled_deliveries_never_panic() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let kinds = [
+            "text",
+            "image",
+            "location",
+            "contacts",
+            "reaction",
+            "interactive",
+            "button",
+            "system",
+            "order",
+        ];
+        let bases: Vec<Vec<u8>> = kinds
+            .iter()
+            .map(|kind| delivery(json!([message(kind, json!({"body": "x", "id": "1", "latitude": 1.5, "type": "button_reply", "button_reply": {"title": "t"}}))]), json!([{"id": "w", "status": "failed", "errors": [{"code": 1}]}])))
+            .collect();
+        let replacements: [&[u8]; 8] = [
+            b"null",
+            b"[]",
+            b"{}",
+            b"\"\"",
+            b"1e999",
+            b"-0",
+            b"\"\\u0000\"",
+            b"true",
+        ];
+        let (mut parsed, mut refused) = (0, 0);
+        for round in 0..20_000 {
+            let mut bytes = bases[round % bases.len()].clone();
+            match next() % 4 {
+                0 => {
+                    for _ in 0..(next() % 8 + 1) {
+                        let at = (next() as usize) % bytes.len();
+                        bytes[at] = (next() & 0xff) as u8;
+                    }
+                }
+                1 => bytes.truncate((next() as usize) % bytes.len()),
+                2 => {
+                    let other = &bases[(next() as usize) % bases.len()];
+                    let at = (next() as usize) % bytes.len().min(other.len());
+                    bytes.truncate(at);
+                    bytes.extend_from_slice(&other[at..]);
+                }
+                _ => {
+                    // Swap one JSON value (after a colon) for another type.
+                    let colons: Vec<usize> = bytes
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, b)| **b == b':')
+                        .map(|(i, _)| i)
+                        .collect();
+                    let at = colons[(next() as usize) % colons.len()] + 1;
+                    let end = bytes[at..]
+                        .iter()
+                        .position(|b| matches!(b, b',' | b'}' | b']'))
+                        .map_or(bytes.len(), |p| at + p);
+                    let replacement = replacements[(next() as usize) % replacements.len()];
+                    bytes.splice(at..end, replacement.iter().copied());
+                }
+            }
+            // Either outcome is fine; a panic fails the test.
+            match parse(&bytes) {
+                Ok(_) => parsed += 1,
+                Err(_) => refused += 1,
+            }
+        }
+        // The mangling reached both outcomes, so both paths were exercised.
+        assert!(
+            parsed > 100 && refused > 100,
+            "{parsed} parsed, {refused} refused"
+        );
+    }
+
     #[test]
     fn what_is_not_a_delivery_is_an_error_never_a_panic() {
         for body in [
