@@ -57,14 +57,7 @@ async fn import(
     file: &[u8],
     on_duplicate: &str,
 ) -> (f64, String) {
-    let page = client
-        .get(format!("{base}/contacts/import"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = common::page(client, &format!("{base}/contacts/import")).await;
     let token = csrf(&page);
     let part = reqwest::multipart::Part::bytes(file.to_vec()).file_name("contacts.csv");
     let uploaded = Instant::now();
@@ -95,14 +88,7 @@ async fn import(
         .unwrap();
     assert_eq!(response.status(), 303, "start");
     loop {
-        let body = client
-            .get(format!("{base}{path}"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = common::page(client, &format!("{base}{path}")).await;
         if body.contains("data-status=\"done\"") {
             let summary = ["created", "updated", "skipped", "failed"]
                 .map(|what| {

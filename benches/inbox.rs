@@ -1460,43 +1460,9 @@ struct Cpu {
     load: f64,
 }
 
-/// Fields of `/proc/<pid>/stat` after the command name: (ppid, own
-/// utime+stime, reaped children's cutime+cstime), in seconds.
-fn proc_stat(pid: &str) -> Option<(u32, f64, f64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
-    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
-    // The kernel reports these in USER_HZ, 100 per second on Linux.
-    Some((
-        fields.get(1)?.parse().ok()?,
-        (tick(11)? + tick(12)?) / 100.0,
-        (tick(13)? + tick(14)?) / 100.0,
-    ))
-}
-
 fn cpu(app_pid: u32, postmaster_pid: u32) -> Cpu {
-    let own = |pid: &str| proc_stat(pid).map_or(0.0, |(_, own, _)| own);
-    let mut db =
-        proc_stat(&postmaster_pid.to_string()).map_or(0.0, |(_, own, reaped)| own + reaped);
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        if let Some((ppid, own, _)) = proc_stat(pid)
-            && ppid == postmaster_pid
-        {
-            db += own;
-        }
-    }
-    Cpu {
-        app: own(&app_pid.to_string()),
-        db,
-        load: own("self"),
-    }
+    let (app, db, load) = common::process_seconds(app_pid, postmaster_pid);
+    Cpu { app, db, load }
 }
 
 /// Warm up, measure at `CLIENTS` clients (with the processor time it took),

@@ -202,20 +202,6 @@ fn load_average() -> String {
 // ---------------------------------------------------------------------------
 // Processor time, from /proc.
 
-/// A process's (ppid, own utime+stime, reaped children's cutime+cstime), in
-/// seconds.
-fn proc_stat(pid: &str) -> Option<(u32, f64, f64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
-    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
-    // The kernel reports these in USER_HZ, 100 per second on Linux.
-    Some((
-        fields.get(1)?.parse().ok()?,
-        (tick(11)? + tick(12)?) / 100.0,
-        (tick(13)? + tick(14)?) / 100.0,
-    ))
-}
-
 /// Processor seconds so far: wacrm, its PostgreSQL cluster (every server
 /// process), this process (load generator and fake Graph API), and the
 /// whole machine's busy time (all cores), with when it was read.
@@ -261,27 +247,11 @@ fn others(before: Cpu, after: Cpu) -> String {
 }
 
 fn cpu(app_pid: u32, postmaster_pid: u32) -> Cpu {
-    let own = |pid: &str| proc_stat(pid).map_or(0.0, |(_, own, _)| own);
-    let mut db =
-        proc_stat(&postmaster_pid.to_string()).map_or(0.0, |(_, own, reaped)| own + reaped);
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        if let Some((ppid, own, _)) = proc_stat(pid)
-            && ppid == postmaster_pid
-        {
-            db += own;
-        }
-    }
+    let (app, db, load) = common::process_seconds(app_pid, postmaster_pid);
     Cpu {
-        app: own(&app_pid.to_string()),
+        app,
         db,
-        load: own("self"),
+        load,
         machine: machine_busy(),
         at: Instant::now(),
     }
@@ -1222,14 +1192,7 @@ async fn main() {
         .build()
         .unwrap();
     sign_up(&client, &base, OWNER_EMAIL, "Bench Shop").await;
-    let page = client
-        .get(format!("{base}/settings/channels"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = common::page(&client, &format!("{base}/settings/channels")).await;
     let csrf = common::csrf(&page);
     let connected = client
         .post(format!("{base}/settings/channels"))
@@ -1251,14 +1214,7 @@ async fn main() {
         .parse()
         .unwrap();
     // The session's CSRF token after the redirect's flash, as a browser has it.
-    let page = client
-        .get(format!("{base}{location}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = common::page(&client, &format!("{base}{location}")).await;
     let csrf = common::csrf(&page);
     let cookie = jar
         .cookies(&base.parse().unwrap())

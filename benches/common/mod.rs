@@ -92,14 +92,7 @@ pub fn csrf(html: &str) -> String {
 
 /// Signs a new owner and workspace up; `client` keeps the session cookie.
 pub async fn sign_up(client: &reqwest::Client, base: &str, email: &str, org_name: &str) {
-    let page = client
-        .get(format!("{base}/signup"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page(client, &format!("{base}/signup")).await;
     let signup = client
         .post(format!("{base}/signup"))
         .form(&[
@@ -168,4 +161,47 @@ impl KeepAlive {
             .parse()
             .unwrap()
     }
+}
+
+/// Fields of `/proc/<pid>/stat` after the command name: (ppid, own
+/// utime+stime, reaped children's cutime+cstime), in seconds.
+fn proc_stat(pid: &str) -> Option<(u32, f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    // The kernel reports these in USER_HZ, 100 per second on Linux.
+    Some((
+        fields.get(1)?.parse().ok()?,
+        (tick(11)? + tick(12)?) / 100.0,
+        (tick(13)? + tick(14)?) / 100.0,
+    ))
+}
+
+/// Processor seconds so far of (wacrm, its PostgreSQL cluster: the
+/// postmaster, its reaped children and every live server process, this
+/// process).
+pub fn process_seconds(app_pid: u32, postmaster_pid: u32) -> (f64, f64, f64) {
+    let own = |pid: &str| proc_stat(pid).map_or(0.0, |(_, own, _)| own);
+    let mut db =
+        proc_stat(&postmaster_pid.to_string()).map_or(0.0, |(_, own, reaped)| own + reaped);
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if let Some((ppid, own, _)) = proc_stat(pid)
+            && ppid == postmaster_pid
+        {
+            db += own;
+        }
+    }
+    (own(&app_pid.to_string()), db, own("self"))
+}
+
+/// A page's HTML (the client keeps the session).
+pub async fn page(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
 }
