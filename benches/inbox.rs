@@ -29,7 +29,9 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{KeepAlive, free_port, sign_up, spawn, stop, wait_ready};
+use common::{
+    KeepAlive, Rng, free_port, load_average, sign_up, spawn, stop, thousands, wait_ready,
+};
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -98,27 +100,11 @@ const TENTH: Scale = Scale {
 };
 
 // ---------------------------------------------------------------------------
-// Deterministic pseudo-random numbers (SplitMix64): the same data every run.
-
-#[derive(Debug, Clone)]
-struct Rng(u64);
+// What this benchmark draws from `common::Rng`.
 
 impl Rng {
     fn new(seed: u64) -> Rng {
         Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next()) * n as u128) >> 64) as usize
     }
 
     /// Uniform in `lo..=hi`.
@@ -126,16 +112,8 @@ impl Rng {
         lo + self.below((hi - lo + 1) as usize) as i64
     }
 
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
     fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
     }
 
     /// A UUIDv7 for this moment, as the app makes them (`Uuid::now_v7`).
@@ -1059,18 +1037,6 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 struct Seeded {
     plan: Arc<Plan>,
     seconds: f64,
@@ -1419,14 +1385,6 @@ fn row(name: &str, s: &Stats, alone: Option<f64>, target: Option<Target>) -> Str
         alone,
         verdict
     )
-}
-
-/// The 1-minute load average, as `/proc/loadavg` gives it.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".to_owned())
 }
 
 /// One client asking for every path in turn, at least once each and for

@@ -46,7 +46,10 @@ mod common;
 #[path = "../tests/support/fake_graph.rs"]
 mod fake_graph;
 
-use common::{KeepAlive, free_port, memory_mib, sign_up, spawn_with, stop, wait_ready};
+use common::{
+    KeepAlive, Rng, free_port, load_average, memory_mib, sign_up, spawn_with, stop, thousands,
+    wait_ready,
+};
 use fake_graph::{FakeGraph, SendFailure};
 
 use std::collections::{HashMap, HashSet};
@@ -121,33 +124,9 @@ const WORDS: &str = "olÃ¡ bom dia pedido quando chega obrigado hola gracias envÃ
     boleto today tomorrow ok";
 
 // ---------------------------------------------------------------------------
-// Deterministic pseudo-random numbers (SplitMix64): the same data every run.
-
-#[derive(Debug, Clone)]
-struct Rng(u64);
+// What this benchmark draws from `common::Rng`.
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next()) * n as u128) >> 64) as usize
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
     /// A customer index skewed towards the first: a few write a lot.
     fn customer(&mut self, n: usize) -> usize {
         let u = self.unit();
@@ -164,18 +143,6 @@ impl Rng {
     }
 }
 
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// `application/x-www-form-urlencoded` value.
 fn form_encode(s: &str) -> String {
     let mut out = String::new();
@@ -189,14 +156,6 @@ fn form_encode(s: &str) -> String {
         }
     }
     out
-}
-
-/// The 1-minute load average, as `/proc/loadavg` gives it.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".to_owned())
 }
 
 // ---------------------------------------------------------------------------

@@ -75,29 +75,44 @@ const UNNEST: &str = "unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6:
     $7::bool[], $8::bool[], $9::text[]) \
     as u(id, name, phone, email, company_id, opted_out, blocked, attributes)";
 
+/// Runs `sql`, which reads the rows as [`UNNEST`], with `$1` the workspace
+/// and the rows bound column by column.
+async fn execute_for_rows(
+    tx: &mut TenantTx,
+    sql: String,
+    contacts: &[BatchContact],
+) -> sqlx::Result<()> {
+    let c = columns(contacts);
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_id())
+        .bind(c.ids)
+        .bind(c.names)
+        .bind(c.phones)
+        .bind(c.emails)
+        .bind(c.companies)
+        .bind(c.opted_out)
+        .bind(c.blocked)
+        .bind(c.attributes)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
 pub async fn insert_many(tx: &mut TenantTx, contacts: &[BatchContact]) -> sqlx::Result<()> {
     if contacts.is_empty() {
         return Ok(());
     }
-    let c = columns(contacts);
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    execute_for_rows(
+        tx,
+        format!(
         "insert into contacts (org_id, id, name, phone, email, company_id, opted_out, blocked, attributes) \
          select $1, u.id, u.name, u.phone, u.email, u.company_id, coalesce(u.opted_out, false), \
                 coalesce(u.blocked, false), u.attributes::jsonb \
          from {UNNEST}"
-    )))
-    .bind(tx.org_id())
-    .bind(c.ids)
-    .bind(c.names)
-    .bind(c.phones)
-    .bind(c.emails)
-    .bind(c.companies)
-    .bind(c.opted_out)
-    .bind(c.blocked)
-    .bind(c.attributes)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+        ),
+        contacts,
+    )
+    .await
 }
 
 /// Updates what each row gives; an empty value never erases a stored one.
@@ -106,28 +121,20 @@ pub async fn update_many(tx: &mut TenantTx, contacts: &[BatchContact]) -> sqlx::
     if contacts.is_empty() {
         return Ok(());
     }
-    let c = columns(contacts);
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "update contacts c set name = coalesce(nullif(u.name, ''), c.name), \
+    execute_for_rows(
+        tx,
+        format!(
+            "update contacts c set name = coalesce(nullif(u.name, ''), c.name), \
            phone = coalesce(u.phone, c.phone), email = coalesce(u.email, c.email), \
            company_id = coalesce(u.company_id, c.company_id), \
            opted_out = coalesce(u.opted_out, c.opted_out), \
            blocked = coalesce(u.blocked, c.blocked), \
            attributes = c.attributes || u.attributes::jsonb, updated_at = now() \
          from {UNNEST} where c.org_id = $1 and c.id = u.id"
-    )))
-    .bind(tx.org_id())
-    .bind(c.ids)
-    .bind(c.names)
-    .bind(c.phones)
-    .bind(c.emails)
-    .bind(c.companies)
-    .bind(c.opted_out)
-    .bind(c.blocked)
-    .bind(c.attributes)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+        ),
+        contacts,
+    )
+    .await
 }
 
 /// Adds `(contact, label)` pairs (labels already there stay).
