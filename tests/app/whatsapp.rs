@@ -619,6 +619,7 @@ async fn another_workspace_never_sees_or_changes_a_number_or_its_messages() {
     assert!(!page.contains(&sales.verify_token));
     for (path, fields) in [
         (format!("/settings/channels/{}/check", sales.id), vec![]),
+        (format!("/settings/channels/{}/templates", sales.id), vec![]),
         (
             format!("/settings/channels/{}/enabled", sales.id),
             vec![("enabled", "false")],
