@@ -1,5 +1,7 @@
 //! Contacts: one workspace's customers, listed by keyset (never OFFSET).
 
+use std::collections::{BTreeMap, HashMap};
+
 use sqlx::{Postgres, QueryBuilder};
 
 use super::keyset::{self, like_escape};
@@ -310,38 +312,71 @@ pub async fn merge(tx: &mut TenantTx, keep: Uuid, gone: Uuid) -> sqlx::Result<bo
     Ok(true)
 }
 
-/// The contact with this phone number, created (with the name the channel
-/// gave, if any) when there is none. Returns its id and whether it is blocked.
-pub async fn find_or_create_by_phone(
+/// A customer writing in: their number, and the name their profile gives.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    pub phone: &'a PhoneE164,
+    pub profile_name: Option<&'a str>,
+}
+
+/// A sender's contact: its id and whether it is blocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct SenderContact {
+    pub id: Uuid,
+    pub blocked: bool,
+}
+
+/// The contacts with these phone numbers, created (with the name the
+/// channel gave, if any) where there are none; keyed by phone (E.164).
+pub async fn find_or_create_by_phones(
     tx: &mut TenantTx,
-    phone: &PhoneE164,
-    profile_name: Option<&str>,
-) -> sqlx::Result<(Uuid, bool)> {
+    senders: &[Sender<'_>],
+) -> sqlx::Result<HashMap<String, SenderContact>> {
     let org_id = tx.org_id();
-    // A concurrent first message from the same number: the unique index
-    // makes one insert win, and both read the same row.
-    sqlx::query(
-        "insert into contacts (org_id, id, name, phone) values ($1, $2, $3, $4) \
-         on conflict (org_id, phone) where phone is not null do nothing",
-    )
-    .bind(org_id)
-    .bind(Uuid::now_v7())
-    .bind(
-        profile_name
+    let mut by_phone: BTreeMap<&str, String> = BTreeMap::new();
+    for sender in senders {
+        let name: String = sender
+            .profile_name
             .map(str::trim)
             .unwrap_or_default()
             .chars()
             .take(200)
-            .collect::<String>(),
+            .collect();
+        let entry = by_phone.entry(sender.phone.as_str()).or_default();
+        if entry.is_empty() {
+            *entry = name;
+        }
+    }
+    let phones: Vec<&str> = by_phone.keys().copied().collect();
+    let names: Vec<&str> = by_phone.values().map(String::as_str).collect();
+    let ids: Vec<Uuid> = phones.iter().map(|_| Uuid::now_v7()).collect();
+    // Inserted in phone order, so concurrent deliveries from the same new
+    // numbers wait for each other instead of deadlocking; where two insert
+    // the same number the unique index makes one win, and both read its row
+    // below (a statement of its own: it must see the winner's commit).
+    sqlx::query(
+        "insert into contacts (org_id, id, name, phone) \
+         select $1, u.id, u.name, u.phone \
+         from unnest($2::uuid[], $3::text[], $4::text[]) as u(id, name, phone) order by u.phone \
+         on conflict (org_id, phone) where phone is not null do nothing",
     )
-    .bind(phone.as_str())
+    .bind(org_id)
+    .bind(&ids)
+    .bind(&names)
+    .bind(&phones)
     .execute(tx.conn())
     .await?;
-    sqlx::query_as("select id, blocked from contacts where org_id = $1 and phone = $2")
-        .bind(org_id)
-        .bind(phone.as_str())
-        .fetch_one(tx.conn())
-        .await
+    let rows: Vec<(String, Uuid, bool)> = sqlx::query_as(
+        "select phone, id, blocked from contacts where org_id = $1 and phone = any($2::text[])",
+    )
+    .bind(org_id)
+    .bind(&phones)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(phone, id, blocked)| (phone, SenderContact { id, blocked }))
+        .collect())
 }
 
 pub async fn id_by_phone(tx: &mut TenantTx, phone: &PhoneE164) -> sqlx::Result<Option<Uuid>> {

@@ -1,5 +1,7 @@
 //! Conversations: one contact on one channel, worked in the inbox.
 
+use std::collections::{BTreeMap, HashMap};
+
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -86,42 +88,117 @@ impl Visibility {
     }
 }
 
-/// The unresolved conversation of this contact on this channel, opened if
-/// there is none with its first activity at `at` (the first message's time,
-/// which a provider stamps before it reaches us).
-pub async fn find_or_open(
+/// The unresolved conversation of each contact on this channel, opened
+/// where there is none, with its first activity at the contact's `at` (the
+/// first message's time, which a provider stamps before it reaches us).
+/// Keyed by contact id.
+pub async fn find_or_open_all(
     tx: &mut TenantTx,
     channel_id: Uuid,
-    contact_id: Uuid,
-    at: OffsetDateTime,
-) -> sqlx::Result<Uuid> {
+    contacts: &BTreeMap<Uuid, OffsetDateTime>,
+) -> sqlx::Result<HashMap<Uuid, Uuid>> {
     let org_id = tx.org_id();
-    let existing: Option<Uuid> = sqlx::query_scalar(
-        "select id from conversations where org_id = $1 and channel_id = $2 and contact_id = $3 \
-         and status <> 'resolved'",
+    let contact_ids: Vec<Uuid> = contacts.keys().copied().collect();
+    let mut found: HashMap<Uuid, Uuid> = sqlx::query_as::<_, (Uuid, Uuid)>(
+        "select contact_id, id from conversations where org_id = $1 and channel_id = $2 \
+         and contact_id = any($3::uuid[]) and status <> 'resolved'",
     )
     .bind(org_id)
     .bind(channel_id)
-    .bind(contact_id)
-    .fetch_optional(tx.conn())
-    .await?;
-    if let Some(id) = existing {
-        return Ok(id);
+    .bind(&contact_ids)
+    .fetch_all(tx.conn())
+    .await?
+    .into_iter()
+    .collect();
+    let missing: Vec<(Uuid, OffsetDateTime)> = contacts
+        .iter()
+        .filter(|(contact, _)| !found.contains_key(contact))
+        .map(|(contact, at)| (*contact, *at))
+        .collect();
+    if missing.is_empty() {
+        return Ok(found);
     }
-    // A concurrent message may open it first: then take that one.
-    sqlx::query_scalar(
+    let ids: Vec<Uuid> = missing.iter().map(|_| Uuid::now_v7()).collect();
+    let (contact_ids, ats): (Vec<Uuid>, Vec<OffsetDateTime>) = missing.into_iter().unzip();
+    // In contact order, so concurrent openings wait rather than deadlock; a
+    // concurrent message may open one first: then that one is taken.
+    let opened: Vec<(Uuid, Uuid)> = sqlx::query_as(
         "insert into conversations (org_id, id, channel_id, contact_id, last_message_at) \
-         values ($1, $2, $3, $4, $5) \
+         select $1, u.id, $2, u.contact_id, u.at \
+         from unnest($3::uuid[], $4::uuid[], $5::timestamptz[]) as u(id, contact_id, at) \
+         order by u.contact_id \
          on conflict (org_id, channel_id, contact_id) where status <> 'resolved' \
-         do update set last_message_at = conversations.last_message_at returning id",
+         do update set last_message_at = conversations.last_message_at \
+         returning contact_id, id",
     )
     .bind(org_id)
-    .bind(Uuid::now_v7())
     .bind(channel_id)
-    .bind(contact_id)
-    .bind(at)
-    .fetch_one(tx.conn())
-    .await
+    .bind(&ids)
+    .bind(&contact_ids)
+    .bind(&ats)
+    .fetch_all(tx.conn())
+    .await?;
+    found.extend(opened);
+    Ok(found)
+}
+
+/// What arrived in one conversation: how many customer messages, the time
+/// of the latest, and its one-line preview.
+#[derive(Debug, Clone)]
+pub struct Arrivals {
+    pub count: i32,
+    pub latest_at: OffsetDateTime,
+    pub latest_preview: String,
+}
+
+/// Updates what the list shows after customers' messages arrived (as
+/// [`record_message`] does for one) and tells the live inboxes.
+pub async fn record_arrivals(
+    tx: &mut TenantTx,
+    arrivals: &BTreeMap<Uuid, Arrivals>,
+) -> sqlx::Result<()> {
+    if arrivals.is_empty() {
+        return Ok(());
+    }
+    let org_id = tx.org_id();
+    let ids: Vec<Uuid> = arrivals.keys().copied().collect();
+    // Rows locked in id order first (the update's own order is the plan's),
+    // so deliveries touching the same conversations never deadlock.
+    sqlx::query(
+        "select 1 from conversations where org_id = $1 and id = any($2::uuid[]) \
+         order by id for no key update",
+    )
+    .bind(org_id)
+    .bind(&ids)
+    .execute(tx.conn())
+    .await?;
+    let counts: Vec<i32> = arrivals.values().map(|a| a.count).collect();
+    let ats: Vec<OffsetDateTime> = arrivals.values().map(|a| a.latest_at).collect();
+    let previews: Vec<String> = arrivals
+        .values()
+        .map(|a| a.latest_preview.chars().take(140).collect())
+        .collect();
+    sqlx::query(
+        "update conversations c set last_message_at = greatest(c.last_message_at, u.at), \
+           last_message_preview = case when u.at >= c.last_message_at then u.preview \
+             else c.last_message_preview end, \
+           inbound_count = c.inbound_count + u.count, \
+           last_inbound_at = greatest(c.last_inbound_at, u.at), \
+           status = case when c.status = 'snoozed' then 'open' else c.status end, \
+           snoozed_until = null \
+         from unnest($2::uuid[], $3::int[], $4::timestamptz[], $5::text[]) as u(id, count, at, preview) \
+         where c.org_id = $1 and c.id = u.id \
+         returning pg_notify($6, c.org_id || ':' || c.id || ':' || coalesce(c.assignee_id::text, ''))",
+    )
+    .bind(org_id)
+    .bind(&ids)
+    .bind(&counts)
+    .bind(&ats)
+    .bind(&previews)
+    .bind(NOTIFY_CHANNEL)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 /// Updates what the list shows after a message; a customer's message also

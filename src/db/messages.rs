@@ -1,5 +1,7 @@
 //! Messages of a conversation, and their delivery status.
 
+use std::collections::HashSet;
+
 use sqlx::{Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -210,21 +212,82 @@ pub async fn mark_sent(
     advance_status(tx, message_id, DeliveryStatus::Sent, None).await
 }
 
-/// The message a provider id names on a channel.
-pub async fn id_by_provider_id(
+/// Which of these provider ids the channel already delivered.
+pub async fn known_provider_ids(
     tx: &mut TenantTx,
     channel_id: Uuid,
-    provider_id: &str,
-) -> sqlx::Result<Option<Uuid>> {
+    provider_ids: &[&str],
+) -> sqlx::Result<HashSet<String>> {
     let org_id = tx.org_id();
-    sqlx::query_scalar(
-        "select id from messages where org_id = $1 and channel_id = $2 and provider_message_id = $3",
+    let known: Vec<String> = sqlx::query_scalar(
+        "select provider_message_id from messages where org_id = $1 and channel_id = $2 \
+         and provider_message_id = any($3::text[])",
     )
     .bind(org_id)
     .bind(channel_id)
-    .bind(provider_id)
-    .fetch_optional(tx.conn())
-    .await
+    .bind(provider_ids)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(known.into_iter().collect())
+}
+
+/// A customer's message to store (see [`insert_inbound`]).
+#[derive(Debug, Clone)]
+pub struct InboundRow<'a> {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub kind: MessageKind,
+    pub body: &'a str,
+    pub media: Option<serde_json::Value>,
+    pub provider_message_id: &'a str,
+    pub raw: Option<serde_json::Value>,
+    pub created_at: OffsetDateTime,
+}
+
+/// Stores customers' messages arriving on a channel in one statement;
+/// returns the ids of those stored. One whose provider id the channel
+/// already delivered (a concurrent retry) is left out, as [`insert`] does.
+pub async fn insert_inbound(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    rows: &[InboundRow<'_>],
+) -> sqlx::Result<HashSet<Uuid>> {
+    let org_id = tx.org_id();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let conversations: Vec<Uuid> = rows.iter().map(|r| r.conversation_id).collect();
+    let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+    let bodies: Vec<&str> = rows.iter().map(|r| r.body).collect();
+    let media: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.media.clone()).collect();
+    let provider_ids: Vec<&str> = rows.iter().map(|r| r.provider_message_id).collect();
+    let raws: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.raw.clone()).collect();
+    let created: Vec<OffsetDateTime> = rows.iter().map(|r| r.created_at).collect();
+    // In provider-id order: two deliveries of the same messages wait for
+    // each other on the unique index instead of deadlocking.
+    let stored: Vec<Uuid> = sqlx::query_scalar(
+        "insert into messages (org_id, id, conversation_id, channel_id, direction, kind, body, \
+           media, sender_kind, private, provider_message_id, status, raw, created_at) \
+         select $1, u.id, u.conversation_id, $2, 'in', u.kind, u.body, u.media, 'contact', false, \
+           u.provider_id, 'received', u.raw, u.created_at \
+         from unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::jsonb[], $8::text[], \
+           $9::jsonb[], $10::timestamptz[]) \
+           as u(id, conversation_id, kind, body, media, provider_id, raw, created_at) \
+         order by u.provider_id \
+         on conflict (org_id, channel_id, provider_message_id) where provider_message_id is not null \
+         do nothing returning id",
+    )
+    .bind(org_id)
+    .bind(channel_id)
+    .bind(&ids)
+    .bind(&conversations)
+    .bind(&kinds)
+    .bind(&bodies)
+    .bind(&media)
+    .bind(&provider_ids)
+    .bind(&raws)
+    .bind(&created)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(stored.into_iter().collect())
 }
 
 /// When a send of this queued message last started (see the column's

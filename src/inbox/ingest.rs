@@ -1,13 +1,17 @@
 //! A customer's message arriving on a channel: find or create the contact
 //! and the conversation, store the message once, tell the live inboxes.
 
+use std::collections::BTreeMap;
+
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::db;
 use crate::db::channels::Channel;
-use crate::db::messages::NewMessage;
-use crate::domain::{DeliveryStatus, MessageKind, PhoneE164};
+use crate::db::contacts::Sender;
+use crate::db::conversations::Arrivals;
+use crate::db::messages::InboundRow;
+use crate::domain::{MessageKind, PhoneE164};
 use crate::tenancy::TenantTx;
 
 /// A message as a channel hands it over.
@@ -44,53 +48,115 @@ pub async fn ingest(
     channel: &Channel,
     inbound: &Inbound<'_>,
 ) -> sqlx::Result<Ingested> {
-    let (contact_id, blocked) =
-        db::contacts::find_or_create_by_phone(tx, &inbound.from, inbound.profile_name).await?;
-    if blocked {
-        return Ok(Ingested::Blocked);
+    let outcomes = ingest_all(tx, channel, std::slice::from_ref(inbound)).await?;
+    Ok(outcomes.into_iter().next().unwrap_or(Ingested::Duplicate))
+}
+
+/// A channel's arrivals (one delivery), in the caller's transaction: a
+/// fixed handful of statements however many there are, each touching its
+/// rows in one order (phone, contact, provider id, conversation id), so
+/// concurrent deliveries wait for each other rather than deadlock. Returns
+/// an outcome per arrival, in their order.
+pub async fn ingest_all(
+    tx: &mut TenantTx,
+    channel: &Channel,
+    arrivals: &[Inbound<'_>],
+) -> sqlx::Result<Vec<Ingested>> {
+    if arrivals.is_empty() {
+        return Ok(Vec::new());
     }
-    if db::messages::id_by_provider_id(tx, channel.id, inbound.provider_message_id)
-        .await?
-        .is_some()
-    {
-        return Ok(Ingested::Duplicate);
+    let senders: Vec<Sender> = arrivals
+        .iter()
+        .map(|a| Sender {
+            phone: &a.from,
+            profile_name: a.profile_name,
+        })
+        .collect();
+    let contacts = db::contacts::find_or_create_by_phones(tx, &senders).await?;
+    let provider_ids: Vec<&str> = arrivals.iter().map(|a| a.provider_message_id).collect();
+    let mut known = db::messages::known_provider_ids(tx, channel.id, &provider_ids).await?;
+
+    // What is new, from whom; a repeated id within the delivery counts once.
+    let now = OffsetDateTime::now_utc();
+    let mut outcomes = Vec::with_capacity(arrivals.len());
+    let mut fresh: Vec<(usize, Uuid, OffsetDateTime)> = Vec::new();
+    let mut first_at: BTreeMap<Uuid, OffsetDateTime> = BTreeMap::new();
+    for (index, arrival) in arrivals.iter().enumerate() {
+        let Some(contact) = contacts.get(arrival.from.as_str()) else {
+            // Found or created above: only a concurrent merge deletes one.
+            outcomes.push(Ingested::Duplicate);
+            continue;
+        };
+        if contact.blocked {
+            outcomes.push(Ingested::Blocked);
+        } else if !known.insert(arrival.provider_message_id.to_owned()) {
+            outcomes.push(Ingested::Duplicate);
+        } else {
+            let at = arrival.sent_at.unwrap_or(now);
+            let first = first_at.entry(contact.id).or_insert(at);
+            *first = (*first).min(at);
+            fresh.push((index, contact.id, at));
+            // Filled in once stored.
+            outcomes.push(Ingested::Duplicate);
+        }
     }
-    let at = inbound.sent_at.unwrap_or_else(OffsetDateTime::now_utc);
-    let conversation_id = db::conversations::find_or_open(tx, channel.id, contact_id, at).await?;
-    let stored = db::messages::insert(
-        tx,
-        &NewMessage {
-            conversation_id,
-            channel_id: channel.id,
-            inbound: true,
-            kind: inbound.kind,
-            body: inbound.body,
-            media: inbound.media.clone(),
-            sender_user_id: None,
-            private: false,
-            provider_message_id: Some(inbound.provider_message_id),
-            status: DeliveryStatus::Received,
-            raw: inbound.raw.clone(),
-            created_at: Some(at),
-        },
-    )
-    .await?;
-    // A concurrent delivery of the same id won the insert.
-    let Some(message_id) = stored else {
-        return Ok(Ingested::Duplicate);
-    };
-    db::conversations::record_message(
-        tx,
-        conversation_id,
-        true,
-        &preview(inbound.kind, inbound.body),
-        at,
-    )
-    .await?;
-    Ok(Ingested::Stored {
-        conversation_id,
-        message_id,
-    })
+    if fresh.is_empty() {
+        return Ok(outcomes);
+    }
+    let conversations = db::conversations::find_or_open_all(tx, channel.id, &first_at).await?;
+
+    // Ids in arrival time order, as the conversation shows them.
+    fresh.sort_by_key(|(index, _, at)| (*at, *index));
+    let rows: Vec<(usize, InboundRow)> = fresh
+        .iter()
+        .filter_map(|(index, contact, at)| {
+            let arrival = &arrivals[*index];
+            let conversation_id = *conversations.get(contact)?;
+            Some((
+                *index,
+                InboundRow {
+                    id: Uuid::now_v7(),
+                    conversation_id,
+                    kind: arrival.kind,
+                    body: arrival.body,
+                    media: arrival.media.clone(),
+                    provider_message_id: arrival.provider_message_id,
+                    raw: arrival.raw.clone(),
+                    created_at: *at,
+                },
+            ))
+        })
+        .collect();
+    let to_insert: Vec<InboundRow> = rows.iter().map(|(_, row)| row.clone()).collect();
+    let stored = db::messages::insert_inbound(tx, channel.id, &to_insert).await?;
+
+    let mut changed: BTreeMap<Uuid, Arrivals> = BTreeMap::new();
+    for (index, row) in &rows {
+        // A concurrent delivery of the same id won the insert.
+        if !stored.contains(&row.id) {
+            continue;
+        }
+        outcomes[*index] = Ingested::Stored {
+            conversation_id: row.conversation_id,
+            message_id: row.id,
+        };
+        let preview = preview(row.kind, row.body);
+        let entry = changed
+            .entry(row.conversation_id)
+            .or_insert_with(|| Arrivals {
+                count: 0,
+                latest_at: row.created_at,
+                latest_preview: preview.clone(),
+            });
+        entry.count += 1;
+        // Rows are in time order: a later one is the latest.
+        if row.created_at >= entry.latest_at {
+            entry.latest_at = row.created_at;
+            entry.latest_preview = preview;
+        }
+    }
+    db::conversations::record_arrivals(tx, &changed).await?;
+    Ok(outcomes)
 }
 
 /// The list's one-line summary of a message.

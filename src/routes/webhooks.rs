@@ -179,17 +179,14 @@ async fn store_batch(
     batch: &webhook::Batch,
 ) -> anyhow::Result<()> {
     let shared = channel.channel();
-    // Every delivery takes its customers' rows in the same order (by
-    // WhatsApp id; a customer's own messages keep theirs), so concurrent
-    // deliveries wait for each other instead of deadlocking.
-    let mut messages: Vec<&webhook::InboundMessage> = batch.messages.iter().collect();
-    messages.sort_by(|a, b| a.wa_id.cmp(&b.wa_id));
-    for message in messages {
+    let mut arrivals = Vec::with_capacity(batch.messages.len());
+    let mut sources = Vec::with_capacity(batch.messages.len());
+    for message in &batch.messages {
         let Ok(from) = PhoneE164::parse(&format!("+{}", message.wa_id), None) else {
             tracing::warn!(channel = %channel.id, wa_id = %message.wa_id, "sender is not a phone number");
             continue;
         };
-        let inbound = Inbound {
+        arrivals.push(Inbound {
             from,
             profile_name: message.profile_name.as_deref(),
             provider_message_id: &message.id,
@@ -198,9 +195,12 @@ async fn store_batch(
             media: message.media.clone(),
             raw: message.raw.clone(),
             sent_at: message.sent_at,
-        };
-        let stored = ingest::ingest(tx, &shared, &inbound).await?;
-        if let Ingested::Stored { message_id, .. } = stored
+        });
+        sources.push(message);
+    }
+    let outcomes = ingest::ingest_all(tx, &shared, &arrivals).await?;
+    for (message, outcome) in sources.iter().zip(outcomes) {
+        if let Ingested::Stored { message_id, .. } = outcome
             && message.kind.has_media()
             && message.media.is_some()
         {
@@ -208,8 +208,9 @@ async fn store_batch(
         }
     }
     let mut reports: Vec<&webhook::StatusReport> = batch.statuses.iter().collect();
-    // The same for our messages' rows (statuses only move forward, so
-    // their order does not matter otherwise).
+    // Our messages' rows in one order (by provider id), so concurrent
+    // deliveries wait instead of deadlocking (statuses only move forward,
+    // so their order does not matter otherwise).
     reports.sort_by(|a, b| a.provider_message_id.cmp(&b.provider_message_id));
     for report in reports {
         crate::inbox::delivery::report(tx, channel.id, report).await?;

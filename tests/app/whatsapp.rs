@@ -1441,3 +1441,115 @@ async fn futures_join(app: &TestApp, channel: &str, deliveries: &[Value]) -> Vec
     }
     statuses
 }
+
+#[tokio::test]
+async fn a_delivery_of_many_messages_is_stored_as_a_set_with_each_conversation_summed_up() {
+    let (app, _owner, sales) = with_number(spawn_app().await).await;
+    // Known beforehand: a blocked customer, and one whose conversation is resolved.
+    let setup = envelope(
+        NUMBER_ID,
+        json!({
+            "contacts": [{"profile": {"name": "Blocked Bob"}, "wa_id": "16505550101"},
+                         {"profile": {"name": "Resolved Rita"}, "wa_id": "16505550102"}],
+            "messages": [
+                {"from": "16505550101", "id": "wamid.setup.1", "timestamp": seconds_ago(600), "type": "text", "text": {"body": "first"}},
+                {"from": "16505550102", "id": "wamid.setup.2", "timestamp": seconds_ago(600), "type": "text", "text": {"body": "old question"}}
+            ]
+        }),
+    );
+    assert_eq!(deliver(&app, &sales.id, &setup).await, 200);
+    let mut admin = app.admin_conn().await;
+    sqlx::query("update contacts set blocked = true where phone = '+16505550101'")
+        .execute(&mut admin)
+        .await
+        .expect("block");
+    sqlx::query(
+        "update conversations set status = 'resolved' where contact_id = \
+         (select id from contacts where phone = '+16505550102')",
+    )
+    .execute(&mut admin)
+    .await
+    .expect("resolve");
+
+    // Out of time order, an id twice, a blocked sender, a known id again.
+    let delivery = envelope(
+        NUMBER_ID,
+        json!({
+            "contacts": [{"profile": {"name": "New Nina"}, "wa_id": "16505550103"}],
+            "messages": [
+                {"from": "16505550103", "id": "wamid.n.2", "timestamp": seconds_ago(10), "type": "text", "text": {"body": "second from Nina"}},
+                {"from": "16505550101", "id": "wamid.b.1", "timestamp": seconds_ago(30), "type": "text", "text": {"body": "dropped"}},
+                {"from": "16505550103", "id": "wamid.n.1", "timestamp": seconds_ago(20), "type": "text", "text": {"body": "first from Nina"}},
+                {"from": "16505550102", "id": "wamid.r.1", "timestamp": seconds_ago(15), "type": "text", "text": {"body": "back again"}},
+                {"from": "16505550103", "id": "wamid.n.2", "timestamp": seconds_ago(10), "type": "text", "text": {"body": "second from Nina"}},
+                {"from": "16505550102", "id": "wamid.setup.2", "timestamp": seconds_ago(600), "type": "text", "text": {"body": "old question"}}
+            ]
+        }),
+    );
+    for _ in 0..2 {
+        assert_eq!(deliver(&app, &sales.id, &delivery).await, 200);
+    }
+    let bodies: Vec<String> = messages_on(&app, &sales.id)
+        .await
+        .into_iter()
+        .map(|(_, body, _)| body)
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "first",
+            "old question",
+            "first from Nina",
+            "back again",
+            "second from Nina"
+        ],
+        "stored once each, in time order, the blocked customer's dropped"
+    );
+    let conversations: Vec<(String, String, i64, String)> = sqlx::query_as(
+        "select k.name, c.status, c.inbound_count::bigint, c.last_message_preview \
+         from conversations c join contacts k on k.id = c.contact_id order by k.name, c.created_at",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .expect("conversations");
+    assert_eq!(
+        conversations,
+        [
+            ("Blocked Bob".into(), "open".into(), 1, "first".into()),
+            ("New Nina".into(), "open".into(), 2, "second from Nina".into()),
+            ("Resolved Rita".into(), "resolved".into(), 1, "old question".into()),
+            ("Resolved Rita".into(), "open".into(), 1, "back again".into()),
+        ],
+        "a resolved conversation stays closed and a new one opens; counts and previews per conversation"
+    );
+    // The new conversation began with its first message, not its arrival.
+    let opened_with_first: bool = sqlx::query_scalar(
+        "select bool_and(c.last_inbound_at = m.created_at) from conversations c \
+         join messages m on m.conversation_id = c.id and m.body = 'second from Nina'",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .expect("times");
+    assert!(opened_with_first, "last inbound time is the latest message's");
+}
+
+#[tokio::test]
+async fn the_same_large_delivery_sent_concurrently_is_stored_once() {
+    let (app, _owner, sales) = with_number(spawn_app().await).await;
+    let messages: Vec<Value> = (0..100)
+        .map(|i| json!({"from": format!("3161200{:04}", i % 37), "id": format!("wamid.big.{i}"), "timestamp": seconds_ago(100 - i), "type": "text", "text": {"body": format!("message {i}")}}))
+        .collect();
+    let contacts: Vec<Value> = (0..37)
+        .map(|i| json!({"profile": {"name": format!("Customer {i}")}, "wa_id": format!("3161200{i:04}")}))
+        .collect();
+    let delivery = envelope(NUMBER_ID, json!({"contacts": contacts, "messages": messages}));
+    let statuses = futures_join(&app, &sales.id, &vec![delivery; 4]).await;
+    assert_eq!(statuses, vec![200; 4], "none refused");
+    assert_eq!(messages_on(&app, &sales.id).await.len(), 100);
+    assert_eq!(app.count("select count(*) from conversations").await, 37);
+    assert_eq!(
+        app.count("select sum(inbound_count)::bigint from conversations").await,
+        100,
+        "each message counted once"
+    );
+}
