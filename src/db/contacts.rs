@@ -348,7 +348,16 @@ pub async fn find_or_create_by_phones(
         }
     }
     let phones: Vec<&str> = by_phone.keys().copied().collect();
-    let names: Vec<&str> = by_phone.values().map(String::as_str).collect();
+    let mut found = by_phones(tx, &phones).await?;
+    let missing: Vec<(&str, &str)> = by_phone
+        .iter()
+        .filter(|(phone, _)| !found.contains_key(**phone))
+        .map(|(phone, name)| (*phone, name.as_str()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let (phones, names): (Vec<&str>, Vec<&str>) = missing.into_iter().unzip();
     let ids: Vec<Uuid> = phones.iter().map(|_| Uuid::now_v7()).collect();
     // Inserted in phone order, so concurrent deliveries from the same new
     // numbers wait for each other instead of deadlocking; where two insert
@@ -366,11 +375,23 @@ pub async fn find_or_create_by_phones(
     .bind(&phones)
     .execute(tx.conn())
     .await?;
+    found.extend(by_phones(tx, &phones).await?);
+    Ok(found)
+}
+
+/// The contacts with these phone numbers, key by key (see `crate::db`).
+async fn by_phones(
+    tx: &mut TenantTx,
+    phones: &[&str],
+) -> sqlx::Result<HashMap<String, SenderContact>> {
+    let org_id = tx.org_id();
     let rows: Vec<(String, Uuid, bool)> = sqlx::query_as(
-        "select phone, id, blocked from contacts where org_id = $1 and phone = any($2::text[])",
+        "select k.phone, c.id, c.blocked from unnest($2::text[]) as k(phone) \
+         cross join lateral (select id, blocked from contacts \
+           where org_id = $1 and phone = k.phone limit 1) c",
     )
     .bind(org_id)
-    .bind(&phones)
+    .bind(phones)
     .fetch_all(tx.conn())
     .await?;
     Ok(rows

@@ -99,9 +99,11 @@ pub async fn find_or_open_all(
 ) -> sqlx::Result<HashMap<Uuid, Uuid>> {
     let org_id = tx.org_id();
     let contact_ids: Vec<Uuid> = contacts.keys().copied().collect();
+    // Key by key (see `crate::db`).
     let mut found: HashMap<Uuid, Uuid> = sqlx::query_as::<_, (Uuid, Uuid)>(
-        "select contact_id, id from conversations where org_id = $1 and channel_id = $2 \
-         and contact_id = any($3::uuid[]) and status <> 'resolved'",
+        "select k.contact_id, c.id from unnest($3::uuid[]) as k(contact_id) \
+         cross join lateral (select id from conversations where org_id = $1 and channel_id = $2 \
+           and contact_id = k.contact_id and status <> 'resolved' limit 1) c",
     )
     .bind(org_id)
     .bind(channel_id)
@@ -162,16 +164,20 @@ pub async fn record_arrivals(
     }
     let org_id = tx.org_id();
     let ids: Vec<Uuid> = arrivals.keys().copied().collect();
-    // Rows locked in id order first (the update's own order is the plan's),
-    // so deliveries touching the same conversations never deadlock.
-    sqlx::query(
-        "select 1 from conversations where org_id = $1 and id = any($2::uuid[]) \
-         order by id for no key update",
-    )
-    .bind(org_id)
-    .bind(&ids)
-    .execute(tx.conn())
-    .await?;
+    // Rows locked first, key by key in id order (the keys come sorted; the
+    // update's own order is its plan's), so deliveries touching the same
+    // conversations never deadlock. One row needs no order.
+    if ids.len() > 1 {
+        sqlx::query(
+            "select c.id from unnest($2::uuid[]) as k(id) \
+             cross join lateral (select id from conversations where org_id = $1 and id = k.id \
+               limit 1 for no key update) c",
+        )
+        .bind(org_id)
+        .bind(&ids)
+        .execute(tx.conn())
+        .await?;
+    }
     let counts: Vec<i32> = arrivals.values().map(|a| a.count).collect();
     let ats: Vec<OffsetDateTime> = arrivals.values().map(|a| a.latest_at).collect();
     let previews: Vec<String> = arrivals
@@ -196,6 +202,9 @@ pub async fn record_arrivals(
     .bind(&ats)
     .bind(&previews)
     .bind(NOTIFY_CHANNEL)
+    // Planned for its keys at each call: a plan cached while the workspace
+    // looked small would scan all its conversations.
+    .persistent(false)
     .execute(tx.conn())
     .await?;
     Ok(())

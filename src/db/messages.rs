@@ -219,9 +219,11 @@ pub async fn known_provider_ids(
     provider_ids: &[&str],
 ) -> sqlx::Result<HashSet<String>> {
     let org_id = tx.org_id();
+    // Key by key (see `crate::db`).
     let known: Vec<String> = sqlx::query_scalar(
-        "select provider_message_id from messages where org_id = $1 and channel_id = $2 \
-         and provider_message_id = any($3::text[])",
+        "select k.id from unnest($3::text[]) as k(id) \
+         cross join lateral (select 1 from messages \
+           where org_id = $1 and channel_id = $2 and provider_message_id = k.id limit 1) m",
     )
     .bind(org_id)
     .bind(channel_id)

@@ -1516,9 +1516,24 @@ async fn a_delivery_of_many_messages_is_stored_as_a_set_with_each_conversation_s
         conversations,
         [
             ("Blocked Bob".into(), "open".into(), 1, "first".into()),
-            ("New Nina".into(), "open".into(), 2, "second from Nina".into()),
-            ("Resolved Rita".into(), "resolved".into(), 1, "old question".into()),
-            ("Resolved Rita".into(), "open".into(), 1, "back again".into()),
+            (
+                "New Nina".into(),
+                "open".into(),
+                2,
+                "second from Nina".into()
+            ),
+            (
+                "Resolved Rita".into(),
+                "resolved".into(),
+                1,
+                "old question".into()
+            ),
+            (
+                "Resolved Rita".into(),
+                "open".into(),
+                1,
+                "back again".into()
+            ),
         ],
         "a resolved conversation stays closed and a new one opens; counts and previews per conversation"
     );
@@ -1530,7 +1545,10 @@ async fn a_delivery_of_many_messages_is_stored_as_a_set_with_each_conversation_s
     .fetch_one(&mut admin)
     .await
     .expect("times");
-    assert!(opened_with_first, "last inbound time is the latest message's");
+    assert!(
+        opened_with_first,
+        "last inbound time is the latest message's"
+    );
 }
 
 #[tokio::test]
@@ -1542,13 +1560,17 @@ async fn the_same_large_delivery_sent_concurrently_is_stored_once() {
     let contacts: Vec<Value> = (0..37)
         .map(|i| json!({"profile": {"name": format!("Customer {i}")}, "wa_id": format!("3161200{i:04}")}))
         .collect();
-    let delivery = envelope(NUMBER_ID, json!({"contacts": contacts, "messages": messages}));
+    let delivery = envelope(
+        NUMBER_ID,
+        json!({"contacts": contacts, "messages": messages}),
+    );
     let statuses = futures_join(&app, &sales.id, &vec![delivery; 4]).await;
     assert_eq!(statuses, vec![200; 4], "none refused");
     assert_eq!(messages_on(&app, &sales.id).await.len(), 100);
     assert_eq!(app.count("select count(*) from conversations").await, 37);
     assert_eq!(
-        app.count("select sum(inbound_count)::bigint from conversations").await,
+        app.count("select sum(inbound_count)::bigint from conversations")
+            .await,
         100,
         "each message counted once"
     );
