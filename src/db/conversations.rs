@@ -164,26 +164,34 @@ pub async fn record_arrivals(
     }
     let org_id = tx.org_id();
     let ids: Vec<Uuid> = arrivals.keys().copied().collect();
-    // Rows locked first, key by key in id order (the keys come sorted; the
+    // Rows locked first, key by key in id order (the keys come sorted; an
     // update's own order is its plan's), so deliveries touching the same
-    // conversations never deadlock. One row needs no order.
-    if ids.len() > 1 {
-        sqlx::query(
-            "select c.id from unnest($2::uuid[]) as k(id) \
-             cross join lateral (select id from conversations where org_id = $1 and id = k.id \
-               limit 1 for no key update) c",
-        )
-        .bind(org_id)
-        .bind(&ids)
-        .execute(tx.conn())
-        .await?;
+    // conversations never deadlock. The locked rows' physical addresses
+    // (`ctid`, stable while we hold the lock) then lead the update straight
+    // to them: a TID scan, whatever the statistics think of the workspace's
+    // size, so its plan can be cached (see `crate::db`).
+    let locked: Vec<(Uuid, String)> = sqlx::query_as(
+        "select k.id, c.ctid::text from unnest($2::uuid[]) as k(id) \
+         cross join lateral (select ctid from conversations where org_id = $1 and id = k.id \
+           limit 1 for no key update) c",
+    )
+    .bind(org_id)
+    .bind(&ids)
+    .fetch_all(tx.conn())
+    .await?;
+    let mut tids = Vec::with_capacity(locked.len());
+    let mut counts = Vec::with_capacity(locked.len());
+    let mut ats = Vec::with_capacity(locked.len());
+    let mut previews = Vec::with_capacity(locked.len());
+    for (id, tid) in locked {
+        let Some(arrived) = arrivals.get(&id) else {
+            continue;
+        };
+        tids.push(tid);
+        counts.push(arrived.count);
+        ats.push(arrived.latest_at);
+        previews.push(arrived.latest_preview.chars().take(140).collect::<String>());
     }
-    let counts: Vec<i32> = arrivals.values().map(|a| a.count).collect();
-    let ats: Vec<OffsetDateTime> = arrivals.values().map(|a| a.latest_at).collect();
-    let previews: Vec<String> = arrivals
-        .values()
-        .map(|a| a.latest_preview.chars().take(140).collect())
-        .collect();
     sqlx::query(
         "update conversations c set last_message_at = greatest(c.last_message_at, u.at), \
            last_message_preview = case when u.at >= c.last_message_at then u.preview \
@@ -192,19 +200,16 @@ pub async fn record_arrivals(
            last_inbound_at = greatest(c.last_inbound_at, u.at), \
            status = case when c.status = 'snoozed' then 'open' else c.status end, \
            snoozed_until = null \
-         from unnest($2::uuid[], $3::int[], $4::timestamptz[], $5::text[]) as u(id, count, at, preview) \
-         where c.org_id = $1 and c.id = u.id \
+         from unnest($2::text[], $3::int[], $4::timestamptz[], $5::text[]) as u(tid, count, at, preview) \
+         where c.ctid = u.tid::tid and c.org_id = $1 \
          returning pg_notify($6, c.org_id || ':' || c.id || ':' || coalesce(c.assignee_id::text, ''))",
     )
     .bind(org_id)
-    .bind(&ids)
+    .bind(&tids)
     .bind(&counts)
     .bind(&ats)
     .bind(&previews)
     .bind(NOTIFY_CHANNEL)
-    // Planned for its keys at each call: a plan cached while the workspace
-    // looked small would scan all its conversations.
-    .persistent(false)
     .execute(tx.conn())
     .await?;
     Ok(())

@@ -1,6 +1,6 @@
 //! Messages of a conversation, and their delivery status.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::{Postgres, QueryBuilder};
 use time::OffsetDateTime;
@@ -212,25 +212,26 @@ pub async fn mark_sent(
     advance_status(tx, message_id, DeliveryStatus::Sent, None).await
 }
 
-/// Which of these provider ids the channel already delivered.
-pub async fn known_provider_ids(
+/// The messages these provider ids name on the channel, by provider id
+/// (those it has).
+pub async fn ids_by_provider_ids(
     tx: &mut TenantTx,
     channel_id: Uuid,
     provider_ids: &[&str],
-) -> sqlx::Result<HashSet<String>> {
+) -> sqlx::Result<HashMap<String, Uuid>> {
     let org_id = tx.org_id();
     // Key by key (see `crate::db`).
-    let known: Vec<String> = sqlx::query_scalar(
-        "select k.id from unnest($3::text[]) as k(id) \
-         cross join lateral (select 1 from messages \
-           where org_id = $1 and channel_id = $2 and provider_message_id = k.id limit 1) m",
+    let found: Vec<(String, Uuid)> = sqlx::query_as(
+        "select k.provider_id, m.id from unnest($3::text[]) as k(provider_id) \
+         cross join lateral (select id from messages where org_id = $1 and channel_id = $2 \
+           and provider_message_id = k.provider_id limit 1) m",
     )
     .bind(org_id)
     .bind(channel_id)
     .bind(provider_ids)
     .fetch_all(tx.conn())
     .await?;
-    Ok(known.into_iter().collect())
+    Ok(found.into_iter().collect())
 }
 
 /// A customer's message to store (see [`insert_inbound`]).
@@ -244,6 +245,7 @@ pub struct InboundRow<'a> {
     pub provider_message_id: &'a str,
     pub raw: Option<serde_json::Value>,
     pub created_at: OffsetDateTime,
+    pub reply_to_id: Option<Uuid>,
 }
 
 /// Stores customers' messages arriving on a channel in one statement;
@@ -263,16 +265,17 @@ pub async fn insert_inbound(
     let provider_ids: Vec<&str> = rows.iter().map(|r| r.provider_message_id).collect();
     let raws: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.raw.clone()).collect();
     let created: Vec<OffsetDateTime> = rows.iter().map(|r| r.created_at).collect();
+    let replies: Vec<Option<Uuid>> = rows.iter().map(|r| r.reply_to_id).collect();
     // In provider-id order: two deliveries of the same messages wait for
     // each other on the unique index instead of deadlocking.
     let stored: Vec<Uuid> = sqlx::query_scalar(
         "insert into messages (org_id, id, conversation_id, channel_id, direction, kind, body, \
-           media, sender_kind, private, provider_message_id, status, raw, created_at) \
+           media, sender_kind, private, provider_message_id, status, raw, created_at, reply_to_id) \
          select $1, u.id, u.conversation_id, $2, 'in', u.kind, u.body, u.media, 'contact', false, \
-           u.provider_id, 'received', u.raw, u.created_at \
+           u.provider_id, 'received', u.raw, u.created_at, u.reply_to_id \
          from unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::jsonb[], $8::text[], \
-           $9::jsonb[], $10::timestamptz[]) \
-           as u(id, conversation_id, kind, body, media, provider_id, raw, created_at) \
+           $9::jsonb[], $10::timestamptz[], $11::uuid[]) \
+           as u(id, conversation_id, kind, body, media, provider_id, raw, created_at, reply_to_id) \
          order by u.provider_id \
          on conflict (org_id, channel_id, provider_message_id) where provider_message_id is not null \
          do nothing returning id",
@@ -287,6 +290,7 @@ pub async fn insert_inbound(
     .bind(&provider_ids)
     .bind(&raws)
     .bind(&created)
+    .bind(&replies)
     .fetch_all(tx.conn())
     .await?;
     Ok(stored.into_iter().collect())

@@ -1,7 +1,7 @@
 //! A customer's message arriving on a channel: find or create the contact
 //! and the conversation, store the message once, tell the live inboxes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -28,6 +28,8 @@ pub struct Inbound<'a> {
     /// The payload as received, kept for kinds wacrm does not model.
     pub raw: Option<serde_json::Value>,
     pub sent_at: Option<OffsetDateTime>,
+    /// The provider id of the message this one quotes or reacts to.
+    pub reply_to: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +75,17 @@ pub async fn ingest_all(
         })
         .collect();
     let contacts = db::contacts::find_or_create_by_phones(tx, &senders).await?;
-    let provider_ids: Vec<&str> = arrivals.iter().map(|a| a.provider_message_id).collect();
-    let mut known = db::messages::known_provider_ids(tx, channel.id, &provider_ids).await?;
+    // The arrivals' own ids (stored already?) and those they quote.
+    let provider_ids: Vec<&str> = arrivals
+        .iter()
+        .flat_map(|a| std::iter::once(a.provider_message_id).chain(a.reply_to))
+        .collect();
+    let stored_ids = db::messages::ids_by_provider_ids(tx, channel.id, &provider_ids).await?;
+    let mut known: HashSet<&str> = arrivals
+        .iter()
+        .map(|a| a.provider_message_id)
+        .filter(|id| stored_ids.contains_key(*id))
+        .collect();
 
     // What is new, from whom; a repeated id within the delivery counts once.
     let now = OffsetDateTime::now_utc();
@@ -89,7 +100,7 @@ pub async fn ingest_all(
         };
         if contact.blocked {
             outcomes.push(Ingested::Blocked);
-        } else if !known.insert(arrival.provider_message_id.to_owned()) {
+        } else if !known.insert(arrival.provider_message_id) {
             outcomes.push(Ingested::Duplicate);
         } else {
             let at = arrival.sent_at.unwrap_or(now);
@@ -123,6 +134,7 @@ pub async fn ingest_all(
                     provider_message_id: arrival.provider_message_id,
                     raw: arrival.raw.clone(),
                     created_at: *at,
+                    reply_to_id: arrival.reply_to.and_then(|id| stored_ids.get(id).copied()),
                 },
             ))
         })

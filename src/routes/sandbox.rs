@@ -170,6 +170,7 @@ async fn deliver(
         media,
         raw: None,
         sent_at: None,
+        reply_to: None,
     };
     let outcome = ingest::ingest(&mut tenant.tx, &channel, &inbound).await?;
     tenant.tx.commit().await?;

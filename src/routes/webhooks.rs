@@ -195,6 +195,7 @@ async fn store_batch(
             media: message.media.clone(),
             raw: message.raw.clone(),
             sent_at: message.sent_at,
+            reply_to: message.reply_to.as_deref(),
         });
         sources.push(message);
     }

@@ -39,9 +39,16 @@ impl TenantTx {
     /// looking (policy `webhook_lookup`); the same transaction then becomes
     /// the workspace's context.
     async fn for_channel(pool: &PgPool, channel_id: Uuid) -> sqlx::Result<Option<TenantTx>> {
-        let mut tx = pool
-            .begin_with(scoped_begin("app.webhook_channel_id", channel_id))
-            .await?;
+        // A delivery's statements all find rows by key (batches key by key,
+        // see `crate::db`), so their cached plans are as good as any: without
+        // this PostgreSQL re-plans each batch lookup on every call (a batch
+        // of one looks cheaper planned for its size), which cost a
+        // one-message delivery more than running them.
+        let begin = format!(
+            "{}; set local plan_cache_mode = force_generic_plan",
+            scoped_begin("app.webhook_channel_id", channel_id).0
+        );
+        let mut tx = pool.begin_with(sqlx::AssertSqlSafe(begin)).await?;
         let org_id: Option<Uuid> =
             sqlx::query_scalar("select org_id from channel_routes where channel_id = $1")
                 .bind(channel_id)

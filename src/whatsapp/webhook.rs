@@ -148,6 +148,9 @@ pub struct InboundMessage {
     /// The message as received, for kinds whose structure the model
     /// flattens (location, contacts, reaction, interactive) or does not know.
     pub raw: Option<Value>,
+    /// The provider id of the message this one quotes (`context.id`) or
+    /// reacts to (`reaction.message_id`).
+    pub reply_to: Option<String>,
 }
 
 /// A delivery report for one of our messages.
@@ -348,6 +351,13 @@ fn message_of(message: &Value) -> Result<InboundMessage, ParseError> {
         ),
         _ => (MessageKind::Unknown, String::new(), None, true),
     };
+    let reply_to = match kind {
+        MessageKind::Reaction => content.and_then(|c| c.get("message_id")),
+        _ => fields.get("context").and_then(|c| c.get("id")),
+    }
+    .and_then(Value::as_str)
+    .filter(|id| !id.is_empty())
+    .map(str::to_owned);
     Ok(InboundMessage {
         id: id.to_owned(),
         wa_id: wa_id.to_owned(),
@@ -357,6 +367,7 @@ fn message_of(message: &Value) -> Result<InboundMessage, ParseError> {
         body,
         media,
         raw: keep_raw.then(|| message.clone()),
+        reply_to,
     })
 }
 
