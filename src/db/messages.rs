@@ -27,6 +27,12 @@ pub struct Message {
     pub status: String,
     pub error: Option<String>,
     pub created_at: OffsetDateTime,
+    /// The message this one quotes or reacts to, and what it said (when
+    /// wacrm still has it).
+    pub reply_to_id: Option<Uuid>,
+    pub quoted_kind: Option<String>,
+    pub quoted_body: Option<String>,
+    pub quoted_provider_id: Option<String>,
 }
 
 impl Message {
@@ -36,6 +42,24 @@ impl Message {
 
     pub fn is_inbound(&self) -> bool {
         self.direction == "in"
+    }
+
+    /// What the quoted message said, in a line (`None` when this quotes
+    /// nothing wacrm has).
+    pub fn quoted(&self) -> Option<String> {
+        let kind = MessageKind::parse(self.quoted_kind.as_deref()?);
+        let line = crate::inbox::ingest::preview(kind, self.quoted_body.as_deref().unwrap_or(""));
+        let mut short: String = line.chars().take(120).collect();
+        if short.len() < line.len() {
+            short.push('…');
+        }
+        Some(short)
+    }
+
+    /// Whether a reply or reaction can point at it on WhatsApp: a
+    /// customer's or sent message (not a note, not still queued).
+    pub fn can_be_answered(&self) -> bool {
+        !self.private && self.provider_message_id.is_some() && self.kind() != MessageKind::Reaction
     }
 
     /// Why the media could not be fetched, if it could not.
@@ -60,7 +84,12 @@ impl Message {
 
 const COLUMNS: &str = "m.id, m.conversation_id, m.channel_id, m.direction, m.kind, m.body, \
     m.media, m.sender_kind, u.name as sender_name, m.private, m.provider_message_id, m.status, \
-    m.error, m.created_at";
+    m.error, m.created_at, m.reply_to_id, q.kind as quoted_kind, q.body as quoted_body, \
+    q.provider_message_id as quoted_provider_id";
+
+/// The joins [`COLUMNS`] reads from (`m` the message).
+const JOINS: &str = "left join users u on u.id = m.sender_user_id \
+    left join messages q on q.org_id = m.org_id and q.id = m.reply_to_id";
 
 /// A message to store; `provider_message_id` makes storing it idempotent.
 #[derive(Debug, Clone)]
@@ -77,6 +106,7 @@ pub struct NewMessage<'a> {
     pub status: DeliveryStatus,
     pub raw: Option<serde_json::Value>,
     pub created_at: Option<OffsetDateTime>,
+    pub reply_to_id: Option<Uuid>,
 }
 
 /// Stores the message; `None` if the channel already delivered one with
@@ -90,8 +120,9 @@ pub async fn insert(tx: &mut TenantTx, new: &NewMessage<'_>) -> sqlx::Result<Opt
     };
     sqlx::query_scalar(
         "insert into messages (org_id, id, conversation_id, channel_id, direction, kind, body, \
-           media, sender_kind, sender_user_id, private, provider_message_id, status, raw, created_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15, now())) \
+           media, sender_kind, sender_user_id, private, provider_message_id, status, raw, created_at, \
+           reply_to_id) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15, now()), $16) \
          on conflict (org_id, channel_id, provider_message_id) where provider_message_id is not null \
          do nothing returning id",
     )
@@ -110,6 +141,7 @@ pub async fn insert(tx: &mut TenantTx, new: &NewMessage<'_>) -> sqlx::Result<Opt
     .bind(new.status.as_str())
     .bind(&new.raw)
     .bind(new.created_at)
+    .bind(new.reply_to_id)
     .fetch_optional(tx.conn())
     .await
 }
@@ -117,7 +149,7 @@ pub async fn insert(tx: &mut TenantTx, new: &NewMessage<'_>) -> sqlx::Result<Opt
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Message>> {
     let org_id = tx.org_id();
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from messages m left join users u on u.id = m.sender_user_id \
+        "select {COLUMNS} from messages m {JOINS} \
          where m.org_id = $1 and m.id = $2"
     )))
     .bind(org_id)
@@ -146,7 +178,7 @@ pub async fn page(
     limit: i64,
 ) -> sqlx::Result<Vec<Message>> {
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-        "select {COLUMNS} from messages m left join users u on u.id = m.sender_user_id \
+        "select {COLUMNS} from messages m {JOINS} \
          where m.org_id = "
     ));
     sql.push_bind(tx.org_id())
@@ -396,7 +428,7 @@ pub async fn customer_view(
 ) -> sqlx::Result<Vec<Message>> {
     let org_id = tx.org_id();
     let mut messages: Vec<Message> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from messages m left join users u on u.id = m.sender_user_id \
+        "select {COLUMNS} from messages m {JOINS} \
          join conversations c on c.org_id = m.org_id and c.id = m.conversation_id \
          where m.org_id = $1 and m.channel_id = $2 and c.contact_id = $3 and not m.private \
          order by m.created_at desc, m.id desc limit $4"

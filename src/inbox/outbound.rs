@@ -15,6 +15,28 @@ use crate::secrets::SecretBox;
 use crate::tenancy::TenantTx;
 use crate::tenancy::bootstrap;
 
+/// A message leaving: its kind and text (a caption for media, the emoji
+/// of a reaction), the message it answers or reacts to, and for media the
+/// stored file (`{"url": "/media/{id}", "mime_type", "filename"}`).
+#[derive(Debug, Clone)]
+pub struct Outgoing<'a> {
+    pub kind: MessageKind,
+    pub text: &'a str,
+    pub reply_to: Option<Uuid>,
+    pub media: Option<serde_json::Value>,
+}
+
+impl<'a> Outgoing<'a> {
+    pub fn text(text: &'a str, reply_to: Option<Uuid>) -> Outgoing<'a> {
+        Outgoing {
+            kind: MessageKind::Text,
+            text,
+            reply_to,
+            media: None,
+        }
+    }
+}
+
 /// Queues a text reply; the send job runs once the transaction commits.
 pub async fn queue_reply(
     tx: &mut TenantTx,
@@ -23,23 +45,32 @@ pub async fn queue_reply(
     author: Uuid,
     text: &str,
 ) -> anyhow::Result<Uuid> {
-    queue_text(tx, secrets, conversation, Some(author), text).await
+    queue(
+        tx,
+        secrets,
+        conversation,
+        Some(author),
+        &Outgoing::text(text, None),
+    )
+    .await
 }
 
-async fn queue_text(
+/// Queues any message a member (`author`) or an integration (`None`) sends;
+/// the send job runs once the transaction commits.
+pub async fn queue(
     tx: &mut TenantTx,
     secrets: &SecretBox,
     conversation: &Conversation,
     author: Option<Uuid>,
-    text: &str,
+    outgoing: &Outgoing<'_>,
 ) -> anyhow::Result<Uuid> {
-    let id = store(
+    let id = store_with(
         tx,
         conversation,
         author,
-        MessageKind::Text,
-        text,
+        outgoing,
         DeliveryStatus::Queued,
+        None,
     )
     .await?;
     let job = Job::SendMessage {
@@ -103,12 +134,17 @@ pub async fn queue_template(
     }
     let shown = crate::whatsapp::templates::render(&template.body, &values);
     let request = crate::whatsapp::templates::request(&template.name, &template.language, &values);
+    let outgoing = Outgoing {
+        kind: MessageKind::Template,
+        text: &shown,
+        reply_to: None,
+        media: None,
+    };
     let id = store_with(
         tx,
         conversation,
         author,
-        MessageKind::Template,
-        &shown,
+        &outgoing,
         DeliveryStatus::Queued,
         Some(serde_json::json!({ "template": request })),
     )
@@ -129,37 +165,41 @@ pub async fn add_note(
     author: Uuid,
     text: &str,
 ) -> sqlx::Result<Uuid> {
-    store(
+    store_note(tx, conversation, Some(author), text).await
+}
+
+/// A private note: stored, never sent.
+async fn store_note(
+    tx: &mut TenantTx,
+    conversation: &Conversation,
+    author: Option<Uuid>,
+    text: &str,
+) -> sqlx::Result<Uuid> {
+    let note = Outgoing {
+        kind: MessageKind::Note,
+        text,
+        reply_to: None,
+        media: None,
+    };
+    store_with(
         tx,
         conversation,
-        Some(author),
-        MessageKind::Note,
-        text,
+        author,
+        &note,
         DeliveryStatus::Received,
+        None,
     )
     .await
 }
 
-/// `author` is the member who wrote it; `None` for an integration (stored
-/// as sent by a bot).
-async fn store(
-    tx: &mut TenantTx,
-    conversation: &Conversation,
-    author: Option<Uuid>,
-    kind: MessageKind,
-    text: &str,
-    status: DeliveryStatus,
-) -> sqlx::Result<Uuid> {
-    store_with(tx, conversation, author, kind, text, status, None).await
-}
-
-/// [`store`] with a payload kept beside the message.
+/// Stores a message of ours; `author` is the member who wrote it, `None`
+/// for an integration (stored as sent by a bot); `raw` is a payload kept
+/// beside it.
 async fn store_with(
     tx: &mut TenantTx,
     conversation: &Conversation,
     author: Option<Uuid>,
-    kind: MessageKind,
-    text: &str,
+    outgoing: &Outgoing<'_>,
     status: DeliveryStatus,
     raw: Option<serde_json::Value>,
 ) -> sqlx::Result<Uuid> {
@@ -170,21 +210,22 @@ async fn store_with(
             conversation_id: conversation.id,
             channel_id: conversation.channel_id,
             inbound: false,
-            kind,
-            body: text,
-            media: None,
+            kind: outgoing.kind,
+            body: outgoing.text,
+            media: outgoing.media.clone(),
             sender_user_id: author,
-            private: kind == MessageKind::Note,
+            private: outgoing.kind == MessageKind::Note,
             provider_message_id: None,
             status,
             raw,
             created_at: Some(now),
+            reply_to_id: outgoing.reply_to,
         },
     )
     .await?
     // No provider id, so no conflict: always inserted.
     .ok_or(sqlx::Error::RowNotFound)?;
-    let preview = super::ingest::preview(kind, text);
+    let preview = super::ingest::preview(outgoing.kind, outgoing.text);
     db::conversations::record_message(tx, conversation.id, false, &preview, now).await?;
     Ok(id)
 }
@@ -241,7 +282,7 @@ pub async fn queue_integration_message(
     conversation: &Conversation,
     text: &str,
 ) -> anyhow::Result<Uuid> {
-    queue_text(tx, secrets, conversation, None, text).await
+    queue(tx, secrets, conversation, None, &Outgoing::text(text, None)).await
 }
 
 /// A private note an integration adds through the JSON API (from no member).
@@ -250,13 +291,5 @@ pub async fn add_integration_note(
     conversation: &Conversation,
     text: &str,
 ) -> sqlx::Result<Uuid> {
-    store(
-        tx,
-        conversation,
-        None,
-        MessageKind::Note,
-        text,
-        DeliveryStatus::Received,
-    )
-    .await
+    store_note(tx, conversation, None, text).await
 }

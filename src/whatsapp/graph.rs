@@ -223,6 +223,44 @@ impl GraphClient {
 }
 
 #[derive(Debug, Deserialize)]
+struct Uploaded {
+    id: String,
+}
+
+impl GraphClient {
+    /// Uploads a file for sending (`POST /{phone_number_id}/media`); the
+    /// media id a message then names. Uploading again is harmless (an
+    /// unused media id expires).
+    pub async fn upload_media(
+        &self,
+        phone_number_id: &str,
+        token: &str,
+        (mime_type, filename): (&str, &str),
+        bytes: Vec<u8>,
+    ) -> Result<String, GraphError> {
+        let url = self.url(&[phone_number_id, "media"])?;
+        let file = reqwest::multipart::Part::bytes(bytes)
+            .file_name(filename.to_owned())
+            .mime_str(mime_type)
+            .map_err(|_| GraphError::Transport(format!("{mime_type} is not a media type.")))?;
+        let form = reqwest::multipart::Form::new()
+            .text("messaging_product", "whatsapp")
+            .text("type", mime_type.to_owned())
+            .part("file", file);
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .map_err(transport)?;
+        let uploaded: Uploaded = read_json(response).await?;
+        Ok(uploaded.id)
+    }
+}
+
+#[derive(Debug, Deserialize)]
 struct TemplatePage {
     #[serde(default)]
     data: Vec<crate::whatsapp::templates::GraphTemplate>,

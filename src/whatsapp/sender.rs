@@ -29,9 +29,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::db;
+use crate::db::cloud_channels::CloudChannel;
+use crate::db::media::Content;
 use crate::db::messages::Message;
 use crate::domain::{DeliveryStatus, MessageKind};
 use crate::inbox::delivery;
@@ -73,18 +76,13 @@ pub async fn send(
         }
         // No report in the window: Graph never took it.
     }
-    let Some(body) = request_body(&mut tx, message).await? else {
-        return give_up(
-            tx,
-            message,
-            "Only text and templates can be sent on WhatsApp so far.",
-        )
-        .await;
-    };
-    let Some(body) = body else {
-        return give_up(tx, message, "The contact has no phone number to send to.").await;
-    };
     let token = crate::whatsapp::access_token(&state.secrets, org_id, &channel)?;
+    let body = match request_body(state, &mut tx, &channel, &token, message).await? {
+        Ok(body) => body,
+        Err(Unsendable::Reason(reason)) => return give_up(tx, message, &reason).await,
+        // An upload failed: nothing was sent.
+        Err(Unsendable::Graph(e)) => return graph_failed(tx, message, e, attempt).await,
+    };
 
     if !db::cloud_channels::take_send_slot(&mut tx, channel.id, state.config.whatsapp_send_rate)
         .await?
@@ -115,29 +113,39 @@ pub async fn send(
             tx.commit().await?;
             Ok(())
         }
-        Err(e) if e.is_transient() && attempt < SEND_ATTEMPTS => {
+        Err(e) => {
             if !e.is_uncertain() {
                 // Graph answered that it did not take it.
                 db::messages::set_send_attempt(&mut tx, message.id, false).await?;
-                tx.commit().await?;
             }
-            Err(RetryLater {
-                after: send_backoff(attempt),
-                reason: e.to_string(),
-                waiting: false,
-            }
-            .into())
-        }
-        Err(e) => {
-            let reason = match &e {
-                GraphError::Api { .. } | GraphError::Status(_) | GraphError::TooLarge => {
-                    e.to_string()
-                }
-                GraphError::Transport(_) => format!("WhatsApp could not be reached: {e}"),
-            };
-            give_up(tx, message, &reason).await
+            graph_failed(tx, message, e, attempt).await
         }
     }
+}
+
+/// A failed Graph call: tried again later when that can help and tries are
+/// left, otherwise the message fails with Graph's reason in words.
+async fn graph_failed(
+    tx: TenantTx,
+    message: &Message,
+    e: GraphError,
+    attempt: i32,
+) -> anyhow::Result<()> {
+    if e.is_transient() && attempt < SEND_ATTEMPTS {
+        // What the caller recorded (a cleared send mark) stays.
+        tx.commit().await?;
+        return Err(RetryLater {
+            after: send_backoff(attempt),
+            reason: e.to_string(),
+            waiting: false,
+        }
+        .into());
+    }
+    let reason = match &e {
+        GraphError::Api { .. } | GraphError::Status(_) | GraphError::TooLarge => e.to_string(),
+        GraphError::Transport(_) => format!("WhatsApp could not be reached: {e}"),
+    };
+    give_up(tx, message, &reason).await
 }
 
 /// Marks the message failed with the reason the agent reads.
@@ -148,37 +156,121 @@ async fn give_up(mut tx: TenantTx, message: &Message, reason: &str) -> anyhow::R
     Ok(())
 }
 
-/// The Cloud API body for the message: `None` for a kind not sendable yet,
-/// `Some(None)` when the contact has no number.
+/// Why a message cannot go out.
+enum Unsendable {
+    /// In words, for the agent.
+    Reason(String),
+    /// Uploading its file failed.
+    Graph(GraphError),
+}
+
+impl Unsendable {
+    fn reason(text: &str) -> Unsendable {
+        Unsendable::Reason(text.to_owned())
+    }
+}
+
+/// The Cloud API body for the message (its file uploaded first).
 async fn request_body(
+    state: &AppState,
     tx: &mut TenantTx,
+    channel: &CloudChannel,
+    token: &str,
     message: &Message,
-) -> anyhow::Result<Option<Option<Value>>> {
-    let (kind, content) = match message.kind() {
-        MessageKind::Text => ("text", json!({"preview_url": false, "body": message.body})),
+) -> anyhow::Result<Result<Value, Unsendable>> {
+    let kind = message.kind();
+    let quoted = message.quoted_provider_id.as_deref();
+    let content = match kind {
+        MessageKind::Text => json!({"preview_url": false, "body": message.body}),
         MessageKind::Template => {
             let raw = db::messages::raw(tx, message.id).await?;
             match raw.and_then(|r| r.get("template").cloned()) {
-                Some(template) => ("template", template),
-                None => return Ok(None),
+                Some(template) => template,
+                None => return Ok(Err(Unsendable::reason("The template's request is missing."))),
             }
         }
-        _ => return Ok(None),
+        MessageKind::Reaction => match quoted {
+            Some(target) => json!({"message_id": target, "emoji": message.body}),
+            None => {
+                return Ok(Err(Unsendable::reason(
+                    "The message reacted to is not on WhatsApp.",
+                )));
+            }
+        },
+        MessageKind::Image | MessageKind::Video | MessageKind::Audio | MessageKind::Document => {
+            let Some((mime_type, filename, bytes)) = stored_file(state, tx, message).await? else {
+                return Ok(Err(Unsendable::reason(
+                    "The file to send is no longer stored.",
+                )));
+            };
+            let uploaded = state
+                .graph
+                .upload_media(&channel.phone_number_id, token, (&mime_type, &filename), bytes)
+                .await;
+            let media_id = match uploaded {
+                Ok(id) => id,
+                Err(e) => return Ok(Err(Unsendable::Graph(e))),
+            };
+            let mut object = json!({ "id": media_id });
+            if kind != MessageKind::Audio && !message.body.trim().is_empty() {
+                object["caption"] = json!(message.body);
+            }
+            if kind == MessageKind::Document {
+                object["filename"] = json!(filename);
+            }
+            object
+        }
+        _ => {
+            return Ok(Err(Unsendable::reason(
+                "This kind of message cannot be sent on WhatsApp.",
+            )));
+        }
     };
     let phone = db::messages::recipient_phone(tx, message.conversation_id).await?;
     let Some(phone) = phone else {
-        return Ok(Some(None));
+        return Ok(Err(Unsendable::reason(
+            "The contact has no phone number to send to.",
+        )));
     };
     let to: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let type_name = kind.as_str();
     let mut body = json!({
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": to,
-        "type": kind,
+        "type": type_name,
         // Echoed in Meta's reports: how a send whose answer was lost is
         // still recorded (see the module comment).
         "biz_opaque_callback_data": message.id.to_string(),
     });
-    body[kind] = content;
-    Ok(Some(Some(body)))
+    body[type_name] = content;
+    if let (Some(target), false) = (quoted, kind == MessageKind::Reaction) {
+        // Shown by WhatsApp as a quote of that message.
+        body["context"] = json!({ "message_id": target });
+    }
+    Ok(Ok(body))
+}
+
+/// The bytes of the file a media message carries (`/media/{id}`), with its
+/// type and name; `None` if it is gone.
+async fn stored_file(
+    state: &AppState,
+    tx: &mut TenantTx,
+    message: &Message,
+) -> anyhow::Result<Option<(String, String, Vec<u8>)>> {
+    let Some(id) = message
+        .media_url()
+        .and_then(|url| url.strip_prefix("/media/"))
+        .and_then(|id| Uuid::try_parse(id).ok())
+    else {
+        return Ok(None);
+    };
+    let Some(file) = db::media::get(tx, id).await? else {
+        return Ok(None);
+    };
+    let bytes = match file.content {
+        Content::Bytes(bytes) => Some(bytes),
+        Content::Stored { sha256 } => state.media.get(&sha256).await?,
+    };
+    Ok(bytes.map(|b| (file.content_type, file.filename, b)))
 }
