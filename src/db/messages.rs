@@ -48,12 +48,12 @@ impl Message {
     /// nothing wacrm has).
     pub fn quoted(&self) -> Option<String> {
         let kind = MessageKind::parse(self.quoted_kind.as_deref()?);
-        let line = crate::inbox::ingest::preview(kind, self.quoted_body.as_deref().unwrap_or(""));
-        let mut short: String = line.chars().take(120).collect();
-        if short.len() < line.len() {
-            short.push('…');
-        }
-        Some(short)
+        Some(one_line(kind, self.quoted_body.as_deref().unwrap_or("")))
+    }
+
+    /// What this message says, in a line (as a reply to it quotes it).
+    pub fn line(&self) -> Option<String> {
+        Some(one_line(self.kind(), &self.body))
     }
 
     /// Whether a reply or reaction can point at it on WhatsApp: a
@@ -80,6 +80,16 @@ impl Message {
             && Uuid::try_parse(id).is_ok())
         .then_some(url)
     }
+}
+
+/// A message in a line of at most 120 characters.
+fn one_line(kind: MessageKind, body: &str) -> String {
+    let line = crate::inbox::ingest::preview(kind, body);
+    let mut short: String = line.chars().take(120).collect();
+    if short.len() < line.len() {
+        short.push('…');
+    }
+    short
 }
 
 const COLUMNS: &str = "m.id, m.conversation_id, m.channel_id, m.direction, m.kind, m.body, \

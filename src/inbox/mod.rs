@@ -2,6 +2,7 @@
 //! ([`ingest`]) and a reply leaving ([`outbound`]). A channel kind only
 //! delivers into the first and carries out the second.
 
+pub mod attachment;
 pub mod delivery;
 pub mod ingest;
 pub mod outbound;

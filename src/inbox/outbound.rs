@@ -37,6 +37,18 @@ impl<'a> Outgoing<'a> {
     }
 }
 
+/// A reaction's emoji trimmed, if it is one emoji (a few code points at
+/// most, nothing else).
+pub fn reaction_emoji(emoji: &str) -> Option<String> {
+    let emoji = emoji.trim();
+    let valid = !emoji.is_empty()
+        && emoji.chars().count() <= 10
+        && !emoji
+            .chars()
+            .any(|c| c.is_ascii() || c.is_whitespace() || c.is_control());
+    valid.then(|| emoji.to_owned())
+}
+
 /// Queues a text reply; the send job runs once the transaction commits.
 pub async fn queue_reply(
     tx: &mut TenantTx,

@@ -18,7 +18,10 @@ use crate::db;
 use crate::db::messages::{Message, PageEnd};
 use crate::domain::mention::mentioned;
 use crate::error::AppError;
-use crate::inbox::outbound;
+use crate::db::conversations::Conversation;
+use crate::domain::MessageKind;
+use crate::inbox::attachment;
+use crate::inbox::outbound::{self, Outgoing};
 use crate::routes::inbox::{decode_position, encode_position};
 use crate::tenancy::TenantTx;
 use crate::tenancy::api_client::{ApiClient, ApiError};
@@ -51,6 +54,10 @@ pub struct MessageOut {
     error: Option<String>,
     /// The channel's id for it, once sent.
     provider_message_id: Option<String>,
+    /// The message it quotes or reacts to, if wacrm has it.
+    reply_to_id: Option<Uuid>,
+    /// Where a media message's file is served (to members), once stored.
+    media_url: Option<String>,
     /// RFC 3339, UTC.
     #[schema(format = DateTime)]
     created_at: String,
@@ -58,6 +65,10 @@ pub struct MessageOut {
 
 impl From<Message> for MessageOut {
     fn from(m: Message) -> MessageOut {
+        let media_url = m
+            .media_url()
+            .filter(|u| u.starts_with("/media/"))
+            .map(str::to_owned);
         // Inbound messages and notes are stored as `received`; the API's
         // statuses are those of a delivery.
         let status = if m.status == "received" {
@@ -66,6 +77,7 @@ impl From<Message> for MessageOut {
             m.status
         };
         MessageOut {
+            media_url,
             id: m.id,
             conversation_id: m.conversation_id,
             direction: m.direction,
@@ -76,6 +88,7 @@ impl From<Message> for MessageOut {
             status,
             error: m.error,
             provider_message_id: m.provider_message_id,
+            reply_to_id: m.reply_to_id,
             created_at: rfc3339(m.created_at),
         }
     }
@@ -130,14 +143,38 @@ pub async fn list(
     }))
 }
 
-/// A message to send: a text, or (on a WhatsApp number, e.g. outside the
-/// 24-hour window) an approved template.
+/// A message to send, one of: a text, a file uploaded through
+/// `POST /api/v1/media` (with a caption), a reaction, or (on a WhatsApp
+/// number, e.g. outside the 24-hour window) an approved template.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct SendMessage {
     /// At most 4,096 characters.
     text: Option<String>,
     template: Option<TemplateMessage>,
+    media: Option<MediaMessage>,
+    reaction: Option<ReactionMessage>,
+    /// With a text or media: the message of this conversation it quotes.
+    reply_to: Option<Uuid>,
+}
+
+/// A stored file sent as an image, video, audio or document (by its type).
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default)]
+pub struct MediaMessage {
+    /// The id `POST /api/v1/media` gave.
+    id: Uuid,
+    /// At most 1,024 characters; not for audio.
+    caption: Option<String>,
+}
+
+/// An emoji reaction to a message of this conversation.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default)]
+pub struct ReactionMessage {
+    message_id: Uuid,
+    /// One emoji.
+    emoji: String,
 }
 
 /// A synced, approved template of the conversation's number.
@@ -173,45 +210,111 @@ pub async fn send(
     ApiJson(input): ApiJson<SendMessage>,
 ) -> Result<Response, ApiError> {
     let conversation = find_conversation(&mut client.tx, id).await?;
-    let message_id = match (input.text.as_deref(), &input.template) {
-        (Some(_), Some(_)) => {
+    let given = [
+        input.text.is_some(),
+        input.template.is_some(),
+        input.media.is_some(),
+        input.reaction.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(AppError::Unprocessable(
+            "text: give one of text, media, reaction or template.".into(),
+        )
+        .into());
+    }
+    let reply_to = match input.reply_to {
+        Some(_) if input.template.is_some() || input.reaction.is_some() => {
             return Err(AppError::Unprocessable(
-                "text: give a text or a template, not both.".into(),
+                "reply_to: only a text or media message quotes another.".into(),
             )
             .into());
         }
-        (_, Some(template)) => {
-            let queued = outbound::queue_template(
-                &mut client.tx,
-                &state.secrets,
-                &conversation,
-                None,
-                (&template.name, &template.language),
-                &template.variables,
-            )
-            .await;
-            match queued {
-                Ok(id) => id,
-                Err(outbound::TemplateRefused::Failed(e)) => {
-                    return Err(AppError::Internal(e).into());
-                }
-                Err(refused) => return Err(AppError::Unprocessable(refused.to_string()).into()),
-            }
-        }
-        (text, None) => {
-            let text = checked_text(text)?;
-            if outbound::window_closed(&mut client.tx, &conversation).await? {
-                return Err(AppError::Unprocessable(
-                    "text: the customer last wrote more than 24 hours ago; WhatsApp delivers only \
-                     approved templates until they write again."
-                        .into(),
-                )
-                .into());
-            }
-            outbound::queue_integration_message(&mut client.tx, &state.secrets, &conversation, text)
-                .await?
-        }
+        Some(target) => Some(answerable(&mut client.tx, &conversation, target, "reply_to").await?),
+        None => None,
     };
+    let window_closed = outbound::window_closed(&mut client.tx, &conversation).await?;
+    let closed = |field: &str| {
+        AppError::Unprocessable(format!(
+            "{field}: the customer last wrote more than 24 hours ago; WhatsApp delivers only \
+             approved templates until they write again."
+        ))
+    };
+    let mut outgoing = Outgoing::text("", reply_to);
+    let caption;
+    let emoji;
+    if let Some(template) = &input.template {
+        let queued = outbound::queue_template(
+            &mut client.tx,
+            &state.secrets,
+            &conversation,
+            None,
+            (&template.name, &template.language),
+            &template.variables,
+        )
+        .await;
+        let message_id = match queued {
+            Ok(id) => id,
+            Err(outbound::TemplateRefused::Failed(e)) => return Err(AppError::Internal(e).into()),
+            Err(refused) => return Err(AppError::Unprocessable(refused.to_string()).into()),
+        };
+        return accepted(client, message_id).await;
+    } else if let Some(reaction) = &input.reaction {
+        let target =
+            answerable(&mut client.tx, &conversation, reaction.message_id, "reaction").await?;
+        emoji = outbound::reaction_emoji(&reaction.emoji).ok_or_else(|| {
+            AppError::Unprocessable("reaction: the emoji must be one emoji.".into())
+        })?;
+        if window_closed {
+            return Err(closed("reaction").into());
+        }
+        outgoing.kind = MessageKind::Reaction;
+        outgoing.text = &emoji;
+        outgoing.reply_to = Some(target);
+    } else if let Some(media) = &input.media {
+        let file = db::media::get(&mut client.tx, media.id)
+            .await?
+            .ok_or_else(|| {
+                AppError::Unprocessable(
+                    "media: no such file; upload it with POST /api/v1/media first.".into(),
+                )
+            })?;
+        caption = media.caption.as_deref().unwrap_or_default().trim().to_owned();
+        let kind = attachment::kind_of(&file.content_type);
+        if caption.chars().count() > 1024 {
+            return Err(AppError::Unprocessable(
+                "media: the caption is too long (1024 characters at most).".into(),
+            )
+            .into());
+        }
+        if kind == MessageKind::Audio && !caption.is_empty() {
+            return Err(AppError::Unprocessable(
+                "media: WhatsApp sends audio without a caption.".into(),
+            )
+            .into());
+        }
+        if window_closed {
+            return Err(closed("media").into());
+        }
+        outgoing.kind = kind;
+        outgoing.text = &caption;
+        outgoing.media = Some(serde_json::json!({
+            "url": format!("/media/{}", media.id),
+            "mime_type": file.content_type,
+            "filename": file.filename,
+        }));
+    } else {
+        outgoing.text = checked_text(input.text.as_deref())?;
+        if window_closed {
+            return Err(closed("text").into());
+        }
+    }
+    let message_id =
+        outbound::queue(&mut client.tx, &state.secrets, &conversation, None, &outgoing).await?;
+    accepted(client, message_id).await
+}
+
+/// 202 with the queued message.
+async fn accepted(mut client: ApiClient, message_id: Uuid) -> Result<Response, ApiError> {
     let message = find_message(&mut client.tx, message_id).await?;
     client.tx.commit().await?;
     Ok((StatusCode::ACCEPTED, Json(MessageOut::from(message))).into_response())
@@ -252,6 +355,22 @@ pub async fn note(
     let message = find_message(&mut client.tx, note_id).await?;
     client.tx.commit().await?;
     Ok((StatusCode::CREATED, Json(MessageOut::from(message))).into_response())
+}
+
+/// A message of this conversation a reply or reaction can point at (named
+/// by `field` when it is not).
+async fn answerable(
+    tx: &mut TenantTx,
+    conversation: &Conversation,
+    id: Uuid,
+    field: &str,
+) -> Result<Uuid, AppError> {
+    match db::messages::find(tx, id).await? {
+        Some(m) if m.conversation_id == conversation.id && m.can_be_answered() => Ok(m.id),
+        _ => Err(AppError::Unprocessable(format!(
+            "{field}: no message of this conversation that can be answered has this id."
+        ))),
+    }
 }
 
 /// The text trimmed: not empty, not over [`MAX_TEXT`].

@@ -10,6 +10,7 @@ mod companies;
 mod contacts;
 mod conversations;
 mod extract;
+mod media;
 mod messages;
 mod openapi;
 
@@ -66,6 +67,13 @@ pub fn router() -> Router<AppState> {
             get(messages::list).post(messages::send),
         )
         .route("/conversations/{id}/notes", post(messages::note))
+        // Its own limit: the others' would refuse any real file.
+        .route(
+            "/media",
+            post(media::upload).layer(DefaultBodyLimit::max(
+                crate::inbox::attachment::MAX_BYTES + 64 * 1024,
+            )),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(|| async { ApiError(AppError::NotFound) })
 }

@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{channels, companies, contacts, conversations, messages};
+use super::{channels, companies, contacts, conversations, media, messages};
 
 const DESCRIPTION: &str = "The JSON API of a wacrm workspace, for integrations.
 
@@ -57,6 +57,7 @@ Messages and notes written through the API are from no member: their \
         messages::list,
         messages::send,
         messages::note,
+        media::upload,
         document,
     ),
     modifiers(&BearerToken),

@@ -3,7 +3,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -16,7 +16,10 @@ use crate::db;
 use crate::db::conversations::{Conversation, PRIORITIES};
 use crate::domain::mention::mentioned;
 use crate::error::{AppError, Result};
-use crate::inbox::outbound;
+use crate::domain::MessageKind;
+use crate::inbox::attachment;
+use crate::inbox::outbound::{self, Outgoing};
+use crate::web::upload::{read_file, upload_error};
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;
 
@@ -38,6 +41,8 @@ pub(super) async fn visible_conversation(tenant: &mut Tenant, id: &str) -> Resul
 #[serde(default)]
 pub struct TextForm {
     text: String,
+    /// The message this reply quotes, if any.
+    reply_to: String,
 }
 
 /// A reply or note that could not be saved, shown back so nothing typed is lost.
@@ -48,6 +53,7 @@ pub struct NotSentPage {
     action: String,
     back: String,
     text: String,
+    reply_to: String,
     error: String,
 }
 
@@ -70,6 +76,7 @@ fn not_sent(tenant: Tenant, id: Uuid, what: &str, form: TextForm, error: String)
         action: format!("/inbox/{id}/{what}"),
         back: format!("/inbox/{id}"),
         text: form.text,
+        reply_to: form.reply_to,
         error,
     };
     (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
@@ -82,6 +89,7 @@ pub async fn reply(
     Form(form): Form<TextForm>,
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, &id).await?;
+    let reply_to = answered(&mut tenant, &conversation, &form.reply_to).await?;
     if let Some(error) = check_text(&form.text) {
         return Ok(not_sent(tenant, conversation.id, "messages", form, error));
     }
@@ -93,8 +101,145 @@ pub async fn reply(
     if let Some(error) = check_text(&text) {
         return Ok(not_sent(tenant, conversation.id, "messages", form, error));
     }
-    let author = tenant.member.user_id;
-    outbound::queue_reply(&mut tenant.tx, &state.secrets, &conversation, author, &text).await?;
+    let author = Some(tenant.member.user_id);
+    let outgoing = Outgoing::text(&text, reply_to);
+    outbound::queue(&mut tenant.tx, &state.secrets, &conversation, author, &outgoing).await?;
+    tenant.tx.commit().await?;
+    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
+}
+
+/// The id of the message a reply or reaction points at (see
+/// [`super::answerable`]).
+async fn answered(
+    tenant: &mut Tenant,
+    conversation: &Conversation,
+    id: &str,
+) -> Result<Option<Uuid>> {
+    let message = super::answerable(&mut tenant.tx, conversation.id, id).await?;
+    Ok(message.map(|m| m.id))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReactionForm {
+    message_id: String,
+    emoji: String,
+}
+
+pub async fn react(
+    State(state): State<AppState>,
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+    Form(form): Form<ReactionForm>,
+) -> Result<Response> {
+    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let target = answered(&mut tenant, &conversation, &form.message_id)
+        .await?
+        .ok_or_else(|| AppError::BadRequest("Pick the message to react to.".into()))?;
+    let emoji = outbound::reaction_emoji(&form.emoji)
+        .ok_or_else(|| AppError::Unprocessable("A reaction is one emoji.".into()))?;
+    if outbound::window_closed(&mut tenant.tx, &conversation).await? {
+        return Err(AppError::Unprocessable(WINDOW_CLOSED_REACTION.into()));
+    }
+    let outgoing = Outgoing {
+        kind: MessageKind::Reaction,
+        text: &emoji,
+        reply_to: Some(target),
+        media: None,
+    };
+    let author = Some(tenant.member.user_id);
+    outbound::queue(&mut tenant.tx, &state.secrets, &conversation, author, &outgoing).await?;
+    tenant.tx.commit().await?;
+    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
+}
+
+const WINDOW_CLOSED_REACTION: &str = "The customer last wrote more than 24 hours ago: \
+    WhatsApp delivers only approved templates until they write again, not reactions.";
+
+/// A reply with a file (a multipart form: `file`, `text` for the caption,
+/// `reply_to`; its CSRF token in the query string).
+pub async fn attach(
+    State(state): State<AppState>,
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> Result<Response> {
+    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let too_large = || {
+        AppError::TooLarge(format!(
+            "The file is larger than WhatsApp takes ({} MB at most).",
+            attachment::MAX_BYTES / (1024 * 1024)
+        ))
+    };
+    let unreadable = |e| upload_error(e, &too_large);
+    let (mut caption, mut reply_to) = (String::new(), String::new());
+    let mut file: Option<(String, Option<String>, Vec<u8>)> = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            let filename: String = field
+                .file_name()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .unwrap_or("file")
+                .chars()
+                .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+                .take(200)
+                .collect();
+            let declared = field.content_type().map(str::to_owned);
+            let bytes = read_file(&mut field, attachment::MAX_BYTES, &too_large).await?;
+            file = Some((filename, declared, bytes));
+        } else {
+            let value = field.text().await.map_err(unreadable)?;
+            match name.as_str() {
+                "text" => caption = value,
+                "reply_to" => reply_to = value,
+                _ => {}
+            }
+        }
+    }
+    let reply_to = answered(&mut tenant, &conversation, &reply_to).await?;
+    let Some((filename, declared, bytes)) = file else {
+        return Err(AppError::Unprocessable("Choose a file to send.".into()));
+    };
+    let attached =
+        attachment::classify(declared.as_deref(), &bytes).map_err(AppError::Unprocessable)?;
+    let caption = caption.trim();
+    if caption.chars().count() > 1024 {
+        return Err(AppError::Unprocessable(
+            "The caption is too long (1024 characters at most).".into(),
+        ));
+    }
+    if attached.kind == MessageKind::Audio && !caption.is_empty() {
+        return Err(AppError::Unprocessable(
+            "WhatsApp sends audio without a caption: send the text as its own message.".into(),
+        ));
+    }
+    if outbound::window_closed(&mut tenant.tx, &conversation).await? {
+        return Err(AppError::Unprocessable(WINDOW_CLOSED.into()));
+    }
+    let sha256 = state.media.put(&bytes).await.map_err(anyhow::Error::from)?;
+    let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+    let media_id = db::media::insert_stored(
+        &mut tenant.tx,
+        &attached.mime_type,
+        &filename,
+        &sha256,
+        size,
+    )
+    .await?;
+    let outgoing = Outgoing {
+        kind: attached.kind,
+        text: caption,
+        reply_to,
+        media: Some(serde_json::json!({
+            "url": format!("/media/{media_id}"),
+            "mime_type": attached.mime_type,
+            "filename": filename,
+        })),
+    };
+    let author = Some(tenant.member.user_id);
+    outbound::queue(&mut tenant.tx, &state.secrets, &conversation, author, &outgoing).await?;
     tenant.tx.commit().await?;
     Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
 }

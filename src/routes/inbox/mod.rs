@@ -7,12 +7,16 @@ mod suggestions;
 mod view;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use base64::Engine;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::db;
+use crate::db::messages::Message;
+use crate::tenancy::TenantTx;
 use crate::error::{AppError, Result};
 
 pub fn router() -> Router<AppState> {
@@ -23,11 +27,39 @@ pub fn router() -> Router<AppState> {
         .route("/inbox/{id}/suggestions", get(suggestions::suggest))
         .route("/inbox/{id}/messages", post(actions::reply))
         .route("/inbox/{id}/notes", post(actions::note))
+        .route("/inbox/{id}/reactions", post(actions::react))
+        .route(
+            "/inbox/{id}/attachments",
+            post(actions::attach).layer(DefaultBodyLimit::max(
+                crate::inbox::attachment::MAX_BYTES + 64 * 1024,
+            )),
+        )
         .route("/inbox/{id}/template", post(actions::template))
         .route("/inbox/{id}/status", post(actions::status))
         .route("/inbox/{id}/assign", post(actions::assign))
         .route("/inbox/{id}/priority", post(actions::priority))
         .route("/inbox/{id}/labels", post(actions::labels))
+}
+
+/// The message of this conversation a reply or reaction points at (`None`
+/// for an empty value); one of another conversation, or that cannot be
+/// pointed at (a note, one not sent yet), is not found.
+async fn answerable(
+    tx: &mut TenantTx,
+    conversation_id: Uuid,
+    id: &str,
+) -> Result<Option<Message>> {
+    let id = id.trim();
+    if id.is_empty() {
+        return Ok(None);
+    }
+    let id = Uuid::try_parse(id).map_err(|_| {
+        AppError::BadRequest("The message to answer is not valid; pick it again.".into())
+    })?;
+    match db::messages::find(tx, id).await? {
+        Some(m) if m.conversation_id == conversation_id && m.can_be_answered() => Ok(Some(m)),
+        _ => Err(AppError::NotFound),
+    }
 }
 
 fn conversation_id(id: &str) -> Result<Uuid> {

@@ -19,6 +19,8 @@ use crate::error::{AppError, Result};
 use crate::tenancy::member::{Page, Tenant};
 
 const LIST_SIZE: i64 = 50;
+/// The reactions offered on a message.
+const REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
 const MESSAGES_SHOWN: i64 = 50;
 /// Contact notes shown beside a conversation (all are on the contact's page).
 const NOTES_SHOWN: usize = 5;
@@ -49,6 +51,8 @@ pub struct ListParams {
     pub open: String,
     /// Open the conversation at this message (a search result).
     pub at: String,
+    /// The message the composer's reply will quote.
+    pub reply_to: String,
 }
 
 impl ListParams {
@@ -151,6 +155,8 @@ pub struct Selected {
     pub templates: Vec<crate::db::templates::Template>,
     /// The default of a template's `{{1}}`.
     pub first_name: String,
+    /// The message the composer's reply quotes (`?reply_to=`).
+    pub replying_to: Option<Message>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -420,6 +426,8 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
     } else {
         Vec::new()
     };
+    let replying_to =
+        super::answerable(&mut tenant.tx, conversation.id, &params.reply_to).await?;
     let first_name = contact
         .name
         .split_whitespace()
@@ -427,6 +435,7 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
         .unwrap_or_default()
         .to_owned();
     Ok(Selected {
+        replying_to,
         window_closed,
         templates,
         first_name,

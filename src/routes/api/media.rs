@@ -1,0 +1,102 @@
+//! Files to send: uploaded first (`POST /api/v1/media`, multipart `file`),
+//! then named by a message (`{"media": {"id": ...}}`), as WhatsApp's own
+//! API does. The file is kept in the media store and served to members.
+
+use axum::Json;
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::ErrorBody;
+use crate::app::AppState;
+use crate::db;
+use crate::error::AppError;
+use crate::inbox::attachment;
+use crate::tenancy::api_client::{ApiClient, ApiError};
+use crate::web::upload::{read_file, upload_error};
+
+/// A stored file.
+#[derive(Serialize, ToSchema)]
+pub struct MediaOut {
+    id: Uuid,
+    /// What a message with it is sent as: `image`, `video`, `audio` or
+    /// `document`.
+    kind: String,
+    mime_type: String,
+    filename: String,
+    size: usize,
+}
+
+/// Uploads a file to send: a JPEG or PNG image (5 MB), an MP4 or 3GPP
+/// video or an audio file (16 MB), a PDF, text or Office document (100 MB).
+#[utoipa::path(
+    post, path = "/api/v1/media", tag = "messages",
+    request_body(content_type = "multipart/form-data", description = "The file, in the field `file`"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Stored", body = MediaOut),
+        (status = 400, description = "Not a multipart upload, or no `file`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 413, description = "Larger than WhatsApp takes", body = ErrorBody),
+        (status = 422, description = "A kind of file WhatsApp does not take, or too large for its kind", body = ErrorBody),
+    )
+)]
+pub async fn upload(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut client: ApiClient,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let mut multipart = multipart.map_err(|_| {
+        AppError::BadRequest("Send the file as multipart/form-data, in the field file.".into())
+    })?;
+    let too_large = || {
+        AppError::TooLarge(format!(
+            "The file is larger than WhatsApp takes ({} MB at most).",
+            attachment::MAX_BYTES / (1024 * 1024)
+        ))
+    };
+    let mut file = None;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| upload_error(e, &too_large))?
+    {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let filename: String = field
+            .file_name()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or("file")
+            .chars()
+            .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+            .take(200)
+            .collect();
+        let declared = field.content_type().map(str::to_owned);
+        let bytes = read_file(&mut field, attachment::MAX_BYTES, &too_large).await?;
+        file = Some((filename, declared, bytes));
+    }
+    let Some((filename, declared, bytes)) = file else {
+        return Err(AppError::BadRequest("file: no file was sent.".into()).into());
+    };
+    let attached = attachment::classify(declared.as_deref(), &bytes)
+        .map_err(|e| AppError::Unprocessable(format!("file: {e}")))?;
+    let sha256 = state.media.put(&bytes).await.map_err(anyhow::Error::from)?;
+    let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+    let id =
+        db::media::insert_stored(&mut client.tx, &attached.mime_type, &filename, &sha256, size)
+            .await?;
+    client.tx.commit().await?;
+    let stored = MediaOut {
+        id,
+        kind: attached.kind.as_str().to_owned(),
+        mime_type: attached.mime_type,
+        filename,
+        size: bytes.len(),
+    };
+    Ok((StatusCode::CREATED, Json(stored)).into_response())
+}
