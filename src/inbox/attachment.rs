@@ -39,7 +39,13 @@ pub fn classify(declared: Option<&str>, bytes: &[u8]) -> Result<Attachment, Stri
         Some(found) => found,
         None => {
             let declared = declared
-                .map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+                .map(|t| {
+                    t.split(';')
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_ascii_lowercase()
+                })
                 .unwrap_or_default();
             match DOCUMENT_TYPES.iter().find(|t| **t == declared) {
                 Some(t) => (MessageKind::Document, *t),

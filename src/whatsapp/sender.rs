@@ -186,7 +186,11 @@ async fn request_body(
             let raw = db::messages::raw(tx, message.id).await?;
             match raw.and_then(|r| r.get("template").cloned()) {
                 Some(template) => template,
-                None => return Ok(Err(Unsendable::reason("The template's request is missing."))),
+                None => {
+                    return Ok(Err(Unsendable::reason(
+                        "The template's request is missing.",
+                    )));
+                }
             }
         }
         MessageKind::Reaction => match quoted {
@@ -205,7 +209,12 @@ async fn request_body(
             };
             let uploaded = state
                 .graph
-                .upload_media(&channel.phone_number_id, token, (&mime_type, &filename), bytes)
+                .upload_media(
+                    &channel.phone_number_id,
+                    token,
+                    (&mime_type, &filename),
+                    bytes,
+                )
                 .await;
             let media_id = match uploaded {
                 Ok(id) => id,

@@ -50,6 +50,19 @@ impl Api {
         (status, body)
     }
 
+    /// POST a multipart form.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        form: reqwest::multipart::Form,
+    ) -> (StatusCode, Value) {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .multipart(form);
+        self.send(request).await
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.send(self.client.get(format!("{}{path}", self.base)))
             .await

@@ -1575,3 +1575,339 @@ async fn the_same_large_delivery_sent_concurrently_is_stored_once() {
         "each message counted once"
     );
 }
+
+/// A tiny valid PNG's first bytes (all wacrm checks is the signature).
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
+
+/// Sends a file from the inbox composer (token in the query, as the form does).
+async fn attach(
+    owner: &Browser,
+    conversation: &str,
+    (filename, mime, bytes): (&str, &str, &[u8]),
+    caption: &str,
+    reply_to: Option<&str>,
+) -> reqwest::Response {
+    let token = owner.csrf_token().await;
+    let part = reqwest::multipart::Part::bytes(bytes.to_vec())
+        .file_name(filename.to_owned())
+        .mime_str(mime)
+        .expect("mime");
+    let mut form = reqwest::multipart::Form::new()
+        .part("file", part)
+        .text("text", caption.to_owned());
+    if let Some(reply_to) = reply_to {
+        form = form.text("reply_to", reply_to.to_owned());
+    }
+    owner
+        .client
+        .post(owner.url(&format!(
+            "/inbox/{conversation}/attachments?csrf_token={token}"
+        )))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload")
+}
+
+/// Our message id of a provider id.
+async fn message_id(app: &TestApp, wamid: &str) -> String {
+    sqlx::query_scalar("select id::text from messages where provider_message_id = $1")
+        .bind(wamid)
+        .fetch_one(&mut app.admin_conn().await)
+        .await
+        .expect("message")
+}
+
+/// Waits until Graph has taken `n` messages (or 10 s pass).
+async fn graph_sent(graph: &FakeGraph, n: usize) -> Vec<crate::support::fake_graph::SentMessage> {
+    let started = std::time::Instant::now();
+    while graph.sent().len() < n && started.elapsed() < std::time::Duration::from_secs(10) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    graph.sent()
+}
+
+#[tokio::test]
+async fn replies_quote_reactions_point_and_files_are_uploaded_then_sent() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    let conversation = customer_writes_in(&app, &sales.id).await;
+    let hello = message_id(&app, "wamid.HELLO").await;
+
+    // The composer offers to quote it; the reply carries WhatsApp's context.
+    let (status, page) = owner
+        .page(&format!("/inbox/{conversation}?reply_to={hello}"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Replying to") && page.contains(&format!("value=\"{hello}\"")));
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Sure, what is it?"), ("reply_to", &hello)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let sent = graph_sent(&graph, 1).await;
+    assert_eq!(sent[0].body["context"]["message_id"], "wamid.HELLO");
+    assert_eq!(sent[0].body["text"]["body"], "Sure, what is it?");
+
+    // A reaction names the message, with no context of its own.
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/reactions"),
+            &[("message_id", &hello), ("emoji", "👍")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let sent = graph_sent(&graph, 2).await;
+    assert_eq!(sent[1].body["type"], "reaction");
+    assert_eq!(
+        sent[1].body["reaction"],
+        json!({"message_id": "wamid.HELLO", "emoji": "👍"})
+    );
+    assert!(sent[1].body.get("context").is_none());
+
+    // A file: uploaded to the number, then sent by its media id.
+    let response = attach(
+        &owner,
+        &conversation,
+        ("photo.png", "image/png", PNG),
+        "Here is the part",
+        Some(&hello),
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let sent = graph_sent(&graph, 3).await;
+    let uploaded = graph.uploaded();
+    assert_eq!(uploaded.len(), 1);
+    assert_eq!(
+        (uploaded[0].mime_type.as_str(), uploaded[0].bytes.as_slice()),
+        ("image/png", PNG)
+    );
+    assert_eq!(sent[2].body["type"], "image");
+    assert_eq!(sent[2].body["image"]["id"], uploaded[0].id.as_str());
+    assert_eq!(sent[2].body["image"]["caption"], "Here is the part");
+    assert_eq!(sent[2].body["context"]["message_id"], "wamid.HELLO");
+
+    // The conversation shows the quote, the reaction and the image.
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(page.contains("<blockquote class=\"quote\">Hi, I need help</blockquote>"));
+    assert!(page.contains("Reacted 👍 to “Hi, I need help”"), "{page}");
+    assert!(page.contains("<img class=\"media\" src=\"/media/"));
+
+    // A customer quoting our reply is linked to it.
+    let ours = graph.sent()[0].wamid.clone();
+    let mut quoting = text_from(CUSTOMER, "Sheena Nelson", "wamid.QUOTE", "The blue one");
+    quoting["entry"][0]["changes"][0]["value"]["messages"][0]["context"] =
+        json!({"from": "15550783881", "id": ours});
+    assert_eq!(deliver(&app, &sales.id, &quoting).await, 200);
+    let linked: Option<String> = sqlx::query_scalar(
+        "select q.body from messages m join messages q on q.id = m.reply_to_id \
+         where m.provider_message_id = 'wamid.QUOTE'",
+    )
+    .fetch_optional(&mut app.admin_conn().await)
+    .await
+    .expect("quote");
+    assert_eq!(linked.as_deref(), Some("Sure, what is it?"));
+}
+
+#[tokio::test]
+async fn bad_files_reactions_and_quotes_are_refused_and_nothing_is_sent() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    let conversation = customer_writes_in(&app, &sales.id).await;
+    let hello = message_id(&app, "wamid.HELLO").await;
+
+    let exe = attach(
+        &owner,
+        &conversation,
+        ("setup.exe", "application/x-msdownload", b"MZ\x90\0\x03"),
+        "",
+        None,
+    )
+    .await;
+    assert_eq!(exe.status(), 422);
+    assert!(
+        exe.text()
+            .await
+            .expect("body")
+            .contains("does not take this kind of file")
+    );
+    let audio_caption = attach(
+        &owner,
+        &conversation,
+        ("note.ogg", "audio/ogg", b"OggS\0\x02\0\0"),
+        "listen",
+        None,
+    )
+    .await;
+    assert_eq!(audio_caption.status(), 422);
+    let not_emoji = owner
+        .post_form(
+            &format!("/inbox/{conversation}/reactions"),
+            &[("message_id", &hello), ("emoji", "lol")],
+        )
+        .await;
+    assert_eq!(not_emoji.status(), 422);
+    let bad_id = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "hi"), ("reply_to", "not-an-id")],
+        )
+        .await;
+    assert_eq!(bad_id.status(), 400);
+    // A note cannot be quoted (it never reached WhatsApp).
+    let note = owner
+        .post_form(&format!("/inbox/{conversation}/notes"), &[("text", "VIP")])
+        .await;
+    assert_eq!(note.status(), 303);
+    let note_id: String =
+        sqlx::query_scalar("select id::text from messages where body = 'VIP' and private")
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("note");
+    let quoting_note = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "hi"), ("reply_to", &note_id)],
+        )
+        .await;
+    assert_eq!(quoting_note.status(), 404);
+
+    // Another workspace can neither quote, react to nor attach to it.
+    let other = app.sign_up("Mallory", "mallory@evil.test", "Evil").await;
+    let theirs = connect(&other, "Their line", "999000111").await;
+    let mut hi = text_from("4915112345678", "Eve", "wamid.EVE", "hello");
+    hi["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = json!("999000111");
+    assert_eq!(deliver(&app, &theirs.id, &hi).await, 200);
+    let their_conversation: String = sqlx::query_scalar(
+        "select conversation_id::text from messages where provider_message_id = 'wamid.EVE'",
+    )
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("their conversation");
+    let cross_quote = other
+        .post_form(
+            &format!("/inbox/{their_conversation}/messages"),
+            &[("text", "hi"), ("reply_to", &hello)],
+        )
+        .await;
+    assert_eq!(
+        cross_quote.status(),
+        404,
+        "our message is not theirs to quote"
+    );
+    let cross_react = other
+        .post_form(
+            &format!("/inbox/{conversation}/reactions"),
+            &[("message_id", &hello), ("emoji", "👍")],
+        )
+        .await;
+    assert_eq!(cross_react.status(), 404);
+    let cross_attach = attach(
+        &other,
+        &conversation,
+        ("photo.png", "image/png", PNG),
+        "",
+        None,
+    )
+    .await;
+    assert_eq!(cross_attach.status(), 404);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(graph.sent().is_empty(), "nothing was sent");
+    assert!(graph.uploaded().is_empty(), "nothing was uploaded");
+}
+
+#[tokio::test]
+async fn the_api_uploads_a_file_then_sends_it_reacts_and_quotes() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    let conversation = customer_writes_in(&app, &sales.id).await;
+    let hello = message_id(&app, "wamid.HELLO").await;
+    let api = Api::new(&app, &owner).await;
+
+    let part = reqwest::multipart::Part::bytes(b"%PDF-1.7\n%fake\n".to_vec())
+        .file_name("quote.pdf")
+        .mime_str("application/pdf")
+        .expect("mime");
+    let (status, stored) = api
+        .post_multipart("/media", reqwest::multipart::Form::new().part("file", part))
+        .await;
+    assert_eq!(status, 201, "{stored}");
+    assert_eq!(stored["kind"], "document");
+    let (status, body) = api
+        .post(
+            &format!("/conversations/{conversation}/messages"),
+            json!({"media": {"id": stored["id"], "caption": "Your quote"}, "reply_to": hello}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["kind"], "document");
+    assert_eq!(body["reply_to_id"], hello.as_str());
+    let sent = graph_sent(&graph, 1).await;
+    assert_eq!(sent[0].body["document"]["filename"], "quote.pdf");
+    assert_eq!(sent[0].body["document"]["caption"], "Your quote");
+    assert_eq!(graph.uploaded()[0].bytes, b"%PDF-1.7\n%fake\n");
+
+    let (status, body) = api
+        .post(
+            &format!("/conversations/{conversation}/messages"),
+            json!({"reaction": {"message_id": hello, "emoji": "🙏"}}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let sent = graph_sent(&graph, 2).await;
+    assert_eq!(sent[1].body["reaction"]["emoji"], "🙏");
+
+    // Bad input names the field; nothing more is sent.
+    for (request, field) in [
+        (
+            json!({"text": "hi", "reaction": {"message_id": hello, "emoji": "👍"}}),
+            "text",
+        ),
+        (
+            json!({"reaction": {"message_id": hello, "emoji": "ok"}}),
+            "reaction",
+        ),
+        (json!({"media": {"id": uuid::Uuid::now_v7()}}), "media"),
+        (
+            json!({"text": "hi", "reply_to": uuid::Uuid::now_v7()}),
+            "reply_to",
+        ),
+    ] {
+        let (status, body) = api
+            .post(&format!("/conversations/{conversation}/messages"), request)
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with(field),
+            "{body}"
+        );
+    }
+    let exe = reqwest::multipart::Part::bytes(b"MZ\x90\0".to_vec())
+        .file_name("a.exe")
+        .mime_str("application/octet-stream")
+        .expect("mime");
+    let (status, _) = api
+        .post_multipart("/media", reqwest::multipart::Form::new().part("file", exe))
+        .await;
+    assert_eq!(status, 422);
+    // Another workspace's token cannot send the stored file.
+    let other = app.sign_up("Mallory", "mallory@evil.test", "Evil").await;
+    let theirs = Api::new(&app, &other).await;
+    let (status, _) = theirs
+        .post(
+            &format!("/conversations/{conversation}/messages"),
+            json!({"media": {"id": stored["id"]}}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(graph.sent().len(), 2);
+}

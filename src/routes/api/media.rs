@@ -87,9 +87,14 @@ pub async fn upload(
         .map_err(|e| AppError::Unprocessable(format!("file: {e}")))?;
     let sha256 = state.media.put(&bytes).await.map_err(anyhow::Error::from)?;
     let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-    let id =
-        db::media::insert_stored(&mut client.tx, &attached.mime_type, &filename, &sha256, size)
-            .await?;
+    let id = db::media::insert_stored(
+        &mut client.tx,
+        &attached.mime_type,
+        &filename,
+        &sha256,
+        size,
+    )
+    .await?;
     client.tx.commit().await?;
     let stored = MediaOut {
         id,

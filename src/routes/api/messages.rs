@@ -15,11 +15,11 @@ use super::extract::{ApiJson, ApiQuery, IdPath};
 use super::{ErrorBody, Page, page_limit, rfc3339};
 use crate::app::AppState;
 use crate::db;
+use crate::db::conversations::Conversation;
 use crate::db::messages::{Message, PageEnd};
+use crate::domain::MessageKind;
 use crate::domain::mention::mentioned;
 use crate::error::AppError;
-use crate::db::conversations::Conversation;
-use crate::domain::MessageKind;
 use crate::inbox::attachment;
 use crate::inbox::outbound::{self, Outgoing};
 use crate::routes::inbox::{decode_position, encode_position};
@@ -259,8 +259,13 @@ pub async fn send(
         };
         return accepted(client, message_id).await;
     } else if let Some(reaction) = &input.reaction {
-        let target =
-            answerable(&mut client.tx, &conversation, reaction.message_id, "reaction").await?;
+        let target = answerable(
+            &mut client.tx,
+            &conversation,
+            reaction.message_id,
+            "reaction",
+        )
+        .await?;
         emoji = outbound::reaction_emoji(&reaction.emoji).ok_or_else(|| {
             AppError::Unprocessable("reaction: the emoji must be one emoji.".into())
         })?;
@@ -278,7 +283,12 @@ pub async fn send(
                     "media: no such file; upload it with POST /api/v1/media first.".into(),
                 )
             })?;
-        caption = media.caption.as_deref().unwrap_or_default().trim().to_owned();
+        caption = media
+            .caption
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
         let kind = attachment::kind_of(&file.content_type);
         if caption.chars().count() > 1024 {
             return Err(AppError::Unprocessable(
@@ -308,8 +318,14 @@ pub async fn send(
             return Err(closed("text").into());
         }
     }
-    let message_id =
-        outbound::queue(&mut client.tx, &state.secrets, &conversation, None, &outgoing).await?;
+    let message_id = outbound::queue(
+        &mut client.tx,
+        &state.secrets,
+        &conversation,
+        None,
+        &outgoing,
+    )
+    .await?;
     accepted(client, message_id).await
 }
 

@@ -14,14 +14,14 @@ use super::conversation_id;
 use crate::app::AppState;
 use crate::db;
 use crate::db::conversations::{Conversation, PRIORITIES};
+use crate::domain::MessageKind;
 use crate::domain::mention::mentioned;
 use crate::error::{AppError, Result};
-use crate::domain::MessageKind;
 use crate::inbox::attachment;
 use crate::inbox::outbound::{self, Outgoing};
-use crate::web::upload::{read_file, upload_error};
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;
+use crate::web::upload::{read_file, upload_error};
 
 const WINDOW_CLOSED: &str = "The customer last wrote more than 24 hours ago: WhatsApp delivers \
     only approved templates until they write again. Pick a template instead (your text is kept here).";
@@ -103,7 +103,14 @@ pub async fn reply(
     }
     let author = Some(tenant.member.user_id);
     let outgoing = Outgoing::text(&text, reply_to);
-    outbound::queue(&mut tenant.tx, &state.secrets, &conversation, author, &outgoing).await?;
+    outbound::queue(
+        &mut tenant.tx,
+        &state.secrets,
+        &conversation,
+        author,
+        &outgoing,
+    )
+    .await?;
     tenant.tx.commit().await?;
     Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
 }
@@ -148,7 +155,14 @@ pub async fn react(
         media: None,
     };
     let author = Some(tenant.member.user_id);
-    outbound::queue(&mut tenant.tx, &state.secrets, &conversation, author, &outgoing).await?;
+    outbound::queue(
+        &mut tenant.tx,
+        &state.secrets,
+        &conversation,
+        author,
+        &outgoing,
+    )
+    .await?;
     tenant.tx.commit().await?;
     Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
 }
@@ -239,7 +253,14 @@ pub async fn attach(
         })),
     };
     let author = Some(tenant.member.user_id);
-    outbound::queue(&mut tenant.tx, &state.secrets, &conversation, author, &outgoing).await?;
+    outbound::queue(
+        &mut tenant.tx,
+        &state.secrets,
+        &conversation,
+        author,
+        &outgoing,
+    )
+    .await?;
     tenant.tx.commit().await?;
     Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
 }

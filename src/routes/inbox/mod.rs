@@ -16,8 +16,8 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::db;
 use crate::db::messages::Message;
-use crate::tenancy::TenantTx;
 use crate::error::{AppError, Result};
+use crate::tenancy::TenantTx;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,11 +44,7 @@ pub fn router() -> Router<AppState> {
 /// The message of this conversation a reply or reaction points at (`None`
 /// for an empty value); one of another conversation, or that cannot be
 /// pointed at (a note, one not sent yet), is not found.
-async fn answerable(
-    tx: &mut TenantTx,
-    conversation_id: Uuid,
-    id: &str,
-) -> Result<Option<Message>> {
+async fn answerable(tx: &mut TenantTx, conversation_id: Uuid, id: &str) -> Result<Option<Message>> {
     let id = id.trim();
     if id.is_empty() {
         return Ok(None);

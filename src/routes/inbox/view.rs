@@ -426,8 +426,7 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
     } else {
         Vec::new()
     };
-    let replying_to =
-        super::answerable(&mut tenant.tx, conversation.id, &params.reply_to).await?;
+    let replying_to = super::answerable(&mut tenant.tx, conversation.id, &params.reply_to).await?;
     let first_name = contact
         .name
         .split_whitespace()
