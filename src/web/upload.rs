@@ -34,3 +34,53 @@ pub async fn read_file(
     }
     Ok(bytes)
 }
+
+/// A file sent in a form: its name (trimmed, without path separators or
+/// control characters, 200 characters at most), the type the browser
+/// declared, and its bytes.
+pub struct UploadedFile {
+    pub filename: String,
+    pub declared: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads a multipart form: the file in `file_field` (refused past `max`),
+/// and the other fields as text, by name.
+pub async fn read_form(
+    multipart: &mut axum::extract::Multipart,
+    file_field: &str,
+    max: usize,
+    too_large: &impl Fn() -> AppError,
+) -> Result<(Option<UploadedFile>, Vec<(String, String)>), AppError> {
+    let mut file = None;
+    let mut fields = Vec::new();
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| upload_error(e, too_large))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == file_field {
+            let filename: String = field
+                .file_name()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .unwrap_or("file")
+                .chars()
+                .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+                .take(200)
+                .collect();
+            let declared = field.content_type().map(str::to_owned);
+            let bytes = read_file(&mut field, max, too_large).await?;
+            file = Some(UploadedFile {
+                filename,
+                declared,
+                bytes,
+            });
+        } else {
+            let value = field.text().await.map_err(|e| upload_error(e, too_large))?;
+            fields.push((name, value));
+        }
+    }
+    Ok((file, fields))
+}

@@ -16,7 +16,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::inbox::attachment;
 use crate::tenancy::api_client::{ApiClient, ApiError};
-use crate::web::upload::{read_file, upload_error};
+use crate::web::upload::{UploadedFile, read_form};
 
 /// A stored file.
 #[derive(Serialize, ToSchema)]
@@ -58,29 +58,13 @@ pub async fn upload(
             attachment::MAX_BYTES / (1024 * 1024)
         ))
     };
-    let mut file = None;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| upload_error(e, &too_large))?
-    {
-        if field.name() != Some("file") {
-            continue;
-        }
-        let filename: String = field
-            .file_name()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .unwrap_or("file")
-            .chars()
-            .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
-            .take(200)
-            .collect();
-        let declared = field.content_type().map(str::to_owned);
-        let bytes = read_file(&mut field, attachment::MAX_BYTES, &too_large).await?;
-        file = Some((filename, declared, bytes));
-    }
-    let Some((filename, declared, bytes)) = file else {
+    let (file, _) = read_form(&mut multipart, "file", attachment::MAX_BYTES, &too_large).await?;
+    let Some(UploadedFile {
+        filename,
+        declared,
+        bytes,
+    }) = file
+    else {
         return Err(AppError::BadRequest("file: no file was sent.".into()).into());
     };
     let attached = attachment::classify(declared.as_deref(), &bytes)

@@ -21,7 +21,7 @@ use crate::inbox::attachment;
 use crate::inbox::outbound::{self, Outgoing};
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;
-use crate::web::upload::{read_file, upload_error};
+use crate::web::upload::{UploadedFile, read_form};
 
 const WINDOW_CLOSED: &str = "The customer last wrote more than 24 hours ago: WhatsApp delivers \
     only approved templates until they write again. Pick a template instead (your text is kept here).";
@@ -185,35 +185,23 @@ pub async fn attach(
             attachment::MAX_BYTES / (1024 * 1024)
         ))
     };
-    let unreadable = |e| upload_error(e, &too_large);
-    let (mut caption, mut reply_to) = (String::new(), String::new());
-    let mut file: Option<(String, Option<String>, Vec<u8>)> = None;
-    while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "file" {
-            let filename: String = field
-                .file_name()
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .unwrap_or("file")
-                .chars()
-                .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
-                .take(200)
-                .collect();
-            let declared = field.content_type().map(str::to_owned);
-            let bytes = read_file(&mut field, attachment::MAX_BYTES, &too_large).await?;
-            file = Some((filename, declared, bytes));
-        } else {
-            let value = field.text().await.map_err(unreadable)?;
-            match name.as_str() {
-                "text" => caption = value,
-                "reply_to" => reply_to = value,
-                _ => {}
-            }
-        }
-    }
-    let reply_to = answered(&mut tenant, &conversation, &reply_to).await?;
-    let Some((filename, declared, bytes)) = file else {
+    let (file, fields) =
+        read_form(&mut multipart, "file", attachment::MAX_BYTES, &too_large).await?;
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    let (caption, reply_to) = (field("text"), field("reply_to"));
+    let reply_to = answered(&mut tenant, &conversation, reply_to).await?;
+    let Some(UploadedFile {
+        filename,
+        declared,
+        bytes,
+    }) = file
+    else {
         return Err(AppError::Unprocessable("Choose a file to send.".into()));
     };
     let attached =
