@@ -103,6 +103,12 @@ pub struct Config {
     /// (more only queue more work on the same cores).
     #[arg(long, env = "WACRM_DB_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_connections: Option<u32>,
+    /// Jobs (sends, media fetches, imports, mail) run at once by this
+    /// instance; default half the database connections, at least one. A
+    /// job holds a connection only while it reads or writes, not while it
+    /// waits on WhatsApp.
+    #[arg(long, env = "WACRM_JOB_WORKERS", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub job_workers: Option<u32>,
 }
 
 impl Config {
@@ -112,6 +118,14 @@ impl Config {
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
             u32::try_from(cores * 2).unwrap_or(u32::MAX)
         })
+    }
+
+    /// How many jobs run at once; see [`Config::job_workers`].
+    pub fn job_workers(&self) -> usize {
+        let workers = self
+            .job_workers
+            .unwrap_or_else(|| (self.pool_size() / 2).max(1));
+        usize::try_from(workers).unwrap_or(1)
     }
 
     /// Public base URL without a trailing slash.
@@ -152,6 +166,7 @@ impl Config {
             openai_base_url: None,
             trust_proxy: false,
             db_connections: Some(4),
+            job_workers: None,
             ..cli.config
         }
     }

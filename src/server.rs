@@ -145,7 +145,11 @@ pub fn spawn_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         live: state.live.clone(),
     };
     vec![
-        crate::jobs::worker::spawn(state.clone(), subscribers.job_queued.clone()),
+        crate::jobs::worker::spawn(
+            state.clone(),
+            subscribers.job_queued.clone(),
+            state.config.job_workers(),
+        ),
         crate::notifications::spawn(state.pool.clone(), subscribers),
         spawn_sweeps(state.clone()),
     ]

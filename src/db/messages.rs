@@ -338,6 +338,25 @@ pub async fn insert_inbound(
     Ok(stored.into_iter().collect())
 }
 
+/// Whether an earlier message of ours in the same conversation, written
+/// within the last hour, is still queued: sends keep the order messages
+/// were written in, across workers and instances. Older ones do not hold
+/// the conversation up forever.
+pub async fn earlier_still_queued(tx: &mut TenantTx, message: &Message) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar(
+        "select exists (select 1 from messages where org_id = $1 and conversation_id = $2 \
+           and status = 'queued' and (created_at, id) < ($3, $4) \
+           and created_at > now() - interval '1 hour')",
+    )
+    .bind(org_id)
+    .bind(message.conversation_id)
+    .bind(message.created_at)
+    .bind(message.id)
+    .fetch_one(tx.conn())
+    .await
+}
+
 /// When a send of this queued message last started (see the column's
 /// comment in the migration), if one did.
 pub async fn send_attempted_at(

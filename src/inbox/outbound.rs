@@ -10,7 +10,7 @@ use crate::db::channels::ChannelKind;
 use crate::db::conversations::Conversation;
 use crate::db::messages::NewMessage;
 use crate::domain::{DeliveryStatus, MessageKind};
-use crate::jobs::{self, Job};
+use crate::jobs::{self, Job, RetryLater};
 use crate::secrets::SecretBox;
 use crate::tenancy::TenantTx;
 use crate::tenancy::bootstrap;
@@ -257,6 +257,14 @@ pub async fn send(
     };
     if message.status != DeliveryStatus::Queued.as_str() {
         return Ok(());
+    }
+    if db::messages::earlier_still_queued(&mut tx, &message).await? {
+        return Err(RetryLater {
+            after: std::time::Duration::from_secs(1),
+            reason: "an earlier message of this conversation is still being sent".into(),
+            waiting: true,
+        }
+        .into());
     }
     let Some(channel) = db::channels::find(&mut tx, message.channel_id).await? else {
         return Ok(());

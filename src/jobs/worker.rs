@@ -1,6 +1,7 @@
-//! The worker loop: wakes when a job is queued (`NOTIFY wacrm_jobs`, heard
-//! by [`crate::notifications`]) or every second, claims due jobs one at a
-//! time and runs them.
+//! The worker loops (`WACRM_JOB_WORKERS` of them): each wakes when a job is
+//! queued (`NOTIFY wacrm_jobs`, heard by [`crate::notifications`]) or every
+//! second, claims due jobs one at a time and runs them. A loop that claims
+//! one wakes another, so a backlog is worked by all of them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,18 +16,31 @@ const LEASE_SECS: i64 = 300;
 /// Also the longest a job waits when a notification is lost.
 const POLL: Duration = Duration::from_secs(1);
 
-/// Run jobs until the returned handle is aborted.
-pub fn spawn(state: AppState, job_queued: Arc<Notify>) -> tokio::task::JoinHandle<()> {
+/// Run jobs in `workers` loops until the returned handle is aborted.
+pub fn spawn(
+    state: AppState,
+    job_queued: Arc<Notify>,
+    workers: usize,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            while run_one(&state).await {}
-            let _ = tokio::time::timeout(POLL, job_queued.notified()).await;
+        // Dropped (the handle aborted): every loop is aborted with it.
+        let mut loops = tokio::task::JoinSet::new();
+        for _ in 0..workers.max(1) {
+            let (state, job_queued) = (state.clone(), job_queued.clone());
+            loops.spawn(async move {
+                loop {
+                    while run_one(&state, &job_queued).await {}
+                    let _ = tokio::time::timeout(POLL, job_queued.notified()).await;
+                }
+            });
         }
+        while loops.join_next().await.is_some() {}
     })
 }
 
 /// Claim and run one job; false when there was none (or the queue failed).
-pub async fn run_one(state: &AppState) -> bool {
+/// A claim wakes another loop: there may be more.
+async fn run_one(state: &AppState, job_queued: &Notify) -> bool {
     let claimed = match state.pool.acquire().await {
         Ok(mut conn) => super::claim(&mut conn, &state.secrets, LEASE_SECS).await,
         Err(e) => Err(e.into()),
@@ -39,6 +53,7 @@ pub async fn run_one(state: &AppState) -> bool {
             return false;
         }
     };
+    job_queued.notify_one();
     let outcome = run(state, &job, attempts).await;
     let recorded = match state.pool.acquire().await {
         Ok(mut conn) => match &outcome {

@@ -1911,3 +1911,29 @@ async fn the_api_uploads_a_file_then_sends_it_reacts_and_quotes() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(graph.sent().len(), 2);
 }
+
+#[tokio::test]
+async fn replies_leave_in_the_order_they_were_written_even_when_the_first_is_retried() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    // The first send fails (500) and is retried after its backoff.
+    graph.script_send_failures(
+        NUMBER_ID,
+        vec![crate::support::fake_graph::SendFailure::Http(500)],
+    );
+    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    let conversation = customer_writes_in(&app, &sales.id).await;
+    reply(&owner, &conversation, "First").await;
+    reply(&owner, &conversation, "Second").await;
+    reply(&owner, &conversation, "Third").await;
+    let sent = graph_sent(&graph, 3).await;
+    let bodies: Vec<&str> = sent
+        .iter()
+        .map(|s| s.body["text"]["body"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(bodies, ["First", "Second", "Third"]);
+    assert!(
+        graph.requests().len() > 3,
+        "the first send was tried, refused and sent again"
+    );
+}
