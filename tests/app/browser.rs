@@ -294,6 +294,53 @@ async fn a_customer_message_shows_up_live_and_the_reply_reaches_the_simulator()
         }
         screenshot(&customer, "simulator-reply").await;
         assert!(seen, "the simulator shows the agent's reply");
+
+        // Quote the customer's message in a reply, then react to it.
+        let theirs = "//li[contains(concat(' ', @class, ' '), ' in ')]";
+        agent
+            .find(By::XPath(format!("{theirs}//a[normalize-space()='Reply']")))
+            .await?
+            .click()
+            .await?;
+        agent.query(By::Css("p.replying")).first().await?;
+        agent
+            .query(By::Css("form.composer textarea[name='text']"))
+            .first()
+            .await?
+            .send_keys("It left today")
+            .await?;
+        agent
+            .find(By::Css(
+                "form.composer button[type='submit']:not([formaction])",
+            ))
+            .await?
+            .click()
+            .await?;
+        agent
+            .query(By::XPath(
+                "//li[.//blockquote[contains(., 'Where is my order?')]]//p[contains(., 'It left today')]",
+            ))
+            .wait(Duration::from_secs(5), Duration::from_millis(100))
+            .first()
+            .await?;
+        agent
+            .find(By::XPath(format!("{theirs}//details[@class='react']/summary")))
+            .await?
+            .click()
+            .await?;
+        agent
+            .find(By::XPath(format!("{theirs}//button[@aria-label='React 👍']")))
+            .await?
+            .click()
+            .await?;
+        agent
+            .query(By::XPath(
+                "//p[contains(@class, 'reaction') and contains(., 'Reacted 👍 to “Where is my order?”')]",
+            ))
+            .wait(Duration::from_secs(5), Duration::from_millis(100))
+            .first()
+            .await?;
+        screenshot(&agent, "reply-and-reaction").await;
         Ok::<_, WebDriverError>(())
     }
     .await;
