@@ -62,6 +62,20 @@ pub async fn insert_stored(
     Ok(id)
 }
 
+/// Keeps the bytes in the media store (once per content) and records the
+/// file; its id.
+pub async fn store(
+    tx: &mut TenantTx,
+    files: &crate::media_store::MediaStore,
+    content_type: &str,
+    filename: &str,
+    bytes: &[u8],
+) -> anyhow::Result<Uuid> {
+    let sha256 = files.put(bytes).await?;
+    let size = i64::try_from(bytes.len())?;
+    Ok(insert_stored(tx, content_type, filename, &sha256, size).await?)
+}
+
 pub async fn get(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<MediaFile>> {
     type Row = (String, String, Option<Vec<u8>>, Option<String>);
     let row: Option<Row> = sqlx::query_as(

@@ -71,18 +71,15 @@ pub async fn fetch(
     let mut media = media;
     match fetched {
         Ok((bytes, mime_type)) => {
-            let sha256 = state.media.put(&bytes).await?;
             let filename = media
                 .get("filename")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            let size = i64::try_from(bytes.len())?;
-            let id =
-                db::media::insert_stored(&mut tx, &mime_type, &filename, &sha256, size).await?;
+            let id = db::media::store(&mut tx, &state.media, &mime_type, &filename, &bytes).await?;
             media["url"] = Value::from(format!("/media/{id}"));
             media["mime_type"] = Value::from(mime_type);
-            media["size"] = Value::from(size);
+            media["size"] = Value::from(bytes.len());
         }
         Err(e) if e.is_transient() && attempt < FETCH_ATTEMPTS => {
             return Err(RetryLater {

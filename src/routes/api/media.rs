@@ -69,14 +69,12 @@ pub async fn upload(
     };
     let attached = attachment::classify(declared.as_deref(), &bytes)
         .map_err(|e| AppError::Unprocessable(format!("file: {e}")))?;
-    let sha256 = state.media.put(&bytes).await.map_err(anyhow::Error::from)?;
-    let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-    let id = db::media::insert_stored(
+    let id = db::media::store(
         &mut client.tx,
+        &state.media,
         &attached.mime_type,
         &filename,
-        &sha256,
-        size,
+        &bytes,
     )
     .await?;
     client.tx.commit().await?;

@@ -220,14 +220,12 @@ pub async fn attach(
     if outbound::window_closed(&mut tenant.tx, &conversation).await? {
         return Err(AppError::Unprocessable(WINDOW_CLOSED.into()));
     }
-    let sha256 = state.media.put(&bytes).await.map_err(anyhow::Error::from)?;
-    let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-    let media_id = db::media::insert_stored(
+    let media_id = db::media::store(
         &mut tenant.tx,
+        &state.media,
         &attached.mime_type,
         &filename,
-        &sha256,
-        size,
+        &bytes,
     )
     .await?;
     let outgoing = Outgoing {
