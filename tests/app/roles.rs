@@ -136,6 +136,18 @@ fn routes() -> Vec<Route> {
         ),
         (
             "POST",
+            format!("/inbox/{NIL}/reactions"),
+            vec![("message_id", NIL), ("emoji", "👍")],
+            Min::Agent,
+        ),
+        (
+            "POST",
+            format!("/inbox/{NIL}/attachments"),
+            vec![("text", "x")],
+            Min::Agent,
+        ),
+        (
+            "POST",
             format!("/inbox/{NIL}/template"),
             vec![("name", "x"), ("language", "en_US")],
             Min::Agent,

@@ -1898,8 +1898,20 @@ async fn the_api_uploads_a_file_then_sends_it_reacts_and_quotes() {
         .post_multipart("/media", reqwest::multipart::Form::new().part("file", exe))
         .await;
     assert_eq!(status, 422);
-    // Another workspace's token cannot send the stored file.
+    let (status, body) = api
+        .send(
+            reqwest::Client::new()
+                .post(format!("{}/api/v1/media", app.base))
+                .json(&json!({"file": "not an upload"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    // The stored file is the workspace's: served to its members only, and
+    // another workspace can send it neither in our conversation nor in theirs.
+    let file_url = format!("/media/{}", stored["id"].as_str().unwrap_or_default());
+    assert_eq!(owner.get(&file_url).await.status(), 200);
     let other = app.sign_up("Mallory", "mallory@evil.test", "Evil").await;
+    assert_eq!(other.get(&file_url).await.status(), 404);
     let theirs = Api::new(&app, &other).await;
     let (status, _) = theirs
         .post(
@@ -1908,6 +1920,30 @@ async fn the_api_uploads_a_file_then_sends_it_reacts_and_quotes() {
         )
         .await;
     assert_eq!(status, 404);
+    let their_number = connect(&other, "Their line", "999000111").await;
+    let mut hi = text_from("4915112345678", "Eve", "wamid.EVE", "hello");
+    hi["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = json!("999000111");
+    assert_eq!(deliver(&app, &their_number.id, &hi).await, 200);
+    let their_conversation: String = sqlx::query_scalar(
+        "select conversation_id::text from messages where provider_message_id = 'wamid.EVE'",
+    )
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("their conversation");
+    let (status, body) = theirs
+        .post(
+            &format!("/conversations/{their_conversation}/messages"),
+            json!({"media": {"id": stored["id"]}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("media"),
+        "{body}"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(graph.sent().len(), 2);
 }
