@@ -11,7 +11,6 @@ mod common;
 
 use common::{KeepAlive, free_port, memory_mib, sign_up, spawn, stop, wait_ready};
 
-use reqwest::cookie::CookieStore;
 use std::time::{Duration, Instant};
 
 const CLIENTS: usize = 16;
@@ -46,13 +45,8 @@ async fn main() {
     );
 
     let base = format!("http://127.0.0.1:{port}");
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let client = reqwest::Client::builder()
-        .cookie_provider(jar.clone())
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(CLIENTS)
-        .build()
-        .unwrap();
+    let (client, jar) =
+        common::browser_client(reqwest::Client::builder().pool_max_idle_per_host(CLIENTS));
     sign_up(&client, &base, "bench@example.com", "Bench Shop").await;
     let dashboard = client
         .get(format!("{base}/dashboard"))
@@ -65,12 +59,7 @@ async fn main() {
     let pid = server.id();
     let idle_rss = memory_mib(pid, "VmRSS:");
 
-    let cookie = jar
-        .cookies(&base.parse().unwrap())
-        .expect("signed-in cookie")
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = common::session_cookie(&jar, &base);
     let run = |path: &'static str, duration: Duration| {
         let request =
             format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\n\r\n");

@@ -37,7 +37,6 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::cookie::CookieStore;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection};
 use time::OffsetDateTime;
@@ -1515,12 +1514,7 @@ async fn run_size(scale: Scale, keep: bool) -> SizeResult {
     wait_ready(port).await;
 
     let base = format!("http://127.0.0.1:{port}");
-    let jar = Arc::new(reqwest::cookie::Jar::default());
-    let client = reqwest::Client::builder()
-        .cookie_provider(jar.clone())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let (client, jar) = common::browser_client(reqwest::Client::builder());
     sign_up(&client, &base, OWNER_EMAIL, "Big Shop").await;
 
     let socket_dir = std::fs::canonicalize(data.join("postgres").join("run")).unwrap();
@@ -1542,12 +1536,7 @@ async fn run_size(scale: Scale, keep: bool) -> SizeResult {
     let seeded = seed(&mut conn, &scale, owner_org, owner).await;
     let plan = &seeded.plan;
 
-    let cookie = jar
-        .cookies(&base.parse().unwrap())
-        .expect("signed-in cookie")
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = common::session_cookie(&jar, &base);
 
     // The deep page: follow "older conversations" links as a person would.
     let following = Instant::now();

@@ -59,7 +59,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::cookie::CookieStore;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
@@ -1144,12 +1143,7 @@ async fn main() {
     wait_ready(port).await;
 
     let base = format!("http://127.0.0.1:{port}");
-    let jar = Arc::new(reqwest::cookie::Jar::default());
-    let client = reqwest::Client::builder()
-        .cookie_provider(jar.clone())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let (client, jar) = common::browser_client(reqwest::Client::builder());
     sign_up(&client, &base, OWNER_EMAIL, "Bench Shop").await;
     let page = common::page(&client, &format!("{base}/settings/channels")).await;
     let csrf = common::csrf(&page);
@@ -1175,12 +1169,7 @@ async fn main() {
     // The session's CSRF token after the redirect's flash, as a browser has it.
     let page = common::page(&client, &format!("{base}{location}")).await;
     let csrf = common::csrf(&page);
-    let cookie = jar
-        .cookies(&base.parse().unwrap())
-        .expect("signed-in cookie")
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = common::session_cookie(&jar, &base);
 
     let socket_dir = std::fs::canonicalize(data.join("postgres").join("run")).unwrap();
     let options = PgConnectOptions::new()

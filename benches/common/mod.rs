@@ -255,3 +255,27 @@ pub fn load_average() -> String {
         .and_then(|s| s.split_whitespace().next().map(str::to_owned))
         .unwrap_or_else(|| "?".to_owned())
 }
+
+/// A client as the benches' browser: keeps cookies in the returned jar and
+/// does not follow redirects.
+pub fn browser_client(
+    builder: reqwest::ClientBuilder,
+) -> (reqwest::Client, std::sync::Arc<reqwest::cookie::Jar>) {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let client = builder
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    (client, jar)
+}
+
+/// The `Cookie` header a signed-in browser sends to `base`.
+pub fn session_cookie(jar: &reqwest::cookie::Jar, base: &str) -> String {
+    use reqwest::cookie::CookieStore;
+    jar.cookies(&base.parse().unwrap())
+        .expect("signed-in cookie")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}

@@ -3,6 +3,8 @@
 //! size limits per kind.
 
 use crate::domain::MessageKind;
+use crate::error::AppError;
+use crate::web::upload::{UploadedFile, read_form};
 
 const MB: usize = 1024 * 1024;
 
@@ -20,6 +22,34 @@ const DOCUMENT_TYPES: &[&str] = &[
 
 /// The largest file of any kind (documents): what an upload may carry.
 pub const MAX_BYTES: usize = 100 * MB;
+
+/// Reads a form carrying an attachment (the file in `file`, other fields
+/// as text); a file over [`MAX_BYTES`] is refused with the limit in words.
+pub async fn read(
+    multipart: &mut axum::extract::Multipart,
+) -> Result<(Option<UploadedFile>, Vec<(String, String)>), AppError> {
+    let too_large = || {
+        AppError::TooLarge(format!(
+            "The file is larger than WhatsApp takes ({} MB at most).",
+            MAX_BYTES / MB
+        ))
+    };
+    read_form(multipart, "file", MAX_BYTES, &too_large).await
+}
+
+/// WhatsApp's rules for a caption of this kind of file, as the reason it
+/// breaks one.
+pub fn check_caption(kind: MessageKind, caption: &str) -> Result<(), String> {
+    if caption.chars().count() > 1024 {
+        return Err("The caption is too long (1024 characters at most).".into());
+    }
+    if kind == MessageKind::Audio && !caption.is_empty() {
+        return Err(
+            "WhatsApp sends audio without a caption: send the text as its own message.".into(),
+        );
+    }
+    Ok(())
+}
 
 /// What an attached file is sent as.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::inbox::attachment;
 use crate::tenancy::api_client::{ApiClient, ApiError};
-use crate::web::upload::{UploadedFile, read_form};
+use crate::web::upload::UploadedFile;
 
 /// A stored file.
 #[derive(Serialize, ToSchema)]
@@ -52,13 +52,7 @@ pub async fn upload(
     let mut multipart = multipart.map_err(|_| {
         AppError::BadRequest("Send the file as multipart/form-data, in the field file.".into())
     })?;
-    let too_large = || {
-        AppError::TooLarge(format!(
-            "The file is larger than WhatsApp takes ({} MB at most).",
-            attachment::MAX_BYTES / (1024 * 1024)
-        ))
-    };
-    let (file, _) = read_form(&mut multipart, "file", attachment::MAX_BYTES, &too_large).await?;
+    let (file, _) = attachment::read(&mut multipart).await?;
     let Some(UploadedFile {
         filename,
         declared,

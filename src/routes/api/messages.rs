@@ -290,18 +290,8 @@ pub async fn send(
             .trim()
             .to_owned();
         let kind = attachment::kind_of(&file.content_type);
-        if caption.chars().count() > 1024 {
-            return Err(AppError::Unprocessable(
-                "media: the caption is too long (1024 characters at most).".into(),
-            )
-            .into());
-        }
-        if kind == MessageKind::Audio && !caption.is_empty() {
-            return Err(AppError::Unprocessable(
-                "media: WhatsApp sends audio without a caption.".into(),
-            )
-            .into());
-        }
+        attachment::check_caption(kind, &caption)
+            .map_err(|e| AppError::Unprocessable(format!("media: {e}")))?;
         if window_closed {
             return Err(closed("media").into());
         }

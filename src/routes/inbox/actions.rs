@@ -21,7 +21,7 @@ use crate::inbox::attachment;
 use crate::inbox::outbound::{self, Outgoing};
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;
-use crate::web::upload::{UploadedFile, read_form};
+use crate::web::upload::UploadedFile;
 
 const WINDOW_CLOSED: &str = "The customer last wrote more than 24 hours ago: WhatsApp delivers \
     only approved templates until they write again. Pick a template instead (your text is kept here).";
@@ -179,14 +179,7 @@ pub async fn attach(
     mut multipart: Multipart,
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, &id).await?;
-    let too_large = || {
-        AppError::TooLarge(format!(
-            "The file is larger than WhatsApp takes ({} MB at most).",
-            attachment::MAX_BYTES / (1024 * 1024)
-        ))
-    };
-    let (file, fields) =
-        read_form(&mut multipart, "file", attachment::MAX_BYTES, &too_large).await?;
+    let (file, fields) = attachment::read(&mut multipart).await?;
     let field = |name: &str| {
         fields
             .iter()
@@ -207,16 +200,7 @@ pub async fn attach(
     let attached =
         attachment::classify(declared.as_deref(), &bytes).map_err(AppError::Unprocessable)?;
     let caption = caption.trim();
-    if caption.chars().count() > 1024 {
-        return Err(AppError::Unprocessable(
-            "The caption is too long (1024 characters at most).".into(),
-        ));
-    }
-    if attached.kind == MessageKind::Audio && !caption.is_empty() {
-        return Err(AppError::Unprocessable(
-            "WhatsApp sends audio without a caption: send the text as its own message.".into(),
-        ));
-    }
+    attachment::check_caption(attached.kind, caption).map_err(AppError::Unprocessable)?;
     if outbound::window_closed(&mut tenant.tx, &conversation).await? {
         return Err(AppError::Unprocessable(WINDOW_CLOSED.into()));
     }
