@@ -109,6 +109,12 @@ pub struct Config {
     /// waits on WhatsApp.
     #[arg(long, env = "WACRM_JOB_WORKERS", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub job_workers: Option<u32>,
+    /// How long a claimed job stays with its worker without word from it.
+    /// The worker renews the claim every third of this while the job runs,
+    /// so a process that dies (killed, lost power) leaves its jobs to the
+    /// other workers after at most this long.
+    #[arg(long, env = "WACRM_JOB_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(3..=3600))]
+    pub job_lease_secs: u32,
 }
 
 impl Config {

@@ -19,6 +19,21 @@ const PORT: u16 = 5432;
 /// Unprivileged system user that runs the cluster when wacrm runs as root.
 const SERVICE_USER: &str = "postgres";
 
+/// Connection options for `database` as the superuser of the cluster in
+/// `dir` (as given to [`Cluster::start`]), running or not: for tools and
+/// tests that look at a cluster some other process runs.
+pub fn connect_options_in(dir: &Path, database: &str) -> PgConnectOptions {
+    superuser_options(&dir.join("run"), database)
+}
+
+fn superuser_options(socket_dir: &Path, database: &str) -> PgConnectOptions {
+    PgConnectOptions::new()
+        .socket(socket_dir)
+        .port(PORT)
+        .username(SUPERUSER)
+        .database(database)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error(
@@ -83,8 +98,6 @@ pub struct Cluster {
     socket_dir: PathBuf,
     log_file: PathBuf,
     run_as_service_user: bool,
-    /// True when this process started the server (and so should stop it).
-    pub started_here: bool,
 }
 
 impl Cluster {
@@ -96,7 +109,7 @@ impl Cluster {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let dir = std::fs::canonicalize(dir).map_err(io_err(dir))?;
         let pgdata = dir.join("pgdata");
-        let socket_dir = dir.join("run");
+        let socket_dir = dir.join("run"); // see connect_options_in
         let log_file = dir.join("postgres.log");
         let socket_file = socket_dir.join(format!(".s.PGSQL.{PORT}"));
         if socket_file.as_os_str().len() > 107 {
@@ -112,7 +125,6 @@ impl Cluster {
             socket_dir,
             log_file,
             run_as_service_user,
-            started_here: false,
         };
         cluster.init_if_needed(durability).await?;
         cluster.write_runtime_settings(durability)?;
@@ -121,19 +133,12 @@ impl Cluster {
             return Ok(cluster);
         }
         cluster.pg_ctl_start().await?;
-        Ok(Cluster {
-            started_here: true,
-            ..cluster
-        })
+        Ok(cluster)
     }
 
     /// Connection options for `database` as the cluster's superuser.
     pub fn connect_options(&self, database: &str) -> PgConnectOptions {
-        PgConnectOptions::new()
-            .socket(&self.socket_dir)
-            .port(PORT)
-            .username(SUPERUSER)
-            .database(database)
+        superuser_options(&self.socket_dir, database)
     }
 
     /// Fast shutdown: ends connections, then checkpoints.

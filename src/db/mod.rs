@@ -82,10 +82,11 @@ impl Database {
         })
     }
 
-    /// Stop the private cluster if this process started it.
+    /// Stop the private cluster. It is ours even when a wacrm that was
+    /// killed left it running: the data dir's lock ([`lock_data_dir`]) says
+    /// no other wacrm uses it.
     pub async fn shutdown(&self) {
         if let Some(cluster) = &self.cluster
-            && cluster.started_here
             && let Err(e) = cluster.stop().await
         {
             tracing::warn!(error = %e, "stopping the private PostgreSQL cluster failed");

@@ -166,9 +166,33 @@ pub async fn claim(
     }
 }
 
-pub async fn complete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("delete from jobs where id = $1")
+/// Extends the claim on a running job by `lease_secs` from now; false when
+/// the claim is no longer this worker's (it lapsed and another worker took
+/// the job: its claim counted another attempt).
+pub async fn renew(
+    conn: &mut PgConnection,
+    id: i64,
+    attempts: i32,
+    lease_secs: i64,
+) -> sqlx::Result<bool> {
+    let renewed = sqlx::query(
+        "update jobs set locked_until = now() + make_interval(secs => $3) \
+         where id = $1 and attempts = $2 and locked_until is not null",
+    )
+    .bind(id)
+    .bind(attempts)
+    .bind(lease_secs as f64)
+    .execute(conn)
+    .await?;
+    Ok(renewed.rows_affected() == 1)
+}
+
+/// Removes a job that ran, unless its claim lapsed and another worker took
+/// it (then that worker records its own outcome).
+pub async fn complete(conn: &mut PgConnection, id: i64, attempts: i32) -> sqlx::Result<()> {
+    sqlx::query("delete from jobs where id = $1 and attempts = $2")
         .bind(id)
+        .bind(attempts)
         .execute(conn)
         .await?;
     Ok(())
@@ -194,10 +218,12 @@ pub fn send_backoff(attempts: i32) -> std::time::Duration {
 }
 
 /// Puts a job back to run in `retry_in_secs`; `waiting` gives back the try
-/// its claim counted (see [`RetryLater::waiting`]).
+/// its claim counted (see [`RetryLater::waiting`]). Like [`complete`], only
+/// while the claim (`attempts`) is still this worker's.
 pub async fn fail(
     conn: &mut PgConnection,
     id: i64,
+    attempts: i32,
     retry_in_secs: f64,
     error: &str,
     waiting: bool,
@@ -205,12 +231,14 @@ pub async fn fail(
     sqlx::query(
         "update jobs set locked_until = null, last_error = $3, \
                 run_at = now() + make_interval(secs => $2), \
-                attempts = attempts - case when $4 then 1 else 0 end where id = $1",
+                attempts = attempts - case when $4 then 1 else 0 end \
+         where id = $1 and attempts = $5",
     )
     .bind(id)
     .bind(retry_in_secs)
     .bind(error)
     .bind(waiting)
+    .bind(attempts)
     .execute(conn)
     .await?;
     Ok(())

@@ -11,9 +11,7 @@ use tokio::sync::Notify;
 use super::{Claimed, Job};
 use crate::app::AppState;
 
-/// How long a claimed job may run before another worker may take it.
-const LEASE_SECS: i64 = 300;
-/// Also the longest a job waits when a notification is lost.
+/// The longest a job waits when a notification is lost.
 const POLL: Duration = Duration::from_secs(1);
 
 /// Run jobs in `workers` loops until the returned handle is aborted.
@@ -41,8 +39,9 @@ pub fn spawn(
 /// Claim and run one job; false when there was none (or the queue failed).
 /// A claim wakes another loop: there may be more.
 async fn run_one(state: &AppState, job_queued: &Notify) -> bool {
+    let lease_secs = i64::from(state.config.job_lease_secs);
     let claimed = match state.pool.acquire().await {
-        Ok(mut conn) => super::claim(&mut conn, &state.secrets, LEASE_SECS).await,
+        Ok(mut conn) => super::claim(&mut conn, &state.secrets, lease_secs).await,
         Err(e) => Err(e.into()),
     };
     let Claimed { id, attempts, job } = match claimed {
@@ -54,10 +53,10 @@ async fn run_one(state: &AppState, job_queued: &Notify) -> bool {
         }
     };
     job_queued.notify_one();
-    let outcome = run(state, &job, attempts).await;
+    let outcome = run_renewing(state, id, attempts, lease_secs, run(state, &job, attempts)).await;
     let recorded = match state.pool.acquire().await {
         Ok(mut conn) => match &outcome {
-            Ok(()) => super::complete(&mut conn, id).await,
+            Ok(()) => super::complete(&mut conn, id, attempts).await,
             Err(e) => {
                 let (retry_in, waiting) = match e.downcast_ref::<super::RetryLater>() {
                     Some(later) => (later.after.as_secs_f64(), later.waiting),
@@ -66,7 +65,15 @@ async fn run_one(state: &AppState, job_queued: &Notify) -> bool {
                 if !waiting {
                     tracing::warn!(job_id = id, attempts, retry_in, error = %format!("{e:#}"), "job failed; will retry");
                 }
-                super::fail(&mut conn, id, retry_in, &format!("{e:#}"), waiting).await
+                super::fail(
+                    &mut conn,
+                    id,
+                    attempts,
+                    retry_in,
+                    &format!("{e:#}"),
+                    waiting,
+                )
+                .await
             }
         },
         Err(e) => Err(e),
@@ -75,6 +82,39 @@ async fn run_one(state: &AppState, job_queued: &Notify) -> bool {
         tracing::warn!(job_id = id, error = %e, "job worker: recording the outcome failed");
     }
     true
+}
+
+/// Runs `job`, renewing its claim every third of the lease until it ends:
+/// a job may take as long as it needs, yet a worker that dies holds its
+/// job for at most one lease. A renewal that fails only warns: the job
+/// goes on, and what it does is safe to run twice (sends check their
+/// message, imports their last batch).
+async fn run_renewing(
+    state: &AppState,
+    id: i64,
+    attempts: i32,
+    lease_secs: i64,
+    job: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let every = Duration::from_secs(u64::try_from(lease_secs / 3).unwrap_or(1).max(1));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tokio::pin!(job);
+    loop {
+        tokio::select! {
+            outcome = &mut job => return outcome,
+            _ = ticks.tick() => {
+                let renewed = match state.pool.acquire().await {
+                    Ok(mut conn) => super::renew(&mut conn, id, attempts, lease_secs).await,
+                    Err(e) => Err(e),
+                };
+                match renewed {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(job_id = id, "job worker: the claim lapsed and another worker took the job"),
+                    Err(e) => tracing::warn!(job_id = id, error = %e, "job worker: renewing the claim failed"),
+                }
+            }
+        }
+    }
 }
 
 async fn run(state: &AppState, job: &Job, attempts: i32) -> anyhow::Result<()> {

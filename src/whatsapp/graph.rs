@@ -12,7 +12,15 @@ pub struct GraphClient {
     http: reqwest::Client,
     base: Url,
     version: String,
+    /// The longest an API call may take; see [`GraphClient::transfer_timeout`]
+    /// for media.
+    timeout: Duration,
 }
+
+/// The slowest link a media transfer is given time for: a 100 MB video
+/// gets about six and a half minutes more than an API call, so a big file
+/// is not cut off on a slow line, while a small one still gives up soon.
+const SLOWEST_TRANSFER_BYTES_PER_SEC: f64 = 256.0 * 1024.0;
 
 /// A failed Graph call, as an agent or owner should read it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,7 +100,14 @@ impl GraphClient {
             http,
             base,
             version: version.trim_matches('/').to_owned(),
+            timeout,
         })
+    }
+
+    /// The longest an upload or download of `bytes` may take: an API
+    /// call's time plus the bytes at [`SLOWEST_TRANSFER_BYTES_PER_SEC`].
+    pub fn transfer_timeout(&self, bytes: usize) -> Duration {
+        self.timeout + Duration::from_secs_f64(bytes as f64 / SLOWEST_TRANSFER_BYTES_PER_SEC)
     }
 
     /// `{base}/{version}/{segments...}`; each segment is escaped.
@@ -182,6 +197,16 @@ pub struct MediaInfo {
     pub url: String,
     pub mime_type: Option<String>,
     pub sha256: Option<String>,
+    /// Bytes, as Graph gives it (a decimal string).
+    #[serde(default)]
+    pub file_size: Option<String>,
+}
+
+impl MediaInfo {
+    /// The announced size, if Graph gave a readable one.
+    pub fn size(&self) -> Option<usize> {
+        self.file_size.as_deref()?.trim().parse().ok()
+    }
 }
 
 impl GraphClient {
@@ -191,11 +216,14 @@ impl GraphClient {
     }
 
     /// Step two: the bytes, with the same token; refused above `limit`.
+    /// It may take as long as `expected` bytes (else `limit`) take on a
+    /// slow line.
     pub async fn download(
         &self,
         url: &str,
         token: &str,
         limit: usize,
+        expected: Option<usize>,
     ) -> Result<Vec<u8>, GraphError> {
         let url = Url::parse(url)
             .map_err(|_| GraphError::Transport("WhatsApp gave an invalid media URL.".into()))?;
@@ -203,6 +231,7 @@ impl GraphClient {
             .http
             .get(url)
             .bearer_auth(token)
+            .timeout(self.transfer_timeout(expected.unwrap_or(limit).min(limit)))
             .send()
             .await
             .map_err(transport)?;
@@ -239,6 +268,7 @@ impl GraphClient {
         bytes: Vec<u8>,
     ) -> Result<String, GraphError> {
         let url = self.url(&[phone_number_id, "media"])?;
+        let timeout = self.transfer_timeout(bytes.len());
         let file = reqwest::multipart::Part::bytes(bytes)
             .file_name(filename.to_owned())
             .mime_str(mime_type)
@@ -252,6 +282,7 @@ impl GraphClient {
             .post(url)
             .bearer_auth(token)
             .multipart(form)
+            .timeout(timeout)
             .send()
             .await
             .map_err(transport)?;
@@ -364,6 +395,19 @@ fn plain_words(code: Option<i64>, message: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn media_transfers_get_time_for_their_size() {
+        let client = GraphClient::new(
+            Url::parse("http://127.0.0.1:9/").unwrap(),
+            "v21.0",
+            Duration::from_secs(15),
+        )
+        .unwrap();
+        assert_eq!(client.transfer_timeout(0), Duration::from_secs(15));
+        let video = client.transfer_timeout(100 * 1024 * 1024);
+        assert!(video > Duration::from_secs(6 * 60) && video < Duration::from_secs(8 * 60));
+    }
 
     #[test]
     fn urls_keep_the_base_path_and_escape_segments() {

@@ -109,7 +109,7 @@ async fn download(
     let info = state.graph.media_info(media_id, token).await?;
     let bytes = state
         .graph
-        .download(&info.url, token, MAX_MEDIA_BYTES)
+        .download(&info.url, token, MAX_MEDIA_BYTES, info.size())
         .await?;
     if let Some(expected) = info.sha256.as_deref() {
         let actual = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));

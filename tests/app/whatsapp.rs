@@ -1713,6 +1713,36 @@ async fn replies_quote_reactions_point_and_files_are_uploaded_then_sent() {
 }
 
 #[tokio::test]
+async fn a_big_file_may_take_longer_to_upload_than_an_api_call_may_take() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    // API calls time out after 1 s; this upload takes 3 s.
+    graph.delay_uploads(std::time::Duration::from_secs(3));
+    let (app, owner, sales) = with_number(app_with_graph(&graph, 1, 120).await).await;
+    let conversation = customer_writes_in(&app, &sales.id).await;
+    let mut big = PNG.to_vec();
+    big.resize(4 * 1024 * 1024, 0);
+    let response = attach(
+        &owner,
+        &conversation,
+        ("plan.png", "image/png", &big),
+        "The floor plan",
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let (status, error, _) =
+        settled(&app, "The floor plan", std::time::Duration::from_secs(20)).await;
+    assert_eq!((status.as_str(), error), ("sent", None));
+    assert_eq!(
+        graph.uploaded().len(),
+        1,
+        "uploaded once, not cut off and retried"
+    );
+    assert_eq!(graph.uploaded()[0].bytes.len(), big.len());
+}
+
+#[tokio::test]
 async fn bad_files_reactions_and_quotes_are_refused_and_nothing_is_sent() {
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");

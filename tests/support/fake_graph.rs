@@ -71,6 +71,10 @@ pub enum SendFailure {
     /// succeeds, counts as sent as soon as it arrives, as on Graph: the
     /// message went out even if the client stopped waiting for the answer.
     Delay(Duration),
+    /// Hold the request this long, then answer a bare 500 without taking
+    /// the message: Graph never got as far as sending it (a client that
+    /// stopped waiting, or died, cannot tell this from a lost request).
+    Stall(Duration),
 }
 
 /// One accepted send (success only).
@@ -130,6 +134,7 @@ struct Inner {
     sent: Vec<SentMessage>,
     requests: Vec<RecordedRequest>,
     uploaded: Vec<UploadedMedia>,
+    upload_delay: Option<Duration>,
 }
 
 #[derive(Clone)]
@@ -268,6 +273,12 @@ impl FakeGraph {
     /// Open a window closed by `close_window` (the customer wrote again).
     pub fn open_window(&self, wa_id: &str) {
         self.shared.lock().closed_windows.remove(wa_id);
+    }
+
+    /// Answer each media upload only after `hold` (a big file on a slow
+    /// line takes its time).
+    pub fn delay_uploads(&self, hold: Duration) {
+        self.shared.lock().upload_delay = Some(hold);
     }
 
     /// Every accepted send (success only), in order.
@@ -551,7 +562,7 @@ fn media_bytes(shared: &Shared, id: &str, bearer: Option<&str>) -> Response {
 // ---------------------------------------------------------------------------
 
 async fn send(shared: &Shared, number_id: &str, bearer: Option<&str>, body: &[u8]) -> Response {
-    let (response, delay) = {
+    let (response, delay) = 'answer: {
         let mut inner = shared.lock();
         match inner.numbers.get(number_id) {
             None => return unsupported("post", number_id),
@@ -595,6 +606,8 @@ async fn send(shared: &Shared, number_id: &str, bearer: Option<&str>, body: &[u8
             }) => return graph_error(status, code, &message, None),
             Some(SendFailure::Http(status)) => return plain_status(status),
             Some(SendFailure::Delay(d)) => delay = Some(d),
+            // Not taken: a bare 500 once the hold is over.
+            Some(SendFailure::Stall(d)) => break 'answer (plain_status(500), Some(d)),
             None => {}
         }
 
@@ -742,6 +755,10 @@ async fn upload(
         Some(number) if !authorized(bearer, &number.token) => return invalid_token(),
         Some(number) => number.token.clone(),
     };
+    let delay = shared.lock().upload_delay;
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let mut multipart = match Multipart::from_request(request, &()).await {
         Ok(m) => m,
         Err(e) => return invalid_parameter(&format!("Expected a multipart body: {e}.")),

@@ -191,15 +191,7 @@ impl TestApp {
 
     /// A browser-like client: keeps cookies, does not follow redirects.
     pub fn browser(&self) -> Browser {
-        Browser {
-            client: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            base: self.base.clone(),
-            csrf: std::sync::Mutex::new(None),
-        }
+        Browser::new(&self.base)
     }
 
     /// A superuser connection to this test's database (for assertions).
@@ -283,6 +275,20 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A browser-like client of the server at `base` (keeps cookies, does
+    /// not follow redirects).
+    pub fn new(base: &str) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: base.to_owned(),
+            csrf: std::sync::Mutex::new(None),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
