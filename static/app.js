@@ -114,3 +114,37 @@
 
   document.addEventListener("htmx:afterSettle", markOpen);
 })();
+
+// The open conversation shows its newest message: on opening, and as
+// messages arrive unless the agent has scrolled up to read; a message
+// named in the address (a search result) is shown instead.
+(function () {
+  "use strict";
+  var before = null;
+
+  function messages() { return document.querySelector("#panes .messages"); }
+  function openId() {
+    var panes = document.getElementById("panes");
+    return panes ? panes.getAttribute("data-open") : null;
+  }
+  function atBottom(list) { return list.scrollHeight - list.scrollTop - list.clientHeight < 40; }
+
+  function follow() {
+    var list = messages();
+    if (!list) return;
+    var named = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    if (named && list.contains(named)) {
+      named.scrollIntoView({ block: "center" });
+    } else if (!before || before.open !== openId() || before.pinned) {
+      list.scrollTop = list.scrollHeight;
+    }
+    before = null;
+  }
+
+  document.addEventListener("htmx:beforeSwap", function () {
+    var list = messages();
+    before = { open: openId(), pinned: !list || atBottom(list) };
+  });
+  document.addEventListener("htmx:afterSettle", follow);
+  document.addEventListener("DOMContentLoaded", follow);
+})();

@@ -9,6 +9,9 @@ use thirtyfour::prelude::*;
 
 use crate::support::*;
 
+/// A real 1x1 red PNG (a browser decodes it).
+const PNG: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90\x77\x53\xde\x00\x00\x00\x0c\x49\x44\x41\x54\x78\x9c\x63\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82";
+
 struct ChromeDriver {
     child: std::process::Child,
     url: String,
@@ -211,7 +214,7 @@ async fn a_customer_message_shows_up_live_and_the_reply_reaches_the_simulator()
     assert_eq!(response.status(), 303);
     let chromedriver = start_chromedriver().await;
     let (customer, _customer_profile) = open_browser(&chromedriver).await?;
-    let (agent, _agent_profile) = open_browser(&chromedriver).await?;
+    let (agent, agent_profile) = open_browser(&chromedriver).await?;
     let result = async {
         log_in(&customer, &app.base, "owner@acme.test").await?;
         log_in(&agent, &app.base, "agent@acme.test").await?;
@@ -341,6 +344,53 @@ async fn a_customer_message_shows_up_live_and_the_reply_reaches_the_simulator()
             .first()
             .await?;
         screenshot(&agent, "reply-and-reaction").await;
+
+        // Send a picture with a caption from the composer's file form.
+        let picture = agent_profile.0.join("receipt.png");
+        std::fs::write(&picture, PNG).expect("write the picture");
+        agent
+            .find(By::Css("details.attach > summary"))
+            .await?
+            .click()
+            .await?;
+        agent
+            .find(By::Css("details.attach input[type='file']"))
+            .await?
+            .send_keys(picture.to_string_lossy())
+            .await?;
+        agent
+            .find(By::Css("details.attach textarea[name='text']"))
+            .await?
+            .send_keys("Your receipt")
+            .await?;
+        agent
+            .find(By::Css("details.attach button[type='submit']"))
+            .await?
+            .click()
+            .await?;
+        let image = agent
+            .query(By::XPath(
+                "//ol[@class='messages']//li[.//p[contains(., 'Your receipt')]]//img[@class='media']",
+            ))
+            .wait(Duration::from_secs(5), Duration::from_millis(100))
+            .first()
+            .await?;
+        // The browser loaded it from wacrm: a real 1x1 picture.
+        let width = agent
+            .execute("return arguments[0].naturalWidth;", vec![image.to_json()?])
+            .await?;
+        assert_eq!(width.json(), &serde_json::json!(1), "the picture loads");
+        // The conversation opens at its newest message, the picture.
+        let in_view = agent
+            .execute(
+                "const r = arguments[0].getBoundingClientRect(); \
+                 const list = document.querySelector('#panes .messages').getBoundingClientRect(); \
+                 return r.bottom <= Math.min(list.bottom, window.innerHeight) + 1;",
+                vec![image.to_json()?],
+            )
+            .await?;
+        assert_eq!(in_view.json(), &serde_json::json!(true), "the newest message is in view");
+        screenshot(&agent, "file-sent").await;
         Ok::<_, WebDriverError>(())
     }
     .await;
