@@ -43,6 +43,25 @@ fn wacrm(data_dir: &std::path::Path, port: u16) -> tokio::process::Command {
     command
 }
 
+/// SIGTERM: the process exits 0 and has stopped its private cluster.
+async fn stops_cleanly(child: &mut tokio::process::Child, data: &std::path::Path) {
+    let pid = child.id().expect("pid").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("exits")
+        .expect("wait");
+    assert!(exit.success(), "graceful shutdown exits 0");
+    assert!(
+        !data.join("postgres/pgdata/postmaster.pid").exists(),
+        "cluster stopped"
+    );
+}
+
 #[tokio::test]
 async fn binary_starts_its_own_postgres_refuses_a_second_instance_and_stops_cleanly() {
     let dir = TempDir(std::env::temp_dir().join(format!("wacrm-proc-{}", uuid::Uuid::new_v4())));
@@ -71,21 +90,7 @@ async fn binary_starts_its_own_postgres_refuses_a_second_instance_and_stops_clea
         "the first one is unharmed"
     );
 
-    let pid = first.id().expect("pid").to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let exit = tokio::time::timeout(Duration::from_secs(30), first.wait())
-        .await
-        .expect("exits")
-        .expect("wait");
-    assert!(exit.success(), "graceful shutdown exits 0");
-    assert!(
-        !data.join("postgres/pgdata/postmaster.pid").exists(),
-        "cluster stopped"
-    );
+    stops_cleanly(&mut first, &data).await;
 
     // Restart on the existing data dir.
     let mut again = wacrm(&data, port).spawn().expect("restart");
@@ -176,12 +181,17 @@ impl Drop for StopsPostgres {
     }
 }
 
+/// A superuser connection to the database of the wacrm on `data`.
+async fn wacrm_db(data: &std::path::Path) -> sqlx::PgConnection {
+    let options = wacrm::embedded_pg::connect_options_in(&data.join("postgres"), "wacrm");
+    <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+        .await
+        .expect("connect to wacrm's cluster")
+}
+
 /// (status, provider id, send marked) of our message with this text.
 async fn our_message(data: &std::path::Path, text: &str) -> (String, Option<String>, bool) {
-    let options = wacrm::embedded_pg::connect_options_in(&data.join("postgres"), "wacrm");
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
-        .await
-        .expect("connect to wacrm's cluster");
+    let mut conn = wacrm_db(data).await;
     sqlx::query_as(
         "select status, provider_message_id, send_attempted_at is not null \
          from messages where body = $1 and direction = 'out'",
@@ -196,12 +206,8 @@ async fn admin_scalar<T>(data: &std::path::Path, sql: &'static str) -> T
 where
     T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
 {
-    let options = wacrm::embedded_pg::connect_options_in(&data.join("postgres"), "wacrm");
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
-        .await
-        .expect("connect to wacrm's cluster");
     sqlx::query_scalar(sql)
-        .fetch_one(&mut conn)
+        .fetch_one(&mut wacrm_db(data).await)
         .await
         .expect(sql)
 }
@@ -330,16 +336,12 @@ async fn a_send_interrupted_by_a_killed_process_goes_out_once_after_restart() {
     // Held past the lease: the claim is renewed, so no other worker of the
     // same process takes the job meanwhile.
     tokio::time::sleep(Duration::from_secs(LEASE_SECS + 2)).await;
-    let held: (i32, bool) = {
-        let options = wacrm::embedded_pg::connect_options_in(&data.join("postgres"), "wacrm");
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
-            .await
-            .expect("connect");
-        sqlx::query_as("select attempts, coalesce(locked_until > now(), false) from jobs where queue = 'messages'")
-            .fetch_one(&mut conn)
-            .await
-            .expect("the send job")
-    };
+    let held: (i32, bool) = sqlx::query_as(
+        "select attempts, coalesce(locked_until > now(), false) from jobs where queue = 'messages'",
+    )
+    .fetch_one(&mut wacrm_db(&data).await)
+    .await
+    .expect("the send job");
     assert_eq!(held, (1, true), "claimed once, claim kept while running");
     kill_hard(&mut first).await;
     assert_eq!(
@@ -418,18 +420,5 @@ async fn a_send_interrupted_by_a_killed_process_goes_out_once_after_restart() {
     assert_eq!(jobs_left, 0, "the interrupted send job is done");
 
     // The last process stops the cluster the killed ones left running.
-    let pid = third.id().expect("pid").to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    let exit = tokio::time::timeout(Duration::from_secs(30), third.wait())
-        .await
-        .expect("exits")
-        .expect("wait");
-    assert!(exit.success(), "graceful shutdown exits 0");
-    assert!(
-        !data.join("postgres/pgdata/postmaster.pid").exists(),
-        "cluster stopped"
-    );
+    stops_cleanly(&mut third, &data).await;
 }
