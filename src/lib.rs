@@ -24,6 +24,7 @@ pub mod tenancy;
 pub mod tls;
 pub mod web;
 pub mod whatsapp;
+pub mod whatsapp_web;
 
 /// Logs to stderr; `RUST_LOG` overrides the default level.
 pub fn init_tracing() {

@@ -33,3 +33,4 @@ mod team;
 mod tenancy;
 mod tls;
 mod whatsapp;
+mod whatsapp_web_store;
