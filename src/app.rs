@@ -36,6 +36,10 @@ pub struct AppState {
     pub graph: crate::whatsapp::graph::GraphClient,
     /// Media files fetched from providers, under the data dir.
     pub media: crate::media_store::MediaStore,
+    /// Starts linked-device (WhatsApp Web) sessions.
+    pub web_connector: Arc<dyn crate::whatsapp_web::link::Connector>,
+    /// The linked-device sessions this process runs.
+    pub web_sessions: crate::whatsapp_web::supervisor::Running,
 }
 
 impl AppState {
@@ -57,6 +61,8 @@ impl AppState {
             secrets: Arc::new(secrets),
             session_cache: session_store::new_cache(),
             live: crate::live::new_hub(),
+            web_connector: Arc::new(crate::whatsapp_web::client::WhatsappRust),
+            web_sessions: Default::default(),
         })
     }
 

@@ -80,6 +80,15 @@ pub struct Config {
     /// How long a Graph API call may take before it counts as unanswered.
     #[arg(long, env = "WHATSAPP_TIMEOUT_SECS", default_value_t = 15)]
     pub whatsapp_timeout_secs: u64,
+    /// Messages per second one linked-device (WhatsApp Web) number may
+    /// send, across instances: slow, since automated sending can get such a
+    /// number banned.
+    #[arg(long, env = "WHATSAPP_WEB_SEND_RATE", default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub whatsapp_web_send_rate: i32,
+    /// How long a process holds a linked-device session without renewing
+    /// its claim: a dead process's sessions resume elsewhere within this.
+    #[arg(long, env = "WHATSAPP_WEB_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(3..=600))]
+    pub whatsapp_web_lease_secs: u32,
     #[arg(long, env = "STRIPE_SECRET_KEY", value_parser = secret)]
     pub stripe_secret_key: Option<SecretString>,
     #[arg(long, env = "STRIPE_WEBHOOK_SECRET", value_parser = secret)]

@@ -151,6 +151,7 @@ pub fn spawn_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
             state.config.job_workers(),
         ),
         crate::notifications::spawn(state.pool.clone(), subscribers),
+        crate::whatsapp_web::supervisor::spawn(state.clone()),
         spawn_sweeps(state.clone()),
     ]
 }

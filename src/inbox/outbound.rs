@@ -280,13 +280,7 @@ pub async fn send(
             return crate::whatsapp::sender::send(state, tx, &message, attempt).await;
         }
         ChannelKind::WhatsappWeb => {
-            db::messages::advance_status(
-                &mut tx,
-                message.id,
-                DeliveryStatus::Failed,
-                Some("This channel cannot send yet."),
-            )
-            .await?;
+            return crate::whatsapp_web::sender::send(state, tx, &message, attempt).await;
         }
     }
     db::conversations::notify(&mut tx, message.conversation_id).await?;

@@ -22,6 +22,14 @@ fn scoped_begin(setting: &'static str, id: Uuid) -> sqlx::AssertSqlSafe<String> 
     sqlx::AssertSqlSafe(format!("begin; set local {setting} = '{id}'"))
 }
 
+/// A transaction of the linked-device supervisors, which run every
+/// workspace's sessions: it sees every row of `whatsapp_web_leases` (ids
+/// and lease times only) and no tenant table (policy `supervisor`).
+pub async fn supervisor_tx(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
+    pool.begin_with("begin; set local app.whatsapp_web_supervisor = 'on'")
+        .await
+}
+
 /// A transaction scoped to one workspace.
 pub struct TenantTx {
     tx: Transaction<'static, Postgres>,

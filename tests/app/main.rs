@@ -33,4 +33,5 @@ mod team;
 mod tenancy;
 mod tls;
 mod whatsapp;
+mod whatsapp_web;
 mod whatsapp_web_store;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake_graph;
+pub mod fake_wa_web;
 pub mod smtp_sink;
 
 use std::net::SocketAddr;
@@ -104,6 +105,8 @@ pub struct TestApp {
     pub state: AppState,
     pub admin: PgConnectOptions,
     pub smtp: SmtpSink,
+    /// Its background tasks and server (`kill` them to play a dead process).
+    pub background: Background,
     _data_dir: TempDir,
 }
 
@@ -119,23 +122,39 @@ pub fn test_secret_key() -> String {
     base64::engine::general_purpose::STANDARD.encode([7u8; 32])
 }
 
-/// The pool, background tasks and HTTP server of one instance.
+/// The pool, background tasks and HTTP server of one instance; `connector`
+/// replaces the linked-device (WhatsApp Web) connector.
 async fn start_instance(
     admin: &PgConnectOptions,
     config: Config,
     listener: TcpListener,
-) -> AppState {
+    connector: Option<std::sync::Arc<dyn wacrm::whatsapp_web::link::Connector>>,
+) -> (AppState, Background) {
     let pool = wacrm::db::app_pool(admin, config.pool_size() + 1)
         .await
         .expect("app pool");
-    let state = AppState::new(config, pool).expect("app state");
-    wacrm::server::spawn_background(&state);
-    tokio::spawn(wacrm::server::serve(
-        listener,
-        state.clone(),
-        std::future::pending(),
-    ));
-    state
+    let mut state = AppState::new(config, pool).expect("app state");
+    if let Some(connector) = connector {
+        state.web_connector = connector;
+    }
+    let mut tasks = wacrm::server::spawn_background(&state);
+    let server = wacrm::server::serve(listener, state.clone(), std::future::pending());
+    tasks.push(tokio::spawn(async move {
+        let _ = server.await;
+    }));
+    (state, Background(std::sync::Mutex::new(tasks)))
+}
+
+/// An instance's background tasks and server: aborted together, as when
+/// its process is killed.
+pub struct Background(std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>);
+
+impl Background {
+    pub fn kill(&self) {
+        for task in self.0.lock().expect("tasks").drain(..) {
+            task.abort();
+        }
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -143,6 +162,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_with_connector(None, customize).await
+}
+
+/// The app with its linked-device sessions run by `connector` (a fake).
+pub async fn spawn_app_with_connector(
+    connector: Option<std::sync::Arc<dyn wacrm::whatsapp_web::link::Connector>>,
+    customize: impl FnOnce(&mut Config),
+) -> TestApp {
     wacrm::server::install_crypto_provider();
     let admin = fresh_database().await;
     let smtp = SmtpSink::start().await;
@@ -158,13 +185,14 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     config.smtp_url = Some(smtp.url().into());
     config.secret_key = Some(test_secret_key().into());
     customize(&mut config);
-    let state = start_instance(&admin, config, listener).await;
+    let (state, background) = start_instance(&admin, config, listener, connector).await;
     TestApp {
         addr,
         base: format!("http://{addr}"),
         state,
         admin,
         smtp,
+        background,
         _data_dir: TempDir(data_dir),
     }
 }
@@ -173,6 +201,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
 pub struct Instance {
     pub base: String,
     pub state: AppState,
+    pub background: Background,
 }
 
 impl TestApp {
@@ -182,10 +211,12 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         let mut config = (*self.state.config).clone();
         config.bind = addr;
-        let state = start_instance(&self.admin, config, listener).await;
+        let connector = Some(self.state.web_connector.clone());
+        let (state, background) = start_instance(&self.admin, config, listener, connector).await;
         Instance {
             base: format!("http://{addr}"),
             state,
+            background,
         }
     }
 

@@ -1,0 +1,241 @@
+//! Linked-device (WhatsApp Web) channels: the session as its owner sees it
+//! (`whatsapp_web_sessions`) and which process runs it
+//! (`whatsapp_web_leases`, see [`crate::whatsapp_web::supervisor`]).
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::tenancy::TenantTx;
+
+/// Where a session stands, as the owner reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebStatus {
+    /// Waiting for the phone to scan the QR code (or take the code).
+    Waiting,
+    Linked,
+    /// Linked, connection lost: reconnecting.
+    Disconnected,
+    /// The phone removed this device: link again.
+    LoggedOut,
+    /// WhatsApp refuses this version: update wacrm.
+    Outdated,
+    /// No scan in time: start again.
+    Expired,
+}
+
+impl WebStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebStatus::Waiting => "waiting",
+            WebStatus::Linked => "linked",
+            WebStatus::Disconnected => "disconnected",
+            WebStatus::LoggedOut => "logged_out",
+            WebStatus::Outdated => "outdated",
+            WebStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<WebStatus> {
+        Some(match input {
+            "waiting" => WebStatus::Waiting,
+            "linked" => WebStatus::Linked,
+            "disconnected" => WebStatus::Disconnected,
+            "logged_out" => WebStatus::LoggedOut,
+            "outdated" => WebStatus::Outdated,
+            "expired" => WebStatus::Expired,
+            _ => return None,
+        })
+    }
+
+    /// A session nobody runs any more until the owner links again.
+    pub fn is_over(self) -> bool {
+        matches!(
+            self,
+            WebStatus::LoggedOut | WebStatus::Outdated | WebStatus::Expired
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    pub channel_id: Uuid,
+    pub status: WebStatus,
+    pub qr_sealed: Option<Vec<u8>>,
+    pub qr_expires_at: Option<OffsetDateTime>,
+    pub pair_phone: Option<String>,
+    pub pair_code: Option<String>,
+    pub pair_code_expires_at: Option<OffsetDateTime>,
+    pub phone: Option<String>,
+    pub display_name: Option<String>,
+    pub updated_at: OffsetDateTime,
+}
+
+type Row = (
+    Uuid,
+    String,
+    Option<Vec<u8>>,
+    Option<OffsetDateTime>,
+    Option<String>,
+    Option<String>,
+    Option<OffsetDateTime>,
+    Option<String>,
+    Option<String>,
+    OffsetDateTime,
+);
+
+const COLUMNS: &str = "channel_id, status, qr_sealed, qr_expires_at, pair_phone, pair_code, \
+                       pair_code_expires_at, phone, display_name, updated_at";
+
+fn from_row(row: Row) -> Option<WebSession> {
+    Some(WebSession {
+        channel_id: row.0,
+        status: WebStatus::parse(&row.1)?,
+        qr_sealed: row.2,
+        qr_expires_at: row.3,
+        pair_phone: row.4,
+        pair_code: row.5,
+        pair_code_expires_at: row.6,
+        phone: row.7,
+        display_name: row.8,
+        updated_at: row.9,
+    })
+}
+
+/// A new linked-device channel, waiting for its first scan (or a pairing
+/// code for `pair_phone`); the supervisors start its session.
+pub async fn create(tx: &mut TenantTx, name: &str, pair_phone: Option<&str>) -> sqlx::Result<Uuid> {
+    let org_id = tx.org_id();
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "insert into channels (org_id, id, kind, name) values ($1, $2, 'whatsapp_web', $3)",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(name)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query(
+        "insert into whatsapp_web_sessions (org_id, channel_id, pair_phone) values ($1, $2, $3)",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(pair_phone)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query("insert into whatsapp_web_leases (channel_id, org_id) values ($1, $2)")
+        .bind(id)
+        .bind(org_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(id)
+}
+
+pub async fn find(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<WebSession>> {
+    let org_id = tx.org_id();
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from whatsapp_web_sessions where org_id = $1 and channel_id = $2"
+    )))
+    .bind(org_id)
+    .bind(channel_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.and_then(from_row))
+}
+
+/// A new QR code to show (waiting for a scan).
+pub async fn show_qr(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    qr_sealed: &[u8],
+    expires_at: OffsetDateTime,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update whatsapp_web_sessions set status = 'waiting', qr_sealed = $3, qr_expires_at = $4, \
+                updated_at = now() where org_id = $1 and channel_id = $2",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .bind(qr_sealed)
+    .bind(expires_at)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A pairing code to type on the phone.
+pub async fn show_pair_code(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    code: &str,
+    expires_at: OffsetDateTime,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update whatsapp_web_sessions set status = 'waiting', pair_code = $3, \
+                pair_code_expires_at = $4, updated_at = now() \
+         where org_id = $1 and channel_id = $2",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .bind(code)
+    .bind(expires_at)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Linked to this number and name; codes are no longer needed.
+pub async fn linked(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    phone: &str,
+    name: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update whatsapp_web_sessions set status = 'linked', phone = $3, display_name = $4, \
+                qr_sealed = null, qr_expires_at = null, pair_code = null, \
+                pair_code_expires_at = null, updated_at = now() \
+         where org_id = $1 and channel_id = $2",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .bind(phone)
+    .bind(name)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A new status; one that is over also ends the lease (nobody runs it).
+/// Codes are dropped once not waiting. False if the status was already
+/// this one.
+pub async fn set_status(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    status: WebStatus,
+) -> sqlx::Result<bool> {
+    let changed = sqlx::query(
+        "update whatsapp_web_sessions set status = $3, updated_at = now(), \
+                qr_sealed = case when $3 = 'waiting' then qr_sealed end, \
+                qr_expires_at = case when $3 = 'waiting' then qr_expires_at end, \
+                pair_code = case when $3 = 'waiting' then pair_code end, \
+                pair_code_expires_at = case when $3 = 'waiting' then pair_code_expires_at end \
+         where org_id = $1 and channel_id = $2 and status <> $3",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .bind(status.as_str())
+    .execute(tx.conn())
+    .await?
+    .rows_affected()
+        == 1;
+    if status.is_over() {
+        sqlx::query(
+            "update whatsapp_web_leases set wanted = false where org_id = $1 and channel_id = $2",
+        )
+        .bind(tx.org_id())
+        .bind(channel_id)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(changed)
+}

@@ -1,0 +1,244 @@
+//! The production [`Connector`]: a `whatsapp-rust` client per session,
+//! over the session's Postgres store, its events turned into
+//! [`SessionEvent`]s. It is the only module that knows the library.
+//!
+//! Group chats are left out: only one-to-one chats with customers reach the
+//! inbox (a CRM's conversations are with contacts; a group has many).
+
+use std::sync::{Arc, Mutex};
+
+use time::OffsetDateTime;
+use whatsapp_rust::pair_code::PairCodeOptions;
+use whatsapp_rust::prelude::*;
+use whatsapp_rust::types::presence::ReceiptType;
+use whatsapp_rust::wacore_binary::jid::JidExt;
+
+use super::link::{Connector, LinkedSession, SessionEvent, Start, WebInbound, WebOutgoing};
+use crate::domain::{DeliveryStatus, MessageKind};
+
+/// Connects sessions to WhatsApp's servers.
+#[derive(Debug, Default)]
+pub struct WhatsappRust;
+
+#[async_trait::async_trait]
+impl Connector for WhatsappRust {
+    async fn start(&self, start: Start) -> anyhow::Result<Arc<dyn LinkedSession>> {
+        let events = start.events.clone();
+        let mut builder = Bot::builder()
+            .with_backend(start.store)
+            .with_push_name("wacrm")
+            .on_event(move |event: Arc<Event>, client: Arc<Client>| {
+                let events = events.clone();
+                async move {
+                    for translated in translate(&event, &client) {
+                        // The receiver is gone only when the session ends.
+                        let _ = events.send(translated);
+                    }
+                }
+            });
+        if let Some(phone) = start.pair_phone {
+            builder = builder.with_pair_code(PairCodeOptions {
+                phone_number: phone,
+                ..PairCodeOptions::default()
+            });
+        }
+        let bot = builder.build().await?;
+        let client = bot.client();
+        let handle = bot.spawn();
+        Ok(Arc::new(Session {
+            client,
+            handle: Mutex::new(Some(handle)),
+        }))
+    }
+}
+
+struct Session {
+    client: Arc<Client>,
+    /// Dropping it aborts the client; `stop` shuts it down cleanly.
+    handle: Mutex<Option<BotHandle>>,
+}
+
+#[async_trait::async_trait]
+impl LinkedSession for Session {
+    async fn send(&self, to: &str, message: &WebOutgoing) -> anyhow::Result<String> {
+        let options = SendOptions::default().with_message_id(message.id.clone());
+        let sent = self
+            .client
+            .send_message_with_options(
+                Jid::pn(to),
+                wa::Message::text(message.text.clone()),
+                options,
+            )
+            .await?;
+        Ok(sent.message_id)
+    }
+
+    async fn log_out(&self) {
+        self.client.logout().await;
+    }
+
+    async fn stop(&self) {
+        let handle = self
+            .handle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(handle) = handle {
+            handle.shutdown().await;
+        }
+    }
+}
+
+/// What wacrm keeps of a library event (most are none of its business).
+fn translate(event: &Event, client: &Client) -> Vec<SessionEvent> {
+    match event {
+        Event::PairingQrCode(qr) => vec![SessionEvent::Qr {
+            code: qr.code.clone(),
+            valid_for: qr.timeout,
+        }],
+        Event::PairingCode(code) => vec![SessionEvent::PairCode {
+            code: code.code.clone(),
+            valid_for: code.timeout,
+        }],
+        Event::Connected(_) => match client.pn() {
+            Some(pn) => vec![SessionEvent::Linked {
+                phone: pn.user.to_string(),
+                name: client.push_name(),
+            }],
+            None => vec![],
+        },
+        Event::Disconnected(_) => vec![SessionEvent::Disconnected],
+        Event::LoggedOut(out) => vec![SessionEvent::LoggedOut {
+            reason: format!("{:?}", out.reason),
+        }],
+        Event::ClientOutdated(_) => vec![SessionEvent::Outdated],
+        Event::PairingQrCodesExhausted(_) => vec![SessionEvent::QrExpired],
+        Event::Messages(batch) => {
+            let messages: Vec<WebInbound> = batch
+                .messages
+                .iter()
+                .filter_map(|m| inbound(&m.message, &m.info))
+                .collect();
+            if messages.is_empty() {
+                vec![]
+            } else {
+                vec![SessionEvent::Messages(messages)]
+            }
+        }
+        Event::Receipt(receipt) if !receipt.source.is_group => {
+            let status = match receipt.r#type {
+                ReceiptType::Delivered => DeliveryStatus::Delivered,
+                ReceiptType::Read | ReceiptType::Played => DeliveryStatus::Read,
+                _ => return vec![],
+            };
+            vec![SessionEvent::Receipt {
+                message_ids: receipt.message_ids.clone(),
+                status,
+            }]
+        }
+        _ => vec![],
+    }
+}
+
+/// A customer's message in a one-to-one chat, as wacrm stores it; `None`
+/// for our own, group and status messages, and senders without a number.
+pub fn inbound(message: &wa::Message, info: &MessageInfo) -> Option<WebInbound> {
+    let source = &info.source;
+    if source.is_from_me || source.is_group || source.chat.is_status_broadcast() {
+        return None;
+    }
+    // A sender may be addressed by its LID; the number is then its alias.
+    let from = [Some(&source.sender), source.sender_alt.as_ref()]
+        .into_iter()
+        .flatten()
+        .find(|jid| jid.is_pn())?
+        .user
+        .to_string();
+    let base = message.get_base_message();
+    let (kind, body, reply_to) = content(base);
+    Some(WebInbound {
+        id: info.id.clone(),
+        from,
+        push_name: Some(info.push_name.clone()).filter(|n| !n.trim().is_empty()),
+        sent_at: OffsetDateTime::from_unix_timestamp(info.timestamp.timestamp()).ok(),
+        kind,
+        body,
+        media: None,
+        raw: None,
+        reply_to,
+    })
+}
+
+/// Kind, text and quoted/reacted-to id of a message.
+fn content(message: &wa::Message) -> (MessageKind, String, Option<String>) {
+    let quoted = |context: Option<&wa::ContextInfo>| context.and_then(|c| c.stanza_id.clone());
+    if let Some(text) = message.conversation.as_deref() {
+        return (MessageKind::Text, text.to_owned(), None);
+    }
+    if let Some(text) = message.extended_text_message.as_option() {
+        return (
+            MessageKind::Text,
+            text.text.clone().unwrap_or_default(),
+            quoted(text.context_info.as_option()),
+        );
+    }
+    if let Some(image) = message.image_message.as_option() {
+        return (
+            MessageKind::Image,
+            image.caption.clone().unwrap_or_default(),
+            quoted(image.context_info.as_option()),
+        );
+    }
+    if let Some(video) = message.video_message.as_option() {
+        return (
+            MessageKind::Video,
+            video.caption.clone().unwrap_or_default(),
+            quoted(video.context_info.as_option()),
+        );
+    }
+    if let Some(audio) = message.audio_message.as_option() {
+        return (
+            MessageKind::Audio,
+            String::new(),
+            quoted(audio.context_info.as_option()),
+        );
+    }
+    if let Some(document) = message.document_message.as_option() {
+        let body = document
+            .caption
+            .clone()
+            .or_else(|| document.file_name.clone())
+            .unwrap_or_default();
+        return (
+            MessageKind::Document,
+            body,
+            quoted(document.context_info.as_option()),
+        );
+    }
+    if message.sticker_message.is_set() {
+        return (MessageKind::Sticker, String::new(), None);
+    }
+    if let Some(location) = message.location_message.as_option() {
+        let place = [location.name.clone(), location.address.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ");
+        return (MessageKind::Location, place, None);
+    }
+    if let Some(contact) = message.contact_message.as_option() {
+        return (
+            MessageKind::Contacts,
+            contact.display_name.clone().unwrap_or_default(),
+            None,
+        );
+    }
+    if let Some(reaction) = message.reaction_message.as_option() {
+        return (
+            MessageKind::Reaction,
+            reaction.text.clone().unwrap_or_default(),
+            reaction.key.as_option().and_then(|k| k.id.clone()),
+        );
+    }
+    (MessageKind::Unknown, String::new(), None)
+}

@@ -1,0 +1,143 @@
+//! What a linked-device session reports, written to its workspace: the
+//! status the owner sees, customers' messages through the same idempotent
+//! ingest as every channel, receipts through the same delivery reports.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::link::{SessionEvent, WebInbound};
+use crate::app::AppState;
+use crate::db;
+use crate::db::web_sessions::WebStatus;
+use crate::domain::PhoneE164;
+use crate::inbox::ingest::{self, Inbound, Ingested};
+use crate::tenancy::bootstrap;
+use crate::whatsapp::webhook::StatusReport;
+
+/// Sealing purpose of a shown QR code (it carries the device's keys).
+pub const QR_PURPOSE: &str = "whatsapp-web-qr";
+
+/// Whether the session goes on after an event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    Continue,
+    /// Over: logged out, outdated or never scanned; stop it.
+    End,
+}
+
+/// Records one event in the session's workspace.
+pub async fn apply(
+    state: &AppState,
+    org_id: Uuid,
+    channel_id: Uuid,
+    event: SessionEvent,
+) -> anyhow::Result<Next> {
+    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let now = OffsetDateTime::now_utc();
+    let next = match event {
+        SessionEvent::Qr { code, valid_for } => {
+            let sealed = state
+                .secrets
+                .seal(org_id, &qr_purpose(channel_id), code.as_bytes())?;
+            db::web_sessions::show_qr(&mut tx, channel_id, &sealed, now + valid_for).await?;
+            Next::Continue
+        }
+        SessionEvent::PairCode { code, valid_for } => {
+            db::web_sessions::show_pair_code(&mut tx, channel_id, &code, now + valid_for).await?;
+            Next::Continue
+        }
+        SessionEvent::Linked { phone, name } => {
+            db::web_sessions::linked(&mut tx, channel_id, &phone, &name).await?;
+            Next::Continue
+        }
+        SessionEvent::Disconnected => {
+            let current = db::web_sessions::find(&mut tx, channel_id).await?;
+            if current.is_some_and(|s| s.status == WebStatus::Linked) {
+                db::web_sessions::set_status(&mut tx, channel_id, WebStatus::Disconnected).await?;
+            }
+            Next::Continue
+        }
+        SessionEvent::LoggedOut { reason } => {
+            tracing::warn!(%channel_id, %reason, "whatsapp web: logged out from the phone");
+            db::web_sessions::set_status(&mut tx, channel_id, WebStatus::LoggedOut).await?;
+            Next::End
+        }
+        SessionEvent::Outdated => {
+            db::web_sessions::set_status(&mut tx, channel_id, WebStatus::Outdated).await?;
+            Next::End
+        }
+        SessionEvent::QrExpired => {
+            db::web_sessions::set_status(&mut tx, channel_id, WebStatus::Expired).await?;
+            Next::End
+        }
+        SessionEvent::Messages(messages) => {
+            store_messages(&mut tx, channel_id, &messages).await?;
+            Next::Continue
+        }
+        SessionEvent::Receipt {
+            message_ids,
+            status,
+        } => {
+            for id in message_ids {
+                let report = StatusReport {
+                    provider_message_id: id,
+                    status,
+                    error: None,
+                    at: None,
+                    callback_data: None,
+                };
+                crate::inbox::delivery::report(&mut tx, channel_id, &report).await?;
+            }
+            Next::Continue
+        }
+    };
+    tx.commit().await?;
+    if next == Next::End {
+        // Its keys are dead: a new link starts from nothing.
+        super::store::SessionStore::new(
+            state.pool.clone(),
+            state.secrets.clone(),
+            org_id,
+            channel_id,
+        )
+        .clear()
+        .await?;
+    }
+    Ok(next)
+}
+
+/// The sealing purpose of a channel's QR code.
+pub fn qr_purpose(channel_id: Uuid) -> String {
+    format!("{QR_PURPOSE}\n{channel_id}")
+}
+
+/// Customers' messages, stored once each (a session delivers again after a
+/// reconnect; the message id decides).
+async fn store_messages(
+    tx: &mut crate::tenancy::TenantTx,
+    channel_id: Uuid,
+    messages: &[WebInbound],
+) -> anyhow::Result<Vec<Ingested>> {
+    let Some(channel) = db::channels::find(tx, channel_id).await? else {
+        return Ok(vec![]);
+    };
+    let mut arrivals = Vec::with_capacity(messages.len());
+    for message in messages {
+        let Ok(from) = PhoneE164::parse(&format!("+{}", message.from), None) else {
+            tracing::warn!(%channel_id, "whatsapp web: a sender that is not a phone number");
+            continue;
+        };
+        arrivals.push(Inbound {
+            from,
+            profile_name: message.push_name.as_deref(),
+            provider_message_id: &message.id,
+            kind: message.kind,
+            body: &message.body,
+            media: message.media.clone(),
+            raw: message.raw.clone(),
+            sent_at: message.sent_at,
+            reply_to: message.reply_to.as_deref(),
+        });
+    }
+    Ok(ingest::ingest_all(tx, &channel, &arrivals).await?)
+}

@@ -1,0 +1,106 @@
+//! Sending a queued message through a linked-device session, once.
+//!
+//! Why a message is not sent twice: the message id WhatsApp knows it by is
+//! fixed before the first try (derived from our message id, see
+//! [`wire_id`]), so a retry after a lost answer or a crash sends the same
+//! id again, and the recipient's phone shows a message id once. Only the
+//! process that runs the session can send: a send job claimed elsewhere
+//! waits (it does not use up a try) until the owner's worker takes it.
+//! Each send takes a slot of the channel's per-second budget
+//! (`WHATSAPP_WEB_SEND_RATE`, counted in Postgres across instances;
+//! gentler than the Cloud API's, as automated sending can get a linked
+//! number banned).
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::link::WebOutgoing;
+use crate::app::AppState;
+use crate::db;
+use crate::db::messages::Message;
+use crate::domain::{DeliveryStatus, MessageKind};
+use crate::inbox::delivery;
+use crate::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
+use crate::tenancy::{TenantTx, bootstrap};
+
+/// The id WhatsApp knows our message by: WhatsApp Web's form (`3EB0` and
+/// upper-case hex), from the random part of our id.
+pub fn wire_id(message_id: Uuid) -> String {
+    let bytes = message_id.as_bytes();
+    format!("3EB0{}", hex::encode_upper(&bytes[6..16]))
+}
+
+/// Sends `message` (queued, on a linked-device channel) in `tx`'s workspace.
+pub async fn send(
+    state: &AppState,
+    mut tx: TenantTx,
+    message: &Message,
+    attempt: i32,
+) -> anyhow::Result<()> {
+    let org_id = tx.org_id();
+    if message.kind() != MessageKind::Text {
+        return give_up(
+            tx,
+            message,
+            "Only text can be sent on linked-device channels for now.",
+        )
+        .await;
+    }
+    let Some(session) = state.web_sessions.get(message.channel_id) else {
+        // Another process runs the session, or it is not linked yet.
+        return Err(RetryLater {
+            after: Duration::from_secs(1),
+            reason: "the linked phone's session runs elsewhere or is not connected".into(),
+            waiting: true,
+        }
+        .into());
+    };
+    let phone = db::messages::recipient_phone(&mut tx, message.conversation_id).await?;
+    let Some(phone) = phone else {
+        return give_up(tx, message, "The contact has no phone number to send to.").await;
+    };
+    let to: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let rate = state.config.whatsapp_web_send_rate;
+    if !db::cloud_channels::take_send_slot(&mut tx, message.channel_id, rate).await? {
+        return Err(RetryLater {
+            after: Duration::from_millis(1000),
+            reason: "the linked number's send rate is reached".into(),
+            waiting: true,
+        }
+        .into());
+    }
+    tx.commit().await?;
+    let outgoing = WebOutgoing {
+        id: wire_id(message.id),
+        text: message.body.clone(),
+        reply_to: message.quoted_provider_id.clone(),
+    };
+    let outcome = session.send(&to, &outgoing).await;
+    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    match outcome {
+        Ok(provider_id) => {
+            delivery::record_sent(&mut tx, message.channel_id, message.id, &provider_id).await?;
+            db::conversations::notify(&mut tx, message.conversation_id).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        Err(e) if attempt < SEND_ATTEMPTS => {
+            tx.commit().await?;
+            Err(RetryLater {
+                after: send_backoff(attempt),
+                reason: format!("{e:#}"),
+                waiting: false,
+            }
+            .into())
+        }
+        Err(e) => give_up(tx, message, &format!("WhatsApp did not take it: {e:#}")).await,
+    }
+}
+
+async fn give_up(mut tx: TenantTx, message: &Message, reason: &str) -> anyhow::Result<()> {
+    db::messages::advance_status(&mut tx, message.id, DeliveryStatus::Failed, Some(reason)).await?;
+    db::conversations::notify(&mut tx, message.conversation_id).await?;
+    tx.commit().await?;
+    Ok(())
+}

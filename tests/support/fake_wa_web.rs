@@ -1,0 +1,165 @@
+//! A scripted stand-in for linked-device sessions (the real one needs
+//! WhatsApp's servers): plugged in as the app's connector, it starts a
+//! session per channel, lets the test play what the phone and WhatsApp
+//! would do (a QR, the scan, customers' messages, receipts, a logout), and
+//! records what the app sends. It also keeps count of how many sessions of
+//! a channel are open at once, across every instance that shares it: a
+//! session is open from its start until it is stopped or dropped (its
+//! process killed).
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+use uuid::Uuid;
+use wacrm::whatsapp_web::link::{Connector, LinkedSession, SessionEvent, Start, WebOutgoing};
+
+#[derive(Default)]
+struct Inner {
+    /// Open sessions per channel: their event senders, newest last.
+    open: HashMap<Uuid, Vec<(u64, UnboundedSender<SessionEvent>)>>,
+    /// The most sessions of a channel ever open at once.
+    most_open: HashMap<Uuid, usize>,
+    starts: Vec<(Uuid, Option<String>)>,
+    sent: Vec<Sent>,
+    next_id: u64,
+    /// Sends to refuse before one goes through.
+    refuse_sends: usize,
+}
+
+/// One message the app sent.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub channel_id: Uuid,
+    pub to: String,
+    pub message: WebOutgoing,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeWeb(Arc<Mutex<Inner>>);
+
+impl FakeWeb {
+    pub fn new() -> Arc<FakeWeb> {
+        Arc::new(FakeWeb::default())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sessions of `channel_id` open now.
+    pub fn open(&self, channel_id: Uuid) -> usize {
+        self.lock().open.get(&channel_id).map_or(0, Vec::len)
+    }
+
+    /// The most sessions of `channel_id` ever open at once.
+    pub fn most_open(&self, channel_id: Uuid) -> usize {
+        self.lock().most_open.get(&channel_id).copied().unwrap_or(0)
+    }
+
+    /// Every start: the channel and the number asked to pair by code.
+    pub fn starts(&self) -> Vec<(Uuid, Option<String>)> {
+        self.lock().starts.clone()
+    }
+
+    pub fn sent(&self) -> Vec<Sent> {
+        self.lock().sent.clone()
+    }
+
+    /// Refuse the next `n` sends (a network error).
+    pub fn refuse_sends(&self, n: usize) {
+        self.lock().refuse_sends = n;
+    }
+
+    /// Waits (up to `limit`) until `channel_id` has an open session.
+    pub async fn until_open(&self, channel_id: Uuid, limit: Duration) {
+        let started = Instant::now();
+        while self.open(channel_id) == 0 {
+            assert!(
+                started.elapsed() < limit,
+                "no session of {channel_id} started"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// What the phone or WhatsApp does, as the channel's open session
+    /// reports it.
+    pub fn emit(&self, channel_id: Uuid, event: SessionEvent) {
+        let inner = self.lock();
+        let (_, events) = inner
+            .open
+            .get(&channel_id)
+            .and_then(|open| open.last())
+            .unwrap_or_else(|| panic!("no open session of {channel_id}"));
+        events.send(event).expect("the session is listening");
+    }
+
+    fn close(&self, channel_id: Uuid, id: u64) {
+        if let Some(open) = self.lock().open.get_mut(&channel_id) {
+            open.retain(|(session, _)| *session != id);
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Connector for FakeWeb {
+    async fn start(&self, start: Start) -> anyhow::Result<Arc<dyn LinkedSession>> {
+        let mut inner = self.lock();
+        inner.next_id += 1;
+        let id = inner.next_id;
+        inner
+            .starts
+            .push((start.channel_id, start.pair_phone.clone()));
+        let open = inner.open.entry(start.channel_id).or_default();
+        open.push((id, start.events));
+        let now_open = open.len();
+        let most = inner.most_open.entry(start.channel_id).or_default();
+        *most = (*most).max(now_open);
+        Ok(Arc::new(FakeSession {
+            fake: self.clone(),
+            channel_id: start.channel_id,
+            id,
+        }))
+    }
+}
+
+struct FakeSession {
+    fake: FakeWeb,
+    channel_id: Uuid,
+    id: u64,
+}
+
+impl Drop for FakeSession {
+    fn drop(&mut self) {
+        self.fake.close(self.channel_id, self.id);
+    }
+}
+
+#[async_trait::async_trait]
+impl LinkedSession for FakeSession {
+    async fn send(&self, to: &str, message: &WebOutgoing) -> anyhow::Result<String> {
+        let mut inner = self.fake.lock();
+        if inner.refuse_sends > 0 {
+            inner.refuse_sends -= 1;
+            anyhow::bail!("connection reset");
+        }
+        inner.sent.push(Sent {
+            channel_id: self.channel_id,
+            to: to.to_owned(),
+            message: message.clone(),
+        });
+        // WhatsApp keeps the id it was given.
+        Ok(message.id.clone())
+    }
+
+    async fn log_out(&self) {
+        self.fake.close(self.channel_id, self.id);
+    }
+
+    async fn stop(&self) {
+        self.fake.close(self.channel_id, self.id);
+    }
+}
