@@ -21,6 +21,8 @@ pub enum WebStatus {
     Outdated,
     /// No scan in time: start again.
     Expired,
+    /// The owner unlinked it from wacrm.
+    Unlinked,
 }
 
 impl WebStatus {
@@ -32,6 +34,7 @@ impl WebStatus {
             WebStatus::LoggedOut => "logged_out",
             WebStatus::Outdated => "outdated",
             WebStatus::Expired => "expired",
+            WebStatus::Unlinked => "unlinked",
         }
     }
 
@@ -43,6 +46,7 @@ impl WebStatus {
             "logged_out" => WebStatus::LoggedOut,
             "outdated" => WebStatus::Outdated,
             "expired" => WebStatus::Expired,
+            "unlinked" => WebStatus::Unlinked,
             _ => return None,
         })
     }
@@ -51,7 +55,7 @@ impl WebStatus {
     pub fn is_over(self) -> bool {
         matches!(
             self,
-            WebStatus::LoggedOut | WebStatus::Outdated | WebStatus::Expired
+            WebStatus::LoggedOut | WebStatus::Outdated | WebStatus::Expired | WebStatus::Unlinked
         )
     }
 }
@@ -238,4 +242,89 @@ pub async fn set_status(
         .await?;
     }
     Ok(changed)
+}
+
+/// A channel with its session, for the list.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub channel_id: Uuid,
+    pub name: String,
+    pub status: WebStatus,
+    pub phone: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// A row of [`list`]: channel id, name, status, phone, display name.
+type ListedRow = (Uuid, String, String, Option<String>, Option<String>);
+
+pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Listed>> {
+    let rows: Vec<ListedRow> = sqlx::query_as(
+        "select c.id, c.name, s.status, s.phone, s.display_name \
+         from channels c join whatsapp_web_sessions s \
+           on s.org_id = c.org_id and s.channel_id = c.id \
+         where c.org_id = $1 order by c.created_at, c.id",
+    )
+    .bind(tx.org_id())
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(channel_id, name, status, phone, display_name)| {
+            Some(Listed {
+                channel_id,
+                name,
+                status: WebStatus::parse(&status)?,
+                phone,
+                display_name,
+            })
+        })
+        .collect())
+}
+
+/// The channel's name, if it is a linked-device channel of this workspace.
+pub async fn name(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "select name from channels where org_id = $1 and id = $2 and kind = 'whatsapp_web'",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+/// Starts over: waiting for a new scan (or a code for `pair_phone`), to be
+/// claimed by a supervisor. Only a session that is over and that no
+/// process holds any more: false otherwise (the caller then clears the
+/// old keys).
+pub async fn relink(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    pair_phone: Option<&str>,
+) -> sqlx::Result<bool> {
+    let free = sqlx::query(
+        "update whatsapp_web_leases set wanted = true, owner = null, lease_until = null \
+         where org_id = $1 and channel_id = $2 and not wanted \
+           and (lease_until is null or lease_until < now())",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected()
+        == 1;
+    if !free {
+        return Ok(false);
+    }
+    sqlx::query(
+        "update whatsapp_web_sessions set status = 'waiting', qr_sealed = null, \
+                qr_expires_at = null, pair_code = null, pair_code_expires_at = null, \
+                pair_phone = $3, updated_at = now() \
+         where org_id = $1 and channel_id = $2",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .bind(pair_phone)
+    .execute(tx.conn())
+    .await?;
+    Ok(true)
 }

@@ -92,17 +92,6 @@ pub async fn apply(
         }
     };
     tx.commit().await?;
-    if next == Next::End {
-        // Its keys are dead: a new link starts from nothing.
-        super::store::SessionStore::new(
-            state.pool.clone(),
-            state.secrets.clone(),
-            org_id,
-            channel_id,
-        )
-        .clear()
-        .await?;
-    }
     Ok(next)
 }
 

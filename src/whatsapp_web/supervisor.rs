@@ -94,11 +94,27 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             }
             let running: Vec<Uuid> = sessions.keys().copied().collect();
             match renew(&state, owner, &running, lease).await {
-                Ok(kept) => {
+                Ok(held) => {
                     last_renewal = Instant::now();
-                    for channel in running.iter().filter(|c| !kept.contains(c)) {
-                        tracing::warn!(%channel, "whatsapp web: lease lost; stopping the session");
-                        stop(&state, &mut sessions, *channel).await;
+                    for channel in &running {
+                        match held.iter().find(|(c, _)| c == channel) {
+                            Some((_, true)) => {}
+                            // Unlinked by the owner: tell the phone, forget
+                            // the keys, let go.
+                            Some((_, false)) => {
+                                if let Some(session) = state.web_sessions.get(*channel) {
+                                    session.log_out().await;
+                                }
+                                stop(&state, &mut sessions, *channel).await;
+                                if let Err(e) = forget(&state, owner, *channel).await {
+                                    tracing::warn!(%channel, error = %format!("{e:#}"), "whatsapp web: forgetting an unlinked session failed");
+                                }
+                            }
+                            None => {
+                                tracing::warn!(%channel, "whatsapp web: lease lost; stopping the session");
+                                stop(&state, &mut sessions, *channel).await;
+                            }
+                        }
                     }
                 }
                 Err(e) => {
@@ -114,7 +130,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             match claim(&state, owner, lease).await {
                 Ok(claimed) => {
                     for (channel_id, org_id) in claimed {
-                        let handle = tasks.spawn(run(state.clone(), org_id, channel_id));
+                        let handle = tasks.spawn(run(state.clone(), owner, org_id, channel_id));
                         sessions.insert(channel_id, handle);
                     }
                 }
@@ -124,21 +140,22 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Renews this process's leases; the channels it still holds.
+/// Renews this process's leases: the channels it still holds, and whether
+/// each is still wanted (not when its owner unlinked it).
 async fn renew(
     state: &AppState,
     owner: Uuid,
     running: &[Uuid],
     lease: Duration,
-) -> sqlx::Result<Vec<Uuid>> {
+) -> sqlx::Result<Vec<(Uuid, bool)>> {
     if running.is_empty() {
         return Ok(vec![]);
     }
     let mut tx = crate::tenancy::supervisor_tx(&state.pool).await?;
-    let kept = sqlx::query_scalar(
+    let kept = sqlx::query_as(
         "update whatsapp_web_leases set lease_until = now() + make_interval(secs => $3) \
-         where owner = $1 and channel_id = any($2) and wanted and lease_until > now() \
-         returning channel_id",
+         where owner = $1 and channel_id = any($2) and lease_until > now() \
+         returning channel_id, wanted",
     )
     .bind(owner)
     .bind(running)
@@ -182,8 +199,36 @@ async fn stop(
     }
 }
 
+/// Clears a session that is over (its keys are dead) and lets its lease
+/// go, so that it can be linked again at once.
+async fn forget(state: &AppState, owner: Uuid, channel_id: Uuid) -> anyhow::Result<()> {
+    let mut tx = crate::tenancy::supervisor_tx(&state.pool).await?;
+    let org_id: Option<Uuid> = sqlx::query_scalar(
+        "update whatsapp_web_leases set owner = null, lease_until = null \
+         where channel_id = $1 and owner = $2 and not wanted returning org_id",
+    )
+    .bind(channel_id)
+    .bind(owner)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(org_id) = org_id else {
+        // Wanted again or taken meanwhile: not ours to clear.
+        return Ok(());
+    };
+    SessionStore::new(
+        state.pool.clone(),
+        state.secrets.clone(),
+        org_id,
+        channel_id,
+    )
+    .clear()
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// One session, from start until it ends or is aborted.
-async fn run(state: AppState, org_id: Uuid, channel_id: Uuid) {
+async fn run(state: AppState, owner: Uuid, org_id: Uuid, channel_id: Uuid) {
     let pair_phone = match pair_phone(&state, org_id, channel_id).await {
         Ok(p) => p,
         Err(e) => {
@@ -220,6 +265,9 @@ async fn run(state: AppState, org_id: Uuid, channel_id: Uuid) {
             Ok(super::events::Next::Continue) => {}
             Ok(super::events::Next::End) => {
                 session.stop().await;
+                if let Err(e) = forget(&state, owner, channel_id).await {
+                    tracing::warn!(%channel_id, error = %format!("{e:#}"), "whatsapp web: forgetting an ended session failed");
+                }
                 return;
             }
             Err(e) => {

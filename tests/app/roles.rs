@@ -280,6 +280,37 @@ fn routes() -> Vec<Route> {
             vec![],
             Min::Admin,
         ),
+        ("GET", "/settings/linked-devices".into(), vec![], Min::Admin),
+        (
+            "POST",
+            "/settings/linked-devices".into(),
+            vec![("name", "")],
+            Min::Admin,
+        ),
+        (
+            "GET",
+            format!("/settings/linked-devices/{NIL}"),
+            vec![],
+            Min::Admin,
+        ),
+        (
+            "GET",
+            format!("/settings/linked-devices/{NIL}/status"),
+            vec![],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/settings/linked-devices/{NIL}/unlink"),
+            vec![],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/settings/linked-devices/{NIL}/relink"),
+            vec![("phone", "")],
+            Min::Admin,
+        ),
         (
             "POST",
             "/settings/api-tokens".into(),

@@ -410,3 +410,213 @@ async fn one_process_runs_each_session_and_another_takes_over_when_it_dies() {
         "only the dead process's sessions restarted"
     );
 }
+
+// ---- The owner's pages --------------------------------------------------------
+
+/// Links a phone from the settings page; the new channel's id.
+async fn connect_page(owner: &Browser, name: &str, phone: &str) -> Uuid {
+    let response = owner
+        .post_form(
+            "/settings/linked-devices",
+            &[("name", name), ("phone", phone)],
+        )
+        .await;
+    assert_eq!(response.status(), 303, "connect {name}");
+    let path = location(&response);
+    Uuid::try_parse(path.trim_start_matches("/settings/linked-devices/"))
+        .expect("channel id in the redirect")
+}
+
+async fn fragment(owner: &Browser, channel: Uuid) -> String {
+    let (status, body) = owner
+        .page(&format!("/settings/linked-devices/{channel}/status"))
+        .await;
+    assert_eq!(status, 200);
+    body
+}
+
+/// Polls the status fragment until it contains `needle`.
+async fn until_fragment(owner: &Browser, channel: Uuid, needle: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let body = fragment(owner, channel).await;
+        if body.contains(needle) {
+            return body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never showed {needle}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_owner_links_a_phone_by_qr_follows_it_live_unlinks_and_links_again() {
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 3).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let (status, page) = owner.page("/settings/linked-devices").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("unofficial") && page.contains("banned"),
+        "the warning is said"
+    );
+
+    let channel = connect_page(&owner, "Shop phone", "").await;
+    let (status, page) = owner
+        .page(&format!("/settings/linked-devices/{channel}"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Shop phone") && page.contains("every 2s"),
+        "the page follows the session"
+    );
+    fake.until_open(channel, Duration::from_secs(10)).await;
+    assert_eq!(fake.starts()[0], (channel, None), "by QR");
+
+    // The QR, drawn by wacrm, and its rotation.
+    fake.emit(
+        channel,
+        SessionEvent::Qr {
+            code: "2@first,ref".into(),
+            valid_for: Duration::from_secs(60),
+        },
+    );
+    let first = until_fragment(&owner, channel, "<svg").await;
+    assert!(first.contains("Scan this code"));
+    fake.emit(
+        channel,
+        SessionEvent::Qr {
+            code: "2@second,ref".into(),
+            valid_for: Duration::from_secs(20),
+        },
+    );
+    let started = Instant::now();
+    while fragment(&owner, channel).await == first {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the QR never rotated"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    fake.emit(
+        channel,
+        SessionEvent::Linked {
+            phone: "15550783881".into(),
+            name: "Acme Shop".into(),
+        },
+    );
+    let linked = until_fragment(&owner, channel, "data-status=\"linked\"").await;
+    assert!(
+        linked.contains("+15550783881") && linked.contains("Acme Shop") && !linked.contains("<svg")
+    );
+    let (_, list) = owner.page("/settings/linked-devices").await;
+    assert!(list.contains("Shop phone") && list.contains("+15550783881"));
+
+    // Relinking a linked phone is refused; unlinking logs it out.
+    let refused = owner
+        .post_form(
+            &format!("/settings/linked-devices/{channel}/relink"),
+            &[("phone", "")],
+        )
+        .await;
+    assert_eq!(refused.status(), 409);
+    let response = owner
+        .post_form(&format!("/settings/linked-devices/{channel}/unlink"), &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    until_fragment(&owner, channel, "data-status=\"unlinked\"").await;
+    eventually("the session logged out", || async {
+        fake.open(channel) == 0
+    })
+    .await;
+    eventually("the lease let go", || async {
+        scalar::<Option<Uuid>>(&app, "select owner from whatsapp_web_leases")
+            .await
+            .is_none()
+    })
+    .await;
+
+    // Linked again, by a code this time.
+    let response = owner
+        .post_form(
+            &format!("/settings/linked-devices/{channel}/relink"),
+            &[("phone", "+1 650 555 0000")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    fake.until_open(channel, Duration::from_secs(10)).await;
+    assert_eq!(fake.starts()[1], (channel, Some("16505550000".to_owned())));
+    fake.emit(
+        channel,
+        SessionEvent::PairCode {
+            code: "WZYEH1YY".into(),
+            valid_for: Duration::from_secs(180),
+        },
+    );
+    let code = until_fragment(&owner, channel, "WZYEH1YY").await;
+    assert!(code.contains("Type this code"));
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_and_another_workspace_sees_and_changes_nothing() {
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 3).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let other = app.sign_up("Bob", "owner@globex.test", "Globex").await;
+
+    for (name, phone, says) in [
+        ("", "", "Give the phone a name"),
+        (&"x".repeat(101)[..], "", "Give the phone a name"),
+        ("Shop", "call me", "is not a phone number"),
+        ("Shop", "+1 23", "is not a phone number"),
+    ] {
+        let response = owner
+            .post_form(
+                "/settings/linked-devices",
+                &[("name", name), ("phone", phone)],
+            )
+            .await;
+        assert_eq!(response.status(), 422, "{name:?} {phone:?}");
+        assert!(response.text().await.unwrap().contains(says));
+    }
+    assert_eq!(
+        scalar::<i64>(&app, "select count(*) from whatsapp_web_sessions").await,
+        0
+    );
+
+    let channel = connect_page(&owner, "Front desk", "").await;
+    fake.until_open(channel, Duration::from_secs(10)).await;
+    fake.emit(
+        channel,
+        SessionEvent::Linked {
+            phone: "15550783881".into(),
+            name: "Acme".into(),
+        },
+    );
+    until_fragment(&owner, channel, "data-status=\"linked\"").await;
+
+    for path in [
+        format!("/settings/linked-devices/{channel}"),
+        format!("/settings/linked-devices/{channel}/status"),
+        "/settings/linked-devices/not-an-id".to_owned(),
+    ] {
+        assert_eq!(other.get(&path).await.status(), 404, "{path}");
+    }
+    let (_, theirs) = other.page("/settings/linked-devices").await;
+    assert!(!theirs.contains("Front desk"));
+    for action in ["unlink", "relink"] {
+        let response = other
+            .post_form(
+                &format!("/settings/linked-devices/{channel}/{action}"),
+                &[("phone", "")],
+            )
+            .await;
+        assert_eq!(response.status(), 404, "{action}");
+    }
+    let org = app.org_id("Acme").await;
+    assert_eq!(session(&app, org, channel).await.status, WebStatus::Linked);
+    assert_eq!(fake.open(channel), 1, "still running");
+}

@@ -3,6 +3,7 @@
 
 mod api_tokens;
 mod channels;
+mod linked_devices;
 mod workspace;
 
 use axum::Router;
@@ -34,4 +35,21 @@ pub fn router() -> Router<AppState> {
             post(channels::set_enabled),
         )
         .route("/settings/channels/{id}/delete", post(channels::delete))
+        .route(
+            "/settings/linked-devices",
+            get(linked_devices::index).post(linked_devices::create),
+        )
+        .route("/settings/linked-devices/{id}", get(linked_devices::show))
+        .route(
+            "/settings/linked-devices/{id}/status",
+            get(linked_devices::status),
+        )
+        .route(
+            "/settings/linked-devices/{id}/unlink",
+            post(linked_devices::unlink),
+        )
+        .route(
+            "/settings/linked-devices/{id}/relink",
+            post(linked_devices::relink),
+        )
 }
