@@ -242,3 +242,118 @@ fn content(message: &wa::Message) -> (MessageKind, String, Option<String>) {
     }
     (MessageKind::Unknown, String::new(), None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(sender: Jid, chat: Jid) -> MessageInfo {
+        let mut info = MessageInfo::default();
+        info.id = "3EB0C0FFEE".into();
+        info.push_name = "Sheena Nelson".into();
+        info.source.sender = sender;
+        info.source.chat = chat;
+        info
+    }
+
+    fn customer() -> MessageInfo {
+        info(Jid::pn("16505551234"), Jid::pn("16505551234"))
+    }
+
+    #[test]
+    fn a_customers_text_becomes_an_inbound_message() {
+        let message = wa::Message {
+            conversation: Some("Is it in stock?".into()),
+            ..Default::default()
+        };
+        let inbound = inbound(&message, &customer()).expect("kept");
+        assert_eq!(inbound.id, "3EB0C0FFEE");
+        assert_eq!(inbound.from, "16505551234");
+        assert_eq!(inbound.push_name.as_deref(), Some("Sheena Nelson"));
+        assert_eq!(
+            (inbound.kind, inbound.body.as_str()),
+            (MessageKind::Text, "Is it in stock?")
+        );
+        assert_eq!(inbound.reply_to, None);
+    }
+
+    #[test]
+    fn quotes_reactions_captions_and_lid_senders_map() {
+        let quoting = wa::Message {
+            extended_text_message: MessageField::some(wa::message::ExtendedTextMessage {
+                text: Some("The blue one".into()),
+                context_info: MessageField::some(wa::ContextInfo {
+                    stanza_id: Some("3EB0QUOTED".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let got = inbound(&quoting, &customer()).expect("kept");
+        assert_eq!(
+            (got.body.as_str(), got.reply_to.as_deref()),
+            ("The blue one", Some("3EB0QUOTED"))
+        );
+
+        let reaction = wa::Message {
+            reaction_message: MessageField::some(wa::message::ReactionMessage {
+                key: MessageField::some(wa::MessageKey {
+                    id: Some("3EB0OURS".into()),
+                    ..Default::default()
+                }),
+                text: Some("👍".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let got = inbound(&reaction, &customer()).expect("kept");
+        assert_eq!(
+            (got.kind, got.body.as_str(), got.reply_to.as_deref()),
+            (MessageKind::Reaction, "👍", Some("3EB0OURS"))
+        );
+
+        let image = wa::Message {
+            image_message: MessageField::some(wa::message::ImageMessage {
+                caption: Some("Receipt".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let got = inbound(&image, &customer()).expect("kept");
+        assert_eq!(
+            (got.kind, got.body.as_str()),
+            (MessageKind::Image, "Receipt")
+        );
+
+        // Addressed by LID: the number comes from its alias.
+        let mut by_lid = info(Jid::lid("100000012345678"), Jid::lid("100000012345678"));
+        by_lid.source.sender_alt = Some(Jid::pn("16505551234"));
+        let text = wa::Message {
+            conversation: Some("hi".into()),
+            ..Default::default()
+        };
+        assert_eq!(inbound(&text, &by_lid).expect("kept").from, "16505551234");
+        by_lid.source.sender_alt = None;
+        assert_eq!(inbound(&text, &by_lid), None, "no number known");
+    }
+
+    #[test]
+    fn our_own_group_and_status_messages_are_left_out() {
+        let text = wa::Message {
+            conversation: Some("hi".into()),
+            ..Default::default()
+        };
+        let mut mine = customer();
+        mine.source.is_from_me = true;
+        assert_eq!(inbound(&text, &mine), None);
+        let mut group = info(Jid::pn("16505551234"), Jid::group("120363021033254949"));
+        group.source.is_group = true;
+        assert_eq!(inbound(&text, &group), None);
+        let status = info(
+            Jid::pn("16505551234"),
+            "status@broadcast".parse().expect("jid"),
+        );
+        assert_eq!(inbound(&text, &status), None);
+    }
+}

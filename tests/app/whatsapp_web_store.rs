@@ -460,3 +460,57 @@ async fn another_workspace_neither_reads_nor_writes_a_session_and_nothing_is_in_
         "not even the device's field names"
     );
 }
+
+#[tokio::test]
+async fn the_protocol_library_keeps_its_new_device_in_the_postgres_store() {
+    use wacrm::whatsapp_web::link::{Connector, Start};
+    let (app, ours, _, channel) = two_workspaces().await;
+    let (events, _received) = tokio::sync::mpsc::unbounded_channel();
+    let org = app.org_id("Acme").await;
+    // The real client: it creates its device through our store, then tries
+    // WhatsApp's servers (unreachable here) until stopped.
+    let session = wacrm::whatsapp_web::client::WhatsappRust
+        .start(Start {
+            org_id: org,
+            channel_id: channel,
+            store: ours.clone(),
+            events,
+            pair_phone: None,
+        })
+        .await
+        .expect("the client starts over our store");
+    assert!(
+        DeviceStore::exists(&ours).await.unwrap(),
+        "its device is stored"
+    );
+    let device = ours.load().await.unwrap().expect("loads");
+    assert!(device.pn.is_none(), "not linked to a phone yet");
+    assert_ne!(device.registration_id, 0);
+    tokio::time::timeout(std::time::Duration::from_secs(20), session.stop())
+        .await
+        .expect("stops");
+    // Started again over the same store: the same device, not a new one.
+    let (events, _received) = tokio::sync::mpsc::unbounded_channel();
+    let again = wacrm::whatsapp_web::client::WhatsappRust
+        .start(Start {
+            org_id: org,
+            channel_id: channel,
+            store: ours.clone(),
+            events,
+            pair_phone: None,
+        })
+        .await
+        .expect("starts again");
+    assert_eq!(
+        ours.load()
+            .await
+            .unwrap()
+            .expect("kept")
+            .identity_key
+            .public_key,
+        device.identity_key.public_key
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(20), again.stop())
+        .await
+        .expect("stops");
+}
