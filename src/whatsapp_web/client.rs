@@ -248,12 +248,16 @@ mod tests {
     use super::*;
 
     fn info(sender: Jid, chat: Jid) -> MessageInfo {
-        let mut info = MessageInfo::default();
-        info.id = "3EB0C0FFEE".into();
-        info.push_name = "Sheena Nelson".into();
-        info.source.sender = sender;
-        info.source.chat = chat;
-        info
+        MessageInfo {
+            id: "3EB0C0FFEE".into(),
+            push_name: "Sheena Nelson".into(),
+            source: whatsapp_rust::wacore::types::message::MessageSource {
+                sender,
+                chat,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
     }
 
     fn customer() -> MessageInfo {
