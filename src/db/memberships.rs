@@ -110,6 +110,8 @@ pub struct MemberRow {
     pub role: String,
     /// The workspace's `agents_see` setting: `all` or `assigned`.
     pub agents_see: String,
+    /// A linked phone is logged out or outdated.
+    pub phones_need_attention: bool,
 }
 
 pub async fn load_member(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Option<MemberRow>> {
@@ -117,7 +119,9 @@ pub async fn load_member(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Optio
     sqlx::query_as(
         "select u.name as user_name, u.email as user_email, \
          u.email_verified_at is not null as email_verified, o.name as org_name, m.role, \
-         o.agents_see \
+         o.agents_see, exists (select 1 from whatsapp_web_sessions s \
+           where s.org_id = m.org_id and s.status in ('logged_out', 'outdated')) \
+           as phones_need_attention \
          from memberships m join users u on u.id = m.user_id \
          join organizations o on o.id = m.org_id \
          where m.org_id = $1 and m.user_id = $2",

@@ -24,6 +24,9 @@ pub struct Page {
     pub org_name: Option<String>,
     pub role: Option<Role>,
     pub email_verified: bool,
+    /// A linked phone of the workspace was logged out or needs an update
+    /// (shown to owners and admins, who can link it again).
+    pub phones_need_attention: bool,
 }
 
 impl Page {
@@ -162,6 +165,8 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
             org_name: Some(row.org_name.clone()),
             role: Some(role),
             email_verified: row.email_verified,
+            phones_need_attention: row.phones_need_attention
+                && matches!(role, Role::Owner | Role::Admin),
         };
         Ok(Tenant {
             member: Member {

@@ -59,7 +59,9 @@ pub async fn apply(
         }
         SessionEvent::LoggedOut { reason } => {
             tracing::warn!(%channel_id, %reason, "whatsapp web: logged out from the phone");
-            db::web_sessions::set_status(&mut tx, channel_id, WebStatus::LoggedOut).await?;
+            if db::web_sessions::set_status(&mut tx, channel_id, WebStatus::LoggedOut).await? {
+                tell_admins_logged_out(state, &mut tx, channel_id).await?;
+            }
             Next::End
         }
         SessionEvent::Outdated => {
@@ -93,6 +95,34 @@ pub async fn apply(
     };
     tx.commit().await?;
     Ok(next)
+}
+
+/// Mails the workspace's owners and admins that a phone was logged out
+/// (the layout's banner says it too).
+async fn tell_admins_logged_out(
+    state: &AppState,
+    tx: &mut crate::tenancy::TenantTx,
+    channel_id: Uuid,
+) -> anyhow::Result<()> {
+    let name = db::web_sessions::name(tx, channel_id)
+        .await?
+        .unwrap_or_else(|| "A linked phone".to_owned());
+    let link = state.url(&format!("/settings/linked-devices/{channel_id}"));
+    for member in db::memberships::list(tx).await? {
+        if !matches!(member.role.as_str(), "owner" | "admin") {
+            continue;
+        }
+        let mail = crate::mail::Email {
+            to: member.email,
+            subject: format!("WhatsApp: “{name}” was logged out of wacrm"),
+            body: format!(
+                "Hello {},\n\nThe phone “{name}” removed wacrm from its linked devices (or WhatsApp logged it out). Its chats no longer reach the inbox, and replies to them are not sent.\n\nLink it again here: {link}\n\nThe conversations so far are kept.\n",
+                member.name
+            ),
+        };
+        crate::jobs::enqueue(tx.conn(), &state.secrets, &crate::jobs::Job::email(mail)).await?;
+    }
+    Ok(())
 }
 
 /// The sealing purpose of a channel's QR code.

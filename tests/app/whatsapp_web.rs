@@ -277,7 +277,7 @@ async fn a_failed_send_is_retried_under_the_same_id() {
 async fn a_logout_from_the_phone_ends_the_session_and_forgets_its_keys() {
     let fake = FakeWeb::new();
     let app = app_with(&fake, 3).await;
-    app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
     let channel = new_channel(&app, org, Some("15550783881")).await;
     fake.until_open(channel, Duration::from_secs(10)).await;
@@ -319,6 +319,8 @@ async fn a_logout_from_the_phone_ends_the_session_and_forgets_its_keys() {
     .await
     .unwrap();
 
+    let (_, before) = owner.page("/dashboard").await;
+    assert!(!before.contains("Link it again"));
     fake.emit(
         channel,
         SessionEvent::LoggedOut {
@@ -326,6 +328,18 @@ async fn a_logout_from_the_phone_ends_the_session_and_forgets_its_keys() {
         },
     );
     until_status(&app, org, channel, WebStatus::LoggedOut).await;
+    // The owner is told: by mail and on every page.
+    let mail = app
+        .mail_to("owner@acme.test", "removed wacrm from its linked devices")
+        .await;
+    assert!(
+        mail.body_text()
+            .contains(&format!("/settings/linked-devices/{channel}"))
+    );
+    let (_, page) = owner.page("/dashboard").await;
+    assert!(
+        page.contains("A linked WhatsApp phone was logged out") && page.contains("Link it again")
+    );
     eventually("the session stopped", || async { fake.open(channel) == 0 }).await;
     assert_eq!(
         scalar::<i64>(&app, "select count(*) from whatsapp_web_state").await,
