@@ -33,6 +33,8 @@ use crate::tenancy::bootstrap;
 /// Sessions claimed per round at most (the rest wait for the next round
 /// or another process).
 const CLAIMS_PER_ROUND: i64 = 50;
+/// How often a supervisor looks for sessions to claim.
+const CLAIM_EVERY: Duration = Duration::from_secs(1);
 
 /// The sessions this process runs, by channel: the senders' way to them.
 #[derive(Clone, Default)]
@@ -82,7 +84,11 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut sessions: HashMap<Uuid, tokio::task::AbortHandle> = HashMap::new();
         let mut tasks = JoinSet::new();
         let mut last_renewal = Instant::now();
-        let mut ticks = tokio::time::interval(lease / 3);
+        let mut renewal_due = Instant::now();
+        // Claims every second (a restarted fleet's sessions resume
+        // CLAIMS_PER_ROUND a second, not a lease), renewals every third of
+        // the lease.
+        let mut ticks = tokio::time::interval(CLAIM_EVERY.min(lease / 3));
         loop {
             tokio::select! {
                 _ = ticks.tick() => {}
@@ -93,8 +99,15 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 }
             }
             let running: Vec<Uuid> = sessions.keys().copied().collect();
-            match renew(&state, owner, &running, lease).await {
-                Ok(held) => {
+            let renewed = if Instant::now() >= renewal_due {
+                renewal_due = Instant::now() + lease / 3;
+                Some(renew(&state, owner, &running, lease).await)
+            } else {
+                None
+            };
+            match renewed {
+                None => {}
+                Some(Ok(held)) => {
                     last_renewal = Instant::now();
                     for channel in &running {
                         match held.iter().find(|(c, _)| c == channel) {
@@ -117,7 +130,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                         }
                     }
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     tracing::warn!(error = %e, "whatsapp web: renewing leases failed");
                     if last_renewal.elapsed() > lease * 2 / 3 {
                         for channel in running {

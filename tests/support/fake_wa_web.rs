@@ -94,7 +94,9 @@ impl FakeWeb {
             .get(&channel_id)
             .and_then(|open| open.last())
             .unwrap_or_else(|| panic!("no open session of {channel_id}"));
-        events.send(event).expect("the session is listening");
+        if events.send(event).is_err() {
+            panic!("the session of {channel_id} is not listening");
+        }
     }
 
     fn close(&self, channel_id: Uuid, id: u64) {
