@@ -149,7 +149,11 @@ async fn graph_failed(
 }
 
 /// Marks the message failed with the reason the agent reads.
-async fn give_up(mut tx: TenantTx, message: &Message, reason: &str) -> anyhow::Result<()> {
+pub(crate) async fn give_up(
+    mut tx: TenantTx,
+    message: &Message,
+    reason: &str,
+) -> anyhow::Result<()> {
     db::messages::advance_status(&mut tx, message.id, DeliveryStatus::Failed, Some(reason)).await?;
     db::conversations::notify(&mut tx, message.conversation_id).await?;
     tx.commit().await?;

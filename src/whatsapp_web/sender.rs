@@ -19,10 +19,11 @@ use super::link::WebOutgoing;
 use crate::app::AppState;
 use crate::db;
 use crate::db::messages::Message;
-use crate::domain::{DeliveryStatus, MessageKind};
+use crate::domain::MessageKind;
 use crate::inbox::delivery;
 use crate::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
 use crate::tenancy::{TenantTx, bootstrap};
+use crate::whatsapp::sender::give_up;
 
 /// The id WhatsApp knows our message by: WhatsApp Web's form (`3EB0` and
 /// upper-case hex), from the random part of our id.
@@ -96,11 +97,4 @@ pub async fn send(
         }
         Err(e) => give_up(tx, message, &format!("WhatsApp did not take it: {e:#}")).await,
     }
-}
-
-async fn give_up(mut tx: TenantTx, message: &Message, reason: &str) -> anyhow::Result<()> {
-    db::messages::advance_status(&mut tx, message.id, DeliveryStatus::Failed, Some(reason)).await?;
-    db::conversations::notify(&mut tx, message.conversation_id).await?;
-    tx.commit().await?;
-    Ok(())
 }
