@@ -398,3 +398,99 @@ async fn a_customer_message_shows_up_live_and_the_reply_reaches_the_simulator()
     agent.quit().await?;
     result
 }
+
+/// The owner links a phone in Chromium: the page shows the QR code the
+/// (scripted) session gives, a new one when it rotates, and turns to
+/// "Linked" when the phone scans it, without a reload.
+#[tokio::test]
+async fn the_linked_phone_page_shows_the_qr_and_turns_to_linked_by_itself() -> WebDriverResult<()> {
+    use crate::support::fake_wa_web::FakeWeb;
+    use wacrm::whatsapp_web::link::SessionEvent;
+    let fake = FakeWeb::new();
+    let connector: std::sync::Arc<dyn wacrm::whatsapp_web::link::Connector> = fake.clone();
+    let app = spawn_app_with_connector(Some(connector), |_| {}).await;
+    app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let chromedriver = start_chromedriver().await;
+    let (driver, _profile) = open_browser(&chromedriver).await?;
+    let result = async {
+        log_in(&driver, &app.base, "owner@acme.test").await?;
+        driver
+            .goto(format!("{}/settings/linked-devices", app.base))
+            .await?;
+        fill(&driver, "name", "Shop phone").await?;
+        driver
+            .find(By::Css(
+                "main form[action='/settings/linked-devices'] button[type='submit']",
+            ))
+            .await?
+            .click()
+            .await?;
+        driver.query(By::Css("#linked-device")).first().await?;
+        let path = driver.current_url().await?.path().to_owned();
+        let channel = uuid::Uuid::try_parse(path.trim_start_matches("/settings/linked-devices/"))
+            .expect("channel id");
+        fake.until_open(channel, Duration::from_secs(10)).await;
+
+        fake.emit(
+            channel,
+            SessionEvent::Qr {
+                code: "2@first-ref,noise,identity,adv".into(),
+                valid_for: Duration::from_secs(60),
+            },
+        );
+        let qr = driver
+            .query(By::Css("#linked-device .qr svg"))
+            .wait(Duration::from_secs(10), Duration::from_millis(100))
+            .first()
+            .await?;
+        let first = qr.outer_html().await?;
+        screenshot(&driver, "linked-phone-qr").await;
+        fake.emit(
+            channel,
+            SessionEvent::Qr {
+                code: "2@second-ref,noise,identity,adv".into(),
+                valid_for: Duration::from_secs(20),
+            },
+        );
+        let mut rotated = false;
+        for _ in 0..100 {
+            if let Ok(svg) = driver.find(By::Css("#linked-device .qr svg")).await
+                && svg.outer_html().await? != first
+            {
+                rotated = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(rotated, "the page shows the new QR code");
+
+        fake.emit(
+            channel,
+            SessionEvent::Linked {
+                phone: "15550783881".into(),
+                name: "Acme Shop".into(),
+            },
+        );
+        driver
+            .query(By::Css("#linked-device[data-status='linked']"))
+            .wait(Duration::from_secs(10), Duration::from_millis(100))
+            .first()
+            .await?;
+        let text = driver.find(By::Css("#linked-device")).await?.text().await?;
+        assert!(
+            text.contains("+15550783881") && text.contains("Acme Shop"),
+            "{text}"
+        );
+        assert!(
+            driver
+                .find_all(By::Css("#linked-device .qr"))
+                .await?
+                .is_empty()
+        );
+        screenshot(&driver, "linked-phone-linked").await;
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    driver.quit().await?;
+    result
+}
