@@ -95,3 +95,23 @@ pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Channel>> {
     .await?;
     Ok(rows.into_iter().filter_map(from_row).collect())
 }
+
+/// Counts a send against the channel's current second (any kind of
+/// channel, across instances); false (and not
+/// counted) if `limit` sends were already made in it.
+pub async fn take_send_slot(tx: &mut TenantTx, id: Uuid, limit: i32) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    let sent: i32 = sqlx::query_scalar(
+        "insert into channel_send_rate as r (org_id, channel_id, second, sent) \
+         values ($1, $2, date_trunc('second', clock_timestamp()), 1) \
+         on conflict (org_id, channel_id) do update set \
+           sent = case when r.second = excluded.second then r.sent + 1 else 1 end, \
+           second = excluded.second \
+         returning sent",
+    )
+    .bind(org_id)
+    .bind(id)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(sent <= limit)
+}

@@ -164,22 +164,3 @@ pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     .await?;
     Ok(done.rows_affected() == 1)
 }
-
-/// Counts a send against the channel's current second; false (and not
-/// counted) if `limit` sends were already made in it.
-pub async fn take_send_slot(tx: &mut TenantTx, id: Uuid, limit: i32) -> sqlx::Result<bool> {
-    let org_id = tx.org_id();
-    let sent: i32 = sqlx::query_scalar(
-        "insert into channel_send_rate as r (org_id, channel_id, second, sent) \
-         values ($1, $2, date_trunc('second', clock_timestamp()), 1) \
-         on conflict (org_id, channel_id) do update set \
-           sent = case when r.second = excluded.second then r.sent + 1 else 1 end, \
-           second = excluded.second \
-         returning sent",
-    )
-    .bind(org_id)
-    .bind(id)
-    .fetch_one(tx.conn())
-    .await?;
-    Ok(sent <= limit)
-}

@@ -84,9 +84,7 @@ pub async fn send(
         Err(Unsendable::Graph(e)) => return graph_failed(tx, message, e, attempt).await,
     };
 
-    if !db::cloud_channels::take_send_slot(&mut tx, channel.id, state.config.whatsapp_send_rate)
-        .await?
-    {
+    if !db::channels::take_send_slot(&mut tx, channel.id, state.config.whatsapp_send_rate).await? {
         // The number's share of this second is used up (by any instance).
         let mut byte = [0u8; 1];
         let _ = getrandom::fill(&mut byte);

@@ -63,7 +63,7 @@ pub async fn send(
     };
     let to: String = phone.chars().filter(char::is_ascii_digit).collect();
     let rate = state.config.whatsapp_web_send_rate;
-    if !db::cloud_channels::take_send_slot(&mut tx, message.channel_id, rate).await? {
+    if !db::channels::take_send_slot(&mut tx, message.channel_id, rate).await? {
         return Err(RetryLater {
             after: Duration::from_millis(1000),
             reason: "the linked number's send rate is reached".into(),

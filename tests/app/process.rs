@@ -5,7 +5,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::fake_graph::{FakeGraph, SendFailure};
-use crate::support::{Browser, TempDir, location};
+use crate::support::{Browser, TempDir, location, until};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -244,18 +244,6 @@ fn message_sends(graph: &FakeGraph) -> usize {
         .iter()
         .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/messages"))
         .count()
-}
-
-async fn until<F, Fut>(limit: Duration, what: &str, mut done: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !done().await {
-        assert!(started.elapsed() < limit, "waited {limit:?} for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The issue's "a worker killed between claim and send → sent once after

@@ -94,20 +94,8 @@ where
         .expect(sql)
 }
 
-async fn eventually<F, Fut>(what: &str, mut done: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !done().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "waited for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+/// How long the tests wait for what the session or the app does.
+const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn a_session_shows_its_qr_links_receives_once_and_replies_once() {
@@ -126,7 +114,7 @@ async fn a_session_shows_its_qr_links_receives_once_and_replies_once() {
             valid_for: Duration::from_secs(60),
         },
     );
-    eventually("the QR", || async {
+    until(WAIT, "the QR", || async {
         session(&app, org, channel).await.qr_sealed.is_some()
     })
     .await;
@@ -174,7 +162,7 @@ async fn a_session_shows_its_qr_links_receives_once_and_replies_once() {
             text("3A0002", "The blue one"),
         ]),
     );
-    eventually("both messages", || async {
+    until(WAIT, "both messages", || async {
         scalar::<i64>(&app, "select count(*) from messages where direction = 'in'").await == 2
     })
     .await;
@@ -194,7 +182,7 @@ async fn a_session_shows_its_qr_links_receives_once_and_replies_once() {
         )
         .await;
     assert_eq!(response.status(), 303);
-    eventually("the reply sent", || async { !fake.sent().is_empty() }).await;
+    until(WAIT, "the reply sent", || async { !fake.sent().is_empty() }).await;
     let sent = fake.sent();
     assert_eq!(sent.len(), 1);
     assert_eq!(
@@ -206,7 +194,7 @@ async fn a_session_shows_its_qr_links_receives_once_and_replies_once() {
         sent[0].message.id,
         wacrm::whatsapp_web::sender::wire_id(ours)
     );
-    eventually("recorded as sent", || async {
+    until(WAIT, "recorded as sent", || async {
         scalar::<String>(
             &app,
             "select status from messages where body = 'Yes, in blue!'",
@@ -224,7 +212,7 @@ async fn a_session_shows_its_qr_links_receives_once_and_replies_once() {
             status: DeliveryStatus::Read,
         },
     );
-    eventually("read", || async {
+    until(WAIT, "read", || async {
         scalar::<String>(
             &app,
             "select status from messages where body = 'Yes, in blue!'",
@@ -248,7 +236,7 @@ async fn a_failed_send_is_retried_under_the_same_id() {
         channel,
         SessionEvent::Messages(vec![text("3A0001", "Hello?")]),
     );
-    eventually("the message", || async {
+    until(WAIT, "the message", || async {
         scalar::<i64>(&app, "select count(*) from messages").await == 1
     })
     .await;
@@ -260,7 +248,7 @@ async fn a_failed_send_is_retried_under_the_same_id() {
             &[("text", "Here!")],
         )
         .await;
-    eventually("sent after a retry", || async {
+    until(WAIT, "sent after a retry", || async {
         scalar::<String>(&app, "select status from messages where body = 'Here!'").await == "sent"
     })
     .await;
@@ -293,7 +281,7 @@ async fn a_logout_from_the_phone_ends_the_session_and_forgets_its_keys() {
             valid_for: Duration::from_secs(180),
         },
     );
-    eventually("the code", || async {
+    until(WAIT, "the code", || async {
         session(&app, org, channel).await.pair_code.as_deref() == Some("ABCD1234")
     })
     .await;
@@ -340,7 +328,10 @@ async fn a_logout_from_the_phone_ends_the_session_and_forgets_its_keys() {
     assert!(
         page.contains("A linked WhatsApp phone was logged out") && page.contains("Link it again")
     );
-    eventually("the session stopped", || async { fake.open(channel) == 0 }).await;
+    until(WAIT, "the session stopped", || async {
+        fake.open(channel) == 0
+    })
+    .await;
     assert_eq!(
         scalar::<i64>(&app, "select count(*) from whatsapp_web_state").await,
         0,
@@ -542,11 +533,11 @@ async fn the_owner_links_a_phone_by_qr_follows_it_live_unlinks_and_links_again()
         .await;
     assert_eq!(response.status(), 303);
     until_fragment(&owner, channel, "data-status=\"unlinked\"").await;
-    eventually("the session logged out", || async {
+    until(WAIT, "the session logged out", || async {
         fake.open(channel) == 0
     })
     .await;
-    eventually("the lease let go", || async {
+    until(WAIT, "the lease let go", || async {
         scalar::<Option<Uuid>>(&app, "select owner from whatsapp_web_leases")
             .await
             .is_none()
@@ -630,6 +621,29 @@ async fn bad_input_is_refused_and_another_workspace_sees_and_changes_nothing() {
             .await;
         assert_eq!(response.status(), 404, "{action}");
     }
+    for action in ["unlink", "relink"] {
+        let response = owner
+            .post_form(
+                &format!("/settings/linked-devices/not-an-id/{action}"),
+                &[("phone", "")],
+            )
+            .await;
+        assert_eq!(response.status(), 404, "{action} of no id");
+    }
+    let response = owner
+        .post_form(
+            &format!("/settings/linked-devices/{channel}/relink"),
+            &[("phone", "call me")],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("is not a phone number")
+    );
     let org = app.org_id("Acme").await;
     assert_eq!(session(&app, org, channel).await.status, WebStatus::Linked);
     assert_eq!(fake.open(channel), 1, "still running");

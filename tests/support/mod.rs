@@ -429,3 +429,17 @@ pub fn location(response: &reqwest::Response) -> String {
         .unwrap_or("")
         .to_owned()
 }
+
+/// Waits until `done` holds, checking every 20 ms; fails naming `what`
+/// after `limit`.
+pub async fn until<F, Fut>(limit: Duration, what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < limit, "waited {limit:?} for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
