@@ -122,7 +122,16 @@ async fn measure(cluster: &Cluster, dir: &std::path::Path) -> anyhow::Result<()>
             let mut tx = wacrm::tenancy::bootstrap::for_job(&state.pool, org_id).await?;
             for _ in 0..200.min(target - channels.len()) {
                 let name = format!("Phone {}", channels.len());
-                channels.push(wacrm::db::web_sessions::create(&mut tx, &name, None).await?);
+                let id = uuid::Uuid::now_v7();
+                wacrm::db::web_sessions::create(
+                    &mut tx,
+                    id,
+                    &name,
+                    None,
+                    wacrm::db::web_sessions::RunsOn::Wacrm,
+                )
+                .await?;
+                channels.push(id);
             }
             tx.commit().await?;
         }

@@ -40,6 +40,8 @@ pub struct AppState {
     pub web_connector: Arc<dyn crate::whatsapp_web::link::Connector>,
     /// The linked-device sessions this process runs.
     pub web_sessions: crate::whatsapp_web::supervisor::Running,
+    /// Calls to workspaces' WAHA servers (see [`crate::waha::network`]).
+    pub waha_http: reqwest::Client,
 }
 
 impl AppState {
@@ -51,8 +53,13 @@ impl AppState {
             &config.whatsapp_graph_version,
             std::time::Duration::from_secs(config.whatsapp_timeout_secs),
         )?;
+        let waha_http = crate::waha::network::client(
+            config.waha_allow_private_networks,
+            std::time::Duration::from_secs(config.whatsapp_timeout_secs),
+        )?;
         Ok(AppState {
             graph,
+            waha_http,
             media: crate::media_store::MediaStore::new(&config.data_dir),
             pool,
             tls: config.tls_cert.is_some(),

@@ -89,6 +89,12 @@ pub struct Config {
     /// its claim: a dead process's sessions resume elsewhere within this.
     #[arg(long, env = "WHATSAPP_WEB_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(3..=600))]
     pub whatsapp_web_lease_secs: u32,
+    /// Let workspaces link phones through WAHA servers on private networks
+    /// (loopback, 10/8, 192.168/16, …): for a WAHA running next to wacrm.
+    /// Off, a workspace can only name a public server, so it cannot make
+    /// wacrm call into the operator's network.
+    #[arg(long, env = "WAHA_ALLOW_PRIVATE_NETWORKS", default_value_t = false)]
+    pub waha_allow_private_networks: bool,
     #[arg(long, env = "STRIPE_SECRET_KEY", value_parser = secret)]
     pub stripe_secret_key: Option<SecretString>,
     #[arg(long, env = "STRIPE_WEBHOOK_SECRET", value_parser = secret)]

@@ -22,6 +22,7 @@ pub mod server;
 pub mod session_store;
 pub mod tenancy;
 pub mod tls;
+pub mod waha;
 pub mod web;
 pub mod whatsapp;
 pub mod whatsapp_web;

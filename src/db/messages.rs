@@ -33,6 +33,10 @@ pub struct Message {
     pub quoted_kind: Option<String>,
     pub quoted_body: Option<String>,
     pub quoted_provider_id: Option<String>,
+    /// When the customer edited it on WhatsApp (the body is the new text).
+    pub edited_at: Option<OffsetDateTime>,
+    /// When the customer deleted it for everyone (body and file dropped).
+    pub deleted_at: Option<OffsetDateTime>,
 }
 
 impl Message {
@@ -95,7 +99,7 @@ fn one_line(kind: MessageKind, body: &str) -> String {
 const COLUMNS: &str = "m.id, m.conversation_id, m.channel_id, m.direction, m.kind, m.body, \
     m.media, m.sender_kind, u.name as sender_name, m.private, m.provider_message_id, m.status, \
     m.error, m.created_at, m.reply_to_id, q.kind as quoted_kind, q.body as quoted_body, \
-    q.provider_message_id as quoted_provider_id";
+    q.provider_message_id as quoted_provider_id, m.edited_at, m.deleted_at";
 
 /// The joins [`COLUMNS`] reads from (`m` the message).
 const JOINS: &str = "left join users u on u.id = m.sender_user_id \
@@ -495,5 +499,50 @@ pub async fn report_to_contact(
     .bind(contact_id)
     .bind(status.as_str())
     .fetch_all(tx.conn())
+    .await
+}
+
+/// A customer edited their message `provider_id` on `channel_id`: it now
+/// says `body`. The conversation it is in, or `None` if wacrm does not
+/// have it (or it was deleted).
+pub async fn edit_inbound(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    provider_id: &str,
+    body: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(
+        "update messages set body = $4, edited_at = now() \
+         where org_id = $1 and channel_id = $2 and provider_message_id = $3 \
+           and direction = 'in' and deleted_at is null \
+         returning conversation_id",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .bind(provider_id)
+    .bind(body)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+/// A customer deleted their message `provider_id` for everyone: its text,
+/// file reference and raw payload are dropped. The conversation it is in,
+/// or `None` if wacrm does not have it.
+pub async fn delete_inbound(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    provider_id: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(
+        "update messages set body = '', media = null, raw = null, \
+                deleted_at = coalesce(deleted_at, now()) \
+         where org_id = $1 and channel_id = $2 and provider_message_id = $3 \
+           and direction = 'in' \
+         returning conversation_id",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .bind(provider_id)
+    .fetch_optional(tx.conn())
     .await
 }

@@ -36,6 +36,7 @@ pub mod search;
 pub mod templates;
 pub mod user_tokens;
 pub mod users;
+pub mod waha_bridges;
 pub mod web_sessions;
 
 use std::path::Path;

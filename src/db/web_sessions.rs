@@ -105,11 +105,25 @@ fn from_row(row: Row) -> Option<WebSession> {
     })
 }
 
-/// A new linked-device channel, waiting for its first scan (or a pairing
-/// code for `pair_phone`); the supervisors start its session.
-pub async fn create(tx: &mut TenantTx, name: &str, pair_phone: Option<&str>) -> sqlx::Result<Uuid> {
+/// Where a linked phone's session runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunsOn {
+    /// Inside wacrm: the supervisors start it (it gets a lease).
+    Wacrm,
+    /// On the operator's WAHA server (`crate::db::waha_bridges`).
+    Waha,
+}
+
+/// A new linked-device channel with id `id`, waiting for its first scan
+/// (or a pairing code for `pair_phone`).
+pub async fn create(
+    tx: &mut TenantTx,
+    id: Uuid,
+    name: &str,
+    pair_phone: Option<&str>,
+    runs_on: RunsOn,
+) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    let id = Uuid::now_v7();
     sqlx::query(
         "insert into channels (org_id, id, kind, name) values ($1, $2, 'whatsapp_web', $3)",
     )
@@ -126,12 +140,14 @@ pub async fn create(tx: &mut TenantTx, name: &str, pair_phone: Option<&str>) -> 
     .bind(pair_phone)
     .execute(tx.conn())
     .await?;
-    sqlx::query("insert into whatsapp_web_leases (channel_id, org_id) values ($1, $2)")
-        .bind(id)
-        .bind(org_id)
-        .execute(tx.conn())
-        .await?;
-    Ok(id)
+    if runs_on == RunsOn::Wacrm {
+        sqlx::query("insert into whatsapp_web_leases (channel_id, org_id) values ($1, $2)")
+            .bind(id)
+            .bind(org_id)
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
 }
 
 pub async fn find(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<WebSession>> {
@@ -315,6 +331,16 @@ pub async fn relink(
     if !free {
         return Ok(false);
     }
+    wait_again(tx, channel_id, pair_phone).await?;
+    Ok(true)
+}
+
+/// Waiting for a new scan (or a code for `pair_phone`), codes cleared.
+pub async fn wait_again(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    pair_phone: Option<&str>,
+) -> sqlx::Result<()> {
     sqlx::query(
         "update whatsapp_web_sessions set status = 'waiting', qr_sealed = null, \
                 qr_expires_at = null, pair_code = null, pair_code_expires_at = null, \
@@ -326,5 +352,5 @@ pub async fn relink(
     .bind(pair_phone)
     .execute(tx.conn())
     .await?;
-    Ok(true)
+    Ok(())
 }

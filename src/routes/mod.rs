@@ -19,6 +19,7 @@ mod sandbox;
 mod search;
 mod settings;
 mod team;
+mod waha_webhooks;
 mod webhooks;
 mod workspaces;
 
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(profile::router())
         .merge(settings::router())
         .merge(webhooks::router())
+        .merge(waha_webhooks::router())
         .nest("/api/v1", api::router())
         .route("/static/{name}", get(crate::web::static_files::serve))
         .fallback(|| async { crate::error::AppError::NotFound })

@@ -49,6 +49,12 @@ pub async fn fetch(
     let Some(media) = message.media.clone() else {
         return Ok(());
     };
+    if media.get("source_url").is_some() {
+        // Received through a WAHA server: fetched from there.
+        tx.commit().await?;
+        crate::waha::media::fetch(state, org_id, &message, attempt).await?;
+        return Ok(());
+    }
     let Some(media_id) = media
         .get("provider_media_id")
         .and_then(Value::as_str)

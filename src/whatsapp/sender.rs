@@ -264,7 +264,7 @@ async fn request_body(
 
 /// The bytes of the file a media message carries (`/media/{id}`), with its
 /// type and name; `None` if it is gone.
-async fn stored_file(
+pub async fn stored_file(
     state: &AppState,
     tx: &mut TenantTx,
     message: &Message,

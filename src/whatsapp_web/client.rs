@@ -114,16 +114,21 @@ fn translate(event: &Event, client: &Client) -> Vec<SessionEvent> {
         Event::ClientOutdated(_) => vec![SessionEvent::Outdated],
         Event::PairingQrCodesExhausted(_) => vec![SessionEvent::QrExpired],
         Event::Messages(batch) => {
-            let messages: Vec<WebInbound> = batch
-                .messages
-                .iter()
-                .filter_map(|m| inbound(&m.message, &m.info))
-                .collect();
-            if messages.is_empty() {
-                vec![]
-            } else {
-                vec![SessionEvent::Messages(messages)]
+            let mut messages = vec![];
+            let mut changes = vec![];
+            for m in batch.messages.iter() {
+                if let Some(change) = change(&m.message, &m.info) {
+                    changes.push(change);
+                } else if let Some(message) = inbound(&m.message, &m.info) {
+                    messages.push(message);
+                }
             }
+            let mut events = vec![];
+            if !messages.is_empty() {
+                events.push(SessionEvent::Messages(messages));
+            }
+            events.extend(changes);
+            events
         }
         Event::Receipt(receipt) if !receipt.source.is_group => {
             let status = match receipt.r#type {
@@ -137,6 +142,27 @@ fn translate(event: &Event, client: &Client) -> Vec<SessionEvent> {
             }]
         }
         _ => vec![],
+    }
+}
+
+/// A customer's edit or delete-for-everyone of an earlier message in a
+/// one-to-one chat.
+pub fn change(message: &wa::Message, info: &MessageInfo) -> Option<SessionEvent> {
+    use wa::message::protocol_message::Type;
+    let source = &info.source;
+    if source.is_from_me || source.is_group || source.chat.is_status_broadcast() {
+        return None;
+    }
+    let protocol = message.get_base_message().protocol_message.as_option()?;
+    let message_id = protocol.key.as_option()?.id.clone()?;
+    match protocol.r#type? {
+        Type::REVOKE => Some(SessionEvent::Revoked { message_id }),
+        Type::MESSAGE_EDIT => {
+            let edited = protocol.edited_message.as_option()?;
+            let (_, body, _) = content(edited.get_base_message());
+            Some(SessionEvent::Edited { message_id, body })
+        }
+        _ => None,
     }
 }
 
@@ -359,5 +385,55 @@ mod tests {
             "status@broadcast".parse().expect("jid"),
         );
         assert_eq!(inbound(&text, &status), None);
+    }
+
+    #[test]
+    fn edits_and_deletes_for_everyone_name_the_earlier_message() {
+        use wa::message::protocol_message::Type;
+        let protocol = |kind: Type, edited: Option<&str>| wa::Message {
+            protocol_message: MessageField::some(wa::message::ProtocolMessage {
+                key: MessageField::some(wa::MessageKey {
+                    id: Some("3EB0EARLIER".into()),
+                    ..Default::default()
+                }),
+                r#type: Some(kind),
+                edited_message: match edited {
+                    Some(text) => MessageField::some(wa::Message {
+                        conversation: Some(text.into()),
+                        ..Default::default()
+                    }),
+                    None => MessageField::none(),
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        match change(
+            &protocol(Type::MESSAGE_EDIT, Some("Two, not three")),
+            &customer(),
+        ) {
+            Some(SessionEvent::Edited { message_id, body }) => {
+                assert_eq!(
+                    (message_id.as_str(), body.as_str()),
+                    ("3EB0EARLIER", "Two, not three")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match change(&protocol(Type::REVOKE, None), &customer()) {
+            Some(SessionEvent::Revoked { message_id }) => assert_eq!(message_id, "3EB0EARLIER"),
+            other => panic!("{other:?}"),
+        }
+        let text = wa::Message {
+            conversation: Some("hi".into()),
+            ..Default::default()
+        };
+        assert!(change(&text, &customer()).is_none(), "not a change");
+        let mut mine = customer();
+        mine.source.is_from_me = true;
+        assert!(
+            change(&protocol(Type::REVOKE, None), &mine).is_none(),
+            "our own"
+        );
     }
 }

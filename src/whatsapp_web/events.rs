@@ -73,7 +73,22 @@ pub async fn apply(
             Next::End
         }
         SessionEvent::Messages(messages) => {
-            store_messages(&mut tx, channel_id, &messages).await?;
+            store_messages(state, &mut tx, channel_id, &messages).await?;
+            Next::Continue
+        }
+        SessionEvent::Edited { message_id, body } => {
+            let edited =
+                db::messages::edit_inbound(&mut tx, channel_id, &message_id, &body).await?;
+            if let Some(conversation_id) = edited {
+                db::conversations::notify(&mut tx, conversation_id).await?;
+            }
+            Next::Continue
+        }
+        SessionEvent::Revoked { message_id } => {
+            let deleted = db::messages::delete_inbound(&mut tx, channel_id, &message_id).await?;
+            if let Some(conversation_id) = deleted {
+                db::conversations::notify(&mut tx, conversation_id).await?;
+            }
             Next::Continue
         }
         SessionEvent::Receipt {
@@ -131,16 +146,19 @@ pub fn qr_purpose(channel_id: Uuid) -> String {
 }
 
 /// Customers' messages, stored once each (a session delivers again after a
-/// reconnect; the message id decides).
+/// reconnect; the message id decides); files to fetch (`source_url`) are
+/// queued with them.
 async fn store_messages(
+    state: &AppState,
     tx: &mut crate::tenancy::TenantTx,
     channel_id: Uuid,
     messages: &[WebInbound],
-) -> anyhow::Result<Vec<Ingested>> {
+) -> anyhow::Result<()> {
     let Some(channel) = db::channels::find(tx, channel_id).await? else {
-        return Ok(vec![]);
+        return Ok(());
     };
     let mut arrivals = Vec::with_capacity(messages.len());
+    let mut fetch = Vec::with_capacity(messages.len());
     for message in messages {
         let Ok(from) = PhoneE164::parse(&format!("+{}", message.from), None) else {
             tracing::warn!(%channel_id, "whatsapp web: a sender that is not a phone number");
@@ -157,6 +175,18 @@ async fn store_messages(
             sent_at: message.sent_at,
             reply_to: message.reply_to.as_deref(),
         });
+        fetch.push(
+            message
+                .media
+                .as_ref()
+                .is_some_and(|m| m.get("source_url").is_some()),
+        );
     }
-    Ok(ingest::ingest_all(tx, &channel, &arrivals).await?)
+    let outcomes = ingest::ingest_all(tx, &channel, &arrivals).await?;
+    for (outcome, fetch) in outcomes.into_iter().zip(fetch) {
+        if let (Ingested::Stored { message_id, .. }, true) = (outcome, fetch) {
+            crate::whatsapp::media::queue_fetch(tx, &state.secrets, message_id).await?;
+        }
+    }
+    Ok(())
 }

@@ -34,6 +34,10 @@ pub enum SessionEvent {
     QrExpired,
     /// Customers' messages.
     Messages(Vec<WebInbound>),
+    /// A customer edited a message: its new text.
+    Edited { message_id: String, body: String },
+    /// A customer deleted a message for everyone.
+    Revoked { message_id: String },
     /// What became of messages we sent (their provider ids).
     Receipt {
         message_ids: Vec<String>,

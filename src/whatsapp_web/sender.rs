@@ -40,6 +40,9 @@ pub async fn send(
     attempt: i32,
 ) -> anyhow::Result<()> {
     let org_id = tx.org_id();
+    if let Some(bridge) = db::waha_bridges::find(&mut tx, message.channel_id).await? {
+        return crate::waha::sender::send(state, tx, message, attempt, &bridge).await;
+    }
     if message.kind() != MessageKind::Text {
         return give_up(
             tx,

@@ -32,6 +32,7 @@ mod settings;
 mod team;
 mod tenancy;
 mod tls;
+mod waha;
 mod whatsapp;
 mod whatsapp_web;
 mod whatsapp_web_store;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
-use wacrm::db::web_sessions::{self, WebStatus};
+use wacrm::db::web_sessions::{self, RunsOn, WebStatus};
 use wacrm::domain::{DeliveryStatus, MessageKind};
 use wacrm::whatsapp_web::link::{SessionEvent, WebInbound};
 
@@ -31,7 +31,8 @@ async fn new_channel(app: &TestApp, org: Uuid, pair_phone: Option<&str>) -> Uuid
     let mut tx = wacrm::tenancy::bootstrap::for_job(&app.state.pool, org)
         .await
         .expect("tx");
-    let id = web_sessions::create(&mut tx, "Shop phone", pair_phone)
+    let id = Uuid::now_v7();
+    web_sessions::create(&mut tx, id, "Shop phone", pair_phone, RunsOn::Wacrm)
         .await
         .expect("channel");
     tx.commit().await.expect("commit");

@@ -5,6 +5,7 @@
 
 pub mod fake_graph;
 pub mod fake_wa_web;
+pub mod fake_waha;
 pub mod smtp_sink;
 
 use std::net::SocketAddr;

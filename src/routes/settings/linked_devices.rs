@@ -14,11 +14,15 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::db;
-use crate::db::web_sessions::{Listed, WebSession, WebStatus};
+use crate::db::waha_bridges::WahaBridge;
+use crate::db::web_sessions::{Listed, RunsOn, WebSession, WebStatus};
 use crate::error::{AppError, Result};
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
+use crate::waha::client::{WahaSession, Webhook};
+use crate::waha::{API_KEY_PURPOSE, WEBHOOK_KEY_PURPOSE, network};
 use crate::whatsapp_web::store::SessionStore;
+use url::Url;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "settings/linked_devices.html")]
@@ -49,6 +53,10 @@ pub struct StatusView {
     phone: Option<String>,
     display_name: Option<String>,
     csrf_token: String,
+    /// The session runs on the workspace's WAHA server.
+    on_waha: bool,
+    /// Why the WAHA server could not be asked, if it could not.
+    problem: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,6 +65,56 @@ pub struct LinkForm {
     name: String,
     /// Link by a code typed on this phone instead of a scan.
     phone: String,
+    /// `waha` to run the session on the workspace's WAHA server.
+    runs_on: String,
+    waha_url: String,
+    waha_api_key: String,
+    waha_session: String,
+}
+
+impl LinkForm {
+    fn on_waha(&self) -> bool {
+        self.runs_on == "waha"
+    }
+
+    /// The WAHA session's name: `default` unless given.
+    fn waha_session_name(&self) -> &str {
+        match self.waha_session.trim() {
+            "" => "default",
+            name => name,
+        }
+    }
+}
+
+/// Where a WAHA-run phone's server is, checked; the reasons otherwise.
+fn waha_target(state: &AppState, form: &LinkForm, errors: &mut Vec<String>) -> Option<Url> {
+    let url = match Url::parse(form.waha_url.trim()) {
+        Ok(url) => match network::refuse(&url, state.config.waha_allow_private_networks) {
+            Some(reason) => {
+                errors.push(format!("WAHA server: {reason}"));
+                None
+            }
+            None => Some(url),
+        },
+        Err(_) => {
+            errors
+                .push("Give the WAHA server's address, e.g. https://waha.example.com.".to_owned());
+            None
+        }
+    };
+    let key = form.waha_api_key.trim();
+    if key.is_empty() || key.len() > 500 {
+        errors.push("Give the WAHA server's API key (its WAHA_API_KEY).".to_owned());
+    }
+    let name = form.waha_session_name();
+    let valid_name = name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !valid_name {
+        errors.push("A WAHA session name has up to 64 letters, digits, - and _.".to_owned());
+    }
+    url
 }
 
 /// A phone number as WhatsApp wants it: digits with the country code.
@@ -104,11 +162,12 @@ pub async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
 }
 
 pub async fn create(
+    State(state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
-    Form(form): Form<LinkForm>,
+    Form(mut form): Form<LinkForm>,
 ) -> Result<Response> {
     let mut errors = vec![];
-    let name = form.name.trim();
+    let name = form.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
         errors.push("Give the phone a name of up to 100 characters.".to_owned());
     }
@@ -116,12 +175,87 @@ pub async fn create(
         errors.push(e);
         None
     });
+    let waha_url = form
+        .on_waha()
+        .then(|| waha_target(&state, &form, &mut errors))
+        .flatten();
+    // The key is never shown again, even on a page with errors.
+    let api_key = std::mem::take(&mut form.waha_api_key).trim().to_owned();
     if !errors.is_empty() {
         return list_page(StatusCode::UNPROCESSABLE_ENTITY, tenant, form, errors).await;
     }
-    let id = db::web_sessions::create(&mut tenant.tx, name, phone.as_deref()).await?;
+    let id = Uuid::now_v7();
+    let org_id = tenant.member.org_id;
+    let runs_on = match waha_url {
+        None => RunsOn::Wacrm,
+        Some(url) => {
+            let session = WahaSession {
+                http: &state.waha_http,
+                base_url: url.clone(),
+                api_key: api_key.clone(),
+                name: form.waha_session_name().to_owned(),
+            };
+            let webhook_key = crate::auth::tokens::random_secret().map_err(AppError::Internal)?;
+            // WAHA is set up first: a server that refuses leaves nothing behind.
+            if let Err(e) = set_up_waha(&state, &session, id, &webhook_key).await {
+                let errors = vec![format!("The WAHA server could not be set up: {e}.")];
+                return list_page(StatusCode::UNPROCESSABLE_ENTITY, tenant, form, errors).await;
+            }
+            let bridge = WahaBridge {
+                channel_id: id,
+                base_url: url.to_string(),
+                session_name: session.name.clone(),
+                api_key_sealed: state
+                    .secrets
+                    .seal(org_id, API_KEY_PURPOSE, api_key.as_bytes())?,
+                webhook_key_sealed: state.secrets.seal(
+                    org_id,
+                    WEBHOOK_KEY_PURPOSE,
+                    webhook_key.as_bytes(),
+                )?,
+            };
+            db::web_sessions::create(&mut tenant.tx, id, &name, phone.as_deref(), RunsOn::Waha)
+                .await?;
+            db::waha_bridges::create(&mut tenant.tx, &bridge).await?;
+            RunsOn::Waha
+        }
+    };
+    if runs_on == RunsOn::Wacrm {
+        db::web_sessions::create(&mut tenant.tx, id, &name, phone.as_deref(), RunsOn::Wacrm)
+            .await?;
+    }
     tenant.tx.commit().await?;
     Ok(Redirect::to(&format!("/settings/linked-devices/{id}")).into_response())
+}
+
+/// Creates (or updates) the WAHA session with this channel's webhook and
+/// starts it.
+async fn set_up_waha(
+    state: &AppState,
+    session: &WahaSession<'_>,
+    channel_id: Uuid,
+    webhook_key: &str,
+) -> std::result::Result<(), crate::waha::client::WahaError> {
+    let url = state.url(&crate::waha::webhook_path(channel_id));
+    let webhook = Webhook {
+        url: &url,
+        hmac_key: webhook_key,
+    };
+    session.set_up(&webhook).await
+}
+
+/// The channel's WAHA session, if it runs on WAHA.
+async fn waha_of<'a>(
+    state: &'a AppState,
+    tenant: &mut Tenant<ManageSettings>,
+    channel_id: Uuid,
+) -> Result<Option<(WahaBridge, WahaSession<'a>)>> {
+    let Some(bridge) = db::waha_bridges::find(&mut tenant.tx, channel_id).await? else {
+        return Ok(None);
+    };
+    let session = crate::waha::sender::session(state, tenant.member.org_id, &bridge)
+        .map_err(AppError::Internal)?;
+    Ok(Some((bridge, session)))
 }
 
 /// The workspace's linked-device channel with this id (name, session), or 404.
@@ -134,6 +268,29 @@ async fn found(tenant: &mut Tenant<ManageSettings>, id: &str) -> Result<(String,
         .await?
         .ok_or(AppError::NotFound)?;
     Ok((name, session))
+}
+
+/// The session's view; for a phone on WAHA waiting for a scan, with the
+/// QR code WAHA shows now (asked for on each look: WAHA rotates it and
+/// sends no event for that).
+async fn current_view(
+    state: &AppState,
+    org_id: Uuid,
+    page: &Page,
+    session: WebSession,
+    waha: Option<(WahaBridge, WahaSession<'_>)>,
+) -> Result<StatusView> {
+    let waiting_for_scan = session.status == WebStatus::Waiting && session.pair_phone.is_none();
+    let mut view = status_view(state, org_id, page, session)?;
+    view.on_waha = waha.is_some();
+    if let (Some((_, waha)), true) = (waha, waiting_for_scan) {
+        match waha.qr().await {
+            Ok(Some(code)) => view.qr_svg = Some(qr_svg(code.as_bytes())?),
+            Ok(None) => {}
+            Err(e) => view.problem = Some(e.to_string()),
+        }
+    }
+    Ok(view)
 }
 
 fn status_view(
@@ -170,6 +327,8 @@ fn status_view(
         phone: session.phone,
         display_name: session.display_name,
         csrf_token: page.csrf_token.clone(),
+        on_waha: false,
+        problem: None,
     })
 }
 
@@ -189,8 +348,9 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let (name, session) = found(&mut tenant, &id).await?;
+    let waha = waha_of(&state, &mut tenant, session.channel_id).await?;
     tenant.tx.commit().await?;
-    let view = status_view(&state, tenant.member.org_id, &tenant.page, session)?;
+    let view = current_view(&state, tenant.member.org_id, &tenant.page, session, waha).await?;
     Ok(DevicePage {
         page: tenant.page,
         name,
@@ -206,23 +366,35 @@ pub async fn status(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let (_, session) = found(&mut tenant, &id).await?;
+    let waha = waha_of(&state, &mut tenant, session.channel_id).await?;
     tenant.tx.commit().await?;
-    Ok(status_view(&state, tenant.member.org_id, &tenant.page, session)?.into_response())
+    Ok(
+        current_view(&state, tenant.member.org_id, &tenant.page, session, waha)
+            .await?
+            .into_response(),
+    )
 }
 
 /// Unlinks the phone: the process running the session logs it out (the
 /// phone's "Linked devices" list drops wacrm) and forgets its keys.
 pub async fn unlink(
+    State(state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
     Path(id): Path<String>,
 ) -> Result<Redirect> {
     let (_, session) = found(&mut tenant, &id).await?;
+    let waha = waha_of(&state, &mut tenant, session.channel_id).await?;
     db::web_sessions::set_status(&mut tenant.tx, session.channel_id, WebStatus::Unlinked).await?;
     tenant.tx.commit().await?;
-    tenant
-        .session
-        .flash("success", "Unlinked: wacrm no longer receives or sends this phone's messages. The conversations stay.")
-        .await?;
+    let logged_out = match waha {
+        Some((_, waha)) => waha.log_out().await,
+        None => Ok(()),
+    };
+    let (level, text) = match logged_out {
+        Ok(()) => ("success", "Unlinked: wacrm no longer receives or sends this phone's messages. The conversations stay.".to_owned()),
+        Err(e) => ("error", format!("Unlinked in wacrm, but the WAHA server did not log the phone out ({e}): remove the linked device on the phone.")),
+    };
+    tenant.session.flash(level, text).await?;
     Ok(Redirect::to(&format!(
         "/settings/linked-devices/{}",
         session.channel_id
@@ -242,6 +414,28 @@ pub async fn relink(
         return Err(AppError::Conflict(
             "This phone is still linked or being linked.".into(),
         ));
+    }
+    if let Some((bridge, waha)) = waha_of(&state, &mut tenant, session.channel_id).await? {
+        let key = state
+            .secrets
+            .open(
+                tenant.member.org_id,
+                WEBHOOK_KEY_PURPOSE,
+                &bridge.webhook_key_sealed,
+            )
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let key = String::from_utf8(key).map_err(|e| AppError::Internal(e.into()))?;
+        db::web_sessions::wait_again(&mut tenant.tx, session.channel_id, phone.as_deref()).await?;
+        if let Err(e) = set_up_waha(&state, &waha, session.channel_id, &key).await {
+            return Err(AppError::Unprocessable(format!(
+                "The WAHA server could not be set up: {e}."
+            )));
+        }
+        tenant.tx.commit().await?;
+        return Ok(
+            Redirect::to(&format!("/settings/linked-devices/{}", session.channel_id))
+                .into_response(),
+        );
     }
     if !db::web_sessions::relink(&mut tenant.tx, session.channel_id, phone.as_deref()).await? {
         return Err(AppError::Conflict(

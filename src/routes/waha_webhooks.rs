@@ -1,0 +1,177 @@
+//! `POST /webhooks/waha/{channel_id}`: a WAHA server's events for the
+//! linked phone it runs for wacrm. Trusted only once `X-Webhook-Hmac`
+//! matches the key wacrm gave that session; then recorded as the same
+//! session events a session run inside wacrm reports, and answered 200
+//! only once stored, so WAHA retries anything that failed midway (a
+//! replay is harmless: message ids are unique per channel).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::db;
+use crate::db::web_sessions::WebStatus;
+use crate::tenancy::bootstrap;
+use crate::waha::webhook::{self, Event};
+use crate::waha::{WEBHOOK_KEY_PURPOSE, signature};
+use crate::whatsapp_web::events;
+use crate::whatsapp_web::link::SessionEvent;
+
+/// Events carry text and file addresses, not files: 1 MB is plenty.
+const MAX_DELIVERY_BYTES: usize = 1024 * 1024;
+
+/// How long WhatsApp keeps a pairing code valid.
+const PAIR_CODE_VALID: std::time::Duration = std::time::Duration::from_secs(180);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks/waha/{channel_id}", post(deliver))
+        .layer(DefaultBodyLimit::max(MAX_DELIVERY_BYTES))
+}
+
+fn plain(status: StatusCode, text: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text.to_owned(),
+    )
+        .into_response()
+}
+
+async fn deliver(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match receive(&state, &id, &headers, &body).await {
+        Ok(response) => response,
+        Err(e) => {
+            // Nothing was committed: WAHA retries.
+            tracing::error!(channel = %id, error = %format!("{e:#}"), "WAHA delivery failed");
+            plain(StatusCode::SERVICE_UNAVAILABLE, "Try again later.")
+        }
+    }
+}
+
+async fn receive(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> anyhow::Result<Response> {
+    let not_found = || Ok(plain(StatusCode::NOT_FOUND, "No such channel."));
+    let Ok(channel_id) = Uuid::try_parse(id) else {
+        return not_found();
+    };
+    let Some(mut tx) = bootstrap::for_webhook(&state.pool, channel_id).await? else {
+        return not_found();
+    };
+    let Some(bridge) = db::waha_bridges::find(&mut tx, channel_id).await? else {
+        return not_found();
+    };
+    let org_id = tx.org_id();
+    let key = state
+        .secrets
+        .open(org_id, WEBHOOK_KEY_PURPOSE, &bridge.webhook_key_sealed)?;
+    let header = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
+    if !signature::verify(&key, body, header) {
+        tracing::warn!(%channel_id, "WAHA delivery with a bad or missing signature");
+        return Ok(plain(StatusCode::UNAUTHORIZED, "Bad signature."));
+    }
+    let delivery = match webhook::parse(body) {
+        Ok(delivery) => delivery,
+        Err(e) => {
+            tracing::warn!(%channel_id, error = %e, "WAHA delivery not understood");
+            return Ok(plain(StatusCode::BAD_REQUEST, "Not a WAHA event."));
+        }
+    };
+    if delivery.session != bridge.session_name {
+        tracing::warn!(%channel_id, "WAHA delivery for another session");
+        return Ok(plain(StatusCode::OK, "Not this phone's session: ignored."));
+    }
+    let session = db::web_sessions::find(&mut tx, channel_id).await?;
+    tx.commit().await?;
+    let Some(session) = session else {
+        return not_found();
+    };
+    let happened = match delivery.event {
+        Event::Session(event) => vec![event],
+        Event::Status { status, me } => {
+            status_events(state, org_id, &bridge, &session, &status, me).await?
+        }
+        Event::Ignored => vec![],
+    };
+    for event in happened {
+        events::apply(state, org_id, channel_id, event).await?;
+    }
+    Ok(plain(StatusCode::OK, "OK"))
+}
+
+/// What WAHA's session status means for the phone, given where it stood.
+async fn status_events(
+    state: &AppState,
+    org_id: Uuid,
+    bridge: &db::waha_bridges::WahaBridge,
+    session: &db::web_sessions::WebSession,
+    status: &str,
+    me: Option<(String, String)>,
+) -> anyhow::Result<Vec<SessionEvent>> {
+    let current = session.status;
+    if current.is_over() {
+        // Unlinked (or logged out) here: WAHA's later news changes nothing.
+        return Ok(vec![]);
+    }
+    let was_linked = matches!(current, WebStatus::Linked | WebStatus::Disconnected);
+    Ok(match status {
+        "WORKING" => {
+            let (phone, name) = match me {
+                Some(me) => me,
+                None => {
+                    let waha = crate::waha::sender::session(state, org_id, bridge)?;
+                    let (_, me) = waha.status().await?;
+                    let phone = me
+                        .as_deref()
+                        .and_then(crate::waha::chat_phone)
+                        .unwrap_or_default()
+                        .to_owned();
+                    (phone, String::new())
+                }
+            };
+            vec![SessionEvent::Linked { phone, name }]
+        }
+        "SCAN_QR_CODE" if was_linked => vec![SessionEvent::LoggedOut {
+            reason: "WAHA asks for a new scan: the phone removed the link".into(),
+        }],
+        "SCAN_QR_CODE" => match &session.pair_phone {
+            // Linking by code: WAHA gives one only while waiting for a scan.
+            Some(phone) => {
+                let waha = crate::waha::sender::session(state, org_id, bridge)?;
+                match waha.request_code(phone).await {
+                    Ok(code) => vec![SessionEvent::PairCode {
+                        code,
+                        valid_for: PAIR_CODE_VALID,
+                    }],
+                    Err(e) => {
+                        tracing::warn!(channel = %bridge.channel_id, error = %e, "WAHA gave no pairing code");
+                        vec![]
+                    }
+                }
+            }
+            None => vec![],
+        },
+        "STARTING" if was_linked => vec![SessionEvent::Disconnected],
+        "FAILED" => vec![SessionEvent::LoggedOut {
+            reason: "WAHA reports the session failed".into(),
+        }],
+        "STOPPED" => vec![SessionEvent::LoggedOut {
+            reason: "the session was stopped on the WAHA server".into(),
+        }],
+        _ => vec![],
+    })
+}

@@ -1,0 +1,195 @@
+//! Sending a queued message through a WAHA server. Any wacrm process may
+//! send (WAHA holds the socket), within the linked number's send budget.
+//!
+//! WAHA takes no id of ours, so unlike the other senders a send whose
+//! answer was lost (WAHA took it, then the connection broke) is sent again
+//! on the retry: the customer may then see it twice. Errors WAHA answers
+//! with (it did not send) are retried or reported as usual.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::client::{OutgoingFile, WahaError, WahaSession};
+use crate::app::AppState;
+use crate::db;
+use crate::db::messages::Message;
+use crate::db::waha_bridges::WahaBridge;
+use crate::domain::MessageKind;
+use crate::inbox::delivery;
+use crate::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
+use crate::tenancy::{TenantTx, bootstrap};
+use crate::whatsapp::sender::{give_up, stored_file};
+
+/// The session of `bridge` (its API key unsealed), for `org_id`.
+pub fn session<'a>(
+    state: &'a AppState,
+    org_id: Uuid,
+    bridge: &WahaBridge,
+) -> anyhow::Result<WahaSession<'a>> {
+    let api_key = state
+        .secrets
+        .open(org_id, super::API_KEY_PURPOSE, &bridge.api_key_sealed)?;
+    Ok(WahaSession {
+        http: &state.waha_http,
+        base_url: url::Url::parse(&bridge.base_url)?,
+        api_key: String::from_utf8(api_key)?,
+        name: bridge.session_name.clone(),
+    })
+}
+
+/// WAHA's full id of a message in the chat with `phone`: `true_` for ours.
+fn full_id(phone: &str, ours: bool, bare: &str) -> String {
+    format!("{ours}_{phone}@c.us_{bare}")
+}
+
+/// What to send, read while the transaction is open.
+enum Content {
+    Text,
+    File {
+        mime_type: String,
+        filename: String,
+        bytes: Vec<u8>,
+    },
+    Reaction {
+        target: String,
+    },
+}
+
+/// Sends `message` (queued, on a channel bridged to WAHA).
+pub async fn send(
+    state: &AppState,
+    mut tx: TenantTx,
+    message: &Message,
+    attempt: i32,
+    bridge: &WahaBridge,
+) -> anyhow::Result<()> {
+    let org_id = tx.org_id();
+    let phone = db::messages::recipient_phone(&mut tx, message.conversation_id).await?;
+    let Some(phone) = phone else {
+        return give_up(tx, message, "The contact has no phone number to send to.").await;
+    };
+    let to: String = phone.chars().filter(char::is_ascii_digit).collect();
+    // Quotes and reactions name the earlier message with its direction.
+    let quoted = match (message.reply_to_id, message.quoted_provider_id.as_deref()) {
+        (Some(id), Some(bare)) => db::messages::find(&mut tx, id)
+            .await?
+            .map(|q| full_id(&to, !q.is_inbound(), bare)),
+        _ => None,
+    };
+    let content = match message.kind() {
+        MessageKind::Text => Content::Text,
+        MessageKind::Reaction => match quoted.clone() {
+            Some(target) => Content::Reaction { target },
+            None => {
+                return give_up(tx, message, "The message reacted to is not on WhatsApp.").await;
+            }
+        },
+        MessageKind::Image | MessageKind::Video | MessageKind::Audio | MessageKind::Document => {
+            match stored_file(state, &mut tx, message).await? {
+                Some((mime_type, filename, bytes)) => Content::File {
+                    mime_type,
+                    filename,
+                    bytes,
+                },
+                None => {
+                    return give_up(tx, message, "The file to send is no longer stored.").await;
+                }
+            }
+        }
+        _ => {
+            return give_up(
+                tx,
+                message,
+                "This kind of message cannot be sent on linked phones.",
+            )
+            .await;
+        }
+    };
+    let rate = state.config.whatsapp_web_send_rate;
+    if !db::channels::take_send_slot(&mut tx, message.channel_id, rate).await? {
+        return Err(RetryLater {
+            after: Duration::from_millis(1000),
+            reason: "the linked number's send rate is reached".into(),
+            waiting: true,
+        }
+        .into());
+    }
+    let waha = session(state, org_id, bridge)?;
+    // Nothing is held open while WAHA sends.
+    tx.commit().await?;
+    let chat_id = format!("{to}@c.us");
+    let outcome = match &content {
+        Content::Text => {
+            waha.send_text(&chat_id, &message.body, quoted.as_deref())
+                .await
+        }
+        Content::File {
+            mime_type,
+            filename,
+            bytes,
+        } => {
+            let file = OutgoingFile {
+                mime_type,
+                filename,
+                bytes,
+                caption: (message.kind() != MessageKind::Audio).then_some(message.body.as_str()),
+            };
+            waha.send_file(&chat_id, &file, quoted.as_deref()).await
+        }
+        Content::Reaction { target } => waha
+            .react(target, &message.body)
+            .await
+            // A reaction has no id of its own to report on.
+            .map(|()| format!("reaction.{}", message.id)),
+    };
+    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    match outcome {
+        Ok(provider_id) => {
+            delivery::record_sent(&mut tx, message.channel_id, message.id, &provider_id).await?;
+            db::conversations::notify(&mut tx, message.conversation_id).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        Err(e) if retry(&e) && attempt < SEND_ATTEMPTS => {
+            tx.commit().await?;
+            Err(RetryLater {
+                after: send_backoff(attempt),
+                reason: e.to_string(),
+                waiting: false,
+            }
+            .into())
+        }
+        Err(e) => {
+            give_up(
+                tx,
+                message,
+                &format!("WhatsApp (WAHA) did not take it: {e}"),
+            )
+            .await
+        }
+    }
+}
+
+/// Whether a failed send is worth another try: no answer, WAHA busy or
+/// failing, or the session not working yet (WAHA: 422).
+fn retry(e: &WahaError) -> bool {
+    e.is_transient() || matches!(e, WahaError::Status { status: 422, .. })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_ids_say_whose_message_it_is() {
+        assert_eq!(
+            full_id("16505550123", true, "3EB0A"),
+            "true_16505550123@c.us_3EB0A"
+        );
+        assert_eq!(
+            full_id("16505550123", false, "AAAA"),
+            "false_16505550123@c.us_AAAA"
+        );
+    }
+}

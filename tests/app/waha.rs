@@ -1,0 +1,618 @@
+//! Linked phones run on the workspace's WAHA server, end to end against a
+//! fake WAHA: the owner sets it up from Settings (wacrm creates the WAHA
+//! session with a signed webhook back to itself), the QR code shows, the
+//! link is reported, customers' messages arrive once however often WAHA
+//! delivers them and only with the right signature, replies and files go
+//! out through WAHA's API, acks move them on, files come in, edits and
+//! deletes show; bad settings and other workspaces get nothing.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::fake_waha::{self, FakeWaha};
+use crate::support::*;
+
+const API_KEY: &str = "waha-api-key-1";
+const CUSTOMER: &str = "16505551234";
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn app_for_waha() -> TestApp {
+    spawn_app_with(|config| {
+        // The fake listens on 127.0.0.1.
+        config.waha_allow_private_networks = true;
+        config.whatsapp_web_send_rate = 50;
+    })
+    .await
+}
+
+async fn scalar<T>(app: &TestApp, sql: &str) -> T
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+{
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(&mut app.admin_conn().await)
+        .await
+        .expect(sql)
+}
+
+/// Sets up a phone on `waha` from the Settings form; the response.
+async fn connect(
+    owner: &Browser,
+    waha: &FakeWaha,
+    api_key: &str,
+    phone: &str,
+) -> reqwest::Response {
+    owner
+        .post_form(
+            "/settings/linked-devices",
+            &[
+                ("name", "Shop phone"),
+                ("phone", phone),
+                ("runs_on", "waha"),
+                ("waha_url", &waha.base_url()),
+                ("waha_api_key", api_key),
+                ("waha_session", ""),
+            ],
+        )
+        .await
+}
+
+/// A phone set up on `waha` and linked as 16505550199 "Acme Shop"; its
+/// channel id.
+async fn linked(app: &TestApp, owner: &Browser, waha: &FakeWaha) -> String {
+    let response = connect(owner, waha, API_KEY, "").await;
+    assert_eq!(response.status(), 303);
+    let channel = location(&response)
+        .trim_start_matches("/settings/linked-devices/")
+        .to_owned();
+    assert_eq!(waha.set_status("default", "SCAN_QR_CODE", None).await, 200);
+    assert_eq!(
+        waha.set_status("default", "WORKING", Some(("16505550199", "Acme Shop")))
+            .await,
+        200
+    );
+    let status: String = scalar(
+        app,
+        &format!("select status from whatsapp_web_sessions where channel_id = '{channel}'"),
+    )
+    .await;
+    assert_eq!(status, "linked");
+    channel
+}
+
+async fn status_of(app: &TestApp, body: &str) -> String {
+    scalar(
+        app,
+        &format!("select status from messages where body = '{body}'"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_phone_on_waha_is_set_up_shows_its_qr_and_links() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+
+    let response = connect(&owner, &waha, API_KEY, "").await;
+    assert_eq!(response.status(), 303);
+    let page_path = location(&response);
+    let channel = page_path.trim_start_matches("/settings/linked-devices/");
+
+    // The WAHA session exists, started, with our signed webhook.
+    let session = waha.session("default").expect("WAHA session created");
+    assert_eq!(session.status, "STARTING");
+    assert!(
+        session
+            .webhook_url
+            .as_deref()
+            .is_some_and(|u| u.ends_with(&format!("/webhooks/waha/{channel}"))),
+        "{:?}",
+        session.webhook_url
+    );
+    let key = session.hmac_key.expect("an HMAC key");
+    assert!(key.len() >= 32, "a strong webhook key");
+    for event in [
+        "message",
+        "message.ack",
+        "session.status",
+        "message.revoked",
+    ] {
+        assert!(session.events.iter().any(|e| e == event), "{event}");
+    }
+    // The keys are sealed at rest.
+    let raw: Vec<u8> = scalar(
+        &app,
+        "select api_key_sealed || webhook_key_sealed from waha_bridges",
+    )
+    .await;
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(!raw.contains(API_KEY) && !raw.contains(&key));
+    // No lease: wacrm runs no session of its own for it.
+    assert_eq!(
+        app.count("select count(*) from whatsapp_web_leases").await,
+        0
+    );
+
+    let (_, page) = owner.page(&page_path).await;
+    assert!(page.contains("Starting"), "{page}");
+
+    // WAHA waits for a scan: the page shows WAHA's current QR code.
+    assert_eq!(waha.set_status("default", "SCAN_QR_CODE", None).await, 200);
+    let (status, fragment) = owner.page(&format!("{page_path}/status")).await;
+    assert_eq!(status, 200);
+    assert!(
+        fragment.contains("Scan this code") && fragment.contains("<svg"),
+        "{fragment}"
+    );
+    assert!(
+        waha.requests()
+            .iter()
+            .any(|(m, p)| m == "GET" && p == "/api/default/auth/qr"),
+        "asked WAHA for the QR"
+    );
+
+    // Scanned: linked, with the number and name WAHA reports.
+    assert_eq!(
+        waha.set_status("default", "WORKING", Some(("16505550199", "Acme Shop")))
+            .await,
+        200
+    );
+    let (_, fragment) = owner.page(&format!("{page_path}/status")).await;
+    assert!(
+        fragment.contains("Linked")
+            && fragment.contains("+16505550199")
+            && fragment.contains("Acme Shop"),
+        "{fragment}"
+    );
+    let (_, list) = owner.page("/settings/linked-devices").await;
+    assert!(list.contains("Shop phone") && list.contains("+16505550199"));
+}
+
+#[tokio::test]
+async fn linking_by_code_asks_waha_for_one_once_it_waits_for_a_scan() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let response = connect(&owner, &waha, API_KEY, "+1 650 555 0199").await;
+    assert_eq!(response.status(), 303);
+    let page_path = location(&response);
+    assert_eq!(waha.set_status("default", "SCAN_QR_CODE", None).await, 200);
+    let (_, fragment) = owner.page(&format!("{page_path}/status")).await;
+    assert!(
+        fragment.contains("Type this code") && fragment.contains(fake_waha::PAIR_CODE),
+        "{fragment}"
+    );
+    assert!(!fragment.contains("<svg"), "no QR when linking by code");
+}
+
+#[tokio::test]
+async fn customers_messages_arrive_once_and_only_with_wahas_signature() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, &waha).await;
+
+    // Delivered, then delivered again (WAHA retries): one message.
+    let body = waha.envelope(
+        "default",
+        "message",
+        fake_waha::customer_message(CUSTOMER, "AAAA0001", "Hi, is it in stock?"),
+    );
+    assert_eq!(waha.post_raw("default", body.clone(), None).await, 200);
+    assert_eq!(waha.post_raw("default", body.clone(), None).await, 200);
+    assert_eq!(
+        app.count("select count(*) from messages where provider_message_id = 'AAAA0001'")
+            .await,
+        1
+    );
+    let conversation: String = scalar(
+        &app,
+        "select conversation_id::text from messages where provider_message_id = 'AAAA0001'",
+    )
+    .await;
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(page.contains("Hi, is it in stock?") && page.contains("Customer"));
+
+    // A bad, missing or other key's signature: 401, nothing stored.
+    let forged = waha.envelope(
+        "default",
+        "message",
+        fake_waha::customer_message(CUSTOMER, "AAAA0002", "forged"),
+    );
+    let zeros = "0".repeat(128);
+    assert_eq!(
+        waha.post_raw("default", forged.clone(), Some(&zeros)).await,
+        401
+    );
+    assert_eq!(
+        waha.post_raw("default", forged.clone(), Some("")).await,
+        401
+    );
+    let other_key = wacrm::waha::signature::sign(b"another key", &forged);
+    assert_eq!(
+        waha.post_raw("default", forged, Some(&other_key)).await,
+        401
+    );
+    // Signed, but not JSON WAHA would send: 400.
+    assert_eq!(
+        waha.post_raw("default", b"{\"no\":1}".to_vec(), None).await,
+        400
+    );
+    assert_eq!(
+        app.count("select count(*) from messages where direction = 'in'")
+            .await,
+        1
+    );
+
+    // Groups and our own messages (sent from the phone) are left out.
+    let group = json!({"id": "false_120363@g.us_GGGG_16505551234@c.us", "from": "120363@g.us",
+                       "fromMe": false, "body": "group chat", "hasMedia": false});
+    assert_eq!(waha.deliver("default", "message", group).await, 200);
+    assert_eq!(
+        app.count("select count(*) from messages where direction = 'in'")
+            .await,
+        1
+    );
+
+    // A reaction, an edit and a delete-for-everyone reach the inbox.
+    let reaction = json!({"id": format!("false_{CUSTOMER}@c.us_RRRR"), "from": format!("{CUSTOMER}@c.us"),
+                          "fromMe": false, "timestamp": 1_764_000_100,
+                          "reaction": {"text": "👍", "messageId": format!("false_{CUSTOMER}@c.us_AAAA0001")}});
+    assert_eq!(
+        waha.deliver("default", "message.reaction", reaction).await,
+        200
+    );
+    assert_eq!(
+        waha.customer_text("default", CUSTOMER, "AAAA0003", "Two of them")
+            .await,
+        200
+    );
+    let edit = json!({"id": format!("false_{CUSTOMER}@c.us_EEEE"), "from": format!("{CUSTOMER}@c.us"),
+                      "fromMe": false, "body": "Three of them", "editedMessageId": "AAAA0003"});
+    assert_eq!(waha.deliver("default", "message.edited", edit).await, 200);
+    let revoke = json!({"after": {"id": format!("false_{CUSTOMER}@c.us_DDDD"), "from": format!("{CUSTOMER}@c.us")},
+                        "before": null, "revokedMessageId": "AAAA0001"});
+    assert_eq!(
+        waha.deliver("default", "message.revoked", revoke).await,
+        200
+    );
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(
+        page.contains("Three of them") && page.contains("edited"),
+        "edit shown"
+    );
+    assert!(!page.contains("Two of them"));
+    assert!(page.contains("This message was deleted"), "delete shown");
+    assert!(
+        !page.contains("Hi, is it in stock?"),
+        "the deleted text is gone"
+    );
+    assert!(page.contains("Reacted 👍"));
+    let deleted_body: String = scalar(
+        &app,
+        "select body from messages where provider_message_id = 'AAAA0001'",
+    )
+    .await;
+    assert_eq!(deleted_body, "");
+}
+
+#[tokio::test]
+async fn replies_and_files_go_out_through_waha_and_acks_move_them_on() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, &waha).await;
+    assert_eq!(
+        waha.customer_text("default", CUSTOMER, "AAAA0001", "Do you ship?")
+            .await,
+        200
+    );
+    let conversation: String = scalar(
+        &app,
+        "select conversation_id::text from messages where provider_message_id = 'AAAA0001'",
+    )
+    .await;
+    let customer_message: String = scalar(
+        &app,
+        "select id::text from messages where provider_message_id = 'AAAA0001'",
+    )
+    .await;
+
+    // WAHA fails once: the reply is retried and sent once, quoting.
+    waha.fail_sends(1);
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Yes, worldwide."), ("reply_to", &customer_message)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    until(Duration::from_secs(20), "the reply sent", || async {
+        status_of(&app, "Yes, worldwide.").await == "sent"
+    })
+    .await;
+    let sent = waha.sent();
+    assert_eq!(sent.len(), 1, "sent once");
+    assert_eq!(sent[0].endpoint, "sendText");
+    assert_eq!(sent[0].body["chatId"], format!("{CUSTOMER}@c.us"));
+    assert_eq!(sent[0].body["text"], "Yes, worldwide.");
+    assert_eq!(sent[0].body["session"], "default");
+    assert_eq!(
+        sent[0].body["reply_to"],
+        format!("false_{CUSTOMER}@c.us_AAAA0001")
+    );
+    let bare = sent[0].id.clone().expect("an id");
+    let recorded: String = scalar(
+        &app,
+        "select provider_message_id from messages where body = 'Yes, worldwide.'",
+    )
+    .await;
+    assert_eq!(recorded, bare);
+
+    // Acks: delivered, then read.
+    for (ack, name, expected) in [(2, "DEVICE", "delivered"), (3, "READ", "read")] {
+        let payload = json!({"id": format!("true_{CUSTOMER}@c.us_{bare}"), "from": "16505550199@c.us",
+                             "to": format!("{CUSTOMER}@c.us"), "fromMe": true, "ack": ack, "ackName": name});
+        assert_eq!(waha.deliver("default", "message.ack", payload).await, 200);
+        assert_eq!(status_of(&app, "Yes, worldwide.").await, expected);
+    }
+
+    // A file goes as WAHA's sendImage with the bytes.
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
+    let token = owner.csrf_token().await;
+    let part = reqwest::multipart::Part::bytes(png.to_vec())
+        .file_name("photo.png")
+        .mime_str("image/png")
+        .expect("mime");
+    let form = reqwest::multipart::Form::new()
+        .part("file", part)
+        .text("text", "Our catalogue");
+    let response = owner
+        .client
+        .post(owner.url(&format!(
+            "/inbox/{conversation}/attachments?csrf_token={token}"
+        )))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), 303);
+    until(WAIT, "the file sent", || async { waha.sent().len() == 2 }).await;
+    let file = &waha.sent()[1];
+    assert_eq!(file.endpoint, "sendImage");
+    assert_eq!(file.body["caption"], "Our catalogue");
+    assert_eq!(file.body["file"]["mimetype"], "image/png");
+    use base64::Engine;
+    let data = file.body["file"]["data"].as_str().expect("data");
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .expect("base64"),
+        png
+    );
+    until(WAIT, "the file recorded as sent", || async {
+        status_of(&app, "Our catalogue").await == "sent"
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_customers_file_is_fetched_from_waha_with_the_api_key() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, &waha).await;
+    let bytes = b"%PDF-1.7\n% a price list\n";
+    let url = waha.add_file("BBBB0001.pdf", "application/pdf", bytes);
+    let payload = json!({"id": format!("false_{CUSTOMER}@c.us_BBBB0001"), "timestamp": 1_764_000_000,
+                         "from": format!("{CUSTOMER}@c.us"), "fromMe": false, "body": "",
+                         "hasMedia": true, "media": {"url": url, "mimetype": "application/pdf", "filename": "prices.pdf"}});
+    assert_eq!(waha.deliver("default", "message", payload).await, 200);
+    until(WAIT, "the file fetched", || async {
+        let media: Option<Value> = scalar(
+            &app,
+            "select media from messages where provider_message_id = 'BBBB0001'",
+        )
+        .await;
+        media.is_some_and(|m| m.get("url").is_some())
+    })
+    .await;
+    let media: Value = scalar(
+        &app,
+        "select media from messages where provider_message_id = 'BBBB0001'",
+    )
+    .await;
+    let kind: String = scalar(
+        &app,
+        "select kind from messages where provider_message_id = 'BBBB0001'",
+    )
+    .await;
+    assert_eq!(kind, "document");
+    let served = owner.get(media["url"].as_str().expect("url")).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.bytes().await.expect("bytes").as_ref(), bytes);
+
+    // A file WAHA could not keep: shown as unavailable, nothing fetched.
+    let missing = json!({"id": format!("false_{CUSTOMER}@c.us_BBBB0002"), "from": format!("{CUSTOMER}@c.us"),
+                         "fromMe": false, "hasMedia": true, "media": null});
+    assert_eq!(waha.deliver("default", "message", missing).await, 200);
+    let media: Value = scalar(
+        &app,
+        "select media from messages where provider_message_id = 'BBBB0002'",
+    )
+    .await;
+    assert!(media["unavailable"].is_string());
+}
+
+#[tokio::test]
+async fn a_logout_on_the_phone_is_told_and_the_phone_links_again_through_waha() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let channel = linked(&app, &owner, &waha).await;
+    let page_path = format!("/settings/linked-devices/{channel}");
+
+    // The phone removed the link: WAHA waits for a new scan.
+    assert_eq!(waha.set_status("default", "SCAN_QR_CODE", None).await, 200);
+    let (_, fragment) = owner.page(&format!("{page_path}/status")).await;
+    assert!(fragment.contains("Logged out from the phone"), "{fragment}");
+    app.mail_to("owner@acme.test", "removed wacrm from its linked devices")
+        .await;
+
+    // Link again: wacrm sets the WAHA session up again.
+    let response = owner
+        .post_form(&format!("{page_path}/relink"), &[("phone", "")])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert!(
+        waha.requests()
+            .iter()
+            .any(|(m, p)| m == "PUT" && p == "/api/sessions/default"),
+        "the existing WAHA session is updated"
+    );
+    let (_, fragment) = owner.page(&format!("{page_path}/status")).await;
+    assert!(fragment.contains("Starting"), "{fragment}");
+    // Waiting for a scan this time is not a logout: the new QR shows.
+    assert_eq!(waha.set_status("default", "SCAN_QR_CODE", None).await, 200);
+    let (_, fragment) = owner.page(&format!("{page_path}/status")).await;
+    assert!(fragment.contains("Scan this code"), "{fragment}");
+    assert_eq!(
+        waha.set_status("default", "WORKING", Some(("16505550199", "Acme Shop")))
+            .await,
+        200
+    );
+
+    // Unlink: WAHA logs the phone out, later news changes nothing.
+    let response = owner.post_form(&format!("{page_path}/unlink"), &[]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(waha.session("default").expect("session").logouts, 1);
+    assert_eq!(waha.set_status("default", "WORKING", None).await, 200);
+    let (_, fragment) = owner.page(&format!("{page_path}/status")).await;
+    assert!(fragment.contains("Unlinked"), "{fragment}");
+}
+
+#[tokio::test]
+async fn bad_waha_settings_are_refused_with_the_reason_and_nothing_is_kept() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+
+    // The wrong API key: WAHA refuses, the owner reads why.
+    let response = connect(&owner, &waha, "wrong-key", "").await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.expect("page");
+    assert!(page.contains("API key was refused"), "{page}");
+    assert!(!page.contains("wrong-key"), "the key is not shown back");
+
+    for (url, key, session, reason) in [
+        ("not a url", API_KEY, "", "address"),
+        ("ftp://waha.example.com", API_KEY, "", "http"),
+        (&waha.base_url(), "", "", "API key"),
+        (&waha.base_url(), API_KEY, "bad name!", "session name"),
+    ] {
+        let response = owner
+            .post_form(
+                "/settings/linked-devices",
+                &[
+                    ("name", "Shop phone"),
+                    ("runs_on", "waha"),
+                    ("waha_url", url),
+                    ("waha_api_key", key),
+                    ("waha_session", session),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 422, "{url} {key} {session}");
+        let page = response.text().await.expect("page");
+        assert!(page.contains(reason), "{reason}: {page}");
+    }
+    // A server that does not answer.
+    let response = owner
+        .post_form(
+            "/settings/linked-devices",
+            &[
+                ("name", "Shop phone"),
+                ("runs_on", "waha"),
+                ("waha_url", "http://127.0.0.1:9"),
+                ("waha_api_key", API_KEY),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("page")
+            .contains("could not be set up")
+    );
+    assert_eq!(
+        app.count("select count(*) from channels where kind = 'whatsapp_web'")
+            .await,
+        0
+    );
+    assert!(waha.session("default").is_none());
+
+    // A deployment that does not allow private networks refuses them.
+    let strict = spawn_app().await;
+    let owner = strict.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let response = connect(&owner, &waha, API_KEY, "").await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("page")
+            .contains("private network")
+    );
+    assert!(waha.session("default").is_none(), "never called");
+}
+
+#[tokio::test]
+async fn another_workspace_cannot_see_change_or_feed_a_waha_phone() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let channel = linked(&app, &owner, &waha).await;
+    let other = app.sign_up("Bob", "bob@globex.test", "Globex").await;
+
+    let (_, list) = other.page("/settings/linked-devices").await;
+    assert!(!list.contains("16505550199") && !list.contains(&channel));
+    for path in ["", "/status"] {
+        let (status, _) = other
+            .page(&format!("/settings/linked-devices/{channel}{path}"))
+            .await;
+        assert_eq!(status, 404, "{path}");
+    }
+    for path in ["unlink", "relink"] {
+        let response = other
+            .post_form(
+                &format!("/settings/linked-devices/{channel}/{path}"),
+                &[("phone", "")],
+            )
+            .await;
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    assert_eq!(waha.session("default").expect("session").logouts, 0);
+
+    // Deliveries to a channel that is not a WAHA phone: 404, nothing kept.
+    let body = waha.envelope(
+        "default",
+        "message",
+        fake_waha::customer_message(CUSTOMER, "AAAA0009", "hello"),
+    );
+    let signature = wacrm::waha::signature::sign(b"whatever", &body);
+    for target in [uuid::Uuid::now_v7().to_string(), "not-a-uuid".to_owned()] {
+        let response = reqwest::Client::new()
+            .post(app.browser().url(&format!("/webhooks/waha/{target}")))
+            .header("X-Webhook-Hmac", &signature)
+            .body(body.clone())
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(response.status(), 404, "{target}");
+    }
+    assert_eq!(app.count("select count(*) from messages").await, 0);
+}

@@ -1,0 +1,498 @@
+//! A local fake of a WAHA server (devlikeapro/waha, "WhatsApp HTTP API")
+//! for integration tests: its session API (create, 422 when the name
+//! exists, full-replace update, start, logout, info), the raw QR and
+//! pairing code, sending text, files and reactions (answers in the WEBJS
+//! engine's shape, `id._serialized`), files served under `/api/files` with
+//! the API key, and webhook deliveries signed as WAHA signs them
+//! (`X-Webhook-Hmac`: hex HMAC-SHA512 of the raw body with the session's
+//! `hmac.key`). Every request needs `X-Api-Key`. Wire facts:
+//! `/work/shared/design/protocols.md` 5.2.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// One session as WAHA keeps it.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    pub status: String,
+    /// The config's first webhook: its URL and HMAC key.
+    pub webhook_url: Option<String>,
+    pub hmac_key: Option<String>,
+    pub events: Vec<String>,
+    /// Our number once linked (`<digits>@c.us`) and name.
+    pub me: Option<(String, String)>,
+    pub logouts: usize,
+}
+
+/// One send the app made.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// `sendText`, `sendImage`, `sendFile`, `sendVideo`, `sendVoice` or
+    /// `reaction`.
+    pub endpoint: String,
+    pub body: Value,
+    /// The bare id the answer gave (none for reactions).
+    pub id: Option<String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    sessions: HashMap<String, Session>,
+    sent: Vec<Sent>,
+    files: HashMap<String, (String, Vec<u8>)>,
+    /// Sends to answer with 500 before one goes through.
+    fail_sends: usize,
+    next_id: u64,
+    requests: Vec<(String, String)>,
+}
+
+#[derive(Clone)]
+struct Shared {
+    api_key: String,
+    base: Arc<str>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub struct FakeWaha {
+    shared: Shared,
+    task: JoinHandle<()>,
+    http: reqwest::Client,
+}
+
+impl Drop for FakeWaha {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The QR code's raw text the fake shows while waiting for a scan.
+pub const QR_VALUE: &str = "2@fakeRef,fakeNoisePub==,fakeIdentityPub==,fakeAdvSecret==";
+/// The pairing code it gives.
+pub const PAIR_CODE: &str = "WZYE-H1YY";
+
+impl FakeWaha {
+    /// Serves on 127.0.0.1 with this API key.
+    pub async fn start(api_key: &str) -> FakeWaha {
+        let listener = match TcpListener::bind("127.0.0.1:0").await {
+            Ok(l) => l,
+            Err(e) => panic!("fake WAHA: cannot bind: {e}"),
+        };
+        let addr = match listener.local_addr() {
+            Ok(a) => a,
+            Err(e) => panic!("fake WAHA: no local address: {e}"),
+        };
+        let shared = Shared {
+            api_key: api_key.to_owned(),
+            base: format!("http://{addr}").into(),
+            inner: Arc::default(),
+        };
+        let app = Router::new()
+            .fallback(handle)
+            .layer(DefaultBodyLimit::max(128 * 1024 * 1024))
+            .with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        wacrm::server::install_crypto_provider();
+        FakeWaha {
+            shared,
+            task,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        self.shared.base.to_string()
+    }
+
+    pub fn session(&self, name: &str) -> Option<Session> {
+        self.shared.lock().sessions.get(name).cloned()
+    }
+
+    pub fn sent(&self) -> Vec<Sent> {
+        self.shared.lock().sent.clone()
+    }
+
+    /// Every request: method and path.
+    pub fn requests(&self) -> Vec<(String, String)> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Answer the next `n` sends with 500.
+    pub fn fail_sends(&self, n: usize) {
+        self.shared.lock().fail_sends = n;
+    }
+
+    /// A file the fake received, served at the returned URL.
+    pub fn add_file(&self, name: &str, mime_type: &str, bytes: &[u8]) -> String {
+        self.shared
+            .lock()
+            .files
+            .insert(name.to_owned(), (mime_type.to_owned(), bytes.to_vec()));
+        format!("{}/api/files/default/{name}", self.shared.base)
+    }
+
+    /// The body WAHA would post for `event` of `session`.
+    pub fn envelope(&self, session: &str, event: &str, payload: Value) -> Vec<u8> {
+        let me = self
+            .session(session)
+            .and_then(|s| s.me)
+            .map(|(id, name)| json!({"id": id, "pushName": name}));
+        let mut inner = self.shared.lock();
+        inner.next_id += 1;
+        json!({
+            "id": format!("evt_{:026}", inner.next_id),
+            "timestamp": 1_764_000_000_000_i64 + inner.next_id as i64,
+            "event": event,
+            "session": session,
+            "metadata": {},
+            "me": me,
+            "payload": payload,
+            "engine": "WEBJS",
+            "environment": {"version": "2026.11.1", "engine": "WEBJS", "tier": "PLUS"},
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// Posts `body` to the session's webhook signed with `signature`
+    /// (`None`: WAHA's own, with the session's key); the status answered.
+    pub async fn post_raw(&self, session: &str, body: Vec<u8>, signature: Option<&str>) -> u16 {
+        let Some(s) = self.session(session) else {
+            panic!("fake WAHA: no session {session}");
+        };
+        let Some(url) = s.webhook_url else {
+            panic!("fake WAHA: session {session} has no webhook");
+        };
+        let key = s.hmac_key.unwrap_or_default();
+        let signature = signature
+            .map(str::to_owned)
+            .unwrap_or_else(|| wacrm::waha::signature::sign(key.as_bytes(), &body));
+        let response = self
+            .http
+            .post(url)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("X-Webhook-Request-Id", uuid::Uuid::new_v4().to_string())
+            .header("X-Webhook-Timestamp", "1764000000000")
+            .header("X-Webhook-Hmac", signature)
+            .header("X-Webhook-Hmac-Algorithm", "sha512")
+            .body(body)
+            .send()
+            .await;
+        match response {
+            Ok(r) => r.status().as_u16(),
+            Err(e) => panic!("fake WAHA: webhook post failed: {e}"),
+        }
+    }
+
+    /// Delivers `event` the way WAHA does; the status answered.
+    pub async fn deliver(&self, session: &str, event: &str, payload: Value) -> u16 {
+        let body = self.envelope(session, event, payload);
+        self.post_raw(session, body, None).await
+    }
+
+    /// Moves the session to `status` and reports it (linked as `me`, a
+    /// number's digits and name, when WORKING).
+    pub async fn set_status(&self, session: &str, status: &str, me: Option<(&str, &str)>) -> u16 {
+        {
+            let mut inner = self.shared.lock();
+            let Some(s) = inner.sessions.get_mut(session) else {
+                panic!("fake WAHA: no session {session}");
+            };
+            s.status = status.to_owned();
+            if let Some((phone, name)) = me {
+                s.me = Some((format!("{phone}@c.us"), name.to_owned()));
+            }
+        }
+        self.deliver(
+            session,
+            "session.status",
+            json!({"name": session, "status": status,
+                   "statuses": [{"status": status, "timestamp": 1_764_000_000_000_i64}]}),
+        )
+        .await
+    }
+
+    /// A customer's text in WAHA's `message` shape; the status answered.
+    pub async fn customer_text(&self, session: &str, from: &str, id: &str, text: &str) -> u16 {
+        self.deliver(session, "message", customer_message(from, id, text))
+            .await
+    }
+}
+
+/// WAHA's `message` payload for a customer's text.
+pub fn customer_message(from: &str, id: &str, text: &str) -> Value {
+    json!({
+        "id": format!("false_{from}@c.us_{id}"),
+        "timestamp": 1_764_000_000,
+        "from": format!("{from}@c.us"),
+        "fromMe": false,
+        "source": "app",
+        "to": "16505550199@c.us",
+        "body": text,
+        "hasMedia": false,
+        "media": null,
+        "ack": 1,
+        "ackName": "SERVER",
+        "replyTo": null,
+        "_data": {"notifyName": "Customer"},
+    })
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    json_response(
+        status,
+        json!({"statusCode": status.as_u16(), "message": message}),
+    )
+}
+
+fn session_info(name: &str, s: &Session) -> Value {
+    json!({
+        "name": name,
+        "status": s.status,
+        "me": s.me.as_ref().map(|(id, push)| json!({"id": id, "pushName": push})),
+        "engine": {"engine": "WEBJS"},
+        "config": {"webhooks": [{"url": s.webhook_url, "events": s.events}]},
+    })
+}
+
+/// Reads `config.webhooks[0]` into the session.
+fn apply_config(session: &mut Session, body: &Value) {
+    let hook = body.pointer("/config/webhooks/0");
+    session.webhook_url = hook
+        .and_then(|h| h.get("url"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    session.hmac_key = hook
+        .and_then(|h| h.pointer("/hmac/key"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    session.events = hook
+        .and_then(|h| h.get("events"))
+        .and_then(Value::as_array)
+        .map(|e| {
+            e.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+}
+
+async fn handle(State(shared): State<Shared>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    shared
+        .lock()
+        .requests
+        .push((method.to_string(), path.clone()));
+    let headers: HeaderMap = parts.headers;
+    let key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    if key != Some(shared.api_key.as_str()) {
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({"message": "Unauthorized", "statusCode": 401}),
+        );
+    }
+    let bytes: Bytes = match axum::body::to_bytes(body, 128 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "too large"),
+    };
+    let body: Value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(_) => return error(StatusCode::BAD_REQUEST, "body is not JSON"),
+        }
+    };
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut inner = shared.lock();
+    match (&method, segments.as_slice()) {
+        (&Method::POST, ["api", "sessions"]) => {
+            let Some(name) = body.get("name").and_then(Value::as_str) else {
+                return error(StatusCode::BAD_REQUEST, "name is required");
+            };
+            if inner.sessions.contains_key(name) {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("Session '{name}' already exists. Use PUT to update it."),
+                );
+            }
+            let mut session = Session {
+                status: if body.get("start") == Some(&Value::Bool(true)) {
+                    "STARTING".into()
+                } else {
+                    "STOPPED".into()
+                },
+                ..Session::default()
+            };
+            apply_config(&mut session, &body);
+            let info = session_info(name, &session);
+            inner.sessions.insert(name.to_owned(), session);
+            json_response(StatusCode::CREATED, info)
+        }
+        (&Method::GET, ["api", "sessions", name]) => match inner.sessions.get(*name) {
+            Some(s) => json_response(StatusCode::OK, session_info(name, s)),
+            None => error(StatusCode::NOT_FOUND, "Session not found"),
+        },
+        (&Method::PUT, ["api", "sessions", name]) => match inner.sessions.get_mut(*name) {
+            Some(s) => {
+                apply_config(s, &body);
+                json_response(StatusCode::OK, session_info(name, s))
+            }
+            None => error(StatusCode::NOT_FOUND, "Session not found"),
+        },
+        (&Method::POST, ["api", "sessions", name, action]) => {
+            let Some(s) = inner.sessions.get_mut(*name) else {
+                return error(StatusCode::NOT_FOUND, "Session not found");
+            };
+            match *action {
+                "start" | "restart" => s.status = "STARTING".into(),
+                "stop" => s.status = "STOPPED".into(),
+                "logout" => {
+                    s.logouts += 1;
+                    s.me = None;
+                    s.status = "STARTING".into();
+                }
+                _ => return error(StatusCode::NOT_FOUND, "Cannot POST"),
+            }
+            json_response(StatusCode::CREATED, session_info(name, s))
+        }
+        (&Method::GET, ["api", name, "auth", "qr"]) => {
+            let Some(s) = inner.sessions.get(*name) else {
+                return error(StatusCode::NOT_FOUND, "Session not found");
+            };
+            if s.status != "SCAN_QR_CODE" {
+                return json_response(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"error": "Session status is not as expected. Try again later or restart the session",
+                           "session": name, "status": s.status, "expected": ["SCAN_QR_CODE"]}),
+                );
+            }
+            if query.contains("format=raw") {
+                json_response(StatusCode::OK, json!({"value": QR_VALUE}))
+            } else {
+                json_response(
+                    StatusCode::OK,
+                    json!({"mimetype": "image/png", "data": "iVBORw0KGgo="}),
+                )
+            }
+        }
+        (&Method::POST, ["api", name, "auth", "request-code"]) => {
+            let Some(s) = inner.sessions.get(*name) else {
+                return error(StatusCode::NOT_FOUND, "Session not found");
+            };
+            if s.status != "SCAN_QR_CODE" {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Session status is not as expected",
+                );
+            }
+            let phone = body
+                .get("phoneNumber")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if phone.is_empty() || !phone.bytes().all(|b| b.is_ascii_digit()) {
+                return error(StatusCode::BAD_REQUEST, "phoneNumber must be digits");
+            }
+            json_response(StatusCode::CREATED, json!({"code": PAIR_CODE}))
+        }
+        (&Method::POST, ["api", endpoint])
+            if matches!(
+                *endpoint,
+                "sendText" | "sendImage" | "sendFile" | "sendVideo" | "sendVoice"
+            ) =>
+        {
+            let session = body
+                .get("session")
+                .and_then(Value::as_str)
+                .unwrap_or("default");
+            let working = inner.sessions.get(session).map(|s| s.status.as_str()) == Some("WORKING");
+            if !working {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Session status is not as expected",
+                );
+            }
+            let Some(chat) = body.get("chatId").and_then(Value::as_str) else {
+                return error(StatusCode::BAD_REQUEST, "chatId is required");
+            };
+            if *endpoint == "sendText" && body.get("text").and_then(Value::as_str).is_none() {
+                return error(StatusCode::BAD_REQUEST, "text is required");
+            }
+            if *endpoint != "sendText" {
+                let file = body.get("file");
+                let ok = file.and_then(|f| f.get("mimetype")).is_some()
+                    && file
+                        .and_then(|f| f.get("data").or_else(|| f.get("url")))
+                        .is_some();
+                if !ok {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "file.mimetype and file.data or file.url are required",
+                    );
+                }
+            }
+            if inner.fail_sends > 0 {
+                inner.fail_sends -= 1;
+                return error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+            }
+            inner.next_id += 1;
+            let bare = format!("3EB0{:016X}", inner.next_id);
+            inner.sent.push(Sent {
+                endpoint: (*endpoint).to_owned(),
+                body: body.clone(),
+                id: Some(bare.clone()),
+            });
+            json_response(
+                StatusCode::CREATED,
+                json!({"id": {"fromMe": true, "remote": chat, "id": bare,
+                              "_serialized": format!("true_{chat}_{bare}")},
+                       "ack": 0, "body": body.get("text"), "fromMe": true}),
+            )
+        }
+        (&Method::PUT, ["api", "reaction"]) => {
+            if body.get("messageId").and_then(Value::as_str).is_none() {
+                return error(StatusCode::BAD_REQUEST, "messageId is required");
+            }
+            inner.sent.push(Sent {
+                endpoint: "reaction".into(),
+                body: body.clone(),
+                id: None,
+            });
+            json_response(StatusCode::OK, json!({}))
+        }
+        (&Method::GET, ["api", "files", _session, file]) => match inner.files.get(*file) {
+            Some((mime_type, bytes)) => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, mime_type.clone())],
+                bytes.clone(),
+            )
+                .into_response(),
+            None => error(StatusCode::NOT_FOUND, "FILE_NOT_FOUND"),
+        },
+        _ => error(StatusCode::NOT_FOUND, &format!("Cannot {method} {path}")),
+    }
+}
