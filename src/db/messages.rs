@@ -511,19 +511,39 @@ pub async fn edit_inbound(
     provider_id: &str,
     body: &str,
 ) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar(
-        "update messages set body = $4, edited_at = now() \
-         where org_id = $1 and channel_id = $2 and provider_message_id = $3 \
-           and direction = 'in' and deleted_at is null \
-         returning conversation_id",
-    )
+    let preview: String = body.chars().take(140).collect();
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "with changed as ( \
+           update messages set body = $4, edited_at = now() \
+           where org_id = $1 and channel_id = $2 and provider_message_id = $3 \
+             and direction = 'in' and deleted_at is null \
+           returning conversation_id, created_at), \
+         {} \
+         select conversation_id from changed",
+        refresh_preview(5)
+    )))
     .bind(tx.org_id())
     .bind(channel_id)
     .bind(provider_id)
     .bind(body)
+    .bind(preview)
     .fetch_optional(tx.conn())
     .await
 }
+
+/// The conversation list's preview follows an edit or delete of the
+/// newest message (`changed`; the new preview is parameter `preview`).
+fn refresh_preview(preview: usize) -> String {
+    format!(
+        "preview as ( \
+           update conversations c set last_message_preview = ${preview} from changed \
+           where c.org_id = $1 and c.id = changed.conversation_id \
+             and c.last_message_at <= changed.created_at)"
+    )
+}
+
+/// What the conversation list shows for a message deleted for everyone.
+pub const DELETED_PREVIEW: &str = "This message was deleted";
 
 /// A customer deleted their message `provider_id` for everyone: its text,
 /// file reference and raw payload are dropped. The conversation it is in,
@@ -533,16 +553,21 @@ pub async fn delete_inbound(
     channel_id: Uuid,
     provider_id: &str,
 ) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar(
-        "update messages set body = '', media = null, raw = null, \
-                deleted_at = coalesce(deleted_at, now()) \
-         where org_id = $1 and channel_id = $2 and provider_message_id = $3 \
-           and direction = 'in' \
-         returning conversation_id",
-    )
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "with changed as ( \
+           update messages set body = '', media = null, raw = null, \
+                  deleted_at = coalesce(deleted_at, now()) \
+           where org_id = $1 and channel_id = $2 and provider_message_id = $3 \
+             and direction = 'in' \
+           returning conversation_id, created_at), \
+         {} \
+         select conversation_id from changed",
+        refresh_preview(4)
+    )))
     .bind(tx.org_id())
     .bind(channel_id)
     .bind(provider_id)
+    .bind(DELETED_PREVIEW)
     .fetch_optional(tx.conn())
     .await
 }

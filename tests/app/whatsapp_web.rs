@@ -649,3 +649,76 @@ async fn bad_input_is_refused_and_another_workspace_sees_and_changes_nothing() {
     assert_eq!(session(&app, org, channel).await.status, WebStatus::Linked);
     assert_eq!(fake.open(channel), 1, "still running");
 }
+
+#[tokio::test]
+async fn a_customers_edit_and_delete_for_everyone_show_in_the_conversation() {
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 30).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let channel = new_channel(&app, org, None).await;
+    fake.until_open(channel, Duration::from_secs(10)).await;
+    fake.emit(
+        channel,
+        SessionEvent::Messages(vec![
+            text("3A0101", "I want two"),
+            text("3A0102", "my card number is 4111"),
+        ]),
+    );
+    until(WAIT, "both messages", || async {
+        scalar::<i64>(&app, "select count(*) from messages where direction = 'in'").await == 2
+    })
+    .await;
+    fake.emit(
+        channel,
+        SessionEvent::Edited {
+            message_id: "3A0101".into(),
+            body: "I want three".into(),
+        },
+    );
+    fake.emit(
+        channel,
+        SessionEvent::Revoked {
+            message_id: "3A0102".into(),
+        },
+    );
+    // An edit of a message wacrm never had changes nothing.
+    fake.emit(
+        channel,
+        SessionEvent::Edited {
+            message_id: "3A0199".into(),
+            body: "ghost".into(),
+        },
+    );
+    until(WAIT, "deleted", || async {
+        scalar::<i64>(
+            &app,
+            "select count(*) from messages where deleted_at is not null",
+        )
+        .await
+            == 1
+    })
+    .await;
+    let conversation: String = scalar(
+        &app,
+        "select conversation_id::text from messages where provider_message_id = '3A0101'",
+    )
+    .await;
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(page.contains("I want three") && !page.contains("I want two"));
+    assert!(page.contains("edited"));
+    assert!(page.contains("This message was deleted") && !page.contains("4111"));
+    // It was the newest: the conversation list no longer shows it either.
+    assert_eq!(
+        scalar::<String>(&app, "select last_message_preview from conversations").await,
+        wacrm::db::messages::DELETED_PREVIEW
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "select count(*) from messages where body like '%4111%' or body = 'ghost'"
+        )
+        .await,
+        0
+    );
+}
