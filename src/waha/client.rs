@@ -83,12 +83,15 @@ impl WahaSession<'_> {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Value, WahaError> {
+        let mut url = self.url(segments)?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
         let mut request = self
             .http
-            .request(method, self.url(segments)?)
+            .request(method, url)
             .header("X-Api-Key", &self.api_key)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .query(query);
+            .header(reqwest::header::ACCEPT, "application/json");
         if let Some(body) = body {
             request = request.json(body);
         }

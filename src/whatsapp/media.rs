@@ -52,8 +52,15 @@ pub async fn fetch(
     if media.get("source_url").is_some() {
         // Received through a WAHA server: fetched from there.
         tx.commit().await?;
-        crate::waha::media::fetch(state, org_id, &message, attempt).await?;
-        return Ok(());
+        return crate::waha::media::fetch(state, org_id, &message, attempt).await;
+    }
+    if media
+        .get(crate::whatsapp_web::link::MEDIA_REF_KEY)
+        .is_some()
+    {
+        // Received on a linked phone: fetched through its session.
+        tx.commit().await?;
+        return crate::whatsapp_web::media::fetch(state, org_id, &message, attempt).await;
     }
     let Some(media_id) = media
         .get("provider_media_id")

@@ -13,7 +13,16 @@ use whatsapp_rust::prelude::*;
 use whatsapp_rust::types::presence::ReceiptType;
 use whatsapp_rust::wacore_binary::jid::JidExt;
 
-use super::link::{Connector, LinkedSession, SessionEvent, Start, WebInbound, WebOutgoing};
+use base64::Engine;
+use whatsapp_rust::download::{DownloadParams, MediaType};
+use whatsapp_rust::media::{self, AudioOptions, DocumentOptions, ImageOptions, VideoOptions};
+use whatsapp_rust::upload::{UploadOptions, UploadResponse};
+use whatsapp_rust::wacore::proto_helpers::build_quote_context;
+
+use super::link::{
+    Connector, LinkedSession, MEDIA_REF_KEY, SessionEvent, Start, WebInbound, WebMediaRef,
+    WebOutgoing,
+};
 use crate::domain::{DeliveryStatus, MessageKind};
 
 /// Connects sessions to WhatsApp's servers.
@@ -61,16 +70,27 @@ struct Session {
 #[async_trait::async_trait]
 impl LinkedSession for Session {
     async fn send(&self, to: &str, message: &WebOutgoing) -> anyhow::Result<String> {
+        let chat = Jid::pn(to);
+        let content = self.content(&chat, message).await?;
         let options = SendOptions::default().with_message_id(message.id.clone());
         let sent = self
             .client
-            .send_message_with_options(
-                Jid::pn(to),
-                wa::Message::text(message.text.clone()),
-                options,
-            )
+            .send_message_with_options(chat, content, options)
             .await?;
         Ok(sent.message_id)
+    }
+
+    async fn download(&self, media: &WebMediaRef) -> anyhow::Result<Vec<u8>> {
+        let decode = |b64: &str| base64::engine::general_purpose::STANDARD.decode(b64);
+        let params = DownloadParams::encrypted(
+            media.direct_path.clone(),
+            &decode(&media.media_key)?,
+            &decode(&media.file_sha256)?,
+            &decode(&media.file_enc_sha256)?,
+            media.file_length,
+            media_type(&media.media_type),
+        );
+        self.client.download_from_params(&params).await
     }
 
     async fn log_out(&self) {
@@ -87,6 +107,216 @@ impl LinkedSession for Session {
             handle.shutdown().await;
         }
     }
+}
+
+impl Session {
+    /// The protocol message for `message` to `chat`: a file is uploaded
+    /// (encrypted) first.
+    async fn content(&self, chat: &Jid, message: &WebOutgoing) -> anyhow::Result<wa::Message> {
+        let quote = message.reply_to.as_ref().map(|quoted| {
+            // The quoted message's author: us, or the customer.
+            let author = if quoted.ours {
+                self.client
+                    .pn()
+                    .map(|pn| pn.to_string())
+                    .unwrap_or_default()
+            } else {
+                chat.to_string()
+            };
+            let shown = wa::Message::text(quoted.text.clone());
+            Box::new(build_quote_context(quoted.id.clone(), author, &shown))
+        });
+        if message.reaction {
+            let Some(target) = &message.reply_to else {
+                anyhow::bail!("a reaction needs the message it reacts to");
+            };
+            return Ok(wa::Message {
+                reaction_message: MessageField::some(wa::message::ReactionMessage {
+                    key: MessageField::some(wa::MessageKey {
+                        remote_jid: Some(chat.to_string()),
+                        from_me: Some(target.ours),
+                        id: Some(target.id.clone()),
+                        ..Default::default()
+                    }),
+                    text: Some(message.text.clone()),
+                    sender_timestamp_ms: Some(OffsetDateTime::now_utc().unix_timestamp() * 1000),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+        let Some(file) = &message.file else {
+            let mut text = wa::Message::text(message.text.clone());
+            if let Some(quote) = quote {
+                text.set_context_info(*quote);
+            }
+            return Ok(text);
+        };
+        let caption = Some(message.text.clone()).filter(|c| !c.trim().is_empty());
+        let mimetype = Some(file.mime_type.clone());
+        let (media_type, build): (MediaType, fn(_, _, _) -> _) = match file.kind {
+            MessageKind::Image => (MediaType::Image, image),
+            MessageKind::Video => (MediaType::Video, video),
+            MessageKind::Audio => (MediaType::Audio, audio),
+            _ => (MediaType::Document, document),
+        };
+        let upload = self
+            .client
+            .upload(file.bytes.clone(), media_type, UploadOptions::default())
+            .await?;
+        Ok(build(
+            upload,
+            (mimetype, caption, file.filename.clone()),
+            quote,
+        ))
+    }
+}
+
+/// A file's message, by kind: (type, caption, file name) and the quote.
+type Described = (Option<String>, Option<String>, String);
+
+fn image(
+    upload: UploadResponse,
+    (mimetype, caption, _): Described,
+    context_info: Quote,
+) -> wa::Message {
+    media::image_message(
+        upload,
+        ImageOptions {
+            caption,
+            mimetype,
+            context_info,
+            ..Default::default()
+        },
+    )
+}
+
+fn video(
+    upload: UploadResponse,
+    (mimetype, caption, _): Described,
+    context_info: Quote,
+) -> wa::Message {
+    media::video_message(
+        upload,
+        VideoOptions {
+            caption,
+            mimetype,
+            context_info,
+            ..Default::default()
+        },
+    )
+}
+
+fn audio(upload: UploadResponse, (mimetype, _, _): Described, context_info: Quote) -> wa::Message {
+    media::audio_message(
+        upload,
+        AudioOptions {
+            mimetype,
+            context_info,
+            ..Default::default()
+        },
+    )
+}
+
+fn document(
+    upload: UploadResponse,
+    (mimetype, caption, file_name): Described,
+    context_info: Quote,
+) -> wa::Message {
+    media::document_message(
+        upload,
+        DocumentOptions {
+            caption,
+            mimetype,
+            file_name: Some(file_name),
+            context_info,
+            ..Default::default()
+        },
+    )
+}
+
+type Quote = Option<Box<wa::ContextInfo>>;
+
+/// The library's media type for a [`WebMediaRef`]'s.
+fn media_type(name: &str) -> MediaType {
+    match name {
+        "image" => MediaType::Image,
+        "video" => MediaType::Video,
+        "audio" => MediaType::Audio,
+        "sticker" => MediaType::Sticker,
+        _ => MediaType::Document,
+    }
+}
+
+/// A received file's direct path, key, digests and length, as the
+/// protocol message holds them.
+type CdnFields<'a> = (
+    Option<&'a String>,
+    Option<&'a Vec<u8>>,
+    Option<&'a Vec<u8>>,
+    Option<&'a Vec<u8>>,
+    Option<u64>,
+);
+
+/// Where a received file waits, with its type and name for wacrm.
+fn media_ref(
+    media_type: &str,
+    fields: CdnFields<'_>,
+    mime_type: Option<&String>,
+    filename: Option<&String>,
+) -> Option<serde_json::Value> {
+    let (direct_path, media_key, file_sha256, file_enc_sha256, file_length) = fields;
+    let encode = |bytes: &Vec<u8>| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let reference = WebMediaRef {
+        media_type: media_type.to_owned(),
+        direct_path: direct_path?.clone(),
+        media_key: encode(media_key?),
+        file_sha256: encode(file_sha256?),
+        file_enc_sha256: encode(file_enc_sha256?),
+        file_length: file_length.unwrap_or_default(),
+    };
+    let mut media = serde_json::json!({
+        "mime_type": mime_type.cloned().unwrap_or_else(|| "application/octet-stream".to_owned()),
+        "filename": filename.cloned().unwrap_or_default(),
+    });
+    media[MEDIA_REF_KEY] = serde_json::to_value(reference).ok()?;
+    Some(media)
+}
+
+/// A received file message's media, if it has one.
+fn received_media(message: &wa::Message) -> Option<serde_json::Value> {
+    macro_rules! fields {
+        ($m:expr) => {
+            (
+                $m.direct_path.as_ref(),
+                $m.media_key.as_ref(),
+                $m.file_sha256.as_ref(),
+                $m.file_enc_sha256.as_ref(),
+                $m.file_length,
+            )
+        };
+    }
+    if let Some(m) = message.image_message.as_option() {
+        return media_ref("image", fields!(m), m.mimetype.as_ref(), None);
+    }
+    if let Some(m) = message.video_message.as_option() {
+        return media_ref("video", fields!(m), m.mimetype.as_ref(), None);
+    }
+    if let Some(m) = message.audio_message.as_option() {
+        return media_ref("audio", fields!(m), m.mimetype.as_ref(), None);
+    }
+    if let Some(m) = message.document_message.as_option() {
+        return media_ref(
+            "document",
+            fields!(m),
+            m.mimetype.as_ref(),
+            m.file_name.as_ref(),
+        );
+    }
+    if let Some(m) = message.sticker_message.as_option() {
+        return media_ref("sticker", fields!(m), m.mimetype.as_ref(), None);
+    }
+    None
 }
 
 /// What wacrm keeps of a library event (most are none of its business).
@@ -189,7 +419,7 @@ pub fn inbound(message: &wa::Message, info: &MessageInfo) -> Option<WebInbound> 
         sent_at: OffsetDateTime::from_unix_timestamp(info.timestamp.timestamp()).ok(),
         kind,
         body,
-        media: None,
+        media: received_media(base),
         raw: None,
         reply_to,
     })
@@ -435,5 +665,45 @@ mod tests {
             change(&protocol(Type::REVOKE, None), &mine).is_none(),
             "our own"
         );
+    }
+
+    #[test]
+    fn a_received_file_keeps_where_it_waits_and_its_keys() {
+        let document = wa::Message {
+            document_message: MessageField::some(wa::message::DocumentMessage {
+                direct_path: Some("/v/t62.7119-24/abc".into()),
+                media_key: Some(vec![1; 32]),
+                file_sha256: Some(vec![2; 32]),
+                file_enc_sha256: Some(vec![3; 32]),
+                file_length: Some(1234),
+                mimetype: Some("application/pdf".into()),
+                file_name: Some("prices.pdf".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let got = inbound(&document, &customer()).expect("kept");
+        assert_eq!(
+            (got.kind, got.body.as_str()),
+            (MessageKind::Document, "prices.pdf")
+        );
+        let media = got.media.expect("media");
+        assert_eq!(media["mime_type"], "application/pdf");
+        assert_eq!(media["filename"], "prices.pdf");
+        let reference: WebMediaRef =
+            serde_json::from_value(media[MEDIA_REF_KEY].clone()).expect("a reference");
+        assert_eq!(reference.media_type, "document");
+        assert_eq!(reference.direct_path, "/v/t62.7119-24/abc");
+        assert_eq!(reference.file_length, 1234);
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(&reference.media_key)
+            .expect("base64");
+        assert_eq!(decoded, vec![1; 32]);
+        // Without its address there is nothing to fetch.
+        let text = wa::Message {
+            conversation: Some("hi".into()),
+            ..Default::default()
+        };
+        assert_eq!(inbound(&text, &customer()).expect("kept").media, None);
     }
 }

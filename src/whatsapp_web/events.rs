@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::link::{SessionEvent, WebInbound};
+use super::link::{MEDIA_REF_KEY, SessionEvent, WebInbound};
 use crate::app::AppState;
 use crate::db;
 use crate::db::web_sessions::WebStatus;
@@ -146,8 +146,8 @@ pub fn qr_purpose(channel_id: Uuid) -> String {
 }
 
 /// Customers' messages, stored once each (a session delivers again after a
-/// reconnect; the message id decides); files to fetch (`source_url`) are
-/// queued with them.
+/// reconnect; the message id decides); files to fetch
+/// (`source_url` on WAHA, `wa` on a session run here) are queued with them.
 async fn store_messages(
     state: &AppState,
     tx: &mut crate::tenancy::TenantTx,
@@ -179,7 +179,7 @@ async fn store_messages(
             message
                 .media
                 .as_ref()
-                .is_some_and(|m| m.get("source_url").is_some()),
+                .is_some_and(|m| m.get("source_url").is_some() || m.get(MEDIA_REF_KEY).is_some()),
         );
     }
     let outcomes = ingest::ingest_all(tx, &channel, &arrivals).await?;

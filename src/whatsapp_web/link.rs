@@ -64,16 +64,57 @@ pub struct WebInbound {
     pub reply_to: Option<String>,
 }
 
-/// A message to send (text for now; media, reactions and replies come
-/// through the same call).
+/// A message to send: a text, a file with its caption, or a reaction;
+/// any of them may answer an earlier message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebOutgoing {
     /// The id to send it under, fixed before the first try: a retry after
     /// a crash sends the same id, which the recipient's phone shows once.
     pub id: String,
+    /// The text, the file's caption, or the reaction's emoji.
     pub text: String,
-    pub reply_to: Option<String>,
+    pub file: Option<WebFile>,
+    /// A reaction to `reply_to` rather than a message.
+    pub reaction: bool,
+    /// The message quoted or reacted to.
+    pub reply_to: Option<WebQuoted>,
 }
+
+/// A file to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebFile {
+    pub kind: MessageKind,
+    pub mime_type: String,
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+/// An earlier message of the chat, as a reply or reaction names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebQuoted {
+    pub id: String,
+    /// Ours (else the customer's).
+    pub ours: bool,
+    /// What it said, shown in the quote.
+    pub text: String,
+}
+
+/// Where a customer's file waits on WhatsApp's servers (encrypted), kept
+/// with the message (`media.wa`) until the session downloads it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WebMediaRef {
+    /// `image`, `video`, `audio`, `document` or `sticker`.
+    pub media_type: String,
+    pub direct_path: String,
+    /// Base64, as are the digests.
+    pub media_key: String,
+    pub file_sha256: String,
+    pub file_enc_sha256: String,
+    pub file_length: u64,
+}
+
+/// The key under which a message's media holds its [`WebMediaRef`].
+pub const MEDIA_REF_KEY: &str = "wa";
 
 /// How a session starts: its channel, stored state and where its events go.
 pub struct Start {
@@ -96,6 +137,8 @@ pub trait Connector: Send + Sync + 'static {
 pub trait LinkedSession: Send + Sync {
     /// Sends to a number (digits); the message id WhatsApp knows it by.
     async fn send(&self, to: &str, message: &WebOutgoing) -> anyhow::Result<String>;
+    /// A customer's file, downloaded and decrypted.
+    async fn download(&self, media: &WebMediaRef) -> anyhow::Result<Vec<u8>>;
     /// Unlinks this device from the phone (the stored state is then dead).
     async fn log_out(&self);
     /// Closes the connection and keeps the state, so another process can

@@ -1,4 +1,5 @@
-//! Sending a queued message through a linked-device session, once.
+//! Sending a queued message (text, file, reaction, reply) through a
+//! linked-device session, once.
 //!
 //! Why a message is not sent twice: the message id WhatsApp knows it by is
 //! fixed before the first try (derived from our message id, see
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::link::WebOutgoing;
+use super::link::{WebFile, WebOutgoing, WebQuoted};
 use crate::app::AppState;
 use crate::db;
 use crate::db::messages::Message;
@@ -23,7 +24,7 @@ use crate::domain::MessageKind;
 use crate::inbox::delivery;
 use crate::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
 use crate::tenancy::{TenantTx, bootstrap};
-use crate::whatsapp::sender::give_up;
+use crate::whatsapp::sender::{give_up, stored_file};
 
 /// The id WhatsApp knows our message by: WhatsApp Web's form (`3EB0` and
 /// upper-case hex), from the random part of our id.
@@ -43,14 +44,6 @@ pub async fn send(
     if let Some(bridge) = db::waha_bridges::find(&mut tx, message.channel_id).await? {
         return crate::waha::sender::send(state, tx, message, attempt, &bridge).await;
     }
-    if message.kind() != MessageKind::Text {
-        return give_up(
-            tx,
-            message,
-            "Only text can be sent on linked-device channels for now.",
-        )
-        .await;
-    }
     let Some(session) = state.web_sessions.get(message.channel_id) else {
         // Another process runs the session, or it is not linked yet.
         return Err(RetryLater {
@@ -65,6 +58,10 @@ pub async fn send(
         return give_up(tx, message, "The contact has no phone number to send to.").await;
     };
     let to: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let outgoing = match outgoing(state, &mut tx, message).await? {
+        Ok(outgoing) => outgoing,
+        Err(reason) => return give_up(tx, message, reason).await,
+    };
     let rate = state.config.whatsapp_web_send_rate;
     if !db::channels::take_send_slot(&mut tx, message.channel_id, rate).await? {
         return Err(RetryLater {
@@ -75,11 +72,6 @@ pub async fn send(
         .into());
     }
     tx.commit().await?;
-    let outgoing = WebOutgoing {
-        id: wire_id(message.id),
-        text: message.body.clone(),
-        reply_to: message.quoted_provider_id.clone(),
-    };
     let outcome = session.send(&to, &outgoing).await;
     let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
     match outcome {
@@ -100,4 +92,49 @@ pub async fn send(
         }
         Err(e) => give_up(tx, message, &format!("WhatsApp did not take it: {e:#}")).await,
     }
+}
+
+/// What goes out for `message`, or why it cannot.
+async fn outgoing(
+    state: &AppState,
+    tx: &mut TenantTx,
+    message: &Message,
+) -> anyhow::Result<Result<WebOutgoing, &'static str>> {
+    let reply_to = match (message.reply_to_id, message.quoted_provider_id.as_deref()) {
+        (Some(id), Some(provider_id)) => {
+            db::messages::find(tx, id).await?.map(|quoted| WebQuoted {
+                id: provider_id.to_owned(),
+                ours: !quoted.is_inbound(),
+                text: quoted.body,
+            })
+        }
+        _ => None,
+    };
+    let kind = message.kind();
+    let file = match kind {
+        MessageKind::Text => None,
+        MessageKind::Reaction if reply_to.is_none() => {
+            return Ok(Err("The message reacted to is not on WhatsApp."));
+        }
+        MessageKind::Reaction => None,
+        MessageKind::Image | MessageKind::Video | MessageKind::Audio | MessageKind::Document => {
+            match stored_file(state, tx, message).await? {
+                Some((mime_type, filename, bytes)) => Some(WebFile {
+                    kind,
+                    mime_type,
+                    filename,
+                    bytes,
+                }),
+                None => return Ok(Err("The file to send is no longer stored.")),
+            }
+        }
+        _ => return Ok(Err("This kind of message cannot be sent on linked phones.")),
+    };
+    Ok(Ok(WebOutgoing {
+        id: wire_id(message.id),
+        text: message.body.clone(),
+        file,
+        reaction: kind == MessageKind::Reaction,
+        reply_to,
+    }))
 }

@@ -722,3 +722,164 @@ async fn a_customers_edit_and_delete_for_everyone_show_in_the_conversation() {
         0
     );
 }
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A customer's image whose file waits at `direct_path` (of `bytes`).
+fn image(id: &str, direct_path: &str, bytes: &[u8]) -> WebInbound {
+    use sha2::Digest;
+    let reference = wacrm::whatsapp_web::link::WebMediaRef {
+        media_type: "image".into(),
+        direct_path: direct_path.into(),
+        media_key: b64(&[7; 32]),
+        file_sha256: b64(&sha2::Sha256::digest(bytes)),
+        file_enc_sha256: b64(&[9; 32]),
+        file_length: bytes.len() as u64,
+    };
+    WebInbound {
+        kind: MessageKind::Image,
+        body: "The receipt".into(),
+        media: Some(serde_json::json!({
+            "mime_type": "image/png", "filename": "",
+            "wa": serde_json::to_value(reference).expect("json"),
+        })),
+        ..text(id, "")
+    }
+}
+
+#[tokio::test]
+async fn files_come_in_through_the_session_and_files_replies_and_reactions_go_out() {
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 30).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let channel = new_channel(&app, org, None).await;
+    fake.until_open(channel, Duration::from_secs(10)).await;
+    fake.emit(
+        channel,
+        SessionEvent::Linked {
+            phone: "15550783881".into(),
+            name: "Acme Shop".into(),
+        },
+    );
+
+    // A customer's image: downloaded through the session, checked, kept.
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
+    fake.add_file("/v/t62.7118-24/receipt", png);
+    fake.add_file("/v/t62.7118-24/damaged", b"not what was sent");
+    fake.emit(
+        channel,
+        SessionEvent::Messages(vec![
+            image("3A0201", "/v/t62.7118-24/receipt", png),
+            image("3A0202", "/v/t62.7118-24/damaged", png),
+        ]),
+    );
+    until(WAIT, "both fetched", || async {
+        scalar::<i64>(
+            &app,
+            "select count(*) from messages where media ? 'url' or media ? 'unavailable'",
+        )
+        .await
+            == 2
+    })
+    .await;
+    let media: serde_json::Value = scalar(
+        &app,
+        "select media from messages where provider_message_id = '3A0201'",
+    )
+    .await;
+    assert!(media.get("wa").is_none(), "the file's keys are dropped");
+    let served = owner.get(media["url"].as_str().expect("url")).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.bytes().await.expect("bytes").as_ref(), png);
+    let damaged: serde_json::Value = scalar(
+        &app,
+        "select media from messages where provider_message_id = '3A0202'",
+    )
+    .await;
+    assert!(
+        damaged["unavailable"]
+            .as_str()
+            .is_some_and(|r| r.contains("damaged")),
+        "{damaged}"
+    );
+    let conversation: String = scalar(
+        &app,
+        "select conversation_id::text from messages where provider_message_id = '3A0201'",
+    )
+    .await;
+    let customer_message: String = scalar(
+        &app,
+        "select id::text from messages where provider_message_id = '3A0201'",
+    )
+    .await;
+
+    // A reply quoting it, a reaction to it, a file.
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[
+                ("text", "Thanks, received"),
+                ("reply_to", &customer_message),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/reactions"),
+            &[("message_id", &customer_message), ("emoji", "👍")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let token = owner.csrf_token().await;
+    let part = reqwest::multipart::Part::bytes(b"%PDF-1.7\n%invoice\n".to_vec())
+        .file_name("invoice.pdf")
+        .mime_str("application/pdf")
+        .expect("mime");
+    let form = reqwest::multipart::Form::new()
+        .part("file", part)
+        .text("text", "Your invoice");
+    let response = owner
+        .client
+        .post(owner.url(&format!(
+            "/inbox/{conversation}/attachments?csrf_token={token}"
+        )))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), 303);
+    until(WAIT, "three sent", || async { fake.sent().len() == 3 }).await;
+    let sent = fake.sent();
+    let quoted = wacrm::whatsapp_web::link::WebQuoted {
+        id: "3A0201".into(),
+        ours: false,
+        text: "The receipt".into(),
+    };
+    assert_eq!(sent[0].message.text, "Thanks, received");
+    assert_eq!(sent[0].message.reply_to.as_ref(), Some(&quoted));
+    assert!(!sent[0].message.reaction && sent[0].message.file.is_none());
+    assert!(sent[1].message.reaction);
+    assert_eq!(sent[1].message.text, "👍");
+    assert_eq!(sent[1].message.reply_to.as_ref(), Some(&quoted));
+    let file = sent[2].message.file.as_ref().expect("a file");
+    assert_eq!(
+        (file.kind, file.mime_type.as_str(), file.filename.as_str()),
+        (MessageKind::Document, "application/pdf", "invoice.pdf")
+    );
+    assert_eq!(file.bytes, b"%PDF-1.7\n%invoice\n");
+    assert_eq!(sent[2].message.text, "Your invoice");
+    until(WAIT, "all recorded as sent", || async {
+        scalar::<i64>(
+            &app,
+            "select count(*) from messages where direction = 'out' and status = 'sent'",
+        )
+        .await
+            == 3
+    })
+    .await;
+}

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 use uuid::Uuid;
-use wacrm::whatsapp_web::link::{Connector, LinkedSession, SessionEvent, Start, WebOutgoing};
+use wacrm::whatsapp_web::link::{
+    Connector, LinkedSession, SessionEvent, Start, WebMediaRef, WebOutgoing,
+};
 
 #[derive(Default)]
 struct Inner {
@@ -27,6 +29,9 @@ struct Inner {
     next_id: u64,
     /// Sends to refuse before one goes through.
     refuse_sends: usize,
+    /// Files on "WhatsApp's servers", by direct path.
+    files: HashMap<String, Vec<u8>>,
+    downloads: usize,
 }
 
 /// One message the app sent.
@@ -66,6 +71,18 @@ impl FakeWeb {
 
     pub fn sent(&self) -> Vec<Sent> {
         self.lock().sent.clone()
+    }
+
+    /// A customer's file, downloadable at `direct_path`.
+    pub fn add_file(&self, direct_path: &str, bytes: &[u8]) {
+        self.lock()
+            .files
+            .insert(direct_path.to_owned(), bytes.to_vec());
+    }
+
+    /// Downloads made.
+    pub fn downloads(&self) -> usize {
+        self.lock().downloads
     }
 
     /// Refuse the next `n` sends (a network error).
@@ -155,6 +172,15 @@ impl LinkedSession for FakeSession {
         });
         // WhatsApp keeps the id it was given.
         Ok(message.id.clone())
+    }
+
+    async fn download(&self, media: &WebMediaRef) -> anyhow::Result<Vec<u8>> {
+        let mut inner = self.fake.lock();
+        inner.downloads += 1;
+        match inner.files.get(&media.direct_path) {
+            Some(bytes) => Ok(bytes.clone()),
+            None => anyhow::bail!("404 from the media server"),
+        }
     }
 
     async fn log_out(&self) {
