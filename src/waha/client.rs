@@ -24,6 +24,12 @@ pub enum WahaError {
 }
 
 impl WahaError {
+    /// Whether WAHA may have sent the message although the call failed
+    /// (no answer came).
+    pub fn is_uncertain(&self) -> bool {
+        matches!(self, WahaError::Transport(_))
+    }
+
     /// Whether trying again later may help.
     pub fn is_transient(&self) -> bool {
         match self {
@@ -282,6 +288,47 @@ impl WahaSession<'_> {
             .call(Method::POST, &["api", endpoint], &[], Some(&body))
             .await?;
         sent_id(&sent)
+    }
+
+    /// Our recent messages in `chat_id` (WAHA's newest first): bare id,
+    /// unix time, text or caption, whether it carries a file.
+    pub async fn recent_sent(
+        &self,
+        chat_id: &str,
+    ) -> Result<Vec<(String, i64, String, bool)>, WahaError> {
+        let answer = self
+            .call(
+                Method::GET,
+                &["api", &self.name, "chats", chat_id, "messages"],
+                &[
+                    ("limit", "50"),
+                    ("downloadMedia", "false"),
+                    ("filter.fromMe", "true"),
+                ],
+                None,
+            )
+            .await?;
+        let messages = answer
+            .as_array()
+            .ok_or_else(|| WahaError::Answer("no list of messages".into()))?;
+        Ok(messages
+            .iter()
+            .filter(|m| m.get("fromMe").and_then(Value::as_bool) == Some(true))
+            .filter_map(|m| {
+                let id = m.get("id").and_then(Value::as_str)?;
+                Some((
+                    super::bare_id(id).to_owned(),
+                    m.get("timestamp")
+                        .and_then(Value::as_i64)
+                        .unwrap_or_default(),
+                    m.get("body")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    m.get("hasMedia").and_then(Value::as_bool) == Some(true),
+                ))
+            })
+            .collect())
     }
 
     /// Reacts to the message with WAHA's full id `message_id` (an empty

@@ -1,10 +1,14 @@
 //! Sending a queued message through a WAHA server. Any wacrm process may
 //! send (WAHA holds the socket), within the linked number's send budget.
 //!
-//! WAHA takes no id of ours, so unlike the other senders a send whose
-//! answer was lost (WAHA took it, then the connection broke) is sent again
-//! on the retry: the customer may then see it twice. Errors WAHA answers
-//! with (it did not send) are retried or reported as usual.
+//! WAHA takes no id of ours, so a send whose answer was lost (WAHA may
+//! have sent it, then the connection broke) is not simply sent again: the
+//! sender marks each try before calling WAHA, and a later try that finds
+//! the mark first looks in the chat for our message with the same text
+//! (and file or not) sent since, not yet recorded for another message; if
+//! there is one, that was it. An error WAHA answered with clears the mark
+//! (it did not send). Reactions need none of this: reacting again with the
+//! same emoji changes nothing.
 
 use std::time::Duration;
 
@@ -116,9 +120,36 @@ pub async fn send(
         .into());
     }
     let waha = session(state, org_id, bridge)?;
+    let chat_id = format!("{to}@c.us");
+    let is_reaction = matches!(content, Content::Reaction { .. });
+    if !is_reaction {
+        if let Some(tried) = db::messages::send_attempted_at(&mut tx, message.id).await? {
+            let has_file = matches!(content, Content::File { .. });
+            match earlier_send(&waha, &mut tx, message, &chat_id, has_file, tried).await {
+                Ok(Some(provider_id)) => {
+                    db::messages::set_send_attempt(&mut tx, message.id, false).await?;
+                    delivery::record_sent(&mut tx, message.channel_id, message.id, &provider_id)
+                        .await?;
+                    db::conversations::notify(&mut tx, message.conversation_id).await?;
+                    tx.commit().await?;
+                    return Ok(());
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tx.commit().await?;
+                    return Err(RetryLater {
+                        after: send_backoff(attempt),
+                        reason: format!("cannot tell whether an earlier try was sent: {e}"),
+                        waiting: false,
+                    }
+                    .into());
+                }
+            }
+        }
+        db::messages::set_send_attempt(&mut tx, message.id, true).await?;
+    }
     // Nothing is held open while WAHA sends.
     tx.commit().await?;
-    let chat_id = format!("{to}@c.us");
     let outcome = match &content {
         Content::Text => {
             waha.send_text(&chat_id, &message.body, quoted.as_deref())
@@ -144,6 +175,10 @@ pub async fn send(
             .map(|()| format!("reaction.{}", message.id)),
     };
     let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    if !is_reaction && !outcome.as_ref().is_err_and(WahaError::is_uncertain) {
+        // Sent, or WAHA answered that it did not send.
+        db::messages::set_send_attempt(&mut tx, message.id, false).await?;
+    }
     match outcome {
         Ok(provider_id) => {
             delivery::record_sent(&mut tx, message.channel_id, message.id, &provider_id).await?;
@@ -169,6 +204,33 @@ pub async fn send(
             .await
         }
     }
+}
+
+/// Our message in the chat that an earlier, unanswered try sent, if one
+/// did: same text, file or not, sent since that try (a minute's leeway for
+/// clocks), not recorded for another message.
+async fn earlier_send(
+    waha: &WahaSession<'_>,
+    tx: &mut TenantTx,
+    message: &Message,
+    chat_id: &str,
+    has_file: bool,
+    tried: time::OffsetDateTime,
+) -> Result<Option<String>, anyhow::Error> {
+    let since = tried.unix_timestamp() - 60;
+    let recent = waha.recent_sent(chat_id).await?;
+    for (id, at, body, with_file) in recent {
+        if at < since || with_file != has_file || body.trim() != message.body.trim() {
+            continue;
+        }
+        if db::messages::by_provider_id(tx, message.channel_id, &id)
+            .await?
+            .is_none()
+        {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
 }
 
 /// Whether a failed send is worth another try: no answer, WAHA busy or

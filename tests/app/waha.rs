@@ -616,3 +616,66 @@ async fn another_workspace_cannot_see_change_or_feed_a_waha_phone() {
     }
     assert_eq!(app.count("select count(*) from messages").await, 0);
 }
+
+#[tokio::test]
+async fn a_send_whose_answer_was_lost_is_found_in_the_chat_and_not_sent_again() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = spawn_app_with(|config| {
+        config.waha_allow_private_networks = true;
+        config.whatsapp_web_send_rate = 50;
+        // WAHA's answers come after 3 s: lost.
+        config.whatsapp_timeout_secs = 1;
+    })
+    .await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, &waha).await;
+    assert_eq!(
+        waha.customer_text("default", CUSTOMER, "AAAA0001", "Open today?")
+            .await,
+        200
+    );
+    let conversation: String = scalar(
+        &app,
+        "select conversation_id::text from messages where provider_message_id = 'AAAA0001'",
+    )
+    .await;
+    // An earlier reply with the same text is not mistaken for this one.
+    for _ in 0..2 {
+        let response = owner
+            .post_form(
+                &format!("/inbox/{conversation}/messages"),
+                &[("text", "Yes")],
+            )
+            .await;
+        assert_eq!(response.status(), 303);
+        if waha.sent().is_empty() {
+            until(WAIT, "the first reply sent", || async {
+                status_of(&app, "Yes").await == "sent"
+            })
+            .await;
+            waha.stall_sends(1);
+        }
+    }
+    until(
+        Duration::from_secs(20),
+        "the second reply recorded",
+        || async {
+            app.count("select count(*) from messages where body = 'Yes' and status = 'sent'")
+                .await
+                == 2
+        },
+    )
+    .await;
+    let sent = waha.sent();
+    assert_eq!(sent.len(), 2, "each reply sent once: {sent:?}");
+    let mut recorded: Vec<String> = sqlx::query_scalar(
+        "select provider_message_id from messages where body = 'Yes' order by created_at",
+    )
+    .fetch_all(&mut app.admin_conn().await)
+    .await
+    .expect("ids");
+    let mut expected: Vec<String> = sent.iter().filter_map(|s| s.id.clone()).collect();
+    recorded.sort();
+    expected.sort();
+    assert_eq!(recorded, expected);
+}

@@ -43,6 +43,8 @@ pub struct Sent {
     pub body: Value,
     /// The bare id the answer gave (none for reactions).
     pub id: Option<String>,
+    /// When (unix seconds).
+    pub at: i64,
 }
 
 #[derive(Default)]
@@ -52,6 +54,8 @@ struct Inner {
     files: HashMap<String, (String, Vec<u8>)>,
     /// Sends to answer with 500 before one goes through.
     fail_sends: usize,
+    /// Sends to make but answer only after 3 s.
+    stall_sends: usize,
     next_id: u64,
     requests: Vec<(String, String)>,
 }
@@ -137,6 +141,12 @@ impl FakeWaha {
     /// Answer the next `n` sends with 500.
     pub fn fail_sends(&self, n: usize) {
         self.shared.lock().fail_sends = n;
+    }
+
+    /// Send the next `n` messages but answer each only after 3 s (longer
+    /// than the app waits: its answer is lost).
+    pub fn stall_sends(&self, n: usize) {
+        self.shared.lock().stall_sends = n;
     }
 
     /// A file the fake received, served at the returned URL.
@@ -255,6 +265,12 @@ pub fn customer_message(from: &str, id: &str, text: &str) -> Value {
     })
 }
 
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 fn json_response(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
@@ -327,9 +343,25 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
             Err(_) => return error(StatusCode::BAD_REQUEST, "body is not JSON"),
         }
     };
+    let sends = method == Method::POST && path.starts_with("/api/send");
+    let stall = sends && {
+        let mut inner = shared.lock();
+        let stall = inner.stall_sends > 0;
+        inner.stall_sends = inner.stall_sends.saturating_sub(1);
+        stall
+    };
+    let response = respond(&shared, &method, &path, &query, &body);
+    if stall {
+        // Sent, but the answer comes too late for the caller.
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    }
+    response
+}
+
+fn respond(shared: &Shared, method: &Method, path: &str, query: &str, body: &Value) -> Response {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let mut inner = shared.lock();
-    match (&method, segments.as_slice()) {
+    match (method, segments.as_slice()) {
         (&Method::POST, ["api", "sessions"]) => {
             let Some(name) = body.get("name").and_then(Value::as_str) else {
                 return error(StatusCode::BAD_REQUEST, "name is required");
@@ -465,6 +497,7 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
                 endpoint: (*endpoint).to_owned(),
                 body: body.clone(),
                 id: Some(bare.clone()),
+                at: now(),
             });
             json_response(
                 StatusCode::CREATED,
@@ -472,6 +505,28 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
                               "_serialized": format!("true_{chat}_{bare}")},
                        "ack": 0, "body": body.get("text"), "fromMe": true}),
             )
+        }
+        (&Method::GET, ["api", session, "chats", chat, "messages"]) => {
+            if !inner.sessions.contains_key(*session) {
+                return error(StatusCode::NOT_FOUND, "Session not found");
+            }
+            // Newest first, as WAHA lists them.
+            let listed: Vec<Value> = inner
+                .sent
+                .iter()
+                .rev()
+                .filter(|s| s.body["chatId"] == *chat && s.id.is_some())
+                .map(|s| {
+                    json!({
+                        "id": format!("true_{chat}_{}", s.id.as_deref().unwrap_or_default()),
+                        "timestamp": s.at,
+                        "fromMe": true,
+                        "body": s.body.get("text").or_else(|| s.body.get("caption")).cloned().unwrap_or(json!("")),
+                        "hasMedia": s.endpoint != "sendText",
+                    })
+                })
+                .collect();
+            json_response(StatusCode::OK, Value::Array(listed))
         }
         (&Method::PUT, ["api", "reaction"]) => {
             if body.get("messageId").and_then(Value::as_str).is_none() {
@@ -481,6 +536,7 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
                 endpoint: "reaction".into(),
                 body: body.clone(),
                 id: None,
+                at: now(),
             });
             json_response(StatusCode::OK, json!({}))
         }
