@@ -380,7 +380,7 @@ fn respond(shared: &Shared, method: &Method, path: &str, query: &str, body: &Val
                 },
                 ..Session::default()
             };
-            apply_config(&mut session, &body);
+            apply_config(&mut session, body);
             let info = session_info(name, &session);
             inner.sessions.insert(name.to_owned(), session);
             json_response(StatusCode::CREATED, info)
@@ -391,7 +391,7 @@ fn respond(shared: &Shared, method: &Method, path: &str, query: &str, body: &Val
         },
         (&Method::PUT, ["api", "sessions", name]) => match inner.sessions.get_mut(*name) {
             Some(s) => {
-                apply_config(s, &body);
+                apply_config(s, body);
                 json_response(StatusCode::OK, session_info(name, s))
             }
             None => error(StatusCode::NOT_FOUND, "Session not found"),
