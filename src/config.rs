@@ -89,6 +89,11 @@ pub struct Config {
     /// its claim: a dead process's sessions resume elsewhere within this.
     #[arg(long, env = "WHATSAPP_WEB_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(3..=600))]
     pub whatsapp_web_lease_secs: u32,
+    /// The most linked-device sessions one process runs; more wait for
+    /// another process (each holds a socket and the protocol's state:
+    /// `cargo bench --bench whatsapp_web` measures what that costs).
+    #[arg(long, env = "WHATSAPP_WEB_MAX_SESSIONS", default_value_t = 2000)]
+    pub whatsapp_web_max_sessions: usize,
     /// Let workspaces link phones through WAHA servers on private networks
     /// (loopback, 10/8, 192.168/16, …): for a WAHA running next to wacrm.
     /// Off, a workspace can only name a public server, so it cannot make

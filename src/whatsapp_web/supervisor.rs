@@ -140,7 +140,16 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                     continue;
                 }
             }
-            match claim(&state, owner, lease).await {
+            // Up to this process's share (WHATSAPP_WEB_MAX_SESSIONS); the
+            // rest wait for another process.
+            let room = state
+                .config
+                .whatsapp_web_max_sessions
+                .saturating_sub(sessions.len());
+            if room == 0 {
+                continue;
+            }
+            match claim(&state, owner, lease, room).await {
                 Ok(claimed) => {
                     for (channel_id, org_id) in claimed {
                         let handle = tasks.spawn(run(state.clone(), owner, org_id, channel_id));
@@ -180,7 +189,12 @@ async fn renew(
 }
 
 /// Claims sessions nobody runs: (channel, workspace).
-async fn claim(state: &AppState, owner: Uuid, lease: Duration) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
+async fn claim(
+    state: &AppState,
+    owner: Uuid,
+    lease: Duration,
+    room: usize,
+) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
     let mut tx = crate::tenancy::supervisor_tx(&state.pool).await?;
     let claimed = sqlx::query_as(
         "update whatsapp_web_leases set owner = $1, lease_until = now() + make_interval(secs => $2) \
@@ -191,7 +205,7 @@ async fn claim(state: &AppState, owner: Uuid, lease: Duration) -> sqlx::Result<V
     )
     .bind(owner)
     .bind(lease.as_secs_f64())
-    .bind(CLAIMS_PER_ROUND)
+    .bind(CLAIMS_PER_ROUND.min(i64::try_from(room).unwrap_or(i64::MAX)))
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -883,3 +883,38 @@ async fn files_come_in_through_the_session_and_files_replies_and_reactions_go_ou
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_process_runs_no_more_sessions_than_its_cap_and_another_runs_the_rest() {
+    let fake = FakeWeb::new();
+    let connector: Arc<dyn wacrm::whatsapp_web::link::Connector> = fake.clone();
+    let first = spawn_app_with_connector(Some(connector), |config| {
+        config.whatsapp_web_max_sessions = 2;
+    })
+    .await;
+    first.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = first.org_id("Acme").await;
+    let mut channels = vec![];
+    for _ in 0..3 {
+        channels.push(new_channel(&first, org, None).await);
+    }
+    until(WAIT, "two sessions", || async {
+        first.state.web_sessions.channels().len() == 2
+    })
+    .await;
+    // A few claim rounds later, still two: the third waits.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(first.state.web_sessions.channels().len(), 2);
+    let waiting: Vec<Uuid> = channels
+        .iter()
+        .copied()
+        .filter(|c| fake.open(*c) == 0)
+        .collect();
+    assert_eq!(waiting.len(), 1);
+
+    // Another process takes the one left.
+    let second = first.second_instance().await;
+    fake.until_open(waiting[0], Duration::from_secs(10)).await;
+    assert!(second.state.web_sessions.get(waiting[0]).is_some());
+    assert_eq!(first.state.web_sessions.channels().len(), 2);
+}
