@@ -25,6 +25,10 @@ use crate::whatsapp_web::link::SessionEvent;
 /// Events carry text and file addresses, not files: 1 MB is plenty.
 const MAX_DELIVERY_BYTES: usize = 1024 * 1024;
 
+/// How far an event's own time may be from now: WAHA retries a delivery
+/// for minutes, so anything a day old is a replay.
+const MAX_AGE: time::Duration = time::Duration::days(1);
+
 /// How long WhatsApp keeps a pairing code valid.
 const PAIR_CODE_VALID: std::time::Duration = std::time::Duration::from_secs(180);
 
@@ -91,6 +95,16 @@ async fn receive(
             return Ok(plain(StatusCode::BAD_REQUEST, "Not a WAHA event."));
         }
     };
+    let now = time::OffsetDateTime::now_utc();
+    if delivery
+        .at
+        .is_some_and(|at| at < now - MAX_AGE || at > now + MAX_AGE)
+    {
+        // A signed delivery replayed long after: WAHA retries for minutes,
+        // not a day. Acknowledged so that nothing retries it.
+        tracing::warn!(%channel_id, "WAHA delivery too old or from the future: ignored");
+        return Ok(plain(StatusCode::OK, "Too old: ignored."));
+    }
     if delivery.session != bridge.session_name {
         tracing::warn!(%channel_id, "WAHA delivery for another session");
         return Ok(plain(StatusCode::OK, "Not this phone's session: ignored."));

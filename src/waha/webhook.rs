@@ -14,6 +14,9 @@ use crate::whatsapp_web::link::{SessionEvent, WebInbound};
 #[derive(Debug)]
 pub struct Delivery {
     pub session: String,
+    /// When WAHA made the event (its envelope's `timestamp`, unix ms),
+    /// if it says.
+    pub at: Option<OffsetDateTime>,
     pub event: Event,
 }
 
@@ -58,7 +61,11 @@ pub fn parse(body: &[u8]) -> Result<Delivery, String> {
         },
         _ => Event::Ignored,
     };
-    Ok(Delivery { session, event })
+    let at = envelope
+        .get("timestamp")
+        .and_then(Value::as_i64)
+        .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
+    Ok(Delivery { session, at, event })
 }
 
 /// Our number (digits) and name, from the envelope's `me`.
@@ -253,6 +260,7 @@ mod tests {
         });
         let delivery = parse(body.to_string().as_bytes()).expect("parses");
         assert_eq!(delivery.session, "default");
+        assert_eq!(delivery.at.map(|t| t.unix_timestamp()), Some(1_667_561_485));
         delivery.event
     }
 

@@ -235,6 +235,16 @@ async fn customers_messages_arrive_once_and_only_with_wahas_signature() {
         waha.post_raw("default", forged, Some(&other_key)).await,
         401
     );
+    // Signed, but replayed days later: acknowledged and ignored.
+    let mut stale: Value = serde_json::from_slice(&waha.envelope(
+        "default",
+        "message",
+        fake_waha::customer_message(CUSTOMER, "AAAA0004", "replayed"),
+    ))
+    .expect("json");
+    stale["timestamp"] = json!(1_700_000_000_000_i64);
+    let stale = stale.to_string().into_bytes();
+    assert_eq!(waha.post_raw("default", stale, None).await, 200);
     // Signed, but not JSON WAHA would send: 400.
     assert_eq!(
         waha.post_raw("default", b"{\"no\":1}".to_vec(), None).await,

@@ -168,7 +168,7 @@ impl FakeWaha {
         inner.next_id += 1;
         json!({
             "id": format!("evt_{:026}", inner.next_id),
-            "timestamp": 1_764_000_000_000_i64 + inner.next_id as i64,
+            "timestamp": now() * 1000 + inner.next_id as i64,
             "event": event,
             "session": session,
             "metadata": {},
