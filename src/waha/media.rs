@@ -8,9 +8,8 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::db;
 use crate::db::messages::Message;
-use crate::jobs::{self, RetryLater};
 use crate::tenancy::bootstrap;
-use crate::whatsapp::media::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES};
+use crate::whatsapp::media::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, retry_fetch};
 
 /// Fetches `message`'s file if it still points at WAHA (`source_url`) and
 /// its channel is bridged to WAHA.
@@ -24,7 +23,7 @@ pub async fn fetch(
     let Some(bridge) = db::waha_bridges::find(&mut tx, message.channel_id).await? else {
         return Ok(());
     };
-    let Some(mut media) = message.media.clone() else {
+    let Some(media) = message.media.clone() else {
         return Ok(());
     };
     let Some(source) = media
@@ -41,41 +40,20 @@ pub async fn fetch(
     tx.commit().await?;
 
     let timeout = state.graph.transfer_timeout(MAX_MEDIA_BYTES);
-    let fetched = waha.download(&source, MAX_MEDIA_BYTES, timeout).await;
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
-    match fetched {
-        Ok((bytes, served_type)) => {
-            let mime_type = media
+    let fetched = match waha.download(&source, MAX_MEDIA_BYTES, timeout).await {
+        // WAHA's type for the file when the message gave none.
+        Ok((bytes, served_type)) => Ok((
+            bytes,
+            media
                 .get("mime_type")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .or(served_type)
-                .unwrap_or_else(|| "application/octet-stream".to_owned());
-            let filename = media
-                .get("filename")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            let id = db::media::store(&mut tx, &state.media, &mime_type, &filename, &bytes).await?;
-            media["url"] = Value::from(format!("/media/{id}"));
-            media["mime_type"] = Value::from(mime_type);
-            media["size"] = Value::from(bytes.len());
-        }
+                .or(served_type),
+        )),
         Err(e) if e.is_transient() && attempt < FETCH_ATTEMPTS => {
-            return Err(RetryLater {
-                after: std::time::Duration::from_secs(jobs::backoff_secs(attempt).unsigned_abs()),
-                reason: format!("media from WAHA: {e}"),
-                waiting: false,
-            }
-            .into());
+            return Err(retry_fetch(attempt, format!("media from WAHA: {e}")));
         }
-        Err(e) => {
-            tracing::warn!(message_id = %message.id, error = %e, "media could not be fetched from WAHA");
-            media["unavailable"] = Value::from(e.to_string());
-        }
-    }
-    db::messages::set_media(&mut tx, message.id, &media).await?;
-    db::conversations::notify(&mut tx, message.conversation_id).await?;
-    tx.commit().await?;
-    Ok(())
+        Err(e) => Err(e.to_string()),
+    };
+    keep(state, org_id, message, media, fetched).await
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::db;
+use crate::db::messages::Message;
 use crate::jobs::{self, Job, RetryLater};
 use crate::secrets::SecretBox;
 use crate::tenancy::{TenantTx, bootstrap};
@@ -79,11 +80,47 @@ pub async fn fetch(
     // Nothing is held open while downloading.
     tx.commit().await?;
 
-    let fetched = download(state, &media_id, &token).await;
+    let fetched = match download(state, &media_id, &token).await {
+        Ok((bytes, mime_type)) => Ok((bytes, Some(mime_type))),
+        Err(e) if e.is_transient() && attempt < FETCH_ATTEMPTS => {
+            return Err(retry_fetch(attempt, format!("media {media_id}: {e}")));
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    keep(state, org_id, &message, media, fetched).await
+}
+
+/// A fetch to try again later (the job queue's backoff for `attempt`).
+pub fn retry_fetch(attempt: i32, reason: String) -> anyhow::Error {
+    RetryLater {
+        after: std::time::Duration::from_secs(jobs::backoff_secs(attempt).unsigned_abs()),
+        reason,
+        waiting: false,
+    }
+    .into()
+}
+
+/// Records how a fetch of `message`'s file ended, whatever its source:
+/// the bytes kept in the media store (with the type the source served when
+/// the message did not say), or why it is unavailable.
+pub async fn keep(
+    state: &AppState,
+    org_id: Uuid,
+    message: &Message,
+    mut media: Value,
+    fetched: Result<(Vec<u8>, Option<String>), String>,
+) -> anyhow::Result<()> {
     let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
-    let mut media = media;
     match fetched {
-        Ok((bytes, mime_type)) => {
+        Ok((bytes, served_type)) => {
+            let mime_type = served_type
+                .or_else(|| {
+                    media
+                        .get("mime_type")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| "application/octet-stream".to_owned());
             let filename = media
                 .get("filename")
                 .and_then(Value::as_str)
@@ -94,17 +131,9 @@ pub async fn fetch(
             media["mime_type"] = Value::from(mime_type);
             media["size"] = Value::from(bytes.len());
         }
-        Err(e) if e.is_transient() && attempt < FETCH_ATTEMPTS => {
-            return Err(RetryLater {
-                after: std::time::Duration::from_secs(jobs::backoff_secs(attempt).unsigned_abs()),
-                reason: format!("media {media_id}: {e}"),
-                waiting: false,
-            }
-            .into());
-        }
-        Err(e) => {
-            tracing::warn!(%message_id, error = %e, "media could not be fetched");
-            media["unavailable"] = Value::from(e.to_string());
+        Err(reason) => {
+            tracing::warn!(message_id = %message.id, %reason, "media could not be fetched");
+            media["unavailable"] = Value::from(reason);
         }
     }
     db::messages::set_media(&mut tx, message.id, &media).await?;

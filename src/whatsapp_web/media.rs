@@ -6,17 +6,16 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::link::{MEDIA_REF_KEY, WebMediaRef};
+use super::sender::PHONE_GONE;
 use crate::app::AppState;
-use crate::db;
 use crate::db::messages::Message;
-use crate::jobs::{self, RetryLater};
+use crate::jobs::RetryLater;
 use crate::tenancy::bootstrap;
-use crate::whatsapp::media::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES};
+use crate::whatsapp::media::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, retry_fetch};
 
 /// Fetches `message`'s file through its channel's session.
 pub async fn fetch(
@@ -38,60 +37,44 @@ pub async fn fetch(
         Some(Ok(reference)) if reference.file_length > MAX_MEDIA_BYTES as u64 => {
             Err("the file is larger than WhatsApp allows".to_owned())
         }
-        Some(Ok(reference)) => {
-            let Some(session) = state.web_sessions.get(message.channel_id) else {
-                return Err(RetryLater {
-                    after: Duration::from_secs(1),
-                    reason: "the linked phone's session runs elsewhere or is not connected".into(),
-                    waiting: true,
-                }
-                .into());
-            };
-            match session.download(&reference).await {
+        Some(Ok(reference)) => match state.web_sessions.get(message.channel_id) {
+            Some(session) => match session.download(&reference).await {
                 Ok(bytes) if digest_matches(&bytes, &reference.file_sha256) => Ok(bytes),
                 Ok(_) => Err("the download was damaged".to_owned()),
                 Err(e) if attempt < FETCH_ATTEMPTS => {
+                    return Err(retry_fetch(attempt, format!("media from WhatsApp: {e:#}")));
+                }
+                Err(e) => Err(format!("{e:#}")),
+            },
+            None => {
+                let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+                let gone = super::sender::phone_gone(&mut tx, message.channel_id).await?;
+                tx.commit().await?;
+                if !gone {
                     return Err(RetryLater {
-                        after: Duration::from_secs(jobs::backoff_secs(attempt).unsigned_abs()),
-                        reason: format!("media from WhatsApp: {e:#}"),
-                        waiting: false,
+                        after: Duration::from_secs(1),
+                        reason: "the linked phone's session runs elsewhere or is not connected"
+                            .into(),
+                        waiting: true,
                     }
                     .into());
                 }
-                Err(e) => Err(format!("{e:#}")),
+                Err(PHONE_GONE.to_owned())
             }
-        }
+        },
     };
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
-    match outcome {
-        Ok(bytes) => {
-            let mime_type = media
-                .get("mime_type")
-                .and_then(Value::as_str)
-                .unwrap_or("application/octet-stream")
-                .to_owned();
-            let filename = media
-                .get("filename")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            let id = db::media::store(&mut tx, &state.media, &mime_type, &filename, &bytes).await?;
-            media["url"] = Value::from(format!("/media/{id}"));
-            media["size"] = Value::from(bytes.len());
-        }
-        Err(reason) => {
-            tracing::warn!(message_id = %message.id, %reason, "media could not be fetched through the linked phone");
-            media["unavailable"] = Value::from(reason);
-        }
-    }
     // Its keys are no longer needed.
     if let Some(object) = media.as_object_mut() {
         object.remove(MEDIA_REF_KEY);
     }
-    db::messages::set_media(&mut tx, message.id, &media).await?;
-    db::conversations::notify(&mut tx, message.conversation_id).await?;
-    tx.commit().await?;
-    Ok(())
+    keep(
+        state,
+        org_id,
+        message,
+        media,
+        outcome.map(|bytes| (bytes, None)),
+    )
+    .await
 }
 
 /// Whether `bytes` are the file the message described (its SHA-256, in

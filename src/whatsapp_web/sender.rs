@@ -41,6 +41,9 @@ pub async fn send(
     attempt: i32,
 ) -> anyhow::Result<()> {
     let org_id = tx.org_id();
+    if phone_gone(&mut tx, message.channel_id).await? {
+        return give_up(tx, message, PHONE_GONE).await;
+    }
     if let Some(bridge) = db::waha_bridges::find(&mut tx, message.channel_id).await? {
         return crate::waha::sender::send(state, tx, message, attempt, &bridge).await;
     }
@@ -137,4 +140,16 @@ async fn outgoing(
         reaction: kind == MessageKind::Reaction,
         reply_to,
     }))
+}
+
+/// Why nothing more goes out on a phone whose session is over.
+pub const PHONE_GONE: &str =
+    "The phone is no longer linked to wacrm: link it again in Settings → Linked phones.";
+
+/// Whether the channel's session is over (logged out, unlinked…): nobody
+/// will run it until the owner links the phone again.
+pub async fn phone_gone(tx: &mut TenantTx, channel_id: uuid::Uuid) -> sqlx::Result<bool> {
+    Ok(db::web_sessions::find(tx, channel_id)
+        .await?
+        .is_some_and(|s| s.status.is_over()))
 }

@@ -918,3 +918,56 @@ async fn a_process_runs_no_more_sessions_than_its_cap_and_another_runs_the_rest(
     assert!(second.state.web_sessions.get(waiting[0]).is_some());
     assert_eq!(first.state.web_sessions.channels().len(), 2);
 }
+
+#[tokio::test]
+async fn a_reply_on_an_unlinked_phone_fails_with_the_reason_instead_of_waiting() {
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 30).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let channel = new_channel(&app, org, None).await;
+    fake.until_open(channel, Duration::from_secs(10)).await;
+    fake.emit(
+        channel,
+        SessionEvent::Messages(vec![text("3A0301", "Still open?")]),
+    );
+    until(WAIT, "the message", || async {
+        scalar::<i64>(&app, "select count(*) from messages where direction = 'in'").await == 1
+    })
+    .await;
+    let conversation: String = scalar(
+        &app,
+        "select conversation_id::text from messages where provider_message_id = '3A0301'",
+    )
+    .await;
+    let page = format!("/settings/linked-devices/{channel}");
+    let response = owner.post_form(&format!("{page}/unlink"), &[]).await;
+    assert_eq!(response.status(), 303);
+    until(WAIT, "the session stopped", || async {
+        app.state.web_sessions.get(channel).is_none()
+    })
+    .await;
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Yes until six")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    until(WAIT, "the reply failed", || async {
+        scalar::<String>(
+            &app,
+            "select status from messages where body = 'Yes until six'",
+        )
+        .await
+            == "failed"
+    })
+    .await;
+    let error: String = scalar(
+        &app,
+        "select error from messages where body = 'Yes until six'",
+    )
+    .await;
+    assert!(error.contains("no longer linked"), "{error}");
+    assert!(fake.sent().is_empty());
+}
