@@ -8,11 +8,12 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::post;
 use uuid::Uuid;
 
+use super::webhooks::{answer, plain};
 use crate::app::AppState;
 use crate::db;
 use crate::db::web_sessions::WebStatus;
@@ -38,29 +39,13 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_DELIVERY_BYTES))
 }
 
-fn plain(status: StatusCode, text: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        text.to_owned(),
-    )
-        .into_response()
-}
-
 async fn deliver(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match receive(&state, &id, &headers, &body).await {
-        Ok(response) => response,
-        Err(e) => {
-            // Nothing was committed: WAHA retries.
-            tracing::error!(channel = %id, error = %format!("{e:#}"), "WAHA delivery failed");
-            plain(StatusCode::SERVICE_UNAVAILABLE, "Try again later.")
-        }
-    }
+    answer(&id, receive(&state, &id, &headers, &body).await)
 }
 
 async fn receive(

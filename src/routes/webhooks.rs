@@ -38,7 +38,7 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_DELIVERY_BYTES))
 }
 
-fn plain(status: StatusCode, text: &str) -> Response {
+pub(super) fn plain(status: StatusCode, text: &str) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -105,14 +105,16 @@ async fn deliver(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match receive(&state, &id, &headers, &body).await {
-        Ok(response) => response,
-        Err(e) => {
-            // Nothing was committed: Meta retries.
-            tracing::error!(channel = %id, error = %format!("{e:#}"), "webhook delivery failed");
-            plain(StatusCode::SERVICE_UNAVAILABLE, "Try again later.")
-        }
-    }
+    answer(&id, receive(&state, &id, &headers, &body).await)
+}
+
+/// A delivery's answer; one that failed midway committed nothing and is
+/// answered 503, so that the sender delivers it again.
+pub(super) fn answer(channel: &str, handled: anyhow::Result<Response>) -> Response {
+    handled.unwrap_or_else(|e| {
+        tracing::error!(%channel, error = %format!("{e:#}"), "webhook delivery failed");
+        plain(StatusCode::SERVICE_UNAVAILABLE, "Try again later.")
+    })
 }
 
 async fn receive(

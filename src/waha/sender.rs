@@ -10,8 +10,6 @@
 //! (it did not send). Reactions need none of this: reacting again with the
 //! same emoji changes nothing.
 
-use std::time::Duration;
-
 use uuid::Uuid;
 
 use super::client::{OutgoingFile, WahaError, WahaSession};
@@ -110,15 +108,7 @@ pub async fn send(
             .await;
         }
     };
-    let rate = state.config.whatsapp_web_send_rate;
-    if !db::channels::take_send_slot(&mut tx, message.channel_id, rate).await? {
-        return Err(RetryLater {
-            after: Duration::from_millis(1000),
-            reason: "the linked number's send rate is reached".into(),
-            waiting: true,
-        }
-        .into());
-    }
+    crate::whatsapp_web::sender::take_send_slot(state, &mut tx, message.channel_id).await?;
     let waha = session(state, org_id, bridge)?;
     let chat_id = format!("{to}@c.us");
     let is_reaction = matches!(content, Content::Reaction { .. });

@@ -65,15 +65,7 @@ pub async fn send(
         Ok(outgoing) => outgoing,
         Err(reason) => return give_up(tx, message, reason).await,
     };
-    let rate = state.config.whatsapp_web_send_rate;
-    if !db::channels::take_send_slot(&mut tx, message.channel_id, rate).await? {
-        return Err(RetryLater {
-            after: Duration::from_millis(1000),
-            reason: "the linked number's send rate is reached".into(),
-            waiting: true,
-        }
-        .into());
-    }
+    take_send_slot(state, &mut tx, message.channel_id).await?;
     tx.commit().await?;
     let outcome = session.send(&to, &outgoing).await;
     let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
@@ -152,4 +144,24 @@ pub async fn phone_gone(tx: &mut TenantTx, channel_id: uuid::Uuid) -> sqlx::Resu
     Ok(db::web_sessions::find(tx, channel_id)
         .await?
         .is_some_and(|s| s.status.is_over()))
+}
+
+/// Takes a slot of the linked number's send budget
+/// (`WHATSAPP_WEB_SEND_RATE` a second, across instances), or waits for the
+/// next second.
+pub async fn take_send_slot(
+    state: &AppState,
+    tx: &mut TenantTx,
+    channel_id: uuid::Uuid,
+) -> anyhow::Result<()> {
+    let rate = state.config.whatsapp_web_send_rate;
+    if db::channels::take_send_slot(tx, channel_id, rate).await? {
+        return Ok(());
+    }
+    Err(RetryLater {
+        after: Duration::from_millis(1000),
+        reason: "the linked number's send rate is reached".into(),
+        waiting: true,
+    }
+    .into())
 }

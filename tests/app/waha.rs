@@ -371,23 +371,14 @@ async fn replies_and_files_go_out_through_waha_and_acks_move_them_on() {
 
     // A file goes as WAHA's sendImage with the bytes.
     let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
-    let token = owner.csrf_token().await;
-    let part = reqwest::multipart::Part::bytes(png.to_vec())
-        .file_name("photo.png")
-        .mime_str("image/png")
-        .expect("mime");
-    let form = reqwest::multipart::Form::new()
-        .part("file", part)
-        .text("text", "Our catalogue");
     let response = owner
-        .client
-        .post(owner.url(&format!(
-            "/inbox/{conversation}/attachments?csrf_token={token}"
-        )))
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
+        .attach(
+            &conversation,
+            ("photo.png", "image/png", png),
+            "Our catalogue",
+            None,
+        )
+        .await;
     assert_eq!(response.status(), 303);
     until(WAIT, "the file sent", || async { waha.sent().len() == 2 }).await;
     let file = &waha.sent()[1];

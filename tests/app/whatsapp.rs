@@ -1579,36 +1579,6 @@ async fn the_same_large_delivery_sent_concurrently_is_stored_once() {
 /// A tiny valid PNG's first bytes (all wacrm checks is the signature).
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
 
-/// Sends a file from the inbox composer (token in the query, as the form does).
-async fn attach(
-    owner: &Browser,
-    conversation: &str,
-    (filename, mime, bytes): (&str, &str, &[u8]),
-    caption: &str,
-    reply_to: Option<&str>,
-) -> reqwest::Response {
-    let token = owner.csrf_token().await;
-    let part = reqwest::multipart::Part::bytes(bytes.to_vec())
-        .file_name(filename.to_owned())
-        .mime_str(mime)
-        .expect("mime");
-    let mut form = reqwest::multipart::Form::new()
-        .part("file", part)
-        .text("text", caption.to_owned());
-    if let Some(reply_to) = reply_to {
-        form = form.text("reply_to", reply_to.to_owned());
-    }
-    owner
-        .client
-        .post(owner.url(&format!(
-            "/inbox/{conversation}/attachments?csrf_token={token}"
-        )))
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload")
-}
-
 /// Our message id of a provider id.
 async fn message_id(app: &TestApp, wamid: &str) -> String {
     sqlx::query_scalar("select id::text from messages where provider_message_id = $1")
@@ -1669,14 +1639,14 @@ async fn replies_quote_reactions_point_and_files_are_uploaded_then_sent() {
     assert!(sent[1].body.get("context").is_none());
 
     // A file: uploaded to the number, then sent by its media id.
-    let response = attach(
-        &owner,
-        &conversation,
-        ("photo.png", "image/png", PNG),
-        "Here is the part",
-        Some(&hello),
-    )
-    .await;
+    let response = owner
+        .attach(
+            &conversation,
+            ("photo.png", "image/png", PNG),
+            "Here is the part",
+            Some(&hello),
+        )
+        .await;
     assert_eq!(response.status(), 303);
     let sent = graph_sent(&graph, 3).await;
     let uploaded = graph.uploaded();
@@ -1722,14 +1692,14 @@ async fn a_big_file_may_take_longer_to_upload_than_an_api_call_may_take() {
     let conversation = customer_writes_in(&app, &sales.id).await;
     let mut big = PNG.to_vec();
     big.resize(4 * 1024 * 1024, 0);
-    let response = attach(
-        &owner,
-        &conversation,
-        ("plan.png", "image/png", &big),
-        "The floor plan",
-        None,
-    )
-    .await;
+    let response = owner
+        .attach(
+            &conversation,
+            ("plan.png", "image/png", &big),
+            "The floor plan",
+            None,
+        )
+        .await;
     assert_eq!(response.status(), 303);
     let (status, error, _) =
         settled(&app, "The floor plan", std::time::Duration::from_secs(20)).await;
@@ -1750,14 +1720,14 @@ async fn bad_files_reactions_and_quotes_are_refused_and_nothing_is_sent() {
     let conversation = customer_writes_in(&app, &sales.id).await;
     let hello = message_id(&app, "wamid.HELLO").await;
 
-    let exe = attach(
-        &owner,
-        &conversation,
-        ("setup.exe", "application/x-msdownload", b"MZ\x90\0\x03"),
-        "",
-        None,
-    )
-    .await;
+    let exe = owner
+        .attach(
+            &conversation,
+            ("setup.exe", "application/x-msdownload", b"MZ\x90\0\x03"),
+            "",
+            None,
+        )
+        .await;
     assert_eq!(exe.status(), 422);
     assert!(
         exe.text()
@@ -1765,14 +1735,14 @@ async fn bad_files_reactions_and_quotes_are_refused_and_nothing_is_sent() {
             .expect("body")
             .contains("does not take this kind of file")
     );
-    let audio_caption = attach(
-        &owner,
-        &conversation,
-        ("note.ogg", "audio/ogg", b"OggS\0\x02\0\0"),
-        "listen",
-        None,
-    )
-    .await;
+    let audio_caption = owner
+        .attach(
+            &conversation,
+            ("note.ogg", "audio/ogg", b"OggS\0\x02\0\0"),
+            "listen",
+            None,
+        )
+        .await;
     assert_eq!(audio_caption.status(), 422);
     let not_emoji = owner
         .post_form(
@@ -1836,14 +1806,9 @@ async fn bad_files_reactions_and_quotes_are_refused_and_nothing_is_sent() {
         )
         .await;
     assert_eq!(cross_react.status(), 404);
-    let cross_attach = attach(
-        &other,
-        &conversation,
-        ("photo.png", "image/png", PNG),
-        "",
-        None,
-    )
-    .await;
+    let cross_attach = other
+        .attach(&conversation, ("photo.png", "image/png", PNG), "", None)
+        .await;
     assert_eq!(cross_attach.status(), 404);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert!(graph.sent().is_empty(), "nothing was sent");

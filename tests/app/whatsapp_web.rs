@@ -835,23 +835,14 @@ async fn files_come_in_through_the_session_and_files_replies_and_reactions_go_ou
         )
         .await;
     assert_eq!(response.status(), 303);
-    let token = owner.csrf_token().await;
-    let part = reqwest::multipart::Part::bytes(b"%PDF-1.7\n%invoice\n".to_vec())
-        .file_name("invoice.pdf")
-        .mime_str("application/pdf")
-        .expect("mime");
-    let form = reqwest::multipart::Form::new()
-        .part("file", part)
-        .text("text", "Your invoice");
     let response = owner
-        .client
-        .post(owner.url(&format!(
-            "/inbox/{conversation}/attachments?csrf_token={token}"
-        )))
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
+        .attach(
+            &conversation,
+            ("invoice.pdf", "application/pdf", b"%PDF-1.7\n%invoice\n"),
+            "Your invoice",
+            None,
+        )
+        .await;
     assert_eq!(response.status(), 303);
     until(WAIT, "three sent", || async { fake.sent().len() == 3 }).await;
     let sent = fake.sent();

@@ -329,6 +329,36 @@ impl Browser {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// Sends a file from the inbox composer (token in the query, as the
+    /// form does), with a caption and optionally quoting a message.
+    pub async fn attach(
+        &self,
+        conversation: &str,
+        (filename, mime, bytes): (&str, &str, &[u8]),
+        caption: &str,
+        reply_to: Option<&str>,
+    ) -> reqwest::Response {
+        let token = self.csrf_token().await;
+        let part = reqwest::multipart::Part::bytes(bytes.to_vec())
+            .file_name(filename.to_owned())
+            .mime_str(mime)
+            .expect("mime");
+        let mut form = reqwest::multipart::Form::new()
+            .part("file", part)
+            .text("text", caption.to_owned());
+        if let Some(reply_to) = reply_to {
+            form = form.text("reply_to", reply_to.to_owned());
+        }
+        self.client
+            .post(self.url(&format!(
+                "/inbox/{conversation}/attachments?csrf_token={token}"
+            )))
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload")
+    }
+
     /// GET a page: status and body; remembers the page's CSRF token.
     pub async fn page(&self, path: &str) -> (u16, String) {
         let response = self.get(path).await;
