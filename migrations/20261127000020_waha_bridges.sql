@@ -17,3 +17,6 @@ alter table waha_bridges force row level security;
 create policy tenant_isolation on waha_bridges
     using (org_id = current_org_id()) with check (org_id = current_org_id());
 grant select, insert, update, delete on waha_bridges to wacrm_app;
+-- One wacrm phone per WAHA session in a workspace: a second would take the
+-- session's webhook from the first.
+create unique index waha_bridges_session_key on waha_bridges (org_id, base_url, session_name);

@@ -62,3 +62,20 @@ pub async fn find(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<Wa
         },
     ))
 }
+
+/// The workspace's phone already on this WAHA server's session, if any.
+pub async fn using_session(
+    tx: &mut TenantTx,
+    base_url: &str,
+    session_name: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(
+        "select channel_id from waha_bridges \
+         where org_id = $1 and base_url = $2 and session_name = $3",
+    )
+    .bind(tx.org_id())
+    .bind(base_url)
+    .bind(session_name)
+    .fetch_optional(tx.conn())
+    .await
+}

@@ -168,6 +168,25 @@ async fn a_phone_on_waha_is_set_up_shows_its_qr_and_links() {
     );
     let (_, list) = owner.page("/settings/linked-devices").await;
     assert!(list.contains("Shop phone") && list.contains("+16505550199"));
+
+    // The same WAHA session again would take its webhook: refused, and
+    // WAHA is not touched.
+    let before = waha.requests().len();
+    let again = connect(&owner, &waha, API_KEY, "").await;
+    assert_eq!(again.status(), 422);
+    assert!(
+        again
+            .text()
+            .await
+            .expect("page")
+            .contains("already one of your linked phones")
+    );
+    assert_eq!(waha.requests().len(), before);
+    assert_eq!(
+        app.count("select count(*) from channels where kind = 'whatsapp_web'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]

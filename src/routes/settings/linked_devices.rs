@@ -189,6 +189,19 @@ pub async fn create(
     let runs_on = match waha_url {
         None => RunsOn::Wacrm,
         Some(url) => {
+            let taken = db::waha_bridges::using_session(
+                &mut tenant.tx,
+                url.as_str(),
+                form.waha_session_name(),
+            )
+            .await?;
+            if taken.is_some() {
+                let errors = vec![format!(
+                    "The WAHA session “{}” on that server is already one of your linked phones: open it there and use “Link again”, or give another session name.",
+                    form.waha_session_name()
+                )];
+                return list_page(StatusCode::UNPROCESSABLE_ENTITY, tenant, form, errors).await;
+            }
             let session = WahaSession {
                 http: &state.waha_http,
                 base_url: url.clone(),
