@@ -9,6 +9,12 @@ create table waha_bridges (
     session_name text not null check (session_name ~ '^[A-Za-z0-9_-]{1,64}$'),
     api_key_sealed bytea not null,
     webhook_key_sealed bytea not null,
+    -- WAHA's last reported status of the session (SCAN_QR_CODE, WORKING…):
+    -- its QR code is asked for only while it shows one.
+    waha_status text,
+    -- When WAHA made that status event: an older one arriving late (WAHA
+    -- retries) is not applied over it.
+    waha_status_at timestamptz,
     primary key (org_id, channel_id),
     foreign key (org_id, channel_id) references channels (org_id, id) on delete cascade
 );

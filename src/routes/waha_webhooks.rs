@@ -95,7 +95,18 @@ async fn receive(
         return Ok(plain(StatusCode::OK, "Not this phone's session: ignored."));
     }
     let session = db::web_sessions::find(&mut tx, channel_id).await?;
+    let mut current = true;
+    if let Event::Status { status, .. } = &delivery.event {
+        let at = delivery.at.unwrap_or(now);
+        current = db::waha_bridges::set_waha_status(&mut tx, channel_id, status, at).await?;
+    }
     tx.commit().await?;
+    if !current {
+        return Ok(plain(
+            StatusCode::OK,
+            "Older than the status known: ignored.",
+        ));
+    }
     let Some(session) = session else {
         return not_found();
     };

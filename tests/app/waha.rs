@@ -699,3 +699,31 @@ async fn a_send_whose_answer_was_lost_is_found_in_the_chat_and_not_sent_again() 
     expected.sort();
     assert_eq!(recorded, expected);
 }
+
+#[tokio::test]
+async fn a_status_delivered_late_does_not_undo_a_newer_one() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let channel = linked(&app, &owner, &waha).await;
+    // WAHA made "waiting for a scan", then "working" again; the first
+    // arrives last (a retry).
+    let older = waha.envelope(
+        "default",
+        "session.status",
+        json!({"name": "default", "status": "SCAN_QR_CODE"}),
+    );
+    let newer = waha.envelope(
+        "default",
+        "session.status",
+        json!({"name": "default", "status": "WORKING"}),
+    );
+    assert_eq!(waha.post_raw("default", newer, None).await, 200);
+    assert_eq!(waha.post_raw("default", older, None).await, 200);
+    let status: String = scalar(
+        &app,
+        &format!("select status from whatsapp_web_sessions where channel_id = '{channel}'"),
+    )
+    .await;
+    assert_eq!(status, "linked", "not logged out by the late news");
+}

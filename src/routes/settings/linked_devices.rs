@@ -221,6 +221,7 @@ pub async fn create(
                 api_key_sealed: state
                     .secrets
                     .seal(org_id, API_KEY_PURPOSE, api_key.as_bytes())?,
+                waha_status: None,
                 webhook_key_sealed: state.secrets.seal(
                     org_id,
                     WEBHOOK_KEY_PURPOSE,
@@ -296,7 +297,8 @@ async fn current_view(
     let waiting_for_scan = session.status == WebStatus::Waiting && session.pair_phone.is_none();
     let mut view = status_view(state, org_id, page, session)?;
     view.on_waha = waha.is_some();
-    if let (Some((_, waha)), true) = (waha, waiting_for_scan) {
+    let shows_qr = |bridge: &WahaBridge| bridge.waha_status.as_deref() == Some("SCAN_QR_CODE");
+    if let Some((_, waha)) = waha.filter(|(bridge, _)| waiting_for_scan && shows_qr(bridge)) {
         match waha.qr().await {
             Ok(Some(code)) => view.qr_svg = Some(qr_svg(code.as_bytes())?),
             Ok(None) => {}
