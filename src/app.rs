@@ -42,6 +42,8 @@ pub struct AppState {
     pub web_sessions: crate::whatsapp_web::supervisor::Running,
     /// Calls to workspaces' WAHA servers (see [`crate::waha::network`]).
     pub waha_http: reqwest::Client,
+    /// The time billing goes by (tests move it).
+    pub clock: crate::clock::Clock,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
         Ok(AppState {
             graph,
             waha_http,
+            clock: crate::clock::Clock::default(),
             media: crate::media_store::MediaStore::new(&config.data_dir),
             pool,
             tls: config.tls_cert.is_some(),

@@ -174,6 +174,20 @@ impl Config {
         self.public_base().starts_with("https://")
     }
 
+    /// Whether billing is on (`STRIPE_SECRET_KEY` set): plans, limits,
+    /// Stripe. Off, a self-hosted wacrm has no limits.
+    pub fn billing_enabled(&self) -> bool {
+        self.stripe_secret_key.is_some()
+    }
+
+    /// The Stripe prices of the paid plans.
+    pub fn stripe_prices(&self) -> crate::billing::plans::Prices {
+        crate::billing::plans::Prices {
+            starter: self.stripe_price_starter.clone(),
+            pro: self.stripe_price_pro.clone(),
+        }
+    }
+
     /// A configuration for tests and tools: defaults everywhere, no environment read.
     pub fn for_tests(data_dir: PathBuf) -> Self {
         // Defaults come from clap; anything the environment could inject is cleared.

@@ -33,6 +33,9 @@ pub enum AppError {
     /// A state conflict (duplicate, last owner...).
     #[error("{0}")]
     Conflict(String),
+    /// A service wacrm relies on (Stripe…) refused or did not answer (502).
+    #[error("{0}")]
+    BadGateway(String),
     /// Too many attempts; retry after this many seconds.
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
@@ -55,6 +58,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Database(_) | AppError::Session(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -72,6 +76,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Unprocessable(_) => "invalid",
             AppError::TooLarge(_) => "too_large",
+            AppError::BadGateway(_) => "upstream",
             AppError::RateLimited { .. } => "rate_limited",
             _ => "internal",
         }
@@ -87,7 +92,8 @@ impl AppError {
             AppError::BadRequest(m)
             | AppError::Conflict(m)
             | AppError::Unprocessable(m)
-            | AppError::TooLarge(m) => m.clone(),
+            | AppError::TooLarge(m)
+            | AppError::BadGateway(m) => m.clone(),
             AppError::RateLimited { retry_after_secs } => format!(
                 "Too many attempts. Please wait {} before trying again.",
                 human_wait(*retry_after_secs)

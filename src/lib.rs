@@ -3,6 +3,8 @@
 
 pub mod app;
 pub mod auth;
+pub mod billing;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -13,6 +13,7 @@
 
 pub mod api_tokens;
 pub mod attributes;
+pub mod billing;
 pub mod canned;
 pub mod channels;
 pub mod cloud_channels;

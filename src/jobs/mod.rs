@@ -49,6 +49,8 @@ pub enum Job {
     FetchMedia { org_id: Uuid, message_id: Uuid },
     /// A snoozed conversation whose snooze ends now (if it still does).
     WakeConversation { org_id: Uuid, conversation_id: Uuid },
+    /// A Stripe event received (stored by its id), applied once.
+    StripeEvent { event_id: String },
 }
 
 impl Job {
@@ -59,6 +61,7 @@ impl Job {
             Job::ImportContacts { .. } => "imports",
             Job::WakeConversation { .. } => "snoozes",
             Job::FetchMedia { .. } => "media",
+            Job::StripeEvent { .. } => "billing",
         }
     }
 

@@ -147,5 +147,6 @@ async fn run(state: &AppState, job: &Job, attempts: i32) -> anyhow::Result<()> {
             tx.commit().await?;
             Ok(())
         }
+        Job::StripeEvent { event_id } => crate::billing::events::process(state, event_id).await,
     }
 }

@@ -18,6 +18,7 @@ mod profile;
 mod sandbox;
 mod search;
 mod settings;
+mod stripe_webhooks;
 mod team;
 mod waha_webhooks;
 mod webhooks;
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(settings::router())
         .merge(webhooks::router())
         .merge(waha_webhooks::router())
+        .merge(stripe_webhooks::router())
         .nest("/api/v1", api::router())
         .route("/static/{name}", get(crate::web::static_files::serve))
         .fallback(|| async { crate::error::AppError::NotFound })

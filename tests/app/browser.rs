@@ -399,6 +399,18 @@ async fn a_customer_message_shows_up_live_and_the_reply_reaches_the_simulator()
     result
 }
 
+/// The QR code's SVG shown now, if any.
+async fn qr_html(driver: &WebDriver) -> WebDriverResult<Option<String>> {
+    let shown = driver
+        .execute(
+            "const svg = document.querySelector('#linked-device .qr svg'); \
+             return svg ? svg.outerHTML : null;",
+            vec![],
+        )
+        .await?;
+    Ok(shown.json().as_str().map(str::to_owned))
+}
+
 /// The owner links a phone in Chromium: the page shows the QR code the
 /// (scripted) session gives, a new one when it rotates, and turns to
 /// "Linked" when the phone scans it, without a reload.
@@ -438,12 +450,14 @@ async fn the_linked_phone_page_shows_the_qr_and_turns_to_linked_by_itself() -> W
                 valid_for: Duration::from_secs(60),
             },
         );
-        let qr = driver
+        driver
             .query(By::Css("#linked-device .qr svg"))
             .wait(Duration::from_secs(10), Duration::from_millis(100))
             .first()
             .await?;
-        let first = qr.outer_html().await?;
+        // Read in one script: htmx replaces the section every 2 s, so an
+        // element found a moment ago may be gone.
+        let first = qr_html(&driver).await?.expect("a QR code");
         screenshot(&driver, "linked-phone-qr").await;
         fake.emit(
             channel,
@@ -454,9 +468,7 @@ async fn the_linked_phone_page_shows_the_qr_and_turns_to_linked_by_itself() -> W
         );
         let mut rotated = false;
         for _ in 0..100 {
-            if let Ok(svg) = driver.find(By::Css("#linked-device .qr svg")).await
-                && svg.outer_html().await? != first
-            {
+            if qr_html(&driver).await?.is_some_and(|now| now != first) {
                 rotated = true;
                 break;
             }

@@ -10,6 +10,7 @@ mod api;
 mod attributes;
 mod auth;
 mod bad_input;
+mod billing;
 mod browser;
 mod canned;
 mod companies;

@@ -335,6 +335,25 @@ fn routes() -> Vec<Route> {
             vec![("confirm_name", "not the name")],
             Min::Owner,
         ),
+        ("GET", "/settings/billing".into(), vec![], Min::Owner),
+        (
+            "GET",
+            "/settings/billing/success".into(),
+            vec![],
+            Min::Owner,
+        ),
+        (
+            "POST",
+            "/settings/billing/checkout".into(),
+            vec![("plan", "pro")],
+            Min::Owner,
+        ),
+        (
+            "POST",
+            "/settings/billing/portal".into(),
+            vec![],
+            Min::Owner,
+        ),
     ]
 }
 

@@ -2,6 +2,7 @@
 //! deleting the workspace.
 
 mod api_tokens;
+pub(crate) mod billing;
 mod channels;
 mod linked_devices;
 mod workspace;
@@ -15,6 +16,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/settings", get(workspace::show).post(workspace::update))
         .route("/settings/delete-workspace", post(workspace::delete))
+        .route("/settings/billing", get(billing::show))
+        .route("/settings/billing/checkout", post(billing::checkout))
+        .route("/settings/billing/portal", post(billing::portal))
+        .route("/settings/billing/success", get(billing::success))
         .route(
             "/settings/api-tokens",
             get(api_tokens::index).post(api_tokens::create),

@@ -1,0 +1,364 @@
+//! Billing against a fake Stripe: off without a key; Checkout to an active
+//! plan, confirmed only by the webhook; the portal; signatures checked
+//! exactly before anything is stored; each event applied once, in any
+//! order; unknown events and customers acknowledged; owners only, and no
+//! workspace sees another's.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::fake_stripe::{self, FakeStripe};
+use crate::support::*;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn app_with_stripe(stripe: &FakeStripe) -> TestApp {
+    let base = stripe.base_url();
+    let app = spawn_app_with(move |config| {
+        config.stripe_secret_key = Some(fake_stripe::SECRET_KEY.to_owned().into());
+        config.stripe_webhook_secret = Some(fake_stripe::WEBHOOK_SECRET.to_owned().into());
+        config.stripe_api_url = base.parse().expect("url");
+        config.stripe_price_starter = Some(fake_stripe::PRICE_STARTER.into());
+        config.stripe_price_pro = Some(fake_stripe::PRICE_PRO.into());
+    })
+    .await;
+    stripe.set_webhook(&app.browser().url("/webhooks/stripe"));
+    app
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The owner starts Checkout for `plan`; the session Stripe made.
+async fn checkout(owner: &Browser, stripe: &FakeStripe, plan: &str) -> fake_stripe::Session {
+    let response = owner
+        .post_form("/settings/billing/checkout", &[("plan", plan)])
+        .await;
+    assert_eq!(response.status(), 303);
+    let to = location(&response);
+    let session = stripe.sessions().last().cloned().expect("a session");
+    assert_eq!(to, format!("{}/checkout/{}", stripe.base_url(), session.id));
+    session
+}
+
+fn completed(session: &fake_stripe::Session, subscription: &str) -> Value {
+    json!({"id": session.id, "object": "checkout.session", "mode": "subscription",
+           "status": "complete", "payment_status": "paid", "customer": session.customer,
+           "subscription": subscription, "client_reference_id": session.client_reference_id})
+}
+
+async fn account_status(app: &TestApp, org: uuid::Uuid) -> Option<String> {
+    sqlx::query_scalar("select status from billing_accounts where org_id = $1")
+        .bind(org)
+        .fetch_optional(&mut app.admin_conn().await)
+        .await
+        .expect("status")
+        .flatten()
+}
+
+/// Waits until every Stripe event received was applied.
+async fn all_applied(app: &TestApp) {
+    until(WAIT, "events applied", || async {
+        app.count("select count(*) from stripe_events where processed_at is null")
+            .await
+            == 0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_stripe_key_billing_is_off_and_says_so() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let (status, page) = owner.page("/settings/billing").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Billing is off") && page.contains("without limits"));
+    let response = owner
+        .post_form("/settings/billing/checkout", &[("plan", "pro")])
+        .await;
+    assert_eq!(response.status(), 404);
+    let response = reqwest::Client::new()
+        .post(app.browser().url("/webhooks/stripe"))
+        .body("{}")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn checkout_makes_the_plan_active_only_when_stripe_confirms() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+
+    let (_, page) = owner.page("/settings/billing").await;
+    assert!(
+        page.contains("Plan: Free")
+            && page.contains("Upgrade to Starter")
+            && page.contains("Upgrade to Pro")
+    );
+    assert!(!page.contains("Manage card"), "no customer yet");
+
+    // Checkout: one customer for the workspace, a subscription session
+    // naming the workspace, both created with idempotency keys.
+    let session = checkout(&owner, &stripe, "pro").await;
+    let customers = stripe.customers();
+    assert_eq!(customers.len(), 1);
+    assert_eq!(
+        customers[0].1.get("metadata[org_id]"),
+        Some(&org.to_string())
+    );
+    assert_eq!(
+        customers[0].1.get("email").map(String::as_str),
+        Some("owner@acme.test")
+    );
+    assert_eq!(session.price, fake_stripe::PRICE_PRO);
+    assert_eq!(session.client_reference_id, org.to_string());
+    assert_eq!(
+        session.params.get("mode").map(String::as_str),
+        Some("subscription")
+    );
+    assert_eq!(
+        session.params.get("subscription_data[metadata][org_id]"),
+        Some(&org.to_string())
+    );
+    assert!(session.params["success_url"].ends_with("/settings/billing/success"));
+    for (method, path, key) in stripe.requests() {
+        if method == "POST" && path != "/v1/billing_portal/sessions" {
+            assert!(
+                key.is_some_and(|k| !k.is_empty()),
+                "{path} has an idempotency key"
+            );
+        }
+    }
+    // Back from Stripe, before the webhook: processing, still Free.
+    let response = owner.get("/settings/billing/success").await;
+    assert_eq!(response.status(), 303);
+    let (_, page) = owner.page("/settings/billing").await;
+    assert!(
+        page.contains("Processing") && page.contains("Plan: Free"),
+        "{page}"
+    );
+
+    // A second checkout reuses the customer.
+    let again = checkout(&owner, &stripe, "starter").await;
+    assert_eq!(again.customer, session.customer);
+    assert_eq!(stripe.customers().len(), 1);
+
+    // Stripe confirms: the plan is Pro, active, with its renewal and invoice.
+    let period_end = now() + 30 * 86_400;
+    let t = now();
+    let subscription = stripe.subscription(&session, "active", period_end, false);
+    let invoice =
+        fake_stripe::invoice_object("in_fake1", &session.customer, "ACME-0001", "paid", 4900, t);
+    for event in [
+        stripe.event(
+            "checkout.session.completed",
+            completed(&session, "sub_x"),
+            t,
+        ),
+        stripe.event("customer.subscription.created", subscription, t),
+        stripe.event("invoice.paid", invoice, t),
+    ] {
+        assert_eq!(stripe.send(&event).await, 200);
+    }
+    all_applied(&app).await;
+    assert_eq!(account_status(&app, org).await.as_deref(), Some("active"));
+    let (_, page) = owner.page("/settings/billing").await;
+    assert!(
+        page.contains("Plan: Pro") && page.contains("renews on"),
+        "{page}"
+    );
+    assert!(!page.contains("Processing"));
+    assert!(page.contains("ACME-0001") && page.contains("49.00 USD"));
+    assert!(page.contains("https://pay.stripe.test/invoice/in_fake1/pdf"));
+    assert!(page.contains("Manage card"));
+
+    // The portal, for this customer, back to billing.
+    let response = owner.post_form("/settings/billing/portal", &[]).await;
+    assert_eq!(response.status(), 303);
+    assert!(location(&response).starts_with("https://billing.stripe.test/p/session/"));
+
+    // A plan that cannot be bought: 422 with the reason, nothing created.
+    let before = stripe.sessions().len();
+    let response = owner
+        .post_form("/settings/billing/checkout", &[("plan", "platinum")])
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.expect("page").contains("platinum"));
+    assert_eq!(stripe.sessions().len(), before);
+}
+
+#[tokio::test]
+async fn only_exactly_signed_events_are_stored() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let event = stripe.event(
+        "customer.created",
+        json!({"id": "cus_x", "object": "customer"}),
+        now(),
+    );
+    let body = event.to_string().into_bytes();
+    let sign = |secret: &str, t: i64| wacrm::billing::signature::sign(secret, &body, t);
+    let good = sign(fake_stripe::WEBHOOK_SECRET, now());
+    let v1 = good.split("v1=").nth(1).expect("v1").to_owned();
+    for (header, why) in [
+        (sign("whsec_another", now()), "another secret"),
+        (sign(fake_stripe::WEBHOOK_SECRET, now() - 301), "stale"),
+        (
+            sign(fake_stripe::WEBHOOK_SECRET, now() + 400),
+            "from the future",
+        ),
+        (format!("t={},v1={}", now(), "0".repeat(64)), "wrong digest"),
+        (format!("v1={v1}"), "no timestamp"),
+        (String::new(), "empty"),
+    ] {
+        assert_eq!(stripe.post(&body, &header).await, 400, "{why}");
+    }
+    let tampered = String::from_utf8(body.clone())
+        .expect("utf8")
+        .replace("cus_x", "cus_y");
+    assert_eq!(
+        stripe.post(tampered.as_bytes(), &good).await,
+        400,
+        "tampered body"
+    );
+    assert_eq!(app.count("select count(*) from stripe_events").await, 0);
+
+    // Several v1 values (a secret rolling over): any one matching will do.
+    let t = good.split(',').next().expect("t").to_owned();
+    let rotated = format!("{t},v1={},v1={v1}", "ab".repeat(32));
+    assert_eq!(stripe.post(&body, &rotated).await, 200);
+    assert_eq!(app.count("select count(*) from stripe_events").await, 1);
+
+    // Signed but not an event: 400, nothing stored.
+    let not_event = br#"{"hello":"world"}"#;
+    let header = wacrm::billing::signature::sign(fake_stripe::WEBHOOK_SECRET, not_event, now());
+    assert_eq!(stripe.post(not_event, &header).await, 400);
+    assert_eq!(app.count("select count(*) from stripe_events").await, 1);
+}
+
+#[tokio::test]
+async fn events_apply_once_and_an_older_one_never_overwrites_a_newer() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let session = checkout(&owner, &stripe, "pro").await;
+    let t = now();
+    assert_eq!(
+        stripe
+            .send(&stripe.event(
+                "checkout.session.completed",
+                completed(&session, "sub_1"),
+                t - 10
+            ))
+            .await,
+        200
+    );
+
+    // updated (newer, past due) arrives before created (older, active).
+    let period_end = t + 30 * 86_400;
+    let updated = stripe.event(
+        "customer.subscription.updated",
+        stripe.subscription(&session, "past_due", period_end, false),
+        t,
+    );
+    let created = stripe.event(
+        "customer.subscription.created",
+        stripe.subscription(&session, "active", period_end, false),
+        t - 5,
+    );
+    assert_eq!(stripe.send(&updated).await, 200);
+    all_applied(&app).await;
+    assert_eq!(stripe.send(&created).await, 200);
+    all_applied(&app).await;
+    assert_eq!(account_status(&app, org).await.as_deref(), Some("past_due"));
+
+    // The same event delivered again: stored and applied once.
+    let jobs_before = app.count("select count(*) from jobs").await;
+    for _ in 0..3 {
+        assert_eq!(stripe.send(&updated).await, 200);
+    }
+    assert_eq!(
+        app.count("select count(*) from stripe_events").await,
+        3,
+        "completed, updated, created"
+    );
+    assert_eq!(app.count("select count(*) from jobs").await, jobs_before);
+
+    // Paid again (a newer event): active at once.
+    let paid = stripe.event(
+        "customer.subscription.updated",
+        stripe.subscription(&session, "active", period_end, false),
+        t + 5,
+    );
+    assert_eq!(stripe.send(&paid).await, 200);
+    all_applied(&app).await;
+    assert_eq!(account_status(&app, org).await.as_deref(), Some("active"));
+
+    // Unknown types and customers: acknowledged, applied as nothing.
+    let unknown_type = stripe.event(
+        "radar.early_fraud_warning.created",
+        json!({"id": "issfr_1"}),
+        t,
+    );
+    let unknown_customer = stripe.event(
+        "customer.subscription.updated",
+        fake_stripe::subscription_object(
+            "sub_9",
+            "cus_nobody",
+            fake_stripe::PRICE_PRO,
+            "canceled",
+            period_end,
+            false,
+        ),
+        t + 10,
+    );
+    assert_eq!(stripe.send(&unknown_type).await, 200);
+    assert_eq!(stripe.send(&unknown_customer).await, 200);
+    all_applied(&app).await;
+    assert_eq!(account_status(&app, org).await.as_deref(), Some("active"));
+    assert_eq!(app.count("select count(*) from billing_accounts").await, 1);
+}
+
+#[tokio::test]
+async fn another_workspace_sees_only_its_own_billing() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let session = checkout(&owner, &stripe, "pro").await;
+    let t = now();
+    let invoice =
+        fake_stripe::invoice_object("in_acme", &session.customer, "ACME-0001", "paid", 4900, t);
+    for event in [
+        stripe.event(
+            "checkout.session.completed",
+            completed(&session, "sub_1"),
+            t,
+        ),
+        stripe.event(
+            "customer.subscription.created",
+            stripe.subscription(&session, "active", t + 86_400, false),
+            t,
+        ),
+        stripe.event("invoice.paid", invoice, t),
+    ] {
+        assert_eq!(stripe.send(&event).await, 200);
+    }
+    all_applied(&app).await;
+
+    let other = app.sign_up("Bob", "bob@globex.test", "Globex").await;
+    let (_, page) = other.page("/settings/billing").await;
+    assert!(page.contains("Plan: Free") && !page.contains("ACME-0001"));
+    assert!(!page.contains("Manage card"));
+    let response = other.post_form("/settings/billing/portal", &[]).await;
+    assert_eq!(response.status(), 409, "no customer of its own");
+    // Its own checkout gets its own customer.
+    let own = checkout(&other, &stripe, "starter").await;
+    assert_ne!(own.customer, session.customer);
+}
