@@ -33,6 +33,10 @@ pub enum AppError {
     /// A state conflict (duplicate, last owner...).
     #[error("{0}")]
     Conflict(String),
+    /// Over the workspace's plan limit (402): the message says which limit,
+    /// how much is used; the page links to billing.
+    #[error("{0}")]
+    PlanLimit(String),
     /// A service wacrm relies on (Stripe…) refused or did not answer (502).
     #[error("{0}")]
     BadGateway(String),
@@ -59,6 +63,7 @@ impl AppError {
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            AppError::PlanLimit(_) => StatusCode::PAYMENT_REQUIRED,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Database(_) | AppError::Session(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -77,6 +82,7 @@ impl AppError {
             AppError::Unprocessable(_) => "invalid",
             AppError::TooLarge(_) => "too_large",
             AppError::BadGateway(_) => "upstream",
+            AppError::PlanLimit(_) => "plan_limit",
             AppError::RateLimited { .. } => "rate_limited",
             _ => "internal",
         }
@@ -93,7 +99,8 @@ impl AppError {
             | AppError::Conflict(m)
             | AppError::Unprocessable(m)
             | AppError::TooLarge(m)
-            | AppError::BadGateway(m) => m.clone(),
+            | AppError::BadGateway(m)
+            | AppError::PlanLimit(m) => m.clone(),
             AppError::RateLimited { retry_after_secs } => format!(
                 "Too many attempts. Please wait {} before trying again.",
                 human_wait(*retry_after_secs)
@@ -155,6 +162,7 @@ struct ErrorPage {
     title: &'static str,
     message: String,
     show_login: bool,
+    show_upgrade: bool,
 }
 
 /// 303 to `to`; htmx requests follow `HX-Redirect` instead of swapping.
@@ -180,6 +188,7 @@ impl IntoResponse for AppError {
             title: status.canonical_reason().unwrap_or("Error"),
             message: self.public_message(),
             show_login: matches!(self, AppError::Unauthorized),
+            show_upgrade: matches!(self, AppError::PlanLimit(_)),
         };
         let html = page
             .render()
@@ -201,5 +210,11 @@ impl From<crate::db::keyset::BadPageParam> for AppError {
 impl From<crate::secrets::SecretsError> for AppError {
     fn from(e: crate::secrets::SecretsError) -> AppError {
         AppError::Internal(e.into())
+    }
+}
+
+impl From<crate::billing::limits::OverLimit> for AppError {
+    fn from(over: crate::billing::limits::OverLimit) -> AppError {
+        AppError::PlanLimit(over.to_string())
     }
 }

@@ -3,6 +3,7 @@
 //! without `STRIPE_SECRET_KEY` (self-hosted): no limits then.
 
 pub mod events;
+pub mod limits;
 pub mod plans;
 pub mod signature;
 pub mod stripe_api;

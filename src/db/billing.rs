@@ -225,3 +225,26 @@ pub async fn usage(tx: &mut TenantTx) -> sqlx::Result<Usage> {
         contacts,
     })
 }
+
+/// How many of `counted` the workspace has (what its plan limits).
+pub async fn used(
+    tx: &mut TenantTx,
+    counted: crate::billing::limits::Counted,
+) -> sqlx::Result<i64> {
+    use crate::billing::limits::Counted;
+    let sql = match counted {
+        Counted::Channels => {
+            "select count(*) from channels where org_id = $1 and kind <> 'sandbox'"
+        }
+        Counted::Members => {
+            "select (select count(*) from memberships where org_id = $1) \
+                  + (select count(*) from invitations where org_id = $1 \
+                       and accepted_at is null and revoked_at is null and expires_at > now())"
+        }
+        Counted::Contacts => "select count(*) from contacts where org_id = $1",
+    };
+    sqlx::query_scalar(sql)
+        .bind(tx.org_id())
+        .fetch_one(tx.conn())
+        .await
+}

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::csv_file::rows_from;
 use super::mapping::Field;
 use crate::app::AppState;
+use crate::billing::limits::{self, Counted, OverLimit};
 use crate::db;
 use crate::db::attributes::Entity;
 use crate::db::contact_batches::BatchContact;
@@ -76,7 +77,12 @@ pub async fn run(state: &AppState, org_id: Uuid, import_id: Uuid) -> anyhow::Res
         // Row 1 is the header.
         let first_number = position.done_rows + 2;
         let batch_started = Instant::now();
-        let outcome = apply(&mut tx, &plan, first_number, rows).await?;
+        // New contacts only up to the plan's limit; the rest are reported.
+        let room = match limits::room(&state.config, &mut tx, Counted::Contacts).await? {
+            Ok(room) => room.map(|n| (n, None)),
+            Err(over) => Some((0, Some(over))),
+        };
+        let outcome = apply(&mut tx, &plan, first_number, rows, room).await?;
         db::imports::record_batch(&mut tx, import_id, end, &outcome, finished).await?;
         tracing::debug!(
             %import_id,
@@ -110,6 +116,7 @@ async fn apply(
     plan: &Plan,
     first_number: i32,
     rows: Vec<(Vec<String>, u64)>,
+    mut room: Option<(i64, Option<OverLimit>)>,
 ) -> anyhow::Result<BatchOutcome> {
     let mut outcome = BatchOutcome {
         rows: i32::try_from(rows.len()).unwrap_or(i32::MAX),
@@ -208,7 +215,22 @@ async fn apply(
                 updates.insert(id, row.contact.clone());
                 id
             }
+            None if room.as_ref().is_some_and(|(left, _)| *left <= 0) => {
+                let reason = match room.as_ref().and_then(|(_, over)| over.as_ref()) {
+                    Some(over) => format!("Not imported: {over}"),
+                    None => "Not imported: the plan's contact limit was reached by this import. Upgrade in Settings → Billing to add more.".to_owned(),
+                };
+                outcome.failures.push(Failure {
+                    row_number: row.number,
+                    reason,
+                    raw: row.raw,
+                });
+                continue;
+            }
             None => {
+                if let Some((left, _)) = room.as_mut() {
+                    *left -= 1;
+                }
                 let id = row.contact.id;
                 outcome.created += 1;
                 inserts.push(row.contact.clone());

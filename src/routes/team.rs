@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::tokens::TenantToken;
+use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::db::invitations::Invitation;
 use crate::db::memberships::Member as MemberRow;
@@ -113,6 +114,7 @@ async fn invite(
         let message = format!("{email} is already a member of this workspace.");
         return render(tenant, vec![message], email.to_string(), role.to_string()).await;
     }
+    limits::check_one(&state.config, &mut tenant.tx, Counted::Members).await??;
     let token = TenantToken::generate(tenant.member.org_id)?;
     let link = state.url(&format!("/invitations/{}", token.encode(INVITATION_PREFIX)));
     let mail = Email {

@@ -362,3 +362,170 @@ async fn another_workspace_sees_only_its_own_billing() {
     let own = checkout(&other, &stripe, "starter").await;
     assert_ne!(own.customer, session.customer);
 }
+
+/// Adds `n` contacts to `org` straight into the database.
+async fn fill_contacts(app: &TestApp, org: uuid::Uuid, n: i64) {
+    sqlx::query(
+        "insert into contacts (org_id, id, name) \
+         select $1, gen_random_uuid(), 'Filler ' || g from generate_series(1, $2) g",
+    )
+    .bind(org)
+    .bind(n)
+    .execute(&mut app.admin_conn().await)
+    .await
+    .expect("contacts");
+}
+
+#[tokio::test]
+async fn plan_limits_are_checked_where_the_action_happens() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let number = |id: &'static str| {
+        [
+            ("name", "Sales"),
+            ("phone_number_id", id),
+            ("waba_id", "102290129340398"),
+            ("access_token", "EAAGm0PX4ZCpsBAKtestaccesstoken0123456789"),
+            ("app_secret", "0123456789abcdef0123456789abcdef"),
+        ]
+    };
+
+    // Free: one number.
+    let response = owner
+        .post_form("/settings/channels", &number("106540352242922"))
+        .await;
+    assert_eq!(response.status(), 303);
+    let response = owner
+        .post_form("/settings/channels", &number("106540352242923"))
+        .await;
+    assert_eq!(response.status(), 402);
+    let page = response.text().await.expect("page");
+    assert!(
+        page.contains(
+            "Your Free plan allows 1 connected WhatsApp number or phone; this workspace has 1."
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"/settings/billing\""),
+        "an upgrade link"
+    );
+    let response = owner
+        .post_form("/settings/linked-devices", &[("name", "Shop phone")])
+        .await;
+    assert_eq!(response.status(), 402, "a linked phone counts too");
+
+    // Free: two members, invitations included.
+    let response = owner
+        .post_form(
+            "/team/invitations",
+            &[("email", "adam@acme.test"), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let response = owner
+        .post_form(
+            "/team/invitations",
+            &[("email", "aga@acme.test"), ("role", "agent")],
+        )
+        .await;
+    assert_eq!(response.status(), 402);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("page")
+            .contains("allows 2 members (invitations included); this workspace has 2")
+    );
+
+    // Free: 1,000 contacts, by the form.
+    fill_contacts(&app, org, 999).await;
+    let response = owner
+        .post_form("/contacts", &[("name", "Number 1000")])
+        .await;
+    assert_eq!(response.status(), 303);
+    let response = owner
+        .post_form("/contacts", &[("name", "Number 1001")])
+        .await;
+    assert_eq!(response.status(), 402);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("page")
+            .contains("allows 1000 contacts; this workspace has 1000")
+    );
+    assert_eq!(app.count("select count(*) from contacts").await, 1000);
+
+    // An import over the limit imports up to it and reports the rest.
+    sqlx::query("delete from contacts where name in ('Filler 1', 'Filler 2')")
+        .execute(&mut app.admin_conn().await)
+        .await
+        .expect("delete");
+    let csv =
+        "Name,Phone\nAna,+4930901801\nBruno,+4930901802\nCarla,+4930901803\nDino,+4930901804\n";
+    let response = crate::import::upload(&owner, "leads.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!(response.status(), 303);
+    let path = location(&response);
+    let response = crate::import::start(&owner, &path, &["name", "phone"], "skip").await;
+    assert_eq!(response.status(), 303);
+    let done = crate::import::finished(&owner, &path).await;
+    assert_eq!(crate::import::count_of(&done, "created"), 2);
+    assert_eq!(crate::import::count_of(&done, "failed"), 2);
+    assert!(done.contains("Not imported"), "{done}");
+    assert_eq!(app.count("select count(*) from contacts").await, 1000);
+
+    // Pro: room again.
+    let session = checkout(&owner, &stripe, "pro").await;
+    let t = now();
+    for event in [
+        stripe.event(
+            "checkout.session.completed",
+            completed(&session, "sub_1"),
+            t,
+        ),
+        stripe.event(
+            "customer.subscription.created",
+            stripe.subscription(&session, "active", t + 86_400, false),
+            t,
+        ),
+    ] {
+        assert_eq!(stripe.send(&event).await, 200);
+    }
+    all_applied(&app).await;
+    let response = owner
+        .post_form("/contacts", &[("name", "Number 1001")])
+        .await;
+    assert_eq!(response.status(), 303);
+    let response = owner
+        .post_form("/settings/channels", &number("106540352242923"))
+        .await;
+    assert_eq!(response.status(), 303);
+}
+
+#[tokio::test]
+async fn the_api_says_plan_limits_in_json() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    fill_contacts(&app, org, 1000).await;
+    let token = crate::api::api_token(&owner, "CRM sync").await;
+    let response = reqwest::Client::new()
+        .post(app.browser().url("/api/v1/contacts"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "One too many"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 402);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "plan_limit");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("allows 1000 contacts"))
+    );
+}

@@ -9,7 +9,7 @@ use crate::contacts::create_contact;
 use crate::support::*;
 
 /// Uploads a file (the CSRF token rides in the query, as the form sends it).
-async fn upload(browser: &Browser, filename: &str, bytes: Vec<u8>) -> reqwest::Response {
+pub(crate) async fn upload(browser: &Browser, filename: &str, bytes: Vec<u8>) -> reqwest::Response {
     let token = browser.csrf_token().await;
     let part = reqwest::multipart::Part::bytes(bytes)
         .file_name(filename.to_owned())
@@ -26,7 +26,7 @@ async fn upload(browser: &Browser, filename: &str, bytes: Vec<u8>) -> reqwest::R
 }
 
 /// Posts the mapping (one field per column) and the duplicates choice.
-async fn start(
+pub(crate) async fn start(
     browser: &Browser,
     path: &str,
     map: &[&str],
@@ -38,7 +38,7 @@ async fn start(
 }
 
 /// The import's page once its job has finished.
-async fn finished(browser: &Browser, path: &str) -> String {
+pub(crate) async fn finished(browser: &Browser, path: &str) -> String {
     for _ in 0..200 {
         let (status, body) = browser.page(path).await;
         assert_eq!(status, 200);
@@ -50,7 +50,7 @@ async fn finished(browser: &Browser, path: &str) -> String {
     panic!("the import never finished");
 }
 
-fn count_of(body: &str, what: &str) -> i64 {
+pub(crate) fn count_of(body: &str, what: &str) -> i64 {
     let marker = format!("data-count=\"{what}\">");
     let start = body.find(&marker).unwrap() + marker.len();
     body[start..start + body[start..].find('<').unwrap()]

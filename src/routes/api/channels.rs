@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::extract::{ApiJson, IdPath};
 use super::{ErrorBody, created, field_first, rfc3339};
 use crate::app::AppState;
+use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::db::channels::{Channel, ChannelKind};
 use crate::error::AppError;
@@ -150,6 +151,10 @@ pub async fn create(
     mut client: ApiClient,
     ApiJson(input): ApiJson<NewChannel>,
 ) -> Result<Response, ApiError> {
+    limits::check_one(&state.config, &mut client.tx, Counted::Channels)
+        .await
+        .map_err(AppError::from)?
+        .map_err(AppError::from)?;
     if input.kind != ChannelKind::WhatsappCloud.as_str() {
         return Err(AppError::Unprocessable(
             "kind: only whatsapp_cloud channels can be added.".into(),

@@ -3,6 +3,7 @@
 //! and the pages accept and refuse the same values.
 
 use axum::Json;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,8 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery, IdPath, present};
 use super::{ErrorBody, Page, created, field_first, label_ids, page_limit, rfc3339};
+use crate::app::AppState;
+use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::db::attributes::Entity;
 use crate::db::companies::CompanyFields;
@@ -169,10 +172,15 @@ pub async fn list(
     )
 )]
 pub async fn create(
+    State(state): State<AppState>,
     mut client: ApiClient,
     ApiJson(input): ApiJson<ContactInput>,
 ) -> Result<Response, ApiError> {
     let fields = checked(&mut client.tx, None, &input).await?;
+    limits::check_one(&state.config, &mut client.tx, Counted::Contacts)
+        .await
+        .map_err(AppError::from)?
+        .map_err(AppError::from)?;
     let company_id = company_for(&mut client.tx, &fields).await?;
     let id = db::contacts::insert(&mut client.tx, &fields, company_id)
         .await

@@ -1,11 +1,13 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
 
 use super::ContactForm;
+use crate::app::AppState;
+use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::db::attributes::Entity;
 use crate::db::companies::CompanyFields;
@@ -132,7 +134,12 @@ fn conflict_or(e: sqlx::Error) -> AppError {
     }
 }
 
-pub async fn create(mut tenant: Tenant, HtmlForm(form): HtmlForm<ContactForm>) -> Result<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    mut tenant: Tenant,
+    HtmlForm(form): HtmlForm<ContactForm>,
+) -> Result<Response> {
+    limits::check_one(&state.config, &mut tenant.tx, Counted::Contacts).await??;
     let country = db::orgs::default_country(&mut tenant.tx).await?;
     let defs = db::attributes::list(&mut tenant.tx, Entity::Contact).await?;
     let fields = match form.parse(country, &defs) {

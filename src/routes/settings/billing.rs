@@ -12,6 +12,7 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::app::AppState;
+use crate::billing::limits::current_plan;
 use crate::billing::plans::{Limits, Plan};
 use crate::billing::stripe_api::{self, StripeApi};
 use crate::db;
@@ -52,19 +53,6 @@ impl BillingPage {
 
     fn limit(value: &Option<i64>) -> String {
         value.map_or_else(|| "unlimited".to_owned(), |v| v.to_string())
-    }
-}
-
-/// The plan a workspace has now: its subscription's while that is live.
-pub fn current_plan(account: &Account) -> Plan {
-    let live = matches!(
-        account.status.as_deref(),
-        Some("active" | "trialing" | "past_due")
-    );
-    if live {
-        Plan::parse(&account.plan).unwrap_or(Plan::Free)
-    } else {
-        Plan::Free
     }
 }
 

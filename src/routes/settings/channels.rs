@@ -13,6 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::db::cloud_channels::CloudChannel;
 use crate::error::{AppError, Result};
@@ -68,6 +69,7 @@ pub async fn create(
     mut tenant: Tenant<ManageSettings>,
     Form(form): Form<NumberSettings>,
 ) -> Result<Response> {
+    limits::check_one(&state.config, &mut tenant.tx, Counted::Channels).await??;
     let connected = match connect::connect(&mut tenant.tx, &state.secrets, &form).await {
         Ok(connected) => connected,
         Err(ConnectError::Invalid(errors)) => {

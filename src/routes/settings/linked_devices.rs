@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::db::waha_bridges::WahaBridge;
 use crate::db::web_sessions::{Listed, RunsOn, WebSession, WebStatus};
@@ -184,6 +185,7 @@ pub async fn create(
     if !errors.is_empty() {
         return list_page(StatusCode::UNPROCESSABLE_ENTITY, tenant, form, errors).await;
     }
+    limits::check_one(&state.config, &mut tenant.tx, Counted::Channels).await??;
     let id = Uuid::now_v7();
     let org_id = tenant.member.org_id;
     let runs_on = match waha_url {
