@@ -72,6 +72,8 @@ async fn all_applied(app: &TestApp) {
 async fn without_a_stripe_key_billing_is_off_and_says_so() {
     let app = spawn_app().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let (_, settings) = owner.page("/settings").await;
+    assert!(settings.contains("href=\"/settings/billing\""), "owners find billing");
     let (status, page) = owner.page("/settings/billing").await;
     assert_eq!(status, 200);
     assert!(page.contains("Billing is off") && page.contains("without limits"));
