@@ -152,9 +152,43 @@ async fn apply(
             };
             let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
             db::billing::apply_invoice(&mut tx, &invoice, created, rank).await?;
+            if kind == "invoice.payment_failed" {
+                tell_owners_payment_failed(state, &mut tx, &invoice).await?;
+            }
             tx.commit().await?;
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// Mails the workspace's owners that a payment failed, with the grace
+/// left and where to pay (once per event: events are applied once).
+async fn tell_owners_payment_failed(
+    state: &AppState,
+    tx: &mut crate::tenancy::TenantTx,
+    invoice: &Invoice,
+) -> anyhow::Result<()> {
+    let link = state.url("/settings/billing");
+    let amount = format!(
+        "{}.{:02} {}",
+        invoice.amount_due / 100,
+        invoice.amount_due % 100,
+        invoice.currency.to_uppercase()
+    );
+    for member in db::memberships::list(tx).await? {
+        if member.role != "owner" {
+            continue;
+        }
+        let mail = crate::mail::Email {
+            to: member.email,
+            subject: "wacrm: a payment failed".into(),
+            body: format!(
+                "Hello {},\n\nStripe could not take the payment of {amount} for your wacrm workspace. Everything keeps working for 7 days; after that the workspace becomes read-only (nothing is deleted) until it is paid.\n\nUpdate the card here: {link}\n",
+                member.name
+            ),
+        };
+        crate::jobs::enqueue(tx.conn(), &state.secrets, &crate::jobs::Job::email(mail)).await?;
     }
     Ok(())
 }

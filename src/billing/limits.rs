@@ -153,6 +153,8 @@ mod tests {
             current_period_end: None,
             cancel_at_period_end: false,
             checkout_started_at: None,
+            past_due_since: None,
+            canceled_at: None,
         };
         assert_eq!(current_plan(&account(Some("active"))), Plan::Pro);
         assert_eq!(current_plan(&account(Some("past_due"))), Plan::Pro);

@@ -6,4 +6,5 @@ pub mod events;
 pub mod limits;
 pub mod plans;
 pub mod signature;
+pub mod standing;
 pub mod stripe_api;

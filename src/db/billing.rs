@@ -15,6 +15,8 @@ pub struct Account {
     pub current_period_end: Option<OffsetDateTime>,
     pub cancel_at_period_end: bool,
     pub checkout_started_at: Option<OffsetDateTime>,
+    pub past_due_since: Option<OffsetDateTime>,
+    pub canceled_at: Option<OffsetDateTime>,
 }
 
 /// The workspace's account (a free one with nothing from Stripe if none
@@ -22,7 +24,7 @@ pub struct Account {
 pub async fn account(tx: &mut TenantTx) -> sqlx::Result<Account> {
     let found: Option<Account> = sqlx::query_as(
         "select stripe_customer_id, subscription_id, plan, status, current_period_end, \
-                cancel_at_period_end, checkout_started_at \
+                cancel_at_period_end, checkout_started_at, past_due_since, canceled_at \
          from billing_accounts where org_id = $1",
     )
     .bind(tx.org_id())
@@ -36,6 +38,8 @@ pub async fn account(tx: &mut TenantTx) -> sqlx::Result<Account> {
         current_period_end: None,
         cancel_at_period_end: false,
         checkout_started_at: None,
+        past_due_since: None,
+        canceled_at: None,
     }))
 }
 
@@ -97,13 +101,19 @@ pub async fn apply_subscription(
 ) -> sqlx::Result<bool> {
     let applied = sqlx::query(
         "insert into billing_accounts as b (org_id, subscription_id, plan, status, \
-            current_period_end, cancel_at_period_end, state_at, state_rank, checkout_started_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, null) \
+            current_period_end, cancel_at_period_end, state_at, state_rank, checkout_started_at, \
+            past_due_since, canceled_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, null, \
+            case when $4 = 'past_due' then $7 end, case when $4 = 'canceled' then $7 end) \
          on conflict (org_id) do update set subscription_id = excluded.subscription_id, \
             plan = excluded.plan, status = excluded.status, \
             current_period_end = excluded.current_period_end, \
             cancel_at_period_end = excluded.cancel_at_period_end, \
             state_at = excluded.state_at, state_rank = excluded.state_rank, \
+            past_due_since = case when excluded.status = 'past_due' \
+              then coalesce(b.past_due_since, excluded.state_at) end, \
+            canceled_at = case when excluded.status = 'canceled' \
+              then coalesce(b.canceled_at, excluded.state_at) end, \
             checkout_started_at = null, updated_at = now() \
          where b.state_at is null \
             or (excluded.state_at, excluded.state_rank) >= (b.state_at, b.state_rank)",

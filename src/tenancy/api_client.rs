@@ -38,6 +38,8 @@ pub struct ApiClient {
     pub token_id: Uuid,
     pub token_name: String,
     pub tx: TenantTx,
+    /// Whether the workspace's payments let it send and import.
+    pub standing: crate::billing::standing::Standing,
 }
 
 impl FromRequestParts<AppState> for ApiClient {
@@ -55,11 +57,13 @@ impl FromRequestParts<AppState> for ApiClient {
         let Some(row) = db::api_tokens::authenticate(&mut tx, &token.hash()).await? else {
             return Err(ApiError(AppError::Unauthorized));
         };
+        let standing = crate::billing::standing::of_workspace(state, &mut tx).await?;
         Ok(ApiClient {
             org_id: token.org_id,
             token_id: row.id,
             token_name: row.name,
             tx,
+            standing,
         })
     }
 }

@@ -27,6 +27,8 @@ pub struct Page {
     /// A linked phone of the workspace was logged out or needs an update
     /// (shown to owners and admins, who can link it again).
     pub phones_need_attention: bool,
+    /// The workspace's payment failed or it was canceled: what to do.
+    pub billing_banner: Option<String>,
 }
 
 impl Page {
@@ -110,9 +112,16 @@ pub struct Member {
     pub role: Role,
     /// Agents of this workspace see only their and unassigned conversations.
     pub agents_see_assigned_only: bool,
+    /// Whether the workspace's payments let it send and import.
+    pub standing: crate::billing::standing::Standing,
 }
 
 impl Member {
+    /// Refuses sending and importing in a read-only workspace.
+    pub fn must_be_writable(&self) -> Result<()> {
+        crate::billing::standing::must_be_writable(&self.standing)
+    }
+
     /// The conversations this member may see.
     pub fn visibility(&self) -> crate::db::conversations::Visibility {
         use crate::db::conversations::Visibility;
@@ -158,6 +167,7 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
         if !C::allows(role) {
             return Err(AppError::Forbidden(C::WHAT));
         }
+        let standing = crate::billing::standing::of_workspace(state, &mut tx).await?;
         let page = Page {
             csrf_token: session.csrf_token().await?,
             flash: session.take_flash().await?,
@@ -167,6 +177,7 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
             email_verified: row.email_verified,
             phones_need_attention: row.phones_need_attention
                 && matches!(role, Role::Owner | Role::Admin),
+            billing_banner: standing.banner(),
         };
         Ok(Tenant {
             member: Member {
@@ -177,6 +188,7 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
                 org_name: row.org_name,
                 role,
                 agents_see_assigned_only: row.agents_see == "assigned",
+                standing,
             },
             tx,
             session,

@@ -73,7 +73,10 @@ async fn without_a_stripe_key_billing_is_off_and_says_so() {
     let app = spawn_app().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let (_, settings) = owner.page("/settings").await;
-    assert!(settings.contains("href=\"/settings/billing\""), "owners find billing");
+    assert!(
+        settings.contains("href=\"/settings/billing\""),
+        "owners find billing"
+    );
     let (status, page) = owner.page("/settings/billing").await;
     assert_eq!(status, 200);
     assert!(page.contains("Billing is off") && page.contains("without limits"));
@@ -529,5 +532,165 @@ async fn the_api_says_plan_limits_in_json() {
         body["error"]["message"]
             .as_str()
             .is_some_and(|m| m.contains("allows 1000 contacts"))
+    );
+}
+
+/// Acme's owner on an active Pro plan; the Checkout session.
+async fn subscribed(app: &TestApp, stripe: &FakeStripe, owner: &Browser) -> fake_stripe::Session {
+    let session = checkout(owner, stripe, "pro").await;
+    let t = now();
+    for event in [
+        stripe.event(
+            "checkout.session.completed",
+            completed(&session, "sub_1"),
+            t,
+        ),
+        stripe.event(
+            "customer.subscription.created",
+            stripe.subscription(&session, "active", t + 30 * 86_400, false),
+            t,
+        ),
+    ] {
+        assert_eq!(stripe.send(&event).await, 200);
+    }
+    all_applied(app).await;
+    session
+}
+
+#[tokio::test]
+async fn a_failed_payment_leaves_seven_days_then_read_only_until_paid() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let session = subscribed(&app, &stripe, &owner).await;
+    let conversation =
+        crate::inbox::customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello?").await;
+    let reply = |text: &'static str| {
+        let owner = &owner;
+        let path = format!("/inbox/{conversation}/messages");
+        async move {
+            owner
+                .post_form(&path, &[("text", text)])
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+
+    // The payment fails: owners are mailed, everyone sees the banner, work goes on.
+    let t = now();
+    let failed_invoice =
+        fake_stripe::invoice_object("in_2", &session.customer, "ACME-0002", "open", 4900, t);
+    let period_end = t + 30 * 86_400;
+    for event in [
+        stripe.event("invoice.payment_failed", failed_invoice, t + 1),
+        stripe.event(
+            "customer.subscription.updated",
+            stripe.subscription(&session, "past_due", period_end, false),
+            t + 1,
+        ),
+    ] {
+        assert_eq!(stripe.send(&event).await, 200);
+    }
+    all_applied(&app).await;
+    app.mail_to("owner@acme.test", "could not take the payment of 49.00 USD")
+        .await;
+    let (_, page) = owner.page("/dashboard").await;
+    assert!(page.contains("The last payment failed"), "{page}");
+    assert_eq!(reply("Within the grace").await, 303);
+
+    // Eight days later: read-only. Reading works; sending and importing wait.
+    app.state.clock.advance(time::Duration::days(8));
+    let (status, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("read-only") && page.contains("Within the grace"));
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Blocked")],
+        )
+        .await;
+    assert_eq!(response.status(), 402);
+    let text = response.text().await.expect("page");
+    assert!(
+        text.contains("payment has failed for more than 7 days")
+            && text.contains("/settings/billing")
+    );
+    let response = crate::import::upload(&owner, "leads.csv", b"Name\nAna\n".to_vec()).await;
+    assert_eq!(response.status(), 402);
+    assert_eq!(
+        app.count("select count(*) from messages where body = 'Blocked'")
+            .await,
+        0
+    );
+
+    // Paid: back to normal at once.
+    let later = app.state.clock.now().unix_timestamp();
+    let paid = stripe.event(
+        "customer.subscription.updated",
+        stripe.subscription(&session, "active", period_end, false),
+        later,
+    );
+    assert_eq!(stripe.send_at(&paid, later).await, 200);
+    all_applied(&app).await;
+    assert_eq!(reply("Paid again").await, 303);
+    let (_, page) = owner.page("/dashboard").await;
+    assert!(!page.contains("billing-banner"));
+}
+
+#[tokio::test]
+async fn a_canceled_workspace_is_read_only_and_says_until_when_its_data_is_kept() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let session = subscribed(&app, &stripe, &owner).await;
+    let conversation =
+        crate::inbox::customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello?").await;
+    let t = now() + 2;
+    let canceled = stripe.event(
+        "customer.subscription.deleted",
+        stripe.subscription(&session, "canceled", t, false),
+        t,
+    );
+    assert_eq!(stripe.send(&canceled).await, 200);
+    all_applied(&app).await;
+    let keep_until =
+        time::OffsetDateTime::from_unix_timestamp(t).expect("t") + time::Duration::days(30);
+    let date = format!(
+        "{}-{:02}-{:02}",
+        keep_until.year(),
+        u8::from(keep_until.month()),
+        keep_until.day()
+    );
+    let (_, page) = owner.page("/dashboard").await;
+    assert!(
+        page.contains("subscription was canceled") && page.contains(&date),
+        "{page}"
+    );
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Blocked")],
+        )
+        .await;
+    assert_eq!(response.status(), 402);
+    // The API refuses too, in JSON.
+    let token = crate::api::api_token(&owner, "sync").await;
+    let response = reqwest::Client::new()
+        .post(
+            app.browser()
+                .url(&format!("/api/v1/conversations/{conversation}/messages")),
+        )
+        .bearer_auth(&token)
+        .json(&json!({"text": "Blocked too"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 402);
+    let body: Value = response.json().await.expect("json");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("canceled"))
     );
 }

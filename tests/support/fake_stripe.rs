@@ -168,8 +168,14 @@ impl FakeStripe {
 
     /// Sends `event` signed now, as Stripe does; the status answered.
     pub async fn send(&self, event: &Value) -> u16 {
+        self.send_at(event, now()).await
+    }
+
+    /// Sends `event` signed at `t` (unix seconds: Stripe's clock, which a
+    /// test moves with the app's).
+    pub async fn send_at(&self, event: &Value, t: i64) -> u16 {
         let body = event.to_string().into_bytes();
-        let signature = wacrm::billing::signature::sign(WEBHOOK_SECRET, &body, now());
+        let signature = wacrm::billing::signature::sign(WEBHOOK_SECRET, &body, t);
         self.post(&body, &signature).await
     }
 

@@ -71,6 +71,7 @@ async fn read_upload(mut multipart: Multipart) -> Result<(String, Vec<u8>)> {
 }
 
 pub async fn upload(mut tenant: Tenant<ManageSettings>, multipart: Multipart) -> Result<Redirect> {
+    tenant.member.must_be_writable()?;
     let (filename, bytes) = read_upload(multipart).await?;
     let file = csv_file::inspect(&bytes).map_err(AppError::Unprocessable)?;
     let filename: String = filename.chars().take(200).collect();
@@ -159,6 +160,7 @@ pub async fn start(
     let import = db::imports::find(&mut tenant.tx, import_id(&id)?)
         .await?
         .ok_or(AppError::NotFound)?;
+    tenant.member.must_be_writable()?;
     if import.status != "mapping" {
         return Ok(Redirect::to(&format!("/contacts/import/{}", import.id)).into_response());
     }

@@ -89,6 +89,7 @@ pub async fn reply(
     Form(form): Form<TextForm>,
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, &id).await?;
+    tenant.member.must_be_writable()?;
     let reply_to = answered(&mut tenant, &conversation, &form.reply_to).await?;
     if let Some(error) = check_text(&form.text) {
         return Ok(not_sent(tenant, conversation.id, "messages", form, error));
@@ -140,6 +141,7 @@ pub async fn react(
     Form(form): Form<ReactionForm>,
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, &id).await?;
+    tenant.member.must_be_writable()?;
     let target = answered(&mut tenant, &conversation, &form.message_id)
         .await?
         .ok_or_else(|| AppError::BadRequest("Pick the message to react to.".into()))?;
@@ -179,6 +181,7 @@ pub async fn attach(
     mut multipart: Multipart,
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, &id).await?;
+    tenant.member.must_be_writable()?;
     let (file, fields) = attachment::read(&mut multipart).await?;
     let field = |name: &str| {
         fields
@@ -412,6 +415,7 @@ pub async fn template(
     HtmlForm(form): HtmlForm<TemplateForm>,
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, &id).await?;
+    tenant.member.must_be_writable()?;
     let author = Some(tenant.member.user_id);
     match outbound::queue_template(
         &mut tenant.tx,
