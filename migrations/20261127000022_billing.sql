@@ -73,4 +73,4 @@ create table stripe_events (
     received_at timestamptz not null default now(),
     processed_at timestamptz
 );
-grant select, insert, update on stripe_events to wacrm_app;
+grant select, insert, update, delete on stripe_events to wacrm_app;

@@ -51,6 +51,17 @@ impl MediaStore {
         Ok(sha256)
     }
 
+    /// Deletes the file (one already gone is fine).
+    pub async fn remove(&self, sha256: &str) -> std::io::Result<()> {
+        let Some(path) = self.path(sha256) else {
+            return Ok(());
+        };
+        match tokio::fs::remove_file(&path).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// The file's bytes; `None` if it is not (or no longer) here.
     pub async fn get(&self, sha256: &str) -> std::io::Result<Option<Vec<u8>>> {
         let Some(path) = self.path(sha256) else {

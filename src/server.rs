@@ -156,7 +156,8 @@ pub fn spawn_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
     ]
 }
 
-/// Periodic clean-up of expired sessions and old rate-limit windows.
+/// Periodic clean-up of expired sessions, old rate-limit windows and
+/// canceled workspaces past their retention.
 fn spawn_sweeps(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let store = PgSessionStore::new(state.pool.clone(), state.session_cache.clone());
@@ -170,6 +171,9 @@ fn spawn_sweeps(state: AppState) -> tokio::task::JoinHandle<()> {
                 && let Err(e) = db::rate_limits::delete_old(&mut conn).await
             {
                 tracing::warn!(error = %e, "rate limit sweep failed");
+            }
+            if let Err(e) = crate::billing::retention::sweep(&state).await {
+                tracing::warn!(error = %format!("{e:#}"), "retention sweep failed");
             }
         }
     })

@@ -5,6 +5,7 @@
 pub mod events;
 pub mod limits;
 pub mod plans;
+pub mod retention;
 pub mod signature;
 pub mod standing;
 pub mod stripe_api;

@@ -694,3 +694,154 @@ async fn a_canceled_workspace_is_read_only_and_says_until_when_its_data_is_kept(
             .is_some_and(|m| m.contains("canceled"))
     );
 }
+
+/// Stores a file for `org` the way fetched media is kept; its digest.
+async fn stored_file(app: &TestApp, org: uuid::Uuid, bytes: &[u8]) -> String {
+    let mut tx = wacrm::tenancy::bootstrap::for_job(&app.state.pool, org)
+        .await
+        .expect("tx");
+    wacrm::db::media::store(&mut tx, &app.state.media, "image/png", "photo.png", bytes)
+        .await
+        .expect("store");
+    tx.commit().await.expect("commit");
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))
+}
+
+/// Rows of `org` in every table that has an `org_id`.
+async fn rows_of(app: &TestApp, org: uuid::Uuid) -> Vec<(String, i64)> {
+    let mut conn = app.admin_conn().await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "select table_name::text from information_schema.columns \
+         where table_schema = 'public' and column_name = 'org_id' \
+           and table_name in (select tablename from pg_tables where schemaname = 'public')",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("tables");
+    let mut found = vec![];
+    for table in tables {
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "select count(*) from {table} where org_id = $1"
+        )))
+        .bind(org)
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+        if n > 0 {
+            found.push((table, n));
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_canceled_workspace_is_kept_thirty_days_restorable_then_deleted_with_its_files() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let session = subscribed(&app, &stripe, &owner).await;
+    crate::inbox::customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello?").await;
+    let other_owner = app.sign_up("Bob", "bob@globex.test", "Globex").await;
+    let other = app.org_id("Globex").await;
+    crate::inbox::customer_writes(&other_owner, "Rui", "+55 11 91234 0000", "Oi").await;
+    let only_acme = stored_file(&app, org, b"acme's own photo").await;
+    let shared = stored_file(&app, org, b"a photo both have").await;
+    assert_eq!(stored_file(&app, other, b"a photo both have").await, shared);
+    let file_path = |sha: &str| {
+        app.state
+            .config
+            .data_dir
+            .join("media")
+            .join(&sha[0..2])
+            .join(&sha[2..4])
+            .join(sha)
+    };
+    assert!(file_path(&only_acme).exists() && file_path(&shared).exists());
+
+    let cancel = |at: time::OffsetDateTime| {
+        stripe.event(
+            "customer.subscription.deleted",
+            stripe.subscription(&session, "canceled", at.unix_timestamp(), false),
+            at.unix_timestamp(),
+        )
+    };
+    let send = |event: Value| {
+        let stripe = &stripe;
+        let at = app.state.clock.now().unix_timestamp();
+        async move { stripe.send_at(&event, at).await }
+    };
+    let sweep = || wacrm::billing::retention::sweep(&app.state);
+
+    // Canceled; 23 days later the owners are warned (once), at 29 again.
+    assert_eq!(send(cancel(app.state.clock.now())).await, 200);
+    all_applied(&app).await;
+    app.state
+        .clock
+        .advance(time::Duration::days(23) + time::Duration::hours(1));
+    assert_eq!(sweep().await.expect("sweep").warned, 1);
+    assert_eq!(sweep().await.expect("sweep").warned, 0, "warned once");
+    app.mail_to("owner@acme.test", "kept until").await;
+    app.state.clock.advance(time::Duration::days(6));
+    let swept = sweep().await.expect("sweep");
+    assert_eq!(
+        (swept.warned, swept.purged.len()),
+        (1, 0),
+        "day 29: warned, kept"
+    );
+
+    // Subscribing again on day 29 keeps everything past day 31.
+    let back = stripe.event(
+        "customer.subscription.updated",
+        stripe.subscription(&session, "active", 0, false),
+        app.state.clock.now().unix_timestamp(),
+    );
+    assert_eq!(send(back).await, 200);
+    all_applied(&app).await;
+    app.state.clock.advance(time::Duration::days(2));
+    assert!(sweep().await.expect("sweep").purged.is_empty());
+    assert!(!rows_of(&app, org).await.is_empty());
+
+    // Canceled again: 31 days later every row and the files only it had go.
+    assert_eq!(send(cancel(app.state.clock.now())).await, 200);
+    all_applied(&app).await;
+    app.state.clock.advance(time::Duration::days(31));
+    let swept = sweep().await.expect("sweep");
+    assert_eq!(swept.purged, vec![org]);
+    assert_eq!(swept.files_removed, 1);
+    assert_eq!(
+        rows_of(&app, org).await,
+        vec![],
+        "no row of the workspace remains"
+    );
+    assert_eq!(
+        app.count("select count(*) from organizations where name = 'Acme'")
+            .await,
+        0
+    );
+    let events: i64 = sqlx::query_scalar(
+        "select count(*) from stripe_events where payload #>> '{data,object,customer}' = $1",
+    )
+    .bind(&session.customer)
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("count");
+    assert_eq!(events, 0, "nor Stripe's events about it");
+    assert!(!file_path(&only_acme).exists(), "its own file is gone");
+    assert!(file_path(&shared).exists(), "a file Globex also has stays");
+
+    // Globex is untouched.
+    assert!(
+        rows_of(&app, other)
+            .await
+            .iter()
+            .any(|(t, _)| t == "messages")
+    );
+    assert!(rows_of(&app, other).await.iter().any(|(t, _)| t == "media"));
+    let (status, _) = other_owner.page("/inbox").await;
+    assert_eq!(status, 200);
+    assert!(
+        sweep().await.expect("sweep").purged.is_empty(),
+        "nothing more"
+    );
+}

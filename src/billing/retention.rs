@@ -1,0 +1,157 @@
+//! The retention sweep: a canceled workspace's data is kept 30 days (its
+//! owners are mailed 7 days and 1 day before), then every row of it is
+//! deleted (the workspace row cascades to all of them) and every file no
+//! other workspace shares. Subscribing again before that keeps everything:
+//! the sweep only takes workspaces still canceled. Safe to run in several
+//! instances at once (each warning is taken by one; deleting twice deletes
+//! nothing more).
+
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::standing::RETENTION;
+use crate::app::AppState;
+use crate::db;
+use crate::tenancy::bootstrap;
+
+/// What one sweep did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub warned: usize,
+    pub purged: Vec<Uuid>,
+    pub files_removed: usize,
+}
+
+/// Canceled workspaces: id and when they were canceled.
+async fn canceled(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
+    let mut tx = state
+        .pool
+        .begin_with("begin; set local app.retention_sweeper = 'on'")
+        .await?;
+    let rows = sqlx::query_as(
+        "select org_id, canceled_at from billing_accounts \
+         where status = 'canceled' and canceled_at is not null",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+pub async fn sweep(state: &AppState) -> anyhow::Result<Swept> {
+    let mut swept = Swept::default();
+    if !state.config.billing_enabled() {
+        return Ok(swept);
+    }
+    let now = state.clock.now();
+    for (org_id, canceled_at) in canceled(state).await? {
+        let purge_at = canceled_at + RETENTION;
+        if now >= purge_at {
+            swept.files_removed += purge(state, org_id).await?;
+            swept.purged.push(org_id);
+        } else if now >= purge_at - Duration::days(1) {
+            swept.warned += usize::from(warn(state, org_id, purge_at, "purge_warned_1d_at").await?);
+        } else if now >= purge_at - Duration::days(7) {
+            swept.warned += usize::from(warn(state, org_id, purge_at, "purge_warned_7d_at").await?);
+        }
+    }
+    Ok(swept)
+}
+
+/// Mails the owners once that the data goes at `purge_at`; true if this
+/// sweep sent it.
+async fn warn(
+    state: &AppState,
+    org_id: Uuid,
+    purge_at: OffsetDateTime,
+    column: &'static str,
+) -> anyhow::Result<bool> {
+    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let taken: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "update billing_accounts set {column} = now() \
+         where org_id = $1 and status = 'canceled' and {column} is null returning org_id"
+    )))
+    .bind(org_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    if taken.is_none() {
+        return Ok(false);
+    }
+    let name = db::orgs::get(&mut tx)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    let when = format!(
+        "{}-{:02}-{:02}",
+        purge_at.year(),
+        u8::from(purge_at.month()),
+        purge_at.day()
+    );
+    let link = state.url("/settings/billing");
+    for member in db::memberships::list(&mut tx).await? {
+        if member.role != "owner" {
+            continue;
+        }
+        let mail = crate::mail::Email {
+            to: member.email,
+            subject: format!("wacrm: “{name}” will be deleted on {when}"),
+            body: format!(
+                "Hello {},\n\nThe subscription of the workspace “{name}” was canceled. Its contacts, conversations and files are kept until {when} and then deleted for good.\n\nTo keep them, subscribe again here before then: {link}\n\nTo take a copy first, export your contacts from the Contacts page.\n",
+                member.name
+            ),
+        };
+        crate::jobs::enqueue(tx.conn(), &state.secrets, &crate::jobs::Job::email(mail)).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Deletes the workspace and the files only it had; how many files.
+async fn purge(state: &AppState, org_id: Uuid) -> anyhow::Result<usize> {
+    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    // Still canceled (not subscribed again since the list was read).
+    let still: Option<Uuid> = sqlx::query_scalar(
+        "select org_id from billing_accounts where org_id = $1 and status = 'canceled' for update",
+    )
+    .bind(org_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    if still.is_none() {
+        return Ok(0);
+    }
+    let files: Vec<String> = sqlx::query_scalar(
+        "select distinct sha256 from media where org_id = $1 and sha256 is not null",
+    )
+    .bind(org_id)
+    .fetch_all(tx.conn())
+    .await?;
+    let customer = db::billing::account(&mut tx).await?.stripe_customer_id;
+    db::orgs::delete(&mut tx).await?;
+    // Stripe's events about it name its customer (and hold its details).
+    if let Some(customer) = customer {
+        sqlx::query("delete from stripe_events where payload #>> '{data,object,customer}' = $1")
+            .bind(customer)
+            .execute(tx.conn())
+            .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(%org_id, "canceled workspace deleted after its retention");
+
+    // Files another workspace also has stay.
+    let mut tx = state
+        .pool
+        .begin_with("begin; set local app.retention_sweeper = 'on'")
+        .await?;
+    let shared: Vec<String> =
+        sqlx::query_scalar("select distinct sha256 from media where sha256 = any($1)")
+            .bind(&files)
+            .fetch_all(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    let mut removed = 0;
+    for file in files.iter().filter(|f| !shared.contains(f)) {
+        state.media.remove(file).await?;
+        removed += 1;
+    }
+    Ok(removed)
+}
