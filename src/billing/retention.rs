@@ -1,5 +1,6 @@
 //! The retention sweep: a canceled workspace's data is kept 30 days (its
-//! owners are mailed 7 days and 1 day before), then every row of it is
+//! owners are mailed 7 days and 1 day before), as is one an owner deleted,
+//! then every row of it is
 //! deleted (the workspace row cascades to all of them) and every file no
 //! other workspace shares. Subscribing again before that keeps everything:
 //! the sweep only takes workspaces still canceled. Safe to run in several
@@ -38,16 +39,38 @@ async fn canceled(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>>
     Ok(rows)
 }
 
+/// Workspaces an owner deleted: id and when.
+async fn deleted(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
+    let mut tx = state
+        .pool
+        .begin_with("begin; set local app.retention_sweeper = 'on'")
+        .await?;
+    let rows = sqlx::query_as(
+        "select id, deletion_requested_at from organizations \
+         where deletion_requested_at is not null",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
 pub async fn sweep(state: &AppState) -> anyhow::Result<Swept> {
     let mut swept = Swept::default();
+    let now = state.clock.now();
+    for (org_id, requested_at) in deleted(state).await? {
+        if now >= requested_at + RETENTION {
+            swept.files_removed += purge(state, org_id, Why::Deleted).await?;
+            swept.purged.push(org_id);
+        }
+    }
     if !state.config.billing_enabled() {
         return Ok(swept);
     }
-    let now = state.clock.now();
     for (org_id, canceled_at) in canceled(state).await? {
         let purge_at = canceled_at + RETENTION;
         if now >= purge_at {
-            swept.files_removed += purge(state, org_id).await?;
+            swept.files_removed += purge(state, org_id, Why::Canceled).await?;
             swept.purged.push(org_id);
         } else if now >= purge_at - Duration::days(1) {
             swept.warned += usize::from(warn(state, org_id, purge_at, "purge_warned_1d_at").await?);
@@ -106,13 +129,28 @@ async fn warn(
     Ok(true)
 }
 
+/// Why a workspace goes.
+#[derive(Debug, Clone, Copy)]
+enum Why {
+    Canceled,
+    Deleted,
+}
+
 /// Deletes the workspace and the files only it had; how many files.
-async fn purge(state: &AppState, org_id: Uuid) -> anyhow::Result<usize> {
+async fn purge(state: &AppState, org_id: Uuid, why: Why) -> anyhow::Result<usize> {
     let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
-    // Still canceled (not subscribed again since the list was read).
-    let still: Option<Uuid> = sqlx::query_scalar(
-        "select org_id from billing_accounts where org_id = $1 and status = 'canceled' for update",
-    )
+    // Still canceled or deleted (not subscribed again or restored since
+    // the list was read).
+    let still: Option<Uuid> = match why {
+        Why::Canceled => sqlx::query_scalar(
+            "select org_id from billing_accounts \
+             where org_id = $1 and status = 'canceled' for update",
+        ),
+        Why::Deleted => sqlx::query_scalar(
+            "select id from organizations \
+             where id = $1 and deletion_requested_at is not null for update",
+        ),
+    }
     .bind(org_id)
     .fetch_optional(tx.conn())
     .await?;

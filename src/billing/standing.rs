@@ -29,6 +29,10 @@ pub enum Standing {
     Canceled {
         purge_at: OffsetDateTime,
     },
+    /// Read-only: an owner deleted it; gone at `purge_at` unless restored.
+    Deleting {
+        purge_at: OffsetDateTime,
+    },
 }
 
 impl Standing {
@@ -68,6 +72,10 @@ impl Standing {
                 "This workspace is read-only: its subscription was canceled. Its data is kept until {}; an owner can subscribe again in Settings → Billing.",
                 date(purge_at)
             )),
+            Standing::Deleting { purge_at } => Some(format!(
+                "This workspace is read-only: an owner deleted it. It is kept until {}; an owner can restore it in Settings until then.",
+                date(purge_at)
+            )),
         }
     }
 
@@ -84,8 +92,14 @@ impl Standing {
     }
 }
 
-/// The workspace's standing now (always good with billing off).
+/// The workspace's standing now (with billing off, only a deletion
+/// matters).
 pub async fn of_workspace(state: &AppState, tx: &mut TenantTx) -> sqlx::Result<Standing> {
+    if let Some(at) = crate::db::orgs::deletion_requested_at(tx).await? {
+        return Ok(Standing::Deleting {
+            purge_at: at + RETENTION,
+        });
+    }
     if !state.config.billing_enabled() {
         return Ok(Standing::Good);
     }

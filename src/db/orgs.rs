@@ -108,3 +108,24 @@ pub async fn default_country(tx: &mut TenantTx) -> sqlx::Result<Option<Country>>
             .flatten();
     Ok(code.and_then(|c| Country::parse(&c).ok()))
 }
+
+/// When an owner asked to delete the workspace (kept 30 days from then).
+pub async fn deletion_requested_at(tx: &mut TenantTx) -> sqlx::Result<Option<OffsetDateTime>> {
+    let id = tx.org_id();
+    sqlx::query_scalar("select deletion_requested_at from organizations where id = $1")
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await
+        .map(Option::flatten)
+}
+
+/// Marks the workspace for deletion at `at` (or, `None`, restores it).
+pub async fn request_deletion(tx: &mut TenantTx, at: Option<OffsetDateTime>) -> sqlx::Result<()> {
+    let id = tx.org_id();
+    sqlx::query("update organizations set deletion_requested_at = $2 where id = $1")
+        .bind(id)
+        .bind(at)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}

@@ -335,6 +335,12 @@ fn routes() -> Vec<Route> {
             vec![("confirm_name", "not the name")],
             Min::Owner,
         ),
+        (
+            "POST",
+            "/settings/restore-workspace".into(),
+            vec![],
+            Min::Owner,
+        ),
         ("GET", "/settings/billing".into(), vec![], Min::Owner),
         (
             "GET",

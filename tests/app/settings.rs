@@ -58,15 +58,74 @@ async fn workspace_settings_are_saved_and_bad_values_explained() {
 }
 
 #[tokio::test]
-async fn owner_deletes_the_workspace_after_typing_its_name() {
+async fn owner_deletes_the_workspace_after_typing_its_name_with_thirty_days_to_restore() {
     let app = spawn_app().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let conversation =
+        crate::inbox::customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hi").await;
+    let response = owner
+        .post_form(
+            "/settings/delete-workspace",
+            &[("confirm_name", "Not Acme")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        app.count("select count(*) from organizations where deletion_requested_at is not null")
+            .await,
+        0,
+        "the wrong name deletes nothing"
+    );
     let response = owner
         .post_form("/settings/delete-workspace", &[("confirm_name", "Acme")])
         .await;
     assert_eq!(response.status(), 303);
-    assert_eq!(location(&response), "/workspaces");
+    assert_eq!(location(&response), "/settings");
+
+    // Read-only meanwhile, and restorable.
+    let (_, page) = owner.page("/settings").await;
+    assert!(page.contains("an owner deleted it") && page.contains("Restore the workspace"));
+    let reply = |text: &'static str| {
+        let owner = &owner;
+        let path = format!("/inbox/{conversation}/messages");
+        async move {
+            owner
+                .post_form(&path, &[("text", text)])
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(reply("Blocked").await, 402);
+    let response = owner.post_form("/settings/restore-workspace", &[]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(reply("Works again").await, 303);
+
+    // Deleted again: 29 days later still there, after 30 gone.
+    let response = owner
+        .post_form("/settings/delete-workspace", &[("confirm_name", "Acme")])
+        .await;
+    assert_eq!(response.status(), 303);
+    app.state.clock.advance(time::Duration::days(29));
+    assert!(
+        wacrm::billing::retention::sweep(&app.state)
+            .await
+            .expect("sweep")
+            .purged
+            .is_empty()
+    );
+    assert_eq!(app.count("select count(*) from organizations").await, 1);
+    app.state.clock.advance(time::Duration::days(2));
+    assert_eq!(
+        wacrm::billing::retention::sweep(&app.state)
+            .await
+            .expect("sweep")
+            .purged
+            .len(),
+        1
+    );
     assert_eq!(app.count("select count(*) from organizations").await, 0);
+    assert_eq!(app.count("select count(*) from messages").await, 0);
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/settings", get(workspace::show).post(workspace::update))
         .route("/settings/delete-workspace", post(workspace::delete))
+        .route("/settings/restore-workspace", post(workspace::restore))
         .route("/settings/billing", get(billing::show))
         .route("/settings/billing/checkout", post(billing::checkout))
         .route("/settings/billing/portal", post(billing::portal))

@@ -3,10 +3,13 @@ use std::collections::HashMap;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
 
+use crate::app::AppState;
+use crate::billing::standing::Standing;
 use crate::db;
 use crate::domain::{Country, Role};
 use crate::error::{AppError, Result};
@@ -45,6 +48,8 @@ struct SettingsPage {
     agents_see_assigned_only: bool,
     days: Vec<DayHours>,
     is_owner: bool,
+    /// An owner deleted it: it can be restored until it goes.
+    deleting: bool,
 }
 
 fn time_zones() -> Vec<String> {
@@ -137,6 +142,7 @@ pub async fn show(mut tenant: Tenant<ManageSettings>) -> Result<Response> {
         agents_see_assigned_only: org.agents_see == "assigned",
         days: days_from_json(&org.business_hours),
         is_owner: tenant.member.role == Role::Owner,
+        deleting: matches!(tenant.member.standing, Standing::Deleting { .. }),
         page: tenant.page,
     }
     .into_response())
@@ -183,6 +189,7 @@ pub async fn update(
                 agents_see_assigned_only,
                 days,
                 is_owner: tenant.member.role == Role::Owner,
+                deleting: matches!(tenant.member.standing, Standing::Deleting { .. }),
                 page: tenant.page,
             },
         )
@@ -204,6 +211,7 @@ pub async fn update(
 
 /// Delete the workspace and everything in it; the owner types its name.
 pub async fn delete(
+    State(state): State<AppState>,
     mut owner: Tenant<OwnWorkspace>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response> {
@@ -218,16 +226,37 @@ pub async fn delete(
             .await?;
         return Ok(Redirect::to("/settings").into_response());
     }
-    db::orgs::delete(&mut owner.tx).await?;
+    let now = state.clock.now();
+    db::orgs::request_deletion(&mut owner.tx, Some(now)).await?;
     owner.tx.commit().await?;
-    tracing::info!(org_id = %owner.member.org_id, "workspace deleted");
-    owner.session.set_org_id(None).await?;
+    tracing::info!(org_id = %owner.member.org_id, "workspace deletion requested");
+    let gone = now + crate::billing::standing::RETENTION;
     owner
         .session
         .flash(
             "success",
-            format!("The workspace {} was deleted.", owner.member.org_name),
+            format!(
+                "The workspace {} will be deleted on {}-{:02}-{:02}. Until then it is read-only, and you can restore it here.",
+                owner.member.org_name,
+                gone.year(),
+                u8::from(gone.month()),
+                gone.day()
+            ),
         )
         .await?;
-    Ok(Redirect::to("/workspaces").into_response())
+    Ok(Redirect::to("/settings").into_response())
+}
+
+/// Takes back a deletion within its 30 days.
+pub async fn restore(mut owner: Tenant<OwnWorkspace>) -> Result<Response> {
+    db::orgs::request_deletion(&mut owner.tx, None).await?;
+    owner.tx.commit().await?;
+    owner
+        .session
+        .flash(
+            "success",
+            "The workspace was restored: nothing will be deleted.",
+        )
+        .await?;
+    Ok(Redirect::to("/settings").into_response())
 }
