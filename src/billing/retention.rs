@@ -23,36 +23,41 @@ pub struct Swept {
     pub files_removed: usize,
 }
 
-/// Canceled workspaces: id and when they were canceled.
-async fn canceled(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
-    let mut tx = state
+/// A transaction of the sweep: it reads (only) which workspaces are
+/// canceled or deleted and which files they have, across workspaces.
+async fn sweeper_tx(state: &AppState) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    state
         .pool
         .begin_with("begin; set local app.retention_sweeper = 'on'")
-        .await?;
-    let rows = sqlx::query_as(
-        "select org_id, canceled_at from billing_accounts \
-         where status = 'canceled' and canceled_at is not null",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+        .await
+}
+
+/// Workspaces and when they were canceled (`sql` selects them).
+async fn listed(state: &AppState, sql: &'static str) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
+    let mut tx = sweeper_tx(state).await?;
+    let rows = sqlx::query_as(sql).fetch_all(&mut *tx).await?;
     tx.commit().await?;
     Ok(rows)
 }
 
+/// Canceled workspaces: id and when they were canceled.
+async fn canceled(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
+    listed(
+        state,
+        "select org_id, canceled_at from billing_accounts \
+         where status = 'canceled' and canceled_at is not null",
+    )
+    .await
+}
+
 /// Workspaces an owner deleted: id and when.
 async fn deleted(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
-    let mut tx = state
-        .pool
-        .begin_with("begin; set local app.retention_sweeper = 'on'")
-        .await?;
-    let rows = sqlx::query_as(
+    listed(
+        state,
         "select id, deletion_requested_at from organizations \
          where deletion_requested_at is not null",
     )
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(rows)
+    .await
 }
 
 pub async fn sweep(state: &AppState) -> anyhow::Result<Swept> {
@@ -176,10 +181,7 @@ async fn purge(state: &AppState, org_id: Uuid, why: Why) -> anyhow::Result<usize
     tracing::info!(%org_id, "canceled workspace deleted after its retention");
 
     // Files another workspace also has stay.
-    let mut tx = state
-        .pool
-        .begin_with("begin; set local app.retention_sweeper = 'on'")
-        .await?;
+    let mut tx = sweeper_tx(state).await?;
     let shared: Vec<String> =
         sqlx::query_scalar("select distinct sha256 from media where sha256 = any($1)")
             .bind(&files)

@@ -116,7 +116,8 @@ pub fn must_be_writable(standing: &Standing) -> Result<(), AppError> {
     }
 }
 
-fn date(at: &OffsetDateTime) -> String {
+/// A day as `YYYY-MM-DD`, as billing pages and mails say it.
+pub fn date(at: &OffsetDateTime) -> String {
     format!("{}-{:02}-{:02}", at.year(), u8::from(at.month()), at.day())
 }
 

@@ -39,7 +39,7 @@ pub struct BillingPage {
 
 impl BillingPage {
     fn date(at: &OffsetDateTime) -> String {
-        format!("{}-{:02}-{:02}", at.year(), u8::from(at.month()), at.day())
+        crate::billing::standing::date(at)
     }
 
     fn amount(cents: &i64, currency: &str) -> String {

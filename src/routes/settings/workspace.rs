@@ -236,11 +236,9 @@ pub async fn delete(
         .flash(
             "success",
             format!(
-                "The workspace {} will be deleted on {}-{:02}-{:02}. Until then it is read-only, and you can restore it here.",
+                "The workspace {} will be deleted on {}. Until then it is read-only, and you can restore it here.",
                 owner.member.org_name,
-                gone.year(),
-                u8::from(gone.month()),
-                gone.day()
+                crate::billing::standing::date(&gone)
             ),
         )
         .await?;
