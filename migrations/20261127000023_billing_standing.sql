@@ -14,3 +14,6 @@ create policy retention_sweeper on billing_accounts for select
     using (current_setting('app.retention_sweeper', true) = 'on');
 create policy retention_sweeper on media for select
     using (current_setting('app.retention_sweeper', true) = 'on');
+-- The owners were told the workspace went read-only (payment failed for
+-- more than the grace); cleared when paid.
+alter table billing_accounts add column read_only_warned_at timestamptz;

@@ -1,4 +1,5 @@
-//! The retention sweep: a canceled workspace's data is kept 30 days (its
+//! The retention sweep: owners are told when an unpaid workspace turns
+//! read-only after its grace; a canceled workspace's data is kept 30 days (its
 //! owners are mailed 7 days and 1 day before), as is one an owner deleted,
 //! then every row of it is
 //! deleted (the workspace row cascades to all of them) and every file no
@@ -50,6 +51,55 @@ async fn canceled(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>>
     .await
 }
 
+/// Workspaces whose payment is failing: id and since when.
+async fn past_due(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
+    listed(
+        state,
+        "select org_id, past_due_since from billing_accounts \
+         where status in ('past_due', 'unpaid') and past_due_since is not null \
+           and read_only_warned_at is null",
+    )
+    .await
+}
+
+/// Mails the owners once that the grace is over and the workspace is
+/// read-only until paid; true if this sweep sent it.
+async fn warn_read_only(state: &AppState, org_id: Uuid) -> anyhow::Result<bool> {
+    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let taken: Option<Uuid> = sqlx::query_scalar(
+        "update billing_accounts set read_only_warned_at = now() \
+         where org_id = $1 and status in ('past_due', 'unpaid') \
+           and read_only_warned_at is null returning org_id",
+    )
+    .bind(org_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    if taken.is_none() {
+        return Ok(false);
+    }
+    let name = db::orgs::get(&mut tx)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    let link = state.url("/settings/billing");
+    for member in db::memberships::list(&mut tx).await? {
+        if member.role != "owner" {
+            continue;
+        }
+        let mail = crate::mail::Email {
+            to: member.email,
+            subject: format!("wacrm: “{name}” is read-only until paid"),
+            body: format!(
+                "Hello {},\n\nThe payment for the workspace “{name}” has failed for more than 7 days, so it is now read-only: your team can read and export, but not send messages or import. Nothing is deleted.\n\nPay here and everything works again at once: {link}\n",
+                member.name
+            ),
+        };
+        crate::jobs::enqueue(tx.conn(), &state.secrets, &crate::jobs::Job::email(mail)).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Workspaces an owner deleted: id and when.
 async fn deleted(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
     listed(
@@ -71,6 +121,11 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<Swept> {
     }
     if !state.config.billing_enabled() {
         return Ok(swept);
+    }
+    for (org_id, since) in past_due(state).await? {
+        if now >= since + super::standing::GRACE {
+            swept.warned += usize::from(warn_read_only(state, org_id).await?);
+        }
     }
     for (org_id, canceled_at) in canceled(state).await? {
         let purge_at = canceled_at + RETENTION;

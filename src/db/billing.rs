@@ -112,6 +112,8 @@ pub async fn apply_subscription(
             state_at = excluded.state_at, state_rank = excluded.state_rank, \
             past_due_since = case when excluded.status = 'past_due' \
               then coalesce(b.past_due_since, excluded.state_at) end, \
+            read_only_warned_at = case when excluded.status = 'past_due' \
+              then b.read_only_warned_at end, \
             canceled_at = case when excluded.status = 'canceled' \
               then coalesce(b.canceled_at, excluded.state_at) end, \
             checkout_started_at = null, updated_at = now() \

@@ -598,9 +598,34 @@ async fn a_failed_payment_leaves_seven_days_then_read_only_until_paid() {
     let (_, page) = owner.page("/dashboard").await;
     assert!(page.contains("The last payment failed"), "{page}");
     assert_eq!(reply("Within the grace").await, 303);
+    assert_eq!(
+        wacrm::billing::retention::sweep(&app.state)
+            .await
+            .expect("sweep")
+            .warned,
+        0,
+        "not read-only yet"
+    );
 
-    // Eight days later: read-only. Reading works; sending and importing wait.
+    // Eight days later: read-only (the owners are told once). Reading
+    // works; sending and importing wait.
     app.state.clock.advance(time::Duration::days(8));
+    assert_eq!(
+        wacrm::billing::retention::sweep(&app.state)
+            .await
+            .expect("sweep")
+            .warned,
+        1
+    );
+    assert_eq!(
+        wacrm::billing::retention::sweep(&app.state)
+            .await
+            .expect("sweep")
+            .warned,
+        0
+    );
+    app.mail_to("owner@acme.test", "so it is now read-only")
+        .await;
     let (status, page) = owner.page(&format!("/inbox/{conversation}")).await;
     assert_eq!(status, 200);
     assert!(page.contains("read-only") && page.contains("Within the grace"));
