@@ -176,20 +176,18 @@ async fn tell_owners_payment_failed(
         invoice.amount_due % 100,
         invoice.currency.to_uppercase()
     );
-    for member in db::memberships::list(tx).await? {
-        if member.role != "owner" {
-            continue;
-        }
-        let mail = crate::mail::Email {
-            to: member.email,
-            subject: "wacrm: a payment failed".into(),
-            body: format!(
-                "Hello {},\n\nStripe could not take the payment of {amount} for your wacrm workspace. Everything keeps working for 7 days; after that the workspace becomes read-only (nothing is deleted) until it is paid.\n\nUpdate the card here: {link}\n",
-                member.name
-            ),
-        };
-        crate::jobs::enqueue(tx.conn(), &state.secrets, &crate::jobs::Job::email(mail)).await?;
-    }
+    crate::jobs::mail_members(
+        tx,
+        &state.secrets,
+        &["owner"],
+        "wacrm: a payment failed",
+        |member| {
+            format!(
+                "Hello {member},\n\nStripe could not take the payment of {amount} for your wacrm workspace. Everything keeps working for 7 days; after that the workspace becomes read-only (nothing is deleted) until it is paid.\n\nUpdate the card here: {link}\n"
+            )
+        },
+    )
+    .await?;
     Ok(())
 }
 

@@ -65,39 +65,20 @@ async fn past_due(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>>
 /// Mails the owners once that the grace is over and the workspace is
 /// read-only until paid; true if this sweep sent it.
 async fn warn_read_only(state: &AppState, org_id: Uuid) -> anyhow::Result<bool> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
-    let taken: Option<Uuid> = sqlx::query_scalar(
-        "update billing_accounts set read_only_warned_at = now() \
-         where org_id = $1 and status in ('past_due', 'unpaid') \
-           and read_only_warned_at is null returning org_id",
-    )
-    .bind(org_id)
-    .fetch_optional(tx.conn())
-    .await?;
-    if taken.is_none() {
-        return Ok(false);
-    }
-    let name = db::orgs::get(&mut tx)
-        .await?
-        .map(|o| o.name)
-        .unwrap_or_default();
     let link = state.url("/settings/billing");
-    for member in db::memberships::list(&mut tx).await? {
-        if member.role != "owner" {
-            continue;
-        }
-        let mail = crate::mail::Email {
-            to: member.email,
-            subject: format!("wacrm: “{name}” is read-only until paid"),
-            body: format!(
-                "Hello {},\n\nThe payment for the workspace “{name}” has failed for more than 7 days, so it is now read-only: your team can read and export, but not send messages or import. Nothing is deleted.\n\nPay here and everything works again at once: {link}\n",
-                member.name
-            ),
-        };
-        crate::jobs::enqueue(tx.conn(), &state.secrets, &crate::jobs::Job::email(mail)).await?;
-    }
-    tx.commit().await?;
-    Ok(true)
+    warn_owners_once(
+        state,
+        org_id,
+        "read_only_warned_at",
+        "status in ('past_due', 'unpaid')",
+        |name| format!("wacrm: “{name}” is read-only until paid"),
+        |name, member| {
+            format!(
+                "Hello {member},\n\nThe payment for the workspace “{name}” has failed for more than 7 days, so it is now read-only: your team can read and export, but not send messages or import. Nothing is deleted.\n\nPay here and everything works again at once: {link}\n"
+            )
+        },
+    )
+    .await
 }
 
 /// Workspaces an owner deleted: id and when.
@@ -141,18 +122,46 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<Swept> {
     Ok(swept)
 }
 
-/// Mails the owners once that the data goes at `purge_at`; true if this
-/// sweep sent it.
+/// Mails the owners once that the data goes at `purge_at` (`column`
+/// records it); true if this sweep sent it.
 async fn warn(
     state: &AppState,
     org_id: Uuid,
     purge_at: OffsetDateTime,
     column: &'static str,
 ) -> anyhow::Result<bool> {
+    let when = super::standing::date(&purge_at);
+    let link = state.url("/settings/billing");
+    warn_owners_once(
+        state,
+        org_id,
+        column,
+        "status = 'canceled'",
+        |name| format!("wacrm: “{name}” will be deleted on {when}"),
+        |name, member| {
+            format!(
+                "Hello {member},\n\nThe subscription of the workspace “{name}” was canceled. Its contacts, conversations and files are kept until {when} and then deleted for good.\n\nTo keep them, subscribe again here before then: {link}\n\nTo take a copy first, export your contacts from the Contacts page.\n"
+            )
+        },
+    )
+    .await
+}
+
+/// Mails the workspace's owners once: the sweep that marks `column` (still
+/// empty, the account still matching `still`) sends it, no other. The
+/// subject and body are made from the workspace's name (and the owner's).
+async fn warn_owners_once(
+    state: &AppState,
+    org_id: Uuid,
+    column: &'static str,
+    still: &'static str,
+    subject: impl Fn(&str) -> String,
+    body: impl Fn(&str, &str) -> String,
+) -> anyhow::Result<bool> {
     let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
     let taken: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "update billing_accounts set {column} = now() \
-         where org_id = $1 and status = 'canceled' and {column} is null returning org_id"
+         where org_id = $1 and {still} and {column} is null returning org_id"
     )))
     .bind(org_id)
     .fetch_optional(tx.conn())
@@ -164,27 +173,14 @@ async fn warn(
         .await?
         .map(|o| o.name)
         .unwrap_or_default();
-    let when = format!(
-        "{}-{:02}-{:02}",
-        purge_at.year(),
-        u8::from(purge_at.month()),
-        purge_at.day()
-    );
-    let link = state.url("/settings/billing");
-    for member in db::memberships::list(&mut tx).await? {
-        if member.role != "owner" {
-            continue;
-        }
-        let mail = crate::mail::Email {
-            to: member.email,
-            subject: format!("wacrm: “{name}” will be deleted on {when}"),
-            body: format!(
-                "Hello {},\n\nThe subscription of the workspace “{name}” was canceled. Its contacts, conversations and files are kept until {when} and then deleted for good.\n\nTo keep them, subscribe again here before then: {link}\n\nTo take a copy first, export your contacts from the Contacts page.\n",
-                member.name
-            ),
-        };
-        crate::jobs::enqueue(tx.conn(), &state.secrets, &crate::jobs::Job::email(mail)).await?;
-    }
+    crate::jobs::mail_members(
+        &mut tx,
+        &state.secrets,
+        &["owner"],
+        &subject(&name),
+        |member| body(&name, member),
+    )
+    .await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -222,19 +222,13 @@ pub struct Usage {
     pub contacts: i64,
 }
 
+/// What the workspace uses, counted as the limits count it.
 pub async fn usage(tx: &mut TenantTx) -> sqlx::Result<Usage> {
-    let (channels, members, contacts): (i64, i64, i64) = sqlx::query_as(
-        "select (select count(*) from channels where org_id = $1 and kind <> 'sandbox'), \
-                (select count(*) from memberships where org_id = $1), \
-                (select count(*) from contacts where org_id = $1)",
-    )
-    .bind(tx.org_id())
-    .fetch_one(tx.conn())
-    .await?;
+    use crate::billing::limits::Counted;
     Ok(Usage {
-        channels,
-        members,
-        contacts,
+        channels: used(tx, Counted::Channels).await?,
+        members: used(tx, Counted::Members).await?,
+        contacts: used(tx, Counted::Contacts).await?,
     })
 }
 

@@ -247,6 +247,30 @@ pub async fn fail(
     Ok(())
 }
 
+/// Queues, in the caller's transaction, one mail to each member of its
+/// workspace whose role is in `roles`: `subject`, and a body made for
+/// each member's name.
+pub async fn mail_members(
+    tx: &mut crate::tenancy::TenantTx,
+    secrets: &SecretBox,
+    roles: &[&str],
+    subject: &str,
+    body_for: impl Fn(&str) -> String,
+) -> anyhow::Result<()> {
+    for member in crate::db::memberships::list(tx).await? {
+        if !roles.contains(&member.role.as_str()) {
+            continue;
+        }
+        let mail = Email {
+            body: body_for(&member.name),
+            to: member.email,
+            subject: subject.to_owned(),
+        };
+        enqueue(tx.conn(), secrets, &Job::email(mail)).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::backoff_secs;

@@ -123,20 +123,18 @@ async fn tell_admins_logged_out(
         .await?
         .unwrap_or_else(|| "A linked phone".to_owned());
     let link = state.url(&format!("/settings/linked-devices/{channel_id}"));
-    for member in db::memberships::list(tx).await? {
-        if !matches!(member.role.as_str(), "owner" | "admin") {
-            continue;
-        }
-        let mail = crate::mail::Email {
-            to: member.email,
-            subject: format!("WhatsApp: “{name}” was logged out of wacrm"),
-            body: format!(
-                "Hello {},\n\nThe phone “{name}” removed wacrm from its linked devices (or WhatsApp logged it out). Its chats no longer reach the inbox, and replies to them are not sent.\n\nLink it again here: {link}\n\nThe conversations so far are kept.\n",
-                member.name
-            ),
-        };
-        crate::jobs::enqueue(tx.conn(), &state.secrets, &crate::jobs::Job::email(mail)).await?;
-    }
+    crate::jobs::mail_members(
+        tx,
+        &state.secrets,
+        &["owner", "admin"],
+        &format!("WhatsApp: “{name}” was logged out of wacrm"),
+        |member| {
+            format!(
+                "Hello {member},\n\nThe phone “{name}” removed wacrm from its linked devices (or WhatsApp logged it out). Its chats no longer reach the inbox, and replies to them are not sent.\n\nLink it again here: {link}\n\nThe conversations so far are kept.\n"
+            )
+        },
+    )
+    .await?;
     Ok(())
 }
 

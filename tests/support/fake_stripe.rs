@@ -16,7 +16,6 @@ use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub const SECRET_KEY: &str = "sk_test_fake_51Hwacrm";
@@ -80,22 +79,13 @@ fn now() -> i64 {
 
 impl FakeStripe {
     pub async fn start() -> FakeStripe {
-        let listener = match TcpListener::bind("127.0.0.1:0").await {
-            Ok(l) => l,
-            Err(e) => panic!("fake Stripe: cannot bind: {e}"),
-        };
-        let addr = match listener.local_addr() {
-            Ok(a) => a,
-            Err(e) => panic!("fake Stripe: no local address: {e}"),
-        };
+        let (listener, base) = super::local_server::bind("fake Stripe").await;
         let shared = Shared {
-            base: format!("http://{addr}").into(),
+            base: base.into(),
             inner: Arc::default(),
         };
         let app = Router::new().fallback(handle).with_state(shared.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let task = super::local_server::serve(listener, app);
         wacrm::server::install_crypto_provider();
         FakeStripe {
             shared,

@@ -18,7 +18,6 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 /// One session as WAHA keeps it.
@@ -93,26 +92,17 @@ pub const PAIR_CODE: &str = "WZYE-H1YY";
 impl FakeWaha {
     /// Serves on 127.0.0.1 with this API key.
     pub async fn start(api_key: &str) -> FakeWaha {
-        let listener = match TcpListener::bind("127.0.0.1:0").await {
-            Ok(l) => l,
-            Err(e) => panic!("fake WAHA: cannot bind: {e}"),
-        };
-        let addr = match listener.local_addr() {
-            Ok(a) => a,
-            Err(e) => panic!("fake WAHA: no local address: {e}"),
-        };
+        let (listener, base) = super::local_server::bind("fake WAHA").await;
         let shared = Shared {
             api_key: api_key.to_owned(),
-            base: format!("http://{addr}").into(),
+            base: base.into(),
             inner: Arc::default(),
         };
         let app = Router::new()
             .fallback(handle)
             .layer(DefaultBodyLimit::max(128 * 1024 * 1024))
             .with_state(shared.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let task = super::local_server::serve(listener, app);
         wacrm::server::install_crypto_provider();
         FakeWaha {
             shared,

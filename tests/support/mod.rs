@@ -7,6 +7,7 @@ pub mod fake_graph;
 pub mod fake_stripe;
 pub mod fake_wa_web;
 pub mod fake_waha;
+pub mod local_server;
 pub mod smtp_sink;
 
 use std::net::SocketAddr;

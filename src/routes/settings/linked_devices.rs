@@ -188,8 +188,8 @@ pub async fn create(
     limits::check_one(&state.config, &mut tenant.tx, Counted::Channels).await??;
     let id = Uuid::now_v7();
     let org_id = tenant.member.org_id;
-    let runs_on = match waha_url {
-        None => RunsOn::Wacrm,
+    let bridge = match waha_url {
+        None => None,
         Some(url) => {
             let taken = db::waha_bridges::using_session(
                 &mut tenant.tx,
@@ -230,15 +230,17 @@ pub async fn create(
                     webhook_key.as_bytes(),
                 )?,
             };
-            db::web_sessions::create(&mut tenant.tx, id, &name, phone.as_deref(), RunsOn::Waha)
-                .await?;
-            db::waha_bridges::create(&mut tenant.tx, &bridge).await?;
-            RunsOn::Waha
+            Some(bridge)
         }
     };
-    if runs_on == RunsOn::Wacrm {
-        db::web_sessions::create(&mut tenant.tx, id, &name, phone.as_deref(), RunsOn::Wacrm)
-            .await?;
+    let runs_on = if bridge.is_some() {
+        RunsOn::Waha
+    } else {
+        RunsOn::Wacrm
+    };
+    db::web_sessions::create(&mut tenant.tx, id, &name, phone.as_deref(), runs_on).await?;
+    if let Some(bridge) = &bridge {
+        db::waha_bridges::create(&mut tenant.tx, bridge).await?;
     }
     tenant.tx.commit().await?;
     Ok(Redirect::to(&format!("/settings/linked-devices/{id}")).into_response())
