@@ -12,6 +12,12 @@ pub struct MediaStore {
     root: PathBuf,
 }
 
+/// The name a file with these bytes is stored under: their SHA-256 in
+/// lowercase hex.
+pub fn digest(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 impl MediaStore {
     pub fn new(data_dir: &Path) -> MediaStore {
         MediaStore {
@@ -36,7 +42,7 @@ impl MediaStore {
 
     /// Stores the bytes; their SHA-256 (lowercase hex).
     pub async fn put(&self, bytes: &[u8]) -> std::io::Result<String> {
-        let sha256 = hex::encode(Sha256::digest(bytes));
+        let sha256 = digest(bytes);
         let path = self
             .path(&sha256)
             .ok_or_else(|| std::io::Error::other("digest"))?;

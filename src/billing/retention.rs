@@ -231,18 +231,23 @@ async fn purge(state: &AppState, org_id: Uuid, why: Why) -> anyhow::Result<usize
     tx.commit().await?;
     tracing::info!(%org_id, "canceled workspace deleted after its retention");
 
-    // Files another workspace also has stay.
-    let mut tx = sweeper_tx(state).await?;
-    let shared: Vec<String> =
-        sqlx::query_scalar("select distinct sha256 from media where sha256 = any($1)")
-            .bind(&files)
-            .fetch_all(&mut *tx)
-            .await?;
-    tx.commit().await?;
+    // Files another workspace also has stay. Each is checked and removed
+    // under its lock, so a workspace storing the same file right now
+    // either counts as sharing it or writes it again afterwards.
     let mut removed = 0;
-    for file in files.iter().filter(|f| !shared.contains(f)) {
-        state.media.remove(file).await?;
-        removed += 1;
+    for file in &files {
+        let mut tx = sweeper_tx(state).await?;
+        db::media::lock_file(&mut tx, file).await?;
+        let shared: bool =
+            sqlx::query_scalar("select exists (select 1 from media where sha256 = $1)")
+                .bind(file)
+                .fetch_one(&mut *tx)
+                .await?;
+        if !shared {
+            state.media.remove(file).await?;
+            removed += 1;
+        }
+        tx.commit().await?;
     }
     Ok(removed)
 }

@@ -71,9 +71,25 @@ pub async fn store(
     filename: &str,
     bytes: &[u8],
 ) -> anyhow::Result<Uuid> {
-    let sha256 = files.put(bytes).await?;
+    let sha256 = crate::media_store::digest(bytes);
     let size = i64::try_from(bytes.len())?;
-    Ok(insert_stored(tx, content_type, filename, &sha256, size).await?)
+    let id = insert_stored(tx, content_type, filename, &sha256, size).await?;
+    // The row first, then the file under the file's lock: a purge of
+    // another workspace that had the same file either sees this row (and
+    // keeps the file) or has removed it before `put` writes it again.
+    lock_file(tx.conn(), &sha256).await?;
+    files.put(bytes).await?;
+    Ok(id)
+}
+
+/// Holds the lock on one stored file until the transaction ends; storing
+/// and purging a file with the same content take turns on it.
+pub async fn lock_file(conn: &mut sqlx::PgConnection, sha256: &str) -> sqlx::Result<()> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended('media-file:' || $1, 0))")
+        .bind(sha256)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn get(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<MediaFile>> {

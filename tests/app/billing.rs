@@ -773,6 +773,7 @@ async fn a_canceled_workspace_is_kept_thirty_days_restorable_then_deleted_with_i
     let only_acme = stored_file(&app, org, b"acme's own photo").await;
     let shared = stored_file(&app, org, b"a photo both have").await;
     assert_eq!(stored_file(&app, other, b"a photo both have").await, shared);
+    let racing = stored_file(&app, org, b"a photo Globex stores as Acme goes").await;
     let file_path = |sha: &str| {
         app.state
             .config
@@ -831,9 +832,33 @@ async fn a_canceled_workspace_is_kept_thirty_days_restorable_then_deleted_with_i
     assert_eq!(send(cancel(app.state.clock.now())).await, 200);
     all_applied(&app).await;
     app.state.clock.advance(time::Duration::days(31));
-    let swept = sweep().await.expect("sweep");
+    // Globex stores one of Acme's files while the purge runs: its
+    // transaction is still open when the sweep reaches that file.
+    let mut globex = wacrm::tenancy::bootstrap::for_job(&app.state.pool, other)
+        .await
+        .expect("tx");
+    let racing_bytes = b"a photo Globex stores as Acme goes";
+    wacrm::db::media::store(
+        &mut globex,
+        &app.state.media,
+        "image/png",
+        "same.png",
+        racing_bytes,
+    )
+    .await
+    .expect("store");
+    let (swept, ()) = tokio::join!(sweep(), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        globex.commit().await.expect("commit");
+    });
+    let swept = swept.expect("sweep");
     assert_eq!(swept.purged, vec![org]);
     assert_eq!(swept.files_removed, 1);
+    assert_eq!(
+        std::fs::read(file_path(&racing)).expect("kept for Globex"),
+        racing_bytes,
+        "a file Globex stored during the purge stays"
+    );
     assert_eq!(
         rows_of(&app, org).await,
         vec![],
