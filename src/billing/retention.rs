@@ -22,7 +22,13 @@ pub struct Swept {
     pub warned: usize,
     pub purged: Vec<Uuid>,
     pub files_removed: usize,
+    /// Processed Stripe events dropped after `STRIPE_EVENTS_KEPT`.
+    pub events_pruned: u64,
 }
+
+/// How long a processed Stripe event is kept (to answer a redelivery once
+/// and to look back at what happened); Stripe itself retries for 3 days.
+pub const STRIPE_EVENTS_KEPT: Duration = Duration::days(90);
 
 /// A transaction of the sweep: it reads (only) which workspaces are
 /// canceled or deleted and which files they have, across workspaces.
@@ -103,6 +109,11 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<Swept> {
     if !state.config.billing_enabled() {
         return Ok(swept);
     }
+    swept.events_pruned = sqlx::query("delete from stripe_events where processed_at < $1")
+        .bind(now - STRIPE_EVENTS_KEPT)
+        .execute(&state.pool)
+        .await?
+        .rows_affected();
     for (org_id, since) in past_due(state).await? {
         if now >= since + super::standing::GRACE {
             swept.warned += usize::from(warn_read_only(state, org_id).await?);

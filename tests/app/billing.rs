@@ -329,6 +329,21 @@ async fn events_apply_once_and_an_older_one_never_overwrites_a_newer() {
     all_applied(&app).await;
     assert_eq!(account_status(&app, org).await.as_deref(), Some("active"));
     assert_eq!(app.count("select count(*) from billing_accounts").await, 1);
+
+    // Processed events are kept 90 days, then pruned; one not yet
+    // processed stays whatever its age.
+    assert_eq!(app.count("select count(*) from stripe_events").await, 6);
+    sqlx::query("update stripe_events set processed_at = null where id = $1")
+        .bind(unknown_type["id"].as_str())
+        .execute(&mut app.admin_conn().await)
+        .await
+        .expect("unprocess");
+    let sweep = || wacrm::billing::retention::sweep(&app.state);
+    app.state.clock.advance(time::Duration::days(89));
+    assert_eq!(sweep().await.expect("sweep").events_pruned, 0);
+    app.state.clock.advance(time::Duration::days(2));
+    assert_eq!(sweep().await.expect("sweep").events_pruned, 5);
+    assert_eq!(app.count("select count(*) from stripe_events").await, 1);
 }
 
 #[tokio::test]
