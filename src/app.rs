@@ -44,6 +44,8 @@ pub struct AppState {
     pub waha_http: reqwest::Client,
     /// The time billing goes by (tests move it).
     pub clock: crate::clock::Clock,
+    /// The AI provider (OpenAI-compatible) of the deployment and workspaces.
+    pub ai: crate::ai::provider::Providers,
 }
 
 impl AppState {
@@ -59,7 +61,9 @@ impl AppState {
             config.waha_allow_private_networks,
             std::time::Duration::from_secs(config.whatsapp_timeout_secs),
         )?;
+        let ai = crate::ai::provider::Providers::new(&config)?;
         Ok(AppState {
+            ai,
             graph,
             waha_http,
             clock: crate::clock::Clock::default(),

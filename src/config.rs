@@ -116,6 +116,9 @@ pub struct Config {
     pub openai_base_url: Option<Url>,
     #[arg(long, env = "AI_MODEL")]
     pub ai_model: Option<String>,
+    /// How long an AI call may take before the agent is told to try again.
+    #[arg(long, env = "AI_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub ai_timeout_secs: u64,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     #[arg(long, env = "WACRM_TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,
@@ -204,6 +207,7 @@ impl Config {
             stripe_webhook_secret: None,
             openai_api_key: None,
             openai_base_url: None,
+            ai_model: None,
             trust_proxy: false,
             db_connections: Some(4),
             job_workers: None,

@@ -1,6 +1,7 @@
 //! wacrm: a multi-tenant WhatsApp CRM in one binary.
 #![forbid(unsafe_code)]
 
+pub mod ai;
 pub mod app;
 pub mod auth;
 pub mod billing;

@@ -1,5 +1,5 @@
 //! Plan limits, checked where the action happens (invite, connect a
-//! channel, create or import contacts). Billing off: no limits.
+//! channel, create or import contacts, call the AI). Billing off: no limits.
 
 use super::plans::Plan;
 use crate::config::Config;
@@ -15,6 +15,8 @@ pub enum Counted {
     /// Members and open invitations.
     Members,
     Contacts,
+    /// Calls to the AI provider this calendar month (UTC).
+    AiRequests,
 }
 
 impl Counted {
@@ -29,6 +31,7 @@ impl Counted {
                 "members (invitations included)",
             ),
             Counted::Contacts => ("contact", "contacts"),
+            Counted::AiRequests => ("AI request a month", "AI requests a month"),
         };
         format!("{n} {}", if n == 1 { one } else { many })
     }
@@ -45,12 +48,16 @@ pub struct OverLimit {
 
 impl std::fmt::Display for OverLimit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let has = if self.counted == Counted::AiRequests {
+            format!("this workspace has made {} this month", self.used)
+        } else {
+            format!("this workspace has {}", self.used)
+        };
         write!(
             f,
-            "Your {} plan allows {}; this workspace has {}. Upgrade in Settings → Billing to add more.",
+            "Your {} plan allows {}; {has}. Upgrade in Settings → Billing to add more.",
             self.plan.name(),
             self.counted.words(self.limit),
-            self.used
         )
     }
 }
@@ -90,6 +97,7 @@ pub async fn room(
         Counted::Channels => limits.channels,
         Counted::Members => limits.members,
         Counted::Contacts => limits.contacts,
+        Counted::AiRequests => limits.ai_replies_per_month,
     };
     let Some(limit) = limit else {
         return Ok(Ok(None));
@@ -140,6 +148,16 @@ mod tests {
         assert!(
             over.to_string()
                 .starts_with("Your Starter plan allows 10000 contacts")
+        );
+        let over = OverLimit {
+            plan: Plan::Free,
+            counted: Counted::AiRequests,
+            limit: 0,
+            used: 0,
+        };
+        assert_eq!(
+            over.to_string(),
+            "Your Free plan allows 0 AI requests a month; this workspace has made 0 this month. Upgrade in Settings → Billing to add more."
         );
     }
 

@@ -220,6 +220,7 @@ pub struct Usage {
     pub channels: i64,
     pub members: i64,
     pub contacts: i64,
+    pub ai_requests: i64,
 }
 
 /// What the workspace uses, counted as the limits count it.
@@ -229,6 +230,7 @@ pub async fn usage(tx: &mut TenantTx) -> sqlx::Result<Usage> {
         channels: used(tx, Counted::Channels).await?,
         members: used(tx, Counted::Members).await?,
         contacts: used(tx, Counted::Contacts).await?,
+        ai_requests: used(tx, Counted::AiRequests).await?,
     })
 }
 
@@ -248,6 +250,10 @@ pub async fn used(
                        and accepted_at is null and revoked_at is null and expires_at > now())"
         }
         Counted::Contacts => "select count(*) from contacts where org_id = $1",
+        Counted::AiRequests => {
+            "select coalesce(sum(calls), 0)::bigint from ai_usage \
+             where org_id = $1 and month = date_trunc('month', now() at time zone 'UTC')::date"
+        }
     };
     sqlx::query_scalar(sql)
         .bind(tx.org_id())

@@ -11,6 +11,7 @@
 //! workspace's rows (found by the WhatsApp benchmark: 50 ms instead of
 //! 0.2 ms per 100 keys), while a lateral `limit 1` can only be run per key.
 
+pub mod ai;
 pub mod api_tokens;
 pub mod attributes;
 pub mod billing;

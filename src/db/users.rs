@@ -14,6 +14,8 @@ pub struct User {
     pub email: String,
     pub password_hash: String,
     pub email_verified_at: Option<OffsetDateTime>,
+    /// The language AI translates customers' messages into for them.
+    pub language: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +31,7 @@ pub async fn find_by_email(
     email: &EmailAddress,
 ) -> sqlx::Result<Option<User>> {
     sqlx::query_as(
-        "select id, name, email, password_hash, email_verified_at \
+        "select id, name, email, password_hash, email_verified_at, language \
          from users where lower(email) = lower($1)",
     )
     .bind(email.as_str())
@@ -39,7 +41,7 @@ pub async fn find_by_email(
 
 pub async fn find(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<User>> {
     sqlx::query_as(
-        "select id, name, email, password_hash, email_verified_at from users where id = $1",
+        "select id, name, email, password_hash, email_verified_at, language from users where id = $1",
     )
     .bind(id)
     .fetch_optional(conn)
@@ -120,4 +122,22 @@ pub async fn end_other_sessions(
     .bind(keep)
     .fetch_all(conn)
     .await
+}
+
+/// The language the user reads translations in (a code of
+/// `crate::ai::language::LANGUAGES`).
+pub async fn language(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<String> {
+    sqlx::query_scalar("select language from users where id = $1")
+        .bind(id)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn set_language(conn: &mut PgConnection, id: Uuid, language: &str) -> sqlx::Result<()> {
+    sqlx::query("update users set language = $2, updated_at = now() where id = $1")
+        .bind(id)
+        .bind(language)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

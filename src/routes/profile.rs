@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/profile", get(show).post(update_name))
         .route("/profile/password", post(change_password))
+        .route("/profile/language", post(update_language))
 }
 
 #[derive(Template, WebTemplate)]
@@ -32,6 +33,8 @@ struct ProfilePage {
     email: String,
     name_errors: Vec<String>,
     password_errors: Vec<String>,
+    language: String,
+    languages: &'static [(&'static str, &'static str)],
 }
 
 fn render(
@@ -52,6 +55,8 @@ fn render(
             name,
             name_errors,
             password_errors,
+            language: user.user.language.clone(),
+            languages: crate::ai::language::LANGUAGES,
             page: user.page,
         },
     )
@@ -61,6 +66,34 @@ fn render(
 async fn show(user: CurrentUser) -> Response {
     let name = user.user.name.clone();
     render(user, name, vec![], vec![])
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LanguageForm {
+    language: String,
+}
+
+/// The language AI translates customers' messages into for this user.
+async fn update_language(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<LanguageForm>,
+) -> Result<Response> {
+    let Some(name) = crate::ai::language::name(form.language.trim()) else {
+        let name = user.user.name.clone();
+        let error = format!(
+            "“{}” is not a language wacrm offers; pick one from the list.",
+            form.language
+        );
+        return Ok(render(user, name, vec![], vec![error]));
+    };
+    let mut conn = state.pool.acquire().await?;
+    db::users::set_language(&mut conn, user.user.id, form.language.trim()).await?;
+    user.session
+        .flash("success", format!("Translations are now in {name}."))
+        .await?;
+    Ok(Redirect::to("/profile").into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -341,6 +341,37 @@ fn routes() -> Vec<Route> {
             vec![],
             Min::Owner,
         ),
+        ("GET", "/settings/ai".into(), vec![], Min::Owner),
+        (
+            "POST",
+            "/settings/ai".into(),
+            vec![("model", "not a model")],
+            Min::Owner,
+        ),
+        (
+            "POST",
+            format!("/inbox/{NIL}/ai/draft"),
+            vec![("action", "suggest")],
+            Min::Agent,
+        ),
+        (
+            "POST",
+            format!("/inbox/{NIL}/ai/summary"),
+            vec![],
+            Min::Agent,
+        ),
+        (
+            "POST",
+            format!("/inbox/{NIL}/ai/translate"),
+            vec![("message_id", NIL)],
+            Min::Agent,
+        ),
+        (
+            "POST",
+            "/profile/language".into(),
+            vec![("language", "xx")],
+            Min::Agent,
+        ),
         ("GET", "/settings/billing".into(), vec![], Min::Owner),
         (
             "GET",

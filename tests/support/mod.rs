@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake_graph;
+pub mod fake_openai;
 pub mod fake_stripe;
 pub mod fake_wa_web;
 pub mod fake_waha;

@@ -2,6 +2,7 @@
 //! messages and composer, and the contact beside it.
 
 mod actions;
+mod ai;
 mod live;
 mod suggestions;
 mod view;
@@ -39,6 +40,9 @@ pub fn router() -> Router<AppState> {
         .route("/inbox/{id}/assign", post(actions::assign))
         .route("/inbox/{id}/priority", post(actions::priority))
         .route("/inbox/{id}/labels", post(actions::labels))
+        .route("/inbox/{id}/ai/draft", post(ai::draft))
+        .route("/inbox/{id}/ai/summary", post(ai::summary))
+        .route("/inbox/{id}/ai/translate", post(ai::translate))
 }
 
 /// The message of this conversation a reply or reaction points at (`None`

@@ -157,6 +157,8 @@ pub struct Selected {
     pub first_name: String,
     /// The message the composer's reply quotes (`?reply_to=`).
     pub replying_to: Option<Message>,
+    /// An owner turned AI on: the conversation offers its buttons.
+    pub ai_on: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -433,7 +435,9 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
         .next()
         .unwrap_or_default()
         .to_owned();
+    let ai_on = db::ai::settings(&mut tenant.tx).await?.enabled;
     Ok(Selected {
+        ai_on,
         replying_to,
         window_closed,
         templates,

@@ -1,6 +1,7 @@
 //! Workspace settings (owners and admins), API tokens, WhatsApp numbers,
 //! deleting the workspace.
 
+mod ai;
 mod api_tokens;
 pub(crate) mod billing;
 mod channels;
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings", get(workspace::show).post(workspace::update))
         .route("/settings/delete-workspace", post(workspace::delete))
         .route("/settings/restore-workspace", post(workspace::restore))
+        .route("/settings/ai", get(ai::show).post(ai::update))
         .route("/settings/billing", get(billing::show))
         .route("/settings/billing/checkout", post(billing::checkout))
         .route("/settings/billing/portal", post(billing::portal))
