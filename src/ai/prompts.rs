@@ -167,6 +167,75 @@ pub fn rewrite(workspace: &str, draft: &str, style: Style) -> Vec<Turn> {
     ]
 }
 
+/// What the model answers when the knowledge base does not hold the answer.
+pub const HANDOVER: &str = "HANDOVER";
+
+/// The bot's answer to the customer's last message, from these articles
+/// only (title, body).
+pub fn bot_answer(conversation: &Conversation<'_>, articles: &[(String, String)]) -> Vec<Turn> {
+    let mut knowledge = String::new();
+    for (title, body) in articles {
+        knowledge.push_str("### ");
+        knowledge.push_str(title.trim());
+        knowledge.push('\n');
+        knowledge.push_str(body.trim());
+        knowledge.push_str("\n\n");
+    }
+    vec![
+        Turn::system(format!(
+            "You are the automated assistant of the business “{}” on WhatsApp. Answer the customer's \
+             last message using only the knowledge base below: briefly, kindly, in the customer's \
+             language, plain text. If the knowledge base does not answer it, or the customer wants a \
+             person, reply with exactly {HANDOVER} and nothing else.\n\nKnowledge base:\n{knowledge}",
+            conversation.workspace.trim()
+        )),
+        Turn::user(format!(
+            "The conversation so far:\n{}",
+            transcript(conversation)
+        )),
+    ]
+}
+
+/// Whether the customer asks for a person (in a few common languages).
+pub fn asks_for_a_person(text: &str) -> bool {
+    const ASKS: &[&str] = &[
+        "human",
+        "person",
+        "agent",
+        "operator",
+        "someone real",
+        "real people",
+        "representative",
+        "humano",
+        "pessoa",
+        "atendente",
+        "falar com alguém",
+        "persona",
+        "hablar con alguien",
+        "operador",
+        "mensch",
+        "mitarbeiter",
+        "humain",
+        "quelqu'un",
+        "conseiller",
+        "insan",
+        "manusia",
+        "orang",
+    ];
+    let text = text.to_lowercase();
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .collect();
+    ASKS.iter().any(|ask| {
+        if ask.contains(' ') {
+            text.contains(ask)
+        } else {
+            words.contains(ask)
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +291,50 @@ mod tests {
             lines: &[],
         });
         assert!(turns[1].content.ends_with("(no messages yet)\n"));
+    }
+
+    #[test]
+    fn the_bot_answers_from_the_articles_or_says_handover() {
+        let lines = lines();
+        let turns = bot_answer(
+            &Conversation {
+                workspace: "Acme",
+                contact_name: "Maria",
+                lines: &lines,
+            },
+            &[(
+                "Shipping".into(),
+                "We ship to all of Brazil in 3 days.".into(),
+            )],
+        );
+        assert!(
+            turns[0]
+                .content
+                .contains("### Shipping\nWe ship to all of Brazil in 3 days.")
+        );
+        assert!(turns[0].content.contains("reply with exactly HANDOVER"));
+        assert!(turns[1].content.contains("Maria: Do you ship to Recife?"));
+    }
+
+    #[test]
+    fn asking_for_a_person_is_heard_in_several_languages() {
+        for ask in [
+            "Can I talk to a human?",
+            "quero falar com um atendente",
+            "¿Puedo hablar con una persona?",
+            "Ich möchte einen Mitarbeiter",
+            "AGENT please",
+        ] {
+            assert!(asks_for_a_person(ask), "{ask}");
+        }
+        for not in [
+            "Do you ship to Recife?",
+            "personal order",
+            "agentur",
+            "humanity",
+        ] {
+            assert!(!asks_for_a_person(not), "{not}");
+        }
     }
 
     #[test]

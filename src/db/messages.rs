@@ -37,6 +37,8 @@ pub struct Message {
     pub edited_at: Option<OffsetDateTime>,
     /// When the customer deleted it for everyone (body and file dropped).
     pub deleted_at: Option<OffsetDateTime>,
+    /// Sent by the bot or an automation, not by a person.
+    pub automated: bool,
 }
 
 impl Message {
@@ -99,7 +101,7 @@ fn one_line(kind: MessageKind, body: &str) -> String {
 const COLUMNS: &str = "m.id, m.conversation_id, m.channel_id, m.direction, m.kind, m.body, \
     m.media, m.sender_kind, u.name as sender_name, m.private, m.provider_message_id, m.status, \
     m.error, m.created_at, m.reply_to_id, q.kind as quoted_kind, q.body as quoted_body, \
-    q.provider_message_id as quoted_provider_id, m.edited_at, m.deleted_at";
+    q.provider_message_id as quoted_provider_id, m.edited_at, m.deleted_at, m.automated";
 
 /// The joins [`COLUMNS`] reads from (`m` the message).
 const JOINS: &str = "left join users u on u.id = m.sender_user_id \

@@ -4,6 +4,7 @@ pub mod attributes;
 pub mod canned;
 mod email;
 pub mod highlight;
+pub mod hours;
 pub mod media;
 pub mod mention;
 mod message;

@@ -12,6 +12,8 @@ use crate::db::contacts::Sender;
 use crate::db::conversations::Arrivals;
 use crate::db::messages::InboundRow;
 use crate::domain::{MessageKind, PhoneE164};
+use crate::jobs::{self, Job};
+use crate::secrets::SecretBox;
 use crate::tenancy::TenantTx;
 
 /// A message as a channel hands it over.
@@ -47,10 +49,11 @@ pub enum Ingested {
 /// One arrival, in the caller's transaction.
 pub async fn ingest(
     tx: &mut TenantTx,
+    secrets: &SecretBox,
     channel: &Channel,
     inbound: &Inbound<'_>,
-) -> sqlx::Result<Ingested> {
-    let outcomes = ingest_all(tx, channel, std::slice::from_ref(inbound)).await?;
+) -> anyhow::Result<Ingested> {
+    let outcomes = ingest_all(tx, secrets, channel, std::slice::from_ref(inbound)).await?;
     Ok(outcomes.into_iter().next().unwrap_or(Ingested::Duplicate))
 }
 
@@ -58,12 +61,14 @@ pub async fn ingest(
 /// fixed handful of statements however many there are, each touching its
 /// rows in one order (phone, contact, provider id, conversation id), so
 /// concurrent deliveries wait for each other rather than deadlock. Returns
-/// an outcome per arrival, in their order.
+/// an outcome per arrival, in their order. When the channel's bot is on,
+/// each new message gets a bot job (run after commit).
 pub async fn ingest_all(
     tx: &mut TenantTx,
+    secrets: &SecretBox,
     channel: &Channel,
     arrivals: &[Inbound<'_>],
-) -> sqlx::Result<Vec<Ingested>> {
+) -> anyhow::Result<Vec<Ingested>> {
     if arrivals.is_empty() {
         return Ok(Vec::new());
     }
@@ -168,6 +173,22 @@ pub async fn ingest_all(
         }
     }
     db::conversations::record_arrivals(tx, &changed).await?;
+    let stored: Vec<Uuid> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Ingested::Stored { message_id, .. } => Some(*message_id),
+            _ => None,
+        })
+        .collect();
+    if !stored.is_empty() && db::bot::is_on(tx, channel.id).await? {
+        for message_id in stored {
+            let job = Job::BotAnswer {
+                org_id: tx.org_id(),
+                message_id,
+            };
+            jobs::enqueue(tx.conn(), secrets, &job).await?;
+        }
+    }
     Ok(outcomes)
 }
 

@@ -51,6 +51,9 @@ pub enum Job {
     WakeConversation { org_id: Uuid, conversation_id: Uuid },
     /// A Stripe event received (stored by its id), applied once.
     StripeEvent { event_id: String },
+    /// A customer's message on a channel whose bot is on: the bot answers
+    /// it from the knowledge base or hands over (once per message).
+    BotAnswer { org_id: Uuid, message_id: Uuid },
 }
 
 impl Job {
@@ -62,6 +65,7 @@ impl Job {
             Job::WakeConversation { .. } => "snoozes",
             Job::FetchMedia { .. } => "media",
             Job::StripeEvent { .. } => "billing",
+            Job::BotAnswer { .. } => "bot",
         }
     }
 

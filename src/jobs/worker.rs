@@ -148,5 +148,8 @@ async fn run(state: &AppState, job: &Job, attempts: i32) -> anyhow::Result<()> {
             Ok(())
         }
         Job::StripeEvent { event_id } => crate::billing::events::process(state, event_id).await,
+        Job::BotAnswer { org_id, message_id } => {
+            crate::ai::bot::answer(state, *org_id, *message_id).await
+        }
     }
 }

@@ -10,6 +10,7 @@ mod dashboard;
 mod health;
 mod inbox;
 mod invitations;
+mod knowledge;
 mod labels;
 mod media;
 mod mentions;
@@ -47,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .merge(mentions::router())
         .merge(labels::router())
         .merge(canned::router())
+        .merge(knowledge::router())
         .merge(attributes::router())
         .merge(workspaces::router())
         .merge(team::router())

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{DefaultBodyLimit, Multipart, Query};
+use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -125,7 +125,11 @@ pub async fn show(tenant: Tenant, Query(customer): Query<Customer>) -> Result<Re
     render(tenant, StatusCode::OK, customer, vec![]).await
 }
 
-pub async fn send(mut tenant: Tenant, Form(customer): Form<Customer>) -> Result<Response> {
+pub async fn send(
+    State(state): State<AppState>,
+    mut tenant: Tenant,
+    Form(customer): Form<Customer>,
+) -> Result<Response> {
     let mut errors = vec![];
     let phone = match phone_of(&mut tenant, &customer.phone).await? {
         Ok(phone) => Some(phone),
@@ -146,12 +150,22 @@ pub async fn send(mut tenant: Tenant, Form(customer): Form<Customer>) -> Result<
     let Some(phone) = phone.filter(|_| errors.is_empty()) else {
         return render(tenant, StatusCode::UNPROCESSABLE_ENTITY, customer, errors).await;
     };
-    deliver(tenant, &customer, phone, MessageKind::Text, text, None).await
+    deliver(
+        &state,
+        tenant,
+        &customer,
+        phone,
+        MessageKind::Text,
+        text,
+        None,
+    )
+    .await
 }
 
 /// Delivers a customer's message through the channel-agnostic ingest, then
 /// shows the chat.
 async fn deliver(
+    state: &AppState,
     mut tenant: Tenant,
     customer: &Customer,
     phone: PhoneE164,
@@ -172,7 +186,7 @@ async fn deliver(
         sent_at: None,
         reply_to: None,
     };
-    let outcome = ingest::ingest(&mut tenant.tx, &channel, &inbound).await?;
+    let outcome = ingest::ingest(&mut tenant.tx, &state.secrets, &channel, &inbound).await?;
     tenant.tx.commit().await?;
     if outcome == Ingested::Blocked {
         tenant
@@ -191,7 +205,11 @@ pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
 
 /// A customer sends an image with an optional caption (a multipart form:
 /// `name`, `phone`, `text` for the caption, `image`).
-pub async fn send_image(mut tenant: Tenant, mut multipart: Multipart) -> Result<Response> {
+pub async fn send_image(
+    State(state): State<AppState>,
+    mut tenant: Tenant,
+    mut multipart: Multipart,
+) -> Result<Response> {
     let too_large = || {
         AppError::TooLarge(format!(
             "The image is larger than {} MB.",
@@ -263,6 +281,7 @@ pub async fn send_image(mut tenant: Tenant, mut multipart: Multipart) -> Result<
         "filename": filename,
     });
     deliver(
+        &state,
         tenant,
         &customer,
         phone,

@@ -201,7 +201,7 @@ async fn store_batch(
         });
         sources.push(message);
     }
-    let outcomes = ingest::ingest_all(tx, &shared, &arrivals).await?;
+    let outcomes = ingest::ingest_all(tx, secrets, &shared, &arrivals).await?;
     for (message, outcome) in sources.iter().zip(outcomes) {
         if let Ingested::Stored { message_id, .. } = outcome
             && message.kind.has_media()

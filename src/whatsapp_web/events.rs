@@ -180,7 +180,7 @@ async fn store_messages(
                 .is_some_and(|m| m.get("source_url").is_some() || m.get(MEDIA_REF_KEY).is_some()),
         );
     }
-    let outcomes = ingest::ingest_all(tx, &channel, &arrivals).await?;
+    let outcomes = ingest::ingest_all(tx, &state.secrets, &channel, &arrivals).await?;
     for (outcome, fetch) in outcomes.into_iter().zip(fetch) {
         if let (Ingested::Stored { message_id, .. }, true) = (outcome, fetch) {
             crate::whatsapp::media::queue_fetch(tx, &state.secrets, message_id).await?;

@@ -12,6 +12,7 @@ mod attributes;
 mod auth;
 mod bad_input;
 mod billing;
+mod bot;
 mod browser;
 mod canned;
 mod companies;

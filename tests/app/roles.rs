@@ -341,6 +341,27 @@ fn routes() -> Vec<Route> {
             vec![],
             Min::Owner,
         ),
+        ("GET", "/settings/bot".into(), vec![], Min::Admin),
+        (
+            "POST",
+            format!("/settings/bot/{NIL}"),
+            vec![("mode", "off")],
+            Min::Admin,
+        ),
+        ("GET", "/knowledge".into(), vec![], Min::Admin),
+        ("POST", "/knowledge".into(), vec![("title", "")], Min::Admin),
+        (
+            "POST",
+            format!("/knowledge/{NIL}"),
+            vec![("title", "x"), ("body", "y")],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/knowledge/{NIL}/delete"),
+            vec![],
+            Min::Admin,
+        ),
         ("GET", "/settings/ai".into(), vec![], Min::Owner),
         (
             "POST",

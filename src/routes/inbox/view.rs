@@ -159,6 +159,8 @@ pub struct Selected {
     pub replying_to: Option<Message>,
     /// An owner turned AI on: the conversation offers its buttons.
     pub ai_on: bool,
+    /// What the bot did here, if anything (handed over and why).
+    pub bot_note: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -351,6 +353,26 @@ pub async fn show(
 
 /// The conversation a member opens (404 if they may not see it); opening
 /// it marks it read for them.
+/// "The bot handed over: why", or how often it answered.
+async fn bot_note(tx: &mut crate::tenancy::TenantTx, id: uuid::Uuid) -> Result<Option<String>> {
+    if let Some((outcome, reason)) = db::bot::latest_run(tx, id).await?
+        && outcome == "handed_over"
+    {
+        return Ok(Some(format!(
+            "The bot handed this conversation to a person: {reason}."
+        )));
+    }
+    let turns = db::bot::conversation_state(tx, id)
+        .await?
+        .map_or(0, |(t, _)| t);
+    Ok((turns > 0).then(|| {
+        format!(
+            "The bot answered {turns} time{} here.",
+            if turns == 1 { "" } else { "s" }
+        )
+    }))
+}
+
 pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -> Result<Selected> {
     let viewer = tenant.member.user_id;
     let visibility = tenant.member.visibility();
@@ -436,8 +458,10 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
         .unwrap_or_default()
         .to_owned();
     let ai_on = db::ai::settings(&mut tenant.tx).await?.enabled;
+    let bot_note = bot_note(&mut tenant.tx, conversation.id).await?;
     Ok(Selected {
         ai_on,
+        bot_note,
         replying_to,
         window_closed,
         templates,

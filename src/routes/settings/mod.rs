@@ -4,6 +4,7 @@
 mod ai;
 mod api_tokens;
 pub(crate) mod billing;
+mod bot;
 mod channels;
 mod linked_devices;
 mod workspace;
@@ -19,6 +20,8 @@ pub fn router() -> Router<AppState> {
         .route("/settings/delete-workspace", post(workspace::delete))
         .route("/settings/restore-workspace", post(workspace::restore))
         .route("/settings/ai", get(ai::show).post(ai::update))
+        .route("/settings/bot", get(bot::show))
+        .route("/settings/bot/{channel}", post(bot::update))
         .route("/settings/billing", get(billing::show))
         .route("/settings/billing/checkout", post(billing::checkout))
         .route("/settings/billing/portal", post(billing::portal))
