@@ -4,6 +4,7 @@
 pub mod ai;
 pub mod app;
 pub mod auth;
+pub mod automation;
 pub mod billing;
 pub mod clock;
 pub mod config;

@@ -153,7 +153,21 @@ pub fn spawn_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         crate::notifications::spawn(state.pool.clone(), subscribers),
         crate::whatsapp_web::supervisor::spawn(state.clone()),
         spawn_sweeps(state.clone()),
+        spawn_waiting_rules(state.clone()),
     ]
+}
+
+/// The "customer waits" automation rules, every minute.
+fn spawn_waiting_rules(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::automation::idle::EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(e) = crate::automation::idle::sweep(&state).await {
+                tracing::warn!(error = %format!("{e:#}"), "waiting-rules sweep failed");
+            }
+        }
+    })
 }
 
 /// Periodic clean-up of expired sessions, old rate-limit windows and

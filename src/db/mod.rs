@@ -14,6 +14,7 @@
 pub mod ai;
 pub mod api_tokens;
 pub mod attributes;
+pub mod automation;
 pub mod billing;
 pub mod bot;
 pub mod canned;

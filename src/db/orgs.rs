@@ -27,7 +27,8 @@ pub async fn insert(tx: &mut TenantTx, name: &str) -> sqlx::Result<()> {
         .bind(name)
         .execute(tx.conn())
         .await?;
-    Ok(())
+    // Welcome and away messages, ready to switch on.
+    super::automation::install_builtin(tx).await
 }
 
 pub async fn get(tx: &mut TenantTx) -> sqlx::Result<Option<Org>> {

@@ -180,14 +180,27 @@ pub async fn ingest_all(
             _ => None,
         })
         .collect();
-    if !stored.is_empty() && db::bot::is_on(tx, channel.id).await? {
-        for message_id in stored {
-            let job = Job::BotAnswer {
-                org_id: tx.org_id(),
-                message_id,
-            };
-            jobs::enqueue(tx.conn(), secrets, &job).await?;
-        }
+    if stored.is_empty() {
+        return Ok(outcomes);
+    }
+    let org_id = tx.org_id();
+    let mut follow_ups: Vec<Job> = vec![];
+    if db::automation::any_on_arrival(tx).await? {
+        follow_ups.extend(
+            stored
+                .iter()
+                .map(|&message_id| Job::Automate { org_id, message_id }),
+        );
+    }
+    if db::bot::is_on(tx, channel.id).await? {
+        follow_ups.extend(
+            stored
+                .iter()
+                .map(|&message_id| Job::BotAnswer { org_id, message_id }),
+        );
+    }
+    for job in follow_ups {
+        jobs::enqueue(tx.conn(), secrets, &job).await?;
     }
     Ok(outcomes)
 }

@@ -54,6 +54,8 @@ pub enum Job {
     /// A customer's message on a channel whose bot is on: the bot answers
     /// it from the knowledge base or hands over (once per message).
     BotAnswer { org_id: Uuid, message_id: Uuid },
+    /// A customer's message: the automation rules it sets off (once each).
+    Automate { org_id: Uuid, message_id: Uuid },
 }
 
 impl Job {
@@ -66,6 +68,7 @@ impl Job {
             Job::FetchMedia { .. } => "media",
             Job::StripeEvent { .. } => "billing",
             Job::BotAnswer { .. } => "bot",
+            Job::Automate { .. } => "automation",
         }
     }
 

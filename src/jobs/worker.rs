@@ -151,5 +151,8 @@ async fn run(state: &AppState, job: &Job, attempts: i32) -> anyhow::Result<()> {
         Job::BotAnswer { org_id, message_id } => {
             crate::ai::bot::answer(state, *org_id, *message_id).await
         }
+        Job::Automate { org_id, message_id } => {
+            crate::automation::on_message(state, *org_id, *message_id).await
+        }
     }
 }

@@ -3,6 +3,7 @@
 mod api;
 mod attributes;
 mod auth;
+mod automations;
 mod canned;
 mod companies;
 pub(crate) mod contacts;
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .merge(labels::router())
         .merge(canned::router())
         .merge(knowledge::router())
+        .merge(automations::router())
         .merge(attributes::router())
         .merge(workspaces::router())
         .merge(team::router())

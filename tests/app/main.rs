@@ -10,6 +10,7 @@ mod ai;
 mod api;
 mod attributes;
 mod auth;
+mod automation;
 mod bad_input;
 mod billing;
 mod bot;

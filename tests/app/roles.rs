@@ -341,6 +341,37 @@ fn routes() -> Vec<Route> {
             vec![],
             Min::Owner,
         ),
+        ("GET", "/automations".into(), vec![], Min::Admin),
+        (
+            "POST",
+            "/automations".into(),
+            vec![("name", "")],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/automations/{NIL}"),
+            vec![("name", "")],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/automations/{NIL}/enabled"),
+            vec![],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/automations/{NIL}/delete"),
+            vec![],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            "/availability".into(),
+            vec![("available", "maybe")],
+            Min::Agent,
+        ),
         ("GET", "/settings/bot".into(), vec![], Min::Admin),
         (
             "POST",

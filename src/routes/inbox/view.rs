@@ -161,6 +161,8 @@ pub struct Selected {
     pub ai_on: bool,
     /// What the bot did here, if anything (handed over and why).
     pub bot_note: Option<String>,
+    /// The automation rules that ran here, newest first.
+    pub automation_runs: Vec<crate::db::automation::Run>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -175,6 +177,8 @@ pub struct InboxPage {
     priorities: [(&'static str, &'static str); 5],
     selected: Option<Selected>,
     page_user_id: uuid::Uuid,
+    /// The member takes conversations from round-robin rules.
+    available: bool,
 }
 
 /// The conversation list alone: its live refresh.
@@ -315,8 +319,10 @@ async fn render(
             let list = load_list(&mut tenant, &params, open).await?;
             let labels = db::labels::list(&mut tenant.tx).await?;
             let channels = db::channels::list(&mut tenant.tx).await?;
+            let available = db::automation::is_available(&mut tenant.tx, page_user_id).await?;
             tenant.tx.commit().await?;
             InboxPage {
+                available,
                 page: tenant.page,
                 params,
                 list,
@@ -459,7 +465,9 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
         .to_owned();
     let ai_on = db::ai::settings(&mut tenant.tx).await?.enabled;
     let bot_note = bot_note(&mut tenant.tx, conversation.id).await?;
+    let automation_runs = db::automation::runs_of(&mut tenant.tx, conversation.id, 5).await?;
     Ok(Selected {
+        automation_runs,
         ai_on,
         bot_note,
         replying_to,
