@@ -506,3 +506,140 @@ async fn the_linked_phone_page_shows_the_qr_and_turns_to_linked_by_itself() -> W
     driver.quit().await?;
     result
 }
+
+/// AI in a real browser: the suggestion lands in the reply box (htmx
+/// swaps it out of band), a rewrite sends what the box holds then, the
+/// summary and a translation appear in place, and the progress line shows
+/// only while the provider works.
+#[tokio::test]
+async fn ai_drafts_summaries_and_translations_land_in_place_in_a_real_browser()
+-> WebDriverResult<()> {
+    use crate::support::fake_openai::{self, FakeOpenAi, Next};
+    let ai = FakeOpenAi::start().await;
+    let base = ai.base_url();
+    let app = spawn_app_with(move |config| {
+        config.openai_api_key = Some(fake_openai::DEPLOYMENT_KEY.to_owned().into());
+        config.openai_base_url = Some(base.parse().expect("url"));
+    })
+    .await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let on = owner.post_form("/settings/ai", &[("enabled", "on")]).await;
+    assert_eq!(on.status(), 303);
+    let conversation = crate::inbox::customer_writes(
+        &owner,
+        "Maria",
+        "+55 11 91234 5678",
+        "Vocês entregam no sábado?",
+    )
+    .await;
+    let chromedriver = start_chromedriver().await;
+    let (driver, _profile) = open_browser(&chromedriver).await?;
+    let result = async {
+        log_in(&driver, &app.base, "owner@acme.test").await?;
+        driver
+            .goto(format!("{}/inbox/{conversation}", app.base))
+            .await?;
+        let progress = driver.find(By::Id("ai-progress")).await?;
+        assert!(
+            !progress.is_displayed().await?,
+            "no progress line while idle"
+        );
+
+        ai.then(Next::Slow(
+            Duration::from_millis(600),
+            "Sim, entregamos no sábado até as 14h.".into(),
+        ));
+        driver
+            .find(By::Css("button[name='action'][value='suggest']"))
+            .await?
+            .click()
+            .await?;
+        let working = driver
+            .query(By::Id("ai-progress"))
+            .wait(Duration::from_secs(2), Duration::from_millis(20))
+            .and_displayed()
+            .first()
+            .await;
+        assert!(working.is_ok(), "progress shows while the provider works");
+        let mut value = String::new();
+        for _ in 0..100 {
+            let reply = driver.find(By::Id("reply-text")).await?;
+            value = reply.prop("value").await?.unwrap_or_default();
+            if !value.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(value, "Sim, entregamos no sábado até as 14h.");
+        assert!(
+            driver
+                .find(By::Id("ai-status"))
+                .await?
+                .text()
+                .await?
+                .contains("AI draft: read and edit it before you send it.")
+        );
+        screenshot(&driver, "ai-suggestion").await;
+
+        // The rewrite sends what the box holds now (the swapped-in draft).
+        ai.then(Next::Answer("Sim, sábado até 14h.".into()));
+        driver
+            .find(By::Css("button[name='action'][value='shorter']"))
+            .await?
+            .click()
+            .await?;
+        driver
+            .query(By::XPath(
+                "//textarea[@id='reply-text' and contains(., 'sábado até 14h.')]",
+            ))
+            .wait(Duration::from_secs(5), Duration::from_millis(50))
+            .first()
+            .await?;
+        assert!(
+            ai.last()
+                .prompt()
+                .contains("Sim, entregamos no sábado até as 14h.")
+        );
+
+        ai.then(Next::Answer("Maria asks about Saturday delivery.".into()));
+        driver
+            .find(By::XPath("//button[contains(., 'Summarize (AI)')]"))
+            .await?
+            .click()
+            .await?;
+        driver
+            .query(By::XPath(
+                "//div[@id='ai-summary']//p[contains(., 'Saturday delivery')]",
+            ))
+            .wait(Duration::from_secs(5), Duration::from_millis(50))
+            .first()
+            .await?;
+
+        ai.then(Next::Answer("Do you deliver on Saturday?".into()));
+        driver
+            .find(By::Css("form.ai-translate button"))
+            .await?
+            .click()
+            .await?;
+        // Inside the live-refreshed message list, whose swap settings the
+        // form must not inherit.
+        driver
+            .query(By::XPath(
+                "//p[@class='translation' and contains(., 'Do you deliver on Saturday?')]",
+            ))
+            .wait(Duration::from_secs(5), Duration::from_millis(50))
+            .first()
+            .await?;
+        screenshot(&driver, "ai-summary-translation").await;
+        assert_eq!(
+            app.count("select count(*) from messages where direction = 'out'")
+                .await,
+            0,
+            "nothing was sent by itself"
+        );
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    driver.quit().await?;
+    result
+}
