@@ -16,7 +16,7 @@ use crate::db;
 use crate::db::bot::{BotMode, BotSettings};
 use crate::db::conversations::{Conversation, Visibility};
 use crate::error::AppError;
-use crate::inbox::outbound::{self, Outgoing};
+use crate::inbox::outbound;
 use crate::tenancy::{TenantTx, bootstrap};
 
 /// How many articles go into the prompt.
@@ -217,40 +217,21 @@ pub async fn answer(state: &AppState, org_id: Uuid, message_id: Uuid) -> anyhow:
         Decision::Skip(_) => {}
         Decision::HandOver(_) => {
             db::bot::hand_over(&mut tx, conversation.id).await?;
-            say(state, &mut tx, &conversation, &bot.handover_message).await?;
+            outbound::queue_automated(
+                &mut tx,
+                &state.secrets,
+                &conversation,
+                &bot.handover_message,
+            )
+            .await?;
         }
         Decision::Answer(text) => {
             db::bot::count_answer(&mut tx, conversation.id).await?;
-            say(
-                state,
-                &mut tx,
-                &conversation,
-                &format!("{AUTOMATED_MARK}{text}"),
-            )
-            .await?;
+            let text = format!("{AUTOMATED_MARK}{text}");
+            outbound::queue_automated(&mut tx, &state.secrets, &conversation, &text).await?;
         }
     }
     tracing::info!(%org_id, conversation_id = %conversation.id, outcome, reason = %reason, "bot run");
     tx.commit().await?;
-    Ok(())
-}
-
-/// Queues the bot's message, marked automated.
-async fn say(
-    state: &AppState,
-    tx: &mut TenantTx,
-    conversation: &Conversation,
-    text: &str,
-) -> anyhow::Result<()> {
-    let text: String = text.chars().take(4096).collect();
-    let id = outbound::queue(
-        tx,
-        &state.secrets,
-        conversation,
-        None,
-        &Outgoing::text(&text, None),
-    )
-    .await?;
-    db::bot::mark_automated(tx, id).await?;
     Ok(())
 }

@@ -15,7 +15,7 @@ use crate::db;
 use crate::db::automation::Rule;
 use crate::db::conversations::{Conversation, PRIORITIES, Visibility};
 use crate::domain::canned::{Variables, render};
-use crate::inbox::outbound::{self, Outgoing};
+use crate::inbox::outbound;
 use crate::tenancy::{TenantTx, bootstrap};
 
 pub const TRIGGERS: [(&str, &str); 5] = [
@@ -197,16 +197,7 @@ async fn reply(
             workspace: &workspace,
         },
     );
-    let text: String = text.chars().take(4096).collect();
-    let id = outbound::queue(
-        tx,
-        &state.secrets,
-        conversation,
-        None,
-        &Outgoing::text(&text, None),
-    )
-    .await?;
-    db::bot::mark_automated(tx, id).await?;
+    outbound::queue_automated(tx, &state.secrets, conversation, &text).await?;
     Ok("replied".to_owned())
 }
 

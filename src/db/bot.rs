@@ -190,16 +190,6 @@ pub async fn hand_over(tx: &mut TenantTx, conversation_id: Uuid) -> sqlx::Result
     Ok(())
 }
 
-/// Marks a queued message as the bot's.
-pub async fn mark_automated(tx: &mut TenantTx, message_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("update messages set automated = true where org_id = $1 and id = $2")
-        .bind(tx.org_id())
-        .bind(message_id)
-        .execute(tx.conn())
-        .await?;
-    Ok(())
-}
-
 /// The conversation's latest bot run, for the page.
 pub async fn latest_run(
     tx: &mut TenantTx,

@@ -67,6 +67,31 @@ pub async fn queue_reply(
     .await
 }
 
+/// Queues a text the bot or an automation rule sends: cut to WhatsApp's
+/// 4,096 characters and marked automated.
+pub async fn queue_automated(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    conversation: &Conversation,
+    text: &str,
+) -> anyhow::Result<Uuid> {
+    let text: String = text.chars().take(4096).collect();
+    let id = queue(
+        tx,
+        secrets,
+        conversation,
+        None,
+        &Outgoing::text(&text, None),
+    )
+    .await?;
+    sqlx::query("update messages set automated = true where org_id = $1 and id = $2")
+        .bind(tx.org_id())
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(id)
+}
+
 /// Queues any message a member (`author`) or an integration (`None`) sends;
 /// the send job runs once the transaction commits.
 pub async fn queue(
