@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::db;
-use crate::db::automation::Rule;
+use crate::db::automation::{Actions, Rule};
 use crate::db::conversations::{Conversation, PRIORITIES, Visibility};
 use crate::domain::canned::{Variables, render};
 use crate::inbox::outbound;
@@ -151,8 +151,8 @@ async fn act(
         }
         None => {}
     }
-    if let Some(text) = &actions.send_text {
-        done.push(reply(state, tx, conversation, text).await?);
+    if actions.send_text.is_some() || actions.send_template.is_some() {
+        done.push(reply(state, tx, conversation, actions).await?);
     }
     if let Some(status) = &actions.set_status
         && ["open", "pending", "resolved"].contains(&status.as_str())
@@ -166,13 +166,14 @@ async fn act(
     Ok(done.join(", "))
 }
 
-/// Sends the rule's text (variables filled), unless the contact opted
-/// out or only templates may go out now.
+/// Sends the rule's text (variables filled) while WhatsApp's 24-hour
+/// window is open, its template when it is closed (or when there is no
+/// text); nothing to a contact who opted out.
 async fn reply(
     state: &AppState,
     tx: &mut TenantTx,
     conversation: &Conversation,
-    text: &str,
+    actions: &Actions,
 ) -> anyhow::Result<String> {
     let opted_out: bool = sqlx::query_scalar(
         "select opted_out or blocked from contacts where org_id = $1 and id = $2",
@@ -185,20 +186,41 @@ async fn reply(
     if opted_out {
         return Ok("no reply: the contact opted out".to_owned());
     }
-    if outbound::window_closed(tx, conversation).await? {
-        return Ok("no reply: WhatsApp's 24-hour window is closed".to_owned());
-    }
+    let window_closed = outbound::window_closed(tx, conversation).await?;
     let workspace = db::orgs::get(tx).await?.map(|o| o.name).unwrap_or_default();
-    let text = render(
-        text,
-        &Variables {
-            contact_name: &conversation.contact_name,
-            agent_name: "",
-            workspace: &workspace,
-        },
-    );
-    outbound::queue_automated(tx, &state.secrets, conversation, &text).await?;
-    Ok("replied".to_owned())
+    let vars = Variables {
+        contact_name: &conversation.contact_name,
+        agent_name: "",
+        workspace: &workspace,
+    };
+    match (&actions.send_text, &actions.send_template) {
+        (Some(text), _) if !window_closed => {
+            outbound::queue_automated(tx, &state.secrets, conversation, &render(text, &vars))
+                .await?;
+            Ok("replied".to_owned())
+        }
+        (_, Some(template)) => {
+            let values: Vec<String> = template.values.iter().map(|v| render(v, &vars)).collect();
+            let sent = outbound::queue_template(
+                tx,
+                &state.secrets,
+                conversation,
+                None,
+                (&template.name, &template.language),
+                &values,
+            )
+            .await;
+            match sent {
+                Ok(id) => {
+                    outbound::mark_automated(tx, id).await?;
+                    Ok(format!("sent the template {}", template.name))
+                }
+                Err(outbound::TemplateRefused::Failed(e)) => Err(e),
+                Err(refused) => Ok(format!("no template sent: {refused}")),
+            }
+        }
+        _ => Ok("no reply: WhatsApp's 24-hour window is closed (no template set)".to_owned()),
+    }
 }
 
 async fn notify(

@@ -13,6 +13,10 @@ use crate::tenancy::TenantTx;
 pub struct Actions {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send_text: Option<String>,
+    /// An approved WhatsApp template: sent when the 24-hour window is
+    /// closed (or when there is no text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_template: Option<TemplateAction>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub add_label: Option<Uuid>,
     /// A member's user id, or `round_robin`.
@@ -31,6 +35,15 @@ impl Actions {
     pub fn is_empty(&self) -> bool {
         *self == Actions::default()
     }
+}
+
+/// A template a rule sends: its name, language and body values (which may
+/// hold `{{first_name}}` and the like).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateAction {
+    pub name: String,
+    pub language: String,
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -84,12 +84,18 @@ pub async fn queue_automated(
         &Outgoing::text(&text, None),
     )
     .await?;
+    mark_automated(tx, id).await?;
+    Ok(id)
+}
+
+/// Marks a queued message as sent by the bot or a rule, not a person.
+pub async fn mark_automated(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
     sqlx::query("update messages set automated = true where org_id = $1 and id = $2")
         .bind(tx.org_id())
         .bind(id)
         .execute(tx.conn())
         .await?;
-    Ok(id)
+    Ok(())
 }
 
 /// Queues any message a member (`author`) or an integration (`None`) sends;

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::automation::TRIGGERS;
 use crate::db;
-use crate::db::automation::{Actions, Rule, RuleInput};
+use crate::db::automation::{Actions, Rule, RuleInput, TemplateAction};
 use crate::db::conversations::PRIORITIES;
 use crate::error::{AppError, Result};
 use crate::tenancy::capability::ManageSettings;
@@ -49,6 +49,10 @@ pub struct RuleView {
     pub attribute_value: String,
     pub cooldown_minutes: String,
     pub send_text: String,
+    pub template_name: String,
+    pub template_language: String,
+    /// One value per line, for `{{1}}`, `{{2}}`…
+    pub template_values: String,
     pub add_label: String,
     pub assign: String,
     pub set_status: String,
@@ -77,6 +81,21 @@ impl From<&Rule> for RuleView {
             attribute_value: r.attribute_value.clone().unwrap_or_default(),
             cooldown_minutes: text(&r.cooldown_minutes),
             send_text: a.send_text.clone().unwrap_or_default(),
+            template_name: a
+                .send_template
+                .as_ref()
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+            template_language: a
+                .send_template
+                .as_ref()
+                .map(|t| t.language.clone())
+                .unwrap_or_default(),
+            template_values: a
+                .send_template
+                .as_ref()
+                .map(|t| t.values.join("\n"))
+                .unwrap_or_default(),
             add_label: text(&a.add_label),
             assign: a.assign.clone().unwrap_or_default(),
             set_status: a.set_status.clone().unwrap_or_default(),
@@ -103,6 +122,9 @@ impl RuleView {
             attribute_value: get("attribute_value"),
             cooldown_minutes: get("cooldown_minutes"),
             send_text: get("send_text"),
+            template_name: get("template_name"),
+            template_language: get("template_language"),
+            template_values: get("template_values"),
             add_label: get("add_label"),
             assign: get("assign"),
             set_status: get("set_status"),
@@ -163,6 +185,50 @@ fn one_of(
             None
         }
     }
+}
+
+/// The template to send, if one is named: `order_update` in `en_US`,
+/// values one per line.
+fn template(view: &RuleView, errors: &mut Vec<String>) -> Option<TemplateAction> {
+    if view.template_name.is_empty() {
+        return None;
+    }
+    let name_ok = view.template_name.len() <= 512
+        && view
+            .template_name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !name_ok {
+        errors.push(
+            "Template: its name as WhatsApp has it (lowercase letters, digits, _).".to_owned(),
+        );
+    }
+    let language = if view.template_language.is_empty() {
+        "en_US".to_owned()
+    } else {
+        view.template_language.clone()
+    };
+    let language_ok = language.len() <= 15
+        && language
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || c == '_');
+    if !language_ok {
+        errors.push("Template language: a code such as en_US or pt_BR.".to_owned());
+    }
+    let values: Vec<String> = view
+        .template_values
+        .lines()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if values.len() > 20 || values.iter().any(|v| v.chars().count() > 1024) {
+        errors.push("Template values: at most 20 lines of up to 1,024 characters.".to_owned());
+    }
+    Some(TemplateAction {
+        name: view.template_name.clone(),
+        language,
+        values,
+    })
 }
 
 /// The rule from its form, or what is wrong with it.
@@ -238,8 +304,10 @@ fn parse(view: &RuleView, choices: &Choices) -> std::result::Result<RuleInput, V
     if view.send_text.chars().count() > 4096 {
         errors.push("Reply: 4,096 characters at most.".to_owned());
     }
+    let send_template = template(view, &mut errors);
     let actions = Actions {
         send_text: (!view.send_text.is_empty()).then(|| view.send_text.clone()),
+        send_template,
         add_label,
         assign,
         set_status: (!view.set_status.is_empty()).then(|| view.set_status.clone()),

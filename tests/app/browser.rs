@@ -546,7 +546,7 @@ async fn ai_drafts_summaries_and_translations_land_in_place_in_a_real_browser()
         );
 
         ai.then(Next::Slow(
-            Duration::from_millis(600),
+            Duration::from_millis(1500),
             "Sim, entregamos no sábado até as 14h.".into(),
         ));
         driver
@@ -556,13 +556,13 @@ async fn ai_drafts_summaries_and_translations_land_in_place_in_a_real_browser()
             .await?;
         let working = driver
             .query(By::Id("ai-progress"))
-            .wait(Duration::from_secs(2), Duration::from_millis(20))
+            .wait(Duration::from_secs(10), Duration::from_millis(20))
             .and_displayed()
             .first()
             .await;
         assert!(working.is_ok(), "progress shows while the provider works");
         let mut value = String::new();
-        for _ in 0..100 {
+        for _ in 0..300 {
             let reply = driver.find(By::Id("reply-text")).await?;
             value = reply.prop("value").await?.unwrap_or_default();
             if !value.is_empty() {
@@ -592,7 +592,7 @@ async fn ai_drafts_summaries_and_translations_land_in_place_in_a_real_browser()
             .query(By::XPath(
                 "//textarea[@id='reply-text' and contains(., 'sábado até 14h.')]",
             ))
-            .wait(Duration::from_secs(5), Duration::from_millis(50))
+            .wait(Duration::from_secs(15), Duration::from_millis(50))
             .first()
             .await?;
         assert!(
@@ -611,7 +611,7 @@ async fn ai_drafts_summaries_and_translations_land_in_place_in_a_real_browser()
             .query(By::XPath(
                 "//div[@id='ai-summary']//p[contains(., 'Saturday delivery')]",
             ))
-            .wait(Duration::from_secs(5), Duration::from_millis(50))
+            .wait(Duration::from_secs(15), Duration::from_millis(50))
             .first()
             .await?;
 
@@ -627,7 +627,7 @@ async fn ai_drafts_summaries_and_translations_land_in_place_in_a_real_browser()
             .query(By::XPath(
                 "//p[@class='translation' and contains(., 'Do you deliver on Saturday?')]",
             ))
-            .wait(Duration::from_secs(5), Duration::from_millis(50))
+            .wait(Duration::from_secs(15), Duration::from_millis(50))
             .first()
             .await?;
         screenshot(&driver, "ai-summary-translation").await;

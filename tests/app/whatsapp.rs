@@ -1968,3 +1968,171 @@ async fn replies_leave_in_the_order_they_were_written_even_when_the_first_is_ret
         "the first send was tried, refused and sent again"
     );
 }
+
+/// On a Cloud API number, a message that arrives after the 24-hour window
+/// closed (a late delivery): a rule sends its template instead of its text,
+/// and the bot stays out; a fresh message gets the rule's text and the
+/// bot's answer.
+#[tokio::test]
+async fn rules_fall_back_to_their_template_and_the_bot_keeps_to_the_24_hour_window() {
+    use crate::support::fake_openai::{self, FakeOpenAi, Next};
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    graph.add_templates(
+        WABA_ID,
+        TOKEN,
+        vec![json!({"name": "we_are_back", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "id": "7",
+            "components": [{"type": "BODY", "text": "Hi {{1}}, we saw your message and will answer here."}]})],
+    );
+    let ai = FakeOpenAi::start().await;
+    let (graph_url, ai_url) = (graph.base_url(), ai.base_url());
+    let app = spawn_app_with(move |config| {
+        config.whatsapp_graph_url = graph_url.parse().expect("url");
+        config.openai_api_key = Some(fake_openai::DEPLOYMENT_KEY.to_owned().into());
+        config.openai_base_url = Some(ai_url.parse().expect("url"));
+    })
+    .await;
+    let (app, owner, sales) = with_number(app).await;
+    let org = app.org_id("Acme").await;
+    let synced = owner
+        .post_form(&format!("/settings/channels/{}/templates", sales.id), &[])
+        .await;
+    assert_eq!(synced.status(), 303);
+    assert_eq!(
+        owner
+            .post_form("/settings/ai", &[("enabled", "on")])
+            .await
+            .status(),
+        303
+    );
+    let bot = owner
+        .post_form(
+            &format!("/settings/bot/{}", sales.id),
+            &[
+                ("mode", "always"),
+                ("max_turns", "3"),
+                ("handover_message", "A person will answer."),
+            ],
+        )
+        .await;
+    assert_eq!(bot.status(), 303);
+    let article = owner
+        .post_form(
+            "/knowledge",
+            &[
+                ("title", "Shipping"),
+                ("body", "We ship to Recife in 3 days."),
+            ],
+        )
+        .await;
+    assert_eq!(article.status(), 303);
+    let rule = owner
+        .post_form(
+            "/automations",
+            &[
+                ("name", "Acknowledge"),
+                ("trigger", "message_received"),
+                ("send_text", "Thanks {{first_name}}!"),
+                ("template_name", "we_are_back"),
+                ("template_language", "en_US"),
+                ("template_values", "{{first_name}}"),
+            ],
+        )
+        .await;
+    assert_eq!(rule.status(), 303);
+    let rule_id: uuid::Uuid =
+        sqlx::query_scalar("select id from automation_rules where name = 'Acknowledge'")
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("rule");
+    let on = owner
+        .post_form(
+            &format!("/automations/{rule_id}/enabled"),
+            &[("enabled", "on")],
+        )
+        .await;
+    assert_eq!(on.status(), 303);
+
+    // Written 25 hours ago, delivered now: the window is closed.
+    let late = text_at(
+        CUSTOMER,
+        "Sheena Nelson",
+        "wamid.LATE",
+        "Do you ship to Recife?",
+        &seconds_ago(25 * 3600),
+    );
+    assert_eq!(deliver(&app, &sales.id, &late).await, 200);
+    exists(&app, "Hi Sheena, we saw your message and will answer here.").await;
+    let (status, _, _) = settled(
+        &app,
+        "Hi Sheena, we saw your message and will answer here.",
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(status, "sent", "the template went out");
+    until(
+        std::time::Duration::from_secs(10),
+        "the bot's run",
+        || async { app.count("select count(*) from bot_runs").await == 1 },
+    )
+    .await;
+    let run: (String, String) = sqlx::query_as("select outcome, reason from bot_runs")
+        .fetch_one(&mut app.admin_conn().await)
+        .await
+        .expect("run");
+    assert_eq!(
+        run,
+        (
+            "skipped".into(),
+            "WhatsApp's 24-hour window is closed".into()
+        )
+    );
+    assert!(ai.received().is_empty(), "the model was not asked");
+    let template_sent = graph
+        .sent()
+        .iter()
+        .any(|s| s.body["type"] == "template" && s.body["template"]["name"] == "we_are_back");
+    assert!(template_sent);
+
+    // Written now: the rule's text and the bot's answer.
+    ai.then(Next::Answer("Yes, in 3 days.".into()));
+    let fresh = text_from(
+        CUSTOMER,
+        "Sheena Nelson",
+        "wamid.FRESH",
+        "Do you ship to Recife?",
+    );
+    assert_eq!(deliver(&app, &sales.id, &fresh).await, 200);
+    exists(&app, "Thanks Sheena!").await;
+    exists(&app, "🤖 Yes, in 3 days.").await;
+    let (status, _, _) = settled(&app, "Thanks Sheena!", std::time::Duration::from_secs(10)).await;
+    assert_eq!(status, "sent");
+    let (status, _, _) = settled(
+        &app,
+        "🤖 Yes, in 3 days.",
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(status, "sent");
+    let automated: i64 = sqlx::query_scalar(
+        "select count(*) from messages where org_id = $1 and automated and direction = 'out'",
+    )
+    .bind(org)
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("count");
+    assert_eq!(automated, 3, "template, text, bot answer");
+}
+
+/// Waits until a message with this text was stored (by a job).
+async fn exists(app: &TestApp, text: &str) {
+    until(std::time::Duration::from_secs(10), text, || async {
+        let n: i64 = sqlx::query_scalar("select count(*) from messages where body = $1")
+            .bind(text)
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("count");
+        n > 0
+    })
+    .await;
+}
