@@ -252,6 +252,7 @@ async fn conditions_on_contact_attributes_and_a_waiting_rule_once_per_wait() {
             .fetch_one(&mut app.admin_conn().await)
             .await
             .expect("key");
+    let owner_id = app.user_id("owner@acme.test").await.to_string();
     let response = add_rule(
         &owner,
         &[
@@ -260,6 +261,7 @@ async fn conditions_on_contact_attributes_and_a_waiting_rule_once_per_wait() {
             ("attribute_key", &key),
             ("attribute_value", "gold"),
             ("set_status", "pending"),
+            ("assign", &owner_id),
             ("send_text", "Hello {{first_name}}, a gold agent is on it."),
         ],
     )
@@ -288,12 +290,14 @@ async fn conditions_on_contact_attributes_and_a_waiting_rule_once_per_wait() {
         vec!["Hello Gil, a gold agent is on it."],
         "one reply: the rule's own message sets nothing off"
     );
-    let status: String = sqlx::query_scalar("select status from conversations where id = $1::uuid")
-        .bind(&gold)
-        .fetch_one(&mut app.admin_conn().await)
-        .await
-        .expect("status");
+    let (status, assignee): (String, Option<uuid::Uuid>) =
+        sqlx::query_as("select status, assignee_id from conversations where id = $1::uuid")
+            .bind(&gold)
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("status");
     assert_eq!(status, "pending");
+    assert_eq!(assignee.map(|a| a.to_string()), Some(owner_id.clone()));
 
     // The same message again (a replayed job): nothing more.
     let message: uuid::Uuid = sqlx::query_scalar("select id from messages where body = 'me again'")
