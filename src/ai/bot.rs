@@ -66,7 +66,7 @@ async fn stays_out(
     }
     let (opted_out, newer, person_answered): (bool, bool, bool) = sqlx::query_as(
         "select \
-           (select opted_out or blocked from contacts where org_id = $1 and id = $2), \
+           coalesce((select opted_out or blocked from contacts where org_id = $1 and id = $2), true), \
            exists (select 1 from messages m, messages this \
                    where this.org_id = $1 and this.id = $4 and m.org_id = $1 \
                      and m.conversation_id = $3 and m.direction = 'in' \

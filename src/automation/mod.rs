@@ -115,14 +115,19 @@ async fn act(
     let actions = &rule.actions.0;
     let mut done = vec![];
     if let Some(label) = actions.add_label {
-        let mut with = conversation.clone();
-        db::conversations::with_labels(tx, std::slice::from_mut(&mut with)).await?;
-        if !with.has_label(&label) {
-            let mut ids: Vec<Uuid> = with.labels.iter().map(|l| l.id).collect();
-            ids.push(label);
-            db::conversations::set_labels(tx, conversation.id, &ids).await?;
+        // A label deleted since the rule was saved is skipped, not an error.
+        if db::labels::list(tx).await?.iter().any(|l| l.id == label) {
+            let mut with = conversation.clone();
+            db::conversations::with_labels(tx, std::slice::from_mut(&mut with)).await?;
+            if !with.has_label(&label) {
+                let mut ids: Vec<Uuid> = with.labels.iter().map(|l| l.id).collect();
+                ids.push(label);
+                db::conversations::set_labels(tx, conversation.id, &ids).await?;
+            }
+            done.push("labelled".to_owned());
+        } else {
+            done.push("not labelled: the label was deleted".to_owned());
         }
-        done.push("labelled".to_owned());
     }
     if let Some(priority) = &actions.set_priority
         && PRIORITIES.iter().any(|(p, _)| p == priority)

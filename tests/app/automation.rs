@@ -233,6 +233,28 @@ async fn keywords_label_prioritize_assign_in_turn_and_mail() {
     crate::inbox::customer_writes(owner, "Other", "+55 81 90000 0200", "priceless art").await;
     settled(&app).await;
     assert_eq!(run_count(&app, org).await, before);
+
+    // The label deleted since: the rest of the rule still runs.
+    let deleted = owner
+        .post_form(&format!("/labels/{label_id}/delete"), &[])
+        .await;
+    assert_eq!(deleted.status(), 303);
+    crate::inbox::customer_writes(owner, "Late", "+55 81 90000 0201", "price?").await;
+    until(WAIT, "the run", || async {
+        run_count(&app, org).await == before + 1
+    })
+    .await;
+    let done: String = sqlx::query_scalar(
+        "select done from automation_runs where org_id = $1 order by created_at desc limit 1",
+    )
+    .bind(org)
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("done");
+    assert!(
+        done.starts_with("not labelled: the label was deleted, priority high, assigned in turn"),
+        "{done}"
+    );
 }
 
 #[tokio::test]
