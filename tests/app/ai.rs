@@ -15,10 +15,8 @@ async fn app_with_ai(
     ai: &FakeOpenAi,
     customize: impl FnOnce(&mut wacrm::config::Config),
 ) -> TestApp {
-    let base = ai.base_url();
-    spawn_app_with(move |config| {
-        config.openai_api_key = Some(fake_openai::DEPLOYMENT_KEY.to_owned().into());
-        config.openai_base_url = Some(base.parse().expect("url"));
+    spawn_app_with(|config| {
+        ai.configure(config);
         config.ai_model = Some("test-model-mini".into());
         customize(config);
     })

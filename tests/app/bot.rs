@@ -8,18 +8,13 @@
 
 use std::time::Duration;
 
-use crate::support::fake_openai::{self, FakeOpenAi, Next};
+use crate::support::fake_openai::{FakeOpenAi, Next};
 use crate::support::*;
 
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn app_with_ai(ai: &FakeOpenAi) -> TestApp {
-    let base = ai.base_url();
-    spawn_app_with(move |config| {
-        config.openai_api_key = Some(fake_openai::DEPLOYMENT_KEY.to_owned().into());
-        config.openai_base_url = Some(base.parse().expect("url"));
-    })
-    .await
+    spawn_app_with(|config| ai.configure(config)).await
 }
 
 async fn sandbox_channel(app: &TestApp, org: uuid::Uuid) -> String {

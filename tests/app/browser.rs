@@ -514,14 +514,9 @@ async fn the_linked_phone_page_shows_the_qr_and_turns_to_linked_by_itself() -> W
 #[tokio::test]
 async fn ai_drafts_summaries_and_translations_land_in_place_in_a_real_browser()
 -> WebDriverResult<()> {
-    use crate::support::fake_openai::{self, FakeOpenAi, Next};
+    use crate::support::fake_openai::{FakeOpenAi, Next};
     let ai = FakeOpenAi::start().await;
-    let base = ai.base_url();
-    let app = spawn_app_with(move |config| {
-        config.openai_api_key = Some(fake_openai::DEPLOYMENT_KEY.to_owned().into());
-        config.openai_base_url = Some(base.parse().expect("url"));
-    })
-    .await;
+    let app = spawn_app_with(|config| ai.configure(config)).await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let on = owner.post_form("/settings/ai", &[("enabled", "on")]).await;
     assert_eq!(on.status(), 303);

@@ -1975,7 +1975,7 @@ async fn replies_leave_in_the_order_they_were_written_even_when_the_first_is_ret
 /// bot's answer.
 #[tokio::test]
 async fn rules_fall_back_to_their_template_and_the_bot_keeps_to_the_24_hour_window() {
-    use crate::support::fake_openai::{self, FakeOpenAi, Next};
+    use crate::support::fake_openai::{FakeOpenAi, Next};
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
     graph.add_templates(
@@ -1985,11 +1985,9 @@ async fn rules_fall_back_to_their_template_and_the_bot_keeps_to_the_24_hour_wind
             "components": [{"type": "BODY", "text": "Hi {{1}}, we saw your message and will answer here."}]})],
     );
     let ai = FakeOpenAi::start().await;
-    let (graph_url, ai_url) = (graph.base_url(), ai.base_url());
-    let app = spawn_app_with(move |config| {
-        config.whatsapp_graph_url = graph_url.parse().expect("url");
-        config.openai_api_key = Some(fake_openai::DEPLOYMENT_KEY.to_owned().into());
-        config.openai_base_url = Some(ai_url.parse().expect("url"));
+    let app = spawn_app_with(|config| {
+        config.whatsapp_graph_url = graph.base_url().parse().expect("url");
+        ai.configure(config);
     })
     .await;
     let (app, owner, sales) = with_number(app).await;

@@ -103,6 +103,16 @@ impl FakeOpenAi {
         format!("{}/v1", self.base)
     }
 
+    /// Points an app's settings at this fake, with the deployment's key.
+    pub fn configure(&self, config: &mut wacrm::config::Config) {
+        config.openai_api_key = Some(DEPLOYMENT_KEY.to_owned().into());
+        config.openai_base_url = Some(
+            self.base_url()
+                .parse()
+                .unwrap_or_else(|e| panic!("fake OpenAI: {e}")),
+        );
+    }
+
     /// Accepts this key too (a workspace's own).
     pub fn accept_key(&self, key: &str) {
         self.shared.lock().keys.push(key.to_owned());
