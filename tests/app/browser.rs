@@ -556,16 +556,19 @@ async fn ai_drafts_summaries_and_translations_land_in_place_in_a_real_browser()
             .first()
             .await;
         assert!(working.is_ok(), "progress shows while the provider works");
-        let mut value = String::new();
-        for _ in 0..300 {
-            let reply = driver.find(By::Id("reply-text")).await?;
-            value = reply.prop("value").await?.unwrap_or_default();
-            if !value.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(value, "Sim, entregamos no sábado até as 14h.");
+        // The box is replaced by the swap: find the new one by its text
+        // (an element found before the swap would be stale).
+        let reply = driver
+            .query(By::XPath(
+                "//textarea[@id='reply-text' and contains(., 'entregamos no sábado até as 14h.')]",
+            ))
+            .wait(Duration::from_secs(15), Duration::from_millis(50))
+            .first()
+            .await?;
+        assert_eq!(
+            reply.prop("value").await?.unwrap_or_default(),
+            "Sim, entregamos no sábado até as 14h."
+        );
         assert!(
             driver
                 .find(By::Id("ai-status"))
