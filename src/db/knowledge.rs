@@ -24,16 +24,6 @@ pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Article>> {
     .await
 }
 
-pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Article>> {
-    sqlx::query_as(
-        "select id, title, body, updated_at from kb_articles where org_id = $1 and id = $2",
-    )
-    .bind(tx.org_id())
-    .bind(id)
-    .fetch_optional(tx.conn())
-    .await
-}
-
 pub async fn insert(tx: &mut TenantTx, title: &str, body: &str) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
     sqlx::query("insert into kb_articles (org_id, id, title, body) values ($1, $2, $3, $4)")

@@ -107,6 +107,22 @@ async fn render(
     Ok((status, page).into_response())
 }
 
+/// The page again with the form as typed and what is wrong with it.
+async fn refuse(
+    tenant: Tenant<ManageSettings>,
+    form: ArticleForm,
+    errors: Vec<String>,
+) -> Result<Response> {
+    render(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        tenant,
+        String::new(),
+        form,
+        errors,
+    )
+    .await
+}
+
 async fn index(
     tenant: Tenant<ManageSettings>,
     Query(params): Query<SearchParams>,
@@ -129,14 +145,7 @@ async fn create(
     let (title, body) = match check(&form.title, &form.body) {
         Ok(fields) => fields,
         Err(errors) => {
-            return render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                tenant,
-                String::new(),
-                form,
-                errors,
-            )
-            .await;
+            return refuse(tenant, form, errors).await;
         }
     };
     db::knowledge::insert(&mut tenant.tx, &title, &body).await?;
@@ -158,23 +167,15 @@ async fn update(
     Form(form): Form<ArticleForm>,
 ) -> Result<Response> {
     let id = article_id(&id)?;
-    if db::knowledge::find(&mut tenant.tx, id).await?.is_none() {
-        return Err(AppError::NotFound);
-    }
     let (title, body) = match check(&form.title, &form.body) {
         Ok(fields) => fields,
         Err(errors) => {
-            return render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                tenant,
-                String::new(),
-                form,
-                errors,
-            )
-            .await;
+            return refuse(tenant, form, errors).await;
         }
     };
-    db::knowledge::update(&mut tenant.tx, id, &title, &body).await?;
+    if !db::knowledge::update(&mut tenant.tx, id, &title, &body).await? {
+        return Err(AppError::NotFound);
+    }
     tenant.tx.commit().await?;
     tenant
         .session
@@ -217,26 +218,12 @@ async fn import(mut tenant: Tenant<ManageSettings>, mut multipart: Multipart) ->
     }
     let Some(bytes) = file.filter(|b| !b.is_empty()) else {
         let errors = vec!["File: choose a CSV file with question and answer columns.".to_owned()];
-        return render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            tenant,
-            String::new(),
-            ArticleForm::default(),
-            errors,
-        )
-        .await;
+        return refuse(tenant, ArticleForm::default(), errors).await;
     };
     let pairs = match parse_qa_csv(&bytes) {
         Ok(pairs) => pairs,
         Err(error) => {
-            return render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                tenant,
-                String::new(),
-                ArticleForm::default(),
-                vec![error],
-            )
-            .await;
+            return refuse(tenant, ArticleForm::default(), vec![error]).await;
         }
     };
     let mut added = 0;

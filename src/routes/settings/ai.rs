@@ -59,17 +59,13 @@ async fn render(
         None
     };
     tenant.tx.commit().await?;
-    let enabled_note = match (&settings.enabled_at, &settings.enabled_by_name) {
-        (Some(at), Some(by)) if settings.enabled => Some(format!(
-            "Turned on by {by} on {}.",
-            crate::billing::standing::date(at)
-        )),
-        (Some(at), None) if settings.enabled => Some(format!(
-            "Turned on on {}.",
-            crate::billing::standing::date(at)
-        )),
-        _ => None,
-    };
+    let enabled_note = settings.enabled_at.filter(|_| settings.enabled).map(|at| {
+        let on = crate::billing::standing::date(&at);
+        match &settings.enabled_by_name {
+            Some(by) => format!("Turned on by {by} on {on}."),
+            None => format!("Turned on on {on}."),
+        }
+    });
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
