@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod automation;
 pub mod billing;
+pub mod campaigns;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -17,6 +17,9 @@ pub enum Counted {
     Contacts,
     /// Calls to the AI provider this calendar month (UTC).
     AiRequests,
+    /// Recipients (not skipped) of campaigns started this calendar month
+    /// (UTC).
+    CampaignRecipients,
 }
 
 impl Counted {
@@ -32,6 +35,10 @@ impl Counted {
             ),
             Counted::Contacts => ("contact", "contacts"),
             Counted::AiRequests => ("AI request a month", "AI requests a month"),
+            Counted::CampaignRecipients => (
+                "campaign recipient a month",
+                "campaign recipients a month",
+            ),
         };
         format!("{n} {}", if n == 1 { one } else { many })
     }
@@ -48,7 +55,10 @@ pub struct OverLimit {
 
 impl std::fmt::Display for OverLimit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let has = if self.counted == Counted::AiRequests {
+        let has = if matches!(
+            self.counted,
+            Counted::AiRequests | Counted::CampaignRecipients
+        ) {
             format!("this workspace has made {} this month", self.used)
         } else {
             format!("this workspace has {}", self.used)
@@ -98,6 +108,7 @@ pub async fn room(
         Counted::Members => limits.members,
         Counted::Contacts => limits.contacts,
         Counted::AiRequests => limits.ai_replies_per_month,
+        Counted::CampaignRecipients => limits.campaign_recipients_per_month,
     };
     let Some(limit) = limit else {
         return Ok(Ok(None));

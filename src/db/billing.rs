@@ -221,6 +221,7 @@ pub struct Usage {
     pub members: i64,
     pub contacts: i64,
     pub ai_requests: i64,
+    pub campaign_recipients: i64,
 }
 
 /// What the workspace uses, counted as the limits count it.
@@ -231,6 +232,7 @@ pub async fn usage(tx: &mut TenantTx) -> sqlx::Result<Usage> {
         members: used(tx, Counted::Members).await?,
         contacts: used(tx, Counted::Contacts).await?,
         ai_requests: used(tx, Counted::AiRequests).await?,
+        campaign_recipients: used(tx, Counted::CampaignRecipients).await?,
     })
 }
 
@@ -253,6 +255,12 @@ pub async fn used(
         Counted::AiRequests => {
             "select coalesce(sum(calls), 0)::bigint from ai_usage \
              where org_id = $1 and month = date_trunc('month', now() at time zone 'UTC')::date"
+        }
+        Counted::CampaignRecipients => {
+            "select count(*) from campaign_recipients r \
+             join campaigns c on c.org_id = r.org_id and c.id = r.campaign_id \
+             where r.org_id = $1 and r.state <> 'skipped' \
+               and c.started_at >= date_trunc('month', now() at time zone 'UTC') at time zone 'UTC'"
         }
     };
     sqlx::query_scalar(sql)

@@ -17,6 +17,7 @@ pub mod attributes;
 pub mod automation;
 pub mod billing;
 pub mod bot;
+pub mod campaigns;
 pub mod canned;
 pub mod channels;
 pub mod cloud_channels;

@@ -58,7 +58,7 @@ pub fn check_body(input: &str) -> Result<String, Vec<String>> {
 }
 
 /// The names inside `{{...}}` (spaces around the name allowed).
-fn placeholders(body: &str) -> Vec<&str> {
+pub fn placeholders(body: &str) -> Vec<&str> {
     let mut names = vec![];
     let mut rest = body;
     while let Some(start) = rest.find("{{") {

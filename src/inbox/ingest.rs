@@ -6,12 +6,14 @@ use std::collections::{BTreeMap, HashSet};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::campaigns::opt_out;
 use crate::db;
 use crate::db::channels::Channel;
 use crate::db::contacts::Sender;
 use crate::db::conversations::Arrivals;
 use crate::db::messages::InboundRow;
 use crate::domain::{MessageKind, PhoneE164};
+use crate::inbox::outbound::Target;
 use crate::jobs::{self, Job};
 use crate::secrets::SecretBox;
 use crate::tenancy::TenantTx;
@@ -173,6 +175,7 @@ pub async fn ingest_all(
         }
     }
     db::conversations::record_arrivals(tx, &changed).await?;
+    after_customers_wrote(tx, secrets, channel, arrivals, &rows, &fresh, &outcomes).await?;
     let stored: Vec<Uuid> = outcomes
         .iter()
         .filter_map(|o| match o {
@@ -203,6 +206,46 @@ pub async fn ingest_all(
         jobs::enqueue(tx.conn(), secrets, &job).await?;
     }
     Ok(outcomes)
+}
+
+/// What a customer's message means for campaigns: their recent campaign
+/// messages count as replied, and a message that is an opt-out (or opt-in)
+/// word changes their consent.
+async fn after_customers_wrote(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    channel: &Channel,
+    arrivals: &[Inbound<'_>],
+    rows: &[(usize, InboundRow<'_>)],
+    fresh: &[(usize, Uuid, OffsetDateTime)],
+    outcomes: &[Ingested],
+) -> anyhow::Result<()> {
+    let contact_of: BTreeMap<usize, Uuid> = fresh.iter().map(|(i, c, _)| (*i, *c)).collect();
+    let mut writers: Vec<Uuid> = Vec::new();
+    let mut texts: Vec<opt_out::Arrived> = Vec::new();
+    for (index, row) in rows {
+        let (Ingested::Stored { .. }, Some(&contact_id)) = (outcomes[*index], contact_of.get(index))
+        else {
+            continue;
+        };
+        writers.push(contact_id);
+        if arrivals[*index].kind == MessageKind::Text {
+            texts.push(opt_out::Arrived {
+                contact_id,
+                target: Target {
+                    conversation_id: row.conversation_id,
+                    channel_id: channel.id,
+                },
+                text: arrivals[*index].body,
+            });
+        }
+    }
+    writers.sort_unstable();
+    writers.dedup();
+    if !writers.is_empty() {
+        db::campaigns::note_replies(tx, &writers).await?;
+    }
+    opt_out::on_arrivals(tx, secrets, &texts).await
 }
 
 /// The list's one-line summary of a message.

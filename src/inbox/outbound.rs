@@ -72,14 +72,14 @@ pub async fn queue_reply(
 pub async fn queue_automated(
     tx: &mut TenantTx,
     secrets: &SecretBox,
-    conversation: &Conversation,
+    target: impl Into<Target>,
     text: &str,
 ) -> anyhow::Result<Uuid> {
     let text: String = text.chars().take(4096).collect();
-    let id = queue(
+    let id = queue_to(
         tx,
         secrets,
-        conversation,
+        target.into(),
         None,
         &Outgoing::text(&text, None),
     )
@@ -98,6 +98,22 @@ pub async fn mark_automated(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Where a message goes: its conversation and that conversation's channel.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    pub conversation_id: Uuid,
+    pub channel_id: Uuid,
+}
+
+impl From<&Conversation> for Target {
+    fn from(conversation: &Conversation) -> Target {
+        Target {
+            conversation_id: conversation.id,
+            channel_id: conversation.channel_id,
+        }
+    }
+}
+
 /// Queues any message a member (`author`) or an integration (`None`) sends;
 /// the send job runs once the transaction commits.
 pub async fn queue(
@@ -107,9 +123,20 @@ pub async fn queue(
     author: Option<Uuid>,
     outgoing: &Outgoing<'_>,
 ) -> anyhow::Result<Uuid> {
+    queue_to(tx, secrets, conversation.into(), author, outgoing).await
+}
+
+/// [`queue`] to a conversation known by its ids.
+pub async fn queue_to(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    target: Target,
+    author: Option<Uuid>,
+    outgoing: &Outgoing<'_>,
+) -> anyhow::Result<Uuid> {
     let id = store_with(
         tx,
-        conversation,
+        target,
         author,
         outgoing,
         DeliveryStatus::Queued,
@@ -163,6 +190,19 @@ pub async fn queue_template(
         .map_err(anyhow::Error::from)?
         .filter(db::templates::Template::sendable)
         .ok_or(TemplateRefused::Unknown)?;
+    queue_approved_template(tx, secrets, conversation.into(), author, &template, values).await
+}
+
+/// Queues `template` (approved, checked by the caller) with its body
+/// variables filled by `values`, in order.
+pub async fn queue_approved_template(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    target: Target,
+    author: Option<Uuid>,
+    template: &db::templates::Template,
+    values: &[String],
+) -> Result<Uuid, TemplateRefused> {
     let values: Vec<String> = values.iter().map(|v| v.trim().to_owned()).collect();
     let expected = usize::try_from(template.variables).unwrap_or(0);
     if values.len() != expected
@@ -171,7 +211,7 @@ pub async fn queue_template(
             .any(|v| v.is_empty() || v.chars().count() > 1024)
     {
         return Err(TemplateRefused::Values {
-            name: template.name,
+            name: template.name.clone(),
             expected,
         });
     }
@@ -185,7 +225,7 @@ pub async fn queue_template(
     };
     let id = store_with(
         tx,
-        conversation,
+        target,
         author,
         &outgoing,
         DeliveryStatus::Queued,
@@ -226,7 +266,7 @@ async fn store_note(
     };
     store_with(
         tx,
-        conversation,
+        conversation.into(),
         author,
         &note,
         DeliveryStatus::Received,
@@ -240,7 +280,7 @@ async fn store_note(
 /// beside it.
 async fn store_with(
     tx: &mut TenantTx,
-    conversation: &Conversation,
+    target: Target,
     author: Option<Uuid>,
     outgoing: &Outgoing<'_>,
     status: DeliveryStatus,
@@ -250,8 +290,8 @@ async fn store_with(
     let id = db::messages::insert(
         tx,
         &NewMessage {
-            conversation_id: conversation.id,
-            channel_id: conversation.channel_id,
+            conversation_id: target.conversation_id,
+            channel_id: target.channel_id,
             inbound: false,
             kind: outgoing.kind,
             body: outgoing.text,
@@ -269,7 +309,7 @@ async fn store_with(
     // No provider id, so no conflict: always inserted.
     .ok_or(sqlx::Error::RowNotFound)?;
     let preview = super::ingest::preview(outgoing.kind, outgoing.text);
-    db::conversations::record_message(tx, conversation.id, false, &preview, now).await?;
+    db::conversations::record_message(tx, target.conversation_id, false, &preview, now).await?;
     Ok(id)
 }
 

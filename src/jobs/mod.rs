@@ -56,6 +56,15 @@ pub enum Job {
     BotAnswer { org_id: Uuid, message_id: Uuid },
     /// A customer's message: the automation rules it sets off (once each).
     Automate { org_id: Uuid, message_id: Uuid },
+    /// A scheduled campaign whose time came (or "start now").
+    StartCampaign { org_id: Uuid, campaign_id: Uuid },
+    /// A running campaign's next step; `run` is the start or resume it
+    /// belongs to (an older run's job stops).
+    DispatchCampaign {
+        org_id: Uuid,
+        campaign_id: Uuid,
+        run: i32,
+    },
 }
 
 impl Job {
@@ -69,6 +78,7 @@ impl Job {
             Job::StripeEvent { .. } => "billing",
             Job::BotAnswer { .. } => "bot",
             Job::Automate { .. } => "automation",
+            Job::StartCampaign { .. } | Job::DispatchCampaign { .. } => "campaigns",
         }
     }
 

@@ -154,5 +154,14 @@ async fn run(state: &AppState, job: &Job, attempts: i32) -> anyhow::Result<()> {
         Job::Automate { org_id, message_id } => {
             crate::automation::on_message(state, *org_id, *message_id).await
         }
+        Job::StartCampaign {
+            org_id,
+            campaign_id,
+        } => crate::campaigns::start(state, *org_id, *campaign_id).await,
+        Job::DispatchCampaign {
+            org_id,
+            campaign_id,
+            run,
+        } => crate::campaigns::dispatch(state, *org_id, *campaign_id, *run).await,
     }
 }

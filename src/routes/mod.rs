@@ -4,6 +4,7 @@ mod api;
 mod attributes;
 mod auth;
 mod automations;
+mod campaigns;
 mod canned;
 mod companies;
 pub(crate) mod contacts;
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .merge(canned::router())
         .merge(knowledge::router())
         .merge(automations::router())
+        .merge(campaigns::router())
         .merge(attributes::router())
         .merge(workspaces::router())
         .merge(team::router())

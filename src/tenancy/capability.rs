@@ -42,6 +42,8 @@ capabilities! {
     ManageSettings: "change workspace settings" => [Owner, Admin];
     /// Billing, ownership transfer, deleting the workspace.
     OwnWorkspace: "manage billing, ownership or deletion of the workspace" => [Owner];
+    /// Campaigns: messages to many contacts at once, and opt-out words.
+    RunCampaigns: "send campaigns" => [Owner, Admin];
     /// Turning AI on (it sends conversations to a provider) and its key.
     ControlAi: "turn AI on or off or change its key" => [Owner];
 }

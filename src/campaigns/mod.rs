@@ -1,0 +1,341 @@
+//! Broadcast campaigns: a message to a segment of contacts.
+//!
+//! Why each recipient gets it once, whatever crashes:
+//! - At the start the segment is stored as recipients (`pending`), in the
+//!   transaction that marks the campaign running and queues its dispatch
+//!   job.
+//! - Each dispatch step takes the next pending recipients (locked), and in
+//!   one transaction stores each one's message as queued with its send job
+//!   and marks the recipient `queued`. A step that dies commits nothing;
+//!   the job runs again (the queue's lease) and takes the same recipients.
+//! - From there the message is an ordinary queued message: the send job
+//!   sends it once (`crate::whatsapp::sender`), and the recipient's state
+//!   follows the message's status (a trigger, migration 29).
+//!
+//! The pace: a step hands over what the campaign's rate allows since it
+//! was (re)started, then asks to run again a tick later. It holds back
+//! while many of its messages still wait for WhatsApp (throttling), and
+//! pauses itself when Meta refuses a message for a reason that concerns
+//! the whole number (quality, account, template).
+
+pub mod message;
+pub mod opt_out;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::billing::limits::{self, Counted};
+use crate::db;
+use crate::db::campaigns::Campaign;
+use crate::domain::MessageKind;
+use crate::inbox::outbound::{self, Outgoing, Target};
+use crate::jobs::{self, Job, RetryLater};
+use crate::tenancy::{TenantTx, bootstrap};
+use message::{Content, Made};
+
+/// Meta's errors that concern the number or the template, not one
+/// recipient: the campaign pauses on the first.
+/// 131048 spam rate limit (quality), 131031 and 368 account restricted or
+/// locked, 131042 payment problem, 132000/132001 template parameters or
+/// template missing, 132015/132016 template paused or disabled.
+pub const PAUSING_ERRORS: [i64; 8] = [131048, 131031, 368, 131042, 132000, 132001, 132015, 132016];
+
+/// The default rate of a linked phone's campaign: one message every six
+/// seconds. Automated bulk sending is how such numbers get banned.
+pub const LINKED_PHONE_RATE_PER_MINUTE: i32 = 10;
+
+/// How fast a campaign hands messages to the send queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    pub per_minute: i32,
+}
+
+impl Pace {
+    /// Time between steps: a second, or longer for slow rates (one
+    /// message a step).
+    pub fn tick(self) -> Duration {
+        if self.per_minute >= 60 {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs_f64(60.0 / f64::from(self.per_minute.max(1)))
+        }
+    }
+
+    /// What one step hands over at the rate.
+    pub fn per_tick(self) -> i64 {
+        (i64::from(self.per_minute) + 59) / 60
+    }
+
+    /// How many may be handed over now: what the rate allowed since
+    /// `elapsed` began plus one step's worth, less what was; never more
+    /// than two steps' worth at once (a late step catches up, a long
+    /// stall does not become a burst).
+    pub fn budget(self, elapsed: Duration, handed: i64) -> i64 {
+        let allowed = (f64::from(self.per_minute) * elapsed.as_secs_f64() / 60.0).floor() as i64;
+        (allowed + self.per_tick() - handed).clamp(0, 2 * self.per_tick())
+    }
+
+    /// Messages waiting for WhatsApp beyond which no more are handed over:
+    /// the number is being throttled or the sender is behind.
+    pub fn backlog(self) -> i64 {
+        (self.per_tick() * 5).max(20)
+    }
+}
+
+/// Starts a scheduled campaign (its time has come, or "start now"): stores
+/// its recipients and begins dispatching. Safe to run twice.
+pub async fn start(state: &AppState, org_id: Uuid, campaign_id: Uuid) -> anyhow::Result<()> {
+    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let Some(campaign) = db::campaigns::lock(&mut tx, campaign_id).await? else {
+        return Ok(());
+    };
+    let due = campaign
+        .scheduled_at
+        .is_none_or(|at| at <= OffsetDateTime::now_utc() + time::Duration::seconds(1));
+    // Canceled or moved back to draft meanwhile, or re-timed (a later job
+    // starts it).
+    if campaign.state != "scheduled" || !due {
+        return Ok(());
+    }
+    if let Err(why) = message::prepare(&mut tx, &campaign).await? {
+        db::campaigns::set_state(&mut tx, campaign.id, "draft", Some(&format!("Not started: {why}")))
+            .await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    let made = db::campaigns::materialize(&mut tx, campaign.id, &campaign.segment()).await?;
+    if let Some(refusal) = over_plan(state, &mut tx, made.to_send).await? {
+        db::campaigns::clear_recipients(&mut tx, campaign.id).await?;
+        db::campaigns::set_state(&mut tx, campaign.id, "draft", Some(&format!("Not started: {refusal}")))
+            .await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    let run = db::campaigns::run(&mut tx, campaign.id).await?;
+    enqueue_dispatch(&mut tx, state, campaign.id, run).await?;
+    tx.commit().await?;
+    tracing::info!(%org_id, %campaign_id, to_send = made.to_send, skipped = made.skipped, "campaign started");
+    Ok(())
+}
+
+/// Why `to_send` more recipients do not fit the plan this month, if so.
+async fn over_plan(state: &AppState, tx: &mut TenantTx, to_send: i64) -> anyhow::Result<Option<String>> {
+    Ok(match limits::room(&state.config, tx, Counted::CampaignRecipients).await? {
+        Ok(None) => None,
+        Ok(Some(room)) if room >= to_send => None,
+        Ok(Some(room)) => Some(format!(
+            "this campaign has {to_send} recipients, and the plan allows {room} more this \
+             month. Narrow the segment, or upgrade in Settings → Billing."
+        )),
+        Err(over) => Some(over.to_string()),
+    })
+}
+
+/// Queues the campaign's dispatch (run `run`) in the caller's transaction.
+pub async fn enqueue_dispatch(
+    tx: &mut TenantTx,
+    state: &AppState,
+    campaign_id: Uuid,
+    run: i32,
+) -> anyhow::Result<()> {
+    let job = Job::DispatchCampaign {
+        org_id: tx.org_id(),
+        campaign_id,
+        run,
+    };
+    jobs::enqueue(tx.conn(), &state.secrets, &job).await?;
+    Ok(())
+}
+
+/// One dispatch step (see the module comment). Asks to run again a tick
+/// later while the campaign runs; ends when it is paused, canceled,
+/// resumed by a newer run, or has handed every recipient over.
+pub async fn dispatch(
+    state: &AppState,
+    org_id: Uuid,
+    campaign_id: Uuid,
+    run: i32,
+) -> anyhow::Result<()> {
+    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let Some(campaign) = db::campaigns::lock(&mut tx, campaign_id).await? else {
+        return Ok(());
+    };
+    if campaign.state != "running" || campaign.dispatch_run != run {
+        return Ok(());
+    }
+    let pace = Pace {
+        per_minute: campaign.rate_per_minute,
+    };
+    let later = || -> anyhow::Result<()> {
+        Err(RetryLater {
+            after: pace.tick(),
+            reason: "campaign: next step".into(),
+            waiting: true,
+        }
+        .into())
+    };
+    let since = campaign.resumed_at.unwrap_or_else(OffsetDateTime::now_utc);
+    if let Some(refused) =
+        db::campaigns::failure_with_code(&mut tx, campaign.id, since, &PAUSING_ERRORS).await?
+    {
+        let reason = format!(
+            "Paused: WhatsApp refused a message for a reason that concerns the whole number or \
+             template ({refused}). Check the number's quality and the template in WhatsApp \
+             Manager, then resume."
+        );
+        return pause(tx, campaign.id, &reason).await;
+    }
+    let in_flight = db::campaigns::in_flight(&mut tx, campaign.id).await?;
+    if in_flight >= pace.backlog() {
+        let reason = format!(
+            "Slowed: {in_flight} messages are waiting for WhatsApp (it is throttling this \
+             number, or sending is behind); more go when they are out."
+        );
+        db::campaigns::set_reason(&mut tx, campaign.id, Some(&reason)).await?;
+        tx.commit().await?;
+        return later();
+    }
+    let elapsed = (OffsetDateTime::now_utc() - since).try_into().unwrap_or_default();
+    let budget = pace.budget(elapsed, i64::from(campaign.queued_since_resume));
+    if budget == 0 {
+        tx.commit().await?;
+        return later();
+    }
+    let batch = db::campaigns::next_pending(&mut tx, campaign.id, budget).await?;
+    if batch.is_empty() {
+        db::campaigns::set_state(&mut tx, campaign.id, "done", None).await?;
+        tx.commit().await?;
+        tracing::info!(%org_id, %campaign_id, "campaign handed over every recipient");
+        return Ok(());
+    }
+    let content = match message::prepare(&mut tx, &campaign).await? {
+        Ok(content) => content,
+        Err(why) => return pause(tx, campaign.id, &format!("Paused: {why}")).await,
+    };
+    let handed = hand_over(state, &mut tx, &campaign, &content, &batch).await?;
+    db::campaigns::count_queued(&mut tx, campaign.id, handed).await?;
+    db::campaigns::set_reason(&mut tx, campaign.id, None).await?;
+    tx.commit().await?;
+    later()
+}
+
+/// Queues the batch's messages (in the caller's transaction); recipients
+/// who may not or cannot get it are skipped with the reason. Returns how
+/// many were queued.
+async fn hand_over(
+    state: &AppState,
+    tx: &mut TenantTx,
+    campaign: &Campaign,
+    content: &Content,
+    batch: &[db::campaigns::Pending],
+) -> anyhow::Result<i32> {
+    let now = OffsetDateTime::now_utc();
+    let mut made = Vec::with_capacity(batch.len());
+    for recipient in batch {
+        // The contact may have changed since the start.
+        let refused = if recipient.opted_out {
+            Some("Opted out".to_owned())
+        } else if recipient.blocked {
+            Some("Blocked".to_owned())
+        } else if recipient.phone.is_none() {
+            Some("No phone number".to_owned())
+        } else {
+            None
+        };
+        match refused.map_or_else(|| content.make_for(recipient), Err) {
+            Ok(message) => made.push((recipient.contact_id, message)),
+            Err(reason) => {
+                db::campaigns::skip(tx, campaign.id, recipient.contact_id, &reason).await?;
+            }
+        }
+    }
+    let contacts: BTreeMap<Uuid, OffsetDateTime> = made.iter().map(|(id, _)| (*id, now)).collect();
+    let conversations =
+        db::conversations::find_or_open_all(tx, campaign.channel_id, &contacts).await?;
+    let mut handed = 0;
+    for (contact_id, message) in made {
+        let Some(&conversation_id) = conversations.get(&contact_id) else {
+            db::campaigns::skip(tx, campaign.id, contact_id, "No conversation could be opened")
+                .await?;
+            continue;
+        };
+        let target = Target {
+            conversation_id,
+            channel_id: campaign.channel_id,
+        };
+        let queued = match &message {
+            Made::Template {
+                template, values, ..
+            } => {
+                outbound::queue_approved_template(
+                    tx,
+                    &state.secrets,
+                    target,
+                    campaign.created_by,
+                    template,
+                    values,
+                )
+                .await
+                .map_err(anyhow::Error::from)?
+            }
+            Made::Text(text) => {
+                let outgoing = Outgoing {
+                    kind: MessageKind::Text,
+                    text,
+                    reply_to: None,
+                    media: None,
+                };
+                outbound::queue_to(tx, &state.secrets, target, campaign.created_by, &outgoing)
+                    .await?
+            }
+        };
+        db::campaigns::mark_queued(tx, campaign.id, contact_id, queued).await?;
+        handed += 1;
+    }
+    Ok(handed)
+}
+
+/// Pauses the campaign with the reason shown on its page.
+async fn pause(mut tx: TenantTx, campaign_id: Uuid, reason: &str) -> anyhow::Result<()> {
+    db::campaigns::set_state(&mut tx, campaign_id, "paused", Some(reason)).await?;
+    tx.commit().await?;
+    tracing::warn!(%campaign_id, reason, "campaign paused");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pace_hands_over_the_rate_and_catches_up_without_bursting() {
+        let pace = Pace { per_minute: 4800 };
+        assert_eq!(pace.tick(), Duration::from_secs(1));
+        assert_eq!(pace.per_tick(), 80);
+        // The first step: one step's worth.
+        assert_eq!(pace.budget(Duration::ZERO, 0), 80);
+        // A second later: the next 80.
+        assert_eq!(pace.budget(Duration::from_secs(1), 80), 80);
+        // A step ran late: it catches up, but at most two steps' worth.
+        assert_eq!(pace.budget(Duration::from_millis(2500), 160), 120);
+        assert_eq!(pace.budget(Duration::from_secs(60), 160), 160);
+        // Ahead of the rate: nothing.
+        assert_eq!(pace.budget(Duration::from_secs(1), 400), 0);
+    }
+
+    #[test]
+    fn a_slow_rate_sends_one_per_longer_tick() {
+        let pace = Pace {
+            per_minute: LINKED_PHONE_RATE_PER_MINUTE,
+        };
+        assert_eq!(pace.tick(), Duration::from_secs(6));
+        assert_eq!(pace.per_tick(), 1);
+        assert_eq!(pace.budget(Duration::ZERO, 0), 1);
+        assert_eq!(pace.budget(Duration::from_secs(3), 1), 0);
+        assert_eq!(pace.budget(Duration::from_secs(6), 1), 1);
+    }
+}
