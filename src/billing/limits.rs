@@ -35,10 +35,9 @@ impl Counted {
             ),
             Counted::Contacts => ("contact", "contacts"),
             Counted::AiRequests => ("AI request a month", "AI requests a month"),
-            Counted::CampaignRecipients => (
-                "campaign recipient a month",
-                "campaign recipients a month",
-            ),
+            Counted::CampaignRecipients => {
+                ("campaign recipient a month", "campaign recipients a month")
+            }
         };
         format!("{n} {}", if n == 1 { one } else { many })
     }

@@ -37,7 +37,10 @@ pub enum Content {
 }
 
 /// The campaign's message as it can be sent now, or why it cannot.
-pub async fn prepare(tx: &mut TenantTx, campaign: &Campaign) -> anyhow::Result<Result<Content, String>> {
+pub async fn prepare(
+    tx: &mut TenantTx,
+    campaign: &Campaign,
+) -> anyhow::Result<Result<Content, String>> {
     if campaign.channel_kind == "whatsapp_cloud" {
         let (Some(name), Some(language)) = (&campaign.template_name, &campaign.template_language)
         else {
@@ -67,11 +70,10 @@ pub async fn prepare(tx: &mut TenantTx, campaign: &Campaign) -> anyhow::Result<R
     let Some(body) = campaign.body.clone().filter(|b| !b.trim().is_empty()) else {
         return Ok(Err("Text: write the message.".into()));
     };
-    let workspace: String =
-        sqlx::query_scalar("select name from organizations where id = $1")
-            .bind(tx.org_id())
-            .fetch_one(tx.conn())
-            .await?;
+    let workspace: String = sqlx::query_scalar("select name from organizations where id = $1")
+        .bind(tx.org_id())
+        .fetch_one(tx.conn())
+        .await?;
     Ok(Ok(Content::Text { body, workspace }))
 }
 

@@ -102,16 +102,26 @@ pub async fn start(state: &AppState, org_id: Uuid, campaign_id: Uuid) -> anyhow:
         return Ok(());
     }
     if let Err(why) = message::prepare(&mut tx, &campaign).await? {
-        db::campaigns::set_state(&mut tx, campaign.id, "draft", Some(&format!("Not started: {why}")))
-            .await?;
+        db::campaigns::set_state(
+            &mut tx,
+            campaign.id,
+            "draft",
+            Some(&format!("Not started: {why}")),
+        )
+        .await?;
         tx.commit().await?;
         return Ok(());
     }
     let made = db::campaigns::materialize(&mut tx, campaign.id, &campaign.segment()).await?;
     if let Some(refusal) = over_plan(state, &mut tx, made.to_send).await? {
         db::campaigns::clear_recipients(&mut tx, campaign.id).await?;
-        db::campaigns::set_state(&mut tx, campaign.id, "draft", Some(&format!("Not started: {refusal}")))
-            .await?;
+        db::campaigns::set_state(
+            &mut tx,
+            campaign.id,
+            "draft",
+            Some(&format!("Not started: {refusal}")),
+        )
+        .await?;
         tx.commit().await?;
         return Ok(());
     }
@@ -123,16 +133,22 @@ pub async fn start(state: &AppState, org_id: Uuid, campaign_id: Uuid) -> anyhow:
 }
 
 /// Why `to_send` more recipients do not fit the plan this month, if so.
-async fn over_plan(state: &AppState, tx: &mut TenantTx, to_send: i64) -> anyhow::Result<Option<String>> {
-    Ok(match limits::room(&state.config, tx, Counted::CampaignRecipients).await? {
-        Ok(None) => None,
-        Ok(Some(room)) if room >= to_send => None,
-        Ok(Some(room)) => Some(format!(
-            "this campaign has {to_send} recipients, and the plan allows {room} more this \
+async fn over_plan(
+    state: &AppState,
+    tx: &mut TenantTx,
+    to_send: i64,
+) -> anyhow::Result<Option<String>> {
+    Ok(
+        match limits::room(&state.config, tx, Counted::CampaignRecipients).await? {
+            Ok(None) => None,
+            Ok(Some(room)) if room >= to_send => None,
+            Ok(Some(room)) => Some(format!(
+                "this campaign has {to_send} recipients, and the plan allows {room} more this \
              month. Narrow the segment, or upgrade in Settings → Billing."
-        )),
-        Err(over) => Some(over.to_string()),
-    })
+            )),
+            Err(over) => Some(over.to_string()),
+        },
+    )
 }
 
 /// Queues the campaign's dispatch (run `run`) in the caller's transaction.
@@ -199,7 +215,9 @@ pub async fn dispatch(
         tx.commit().await?;
         return later();
     }
-    let elapsed = (OffsetDateTime::now_utc() - since).try_into().unwrap_or_default();
+    let elapsed = (OffsetDateTime::now_utc() - since)
+        .try_into()
+        .unwrap_or_default();
     let budget = pace.budget(elapsed, i64::from(campaign.queued_since_resume));
     if budget == 0 {
         tx.commit().await?;
@@ -259,8 +277,13 @@ async fn hand_over(
     let mut handed = 0;
     for (contact_id, message) in made {
         let Some(&conversation_id) = conversations.get(&contact_id) else {
-            db::campaigns::skip(tx, campaign.id, contact_id, "No conversation could be opened")
-                .await?;
+            db::campaigns::skip(
+                tx,
+                campaign.id,
+                contact_id,
+                "No conversation could be opened",
+            )
+            .await?;
             continue;
         };
         let target = Target {
@@ -270,18 +293,16 @@ async fn hand_over(
         let queued = match &message {
             Made::Template {
                 template, values, ..
-            } => {
-                outbound::queue_approved_template(
-                    tx,
-                    &state.secrets,
-                    target,
-                    campaign.created_by,
-                    template,
-                    values,
-                )
-                .await
-                .map_err(anyhow::Error::from)?
-            }
+            } => outbound::queue_approved_template(
+                tx,
+                &state.secrets,
+                target,
+                campaign.created_by,
+                template,
+                values,
+            )
+            .await
+            .map_err(anyhow::Error::from)?,
             Made::Text(text) => {
                 let outgoing = Outgoing {
                     kind: MessageKind::Text,

@@ -93,14 +93,12 @@ impl Segment {
     /// The segment's conditions on `contacts c` (after a `where`).
     fn push_conditions(&self, sql: &mut QueryBuilder<Postgres>) {
         if !self.label_ids.is_empty() {
-            sql.push(
-                " and exists (select 1 from unnest(",
-            )
-            .push_bind(self.label_ids.clone())
-            .push(
-                "::uuid[]) as l(id) join contact_labels cl on cl.org_id = c.org_id \
+            sql.push(" and exists (select 1 from unnest(")
+                .push_bind(self.label_ids.clone())
+                .push(
+                    "::uuid[]) as l(id) join contact_labels cl on cl.org_id = c.org_id \
                  and cl.contact_id = c.id and cl.label_id = l.id)",
-            );
+                );
         }
         if let Some((key, value)) = &self.attribute {
             sql.push(" and lower(trim(c.attributes ->> ")

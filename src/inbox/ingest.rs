@@ -224,7 +224,8 @@ async fn after_customers_wrote(
     let mut writers: Vec<Uuid> = Vec::new();
     let mut texts: Vec<opt_out::Arrived> = Vec::new();
     for (index, row) in rows {
-        let (Ingested::Stored { .. }, Some(&contact_id)) = (outcomes[*index], contact_of.get(index))
+        let (Ingested::Stored { .. }, Some(&contact_id)) =
+            (outcomes[*index], contact_of.get(index))
         else {
             continue;
         };

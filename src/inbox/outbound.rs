@@ -134,15 +134,7 @@ pub async fn queue_to(
     author: Option<Uuid>,
     outgoing: &Outgoing<'_>,
 ) -> anyhow::Result<Uuid> {
-    let id = store_with(
-        tx,
-        target,
-        author,
-        outgoing,
-        DeliveryStatus::Queued,
-        None,
-    )
-    .await?;
+    let id = store_with(tx, target, author, outgoing, DeliveryStatus::Queued, None).await?;
     let job = Job::SendMessage {
         org_id: tx.org_id(),
         message_id: id,

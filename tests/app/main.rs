@@ -15,6 +15,7 @@ mod bad_input;
 mod billing;
 mod bot;
 mod browser;
+mod campaigns;
 mod canned;
 mod companies;
 mod contacts;

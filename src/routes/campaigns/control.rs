@@ -157,8 +157,7 @@ async fn check_ready(
     message::prepare(&mut tenant.tx, campaign)
         .await?
         .map_err(AppError::Unprocessable)?;
-    let (everyone, skipped) =
-        db::campaigns::audience(&mut tenant.tx, &campaign.segment()).await?;
+    let (everyone, skipped) = db::campaigns::audience(&mut tenant.tx, &campaign.segment()).await?;
     if everyone - skipped == 0 {
         return Err(AppError::Unprocessable(
             "The segment has no contact to send to (after opted-out, blocked and number-less \
@@ -199,7 +198,10 @@ pub async fn start(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Campaign starting: its recipients are being listed.")
+        .flash(
+            "success",
+            "Campaign starting: its recipients are being listed.",
+        )
         .await?;
     Ok(back(&campaign))
 }

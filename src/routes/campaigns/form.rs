@@ -146,7 +146,11 @@ pub async fn parse(
     let mut body = None;
     if cloud {
         template = parse_template(tx, channel, &form.template, &mut errors).await?;
-        variables = parse_variables(form, template.as_ref().map_or(0, |t| t.variables), &mut errors);
+        variables = parse_variables(
+            form,
+            template.as_ref().map_or(0, |t| t.variables),
+            &mut errors,
+        );
     } else if channel.is_some() {
         match message::check_text(&form.body) {
             Ok(text) => body = Some(text),
@@ -165,7 +169,11 @@ pub async fn parse(
     };
     let rate_per_minute = match form.rate_per_minute.trim() {
         "" => default_rate,
-        typed => match typed.parse::<i32>().ok().filter(|r| (1..=max_rate).contains(r)) {
+        typed => match typed
+            .parse::<i32>()
+            .ok()
+            .filter(|r| (1..=max_rate).contains(r))
+        {
             Some(rate) => rate,
             None => {
                 errors.push(format!(
@@ -222,16 +230,24 @@ async fn parse_template(
 }
 
 /// The first `count` variable rows, each with a known source.
-fn parse_variables(form: &CampaignForm, count: i32, errors: &mut Vec<String>) -> Vec<VariableSource> {
+fn parse_variables(
+    form: &CampaignForm,
+    count: i32,
+    errors: &mut Vec<String>,
+) -> Vec<VariableSource> {
     let rows = form.variable_rows();
     let count = usize::try_from(count).unwrap_or(0).min(MAX_VARIABLES);
     let mut variables = vec![];
     for (n, source, key, text) in rows.into_iter().take(count) {
         let (source, key, text) = (source.trim(), key.trim(), text.trim());
         if !message::SOURCES.iter().any(|(s, _)| *s == source) {
-            errors.push(format!("Variable {{{{{n}}}}}: pick where its value comes from."));
+            errors.push(format!(
+                "Variable {{{{{n}}}}}: pick where its value comes from."
+            ));
         } else if source == "attribute" && key.is_empty() {
-            errors.push(format!("Variable {{{{{n}}}}}: name the attribute (its key)."));
+            errors.push(format!(
+                "Variable {{{{{n}}}}}: name the attribute (its key)."
+            ));
         } else if source == "text" && text.is_empty() {
             errors.push(format!("Variable {{{{{n}}}}}: write the text."));
         } else if text.chars().count() > 1024 {

@@ -32,10 +32,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/campaigns", get(index).post(create))
         .route("/campaigns/new", get(new))
-        .route(
-            "/campaigns/opt-out",
-            get(opt_out::show).post(opt_out::save),
-        )
+        .route("/campaigns/opt-out", get(opt_out::show).post(opt_out::save))
         .route("/campaigns/{id}", get(show).post(update))
         .route("/campaigns/{id}/test", post(control::test_send))
         .route("/campaigns/{id}/start", post(control::start))
@@ -109,7 +106,10 @@ async fn choices(tenant: &mut Tenant<RunCampaigns>) -> Result<Choices> {
     let tx = &mut tenant.tx;
     let channels = db::channels::list(tx).await?;
     let mut templates = vec![];
-    for channel in channels.iter().filter(|c| c.kind == ChannelKind::WhatsappCloud) {
+    for channel in channels
+        .iter()
+        .filter(|c| c.kind == ChannelKind::WhatsappCloud)
+    {
         for t in db::templates::list(tx, channel.id).await? {
             if t.sendable() {
                 templates.push((

@@ -83,6 +83,9 @@ pub async fn save(
     };
     opt_out::save(&mut tenant.tx, &words).await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Opt-out words saved.").await?;
+    tenant
+        .session
+        .flash("success", "Opt-out words saved.")
+        .await?;
     Ok(Redirect::to("/campaigns/opt-out").into_response())
 }

@@ -248,10 +248,7 @@ fn time_cell(at: Option<OffsetDateTime>) -> String {
 }
 
 /// Every recipient with their state, streamed page by page.
-pub async fn export(
-    mut tenant: Tenant<RunCampaigns>,
-    Path(id): Path<String>,
-) -> Result<Response> {
+pub async fn export(mut tenant: Tenant<RunCampaigns>, Path(id): Path<String>) -> Result<Response> {
     let campaign = found(&mut tenant, &id).await?;
     let mut tx = tenant.tx;
     let (response, sink) = download("campaign-recipients.csv");
@@ -276,15 +273,14 @@ pub async fn export(
         }
         let mut after = 0;
         loop {
-            let rows = match db::campaigns::recipients_page(&mut tx, campaign.id, after, CSV_PAGE)
-                .await
-            {
-                Ok(rows) => rows,
-                Err(e) => {
-                    tracing::warn!(error = %e, "campaign export failed");
-                    return sink.fail().await;
-                }
-            };
+            let rows =
+                match db::campaigns::recipients_page(&mut tx, campaign.id, after, CSV_PAGE).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "campaign export failed");
+                        return sink.fail().await;
+                    }
+                };
             let Some(last) = rows.last() else {
                 break;
             };
