@@ -410,3 +410,140 @@ async fn a_send_interrupted_by_a_killed_process_goes_out_once_after_restart() {
     // The last process stops the cluster the killed ones left running.
     stops_cleanly(&mut third, &data).await;
 }
+
+/// The issue's "kill the process mid-campaign and restart: every recipient
+/// sent exactly once (counted at the fake)". Meta reports each message it
+/// takes (with our id echoed), so the test plays Meta and reports what the
+/// fake took, to whichever process is up.
+#[tokio::test]
+async fn a_campaign_interrupted_by_a_killed_process_reaches_everyone_exactly_once() {
+    const RECIPIENTS: usize = 40;
+    let dir = TempDir(std::env::temp_dir().join(format!("wacrm-kill-{}", uuid::Uuid::new_v4())));
+    let data = dir.0.join("data");
+    let _stops = StopsPostgres(data.clone());
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3882", "Acme Sales");
+    graph.add_templates(
+        "102290129340399",
+        TOKEN,
+        vec![serde_json::json!({"name": "news", "language": "en_US", "status": "APPROVED",
+            "category": "MARKETING", "id": "7", "components": [{"type": "BODY", "text": "Hi {{1}}, news from Acme."}]})],
+    );
+    let (mut first, base) = start_sender(&data, &graph.base_url()).await;
+    let owner = Browser::new(&base);
+    let signed_up = owner
+        .post_form(
+            "/signup",
+            &[
+                ("name", "Olga"),
+                ("email", "owner@acme.test"),
+                ("password", crate::support::PASSWORD),
+                ("org_name", "Acme"),
+            ],
+        )
+        .await;
+    assert_eq!(signed_up.status(), 303);
+    let connected = owner
+        .post_form(
+            "/settings/channels",
+            &[
+                ("name", "Sales line"),
+                ("phone_number_id", NUMBER_ID),
+                ("waba_id", "102290129340399"),
+                ("access_token", TOKEN),
+                ("app_secret", APP_SECRET),
+            ],
+        )
+        .await;
+    assert_eq!(connected.status(), 303);
+    let channel = location(&connected)
+        .trim_start_matches("/settings/channels/")
+        .to_owned();
+    let synced = owner
+        .post_form(&format!("/settings/channels/{channel}/templates"), &[])
+        .await;
+    assert_eq!(synced.status(), 303);
+    let org: uuid::Uuid = admin_scalar(&data, "select id from organizations").await;
+    let mut db = wacrm_db(&data).await;
+    for i in 0..RECIPIENTS {
+        sqlx::query("insert into contacts (org_id, id, name, phone) values ($1, $2, $3, $4)")
+            .bind(org)
+            .bind(uuid::Uuid::now_v7())
+            .bind(format!("Customer {i:02}"))
+            .bind(format!("+1650555{:04}", 2000 + i))
+            .execute(&mut db)
+            .await
+            .expect("contact");
+    }
+    let created = owner
+        .post_form(
+            "/campaigns",
+            &[
+                ("name", "News"),
+                ("channel_id", &channel),
+                ("template", "news|en_US"),
+                ("var_source", "first_name"),
+                ("var_key", ""),
+                ("var_text", ""),
+                // Ten a second: about four seconds in all.
+                ("rate_per_minute", "600"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), 303);
+    let campaign = location(&created);
+    let started = owner.post_form(&format!("{campaign}/start"), &[]).await;
+    assert_eq!(started.status(), 303);
+
+    // Killed part-way.
+    until(Duration::from_secs(30), "part of the campaign sent", || async {
+        graph.sent().len() >= 10
+    })
+    .await;
+    kill_hard(&mut first).await;
+    let at_kill = graph.sent().len();
+    assert!(at_kill < RECIPIENTS, "killed mid-campaign ({at_kill})");
+
+    let (mut second, base) = start_sender(&data, &graph.base_url()).await;
+    let mut reported = std::collections::HashSet::new();
+    let unfinished = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from campaign_recipients where state in ('pending', 'queued')",
+        )
+        .fetch_one(&mut wacrm_db(&data).await)
+        .await
+        .expect("unfinished")
+    };
+    let limit = Instant::now() + Duration::from_secs(LEASE_SECS + CONFIRM_SECS + 60);
+    while unfinished().await > 0 {
+        assert!(Instant::now() < limit, "the campaign never finished");
+        // Meta's reports of what it took.
+        for sent in graph.sent() {
+            if !reported.insert(sent.wamid.clone()) {
+                continue;
+            }
+            let report = on_number(serde_json::json!({"statuses": [{
+                "id": sent.wamid, "status": "sent", "recipient_id": sent.to,
+                "timestamp": time::OffsetDateTime::now_utc().unix_timestamp().to_string(),
+                "biz_opaque_callback_data": sent.body["biz_opaque_callback_data"],
+            }]}));
+            assert_eq!(deliver_signed(&base, &channel, &report).await, 200);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let sent = graph.sent();
+    let to: std::collections::BTreeSet<&str> = sent.iter().map(|m| m.to.as_str()).collect();
+    assert_eq!(to.len(), RECIPIENTS, "everyone reached");
+    assert_eq!(sent.len(), RECIPIENTS, "no one twice");
+    let states: Vec<(String, i64)> =
+        sqlx::query_as("select state, count(*) from campaign_recipients group by state")
+            .fetch_all(&mut wacrm_db(&data).await)
+            .await
+            .expect("states");
+    assert_eq!(states, [("sent".to_owned(), RECIPIENTS as i64)]);
+    until(Duration::from_secs(10), "the campaign done", || async {
+        admin_scalar::<String>(&data, "select state from campaigns").await == "done"
+    })
+    .await;
+    stops_cleanly(&mut second, &data).await;
+}
