@@ -496,9 +496,11 @@ async fn a_campaign_interrupted_by_a_killed_process_reaches_everyone_exactly_onc
     assert_eq!(started.status(), 303);
 
     // Killed part-way.
-    until(Duration::from_secs(30), "part of the campaign sent", || async {
-        graph.sent().len() >= 10
-    })
+    until(
+        Duration::from_secs(30),
+        "part of the campaign sent",
+        || async { graph.sent().len() >= 10 },
+    )
     .await;
     kill_hard(&mut first).await;
     let at_kill = graph.sent().len();
