@@ -273,7 +273,8 @@ async fn hand_over(
     }
     let contacts: BTreeMap<Uuid, OffsetDateTime> = made.iter().map(|(id, _)| (*id, now)).collect();
     let conversations =
-        db::conversations::find_or_open_all(tx, campaign.channel_id, &contacts).await?;
+        db::conversations::find_or_open_all_as(tx, campaign.channel_id, &contacts, "pending")
+            .await?;
     let mut handed = 0;
     for (contact_id, message) in made {
         let Some(&conversation_id) = conversations.get(&contact_id) else {

@@ -97,6 +97,19 @@ pub async fn find_or_open_all(
     channel_id: Uuid,
     contacts: &BTreeMap<Uuid, OffsetDateTime>,
 ) -> sqlx::Result<HashMap<Uuid, Uuid>> {
+    find_or_open_all_as(tx, channel_id, contacts, "open").await
+}
+
+/// [`find_or_open_all`], opening missing conversations with `status`: a
+/// campaign opens its recipients' as pending (waiting for the customer),
+/// so they stay out of the open inbox until the customer answers (a
+/// customer's message makes a pending conversation open).
+pub async fn find_or_open_all_as(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    contacts: &BTreeMap<Uuid, OffsetDateTime>,
+    status: &str,
+) -> sqlx::Result<HashMap<Uuid, Uuid>> {
     let org_id = tx.org_id();
     let contact_ids: Vec<Uuid> = contacts.keys().copied().collect();
     // Key by key (see `crate::db`).
@@ -125,8 +138,8 @@ pub async fn find_or_open_all(
     // In contact order, so concurrent openings wait rather than deadlock; a
     // concurrent message may open one first: then that one is taken.
     let opened: Vec<(Uuid, Uuid)> = sqlx::query_as(
-        "insert into conversations (org_id, id, channel_id, contact_id, last_message_at) \
-         select $1, u.id, $2, u.contact_id, u.at \
+        "insert into conversations (org_id, id, channel_id, contact_id, last_message_at, status) \
+         select $1, u.id, $2, u.contact_id, u.at, $6 \
          from unnest($3::uuid[], $4::uuid[], $5::timestamptz[]) as u(id, contact_id, at) \
          order by u.contact_id \
          on conflict (org_id, channel_id, contact_id) where status <> 'resolved' \
@@ -138,6 +151,7 @@ pub async fn find_or_open_all(
     .bind(&ids)
     .bind(&contact_ids)
     .bind(&ats)
+    .bind(status)
     .fetch_all(tx.conn())
     .await?;
     found.extend(opened);
@@ -198,7 +212,7 @@ pub async fn record_arrivals(
              else c.last_message_preview end, \
            inbound_count = c.inbound_count + u.count, \
            last_inbound_at = greatest(c.last_inbound_at, u.at), \
-           status = case when c.status = 'snoozed' then 'open' else c.status end, \
+           status = case when c.status in ('snoozed', 'pending') then 'open' else c.status end, \
            snoozed_until = null \
          from unnest($2::text[], $3::int[], $4::timestamptz[], $5::text[]) as u(tid, count, at, preview) \
          where c.ctid = u.tid::tid and c.org_id = $1 \
@@ -232,7 +246,7 @@ pub async fn record_message(
            last_message_preview = case when $4 >= last_message_at then $5 else last_message_preview end, \
            inbound_count = inbound_count + case when $3 then 1 else 0 end, \
            last_inbound_at = case when $3 then greatest(last_inbound_at, $4) else last_inbound_at end, \
-           status = case when $3 and status = 'snoozed' then 'open' else status end, \
+           status = case when $3 and status in ('snoozed', 'pending') then 'open' else status end, \
            snoozed_until = case when $3 then null else snoozed_until end \
          where org_id = $1 and id = $2",
     )

@@ -13,7 +13,7 @@ use crate::support::*;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn app_with_stripe(stripe: &FakeStripe) -> TestApp {
+pub async fn app_with_stripe(stripe: &FakeStripe) -> TestApp {
     let base = stripe.base_url();
     let app = spawn_app_with(move |config| {
         config.stripe_secret_key = Some(fake_stripe::SECRET_KEY.to_owned().into());

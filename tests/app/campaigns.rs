@@ -534,6 +534,26 @@ async fn a_campaign_reaches_its_segment_once_with_each_contacts_values_and_count
             .expect("fabio");
     assert!(!fabio_out, "START opted Fabio back in");
 
+    // Campaign conversations wait as pending, out of the open inbox, until
+    // the customer answers.
+    let status_of = |phone: &'static str| {
+        let app = &app;
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "select v.status from conversations v join contacts c on c.id = v.contact_id \
+                 where c.phone = $1",
+            )
+            .bind(phone)
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("conversation")
+        }
+    };
+    assert_eq!(status_of("+5581998760001").await, "pending");
+    assert_eq!(status_of("+5581998760002").await, "open", "Bruno answered");
+    let inbox = owner.page("/inbox").await.1;
+    assert!(inbox.contains("Bruno Lima") && !inbox.contains("Ana Souza"));
+
     // The report and the CSV.
     let (status, page) = owner.page(&format!("/campaigns/{campaign}")).await;
     assert_eq!(status, 200);
@@ -1036,4 +1056,115 @@ async fn another_workspace_never_sees_or_controls_a_campaign() {
         )
         .await;
     assert_eq!(borrowed.status(), 422);
+}
+
+#[tokio::test]
+async fn a_scheduled_campaign_starts_at_its_time_and_the_page_follows_it_live() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let sandbox = sandbox(&app, org).await;
+    add_contacts(&app, org, &[Someone::new("Ana", "+5581998760401", &[])]).await;
+    let campaign = create(
+        &owner,
+        &[
+            ("name", "Soon"),
+            ("channel_id", &sandbox),
+            ("body", "Hi {{name}}"),
+        ],
+    )
+    .await;
+    // The workspace is on São Paulo time: three seconds from now there.
+    sqlx::query("update organizations set time_zone = 'America/Sao_Paulo' where id = $1")
+        .bind(org)
+        .execute(&mut app.admin_conn().await)
+        .await
+        .expect("time zone");
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(3);
+    let local = at.to_offset(time::macros::offset!(-3));
+    let typed = local
+        .format(&time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]"
+        ))
+        .expect("format");
+    let scheduled = owner
+        .post_form(
+            &format!("/campaigns/{campaign}/schedule"),
+            &[("send_at", &typed)],
+        )
+        .await;
+    assert_eq!(scheduled.status(), 303);
+    let stored: time::OffsetDateTime =
+        sqlx::query_scalar("select scheduled_at from campaigns where id = $1::uuid")
+            .bind(&campaign)
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("scheduled_at");
+    assert_eq!(
+        stored.unix_timestamp(),
+        at.unix_timestamp(),
+        "read in the workspace's zone"
+    );
+    assert_eq!(state_of(&app, &campaign).await.0, "scheduled");
+
+    // The page's event stream tells it to refresh.
+    let events = owner.get(&format!("/campaigns/{campaign}/events")).await;
+    assert_eq!(events.status(), 200);
+    assert_eq!(
+        events.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default(),
+        "text/event-stream"
+    );
+    let mut events = events;
+    let chunk = tokio::time::timeout(Duration::from_secs(5), events.chunk())
+        .await
+        .expect("an event within the refresh interval")
+        .expect("stream")
+        .expect("a chunk");
+    assert!(String::from_utf8_lossy(&chunk).contains("event: progress"));
+    let (_, page) = owner.page(&format!("/campaigns/{campaign}")).await;
+    assert!(page.contains(&format!("sse-connect=\"/campaigns/{campaign}/events\"")));
+
+    until_state(&app, &campaign, "done").await;
+    until_all_out(&app, &campaign).await;
+    let started: time::OffsetDateTime =
+        sqlx::query_scalar("select started_at from campaigns where id = $1::uuid")
+            .bind(&campaign)
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("started_at");
+    assert!(started >= stored, "not before its time");
+    assert_eq!(count_in(&app, &campaign, "sent").await, 1);
+}
+
+#[tokio::test]
+async fn the_plan_limits_campaign_recipients_a_month() {
+    let stripe = crate::support::fake_stripe::FakeStripe::start().await;
+    let app = crate::billing::app_with_stripe(&stripe).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let sandbox = sandbox(&app, org).await;
+    add_contacts(&app, org, &[Someone::new("Ana", "+5581998760501", &[])]).await;
+    let campaign = create(
+        &owner,
+        &[
+            ("name", "Free plan"),
+            ("channel_id", &sandbox),
+            ("body", "Hi {{name}}"),
+        ],
+    )
+    .await;
+    let refused = owner
+        .post_form(&format!("/campaigns/{campaign}/start"), &[])
+        .await;
+    assert_eq!(refused.status(), 402);
+    let page = refused.text().await.expect("page");
+    assert!(
+        page.contains("Free plan allows 0 campaign recipients a month"),
+        "{page}"
+    );
+    assert_eq!(state_of(&app, &campaign).await.0, "draft");
+    let (_, billing) = owner.page("/settings/billing").await;
+    assert!(billing.contains("Campaign recipients this month"));
 }
