@@ -91,6 +91,12 @@ pub(crate) async fn run_rule(
     if !conditions_hold(tx, rule, conversation).await? {
         return Ok(None);
     }
+    // Two messages at once run the rule in two jobs: they take turns here,
+    // so the second sees the first's run (and its cooldown).
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("automation:{}:{}", rule.id, conversation.id))
+        .execute(tx.conn())
+        .await?;
     if let Some(minutes) = rule.cooldown_minutes
         && db::automation::ran_within(tx, rule.id, conversation.id, minutes).await?
     {

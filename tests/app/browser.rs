@@ -375,10 +375,19 @@ async fn a_customer_message_shows_up_live_and_the_reply_reaches_the_simulator()
             .wait(Duration::from_secs(5), Duration::from_millis(100))
             .first()
             .await?;
-        // The browser loaded it from wacrm: a real 1x1 picture.
-        let width = agent
-            .execute("return arguments[0].naturalWidth;", vec![image.to_json()?])
-            .await?;
+        // The browser loaded it from wacrm: a real 1x1 picture (loading may
+        // take a moment under load).
+        let started = std::time::Instant::now();
+        let width = loop {
+            let width = agent
+                .execute("return arguments[0].naturalWidth;", vec![image.to_json()?])
+                .await?;
+            if width.json() != &serde_json::json!(0) || started.elapsed() > Duration::from_secs(5)
+            {
+                break width;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         assert_eq!(width.json(), &serde_json::json!(1), "the picture loads");
         // The conversation opens at its newest message, the picture.
         let in_view = agent
