@@ -146,6 +146,18 @@ async fn add_contacts(app: &TestApp, org: Uuid, people: &[Someone<'_>]) -> BTree
     labels
 }
 
+/// `n` customers labelled "All", numbered from `prefix`000; label ids.
+async fn customers(app: &TestApp, org: Uuid, n: usize, prefix: &str) -> BTreeMap<String, Uuid> {
+    let numbers: Vec<String> = (0..n).map(|i| format!("{prefix}{i:03}")).collect();
+    let names: Vec<String> = (0..n).map(|i| format!("Customer {i:02}")).collect();
+    let people: Vec<Someone> = names
+        .iter()
+        .zip(&numbers)
+        .map(|(n, p)| Someone::new(n, p, &["All"]))
+        .collect();
+    add_contacts(app, org, &people).await
+}
+
 /// Creates a campaign through its form; its id.
 async fn create(owner: &Browser, fields: &[(&str, &str)]) -> String {
     let response = owner.post_form("/campaigns", fields).await;
@@ -585,14 +597,7 @@ async fn a_campaign_reaches_its_segment_once_with_each_contacts_values_and_count
 async fn graph_throttling_and_failures_lose_no_one_and_send_no_one_twice() {
     let graph = FakeGraph::start().await;
     let (app, owner, channel, org) = acme(&graph, 80).await;
-    let numbers: Vec<String> = (0..12).map(|i| format!("+16505550{i:03}")).collect();
-    let names: Vec<String> = (0..12).map(|i| format!("Customer {i:02}")).collect();
-    let people: Vec<Someone> = names
-        .iter()
-        .zip(&numbers)
-        .map(|(n, p)| Someone::new(n, p, &["All"]))
-        .collect();
-    let labels = add_contacts(&app, org, &people).await;
+    let labels = customers(&app, org, 12, "+16505550").await;
     graph.script_send_failures(
         NUMBER_ID,
         vec![
@@ -634,14 +639,7 @@ async fn graph_throttling_and_failures_lose_no_one_and_send_no_one_twice() {
 async fn pause_stops_the_campaign_and_resume_goes_on_where_it_stopped() {
     let graph = FakeGraph::start().await;
     let (app, owner, channel, org) = acme(&graph, 80).await;
-    let numbers: Vec<String> = (0..8).map(|i| format!("+16505551{i:03}")).collect();
-    let names: Vec<String> = (0..8).map(|i| format!("Customer {i:02}")).collect();
-    let people: Vec<Someone> = names
-        .iter()
-        .zip(&numbers)
-        .map(|(n, p)| Someone::new(n, p, &["All"]))
-        .collect();
-    let labels = add_contacts(&app, org, &people).await;
+    let labels = customers(&app, org, 8, "+16505551").await;
     let label = labels["All"].to_string();
     // Two a second.
     let campaign = create(&owner, &promo_fields(&channel, &label, "120")).await;
@@ -719,14 +717,7 @@ async fn until_all_out_of_queue(app: &TestApp, campaign: &str) {
 async fn a_quality_error_from_meta_pauses_the_campaign_with_the_reason() {
     let graph = FakeGraph::start().await;
     let (app, owner, channel, org) = acme(&graph, 80).await;
-    let numbers: Vec<String> = (0..6).map(|i| format!("+16505552{i:03}")).collect();
-    let names: Vec<String> = (0..6).map(|i| format!("Customer {i:02}")).collect();
-    let people: Vec<Someone> = names
-        .iter()
-        .zip(&numbers)
-        .map(|(n, p)| Someone::new(n, p, &["All"]))
-        .collect();
-    let labels = add_contacts(&app, org, &people).await;
+    let labels = customers(&app, org, 6, "+16505552").await;
     graph.script_send_failures(
         NUMBER_ID,
         vec![SendFailure::Graph {

@@ -23,6 +23,14 @@ use crate::tenancy::capability::RunCampaigns;
 use crate::tenancy::member::Tenant;
 use crate::web::form::HtmlForm;
 
+/// The campaign, locked until the transaction ends (a state change waits
+/// for a dispatch step, and the other way round).
+async fn locked(tenant: &mut Tenant<RunCampaigns>, id: &str) -> Result<Campaign> {
+    db::campaigns::lock(&mut tenant.tx, super::campaign_id(id)?)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 fn back(campaign: &Campaign) -> Response {
     Redirect::to(&format!("/campaigns/{}", campaign.id)).into_response()
 }
@@ -262,12 +270,9 @@ pub async fn unschedule(
     mut tenant: Tenant<RunCampaigns>,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let campaign = found(&mut tenant, &id).await?;
-    let Some(locked) = db::campaigns::lock(&mut tenant.tx, campaign.id).await? else {
-        return Err(AppError::NotFound);
-    };
-    if locked.state != "scheduled" {
-        return Err(wrong_state(&locked, "moved back to draft"));
+    let campaign = locked(&mut tenant, &id).await?;
+    if campaign.state != "scheduled" {
+        return Err(wrong_state(&campaign, "moved back to draft"));
     }
     db::campaigns::set_state(&mut tenant.tx, campaign.id, "draft", None).await?;
     tenant.tx.commit().await?;
@@ -275,12 +280,9 @@ pub async fn unschedule(
 }
 
 pub async fn pause(mut tenant: Tenant<RunCampaigns>, Path(id): Path<String>) -> Result<Response> {
-    let campaign = found(&mut tenant, &id).await?;
-    let Some(locked) = db::campaigns::lock(&mut tenant.tx, campaign.id).await? else {
-        return Err(AppError::NotFound);
-    };
-    if locked.state != "running" {
-        return Err(wrong_state(&locked, "paused"));
+    let campaign = locked(&mut tenant, &id).await?;
+    if campaign.state != "running" {
+        return Err(wrong_state(&campaign, "paused"));
     }
     let who = tenant.page.user_name.clone().unwrap_or_default();
     let reason = format!(
@@ -296,12 +298,9 @@ pub async fn resume(
     mut tenant: Tenant<RunCampaigns>,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let campaign = found(&mut tenant, &id).await?;
-    let Some(locked) = db::campaigns::lock(&mut tenant.tx, campaign.id).await? else {
-        return Err(AppError::NotFound);
-    };
-    if locked.state != "paused" {
-        return Err(wrong_state(&locked, "resumed"));
+    let campaign = locked(&mut tenant, &id).await?;
+    if campaign.state != "paused" {
+        return Err(wrong_state(&campaign, "resumed"));
     }
     let run = db::campaigns::run(&mut tenant.tx, campaign.id).await?;
     crate::campaigns::enqueue_dispatch(&mut tenant.tx, &state, campaign.id, run).await?;
@@ -310,14 +309,11 @@ pub async fn resume(
 }
 
 pub async fn cancel(mut tenant: Tenant<RunCampaigns>, Path(id): Path<String>) -> Result<Response> {
-    let campaign = found(&mut tenant, &id).await?;
-    let Some(locked) = db::campaigns::lock(&mut tenant.tx, campaign.id).await? else {
-        return Err(AppError::NotFound);
-    };
-    if matches!(locked.state.as_str(), "done" | "canceled") {
+    let campaign = locked(&mut tenant, &id).await?;
+    if matches!(campaign.state.as_str(), "done" | "canceled") {
         return Err(AppError::Conflict(format!(
             "The campaign is already {}.",
-            locked.state
+            campaign.state
         )));
     }
     let skipped = db::campaigns::skip_pending(
