@@ -5,6 +5,7 @@ pub mod canned;
 mod email;
 pub mod highlight;
 pub mod hours;
+pub mod local_time;
 pub mod media;
 pub mod mention;
 mod message;
