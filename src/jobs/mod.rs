@@ -56,6 +56,8 @@ pub enum Job {
     BotAnswer { org_id: Uuid, message_id: Uuid },
     /// A customer's message: the automation rules it sets off (once each).
     Automate { org_id: Uuid, message_id: Uuid },
+    /// A scheduled message due now (if it still is: an edit queues another).
+    SendScheduled { org_id: Uuid, scheduled_id: Uuid },
 }
 
 impl Job {
@@ -69,6 +71,7 @@ impl Job {
             Job::StripeEvent { .. } => "billing",
             Job::BotAnswer { .. } => "bot",
             Job::Automate { .. } => "automation",
+            Job::SendScheduled { .. } => "scheduled",
         }
     }
 

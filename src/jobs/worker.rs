@@ -154,5 +154,12 @@ async fn run(state: &AppState, job: &Job, attempts: i32) -> anyhow::Result<()> {
         Job::Automate { org_id, message_id } => {
             crate::automation::on_message(state, *org_id, *message_id).await
         }
+        Job::SendScheduled {
+            org_id,
+            scheduled_id,
+        } => {
+            let last_try = attempts >= job.max_attempts();
+            crate::inbox::scheduled::send(state, *org_id, *scheduled_id, last_try).await
+        }
     }
 }
