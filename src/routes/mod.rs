@@ -18,6 +18,7 @@ mod mentions;
 mod notes;
 mod profile;
 mod sandbox;
+mod scheduled;
 mod search;
 mod settings;
 mod stripe_webhooks;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(contacts::router())
         .merge(notes::router())
         .merge(inbox::router())
+        .merge(scheduled::router())
         .merge(sandbox::router())
         .merge(search::router())
         .merge(media::router())
