@@ -38,6 +38,7 @@ pub mod notes;
 pub mod orgs;
 pub mod pending_statuses;
 pub mod rate_limits;
+pub mod scheduled;
 pub mod search;
 pub mod templates;
 pub mod user_tokens;

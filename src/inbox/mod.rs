@@ -6,4 +6,5 @@ pub mod attachment;
 pub mod delivery;
 pub mod ingest;
 pub mod outbound;
+pub mod scheduled;
 pub mod snooze;

@@ -65,6 +65,8 @@ pub enum Job {
         campaign_id: Uuid,
         run: i32,
     },
+    /// A scheduled message due now (if it still is: an edit queues another).
+    SendScheduled { org_id: Uuid, scheduled_id: Uuid },
 }
 
 impl Job {
@@ -79,6 +81,7 @@ impl Job {
             Job::BotAnswer { .. } => "bot",
             Job::Automate { .. } => "automation",
             Job::StartCampaign { .. } | Job::DispatchCampaign { .. } => "campaigns",
+            Job::SendScheduled { .. } => "scheduled",
         }
     }
 

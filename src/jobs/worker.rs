@@ -163,5 +163,12 @@ async fn run(state: &AppState, job: &Job, attempts: i32) -> anyhow::Result<()> {
             campaign_id,
             run,
         } => crate::campaigns::dispatch(state, *org_id, *campaign_id, *run).await,
+        Job::SendScheduled {
+            org_id,
+            scheduled_id,
+        } => {
+            let last_try = attempts >= job.max_attempts();
+            crate::inbox::scheduled::send(state, *org_id, *scheduled_id, last_try).await
+        }
     }
 }

@@ -19,6 +19,7 @@ mod mentions;
 mod notes;
 mod profile;
 mod sandbox;
+mod scheduled;
 mod search;
 mod settings;
 mod stripe_webhooks;
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(contacts::router())
         .merge(notes::router())
         .merge(inbox::router())
+        .merge(scheduled::router())
         .merge(sandbox::router())
         .merge(search::router())
         .merge(media::router())

@@ -31,6 +31,7 @@ mod merge;
 mod notes;
 mod process;
 mod roles;
+mod scheduled;
 mod search;
 mod sessions;
 mod settings;

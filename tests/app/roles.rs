@@ -164,6 +164,32 @@ fn routes() -> Vec<Route> {
             vec![("assignee", "")],
             Min::Agent,
         ),
+        (
+            "POST",
+            format!("/inbox/{NIL}/schedule"),
+            vec![("text", "x"), ("send_at", "2099-01-01T09:00")],
+            Min::Agent,
+        ),
+        ("GET", "/scheduled".into(), vec![], Min::Agent),
+        ("GET", format!("/scheduled/{NIL}"), vec![], Min::Agent),
+        (
+            "POST",
+            format!("/scheduled/{NIL}"),
+            vec![("text", "x"), ("send_at", "2099-01-01T09:00")],
+            Min::Agent,
+        ),
+        (
+            "POST",
+            format!("/scheduled/{NIL}/cancel"),
+            vec![],
+            Min::Agent,
+        ),
+        (
+            "POST",
+            format!("/scheduled/{NIL}/send-now"),
+            vec![],
+            Min::Agent,
+        ),
         ("GET", "/sandbox".into(), vec![], Min::Agent),
         (
             "POST",

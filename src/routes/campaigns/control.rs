@@ -258,7 +258,7 @@ pub async fn schedule(
             "success",
             format!(
                 "Campaign scheduled for {} ({zone}).",
-                local_time::display(at, &zone)
+                local_time::shown(at, &zone)
             ),
         )
         .await?;

@@ -69,7 +69,7 @@ impl IndexPage {
     fn when(&self, c: &Listed) -> String {
         c.started_at
             .or(c.scheduled_at)
-            .map(|at| local_time::display(at, &self.time_zone))
+            .map(|at| local_time::shown(at, &self.time_zone))
             .unwrap_or_default()
     }
 }

@@ -82,7 +82,7 @@ impl Progress {
     }
 
     fn when(&self, at: Option<OffsetDateTime>) -> String {
-        at.map(|at| local_time::display(at, &self.time_zone))
+        at.map(|at| local_time::shown(at, &self.time_zone))
             .unwrap_or_default()
     }
 
@@ -116,7 +116,7 @@ fn bars(points: &[Point], time_zone: &str) -> Vec<Bar> {
         .iter()
         .enumerate()
         .map(|(i, p)| Bar {
-            at: local_time::display(p.at, time_zone),
+            at: local_time::shown(p.at, time_zone),
             sent: p.sent,
             delivered: p.delivered,
             read: p.read,

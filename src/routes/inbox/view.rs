@@ -163,6 +163,8 @@ pub struct Selected {
     pub bot_note: Option<String>,
     /// The automation rules that ran here, newest first.
     pub automation_runs: Vec<crate::db::automation::Run>,
+    /// "Send later" and the messages scheduled here.
+    pub scheduled: crate::routes::scheduled::ComposerPart,
 }
 
 #[derive(Template, WebTemplate)]
@@ -466,7 +468,11 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
     let ai_on = db::ai::settings(&mut tenant.tx).await?.enabled;
     let bot_note = bot_note(&mut tenant.tx, conversation.id).await?;
     let automation_runs = db::automation::runs_of(&mut tenant.tx, conversation.id, 5).await?;
+    let scheduled =
+        crate::routes::scheduled::composer_part(&mut tenant.tx, &conversation, viewer, visibility)
+            .await?;
     Ok(Selected {
+        scheduled,
         automation_runs,
         ai_on,
         bot_note,
