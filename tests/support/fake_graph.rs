@@ -85,6 +85,8 @@ pub struct SentMessage {
     pub to: String,
     /// The request body as sent.
     pub body: Value,
+    /// When the fake took it (wall clock, to count sends per second).
+    pub at: std::time::SystemTime,
 }
 
 /// One request as received.
@@ -629,6 +631,7 @@ async fn send(shared: &Shared, number_id: &str, bearer: Option<&str>, body: &[u8
                 wamid,
                 to: to.clone(),
                 body: request,
+                at: std::time::SystemTime::now(),
             });
             axum::Json(json!({
                 "messaging_product": "whatsapp",

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::campaigns::{LINKED_PHONE_RATE_PER_MINUTE, message};
+use crate::config::Config;
 use crate::db;
 use crate::db::campaigns::{Campaign, CampaignFields, Segment, VariableSource};
 use crate::db::channels::{Channel, ChannelKind};
@@ -96,7 +97,7 @@ fn days(value: &str, what: &str, errors: &mut Vec<String>) -> Option<i32> {
 pub async fn parse(
     tx: &mut TenantTx,
     form: &CampaignForm,
-    send_rate_per_second: i32,
+    config: &Config,
 ) -> anyhow::Result<Result<CampaignFields, Vec<String>>> {
     let mut errors = vec![];
     let name = form.name.trim().to_owned();
@@ -157,10 +158,11 @@ pub async fn parse(
             Err(problems) => errors.extend(problems),
         }
     }
-    let max_rate = if cloud {
-        send_rate_per_second.saturating_mul(60)
-    } else {
-        send_rate_per_second.saturating_mul(60).min(60)
+    // What the number may send at all: a campaign cannot go faster.
+    let max_rate = match channel.map(|c| c.kind) {
+        Some(ChannelKind::WhatsappCloud) => config.whatsapp_send_rate.saturating_mul(60),
+        Some(ChannelKind::WhatsappWeb) => config.whatsapp_web_send_rate.saturating_mul(60).min(60),
+        _ => 60,
     };
     let default_rate = if cloud {
         max_rate

@@ -267,7 +267,7 @@ async fn create(
     mut tenant: Tenant<RunCampaigns>,
     HtmlForm(typed): HtmlForm<CampaignForm>,
 ) -> Result<Response> {
-    let fields = match form::parse(&mut tenant.tx, &typed, rate_of(&state)).await? {
+    let fields = match form::parse(&mut tenant.tx, &typed, &state.config).await? {
         Ok(fields) => fields,
         Err(errors) => {
             return edit_page(
@@ -291,11 +291,6 @@ async fn create(
         )
         .await?;
     Ok(Redirect::to(&format!("/campaigns/{id}")).into_response())
-}
-
-/// The Cloud API's per-number rate (messages per second).
-fn rate_of(state: &AppState) -> i32 {
-    state.config.whatsapp_send_rate
 }
 
 /// A draft's form and preview; a started campaign's progress and report.
@@ -327,7 +322,7 @@ async fn update(
                 .into(),
         ));
     }
-    let fields = match form::parse(&mut tenant.tx, &typed, rate_of(&state)).await? {
+    let fields = match form::parse(&mut tenant.tx, &typed, &state.config).await? {
         Ok(fields) => fields,
         Err(errors) => {
             return edit_page(
