@@ -128,3 +128,16 @@ $$;
 create trigger campaign_recipient_follows_message
     after update of status on messages
     for each row execute function campaign_recipient_follows_message();
+
+-- A campaign's start adds its whole segment at once; until autovacuum
+-- analyzes the table (a minute or more later), plans made for the old
+-- statistics can crawl. The start job refreshes them itself, as the
+-- table's owner (the application's role may not analyze).
+create function analyze_campaign_recipients() returns void
+language plpgsql security definer set search_path = public as $$
+begin
+    analyze campaign_recipients;
+end
+$$;
+revoke all on function analyze_campaign_recipients() from public;
+grant execute on function analyze_campaign_recipients() to wacrm_app;

@@ -48,6 +48,9 @@ pub const PAUSING_ERRORS: [i64; 8] = [131048, 131031, 368, 131042, 132000, 13200
 /// seconds. Automated bulk sending is how such numbers get banned.
 pub const LINKED_PHONE_RATE_PER_MINUTE: i32 = 10;
 
+/// Recipients from which a start refreshes the table's statistics.
+const FRESH_STATISTICS_FROM: i64 = 10_000;
+
 /// How fast a campaign hands messages to the send queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pace {
@@ -128,6 +131,16 @@ pub async fn start(state: &AppState, org_id: Uuid, campaign_id: Uuid) -> anyhow:
     let run = db::campaigns::run(&mut tx, campaign.id).await?;
     enqueue_dispatch(&mut tx, state, campaign.id, run).await?;
     tx.commit().await?;
+    if made.to_send >= FRESH_STATISTICS_FROM {
+        // Plans for the dispatch's queries, from statistics that know
+        // these rows (see migration 29); a failure only costs speed.
+        if let Err(e) = sqlx::query("select analyze_campaign_recipients()")
+            .execute(&state.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "analyzing campaign recipients failed");
+        }
+    }
     tracing::info!(%org_id, %campaign_id, to_send = made.to_send, skipped = made.skipped, "campaign started");
     Ok(())
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::audit;
 use crate::auth::tokens::TenantToken;
 use crate::billing::limits::{self, Counted};
 use crate::db;
@@ -139,6 +140,15 @@ async fn invite(
     )
     .await?;
     jobs::enqueue(tenant.tx.conn(), &state.secrets, &Job::email(mail)).await?;
+    let role_name = role.to_string();
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "member.invited",
+        email.as_str(),
+        &[("role", &role_name)],
+    )
+    .await?;
     tenant.tx.commit().await?;
     tenant
         .session
@@ -155,6 +165,14 @@ async fn revoke_invitation(
     if !db::invitations::revoke(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "member.invitation_revoked",
+        &id.to_string(),
+        &[],
+    )
+    .await?;
     tenant.tx.commit().await?;
     tenant
         .session
@@ -203,6 +221,15 @@ async fn change_role(
         ));
     }
     db::memberships::set_role(&mut tenant.tx, member.user_id, new_role).await?;
+    let to = new_role.to_string();
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "member.role_changed",
+        &member.email,
+        &[("from", &member.role), ("to", &to)],
+    )
+    .await?;
     // Roles are read on every request, so the change applies at once.
     tenant.tx.commit().await?;
     tenant
@@ -228,6 +255,14 @@ async fn remove_member(
         ));
     }
     db::memberships::remove(&mut tenant.tx, member.user_id).await?;
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "member.removed",
+        &member.email,
+        &[("role", &member.role)],
+    )
+    .await?;
     tenant.tx.commit().await?;
     if member.user_id == tenant.member.user_id {
         tenant.session.set_org_id(None).await?;
@@ -271,6 +306,14 @@ async fn transfer_ownership(
     }
     db::memberships::set_role(&mut owner.tx, member.user_id, Role::Owner).await?;
     db::memberships::set_role(&mut owner.tx, owner.member.user_id, Role::Admin).await?;
+    audit::record(
+        &mut owner.tx,
+        &owner.member.actor(),
+        "member.ownership_transferred",
+        &member.email,
+        &[],
+    )
+    .await?;
     owner.tx.commit().await?;
     owner
         .session

@@ -114,9 +114,20 @@ pub struct Member {
     pub agents_see_assigned_only: bool,
     /// Whether the workspace's payments let it send and import.
     pub standing: crate::billing::standing::Standing,
+    /// Where the request came from (for the audit log).
+    pub ip: std::net::IpAddr,
 }
 
 impl Member {
+    /// This member, from this request's address, for the audit log.
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor {
+            user_id: Some(self.user_id),
+            email: Some(self.user_email.clone()),
+            ip: Some(self.ip),
+        }
+    }
+
     /// Refuses sending and importing in a read-only workspace.
     pub fn must_be_writable(&self) -> Result<()> {
         crate::billing::standing::must_be_writable(&self.standing)
@@ -149,6 +160,8 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let session = AuthSession::from_request_parts(parts, state).await?;
+        let crate::web::client_ip::ClientIp(ip) =
+            crate::web::client_ip::ClientIp::from_request_parts(parts, state).await?;
         let Some(user_id) = session.user_id().await? else {
             return Err(AppError::Unauthorized);
         };
@@ -189,6 +202,7 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
                 role,
                 agents_see_assigned_only: row.agents_see == "assigned",
                 standing,
+                ip,
             },
             tx,
             session,

@@ -9,6 +9,7 @@ mod support;
 mod ai;
 mod api;
 mod attributes;
+mod audit;
 mod auth;
 mod automation;
 mod bad_input;

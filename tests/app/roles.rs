@@ -492,6 +492,8 @@ fn routes() -> Vec<Route> {
             vec![],
             Min::Admin,
         ),
+        ("GET", "/settings/audit".into(), vec![], Min::Owner),
+        ("POST", "/settings/audit/verify".into(), vec![], Min::Owner),
         ("GET", "/settings/ai".into(), vec![], Min::Owner),
         (
             "POST",

@@ -96,8 +96,16 @@ pub async fn submit(
         password::burn_verification_time(form.password.clone()).await;
         return failed().await;
     };
+    let actor = crate::audit::Actor {
+        user_id: Some(user.id),
+        email: Some(user.email.clone()),
+        ip: Some(ip),
+    };
     match password::verify(form.password.clone(), user.password_hash.clone()).await? {
-        Verified::Wrong => return failed().await,
+        Verified::Wrong => {
+            crate::audit::sign_in(&state, &actor, "sign_in_failed").await?;
+            return failed().await;
+        }
         Verified::Ok => {}
         Verified::OkRehashed(new_hash) => {
             let mut conn = state.pool.acquire().await?;
@@ -107,6 +115,7 @@ pub async fn submit(
     }
     let first_org = workspaces_of(&state, user.id).await?.first().map(|w| w.id);
     session.sign_in(user.id, first_org).await?;
+    crate::audit::sign_in(&state, &actor, "sign_in").await?;
     tracing::info!(user_id = %user.id, "logged in");
     let to = if !next.is_empty() {
         next

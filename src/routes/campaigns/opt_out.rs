@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::audit;
 use crate::campaigns::opt_out::{self, Words};
 use crate::error::Result;
 use crate::tenancy::capability::RunCampaigns;
@@ -82,6 +83,18 @@ pub async fn save(
         opt_in_words: back_in,
     };
     opt_out::save(&mut tenant.tx, &words).await?;
+    let (out, back_in) = (
+        words.opt_out_words.join(", "),
+        words.opt_in_words.join(", "),
+    );
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "settings.opt_out_changed",
+        "Opt-out words",
+        &[("opt_out", &out), ("opt_in", &back_in)],
+    )
+    .await?;
     tenant.tx.commit().await?;
     tenant
         .session

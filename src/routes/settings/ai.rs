@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::audit;
 use crate::billing::limits::current_plan;
 use crate::db;
 use crate::db::ai::{KeyChange, MonthUsage};
@@ -150,6 +151,24 @@ pub async fn update(
         return render(&state, tenant, Some(&form), errors).await;
     }
     let model = (!model.is_empty()).then_some(model);
+    let key_said = match key_change {
+        KeyChange::Set(_) => "set",
+        KeyChange::Remove => "removed",
+        KeyChange::Keep => "kept",
+    };
+    let on = if enabled { "on" } else { "off" };
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "settings.ai_changed",
+        "AI",
+        &[
+            ("ai", on),
+            ("own_key", key_said),
+            ("model", model.unwrap_or_default()),
+        ],
+    )
+    .await?;
     db::ai::save(
         &mut tenant.tx,
         enabled,

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::audit;
 use crate::auth::tokens::TenantToken;
 use crate::db;
 use crate::db::api_tokens::ApiToken;
@@ -66,6 +67,14 @@ pub async fn create(
     }
     let token = TenantToken::generate(tenant.member.org_id)?;
     db::api_tokens::insert(&mut tenant.tx, &name, &token.hash(), tenant.member.user_id).await?;
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "api_token.created",
+        &name,
+        &[],
+    )
+    .await?;
     let tokens = db::api_tokens::list_live(&mut tenant.tx).await?;
     tenant.tx.commit().await?;
     tracing::info!(org_id = %tenant.member.org_id, "API token created");
@@ -87,6 +96,14 @@ pub async fn revoke(
     if !db::api_tokens::revoke(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "api_token.revoked",
+        &id.to_string(),
+        &[],
+    )
+    .await?;
     tenant.tx.commit().await?;
     tenant
         .session

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::app::AppState;
+use crate::audit;
 use crate::billing::limits::current_plan;
 use crate::billing::plans::{Limits, Plan};
 use crate::billing::stripe_api::{self, StripeApi};
@@ -138,6 +139,14 @@ pub async fn checkout(
         .await
         .map_err(stripe_failed)?;
     db::billing::checkout_started(&mut tenant.tx).await?;
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "billing.checkout_started",
+        plan.as_str(),
+        &[],
+    )
+    .await?;
     tenant.tx.commit().await?;
     tracing::info!(%org_id, plan = plan.as_str(), "checkout started");
     Ok(Redirect::to(&url).into_response())

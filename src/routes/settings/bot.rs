@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::audit;
 use crate::db;
 use crate::db::bot::{BotMode, BotSettings};
 use crate::error::{AppError, Result};
@@ -100,6 +101,15 @@ pub async fn update(
         return render(StatusCode::UNPROCESSABLE_ENTITY, tenant, errors).await;
     }
     db::bot::save(&mut tenant.tx, channel, mode, max_turns, handover).await?;
+    let turns = max_turns.to_string();
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "settings.bot_changed",
+        &current.channel_name,
+        &[("mode", mode.as_str()), ("max_turns", &turns)],
+    )
+    .await?;
     tenant.tx.commit().await?;
     let message = match mode {
         BotMode::Off => format!("The bot of {} is off.", current.channel_name),

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::audit;
 use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::db::cloud_channels::CloudChannel;
@@ -82,6 +83,14 @@ pub async fn create(
         Err(ConnectError::Failed(e)) => return Err(AppError::Internal(e)),
     };
     let id = connected.id;
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "channel.connected",
+        &form.name,
+        &[("channel", &id.to_string()), ("kind", "whatsapp_cloud")],
+    )
+    .await?;
     tenant.tx.commit().await?;
     tenant
         .session
@@ -221,6 +230,19 @@ pub async fn set_enabled(
     if !db::cloud_channels::set_enabled(&mut tenant.tx, id, enabled).await? {
         return Err(AppError::NotFound);
     }
+    let action = if enabled {
+        "channel.enabled"
+    } else {
+        "channel.disabled"
+    };
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        action,
+        &id.to_string(),
+        &[],
+    )
+    .await?;
     tenant.tx.commit().await?;
     let said = if enabled {
         "Number enabled: messages are received and sent again."
@@ -239,6 +261,14 @@ pub async fn delete(
     if !db::cloud_channels::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "channel.disconnected",
+        &id.to_string(),
+        &[("kind", "whatsapp_cloud")],
+    )
+    .await?;
     tenant.tx.commit().await?;
     tenant
         .session

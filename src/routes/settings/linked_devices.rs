@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::audit;
 use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::db::waha_bridges::WahaBridge;
@@ -242,6 +243,14 @@ pub async fn create(
     if let Some(bridge) = &bridge {
         db::waha_bridges::create(&mut tenant.tx, bridge).await?;
     }
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "channel.connected",
+        &name,
+        &[("channel", &id.to_string()), ("kind", "whatsapp_web")],
+    )
+    .await?;
     tenant.tx.commit().await?;
     Ok(Redirect::to(&format!("/settings/linked-devices/{id}")).into_response())
 }
@@ -404,6 +413,14 @@ pub async fn unlink(
     let (_, session) = found(&mut tenant, &id).await?;
     let waha = waha_of(&state, &mut tenant, session.channel_id).await?;
     db::web_sessions::set_status(&mut tenant.tx, session.channel_id, WebStatus::Unlinked).await?;
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "channel.disconnected",
+        &session.channel_id.to_string(),
+        &[("kind", "whatsapp_web")],
+    )
+    .await?;
     tenant.tx.commit().await?;
     let logged_out = match waha {
         Some((_, waha)) => waha.log_out().await,

@@ -3,6 +3,7 @@
 
 mod ai;
 mod api_tokens;
+mod audit;
 pub(crate) mod billing;
 mod bot;
 mod channels;
@@ -20,6 +21,8 @@ pub fn router() -> Router<AppState> {
         .route("/settings/delete-workspace", post(workspace::delete))
         .route("/settings/restore-workspace", post(workspace::restore))
         .route("/settings/ai", get(ai::show).post(ai::update))
+        .route("/settings/audit", get(audit::show))
+        .route("/settings/audit/verify", post(audit::verify))
         .route("/settings/bot", get(bot::show))
         .route("/settings/bot/{channel}", post(bot::update))
         .route("/settings/billing", get(billing::show))

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
+use crate::audit;
 use crate::billing::standing::Standing;
 use crate::db;
 use crate::domain::{Country, Role};
@@ -204,6 +205,23 @@ pub async fn update(
         agents_see_assigned_only,
     )
     .await?;
+    let agents_see = if agents_see_assigned_only {
+        "assigned"
+    } else {
+        "all"
+    };
+    audit::record(
+        &mut tenant.tx,
+        &tenant.member.actor(),
+        "settings.workspace_changed",
+        &name,
+        &[
+            ("time_zone", &time_zone),
+            ("default_country", &default_country),
+            ("agents_see", agents_see),
+        ],
+    )
+    .await?;
     tenant.tx.commit().await?;
     tenant.session.flash("success", "Settings saved.").await?;
     Ok(Redirect::to("/settings").into_response())
@@ -228,6 +246,14 @@ pub async fn delete(
     }
     let now = state.clock.now();
     db::orgs::request_deletion(&mut owner.tx, Some(now)).await?;
+    audit::record(
+        &mut owner.tx,
+        &owner.member.actor(),
+        "workspace.deletion_requested",
+        &owner.member.org_name,
+        &[],
+    )
+    .await?;
     owner.tx.commit().await?;
     tracing::info!(org_id = %owner.member.org_id, "workspace deletion requested");
     let gone = now + crate::billing::standing::RETENTION;
@@ -248,6 +274,14 @@ pub async fn delete(
 /// Takes back a deletion within its 30 days.
 pub async fn restore(mut owner: Tenant<OwnWorkspace>) -> Result<Response> {
     db::orgs::request_deletion(&mut owner.tx, None).await?;
+    audit::record(
+        &mut owner.tx,
+        &owner.member.actor(),
+        "workspace.restored",
+        &owner.member.org_name,
+        &[],
+    )
+    .await?;
     owner.tx.commit().await?;
     owner
         .session
