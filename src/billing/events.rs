@@ -133,7 +133,16 @@ async fn apply(
                 return Ok(());
             };
             let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
-            if !db::billing::apply_subscription(&mut tx, &subscription).await? {
+            if db::billing::apply_subscription(&mut tx, &subscription).await? {
+                crate::audit::record(
+                    &mut tx,
+                    &crate::audit::Actor::system(),
+                    "billing.subscription_changed",
+                    subscription.subscription_id,
+                    &[("plan", subscription.plan), ("status", subscription.status)],
+                )
+                .await?;
+            } else {
                 tracing::info!(%org_id, kind, "an older subscription event: not applied");
             }
             tx.commit().await?;

@@ -155,6 +155,20 @@ async fn accept(
     let role = Role::parse(&invitation.role).map_err(|_| BootstrapError::InvitationGone)?;
     // Already a member: keep the existing role rather than demote anyone.
     db::memberships::insert(tx, user_id, role).await?;
+    let actor = crate::audit::Actor {
+        user_id: Some(user_id),
+        email: Some(invitation.email.clone()),
+        ip: None,
+    };
+    let role_name = role.to_string();
+    crate::audit::record(
+        tx,
+        &actor,
+        "member.joined",
+        &invitation.email,
+        &[("role", &role_name)],
+    )
+    .await?;
     Ok(())
 }
 

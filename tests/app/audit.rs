@@ -81,6 +81,7 @@ async fn what_members_do_is_recorded_with_who_and_where_and_owners_read_it() {
     let seen = actions(&list);
     for expected in [
         "member.invited",
+        "member.joined",
         "sign_in",
         "sign_in_failed",
         "member.role_changed",

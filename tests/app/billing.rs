@@ -182,6 +182,30 @@ async fn checkout_makes_the_plan_active_only_when_stripe_confirms() {
     assert!(page.contains("ACME-0001") && page.contains("49.00 USD"));
     assert!(page.contains("https://pay.stripe.test/invoice/in_fake1/pdf"));
     assert!(page.contains("Manage card"));
+    // The audit log has the checkout (by the owner) and the change (by
+    // Stripe, through wacrm: no member).
+    let logged: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select action, actor_email from audit_log where org_id = $1 \
+         and action like 'billing.%' order by seq",
+    )
+    .bind(org)
+    .fetch_all(&mut app.admin_conn().await)
+    .await
+    .expect("audit");
+    assert_eq!(
+        logged,
+        [
+            (
+                "billing.checkout_started".to_owned(),
+                Some("owner@acme.test".to_owned())
+            ),
+            (
+                "billing.checkout_started".to_owned(),
+                Some("owner@acme.test".to_owned())
+            ),
+            ("billing.subscription_changed".to_owned(), None),
+        ]
+    );
 
     // The portal, for this customer, back to billing.
     let response = owner.post_form("/settings/billing/portal", &[]).await;
