@@ -48,6 +48,14 @@ pub const PAUSING_ERRORS: [i64; 8] = [131048, 131031, 368, 131042, 132000, 13200
 /// seconds. Automated bulk sending is how such numbers get banned.
 pub const LINKED_PHONE_RATE_PER_MINUTE: i32 = 10;
 
+/// What a dispatch step may hand over (see [`Pace::budget`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub now: i64,
+    /// Unused places of the rate given up (counted as if handed over).
+    pub let_go: i64,
+}
+
 /// Recipients from which a start refreshes the table's statistics.
 const FRESH_STATISTICS_FROM: i64 = 10_000;
 
@@ -73,13 +81,19 @@ impl Pace {
         (i64::from(self.per_minute) + 59) / 60
     }
 
-    /// How many may be handed over now: what the rate allowed since
-    /// `elapsed` began plus one step's worth, less what was; never more
-    /// than two steps' worth at once (a late step catches up, a long
-    /// stall does not become a burst).
-    pub fn budget(self, elapsed: Duration, handed: i64) -> i64 {
+    /// How many may be handed over now, and how many of the rate's unused
+    /// places to let go. A token bucket holding one step's worth: what the
+    /// rate allowed since `elapsed` began plus one step, less what was
+    /// handed over; places left unused beyond one step (the sender was
+    /// behind, the campaign held back) are let go rather than caught up
+    /// later, so no minute ever gets more than the rate and one step.
+    pub fn budget(self, elapsed: Duration, handed: i64) -> Budget {
         let allowed = (f64::from(self.per_minute) * elapsed.as_secs_f64() / 60.0).floor() as i64;
-        (allowed + self.per_tick() - handed).clamp(0, 2 * self.per_tick())
+        let credit = allowed + self.per_tick() - handed;
+        Budget {
+            now: credit.clamp(0, self.per_tick()),
+            let_go: (credit - self.per_tick()).max(0),
+        }
     }
 
     /// Messages waiting for WhatsApp beyond which no more are handed over:
@@ -232,11 +246,12 @@ pub async fn dispatch(
         .try_into()
         .unwrap_or_default();
     let budget = pace.budget(elapsed, i64::from(campaign.queued_since_resume));
-    if budget == 0 {
+    let let_go = i32::try_from(budget.let_go).unwrap_or(i32::MAX);
+    if budget.now == 0 {
         tx.commit().await?;
         return later();
     }
-    let batch = db::campaigns::next_pending(&mut tx, campaign.id, budget).await?;
+    let batch = db::campaigns::next_pending(&mut tx, campaign.id, budget.now).await?;
     if batch.is_empty() {
         db::campaigns::set_state(&mut tx, campaign.id, "done", None).await?;
         tx.commit().await?;
@@ -248,7 +263,7 @@ pub async fn dispatch(
         Err(why) => return pause(tx, campaign.id, &format!("Paused: {why}")).await,
     };
     let handed = hand_over(state, &mut tx, &campaign, &content, &batch).await?;
-    db::campaigns::count_queued(&mut tx, campaign.id, handed).await?;
+    db::campaigns::count_queued(&mut tx, campaign.id, handed.saturating_add(let_go)).await?;
     db::campaigns::set_reason(&mut tx, campaign.id, None).await?;
     tx.commit().await?;
     later()
@@ -347,19 +362,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_pace_hands_over_the_rate_and_catches_up_without_bursting() {
+    fn the_pace_hands_over_the_rate_and_lets_unused_places_go() {
         let pace = Pace { per_minute: 4800 };
+        let budget = |ms: u64, handed: i64| pace.budget(Duration::from_millis(ms), handed);
+        let at = |now: i64, let_go: i64| Budget { now, let_go };
         assert_eq!(pace.tick(), Duration::from_secs(1));
         assert_eq!(pace.per_tick(), 80);
         // The first step: one step's worth.
-        assert_eq!(pace.budget(Duration::ZERO, 0), 80);
+        assert_eq!(budget(0, 0), at(80, 0));
         // A second later: the next 80.
-        assert_eq!(pace.budget(Duration::from_secs(1), 80), 80);
-        // A step ran late: it catches up, but at most two steps' worth.
-        assert_eq!(pace.budget(Duration::from_millis(2500), 160), 120);
-        assert_eq!(pace.budget(Duration::from_secs(60), 160), 160);
+        assert_eq!(budget(1000, 80), at(80, 0));
+        // Half a step in: half a step.
+        assert_eq!(budget(1500, 120), at(80, 0));
+        assert_eq!(budget(1500, 160), at(40, 0));
+        // A step ran late, or the campaign held back: one step now, and
+        // the places not used are let go, not caught up.
+        assert_eq!(budget(2500, 160), at(80, 40));
+        assert_eq!(budget(60_000, 160), at(80, 4640));
         // Ahead of the rate: nothing.
-        assert_eq!(pace.budget(Duration::from_secs(1), 400), 0);
+        assert_eq!(budget(1000, 400), at(0, 0));
     }
 
     #[test]
@@ -369,8 +390,8 @@ mod tests {
         };
         assert_eq!(pace.tick(), Duration::from_secs(6));
         assert_eq!(pace.per_tick(), 1);
-        assert_eq!(pace.budget(Duration::ZERO, 0), 1);
-        assert_eq!(pace.budget(Duration::from_secs(3), 1), 0);
-        assert_eq!(pace.budget(Duration::from_secs(6), 1), 1);
+        assert_eq!(pace.budget(Duration::ZERO, 0).now, 1);
+        assert_eq!(pace.budget(Duration::from_secs(3), 1).now, 0);
+        assert_eq!(pace.budget(Duration::from_secs(6), 1).now, 1);
     }
 }
