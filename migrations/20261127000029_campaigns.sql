@@ -87,6 +87,9 @@ create index campaign_recipients_next_idx
 create unique index campaign_recipients_position_key
     on campaign_recipients (org_id, campaign_id, position);
 create index campaign_recipients_state_idx on campaign_recipients (org_id, campaign_id, state);
+-- How many were handed over in the last minute (the rate's limit).
+create index campaign_recipients_queued_at_idx
+    on campaign_recipients (org_id, campaign_id, queued_at) where queued_at is not null;
 create index campaign_recipients_message_idx
     on campaign_recipients (org_id, message_id) where message_id is not null;
 -- A customer's message marks their recent campaign messages replied.

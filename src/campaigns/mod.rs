@@ -82,17 +82,23 @@ impl Pace {
     }
 
     /// How many may be handed over now, and how many of the rate's unused
-    /// places to let go. A token bucket holding one step's worth: what the
-    /// rate allowed since `elapsed` began plus one step, less what was
-    /// handed over; places left unused beyond one step (the sender was
-    /// behind, the campaign held back) are let go rather than caught up
-    /// later, so no minute ever gets more than the rate and one step.
-    pub fn budget(self, elapsed: Duration, handed: i64) -> Budget {
+    /// places to let go.
+    ///
+    /// Two limits. Steps: what the rate allowed since `elapsed` began plus
+    /// one step, less what was handed over, at most two steps' worth (a
+    /// late step, which the job queue's polling makes common, catches up a
+    /// little); places left unused beyond that (the sender was behind, the
+    /// campaign held back) are let go rather than caught up later. The
+    /// minute: never more than the rate in the last 60 s
+    /// (`last_minute`), whatever the steps allow.
+    pub fn budget(self, elapsed: Duration, handed: i64, last_minute: i64) -> Budget {
         let allowed = (f64::from(self.per_minute) * elapsed.as_secs_f64() / 60.0).floor() as i64;
         let credit = allowed + self.per_tick() - handed;
+        let steps = credit.clamp(0, 2 * self.per_tick());
+        let minute = (i64::from(self.per_minute) - last_minute).max(0);
         Budget {
-            now: credit.clamp(0, self.per_tick()),
-            let_go: (credit - self.per_tick()).max(0),
+            now: steps.min(minute),
+            let_go: (credit - 2 * self.per_tick()).max(0),
         }
     }
 
@@ -213,9 +219,14 @@ pub async fn dispatch(
     let pace = Pace {
         per_minute: campaign.rate_per_minute,
     };
+    let step_started = std::time::Instant::now();
+    // The next step a tick after this one began, not after it ended.
     let later = || -> anyhow::Result<()> {
         Err(RetryLater {
-            after: pace.tick(),
+            after: pace
+                .tick()
+                .saturating_sub(step_started.elapsed())
+                .max(Duration::from_millis(50)),
             reason: "campaign: next step".into(),
             waiting: true,
         }
@@ -245,7 +256,12 @@ pub async fn dispatch(
     let elapsed = (OffsetDateTime::now_utc() - since)
         .try_into()
         .unwrap_or_default();
-    let budget = pace.budget(elapsed, i64::from(campaign.queued_since_resume));
+    let last_minute = db::campaigns::queued_in_last_minute(&mut tx, campaign.id).await?;
+    let budget = pace.budget(
+        elapsed,
+        i64::from(campaign.queued_since_resume),
+        last_minute,
+    );
     let let_go = i32::try_from(budget.let_go).unwrap_or(i32::MAX);
     if budget.now == 0 {
         tx.commit().await?;
@@ -362,9 +378,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_pace_hands_over_the_rate_and_lets_unused_places_go() {
+    fn the_pace_hands_over_the_rate_catches_up_a_little_and_keeps_to_the_minute() {
         let pace = Pace { per_minute: 4800 };
-        let budget = |ms: u64, handed: i64| pace.budget(Duration::from_millis(ms), handed);
+        let budget = |ms: u64, handed: i64| pace.budget(Duration::from_millis(ms), handed, handed);
         let at = |now: i64, let_go: i64| Budget { now, let_go };
         assert_eq!(pace.tick(), Duration::from_secs(1));
         assert_eq!(pace.per_tick(), 80);
@@ -372,15 +388,14 @@ mod tests {
         assert_eq!(budget(0, 0), at(80, 0));
         // A second later: the next 80.
         assert_eq!(budget(1000, 80), at(80, 0));
-        // Half a step in: half a step.
-        assert_eq!(budget(1500, 120), at(80, 0));
-        assert_eq!(budget(1500, 160), at(40, 0));
-        // A step ran late, or the campaign held back: one step now, and
-        // the places not used are let go, not caught up.
-        assert_eq!(budget(2500, 160), at(80, 40));
-        assert_eq!(budget(60_000, 160), at(80, 4640));
+        // A step ran late: it catches up, at most two steps' worth.
+        assert_eq!(budget(2500, 160), at(120, 0));
+        // Far behind: two steps now, and the places not used are let go.
+        assert_eq!(budget(60_000, 160), at(160, 4560));
         // Ahead of the rate: nothing.
         assert_eq!(budget(1000, 400), at(0, 0));
+        // The steps would allow more, but the last minute is full.
+        assert_eq!(pace.budget(Duration::from_secs(90), 7200, 4780), at(20, 0));
     }
 
     #[test]
@@ -390,8 +405,8 @@ mod tests {
         };
         assert_eq!(pace.tick(), Duration::from_secs(6));
         assert_eq!(pace.per_tick(), 1);
-        assert_eq!(pace.budget(Duration::ZERO, 0).now, 1);
-        assert_eq!(pace.budget(Duration::from_secs(3), 1).now, 0);
-        assert_eq!(pace.budget(Duration::from_secs(6), 1).now, 1);
+        assert_eq!(pace.budget(Duration::ZERO, 0, 0).now, 1);
+        assert_eq!(pace.budget(Duration::from_secs(3), 1, 1).now, 0);
+        assert_eq!(pace.budget(Duration::from_secs(6), 1, 1).now, 1);
     }
 }

@@ -334,6 +334,18 @@ pub async fn run(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<i32> {
     .await
 }
 
+/// Recipients handed to the send queue in the last 60 seconds.
+pub async fn queued_in_last_minute(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from campaign_recipients where org_id = $1 and campaign_id = $2 \
+         and queued_at > now() - interval '60 seconds'",
+    )
+    .bind(tx.org_id())
+    .bind(id)
+    .fetch_one(tx.conn())
+    .await
+}
+
 /// Counts `n` more handed to the send queue since the last (re)start.
 pub async fn count_queued(tx: &mut TenantTx, id: Uuid, n: i32) -> sqlx::Result<()> {
     sqlx::query(
