@@ -71,19 +71,21 @@ pub fn hash(org_id: Uuid, entry: &Entry) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-/// Records a sign-in (or a failed one) in every workspace of the user:
-/// signing in opens each of them.
-pub async fn sign_in(
+/// Records something about a user's account (a sign-in, a failed one,
+/// their other sessions ended) in every workspace of theirs: the account
+/// opens each of them.
+pub async fn for_user(
     state: &crate::app::AppState,
     actor: &Actor,
     action: &str,
+    details: &[(&str, &str)],
 ) -> anyhow::Result<()> {
     let Some(user_id) = actor.user_id else {
         return Ok(());
     };
     for workspace in crate::tenancy::member::workspaces_of(state, user_id).await? {
         let mut tx = crate::tenancy::bootstrap::for_job(&state.pool, workspace.id).await?;
-        record(&mut tx, actor, action, "", &[]).await?;
+        record(&mut tx, actor, action, "", details).await?;
         tx.commit().await?;
     }
     Ok(())

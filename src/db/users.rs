@@ -124,6 +124,31 @@ pub async fn end_other_sessions(
     .await
 }
 
+/// One of a user's sessions, as their list shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    /// The session's id: compared with the current one, never shown.
+    pub id: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Unix seconds.
+    pub signed_in_at: Option<i64>,
+    pub seen_at: Option<i64>,
+}
+
+/// The user's live sessions, the most recently seen first.
+pub async fn sessions_of(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<Vec<SessionRow>> {
+    sqlx::query_as(
+        "select id, data->>'ip' as ip, data->>'ua' as user_agent, \
+           (data->>'signed_in_at')::bigint as signed_in_at, (data->>'seen_at')::bigint as seen_at \
+         from sessions where user_id = $1 and expires_at > now() \
+         order by (data->>'seen_at')::bigint desc nulls last limit 100",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await
+}
+
 /// The language the user reads translations in (a code of
 /// `crate::ai::language::LANGUAGES`).
 pub async fn language(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<String> {

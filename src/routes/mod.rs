@@ -21,6 +21,7 @@ mod profile;
 mod sandbox;
 mod scheduled;
 mod search;
+mod sessions;
 mod settings;
 mod stripe_webhooks;
 mod team;
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(canned::router())
         .merge(knowledge::router())
         .merge(automations::router())
+        .merge(sessions::router())
         .merge(campaigns::router())
         .merge(attributes::router())
         .merge(workspaces::router())

@@ -23,6 +23,9 @@ const ORG_ID: &str = "org";
 const CSRF: &str = "csrf";
 const SIGNED_IN_AT: &str = "signed_in_at";
 const SEEN_AT: &str = "seen_at";
+/// Where the session signed in from (see `db::users::sessions_of`).
+const DEVICE_IP: &str = "ip";
+const DEVICE_AGENT: &str = "ua";
 const FLASH: &str = "flash";
 
 /// A message shown once on the next page.
@@ -107,6 +110,15 @@ impl AuthSession {
                 self.0.remove_value(ORG_ID).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Notes where this sign-in came from (shown in the user's list of
+    /// sessions).
+    pub async fn remember_device(&self, ip: std::net::IpAddr, user_agent: &str) -> Result<()> {
+        self.0.insert(DEVICE_IP, ip.to_string()).await?;
+        let agent: String = user_agent.chars().take(300).collect();
+        self.0.insert(DEVICE_AGENT, agent).await?;
         Ok(())
     }
 

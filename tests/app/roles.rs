@@ -21,6 +21,7 @@ fn routes() -> Vec<Route> {
     vec![
         ("GET", "/dashboard".into(), vec![], Min::Agent),
         ("GET", "/profile".into(), vec![], Min::Agent),
+        ("GET", "/profile/sessions".into(), vec![], Min::Agent),
         ("GET", "/workspaces".into(), vec![], Min::Agent),
         ("GET", "/contacts".into(), vec![], Min::Agent),
         ("GET", "/contacts/new".into(), vec![], Min::Agent),

@@ -134,3 +134,50 @@ async fn a_sign_out_on_one_instance_ends_the_session_on_every_instance() {
     }
     assert_eq!(status, 303, "the other instance still honoured the session");
 }
+
+#[tokio::test]
+async fn a_user_sees_where_they_are_signed_in_and_signs_the_others_out() {
+    let app = spawn_app().await;
+    let here = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let laptop = app.log_in("owner@acme.test", PASSWORD).await;
+    let phone = app.log_in("owner@acme.test", PASSWORD).await;
+    // Someone else's sessions are not in the list.
+    app.sign_up("Gina", "owner@globex.test", "Globex").await;
+
+    let (status, page) = laptop.page("/profile/sessions").await;
+    assert_eq!(status, 200);
+    assert_eq!(page.matches("<tr><td>").count(), 3, "{page}");
+    assert_eq!(page.matches("This session").count(), 1);
+    assert!(page.contains("127.0.0.1"), "where it signed in from");
+
+    let response = laptop
+        .post_form("/profile/sessions/sign-out-others", &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    for other in [&here, &phone] {
+        let response = other.get("/dashboard").await;
+        assert_eq!(response.status(), 303, "signed out");
+        assert!(location(&response).starts_with("/login"));
+    }
+    let (status, page) = laptop.page("/profile/sessions").await;
+    assert_eq!(status, 200);
+    assert_eq!(page.matches("<tr><td>").count(), 1, "only this one");
+    assert!(page.contains("Signed out of 2 other session(s)."));
+    let logged: Vec<(String, serde_json::Value)> = sqlx::query_as(
+        "select action, details from audit_log where action like 'sign_in%' order by seq",
+    )
+    .fetch_all(&mut app.admin_conn().await)
+    .await
+    .expect("audit");
+    assert_eq!(
+        logged,
+        [
+            ("sign_in".to_owned(), serde_json::json!({})),
+            ("sign_in".to_owned(), serde_json::json!({})),
+            (
+                "sign_in.others_signed_out".to_owned(),
+                serde_json::json!({"sessions": "2"})
+            ),
+        ]
+    );
+}

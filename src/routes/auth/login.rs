@@ -66,8 +66,14 @@ pub async fn submit(
     State(state): State<AppState>,
     session: AuthSession,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response> {
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     rate_limit::check(&state, LOGIN_PER_IP, &ip.to_string()).await?;
     rate_limit::check(&state, LOGIN_PER_EMAIL, form.email.trim()).await?;
     let next = safe_next(&form.next).unwrap_or("").to_owned();
@@ -103,7 +109,7 @@ pub async fn submit(
     };
     match password::verify(form.password.clone(), user.password_hash.clone()).await? {
         Verified::Wrong => {
-            crate::audit::sign_in(&state, &actor, "sign_in_failed").await?;
+            crate::audit::for_user(&state, &actor, "sign_in_failed", &[]).await?;
             return failed().await;
         }
         Verified::Ok => {}
@@ -115,7 +121,8 @@ pub async fn submit(
     }
     let first_org = workspaces_of(&state, user.id).await?.first().map(|w| w.id);
     session.sign_in(user.id, first_org).await?;
-    crate::audit::sign_in(&state, &actor, "sign_in").await?;
+    session.remember_device(ip, &user_agent).await?;
+    crate::audit::for_user(&state, &actor, "sign_in", &[]).await?;
     tracing::info!(user_id = %user.id, "logged in");
     let to = if !next.is_empty() {
         next
