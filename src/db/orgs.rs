@@ -42,6 +42,16 @@ pub async fn get(tx: &mut TenantTx) -> sqlx::Result<Option<Org>> {
     .await
 }
 
+/// The workspace's IANA time zone (UTC if it has none).
+pub async fn time_zone(tx: &mut TenantTx) -> sqlx::Result<String> {
+    let zone: Option<String> =
+        sqlx::query_scalar("select time_zone from organizations where id = $1")
+            .bind(tx.org_id())
+            .fetch_optional(tx.conn())
+            .await?;
+    Ok(zone.unwrap_or_else(|| "UTC".to_owned()))
+}
+
 pub async fn update_settings(
     tx: &mut TenantTx,
     name: &str,

@@ -39,26 +39,17 @@ async fn acme(graph: &FakeGraph, send_rate: i32) -> (TestApp, Browser, String, U
     })
     .await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let connected = owner
-        .post_form(
-            "/settings/channels",
-            &[
-                ("name", "Sales line"),
-                ("phone_number_id", NUMBER_ID),
-                ("waba_id", WABA_ID),
-                ("access_token", TOKEN),
-                ("app_secret", APP_SECRET),
-            ],
-        )
-        .await;
-    assert_eq!(connected.status(), 303);
-    let channel = location(&connected)
-        .trim_start_matches("/settings/channels/")
-        .to_owned();
-    let synced = owner
-        .post_form(&format!("/settings/channels/{channel}/templates"), &[])
-        .await;
-    assert_eq!(synced.status(), 303);
+    let channel = connect_number(
+        &owner,
+        &CloudNumber {
+            phone_number_id: NUMBER_ID,
+            waba_id: WABA_ID,
+            access_token: TOKEN,
+            app_secret: APP_SECRET,
+        },
+    )
+    .await;
+    sync_templates(&owner, &channel).await;
     let org = app.org_id("Acme").await;
     (app, owner, channel, org)
 }

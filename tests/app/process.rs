@@ -5,7 +5,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::fake_graph::{FakeGraph, SendFailure};
-use crate::support::{Browser, TempDir, location, until};
+use crate::support::{
+    Browser, CloudNumber, TempDir, connect_number, location, sync_templates, until,
+};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -246,6 +248,32 @@ fn message_sends(graph: &FakeGraph) -> usize {
         .count()
 }
 
+/// Acme's owner, signed up on the wacrm at `base`, with its number
+/// connected: the owner's browser and the channel's id.
+async fn acme_with_number(base: &str) -> (Browser, String) {
+    let owner = Browser::new(base);
+    let signed_up = owner
+        .post_form(
+            "/signup",
+            &[
+                ("name", "Olga"),
+                ("email", "owner@acme.test"),
+                ("password", crate::support::PASSWORD),
+                ("org_name", "Acme"),
+            ],
+        )
+        .await;
+    assert_eq!(signed_up.status(), 303);
+    let number = CloudNumber {
+        phone_number_id: NUMBER_ID,
+        waba_id: "102290129340399",
+        access_token: TOKEN,
+        app_secret: APP_SECRET,
+    };
+    let channel = connect_number(&owner, &number).await;
+    (owner, channel)
+}
+
 /// The issue's "a worker killed between claim and send → sent once after
 /// restart", with real processes and SIGKILL, in both places a kill can
 /// land: before WhatsApp took the message (it is sent by the next process)
@@ -266,35 +294,7 @@ async fn a_send_interrupted_by_a_killed_process_goes_out_once_after_restart() {
     );
 
     let (mut first, base) = start_sender(&data, &graph.base_url()).await;
-    let owner = Browser::new(&base);
-    let signed_up = owner
-        .post_form(
-            "/signup",
-            &[
-                ("name", "Olga"),
-                ("email", "owner@acme.test"),
-                ("password", crate::support::PASSWORD),
-                ("org_name", "Acme"),
-            ],
-        )
-        .await;
-    assert_eq!(signed_up.status(), 303);
-    let connected = owner
-        .post_form(
-            "/settings/channels",
-            &[
-                ("name", "Sales line"),
-                ("phone_number_id", NUMBER_ID),
-                ("waba_id", "102290129340399"),
-                ("access_token", TOKEN),
-                ("app_secret", APP_SECRET),
-            ],
-        )
-        .await;
-    assert_eq!(connected.status(), 303);
-    let channel = location(&connected)
-        .trim_start_matches("/settings/channels/")
-        .to_owned();
+    let (owner, channel) = acme_with_number(&base).await;
     let hello = on_number(serde_json::json!({
         "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": CUSTOMER}],
         "messages": [{"from": CUSTOMER, "id": "wamid.KILLHELLO", "timestamp": time::OffsetDateTime::now_utc().unix_timestamp().to_string(), "type": "text", "text": {"body": "Hi"}}]
@@ -430,39 +430,8 @@ async fn a_campaign_interrupted_by_a_killed_process_reaches_everyone_exactly_onc
             "category": "MARKETING", "id": "7", "components": [{"type": "BODY", "text": "Hi {{1}}, news from Acme."}]})],
     );
     let (mut first, base) = start_sender(&data, &graph.base_url()).await;
-    let owner = Browser::new(&base);
-    let signed_up = owner
-        .post_form(
-            "/signup",
-            &[
-                ("name", "Olga"),
-                ("email", "owner@acme.test"),
-                ("password", crate::support::PASSWORD),
-                ("org_name", "Acme"),
-            ],
-        )
-        .await;
-    assert_eq!(signed_up.status(), 303);
-    let connected = owner
-        .post_form(
-            "/settings/channels",
-            &[
-                ("name", "Sales line"),
-                ("phone_number_id", NUMBER_ID),
-                ("waba_id", "102290129340399"),
-                ("access_token", TOKEN),
-                ("app_secret", APP_SECRET),
-            ],
-        )
-        .await;
-    assert_eq!(connected.status(), 303);
-    let channel = location(&connected)
-        .trim_start_matches("/settings/channels/")
-        .to_owned();
-    let synced = owner
-        .post_form(&format!("/settings/channels/{channel}/templates"), &[])
-        .await;
-    assert_eq!(synced.status(), 303);
+    let (owner, channel) = acme_with_number(&base).await;
+    sync_templates(&owner, &channel).await;
     let org: uuid::Uuid = admin_scalar(&data, "select id from organizations").await;
     let mut db = wacrm_db(&data).await;
     for i in 0..RECIPIENTS {

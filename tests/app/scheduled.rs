@@ -458,26 +458,17 @@ const CUSTOMER: &str = "16505551234";
 /// Acme's owner with a Cloud API number (templates synced) on which the
 /// customer last wrote 25 hours ago: the conversation's id.
 async fn closed_window(app: &TestApp, owner: &Browser) -> String {
-    let response = owner
-        .post_form(
-            "/settings/channels",
-            &[
-                ("name", "Sales line"),
-                ("phone_number_id", NUMBER_ID),
-                ("waba_id", WABA_ID),
-                ("access_token", TOKEN),
-                ("app_secret", APP_SECRET),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
-    let channel = location(&response)
-        .trim_start_matches("/settings/channels/")
-        .to_owned();
-    let synced = owner
-        .post_form(&format!("/settings/channels/{channel}/templates"), &[])
-        .await;
-    assert_eq!(synced.status(), 303);
+    let channel = connect_number(
+        owner,
+        &CloudNumber {
+            phone_number_id: NUMBER_ID,
+            waba_id: WABA_ID,
+            access_token: TOKEN,
+            app_secret: APP_SECRET,
+        },
+    )
+    .await;
+    sync_templates(owner, &channel).await;
     let written = (OffsetDateTime::now_utc().unix_timestamp() - 25 * 3600).to_string();
     let delivery = json!({
         "object": "whatsapp_business_account",

@@ -477,3 +477,39 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A WhatsApp Cloud API number as Settings → WhatsApp numbers takes it.
+pub struct CloudNumber<'a> {
+    pub phone_number_id: &'a str,
+    pub waba_id: &'a str,
+    pub access_token: &'a str,
+    pub app_secret: &'a str,
+}
+
+/// Connects the number as "Sales line"; the channel's id.
+pub async fn connect_number(owner: &Browser, number: &CloudNumber<'_>) -> String {
+    let connected = owner
+        .post_form(
+            "/settings/channels",
+            &[
+                ("name", "Sales line"),
+                ("phone_number_id", number.phone_number_id),
+                ("waba_id", number.waba_id),
+                ("access_token", number.access_token),
+                ("app_secret", number.app_secret),
+            ],
+        )
+        .await;
+    assert_eq!(connected.status(), 303, "connecting the number");
+    location(&connected)
+        .trim_start_matches("/settings/channels/")
+        .to_owned()
+}
+
+/// Syncs the channel's templates from (the fake) Graph.
+pub async fn sync_templates(owner: &Browser, channel: &str) {
+    let synced = owner
+        .post_form(&format!("/settings/channels/{channel}/templates"), &[])
+        .await;
+    assert_eq!(synced.status(), 303, "syncing templates");
+}

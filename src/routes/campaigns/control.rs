@@ -227,10 +227,7 @@ pub async fn schedule(
     HtmlForm(form): HtmlForm<ScheduleForm>,
 ) -> Result<Response> {
     let campaign = found(&mut tenant, &id).await?;
-    let zone = db::orgs::get(&mut tenant.tx)
-        .await?
-        .map(|o| o.time_zone)
-        .unwrap_or_else(|| "UTC".to_owned());
+    let zone = db::orgs::time_zone(&mut tenant.tx).await?;
     let at = local_time::parse(&form.send_at, &zone)
         .map_err(|e| AppError::Unprocessable(format!("Start at: {e}")))?;
     let now = OffsetDateTime::now_utc();

@@ -75,10 +75,7 @@ impl IndexPage {
 }
 
 async fn time_zone(tenant: &mut Tenant<RunCampaigns>) -> Result<String> {
-    Ok(db::orgs::get(&mut tenant.tx)
-        .await?
-        .map(|o| o.time_zone)
-        .unwrap_or_else(|| "UTC".to_owned()))
+    Ok(db::orgs::time_zone(&mut tenant.tx).await?)
 }
 
 async fn index(mut tenant: Tenant<RunCampaigns>) -> Result<Response> {

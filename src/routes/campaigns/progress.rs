@@ -143,10 +143,7 @@ async fn progress(tenant: &mut Tenant<RunCampaigns>, campaign: Campaign) -> Resu
     let counts = db::campaigns::counts(tx, campaign.id).await?;
     let failures = db::campaigns::reasons(tx, campaign.id, "failed").await?;
     let skips = db::campaigns::reasons(tx, campaign.id, "skipped").await?;
-    let time_zone = db::orgs::get(tx)
-        .await?
-        .map(|o| o.time_zone)
-        .unwrap_or_else(|| "UTC".to_owned());
+    let time_zone = db::orgs::time_zone(tx).await?;
     let (chart, bucket) = match campaign.started_at {
         Some(from) => {
             let step = bucket_secs(OffsetDateTime::now_utc() - from);

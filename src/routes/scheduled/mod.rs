@@ -84,10 +84,7 @@ async fn template_choices(tx: &mut TenantTx, channel_id: Uuid) -> Result<Vec<Tem
 
 /// The workspace's IANA time zone.
 async fn time_zone(tx: &mut TenantTx) -> Result<String> {
-    Ok(db::orgs::get(tx)
-        .await?
-        .map(|o| o.time_zone)
-        .unwrap_or_else(|| "UTC".to_owned()))
+    Ok(db::orgs::time_zone(tx).await?)
 }
 
 /// What the conversation page shows beside its composer: this

@@ -109,10 +109,7 @@ async fn render(
     params: AuditParams,
     report: Option<Report>,
 ) -> Result<Response> {
-    let time_zone = db::orgs::get(&mut owner.tx)
-        .await?
-        .map(|o| o.time_zone)
-        .unwrap_or_else(|| "UTC".to_owned());
+    let time_zone = db::orgs::time_zone(&mut owner.tx).await?;
     let mut errors = vec![];
     let filter = filter(&params, &time_zone, &mut errors);
     let mut entries = if errors.is_empty() {
