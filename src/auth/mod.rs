@@ -1,4 +1,6 @@
-//! Passwords and the random tokens mailed or shown to users.
+//! Passwords, second factors and the random tokens mailed or shown to users.
 
 pub mod password;
+pub mod second_factor;
 pub mod tokens;
+pub mod totp;

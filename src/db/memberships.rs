@@ -112,6 +112,8 @@ pub struct MemberRow {
     pub agents_see: String,
     /// A linked phone is logged out or outdated.
     pub phones_need_attention: bool,
+    /// The workspace requires a second factor and this member has none.
+    pub must_enrol_two_factor: bool,
 }
 
 pub async fn load_member(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Option<MemberRow>> {
@@ -121,7 +123,8 @@ pub async fn load_member(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Optio
          u.email_verified_at is not null as email_verified, o.name as org_name, m.role, \
          o.agents_see, exists (select 1 from whatsapp_web_sessions s \
            where s.org_id = m.org_id and s.status in ('logged_out', 'outdated')) \
-           as phones_need_attention \
+           as phones_need_attention, \
+         o.require_two_factor and u.totp_enabled_at is null as must_enrol_two_factor \
          from memberships m join users u on u.id = m.user_id \
          join organizations o on o.id = m.org_id \
          where m.org_id = $1 and m.user_id = $2",

@@ -41,6 +41,7 @@ pub mod rate_limits;
 pub mod scheduled;
 pub mod search;
 pub mod templates;
+pub mod two_factor;
 pub mod user_tokens;
 pub mod users;
 pub mod waha_bridges;

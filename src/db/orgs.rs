@@ -96,11 +96,13 @@ pub struct UserWorkspace {
     pub id: Uuid,
     pub name: String,
     pub role: String,
+    /// Every member must sign in with a second factor.
+    pub require_two_factor: bool,
 }
 
 pub async fn list_for_user(scope: &mut UserScopeTx) -> sqlx::Result<Vec<UserWorkspace>> {
     sqlx::query_as(
-        "select o.id, o.name, m.role from memberships m \
+        "select o.id, o.name, m.role, o.require_two_factor from memberships m \
          join organizations o on o.id = m.org_id \
          where m.user_id = current_app_user_id() order by o.name, o.id",
     )

@@ -25,6 +25,7 @@ mod sessions;
 mod settings;
 mod stripe_webhooks;
 mod team;
+mod two_factor;
 mod waha_webhooks;
 mod webhooks;
 mod workspaces;
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .merge(knowledge::router())
         .merge(automations::router())
         .merge(sessions::router())
+        .merge(two_factor::router())
         .merge(campaigns::router())
         .merge(attributes::router())
         .merge(workspaces::router())

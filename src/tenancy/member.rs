@@ -144,6 +144,10 @@ impl Member {
     }
 }
 
+/// Where a member of a workspace that requires a second factor, without
+/// one, is sent (it needs no workspace, so it is reachable).
+pub const ENROL_TWO_FACTOR: &str = "/profile/two-factor";
+
 /// A member of the session's current workspace who has capability `C`, with
 /// a transaction scoped to that workspace. The only door to tenant data for
 /// browser requests.
@@ -177,6 +181,18 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
             return Err(AppError::Redirect("/workspaces".into()));
         };
         let role = Role::parse(&row.role).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+        if row.must_enrol_two_factor {
+            session
+                .flash(
+                    "error",
+                    format!(
+                        "{} requires two-factor sign-in. Set it up to go on.",
+                        row.org_name
+                    ),
+                )
+                .await?;
+            return Err(AppError::Redirect(ENROL_TWO_FACTOR.into()));
+        }
         if !C::allows(role) {
             return Err(AppError::Forbidden(C::WHAT));
         }

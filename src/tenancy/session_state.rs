@@ -27,6 +27,15 @@ const SEEN_AT: &str = "seen_at";
 const DEVICE_IP: &str = "ip";
 const DEVICE_AGENT: &str = "ua";
 const FLASH: &str = "flash";
+/// Password checked, second factor awaited: who, since when, where to.
+const SECOND_FACTOR_USER: &str = "2fa_uid";
+const SECOND_FACTOR_SINCE: &str = "2fa_at";
+const SECOND_FACTOR_NEXT: &str = "2fa_next";
+/// A TOTP secret (sealed) shown for enrolment, not yet confirmed.
+const TOTP_ENROLMENT: &str = "totp_enrolment";
+
+/// How long the second step may wait after the password.
+pub const SECOND_FACTOR_TIMEOUT: Duration = Duration::minutes(5);
 
 /// A message shown once on the next page.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,10 +113,63 @@ impl AuthSession {
         self.0.insert(SIGNED_IN_AT, now).await?;
         self.0.insert(SEEN_AT, now).await?;
         self.0.insert(CSRF, random_secret()?).await?;
+        for key in [SECOND_FACTOR_USER, SECOND_FACTOR_SINCE, SECOND_FACTOR_NEXT] {
+            self.0.remove_value(key).await?;
+        }
         match org_id {
             Some(org_id) => self.0.insert(ORG_ID, org_id).await?,
             None => {
                 self.0.remove_value(ORG_ID).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The password was right and a second factor is due: a new session
+    /// id, nobody signed in yet.
+    pub async fn await_second_factor(&self, user_id: Uuid, next: &str) -> Result<()> {
+        self.0.cycle_id().await?;
+        self.0.insert(SECOND_FACTOR_USER, user_id).await?;
+        self.0
+            .insert(
+                SECOND_FACTOR_SINCE,
+                OffsetDateTime::now_utc().unix_timestamp(),
+            )
+            .await?;
+        self.0.insert(SECOND_FACTOR_NEXT, next).await?;
+        Ok(())
+    }
+
+    /// Whose second factor is awaited (and where they were going), unless
+    /// [`SECOND_FACTOR_TIMEOUT`] has passed since their password.
+    pub async fn awaiting_second_factor(&self) -> Result<Option<(Uuid, String)>> {
+        let Some(user_id) = self.0.get::<Uuid>(SECOND_FACTOR_USER).await? else {
+            return Ok(None);
+        };
+        let since = self.0.get::<i64>(SECOND_FACTOR_SINCE).await?.unwrap_or(0);
+        if OffsetDateTime::now_utc().unix_timestamp() - since
+            > SECOND_FACTOR_TIMEOUT.whole_seconds()
+        {
+            return Ok(None);
+        }
+        let next = self
+            .0
+            .get::<String>(SECOND_FACTOR_NEXT)
+            .await?
+            .unwrap_or_default();
+        Ok(Some((user_id, next)))
+    }
+
+    /// The sealed TOTP secret being enrolled, if one was shown.
+    pub async fn totp_enrolment(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self.0.get::<Vec<u8>>(TOTP_ENROLMENT).await?)
+    }
+
+    pub async fn set_totp_enrolment(&self, sealed: Option<&[u8]>) -> Result<()> {
+        match sealed {
+            Some(sealed) => self.0.insert(TOTP_ENROLMENT, sealed).await?,
+            None => {
+                self.0.remove_value(TOTP_ENROLMENT).await?;
             }
         }
         Ok(())

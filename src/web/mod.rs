@@ -4,8 +4,10 @@
 pub mod client_ip;
 pub mod csrf;
 pub mod csv_download;
+pub mod device_cookie;
 pub mod form;
 pub mod headers;
+pub mod qr;
 pub mod rate_limit;
 pub mod static_files;
 pub mod upload;

@@ -24,6 +24,9 @@ impl Limit {
 
 pub const LOGIN_PER_IP: Limit = Limit::new("login:ip", 30, 300);
 pub const LOGIN_PER_EMAIL: Limit = Limit::new("login:email", 10, 900);
+/// Second-factor codes tried for one account (six digits: guessing must stay
+/// hopeless).
+pub const SECOND_FACTOR_PER_USER: Limit = Limit::new("login:2fa", 10, 900);
 pub const SIGNUP_PER_IP: Limit = Limit::new("signup:ip", 10, 3600);
 /// Repeated sign-ups for one address would tell which addresses have accounts.
 pub const SIGNUP_PER_EMAIL: Limit = Limit::new("signup:email", 5, 3600);

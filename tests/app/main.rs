@@ -39,6 +39,7 @@ mod settings;
 mod team;
 mod tenancy;
 mod tls;
+mod two_factor;
 mod waha;
 mod whatsapp;
 mod whatsapp_web;

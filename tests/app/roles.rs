@@ -22,6 +22,7 @@ fn routes() -> Vec<Route> {
         ("GET", "/dashboard".into(), vec![], Min::Agent),
         ("GET", "/profile".into(), vec![], Min::Agent),
         ("GET", "/profile/sessions".into(), vec![], Min::Agent),
+        ("GET", "/profile/two-factor".into(), vec![], Min::Agent),
         ("GET", "/workspaces".into(), vec![], Min::Agent),
         ("GET", "/contacts".into(), vec![], Min::Agent),
         ("GET", "/contacts/new".into(), vec![], Min::Agent),
@@ -495,6 +496,8 @@ fn routes() -> Vec<Route> {
         ),
         ("GET", "/settings/audit".into(), vec![], Min::Owner),
         ("POST", "/settings/audit/verify".into(), vec![], Min::Owner),
+        ("GET", "/settings/security".into(), vec![], Min::Owner),
+        ("POST", "/settings/security".into(), vec![], Min::Owner),
         ("GET", "/settings/ai".into(), vec![], Min::Owner),
         (
             "POST",

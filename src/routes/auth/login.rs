@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::auth::password::{self, Verified};
+use crate::auth::tokens;
 use crate::db;
 use crate::domain::EmailAddress;
 use crate::error::Result;
@@ -15,6 +16,7 @@ use crate::routes::safe_next;
 use crate::tenancy::member::{MaybeUser, Page, workspaces_of};
 use crate::tenancy::session_state::AuthSession;
 use crate::web::client_ip::ClientIp;
+use crate::web::device_cookie;
 use crate::web::rate_limit::{self, LOGIN_PER_EMAIL, LOGIN_PER_IP};
 
 #[derive(Template, WebTemplate)]
@@ -60,6 +62,14 @@ pub async fn show(
     .into_response())
 }
 
+pub fn user_agent(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 const LOGIN_FAILED: &str = "Email or password is incorrect.";
 
 pub async fn submit(
@@ -69,11 +79,7 @@ pub async fn submit(
     headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response> {
-    let user_agent = headers
-        .get(axum::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let user_agent = user_agent(&headers);
     rate_limit::check(&state, LOGIN_PER_IP, &ip.to_string()).await?;
     rate_limit::check(&state, LOGIN_PER_EMAIL, form.email.trim()).await?;
     let next = safe_next(&form.next).unwrap_or("").to_owned();
@@ -119,19 +125,76 @@ pub async fn submit(
             tracing::info!(user_id = %user.id, "password hash upgraded to argon2id");
         }
     }
-    let first_org = workspaces_of(&state, user.id).await?.first().map(|w| w.id);
-    session.sign_in(user.id, first_org).await?;
-    session.remember_device(ip, &user_agent).await?;
-    crate::audit::for_user(&state, &actor, "sign_in", &[]).await?;
-    tracing::info!(user_id = %user.id, "logged in");
-    let to = if !next.is_empty() {
-        next
-    } else if first_org.is_some() {
-        "/dashboard".to_owned()
-    } else {
-        "/workspaces".to_owned()
+    let mut conn = state.pool.acquire().await?;
+    let has_second_factor = db::two_factor::sealed_secret(&mut conn, user.id)
+        .await?
+        .is_some();
+    let mut details: Vec<(&str, &str)> = vec![];
+    if has_second_factor {
+        let secure = state.config.secure_cookies();
+        let remembered = match device_cookie::token(&headers, secure) {
+            Some(token) => {
+                db::two_factor::is_remembered(&mut conn, user.id, &tokens::hash(&token)).await?
+            }
+            None => false,
+        };
+        if !remembered {
+            session.await_second_factor(user.id, &next).await?;
+            return Ok(Redirect::to("/login/two-factor").into_response());
+        }
+        details.push(("second_factor", "remembered device"));
+    }
+    drop(conn);
+    let signed_in = SignedIn {
+        user_id: user.id,
+        actor,
+        user_agent,
+        next,
     };
-    Ok(Redirect::to(&to).into_response())
+    Ok(signed_in
+        .finish(&state, &session, &details)
+        .await?
+        .into_response())
+}
+
+/// A user who proved who they are (password, and a second factor if they
+/// have one).
+pub struct SignedIn {
+    pub user_id: uuid::Uuid,
+    pub actor: crate::audit::Actor,
+    pub user_agent: String,
+    /// Where to go after, already checked by [`safe_next`].
+    pub next: String,
+}
+
+impl SignedIn {
+    /// Signs the session in (a new id), notes the device, records the
+    /// sign-in, and sends the user on.
+    pub async fn finish(
+        self,
+        state: &AppState,
+        session: &AuthSession,
+        details: &[(&str, &str)],
+    ) -> Result<Redirect> {
+        let first_org = workspaces_of(state, self.user_id)
+            .await?
+            .first()
+            .map(|w| w.id);
+        session.sign_in(self.user_id, first_org).await?;
+        if let Some(ip) = self.actor.ip {
+            session.remember_device(ip, &self.user_agent).await?;
+        }
+        crate::audit::for_user(state, &self.actor, "sign_in", details).await?;
+        tracing::info!(user_id = %self.user_id, "logged in");
+        let to = if !self.next.is_empty() {
+            self.next
+        } else if first_org.is_some() {
+            "/dashboard".to_owned()
+        } else {
+            "/workspaces".to_owned()
+        };
+        Ok(Redirect::to(&to))
+    }
 }
 
 pub async fn logout(MaybeUser(user): MaybeUser, session: AuthSession) -> Result<Redirect> {

@@ -3,6 +3,7 @@
 mod login;
 mod password_reset;
 mod signup;
+mod two_factor;
 mod verify_email;
 
 use axum::Router;
@@ -16,6 +17,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/signup", get(signup::show).post(signup::submit))
         .route("/login", get(login::show).post(login::submit))
+        .route(
+            "/login/two-factor",
+            get(two_factor::show).post(two_factor::submit),
+        )
         .route("/logout", post(login::logout))
         .route("/verify-email", get(verify_email::verify))
         .route("/verify-email/resend", post(verify_email::resend))

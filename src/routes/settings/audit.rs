@@ -19,8 +19,9 @@ use crate::tenancy::member::{Page, Tenant};
 const PAGE: i64 = 100;
 
 /// The kinds of entry, for the filter.
-pub const ACTIONS: [(&str, &str); 8] = [
+pub const ACTIONS: [(&str, &str); 9] = [
     ("sign_in", "Sign-ins and failed sign-ins"),
+    ("two_factor.", "Two-factor sign-in"),
     ("member.", "Members and invitations"),
     ("api_token.", "API tokens"),
     ("channel.", "Channels"),
@@ -48,7 +49,7 @@ pub struct AuditPage {
     entries: Vec<Entry>,
     /// The link to the next (older) page.
     older: Option<String>,
-    actions: [(&'static str, &'static str); 8],
+    actions: [(&'static str, &'static str); 9],
     time_zone: String,
     errors: Vec<String>,
     report: Option<Report>,

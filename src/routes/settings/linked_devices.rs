@@ -23,6 +23,7 @@ use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
 use crate::waha::client::{WahaSession, Webhook};
 use crate::waha::{API_KEY_PURPOSE, WEBHOOK_KEY_PURPOSE, network};
+use crate::web::qr::qr_svg;
 use crate::whatsapp_web::store::SessionStore;
 use url::Url;
 
@@ -358,16 +359,6 @@ fn status_view(
         on_waha: false,
         problem: None,
     })
-}
-
-/// A QR code as an SVG image (black on white, a quiet zone around it).
-fn qr_svg(code: &[u8]) -> Result<String> {
-    let qr = qrcode::QrCode::new(code).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(qr
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(264, 264)
-        .quiet_zone(true)
-        .build())
 }
 
 pub async fn show(

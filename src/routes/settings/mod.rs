@@ -8,6 +8,7 @@ pub(crate) mod billing;
 mod bot;
 mod channels;
 mod linked_devices;
+mod security;
 mod workspace;
 
 use axum::Router;
@@ -24,6 +25,10 @@ pub fn router() -> Router<AppState> {
         .route("/settings/audit", get(audit::show))
         .route("/settings/audit/verify", post(audit::verify))
         .route("/settings/bot", get(bot::show))
+        .route(
+            "/settings/security",
+            get(security::show).post(security::update),
+        )
         .route("/settings/bot/{channel}", post(bot::update))
         .route("/settings/billing", get(billing::show))
         .route("/settings/billing/checkout", post(billing::checkout))
