@@ -453,6 +453,6 @@ async fn guessing_codes_is_cut_off_after_ten_tries() {
     assert!(tries > 10, "ten tries are allowed, {tries}");
     assert_eq!(refused.status(), 429);
     // Even the right code waits out the window.
-    assert_eq!(second_step(&browser, &right).await.status(), 429);
+    assert_eq!(second_step(browser, &right).await.status(), 429);
     assert_eq!(location(&browser.get("/dashboard").await), "/login");
 }
