@@ -33,6 +33,9 @@ pub enum AppError {
     /// A state conflict (duplicate, last owner...).
     #[error("{0}")]
     Conflict(String),
+    /// It existed but is no longer available (an expired download: 410).
+    #[error("{0}")]
+    Gone(String),
     /// Over the workspace's plan limit (402): the message says which limit,
     /// how much is used; the page links to billing.
     #[error("{0}")]
@@ -60,6 +63,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
@@ -79,6 +83,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",
+            AppError::Gone(_) => "gone",
             AppError::Unprocessable(_) => "invalid",
             AppError::TooLarge(_) => "too_large",
             AppError::BadGateway(_) => "upstream",
@@ -97,6 +102,7 @@ impl AppError {
             AppError::NotFound => "There is nothing here, or it is not yours to see.".into(),
             AppError::BadRequest(m)
             | AppError::Conflict(m)
+            | AppError::Gone(m)
             | AppError::Unprocessable(m)
             | AppError::TooLarge(m)
             | AppError::BadGateway(m)

@@ -14,6 +14,7 @@ pub mod db;
 pub mod domain;
 pub mod embedded_pg;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod inbox;
 pub mod jobs;

@@ -40,6 +40,11 @@ impl MediaStore {
         })
     }
 
+    /// Where the file with this digest is kept (whether or not it is there).
+    pub fn file_path(&self, sha256: &str) -> Option<PathBuf> {
+        self.path(sha256)
+    }
+
     /// Stores the bytes; their SHA-256 (lowercase hex).
     pub async fn put(&self, bytes: &[u8]) -> std::io::Result<String> {
         let sha256 = digest(bytes);

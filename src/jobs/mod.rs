@@ -67,6 +67,10 @@ pub enum Job {
     },
     /// A scheduled message due now (if it still is: an edit queues another).
     SendScheduled { org_id: Uuid, scheduled_id: Uuid },
+    /// A data export to build (workspace or one contact).
+    BuildExport { org_id: Uuid, export_id: Uuid },
+    /// A finished export whose 7 days are over: its file goes.
+    ExpireExport { org_id: Uuid, export_id: Uuid },
 }
 
 impl Job {
@@ -82,6 +86,7 @@ impl Job {
             Job::Automate { .. } => "automation",
             Job::StartCampaign { .. } | Job::DispatchCampaign { .. } => "campaigns",
             Job::SendScheduled { .. } => "scheduled",
+            Job::BuildExport { .. } | Job::ExpireExport { .. } => "exports",
         }
     }
 

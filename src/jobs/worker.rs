@@ -170,5 +170,11 @@ async fn run(state: &AppState, job: &Job, attempts: i32) -> anyhow::Result<()> {
             let last_try = attempts >= job.max_attempts();
             crate::inbox::scheduled::send(state, *org_id, *scheduled_id, last_try).await
         }
+        Job::BuildExport { org_id, export_id } => {
+            crate::export::build(state, *org_id, *export_id).await
+        }
+        Job::ExpireExport { org_id, export_id } => {
+            crate::export::expire(state, *org_id, *export_id).await
+        }
     }
 }

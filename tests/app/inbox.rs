@@ -484,7 +484,7 @@ async fn the_contact_panel_shows_attributes_and_notes() {
 }
 
 /// Posts the simulator's image form (the CSRF token rides in the query).
-async fn customer_sends_image(
+pub async fn customer_sends_image(
     browser: &Browser,
     bytes: Vec<u8>,
     caption: &str,

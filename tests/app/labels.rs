@@ -8,7 +8,7 @@ use crate::team::team;
 const RED: &str = "#dc2626";
 const BLUE: &str = "#2563eb";
 
-async fn create_label(browser: &Browser, name: &str, color: &str) -> String {
+pub async fn create_label(browser: &Browser, name: &str, color: &str) -> String {
     let response = browser
         .post_form("/labels", &[("name", name), ("color", color)])
         .await;

@@ -497,6 +497,15 @@ fn routes() -> Vec<Route> {
         ("GET", "/settings/audit".into(), vec![], Min::Owner),
         ("POST", "/settings/audit/verify".into(), vec![], Min::Owner),
         ("GET", "/settings/security".into(), vec![], Min::Owner),
+        ("GET", "/settings/exports".into(), vec![], Min::Owner),
+        ("GET", format!("/settings/exports/{NIL}"), vec![], Min::Owner),
+        (
+            "GET",
+            format!("/settings/exports/{NIL}/download"),
+            vec![],
+            Min::Owner,
+        ),
+        ("POST", format!("/contacts/{NIL}/export"), vec![], Min::Owner),
         ("POST", "/settings/security".into(), vec![], Min::Owner),
         ("GET", "/settings/ai".into(), vec![], Min::Owner),
         (

@@ -7,6 +7,7 @@ mod audit;
 pub(crate) mod billing;
 mod bot;
 mod channels;
+mod exports;
 mod linked_devices;
 mod security;
 mod workspace;
@@ -25,6 +26,13 @@ pub fn router() -> Router<AppState> {
         .route("/settings/audit", get(audit::show))
         .route("/settings/audit/verify", post(audit::verify))
         .route("/settings/bot", get(bot::show))
+        .route(
+            "/settings/exports",
+            get(exports::index).post(exports::create),
+        )
+        .route("/settings/exports/{id}", get(exports::row))
+        .route("/settings/exports/{id}/download", get(exports::download))
+        .route("/contacts/{id}/export", post(exports::create_for_contact))
         .route(
             "/settings/security",
             get(security::show).post(security::update),

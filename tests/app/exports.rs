@@ -1,0 +1,384 @@
+//! Data exports: the whole workspace's archive holds every kind of row and
+//! every media file with a manifest that checks out (with `tar` and
+//! `sha256sum` too); one contact's archive holds only theirs; owners only;
+//! expired links are gone; another workspace gets 404.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::time::Duration;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::contacts::create_contact;
+use crate::inbox::{customer_sends_image, customer_writes};
+use crate::labels::create_label;
+use crate::support::*;
+use crate::team::team;
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-export-test";
+
+/// The export ids listed on the page, newest first.
+async fn export_ids(owner: &Browser) -> Vec<String> {
+    let (status, page) = owner.page("/settings/exports").await;
+    assert_eq!(status, 200);
+    page.match_indices("id=\"export-")
+        .map(|(at, _)| page[at + 11..at + 47].to_owned())
+        .collect()
+}
+
+async fn wait_done(app: &TestApp, id: &str) {
+    let id = uuid::Uuid::parse_str(id).unwrap();
+    until(Duration::from_secs(30), "the export", || async {
+        let state: String = sqlx::query_scalar("select state from data_exports where id = $1")
+            .bind(id)
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .unwrap();
+        assert_ne!(state, "failed");
+        state == "done"
+    })
+    .await;
+}
+
+/// The files of a downloaded archive, by path.
+fn unpack(bytes: &[u8]) -> HashMap<String, Vec<u8>> {
+    let mut files = HashMap::new();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).unwrap();
+        let (_, inside) = path.split_once('/').expect("one top folder");
+        files.insert(inside.to_owned(), content);
+    }
+    files
+}
+
+fn rows(files: &HashMap<String, Vec<u8>>, table: &str) -> Vec<Value> {
+    let text = std::str::from_utf8(&files[&format!("{table}.jsonl")]).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+async fn download(owner: &Browser, id: &str) -> Vec<u8> {
+    let response = owner.get(&format!("/settings/exports/{id}/download")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/gzip");
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"wacrm-")
+    );
+    response.bytes().await.unwrap().to_vec()
+}
+
+/// Ids of a table's rows in the database, for one workspace.
+async fn ids_in_db(app: &TestApp, table: &str, org: uuid::Uuid) -> HashSet<String> {
+    sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+        "select id::text from {table} where org_id = $1"
+    )))
+    .bind(org)
+    .fetch_all(&mut app.admin_conn().await)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect()
+}
+
+fn ids_in(rows: &[Value]) -> HashSet<String> {
+    rows.iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_workspace_export_holds_every_kind_of_row_and_file_and_checks_out() {
+    let app = spawn_app().await;
+    let acme = team(&app).await;
+    let owner = &acme.owner;
+    let globex = app.sign_up("Gina", "owner@globex.test", "Globex").await;
+    customer_writes(&globex, "Globex Customer", "+4930999999", "globex secret").await;
+
+    // One of every kind.
+    let vip = create_label(owner, "VIP", "#dc2626").await;
+    let response = owner
+        .post_form(
+            "/attributes",
+            &[
+                ("entity", "contact"),
+                ("label", "Plan"),
+                ("kind", "text"),
+                ("options", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let ana = create_contact(
+        owner,
+        &[
+            ("name", "Ana Lima"),
+            ("company", "Lima Imports"),
+            ("labels", &vip),
+            ("attr.plan", "Gold"),
+        ],
+    )
+    .await;
+    let response = owner
+        .post_form(
+            &format!("/contacts/{ana}/notes"),
+            &[("body", "Prefers mornings")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    customer_writes(
+        owner,
+        "Maria",
+        "+4930901820",
+        "Hello, \"quoted\", with, commas",
+    )
+    .await;
+    assert_eq!(
+        customer_sends_image(owner, PNG.to_vec(), "the broken part")
+            .await
+            .status(),
+        303
+    );
+
+    // Admins and agents may not export.
+    assert_eq!(acme.admin.get("/settings/exports").await.status(), 403);
+    assert_eq!(
+        acme.admin
+            .post_form("/settings/exports", &[])
+            .await
+            .status(),
+        403
+    );
+
+    let response = owner.post_form("/settings/exports", &[]).await;
+    assert_eq!(response.status(), 303);
+    // One at a time.
+    let second = owner.post_form("/settings/exports", &[]).await;
+    let ids = export_ids(owner).await;
+    assert_eq!(ids.len(), 1);
+    assert!(second.status() == 409 || second.status() == 303);
+    let id = ids[0].clone();
+    wait_done(&app, &id).await;
+    let (status, row) = owner.page(&format!("/settings/exports/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(row.contains("Ready") && row.contains("/download"), "{row}");
+
+    let bytes = download(owner, &id).await;
+    let stored_hash: String =
+        sqlx::query_scalar("select sha256 from data_exports where id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .unwrap();
+    assert_eq!(
+        stored_hash,
+        hex::encode(Sha256::digest(&bytes)),
+        "the hash shown is the file's"
+    );
+    let files = unpack(&bytes);
+
+    // The manifest lists every file with its size and hash.
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    assert_eq!(manifest["format"], "wacrm-export-1");
+    assert_eq!(manifest["workspace"], "Acme");
+    let listed = manifest["files"].as_array().unwrap();
+    for file in listed {
+        let path = file["path"].as_str().unwrap();
+        let content = &files[path];
+        assert_eq!(file["size"], content.len(), "{path}");
+        assert_eq!(
+            file["sha256"],
+            hex::encode(Sha256::digest(content)),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        listed.len() + 3,
+        files.len(),
+        "every file but the manifest, sums and readme is listed"
+    );
+
+    // Every kind of row, all of Acme's and none of Globex's.
+    let org = app.org_id("Acme").await;
+    for table in [
+        "contacts",
+        "companies",
+        "labels",
+        "attribute_definitions",
+        "conversations",
+        "messages",
+        "notes",
+        "media",
+    ] {
+        let exported = rows(&files, table);
+        assert!(!exported.is_empty(), "{table} is exported");
+        assert_eq!(
+            ids_in(&exported),
+            ids_in_db(&app, table, org).await,
+            "{table}"
+        );
+        assert!(files.contains_key(&format!("{table}.csv")), "{table}.csv");
+        assert!(exported.iter().all(|r| r.get("org_id").is_none()));
+    }
+    assert_eq!(rows(&files, "contact_labels").len(), 1);
+    let contacts = rows(&files, "contacts");
+    let ana_row = contacts.iter().find(|c| c["id"] == ana.as_str()).unwrap();
+    assert_eq!(ana_row["attributes"]["plan"], "Gold");
+    let messages = rows(&files, "messages");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["body"] == "Hello, \"quoted\", with, commas")
+    );
+    let everything = files
+        .values()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect::<String>();
+    assert!(
+        !everything.contains("globex secret"),
+        "nothing of another workspace"
+    );
+    let csv = String::from_utf8(files["messages.csv"].clone()).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let bodies: Vec<String> = reader
+        .deserialize::<HashMap<String, String>>()
+        .map(|r| r.unwrap()["body"].clone())
+        .collect();
+    assert!(bodies.contains(&"Hello, \"quoted\", with, commas".to_owned()));
+
+    // The image, byte for byte, named by its media id.
+    let media = rows(&files, "media");
+    let media_id = media[0]["id"].as_str().unwrap();
+    let image = files
+        .iter()
+        .find(|(path, _)| path.starts_with(&format!("media/{media_id}")))
+        .expect("the image file");
+    assert_eq!(image.1.as_slice(), PNG);
+
+    // Standard tools open and check it.
+    let dir = std::env::temp_dir().join(format!("wacrm-export-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("export.tar.gz"), &bytes).unwrap();
+    let untar = std::process::Command::new("tar")
+        .args(["-xzf", "export.tar.gz"])
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(untar.success());
+    let folder = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let check = std::process::Command::new("sha256sum")
+        .args(["--quiet", "-c", "SHA256SUMS"])
+        .current_dir(&folder)
+        .status()
+        .unwrap();
+    assert!(check.success(), "sha256sum -c SHA256SUMS");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // Audited: asked for and downloaded.
+    let actions: Vec<String> = sqlx::query_scalar(
+        "select action from audit_log where org_id = $1 and action like 'data.%' order by seq",
+    )
+    .bind(org)
+    .fetch_all(&mut app.admin_conn().await)
+    .await
+    .unwrap();
+    assert_eq!(actions, ["data.export_requested", "data.export_downloaded"]);
+
+    // Another workspace: 404 on every route of it.
+    for path in [
+        format!("/settings/exports/{id}"),
+        format!("/settings/exports/{id}/download"),
+    ] {
+        assert_eq!(globex.get(&path).await.status(), 404, "{path}");
+    }
+    assert_eq!(
+        globex
+            .post_form(&format!("/contacts/{ana}/export"), &[])
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        owner
+            .get("/settings/exports/not-an-id/download")
+            .await
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_contact_export_holds_only_that_contact_and_links_expire() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let maria_chat =
+        customer_writes(&owner, "Maria", "+4930901820", "Maria asks about her order").await;
+    customer_sends_image(&owner, PNG.to_vec(), "Maria's photo").await;
+    customer_writes(&owner, "Bruno", "+4930901821", "Bruno's question").await;
+    let maria: String =
+        sqlx::query_scalar("select contact_id::text from conversations where id = $1::uuid")
+            .bind(&maria_chat)
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .unwrap();
+
+    let response = owner
+        .post_form(&format!("/contacts/{maria}/export"), &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/settings/exports");
+    let id = export_ids(&owner).await[0].clone();
+    wait_done(&app, &id).await;
+    let files = unpack(&download(&owner, &id).await);
+    let contacts = rows(&files, "contacts");
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(contacts[0]["id"], maria.as_str());
+    let bodies: Vec<String> = rows(&files, "messages")
+        .iter()
+        .map(|m| m["body"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(bodies.contains(&"Maria asks about her order".to_owned()));
+    assert!(!bodies.iter().any(|b| b.contains("Bruno")), "{bodies:?}");
+    assert_eq!(rows(&files, "media").len(), 1, "her photo");
+    assert!(
+        !files.contains_key("companies.jsonl"),
+        "workspace-wide tables are left out"
+    );
+
+    // Seven days on, the link is gone and so is the file.
+    sqlx::query(
+        "update data_exports set expires_at = now() - interval '1 second' where id = $1::uuid",
+    )
+    .bind(&id)
+    .execute(&mut app.admin_conn().await)
+    .await
+    .unwrap();
+    let response = owner.get(&format!("/settings/exports/{id}/download")).await;
+    assert_eq!(response.status(), 410);
+    assert!(response.text().await.unwrap().contains("expired"));
+    let org = app.org_id("Acme").await;
+    wacrm::export::expire(&app.state, org, uuid::Uuid::parse_str(&id).unwrap())
+        .await
+        .unwrap();
+    let archive = wacrm::export::archive_path(&app.state, org, uuid::Uuid::parse_str(&id).unwrap());
+    assert!(!archive.exists(), "the file is deleted");
+    let (_, row) = owner.page(&format!("/settings/exports/{id}")).await;
+    assert!(row.contains("Expired"));
+    // The expiry job is queued for the 7th day.
+    assert_eq!(
+        app.count("select count(*) from jobs where queue = 'exports' and run_at > now() + interval '6 days'").await,
+        1
+    );
+}
