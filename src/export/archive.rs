@@ -170,18 +170,41 @@ manifest.json lists every file with its size and SHA-256. To check them:\n\
 
 /// Writes the archive to `out`: `folder/` holding the entries, then
 /// `manifest.json` (`head` and the file list), `SHA256SUMS`, `README.txt`.
-/// Entries whose source is gone (a file deleted meanwhile) are listed as
-/// missing. The archive's own size and hash.
-pub fn write(out: &Path, folder: &str, entries: &[Entry], head: Value) -> anyhow::Result<Digest> {
+/// Entries come one at a time and the manifest and sums are written to
+/// files in `scratch` as they go, so nothing grows with the number of
+/// files. Entries whose source is gone (a file deleted meanwhile) are
+/// listed as missing. The archive's own size and hash.
+pub fn write(
+    out: &Path,
+    folder: &str,
+    scratch: &Path,
+    entries: impl Iterator<Item = anyhow::Result<Entry>>,
+    head: Value,
+) -> anyhow::Result<Digest> {
     let file = HashingWriter::new(BufWriter::new(File::create(out)?));
     let mut tar = tar::Builder::new(GzEncoder::new(file, Compression::default()));
     let mtime = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let mut listed = Vec::with_capacity(entries.len());
+    let manifest_path = scratch.join(".manifest.json");
+    let sums_path = scratch.join(".SHA256SUMS");
+    let mut manifest = BufWriter::new(File::create(&manifest_path)?);
+    let mut sums = BufWriter::new(File::create(&sums_path)?);
+    // The head's fields, then the files one a line, then the missing ones.
+    let head = serde_json::to_string(&head)?;
+    let head = head
+        .strip_suffix('}')
+        .ok_or_else(|| anyhow::anyhow!("the manifest head is an object"))?;
+    write!(
+        manifest,
+        "{head}{}\"files\": [",
+        if head.len() > 1 { ", " } else { "" }
+    )?;
     let mut missing = Vec::new();
+    let mut first = true;
     for entry in entries {
+        let entry = entry?;
         let source = match File::open(&entry.source) {
             Ok(source) => source,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -214,34 +237,34 @@ pub fn write(out: &Path, folder: &str, entries: &[Entry], head: Value) -> anyhow
                 entry.name
             );
         }
-        listed.push((entry, digest));
+        let mut listed = json!({"path": entry.name, "size": digest.size, "sha256": digest.sha256});
+        if let Some(rows) = entry.rows {
+            listed["rows"] = json!(rows);
+        }
+        write!(manifest, "{}\n  {listed}", if first { "" } else { "," })?;
+        first = false;
+        writeln!(sums, "{}  {}", digest.sha256, entry.name)?;
     }
-    let files: Vec<Value> = listed
-        .iter()
-        .map(|(entry, digest)| {
-            let mut file =
-                json!({"path": entry.name, "size": digest.size, "sha256": digest.sha256});
-            if let Some(rows) = entry.rows {
-                file["rows"] = json!(rows);
-            }
-            file
-        })
-        .collect();
-    let mut manifest = head;
-    manifest["files"] = Value::Array(files);
-    manifest["missing_files"] = json!(missing);
-    let sums: String = listed
-        .iter()
-        .map(|(entry, digest)| format!("{}  {}\n", digest.sha256, entry.name))
-        .collect();
-    for (name, bytes) in [
-        ("manifest.json", serde_json::to_vec_pretty(&manifest)?),
-        ("SHA256SUMS", sums.into_bytes()),
-        ("README.txt", README.as_bytes().to_vec()),
+    writeln!(manifest, "\n], \"missing_files\": {}}}", json!(missing))?;
+    manifest
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("manifest: {}", e.error()))?;
+    sums.into_inner()
+        .map_err(|e| anyhow::anyhow!("sums: {}", e.error()))?;
+    for (name, path) in [
+        ("manifest.json", &manifest_path),
+        ("SHA256SUMS", &sums_path),
     ] {
-        let mut header = file_header(bytes.len() as u64, mtime);
-        tar.append_data(&mut header, format!("{folder}/{name}"), bytes.as_slice())?;
+        let source = File::open(path)?;
+        let mut header = file_header(source.metadata()?.len(), mtime);
+        tar.append_data(&mut header, format!("{folder}/{name}"), source)?;
     }
+    let mut header = file_header(README.len() as u64, mtime);
+    tar.append_data(
+        &mut header,
+        format!("{folder}/README.txt"),
+        README.as_bytes(),
+    )?;
     let gz = tar.into_inner()?;
     let hashing = gz.finish()?;
     let (buffered, digest) = hashing.finish()?;
@@ -299,7 +322,8 @@ mod tests {
         let digest = write(
             &out,
             "export",
-            &entries,
+            &dir,
+            entries.into_iter().map(Ok),
             json!({"format": "wacrm-export-1"}),
         )
         .unwrap();

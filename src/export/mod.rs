@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use futures_util::TryStreamExt;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
+use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -220,7 +221,8 @@ async fn write_export(
         contact.is_some(),
     )
     .unwrap_or_else(|| "false".to_owned());
-    entries.extend(media_files(state, &mut snapshot, work, &media_filter, org_id, contact).await?);
+    let media_list =
+        list_media_files(state, &mut snapshot, work, &media_filter, org_id, contact).await?;
     snapshot.commit().await?;
 
     let head = json!({
@@ -237,8 +239,13 @@ async fn write_export(
     let name = download_name(export);
     let folder_name = name.trim_end_matches(".tar.gz").to_owned();
     let out_for_writer = out.clone();
+    let scratch = work.to_owned();
     let digest = tokio::task::spawn_blocking(move || {
-        archive::write(&out_for_writer, &folder_name, &entries, head)
+        let all = entries
+            .into_iter()
+            .map(Ok)
+            .chain(media_entries(&media_list)?);
+        archive::write(&out_for_writer, &folder_name, &scratch, all, head)
     })
     .await??;
     tokio::fs::rename(&out, archive_path(state, org_id, export.id)).await?;
@@ -312,54 +319,67 @@ async fn write_table(
     written
 }
 
-/// The media files: those kept in the media store are archived from
-/// there; small ones kept in the database are written out one at a time.
-async fn media_files(
+/// The media files, listed in `media.list` (name and source a line): those
+/// in the media store are archived from there; small ones kept in the
+/// database are written out one at a time. Streamed: nothing grows with
+/// the number of files.
+async fn list_media_files(
     state: &AppState,
     snapshot: &mut TenantTx,
     work: &Path,
     filter: &str,
     org_id: Uuid,
     contact: Option<Uuid>,
-) -> anyhow::Result<Vec<Entry>> {
+) -> anyhow::Result<PathBuf> {
     let sql = format!(
-        "select id, filename, content_type, sha256 from media where {filter} order by created_at, id"
+        "select id, filename, content_type, sha256, \
+           case when sha256 is null then bytes end as bytes \
+         from media where {filter} order by created_at, id"
     );
-    type Row = (Uuid, String, String, Option<String>);
+    type Row = (Uuid, String, String, Option<String>, Option<Vec<u8>>);
     let query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).bind(org_id);
     let query = match contact {
         Some(contact) => query.bind(contact),
         None => query,
     };
-    let rows: Vec<Row> = query.fetch_all(snapshot.conn()).await?;
-    let mut entries = Vec::with_capacity(rows.len());
-    for (id, filename, content_type, sha256) in rows {
+    let list_path = work.join("media.list");
+    let mut list = tokio::io::BufWriter::new(tokio::fs::File::create(&list_path).await?);
+    let mut rows = query.fetch(snapshot.conn());
+    while let Some((id, filename, content_type, sha256, bytes)) = rows.try_next().await? {
         let name = format!("media/{id}{}", media_suffix(&filename, &content_type));
-        let source = match sha256 {
-            Some(sha256) => state
+        let source = match (sha256, bytes) {
+            (Some(sha256), _) => state
                 .media
                 .file_path(&sha256)
                 .ok_or_else(|| anyhow::anyhow!("media {id} has a malformed digest"))?,
-            None => {
-                let bytes: Vec<u8> =
-                    sqlx::query_scalar("select bytes from media where org_id = $1 and id = $2")
-                        .bind(org_id)
-                        .bind(id)
-                        .fetch_one(snapshot.conn())
-                        .await?;
+            (None, bytes) => {
                 let path = work.join("media").join(id.to_string());
-                tokio::fs::write(&path, bytes).await?;
+                tokio::fs::write(&path, bytes.unwrap_or_default()).await?;
                 path
             }
         };
-        entries.push(Entry {
+        let line = json!([name, source.to_string_lossy()]).to_string();
+        list.write_all(line.as_bytes()).await?;
+        list.write_all(b"\n").await?;
+    }
+    list.flush().await?;
+    Ok(list_path)
+}
+
+/// The entries of a `media.list`, read as they are archived.
+fn media_entries(
+    list: &Path,
+) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Entry>> + use<>> {
+    let reader = std::io::BufReader::new(std::fs::File::open(list)?);
+    Ok(std::io::BufRead::lines(reader).map(|line| {
+        let (name, source): (String, String) = serde_json::from_str(&line?)?;
+        Ok(Entry {
             name,
-            source,
+            source: PathBuf::from(source),
             digest: None,
             rows: None,
-        });
-    }
-    Ok(entries)
+        })
+    }))
 }
 
 /// `-<filename>` made safe for every file system, or an extension from the

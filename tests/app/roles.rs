@@ -498,14 +498,24 @@ fn routes() -> Vec<Route> {
         ("POST", "/settings/audit/verify".into(), vec![], Min::Owner),
         ("GET", "/settings/security".into(), vec![], Min::Owner),
         ("GET", "/settings/exports".into(), vec![], Min::Owner),
-        ("GET", format!("/settings/exports/{NIL}"), vec![], Min::Owner),
+        (
+            "GET",
+            format!("/settings/exports/{NIL}"),
+            vec![],
+            Min::Owner,
+        ),
         (
             "GET",
             format!("/settings/exports/{NIL}/download"),
             vec![],
             Min::Owner,
         ),
-        ("POST", format!("/contacts/{NIL}/export"), vec![], Min::Owner),
+        (
+            "POST",
+            format!("/contacts/{NIL}/export"),
+            vec![],
+            Min::Owner,
+        ),
         ("POST", "/settings/security".into(), vec![], Min::Owner),
         ("GET", "/settings/ai".into(), vec![], Min::Owner),
         (
