@@ -203,7 +203,8 @@ pub async fn record_batch(
            created = created + $5, updated = updated + $6, skipped = skipped + $7, \
            failed = failed + $8, \
            status = case when $9 then 'done' else 'running' end, \
-           finished_at = case when $9 then now() end \
+           finished_at = case when $9 then now() end, \
+           csv = case when $9 then ''::bytea else csv end \
          where org_id = $1 and id = $2",
     )
     .bind(org_id)

@@ -489,10 +489,21 @@ pub async fn customer_sends_image(
     bytes: Vec<u8>,
     caption: &str,
 ) -> reqwest::Response {
+    customer_sends_image_as(browser, "Maria", "+4930901820", bytes, caption).await
+}
+
+/// As [`customer_sends_image`], from another customer.
+pub async fn customer_sends_image_as(
+    browser: &Browser,
+    name: &str,
+    phone: &str,
+    bytes: Vec<u8>,
+    caption: &str,
+) -> reqwest::Response {
     let token = browser.csrf_token().await;
     let form = reqwest::multipart::Form::new()
-        .text("name", "Maria")
-        .text("phone", "+4930901820")
+        .text("name", name.to_owned())
+        .text("phone", phone.to_owned())
         .text("text", caption.to_owned())
         .part(
             "image",

@@ -1,6 +1,7 @@
 //! Contacts: the list (search, sort, keyset pages) and one contact's page.
 
 mod edit;
+mod erase;
 mod export;
 mod import;
 mod list;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/contacts/export.csv", get(export::export))
         .route("/contacts/{id}", get(edit::show).post(edit::update))
         .route("/contacts/{id}/delete", post(edit::delete))
+        .route("/contacts/{id}/erase", post(erase::erase))
         .route("/contacts/{id}/merge", get(merge::show).post(merge::merge))
 }
 

@@ -144,7 +144,7 @@ pub async fn create(
 ) -> Result<Response> {
     if db::exports::workspace_export_in_progress(&mut tenant.tx).await? {
         return Err(AppError::Conflict(
-            "An export of the workspace is already being built; it is listed below.".into(),
+            "An export of the workspace is already being built; it is listed in Settings → Data exports.".into(),
         ));
     }
     queue(&state, &mut tenant, Scope::Workspace).await?;
@@ -189,9 +189,10 @@ pub async fn create_for_contact(
     tenant.tx.commit().await?;
     tenant
         .session
+        // Not naming them: a flash rests in the session store until shown.
         .flash(
             "success",
-            format!("The export of {name}'s data is being built."),
+            "The export of the contact's data is being built.",
         )
         .await?;
     Ok(Redirect::to("/settings/exports").into_response())
