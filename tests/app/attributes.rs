@@ -7,7 +7,7 @@ use crate::contacts::create_contact;
 use crate::support::*;
 use crate::team::team;
 
-async fn define(browser: &Browser, entity: &str, label: &str, kind: &str, options: &str) {
+pub async fn define(browser: &Browser, entity: &str, label: &str, kind: &str, options: &str) {
     let response = browser
         .post_form(
             "/attributes",

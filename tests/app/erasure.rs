@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::attributes::define;
 use crate::contacts::create_contact;
 use crate::inbox::{customer_sends_image_as, customer_writes};
 use crate::labels::create_label;
@@ -64,6 +65,26 @@ async fn rows_holding(
         }
     }
     found
+}
+
+/// Maria's messages, Acme's media rows, Globex's messages.
+async fn others(
+    conn: &mut sqlx::PgConnection,
+    maria_chat: &str,
+    acme: uuid::Uuid,
+    globex_chat: &str,
+) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "select (select count(*) from messages where conversation_id = $1::uuid), \
+                (select count(*) from media where org_id = $2), \
+                (select count(*) from messages where conversation_id = $3::uuid)",
+    )
+    .bind(maria_chat)
+    .bind(acme)
+    .bind(globex_chat)
+    .fetch_one(conn)
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -139,18 +160,7 @@ async fn erasing_a_contact_leaves_nothing_of_them_and_touches_no_one_else() {
     assert!(file_of(UNIQUE_PNG).exists() && file_of(SHARED_PNG).exists());
 
     let vip = create_label(owner, "VIP", "#dc2626").await;
-    let response = owner
-        .post_form(
-            "/attributes",
-            &[
-                ("entity", "contact"),
-                ("label", "Plan"),
-                ("kind", "text"),
-                ("options", ""),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
+    define(owner, "contact", "Plan", "text", "").await;
     let response = owner
         .post_form(
             &format!("/contacts/{zelda}"),
@@ -228,17 +238,7 @@ async fn erasing_a_contact_leaves_nothing_of_them_and_touches_no_one_else() {
         before.len() >= 8,
         "the set-up reaches many tables: {before:?}"
     );
-    let others_before: (i64, i64, i64) = sqlx::query_as(
-        "select (select count(*) from messages where conversation_id = $1::uuid), \
-                (select count(*) from media where org_id = $2), \
-                (select count(*) from messages where conversation_id = $3::uuid)",
-    )
-    .bind(&maria_chat)
-    .bind(acme_id)
-    .bind(&globex_chat)
-    .fetch_one(&mut conn)
-    .await
-    .unwrap();
+    let others_before = others(&mut conn, &maria_chat, acme_id, &globex_chat).await;
 
     // Not from another workspace, not by an admin, not without confirming.
     let path = format!("/contacts/{zelda}/erase");
@@ -307,17 +307,7 @@ async fn erasing_a_contact_leaves_nothing_of_them_and_touches_no_one_else() {
     );
 
     // Everyone else is untouched.
-    let others_after: (i64, i64, i64) = sqlx::query_as(
-        "select (select count(*) from messages where conversation_id = $1::uuid), \
-                (select count(*) from media where org_id = $2), \
-                (select count(*) from messages where conversation_id = $3::uuid)",
-    )
-    .bind(&maria_chat)
-    .bind(acme_id)
-    .bind(&globex_chat)
-    .fetch_one(&mut conn)
-    .await
-    .unwrap();
+    let others_after = others(&mut conn, &maria_chat, acme_id, &globex_chat).await;
     assert_eq!(
         others_after,
         (others_before.0, others_before.1 - 2, others_before.2)

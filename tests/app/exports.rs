@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::attributes::define;
 use crate::contacts::create_contact;
 use crate::inbox::{customer_sends_image, customer_writes};
 use crate::labels::create_label;
@@ -105,18 +106,7 @@ async fn a_workspace_export_holds_every_kind_of_row_and_file_and_checks_out() {
 
     // One of every kind.
     let vip = create_label(owner, "VIP", "#dc2626").await;
-    let response = owner
-        .post_form(
-            "/attributes",
-            &[
-                ("entity", "contact"),
-                ("label", "Plan"),
-                ("kind", "text"),
-                ("options", ""),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
+    define(owner, "contact", "Plan", "text", "").await;
     let ana = create_contact(
         owner,
         &[
