@@ -4,7 +4,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::Country;
+use crate::domain::{Country, RetentionDays};
 use crate::tenancy::{TenantTx, UserScopeTx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -138,6 +138,31 @@ pub async fn request_deletion(tx: &mut TenantTx, at: Option<OffsetDateTime>) -> 
     sqlx::query("update organizations set deletion_requested_at = $2 where id = $1")
         .bind(id)
         .bind(at)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// How long the workspace keeps its messages (`None`: forever).
+pub async fn retention_days(tx: &mut TenantTx) -> sqlx::Result<Option<RetentionDays>> {
+    let id = tx.org_id();
+    let days: Option<i32> =
+        sqlx::query_scalar("select retention_days from organizations where id = $1")
+            .bind(id)
+            .fetch_optional(tx.conn())
+            .await?
+            .flatten();
+    Ok(days.map(RetentionDays::from_stored))
+}
+
+pub async fn set_retention_days(
+    tx: &mut TenantTx,
+    days: Option<RetentionDays>,
+) -> sqlx::Result<()> {
+    let id = tx.org_id();
+    sqlx::query("update organizations set retention_days = $2 where id = $1")
+        .bind(id)
+        .bind(days.map(RetentionDays::days))
         .execute(tx.conn())
         .await?;
     Ok(())

@@ -11,6 +11,7 @@ pub mod mention;
 mod message;
 mod password;
 mod phone;
+pub mod retention;
 mod role;
 
 pub use attributes::{AttributeDef, AttributeKind};
@@ -18,4 +19,5 @@ pub use email::EmailAddress;
 pub use message::{DeliveryStatus, MessageKind};
 pub use password::NewPassword;
 pub use phone::{Country, PhoneE164};
+pub use retention::RetentionDays;
 pub use role::Role;
