@@ -189,6 +189,9 @@ fn spawn_sweeps(state: AppState) -> tokio::task::JoinHandle<()> {
             if let Err(e) = crate::billing::retention::sweep(&state).await {
                 tracing::warn!(error = %format!("{e:#}"), "retention sweep failed");
             }
+            if let Err(e) = crate::retention::sweep(&state).await {
+                tracing::warn!(error = %format!("{e:#}"), "message retention sweep failed");
+            }
         }
     })
 }

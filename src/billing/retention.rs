@@ -2,8 +2,9 @@
 //! read-only after its grace; a canceled workspace's data is kept 30 days (its
 //! owners are mailed 7 days and 1 day before), as is one an owner deleted,
 //! then every row of it is
-//! deleted (the workspace row cascades to all of them) and every file no
-//! other workspace shares. Subscribing again before that keeps everything:
+//! deleted (its messages in batches, `crate::retention`, then the workspace
+//! row, which cascades to the rest) and every file no other workspace
+//! shares. Subscribing again before that keeps everything:
 //! the sweep only takes workspaces still canceled. Safe to run in several
 //! instances at once (each warning is taken by one; deleting twice deletes
 //! nothing more).
@@ -14,6 +15,7 @@ use uuid::Uuid;
 use super::standing::RETENTION;
 use crate::app::AppState;
 use crate::db;
+use crate::retention::{Doomed, Going, RowLock, sweeper_tx};
 use crate::tenancy::bootstrap;
 
 /// What one sweep did.
@@ -29,15 +31,6 @@ pub struct Swept {
 /// How long a processed Stripe event is kept (to answer a redelivery once
 /// and to look back at what happened); Stripe itself retries for 3 days.
 pub const STRIPE_EVENTS_KEPT: Duration = Duration::days(90);
-
-/// A transaction of the sweep: it reads (only) which workspaces are
-/// canceled or deleted and which files they have, across workspaces.
-async fn sweeper_tx(state: &AppState) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
-    state
-        .pool
-        .begin_with("begin; set local app.retention_sweeper = 'on'")
-        .await
-}
 
 /// Workspaces and when they were canceled (`sql` selects them).
 async fn listed(state: &AppState, sql: &'static str) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
@@ -102,8 +95,11 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<Swept> {
     let now = state.clock.now();
     for (org_id, requested_at) in deleted(state).await? {
         if now >= requested_at + RETENTION {
-            swept.files_removed += purge(state, org_id, Why::Deleted).await?;
-            swept.purged.push(org_id);
+            let (purged, files_removed) = purge(state, org_id, Going::Deleted).await?;
+            swept.files_removed += files_removed;
+            if purged {
+                swept.purged.push(org_id);
+            }
         }
     }
     if !state.config.billing_enabled() {
@@ -122,8 +118,11 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<Swept> {
     for (org_id, canceled_at) in canceled(state).await? {
         let purge_at = canceled_at + RETENTION;
         if now >= purge_at {
-            swept.files_removed += purge(state, org_id, Why::Canceled).await?;
-            swept.purged.push(org_id);
+            let (purged, files_removed) = purge(state, org_id, Going::Canceled).await?;
+            swept.files_removed += files_removed;
+            if purged {
+                swept.purged.push(org_id);
+            }
         } else if now >= purge_at - Duration::days(1) {
             swept.warned += usize::from(warn(state, org_id, purge_at, "purge_warned_1d_at").await?);
         } else if now >= purge_at - Duration::days(7) {
@@ -196,33 +195,17 @@ async fn warn_owners_once(
     Ok(true)
 }
 
-/// Why a workspace goes.
-#[derive(Debug, Clone, Copy)]
-enum Why {
-    Canceled,
-    Deleted,
-}
-
-/// Deletes the workspace and the files only it had; how many files.
-async fn purge(state: &AppState, org_id: Uuid, why: Why) -> anyhow::Result<usize> {
+/// Deletes the workspace and the files only it had: whether it went (it
+/// may have been subscribed again or restored since the list was read),
+/// and how many files were removed.
+async fn purge(state: &AppState, org_id: Uuid, why: Going) -> anyhow::Result<(bool, usize)> {
+    // Its messages first, in short batches (with their files), so a large
+    // workspace is not one giant transaction; each batch checks it is still
+    // going.
+    let messages = crate::retention::delete_messages(state, org_id, Doomed::Workspace(why)).await?;
     let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
-    // Still canceled or deleted (not subscribed again or restored since
-    // the list was read).
-    let still: Option<Uuid> = match why {
-        Why::Canceled => sqlx::query_scalar(
-            "select org_id from billing_accounts \
-             where org_id = $1 and status = 'canceled' for update",
-        ),
-        Why::Deleted => sqlx::query_scalar(
-            "select id from organizations \
-             where id = $1 and deletion_requested_at is not null for update",
-        ),
-    }
-    .bind(org_id)
-    .fetch_optional(tx.conn())
-    .await?;
-    if still.is_none() {
-        return Ok(0);
+    if !why.still(&mut tx, RowLock::Update).await? {
+        return Ok((false, messages.files_removed));
     }
     let files: Vec<String> = sqlx::query_scalar(
         "select distinct sha256 from media where org_id = $1 and sha256 is not null",
@@ -241,24 +224,7 @@ async fn purge(state: &AppState, org_id: Uuid, why: Why) -> anyhow::Result<usize
     }
     tx.commit().await?;
     tracing::info!(%org_id, "canceled workspace deleted after its retention");
-
-    // Files another workspace also has stay. Each is checked and removed
-    // under its lock, so a workspace storing the same file right now
-    // either counts as sharing it or writes it again afterwards.
-    let mut removed = 0;
-    for file in &files {
-        let mut tx = sweeper_tx(state).await?;
-        db::media::lock_file(&mut tx, file).await?;
-        let shared: bool =
-            sqlx::query_scalar("select exists (select 1 from media where sha256 = $1)")
-                .bind(file)
-                .fetch_one(&mut *tx)
-                .await?;
-        if !shared {
-            state.media.remove(file).await?;
-            removed += 1;
-        }
-        tx.commit().await?;
-    }
-    Ok(removed)
+    // Files another workspace also has stay.
+    let removed = crate::retention::remove_unshared_files(state, files).await?;
+    Ok((true, messages.files_removed + removed))
 }
