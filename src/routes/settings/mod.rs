@@ -1,5 +1,5 @@
 //! Workspace settings (owners and admins), API tokens, WhatsApp numbers,
-//! deleting the workspace.
+//! message retention, deleting the workspace.
 
 mod ai;
 mod api_tokens;
@@ -9,6 +9,7 @@ mod bot;
 mod channels;
 mod exports;
 mod linked_devices;
+mod retention;
 mod security;
 mod workspace;
 
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings", get(workspace::show).post(workspace::update))
         .route("/settings/delete-workspace", post(workspace::delete))
         .route("/settings/restore-workspace", post(workspace::restore))
+        .route("/settings/retention", post(retention::update))
         .route("/settings/ai", get(ai::show).post(ai::update))
         .route("/settings/audit", get(audit::show))
         .route("/settings/audit/verify", post(audit::verify))

@@ -12,10 +12,10 @@ use crate::app::AppState;
 use crate::audit;
 use crate::billing::standing::Standing;
 use crate::db;
-use crate::domain::{Country, Role};
+use crate::domain::{Country, RetentionDays, Role};
 use crate::error::{AppError, Result};
 use crate::routes::required_text;
-use crate::tenancy::capability::{ManageSettings, OwnWorkspace};
+use crate::tenancy::capability::{Capability, ManageSettings, OwnWorkspace};
 use crate::tenancy::member::{Page, Tenant};
 
 pub const WEEKDAYS: [(&str, &str); 7] = [
@@ -51,6 +51,25 @@ struct SettingsPage {
     is_owner: bool,
     /// An owner deleted it: it can be restored until it goes.
     deleting: bool,
+    retention: RetentionField,
+}
+
+/// The message retention form (owners): as saved, or as typed when refused.
+pub(super) struct RetentionField {
+    /// Keep a number of days (otherwise forever).
+    pub keep_days: bool,
+    pub days: String,
+    pub errors: Vec<String>,
+}
+
+impl RetentionField {
+    fn saved(days: Option<RetentionDays>) -> RetentionField {
+        RetentionField {
+            keep_days: days.is_some(),
+            days: days.map(|d| d.days().to_string()).unwrap_or_default(),
+            errors: vec![],
+        }
+    }
 }
 
 fn time_zones() -> Vec<String> {
@@ -131,22 +150,36 @@ fn parse_hours(form: &HashMap<String, String>, errors: &mut Vec<String>) -> (Val
 }
 
 pub async fn show(mut tenant: Tenant<ManageSettings>) -> Result<Response> {
+    let retention = RetentionField::saved(db::orgs::retention_days(&mut tenant.tx).await?);
+    render(tenant, StatusCode::OK, retention).await
+}
+
+/// The page with the saved settings and this retention form.
+pub(super) async fn render<C: Capability>(
+    mut tenant: Tenant<C>,
+    status: StatusCode,
+    retention: RetentionField,
+) -> Result<Response> {
     let org = db::orgs::get(&mut tenant.tx)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(SettingsPage {
-        errors: vec![],
-        name: org.name,
-        time_zone: org.time_zone,
-        time_zones: time_zones(),
-        default_country: org.default_country.unwrap_or_default(),
-        agents_see_assigned_only: org.agents_see == "assigned",
-        days: days_from_json(&org.business_hours),
-        is_owner: tenant.member.role == Role::Owner,
-        deleting: matches!(tenant.member.standing, Standing::Deleting { .. }),
-        page: tenant.page,
-    }
-    .into_response())
+    Ok((
+        status,
+        SettingsPage {
+            errors: vec![],
+            name: org.name,
+            time_zone: org.time_zone,
+            time_zones: time_zones(),
+            default_country: org.default_country.unwrap_or_default(),
+            agents_see_assigned_only: org.agents_see == "assigned",
+            days: days_from_json(&org.business_hours),
+            is_owner: tenant.member.role == Role::Owner,
+            deleting: matches!(tenant.member.standing, Standing::Deleting { .. }),
+            retention,
+            page: tenant.page,
+        },
+    )
+        .into_response())
 }
 
 pub async fn update(
@@ -179,9 +212,11 @@ pub async fn update(
     };
     let (hours, days) = parse_hours(&form, &mut errors);
     if !errors.is_empty() {
+        let retention = RetentionField::saved(db::orgs::retention_days(&mut tenant.tx).await?);
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             SettingsPage {
+                retention,
                 errors,
                 name,
                 time_zone,
