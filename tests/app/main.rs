@@ -33,6 +33,7 @@ mod mentions;
 mod merge;
 mod notes;
 mod process;
+mod retention;
 mod roles;
 mod scheduled;
 mod search;

@@ -517,6 +517,8 @@ fn routes() -> Vec<Route> {
             Min::Owner,
         ),
         ("POST", "/settings/security".into(), vec![], Min::Owner),
+        // No choice made: refused (422), nothing changes.
+        ("POST", "/settings/retention".into(), vec![], Min::Owner),
         ("GET", "/settings/ai".into(), vec![], Min::Owner),
         (
             "POST",
