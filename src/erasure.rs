@@ -9,7 +9,6 @@
 
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::tenancy::TenantTx;
 
@@ -29,7 +28,8 @@ pub struct Erased {
     /// Uploaded import files (not yet imported) that held them.
     pub import_files: i64,
     pub linked_phone_keys: i64,
-    /// Files removed from the media store after the commit.
+    /// Files to remove from the media store after the commit (those no one
+    /// else has: `crate::retention::remove_unshared_files`).
     pub files: Vec<String>,
 }
 
@@ -69,7 +69,7 @@ async fn count(tx: &mut TenantTx, from_where: &str, contact_id: Uuid) -> sqlx::R
 
 /// Erases the contact in the caller's transaction; `None` if there is no
 /// such contact in this workspace. The files in [`Erased::files`] are to be
-/// passed to [`remove_files`] once it commits.
+/// passed to `crate::retention::remove_unshared_files` once it commits.
 /// Why a contact cannot be erased now.
 #[derive(Debug, thiserror::Error)]
 pub enum CannotErase {
@@ -156,8 +156,6 @@ pub async fn erase_contact(
     .into_iter()
     .flatten()
     .collect::<Vec<String>>();
-    erased.files.sort();
-    erased.files.dedup();
     // Everything else about them cascades from the contact.
     sqlx::query("delete from contacts where org_id = $1 and id = $2")
         .bind(org_id)
@@ -279,31 +277,6 @@ async fn erase_linked_phone_state(tx: &mut TenantTx, phone: &str) -> sqlx::Resul
     .execute(tx.conn())
     .await?;
     Ok(i64::try_from(deleted.rows_affected()).unwrap_or(i64::MAX))
-}
-
-/// Removes erased files that no media row of any workspace still has, each
-/// under its lock (so a workspace storing the same file right now either
-/// counts as having it or writes it again afterwards). How many went.
-pub async fn remove_files(state: &AppState, files: &[String]) -> anyhow::Result<usize> {
-    let mut removed = 0;
-    for file in files {
-        let mut tx = state
-            .pool
-            .begin_with("begin; set local app.retention_sweeper = 'on'")
-            .await?;
-        db::media::lock_file(&mut tx, file).await?;
-        let shared: bool =
-            sqlx::query_scalar("select exists (select 1 from media where sha256 = $1)")
-                .bind(file)
-                .fetch_one(&mut *tx)
-                .await?;
-        if !shared {
-            state.media.remove(file).await?;
-            removed += 1;
-        }
-        tx.commit().await?;
-    }
-    Ok(removed)
 }
 
 #[cfg(test)]

@@ -119,6 +119,14 @@ pub async fn remove_archive(
     }
 }
 
+/// Deletes every export archive of a workspace (the workspace is gone).
+pub async fn remove_workspace_exports(state: &AppState, org_id: Uuid) -> std::io::Result<()> {
+    match tokio::fs::remove_dir_all(folder(state, org_id)).await {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// Progress, written to the export row now and then (on its own
 /// connection: the snapshot's transaction only reads).
 struct Progress<'a> {

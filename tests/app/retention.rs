@@ -456,6 +456,21 @@ async fn a_deleted_workspace_goes_through_the_same_batches_with_its_files() {
         .expect("delete");
     assert_eq!(deleted.messages, 0);
 
+    // An export it made goes with it.
+    assert_eq!(
+        owner.post_form("/settings/exports", &[]).await.status(),
+        303
+    );
+    let export: uuid::Uuid = sqlx::query_scalar("select id from data_exports")
+        .fetch_one(&mut app.admin_conn().await)
+        .await
+        .expect("export");
+    let archive = wacrm::export::archive_path(&app.state, acme, export);
+    until(std::time::Duration::from_secs(30), "the export", || async {
+        archive.exists()
+    })
+    .await;
+
     let response = owner
         .post_form("/settings/delete-workspace", &[("confirm_name", "Acme")])
         .await;
@@ -474,4 +489,8 @@ async fn a_deleted_workspace_goes_through_the_same_batches_with_its_files() {
         0
     );
     assert_eq!(texts(&app, globex).await, vec!["oi"]);
+    assert!(
+        !archive.parent().expect("its folder").exists(),
+        "the workspace's exports are deleted"
+    );
 }

@@ -63,7 +63,7 @@ pub async fn erase(
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
     }
-    erasure::remove_files(&state, &erased.files).await?;
+    crate::retention::remove_unshared_files(&state, erased.files.clone()).await?;
     tenant
         .session
         .flash(
