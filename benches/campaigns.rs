@@ -35,7 +35,6 @@ use common::{
 use fake_graph::FakeGraph;
 use serde_json::json;
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;
 
 const TOKEN: &str = "EAAGm0PX4ZCpsBAKbenchcampaigntoken0123";
@@ -64,13 +63,7 @@ async fn scalar_i64(pool: &PgPool, sql: &'static str, campaign: Uuid) -> i64 {
 
 #[tokio::main]
 async fn main() {
-    wacrm::server::install_crypto_provider();
-    let keep = std::env::var("WACRM_BENCH_KEEP").is_ok_and(|v| v == "1");
-    println!(
-        "campaign benchmark: {} CPU(s), load average (1 min) {} at the start",
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
-        load_average()
-    );
+    let keep = common::begin("campaign");
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3999", "Bench Sales");
     graph.add_templates(
@@ -127,17 +120,7 @@ async fn main() {
         .unwrap();
     assert_eq!(synced.status(), 303, "syncing templates");
 
-    let socket_dir = std::fs::canonicalize(data.join("postgres").join("run")).unwrap();
-    let options = PgConnectOptions::new()
-        .socket(&socket_dir)
-        .port(5432)
-        .username(wacrm::embedded_pg::SUPERUSER)
-        .database("wacrm");
-    let admin = PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(options)
-        .await
-        .unwrap();
+    let admin = common::admin_pool(&data, 2).await;
     let org: Uuid = sqlx::query_scalar("select id from organizations")
         .fetch_one(&admin)
         .await
@@ -160,14 +143,7 @@ async fn main() {
         .await
         .unwrap();
     // Statements slower than this are logged, and counted at the end.
-    sqlx::query("alter system set log_min_duration_statement = 200")
-        .execute(&admin)
-        .await
-        .unwrap();
-    sqlx::query("select pg_reload_conf()")
-        .execute(&admin)
-        .await
-        .unwrap();
+    common::log_statements_over(&admin, 200).await;
     println!(
         "seeded {} contacts ({} opted out) in {:.1} s",
         thousands(CONTACTS as u64),
@@ -338,25 +314,14 @@ async fn main() {
         "memory (wacrm RSS): {rss_before:.1} MiB before, {peak_rss:.1} MiB at most during the \
          run (high-water mark {rss_high_water:.1} MiB), {rss_after:.1} MiB after"
     );
-    let log = std::fs::read_to_string(data.join("postgres/postgres.log")).unwrap_or_default();
-    let mut slow: HashMap<String, usize> = HashMap::new();
-    for line in log.lines().filter(|l| l.contains("duration: ")) {
-        let statement = line
-            .split_once("statement: ")
-            .or_else(|| line.split_once("]: "))
-            .map_or(line, |(_, s)| s);
-        *slow
-            .entry(statement.chars().take(100).collect())
-            .or_default() += 1;
-    }
-    let mut slow: Vec<(String, usize)> = slow.into_iter().collect();
-    slow.sort_by_key(|entry| std::cmp::Reverse(entry.1));
+    let slow = common::slow_statements(&data);
     println!(
         "statements over 200 ms in PostgreSQL: {}",
-        slow.iter().map(|(_, n)| n).sum::<usize>()
+        slow.iter().map(|s| s.count).sum::<usize>()
     );
-    for (statement, n) in slow.iter().take(3) {
-        println!("  {n} × {statement}");
+    for slow in slow.iter().take(3) {
+        let statement: String = slow.statement.chars().take(100).collect();
+        println!("  {} × {statement}", slow.count);
     }
     println!(
         "whole run {:.0} s; load average (1 min) {} at the end",

@@ -1687,10 +1687,7 @@ async fn run_size(scale: Scale, keep: bool) -> SizeResult {
     );
     println!("{HEADER}");
     let load_before = load_average();
-    let postmaster = std::fs::read_to_string(data.join("postgres/pgdata/postmaster.pid"))
-        .ok()
-        .and_then(|s| s.lines().next()?.trim().parse().ok())
-        .expect("the cluster's postmaster.pid");
+    let postmaster = common::postmaster_pid(&data);
     let target = Server {
         port,
         cookie: &cookie,

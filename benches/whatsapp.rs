@@ -1113,14 +1113,8 @@ async fn outbound(
 
 #[tokio::main]
 async fn main() {
-    wacrm::server::install_crypto_provider();
     let started = Instant::now();
-    let keep = std::env::var("WACRM_BENCH_KEEP").is_ok_and(|v| v == "1");
-    println!(
-        "whatsapp benchmark: {} CPU(s), load average (1 min) {} at the start",
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
-        load_average()
-    );
+    let keep = common::begin("whatsapp");
 
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Bench Sales");
@@ -1190,10 +1184,7 @@ async fn main() {
     .fetch_one(&admin)
     .await
     .unwrap();
-    let postmaster = std::fs::read_to_string(data.join("postgres/pgdata/postmaster.pid"))
-        .ok()
-        .and_then(|s| s.lines().next()?.trim().parse().ok())
-        .expect("the cluster's postmaster.pid");
+    let postmaster = common::postmaster_pid(&data);
     let bench = Bench {
         port,
         pid: server.id(),

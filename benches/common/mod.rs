@@ -279,3 +279,110 @@ pub fn session_cookie(jar: &reqwest::cookie::Jar, base: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// Has the cluster log every statement slower than `ms` (to
+/// `postgres/postgres.log` under the data dir), from now on.
+pub async fn log_statements_over(admin: &sqlx::PgPool, ms: u32) {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "alter system set log_min_duration_statement = {ms}"
+    )))
+    .execute(admin)
+    .await
+    .unwrap();
+    sqlx::query("select pg_reload_conf()")
+        .execute(admin)
+        .await
+        .unwrap();
+}
+
+/// A statement the cluster logged as slow: how often, and the time taken.
+#[derive(Debug, Clone)]
+pub struct SlowStatement {
+    pub statement: String,
+    pub count: usize,
+    pub total_ms: f64,
+    pub max_ms: f64,
+}
+
+/// The slow statements in the cluster's log (see [`log_statements_over`]),
+/// one entry per statement text, the most frequent first.
+pub fn slow_statements(data: &Path) -> Vec<SlowStatement> {
+    let log = std::fs::read_to_string(data.join("postgres/postgres.log")).unwrap_or_default();
+    let mut slow: Vec<SlowStatement> = Vec::new();
+    for line in log.lines() {
+        // `… LOG:  duration: 1234.567 ms  execute sqlx_s_3: select …`
+        let Some((_, timed)) = line.split_once("duration: ") else {
+            continue;
+        };
+        let Some((ms, rest)) = timed.split_once(" ms") else {
+            continue;
+        };
+        let ms: f64 = ms.trim().parse().unwrap_or(0.0);
+        let rest = rest.trim_start();
+        let statement = rest.split_once(": ").map_or(rest, |(_, s)| s).to_owned();
+        match slow.iter_mut().find(|s| s.statement == statement) {
+            Some(known) => {
+                known.count += 1;
+                known.total_ms += ms;
+                known.max_ms = known.max_ms.max(ms);
+            }
+            None => slow.push(SlowStatement {
+                statement,
+                count: 1,
+                total_ms: ms,
+                max_ms: ms,
+            }),
+        }
+    }
+    slow.sort_by_key(|s| std::cmp::Reverse(s.count));
+    slow
+}
+
+/// The process id of wacrm's private PostgreSQL cluster (its postmaster).
+pub fn postmaster_pid(data: &Path) -> u32 {
+    std::fs::read_to_string(data.join("postgres/pgdata/postmaster.pid"))
+        .ok()
+        .and_then(|s| s.lines().next()?.trim().parse().ok())
+        .expect("the cluster's postmaster.pid")
+}
+
+/// Posts a form as the signed-in browser would, its CSRF token first; the
+/// response (redirects are not followed).
+pub async fn submit(
+    client: &reqwest::Client,
+    url: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form = vec![("csrf_token", csrf)];
+    form.extend_from_slice(fields);
+    client.post(url).form(&form).send().await.unwrap()
+}
+
+/// A bench's first step: TLS for the HTTP client, then its first line (the
+/// machine's processors and load); whether to keep the data directory
+/// afterwards (`WACRM_BENCH_KEEP=1`).
+pub fn begin(name: &str) -> bool {
+    wacrm::server::install_crypto_provider();
+    println!(
+        "{name} benchmark: {} CPU(s), load average (1 min) {} at the start",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        load_average()
+    );
+    std::env::var("WACRM_BENCH_KEEP").is_ok_and(|v| v == "1")
+}
+
+/// Connection options as the superuser of wacrm's private cluster under
+/// `data`, in the app's database.
+pub fn superuser_options(data: &Path) -> sqlx::postgres::PgConnectOptions {
+    wacrm::embedded_pg::connect_options_in(&data.join("postgres"), "wacrm")
+}
+
+/// A pool of up to `connections` as that superuser.
+pub async fn admin_pool(data: &Path, connections: u32) -> sqlx::PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(connections)
+        .connect_with(superuser_options(data))
+        .await
+        .unwrap()
+}
