@@ -25,6 +25,7 @@ pub mod companies;
 pub mod contact_batches;
 pub mod contacts;
 pub mod conversations;
+pub mod deals;
 pub mod exports;
 pub mod imports;
 pub mod invitations;

@@ -9,6 +9,7 @@ pub mod local_time;
 pub mod media;
 pub mod mention;
 mod message;
+pub mod money;
 mod password;
 mod phone;
 pub mod retention;

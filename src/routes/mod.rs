@@ -9,6 +9,7 @@ mod canned;
 mod companies;
 pub(crate) mod contacts;
 mod dashboard;
+mod deals;
 mod health;
 mod inbox;
 mod invitations;
@@ -59,6 +60,7 @@ pub fn router() -> Router<AppState> {
         .merge(sessions::router())
         .merge(two_factor::router())
         .merge(campaigns::router())
+        .merge(deals::router())
         .merge(attributes::router())
         .merge(workspaces::router())
         .merge(team::router())

@@ -20,6 +20,7 @@ mod campaigns;
 mod canned;
 mod companies;
 mod contacts;
+mod deals;
 mod erasure;
 mod exports;
 mod fake_graph_selftest;
