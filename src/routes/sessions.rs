@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use time::OffsetDateTime;
 
 use crate::app::AppState;
-use crate::audit::{self, Actor};
+use crate::audit;
 use crate::db;
 use crate::db::users::SessionRow;
 use crate::error::Result;
@@ -72,11 +72,7 @@ async fn sign_out_others(
             .await?;
     drop(conn);
     session_store::forget(&state.session_cache, &ended);
-    let actor = Actor {
-        user_id: Some(user.user.id),
-        email: Some(user.user.email.clone()),
-        ip: Some(ip),
-    };
+    let actor = user.actor(ip);
     let count = ended.len().to_string();
     audit::for_user(
         &state,

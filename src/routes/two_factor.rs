@@ -12,7 +12,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::audit::{self, Actor};
+use crate::audit;
 use crate::auth::second_factor::{self, SEALED_PURPOSE};
 use crate::auth::{tokens, totp};
 use crate::db;
@@ -66,14 +66,6 @@ pub struct RecoveryCodesPage {
 #[serde(default)]
 pub struct CodeForm {
     code: String,
-}
-
-fn actor(user: &CurrentUser, ip: std::net::IpAddr) -> Actor {
-    Actor {
-        user_id: Some(user.user.id),
-        email: Some(user.user.email.clone()),
-        ip: Some(ip),
-    }
 }
 
 /// The page as it stands for this user; a new secret to enrol is made (and
@@ -184,7 +176,7 @@ async fn enable(
     let codes = store_recovery_codes(&mut tx, id).await?;
     tx.commit().await?;
     user.session.set_totp_enrolment(None).await?;
-    audit::for_user(&state, &actor(&user, ip), "two_factor.enabled", &[]).await?;
+    audit::for_user(&state, &user.actor(ip), "two_factor.enabled", &[]).await?;
     Ok(RecoveryCodesPage {
         page: user.page,
         codes,
@@ -212,7 +204,7 @@ async fn new_recovery_codes(
     drop(conn);
     audit::for_user(
         &state,
-        &actor(&user, ip),
+        &user.actor(ip),
         "two_factor.recovery_codes_replaced",
         &[],
     )
@@ -235,7 +227,7 @@ async fn forget_devices(
     let count = forgotten.to_string();
     audit::for_user(
         &state,
-        &actor(&user, ip),
+        &user.actor(ip),
         "two_factor.devices_forgotten",
         &[("devices", &count)],
     )
@@ -277,7 +269,7 @@ async fn disable(
     let mut tx = state.pool.begin().await?;
     db::two_factor::disable(&mut tx, user.user.id).await?;
     tx.commit().await?;
-    audit::for_user(&state, &actor(&user, ip), "two_factor.disabled", &[]).await?;
+    audit::for_user(&state, &user.actor(ip), "two_factor.disabled", &[]).await?;
     user.session
         .flash("success", "Two-factor sign-in is off.")
         .await?;

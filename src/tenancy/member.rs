@@ -229,6 +229,15 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
 }
 
 impl CurrentUser {
+    /// This user, from this request's address, for the audit log.
+    pub fn actor(&self, ip: std::net::IpAddr) -> crate::audit::Actor {
+        crate::audit::Actor {
+            user_id: Some(self.user.id),
+            email: Some(self.user.email.clone()),
+            ip: Some(ip),
+        }
+    }
+
     /// The user's own workspaces, across tenants (the switcher).
     pub async fn workspaces(&self, state: &AppState) -> Result<Vec<db::orgs::UserWorkspace>> {
         workspaces_of(state, self.user.id).await
