@@ -148,3 +148,54 @@
   document.addEventListener("htmx:afterSettle", follow);
   document.addEventListener("DOMContentLoaded", follow);
 })();
+
+// The deals board: a card dragged onto another stage's column submits the
+// card's own stage form (the form is what works without JS); a lost stage
+// asks why first.
+(function () {
+  "use strict";
+  var dragged = null;
+
+  document.addEventListener("dragstart", function (event) {
+    var card = event.target instanceof Element ? event.target.closest(".deal-card") : null;
+    if (!card) return;
+    dragged = card;
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", card.id);
+  });
+
+  document.addEventListener("dragend", function () {
+    dragged = null;
+    document.querySelectorAll(".board-column.drop-target").forEach(function (c) { c.classList.remove("drop-target"); });
+  });
+
+  document.addEventListener("dragover", function (event) {
+    var column = dragged && event.target instanceof Element ? event.target.closest(".board-column") : null;
+    if (!column) return;
+    event.preventDefault();
+    column.classList.add("drop-target");
+  });
+
+  document.addEventListener("dragleave", function (event) {
+    var column = event.target instanceof Element ? event.target.closest(".board-column") : null;
+    if (column && !column.contains(event.relatedTarget)) column.classList.remove("drop-target");
+  });
+
+  document.addEventListener("drop", function (event) {
+    var column = dragged && event.target instanceof Element ? event.target.closest(".board-column") : null;
+    if (!column) return;
+    event.preventDefault();
+    var form = dragged.querySelector("form.deal-move");
+    var select = form && form.querySelector("select[name=stage]");
+    if (!select || select.value === column.dataset.stage) return;
+    var reason = form.querySelector("input[name=lost_reason]");
+    if (column.dataset.outcome === "lost") {
+      var why = window.prompt("Why was this deal lost?", reason.value);
+      if (!why || !why.trim()) return;
+      reason.value = why.trim();
+    }
+    select.value = column.dataset.stage;
+    column.appendChild(dragged);
+    form.submit();
+  });
+})();

@@ -1,4 +1,4 @@
-//! Notes: timestamped, authored remarks on a contact or a company.
+//! Notes: timestamped, authored remarks on a contact, a company or a deal.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -10,14 +10,16 @@ use crate::tenancy::TenantTx;
 pub enum NoteSubject {
     Contact(Uuid),
     Company(Uuid),
+    Deal(Uuid),
 }
 
 impl NoteSubject {
-    /// `(contact_id, company_id)`: exactly one is set.
-    fn ids(self) -> (Option<Uuid>, Option<Uuid>) {
+    /// `(contact_id, company_id, deal_id)`: exactly one is set.
+    fn ids(self) -> (Option<Uuid>, Option<Uuid>, Option<Uuid>) {
         match self {
-            NoteSubject::Contact(id) => (Some(id), None),
-            NoteSubject::Company(id) => (None, Some(id)),
+            NoteSubject::Contact(id) => (Some(id), None, None),
+            NoteSubject::Company(id) => (None, Some(id), None),
+            NoteSubject::Deal(id) => (None, None, Some(id)),
         }
     }
 }
@@ -41,13 +43,13 @@ pub async fn list(
     moderator: bool,
 ) -> sqlx::Result<Vec<Note>> {
     let org_id = tx.org_id();
-    let (contact_id, company_id) = subject.ids();
+    let (contact_id, company_id, deal_id) = subject.ids();
     sqlx::query_as(
         "select n.id, n.body, u.name as author_name, n.created_at, \
          (n.author_id = $4 or $5) as deletable \
          from notes n left join users u on u.id = n.author_id \
          where n.org_id = $1 and n.contact_id is not distinct from $2 \
-         and n.company_id is not distinct from $3 \
+         and n.company_id is not distinct from $3 and n.deal_id is not distinct from $6 \
          order by n.created_at desc, n.id desc",
     )
     .bind(org_id)
@@ -55,6 +57,7 @@ pub async fn list(
     .bind(company_id)
     .bind(viewer)
     .bind(moderator)
+    .bind(deal_id)
     .fetch_all(tx.conn())
     .await
 }
@@ -67,12 +70,13 @@ pub async fn insert(
     body: &str,
 ) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let (contact_id, company_id) = subject.ids();
+    let (contact_id, company_id, deal_id) = subject.ids();
     let done = sqlx::query(
-        "insert into notes (org_id, id, contact_id, company_id, author_id, body) \
-         select $1, $2, $3, $4, $5, $6 \
+        "insert into notes (org_id, id, contact_id, company_id, deal_id, author_id, body) \
+         select $1, $2, $3, $4, $7, $5, $6 \
          where exists (select 1 from contacts where org_id = $1 and id = $3) \
-            or exists (select 1 from companies where org_id = $1 and id = $4)",
+            or exists (select 1 from companies where org_id = $1 and id = $4) \
+            or exists (select 1 from deals where org_id = $1 and id = $7)",
     )
     .bind(org_id)
     .bind(Uuid::now_v7())
@@ -80,6 +84,7 @@ pub async fn insert(
     .bind(company_id)
     .bind(author_id)
     .bind(body)
+    .bind(deal_id)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -102,16 +107,17 @@ pub async fn delete(
     moderator: bool,
 ) -> sqlx::Result<Deleted> {
     let org_id = tx.org_id();
-    let (contact_id, company_id) = subject.ids();
+    let (contact_id, company_id, deal_id) = subject.ids();
     let author: Option<Option<Uuid>> = sqlx::query_scalar(
         "select author_id from notes where org_id = $1 and id = $2 \
          and contact_id is not distinct from $3 and company_id is not distinct from $4 \
-         for update",
+         and deal_id is not distinct from $5 for update",
     )
     .bind(org_id)
     .bind(note_id)
     .bind(contact_id)
     .bind(company_id)
+    .bind(deal_id)
     .fetch_optional(tx.conn())
     .await?;
     match author {

@@ -71,6 +71,21 @@ pub const TABLES: &[Table] = &[
         order_by: "created_at, id",
     },
     Table {
+        name: "pipelines",
+        of_contact: None,
+        order_by: "position, id",
+    },
+    Table {
+        name: "pipeline_stages",
+        of_contact: None,
+        order_by: "pipeline_id, position, id",
+    },
+    Table {
+        name: "deals",
+        of_contact: Some("contact_id = $2::uuid"),
+        order_by: "created_at, id",
+    },
+    Table {
         name: "scheduled_messages",
         of_contact: Some(concat!("conversation_id in ", contact_conversations!())),
         order_by: "created_at, id",

@@ -1,4 +1,4 @@
-//! Notes on a contact or a company: add, and delete one's own (owners and
+//! Notes on a contact, a company or a deal: add, and delete one's own (owners and
 //! admins may delete anyone's).
 
 use askama::Template;
@@ -32,6 +32,8 @@ pub fn router() -> Router<AppState> {
             "/companies/{id}/notes/{note}/delete",
             post(delete_from_company),
         )
+        .route("/deals/{id}/notes", post(add_to_deal))
+        .route("/deals/{id}/notes/{note}/delete", post(delete_from_deal))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +61,7 @@ fn subject_path(subject: NoteSubject) -> String {
     match subject {
         NoteSubject::Contact(id) => format!("/contacts/{id}"),
         NoteSubject::Company(id) => format!("/companies/{id}"),
+        NoteSubject::Deal(id) => format!("/deals/{id}"),
     }
 }
 
@@ -134,4 +137,19 @@ async fn delete_from_company(
     Path((id, note)): Path<(String, String)>,
 ) -> Result<Redirect> {
     delete(tenant, NoteSubject::Company(parse_id(&id)?), &note).await
+}
+
+async fn add_to_deal(
+    tenant: Tenant,
+    Path(id): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Result<Response> {
+    add(tenant, NoteSubject::Deal(parse_id(&id)?), form).await
+}
+
+async fn delete_from_deal(
+    tenant: Tenant,
+    Path((id, note)): Path<(String, String)>,
+) -> Result<Redirect> {
+    delete(tenant, NoteSubject::Deal(parse_id(&id)?), &note).await
 }

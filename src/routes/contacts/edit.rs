@@ -12,6 +12,7 @@ use crate::db;
 use crate::db::attributes::Entity;
 use crate::db::companies::CompanyFields;
 use crate::db::contacts::{Contact, ContactFields, Taken};
+use crate::db::deals::Deal;
 use crate::db::labels::Label;
 use crate::db::notes::{Note, NoteSubject};
 use crate::domain::{AttributeDef, AttributeKind};
@@ -37,7 +38,14 @@ pub struct ContactPage {
     attribute_defs: Vec<AttributeDef>,
     notes: Vec<Note>,
     notes_path: String,
+    /// The contact's deals, open ones first.
+    deals: Vec<Deal>,
 }
+
+impl ContactPage {}
+
+/// Deals a contact's page lists.
+const DEALS_SHOWN: i64 = 20;
 
 async fn render(
     status: StatusCode,
@@ -54,7 +62,12 @@ async fn render(
         Taken::Email(id) => ("email address", id),
     });
     let (contact, notes) = contact.unzip();
+    let deals = match &contact {
+        Some(c) => db::deals::of_contact(&mut tenant.tx, c.id, DEALS_SHOWN).await?,
+        None => vec![],
+    };
     let page = ContactPage {
+        deals,
         can_delete: DeleteRecords::allows(tenant.member.role),
         page: tenant.page,
         notes_path: contact

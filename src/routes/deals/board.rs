@@ -6,7 +6,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::db;
-use crate::db::deals::{Deal, Pipeline, Stage, StageTotal};
+use crate::db::deals::{Deal, StageTotal};
+use crate::db::pipelines::{Pipeline, Stage};
 use crate::domain::money;
 use crate::error::{AppError, Result};
 use crate::tenancy::member::{Page, Tenant};
@@ -34,22 +35,19 @@ impl BoardPage {
             .collect()
     }
 
-    /// "3 deals · BRL 1,200.00 · USD 50.00"
     fn total_of(&self, stage: &Stage) -> String {
-        let mine: Vec<&StageTotal> = self
-            .totals
-            .iter()
-            .filter(|t| t.stage_id == stage.id)
-            .collect();
-        let count: i64 = mine.iter().map(|t| t.deals).sum();
-        let mut parts = vec![format!("{count} deal{}", if count == 1 { "" } else { "s" })];
-        parts.extend(mine.iter().map(|t| money::shown(t.value, &t.currency)));
-        parts.join(" · ")
+        stage_total(&self.totals, stage.id)
     }
+}
 
-    fn amount(deal: &Deal) -> String {
-        money::shown(deal.value, &deal.currency)
-    }
+/// "3 deals · BRL 1,200.00 · USD 50.00": a stage's count and value per
+/// currency (values in different currencies are never added together).
+pub(super) fn stage_total(totals: &[StageTotal], stage_id: Uuid) -> String {
+    let mine: Vec<&StageTotal> = totals.iter().filter(|t| t.stage_id == stage_id).collect();
+    let count: i64 = mine.iter().map(|t| t.deals).sum();
+    let mut parts = vec![format!("{count} deal{}", if count == 1 { "" } else { "s" })];
+    parts.extend(mine.iter().map(|t| money::shown(t.value, &t.currency)));
+    parts.join(" · ")
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,14 +57,14 @@ pub struct BoardQuery {
 }
 
 pub async fn show(mut tenant: Tenant, Query(query): Query<BoardQuery>) -> Result<Response> {
-    let pipelines = db::deals::pipelines(&mut tenant.tx).await?;
+    let pipelines = db::pipelines::pipelines(&mut tenant.tx).await?;
     let pipeline = pipelines
         .iter()
         .find(|p| p.id.to_string() == query.pipeline)
         .or(pipelines.first())
         .cloned()
         .ok_or(AppError::NotFound)?;
-    let stages = db::deals::stages(&mut tenant.tx, pipeline.id).await?;
+    let stages = db::pipelines::stages(&mut tenant.tx, pipeline.id).await?;
     let deals = db::deals::in_pipeline(&mut tenant.tx, pipeline.id, BOARD_LIMIT).await?;
     let totals = db::deals::totals(&mut tenant.tx, pipeline.id).await?;
     tenant.tx.commit().await?;
@@ -86,6 +84,8 @@ pub async fn show(mut tenant: Tenant, Query(query): Query<BoardQuery>) -> Result
 pub struct MoveForm {
     stage: String,
     lost_reason: String,
+    /// `deal`: back to the deal's page (else the board).
+    back: String,
 }
 
 /// Moves a deal to another stage of its pipeline (the board's selector,
@@ -100,7 +100,7 @@ pub async fn move_deal(
         .await?
         .ok_or(AppError::NotFound)?;
     let stage = match Uuid::try_parse(form.stage.trim()) {
-        Ok(stage_id) => db::deals::stage(&mut tenant.tx, stage_id).await?,
+        Ok(stage_id) => db::pipelines::stage(&mut tenant.tx, stage_id).await?,
         Err(_) => None,
     }
     .filter(|s| s.pipeline_id == deal.pipeline_id)
@@ -126,5 +126,17 @@ pub async fn move_deal(
     )
     .await?;
     tenant.tx.commit().await?;
-    Ok(Redirect::to(&format!("/deals?pipeline={}", deal.pipeline_id)).into_response())
+    tenant
+        .session
+        .flash(
+            "success",
+            format!("\"{}\" moved to {}.", deal.title, stage.name),
+        )
+        .await?;
+    let back = if form.back == "deal" {
+        format!("/deals/{id}")
+    } else {
+        format!("/deals?pipeline={}#stage-{}", deal.pipeline_id, stage.id)
+    };
+    Ok(Redirect::to(&back).into_response())
 }

@@ -1,9 +1,11 @@
 //! Deals: the pipeline board (a column per stage, with counts and value
-//! totals), a deal's page, creating one (from a conversation or contact
-//! too), and moving it between stages (won, or lost with a reason).
+//! totals), the filtered list with totals per stage, a deal's page (edit,
+//! notes, delete), creating one (from a conversation or contact too), and
+//! moving it between stages (won, or lost with a reason).
 
 mod board;
 mod edit;
+mod list;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -12,14 +14,18 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::db::deals::{DealFields, Stage};
+use crate::db::deals::{DealDetails, DealFields};
+use crate::db::memberships::Member;
+use crate::db::pipelines::Stage;
 use crate::domain::money;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/deals", get(board::show).post(edit::create))
+        .route("/deals/list", get(list::show))
         .route("/deals/new", get(edit::new))
-        .route("/deals/{id}", get(edit::show))
+        .route("/deals/{id}", get(edit::show).post(edit::update))
+        .route("/deals/{id}/delete", post(edit::delete))
         .route("/deals/{id}/stage", post(board::move_deal))
 }
 
@@ -31,21 +37,36 @@ pub struct DealForm {
     pub value: String,
     pub currency: String,
     pub expected_close: String,
+    /// A member's user id; empty: nobody.
+    pub owner: String,
+    /// A company's name: an existing one is linked, a new one is created.
+    pub company: String,
+    pub pipeline: String,
     pub stage: String,
     pub contact: String,
     pub conversation: String,
 }
 
+/// What `DealForm::details` leaves to the caller: the company is found or
+/// created by name (`routes::deals::edit`).
+pub struct CheckedDetails {
+    pub details: DealDetails,
+    pub company_name: Option<String>,
+}
+
+pub(super) fn parse_date(typed: &str) -> Option<time::Date> {
+    time::Date::parse(
+        typed,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
+}
+
 impl DealForm {
-    /// Every problem at once, each naming its field. `stages` are the
-    /// pipeline's; the contact and conversation are checked by the caller
-    /// (they must be this workspace's).
-    pub fn parse(
-        &self,
-        pipeline_id: Uuid,
-        stages: &[Stage],
-        owner: Uuid,
-    ) -> Result<DealFields, Vec<String>> {
+    /// The fields both new and existing deals have; every problem at once,
+    /// each naming its field. `members` are the workspace's (the owner must
+    /// be one of them).
+    pub fn details(&self, members: &[Member]) -> Result<CheckedDetails, Vec<String>> {
         let mut errors = vec![];
         let title = self.title.trim().to_owned();
         if title.is_empty() {
@@ -61,41 +82,84 @@ impl DealForm {
             .unwrap_or_default();
         let expected_close = match self.expected_close.trim() {
             "" => None,
-            typed => time::Date::parse(
-                typed,
-                time::macros::format_description!("[year]-[month]-[day]"),
-            )
-            .map_err(|_| {
-                errors.push(format!(
-                    "Expected close: \"{typed}\" is not a date (YYYY-MM-DD)."
-                ))
-            })
-            .ok(),
+            typed => {
+                let date = parse_date(typed);
+                if date.is_none() {
+                    errors.push(format!(
+                        "Expected close: \"{typed}\" is not a date (YYYY-MM-DD)."
+                    ));
+                }
+                date
+            }
         };
-        let stage = stages
-            .iter()
-            .find(|s| s.id.to_string() == self.stage.trim())
-            .or_else(|| stages.first().filter(|_| self.stage.trim().is_empty()));
-        let Some(stage) = stage else {
-            errors.push("Stage: choose one of the pipeline's stages.".to_owned());
-            return Err(errors);
+        let owner_id = match self.owner.trim() {
+            "" => None,
+            typed => {
+                let member = members.iter().find(|m| m.user_id.to_string() == typed);
+                if member.is_none() {
+                    errors.push("Owner: choose a member of this workspace.".to_owned());
+                }
+                member.map(|m| m.user_id)
+            }
         };
-        if stage.outcome == "lost" {
-            errors.push("Stage: a new deal cannot start lost.".to_owned());
+        let company_name = Some(self.company.trim().to_owned()).filter(|c| !c.is_empty());
+        if company_name
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > 200)
+        {
+            errors.push("Company name is too long (200 characters at most).".to_owned());
         }
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(DealFields {
-            pipeline_id,
-            stage_id: stage.id,
-            title,
-            value,
-            currency,
-            expected_close,
-            owner_id: Some(owner),
-            contact_id: Uuid::try_parse(self.contact.trim()).ok(),
-            conversation_id: Uuid::try_parse(self.conversation.trim()).ok(),
+        Ok(CheckedDetails {
+            details: DealDetails {
+                title,
+                value,
+                currency,
+                expected_close,
+                owner_id,
+                company_id: None,
+            },
+            company_name,
         })
+    }
+
+    /// A new deal: the details, and the stage it starts in (one of the
+    /// pipeline's `stages`, not a lost one; the first when none is chosen).
+    /// The contact and conversation are checked by the caller (they must be
+    /// this workspace's).
+    pub fn parse_new(
+        &self,
+        pipeline_id: Uuid,
+        stages: &[Stage],
+        members: &[Member],
+    ) -> Result<(DealFields, Option<String>), Vec<String>> {
+        let checked = self.details(members);
+        let mut errors = checked.as_ref().err().cloned().unwrap_or_default();
+        let stage = stages
+            .iter()
+            .find(|s| s.id.to_string() == self.stage.trim())
+            .or_else(|| stages.first().filter(|_| self.stage.trim().is_empty()));
+        match stage {
+            None => errors.push("Stage: choose one of the pipeline's stages.".to_owned()),
+            Some(s) if s.outcome == "lost" => {
+                errors.push("Stage: a new deal cannot start lost.".to_owned())
+            }
+            Some(_) => {}
+        }
+        match (checked, stage) {
+            (Ok(checked), Some(stage)) if errors.is_empty() => Ok((
+                DealFields {
+                    pipeline_id,
+                    stage_id: stage.id,
+                    details: checked.details,
+                    contact_id: Uuid::try_parse(self.contact.trim()).ok(),
+                    conversation_id: Uuid::try_parse(self.conversation.trim()).ok(),
+                },
+                checked.company_name,
+            )),
+            _ => Err(errors),
+        }
     }
 }

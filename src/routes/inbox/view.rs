@@ -22,6 +22,9 @@ const LIST_SIZE: i64 = 50;
 /// The reactions offered on a message.
 const REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
 const MESSAGES_SHOWN: i64 = 50;
+/// Deals shown beside a conversation (all are on the contact's page).
+const DEALS_SHOWN: i64 = 5;
+
 /// Contact notes shown beside a conversation (all are on the contact's page).
 const NOTES_SHOWN: usize = 5;
 /// Other conversations of the contact in the contact panel.
@@ -148,6 +151,8 @@ pub struct Selected {
     pub attributes: Vec<(String, String)>,
     /// The contact's newest notes.
     pub notes: Vec<crate::db::notes::Note>,
+    /// The contact's deals, open ones first.
+    pub deals: Vec<crate::db::deals::Deal>,
     /// A WhatsApp conversation whose 24-hour window has closed: only
     /// templates can be sent.
     pub window_closed: bool,
@@ -449,6 +454,7 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
     )
     .await?;
     notes.truncate(NOTES_SHOWN);
+    let deals = db::deals::of_contact(&mut tenant.tx, contact.id, DEALS_SHOWN).await?;
     let window_closed =
         crate::inbox::outbound::window_closed(&mut tenant.tx, &conversation).await?;
     let templates = if window_closed {
@@ -489,5 +495,6 @@ pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -
         members,
         attributes,
         notes,
+        deals,
     })
 }

@@ -9,6 +9,7 @@ mod bot;
 mod channels;
 mod exports;
 mod linked_devices;
+mod pipelines;
 mod retention;
 mod security;
 mod workspace;
@@ -24,6 +25,22 @@ pub fn router() -> Router<AppState> {
         .route("/settings/delete-workspace", post(workspace::delete))
         .route("/settings/restore-workspace", post(workspace::restore))
         .route("/settings/retention", post(retention::update))
+        .route(
+            "/settings/pipelines",
+            get(pipelines::show).post(pipelines::create),
+        )
+        .route("/settings/pipelines/{id}", post(pipelines::rename))
+        .route("/settings/pipelines/{id}/delete", post(pipelines::delete))
+        .route(
+            "/settings/pipelines/{id}/stages",
+            post(pipelines::add_stage),
+        )
+        .route("/settings/stages/{id}", post(pipelines::update_stage))
+        .route("/settings/stages/{id}/move", post(pipelines::move_stage))
+        .route(
+            "/settings/stages/{id}/delete",
+            post(pipelines::delete_stage),
+        )
         .route("/settings/ai", get(ai::show).post(ai::update))
         .route("/settings/audit", get(audit::show))
         .route("/settings/audit/verify", post(audit::verify))
