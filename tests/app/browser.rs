@@ -650,3 +650,55 @@ async fn ai_drafts_summaries_and_translations_land_in_place_in_a_real_browser()
     driver.quit().await?;
     result
 }
+
+/// Dragging a deal's card onto another column moves it (the drag is
+/// dispatched as the browser's own drag events; WebDriver cannot drag
+/// HTML5 draggables).
+#[tokio::test]
+async fn a_deal_dragged_to_another_column_moves_there_in_a_real_browser() -> WebDriverResult<()> {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let response = owner
+        .post_form(
+            "/deals",
+            &[
+                ("title", "Dragged deal"),
+                ("value", "5"),
+                ("currency", "USD"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let chromedriver = start_chromedriver().await;
+    let (driver, _profile) = open_browser(&chromedriver).await?;
+    let result = async {
+        log_in(&driver, &app.base, "owner@acme.test").await?;
+        driver.goto(format!("{}/deals", app.base)).await?;
+        driver
+            .execute(
+                "var card = document.querySelector('.deal-card');
+                 var column = document.querySelectorAll('.board-column')[2];
+                 var data = new DataTransfer();
+                 card.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: data}));
+                 column.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: data}));
+                 column.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: data}));",
+                vec![],
+            )
+            .await?;
+        let flash = driver.query(By::Css(".flash.success")).first().await?;
+        assert!(flash.text().await?.contains("moved to Proposal"));
+        screenshot(&driver, "deals-board").await;
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    driver.quit().await?;
+    result?;
+    let stage: String = sqlx::query_scalar(
+        "select s.name from deals d join pipeline_stages s on s.id = d.stage_id",
+    )
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .unwrap();
+    assert_eq!(stage, "Proposal");
+    Ok(())
+}
