@@ -114,6 +114,7 @@ pub struct MemberRow {
     pub phones_need_attention: bool,
     /// The workspace requires a second factor and this member has none.
     pub must_enrol_two_factor: bool,
+    pub unread_notifications: i64,
 }
 
 pub async fn load_member(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Option<MemberRow>> {
@@ -124,7 +125,9 @@ pub async fn load_member(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Optio
          o.agents_see, exists (select 1 from whatsapp_web_sessions s \
            where s.org_id = m.org_id and s.status in ('logged_out', 'outdated')) \
            as phones_need_attention, \
-         o.require_two_factor and u.totp_enabled_at is null as must_enrol_two_factor \
+         o.require_two_factor and u.totp_enabled_at is null as must_enrol_two_factor, \
+         (select count(*) from user_notifications n where n.org_id = m.org_id \
+           and n.user_id = m.user_id and n.read_at is null) as unread_notifications \
          from memberships m join users u on u.id = m.user_id \
          join organizations o on o.id = m.org_id \
          where m.org_id = $1 and m.user_id = $2",

@@ -86,6 +86,11 @@ pub const TABLES: &[Table] = &[
         order_by: "created_at, id",
     },
     Table {
+        name: "tasks",
+        of_contact: Some("contact_id = $2::uuid"),
+        order_by: "created_at, id",
+    },
+    Table {
         name: "scheduled_messages",
         of_contact: Some(concat!("conversation_id in ", contact_conversations!())),
         order_by: "created_at, id",

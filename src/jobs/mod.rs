@@ -71,6 +71,13 @@ pub enum Job {
     BuildExport { org_id: Uuid, export_id: Uuid },
     /// A finished export whose 7 days are over: its file goes.
     ExpireExport { org_id: Uuid, export_id: Uuid },
+    /// A task's reminder, for the due time it was queued for (a task due
+    /// at another time now has another job).
+    RemindTask {
+        org_id: Uuid,
+        task_id: Uuid,
+        due_at: OffsetDateTime,
+    },
 }
 
 impl Job {
@@ -87,6 +94,7 @@ impl Job {
             Job::StartCampaign { .. } | Job::DispatchCampaign { .. } => "campaigns",
             Job::SendScheduled { .. } => "scheduled",
             Job::BuildExport { .. } | Job::ExpireExport { .. } => "exports",
+            Job::RemindTask { .. } => "reminders",
         }
     }
 

@@ -176,5 +176,10 @@ async fn run(state: &AppState, job: &Job, attempts: i32) -> anyhow::Result<()> {
         Job::ExpireExport { org_id, export_id } => {
             crate::export::expire(state, *org_id, *export_id).await
         }
+        Job::RemindTask {
+            org_id,
+            task_id,
+            due_at,
+        } => crate::reminders::remind(state, *org_id, *task_id, *due_at).await,
     }
 }

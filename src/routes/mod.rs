@@ -18,6 +18,7 @@ mod labels;
 mod media;
 mod mentions;
 mod notes;
+mod notifications;
 mod profile;
 mod sandbox;
 mod scheduled;
@@ -25,6 +26,7 @@ mod search;
 mod sessions;
 mod settings;
 mod stripe_webhooks;
+mod tasks;
 mod team;
 mod two_factor;
 mod waha_webhooks;
@@ -61,6 +63,8 @@ pub fn router() -> Router<AppState> {
         .merge(two_factor::router())
         .merge(campaigns::router())
         .merge(deals::router())
+        .merge(tasks::router())
+        .merge(notifications::router())
         .merge(attributes::router())
         .merge(workspaces::router())
         .merge(team::router())

@@ -29,6 +29,8 @@ pub struct Page {
     pub phones_need_attention: bool,
     /// The workspace's payment failed or it was canceled: what to do.
     pub billing_banner: Option<String>,
+    /// In-app notifications the member has not read.
+    pub unread_notifications: i64,
 }
 
 impl Page {
@@ -207,6 +209,7 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
             phones_need_attention: row.phones_need_attention
                 && matches!(role, Role::Owner | Role::Admin),
             billing_banner: standing.banner(),
+            unread_notifications: row.unread_notifications,
         };
         Ok(Tenant {
             member: Member {

@@ -40,6 +40,7 @@ mod scheduled;
 mod search;
 mod sessions;
 mod settings;
+mod tasks;
 mod team;
 mod tenancy;
 mod tls;

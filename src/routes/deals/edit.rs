@@ -12,6 +12,7 @@ use crate::db::deals::Deal;
 use crate::db::memberships::Member;
 use crate::db::notes::{Note, NoteSubject};
 use crate::db::pipelines::{Pipeline, Stage};
+use crate::db::tasks::Task;
 use crate::error::{AppError, Result};
 use crate::tenancy::capability::{Capability, DeleteRecords};
 use crate::tenancy::member::{Page, Tenant};
@@ -45,6 +46,8 @@ struct DealPage {
     notes: Vec<Note>,
     notes_path: String,
     may_delete: bool,
+    /// Open tasks about the deal.
+    tasks: Vec<Task>,
 }
 
 impl DealPage {
@@ -220,6 +223,7 @@ async fn deal_page(
         may_delete,
     )
     .await?;
+    let tasks = db::tasks::open_about(&mut tenant.tx, None, Some(deal.id), 20).await?;
     tenant.tx.commit().await?;
     Ok((
         status,
@@ -234,6 +238,7 @@ async fn deal_page(
             errors,
             notes,
             may_delete,
+            tasks,
         },
     )
         .into_response())
