@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod automation;
 pub mod billing;
+pub mod bookings;
 pub mod campaigns;
 pub mod clock;
 pub mod config;

@@ -16,6 +16,7 @@ pub mod api_tokens;
 pub mod attributes;
 pub mod automation;
 pub mod billing;
+pub mod bookings;
 pub mod bot;
 pub mod campaigns;
 pub mod canned;

@@ -91,6 +91,21 @@ pub const TABLES: &[Table] = &[
         order_by: "created_at, id",
     },
     Table {
+        name: "services",
+        of_contact: None,
+        order_by: "created_at, id",
+    },
+    Table {
+        name: "staff_hours",
+        of_contact: None,
+        order_by: "user_id, weekday",
+    },
+    Table {
+        name: "bookings",
+        of_contact: Some("contact_id = $2::uuid"),
+        order_by: "starts_at, id",
+    },
+    Table {
         name: "scheduled_messages",
         of_contact: Some(concat!("conversation_id in ", contact_conversations!())),
         order_by: "created_at, id",

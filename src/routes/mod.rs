@@ -4,6 +4,7 @@ mod api;
 mod attributes;
 mod auth;
 mod automations;
+mod bookings;
 mod campaigns;
 mod canned;
 mod companies;
@@ -64,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .merge(campaigns::router())
         .merge(deals::router())
         .merge(tasks::router())
+        .merge(bookings::router())
         .merge(notifications::router())
         .merge(attributes::router())
         .merge(workspaces::router())

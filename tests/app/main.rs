@@ -14,6 +14,7 @@ mod auth;
 mod automation;
 mod bad_input;
 mod billing;
+mod bookings;
 mod bot;
 mod browser;
 mod campaigns;

@@ -5,6 +5,7 @@ mod ai;
 mod api_tokens;
 mod audit;
 pub(crate) mod billing;
+mod bookings;
 mod bot;
 mod channels;
 mod exports;
@@ -25,6 +26,13 @@ pub fn router() -> Router<AppState> {
         .route("/settings/delete-workspace", post(workspace::delete))
         .route("/settings/restore-workspace", post(workspace::restore))
         .route("/settings/retention", post(retention::update))
+        .route("/settings/bookings", get(bookings::show))
+        .route("/settings/bookings/services", post(bookings::add_service))
+        .route(
+            "/settings/bookings/services/{id}",
+            post(bookings::update_service),
+        )
+        .route("/settings/bookings/hours/{user}", post(bookings::set_hours))
         .route(
             "/settings/pipelines",
             get(pipelines::show).post(pipelines::create),
