@@ -39,6 +39,7 @@ pub mod messages;
 pub mod notes;
 pub mod orgs;
 pub mod pending_statuses;
+pub mod products;
 pub mod rate_limits;
 pub mod retention;
 pub mod scheduled;

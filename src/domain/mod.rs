@@ -14,6 +14,7 @@ mod password;
 mod phone;
 pub mod retention;
 mod role;
+pub mod tax;
 
 pub use attributes::{AttributeDef, AttributeKind};
 pub use email::EmailAddress;

@@ -18,6 +18,7 @@ mod labels;
 mod media;
 mod mentions;
 mod notes;
+mod products;
 mod profile;
 mod sandbox;
 mod scheduled;
@@ -61,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .merge(two_factor::router())
         .merge(campaigns::router())
         .merge(deals::router())
+        .merge(products::router())
         .merge(attributes::router())
         .merge(workspaces::router())
         .merge(team::router())

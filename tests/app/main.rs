@@ -34,6 +34,7 @@ mod mentions;
 mod merge;
 mod notes;
 mod process;
+mod products;
 mod retention;
 mod roles;
 mod scheduled;
