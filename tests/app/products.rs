@@ -128,7 +128,7 @@ async fn editing_a_product_saves_it_and_a_refusal_keeps_what_was_typed() {
     assert_eq!(response.status(), 422);
     let page = response.text().await.unwrap();
     assert!(
-        page.contains("Price: \"12.345\" has more than two decimal places"),
+        page.contains("Price: &#34;12.345&#34; has more than two decimal places"),
         "{page}"
     );
     for kept in [
