@@ -41,6 +41,7 @@ pub mod notes;
 pub mod orgs;
 pub mod pending_statuses;
 pub mod pipelines;
+pub mod products;
 pub mod rate_limits;
 pub mod retention;
 pub mod scheduled;

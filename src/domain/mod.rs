@@ -15,6 +15,7 @@ mod phone;
 pub mod retention;
 mod role;
 pub mod slots;
+pub mod tax;
 
 pub use attributes::{AttributeDef, AttributeKind};
 pub use email::EmailAddress;

@@ -20,6 +20,7 @@ mod media;
 mod mentions;
 mod notes;
 mod notifications;
+mod products;
 mod profile;
 mod sandbox;
 mod scheduled;
@@ -67,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .merge(tasks::router())
         .merge(bookings::router())
         .merge(notifications::router())
+        .merge(products::router())
         .merge(attributes::router())
         .merge(workspaces::router())
         .merge(team::router())

@@ -44,6 +44,8 @@ capabilities! {
     OwnWorkspace: "manage billing, ownership or deletion of the workspace" => [Owner];
     /// Campaigns: messages to many contacts at once, and opt-out words.
     RunCampaigns: "send campaigns" => [Owner, Admin];
+    /// Products: creating, editing, archiving (everyone may view them).
+    ManageCatalogue: "manage the product catalogue" => [Owner, Admin];
     /// Turning AI on (it sends conversations to a provider) and its key.
     ControlAi: "turn AI on or off or change its key" => [Owner];
 }
@@ -62,5 +64,7 @@ mod tests {
         assert!(!DeleteRecords::allows(Role::Agent));
         assert!(ManageSettings::allows(Role::Admin));
         assert!(!OwnWorkspace::allows(Role::Admin));
+        assert!(ManageCatalogue::allows(Role::Admin));
+        assert!(!ManageCatalogue::allows(Role::Agent));
     }
 }

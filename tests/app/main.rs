@@ -35,6 +35,7 @@ mod mentions;
 mod merge;
 mod notes;
 mod process;
+mod products;
 mod retention;
 mod roles;
 mod scheduled;
