@@ -24,6 +24,7 @@ pub mod live;
 pub mod mail;
 pub mod media_store;
 pub mod notifications;
+pub mod orders;
 pub mod read_cache;
 pub mod reminders;
 pub mod retention;

@@ -16,11 +16,13 @@ pub enum MessageKind {
     Interactive,
     Template,
     Note,
+    /// A catalogue cart the customer sent (Cloud API `order`).
+    Order,
     Unknown,
 }
 
 impl MessageKind {
-    const NAMES: [(MessageKind, &'static str); 13] = [
+    const NAMES: [(MessageKind, &'static str); 14] = [
         (MessageKind::Text, "text"),
         (MessageKind::Image, "image"),
         (MessageKind::Audio, "audio"),
@@ -33,6 +35,7 @@ impl MessageKind {
         (MessageKind::Interactive, "interactive"),
         (MessageKind::Template, "template"),
         (MessageKind::Note, "note"),
+        (MessageKind::Order, "order"),
         (MessageKind::Unknown, "unknown"),
     ];
 
@@ -133,7 +136,8 @@ mod tests {
     #[test]
     fn unknown_kinds_are_kept_as_unknown() {
         assert_eq!(MessageKind::parse("image"), MessageKind::Image);
-        assert_eq!(MessageKind::parse("order"), MessageKind::Unknown);
+        assert_eq!(MessageKind::parse("order"), MessageKind::Order);
+        assert_eq!(MessageKind::parse("referral"), MessageKind::Unknown);
         assert_eq!(MessageKind::Sticker.as_str(), "sticker");
     }
 }

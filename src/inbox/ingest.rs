@@ -187,7 +187,11 @@ pub async fn ingest_all(
         return Ok(outcomes);
     }
     let org_id = tx.org_id();
-    let mut follow_ups: Vec<Job> = vec![];
+    let mut follow_ups: Vec<Job> = rows
+        .iter()
+        .filter(|(_, row)| row.kind == MessageKind::Order && stored.contains(&row.id))
+        .map(|(_, row)| crate::orders::job(org_id, row.id))
+        .collect();
     if db::automation::any_on_arrival(tx).await? {
         follow_ups.extend(
             stored

@@ -78,6 +78,8 @@ pub enum Job {
         task_id: Uuid,
         due_at: OffsetDateTime,
     },
+    /// A customer's catalogue cart: the order made of it (once).
+    TakeOrder { org_id: Uuid, message_id: Uuid },
 }
 
 impl Job {
@@ -95,6 +97,7 @@ impl Job {
             Job::SendScheduled { .. } => "scheduled",
             Job::BuildExport { .. } | Job::ExpireExport { .. } => "exports",
             Job::RemindTask { .. } => "reminders",
+            Job::TakeOrder { .. } => "orders",
         }
     }
 

@@ -181,5 +181,8 @@ async fn run(state: &AppState, job: &Job, attempts: i32) -> anyhow::Result<()> {
             task_id,
             due_at,
         } => crate::reminders::remind(state, *org_id, *task_id, *due_at).await,
+        Job::TakeOrder { org_id, message_id } => {
+            crate::orders::take(state, *org_id, *message_id).await
+        }
     }
 }

@@ -343,6 +343,14 @@ fn message_of(message: &Value) -> Result<InboundMessage, ParseError> {
             None,
             true,
         ),
+        // A catalogue cart: an order is made of it (`crate::orders`).
+        "order" => {
+            let body = match crate::domain::cart::parse(message) {
+                Ok(cart) => crate::domain::cart::summary(&cart),
+                Err(why) => format!("Order ({why})"),
+            };
+            (MessageKind::Order, body, None, true)
+        }
         "system" => (
             MessageKind::Unknown,
             text_at(content, "body").to_owned(),
@@ -487,7 +495,7 @@ mod tests {
 
     #[test]
     fn unknown_types_are_kept_not_dropped() {
-        for kind in ["order", "referral", "unsupported", "something_new"] {
+        for kind in ["referral", "unsupported", "something_new"] {
             let m = one(message(kind, json!({"anything": 1})));
             assert_eq!(m.kind, MessageKind::Unknown, "{kind}");
             assert_eq!(m.raw.expect("raw")["type"], kind);
