@@ -2,6 +2,7 @@
 
 pub mod attributes;
 pub mod canned;
+pub mod document_totals;
 mod email;
 pub mod highlight;
 pub mod hours;
