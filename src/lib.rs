@@ -12,6 +12,7 @@ pub mod campaigns;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod documents;
 pub mod domain;
 pub mod embedded_pg;
 pub mod erasure;

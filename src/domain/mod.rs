@@ -3,6 +3,7 @@
 pub mod attributes;
 pub mod canned;
 pub mod cart;
+pub mod document_totals;
 mod email;
 pub mod highlight;
 pub mod hours;
