@@ -106,6 +106,23 @@ pub const TABLES: &[Table] = &[
         order_by: "starts_at, id",
     },
     Table {
+        name: "products",
+        of_contact: None,
+        order_by: "created_at, id",
+    },
+    Table {
+        name: "orders",
+        of_contact: Some("contact_id = $2::uuid"),
+        order_by: "number",
+    },
+    Table {
+        name: "order_lines",
+        of_contact: Some(
+            "order_id in (select id from orders where org_id = $1 and contact_id = $2::uuid)",
+        ),
+        order_by: "order_id, position",
+    },
+    Table {
         name: "scheduled_messages",
         of_contact: Some(concat!("conversation_id in ", contact_conversations!())),
         order_by: "created_at, id",

@@ -20,6 +20,7 @@ mod media;
 mod mentions;
 mod notes;
 mod notifications;
+mod orders;
 mod products;
 mod profile;
 mod sandbox;
@@ -67,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .merge(deals::router())
         .merge(tasks::router())
         .merge(bookings::router())
+        .merge(orders::router())
         .merge(notifications::router())
         .merge(products::router())
         .merge(attributes::router())

@@ -34,6 +34,7 @@ mod live;
 mod mentions;
 mod merge;
 mod notes;
+mod orders;
 mod process;
 mod products;
 mod retention;

@@ -32,6 +32,22 @@ fn routes() -> Vec<Route> {
         ("POST", format!("/deals/{NIL}/stage"), vec![], Min::Agent),
         ("GET", "/deals/list".into(), vec![], Min::Agent),
         ("GET", "/tasks".into(), vec![], Min::Agent),
+        ("GET", "/orders".into(), vec![], Min::Agent),
+        ("GET", format!("/orders/{NIL}"), vec![], Min::Agent),
+        (
+            "GET",
+            format!("/orders/from-message/{NIL}"),
+            vec![],
+            Min::Agent,
+        ),
+        (
+            "POST",
+            format!("/orders/{NIL}/status"),
+            vec![("status", "new")],
+            Min::Agent,
+        ),
+        ("GET", "/settings/orders".into(), vec![], Min::Admin),
+        ("POST", "/settings/orders".into(), vec![], Min::Admin),
         ("GET", "/bookings".into(), vec![], Min::Agent),
         (
             "GET",
