@@ -453,7 +453,8 @@ async fn every_message_type_is_stored_and_unknown_ones_are_kept_raw() {
         ("reaction", "👍"),
         ("interactive", "Yes"),
         ("interactive", "Track order"),
-        ("unknown", ""),
+        // A cart without products is kept, with why no order is made of it.
+        ("order", "Order (the order has no products)"),
         ("unknown", ""),
     ];
     let expected: Vec<(String, String)> = expected
