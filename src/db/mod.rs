@@ -45,6 +45,7 @@ pub mod pipelines;
 pub mod products;
 pub mod rate_limits;
 pub mod retention;
+pub mod sales_documents;
 pub mod scheduled;
 pub mod search;
 pub mod sequences;

@@ -123,6 +123,19 @@ pub const TABLES: &[Table] = &[
         order_by: "order_id, position",
     },
     Table {
+        name: "sales_documents",
+        of_contact: Some("contact_id = $2::uuid"),
+        order_by: "created_at, id",
+    },
+    Table {
+        name: "sales_document_lines",
+        of_contact: Some(
+            "document_id in (select id from sales_documents \
+             where org_id = $1 and contact_id = $2::uuid)",
+        ),
+        order_by: "document_id, position",
+    },
+    Table {
         name: "scheduled_messages",
         of_contact: Some(concat!("conversation_id in ", contact_conversations!())),
         order_by: "created_at, id",

@@ -11,6 +11,7 @@ mod companies;
 pub(crate) mod contacts;
 mod dashboard;
 mod deals;
+mod documents;
 mod health;
 mod inbox;
 mod invitations;
@@ -69,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .merge(tasks::router())
         .merge(bookings::router())
         .merge(orders::router())
+        .merge(documents::router())
         .merge(notifications::router())
         .merge(products::router())
         .merge(attributes::router())

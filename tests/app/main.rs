@@ -22,6 +22,7 @@ mod canned;
 mod companies;
 mod contacts;
 mod deals;
+mod documents;
 mod erasure;
 mod exports;
 mod fake_graph_selftest;

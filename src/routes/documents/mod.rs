@@ -1,0 +1,34 @@
+//! Quotes and invoices: the list of each, a draft made for a contact (or
+//! from a conversation), its lines edited (from the catalogue or free
+//! text, with discounts and taxes, totals exact to the cent), issued with
+//! the next number of its kind, moved to accepted (a quote: it becomes an
+//! order), paid (an invoice) or void, and its PDF.
+
+mod edit;
+mod lines;
+mod state;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/documents", get(edit::list).post(edit::create))
+        .route("/documents/new", get(edit::new))
+        .route("/documents/{id}", get(edit::show).post(edit::save))
+        .route("/documents/{id}/delete", post(edit::delete))
+        .route("/documents/{id}/issue", post(state::issue))
+        .route("/documents/{id}/state", post(state::change))
+        .route("/documents/{id}/pdf", get(state::pdf))
+}
+
+/// `quote` or `invoice` as typed; quotes when anything else.
+fn kind_of(typed: &str) -> &'static str {
+    if typed.trim() == "invoice" {
+        "invoice"
+    } else {
+        "quote"
+    }
+}

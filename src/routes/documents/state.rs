@@ -1,0 +1,207 @@
+use axum::extract::Path;
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::edit::document_id;
+use crate::db;
+use crate::db::orders::{NewOrder, OrderLine};
+use crate::db::sales_documents::SalesDocument;
+use crate::documents::{Customer, LabelledDate, PrintableDocument, PrintableLine, Seller};
+use crate::domain::document_totals::{DocumentTotals, round2};
+use crate::domain::local_time;
+use crate::error::{AppError, Result};
+use crate::tenancy::member::Tenant;
+use crate::web::form::HtmlForm;
+
+/// Today on the workspace's clock.
+async fn today(tenant: &mut Tenant) -> Result<time::Date> {
+    let zone = db::orgs::time_zone(&mut tenant.tx).await?;
+    let now = time::OffsetDateTime::now_utc();
+    Ok(local_time::input_value(now, &zone)
+        .get(..10)
+        .and_then(|d| {
+            time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()
+        })
+        .unwrap_or(now.date()))
+}
+
+/// A draft gets the next number of its kind (no gaps: the number is taken
+/// in this transaction) and is sent.
+pub async fn issue(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
+    let document = db::sales_documents::find_for_update(&mut tenant.tx, document_id(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !document.is_draft() {
+        return Err(AppError::Conflict(format!(
+            "{} is issued already.",
+            document.reference()
+        )));
+    }
+    if db::sales_documents::lines(&mut tenant.tx, document.id)
+        .await?
+        .is_empty()
+    {
+        return Err(AppError::Unprocessable(
+            "Add at least one line before issuing it.".into(),
+        ));
+    }
+    let date = today(&mut tenant).await?;
+    db::sales_documents::issue(&mut tenant.tx, &document, date).await?;
+    let issued = db::sales_documents::find(&mut tenant.tx, document.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash(
+            "success",
+            format!("{} {} issued.", issued.title(), issued.reference()),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/documents/{}", document.id)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StateForm {
+    state: String,
+}
+
+/// The states a document may move to from where it is.
+fn allowed(document: &SalesDocument, to: &str) -> bool {
+    matches!(
+        (document.kind.as_str(), document.state.as_str(), to),
+        ("quote", "sent", "accepted")
+            | ("invoice", "sent", "paid")
+            | (_, "sent" | "accepted" | "paid", "void")
+    )
+}
+
+/// Accepted (a quote: the order is made of its lines), paid (an invoice),
+/// or void.
+pub async fn change(
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+    HtmlForm(form): HtmlForm<StateForm>,
+) -> Result<Response> {
+    let document = db::sales_documents::find_for_update(&mut tenant.tx, document_id(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let to = form.state.trim();
+    if !["accepted", "paid", "void"].contains(&to) {
+        return Err(AppError::Unprocessable(
+            "State: accepted, paid or void.".into(),
+        ));
+    }
+    if !allowed(&document, to) {
+        return Err(AppError::Conflict(format!(
+            "{} {} is {}: it cannot become {to}.",
+            document.title(),
+            document.reference(),
+            document.state
+        )));
+    }
+    let mut said = format!("{} {} is {to}.", document.title(), document.reference());
+    let mut order_id = None;
+    if to == "accepted" {
+        let lines = db::sales_documents::lines(&mut tenant.tx, document.id).await?;
+        let order = NewOrder {
+            source: "quote",
+            contact_id: document.contact_id,
+            conversation_id: document.conversation_id,
+            message_id: None,
+            currency: document.currency.clone(),
+            note: Some(format!("From quote {}.", document.reference())),
+            lines: lines
+                .iter()
+                .map(|l| OrderLine {
+                    product_id: l.product_id,
+                    sku: None,
+                    description: l.description.clone(),
+                    quantity: l.quantity,
+                    // What one costs with its discount and tax, so the
+                    // order's lines add up to the quote's total.
+                    unit_price: round2(l.total / l.quantity),
+                    line_total: l.total,
+                })
+                .collect(),
+        };
+        if let Some((id, number)) = db::orders::insert(&mut tenant.tx, &order).await? {
+            order_id = Some(id);
+            said = format!("{said} It became order #{number}.");
+        }
+    }
+    db::sales_documents::set_state(&mut tenant.tx, document.id, to, order_id).await?;
+    tenant.tx.commit().await?;
+    tenant.session.flash("success", said).await?;
+    Ok(Redirect::to(&format!("/documents/{}", document.id)).into_response())
+}
+
+/// The document as a PDF (a draft too, stamped DRAFT).
+pub async fn pdf(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
+    let document = db::sales_documents::find(&mut tenant.tx, document_id(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let lines = db::sales_documents::lines(&mut tenant.tx, document.id).await?;
+    let org_name = tenant.page.org_name.clone().unwrap_or_default();
+    let date = match document.issue_date {
+        Some(date) => date,
+        None => today(&mut tenant).await?,
+    };
+    tenant.tx.commit().await?;
+    let mut printable_lines = Vec::with_capacity(lines.len());
+    for line in &lines {
+        printable_lines.push(PrintableLine {
+            description: line.description.clone(),
+            input: line.input().map_err(|e| anyhow::anyhow!(e))?,
+        });
+    }
+    let inputs: Vec<_> = printable_lines.iter().map(|l| l.input.clone()).collect();
+    let totals = DocumentTotals::compute(&inputs).map_err(|e| anyhow::anyhow!(e))?;
+    let stamp = match document.state.as_str() {
+        "draft" => Some("DRAFT"),
+        "void" => Some("VOID"),
+        "paid" => Some("PAID"),
+        _ => None,
+    };
+    let printable = PrintableDocument {
+        title: document.title().to_owned(),
+        number: document.reference(),
+        issue_date: date,
+        second_date: document.second_date.map(|date| LabelledDate {
+            label: if document.kind == "quote" {
+                "Valid until".to_owned()
+            } else {
+                "Due".to_owned()
+            },
+            date,
+        }),
+        seller: Seller {
+            name: org_name,
+            lines: vec![],
+        },
+        customer: Customer {
+            name: document.contact_name.clone(),
+            phone: document.contact_phone.clone(),
+            email: document.contact_email.clone(),
+        },
+        currency: document.currency.clone(),
+        lines: printable_lines,
+        totals,
+        notes: document.notes.clone().unwrap_or_default(),
+        stamp: stamp.map(str::to_owned),
+    };
+    let bytes = crate::documents::render(&printable).map_err(anyhow::Error::from)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.pdf\"", document.reference()),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
