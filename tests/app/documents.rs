@@ -5,6 +5,7 @@
 //! readable, and each workspace to its own.
 
 use crate::contacts::create_contact;
+use crate::inbox::customer_writes;
 use crate::support::*;
 
 async fn product(owner: &Browser, fields: &[(&str, &str)]) -> String {
@@ -351,7 +352,7 @@ async fn another_workspace_never_sees_or_changes_a_quote() {
             .status(),
         404
     );
-    for path in ["", "/issue", "/state", "/delete"] {
+    for path in ["", "/issue", "/state", "/delete", "/send"] {
         let response = globex
             .post_form(
                 &format!("/documents/{quote}{path}"),
@@ -391,5 +392,71 @@ async fn another_workspace_never_sees_or_changes_a_quote() {
         app.count("select count(*) from sales_document_lines where description = 'Hijacked'")
             .await,
         0
+    );
+}
+
+#[tokio::test]
+async fn an_issued_quote_is_sent_as_a_pdf_into_the_conversation() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let chat = customer_writes(&owner, "Maria", "+5511977776666", "A quote please").await;
+    let response = owner
+        .post_form(
+            "/documents",
+            &[
+                ("kind", "quote"),
+                ("conversation", &chat),
+                ("currency", "EUR"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let quote = location(&response)
+        .strip_prefix("/documents/")
+        .unwrap()
+        .to_owned();
+    let response = owner
+        .post_form(
+            &format!("/documents/{quote}"),
+            &editor("EUR", &[["", "Design", "4", "62.5", "", "20"]]),
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let response = owner
+        .post_form(&format!("/documents/{quote}/send"), &[])
+        .await;
+    assert_eq!(response.status(), 409, "a draft is not sent");
+    assert_eq!(
+        owner
+            .post_form(&format!("/documents/{quote}/issue"), &[])
+            .await
+            .status(),
+        303
+    );
+    let response = owner
+        .post_form(&format!("/documents/{quote}/send"), &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    let (kind, body, media): (String, String, serde_json::Value) = sqlx::query_as(
+        "select kind, body, media from messages where direction = 'out' and not private",
+    )
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .unwrap();
+    assert_eq!(
+        (kind.as_str(), body.as_str()),
+        ("document", "Quote Q-0001 · EUR 300.00")
+    );
+    assert_eq!(media["filename"], "Q-0001.pdf");
+    let url = media["url"].as_str().unwrap().to_owned();
+    let response = owner.get(&url).await;
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.unwrap();
+    let pdf = lopdf::Document::load_mem(&bytes).expect("the sent file is the PDF");
+    let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
+    let text = pdf.extract_text(&pages).unwrap();
+    assert!(
+        text.contains("Q-0001") && text.contains("300.00") && text.contains("Maria"),
+        "{text}"
     );
 }

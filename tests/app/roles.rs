@@ -67,6 +67,7 @@ fn routes() -> Vec<Route> {
             Min::Agent,
         ),
         ("GET", format!("/documents/{NIL}/pdf"), vec![], Min::Agent),
+        ("POST", format!("/documents/{NIL}/send"), vec![], Min::Agent),
         ("GET", format!("/orders/{NIL}"), vec![], Min::Agent),
         (
             "GET",

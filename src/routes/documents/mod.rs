@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/documents/{id}/issue", post(state::issue))
         .route("/documents/{id}/state", post(state::change))
         .route("/documents/{id}/pdf", get(state::pdf))
+        .route("/documents/{id}/send", post(state::send))
 }
 
 /// `quote` or `invoice` as typed; quotes when anything else.

@@ -1,16 +1,20 @@
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use super::edit::document_id;
+use crate::app::AppState;
 use crate::db;
 use crate::db::orders::{NewOrder, OrderLine};
 use crate::db::sales_documents::SalesDocument;
 use crate::documents::{Customer, LabelledDate, PrintableDocument, PrintableLine, Seller};
+use crate::domain::MessageKind;
 use crate::domain::document_totals::{DocumentTotals, round2};
 use crate::domain::local_time;
 use crate::error::{AppError, Result};
+use crate::inbox::outbound::{self, Outgoing};
 use crate::tenancy::member::Tenant;
 use crate::web::form::HtmlForm;
 
@@ -138,18 +142,14 @@ pub async fn change(
     Ok(Redirect::to(&format!("/documents/{}", document.id)).into_response())
 }
 
-/// The document as a PDF (a draft too, stamped DRAFT).
-pub async fn pdf(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let document = db::sales_documents::find(&mut tenant.tx, document_id(&id)?)
-        .await?
-        .ok_or(AppError::NotFound)?;
+/// The document as a PDF (a draft stamped DRAFT, a void one VOID).
+async fn render_pdf(tenant: &mut Tenant, document: &SalesDocument) -> Result<Vec<u8>> {
     let lines = db::sales_documents::lines(&mut tenant.tx, document.id).await?;
     let org_name = tenant.page.org_name.clone().unwrap_or_default();
     let date = match document.issue_date {
         Some(date) => date,
-        None => today(&mut tenant).await?,
+        None => today(tenant).await?,
     };
-    tenant.tx.commit().await?;
     let mut printable_lines = Vec::with_capacity(lines.len());
     for line in &lines {
         printable_lines.push(PrintableLine {
@@ -192,7 +192,15 @@ pub async fn pdf(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response>
         notes: document.notes.clone().unwrap_or_default(),
         stamp: stamp.map(str::to_owned),
     };
-    let bytes = crate::documents::render(&printable).map_err(anyhow::Error::from)?;
+    Ok(crate::documents::render(&printable).map_err(anyhow::Error::from)?)
+}
+
+pub async fn pdf(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
+    let document = db::sales_documents::find(&mut tenant.tx, document_id(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let bytes = render_pdf(&mut tenant, &document).await?;
+    tenant.tx.commit().await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),
@@ -204,4 +212,98 @@ pub async fn pdf(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response>
         bytes,
     )
         .into_response())
+}
+
+/// Sends the issued document's PDF into the customer's conversation (its
+/// own, or their latest), while WhatsApp's 24-hour window is open.
+pub async fn send(
+    State(state): State<AppState>,
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let document = db::sales_documents::find(&mut tenant.tx, document_id(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if document.is_draft() || document.state == "void" {
+        return Err(AppError::Conflict(format!(
+            "{} {} is {}: only issued documents go to customers.",
+            document.title(),
+            document.reference(),
+            document.state
+        )));
+    }
+    let viewer = tenant.member.user_id;
+    let visibility = tenant.member.visibility();
+    let conversation_id = match (document.conversation_id, document.contact_id) {
+        (Some(id), _) => Some(id),
+        (None, Some(contact)) => db::conversations::others_of_contact(
+            &mut tenant.tx,
+            contact,
+            Uuid::nil(),
+            viewer,
+            visibility,
+            1,
+        )
+        .await?
+        .pop()
+        .map(|c| c.id),
+        (None, None) => None,
+    };
+    let conversation = match conversation_id {
+        Some(id) => db::conversations::find(&mut tenant.tx, id, viewer, visibility).await?,
+        None => None,
+    }
+    .ok_or_else(|| {
+        AppError::Unprocessable(
+            "There is no conversation with this customer to send it in: download the PDF instead."
+                .into(),
+        )
+    })?;
+    if outbound::window_closed(&mut tenant.tx, &conversation).await? {
+        return Err(AppError::Unprocessable(
+            "WhatsApp's 24-hour window with this customer is closed: only templates go now. \
+             Send it once they write again, or download the PDF."
+                .into(),
+        ));
+    }
+    let bytes = render_pdf(&mut tenant, &document).await?;
+    let filename = format!("{}.pdf", document.reference());
+    let media_id = db::media::store(
+        &mut tenant.tx,
+        &state.media,
+        "application/pdf",
+        &filename,
+        &bytes,
+    )
+    .await?;
+    let caption = format!(
+        "{} {} · {}",
+        document.title(),
+        document.reference(),
+        document.amount()
+    );
+    let outgoing = Outgoing {
+        kind: MessageKind::Document,
+        text: &caption,
+        reply_to: None,
+        media: Some(serde_json::json!({
+            "url": format!("/media/{media_id}"),
+            "mime_type": "application/pdf",
+            "filename": filename,
+        })),
+    };
+    outbound::queue(
+        &mut tenant.tx,
+        &state.secrets,
+        &conversation,
+        Some(viewer),
+        &outgoing,
+    )
+    .await?;
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash("success", format!("{caption} sent into the conversation."))
+        .await?;
+    Ok(Redirect::to(&format!("/documents/{}", document.id)).into_response())
 }
