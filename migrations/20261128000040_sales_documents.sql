@@ -30,6 +30,9 @@ create table sales_documents (
     total numeric(14, 2) not null default 0,
     -- The order an accepted quote became.
     order_id uuid,
+    -- SHA-256 of the secret in its share link (anyone with the link may
+    -- download the PDF; a new link replaces the old).
+    share_token_hash bytea,
     created_by uuid references users (id) on delete set null,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),
@@ -46,6 +49,8 @@ create table sales_documents (
 );
 create index sales_documents_kind_idx on sales_documents (org_id, kind, created_at desc);
 create index sales_documents_contact_idx on sales_documents (org_id, contact_id);
+create unique index sales_documents_share_idx on sales_documents (org_id, share_token_hash)
+    where share_token_hash is not null;
 
 create table sales_document_lines (
     org_id uuid not null,

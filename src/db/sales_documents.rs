@@ -305,3 +305,40 @@ pub async fn list(tx: &mut TenantTx, kind: &str, limit: i64) -> sqlx::Result<Vec
     .fetch_all(tx.conn())
     .await
 }
+
+/// A new share link's hash (replacing any before); `None` to stop sharing.
+pub async fn set_share(tx: &mut TenantTx, id: Uuid, hash: Option<&[u8]>) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    sqlx::query("update sales_documents set share_token_hash = $3 where org_id = $1 and id = $2")
+        .bind(org_id)
+        .bind(id)
+        .bind(hash)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// The issued document a share link opens.
+pub async fn find_shared(tx: &mut TenantTx, hash: &[u8]) -> sqlx::Result<Option<SalesDocument>> {
+    let org_id = tx.org_id();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from {FROM} where d.org_id = $1 and d.share_token_hash = $2 \
+         and d.state <> 'draft'"
+    )))
+    .bind(org_id)
+    .bind(hash)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+pub async fn is_shared(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar(
+        "select share_token_hash is not null from sales_documents where org_id = $1 and id = $2",
+    )
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await
+    .map(|shared| shared.unwrap_or(false))
+}

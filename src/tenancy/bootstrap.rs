@@ -184,3 +184,10 @@ pub async fn for_job(pool: &sqlx::PgPool, org_id: Uuid) -> sqlx::Result<TenantTx
 pub async fn for_webhook(pool: &sqlx::PgPool, channel_id: Uuid) -> sqlx::Result<Option<TenantTx>> {
     TenantTx::for_channel(pool, channel_id).await
 }
+
+/// The context of the workspace a link's token names (`TenantToken` carries
+/// it in clear). The caller proves the token by finding its hash inside
+/// this context before it reads anything else.
+pub async fn for_token(pool: &sqlx::PgPool, token: &TenantToken) -> sqlx::Result<TenantTx> {
+    TenantTx::open(pool, token.org_id).await
+}

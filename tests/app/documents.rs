@@ -460,3 +460,103 @@ async fn an_issued_quote_is_sent_as_a_pdf_into_the_conversation() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_share_link_opens_the_pdf_without_signing_in_until_replaced_or_stopped() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let ana = create_contact(&owner, &[("name", "Ana")]).await;
+    let quote = draft(&owner, "quote", &ana, "USD").await;
+    let response = owner
+        .post_form(
+            &format!("/documents/{quote}"),
+            &editor("USD", &[["", "Work", "1", "10", "", ""]]),
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        owner
+            .post_form(&format!("/documents/{quote}/share"), &[])
+            .await
+            .status(),
+        409,
+        "drafts are not shared"
+    );
+    assert_eq!(
+        owner
+            .post_form(&format!("/documents/{quote}/issue"), &[])
+            .await
+            .status(),
+        303
+    );
+    let link = |page: &str| -> String {
+        let at = page
+            .find("/shared/documents/doc_")
+            .expect("the link is shown");
+        let end = at
+            + page[at..]
+                .find(|c: char| c == '<' || c.is_whitespace())
+                .unwrap();
+        format!("{}{}", app.base, &page[at..end])
+    };
+    assert_eq!(
+        owner
+            .post_form(&format!("/documents/{quote}/share"), &[])
+            .await
+            .status(),
+        303
+    );
+    let (_, page) = owner.page(&format!("/documents/{quote}")).await;
+    let first = link(&page);
+    let response = reqwest::get(&first).await.unwrap();
+    assert_eq!(response.status(), 200, "no session needed");
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    let bytes = response.bytes().await.unwrap();
+    let pdf = lopdf::Document::load_mem(&bytes).expect("a PDF");
+    let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
+    assert!(pdf.extract_text(&pages).unwrap().contains("Q-0001"));
+
+    // A new link replaces the old; stopping ends it; tampering finds nothing.
+    assert_eq!(
+        owner
+            .post_form(&format!("/documents/{quote}/share"), &[])
+            .await
+            .status(),
+        303
+    );
+    let (_, page) = owner.page(&format!("/documents/{quote}")).await;
+    let second = link(&page);
+    assert_ne!(first, second);
+    assert_eq!(reqwest::get(&first).await.unwrap().status(), 404);
+    assert_eq!(reqwest::get(&second).await.unwrap().status(), 200);
+    let tampered = format!("{}A", &second[..second.len() - 1]);
+    assert_eq!(reqwest::get(&tampered).await.unwrap().status(), 404);
+    assert_eq!(
+        reqwest::get(format!("{}/shared/documents/nonsense", app.base))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let globex = app.sign_up("Gina", "owner@globex.test", "Globex").await;
+    assert_eq!(
+        globex
+            .post_form(&format!("/documents/{quote}/unshare"), &[])
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        reqwest::get(&second).await.unwrap().status(),
+        200,
+        "another workspace cannot stop it"
+    );
+    assert_eq!(
+        owner
+            .post_form(&format!("/documents/{quote}/unshare"), &[])
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(reqwest::get(&second).await.unwrap().status(), 404);
+}

@@ -68,6 +68,18 @@ fn routes() -> Vec<Route> {
         ),
         ("GET", format!("/documents/{NIL}/pdf"), vec![], Min::Agent),
         ("POST", format!("/documents/{NIL}/send"), vec![], Min::Agent),
+        (
+            "POST",
+            format!("/documents/{NIL}/share"),
+            vec![],
+            Min::Agent,
+        ),
+        (
+            "POST",
+            format!("/documents/{NIL}/unshare"),
+            vec![],
+            Min::Agent,
+        ),
         ("GET", format!("/orders/{NIL}"), vec![], Min::Agent),
         (
             "GET",

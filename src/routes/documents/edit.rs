@@ -162,6 +162,8 @@ struct DocumentPage {
     errors: Vec<String>,
     /// The tax per rate, as the PDF shows it.
     tax_breakdown: Vec<(String, String, String)>,
+    /// A share link works.
+    shared: bool,
 }
 
 impl DocumentPage {
@@ -194,6 +196,7 @@ async fn render(
     errors: Vec<String>,
 ) -> Result<Response> {
     let lines = db::sales_documents::lines(&mut tenant.tx, document.id).await?;
+    let shared = db::sales_documents::is_shared(&mut tenant.tx, document.id).await?;
     let products = if document.is_draft() {
         db::products::list(&mut tenant.tx, "", false, PRODUCTS_OFFERED).await?
     } else {
@@ -233,6 +236,7 @@ async fn render(
             products,
             errors,
             tax_breakdown,
+            shared,
         },
     )
         .into_response())

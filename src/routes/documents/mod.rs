@@ -23,6 +23,9 @@ pub fn router() -> Router<AppState> {
         .route("/documents/{id}/state", post(state::change))
         .route("/documents/{id}/pdf", get(state::pdf))
         .route("/documents/{id}/send", post(state::send))
+        .route("/documents/{id}/share", post(state::share))
+        .route("/documents/{id}/unshare", post(state::unshare))
+        .route("/shared/documents/{token}", get(state::shared))
 }
 
 /// `quote` or `invoice` as typed; quotes when anything else.

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::edit::document_id;
 use crate::app::AppState;
+use crate::auth::tokens::TenantToken;
 use crate::db;
 use crate::db::orders::{NewOrder, OrderLine};
 use crate::db::sales_documents::SalesDocument;
@@ -16,11 +17,12 @@ use crate::domain::local_time;
 use crate::error::{AppError, Result};
 use crate::inbox::outbound::{self, Outgoing};
 use crate::tenancy::member::Tenant;
+use crate::tenancy::{TenantTx, bootstrap};
 use crate::web::form::HtmlForm;
 
 /// Today on the workspace's clock.
-async fn today(tenant: &mut Tenant) -> Result<time::Date> {
-    let zone = db::orgs::time_zone(&mut tenant.tx).await?;
+async fn today(tx: &mut TenantTx) -> Result<time::Date> {
+    let zone = db::orgs::time_zone(tx).await?;
     let now = time::OffsetDateTime::now_utc();
     Ok(local_time::input_value(now, &zone)
         .get(..10)
@@ -50,7 +52,7 @@ pub async fn issue(mut tenant: Tenant, Path(id): Path<String>) -> Result<Respons
             "Add at least one line before issuing it.".into(),
         ));
     }
-    let date = today(&mut tenant).await?;
+    let date = today(&mut tenant.tx).await?;
     db::sales_documents::issue(&mut tenant.tx, &document, date).await?;
     let issued = db::sales_documents::find(&mut tenant.tx, document.id)
         .await?
@@ -143,12 +145,12 @@ pub async fn change(
 }
 
 /// The document as a PDF (a draft stamped DRAFT, a void one VOID).
-async fn render_pdf(tenant: &mut Tenant, document: &SalesDocument) -> Result<Vec<u8>> {
-    let lines = db::sales_documents::lines(&mut tenant.tx, document.id).await?;
-    let org_name = tenant.page.org_name.clone().unwrap_or_default();
+async fn render_pdf(tx: &mut TenantTx, document: &SalesDocument) -> Result<Vec<u8>> {
+    let lines = db::sales_documents::lines(tx, document.id).await?;
+    let org_name = db::orgs::get(tx).await?.map(|o| o.name).unwrap_or_default();
     let date = match document.issue_date {
         Some(date) => date,
-        None => today(tenant).await?,
+        None => today(tx).await?,
     };
     let mut printable_lines = Vec::with_capacity(lines.len());
     for line in &lines {
@@ -199,7 +201,7 @@ pub async fn pdf(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response>
     let document = db::sales_documents::find(&mut tenant.tx, document_id(&id)?)
         .await?
         .ok_or(AppError::NotFound)?;
-    let bytes = render_pdf(&mut tenant, &document).await?;
+    let bytes = render_pdf(&mut tenant.tx, &document).await?;
     tenant.tx.commit().await?;
     Ok((
         [
@@ -266,7 +268,7 @@ pub async fn send(
                 .into(),
         ));
     }
-    let bytes = render_pdf(&mut tenant, &document).await?;
+    let bytes = render_pdf(&mut tenant.tx, &document).await?;
     let filename = format!("{}.pdf", document.reference());
     let media_id = db::media::store(
         &mut tenant.tx,
@@ -306,4 +308,77 @@ pub async fn send(
         .flash("success", format!("{caption} sent into the conversation."))
         .await?;
     Ok(Redirect::to(&format!("/documents/{}", document.id)).into_response())
+}
+
+/// Prefix of share-link tokens.
+const SHARE_PREFIX: &str = "doc";
+
+/// A link anyone may open to download the issued document's PDF; a new
+/// one replaces the old. Shown once (only its hash is kept).
+pub async fn share(
+    State(state): State<AppState>,
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let document = db::sales_documents::find_for_update(&mut tenant.tx, document_id(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if document.is_draft() {
+        return Err(AppError::Conflict(
+            "Issue it first: a draft is not shared.".into(),
+        ));
+    }
+    let token = TenantToken::generate(tenant.member.org_id)?;
+    db::sales_documents::set_share(&mut tenant.tx, document.id, Some(&token.hash())).await?;
+    tenant.tx.commit().await?;
+    let link = state.url(&format!("/shared/documents/{}", token.encode(SHARE_PREFIX)));
+    tenant
+        .session
+        .flash(
+            "success",
+            format!(
+                "Anyone with this link can download {}: {link}",
+                document.reference()
+            ),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/documents/{}", document.id)).into_response())
+}
+
+/// The share link stops working.
+pub async fn unshare(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
+    let document = db::sales_documents::find_for_update(&mut tenant.tx, document_id(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    db::sales_documents::set_share(&mut tenant.tx, document.id, None).await?;
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash("success", "The share link no longer works.")
+        .await?;
+    Ok(Redirect::to(&format!("/documents/{}", document.id)).into_response())
+}
+
+/// The public side of a share link: the PDF, or 404 for anything else
+/// (unknown, replaced or stopped links are never told apart).
+pub async fn shared(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response> {
+    let token = TenantToken::parse(SHARE_PREFIX, &token).ok_or(AppError::NotFound)?;
+    let mut tx = bootstrap::for_token(&state.pool, &token).await?;
+    let document = db::sales_documents::find_shared(&mut tx, &token.hash())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let bytes = render_pdf(&mut tx, &document).await?;
+    tx.commit().await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{}.pdf\"", document.reference()),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
 }
