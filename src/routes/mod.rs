@@ -23,6 +23,7 @@ mod notifications;
 mod orders;
 mod products;
 mod profile;
+mod reports;
 mod sandbox;
 mod scheduled;
 mod search;
@@ -69,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .merge(tasks::router())
         .merge(bookings::router())
         .merge(orders::router())
+        .merge(reports::router())
         .merge(notifications::router())
         .merge(products::router())
         .merge(attributes::router())

@@ -37,6 +37,7 @@ mod notes;
 mod orders;
 mod process;
 mod products;
+mod reports;
 mod retention;
 mod roles;
 mod scheduled;
