@@ -44,6 +44,7 @@ pub mod pending_statuses;
 pub mod pipelines;
 pub mod products;
 pub mod rate_limits;
+pub mod reports;
 pub mod retention;
 pub mod sales_documents;
 pub mod scheduled;

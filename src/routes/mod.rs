@@ -24,6 +24,7 @@ mod notifications;
 mod orders;
 mod products;
 mod profile;
+mod reports;
 mod sandbox;
 mod scheduled;
 mod search;
@@ -71,6 +72,7 @@ pub fn router() -> Router<AppState> {
         .merge(bookings::router())
         .merge(orders::router())
         .merge(documents::router())
+        .merge(reports::router())
         .merge(notifications::router())
         .merge(products::router())
         .merge(attributes::router())

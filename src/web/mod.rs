@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every route: CSRF, security headers, static
 //! files, client address, rate limits.
 
+pub mod bar_chart;
 pub mod client_ip;
 pub mod csrf;
 pub mod csv_download;

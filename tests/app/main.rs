@@ -38,6 +38,7 @@ mod notes;
 mod orders;
 mod process;
 mod products;
+mod reports;
 mod retention;
 mod roles;
 mod scheduled;
