@@ -2,9 +2,7 @@
 //! and of orders month by month (in the workspace's time zone). Sums stay
 //! exact (`numeric`) and per currency: amounts in different currencies are
 //! never added together.
-//!
-//! Invoices due and overdue join these once invoices exist (a query here,
-//! a section on the reports page); nothing stands in for them until then.
+//! Invoices still to be paid, due or overdue on the workspace's today.
 
 use rust_decimal::Decimal;
 use time::Date;
@@ -146,5 +144,36 @@ pub async fn orders_by_month(tx: &mut TenantTx, zone: &str) -> sqlx::Result<Vec<
         "select created_at as happened_at, currency, total as value from orders \
          where org_id = $1 and status <> 'cancelled'",
     )
+    .await
+}
+
+/// An issued invoice not yet paid (nor void).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OpenInvoice {
+    pub id: Uuid,
+    pub number: i64,
+    pub customer_name: String,
+    pub due: Option<Date>,
+    pub currency: String,
+    pub total: Decimal,
+}
+
+impl OpenInvoice {
+    /// Past its due date on `today` (an invoice without one is never late).
+    pub fn overdue(&self, today: Date) -> bool {
+        self.due.is_some_and(|due| due < today)
+    }
+}
+
+/// Invoices sent and not paid, the soonest due first (undated last).
+pub async fn open_invoices(tx: &mut TenantTx) -> sqlx::Result<Vec<OpenInvoice>> {
+    let org_id = tx.org_id();
+    sqlx::query_as(
+        "select id, number, customer_name, second_date as due, currency, total \
+         from sales_documents where org_id = $1 and kind = 'invoice' and state = 'sent' \
+         order by second_date nulls last, number",
+    )
+    .bind(org_id)
+    .fetch_all(tx.conn())
     .await
 }

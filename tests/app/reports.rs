@@ -1,7 +1,8 @@
 //! Sales reports: the pipeline's value by stage, won revenue by month in
-//! the workspace's time zone, order revenue by month; each page table and
-//! CSV checked against sums computed here from the rows, per currency, to
-//! the cent; each workspace sees only its own; a bad pipeline falls back.
+//! the workspace's time zone, order revenue by month, invoices due and
+//! overdue; each page table and CSV checked against sums computed here
+//! from the rows, per currency, to the cent; each workspace sees only its
+//! own; a bad pipeline falls back.
 
 use std::collections::BTreeMap;
 
@@ -501,4 +502,119 @@ async fn each_workspace_reports_only_its_own_and_bad_pipelines_fall_back() {
     assert!(records[1..].iter().all(|r| r[3].is_empty() && r[4] == "0"));
     assert_eq!(csv(&globex, "/reports/won.csv").await.len(), 1);
     assert_eq!(csv(&globex, "/reports/orders.csv").await.len(), 1);
+}
+
+/// An invoice for `contact` issued with one line of `amount`, due `due`
+/// (empty: no due date); its id.
+async fn issue_invoice(
+    owner: &Browser,
+    contact: &str,
+    currency: &str,
+    amount: &str,
+    due: &str,
+) -> String {
+    let response = owner
+        .post_form(
+            "/documents",
+            &[
+                ("kind", "invoice"),
+                ("contact", contact),
+                ("currency", currency),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let id = location(&response)
+        .strip_prefix("/documents/")
+        .unwrap()
+        .to_owned();
+    let response = owner
+        .post_form(
+            &format!("/documents/{id}"),
+            &[
+                ("currency", currency),
+                ("second_date", due),
+                ("description", "Work"),
+                ("quantity", "1"),
+                ("unit_price", amount),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        owner
+            .post_form(&format!("/documents/{id}/issue"), &[])
+            .await
+            .status(),
+        303
+    );
+    id
+}
+
+#[tokio::test]
+async fn invoices_due_and_overdue_match_the_unpaid_invoices() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    set_zone(&owner, "America/Sao_Paulo").await;
+    let ana = create_contact(&owner, &[("name", "Ana")]).await;
+    let today = (OffsetDateTime::now_utc() - time::Duration::hours(3)).date();
+    let day = |days: i64| (today + time::Duration::days(days)).to_string();
+    issue_invoice(&owner, &ana, "USD", "100", &day(-1)).await;
+    issue_invoice(&owner, &ana, "USD", "60.50", &day(-30)).await;
+    issue_invoice(&owner, &ana, "USD", "50", &day(0)).await;
+    issue_invoice(&owner, &ana, "EUR", "20", "").await;
+    let paid = issue_invoice(&owner, &ana, "USD", "999", &day(-5)).await;
+    let void = issue_invoice(&owner, &ana, "USD", "888", &day(-5)).await;
+    for (id, state) in [(&paid, "paid"), (&void, "void")] {
+        let response = owner
+            .post_form(&format!("/documents/{id}/state"), &[("state", state)])
+            .await;
+        assert_eq!(response.status(), 303);
+    }
+
+    let (status, page) = owner.page("/reports").await;
+    assert_eq!(status, 200);
+    assert_eq!(cell(&page, "overdue-USD-count"), "2");
+    assert_eq!(cell(&page, "overdue-USD"), "USD 160.50");
+    assert_eq!(cell(&page, "due-USD-count"), "1", "due today is not late");
+    assert_eq!(cell(&page, "due-USD"), "USD 50.00");
+    assert_eq!(cell(&page, "due-EUR"), "EUR 20.00");
+    assert_eq!(cell(&page, "overdue-EUR"), "EUR 0.00");
+    assert!(page.contains("invoices-chart-USD") && !page.contains("USD 999.00"));
+    // The same figures from the rows themselves.
+    let unpaid: Decimal = sqlx::query_scalar(
+        "select sum(total) from sales_documents where kind = 'invoice' and state = 'sent' and currency = 'USD'",
+    )
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .unwrap();
+    assert_eq!(unpaid, dec("210.50"));
+
+    let rows = csv(&owner, "/reports/invoices.csv").await;
+    assert_eq!(
+        rows[0],
+        ["invoice", "customer", "due", "status", "currency", "total"]
+    );
+    let statuses: Vec<(&str, &str, &str)> = rows[1..]
+        .iter()
+        .map(|r| (r[3].as_str(), r[4].as_str(), r[5].as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("overdue", "USD", "60.50"),
+            ("overdue", "USD", "100.00"),
+            ("due", "USD", "50.00"),
+            ("due", "EUR", "20.00")
+        ]
+    );
+
+    let globex = app.sign_up("Gina", "owner@globex.test", "Globex").await;
+    let (_, theirs) = globex.page("/reports").await;
+    assert!(!theirs.contains("overdue-USD") && theirs.contains("No invoice is waiting to be paid"));
+    assert_eq!(
+        csv(&globex, "/reports/invoices.csv").await.len(),
+        1,
+        "the header only"
+    );
 }

@@ -97,6 +97,7 @@ fn routes() -> Vec<Route> {
         ("GET", "/reports/pipeline.csv".into(), vec![], Min::Agent),
         ("GET", "/reports/won.csv".into(), vec![], Min::Agent),
         ("GET", "/reports/orders.csv".into(), vec![], Min::Agent),
+        ("GET", "/reports/invoices.csv".into(), vec![], Min::Agent),
         ("GET", "/settings/orders".into(), vec![], Min::Admin),
         ("POST", "/settings/orders".into(), vec![], Min::Admin),
         ("GET", "/bookings".into(), vec![], Min::Agent),

@@ -99,3 +99,32 @@ pub async fn orders(mut tenant: Tenant) -> Result<Response> {
     tenant.tx.commit().await?;
     Ok(month_csv("order-revenue.csv", "orders", &values))
 }
+
+/// `invoice,customer,due,status,currency,total`: invoices to be paid.
+pub async fn invoices(mut tenant: Tenant) -> Result<Response> {
+    let zone = db::reports::report_zone(&mut tenant.tx).await?;
+    let open = db::reports::open_invoices(&mut tenant.tx).await?;
+    tenant.tx.commit().await?;
+    let today = super::today_in(&zone);
+    let mut rows = vec![
+        ["invoice", "customer", "due", "status", "currency", "total"]
+            .map(str::to_owned)
+            .to_vec(),
+    ];
+    for invoice in &open {
+        rows.push(vec![
+            format!("INV-{:04}", invoice.number),
+            safe_cell(&invoice.customer_name).into_owned(),
+            invoice.due.map(|d| d.to_string()).unwrap_or_default(),
+            if invoice.overdue(today) {
+                "overdue"
+            } else {
+                "due"
+            }
+            .to_owned(),
+            invoice.currency.clone(),
+            plain(invoice.total),
+        ]);
+    }
+    Ok(csv_response("invoices.csv", rows))
+}

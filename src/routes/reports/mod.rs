@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::db;
 use crate::db::pipelines::Pipeline;
-use crate::db::reports::{MonthValue, StageValue};
+use crate::db::reports::{MonthValue, OpenInvoice, StageValue};
 use crate::domain::money;
 use crate::error::{AppError, Result};
 use crate::tenancy::TenantTx;
@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/reports/pipeline.csv", get(csv::pipeline))
         .route("/reports/won.csv", get(csv::won))
         .route("/reports/orders.csv", get(csv::orders))
+        .route("/reports/invoices.csv", get(csv::invoices))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -235,7 +236,86 @@ struct ReportsPage {
     won: MonthReport,
     orders: MonthReport,
     time_zone: String,
-    // Invoices due and overdue: a section here once invoices exist.
+    invoices: InvoiceReport,
+}
+
+/// Invoices to be paid: each, and per currency how many and how much are
+/// overdue and due.
+pub(super) struct InvoiceReport {
+    pub today: Date,
+    pub invoices: Vec<OpenInvoice>,
+    /// `(currency, overdue count, overdue amount, due count, due amount)`.
+    pub sums: Vec<(String, i64, String, i64, String)>,
+    pub charts: Vec<BarChart>,
+}
+
+impl InvoiceReport {
+    pub(super) fn of(invoices: Vec<OpenInvoice>, today: Date) -> InvoiceReport {
+        let mut currencies: Vec<String> = invoices.iter().map(|i| i.currency.clone()).collect();
+        currencies.sort();
+        currencies.dedup();
+        let mut sums = vec![];
+        let mut charts = vec![];
+        for currency in currencies {
+            let of = |late: bool| {
+                invoices
+                    .iter()
+                    .filter(|i| i.currency == currency && i.overdue(today) == late)
+                    .fold((0i64, Decimal::ZERO), |(n, sum), i| (n + 1, sum + i.total))
+            };
+            let (late_count, late_sum) = of(true);
+            let (due_count, due_sum) = of(false);
+            let shown = |v| money::shown(v, &currency);
+            charts.push(bar_chart::horizontal(
+                &format!("invoices-chart-{currency}"),
+                &format!("Invoices to be paid, {currency}"),
+                vec![
+                    Item {
+                        label: "Overdue".to_owned(),
+                        value: late_sum,
+                        amount: shown(late_sum),
+                    },
+                    Item {
+                        label: "Due".to_owned(),
+                        value: due_sum,
+                        amount: shown(due_sum),
+                    },
+                ],
+            ));
+            sums.push((
+                currency.clone(),
+                late_count,
+                shown(late_sum),
+                due_count,
+                shown(due_sum),
+            ));
+        }
+        InvoiceReport {
+            today,
+            invoices,
+            sums,
+            charts,
+        }
+    }
+
+    fn overdue(&self, invoice: &OpenInvoice) -> bool {
+        invoice.overdue(self.today)
+    }
+
+    fn amount(invoice: &OpenInvoice) -> String {
+        crate::domain::money::shown(invoice.total, &invoice.currency)
+    }
+}
+
+/// Today in `time_zone`.
+pub(super) fn today_in(time_zone: &str) -> Date {
+    let now = time::OffsetDateTime::now_utc();
+    crate::domain::local_time::input_value(now, time_zone)
+        .get(..10)
+        .and_then(|d| {
+            Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()
+        })
+        .unwrap_or(now.date())
 }
 
 #[tracing::instrument(skip_all, fields(org_id = %tenant.member.org_id))]
@@ -245,7 +325,9 @@ async fn show(mut tenant: Tenant, Query(query): Query<ReportQuery>) -> Result<Re
     let time_zone = db::reports::report_zone(&mut tenant.tx).await?;
     let won = db::reports::won_by_month(&mut tenant.tx, &time_zone).await?;
     let orders = db::reports::orders_by_month(&mut tenant.tx, &time_zone).await?;
+    let open_invoices = db::reports::open_invoices(&mut tenant.tx).await?;
     tenant.tx.commit().await?;
+    let invoices = InvoiceReport::of(open_invoices, today_in(&time_zone));
     let (stage_currencies, stages) = stage_rows(&stage_values);
     let stage_charts = charts_per_currency(
         "pipeline-chart",
@@ -265,6 +347,7 @@ async fn show(mut tenant: Tenant, Query(query): Query<ReportQuery>) -> Result<Re
         won: MonthReport::of(&won, "won-chart", "Won revenue by month"),
         orders: MonthReport::of(&orders, "orders-chart", "Order revenue by month"),
         time_zone,
+        invoices,
     }
     .into_response())
 }
