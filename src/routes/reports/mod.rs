@@ -1,7 +1,6 @@
 //! Sales reports: a pipeline's value by stage, won revenue and order revenue
 //! by month (in the workspace's time zone), invoices due and overdue, each
-//! as a table and an SVG bar
-//! chart per currency, and each as a CSV download. Every member may see
+//! as a table and an SVG bar chart per currency, and each as a CSV download. Every member may see
 //! them: they sum the deals and orders every member can already list.
 
 mod csv;
