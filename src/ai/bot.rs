@@ -1,5 +1,6 @@
 //! The knowledge-base bot of a channel: it answers a customer's message
-//! from the workspace's articles (through the model), or hands the
+//! from the workspace's articles (through the model), offers free times
+//! and books one when asked (`super::booking`, no model), or hands the
 //! conversation over to a person (the customer asks for one, the knowledge
 //! base has no answer, it already answered N times, the message is not
 //! text, the model fails), and then stays quiet in that conversation. It
@@ -30,6 +31,10 @@ enum Decision {
     Skip(String),
     HandOver(String),
     Answer(String),
+    /// Offer free times to book (the customer's words name the service).
+    OfferTimes(String),
+    /// Book the offered time with this number.
+    BookPick(usize),
 }
 
 /// Why the bot stays out, if it does (checked again before it writes).
@@ -134,10 +139,16 @@ async fn decide(
         .await?
         .map_or(0, |(t, _)| t);
     let hand_over = |why: &str| Decision::HandOver(why.to_owned());
+    let now = time::OffsetDateTime::now_utc();
+    let offer_open = super::booking::has_offer(&mut tx, conversation.id, now).await?;
     let decision = if message.deleted_at.is_some() || text.is_empty() {
         hand_over("a message without text")
     } else if prompts::asks_for_a_person(text) {
         hand_over("the customer asked for a person")
+    } else if let Some(pick) = super::booking::picked(text).filter(|_| offer_open) {
+        Decision::BookPick(pick)
+    } else if super::booking::wants_to_book(text) {
+        Decision::OfferTimes(text.to_owned())
     } else if turns >= bot.max_turns {
         hand_over(&format!("{turns} answers given"))
     } else {
@@ -204,10 +215,32 @@ pub async fn answer(state: &AppState, org_id: Uuid, message_id: Uuid) -> anyhow:
             None => other,
         },
     };
+    // Times and bookings are read and written here, in the transaction
+    // that records the run (a retried job undoes nothing twice).
+    let now = time::OffsetDateTime::now_utc();
+    let decision = match decision {
+        Decision::OfferTimes(text) => {
+            match super::booking::offer(&mut tx, &conversation, &text, now).await? {
+                Some(reply) => Decision::Answer(reply),
+                None => Decision::HandOver("no free time to offer for a booking".to_owned()),
+            }
+        }
+        Decision::BookPick(pick) => {
+            match super::booking::book_pick(&mut tx, &state.secrets, &conversation, pick, now)
+                .await?
+            {
+                Some(reply) => Decision::Answer(reply),
+                None => Decision::HandOver("the offered time could not be booked".to_owned()),
+            }
+        }
+        other => other,
+    };
     let (outcome, reason) = match &decision {
         Decision::Skip(why) => ("skipped", why.clone()),
         Decision::HandOver(why) => ("handed_over", why.clone()),
-        Decision::Answer(_) => ("answered", String::new()),
+        Decision::Answer(_) | Decision::OfferTimes(_) | Decision::BookPick(_) => {
+            ("answered", String::new())
+        }
     };
     if !db::bot::claim_run(&mut tx, message_id, conversation.id, outcome, &reason).await? {
         // A retried job: this message had its run.
@@ -230,6 +263,8 @@ pub async fn answer(state: &AppState, org_id: Uuid, message_id: Uuid) -> anyhow:
             let text = format!("{AUTOMATED_MARK}{text}");
             outbound::queue_automated(&mut tx, &state.secrets, &conversation, &text).await?;
         }
+        // Turned into answers or handovers above.
+        Decision::OfferTimes(_) | Decision::BookPick(_) => {}
     }
     tracing::info!(%org_id, conversation_id = %conversation.id, outcome, reason = %reason, "bot run");
     tx.commit().await?;

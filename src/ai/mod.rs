@@ -4,6 +4,7 @@
 //! allowance (billing on) and its tokens recorded.
 
 pub mod assist;
+pub mod booking;
 pub mod bot;
 pub mod language;
 pub mod prompts;

@@ -411,3 +411,82 @@ async fn the_bot_hands_over_without_an_answer_and_stays_out_where_it_must() {
     assert_eq!(set_bot(&other, &channel, "off", "3").await, 404);
     assert_eq!(set_bot(&owner, "not-an-id", "off", "3").await, 404);
 }
+
+/// A member's week: every day 09:00–12:00.
+async fn open_every_morning(owner: &Browser, user: uuid::Uuid) {
+    let mut fields = vec![];
+    for weekday in 1..=7 {
+        fields.push((format!("d{weekday}_starts"), "09:00".to_owned()));
+        fields.push((format!("d{weekday}_ends"), "12:00".to_owned()));
+    }
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let response = owner
+        .post_form(&format!("/settings/bookings/hours/{user}"), &fields)
+        .await;
+    assert_eq!(response.status(), 303);
+}
+
+#[tokio::test]
+async fn the_bot_offers_free_times_and_books_the_one_picked() {
+    let ai = FakeOpenAi::start().await;
+    let app = app_with_ai(&ai).await;
+    let (owner, org, _) = ready(&app, "always", "5").await;
+    let response = owner
+        .post_form(
+            "/settings/bookings/services",
+            &[("name", "Haircut"), ("minutes", "60")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    open_every_morning(&owner, app.user_id("owner@acme.test").await).await;
+
+    let phone = "+55 81 98888 1111";
+    crate::inbox::customer_writes(&owner, "Bia", phone, "Can I book a haircut?").await;
+    wait_runs(&app, org, 1).await;
+    let said = automated(&app, org).await;
+    let offer = said.last().unwrap().clone();
+    assert!(
+        offer.starts_with("🤖 I can book Haircut (60 min) at:\n1) "),
+        "{offer}"
+    );
+    assert!(offer.contains("with Olga") && offer.contains("Reply with the number"));
+    let first_time = offer
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim_start_matches("1) ")
+        .to_owned();
+
+    crate::inbox::customer_writes(&owner, "Bia", phone, "1").await;
+    wait_runs(&app, org, 2).await;
+    let said = automated(&app, org).await;
+    let booked = said.last().unwrap();
+    assert!(
+        booked.starts_with("🤖 Booked: Haircut with Olga on "),
+        "{booked}"
+    );
+    assert!(
+        booked.contains(first_time.trim_end_matches(" with Olga")),
+        "{booked} vs {first_time}"
+    );
+    assert_eq!(
+        app.count(
+            "select count(*) from bookings where status = 'booked' and conversation_id is not null"
+        )
+        .await,
+        1
+    );
+    assert!(ai.received().is_empty(), "no model for times and bookings");
+
+    // Asked again: the booked time is no longer offered; a stale number is not a pick.
+    crate::inbox::customer_writes(&owner, "Bia", phone, "Another appointment please").await;
+    wait_runs(&app, org, 3).await;
+    let again = automated(&app, org).await.last().unwrap().clone();
+    assert!(
+        again.starts_with("🤖 I can book Haircut") && !again.contains(&first_time),
+        "{again}"
+    );
+}
