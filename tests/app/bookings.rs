@@ -43,7 +43,13 @@ async fn set_up(app: &TestApp, owner: &Browser, member_email: &str) -> String {
         )
         .await;
     assert_eq!(response.status(), 303);
-    let member = app.user_id(member_email).await.to_string();
+    let member = app.user_id(member_email).await;
+    works_every_morning(owner, member).await;
+    member.to_string()
+}
+
+/// The member works 09:00–12:00 every day of the week.
+pub async fn works_every_morning(owner: &Browser, member: uuid::Uuid) {
     let mut hours = vec![];
     for weekday in 1..=7 {
         hours.push((format!("d{weekday}_starts"), "09:00".to_owned()));
@@ -57,7 +63,6 @@ async fn set_up(app: &TestApp, owner: &Browser, member_email: &str) -> String {
         .post_form(&format!("/settings/bookings/hours/{member}"), &fields)
         .await;
     assert_eq!(response.status(), 303);
-    member
 }
 
 async fn service_id(app: &TestApp) -> String {

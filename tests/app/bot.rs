@@ -412,23 +412,6 @@ async fn the_bot_hands_over_without_an_answer_and_stays_out_where_it_must() {
     assert_eq!(set_bot(&owner, "not-an-id", "off", "3").await, 404);
 }
 
-/// A member's week: every day 09:00–12:00.
-async fn open_every_morning(owner: &Browser, user: uuid::Uuid) {
-    let mut fields = vec![];
-    for weekday in 1..=7 {
-        fields.push((format!("d{weekday}_starts"), "09:00".to_owned()));
-        fields.push((format!("d{weekday}_ends"), "12:00".to_owned()));
-    }
-    let fields: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let response = owner
-        .post_form(&format!("/settings/bookings/hours/{user}"), &fields)
-        .await;
-    assert_eq!(response.status(), 303);
-}
-
 #[tokio::test]
 async fn the_bot_offers_free_times_and_books_the_one_picked() {
     let ai = FakeOpenAi::start().await;
@@ -441,7 +424,7 @@ async fn the_bot_offers_free_times_and_books_the_one_picked() {
         )
         .await;
     assert_eq!(response.status(), 303);
-    open_every_morning(&owner, app.user_id("owner@acme.test").await).await;
+    crate::bookings::works_every_morning(&owner, app.user_id("owner@acme.test").await).await;
 
     let phone = "+55 81 98888 1111";
     crate::inbox::customer_writes(&owner, "Bia", phone, "Can I book a haircut?").await;

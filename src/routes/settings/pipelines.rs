@@ -197,13 +197,32 @@ async fn locked_stage(tenant: &mut Tenant<ManageSettings>, id: &str) -> Result<S
     Ok(stage)
 }
 
-/// Whether the pipeline keeps an open stage without `stage` (new deals
-/// start in one).
-async fn another_open_stage(tenant: &mut Tenant<ManageSettings>, stage: &Stage) -> Result<bool> {
+/// Why the stage may not lose its deals' meaning or go (`doing`: "before
+/// changing what it means", "first"): it holds deals, or it is the
+/// pipeline's only open stage (new deals start in one).
+async fn why_it_stays(
+    tenant: &mut Tenant<ManageSettings>,
+    stage: &Stage,
+    doing: &str,
+) -> Result<Option<String>> {
+    let deals =
+        db::pipelines::deal_count(&mut tenant.tx, stage.pipeline_id, Some(stage.id)).await?;
+    if deals > 0 {
+        return Ok(Some(format!(
+            "\"{}\" holds {deals} deal(s): move them to another stage {doing}.",
+            stage.name
+        )));
+    }
     let stages = db::pipelines::stages(&mut tenant.tx, stage.pipeline_id).await?;
-    Ok(stages
+    let another_open = stages
         .iter()
-        .any(|s| s.id != stage.id && s.outcome == "open"))
+        .any(|s| s.id != stage.id && s.outcome == "open");
+    Ok((stage.outcome == "open" && !another_open).then(|| {
+        format!(
+            "\"{}\" is the pipeline's only open stage: new deals start in one.",
+            stage.name
+        )
+    }))
 }
 
 pub async fn update_stage(
@@ -217,25 +236,10 @@ pub async fn update_stage(
         Ok(checked) => checked,
         Err(e) => return render(tenant, StatusCode::UNPROCESSABLE_ENTITY, vec![e]).await,
     };
-    if outcome != stage.outcome {
-        let deals =
-            db::pipelines::deal_count(&mut tenant.tx, stage.pipeline_id, Some(stage.id)).await?;
-        let error = if deals > 0 {
-            Some(format!(
-                "\"{}\" holds {deals} deal(s): move them to another stage before changing what it means.",
-                stage.name
-            ))
-        } else if stage.outcome == "open" && !another_open_stage(&mut tenant, &stage).await? {
-            Some(format!(
-                "\"{}\" is the pipeline's only open stage: new deals start in one.",
-                stage.name
-            ))
-        } else {
-            None
-        };
-        if let Some(e) = error {
-            return render(tenant, StatusCode::CONFLICT, vec![e]).await;
-        }
+    if outcome != stage.outcome
+        && let Some(e) = why_it_stays(&mut tenant, &stage, "before changing what it means").await?
+    {
+        return render(tenant, StatusCode::CONFLICT, vec![e]).await;
     }
     if !db::pipelines::update_stage(&mut tenant.tx, &stage, &name, outcome).await? {
         let e = format!("Stage: this pipeline has one named \"{name}\" already.");
@@ -267,22 +271,7 @@ pub async fn delete_stage(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let stage = locked_stage(&mut tenant, &id).await?;
-    let deals =
-        db::pipelines::deal_count(&mut tenant.tx, stage.pipeline_id, Some(stage.id)).await?;
-    let error = if deals > 0 {
-        Some(format!(
-            "\"{}\" holds {deals} deal(s): move them to another stage first.",
-            stage.name
-        ))
-    } else if stage.outcome == "open" && !another_open_stage(&mut tenant, &stage).await? {
-        Some(format!(
-            "\"{}\" is the pipeline's only open stage: new deals start in one.",
-            stage.name
-        ))
-    } else {
-        None
-    };
-    if let Some(e) = error {
+    if let Some(e) = why_it_stays(&mut tenant, &stage, "first").await? {
         return render(tenant, StatusCode::CONFLICT, vec![e]).await;
     }
     db::pipelines::delete_stage(&mut tenant.tx, stage.id).await?;
