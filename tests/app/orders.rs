@@ -179,6 +179,18 @@ async fn a_whatsapp_cart_becomes_one_order_matched_to_the_catalogue_and_the_cust
     let response = owner.get(&format!("/orders/from-message/{message}")).await;
     assert_eq!(location(&response), format!("/orders/{id}"));
 
+    // An invoice of the order: a draft with its lines and total.
+    let response = owner.post_form(&format!("/orders/{id}/invoice"), &[]).await;
+    assert_eq!(response.status(), 303);
+    let draft = location(&response);
+    assert!(draft.starts_with("/documents/"), "{draft}");
+    let (_, page) = owner.page(&draft).await;
+    assert!(
+        page.contains("id=\"doc-total\">BRL 74.80<") && page.contains("For order #1."),
+        "{page}"
+    );
+    assert!(page.contains("Invoice Draft") && page.contains("CAP (not in the catalogue)"));
+
     // Confirmed inside the window: a text, sent once.
     let response = owner
         .post_form(&format!("/orders/{id}/status"), &[("status", "confirmed")])
@@ -358,6 +370,14 @@ async fn another_workspace_never_sees_or_changes_an_order() {
         .post_form(&format!("/orders/{id}/status"), &[("status", "cancelled")])
         .await;
     assert_eq!(response.status(), 404);
+    assert_eq!(
+        globex
+            .post_form(&format!("/orders/{id}/invoice"), &[])
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(app.count("select count(*) from sales_documents").await, 0);
     let (_, list) = globex.page("/orders").await;
     assert!(!list.contains("Bia Costa"));
     assert_eq!(

@@ -16,12 +16,15 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::db;
 use crate::db::orders::{Order, OrderLine};
+use crate::db::sales_documents::{DraftHead, NewLine};
 use crate::documents::figures;
+use crate::domain::document_totals::{DocumentTotals, LineInput};
 use crate::error::{AppError, Result};
 use crate::orders::{STATUSES, Told};
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;
+use rust_decimal::Decimal;
 
 /// Orders the list shows.
 const LIST_LIMIT: i64 = 200;
@@ -31,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders", get(list))
         .route("/orders/{id}", get(show))
         .route("/orders/{id}/status", post(change_status))
+        .route("/orders/{id}/invoice", post(invoice))
         .route("/orders/from-message/{id}", get(from_message))
         .route("/settings/orders", get(settings).post(save_settings))
 }
@@ -156,6 +160,64 @@ async fn change_status(
     };
     tenant.session.flash("success", said).await?;
     Ok(Redirect::to(&format!("/orders/{}", order.id)).into_response())
+}
+
+/// A draft invoice of the order's lines (at their prices, without tax: the
+/// member reviews the draft before issuing it).
+async fn invoice(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
+    let order = db::orders::find(&mut tenant.tx, id_of(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let contact_id = order.contact_id.ok_or_else(|| {
+        AppError::Unprocessable(
+            "The order's customer was deleted: an invoice needs a contact.".into(),
+        )
+    })?;
+    let mut lines = vec![];
+    for line in db::orders::lines(&mut tenant.tx, order.id).await? {
+        let input = LineInput::new(line.quantity, line.unit_price, Decimal::ZERO, Decimal::ZERO)
+            .map_err(AppError::Unprocessable)?;
+        lines.push(NewLine {
+            product_id: line.product_id,
+            description: line.description,
+            input,
+        });
+    }
+    let inputs: Vec<LineInput> = lines.iter().map(|l| l.input.clone()).collect();
+    let totals = DocumentTotals::compute(&inputs).map_err(AppError::Unprocessable)?;
+    let notes = format!("For order #{}.", order.number);
+    let head = DraftHead {
+        kind: "invoice",
+        contact_id,
+        conversation_id: order.conversation_id,
+        currency: order.currency.clone(),
+        second_date: None,
+        notes: Some(notes.clone()),
+    };
+    let author = tenant.member.user_id;
+    let draft = db::sales_documents::insert_draft(&mut tenant.tx, &head, author).await?;
+    db::sales_documents::save_draft(
+        &mut tenant.tx,
+        draft,
+        &order.currency,
+        None,
+        Some(&notes),
+        &lines,
+        &totals,
+    )
+    .await?;
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash(
+            "success",
+            format!(
+                "A draft invoice of order #{}: check it, then issue it.",
+                order.number
+            ),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/documents/{draft}")).into_response())
 }
 
 #[derive(Template, WebTemplate)]
