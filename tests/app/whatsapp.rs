@@ -436,6 +436,17 @@ async fn every_message_type_is_stored_and_unknown_ones_are_kept_raw() {
         json!({"contacts": [{"profile": {"name": "Bruno"}, "wa_id": "5511912345678"}], "messages": messages}),
     );
     assert_eq!(deliver(&app, &sales.id, &delivery).await, 200);
+    // The cart's job runs in the background and leaves its note: wait for it.
+    until(
+        std::time::Duration::from_secs(15),
+        "the order job",
+        || async {
+            app.count("select count(*) from messages where private")
+                .await
+                == 1
+        },
+    )
+    .await;
     let stored: Vec<(String, String)> = messages_on(&app, &sales.id)
         .await
         .into_iter()
@@ -456,6 +467,10 @@ async fn every_message_type_is_stored_and_unknown_ones_are_kept_raw() {
         // A cart without products is kept, with why no order is made of it.
         ("order", "Order (the order has no products)"),
         ("unknown", ""),
+        (
+            "note",
+            "The customer's order could not be read (the order has no products): no order was made.",
+        ),
     ];
     let expected: Vec<(String, String)> = expected
         .iter()
