@@ -7,6 +7,7 @@ use axum::http::{HeaderName, Request};
 use axum::middleware;
 use sqlx::PgPool;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -114,12 +115,26 @@ pub fn router(state: AppState) -> Router {
             .unwrap_or("-");
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
     });
+    let body_deadline = web::request_body::BodyDeadline(std::time::Duration::from_secs(
+        state.config.body_timeout_secs,
+    ));
+    // A handler that does not answer in time is cut off with 503 (its
+    // transaction rolls back); the body is read before the clock starts.
+    let handler_timeout = TimeoutLayer::with_status_code(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        std::time::Duration::from_secs(state.config.request_timeout_secs),
+    );
     crate::routes::router()
+        .layer(handler_timeout)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             web::csrf::require_token,
         ))
         .layer(sessions)
+        .layer(middleware::from_fn_with_state(
+            body_deadline,
+            web::request_body::read_first,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             web::headers::security_headers,

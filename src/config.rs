@@ -138,6 +138,15 @@ pub struct Config {
     /// other workers after at most this long.
     #[arg(long, env = "WACRM_JOB_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(3..=3600))]
     pub job_lease_secs: u32,
+    /// How long a client has to send a request's whole body (uploads
+    /// included) before it is answered 408; no database connection is
+    /// held meanwhile.
+    #[arg(long, env = "WACRM_BODY_TIMEOUT_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_secs: u64,
+    /// How long a handler may take to answer once the body is in (503
+    /// after); streamed downloads and live updates run past it.
+    #[arg(long, env = "WACRM_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_secs: u64,
 }
 
 impl Config {

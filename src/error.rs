@@ -7,6 +7,9 @@ use axum::response::{Html, IntoResponse, Response};
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
+/// Seconds a client is told to wait when no database connection is free.
+const BUSY_RETRY_AFTER: &str = "2";
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// Not signed in: browsers go to the login page, the API answers 401.
@@ -55,6 +58,19 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// No database connection was free in time.
+    fn is_busy(&self) -> bool {
+        use tower_sessions::session::Error as SessionError;
+        use tower_sessions::session_store::Error as StoreError;
+        match self {
+            AppError::Database(sqlx::Error::PoolTimedOut) => true,
+            AppError::Session(SessionError::Store(StoreError::Backend(message))) => {
+                message == crate::session_store::BUSY
+            }
+            _ => false,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -69,6 +85,8 @@ impl AppError {
             AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::PlanLimit(_) => StatusCode::PAYMENT_REQUIRED,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            // Every connection is taken: say so at once, rather than hang.
+            busy if busy.is_busy() => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Session(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -89,6 +107,7 @@ impl AppError {
             AppError::BadGateway(_) => "upstream",
             AppError::PlanLimit(_) => "plan_limit",
             AppError::RateLimited { .. } => "rate_limited",
+            busy if busy.is_busy() => "busy",
             _ => "internal",
         }
     }
@@ -111,6 +130,9 @@ impl AppError {
                 "Too many attempts. Please wait {} before trying again.",
                 human_wait(*retry_after_secs)
             ),
+            busy if busy.is_busy() => {
+                "wacrm is very busy right now. Please try again in a few seconds.".into()
+            }
             _ => "Something went wrong on our side. It has been logged; please try again.".into(),
         }
     }
@@ -138,6 +160,12 @@ impl AppError {
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        if self.is_busy() {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(BUSY_RETRY_AFTER),
+            );
         }
     }
 }

@@ -36,6 +36,8 @@ pub enum SecretsError {
 struct Key {
     id: [u8; KEY_ID_LEN],
     cipher: Aes256Gcm,
+    /// For MACs (never the encryption key itself).
+    mac_key: [u8; 32],
 }
 
 /// The configured keys; the first seals, all of them open.
@@ -151,6 +153,17 @@ impl SecretBox {
             .map_err(|_| SecretsError::Tampered)
     }
 
+    /// An HMAC-SHA256 of `data` for `purpose` under the current key: a value
+    /// only this deployment can make (visitors' CSRF tokens).
+    pub fn mac(&self, purpose: &str, data: &[u8]) -> Option<[u8; 32]> {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.keys[0].mac_key).ok()?;
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(data);
+        Some(mac.finalize().into_bytes().into())
+    }
+
     /// Whether a blob was sealed with an older key (re-seal it).
     pub fn needs_reseal(&self, blob: &[u8]) -> bool {
         blob.len() > KEY_ID_LEN && blob[1..1 + KEY_ID_LEN] != self.keys[0].id
@@ -164,7 +177,18 @@ impl Key {
         id.copy_from_slice(&digest[..KEY_ID_LEN]);
         let cipher =
             Aes256Gcm::new_from_slice(bytes).map_err(|_| anyhow::anyhow!("invalid key length"))?;
-        Ok(Key { id, cipher })
+        let mut mac_key = [0u8; 32];
+        mac_key.copy_from_slice(
+            &Sha256::new()
+                .chain_update(b"wacrm/mac/v1/")
+                .chain_update(bytes)
+                .finalize(),
+        );
+        Ok(Key {
+            id,
+            cipher,
+            mac_key,
+        })
     }
 }
 

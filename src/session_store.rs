@@ -57,8 +57,15 @@ impl PgSessionStore {
     }
 }
 
-fn backend(e: impl std::fmt::Display) -> session_store::Error {
-    session_store::Error::Backend(e.to_string())
+/// What a store error says when no database connection was free, so the
+/// request is answered 503 like any other (see `AppError::is_busy`).
+pub const BUSY: &str = "no database connection free";
+
+fn backend(e: sqlx::Error) -> session_store::Error {
+    match e {
+        sqlx::Error::PoolTimedOut => session_store::Error::Backend(BUSY.to_owned()),
+        other => session_store::Error::Backend(other.to_string()),
+    }
 }
 
 fn user_of(record: &Record) -> Option<Uuid> {

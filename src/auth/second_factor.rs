@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::{tokens, totp};
 use crate::app::AppState;
 use crate::db;
+use crate::web::rate_limit::{self, SECOND_FACTOR_PER_USER};
 
 /// The purpose a TOTP secret is sealed for (bound to the user's id).
 pub const SEALED_PURPOSE: &str = "totp";
@@ -42,8 +43,15 @@ pub fn unix_now() -> u64 {
 
 /// Checks `input` as the user's app code or one of their recovery codes;
 /// `None` when it is neither (wrong, replayed, used up, or the user has no
-/// second factor).
-pub async fn check(state: &AppState, user_id: Uuid, input: &str) -> anyhow::Result<Option<Proof>> {
+/// second factor). Every code tried counts against the user's one attempt
+/// limit, wherever it is typed (signing in, turning it off, new recovery
+/// codes, leaving): six digits stay unguessable only if all of them count.
+pub async fn check(
+    state: &AppState,
+    user_id: Uuid,
+    input: &str,
+) -> crate::error::Result<Option<Proof>> {
+    rate_limit::check(state, SECOND_FACTOR_PER_USER, &user_id.to_string()).await?;
     let mut conn = state.pool.acquire().await?;
     let Some(sealed) = db::two_factor::sealed_secret(&mut conn, user_id).await? else {
         return Ok(None);

@@ -62,24 +62,38 @@ pub async fn insert_stored(
     Ok(id)
 }
 
-/// Keeps the bytes in the media store (once per content) and records the
-/// file; its id.
+/// A file as it was stored.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub id: Uuid,
+    /// Decided from the bytes (see [`crate::domain::media::detect`]).
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// Keeps the file in the media store (once per content) and records it with
+/// the type its bytes show; `claimed` (what the sender said) is only a hint.
 pub async fn store(
     tx: &mut TenantTx,
     files: &crate::media_store::MediaStore,
-    content_type: &str,
+    claimed: Option<&str>,
     filename: &str,
-    bytes: &[u8],
-) -> anyhow::Result<Uuid> {
-    let sha256 = crate::media_store::digest(bytes);
-    let size = i64::try_from(bytes.len())?;
-    let id = insert_stored(tx, content_type, filename, &sha256, size).await?;
+    incoming: crate::media_store::Incoming,
+) -> anyhow::Result<Stored> {
+    let content_type = crate::domain::media::detect(&incoming.head, claimed);
+    let size = incoming.size;
+    let sha256 = incoming.sha256.clone();
+    let id = insert_stored(tx, &content_type, filename, &sha256, i64::try_from(size)?).await?;
     // The row first, then the file under the file's lock: a purge of
     // another workspace that had the same file either sees this row (and
-    // keeps the file) or has removed it before `put` writes it again.
+    // keeps the file) or has removed it before `keep` writes it again.
     lock_file(tx.conn(), &sha256).await?;
-    files.put(bytes).await?;
-    Ok(id)
+    files.keep(incoming).await?;
+    Ok(Stored {
+        id,
+        content_type,
+        size,
+    })
 }
 
 /// Holds the lock on one stored file until the transaction ends; storing

@@ -148,19 +148,29 @@ pub async fn migrate(admin: &PgConnectOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long a request waits for a free database connection.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// The pool request work uses: every connection runs as [`APP_ROLE`].
 pub async fn app_pool(admin: &PgConnectOptions, max_connections: u32) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        // Every connection taken is answered 503 with Retry-After at once
+        // rather than after a long wait (see `AppError::status`).
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         // A broken connection fails its query and is dropped; pinging before
         // every acquire would add a round trip to each request.
         .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                conn.execute("set role wacrm_app; set statement_timeout = '30s'")
-                    .await?;
+                // A transaction left idle (a bug, a stalled stream) is ended
+                // by the server rather than holding its connection and locks.
+                conn.execute(
+                    "set role wacrm_app; set statement_timeout = '30s'; \
+                     set idle_in_transaction_session_timeout = '60s'",
+                )
+                .await?;
                 Ok(())
             })
         })

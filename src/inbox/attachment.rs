@@ -27,6 +27,7 @@ pub const MAX_BYTES: usize = 100 * MB;
 /// as text); a file over [`MAX_BYTES`] is refused with the limit in words.
 pub async fn read(
     multipart: &mut axum::extract::Multipart,
+    files: &crate::media_store::MediaStore,
 ) -> Result<(Option<UploadedFile>, Vec<(String, String)>), AppError> {
     let too_large = || {
         AppError::TooLarge(format!(
@@ -34,7 +35,7 @@ pub async fn read(
             MAX_BYTES / MB
         ))
     };
-    read_form(multipart, "file", MAX_BYTES, &too_large).await
+    read_form(multipart, "file", MAX_BYTES, &too_large, files).await
 }
 
 /// WhatsApp's rules for a caption of this kind of file, as the reason it
@@ -60,11 +61,11 @@ pub struct Attachment {
 
 /// Classifies a file by its first bytes, falling back to the type the
 /// browser declared for documents; the error says why it cannot be sent.
-pub fn classify(declared: Option<&str>, bytes: &[u8]) -> Result<Attachment, String> {
-    if bytes.is_empty() {
+pub fn classify(declared: Option<&str>, head: &[u8], size: u64) -> Result<Attachment, String> {
+    if size == 0 {
         return Err("The file is empty.".into());
     }
-    let sniffed = sniff(bytes);
+    let sniffed = sniff(head);
     let (kind, mime_type) = match sniffed {
         Some(found) => found,
         None => {
@@ -95,7 +96,7 @@ pub fn classify(declared: Option<&str>, bytes: &[u8]) -> Result<Attachment, Stri
         MessageKind::Video | MessageKind::Audio => 16 * MB,
         _ => MAX_BYTES,
     };
-    if bytes.len() > limit {
+    if size > limit as u64 {
         return Err(format!(
             "The file is too large: WhatsApp takes {} of {} MB at most.",
             kind_words(kind),
@@ -170,6 +171,10 @@ fn sniff(bytes: &[u8]) -> Option<(MessageKind, &'static str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn classify(declared: Option<&str>, bytes: &[u8]) -> Result<Attachment, String> {
+        super::classify(declared, bytes, bytes.len() as u64)
+    }
 
     #[test]
     fn files_are_classified_by_content_within_whatsapps_limits() {

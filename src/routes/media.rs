@@ -1,18 +1,25 @@
 //! Serving stored media to members of its workspace (another workspace's
-//! id is a 404): sandbox images (sniffed, kept in Postgres) and media
-//! fetched from WhatsApp (kept in the media store). Served inline with the
-//! stored type under `nosniff`; the CSP forbids scripts in any case.
+//! id is a 404): sandbox images (kept in Postgres) and every other file
+//! (kept in the media store, streamed from disk with `Range` so audio and
+//! video seek). A customer chooses a file's bytes, name and claimed type,
+//! so: the type comes from the bytes, only confirmed pictures, sound and
+//! video are shown inline, everything else is an opaque attachment, and
+//! every answer is sandboxed (see `web::headers`).
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::db;
 use crate::db::media::Content;
+use crate::domain::media::{HEAD_BYTES, OPAQUE, safe_filename, shown_inline};
 use crate::error::{AppError, Result};
 use crate::tenancy::member::Tenant;
 
@@ -20,58 +27,82 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/media/{id}", get(serve))
 }
 
+/// Request headers a file answer depends on (ranges and revalidation).
+const PASSED_ON: [header::HeaderName; 5] = [
+    header::RANGE,
+    header::IF_RANGE,
+    header::IF_MODIFIED_SINCE,
+    header::IF_UNMODIFIED_SINCE,
+    header::IF_NONE_MATCH,
+];
+
 async fn serve(
     State(state): State<AppState>,
     mut tenant: Tenant,
+    method: Method,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response> {
     let id = Uuid::try_parse(&id).map_err(|_| AppError::NotFound)?;
     let file = db::media::get(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    // Nothing stays open while the file goes out.
     tenant.tx.commit().await?;
-    let bytes = match file.content {
-        Content::Bytes(bytes) => bytes,
-        Content::Stored { sha256 } => state
-            .media
-            .get(&sha256)
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?
-            .ok_or(AppError::NotFound)?,
+    let mut response = match &file.content {
+        Content::Bytes(bytes) => {
+            let head = &bytes[..bytes.len().min(HEAD_BYTES)];
+            let inline = shown_inline(&file.content_type, head);
+            let mut response = Body::from(bytes.clone()).into_response();
+            describe(response.headers_mut(), &file, inline);
+            response
+        }
+        Content::Stored { sha256 } => {
+            let path = state.media.file_path(sha256).ok_or(AppError::NotFound)?;
+            let head = state
+                .media
+                .head(sha256)
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?
+                .ok_or(AppError::NotFound)?;
+            let inline = shown_inline(&file.content_type, &head);
+            let mut request = Request::builder().method(method).uri("/");
+            for name in PASSED_ON {
+                if let Some(value) = headers.get(&name) {
+                    request = request.header(name, value);
+                }
+            }
+            let request = request
+                .body(Body::empty())
+                .map_err(|e| AppError::Internal(e.into()))?;
+            let served = ServeFile::new(path)
+                .oneshot(request)
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?;
+            let mut response = served.map(Body::new);
+            describe(response.headers_mut(), &file, inline);
+            response
+        }
     };
-    let filename: String = file
-        .filename
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        .collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, file.content_type.clone()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "{}; filename=\"{filename}\"",
-                    disposition(&file.content_type)
-                ),
-            ),
-            (header::CACHE_CONTROL, "private, max-age=86400".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response())
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=86400"),
+    );
+    Ok(response)
 }
 
-/// Pictures, sound and video are shown in the page; anything else (a PDF,
-/// or HTML a customer sent as a document) is downloaded, never rendered on
-/// our origin.
-fn disposition(content_type: &str) -> &'static str {
-    let kind = content_type.to_ascii_lowercase();
-    let playable = ["image/", "audio/", "video/"]
-        .iter()
-        .any(|prefix| kind.starts_with(prefix));
-    if playable && !kind.contains("svg") {
-        "inline"
+/// The type and disposition a file is served with.
+fn describe(headers: &mut HeaderMap, file: &db::media::MediaFile, inline: bool) {
+    let (content_type, disposition) = if inline {
+        (file.content_type.as_str(), "inline")
     } else {
-        "attachment"
+        (OPAQUE, "attachment")
+    };
+    let filename = safe_filename(&file.filename);
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&format!("{disposition}; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
     }
 }

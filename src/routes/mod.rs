@@ -121,8 +121,67 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-/// A local path to continue to after logging in; anything else is dropped
-/// (no open redirects).
+/// A path on this site to continue to after logging in; anything else is
+/// dropped (no open redirects). Browsers drop tabs and newlines from URLs
+/// and read `\\` as `/`, so `/\t/evil.example` and `/\\evil.example` would
+/// leave the site: only printable ASCII is taken (our own links are
+/// percent-encoded), and the value must resolve to a path of this origin.
 pub fn safe_next(next: &str) -> Option<&str> {
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')).then_some(next)
+    let printable = next.bytes().all(|b| b.is_ascii_graphic());
+    let local = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\');
+    if !printable || !local {
+        return None;
+    }
+    let base = url::Url::parse("http://wacrm.invalid/").ok()?;
+    let resolved = base.join(next).ok()?;
+    let same_origin = resolved.scheme() == "http"
+        && resolved.host_str() == Some("wacrm.invalid")
+        && resolved.port().is_none()
+        && resolved.username().is_empty()
+        && resolved.password().is_none();
+    same_origin.then_some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_only_a_path_on_this_site() {
+        for good in [
+            "/dashboard",
+            "/inbox?status=open&page=2",
+            "/contacts/abc#notes",
+            "/a/b/../c",
+        ] {
+            assert_eq!(safe_next(good), Some(good), "{good}");
+        }
+        // The OWASP open-redirect list and the browsers' lenient parsing.
+        let hostile = [
+            "",
+            "dashboard",
+            "//evil.example",
+            "///evil.example",
+            "////evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/ /evil.example",
+            "/%09/evil.example\t",
+            "\t//evil.example",
+            " /\\evil.example",
+            "https://evil.example",
+            "http:evil.example",
+            "javascript:alert(1)",
+            "/\u{3000}/evil.example",
+            "/\u{ff0f}evil.example",
+            "\u{0000}//evil.example",
+            "/\x7f/evil.example",
+        ];
+        for bad in hostile {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+    }
 }

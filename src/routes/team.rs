@@ -24,6 +24,7 @@ use crate::mail::Email;
 use crate::tenancy::bootstrap::INVITATION_PREFIX;
 use crate::tenancy::capability::{ManageTeam, OwnWorkspace};
 use crate::tenancy::member::{Page, Tenant};
+use crate::web::rate_limit::{self, INVITE_PER_INVITER, INVITE_PER_WORKSPACE};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -93,6 +94,29 @@ async fn invite(
     mut tenant: Tenant<ManageTeam>,
     Form(form): Form<InviteForm>,
 ) -> Result<Response> {
+    // Counted before anything else, so refused attempts count too.
+    rate_limit::check(
+        &state,
+        INVITE_PER_INVITER,
+        &tenant.member.user_id.to_string(),
+    )
+    .await?;
+    rate_limit::check(
+        &state,
+        INVITE_PER_WORKSPACE,
+        &tenant.member.org_id.to_string(),
+    )
+    .await?;
+    if !tenant.page.email_verified {
+        return render(
+            tenant,
+            vec![UNVERIFIED.into()],
+            form.email.trim().to_owned(),
+            form.role,
+        )
+        .await
+        .map(|page| (StatusCode::FORBIDDEN, page).into_response());
+    }
     let mut errors = vec![];
     let email = EmailAddress::parse(&form.email)
         .map_err(|e| errors.push(e))
@@ -118,17 +142,16 @@ async fn invite(
     limits::check_one(&state.config, &mut tenant.tx, Counted::Members).await??;
     let token = TenantToken::generate(tenant.member.org_id)?;
     let link = state.url(&format!("/invitations/{}", token.encode(INVITATION_PREFIX)));
+    // The only words of the inviter's that reach the invitee are the
+    // workspace's name, made inert: an invitation must not carry spam.
+    let workspace = mail_safe(&tenant.member.org_name);
     let mail = Email {
         to: email.to_string(),
-        subject: format!(
-            "{} invited you to {} on wacrm",
-            tenant.member.user_name, tenant.member.org_name
-        ),
+        subject: format!("You are invited to join \"{workspace}\" on wacrm"),
         body: format!(
-            "Hello,\n\n{} invited you to join the workspace {} on wacrm as {}.\n\n\
+            "Hello,\n\nYou are invited to join the workspace \"{workspace}\" on wacrm as {role}.\n\n\
              Open this link within 7 days to accept (it works once):\n\n{link}\n\n\
-             If you did not expect this, ignore this mail.\n",
-            tenant.member.user_name, tenant.member.org_name, role
+             If you did not expect this, ignore this mail.\n"
         ),
     };
     db::invitations::insert(
@@ -323,4 +346,58 @@ async fn transfer_ownership(
         )
         .await?;
     Ok(Redirect::to("/team"))
+}
+
+const UNVERIFIED: &str = "Verify your email address before inviting anyone: open the link we \
+                          mailed you (the banner above sends it again).";
+
+/// A name typed by a customer of ours, fit for the text of a mail to
+/// someone else: one line, 80 characters at most, and nothing a mail
+/// program would turn into a link (dots between letters become one-dot
+/// leaders, slashes division slashes, `@` a full-width at).
+fn mail_safe(name: &str) -> String {
+    let one_line: String = name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(80)
+        .collect();
+    let chars: Vec<char> = one_line.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c {
+            '.' if i > 0
+                && i + 1 < chars.len()
+                && chars[i - 1].is_alphanumeric()
+                && chars[i + 1].is_alphanumeric() =>
+            {
+                '\u{2024}'
+            }
+            '/' => '\u{2215}',
+            '@' => '\u{ff20}',
+            '<' => '\u{2039}',
+            '>' => '\u{203a}',
+            other => *other,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mail_safe;
+
+    #[test]
+    fn names_in_mails_are_one_inert_line() {
+        assert_eq!(mail_safe("Acme Co."), "Acme Co.");
+        assert_eq!(mail_safe("Ana's Shop"), "Ana's Shop");
+        assert_eq!(
+            mail_safe("Win\r\nBcc: x@evil.example http://evil.example/a"),
+            "Win Bcc: x\u{ff20}evil\u{2024}example http:\u{2215}\u{2215}evil\u{2024}example\u{2215}a"
+        );
+        assert_eq!(mail_safe("<a href=x>"), "\u{2039}a href=x\u{203a}");
+        assert_eq!(mail_safe(&"a".repeat(300)).chars().count(), 80);
+    }
 }

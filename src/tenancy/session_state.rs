@@ -46,7 +46,12 @@ pub struct Flash {
 }
 
 #[derive(Debug, Clone)]
-pub struct AuthSession(Session);
+pub struct AuthSession(Session, Option<VisitorCsrf>);
+
+/// The CSRF token of a browser without a session (see `web::csrf`): pages
+/// seen before signing in carry it, so they store no session.
+#[derive(Debug, Clone)]
+pub struct VisitorCsrf(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for AuthSession {
     type Rejection = AppError;
@@ -56,14 +61,14 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthSession {
             .extensions
             .get::<Session>()
             .cloned()
-            .map(AuthSession)
+            .map(|session| AuthSession(session, parts.extensions.get::<VisitorCsrf>().cloned()))
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("session layer missing")))
     }
 }
 
 impl AuthSession {
     pub fn new(session: Session) -> AuthSession {
-        AuthSession(session)
+        AuthSession(session, None)
     }
 
     /// The session id, once the session is stored.
@@ -71,10 +76,14 @@ impl AuthSession {
         self.0.id().map(|id| id.to_string())
     }
 
-    /// The CSRF token of this session, created on first use.
+    /// The CSRF token of this session; for a visitor without one, their
+    /// visitor token (no session is stored for a page view); else created.
     pub async fn csrf_token(&self) -> Result<String> {
         if let Some(token) = self.0.get::<String>(CSRF).await? {
             return Ok(token);
+        }
+        if let Some(VisitorCsrf(token)) = &self.1 {
+            return Ok(token.clone());
         }
         let token = random_secret()?;
         self.0.insert(CSRF, &token).await?;

@@ -3,22 +3,21 @@
 
 use std::borrow::Cow;
 
-use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 
-/// Pages buffered ahead of a slow client.
-const BUFFERED_PAGES: usize = 4;
+use super::growing_file::{self, Writer};
+use crate::error::AppError;
 
-/// Where a producer writes the file, page by page.
+/// Where a producer writes the file, page by page. It never waits for the
+/// client (see [`growing_file`]), so its transaction is never held open by
+/// one that reads slowly.
 pub struct CsvSink {
-    sender: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    writer: tokio::sync::Mutex<Option<Writer>>,
 }
 
 impl CsvSink {
-    /// Sends the rows as one chunk; `false` if the client went away.
+    /// Appends the rows; `false` if the client went away.
     pub async fn send(&self, rows: &[Vec<String>]) -> bool {
         let mut writer = csv::Writer::from_writer(Vec::new());
         for row in rows {
@@ -26,25 +25,40 @@ impl CsvSink {
                 return false;
             }
         }
-        match writer.into_inner() {
-            Ok(bytes) => self.sender.send(Ok(Bytes::from(bytes))).await.is_ok(),
-            Err(_) => false,
+        let Ok(bytes) = writer.into_inner() else {
+            return false;
+        };
+        match self.writer.lock().await.as_mut() {
+            Some(file) => file.append(&bytes).await.unwrap_or(false),
+            None => false,
         }
     }
 
     /// Ends the download as broken (the client sees an incomplete file,
     /// never a truncated one that looks whole).
     pub async fn fail(&self) {
-        let _ = self
-            .sender
-            .send(Err(std::io::Error::other("export failed")))
-            .await;
+        if let Some(file) = self.writer.lock().await.take() {
+            file.fail();
+        }
+    }
+}
+
+impl Drop for CsvSink {
+    /// The producer is done: the file is complete (unless it panicked).
+    fn drop(&mut self) {
+        if let Some(file) = self.writer.get_mut().take() {
+            if std::thread::panicking() {
+                file.fail();
+            } else {
+                file.finish();
+            }
+        }
     }
 }
 
 /// The response and the sink its rows go to.
-pub fn download(filename: &str) -> (Response, CsvSink) {
-    let (sender, receiver) = mpsc::channel(BUFFERED_PAGES);
+pub fn download(filename: &str) -> Result<(Response, CsvSink), AppError> {
+    let (writer, body) = growing_file::create().map_err(|e| AppError::Internal(e.into()))?;
     let response = (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -53,10 +67,13 @@ pub fn download(filename: &str) -> (Response, CsvSink) {
                 format!("attachment; filename=\"{filename}\""),
             ),
         ],
-        Body::from_stream(ReceiverStream::new(receiver)),
+        body,
     )
         .into_response();
-    (response, CsvSink { sender })
+    let sink = CsvSink {
+        writer: tokio::sync::Mutex::new(Some(writer)),
+    };
+    Ok((response, sink))
 }
 
 /// A cell a spreadsheet would run as a formula gets a leading `'`.

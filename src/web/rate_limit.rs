@@ -32,6 +32,10 @@ pub const SIGNUP_PER_IP: Limit = Limit::new("signup:ip", 10, 3600);
 pub const SIGNUP_PER_EMAIL: Limit = Limit::new("signup:email", 5, 3600);
 pub const RESET_PER_IP: Limit = Limit::new("reset:ip", 10, 3600);
 pub const RESET_PER_EMAIL: Limit = Limit::new("reset:email", 3, 3600);
+/// Invitations are mail wacrm sends to any address: a workspace, and each
+/// person in it, can send only so many (no spam relay).
+pub const INVITE_PER_WORKSPACE: Limit = Limit::new("invite:org", 50, 86_400);
+pub const INVITE_PER_INVITER: Limit = Limit::new("invite:user", 20, 3600);
 
 /// Count a hit against `limit` for `key`; 429 when over.
 pub async fn check(state: &AppState, limit: Limit, key: &str) -> Result<()> {

@@ -5,6 +5,7 @@ use axum::extract::multipart::{Field, MultipartError};
 use axum::http::StatusCode;
 
 use crate::error::AppError;
+use crate::media_store::{Incoming, MediaStore};
 
 /// Maps a multipart error; `too_large` says what the limit is.
 pub fn upload_error(e: MultipartError, too_large: &impl Fn() -> AppError) -> AppError {
@@ -37,20 +38,22 @@ pub async fn read_file(
 
 /// A file sent in a form: its name (trimmed, without path separators or
 /// control characters, 200 characters at most), the type the browser
-/// declared, and its bytes.
+/// declared (a hint only), and its bytes, spooled to disk.
 pub struct UploadedFile {
     pub filename: String,
     pub declared: Option<String>,
-    pub bytes: Vec<u8>,
+    pub content: Incoming,
 }
 
 /// Reads a multipart form: the file in `file_field` (refused past `max`),
-/// and the other fields as text, by name.
+/// streamed into a temporary file of `files` while hashing, and the other
+/// fields as text, by name.
 pub async fn read_form(
     multipart: &mut axum::extract::Multipart,
     file_field: &str,
     max: usize,
     too_large: &impl Fn() -> AppError,
+    files: &MediaStore,
 ) -> Result<(Option<UploadedFile>, Vec<(String, String)>), AppError> {
     let mut file = None;
     let mut fields = Vec::new();
@@ -71,11 +74,11 @@ pub async fn read_form(
                 .take(200)
                 .collect();
             let declared = field.content_type().map(str::to_owned);
-            let bytes = read_file(&mut field, max, too_large).await?;
+            let content = spool_file(&mut field, max, too_large, files).await?;
             file = Some(UploadedFile {
                 filename,
                 declared,
-                bytes,
+                content,
             });
         } else {
             let value = field.text().await.map_err(|e| upload_error(e, too_large))?;
@@ -83,4 +86,35 @@ pub async fn read_form(
         }
     }
     Ok((file, fields))
+}
+
+/// A file field written chunk by chunk to a temporary file, refused past
+/// `max` (the partial file is removed).
+async fn spool_file(
+    field: &mut Field<'_>,
+    max: usize,
+    too_large: &impl Fn() -> AppError,
+    files: &MediaStore,
+) -> Result<Incoming, AppError> {
+    let mut spool = files
+        .spool()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| upload_error(e, too_large))?
+    {
+        if spool.size() + chunk.len() as u64 > max as u64 {
+            return Err(too_large());
+        }
+        spool
+            .write(&chunk)
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+    }
+    spool
+        .finish()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
 }

@@ -126,10 +126,19 @@ pub async fn keep(
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            let id = db::media::store(&mut tx, &state.media, &mime_type, &filename, &bytes).await?;
-            media["url"] = Value::from(format!("/media/{id}"));
-            media["mime_type"] = Value::from(mime_type);
-            media["size"] = Value::from(bytes.len());
+            // What the provider or the sender said is only a hint: the
+            // bytes decide (a customer chooses the claimed type).
+            let stored = db::media::store(
+                &mut tx,
+                &state.media,
+                Some(&mime_type),
+                &filename,
+                crate::media_store::Incoming::from_bytes(bytes),
+            )
+            .await?;
+            media["url"] = Value::from(format!("/media/{}", stored.id));
+            media["mime_type"] = Value::from(stored.content_type);
+            media["size"] = Value::from(stored.size);
         }
         Err(reason) => {
             tracing::warn!(message_id = %message.id, %reason, "media could not be fetched");

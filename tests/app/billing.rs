@@ -764,9 +764,15 @@ async fn stored_file(app: &TestApp, org: uuid::Uuid, bytes: &[u8]) -> String {
     let mut tx = wacrm::tenancy::bootstrap::for_job(&app.state.pool, org)
         .await
         .expect("tx");
-    wacrm::db::media::store(&mut tx, &app.state.media, "image/png", "photo.png", bytes)
-        .await
-        .expect("store");
+    wacrm::db::media::store(
+        &mut tx,
+        &app.state.media,
+        Some("image/png"),
+        "photo.png",
+        wacrm::media_store::Incoming::from_bytes(bytes.to_vec()),
+    )
+    .await
+    .expect("store");
     tx.commit().await.expect("commit");
     hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))
 }
@@ -880,9 +886,9 @@ async fn a_canceled_workspace_is_kept_thirty_days_restorable_then_deleted_with_i
     wacrm::db::media::store(
         &mut globex,
         &app.state.media,
-        "image/png",
+        Some("image/png"),
         "same.png",
-        racing_bytes,
+        wacrm::media_store::Incoming::from_bytes(racing_bytes.to_vec()),
     )
     .await
     .expect("store");

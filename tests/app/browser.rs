@@ -136,6 +136,10 @@ async fn a_person_signs_up_invites_an_agent_and_logs_out_in_a_real_browser() -> 
         assert_eq!(dashboard.text().await?, "Ana's Shop");
         assert!(driver.current_url().await?.path().ends_with("/dashboard"));
         screenshot(&driver, "dashboard").await;
+        // Inviting needs a verified address: open the mailed link.
+        let mail = app.mail_to("ana@shop.test", "/verify-email?token=").await;
+        let link = mail.link_containing("/verify-email?token=").expect("link");
+        driver.goto(link).await?;
 
         driver.goto(format!("{}/team", app.base)).await?;
         fill(&driver, "email", "agent@shop.test").await?;

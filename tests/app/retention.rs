@@ -140,11 +140,17 @@ async fn unsent_upload(app: &TestApp, org: Uuid, bytes: &[u8]) -> Uuid {
     let mut tx = wacrm::tenancy::bootstrap::for_job(&app.state.pool, org)
         .await
         .expect("tx");
-    let id = wacrm::db::media::store(&mut tx, &app.state.media, "image/png", "up.png", bytes)
-        .await
-        .expect("store");
+    let stored = wacrm::db::media::store(
+        &mut tx,
+        &app.state.media,
+        Some("image/png"),
+        "up.png",
+        wacrm::media_store::Incoming::from_bytes(bytes.to_vec()),
+    )
+    .await
+    .expect("store");
     tx.commit().await.expect("commit");
-    id
+    stored.id
 }
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";

@@ -181,3 +181,50 @@ async fn a_user_sees_where_they_are_signed_in_and_signs_the_others_out() {
         ]
     );
 }
+
+#[tokio::test]
+async fn anonymous_page_views_store_no_session_and_their_forms_still_work() {
+    let app = spawn_app().await;
+    app.sign_up("Ana", "ana@example.com", "Ana Shop").await;
+    let before = app.count("select count(*) from sessions").await;
+    for _ in 0..1000 {
+        // A new client each time: no cookies, as a crawler or a flood.
+        let response = reqwest::Client::new()
+            .get(format!("{}/login", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(
+        app.count("select count(*) from sessions").await,
+        before,
+        "1,000 anonymous views of the login page stored nothing"
+    );
+    // A visitor's form carries the token of their own visitor cookie.
+    let visitor = app.browser();
+    let response = visitor
+        .post_form(
+            "/login",
+            &[("email", "ana@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/dashboard");
+    // Another visitor's token does not fit this visitor's cookie.
+    let (_, page) = app.browser().page("/login").await;
+    let stolen = hidden_value(&page, "csrf_token").expect("token");
+    let other = app.browser();
+    other.page("/login").await;
+    let response = other
+        .post_form_raw(
+            "/login",
+            &[
+                ("email", "ana@example.com"),
+                ("password", PASSWORD),
+                ("csrf_token", &stolen),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+}

@@ -300,3 +300,83 @@ async fn ownership_is_transferred_to_another_member() {
     let (_, body) = team.owner.page("/dashboard").await;
     assert!(body.contains("(admin)"));
 }
+
+#[tokio::test]
+async fn only_a_verified_address_invites_and_the_mail_carries_no_words_of_the_inviter() {
+    let app = spawn_app().await;
+    // A spammer's name and workspace name, and an address never verified.
+    let spammer = app
+        .sign_up_unverified(
+            "WIN A PRIZE http://evil.example/claim",
+            "spam@evil.test",
+            "Prize.example/claim <b>now</b>",
+        )
+        .await;
+    let response = spammer
+        .post_form(
+            "/team/invitations",
+            &[("email", "victim@example.com"), ("role", "agent")],
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Verify your email address")
+    );
+    assert_eq!(app.count("select count(*) from invitations").await, 0);
+
+    sqlx::query("update users set email_verified_at = now() where email = 'spam@evil.test'")
+        .execute(&mut app.admin_conn().await)
+        .await
+        .unwrap();
+    let response = spammer
+        .post_form(
+            "/team/invitations",
+            &[("email", "victim@example.com"), ("role", "agent")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let mail = app.mail_to("victim@example.com", "/invitations/").await;
+    let text = format!(
+        "{}\n{}",
+        mail.header("Subject").unwrap_or_default(),
+        mail.body_text()
+    );
+    for typed in [
+        "WIN A PRIZE",
+        "evil.example",
+        "Prize.example",
+        "<b>",
+        "http://evil",
+    ] {
+        assert!(!text.contains(typed), "{typed:?} reached the mail: {text}");
+    }
+    assert!(
+        text.contains("Prize\u{2024}example"),
+        "the name, inert: {text}"
+    );
+}
+
+#[tokio::test]
+async fn invitations_are_rate_limited_per_inviter() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let owner = &owner;
+    let mut n = 0;
+    let (tries, refused) = tries_until_429(20, || {
+        n += 1;
+        let email = format!("person{n}@example.com");
+        async move {
+            owner
+                .post_form("/team/invitations", &[("email", &email), ("role", "agent")])
+                .await
+        }
+    })
+    .await;
+    assert!(tries > 20, "twenty an hour are allowed, {tries}");
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+}

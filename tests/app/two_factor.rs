@@ -456,3 +456,39 @@ async fn guessing_codes_is_cut_off_after_ten_tries() {
     assert_eq!(second_step(browser, &right).await.status(), 429);
     assert_eq!(location(&browser.get("/dashboard").await), "/login");
 }
+
+#[tokio::test]
+async fn guessing_codes_to_turn_it_off_shares_the_sign_in_limit() {
+    let app = spawn_app().await;
+    let ana = app.sign_up("Ana", "ana@acme.test", "Acme").await;
+    let (secret, _) = enrol(&ana).await;
+    let right = totp::code_at(&secret, now() + 30).unwrap();
+    let mut guess = 0u32;
+    let ana = &ana;
+    // Someone at an unlocked session tries codes to turn it off.
+    let (tries, refused) = tries_until_429(10, || {
+        guess += 1;
+        let code = format!("{:06}", (right.parse::<u32>().unwrap() + guess) % 1_000_000);
+        async move {
+            ana.post_form("/profile/two-factor/disable", &[("code", &code)])
+                .await
+        }
+    })
+    .await;
+    assert!(tries > 10, "ten tries are allowed, {tries}");
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    // Every place a code is typed waits out the same window.
+    let response = ana
+        .post_form("/profile/two-factor/recovery-codes", &[("code", &right)])
+        .await;
+    assert_eq!(response.status(), 429);
+    let (browser, _) = password_step(&app, "ana@acme.test").await;
+    assert_eq!(second_step(&browser, &right).await.status(), 429);
+    assert_eq!(
+        app.count("select count(*) from users where totp_secret is not null")
+            .await,
+        1,
+        "still on"
+    );
+}

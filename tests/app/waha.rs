@@ -467,6 +467,32 @@ async fn a_customers_file_is_fetched_from_waha_with_the_api_key() {
 }
 
 #[tokio::test]
+async fn hostile_files_from_waha_are_kept_as_opaque_attachments() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, &waha).await;
+    let files = hostile_files();
+    for (i, (name, claimed, bytes)) in files.iter().enumerate() {
+        let url = waha.add_file(&format!("HOST000{i}"), claimed, bytes);
+        let payload = json!({"id": format!("false_{CUSTOMER}@c.us_HOST000{i}"), "timestamp": 1_764_000_000,
+                             "from": format!("{CUSTOMER}@c.us"), "fromMe": false, "body": "",
+                             "hasMedia": true, "media": {"url": url, "mimetype": claimed, "filename": name}});
+        assert_eq!(waha.deliver("default", "message", payload).await, 200);
+    }
+    for (i, (_, _, bytes)) in files.iter().enumerate() {
+        let sql = format!("select media from messages where provider_message_id = 'HOST000{i}'");
+        until(WAIT, "the file fetched", || async {
+            let media: Option<Value> = scalar(&app, &sql).await;
+            media.is_some_and(|m| m.get("url").is_some())
+        })
+        .await;
+        let media: Value = scalar(&app, &sql).await;
+        assert_served_as_attachment(&owner, media["url"].as_str().expect("url"), bytes).await;
+    }
+}
+
+#[tokio::test]
 async fn a_logout_on_the_phone_is_told_and_the_phone_links_again_through_waha() {
     let waha = FakeWaha::start(API_KEY).await;
     let app = app_for_waha().await;

@@ -1096,6 +1096,38 @@ async fn media_is_fetched_in_the_background_stored_once_and_served_only_to_its_w
     assert_ne!(response.bytes().await.expect("bytes").to_vec(), photo);
 }
 
+#[tokio::test]
+async fn hostile_files_from_the_cloud_api_are_kept_as_opaque_attachments() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    let files = hostile_files();
+    for (i, (_, claimed, bytes)) in files.iter().enumerate() {
+        graph.add_media(&format!("66{i}"), TOKEN, bytes.clone(), claimed);
+    }
+    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    for (i, (_, claimed, _)) in files.iter().enumerate() {
+        let kind = if claimed.starts_with("image/") {
+            "image"
+        } else {
+            "document"
+        };
+        let message = media_message(&format!("wamid.H{i}"), kind, &format!("66{i}"), claimed);
+        assert_eq!(deliver(&app, &sales.id, &message).await, 200);
+    }
+    for (i, (_, _, bytes)) in files.iter().enumerate() {
+        let media = fetched_media(&app, &format!("wamid.H{i}")).await;
+        let url = media["url"].as_str().expect("stored");
+        assert!(
+            !media["mime_type"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(','),
+            "the stored type is one type: {media}"
+        );
+        assert_served_as_attachment(&owner, url, bytes).await;
+    }
+}
+
 // ---- The 24-hour window and templates ---------------------------------------
 
 #[tokio::test]

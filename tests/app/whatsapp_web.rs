@@ -751,6 +751,52 @@ fn image(id: &str, direct_path: &str, bytes: &[u8]) -> WebInbound {
 }
 
 #[tokio::test]
+async fn hostile_files_from_a_linked_phone_are_kept_as_opaque_attachments() {
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 30).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let channel = new_channel(&app, org, None).await;
+    fake.until_open(channel, Duration::from_secs(10)).await;
+    fake.emit(
+        channel,
+        SessionEvent::Linked {
+            phone: "15550783881".into(),
+            name: "Acme Shop".into(),
+        },
+    );
+    let files = hostile_files();
+    let messages = files
+        .iter()
+        .enumerate()
+        .map(|(i, (name, claimed, bytes))| {
+            let path = format!("/v/t62.7118-24/hostile{i}");
+            fake.add_file(&path, bytes);
+            let mut message = image(&format!("3AH00{i}"), &path, bytes);
+            if let Some(media) = message.media.as_mut() {
+                media["mime_type"] = serde_json::Value::from(*claimed);
+                media["filename"] = serde_json::Value::from(*name);
+            }
+            message
+        })
+        .collect();
+    fake.emit(channel, SessionEvent::Messages(messages));
+    until(WAIT, "all fetched", || async {
+        scalar::<i64>(&app, "select count(*) from messages where media ? 'url'").await == 4
+    })
+    .await;
+    for (i, (_, _, bytes)) in files.iter().enumerate() {
+        let media: serde_json::Value =
+            sqlx::query_scalar("select media from messages where provider_message_id = $1")
+                .bind(format!("3AH00{i}"))
+                .fetch_one(&mut app.admin_conn().await)
+                .await
+                .expect("media");
+        assert_served_as_attachment(&owner, media["url"].as_str().expect("url"), bytes).await;
+    }
+}
+
+#[tokio::test]
 async fn files_come_in_through_the_session_and_files_replies_and_reactions_go_out() {
     let fake = FakeWeb::new();
     let app = app_with(&fake, 30).await;

@@ -251,6 +251,30 @@ impl TestApp {
             )
             .await;
         assert_eq!(response.status(), 303, "sign-up of {email} failed");
+        // As if they had opened the link mailed to them (inviting needs it).
+        sqlx::query("update users set email_verified_at = now() where lower(email) = lower($1)")
+            .bind(email)
+            .execute(&mut self.admin_conn().await)
+            .await
+            .expect("verified");
+        browser
+    }
+
+    /// Sign up a new owner who has not opened their verification mail.
+    pub async fn sign_up_unverified(&self, name: &str, email: &str, org: &str) -> Browser {
+        let browser = self.browser();
+        let response = browser
+            .post_form(
+                "/signup",
+                &[
+                    ("name", name),
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("org_name", org),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "sign-up of {email} failed");
         browser
     }
 
@@ -512,4 +536,61 @@ pub async fn sync_templates(owner: &Browser, channel: &str) {
         .post_form(&format!("/settings/channels/{channel}/templates"), &[])
         .await;
     assert_eq!(synced.status(), 303, "syncing templates");
+}
+
+/// Files a hostile customer sends, as (name, claimed type, bytes): a page,
+/// a scripted SVG, a page behind a JPEG's first bytes, and a page under a
+/// lying type with parameters.
+pub fn hostile_files() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    let script = b"<html><body><script>document.title='ran';fetch('/team')</script></body></html>";
+    let mut polyglot =
+        b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00".to_vec();
+    polyglot.extend_from_slice(script);
+    vec![
+        ("page.html", "text/html", script.to_vec()),
+        (
+            "logo.svg",
+            "image/svg+xml",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"document.title='ran'\"><script>document.title='ran'</script></svg>".to_vec(),
+        ),
+        ("photo.jpg", "image/jpeg", polyglot),
+        ("photo.jpg", "image/jpeg,text/html", script.to_vec()),
+    ]
+}
+
+/// Checks that a stored file is served as an opaque, sandboxed download
+/// with its bytes intact.
+pub async fn assert_served_as_attachment(browser: &Browser, url: &str, bytes: &[u8]) {
+    let response = browser.get(url).await;
+    assert_eq!(response.status(), 200, "{url}");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("content-type"), "application/octet-stream", "{url}");
+    assert!(
+        header("content-disposition").starts_with("attachment; filename=\""),
+        "{url}: {}",
+        header("content-disposition")
+    );
+    assert_eq!(
+        header("content-security-policy"),
+        "default-src 'none'; sandbox",
+        "{url}"
+    );
+    assert_eq!(header("x-content-type-options"), "nosniff", "{url}");
+    assert_eq!(
+        header("cross-origin-resource-policy"),
+        "same-origin",
+        "{url}"
+    );
+    assert_eq!(
+        response.bytes().await.expect("bytes").as_ref(),
+        bytes,
+        "{url}"
+    );
 }

@@ -27,7 +27,7 @@ pub struct MediaOut {
     kind: String,
     mime_type: String,
     filename: String,
-    size: usize,
+    size: u64,
 }
 
 /// Uploads a file to send: a JPEG or PNG image (5 MB), an MP4 or 3GPP
@@ -52,32 +52,32 @@ pub async fn upload(
     let mut multipart = multipart.map_err(|_| {
         AppError::BadRequest("Send the file as multipart/form-data, in the field file.".into())
     })?;
-    let (file, _) = attachment::read(&mut multipart).await?;
+    let (file, _) = attachment::read(&mut multipart, &state.media).await?;
     let Some(UploadedFile {
         filename,
         declared,
-        bytes,
+        content,
     }) = file
     else {
         return Err(AppError::BadRequest("file: no file was sent.".into()).into());
     };
-    let attached = attachment::classify(declared.as_deref(), &bytes)
+    let attached = attachment::classify(declared.as_deref(), &content.head, content.size)
         .map_err(|e| AppError::Unprocessable(format!("file: {e}")))?;
-    let id = db::media::store(
+    let file = db::media::store(
         &mut client.tx,
         &state.media,
-        &attached.mime_type,
+        Some(&attached.mime_type),
         &filename,
-        &bytes,
+        content,
     )
     .await?;
     client.tx.commit().await?;
     let stored = MediaOut {
-        id,
+        id: file.id,
         kind: attached.kind.as_str().to_owned(),
-        mime_type: attached.mime_type,
+        mime_type: file.content_type,
         filename,
-        size: bytes.len(),
+        size: file.size,
     };
     Ok((StatusCode::CREATED, Json(stored)).into_response())
 }

@@ -21,7 +21,7 @@ use crate::tenancy::member::Page;
 use crate::tenancy::session_state::AuthSession;
 use crate::web::client_ip::ClientIp;
 use crate::web::device_cookie;
-use crate::web::rate_limit::{self, LOGIN_PER_IP, SECOND_FACTOR_PER_USER};
+use crate::web::rate_limit::{self, LOGIN_PER_IP};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "auth/two_factor.html")]
@@ -70,7 +70,6 @@ pub async fn submit(
         return Ok(start_again());
     };
     rate_limit::check(&state, LOGIN_PER_IP, &ip.to_string()).await?;
-    rate_limit::check(&state, SECOND_FACTOR_PER_USER, &user_id.to_string()).await?;
     let mut conn = state.pool.acquire().await?;
     let Some(user) = db::users::find(&mut conn, user_id).await? else {
         return Ok(start_again());

@@ -248,7 +248,7 @@ fn time_cell(at: Option<OffsetDateTime>) -> String {
 pub async fn export(mut tenant: Tenant<RunCampaigns>, Path(id): Path<String>) -> Result<Response> {
     let campaign = found(&mut tenant, &id).await?;
     let mut tx = tenant.tx;
-    let (response, sink) = download("campaign-recipients.csv");
+    let (response, sink) = download("campaign-recipients.csv")?;
     tokio::spawn(async move {
         let header = [
             "position",

@@ -25,7 +25,7 @@ pub async fn export(
     let q = params.q.trim().to_owned();
     let mut tx = tenant.tx;
     let defs = db::attributes::list(&mut tx, Entity::Company).await?;
-    let (response, sink) = download("companies.csv");
+    let (response, sink) = download("companies.csv")?;
     tokio::spawn(async move {
         let mut header: Vec<String> = ["id", "name", "domain", "address", "contacts", "created_at"]
             .map(str::to_owned)

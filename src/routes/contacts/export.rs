@@ -20,7 +20,7 @@ pub async fn export(
 ) -> Result<Response> {
     let mut tx = tenant.tx;
     let (mut query, defs) = list_query(&mut tx, &params, PAGE).await?;
-    let (response, sink) = download("contacts.csv");
+    let (response, sink) = download("contacts.csv")?;
     tokio::spawn(async move {
         let mut header: Vec<String> = [
             "id",

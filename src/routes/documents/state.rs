@@ -270,12 +270,12 @@ pub async fn send(
     }
     let bytes = render_pdf(&mut tenant.tx, &document).await?;
     let filename = format!("{}.pdf", document.reference());
-    let media_id = db::media::store(
+    let stored = db::media::store(
         &mut tenant.tx,
         &state.media,
-        "application/pdf",
+        Some("application/pdf"),
         &filename,
-        &bytes,
+        crate::media_store::Incoming::from_bytes(bytes),
     )
     .await?;
     let caption = format!(
@@ -289,8 +289,8 @@ pub async fn send(
         text: &caption,
         reply_to: None,
         media: Some(serde_json::json!({
-            "url": format!("/media/{media_id}"),
-            "mime_type": "application/pdf",
+            "url": format!("/media/{}", stored.id),
+            "mime_type": stored.content_type,
             "filename": filename,
         })),
     };

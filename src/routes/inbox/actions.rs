@@ -182,7 +182,7 @@ pub async fn attach(
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, &id).await?;
     tenant.member.must_be_writable()?;
-    let (file, fields) = attachment::read(&mut multipart).await?;
+    let (file, fields) = attachment::read(&mut multipart, &state.media).await?;
     let field = |name: &str| {
         fields
             .iter()
@@ -195,24 +195,24 @@ pub async fn attach(
     let Some(UploadedFile {
         filename,
         declared,
-        bytes,
+        content,
     }) = file
     else {
         return Err(AppError::Unprocessable("Choose a file to send.".into()));
     };
-    let attached =
-        attachment::classify(declared.as_deref(), &bytes).map_err(AppError::Unprocessable)?;
+    let attached = attachment::classify(declared.as_deref(), &content.head, content.size)
+        .map_err(AppError::Unprocessable)?;
     let caption = caption.trim();
     attachment::check_caption(attached.kind, caption).map_err(AppError::Unprocessable)?;
     if outbound::window_closed(&mut tenant.tx, &conversation).await? {
         return Err(AppError::Unprocessable(WINDOW_CLOSED.into()));
     }
-    let media_id = db::media::store(
+    let stored = db::media::store(
         &mut tenant.tx,
         &state.media,
-        &attached.mime_type,
+        Some(&attached.mime_type),
         &filename,
-        &bytes,
+        content,
     )
     .await?;
     let outgoing = Outgoing {
@@ -220,8 +220,8 @@ pub async fn attach(
         text: caption,
         reply_to,
         media: Some(serde_json::json!({
-            "url": format!("/media/{media_id}"),
-            "mime_type": attached.mime_type,
+            "url": format!("/media/{}", stored.id),
+            "mime_type": stored.content_type,
             "filename": filename,
         })),
     };

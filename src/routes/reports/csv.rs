@@ -19,12 +19,12 @@ fn plain(value: Decimal) -> String {
 }
 
 /// The response, its rows sent from a task as the download helper expects.
-fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Response {
-    let (response, sink) = download(filename);
+fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Result<Response> {
+    let (response, sink) = download(filename)?;
     tokio::spawn(async move {
         sink.send(&rows).await;
     });
-    response
+    Ok(response)
 }
 
 pub async fn pipeline(mut tenant: Tenant, Query(query): Query<ReportQuery>) -> Result<Response> {
@@ -60,12 +60,12 @@ pub async fn pipeline(mut tenant: Tenant, Query(query): Query<ReportQuery>) -> R
             rows.push(row);
         }
     }
-    Ok(csv_response("pipeline.csv", rows))
+    csv_response("pipeline.csv", rows)
 }
 
 /// `month,currency,{count},revenue`: every month of the window for every
 /// currency with something in it.
-fn month_csv(filename: &str, count: &str, values: &[MonthValue]) -> Response {
+fn month_csv(filename: &str, count: &str, values: &[MonthValue]) -> Result<Response> {
     let (_, months) = month_rows(values);
     let mut rows = vec![vec![
         "month".to_owned(),
@@ -90,14 +90,14 @@ pub async fn won(mut tenant: Tenant) -> Result<Response> {
     let zone = db::reports::report_zone(&mut tenant.tx).await?;
     let values = db::reports::won_by_month(&mut tenant.tx, &zone).await?;
     tenant.tx.commit().await?;
-    Ok(month_csv("won-revenue.csv", "deals", &values))
+    month_csv("won-revenue.csv", "deals", &values)
 }
 
 pub async fn orders(mut tenant: Tenant) -> Result<Response> {
     let zone = db::reports::report_zone(&mut tenant.tx).await?;
     let values = db::reports::orders_by_month(&mut tenant.tx, &zone).await?;
     tenant.tx.commit().await?;
-    Ok(month_csv("order-revenue.csv", "orders", &values))
+    month_csv("order-revenue.csv", "orders", &values)
 }
 
 /// `invoice,customer,due,status,currency,total`: invoices to be paid.
@@ -126,5 +126,5 @@ pub async fn invoices(mut tenant: Tenant) -> Result<Response> {
             plain(invoice.total),
         ]);
     }
-    Ok(csv_response("invoices.csv", rows))
+    csv_response("invoices.csv", rows)
 }

@@ -225,10 +225,9 @@ pub async fn mark_done(
     }
     tenant.tx.commit().await?;
     // Only paths of ours, never another site.
-    let back = if form.back.starts_with("/tasks") && !form.back.starts_with("//") {
-        form.back
-    } else {
-        format!("/tasks/{id}")
+    let back = match crate::routes::safe_next(&form.back) {
+        Some(back) if back.starts_with("/tasks") => back.to_owned(),
+        _ => format!("/tasks/{id}"),
     };
     Ok(Redirect::to(&back).into_response())
 }
