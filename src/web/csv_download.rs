@@ -1,13 +1,17 @@
 //! Streaming a CSV download: rows are written page by page into a bounded
-//! channel, so memory stays flat whatever the size.
-
-use std::borrow::Cow;
+//! channel, so memory stays flat whatever the size. Every cell is defused
+//! on the way out (see [`super::csv_cell`]).
 
 use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+
+use super::csv_cell::CsvWriter;
+/// The cell rule, for producers that still apply it themselves (harmless:
+/// a defused cell is not defused again).
+pub use super::csv_cell::defuse as safe_cell;
 
 /// Pages buffered ahead of a slow client.
 const BUFFERED_PAGES: usize = 4;
@@ -20,7 +24,7 @@ pub struct CsvSink {
 impl CsvSink {
     /// Sends the rows as one chunk; `false` if the client went away.
     pub async fn send(&self, rows: &[Vec<String>]) -> bool {
-        let mut writer = csv::Writer::from_writer(Vec::new());
+        let mut writer = CsvWriter::new(Vec::new());
         for row in rows {
             if writer.write_record(row).is_err() {
                 return false;
@@ -57,25 +61,4 @@ pub fn download(filename: &str) -> (Response, CsvSink) {
     )
         .into_response();
     (response, CsvSink { sender })
-}
-
-/// A cell a spreadsheet would run as a formula gets a leading `'`.
-pub fn safe_cell(value: &str) -> Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{value}"))
-    } else {
-        Cow::Borrowed(value)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formulas_are_defused() {
-        assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(safe_cell("Maria"), "Maria");
-    }
 }
