@@ -42,7 +42,7 @@ pub struct AppState {
     /// The linked-device sessions this process runs.
     pub web_sessions: crate::whatsapp_web::supervisor::Running,
     /// Calls to workspaces' WAHA servers (see [`crate::waha::network`]).
-    pub waha_http: reqwest::Client,
+    pub waha_http: crate::waha::network::WahaHttp,
     /// The time billing goes by (tests move it).
     pub clock: crate::clock::Clock,
     /// The AI provider (OpenAI-compatible) of the deployment and workspaces.
@@ -58,7 +58,7 @@ impl AppState {
             &config.whatsapp_graph_version,
             std::time::Duration::from_secs(config.whatsapp_timeout_secs),
         )?;
-        let waha_http = crate::waha::network::client(
+        let waha_http = crate::waha::network::WahaHttp::new(
             config.waha_allow_private_networks,
             std::time::Duration::from_secs(config.whatsapp_timeout_secs),
         )?;

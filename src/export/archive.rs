@@ -14,7 +14,7 @@ use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::web::csv_download::safe_cell;
+use crate::web::csv_cell::CsvWriter;
 
 /// A file's size and SHA-256 (hex).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,14 +102,14 @@ pub struct TableWriter {
     dir: PathBuf,
     columns: Vec<String>,
     jsonl: Output,
-    csv: csv::Writer<Output>,
+    csv: CsvWriter<Output>,
     rows: u64,
 }
 
 impl TableWriter {
     pub fn create(dir: &Path, table: &str, columns: Vec<String>) -> anyhow::Result<TableWriter> {
         let jsonl = create(&dir.join(format!("{table}.jsonl")))?;
-        let mut csv = csv::Writer::from_writer(create(&dir.join(format!("{table}.csv")))?);
+        let mut csv = CsvWriter::new(create(&dir.join(format!("{table}.csv")))?);
         csv.write_record(&columns)?;
         Ok(TableWriter {
             table: table.to_owned(),
@@ -135,11 +135,7 @@ impl TableWriter {
     /// The two files, with their sizes and hashes.
     pub fn finish(self) -> anyhow::Result<[Entry; 2]> {
         let (_, jsonl) = self.jsonl.finish()?;
-        let (_, csv) = self
-            .csv
-            .into_inner()
-            .map_err(|e| anyhow::anyhow!("csv: {}", e.error()))?
-            .finish()?;
+        let (_, csv) = self.csv.into_inner()?.finish()?;
         let entry = |ext: &str, digest: Digest| Entry {
             name: format!("{}.{ext}", self.table),
             source: self.dir.join(format!("{}.{ext}", self.table)),
@@ -150,21 +146,22 @@ impl TableWriter {
     }
 }
 
-/// A spreadsheet cell: text as is (a leading `=`, `+`, `-` or `@` defused,
-/// as in every CSV wacrm makes), other values as JSON, null empty.
+/// A spreadsheet cell: text as is, other values as JSON, null empty (the
+/// writer defuses formulas).
 fn csv_cell(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(text)) => safe_cell(text).into_owned(),
-        Some(other) => safe_cell(&other.to_string()).into_owned(),
+        Some(Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
     }
 }
 
 const README: &str = "This is an export of data kept by wacrm.\n\n\
 Each table is here twice: as JSON Lines (<table>.jsonl: one JSON object a line, exact values)\n\
-and as CSV (<table>.csv: for spreadsheets; a cell starting with = + - or @ gets a leading '\n\
-so a spreadsheet does not run it as a formula). Files sent or received in chats are in media/,\n\
-named by the media id a message's \"url\" (/media/<id>) points at.\n\n\
+and as CSV (<table>.csv: for spreadsheets; a cell starting with = + - @, a tab or a carriage\n\
+return, other than a plain number, gets a leading ' so a spreadsheet does not run it as a\n\
+formula). Files sent or received in chats are in media/, named by the media id a message's\n\
+\"url\" (/media/<id>) points at.\n\n\
 manifest.json lists every file with its size and SHA-256. To check them:\n\
     sha256sum -c SHA256SUMS\n";
 

@@ -81,15 +81,18 @@ async fn receive(
         }
     };
     let now = time::OffsetDateTime::now_utc();
-    if delivery
+    // The signature covers the body only, so the body's own time is what
+    // tells a replay: one without a time could be replayed forever (WAHA's
+    // X-Webhook-Timestamp header is not signed), and a signed delivery
+    // replayed long after is one too (WAHA retries for minutes, not a day).
+    // Acknowledged so that nothing retries it.
+    let Some(at) = delivery
         .at
-        .is_some_and(|at| at < now - MAX_AGE || at > now + MAX_AGE)
-    {
-        // A signed delivery replayed long after: WAHA retries for minutes,
-        // not a day. Acknowledged so that nothing retries it.
-        tracing::warn!(%channel_id, "WAHA delivery too old or from the future: ignored");
-        return Ok(plain(StatusCode::OK, "Too old: ignored."));
-    }
+        .filter(|at| (now - MAX_AGE..=now + MAX_AGE).contains(at))
+    else {
+        tracing::warn!(%channel_id, "WAHA delivery undated, too old or from the future: ignored");
+        return Ok(plain(StatusCode::OK, "Too old or undated: ignored."));
+    };
     if delivery.session != bridge.session_name {
         tracing::warn!(%channel_id, "WAHA delivery for another session");
         return Ok(plain(StatusCode::OK, "Not this phone's session: ignored."));
@@ -97,7 +100,6 @@ async fn receive(
     let session = db::web_sessions::find(&mut tx, channel_id).await?;
     let mut current = true;
     if let Event::Status { status, .. } = &delivery.event {
-        let at = delivery.at.unwrap_or(now);
         current = db::waha_bridges::set_waha_status(&mut tx, channel_id, status, at).await?;
     }
     tx.commit().await?;

@@ -10,6 +10,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use url::Url;
 
+use super::network::WahaHttp;
+
 /// What went wrong talking to WAHA.
 #[derive(Debug, thiserror::Error)]
 pub enum WahaError {
@@ -21,6 +23,10 @@ pub enum WahaError {
     Status { status: u16, message: String },
     #[error("WAHA's answer was not understood: {0}")]
     Answer(String),
+    /// Its address is one wacrm does not call (see [`super::network`]):
+    /// no call was made.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl WahaError {
@@ -35,14 +41,14 @@ impl WahaError {
         match self {
             WahaError::Transport(_) => true,
             WahaError::Status { status, .. } => *status == 429 || *status >= 500,
-            WahaError::Answer(_) => false,
+            WahaError::Answer(_) | WahaError::Refused(_) => false,
         }
     }
 }
 
 /// One WAHA session on one server.
 pub struct WahaSession<'a> {
-    pub http: &'a reqwest::Client,
+    pub http: &'a WahaHttp,
     pub base_url: Url,
     pub api_key: String,
     pub name: String,
@@ -96,6 +102,7 @@ impl WahaSession<'_> {
         let mut request = self
             .http
             .request(method, url)
+            .map_err(WahaError::Refused)?
             .header("X-Api-Key", &self.api_key)
             .header(reqwest::header::ACCEPT, "application/json");
         if let Some(body) = body {
@@ -357,7 +364,8 @@ impl WahaSession<'_> {
         }
         let mut response = self
             .http
-            .get(url)
+            .request(Method::GET, url)
+            .map_err(WahaError::Refused)?
             .header("X-Api-Key", &self.api_key)
             .timeout(timeout)
             .send()

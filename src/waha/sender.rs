@@ -176,6 +176,14 @@ pub async fn send(
             tx.commit().await?;
             Ok(())
         }
+        Err(WahaError::Refused(reason)) => {
+            give_up(
+                tx,
+                message,
+                &format!("Not sent to the WAHA server. {reason}"),
+            )
+            .await
+        }
         Err(e) if retry(&e) && attempt < SEND_ATTEMPTS => {
             tx.commit().await?;
             Err(RetryLater {

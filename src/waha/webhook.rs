@@ -15,7 +15,7 @@ use crate::whatsapp_web::link::{SessionEvent, WebInbound};
 pub struct Delivery {
     pub session: String,
     /// When WAHA made the event (its envelope's `timestamp`, unix ms),
-    /// if it says.
+    /// if it says (one that does not is refused as a possible replay).
     pub at: Option<OffsetDateTime>,
     pub event: Event,
 }

@@ -1,13 +1,17 @@
-//! Streaming a CSV download: rows are written page by page into a bounded
-//! channel, so memory stays flat whatever the size.
-
-use std::borrow::Cow;
+//! Streaming a CSV download: rows are written page by page into a file the
+//! response follows (see [`super::growing_file`]), so memory stays flat
+//! whatever the size. Every cell is defused on the way out (see
+//! [`super::csv_cell`]).
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
+use super::csv_cell::CsvWriter;
 use super::growing_file::{self, Writer};
 use crate::error::AppError;
+/// The cell rule, for producers that still apply it themselves (harmless:
+/// a defused cell is not defused again).
+pub use super::csv_cell::defuse as safe_cell;
 
 /// Where a producer writes the file, page by page. It never waits for the
 /// client (see [`growing_file`]), so its transaction is never held open by
@@ -19,7 +23,7 @@ pub struct CsvSink {
 impl CsvSink {
     /// Appends the rows; `false` if the client went away.
     pub async fn send(&self, rows: &[Vec<String>]) -> bool {
-        let mut writer = csv::Writer::from_writer(Vec::new());
+        let mut writer = CsvWriter::new(Vec::new());
         for row in rows {
             if writer.write_record(row).is_err() {
                 return false;
@@ -74,25 +78,4 @@ pub fn download(filename: &str) -> Result<(Response, CsvSink), AppError> {
         writer: tokio::sync::Mutex::new(Some(writer)),
     };
     Ok((response, sink))
-}
-
-/// A cell a spreadsheet would run as a formula gets a leading `'`.
-pub fn safe_cell(value: &str) -> Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{value}"))
-    } else {
-        Cow::Borrowed(value)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formulas_are_defused() {
-        assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(safe_cell("Maria"), "Maria");
-    }
 }

@@ -47,7 +47,10 @@ pub async fn security_headers(
         "permissions-policy",
         HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
     );
-    if state.tls {
+    // Users reach wacrm over https when it serves TLS itself or when its
+    // public address is https (a proxy in front ends TLS): either way the
+    // browser should never try plain http again.
+    if state.tls || state.config.secure_cookies() {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),

@@ -4,6 +4,7 @@
 pub mod bar_chart;
 pub mod client_ip;
 pub mod csrf;
+pub mod csv_cell;
 pub mod csv_download;
 pub mod device_cookie;
 pub mod form;

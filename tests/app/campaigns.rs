@@ -150,7 +150,7 @@ async fn customers(app: &TestApp, org: Uuid, n: usize, prefix: &str) -> BTreeMap
 }
 
 /// Creates a campaign through its form; its id.
-async fn create(owner: &Browser, fields: &[(&str, &str)]) -> String {
+pub(crate) async fn create(owner: &Browser, fields: &[(&str, &str)]) -> String {
     let response = owner.post_form("/campaigns", fields).await;
     assert_eq!(response.status(), 303, "campaign created");
     location(&response)
@@ -179,7 +179,7 @@ fn promo_fields<'a>(channel: &'a str, label: &'a str, rate: &'a str) -> Vec<(&'a
     ]
 }
 
-async fn state_of(app: &TestApp, campaign: &str) -> (String, Option<String>) {
+pub(crate) async fn state_of(app: &TestApp, campaign: &str) -> (String, Option<String>) {
     sqlx::query_as("select state, state_reason from campaigns where id = $1::uuid")
         .bind(campaign)
         .fetch_one(&mut app.admin_conn().await)
@@ -276,7 +276,7 @@ async fn report(app: &TestApp, channel: &str, wamid: &str, to: &str, status: &st
     deliver(app, channel, &payload).await;
 }
 
-async fn until_state(app: &TestApp, campaign: &str, wanted: &str) {
+pub(crate) async fn until_state(app: &TestApp, campaign: &str, wanted: &str) {
     until(WAIT, &format!("campaign {wanted}"), || async {
         state_of(app, campaign).await.0 == wanted
     })
@@ -685,7 +685,7 @@ async fn pause_stops_the_campaign_and_resume_goes_on_where_it_stopped() {
 
 /// The workspace's sandbox channel (made on first use, as the simulator
 /// does).
-async fn sandbox(app: &TestApp, org: Uuid) -> String {
+pub(crate) async fn sandbox(app: &TestApp, org: Uuid) -> String {
     sqlx::query_scalar(
         "insert into channels (org_id, id, kind, name) values ($1, $2, 'sandbox', 'Sandbox') \
          returning id::text",

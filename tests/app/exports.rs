@@ -20,7 +20,7 @@ use crate::team::team;
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-export-test";
 
 /// The export ids listed on the page, newest first.
-async fn export_ids(owner: &Browser) -> Vec<String> {
+pub(crate) async fn export_ids(owner: &Browser) -> Vec<String> {
     let (status, page) = owner.page("/settings/exports").await;
     assert_eq!(status, 200);
     page.match_indices("id=\"export-")
@@ -28,7 +28,7 @@ async fn export_ids(owner: &Browser) -> Vec<String> {
         .collect()
 }
 
-async fn wait_done(app: &TestApp, id: &str) {
+pub(crate) async fn wait_done(app: &TestApp, id: &str) {
     let id = uuid::Uuid::parse_str(id).unwrap();
     until(Duration::from_secs(30), "the export", || async {
         let state: String = sqlx::query_scalar("select state from data_exports where id = $1")
@@ -43,7 +43,7 @@ async fn wait_done(app: &TestApp, id: &str) {
 }
 
 /// The files of a downloaded archive, by path.
-fn unpack(bytes: &[u8]) -> HashMap<String, Vec<u8>> {
+pub(crate) fn unpack(bytes: &[u8]) -> HashMap<String, Vec<u8>> {
     let mut files = HashMap::new();
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
     for entry in archive.entries().unwrap() {
@@ -64,7 +64,7 @@ fn rows(files: &HashMap<String, Vec<u8>>, table: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn download(owner: &Browser, id: &str) -> Vec<u8> {
+pub(crate) async fn download(owner: &Browser, id: &str) -> Vec<u8> {
     let response = owner.get(&format!("/settings/exports/{id}/download")).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/gzip");

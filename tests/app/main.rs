@@ -21,6 +21,7 @@ mod campaigns;
 mod canned;
 mod companies;
 mod contacts;
+mod csv_injection;
 mod deals;
 mod documents;
 mod erasure;

@@ -506,7 +506,7 @@ async fn each_workspace_reports_only_its_own_and_bad_pipelines_fall_back() {
 
 /// An invoice for `contact` issued with one line of `amount`, due `due`
 /// (empty: no due date); its id.
-async fn issue_invoice(
+pub(crate) async fn issue_invoice(
     owner: &Browser,
     contact: &str,
     currency: &str,

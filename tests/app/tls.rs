@@ -98,3 +98,30 @@ fn mismatched_or_missing_tls_files_are_clear_errors() {
     let message = format!("{:#}", missing.expect_err("error"));
     assert!(message.contains("WACRM_TLS_CERT"), "{message}");
 }
+
+#[tokio::test]
+async fn hsts_is_sent_behind_a_proxy_when_the_public_address_is_https() {
+    let hsts = |app: TestApp| async move {
+        let response = app.browser().get("/login").await;
+        assert_eq!(response.status(), 200);
+        response
+            .headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    // A proxy in front ends TLS; wacrm itself speaks plain http.
+    let proxied = spawn_app_with(|config| {
+        config.public_url = Some("https://crm.example.com".parse().expect("url"));
+    })
+    .await;
+    let sent = hsts(proxied).await.expect("HSTS behind an https proxy");
+    assert!(sent.contains("max-age="), "{sent}");
+
+    let plain = spawn_app_with(|config| {
+        config.public_url = Some("http://crm.example.com".parse().expect("url"));
+    })
+    .await;
+    assert_eq!(hsts(plain).await, None, "no HSTS for an http address");
+    assert_eq!(hsts(spawn_app().await).await, None, "nor without one");
+}

@@ -753,3 +753,181 @@ async fn a_status_delivered_late_does_not_undo_a_newer_one() {
     .await;
     assert_eq!(status, "linked", "not logged out by the late news");
 }
+
+#[tokio::test]
+async fn a_signed_delivery_without_a_timestamp_is_refused_like_a_stale_one() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let channel = linked(&app, &owner, &waha).await;
+    let dated = |id: &str, text: &str| -> Value {
+        serde_json::from_slice(&waha.envelope(
+            "default",
+            "message",
+            fake_waha::customer_message(CUSTOMER, id, text),
+        ))
+        .expect("json")
+    };
+
+    // Stale, then undated in each way a body can leave the time out: each
+    // signed with the right key, each answered alike and none stored.
+    let mut stale = dated("CCCC0001", "stale");
+    stale["timestamp"] = json!(1_700_000_000_000_i64);
+    let stale_status = waha
+        .post_raw("default", stale.to_string().into_bytes(), None)
+        .await;
+    let mut missing = dated("CCCC0002", "captured and replayed");
+    missing.as_object_mut().expect("object").remove("timestamp");
+    let mut null = dated("CCCC0003", "null time");
+    null["timestamp"] = Value::Null;
+    let mut text = dated("CCCC0004", "time as text");
+    text["timestamp"] = json!("now");
+    for undated in [missing, null, text] {
+        let status = waha
+            .post_raw("default", undated.to_string().into_bytes(), None)
+            .await;
+        assert_eq!(status, stale_status, "{undated}");
+    }
+    assert_eq!(
+        stale_status, 200,
+        "acknowledged, so that nothing retries it"
+    );
+    assert_eq!(
+        app.count("select count(*) from messages where provider_message_id like 'CCCC%'")
+            .await,
+        0
+    );
+
+    // An undated status changes nothing either.
+    let mut logged_out: Value = serde_json::from_slice(&waha.envelope(
+        "default",
+        "session.status",
+        json!({"name": "default", "status": "STOPPED"}),
+    ))
+    .expect("json");
+    logged_out
+        .as_object_mut()
+        .expect("object")
+        .remove("timestamp");
+    assert_eq!(
+        waha.post_raw("default", logged_out.to_string().into_bytes(), None)
+            .await,
+        stale_status
+    );
+    let status: String = scalar(
+        &app,
+        &format!("select status from whatsapp_web_sessions where channel_id = '{channel}'"),
+    )
+    .await;
+    assert_eq!(status, "linked");
+
+    // The same message with its time comes in.
+    assert_eq!(
+        waha.post_raw(
+            "default",
+            dated("CCCC0002", "captured and replayed")
+                .to_string()
+                .into_bytes(),
+            None
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        app.count("select count(*) from messages where provider_message_id = 'CCCC0002'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_bridge_on_a_private_address_is_refused_at_call_time_once_private_networks_are_not_allowed()
+ {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, &waha).await;
+    assert!(waha.base_url().starts_with("http://127.0.0.1:"));
+    assert_eq!(
+        waha.customer_text("default", CUSTOMER, "AAAA0001", "Do you ship?")
+            .await,
+        200
+    );
+    let conversation: String = scalar(
+        &app,
+        "select conversation_id::text from messages where provider_message_id = 'AAAA0001'",
+    )
+    .await;
+    // Allowed, the bridge on 127.0.0.1 works.
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Yes, worldwide.")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    until(WAIT, "the reply sent", || async {
+        status_of(&app, "Yes, worldwide.").await == "sent"
+    })
+    .await;
+    assert_eq!(waha.sent().len(), 1);
+
+    // The operator restarts wacrm without allowing private networks: the
+    // address saved before is refused at every call, not only when saved.
+    app.background.kill();
+    let strict = app
+        .second_instance_with(|config| config.waha_allow_private_networks = false)
+        .await;
+    let owner = Browser::new(&strict.base);
+    let response = owner
+        .post_form(
+            "/login",
+            &[("email", "owner@acme.test"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let requests_before = waha.requests().len();
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Anything else?")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    until(WAIT, "the reply given up", || async {
+        status_of(&app, "Anything else?").await == "failed"
+    })
+    .await;
+    let error: String = scalar(
+        &app,
+        "select error from messages where body = 'Anything else?'",
+    )
+    .await;
+    assert!(
+        error.contains("private network") && error.contains("WAHA_ALLOW_PRIVATE_NETWORKS"),
+        "{error}"
+    );
+    assert_eq!(waha.sent().len(), 1, "nothing more sent");
+
+    // The same for an address changed in the database since it was saved.
+    sqlx::query("update waha_bridges set base_url = 'http://[64:ff9b::a9fe:a9fe]:3000/'")
+        .execute(&mut app.admin_conn().await)
+        .await
+        .expect("update");
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Through NAT64?")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    until(WAIT, "the NAT64 reply given up", || async {
+        status_of(&app, "Through NAT64?").await == "failed"
+    })
+    .await;
+    assert_eq!(
+        waha.requests().len(),
+        requests_before,
+        "the WAHA server was not called"
+    );
+}

@@ -21,6 +21,7 @@ use crate::import::mapping::{self, Field};
 use crate::jobs::{self, Job};
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
+use crate::web::csv_cell::CsvWriter;
 use crate::web::form::HtmlForm;
 use crate::web::upload::{read_file, upload_error};
 
@@ -207,7 +208,8 @@ pub async fn failed_rows(
         .ok_or(AppError::NotFound)?;
     let failures = db::imports::failures(&mut tenant.tx, import.id, FAILURES_DOWNLOADED).await?;
     tenant.tx.commit().await?;
-    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(vec![]);
+    // The file's rows as they came: some shorter or longer than its header.
+    let mut writer = CsvWriter::flexible(vec![]);
     let mut header = import.columns.clone();
     header.extend(["row".to_owned(), "error".to_owned()]);
     writer.write_record(&header).map_err(anyhow::Error::from)?;
@@ -216,7 +218,7 @@ pub async fn failed_rows(
         record.extend([failure.row_number.to_string(), failure.reason]);
         writer.write_record(&record).map_err(anyhow::Error::from)?;
     }
-    let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bytes = writer.into_inner()?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
