@@ -471,3 +471,71 @@ async fn guessing_the_password_or_code_here_is_limited_as_at_sign_in() {
     assert!(refused.headers().contains_key("retry-after"));
     assert_eq!(users_with_email(&app, "ana@acme.test").await, 1);
 }
+
+#[tokio::test]
+async fn a_workspace_that_still_pays_is_cancelled_first_reached_from_the_page() {
+    let app = spawn_app().await;
+    let ana = app.sign_up("Ana", "ana@acme.test", "Acme").await;
+    let response = ana
+        .post_form("/workspaces", &[("org_name", "Paid Side")])
+        .await;
+    assert_eq!(response.status(), 303);
+    let paid = app.org_id("Paid Side").await;
+    let acme = app.org_id("Acme").await;
+    sqlx::query(
+        "insert into billing_accounts (org_id, subscription_id, plan, status) \
+         values ($1, 'sub_paid', 'pro', 'active')",
+    )
+    .bind(paid)
+    .execute(&mut app.admin_conn().await)
+    .await
+    .unwrap();
+    // Back in Acme, Paid Side is reached through a switch to its Billing.
+    let response = ana
+        .post_form(
+            "/workspaces/switch",
+            &[
+                ("org_id", &acme.to_string()),
+                ("next", "https://evil.test/"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/dashboard", "no open redirect");
+
+    let (_, page) = ana.page(DELETE).await;
+    assert!(page.contains("Paid Side still has a paid subscription"));
+    assert!(page.contains(&format!("name=\"org_id\" value=\"{paid}\"")));
+    assert!(page.contains("name=\"next\" value=\"/settings/billing\""));
+    let response = ana
+        .post_form(
+            DELETE,
+            &[("password", PASSWORD), ("delete_workspaces", "yes")],
+        )
+        .await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(users_with_email(&app, "ana@acme.test").await, 1);
+    assert!(!deletion_requested(&app, acme).await && !deletion_requested(&app, paid).await);
+
+    let response = ana
+        .post_form(
+            "/workspaces/switch",
+            &[("org_id", &paid.to_string()), ("next", "/settings/billing")],
+        )
+        .await;
+    assert_eq!(location(&response), "/settings/billing");
+
+    // Canceled (to the end of the period): nothing stops it any more.
+    sqlx::query("update billing_accounts set cancel_at_period_end = true where org_id = $1")
+        .bind(paid)
+        .execute(&mut app.admin_conn().await)
+        .await
+        .unwrap();
+    let response = ana
+        .post_form(
+            DELETE,
+            &[("password", PASSWORD), ("delete_workspaces", "yes")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert!(deletion_requested(&app, acme).await && deletion_requested(&app, paid).await);
+}
