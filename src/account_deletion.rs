@@ -284,3 +284,38 @@ fn goodbye(user: &User, done: &Deleted) -> Email {
         body,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace(fate: Fate) -> WorkspaceFate {
+        WorkspaceFate {
+            org_id: Uuid::nil(),
+            name: "Acme".into(),
+            role: "owner".into(),
+            fate,
+        }
+    }
+
+    #[test]
+    fn only_a_team_without_another_owner_or_a_paying_workspace_blocks() {
+        let purge_at = OffsetDateTime::UNIX_EPOCH + RETENTION;
+        let leaves = workspace(Fate::Leaves);
+        let alone = workspace(Fate::DeletedWithIt {
+            purge_at,
+            already: false,
+        });
+        let team = workspace(Fate::NeedsNewOwner { others: 1 });
+        let paying = workspace(Fate::SubscriptionLive);
+        assert!(!leaves.blocks() && leaves.reason().is_none());
+        assert!(!alone.blocks() && alone.deleted_with_it());
+        assert_eq!(alone.purge_day(), "1970-01-31");
+        assert!(team.blocks() && team.fix_at() == "/team");
+        assert!(
+            team.reason()
+                .is_some_and(|r| r.contains("only owner of Acme, which has 1 other member."))
+        );
+        assert!(paying.blocks() && paying.fix_at() == "/settings/billing");
+    }
+}
