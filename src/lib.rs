@@ -1,6 +1,7 @@
 //! wacrm: a multi-tenant WhatsApp CRM in one binary.
 #![forbid(unsafe_code)]
 
+pub mod account_deletion;
 pub mod ai;
 pub mod app;
 pub mod audit;

@@ -70,3 +70,18 @@ pub async fn revoke(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Revokes the live tokens `user_id` created (they are deleting their
+/// account); how many.
+pub async fn revoke_created_by(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<u64> {
+    let org_id = tx.org_id();
+    let done = sqlx::query(
+        "update api_tokens set revoked_at = now() \
+         where org_id = $1 and created_by = $2 and revoked_at is null",
+    )
+    .bind(org_id)
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected())
+}

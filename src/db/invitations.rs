@@ -114,3 +114,18 @@ pub async fn revoke(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Revokes the invitations `user_id` sent that are still open (they are
+/// deleting their account); how many.
+pub async fn revoke_sent_by(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<u64> {
+    let org_id = tx.org_id();
+    let done = sqlx::query(
+        "update invitations set revoked_at = now() where org_id = $1 and invited_by = $2 \
+         and accepted_at is null and revoked_at is null",
+    )
+    .bind(org_id)
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected())
+}

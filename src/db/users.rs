@@ -166,3 +166,25 @@ pub async fn set_language(conn: &mut PgConnection, id: Uuid, language: &str) -> 
         .await?;
     Ok(())
 }
+
+/// Deletes the user: what is only theirs goes with them (memberships,
+/// one-time links, recovery codes, remembered devices, notifications,
+/// reads, mentions); what the workspaces keep (messages, notes, tasks...)
+/// loses its link to them (`on delete set null`) and shows "former member".
+/// Their sessions are not tied by a key: end them first
+/// ([`end_other_sessions`] with no session kept).
+pub async fn delete(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
+    let done = sqlx::query("delete from users where id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Which of `ids` are still users (the others deleted their account).
+pub async fn still_here(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar("select id from users where id = any($1)")
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+}

@@ -1,5 +1,6 @@
 //! Every route, one module per resource, merged here.
 
+mod account;
 mod api;
 mod attributes;
 mod auth;
@@ -80,6 +81,7 @@ pub fn router() -> Router<AppState> {
         .merge(team::router())
         .merge(invitations::router())
         .merge(profile::router())
+        .merge(account::router())
         .merge(settings::router())
         .merge(webhooks::router())
         .merge(waha_webhooks::router())

@@ -43,10 +43,17 @@ async fn index(State(state): State<AppState>, user: CurrentUser) -> Result<Works
     })
 }
 
+/// The pages a switch may open besides the dashboard (where another page
+/// sends the user to fix something in that workspace).
+const SWITCH_TO: [&str; 2] = ["/team", "/settings/billing"];
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct SwitchForm {
     org_id: String,
+    /// A page of that workspace to open: one of [`SWITCH_TO`] (the
+    /// dashboard otherwise).
+    next: String,
 }
 
 /// Only to a workspace the user belongs to; any other id is 404.
@@ -64,7 +71,11 @@ async fn switch(
     user.session
         .flash("success", format!("You are now in {}.", workspace.name))
         .await?;
-    Ok(Redirect::to("/dashboard"))
+    let next = SWITCH_TO
+        .iter()
+        .find(|page| **page == form.next.trim())
+        .unwrap_or(&"/dashboard");
+    Ok(Redirect::to(next))
 }
 
 #[derive(Debug, Default, Deserialize)]

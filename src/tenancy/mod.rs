@@ -4,11 +4,13 @@
 //! security filters every tenant table by it. Its constructor is private to
 //! this module, so it is opened only by the authenticated extractors in the
 //! child modules ([`member::Tenant`], [`api_client::ApiClient`]) and by the
-//! named system entry points in [`bootstrap`] (sign-up, invitation acceptance).
+//! named system entry points in [`bootstrap`] (sign-up, invitation acceptance)
+//! and [`departure`] (a user deleting their account, workspace by workspace).
 
 pub mod api_client;
 pub mod bootstrap;
 pub mod capability;
+pub mod departure;
 pub mod member;
 pub mod session_state;
 

@@ -38,7 +38,7 @@ fn recovery_codes_on(page: &str) -> Vec<String> {
 }
 
 /// Enrols the signed-in user; their secret and recovery codes.
-async fn enrol(user: &Browser) -> (Vec<u8>, Vec<String>) {
+pub async fn enrol(user: &Browser) -> (Vec<u8>, Vec<String>) {
     let (secret, codes, _) = enrol_with_code(user).await;
     (secret, codes)
 }

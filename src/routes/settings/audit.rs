@@ -1,12 +1,15 @@
 //! The audit log (owners): who did what, when, from where; filtered, paged,
 //! and its chain verified on request. Nothing here changes it.
 
+use std::collections::HashSet;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::audit::verify::{self, Report};
 use crate::audit::{self, Entry, Filter};
@@ -53,9 +56,17 @@ pub struct AuditPage {
     time_zone: String,
     errors: Vec<String>,
     report: Option<Report>,
+    /// Members of these entries who have since deleted their account.
+    former: HashSet<Uuid>,
 }
 
 impl AuditPage {
+    /// Whether the entry's member has deleted their account (shown as
+    /// "Former member"; the entry itself is kept as written).
+    fn by_former_member(&self, entry: &Entry) -> bool {
+        entry.actor_id.is_some_and(|id| self.former.contains(&id))
+    }
+
     fn when(&self, entry: &Entry) -> String {
         local_time::shown(entry.at, &self.time_zone)
     }
@@ -118,6 +129,17 @@ async fn render(
     } else {
         vec![]
     };
+    let actors: Vec<Uuid> = entries
+        .iter()
+        .filter_map(|e| e.actor_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let here: HashSet<Uuid> = db::users::still_here(owner.tx.conn(), &actors)
+        .await?
+        .into_iter()
+        .collect();
+    let former = actors.into_iter().filter(|id| !here.contains(id)).collect();
     owner.tx.commit().await?;
     let older = (entries.len() as i64 > PAGE).then(|| {
         entries.truncate(PAGE as usize);
@@ -145,6 +167,7 @@ async fn render(
         time_zone,
         errors,
         report,
+        former,
     };
     Ok((status, page).into_response())
 }
