@@ -42,6 +42,7 @@ mod reports;
 mod retention;
 mod roles;
 mod scheduled;
+mod schema;
 mod search;
 mod sessions;
 mod settings;
