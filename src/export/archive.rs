@@ -163,7 +163,9 @@ return, other than a plain number, gets a leading ' so a spreadsheet does not ru
 formula). Files sent or received in chats are in media/, named by the media id a message's\n\
 \"url\" (/media/<id>) points at.\n\n\
 manifest.json lists every file with its size and SHA-256. To check them:\n\
-    sha256sum -c SHA256SUMS\n";
+    sha256sum -c SHA256SUMS\n\
+Its \"left_out\" names what is not here and why (secrets such as keys and tokens,\n\
+session and queue state, counters).\n";
 
 /// Writes the archive to `out`: `folder/` holding the entries, then
 /// `manifest.json` (`head` and the file list), `SHA256SUMS`, `README.txt`.

@@ -205,7 +205,7 @@ async fn write_export(
     let mut entries = Vec::new();
     let mut counts = serde_json::Map::new();
     for (table, filter, count) in &included {
-        let columns = tables::columns(snapshot.conn(), table.name).await?;
+        let columns = tables::columns(snapshot.conn(), table).await?;
         let sql = tables::select_rows(table, &columns, filter);
         let written = write_table(
             &mut snapshot,
@@ -242,6 +242,10 @@ async fn write_export(
         "requested_by": export.requested_by_email,
         "created_at": OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?,
         "rows": counts,
+        "left_out": tables::LEFT_OUT
+            .iter()
+            .map(|(name, why)| ((*name).to_owned(), json!(why)))
+            .collect::<serde_json::Map<_, _>>(),
     });
     let out = folder(state, org_id).join(format!("{}.tar.gz.part", export.id));
     let name = download_name(export);

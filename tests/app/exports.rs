@@ -372,3 +372,155 @@ async fn a_contact_export_holds_only_that_contact_and_links_expire() {
         1
     );
 }
+
+/// What one workspace writes through the real routes: a customer's chat
+/// (it makes the sandbox channel), a knowledge-base article, a canned
+/// reply, an automation rule and a campaign, each carrying `mark`.
+async fn write_the_workspace_setup(
+    app: &TestApp,
+    owner: &Browser,
+    org: uuid::Uuid,
+    mark: &str,
+    phone: &str,
+) {
+    customer_writes(
+        owner,
+        &format!("{mark} customer"),
+        phone,
+        &format!("Hi {mark}"),
+    )
+    .await;
+    let title = format!("{mark} shipping");
+    let body = format!("{mark} ships to Recife in two days.");
+    let article = owner
+        .post_form("/knowledge", &[("title", &title), ("body", &body)])
+        .await;
+    assert_eq!(article.status(), 303, "article");
+    let shortcode = format!("{}-hello", mark.to_lowercase());
+    let reply = format!("Hello from {mark}!");
+    let canned = owner
+        .post_form("/canned", &[("shortcode", &shortcode), ("body", &reply)])
+        .await;
+    assert_eq!(canned.status(), 303, "canned reply");
+    let rule = format!("{mark} pricing");
+    let automation = owner
+        .post_form(
+            "/automations",
+            &[
+                ("name", &rule),
+                ("trigger", "keywords"),
+                ("keywords", "price"),
+                ("set_priority", "high"),
+            ],
+        )
+        .await;
+    assert_eq!(automation.status(), 303, "automation rule");
+    let sandbox: uuid::Uuid =
+        sqlx::query_scalar("select id from channels where org_id = $1 and kind = 'sandbox'")
+            .bind(org)
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .unwrap();
+    let name = format!("{mark} promo");
+    let text = format!("Hi {{{{name}}}}, news from {mark}");
+    let campaign = owner
+        .post_form(
+            "/campaigns",
+            &[
+                ("name", &name),
+                ("channel_id", &sandbox.to_string()),
+                ("body", &text),
+            ],
+        )
+        .await;
+    assert_eq!(campaign.status(), 303, "campaign");
+}
+
+#[tokio::test]
+async fn a_workspace_export_holds_its_knowledge_rules_replies_and_campaigns_and_no_one_elses() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let globex = app.sign_up("Gina", "owner@globex.test", "Globex").await;
+    let acme = app.org_id("Acme").await;
+    let other = app.org_id("Globex").await;
+    write_the_workspace_setup(&app, &owner, acme, "Acme", "+4930901820").await;
+    write_the_workspace_setup(&app, &globex, other, "Globex", "+4930999999").await;
+
+    assert_eq!(
+        owner.post_form("/settings/exports", &[]).await.status(),
+        303
+    );
+    let id = export_ids(&owner).await[0].clone();
+    wait_done(&app, &id).await;
+    let files = unpack(&download(&owner, &id).await);
+
+    // Every table the code exports is in the archive, twice.
+    for table in wacrm::export::tables::TABLES {
+        for ext in ["jsonl", "csv"] {
+            let file = format!("{}.{ext}", table.name);
+            assert!(files.contains_key(&file), "{file}");
+        }
+    }
+    for (table, field, value) in [
+        ("kb_articles", "title", "Acme shipping"),
+        ("canned_replies", "body", "Hello from Acme!"),
+        ("automation_rules", "name", "Acme pricing"),
+        ("campaigns", "name", "Acme promo"),
+    ] {
+        let exported = rows(&files, table);
+        assert!(
+            exported.iter().any(|r| r[field] == value),
+            "{table}: {exported:?}"
+        );
+        assert_eq!(
+            ids_in(&exported),
+            ids_in_db(&app, table, acme).await,
+            "{table}: all of Acme's rows"
+        );
+        assert!(exported.iter().all(|r| r.get("org_id").is_none()));
+        let csv = String::from_utf8(files[&format!("{table}.csv")].clone()).unwrap();
+        assert!(csv.contains(value), "{table}.csv");
+    }
+    let rule = &rows(&files, "automation_rules")
+        .into_iter()
+        .find(|r| r["name"] == "Acme pricing")
+        .unwrap();
+    assert_eq!(rule["keywords"], serde_json::json!(["price"]));
+    assert_eq!(rule["actions"]["set_priority"], "high");
+
+    // The workspace's own row and its team, with names.
+    let workspace = rows(&files, "organizations");
+    assert_eq!(workspace.len(), 1);
+    assert_eq!(workspace[0]["id"], acme.to_string());
+    assert_eq!(workspace[0]["name"], "Acme");
+    let team = rows(&files, "memberships");
+    assert_eq!(team.len(), 1);
+    assert_eq!(team[0]["email"], "owner@acme.test");
+    assert_eq!(team[0]["name"], "Olga");
+    assert_eq!(team[0]["role"], "owner");
+
+    // No secret in clear: the webhook's verify token and sealed keys stay.
+    let channels = String::from_utf8(files["channels.csv"].clone()).unwrap();
+    let header = channels.lines().next().unwrap();
+    assert!(header.contains("phone_number_id"), "{header}");
+    for secret in ["verify_token", "access_token_sealed", "app_secret_sealed"] {
+        assert!(!header.contains(secret), "{header}");
+    }
+    // What is left out, and why, is in the manifest.
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    assert!(
+        manifest["left_out"]["api_tokens"]
+            .as_str()
+            .unwrap()
+            .starts_with("secrets")
+    );
+    assert!(!files.contains_key("api_tokens.jsonl"));
+
+    // Nothing of Globex's, in any file.
+    for (path, content) in &files {
+        let text = String::from_utf8_lossy(content);
+        assert!(!text.contains("Globex"), "{path} holds Globex's data");
+        assert!(!text.contains("globex"), "{path} holds Globex's data");
+        assert!(!text.contains(&other.to_string()), "{path} names Globex");
+    }
+}

@@ -46,6 +46,7 @@ mod reports;
 mod retention;
 mod roles;
 mod scheduled;
+mod schema;
 mod search;
 mod sessions;
 mod settings;
