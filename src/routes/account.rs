@@ -23,7 +23,7 @@ use crate::session_store;
 use crate::tenancy::member::{CurrentUser, Page};
 use crate::tenancy::session_state::AuthSession;
 use crate::web::client_ip::ClientIp;
-use crate::web::rate_limit::{self, LOGIN_PER_EMAIL, SECOND_FACTOR_PER_USER};
+use crate::web::rate_limit::{self, LOGIN_PER_EMAIL};
 
 const PAGE: &str = "/profile/delete";
 const GOODBYE: &str = "/account-deleted";
@@ -140,7 +140,6 @@ async fn delete(
         .is_some();
     drop(conn);
     if two_factor_on {
-        rate_limit::check(&state, SECOND_FACTOR_PER_USER, &user.user.id.to_string()).await?;
         if second_factor::check(&state, user.user.id, form.code.trim())
             .await?
             .is_none()

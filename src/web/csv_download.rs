@@ -7,11 +7,11 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::csv_cell::CsvWriter;
-use super::growing_file::{self, Writer};
-use crate::error::AppError;
 /// The cell rule, for producers that still apply it themselves (harmless:
 /// a defused cell is not defused again).
 pub use super::csv_cell::defuse as safe_cell;
+use super::growing_file::{self, Writer};
+use crate::error::AppError;
 
 /// Where a producer writes the file, page by page. It never waits for the
 /// client (see [`growing_file`]), so its transaction is never held open by

@@ -34,6 +34,7 @@ async fn serves_https_with_a_self_signed_certificate_and_sends_hsts() {
     ));
 
     let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .add_root_certificate(
             reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).expect("root"),
         )
@@ -58,14 +59,40 @@ async fn serves_https_with_a_self_signed_certificate_and_sends_hsts() {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     assert!(hsts.contains("max-age="), "HSTS under TLS");
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("__Host-wacrm="))
-        .expect("__Host- session cookie over https")
-        .to_owned();
+    let cookie_named = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(name))
+            .map(str::to_owned)
+    };
+    // A visitor gets no session, only the visitor cookie for its forms.
+    let visitor = cookie_named(&response, "__Host-wacrm_visitor=")
+        .expect("__Host- visitor cookie over https");
+    assert!(
+        visitor.contains("Secure") && visitor.contains("HttpOnly"),
+        "{visitor}"
+    );
+    let page = response.text().await.expect("page");
+    let token = hidden_value(&page, "csrf_token").expect("token");
+    let visitor_pair = visitor.split(';').next().expect("pair").to_owned();
+    let signed_up = client
+        .post(format!("{url}/signup"))
+        .header("cookie", visitor_pair)
+        .form(&[
+            ("name", "Ana"),
+            ("email", "ana@tls.test"),
+            ("password", PASSWORD),
+            ("org_name", "Ana Shop"),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .expect("sign-up");
+    let cookie =
+        cookie_named(&signed_up, "__Host-wacrm=").expect("__Host- session cookie over https");
     assert!(
         cookie.contains("Secure") && cookie.contains("HttpOnly"),
         "{cookie}"
