@@ -139,16 +139,15 @@ async fn delete(
         .await?
         .is_some();
     drop(conn);
-    if two_factor_on {
-        if second_factor::check(&state, user.user.id, form.code.trim())
+    if two_factor_on
+        && second_factor::check(&state, user.user.id, form.code.trim())
             .await?
             .is_none()
-        {
-            let error = format!(
-                "That code is not valid. Type the code your app shows now, or a recovery code. {NOTHING_DELETED}"
-            );
-            return render(&state, user, StatusCode::UNPROCESSABLE_ENTITY, vec![error]).await;
-        }
+    {
+        let error = format!(
+            "That code is not valid. Type the code your app shows now, or a recovery code. {NOTHING_DELETED}"
+        );
+        return render(&state, user, StatusCode::UNPROCESSABLE_ENTITY, vec![error]).await;
     }
     match account_deletion::delete_account(&state, &user.user, &user.actor(ip)).await? {
         Outcome::Blocked(blocking) => {
