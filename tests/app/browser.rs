@@ -706,3 +706,96 @@ async fn a_deal_dragged_to_another_column_moves_there_in_a_real_browser() -> Web
     assert_eq!(stage, "Proposal");
     Ok(())
 }
+
+/// Files a customer chose on their phone (a page, a scripted SVG, a page
+/// behind a JPEG's first bytes, a page under `image/jpeg,text/html`),
+/// opened from the conversation in a real browser: nothing renders as a
+/// page of wacrm and no script runs.
+#[tokio::test]
+async fn hostile_files_opened_from_a_conversation_render_nothing_and_run_nothing()
+-> WebDriverResult<()> {
+    let (app, _owner, _fake, stored) =
+        crate::whatsapp_web::hostile_files_from_a_linked_phone().await;
+    let conversation: String = sqlx::query_scalar(
+        "select conversation_id::text from messages where provider_message_id = '3AH000'",
+    )
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("conversation");
+    let chromedriver = start_chromedriver().await;
+    let (driver, _profile) = open_browser(&chromedriver).await?;
+    let result = async {
+        log_in(&driver, &app.base, "owner@acme.test").await?;
+        let page = format!("{}/inbox/{conversation}", app.base);
+        for (url, _) in &stored {
+            driver.goto(&page).await?;
+            // The link the conversation shows, clicked as a person would.
+            driver
+                .find(By::Css(format!("a[href='{url}']")))
+                .await?
+                .click()
+                .await?;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            for handle in driver.windows().await? {
+                driver.switch_to_window(handle).await?;
+                assert_ne!(driver.title().await?, "ran", "a script of {url} ran");
+                let shown = driver.source().await?;
+                assert!(
+                    !shown.contains("<script>document.title"),
+                    "{url} rendered as a page: {shown}"
+                );
+            }
+            // And the file's address typed in directly.
+            driver.goto(format!("{}{url}", app.base)).await?;
+            assert_ne!(driver.title().await?, "ran", "a script of {url} ran");
+        }
+        screenshot(&driver, "hostile-file").await;
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    driver.quit().await?;
+    result
+}
+
+/// A sign-in link whose `next` would leave the site keeps a real browser
+/// on wacrm.
+#[tokio::test]
+async fn a_login_link_with_a_hostile_next_stays_on_this_site_in_a_real_browser()
+-> WebDriverResult<()> {
+    let app = spawn_app().await;
+    app.sign_up("Ana", "ana@example.com", "Ana Shop").await;
+    let chromedriver = start_chromedriver().await;
+    let (driver, _profile) = open_browser(&chromedriver).await?;
+    let result = async {
+        let hostile = [
+            "/%09/evil.example",
+            "/%5Cevil.example",
+            "//evil.example",
+            "/%0a/evil.example",
+        ];
+        // Signing in through the form with the first, then each link again.
+        driver
+            .goto(format!("{}/login?next={}", app.base, hostile[0]))
+            .await?;
+        fill(&driver, "email", "ana@example.com").await?;
+        fill(&driver, "password", PASSWORD).await?;
+        driver
+            .find(By::Css("main form button[type='submit']"))
+            .await?
+            .click()
+            .await?;
+        driver.query(By::Css("header .account")).first().await?;
+        for next in hostile {
+            driver
+                .goto(format!("{}/login?next={next}", app.base))
+                .await?;
+            let url = driver.current_url().await?;
+            assert_eq!(url.host_str(), Some("127.0.0.1"), "{next} led to {url}");
+            assert_eq!(url.path(), "/dashboard", "{next}");
+        }
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    driver.quit().await?;
+    result
+}

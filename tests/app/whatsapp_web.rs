@@ -750,8 +750,11 @@ fn image(id: &str, direct_path: &str, bytes: &[u8]) -> WebInbound {
     }
 }
 
-#[tokio::test]
-async fn hostile_files_from_a_linked_phone_are_kept_as_opaque_attachments() {
+/// A workspace whose linked phone received [`hostile_files`] from a
+/// customer, all fetched: the app, its owner, the fake session (kept alive)
+/// and each file's URL with its bytes.
+pub(crate) async fn hostile_files_from_a_linked_phone()
+-> (TestApp, Browser, Arc<FakeWeb>, Vec<(String, Vec<u8>)>) {
     let fake = FakeWeb::new();
     let app = app_with(&fake, 30).await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
@@ -785,14 +788,24 @@ async fn hostile_files_from_a_linked_phone_are_kept_as_opaque_attachments() {
         scalar::<i64>(&app, "select count(*) from messages where media ? 'url'").await == 4
     })
     .await;
-    for (i, (_, _, bytes)) in files.iter().enumerate() {
+    let mut stored = Vec::new();
+    for (i, (_, _, bytes)) in files.into_iter().enumerate() {
         let media: serde_json::Value =
             sqlx::query_scalar("select media from messages where provider_message_id = $1")
                 .bind(format!("3AH00{i}"))
                 .fetch_one(&mut app.admin_conn().await)
                 .await
                 .expect("media");
-        assert_served_as_attachment(&owner, media["url"].as_str().expect("url"), bytes).await;
+        stored.push((media["url"].as_str().expect("url").to_owned(), bytes));
+    }
+    (app, owner, fake, stored)
+}
+
+#[tokio::test]
+async fn hostile_files_from_a_linked_phone_are_kept_as_opaque_attachments() {
+    let (_app, owner, _fake, stored) = hostile_files_from_a_linked_phone().await;
+    for (url, bytes) in &stored {
+        assert_served_as_attachment(&owner, url, bytes).await;
     }
 }
 
