@@ -25,10 +25,10 @@ const INLINE: &[&str] = &[
     "video/quicktime",
 ];
 
-/// Types without a signature that a claim may name (all downloaded).
-const CLAIMABLE: &[&str] = &[
+/// Types without a signature that a claim may name (all downloaded): the
+/// documents WhatsApp delivers besides PDF.
+pub const CLAIMABLE: &[&str] = &[
     "text/plain",
-    "text/csv",
     "application/msword",
     "application/vnd.ms-excel",
     "application/vnd.ms-powerpoint",

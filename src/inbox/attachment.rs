@@ -3,22 +3,13 @@
 //! size limits per kind.
 
 use crate::domain::MessageKind;
+// Document types WhatsApp delivers that have no signature to recognise them
+// by (PDF is recognised by its content).
+use crate::domain::media::CLAIMABLE as DOCUMENT_TYPES;
 use crate::error::AppError;
 use crate::web::upload::{UploadedFile, read_form};
 
 const MB: usize = 1024 * 1024;
-
-/// Document types WhatsApp delivers (besides PDF, recognised by content).
-const DOCUMENT_TYPES: &[&str] = &[
-    "text/plain",
-    "application/pdf",
-    "application/msword",
-    "application/vnd.ms-excel",
-    "application/vnd.ms-powerpoint",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-];
 
 /// The largest file of any kind (documents): what an upload may carry.
 pub const MAX_BYTES: usize = 100 * MB;

@@ -132,15 +132,7 @@ fn visitor_cookie_name(secure: bool) -> &'static str {
 }
 
 fn visitor_cookie(headers: &HeaderMap, secure: bool) -> Option<String> {
-    let wanted = visitor_cookie_name(secure);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(|cookie| cookie.ok())
-        .find(|cookie| cookie.name() == wanted)
-        .map(|cookie| cookie.value().to_owned())
+    super::cookies::request_cookie(headers, visitor_cookie_name(secure))
         .filter(|value| value.len() <= 128)
 }
 

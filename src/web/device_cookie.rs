@@ -2,7 +2,7 @@
 //! stored (`remembered_devices`), so a second factor is not asked again on
 //! this browser for [`REMEMBER_FOR`]. The password always is.
 
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 use time::Duration;
 use tower_sessions::cookie::{Cookie, SameSite};
@@ -20,15 +20,7 @@ fn name(secure: bool) -> &'static str {
 
 /// The device token this browser sent, if any.
 pub fn token(headers: &HeaderMap, secure: bool) -> Option<String> {
-    let wanted = name(secure);
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(|cookie| cookie.ok())
-        .find(|cookie| cookie.name() == wanted)
-        .map(|cookie| cookie.value().to_owned())
+    super::cookies::request_cookie(headers, name(secure))
 }
 
 /// Adds the `Set-Cookie` that remembers this device with `token`.
@@ -65,7 +57,7 @@ mod tests {
         }
         let mut received = HeaderMap::new();
         received.insert(
-            COOKIE,
+            axum::http::header::COOKIE,
             HeaderValue::from_static("__Host-wacrm=s; __Host-wacrm_device=abc123"),
         );
         assert_eq!(token(&received, true).as_deref(), Some("abc123"));

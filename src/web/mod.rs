@@ -3,6 +3,7 @@
 
 pub mod bar_chart;
 pub mod client_ip;
+pub mod cookies;
 pub mod csrf;
 pub mod csv_cell;
 pub mod csv_download;

@@ -108,8 +108,13 @@ async fn login_rotates_the_session_id_and_logout_ends_it_server_side() {
     let app = spawn_app().await;
     app.sign_up("Ana", "ana@example.com", "Ana Shop").await;
     let browser = app.browser();
-    let login_page = browser.get("/login").await;
-    let before = session_cookie(&login_page).expect("anonymous session cookie");
+    // Viewing the login page stores no session; a message to show does (a
+    // second step posted too late): the session a fixation attack plants.
+    assert_eq!(session_cookie(&browser.get("/login").await), None);
+    let late = browser
+        .post_form("/login/two-factor", &[("code", "123456")])
+        .await;
+    let before = session_cookie(&late).expect("anonymous session cookie");
     browser.page("/login").await;
     let response = browser
         .post_form(
