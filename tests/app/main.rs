@@ -45,6 +45,7 @@ mod retention;
 mod roles;
 mod scheduled;
 mod search;
+mod secrets;
 mod sessions;
 mod settings;
 mod slow_clients;
