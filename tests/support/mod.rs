@@ -211,10 +211,17 @@ pub struct Instance {
 impl TestApp {
     /// Start a second instance on this app's database and configuration.
     pub async fn second_instance(&self) -> Instance {
+        self.second_instance_with(|_| {}).await
+    }
+
+    /// As [`TestApp::second_instance`], its configuration changed by
+    /// `customize` (another secret key, say).
+    pub async fn second_instance_with(&self, customize: impl FnOnce(&mut Config)) -> Instance {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let mut config = (*self.state.config).clone();
         config.bind = addr;
+        customize(&mut config);
         let connector = Some(self.state.web_connector.clone());
         let (state, background) = start_instance(&self.admin, config, listener, connector).await;
         Instance {
