@@ -22,6 +22,19 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Work on the secrets sealed in the database.
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsCommand,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+pub enum SecretsCommand {
+    /// Re-seal every stored secret with the first key of WACRM_SECRET_KEY
+    /// (migrating first), print what was done per column, and exit; fails if
+    /// any secret does not open. Then older keys can be removed.
+    Rotate,
 }
 
 fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {

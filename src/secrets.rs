@@ -1,9 +1,14 @@
 //! Secrets at rest (WhatsApp tokens, API keys): AES-256-GCM with a random
-//! nonce. A sealed blob names the key that sealed it, so keys can rotate, and
-//! is bound to its workspace and purpose as associated data: a blob copied
-//! into another row or workspace fails to open.
+//! nonce. A sealed blob names the key that sealed it, so keys can rotate
+//! ([`rotate`] re-seals every stored blob with the first key), and is bound
+//! to its workspace, purpose and row as associated data: a blob copied into
+//! another row or workspace fails to open.
 //!
 //! Blob layout: `version (1) | key id (4) | nonce (12) | ciphertext + tag`.
+//! Version 2 binds the row; version 1 (workspace and purpose only) is still
+//! opened, so blobs stored before it keep working until re-sealed.
+
+pub mod rotate;
 
 use std::path::Path;
 
@@ -16,7 +21,10 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-const VERSION: u8 = 1;
+/// What [`SecretBox::seal`] writes.
+const VERSION: u8 = 2;
+/// Bound to workspace and purpose only: opened, never written.
+const VERSION_1: u8 = 1;
 const KEY_ID_LEN: usize = 4;
 const NONCE_LEN: usize = 12;
 const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
@@ -27,7 +35,7 @@ pub enum SecretsError {
     Malformed,
     #[error("sealed with a key that is not configured (key id {0})")]
     UnknownKey(String),
-    #[error("sealed secret failed authentication (wrong key, workspace or purpose)")]
+    #[error("sealed secret failed authentication (wrong key, workspace, purpose or row)")]
     Tampered,
     #[error("encryption failed")]
     Encrypt,
@@ -101,16 +109,20 @@ impl SecretBox {
         SecretBox::from_config(text.trim())
     }
 
+    /// Seals `plaintext` with the first key for the row `row` (what
+    /// identifies the row the blob is stored in, e.g. a channel's id) of
+    /// `purpose` in the workspace `org_id`.
     pub fn seal(
         &self,
         org_id: Uuid,
         purpose: &str,
+        row: impl std::fmt::Display,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, SecretsError> {
         let key = &self.keys[0];
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|_| SecretsError::Encrypt)?;
-        let aad = associated_data(org_id, purpose);
+        let aad = associated_data(org_id, purpose, &row.to_string());
         let ciphertext = key
             .cipher
             .encrypt(
@@ -129,10 +141,23 @@ impl SecretBox {
         Ok(blob)
     }
 
-    pub fn open(&self, org_id: Uuid, purpose: &str, blob: &[u8]) -> Result<Vec<u8>, SecretsError> {
-        if blob.len() < HEADER_LEN + 16 || blob[0] != VERSION {
+    /// Opens a blob sealed by [`SecretBox::seal`] for the same workspace,
+    /// purpose and row (a version-1 blob: the same workspace and purpose).
+    pub fn open(
+        &self,
+        org_id: Uuid,
+        purpose: &str,
+        row: impl std::fmt::Display,
+        blob: &[u8],
+    ) -> Result<Vec<u8>, SecretsError> {
+        if blob.len() < HEADER_LEN + 16 {
             return Err(SecretsError::Malformed);
         }
+        let aad = match blob[0] {
+            VERSION => associated_data(org_id, purpose, &row.to_string()),
+            VERSION_1 => associated_data_v1(org_id, purpose),
+            _ => return Err(SecretsError::Malformed),
+        };
         let key_id = &blob[1..1 + KEY_ID_LEN];
         let key = self
             .keys
@@ -141,7 +166,6 @@ impl SecretBox {
             .ok_or_else(|| SecretsError::UnknownKey(hex::encode(key_id)))?;
         let mut nonce = [0u8; NONCE_LEN];
         nonce.copy_from_slice(&blob[1 + KEY_ID_LEN..HEADER_LEN]);
-        let aad = associated_data(org_id, purpose);
         key.cipher
             .decrypt(
                 &Nonce::from(nonce),
@@ -164,9 +188,16 @@ impl SecretBox {
         Some(mac.finalize().into_bytes().into())
     }
 
-    /// Whether a blob was sealed with an older key (re-seal it).
+    /// The id of the key that seals (as blobs name it; not secret).
+    pub fn sealing_key_id(&self) -> String {
+        hex::encode(self.keys[0].id)
+    }
+
+    /// Whether a blob was sealed with an older key or in the older format
+    /// (re-seal it).
     pub fn needs_reseal(&self, blob: &[u8]) -> bool {
-        blob.len() > KEY_ID_LEN && blob[1..1 + KEY_ID_LEN] != self.keys[0].id
+        blob.len() > KEY_ID_LEN
+            && (blob[0] != VERSION || blob[1..1 + KEY_ID_LEN] != self.keys[0].id)
     }
 }
 
@@ -192,7 +223,22 @@ impl Key {
     }
 }
 
-fn associated_data(org_id: Uuid, purpose: &str) -> Vec<u8> {
+/// Version 2: workspace, purpose and row, each part length-prefixed so no
+/// two different triples (a purpose ending where a row begins) give the same
+/// bytes.
+fn associated_data(org_id: Uuid, purpose: &str, row: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(32 + purpose.len() + row.len());
+    aad.extend_from_slice(b"wacrm/secret/v2/");
+    aad.extend_from_slice(org_id.as_bytes());
+    for part in [purpose, row] {
+        aad.extend_from_slice(&(part.len() as u64).to_be_bytes());
+        aad.extend_from_slice(part.as_bytes());
+    }
+    aad
+}
+
+/// Version 1: workspace and purpose (blobs stored before rows were bound).
+fn associated_data_v1(org_id: Uuid, purpose: &str) -> Vec<u8> {
     format!("wacrm/secret/v1/{org_id}/{purpose}").into_bytes()
 }
 
@@ -215,23 +261,107 @@ mod tests {
         STANDARD.encode([byte; 32])
     }
 
+    /// A blob as version 1 sealed it (before rows were bound), made here
+    /// independently of `seal`.
+    fn v1_blob(key_byte: u8, org_id: Uuid, purpose: &str, plaintext: &[u8]) -> Vec<u8> {
+        let key = [key_byte; 32];
+        let cipher = Aes256Gcm::new_from_slice(&key).unwrap();
+        let nonce = [9u8; NONCE_LEN];
+        let aad = format!("wacrm/secret/v1/{org_id}/{purpose}");
+        let ciphertext = cipher
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .unwrap();
+        let mut blob = vec![1u8];
+        blob.extend_from_slice(&Sha256::digest(key)[..KEY_ID_LEN]);
+        blob.extend_from_slice(&nonce);
+        blob.extend_from_slice(&ciphertext);
+        blob
+    }
+
     #[test]
-    fn sealed_secret_opens_only_for_its_org_and_purpose() -> anyhow::Result<()> {
+    fn sealed_secret_opens_only_for_its_org_purpose_and_row() -> anyhow::Result<()> {
         let secrets = SecretBox::from_config(&key(1))?;
         let (org_a, org_b) = (Uuid::new_v4(), Uuid::new_v4());
-        let blob = secrets.seal(org_a, "whatsapp_token", b"EAAG-token")?;
+        let channel_a = Uuid::new_v4();
+        let blob = secrets.seal(org_a, "whatsapp_token", channel_a, b"EAAG-token")?;
+        assert_eq!(blob[0], 2, "new seals are version 2");
         assert!(
             !blob.windows(10).any(|w| w == b"EAAG-token"),
             "plaintext leaked"
         );
-        assert_eq!(secrets.open(org_a, "whatsapp_token", &blob)?, b"EAAG-token");
         assert_eq!(
-            secrets.open(org_b, "whatsapp_token", &blob),
+            secrets.open(org_a, "whatsapp_token", channel_a, &blob)?,
+            b"EAAG-token"
+        );
+        assert!(!secrets.needs_reseal(&blob));
+        assert_eq!(
+            secrets.open(org_b, "whatsapp_token", channel_a, &blob),
             Err(SecretsError::Tampered)
         );
         assert_eq!(
-            secrets.open(org_a, "openai_key", &blob),
+            secrets.open(org_a, "openai_key", channel_a, &blob),
             Err(SecretsError::Tampered)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_blob_copied_into_another_row_of_the_same_workspace_and_purpose_does_not_open()
+    -> anyhow::Result<()> {
+        let secrets = SecretBox::from_config(&key(1))?;
+        let org = Uuid::new_v4();
+        let (channel_a, channel_b) = (Uuid::new_v4(), Uuid::new_v4());
+        let a_token = secrets.seal(org, "whatsapp_token", channel_a, b"token of A")?;
+        assert_eq!(
+            secrets.open(org, "whatsapp_token", channel_b, &a_token),
+            Err(SecretsError::Tampered)
+        );
+        // Job ids are rows too.
+        let job = secrets.seal(Uuid::nil(), "job-payload", 41, b"{}")?;
+        assert_eq!(
+            secrets.open(Uuid::nil(), "job-payload", 42, &job),
+            Err(SecretsError::Tampered)
+        );
+        assert_eq!(secrets.open(Uuid::nil(), "job-payload", 41, &job)?, b"{}");
+        // Where the purpose ends and the row begins is part of the binding.
+        let blob = secrets.seal(org, "ab", "c", b"x")?;
+        assert_eq!(
+            secrets.open(org, "a", "bc", &blob),
+            Err(SecretsError::Tampered)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn version_1_blobs_still_open_for_their_workspace_and_purpose_and_need_resealing()
+    -> anyhow::Result<()> {
+        let secrets = SecretBox::from_config(&key(5))?;
+        let org = Uuid::new_v4();
+        let blob = v1_blob(5, org, "whatsapp_token", b"stored last year");
+        assert_eq!(
+            secrets.open(org, "whatsapp_token", Uuid::new_v4(), &blob)?,
+            b"stored last year"
+        );
+        assert!(secrets.needs_reseal(&blob), "v1 is re-sealed as v2");
+        assert_eq!(
+            secrets.open(Uuid::new_v4(), "whatsapp_token", "any", &blob),
+            Err(SecretsError::Tampered)
+        );
+        assert_eq!(
+            secrets.open(org, "openai_key", "any", &blob),
+            Err(SecretsError::Tampered)
+        );
+        let mut unknown_version = blob.clone();
+        unknown_version[0] = 3;
+        assert_eq!(
+            secrets.open(org, "whatsapp_token", "any", &unknown_version),
+            Err(SecretsError::Malformed)
         );
         Ok(())
     }
@@ -240,18 +370,18 @@ mod tests {
     fn nonces_differ_and_tampering_is_detected() -> anyhow::Result<()> {
         let secrets = SecretBox::from_config(&key(2))?;
         let org = Uuid::new_v4();
-        let a = secrets.seal(org, "p", b"same")?;
-        let b = secrets.seal(org, "p", b"same")?;
+        let a = secrets.seal(org, "p", "r", b"same")?;
+        let b = secrets.seal(org, "p", "r", b"same")?;
         assert_ne!(a, b);
         let mut flipped = a.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
         assert_eq!(
-            secrets.open(org, "p", &flipped),
+            secrets.open(org, "p", "r", &flipped),
             Err(SecretsError::Tampered)
         );
         assert_eq!(
-            secrets.open(org, "p", &a[..5]),
+            secrets.open(org, "p", "r", &a[..5]),
             Err(SecretsError::Malformed)
         );
         Ok(())
@@ -261,13 +391,13 @@ mod tests {
     fn rotated_keys_still_open_old_blobs() -> anyhow::Result<()> {
         let org = Uuid::new_v4();
         let old = SecretBox::from_config(&key(3))?;
-        let blob = old.seal(org, "p", b"v1")?;
+        let blob = old.seal(org, "p", "r", b"v1")?;
         let rotated = SecretBox::from_config(&format!("{},{}", key(4), key(3)))?;
-        assert_eq!(rotated.open(org, "p", &blob)?, b"v1");
+        assert_eq!(rotated.open(org, "p", "r", &blob)?, b"v1");
         assert!(rotated.needs_reseal(&blob));
         let only_new = SecretBox::from_config(&key(4))?;
         assert!(matches!(
-            only_new.open(org, "p", &blob),
+            only_new.open(org, "p", "r", &blob),
             Err(SecretsError::UnknownKey(_))
         ));
         Ok(())

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tower_sessions::ExpiredDeletion;
 
 use crate::app::{AppState, router};
-use crate::config::{Command, Config};
+use crate::config::{Command, Config, SecretsCommand};
 use crate::db::{self, Database};
 use crate::session_store::PgSessionStore;
 
@@ -18,7 +18,7 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// `wacrm serve` and `wacrm migrate`.
+/// `wacrm serve`, `wacrm migrate` and `wacrm secrets rotate`.
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
     install_crypto_provider();
     let _lock = match config.database_url {
@@ -33,9 +33,15 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
 
 async fn run_with(database: &Database, config: Config, command: Command) -> anyhow::Result<()> {
     db::migrate(&database.admin).await?;
-    if command == Command::Migrate {
-        tracing::info!("migrations applied");
-        return Ok(());
+    match command {
+        Command::Migrate => {
+            tracing::info!("migrations applied");
+            return Ok(());
+        }
+        Command::Secrets {
+            action: SecretsCommand::Rotate,
+        } => return rotate_secrets(database, &config).await,
+        Command::Serve => {}
     }
     // One more for the instance's LISTEN connection.
     let pool = db::app_pool(&database.admin, config.pool_size() + 1).await?;
@@ -69,6 +75,27 @@ async fn run_with(database: &Database, config: Config, command: Command) -> anyh
     {
         tracing::warn!("database connections did not close within 10 s");
     }
+    Ok(())
+}
+
+/// `wacrm secrets rotate`: as the application's role, so row-level security
+/// holds as it does for requests (see `crate::secrets::rotate`).
+async fn rotate_secrets(database: &Database, config: &Config) -> anyhow::Result<()> {
+    let secrets = crate::secrets::SecretBox::load(config.secret_key.as_ref(), &config.data_dir)?;
+    let pool = db::app_pool(&database.admin, 2).await?;
+    println!("re-sealing with key {}", secrets.sealing_key_id());
+    let rotated = crate::secrets::rotate::rotate(&pool, &secrets).await;
+    pool.close().await;
+    let tallies = rotated?;
+    for tally in &tallies {
+        println!("{tally}");
+    }
+    let failed: u64 = tallies.iter().map(|t| t.failed).sum();
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} sealed value(s) did not open with the configured keys (listed in the log) \
+         and were left as they are: keep the older keys until they are dealt with"
+    );
     Ok(())
 }
 

@@ -35,7 +35,7 @@ pub async fn provider(state: &AppState, tx: &mut TenantTx) -> Result<Provider> {
         Some(sealed) => {
             let key = state
                 .secrets
-                .open(tx.org_id(), db::ai::KEY_PURPOSE, sealed)
+                .open(tx.org_id(), db::ai::KEY_PURPOSE, tx.org_id(), sealed)
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("AI key: {e}")))?;
             Some(String::from_utf8(key).map_err(|e| AppError::Internal(e.into()))?)
         }

@@ -63,7 +63,9 @@ pub async fn check(
         let left = db::two_factor::recovery_codes_left(&mut conn, user_id).await?;
         return Ok(Some(Proof::RecoveryCode { left }));
     }
-    let secret = state.secrets.open(user_id, SEALED_PURPOSE, &sealed)?;
+    let secret = state
+        .secrets
+        .open(user_id, SEALED_PURPOSE, user_id, &sealed)?;
     let Some(step) = totp::matching_step(&secret, input, unix_now()) else {
         return Ok(None);
     };

@@ -12,8 +12,9 @@ use uuid::Uuid;
 use crate::mail::Email;
 use crate::secrets::SecretBox;
 
-/// Sealing purpose of job payloads (no workspace: the queue is shared).
-const SEAL_PURPOSE: &str = "job-payload";
+/// Sealing purpose of job payloads (no workspace: the queue is shared; the
+/// job's id is the row a payload is bound to).
+pub const SEAL_PURPOSE: &str = "job-payload";
 /// The channel workers listen on to wake up at once.
 pub const NOTIFY_CHANNEL: &str = "wacrm_jobs";
 
@@ -136,22 +137,24 @@ pub async fn enqueue_at(
     run_at: Option<OffsetDateTime>,
 ) -> anyhow::Result<i64> {
     let plain = serde_json::to_vec(job)?;
-    let sealed = secrets.seal(Uuid::nil(), SEAL_PURPOSE, &plain)?;
-    let id: i64 = sqlx::query_scalar(
-        "insert into jobs (queue, payload, run_at, max_attempts) \
-         values ($1, $2, coalesce($3, now()), $4) returning id",
+    // The id first: the payload is sealed for it.
+    let id: i64 = sqlx::query_scalar("select nextval('jobs_id_seq')")
+        .fetch_one(&mut *conn)
+        .await?;
+    let sealed = secrets.seal(Uuid::nil(), SEAL_PURPOSE, id, &plain)?;
+    sqlx::query(
+        "with queued as (insert into jobs (id, queue, payload, run_at, max_attempts) \
+                         values ($1, $2, $3, coalesce($4, now()), $5) returning queue) \
+         select pg_notify($6, queue) from queued",
     )
+    .bind(id)
     .bind(job.queue())
     .bind(sealed)
     .bind(run_at)
     .bind(job.max_attempts())
-    .fetch_one(&mut *conn)
+    .bind(NOTIFY_CHANNEL)
+    .execute(&mut *conn)
     .await?;
-    sqlx::query("select pg_notify($1, $2)")
-        .bind(NOTIFY_CHANNEL)
-        .bind(job.queue())
-        .execute(&mut *conn)
-        .await?;
     Ok(id)
 }
 
@@ -186,11 +189,7 @@ pub async fn claim(
     let Some((id, attempts, sealed)) = row else {
         return Ok(None);
     };
-    let opened = secrets.open(Uuid::nil(), SEAL_PURPOSE, &sealed);
-    match opened
-        .map_err(anyhow::Error::from)
-        .and_then(|plain| Ok(serde_json::from_slice::<Job>(&plain)?))
-    {
+    match open_payload(secrets, id, &sealed) {
         Ok(job) => Ok(Some(Claimed { id, attempts, job })),
         Err(e) => {
             // Unreadable (e.g. sealed with a key no longer configured): keep it
@@ -203,6 +202,13 @@ pub async fn claim(
             Ok(None)
         }
     }
+}
+
+/// The job a stored payload holds (the job `id`'s own: a payload copied from
+/// another job does not open).
+pub fn open_payload(secrets: &SecretBox, id: i64, sealed: &[u8]) -> anyhow::Result<Job> {
+    let plain = secrets.open(Uuid::nil(), SEAL_PURPOSE, id, sealed)?;
+    Ok(serde_json::from_slice(&plain)?)
 }
 
 /// Extends the claim on a running job by `lease_secs` from now; false when

@@ -87,12 +87,12 @@ async fn page(state: &AppState, user: CurrentUser, errors: Vec<String>) -> Resul
             None => {
                 let sealed = state
                     .secrets
-                    .seal(id, SEALED_PURPOSE, &totp::new_secret()?)?;
+                    .seal(id, SEALED_PURPOSE, id, &totp::new_secret()?)?;
                 user.session.set_totp_enrolment(Some(&sealed)).await?;
                 sealed
             }
         };
-        let secret = state.secrets.open(id, SEALED_PURPOSE, &sealed)?;
+        let secret = state.secrets.open(id, SEALED_PURPOSE, id, &sealed)?;
         let url = totp::enrolment_url(&secret, ISSUER, &user.user.email)?;
         Some(Enrolment {
             qr: qr_svg(url.as_bytes())?,
@@ -160,7 +160,7 @@ async fn enable(
     let Some(sealed) = user.session.totp_enrolment().await?.filter(|_| !already_on) else {
         return Ok(Redirect::to(PAGE).into_response());
     };
-    let secret = state.secrets.open(id, SEALED_PURPOSE, &sealed)?;
+    let secret = state.secrets.open(id, SEALED_PURPOSE, id, &sealed)?;
     let Some(step) = totp::matching_step(&secret, &form.code, second_factor::unix_now()) else {
         return refused(
             &state,

@@ -65,9 +65,12 @@ async fn receive(
         return not_found();
     };
     let org_id = tx.org_id();
-    let key = state
-        .secrets
-        .open(org_id, WEBHOOK_KEY_PURPOSE, &bridge.webhook_key_sealed)?;
+    let key = state.secrets.open(
+        org_id,
+        WEBHOOK_KEY_PURPOSE,
+        bridge.channel_id,
+        &bridge.webhook_key_sealed,
+    )?;
     let header = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
     if !signature::verify(&key, body, header) {
         tracing::warn!(%channel_id, "WAHA delivery with a bad or missing signature");

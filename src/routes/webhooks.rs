@@ -127,9 +127,12 @@ async fn receive(
         return Ok(plain(StatusCode::NOT_FOUND, "No such channel."));
     };
     let org_id = tx.org_id();
-    let app_secret = state
-        .secrets
-        .open(org_id, APP_SECRET_PURPOSE, &channel.app_secret_sealed)?;
+    let app_secret = state.secrets.open(
+        org_id,
+        APP_SECRET_PURPOSE,
+        channel.id,
+        &channel.app_secret_sealed,
+    )?;
     let header = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
     if !signature::verify(&app_secret, body, header) {
         tracing::warn!(channel = %channel.id, "webhook delivery with a bad or missing signature");

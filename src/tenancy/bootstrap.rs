@@ -178,6 +178,12 @@ pub async fn for_job(pool: &sqlx::PgPool, org_id: Uuid) -> sqlx::Result<TenantTx
     TenantTx::open(pool, org_id).await
 }
 
+/// The context of one workspace for an operator's command that visits
+/// every workspace in turn (`wacrm secrets rotate`).
+pub async fn for_maintenance(pool: &sqlx::PgPool, org_id: Uuid) -> sqlx::Result<TenantTx> {
+    TenantTx::open(pool, org_id).await
+}
+
 /// The workspace context of a webhook delivery for a channel, found by the
 /// channel's route; `None` for an unknown channel. The caller must then
 /// prove the delivery with that channel's own secret before trusting it.

@@ -29,9 +29,12 @@ pub fn session<'a>(
     org_id: Uuid,
     bridge: &WahaBridge,
 ) -> anyhow::Result<WahaSession<'a>> {
-    let api_key = state
-        .secrets
-        .open(org_id, super::API_KEY_PURPOSE, &bridge.api_key_sealed)?;
+    let api_key = state.secrets.open(
+        org_id,
+        super::API_KEY_PURPOSE,
+        bridge.channel_id,
+        &bridge.api_key_sealed,
+    )?;
     Ok(WahaSession {
         http: &state.waha_http,
         base_url: url::Url::parse(&bridge.base_url)?,

@@ -106,15 +106,16 @@ pub async fn connect(
         return Err(ConnectError::NumberTaken);
     }
     let org_id = tx.org_id();
+    // Made first: the secrets are sealed for this channel's row.
+    let id = Uuid::now_v7();
     let seal = |purpose: &str, plain: &str| {
         secrets
-            .seal(org_id, purpose, plain.trim().as_bytes())
+            .seal(org_id, purpose, id, plain.trim().as_bytes())
             .map_err(anyhow::Error::from)
     };
     let access_token_sealed = seal(ACCESS_TOKEN_PURPOSE, &settings.access_token)?;
     let app_secret_sealed = seal(APP_SECRET_PURPOSE, &settings.app_secret)?;
     let verify_token = random_secret()?;
-    let id = Uuid::now_v7();
     let inserted = db::cloud_channels::insert(
         tx,
         &NewCloudChannel {

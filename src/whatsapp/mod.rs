@@ -22,6 +22,11 @@ pub fn access_token(
     org_id: uuid::Uuid,
     channel: &crate::db::cloud_channels::CloudChannel,
 ) -> anyhow::Result<String> {
-    let token = secrets.open(org_id, ACCESS_TOKEN_PURPOSE, &channel.access_token_sealed)?;
+    let token = secrets.open(
+        org_id,
+        ACCESS_TOKEN_PURPOSE,
+        channel.id,
+        &channel.access_token_sealed,
+    )?;
     Ok(String::from_utf8(token)?)
 }

@@ -39,8 +39,14 @@ use crate::db::messages::Message;
 use crate::domain::{DeliveryStatus, MessageKind};
 use crate::inbox::delivery;
 use crate::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
+use crate::secrets::SecretsError;
 use crate::tenancy::{TenantTx, bootstrap};
 use crate::whatsapp::graph::GraphError;
+
+/// Why a message fails when its channel's stored token cannot be read.
+pub const UNREADABLE_TOKEN: &str = "This number's stored access token cannot be read (it was not \
+     sealed for this number): remove the number in Settings → WhatsApp numbers and connect \
+     it again.";
 
 /// Sends `message` (queued, on a Cloud API channel) in `tx`'s workspace.
 pub async fn send(
@@ -76,7 +82,22 @@ pub async fn send(
         }
         // No report in the window: Graph never took it.
     }
-    let token = crate::whatsapp::access_token(&state.secrets, org_id, &channel)?;
+    let token = match crate::whatsapp::access_token(&state.secrets, org_id, &channel) {
+        Ok(token) => token,
+        // Not this channel's token (copied from another row) or damaged:
+        // trying again cannot help. A key missing from the configuration
+        // (`UnknownKey`) can be put back, so that error is retried.
+        Err(e)
+            if matches!(
+                e.downcast_ref::<SecretsError>(),
+                Some(SecretsError::Tampered | SecretsError::Malformed)
+            ) =>
+        {
+            tracing::warn!(channel_id = %channel.id, error = %e, "channel's access token does not open");
+            return give_up(tx, message, UNREADABLE_TOKEN).await;
+        }
+        Err(e) => return Err(e),
+    };
     let body = match request_body(state, &mut tx, &channel, &token, message).await? {
         Ok(body) => body,
         Err(Unsendable::Reason(reason)) => return give_up(tx, message, &reason).await,

@@ -36,9 +36,10 @@ pub async fn apply(
     let now = OffsetDateTime::now_utc();
     let next = match event {
         SessionEvent::Qr { code, valid_for } => {
-            let sealed = state
-                .secrets
-                .seal(org_id, &qr_purpose(channel_id), code.as_bytes())?;
+            let sealed =
+                state
+                    .secrets
+                    .seal(org_id, &qr_purpose(channel_id), channel_id, code.as_bytes())?;
             db::web_sessions::show_qr(&mut tx, channel_id, &sealed, now + valid_for).await?;
             Next::Continue
         }

@@ -118,6 +118,12 @@ fn message_key(chat: &str, sender: &str, id: &str) -> String {
     format!("{chat}\n{sender}\n{id}")
 }
 
+/// The sealing purpose of a state row (it names the row's space and key;
+/// the channel is the row the blob is bound to).
+pub fn state_purpose(channel_id: Uuid, space: &str, key: &str) -> String {
+    format!("whatsapp-web-state\n{channel_id}\n{space}\n{key}")
+}
+
 fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -138,21 +144,28 @@ impl SessionStore {
     }
 
     fn purpose(&self, space: &str, key: &str) -> String {
-        format!("whatsapp-web-state\n{}\n{space}\n{key}", self.channel_id)
+        state_purpose(self.channel_id, space, key)
     }
 
     fn seal(&self, space: &str, key: &str, plain: &[u8]) -> Result<Vec<u8>> {
         self.secrets
-            .seal(self.org_id, &self.purpose(space, key), plain)
+            .seal(
+                self.org_id,
+                &self.purpose(space, key),
+                self.channel_id,
+                plain,
+            )
             .map_err(serialization)
     }
 
     /// The plain value, or `None` when it no longer opens (see the module).
     fn open(&self, space: &str, key: &str, sealed: &[u8]) -> Option<Vec<u8>> {
-        match self
-            .secrets
-            .open(self.org_id, &self.purpose(space, key), sealed)
-        {
+        match self.secrets.open(
+            self.org_id,
+            &self.purpose(space, key),
+            self.channel_id,
+            sealed,
+        ) {
             Ok(plain) => Some(plain),
             Err(e) => {
                 tracing::warn!(channel_id = %self.channel_id, space, error = %e, "unreadable WhatsApp Web state row; treated as absent");

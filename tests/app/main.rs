@@ -48,6 +48,7 @@ mod roles;
 mod scheduled;
 mod schema;
 mod search;
+mod secrets;
 mod sessions;
 mod settings;
 mod slow_clients;

@@ -107,13 +107,19 @@ async fn reminders_fire_once_at_the_local_due_time_across_a_daylight_saving_chan
     );
 
     // Their time comes; one job runs twice (a retry): one reminder each.
-    sqlx::query(
-        "insert into jobs (queue, payload, run_at, max_attempts) \
-         select queue, payload, run_at, max_attempts from jobs where queue = 'reminders'",
-    )
-    .execute(&mut app.admin_conn().await)
-    .await
-    .unwrap();
+    // (Queued again as a new job: a payload is sealed for its own job.)
+    let mut conn = app.admin_conn().await;
+    let queued: Vec<(i64, Vec<u8>, OffsetDateTime)> =
+        sqlx::query_as("select id, payload, run_at from jobs where queue = 'reminders'")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    for (id, payload, run_at) in queued {
+        let job = wacrm::jobs::open_payload(&app.state.secrets, id, &payload).unwrap();
+        wacrm::jobs::enqueue_at(&mut conn, &app.state.secrets, &job, Some(run_at))
+            .await
+            .unwrap();
+    }
     reminders_run(&app).await;
     assert_eq!(
         app.count("select count(*) from user_notifications").await,

@@ -10,7 +10,7 @@ use wacrm::auth::totp;
 use crate::support::*;
 use crate::team::team;
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -71,7 +71,7 @@ async fn password_step(app: &TestApp, email: &str) -> (Browser, String) {
     (browser, to)
 }
 
-async fn second_step(browser: &Browser, code: &str) -> reqwest::Response {
+pub(crate) async fn second_step(browser: &Browser, code: &str) -> reqwest::Response {
     browser
         .post_form("/login/two-factor", &[("code", code)])
         .await

@@ -127,6 +127,7 @@ async fn a_session_shows_its_qr_links_receives_once_and_replies_once() {
         .open(
             org,
             &wacrm::whatsapp_web::events::qr_purpose(channel),
+            channel,
             waiting.qr_sealed.as_deref().expect("qr"),
         )
         .expect("opens");

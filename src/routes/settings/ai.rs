@@ -127,7 +127,12 @@ pub async fn update(
         KeyChange::Set(
             state
                 .secrets
-                .seal(tenant.member.org_id, db::ai::KEY_PURPOSE, key.as_bytes())
+                .seal(
+                    tenant.member.org_id,
+                    db::ai::KEY_PURPOSE,
+                    tenant.member.org_id,
+                    key.as_bytes(),
+                )
                 .map_err(|e| anyhow::anyhow!("sealing the AI key: {e}"))?,
         )
     } else if form.remove_key.is_some() {

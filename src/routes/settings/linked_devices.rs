@@ -222,13 +222,17 @@ pub async fn create(
                 channel_id: id,
                 base_url: url.to_string(),
                 session_name: session.name.clone(),
-                api_key_sealed: state
-                    .secrets
-                    .seal(org_id, API_KEY_PURPOSE, api_key.as_bytes())?,
+                api_key_sealed: state.secrets.seal(
+                    org_id,
+                    API_KEY_PURPOSE,
+                    id,
+                    api_key.as_bytes(),
+                )?,
                 waha_status: None,
                 webhook_key_sealed: state.secrets.seal(
                     org_id,
                     WEBHOOK_KEY_PURPOSE,
+                    id,
                     webhook_key.as_bytes(),
                 )?,
             };
@@ -339,7 +343,7 @@ fn status_view(
             let purpose = crate::whatsapp_web::events::qr_purpose(session.channel_id);
             let code = state
                 .secrets
-                .open(org_id, &purpose, sealed)
+                .open(org_id, &purpose, session.channel_id, sealed)
                 .map_err(|e| AppError::Internal(e.into()))?;
             Some(qr_svg(&code)?)
         }
@@ -448,6 +452,7 @@ pub async fn relink(
             .open(
                 tenant.member.org_id,
                 WEBHOOK_KEY_PURPOSE,
+                bridge.channel_id,
                 &bridge.webhook_key_sealed,
             )
             .map_err(|e| AppError::Internal(e.into()))?;
