@@ -170,3 +170,37 @@ async fn every_connection_ends_transactions_left_idle() {
         .expect("setting");
     assert_eq!(timeout, "1min");
 }
+
+#[tokio::test]
+async fn a_handler_that_takes_too_long_is_cut_off_with_503() {
+    use crate::support::fake_openai::{FakeOpenAi, Next};
+    let ai = FakeOpenAi::start().await;
+    let app = spawn_app_with(|config| {
+        ai.configure(config);
+        config.ai_model = Some("test-model-mini".into());
+        config.ai_timeout_secs = 10;
+        config.request_timeout_secs = 1;
+    })
+    .await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let conversation =
+        crate::inbox::customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello").await;
+    let response = owner.post_form("/settings/ai", &[("enabled", "on")]).await;
+    assert_eq!(response.status(), 303);
+    // The provider answers after five seconds; the handler may take one.
+    ai.then(Next::Slow(Duration::from_secs(5), "too late".into()));
+    let started = Instant::now();
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/ai/draft"),
+            &[("action", "shorter"), ("text", "My careful draft")],
+        )
+        .await;
+    assert_eq!(response.status(), 503);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(owner.get("/dashboard").await.status(), 200);
+}

@@ -380,3 +380,32 @@ async fn invitations_are_rate_limited_per_inviter() {
     assert_eq!(refused.status(), 429);
     assert!(refused.headers().contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn invitations_are_rate_limited_per_workspace_across_inviters() {
+    let app = spawn_app().await;
+    let team = team(&app).await;
+    let admin2 = invite_new_member(&app, &team.owner, "Ada Admin", "ada@acme.test", "admin").await;
+    // The owner has sent three; the day allows fifty in all, each member
+    // twenty an hour: the owner 17 more, the admin 20, the second admin 10.
+    for (inviter, who, count) in [
+        (&team.owner, "o", 17),
+        (&team.admin, "a", 20),
+        (&admin2, "b", 10),
+    ] {
+        for n in 0..count {
+            let email = format!("{who}{n}@example.com");
+            let response = inviter
+                .post_form("/team/invitations", &[("email", &email), ("role", "agent")])
+                .await;
+            assert_eq!(response.status(), 303, "{email}");
+        }
+    }
+    let response = admin2
+        .post_form(
+            "/team/invitations",
+            &[("email", "one-too-many@example.com"), ("role", "agent")],
+        )
+        .await;
+    assert_eq!(response.status(), 429, "the workspace's fifty for the day");
+}
