@@ -82,17 +82,22 @@ async fn page(state: &AppState, user: CurrentUser, errors: Vec<String>) -> Resul
     let enrolment = if enabled {
         None
     } else {
-        let sealed = match user.session.totp_enrolment().await? {
-            Some(sealed) => sealed,
+        // An enrolment sealed under a key since retired (`wacrm secrets
+        // rotate`) cannot be opened: it was never confirmed, so a new one
+        // is simply started.
+        let pending = match user.session.totp_enrolment().await? {
+            Some(sealed) => state.secrets.open(id, SEALED_PURPOSE, id, &sealed).ok(),
+            None => None,
+        };
+        let secret = match pending {
+            Some(secret) => secret,
             None => {
-                let sealed = state
-                    .secrets
-                    .seal(id, SEALED_PURPOSE, id, &totp::new_secret()?)?;
+                let secret = totp::new_secret()?;
+                let sealed = state.secrets.seal(id, SEALED_PURPOSE, id, &secret)?;
                 user.session.set_totp_enrolment(Some(&sealed)).await?;
-                sealed
+                secret
             }
         };
-        let secret = state.secrets.open(id, SEALED_PURPOSE, id, &sealed)?;
         let url = totp::enrolment_url(&secret, ISSUER, &user.user.email)?;
         Some(Enrolment {
             qr: qr_svg(url.as_bytes())?,
@@ -160,7 +165,17 @@ async fn enable(
     let Some(sealed) = user.session.totp_enrolment().await?.filter(|_| !already_on) else {
         return Ok(Redirect::to(PAGE).into_response());
     };
-    let secret = state.secrets.open(id, SEALED_PURPOSE, id, &sealed)?;
+    let Ok(secret) = state.secrets.open(id, SEALED_PURPOSE, id, &sealed) else {
+        // Sealed under a key since retired: start again with a new code.
+        user.session.set_totp_enrolment(None).await?;
+        user.session
+            .flash(
+                "error",
+                "Scan the new code below: the one shown before has expired.",
+            )
+            .await?;
+        return Ok(Redirect::to(PAGE).into_response());
+    };
     let Some(step) = totp::matching_step(&secret, &form.code, second_factor::unix_now()) else {
         return refused(
             &state,

@@ -492,3 +492,42 @@ async fn guessing_codes_to_turn_it_off_shares_the_sign_in_limit() {
         "still on"
     );
 }
+
+#[tokio::test]
+async fn an_enrolment_sealed_under_a_retired_key_starts_again() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let ana = app.sign_up("Ana", "ana@acme.test", "Acme").await;
+    let (_, page) = ana.page("/profile/two-factor").await;
+    let shown = secret_on(&page);
+    let token = ana.csrf_token().await;
+    // The operator put a new key in place and retired the old one.
+    let new_key = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+    let other = app
+        .second_instance_with(|config| config.secret_key = Some(new_key.into()))
+        .await;
+    let code = totp::code_at(&shown, now()).unwrap();
+    let response = ana
+        .client
+        .post(format!("{}/profile/two-factor/enable", other.base))
+        .form(&[("code", code.as_str()), ("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "not a failure: start again");
+    let page = ana
+        .client
+        .get(format!("{}/profile/two-factor", other.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("has expired"), "says why");
+    assert_ne!(secret_on(&page), shown, "a new code to scan");
+    assert_eq!(
+        app.count("select count(*) from users where totp_secret is not null")
+            .await,
+        0
+    );
+}
