@@ -153,7 +153,7 @@ async fn count(admin: &PgPool, sql: &'static str) -> i64 {
 
 #[tokio::main]
 async fn main() {
-    wacrm::server::install_crypto_provider();
+    wacrm::tls::install_crypto_provider();
     let stripe = FakeStripe::start().await;
     let dir = std::env::temp_dir().join(format!("wacrm-bench-billing-{}", std::process::id()));
     let data = dir.join("data");

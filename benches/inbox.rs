@@ -1783,7 +1783,7 @@ fn compare(small: &SizeResult, large: &SizeResult) {
 
 #[tokio::main]
 async fn main() {
-    wacrm::server::install_crypto_provider();
+    wacrm::tls::install_crypto_provider();
     let started = Instant::now();
     let scales = match std::env::var("WACRM_BENCH_SCALE").as_deref() {
         Ok("tenth") => vec![TENTH],

@@ -12,9 +12,9 @@ mod fake_wa_web;
 
 use std::time::{Duration, Instant};
 
-use wacrm::app::AppState;
 use wacrm::config::Config;
 use wacrm::embedded_pg::{Cluster, Durability};
+use wacrm::state::AppState;
 
 /// How long each idle measurement lasts.
 const IDLE: Duration = Duration::from_secs(60);
@@ -72,7 +72,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    wacrm::server::install_crypto_provider();
+    wacrm::tls::install_crypto_provider();
     let dir = std::env::temp_dir().join(format!("wacrm-bench-web-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let cluster = Cluster::start(&dir.join("postgres"), Durability::Throwaway).await?;

@@ -20,7 +20,6 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit::{self, Actor};
 use crate::billing::standing::RETENTION;
 use crate::db;
@@ -28,6 +27,7 @@ use crate::db::users::User;
 use crate::domain::Role;
 use crate::jobs::{self, Job};
 use crate::mail::Email;
+use crate::state::AppState;
 use crate::tenancy::TenantTx;
 use crate::tenancy::departure::DepartureTx;
 

@@ -3,7 +3,6 @@
 
 pub mod account_deletion;
 pub mod ai;
-pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod automation;
@@ -30,10 +29,12 @@ pub mod orders;
 pub mod read_cache;
 pub mod reminders;
 pub mod retention;
+pub mod router;
 pub mod routes;
 pub mod secrets;
 pub mod server;
 pub mod session_store;
+pub mod state;
 pub mod tenancy;
 pub mod tls;
 pub mod waha;

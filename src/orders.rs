@@ -8,7 +8,6 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::conversations::Visibility;
 use crate::db::orders::{NewOrder, Order, OrderLine};
@@ -16,6 +15,7 @@ use crate::domain::cart;
 use crate::inbox::outbound;
 use crate::jobs::Job;
 use crate::secrets::SecretBox;
+use crate::state::AppState;
 use crate::tenancy::{TenantTx, bootstrap};
 
 pub const STATUSES: [&str; 4] = ["new", "confirmed", "fulfilled", "cancelled"];

@@ -8,11 +8,11 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::domain::local_time;
 use crate::jobs::{self, Job};
 use crate::secrets::SecretBox;
+use crate::state::AppState;
 use crate::tenancy::{TenantTx, bootstrap};
 
 /// Queues the reminder for the task's due time, in the caller's

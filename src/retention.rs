@@ -16,8 +16,8 @@ use std::ops::AddAssign;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
+use crate::state::AppState;
 use crate::tenancy::{TenantTx, bootstrap};
 
 /// Rows per batch (and per transaction).

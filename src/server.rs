@@ -8,19 +8,15 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tower_sessions::ExpiredDeletion;
 
-use crate::app::{AppState, router};
 use crate::config::{Command, Config, SecretsCommand};
 use crate::db::{self, Database};
+use crate::router::router;
 use crate::session_store::PgSessionStore;
-
-/// Install ring as rustls' process-wide provider (once; later calls no-op).
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+use crate::state::AppState;
 
 /// `wacrm serve`, `wacrm migrate` and `wacrm secrets rotate`.
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
-    install_crypto_provider();
+    crate::tls::install_crypto_provider();
     let _lock = match config.database_url {
         None => Some(db::lock_data_dir(&config.data_dir)?),
         Some(_) => None,

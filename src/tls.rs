@@ -7,8 +7,14 @@ use anyhow::Context;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+/// Install ring as rustls' process-wide provider (once; later calls no-op).
+/// Every TLS client and server of the process needs it first.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub fn server_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    crate::server::install_crypto_provider();
+    install_crypto_provider();
     let certs = CertificateDer::pem_file_iter(cert)
         .with_context(|| format!("reading WACRM_TLS_CERT {}", cert.display()))?
         .collect::<Result<Vec<_>, _>>()

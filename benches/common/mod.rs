@@ -363,7 +363,7 @@ pub async fn submit(
 /// machine's processors and load); whether to keep the data directory
 /// afterwards (`WACRM_BENCH_KEEP=1`).
 pub fn begin(name: &str) -> bool {
-    wacrm::server::install_crypto_provider();
+    wacrm::tls::install_crypto_provider();
     println!(
         "{name} benchmark: {} CPU(s), load average (1 min) {} at the start",
         std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -8,10 +8,10 @@ use time::Date;
 use uuid::Uuid;
 
 use super::provider::{AiError, Completion, Provider, Turn};
-use crate::app::AppState;
 use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::{TenantTx, bootstrap};
 
 pub const AI_OFF: &str = "AI is off for this workspace: an owner can turn it on in Settings → AI.";

@@ -12,12 +12,12 @@ use uuid::Uuid;
 
 use super::assist;
 use super::prompts::{self, HANDOVER, TRANSCRIPT_MESSAGES};
-use crate::app::AppState;
 use crate::db;
 use crate::db::bot::{BotMode, BotSettings};
 use crate::db::conversations::{Conversation, Visibility};
 use crate::error::AppError;
 use crate::inbox::outbound;
+use crate::state::AppState;
 use crate::tenancy::{TenantTx, bootstrap};
 
 /// How many articles go into the prompt.

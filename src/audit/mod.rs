@@ -75,7 +75,7 @@ pub fn hash(org_id: Uuid, entry: &Entry) -> String {
 /// their other sessions ended) in every workspace of theirs: the account
 /// opens each of them.
 pub async fn for_user(
-    state: &crate::app::AppState,
+    state: &crate::state::AppState,
     actor: &Actor,
     action: &str,
     details: &[(&str, &str)],

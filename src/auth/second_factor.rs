@@ -7,8 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
 
 use super::{tokens, totp};
-use crate::app::AppState;
 use crate::db;
+use crate::state::AppState;
 use crate::web::rate_limit::{self, SECOND_FACTOR_PER_USER};
 
 /// The purpose a TOTP secret is sealed for (bound to the user's id).

@@ -6,9 +6,9 @@
 
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::conversations::Visibility;
+use crate::state::AppState;
 use crate::tenancy::bootstrap;
 
 /// How often the sweep runs.

@@ -10,12 +10,12 @@ pub mod idle;
 
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::automation::{Actions, Rule};
 use crate::db::conversations::{Conversation, PRIORITIES, Visibility};
 use crate::domain::canned::{Variables, render};
 use crate::inbox::outbound;
+use crate::state::AppState;
 use crate::tenancy::{TenantTx, bootstrap};
 
 pub const TRIGGERS: [(&str, &str); 5] = [

@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::plans::{Plan, Prices};
-use crate::app::AppState;
 use crate::db;
 use crate::db::billing::{Invoice, SubscriptionState};
+use crate::state::AppState;
 use crate::tenancy::bootstrap;
 
 /// The envelope's fields wacrm reads.

@@ -13,9 +13,9 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::standing::RETENTION;
-use crate::app::AppState;
 use crate::db;
 use crate::retention::{Doomed, Going, RowLock, sweeper_tx};
+use crate::state::AppState;
 use crate::tenancy::bootstrap;
 
 /// What one sweep did.

@@ -6,9 +6,9 @@
 
 use time::{Duration, OffsetDateTime};
 
-use crate::app::AppState;
 use crate::db::billing::Account;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::tenancy::TenantTx;
 
 /// How long a workspace works on after a failed payment.

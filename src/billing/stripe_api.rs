@@ -50,7 +50,7 @@ impl StripeApi {
     /// The client, if billing is on (`STRIPE_SECRET_KEY`).
     pub fn from_config(config: &Config) -> Option<StripeApi> {
         let key = config.stripe_secret_key.as_ref()?;
-        crate::server::install_crypto_provider();
+        crate::tls::install_crypto_provider();
         // async-stripe appends `v1/…` to the base as written.
         let mut base = config.stripe_api_url.to_string();
         if !base.ends_with('/') {

@@ -27,13 +27,13 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::db::campaigns::Campaign;
 use crate::domain::MessageKind;
 use crate::inbox::outbound::{self, Outgoing, Target};
 use crate::jobs::{self, Job, RetryLater};
+use crate::state::AppState;
 use crate::tenancy::{TenantTx, bootstrap};
 use message::{Content, Made};
 

@@ -90,7 +90,7 @@ impl Message {
 
 /// A message in a line of at most 120 characters.
 fn one_line(kind: MessageKind, body: &str) -> String {
-    let line = crate::inbox::ingest::preview(kind, body);
+    let line = kind.preview(body);
     let mut short: String = line.chars().take(120).collect();
     if short.len() < line.len() {
         short.push('…');

@@ -22,6 +22,17 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
+    /// The conversation list's one-line summary of a message of this kind.
+    pub fn preview(self, body: &str) -> String {
+        let body = body.trim();
+        match self {
+            MessageKind::Text | MessageKind::Note | MessageKind::Template => body.to_owned(),
+            _ if !body.is_empty() => format!("[{}] {body}", self.as_str()),
+            MessageKind::Unknown => "[unsupported message]".to_owned(),
+            _ => format!("[{}]", self.as_str()),
+        }
+    }
+
     const NAMES: [(MessageKind, &'static str); 14] = [
         (MessageKind::Text, "text"),
         (MessageKind::Image, "image"),

@@ -16,10 +16,10 @@ use time::{Duration, OffsetDateTime};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::exports::Export;
 use crate::jobs::{self, Job};
+use crate::state::AppState;
 use crate::tenancy::TenantTx;
 use crate::tenancy::bootstrap;
 use archive::{Entry, TableWriter};

@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use super::csv_file::rows_from;
 use super::mapping::Field;
-use crate::app::AppState;
 use crate::billing::limits::{self, Counted, OverLimit};
 use crate::db;
 use crate::db::attributes::Entity;
@@ -20,6 +19,7 @@ use crate::db::imports::{BatchOutcome, Failure};
 use crate::domain::{AttributeDef, Country};
 use crate::jobs::{self, Job};
 use crate::routes::contacts::ContactForm;
+use crate::state::AppState;
 use crate::tenancy::TenantTx;
 use crate::tenancy::bootstrap::for_job;
 

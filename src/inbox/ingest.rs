@@ -159,7 +159,7 @@ pub async fn ingest_all(
             conversation_id: row.conversation_id,
             message_id: row.id,
         };
-        let preview = preview(row.kind, row.body);
+        let preview = row.kind.preview(row.body);
         let entry = changed
             .entry(row.conversation_id)
             .or_insert_with(|| Arrivals {
@@ -251,15 +251,4 @@ async fn after_customers_wrote(
         db::campaigns::note_replies(tx, &writers).await?;
     }
     opt_out::on_arrivals(tx, secrets, &texts).await
-}
-
-/// The list's one-line summary of a message.
-pub fn preview(kind: MessageKind, body: &str) -> String {
-    let body = body.trim();
-    match kind {
-        MessageKind::Text | MessageKind::Note | MessageKind::Template => body.to_owned(),
-        _ if !body.is_empty() => format!("[{}] {body}", kind.as_str()),
-        MessageKind::Unknown => "[unsupported message]".to_owned(),
-        _ => format!("[{}]", kind.as_str()),
-    }
 }

@@ -4,7 +4,6 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::channels::ChannelKind;
 use crate::db::conversations::Conversation;
@@ -12,6 +11,7 @@ use crate::db::messages::NewMessage;
 use crate::domain::{DeliveryStatus, MessageKind};
 use crate::jobs::{self, Job, RetryLater};
 use crate::secrets::SecretBox;
+use crate::state::AppState;
 use crate::tenancy::TenantTx;
 use crate::tenancy::bootstrap;
 
@@ -300,7 +300,7 @@ async fn store_with(
     .await?
     // No provider id, so no conflict: always inserted.
     .ok_or(sqlx::Error::RowNotFound)?;
-    let preview = super::ingest::preview(outgoing.kind, outgoing.text);
+    let preview = outgoing.kind.preview(outgoing.text);
     db::conversations::record_message(tx, target.conversation_id, false, &preview, now).await?;
     Ok(id)
 }

@@ -8,13 +8,13 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::conversations::{Conversation, Visibility};
 use crate::db::scheduled::{Draft, Fallback, Scheduled};
 use crate::inbox::outbound::{self, Outgoing, TemplateRefused};
 use crate::jobs::{self, Job};
 use crate::secrets::SecretBox;
+use crate::state::AppState;
 use crate::tenancy::{TenantTx, bootstrap};
 
 /// Stores a message to send at `draft.send_at`, with its job.

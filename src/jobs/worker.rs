@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::{Claimed, Job};
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The longest a job waits when a notification is lost.
 const POLL: Duration = Duration::from_secs(1);

@@ -13,13 +13,13 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::account_deletion::{self, Outcome, WorkspaceFate};
-use crate::app::AppState;
 use crate::auth::password::{self, Verified};
 use crate::auth::second_factor;
 use crate::db;
 use crate::error::Result;
 use crate::routes::MessagePage;
 use crate::session_store;
+use crate::state::AppState;
 use crate::tenancy::member::{CurrentUser, Page};
 use crate::tenancy::session_state::AuthSession;
 use crate::web::client_ip::ClientIp;

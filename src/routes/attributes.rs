@@ -11,12 +11,12 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::attributes::{Entity, KEY_KEY};
 use crate::domain::attributes::key_from_label;
 use crate::domain::{AttributeDef, AttributeKind};
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
 

@@ -14,12 +14,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::automation::TRIGGERS;
 use crate::db;
 use crate::db::automation::{Actions, Rule, RuleInput, TemplateAction};
 use crate::db::conversations::PRIORITIES;
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;

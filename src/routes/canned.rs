@@ -12,11 +12,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::canned::{CannedReply, SHORTCODE_KEY};
 use crate::domain::canned::{VARIABLES, check_body, parse_shortcode};
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
 

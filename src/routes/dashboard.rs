@@ -5,9 +5,9 @@ use askama_web::WebTemplate;
 use axum::Router;
 use axum::routing::get;
 
-use crate::app::AppState;
 use crate::db;
 use crate::error::Result;
+use crate::state::AppState;
 use crate::tenancy::member::{Page, Tenant};
 
 pub fn router() -> Router<AppState> {

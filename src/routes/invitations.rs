@@ -10,12 +10,12 @@ use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::password;
 use crate::auth::tokens::TenantToken;
 use crate::domain::NewPassword;
 use crate::error::{AppError, Result};
 use crate::routes::{MessagePage, required_text};
+use crate::state::AppState;
 use crate::tenancy::bootstrap::{self, BootstrapError, INVITATION_PREFIX, InvitationView};
 use crate::tenancy::member::{MaybeUser, Page};
 use crate::tenancy::session_state::AuthSession;

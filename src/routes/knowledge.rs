@@ -13,10 +13,10 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::knowledge::Article;
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::upload::{read_file, upload_error};

@@ -16,11 +16,11 @@ use tower::ServiceExt;
 use tower_http::services::ServeFile;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::media::Content;
 use crate::domain::media::{HEAD_BYTES, OPAQUE, safe_filename, shown_inline};
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::member::Tenant;
 
 pub fn router() -> Router<AppState> {

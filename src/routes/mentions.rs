@@ -6,10 +6,10 @@ use askama_web::WebTemplate;
 use axum::Router;
 use axum::routing::get;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::mentions::Mention;
 use crate::error::Result;
+use crate::state::AppState;
 use crate::tenancy::member::{Page, Tenant};
 
 const SHOWN: i64 = 100;

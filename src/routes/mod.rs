@@ -44,7 +44,7 @@ use askama_web::WebTemplate;
 use axum::Router;
 use axum::routing::get;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::tenancy::member::Page;
 
 pub fn router() -> Router<AppState> {

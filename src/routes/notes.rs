@@ -11,10 +11,10 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::notes::{Deleted, NoteSubject};
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::capability::{Capability, DeleteRecords};
 use crate::tenancy::member::{Page, Tenant};
 

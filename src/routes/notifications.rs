@@ -7,11 +7,11 @@ use axum::Router;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::user_notifications::Notification;
 use crate::domain::local_time;
 use crate::error::Result;
+use crate::state::AppState;
 use crate::tenancy::member::{Page, Tenant};
 
 /// Notifications the page shows.

@@ -9,13 +9,13 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::password::{self, Verified};
 use crate::db;
 use crate::domain::NewPassword;
 use crate::error::Result;
 use crate::routes::required_text;
 use crate::session_store;
+use crate::state::AppState;
 use crate::tenancy::member::{CurrentUser, Page};
 
 pub fn router() -> Router<AppState> {

@@ -12,13 +12,13 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::messages::Message;
 use crate::domain::media::sniff_image;
 use crate::domain::{DeliveryStatus, MessageKind, PhoneE164};
 use crate::error::{AppError, Result};
 use crate::inbox::ingest::{self, Inbound, Ingested};
+use crate::state::AppState;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::upload::{read_file, upload_error};
 

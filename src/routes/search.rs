@@ -9,12 +9,12 @@ use axum::extract::Query;
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::contacts::{Contact, ListQuery};
 use crate::db::search::MessageHit;
 use crate::domain::highlight::{Fragment, highlight, terms};
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::member::{Page, Tenant};
 
 const MAX_QUERY_CHARS: usize = 200;

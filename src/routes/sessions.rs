@@ -10,12 +10,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use time::OffsetDateTime;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::db;
 use crate::db::users::SessionRow;
 use crate::error::Result;
 use crate::session_store;
+use crate::state::AppState;
 use crate::tenancy::member::{CurrentUser, Page};
 use crate::web::client_ip::ClientIp;
 

@@ -12,8 +12,8 @@ use axum::routing::post;
 use secrecy::ExposeSecret;
 
 use super::webhooks::{answer, plain};
-use crate::app::AppState;
 use crate::billing::{events, signature};
+use crate::state::AppState;
 
 /// Stripe's events are well under this.
 const MAX_EVENT_BYTES: usize = 512 * 1024;

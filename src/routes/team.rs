@@ -10,7 +10,6 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::tokens::TenantToken;
 use crate::billing::limits::{self, Counted};
@@ -21,6 +20,7 @@ use crate::domain::{EmailAddress, Role};
 use crate::error::{AppError, Result};
 use crate::jobs::{self, Job};
 use crate::mail::Email;
+use crate::state::AppState;
 use crate::tenancy::bootstrap::INVITATION_PREFIX;
 use crate::tenancy::capability::{ManageTeam, OwnWorkspace};
 use crate::tenancy::member::{Page, Tenant};

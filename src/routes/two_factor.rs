@@ -11,12 +11,12 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::second_factor::{self, SEALED_PURPOSE};
 use crate::auth::{tokens, totp};
 use crate::db;
 use crate::error::Result;
+use crate::state::AppState;
 use crate::tenancy::member::{CurrentUser, Page, workspaces_of};
 use crate::web::client_ip::ClientIp;
 use crate::web::qr::qr_svg;

@@ -14,9 +14,9 @@ use axum::routing::post;
 use uuid::Uuid;
 
 use super::webhooks::{answer, plain};
-use crate::app::AppState;
 use crate::db;
 use crate::db::web_sessions::WebStatus;
+use crate::state::AppState;
 use crate::tenancy::bootstrap;
 use crate::waha::webhook::{self, Event};
 use crate::waha::{WEBHOOK_KEY_PURPOSE, signature};

@@ -16,12 +16,12 @@ use axum::routing::get;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::cloud_channels::CloudChannel;
 use crate::domain::PhoneE164;
 use crate::inbox::ingest::{self, Inbound, Ingested};
 use crate::secrets::SecretBox;
+use crate::state::AppState;
 use crate::tenancy::TenantTx;
 use crate::tenancy::bootstrap;
 use crate::whatsapp::{APP_SECRET_PURPOSE, media, signature, webhook};

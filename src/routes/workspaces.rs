@@ -10,10 +10,10 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db::orgs::UserWorkspace;
 use crate::error::{AppError, Result};
 use crate::routes::required_text;
+use crate::state::AppState;
 use crate::tenancy::bootstrap;
 use crate::tenancy::member::{CurrentUser, Page};
 

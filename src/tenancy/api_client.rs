@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use super::TenantTx;
-use crate::app::AppState;
 use crate::auth::tokens::TenantToken;
 use crate::db;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// Prefix of workspace API tokens.
 pub const API_TOKEN_PREFIX: &str = "wacrm";

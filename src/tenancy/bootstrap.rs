@@ -5,12 +5,12 @@
 use uuid::Uuid;
 
 use super::TenantTx;
-use crate::app::AppState;
 use crate::auth::tokens::TenantToken;
 use crate::db;
 use crate::db::invitations::Invitation;
 use crate::db::users::InsertUserError;
 use crate::domain::{EmailAddress, Role};
+use crate::state::AppState;
 
 /// Prefix of invitation tokens in links.
 pub const INVITATION_PREFIX: &str = "inv";

@@ -10,10 +10,10 @@ use uuid::Uuid;
 use super::TenantTx;
 use super::capability::{AnyMember, Capability};
 use super::session_state::{AuthSession, Flash};
-use crate::app::AppState;
 use crate::db;
 use crate::domain::Role;
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 
 /// What every signed-in page shows in the layout.
 #[derive(Debug, Clone, Default)]

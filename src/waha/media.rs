@@ -5,9 +5,9 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::messages::Message;
+use crate::state::AppState;
 use crate::tenancy::bootstrap;
 use crate::whatsapp::media::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, retry_fetch};
 

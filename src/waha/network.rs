@@ -116,7 +116,7 @@ pub struct WahaHttp {
 
 impl WahaHttp {
     pub fn new(allow_private: bool, timeout: Duration) -> reqwest::Result<WahaHttp> {
-        crate::server::install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))

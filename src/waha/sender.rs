@@ -13,13 +13,13 @@
 use uuid::Uuid;
 
 use super::client::{OutgoingFile, WahaError, WahaSession};
-use crate::app::AppState;
 use crate::db;
 use crate::db::messages::Message;
 use crate::db::waha_bridges::WahaBridge;
 use crate::domain::MessageKind;
 use crate::inbox::delivery;
 use crate::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
+use crate::state::AppState;
 use crate::tenancy::{TenantTx, bootstrap};
 use crate::whatsapp::sender::{give_up, stored_file};
 

@@ -16,8 +16,8 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 use tower_sessions::cookie::{Cookie, SameSite};
 
-use crate::app::AppState;
 use crate::auth::tokens::random_secret;
+use crate::state::AppState;
 use crate::tenancy::session_state::{AuthSession, VisitorCsrf};
 
 /// Form posts are small; uploads carry the token in the query string.

@@ -1,8 +1,8 @@
 //! Limits on the endpoints attackers hammer, counted in Postgres.
 
-use crate::app::AppState;
 use crate::db;
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 
 /// A limit: at most `max` hits per `window_secs` in one bucket.
 #[derive(Debug, Clone, Copy)]

@@ -91,7 +91,7 @@ impl GraphClient {
     pub fn new(base: Url, version: &str, timeout: Duration) -> anyhow::Result<GraphClient> {
         // reqwest's TLS needs the process-wide provider (ring); installing
         // it again is harmless.
-        crate::server::install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))

@@ -8,11 +8,11 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::messages::Message;
 use crate::jobs::{self, Job, RetryLater};
 use crate::secrets::SecretBox;
+use crate::state::AppState;
 use crate::tenancy::{TenantTx, bootstrap};
 use crate::whatsapp::graph::GraphError;
 

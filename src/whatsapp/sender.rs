@@ -31,7 +31,6 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::cloud_channels::CloudChannel;
 use crate::db::media::Content;
@@ -40,6 +39,7 @@ use crate::domain::{DeliveryStatus, MessageKind};
 use crate::inbox::delivery;
 use crate::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
 use crate::secrets::SecretsError;
+use crate::state::AppState;
 use crate::tenancy::{TenantTx, bootstrap};
 use crate::whatsapp::graph::GraphError;
 

@@ -6,11 +6,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::link::{MEDIA_REF_KEY, SessionEvent, WebInbound};
-use crate::app::AppState;
 use crate::db;
 use crate::db::web_sessions::WebStatus;
 use crate::domain::PhoneE164;
 use crate::inbox::ingest::{self, Inbound, Ingested};
+use crate::state::AppState;
 use crate::tenancy::bootstrap;
 use crate::whatsapp::webhook::StatusReport;
 

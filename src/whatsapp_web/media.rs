@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use super::link::{MEDIA_REF_KEY, WebMediaRef};
 use super::sender::PHONE_GONE;
-use crate::app::AppState;
 use crate::db::messages::Message;
 use crate::jobs::RetryLater;
+use crate::state::AppState;
 use crate::tenancy::bootstrap;
 use crate::whatsapp::media::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, retry_fetch};
 

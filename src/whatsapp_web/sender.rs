@@ -17,12 +17,12 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::link::{WebFile, WebOutgoing, WebQuoted};
-use crate::app::AppState;
 use crate::db;
 use crate::db::messages::Message;
 use crate::domain::MessageKind;
 use crate::inbox::delivery;
 use crate::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
+use crate::state::AppState;
 use crate::tenancy::{TenantTx, bootstrap};
 use crate::whatsapp::sender::{give_up, stored_file};
 

@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use super::link::{LinkedSession, Start};
 use super::store::SessionStore;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::tenancy::bootstrap;
 
 /// Sessions claimed per round at most (the rest wait for the next round

@@ -17,7 +17,7 @@ fn free_port() -> u16 {
 }
 
 async fn wait_ready(port: u16, limit: Duration) -> bool {
-    wacrm::server::install_crypto_provider();
+    wacrm::tls::install_crypto_provider();
     let started = Instant::now();
     while started.elapsed() < limit {
         if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await

@@ -300,7 +300,7 @@ async fn rotating_reseals_every_secret_with_the_first_key_so_the_old_key_can_go(
     )
     .await
     .unwrap();
-    let session = |state: &wacrm::app::AppState| {
+    let session = |state: &wacrm::state::AppState| {
         SessionStore::new(
             state.pool.clone(),
             state.secrets.clone(),

@@ -6,7 +6,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn serves_https_with_a_self_signed_certificate_and_sends_hsts() {
-    wacrm::server::install_crypto_provider();
+    wacrm::tls::install_crypto_provider();
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
     let dir = TempDir(std::env::temp_dir().join(format!("wacrm-tls-{}", uuid::Uuid::new_v4())));
     std::fs::create_dir_all(&dir.0).expect("dir");
@@ -25,7 +25,7 @@ async fn serves_https_with_a_self_signed_certificate_and_sends_hsts() {
     config.secret_key = Some(test_secret_key().into());
     config.public_url = Some(format!("https://localhost:{port}").parse().expect("url"));
     let pool = wacrm::db::app_pool(&admin, 3).await.expect("pool");
-    let state = wacrm::app::AppState::new(config, pool).expect("state");
+    let state = wacrm::state::AppState::new(config, pool).expect("state");
     tokio::spawn(wacrm::server::serve_tls(
         listener,
         state,

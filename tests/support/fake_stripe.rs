@@ -86,7 +86,7 @@ impl FakeStripe {
         };
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let task = super::local_server::serve(listener, app);
-        wacrm::server::install_crypto_provider();
+        wacrm::tls::install_crypto_provider();
         FakeStripe {
             shared,
             task,

@@ -103,7 +103,7 @@ impl FakeWaha {
             .layer(DefaultBodyLimit::max(128 * 1024 * 1024))
             .with_state(shared.clone());
         let task = super::local_server::serve(listener, app);
-        wacrm::server::install_crypto_provider();
+        wacrm::tls::install_crypto_provider();
         FakeWaha {
             shared,
             task,

@@ -20,9 +20,9 @@ use base64::Engine;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::net::TcpListener;
-use wacrm::app::AppState;
 use wacrm::config::Config;
 use wacrm::embedded_pg::{Cluster, Durability};
+use wacrm::state::AppState;
 
 use smtp_sink::SmtpSink;
 
@@ -49,7 +49,7 @@ pub fn cluster() -> &'static Cluster {
 }
 
 async fn start_cluster() -> Cluster {
-    wacrm::server::install_crypto_provider();
+    wacrm::tls::install_crypto_provider();
     let dir = std::env::temp_dir().join(format!("wacrm-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let cluster = match Cluster::start(&dir, Durability::Throwaway).await {
@@ -174,7 +174,7 @@ pub async fn spawn_app_with_connector(
     connector: Option<std::sync::Arc<dyn wacrm::whatsapp_web::link::Connector>>,
     customize: impl FnOnce(&mut Config),
 ) -> TestApp {
-    wacrm::server::install_crypto_provider();
+    wacrm::tls::install_crypto_provider();
     let admin = fresh_database().await;
     let smtp = SmtpSink::start().await;
     let data_dir = std::env::temp_dir().join(format!(

@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, IdPath};
 use super::{ErrorBody, created, field_first, rfc3339};
-use crate::app::AppState;
 use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::db::channels::{Channel, ChannelKind};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::tenancy::api_client::{ApiClient, ApiError};
 use crate::whatsapp::connect::{self, ConnectError, NumberSettings};
 

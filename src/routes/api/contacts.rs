@@ -13,7 +13,6 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery, IdPath, present};
 use super::{ErrorBody, Page, created, field_first, label_ids, page_limit, rfc3339};
-use crate::app::AppState;
 use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::db::attributes::Entity;
@@ -22,6 +21,7 @@ use crate::db::contacts::{Contact, ContactFields, Cursor, ListQuery, Sort, Taken
 use crate::domain::{AttributeDef, AttributeKind};
 use crate::error::AppError;
 use crate::routes::contacts::{ContactForm, search_patterns};
+use crate::state::AppState;
 use crate::tenancy::TenantTx;
 use crate::tenancy::api_client::{ApiClient, ApiError};
 

@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery, IdPath, present};
 use super::{ErrorBody, Page, label_ids, page_limit, rfc3339};
-use crate::app::AppState;
 use crate::db;
 use crate::db::conversations::{AssigneeFilter, Conversation, ListFilter, PRIORITIES, Visibility};
 use crate::error::AppError;
 use crate::routes::inbox::{decode_position, encode_position};
+use crate::state::AppState;
 use crate::tenancy::TenantTx;
 use crate::tenancy::api_client::{ApiClient, ApiError};
 

@@ -11,10 +11,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::ErrorBody;
-use crate::app::AppState;
 use crate::db;
 use crate::error::AppError;
 use crate::inbox::attachment;
+use crate::state::AppState;
 use crate::tenancy::api_client::{ApiClient, ApiError};
 use crate::web::upload::UploadedFile;
 

@@ -13,7 +13,6 @@ use uuid::Uuid;
 use super::conversations::find as find_conversation;
 use super::extract::{ApiJson, ApiQuery, IdPath};
 use super::{ErrorBody, Page, page_limit, rfc3339};
-use crate::app::AppState;
 use crate::db;
 use crate::db::conversations::Conversation;
 use crate::db::messages::{Message, PageEnd};
@@ -23,6 +22,7 @@ use crate::error::AppError;
 use crate::inbox::attachment;
 use crate::inbox::outbound::{self, Outgoing};
 use crate::routes::inbox::{decode_position, encode_position};
+use crate::state::AppState;
 use crate::tenancy::TenantTx;
 use crate::tenancy::api_client::{ApiClient, ApiError};
 

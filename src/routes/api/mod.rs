@@ -23,9 +23,9 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::tenancy::api_client::{ApiClient, ApiError};
 
 /// Largest request body the API reads.

@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::password::{self, Verified};
 use crate::auth::tokens;
 use crate::db;
 use crate::domain::EmailAddress;
 use crate::error::Result;
 use crate::routes::safe_next;
+use crate::state::AppState;
 use crate::tenancy::member::{MaybeUser, Page, workspaces_of};
 use crate::tenancy::session_state::AuthSession;
 use crate::web::client_ip::ClientIp;

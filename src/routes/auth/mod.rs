@@ -9,7 +9,7 @@ mod verify_email;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub use verify_email::send_verification;
 

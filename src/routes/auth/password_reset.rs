@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::{password, tokens};
 use crate::db;
 use crate::db::user_tokens::Purpose;
@@ -16,6 +15,7 @@ use crate::jobs::{self, Job};
 use crate::mail::Email;
 use crate::routes::MessagePage;
 use crate::session_store;
+use crate::state::AppState;
 use crate::tenancy::member::Page;
 use crate::tenancy::session_state::AuthSession;
 use crate::web::client_ip::ClientIp;

@@ -6,11 +6,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::password;
 use crate::domain::{EmailAddress, NewPassword};
 use crate::error::Result;
 use crate::routes::required_text;
+use crate::state::AppState;
 use crate::tenancy::bootstrap::{self, BootstrapError};
 use crate::tenancy::member::{MaybeUser, Page};
 use crate::tenancy::session_state::AuthSession;

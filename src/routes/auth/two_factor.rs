@@ -11,12 +11,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::login::{SignedIn, user_agent};
-use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::second_factor::{self, Proof};
 use crate::auth::tokens;
 use crate::db;
 use crate::error::Result;
+use crate::state::AppState;
 use crate::tenancy::member::Page;
 use crate::tenancy::session_state::AuthSession;
 use crate::web::client_ip::ClientIp;

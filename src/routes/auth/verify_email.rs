@@ -3,7 +3,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::tokens;
 use crate::db;
 use crate::db::user_tokens::Purpose;
@@ -12,6 +11,7 @@ use crate::error::Result;
 use crate::jobs::{self, Job};
 use crate::mail::Email;
 use crate::routes::MessagePage;
+use crate::state::AppState;
 use crate::tenancy::member::{CurrentUser, MaybeUser, Page};
 use crate::tenancy::session_state::AuthSession;
 

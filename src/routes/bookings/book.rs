@@ -8,13 +8,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{parse_day, today};
-use crate::app::AppState;
 use crate::bookings::{Refused, Request};
 use crate::db;
 use crate::db::bookings::Service;
 use crate::db::memberships::Member;
 use crate::domain::local_time;
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;
 

@@ -10,8 +10,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use jiff::civil::Date;
 
-use crate::app::AppState;
 use crate::domain::local_time;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

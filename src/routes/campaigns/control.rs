@@ -10,7 +10,6 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::found;
-use crate::app::AppState;
 use crate::campaigns::message::{self, Made};
 use crate::db;
 use crate::db::campaigns::Campaign;
@@ -19,6 +18,7 @@ use crate::domain::{MessageKind, PhoneE164, local_time};
 use crate::error::{AppError, Result};
 use crate::inbox::outbound::{self, Outgoing, Target};
 use crate::jobs::{self, Job};
+use crate::state::AppState;
 use crate::tenancy::capability::RunCampaigns;
 use crate::tenancy::member::Tenant;
 use crate::web::form::HtmlForm;

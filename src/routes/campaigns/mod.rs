@@ -16,13 +16,13 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::campaigns::message::{self, Made, SOURCES};
 use crate::db;
 use crate::db::campaigns::{Campaign, Counts, Listed, Pending};
 use crate::db::channels::ChannelKind;
 use crate::domain::local_time;
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::capability::RunCampaigns;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;

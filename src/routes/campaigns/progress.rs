@@ -14,11 +14,11 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::{found, shares};
-use crate::app::AppState;
 use crate::db;
 use crate::db::campaigns::{Campaign, Counts, Point};
 use crate::domain::local_time;
 use crate::error::Result;
+use crate::state::AppState;
 use crate::tenancy::capability::RunCampaigns;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::csv_download::{download, safe_cell};

@@ -11,10 +11,10 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::db::companies::{Company, CompanyFields};
 use crate::domain::AttributeDef;
 use crate::domain::attributes;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
 
 use super::ContactForm;
-use crate::app::AppState;
 use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::db::attributes::Entity;
@@ -17,6 +16,7 @@ use crate::db::labels::Label;
 use crate::db::notes::{Note, NoteSubject};
 use crate::domain::{AttributeDef, AttributeKind};
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::capability::{Capability, DeleteRecords};
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;

@@ -6,11 +6,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::erasure;
 use crate::error::{AppError, Result};
 use crate::export;
+use crate::state::AppState;
 use crate::tenancy::capability::OwnWorkspace;
 use crate::tenancy::member::Tenant;
 use crate::web::form::HtmlForm;

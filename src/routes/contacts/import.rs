@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::attributes::Entity;
 use crate::db::imports::{Failure, Import};
@@ -19,6 +18,7 @@ use crate::error::{AppError, Result};
 use crate::import::csv_file::{self, MAX_BYTES};
 use crate::import::mapping::{self, Field};
 use crate::jobs::{self, Job};
+use crate::state::AppState;
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::csv_cell::CsvWriter;

@@ -17,10 +17,10 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db::contacts::{Contact, ContactFields};
 use crate::domain::attributes;
 use crate::domain::{AttributeDef, Country, EmailAddress, PhoneE164};
+use crate::state::AppState;
 
 /// The upload's limit plus room for the form's framing.
 const UPLOAD_LIMIT: usize = crate::import::csv_file::MAX_BYTES + 64 * 1024;

@@ -13,11 +13,11 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db::deals::{DealDetails, DealFields};
 use crate::db::memberships::Member;
 use crate::db::pipelines::Stage;
 use crate::domain::money;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

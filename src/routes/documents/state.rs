@@ -5,7 +5,6 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::edit::document_id;
-use crate::app::AppState;
 use crate::auth::tokens::TenantToken;
 use crate::db;
 use crate::db::orders::{NewOrder, OrderLine};
@@ -16,6 +15,7 @@ use crate::domain::document_totals::{DocumentTotals, round2};
 use crate::domain::local_time;
 use crate::error::{AppError, Result};
 use crate::inbox::outbound::{self, Outgoing};
+use crate::state::AppState;
 use crate::tenancy::member::Tenant;
 use crate::tenancy::{TenantTx, bootstrap};
 use crate::web::form::HtmlForm;

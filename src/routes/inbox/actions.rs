@@ -11,7 +11,6 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::conversation_id;
-use crate::app::AppState;
 use crate::db;
 use crate::db::conversations::{Conversation, PRIORITIES};
 use crate::domain::MessageKind;
@@ -19,6 +18,7 @@ use crate::domain::mention::mentioned;
 use crate::error::{AppError, Result};
 use crate::inbox::attachment;
 use crate::inbox::outbound::{self, Outgoing};
+use crate::state::AppState;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;
 use crate::web::upload::UploadedFile;

@@ -19,9 +19,9 @@ use super::actions::visible_conversation;
 use crate::ai::assist;
 use crate::ai::prompts::{self, Style, TRANSCRIPT_MESSAGES};
 use crate::ai::provider::Turn;
-use crate::app::AppState;
 use crate::db;
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::member::{Page, Tenant};
 
 /// WhatsApp's limit for a text message body (the draft's too).

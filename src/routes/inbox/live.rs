@@ -13,8 +13,8 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::app::AppState;
 use crate::live::LiveEvent;
+use crate::state::AppState;
 use crate::tenancy::member::Tenant;
 
 /// Every event's data: a browser does not dispatch an event whose data is

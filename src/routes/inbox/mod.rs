@@ -14,10 +14,10 @@ use base64::Engine;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::messages::Message;
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::TenantTx;
 
 pub fn router() -> Router<AppState> {

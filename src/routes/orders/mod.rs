@@ -13,7 +13,6 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::orders::{Order, OrderLine};
 use crate::db::sales_documents::{DraftHead, NewLine};
@@ -21,6 +20,7 @@ use crate::documents::figures;
 use crate::domain::document_totals::{DocumentTotals, LineInput};
 use crate::error::{AppError, Result};
 use crate::orders::{STATUSES, Told};
+use crate::state::AppState;
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;

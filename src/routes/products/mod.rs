@@ -10,9 +10,9 @@ use axum::routing::{get, post};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::db::products::{Product, ProductFields};
 use crate::domain::{money, tax};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

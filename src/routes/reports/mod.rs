@@ -16,12 +16,12 @@ use serde::Deserialize;
 use time::Date;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::pipelines::Pipeline;
 use crate::db::reports::{MonthValue, OpenInvoice, StageValue};
 use crate::domain::money;
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::TenantTx;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::bar_chart::{self, BarChart, Item};

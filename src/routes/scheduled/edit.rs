@@ -14,7 +14,6 @@ use uuid::Uuid;
 use super::{
     Row, ScheduleForm, TemplateChoice, template_choices, time_zone, visible, visible_conversation,
 };
-use crate::app::AppState;
 use crate::db;
 use crate::db::conversations::Conversation;
 use crate::db::scheduled::{Draft, Scheduled};
@@ -22,6 +21,7 @@ use crate::domain::local_time;
 use crate::error::Result;
 use crate::inbox::scheduled as scheduling;
 use crate::routes::MessagePage;
+use crate::state::AppState;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;
 

@@ -12,12 +12,12 @@ use axum::routing::{get, post};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::conversations::{Conversation, Visibility};
 use crate::db::scheduled::{Draft, Fallback, Scheduled};
 use crate::domain::local_time;
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::TenantTx;
 use crate::tenancy::member::{Page, Tenant};
 

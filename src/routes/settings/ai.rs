@@ -10,12 +10,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::billing::limits::current_plan;
 use crate::db;
 use crate::db::ai::{KeyChange, MonthUsage};
 use crate::error::Result;
+use crate::state::AppState;
 use crate::tenancy::capability::ControlAi;
 use crate::tenancy::member::{Page, Tenant};
 

@@ -7,13 +7,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::tokens::TenantToken;
 use crate::db;
 use crate::db::api_tokens::ApiToken;
 use crate::error::{AppError, Result};
 use crate::routes::required_text;
+use crate::state::AppState;
 use crate::tenancy::api_client::API_TOKEN_PREFIX;
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
-use crate::app::AppState;
 use crate::audit;
 use crate::billing::limits::current_plan;
 use crate::billing::plans::{Limits, Plan};
@@ -19,6 +18,7 @@ use crate::billing::stripe_api::{self, StripeApi};
 use crate::db;
 use crate::db::billing::{Account, Invoice, Usage};
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::capability::OwnWorkspace;
 use crate::tenancy::member::{Page, Tenant};
 

@@ -12,12 +12,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::db::cloud_channels::CloudChannel;
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
 use crate::whatsapp::connect::{self, ConnectError, NumberSettings};

@@ -10,13 +10,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::db;
 use crate::db::exports::{Export, Scope};
 use crate::error::{AppError, Result};
 use crate::export;
 use crate::jobs::{self, Job};
+use crate::state::AppState;
 use crate::tenancy::capability::OwnWorkspace;
 use crate::tenancy::member::{Page, Tenant};
 

@@ -12,13 +12,13 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::billing::limits::{self, Counted};
 use crate::db;
 use crate::db::waha_bridges::WahaBridge;
 use crate::db::web_sessions::{Listed, RunsOn, WebSession, WebStatus};
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::capability::ManageSettings;
 use crate::tenancy::member::{Page, Tenant};
 use crate::waha::client::{WahaSession, Webhook};

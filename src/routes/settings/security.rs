@@ -9,11 +9,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::db;
 use crate::db::two_factor::MemberTwoFactor;
 use crate::error::Result;
+use crate::state::AppState;
 use crate::tenancy::capability::OwnWorkspace;
 use crate::tenancy::member::{Page, Tenant};
 

@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
 use crate::audit;
 use crate::billing::standing::Standing;
 use crate::db;
 use crate::domain::{Country, RetentionDays, Role};
 use crate::error::{AppError, Result};
 use crate::routes::required_text;
+use crate::state::AppState;
 use crate::tenancy::capability::{Capability, ManageSettings, OwnWorkspace};
 use crate::tenancy::member::{Page, Tenant};
 

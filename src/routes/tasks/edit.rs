@@ -7,12 +7,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::TaskForm;
-use crate::app::AppState;
 use crate::db;
 use crate::db::memberships::Member;
 use crate::db::tasks::Task;
 use crate::domain::local_time;
 use crate::error::{AppError, Result};
+use crate::state::AppState;
 use crate::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;
 

@@ -11,10 +11,10 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db::memberships::Member;
 use crate::db::tasks::TaskFields;
 use crate::domain::local_time;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
