@@ -84,6 +84,31 @@ def references(known, module, text):
             item = item.strip().split(" as ")[0]
             if item:
                 add(kind, "::" + item.replace("{", "").strip())
+    # A module brought in by `use` (`use crate::db;`, `use super::link`)
+    # and then named through it (`db::messages::insert`): the path counts
+    # from that module.
+    aliases = {}
+    for use in re.findall(r"\buse\s+([^;]+);", text):
+        for kind, rest, alias in re.findall(
+            r"\b(crate|super)((?:::[A-Za-z_][A-Za-z0-9_]*)+)(?:\s+as\s+([A-Za-z_][A-Za-z0-9_]*))?",
+            use,
+        ):
+            segments = [s for s in rest.split("::") if s]
+            if kind == "crate":
+                target = resolve(known, "crate", segments)
+            else:
+                while segments and segments[0] == "super":
+                    segments = segments[1:]
+                parent = here[:-1]
+                target = resolve(known, "::".join(parent) if parent else "crate", segments)
+            if target and target.split("::")[-1] == (segments[-1] if segments else ""):
+                aliases[alias or segments[-1]] = target
+    for name, target in aliases.items():
+        for rest in re.findall(r"(?<![A-Za-z0-9_:])" + re.escape(name) + r"((?:::[A-Za-z_][A-Za-z0-9_]*)+)", text):
+            segments = [s for s in rest.split("::") if s]
+            deeper = resolve(known, target, segments)
+            if deeper and deeper != module:
+                found.add(deeper)
     return found
 
 

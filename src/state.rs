@@ -30,7 +30,7 @@ pub struct AppState {
     /// Starts linked-device (WhatsApp Web) sessions.
     pub web_connector: Arc<dyn crate::whatsapp_web::link::Connector>,
     /// The linked-device sessions this process runs.
-    pub web_sessions: crate::whatsapp_web::supervisor::Running,
+    pub web_sessions: crate::whatsapp_web::running::Running,
     /// Calls to workspaces' WAHA servers (see [`crate::waha::network`]).
     pub waha_http: crate::waha::network::WahaHttp,
     /// The time billing goes by (tests move it).

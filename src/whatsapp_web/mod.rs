@@ -8,6 +8,7 @@ pub mod client;
 pub mod events;
 pub mod link;
 pub mod media;
+pub mod running;
 pub mod sender;
 pub mod store;
 pub mod supervisor;

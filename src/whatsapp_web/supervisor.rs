@@ -18,14 +18,14 @@
 //! workspace by [`super::events`].
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::link::{LinkedSession, Start};
+use super::link::Start;
+use super::running::Running;
 use super::store::SessionStore;
 use crate::state::AppState;
 use crate::tenancy::bootstrap;
@@ -36,42 +36,13 @@ const CLAIMS_PER_ROUND: i64 = 50;
 /// How often a supervisor looks for sessions to claim.
 const CLAIM_EVERY: Duration = Duration::from_secs(1);
 
-/// The sessions this process runs, by channel: the senders' way to them.
-#[derive(Clone, Default)]
-pub struct Running(Arc<Mutex<HashMap<Uuid, Arc<dyn LinkedSession>>>>);
-
-impl Running {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<dyn LinkedSession>>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// The session of `channel_id`, if this process runs it.
-    pub fn get(&self, channel_id: Uuid) -> Option<Arc<dyn LinkedSession>> {
-        self.lock().get(&channel_id).cloned()
-    }
-
-    pub fn channels(&self) -> Vec<Uuid> {
-        self.lock().keys().copied().collect()
-    }
-
-    fn insert(&self, channel_id: Uuid, session: Arc<dyn LinkedSession>) {
-        self.lock().insert(channel_id, session);
-    }
-
-    fn remove(&self, channel_id: Uuid) -> Option<Arc<dyn LinkedSession>> {
-        self.lock().remove(&channel_id)
-    }
-}
-
 /// Empties the registry when the supervisor ends (aborted with its
 /// process's background tasks): its sessions die with it.
 struct ForgetOnDrop(Running);
 
 impl Drop for ForgetOnDrop {
     fn drop(&mut self) {
-        self.0.lock().clear();
+        self.0.clear();
     }
 }
 
