@@ -751,11 +751,9 @@ fn image(id: &str, direct_path: &str, bytes: &[u8]) -> WebInbound {
     }
 }
 
-/// A workspace whose linked phone received [`hostile_files`] from a
-/// customer, all fetched: the app, its owner, the fake session (kept alive)
-/// and each file's URL with its bytes.
-pub(crate) async fn hostile_files_from_a_linked_phone()
--> (TestApp, Browser, Arc<FakeWeb>, Vec<(String, Vec<u8>)>) {
+/// Acme's owner with a phone linked as 15550783881 "Acme Shop" on a fake
+/// session: the fake, the app, the owner and the channel.
+async fn linked_acme() -> (Arc<FakeWeb>, TestApp, Browser, Uuid) {
     let fake = FakeWeb::new();
     let app = app_with(&fake, 30).await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
@@ -769,6 +767,15 @@ pub(crate) async fn hostile_files_from_a_linked_phone()
             name: "Acme Shop".into(),
         },
     );
+    (fake, app, owner, channel)
+}
+
+/// A workspace whose linked phone received [`hostile_files`] from a
+/// customer, all fetched: the app, its owner, the fake session (kept alive)
+/// and each file's URL with its bytes.
+pub(crate) async fn hostile_files_from_a_linked_phone()
+-> (TestApp, Browser, Arc<FakeWeb>, Vec<(String, Vec<u8>)>) {
+    let (fake, app, owner, channel) = linked_acme().await;
     let files = hostile_files();
     let messages = files
         .iter()
@@ -812,19 +819,7 @@ async fn hostile_files_from_a_linked_phone_are_kept_as_opaque_attachments() {
 
 #[tokio::test]
 async fn files_come_in_through_the_session_and_files_replies_and_reactions_go_out() {
-    let fake = FakeWeb::new();
-    let app = app_with(&fake, 30).await;
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let org = app.org_id("Acme").await;
-    let channel = new_channel(&app, org, None).await;
-    fake.until_open(channel, Duration::from_secs(10)).await;
-    fake.emit(
-        channel,
-        SessionEvent::Linked {
-            phone: "15550783881".into(),
-            name: "Acme Shop".into(),
-        },
-    );
+    let (fake, app, owner, channel) = linked_acme().await;
 
     // A customer's image: downloaded through the session, checked, kept.
     let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
