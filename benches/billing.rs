@@ -115,7 +115,7 @@ async fn deliver(url: &str, events: &[Value]) -> (Vec<Duration>, Vec<u16>, Durat
                 let Some(body) = bodies.get(i) else { break };
                 let t = time::OffsetDateTime::now_utc().unix_timestamp();
                 let signature =
-                    wacrm::billing::signature::sign(fake_stripe::WEBHOOK_SECRET, body, t);
+                    wacrm::features::billing::signature::sign(fake_stripe::WEBHOOK_SECRET, body, t);
                 let sent = Instant::now();
                 let status = client
                     .post(&url)
@@ -153,7 +153,7 @@ async fn count(admin: &PgPool, sql: &'static str) -> i64 {
 
 #[tokio::main]
 async fn main() {
-    wacrm::tls::install_crypto_provider();
+    wacrm::infra::tls::install_crypto_provider();
     let stripe = FakeStripe::start().await;
     let dir = std::env::temp_dir().join(format!("wacrm-bench-billing-{}", std::process::id()));
     let data = dir.join("data");
@@ -201,7 +201,7 @@ async fn main() {
             PgConnectOptions::new()
                 .socket(&socket_dir)
                 .port(5432)
-                .username(wacrm::embedded_pg::SUPERUSER)
+                .username(wacrm::infra::embedded_pg::SUPERUSER)
                 .database(DATABASE),
         )
         .await

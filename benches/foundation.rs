@@ -25,7 +25,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main]
 async fn main() {
-    wacrm::tls::install_crypto_provider();
+    wacrm::infra::tls::install_crypto_provider();
     let dir = std::env::temp_dir().join(format!("wacrm-bench-{}", std::process::id()));
     let data = dir.join("data");
     let port = free_port();

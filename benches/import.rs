@@ -115,7 +115,7 @@ async fn import(
 
 #[tokio::main]
 async fn main() {
-    wacrm::tls::install_crypto_provider();
+    wacrm::infra::tls::install_crypto_provider();
     let dir = std::env::temp_dir().join(format!("wacrm-import-bench-{}", std::process::id()));
     let port = free_port();
     let server = spawn(&dir.join("data"), port);

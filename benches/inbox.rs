@@ -55,7 +55,7 @@ const OPENED: usize = 200;
 /// "Many messages": more than one page of the conversation pane.
 const MANY_MESSAGES: u32 = 100;
 const OWNER_EMAIL: &str = "owner@bench.example";
-/// The database the app creates in its private cluster (`src/db/mod.rs`).
+/// The database the app creates in its private cluster (`src/infra/db/mod.rs`).
 const DATABASE: &str = "wacrm";
 /// History the seeded conversations span.
 const SPAN_DAYS: i64 = 730;
@@ -521,7 +521,7 @@ fn message(
     }
 }
 
-/// The list's one-line summary, as `wacrm::inbox::ingest::preview` makes it.
+/// The list's one-line summary, as `wacrm::features::inbox::ingest::preview` makes it.
 fn preview(message: &Message) -> String {
     let body = message.body.trim();
     let text = match message.kind {
@@ -1521,7 +1521,7 @@ async fn run_size(scale: Scale, keep: bool) -> SizeResult {
     let options = PgConnectOptions::new()
         .socket(&socket_dir)
         .port(5432)
-        .username(wacrm::embedded_pg::SUPERUSER)
+        .username(wacrm::infra::embedded_pg::SUPERUSER)
         .database(DATABASE);
     let mut conn = PgConnection::connect_with(&options).await.unwrap();
     let (owner_org, owner): (Uuid, Uuid) = sqlx::query_as(
@@ -1783,7 +1783,7 @@ fn compare(small: &SizeResult, large: &SizeResult) {
 
 #[tokio::main]
 async fn main() {
-    wacrm::tls::install_crypto_provider();
+    wacrm::infra::tls::install_crypto_provider();
     let started = Instant::now();
     let scales = match std::env::var("WACRM_BENCH_SCALE").as_deref() {
         Ok("tenth") => vec![TENTH],

@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
 use time::macros::date;
-use wacrm::documents::{Customer, LabelledDate, PrintableDocument, PrintableLine, Seller, render};
 use wacrm::domain::document_totals::{DocumentTotals, LineInput};
+use wacrm::features::documents::{
+    Customer, LabelledDate, PrintableDocument, PrintableLine, Seller, render,
+};
 
 fn document(lines: usize) -> PrintableDocument {
     let printable: Vec<PrintableLine> = (1..=lines)

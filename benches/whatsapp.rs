@@ -102,7 +102,7 @@ const NUMBER_ID: &str = "106540352242922";
 const WABA_ID: &str = "102290129340398";
 const TOKEN: &str = "EAAGm0PX4ZCpsBAKbenchaccesstoken0123456789";
 const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
-/// The database the app creates in its private cluster (`src/db/mod.rs`).
+/// The database the app creates in its private cluster (`src/infra/db/mod.rs`).
 const DATABASE: &str = "wacrm";
 /// Graph settings handed to wacrm.
 const GRAPH_TIMEOUT_SECS: &str = "10";
@@ -476,7 +476,8 @@ fn deliveries(
             }}]}]
         })
         .to_string();
-        let signature = wacrm::whatsapp::signature::sign(APP_SECRET.as_bytes(), body.as_bytes());
+        let signature =
+            wacrm::channels::cloud_api::signature::sign(APP_SECRET.as_bytes(), body.as_bytes());
         let mut request = format!(
             "POST /webhooks/whatsapp/{} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\
              Content-Type: application/json\r\nX-Hub-Signature-256: {signature}\r\n\
@@ -1169,7 +1170,7 @@ async fn main() {
     let options = PgConnectOptions::new()
         .socket(&socket_dir)
         .port(5432)
-        .username(wacrm::embedded_pg::SUPERUSER)
+        .username(wacrm::infra::embedded_pg::SUPERUSER)
         .database(DATABASE);
     let admin = PgPoolOptions::new()
         .max_connections(CLIENTS as u32 + 1)

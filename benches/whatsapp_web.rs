@@ -12,8 +12,8 @@ mod fake_wa_web;
 
 use std::time::{Duration, Instant};
 
-use wacrm::config::Config;
-use wacrm::embedded_pg::{Cluster, Durability};
+use wacrm::infra::config::Config;
+use wacrm::infra::embedded_pg::{Cluster, Durability};
 use wacrm::state::AppState;
 
 /// How long each idle measurement lasts.
@@ -72,7 +72,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    wacrm::tls::install_crypto_provider();
+    wacrm::infra::tls::install_crypto_provider();
     let dir = std::env::temp_dir().join(format!("wacrm-bench-web-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let cluster = Cluster::start(&dir.join("postgres"), Durability::Throwaway).await?;
@@ -83,22 +83,23 @@ async fn run() -> anyhow::Result<()> {
 }
 
 async fn measure(cluster: &Cluster, dir: &std::path::Path) -> anyhow::Result<()> {
-    wacrm::db::ensure_database(cluster, "wacrm").await?;
+    wacrm::infra::db::ensure_database(cluster, "wacrm").await?;
     let admin = cluster.connect_options("wacrm");
-    wacrm::db::migrate(&admin).await?;
+    wacrm::infra::db::migrate(&admin).await?;
     let mut config = Config::for_tests(dir.join("data"));
     config.secret_key =
         Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]).into());
-    let pool = wacrm::db::app_pool(&admin, config.pool_size() + 1).await?;
+    let pool = wacrm::infra::db::app_pool(&admin, config.pool_size() + 1).await?;
     let fake = fake_wa_web::FakeWeb::new();
     let mut state = AppState::new(config, pool)?;
     state.web_connector = fake.clone();
     let background = wacrm::server::spawn_background(&state);
-    let hash = wacrm::auth::password::hash("correct horse battery staple".to_owned()).await?;
+    let hash =
+        wacrm::features::auth::password::hash("correct horse battery staple".to_owned()).await?;
     let email =
         wacrm::domain::EmailAddress::parse("owner@bench.test").map_err(anyhow::Error::msg)?;
     let (_, org_id) =
-        wacrm::tenancy::bootstrap::sign_up(&state, "Bench", &email, &hash, "Bench").await?;
+        wacrm::infra::tenancy::bootstrap::sign_up(&state, "Bench", &email, &hash, "Bench").await?;
 
     println!("wacrm per idle linked-device session (scripted session, no protocol library)");
     println!(
@@ -119,16 +120,16 @@ async fn measure(cluster: &Cluster, dir: &std::path::Path) -> anyhow::Result<()>
     for target in [0usize, 1_000, 5_000] {
         let started = Instant::now();
         while channels.len() < target {
-            let mut tx = wacrm::tenancy::bootstrap::for_job(&state.pool, org_id).await?;
+            let mut tx = wacrm::infra::tenancy::bootstrap::for_job(&state.pool, org_id).await?;
             for _ in 0..200.min(target - channels.len()) {
                 let name = format!("Phone {}", channels.len());
                 let id = uuid::Uuid::now_v7();
-                wacrm::db::web_sessions::create(
+                wacrm::infra::db::web_sessions::create(
                     &mut tx,
                     id,
                     &name,
                     None,
-                    wacrm::db::web_sessions::RunsOn::Wacrm,
+                    wacrm::infra::db::web_sessions::RunsOn::Wacrm,
                 )
                 .await?;
                 channels.push(id);

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The largest cycle of `crate::` references between wacrm's modules.
 
-A module is a source file under src/ (`src/db/messages.rs` is
-`db::messages`, a `mod.rs` names its folder). Module A depends on B when
+A module is a source file under src/ (`src/infra/db/messages.rs` is
+`infra::db::messages`, a `mod.rs` names its folder). Module A depends on B when
 A's code names `crate::B...` (a `use` or a path) or `super::...` resolving
 to B. The strongly connected components of that graph are the import
 cycles; this prints the largest ones (size and members) and the number of

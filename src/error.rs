@@ -65,7 +65,7 @@ impl AppError {
         match self {
             AppError::Database(sqlx::Error::PoolTimedOut) => true,
             AppError::Session(SessionError::Store(StoreError::Backend(message))) => {
-                message == crate::session_store::BUSY
+                message == crate::infra::session_store::BUSY
             }
             _ => false,
         }
@@ -233,22 +233,22 @@ impl IntoResponse for AppError {
     }
 }
 
-impl From<crate::db::keyset::BadPageParam> for AppError {
-    fn from(e: crate::db::keyset::BadPageParam) -> AppError {
+impl From<crate::infra::db::keyset::BadPageParam> for AppError {
+    fn from(e: crate::infra::db::keyset::BadPageParam) -> AppError {
         AppError::BadRequest(e.to_string())
     }
 }
 
 /// A secret that cannot be sealed or opened (a lost or rotated-away key) is
 /// the server's problem, not the request's.
-impl From<crate::secrets::SecretsError> for AppError {
-    fn from(e: crate::secrets::SecretsError) -> AppError {
+impl From<crate::infra::secrets::SecretsError> for AppError {
+    fn from(e: crate::infra::secrets::SecretsError) -> AppError {
         AppError::Internal(e.into())
     }
 }
 
-impl From<crate::billing::limits::OverLimit> for AppError {
-    fn from(over: crate::billing::limits::OverLimit) -> AppError {
+impl From<crate::features::billing::limits::OverLimit> for AppError {
+    fn from(over: crate::features::billing::limits::OverLimit) -> AppError {
         AppError::PlanLimit(over.to_string())
     }
 }

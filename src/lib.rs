@@ -1,46 +1,27 @@
 //! wacrm: a multi-tenant WhatsApp CRM in one binary.
+//!
+//! The tree shows the layers; imports point from `web` down to `domain`
+//! (a channel and the inbox call each other: one delivers, the other sends):
+//! - [`domain`]: types and rules with no I/O (phone numbers, money, roles).
+//! - [`infra`]: what everything stands on: configuration, Postgres and the
+//!   tenant context, the job queue, secrets, mail, media files, sessions.
+//! - [`channels`]: the WhatsApp wire formats (Cloud API, linked phones, WAHA)
+//!   and their clients, feeding the shared inbox.
+//! - [`features`]: what a workspace does: inbox, campaigns, billing, AI, ...
+//! - [`web`]: HTTP: the routes, the router and the plumbing they share.
+//!
+//! [`state`] assembles the services a request or job needs; [`server`] starts
+//! the process.
 #![forbid(unsafe_code)]
 
-pub mod account_deletion;
-pub mod ai;
-pub mod audit;
-pub mod auth;
-pub mod automation;
-pub mod billing;
-pub mod bookings;
-pub mod campaigns;
-pub mod clock;
-pub mod config;
-pub mod db;
-pub mod documents;
+pub mod channels;
 pub mod domain;
-pub mod embedded_pg;
-pub mod erasure;
 pub mod error;
-pub mod export;
-pub mod import;
-pub mod inbox;
-pub mod jobs;
-pub mod live;
-pub mod mail;
-pub mod media_store;
-pub mod notifications;
-pub mod orders;
-pub mod read_cache;
-pub mod reminders;
-pub mod retention;
-pub mod router;
-pub mod routes;
-pub mod secrets;
+pub mod features;
+pub mod infra;
 pub mod server;
-pub mod session_store;
 pub mod state;
-pub mod tenancy;
-pub mod tls;
-pub mod waha;
 pub mod web;
-pub mod whatsapp;
-pub mod whatsapp_web;
 
 /// Logs to stderr; `RUST_LOG` overrides the default level.
 pub fn init_tracing() {

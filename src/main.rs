@@ -1,7 +1,7 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use wacrm::config::{Cli, Command};
+use wacrm::infra::config::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

@@ -8,15 +8,15 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tower_sessions::ExpiredDeletion;
 
-use crate::config::{Command, Config, SecretsCommand};
-use crate::db::{self, Database};
-use crate::router::router;
-use crate::session_store::PgSessionStore;
+use crate::infra::config::{Command, Config, SecretsCommand};
+use crate::infra::db::{self, Database};
+use crate::infra::session_store::PgSessionStore;
 use crate::state::AppState;
+use crate::web::router::router;
 
 /// `wacrm serve`, `wacrm migrate` and `wacrm secrets rotate`.
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
-    crate::tls::install_crypto_provider();
+    crate::infra::tls::install_crypto_provider();
     let _lock = match config.database_url {
         None => Some(db::lock_data_dir(&config.data_dir)?),
         Some(_) => None,
@@ -42,7 +42,7 @@ async fn run_with(database: &Database, config: Config, command: Command) -> anyh
     // One more for the instance's LISTEN connection.
     let pool = db::app_pool(&database.admin, config.pool_size() + 1).await?;
     let tls = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
+        (Some(cert), Some(key)) => Some(crate::infra::tls::server_config(cert, key)?),
         _ => None,
     };
     let bind = config.bind;
@@ -75,12 +75,13 @@ async fn run_with(database: &Database, config: Config, command: Command) -> anyh
 }
 
 /// `wacrm secrets rotate`: as the application's role, so row-level security
-/// holds as it does for requests (see `crate::secrets::rotate`).
+/// holds as it does for requests (see `crate::infra::secrets::rotate`).
 async fn rotate_secrets(database: &Database, config: &Config) -> anyhow::Result<()> {
-    let secrets = crate::secrets::SecretBox::load(config.secret_key.as_ref(), &config.data_dir)?;
+    let secrets =
+        crate::infra::secrets::SecretBox::load(config.secret_key.as_ref(), &config.data_dir)?;
     let pool = db::app_pool(&database.admin, 2).await?;
     println!("re-sealing with key {}", secrets.sealing_key_id());
-    let rotated = crate::secrets::rotate::rotate(&pool, &secrets).await;
+    let rotated = crate::infra::secrets::rotate::rotate(&pool, &secrets).await;
     pool.close().await;
     let tallies = rotated?;
     for tally in &tallies {
@@ -162,19 +163,19 @@ pub async fn shutdown_signal() {
 /// What runs beside the HTTP server: the job worker, the notification
 /// listener and the periodic sweeps. Abort the handles to stop them.
 pub fn spawn_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
-    let subscribers = crate::notifications::Subscribers {
+    let subscribers = crate::infra::notifications::Subscribers {
         sessions: state.session_cache.clone(),
         job_queued: Arc::new(tokio::sync::Notify::new()),
         live: state.live.clone(),
     };
     vec![
-        crate::jobs::worker::spawn(
+        crate::infra::jobs::worker::spawn(
             state.clone(),
             subscribers.job_queued.clone(),
             state.config.job_workers(),
         ),
-        crate::notifications::spawn(state.pool.clone(), subscribers),
-        crate::whatsapp_web::supervisor::spawn(state.clone()),
+        crate::infra::notifications::spawn(state.pool.clone(), subscribers),
+        crate::channels::whatsapp_web::supervisor::spawn(state.clone()),
         spawn_sweeps(state.clone()),
         spawn_waiting_rules(state.clone()),
     ]
@@ -183,10 +184,10 @@ pub fn spawn_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
 /// The "customer waits" automation rules, every minute.
 fn spawn_waiting_rules(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(crate::automation::idle::EVERY);
+        let mut tick = tokio::time::interval(crate::features::automation::idle::EVERY);
         loop {
             tick.tick().await;
-            if let Err(e) = crate::automation::idle::sweep(&state).await {
+            if let Err(e) = crate::features::automation::idle::sweep(&state).await {
                 tracing::warn!(error = %format!("{e:#}"), "waiting-rules sweep failed");
             }
         }
@@ -209,10 +210,10 @@ fn spawn_sweeps(state: AppState) -> tokio::task::JoinHandle<()> {
             {
                 tracing::warn!(error = %e, "rate limit sweep failed");
             }
-            if let Err(e) = crate::billing::retention::sweep(&state).await {
+            if let Err(e) = crate::features::billing::retention::sweep(&state).await {
                 tracing::warn!(error = %format!("{e:#}"), "retention sweep failed");
             }
-            if let Err(e) = crate::retention::sweep(&state).await {
+            if let Err(e) = crate::features::retention::sweep(&state).await {
                 tracing::warn!(error = %format!("{e:#}"), "message retention sweep failed");
             }
         }

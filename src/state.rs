@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
-use crate::config::Config;
-use crate::mail::Mailer;
-use crate::secrets::SecretBox;
-use crate::session_store::{self, SessionCache};
+use crate::infra::config::Config;
+use crate::infra::mail::Mailer;
+use crate::infra::secrets::SecretBox;
+use crate::infra::session_store::{self, SessionCache};
 
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
@@ -19,54 +19,54 @@ pub struct AppState {
     pub secrets: Arc<SecretBox>,
     /// Serving HTTPS ourselves (HSTS).
     pub tls: bool,
-    /// Read cache of session records; see [`crate::notifications`].
+    /// Read cache of session records; see [`crate::infra::notifications`].
     pub session_cache: Arc<SessionCache>,
-    /// Live inbox events of this instance; see [`crate::live`].
-    pub live: crate::live::LiveHub,
+    /// Live inbox events of this instance; see [`crate::infra::live`].
+    pub live: crate::infra::live::LiveHub,
     /// Meta's Graph API (WhatsApp Cloud API channels).
-    pub graph: crate::whatsapp::graph::GraphClient,
+    pub graph: crate::channels::cloud_api::graph::GraphClient,
     /// Media files fetched from providers, under the data dir.
-    pub media: crate::media_store::MediaStore,
+    pub media: crate::infra::media_store::MediaStore,
     /// Starts linked-device (WhatsApp Web) sessions.
-    pub web_connector: Arc<dyn crate::whatsapp_web::link::Connector>,
+    pub web_connector: Arc<dyn crate::channels::whatsapp_web::link::Connector>,
     /// The linked-device sessions this process runs.
-    pub web_sessions: crate::whatsapp_web::running::Running,
-    /// Calls to workspaces' WAHA servers (see [`crate::waha::network`]).
-    pub waha_http: crate::waha::network::WahaHttp,
+    pub web_sessions: crate::channels::whatsapp_web::running::Running,
+    /// Calls to workspaces' WAHA servers (see [`crate::channels::waha::network`]).
+    pub waha_http: crate::channels::waha::network::WahaHttp,
     /// The time billing goes by (tests move it).
-    pub clock: crate::clock::Clock,
+    pub clock: crate::infra::clock::Clock,
     /// The AI provider (OpenAI-compatible) of the deployment and workspaces.
-    pub ai: crate::ai::provider::Providers,
+    pub ai: crate::features::ai::provider::Providers,
 }
 
 impl AppState {
     pub fn new(config: Config, pool: PgPool) -> anyhow::Result<AppState> {
         let mailer = Mailer::new(config.smtp_url.as_ref(), &config.mail_from)?;
         let secrets = SecretBox::load(config.secret_key.as_ref(), &config.data_dir)?;
-        let graph = crate::whatsapp::graph::GraphClient::new(
+        let graph = crate::channels::cloud_api::graph::GraphClient::new(
             config.whatsapp_graph_url.clone(),
             &config.whatsapp_graph_version,
             std::time::Duration::from_secs(config.whatsapp_timeout_secs),
         )?;
-        let waha_http = crate::waha::network::WahaHttp::new(
+        let waha_http = crate::channels::waha::network::WahaHttp::new(
             config.waha_allow_private_networks,
             std::time::Duration::from_secs(config.whatsapp_timeout_secs),
         )?;
-        let ai = crate::ai::provider::Providers::new(&config)?;
+        let ai = crate::features::ai::provider::Providers::new(&config)?;
         Ok(AppState {
             ai,
             graph,
             waha_http,
-            clock: crate::clock::Clock::default(),
-            media: crate::media_store::MediaStore::new(&config.data_dir),
+            clock: crate::infra::clock::Clock::default(),
+            media: crate::infra::media_store::MediaStore::new(&config.data_dir),
             pool,
             tls: config.tls_cert.is_some(),
             config: Arc::new(config),
             mailer: Arc::new(mailer),
             secrets: Arc::new(secrets),
             session_cache: session_store::new_cache(),
-            live: crate::live::new_hub(),
-            web_connector: Arc::new(crate::whatsapp_web::client::WhatsappRust),
+            live: crate::infra::live::new_hub(),
+            web_connector: Arc::new(crate::channels::whatsapp_web::client::WhatsappRust),
             web_sessions: Default::default(),
         })
     }

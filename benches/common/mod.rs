@@ -20,7 +20,7 @@ pub fn free_port() -> u16 {
 }
 
 /// Starts wacrm (its own private PostgreSQL under `data`). Logs only when
-/// asked for: `RUST_LOG=wacrm::import=debug` shows each import batch.
+/// asked for: `RUST_LOG=wacrm::features::import=debug` shows each import batch.
 pub fn spawn(data: &Path, port: u16) -> Child {
     spawn_with(data, port, &[])
 }
@@ -363,7 +363,7 @@ pub async fn submit(
 /// machine's processors and load); whether to keep the data directory
 /// afterwards (`WACRM_BENCH_KEEP=1`).
 pub fn begin(name: &str) -> bool {
-    wacrm::tls::install_crypto_provider();
+    wacrm::infra::tls::install_crypto_provider();
     println!(
         "{name} benchmark: {} CPU(s), load average (1 min) {} at the start",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -375,7 +375,7 @@ pub fn begin(name: &str) -> bool {
 /// Connection options as the superuser of wacrm's private cluster under
 /// `data`, in the app's database.
 pub fn superuser_options(data: &Path) -> sqlx::postgres::PgConnectOptions {
-    wacrm::embedded_pg::connect_options_in(&data.join("postgres"), "wacrm")
+    wacrm::infra::embedded_pg::connect_options_in(&data.join("postgres"), "wacrm")
 }
 
 /// A pool of up to `connections` as that superuser.

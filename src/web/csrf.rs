@@ -16,9 +16,9 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 use tower_sessions::cookie::{Cookie, SameSite};
 
-use crate::auth::tokens::random_secret;
+use crate::features::auth::tokens::random_secret;
+use crate::infra::tenancy::session_state::{AuthSession, VisitorCsrf};
 use crate::state::AppState;
-use crate::tenancy::session_state::{AuthSession, VisitorCsrf};
 
 /// Form posts are small; uploads carry the token in the query string.
 const MAX_FORM_BYTES: usize = 256 * 1024;

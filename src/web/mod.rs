@@ -1,5 +1,6 @@
-//! HTTP plumbing shared by every route: CSRF, security headers, static
-//! files, client address, rate limits.
+//! HTTP: the routes ([`routes`]), the router that assembles them with the
+//! middleware ([`router`]), and the plumbing every route shares: CSRF,
+//! security headers, static files, client address, rate limits.
 
 pub mod bar_chart;
 pub mod client_ip;
@@ -14,5 +15,7 @@ pub mod headers;
 pub mod qr;
 pub mod rate_limit;
 pub mod request_body;
+pub mod router;
+pub mod routes;
 pub mod static_files;
 pub mod upload;

@@ -1,7 +1,7 @@
 //! Limits on the endpoints attackers hammer, counted in Postgres.
 
-use crate::db;
 use crate::error::{AppError, Result};
+use crate::infra::db;
 use crate::state::AppState;
 
 /// A limit: at most `max` hits per `window_secs` in one bucket.

@@ -5,7 +5,7 @@ use axum::extract::multipart::{Field, MultipartError};
 use axum::http::StatusCode;
 
 use crate::error::AppError;
-use crate::media_store::{Incoming, MediaStore};
+use crate::infra::media_store::{Incoming, MediaStore};
 
 /// Maps a multipart error; `too_large` says what the limit is.
 pub fn upload_error(e: MultipartError, too_large: &impl Fn() -> AppError) -> AppError {

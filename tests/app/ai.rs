@@ -13,7 +13,7 @@ use crate::support::*;
 
 async fn app_with_ai(
     ai: &FakeOpenAi,
-    customize: impl FnOnce(&mut wacrm::config::Config),
+    customize: impl FnOnce(&mut wacrm::infra::config::Config),
 ) -> TestApp {
     spawn_app_with(|config| {
         ai.configure(config);

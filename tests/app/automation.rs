@@ -327,7 +327,7 @@ async fn conditions_on_contact_attributes_and_a_waiting_rule_once_per_wait() {
         .await
         .expect("message");
     let runs = run_count(&app, org).await;
-    wacrm::automation::on_message(&app.state, org, message)
+    wacrm::features::automation::on_message(&app.state, org, message)
         .await
         .expect("again");
     assert_eq!(run_count(&app, org).await, runs);
@@ -347,7 +347,7 @@ async fn conditions_on_contact_attributes_and_a_waiting_rule_once_per_wait() {
     switch_on(&owner, &rule_id(&app, org, "Still waiting").await).await;
     let waiting = crate::inbox::customer_writes(&owner, "Wen", "+55 81 90000 0302", "hello?").await;
     settled(&app).await;
-    let sweep = || wacrm::automation::idle::sweep(&app.state);
+    let sweep = || wacrm::features::automation::idle::sweep(&app.state);
     assert_eq!(sweep().await.expect("sweep"), 0, "not yet");
     app.state.clock.advance(time::Duration::minutes(11));
     assert_eq!(sweep().await.expect("sweep"), 1);

@@ -232,7 +232,7 @@ async fn only_exactly_signed_events_are_stored() {
         now(),
     );
     let body = event.to_string().into_bytes();
-    let sign = |secret: &str, t: i64| wacrm::billing::signature::sign(secret, &body, t);
+    let sign = |secret: &str, t: i64| wacrm::features::billing::signature::sign(secret, &body, t);
     let good = sign(fake_stripe::WEBHOOK_SECRET, now());
     let v1 = good.split("v1=").nth(1).expect("v1").to_owned();
     for (header, why) in [
@@ -266,7 +266,8 @@ async fn only_exactly_signed_events_are_stored() {
 
     // Signed but not an event: 400, nothing stored.
     let not_event = br#"{"hello":"world"}"#;
-    let header = wacrm::billing::signature::sign(fake_stripe::WEBHOOK_SECRET, not_event, now());
+    let header =
+        wacrm::features::billing::signature::sign(fake_stripe::WEBHOOK_SECRET, not_event, now());
     assert_eq!(stripe.post(not_event, &header).await, 400);
     assert_eq!(app.count("select count(*) from stripe_events").await, 1);
 }
@@ -362,7 +363,7 @@ async fn events_apply_once_and_an_older_one_never_overwrites_a_newer() {
         .execute(&mut app.admin_conn().await)
         .await
         .expect("unprocess");
-    let sweep = || wacrm::billing::retention::sweep(&app.state);
+    let sweep = || wacrm::features::billing::retention::sweep(&app.state);
     app.state.clock.advance(time::Duration::days(89));
     assert_eq!(sweep().await.expect("sweep").events_pruned, 0);
     app.state.clock.advance(time::Duration::days(2));
@@ -638,7 +639,7 @@ async fn a_failed_payment_leaves_seven_days_then_read_only_until_paid() {
     assert!(page.contains("The last payment failed"), "{page}");
     assert_eq!(reply("Within the grace").await, 303);
     assert_eq!(
-        wacrm::billing::retention::sweep(&app.state)
+        wacrm::features::billing::retention::sweep(&app.state)
             .await
             .expect("sweep")
             .warned,
@@ -650,14 +651,14 @@ async fn a_failed_payment_leaves_seven_days_then_read_only_until_paid() {
     // works; sending and importing wait.
     app.state.clock.advance(time::Duration::days(8));
     assert_eq!(
-        wacrm::billing::retention::sweep(&app.state)
+        wacrm::features::billing::retention::sweep(&app.state)
             .await
             .expect("sweep")
             .warned,
         1
     );
     assert_eq!(
-        wacrm::billing::retention::sweep(&app.state)
+        wacrm::features::billing::retention::sweep(&app.state)
             .await
             .expect("sweep")
             .warned,
@@ -761,15 +762,15 @@ async fn a_canceled_workspace_is_read_only_and_says_until_when_its_data_is_kept(
 
 /// Stores a file for `org` the way fetched media is kept; its digest.
 async fn stored_file(app: &TestApp, org: uuid::Uuid, bytes: &[u8]) -> String {
-    let mut tx = wacrm::tenancy::bootstrap::for_job(&app.state.pool, org)
+    let mut tx = wacrm::infra::tenancy::bootstrap::for_job(&app.state.pool, org)
         .await
         .expect("tx");
-    wacrm::db::media::store(
+    wacrm::infra::db::media::store(
         &mut tx,
         &app.state.media,
         Some("image/png"),
         "photo.png",
-        wacrm::media_store::Incoming::from_bytes(bytes.to_vec()),
+        wacrm::infra::media_store::Incoming::from_bytes(bytes.to_vec()),
     )
     .await
     .expect("store");
@@ -842,7 +843,7 @@ async fn a_canceled_workspace_is_kept_thirty_days_restorable_then_deleted_with_i
         let at = app.state.clock.now().unix_timestamp();
         async move { stripe.send_at(&event, at).await }
     };
-    let sweep = || wacrm::billing::retention::sweep(&app.state);
+    let sweep = || wacrm::features::billing::retention::sweep(&app.state);
 
     // Canceled; 23 days later the owners are warned (once), at 29 again.
     assert_eq!(send(cancel(app.state.clock.now())).await, 200);
@@ -879,16 +880,16 @@ async fn a_canceled_workspace_is_kept_thirty_days_restorable_then_deleted_with_i
     app.state.clock.advance(time::Duration::days(31));
     // Globex stores one of Acme's files while the purge runs: its
     // transaction is still open when the sweep reaches that file.
-    let mut globex = wacrm::tenancy::bootstrap::for_job(&app.state.pool, other)
+    let mut globex = wacrm::infra::tenancy::bootstrap::for_job(&app.state.pool, other)
         .await
         .expect("tx");
     let racing_bytes = b"a photo Globex stores as Acme goes";
-    wacrm::db::media::store(
+    wacrm::infra::db::media::store(
         &mut globex,
         &app.state.media,
         Some("image/png"),
         "same.png",
-        wacrm::media_store::Incoming::from_bytes(racing_bytes.to_vec()),
+        wacrm::infra::media_store::Incoming::from_bytes(racing_bytes.to_vec()),
     )
     .await
     .expect("store");

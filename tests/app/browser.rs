@@ -430,9 +430,10 @@ async fn qr_html(driver: &WebDriver) -> WebDriverResult<Option<String>> {
 #[tokio::test]
 async fn the_linked_phone_page_shows_the_qr_and_turns_to_linked_by_itself() -> WebDriverResult<()> {
     use crate::support::fake_wa_web::FakeWeb;
-    use wacrm::whatsapp_web::link::SessionEvent;
+    use wacrm::channels::whatsapp_web::link::SessionEvent;
     let fake = FakeWeb::new();
-    let connector: std::sync::Arc<dyn wacrm::whatsapp_web::link::Connector> = fake.clone();
+    let connector: std::sync::Arc<dyn wacrm::channels::whatsapp_web::link::Connector> =
+        fake.clone();
     let app = spawn_app_with_connector(Some(connector), |_| {}).await;
     app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let chromedriver = start_chromedriver().await;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use uuid::Uuid;
-use wacrm::whatsapp::signature;
+use wacrm::channels::cloud_api::signature;
 
 use crate::support::fake_graph::{FakeGraph, SendFailure};
 use crate::support::*;

@@ -154,7 +154,7 @@ async fn erasing_a_contact_leaves_nothing_of_them_and_touches_no_one_else() {
     let file_of = |bytes: &[u8]| {
         app.state
             .media
-            .file_path(&wacrm::media_store::digest(bytes))
+            .file_path(&wacrm::infra::media_store::digest(bytes))
             .unwrap()
     };
     assert!(file_of(UNIQUE_PNG).exists() && file_of(SHARED_PNG).exists());
@@ -230,7 +230,7 @@ async fn erasing_a_contact_leaves_nothing_of_them_and_touches_no_one_else() {
             == "done"
     })
     .await;
-    let archive = wacrm::export::archive_path(&app.state, acme_id, export);
+    let archive = wacrm::features::export::archive_path(&app.state, acme_id, export);
     assert!(archive.exists());
     let markers: Vec<String> = MARKERS.iter().map(|m| (*m).to_owned()).collect();
     let before = rows_holding(&app, acme_id, &markers, &[]).await;

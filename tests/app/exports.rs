@@ -359,10 +359,11 @@ async fn a_contact_export_holds_only_that_contact_and_links_expire() {
     assert_eq!(response.status(), 410);
     assert!(response.text().await.unwrap().contains("expired"));
     let org = app.org_id("Acme").await;
-    wacrm::export::expire(&app.state, org, uuid::Uuid::parse_str(&id).unwrap())
+    wacrm::features::export::expire(&app.state, org, uuid::Uuid::parse_str(&id).unwrap())
         .await
         .unwrap();
-    let archive = wacrm::export::archive_path(&app.state, org, uuid::Uuid::parse_str(&id).unwrap());
+    let archive =
+        wacrm::features::export::archive_path(&app.state, org, uuid::Uuid::parse_str(&id).unwrap());
     assert!(!archive.exists(), "the file is deleted");
     let (_, row) = owner.page(&format!("/settings/exports/{id}")).await;
     assert!(row.contains("Expired"));
@@ -455,7 +456,7 @@ async fn a_workspace_export_holds_its_knowledge_rules_replies_and_campaigns_and_
     let files = unpack(&download(&owner, &id).await);
 
     // Every table the code exports is in the archive, twice.
-    for table in wacrm::export::tables::TABLES {
+    for table in wacrm::features::export::tables::TABLES {
         for ext in ["jsonl", "csv"] {
             let file = format!("{}.{ext}", table.name);
             assert!(files.contains_key(&file), "{file}");

@@ -14,7 +14,7 @@ const TOKEN: &str = "EAAG-test-token";
 const VERSION: &str = "v21.0";
 
 fn client() -> reqwest::Client {
-    wacrm::tls::install_crypto_provider();
+    wacrm::infra::tls::install_crypto_provider();
     reqwest::Client::new()
 }
 

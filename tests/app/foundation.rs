@@ -167,7 +167,7 @@ async fn unknown_pages_are_a_friendly_404() {
 #[tokio::test]
 async fn migrations_are_idempotent() {
     let app = spawn_app().await;
-    wacrm::db::migrate(&app.admin)
+    wacrm::infra::db::migrate(&app.admin)
         .await
         .expect("second run is a no-op");
     let mut conn = PgConnection::connect_with(&app.admin)

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use wacrm::jobs::{self, Job};
+use wacrm::infra::jobs::{self, Job};
 
 use crate::support::*;
 

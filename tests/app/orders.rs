@@ -84,7 +84,7 @@ fn two_items() -> Value {
 
 async fn deliver(app: &TestApp, channel: &str, payload: &Value) {
     let body = payload.to_string().into_bytes();
-    let signed = wacrm::whatsapp::signature::sign(APP_SECRET.as_bytes(), &body);
+    let signed = wacrm::channels::cloud_api::signature::sign(APP_SECRET.as_bytes(), &body);
     let response = reqwest::Client::new()
         .post(format!("{}/webhooks/whatsapp/{channel}", app.base))
         .header("content-type", "application/json")
@@ -128,7 +128,9 @@ async fn a_whatsapp_cart_becomes_one_order_matched_to_the_catalogue_and_the_cust
             .fetch_one(&mut app.admin_conn().await)
             .await
             .unwrap();
-    wacrm::orders::take(&app.state, org, message).await.unwrap();
+    wacrm::features::orders::take(&app.state, org, message)
+        .await
+        .unwrap();
     assert_eq!(app.count("select count(*) from orders").await, 1);
     assert_eq!(
         app.count("select max(last_number) from number_sequences")

@@ -17,7 +17,7 @@ fn free_port() -> u16 {
 }
 
 async fn wait_ready(port: u16, limit: Duration) -> bool {
-    wacrm::tls::install_crypto_provider();
+    wacrm::infra::tls::install_crypto_provider();
     let started = Instant::now();
     while started.elapsed() < limit {
         if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await
@@ -185,7 +185,7 @@ impl Drop for StopsPostgres {
 
 /// A superuser connection to the database of the wacrm on `data`.
 async fn wacrm_db(data: &std::path::Path) -> sqlx::PgConnection {
-    let options = wacrm::embedded_pg::connect_options_in(&data.join("postgres"), "wacrm");
+    let options = wacrm::infra::embedded_pg::connect_options_in(&data.join("postgres"), "wacrm");
     <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
         .await
         .expect("connect to wacrm's cluster")
@@ -216,7 +216,7 @@ where
 
 async fn deliver_signed(base: &str, channel: &str, payload: &serde_json::Value) -> u16 {
     let body = payload.to_string().into_bytes();
-    let signature = wacrm::whatsapp::signature::sign(APP_SECRET.as_bytes(), &body);
+    let signature = wacrm::channels::cloud_api::signature::sign(APP_SECRET.as_bytes(), &body);
     reqwest::Client::new()
         .post(format!("{base}/webhooks/whatsapp/{channel}"))
         .header("content-type", "application/json")

@@ -2,8 +2,8 @@
 //! list and SKU lookups leave archived ones out), search, bad input and
 //! duplicate SKUs, each workspace to its own, and agents who only look.
 
-use wacrm::db::products::{self, Product};
-use wacrm::tenancy::bootstrap;
+use wacrm::infra::db::products::{self, Product};
+use wacrm::infra::tenancy::bootstrap;
 
 use crate::support::*;
 use crate::team::team;

@@ -137,15 +137,15 @@ async fn customer_sends_image(browser: &Browser, bytes: &[u8], caption: &str) {
 
 /// A file uploaded (as through the API) and never sent.
 async fn unsent_upload(app: &TestApp, org: Uuid, bytes: &[u8]) -> Uuid {
-    let mut tx = wacrm::tenancy::bootstrap::for_job(&app.state.pool, org)
+    let mut tx = wacrm::infra::tenancy::bootstrap::for_job(&app.state.pool, org)
         .await
         .expect("tx");
-    let stored = wacrm::db::media::store(
+    let stored = wacrm::infra::db::media::store(
         &mut tx,
         &app.state.media,
         Some("image/png"),
         "up.png",
-        wacrm::media_store::Incoming::from_bytes(bytes.to_vec()),
+        wacrm::infra::media_store::Incoming::from_bytes(bytes.to_vec()),
     )
     .await
     .expect("store");
@@ -205,7 +205,9 @@ async fn only_messages_older_than_the_retention_go_with_the_files_only_they_had(
         .expect("backdate upload");
     assert_eq!(media_rows(&app, acme).await, 6);
 
-    let swept = wacrm::retention::sweep(&app.state).await.expect("sweep");
+    let swept = wacrm::features::retention::sweep(&app.state)
+        .await
+        .expect("sweep");
     assert_eq!((swept.workspaces, swept.failed), (2, 0));
     assert_eq!(swept.deleted.messages, 5);
     assert_eq!(
@@ -264,7 +266,9 @@ async fn only_messages_older_than_the_retention_go_with_the_files_only_they_had(
     // An hour and a bit later the young message is old too; the inbox
     // preview (a copy of its text) goes with it, the conversation stays.
     app.state.clock.advance(Duration::hours(2));
-    let swept = wacrm::retention::sweep(&app.state).await.expect("sweep");
+    let swept = wacrm::features::retention::sweep(&app.state)
+        .await
+        .expect("sweep");
     assert_eq!(swept.deleted.messages, 2);
     assert_eq!((swept.deleted.media, swept.deleted.files_removed), (1, 1));
     assert!(!file_path(&app, &reused_photo).exists());
@@ -287,7 +291,7 @@ async fn more_old_messages_than_one_batch_all_go_across_batches() {
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let acme = app.org_id("Acme").await;
     customer_writes(&owner, "Maria", "+55 11 91234 5678", "today").await;
-    let many = 2 * wacrm::retention::BATCH + 7;
+    let many = 2 * wacrm::features::retention::BATCH + 7;
     sqlx::query(
         "insert into messages (org_id, id, conversation_id, channel_id, direction, kind, body, \
            sender_kind, status, created_at) \
@@ -301,11 +305,15 @@ async fn more_old_messages_than_one_batch_all_go_across_batches() {
     .expect("old messages");
     keep_days(&owner, "30").await;
 
-    let swept = wacrm::retention::sweep(&app.state).await.expect("sweep");
+    let swept = wacrm::features::retention::sweep(&app.state)
+        .await
+        .expect("sweep");
     assert_eq!(swept.deleted.messages, u64::try_from(many).expect("small"));
     assert_eq!(swept.deleted.batches, 3, "500, 500 and 7");
     assert_eq!(texts(&app, acme).await, vec!["today"]);
-    let again = wacrm::retention::sweep(&app.state).await.expect("sweep");
+    let again = wacrm::features::retention::sweep(&app.state)
+        .await
+        .expect("sweep");
     assert_eq!(again.deleted.messages, 0, "nothing more");
 }
 
@@ -333,8 +341,10 @@ async fn with_retention_off_nothing_is_deleted_and_each_change_is_audited() {
     backdate(&app, acme, "old", Duration::days(1000)).await;
     backdate(&app, never_org, "old", Duration::days(1000)).await;
 
-    let swept = wacrm::retention::sweep(&app.state).await.expect("sweep");
-    assert_eq!(swept, wacrm::retention::Swept::default());
+    let swept = wacrm::features::retention::sweep(&app.state)
+        .await
+        .expect("sweep");
+    assert_eq!(swept, wacrm::features::retention::Swept::default());
     assert_eq!(texts(&app, acme).await, vec!["old hello"]);
     assert_eq!(texts(&app, never_org).await, vec!["old oi"]);
 
@@ -439,7 +449,7 @@ async fn a_deleted_workspace_goes_through_the_same_batches_with_its_files() {
     let photo = [PNG, b"Acme's photo"].concat();
     send_file(&owner, &conversation, &photo, "a photo").await;
     all_sent(&app).await;
-    let many = wacrm::retention::BATCH + 1;
+    let many = wacrm::features::retention::BATCH + 1;
     sqlx::query(
         "insert into messages (org_id, id, conversation_id, channel_id, direction, kind, body, \
            sender_kind, status) \
@@ -456,8 +466,9 @@ async fn a_deleted_workspace_goes_through_the_same_batches_with_its_files() {
     customer_writes(&globex_owner, "Rui", "+55 11 91234 0000", "oi").await;
 
     // A workspace not being deleted keeps every message.
-    let going = wacrm::retention::Doomed::Workspace(wacrm::retention::Going::Deleted);
-    let deleted = wacrm::retention::delete_messages(&app.state, acme, going)
+    let going =
+        wacrm::features::retention::Doomed::Workspace(wacrm::features::retention::Going::Deleted);
+    let deleted = wacrm::features::retention::delete_messages(&app.state, acme, going)
         .await
         .expect("delete");
     assert_eq!(deleted.messages, 0);
@@ -471,7 +482,7 @@ async fn a_deleted_workspace_goes_through_the_same_batches_with_its_files() {
         .fetch_one(&mut app.admin_conn().await)
         .await
         .expect("export");
-    let archive = wacrm::export::archive_path(&app.state, acme, export);
+    let archive = wacrm::features::export::archive_path(&app.state, acme, export);
     until(std::time::Duration::from_secs(30), "the export", || async {
         archive.exists()
     })
@@ -482,7 +493,7 @@ async fn a_deleted_workspace_goes_through_the_same_batches_with_its_files() {
         .await;
     assert_eq!(response.status(), 303);
     app.state.clock.advance(Duration::days(31));
-    let swept = wacrm::billing::retention::sweep(&app.state)
+    let swept = wacrm::features::billing::retention::sweep(&app.state)
         .await
         .expect("sweep");
     assert_eq!(swept.purged, vec![acme]);

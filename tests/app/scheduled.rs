@@ -481,7 +481,7 @@ async fn closed_window(app: &TestApp, owner: &Browser) -> String {
         }}]}]
     });
     let body = delivery.to_string().into_bytes();
-    let signed = wacrm::whatsapp::signature::sign(APP_SECRET.as_bytes(), &body);
+    let signed = wacrm::channels::cloud_api::signature::sign(APP_SECRET.as_bytes(), &body);
     let response = reqwest::Client::new()
         .post(format!("{}/webhooks/whatsapp/{channel}", app.base))
         .header("content-type", "application/json")

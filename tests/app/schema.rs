@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::{Connection, PgConnection};
-use wacrm::export::tables::{self, LEFT_OUT, TABLES};
+use wacrm::features::export::tables::{self, LEFT_OUT, TABLES};
 
 use crate::support::fresh_database;
 
@@ -49,7 +49,7 @@ async fn every_workspace_table_is_exported_or_left_out_with_a_reason() {
     assert!(
         forgotten.is_empty(),
         "workspace tables neither exported nor left out: {forgotten:?}; \
-         add each to TABLES in src/export/tables.rs, or to LEFT_OUT with why"
+         add each to TABLES in src/features/export/tables.rs, or to LEFT_OUT with why"
     );
     for (table, why) in &left_out {
         assert!(

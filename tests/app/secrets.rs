@@ -12,14 +12,14 @@ use base64::Engine;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
-use wacrm::auth::totp;
-use wacrm::jobs::Job;
-use wacrm::secrets::SecretBox;
-use wacrm::secrets::rotate::{SEALED_COLUMNS, Scope, Tally, rotate};
-use wacrm::whatsapp::signature;
-use wacrm::whatsapp_web::events::qr_purpose;
-use wacrm::whatsapp_web::link::SessionEvent;
-use wacrm::whatsapp_web::store::SessionStore;
+use wacrm::channels::cloud_api::signature;
+use wacrm::channels::whatsapp_web::events::qr_purpose;
+use wacrm::channels::whatsapp_web::link::SessionEvent;
+use wacrm::channels::whatsapp_web::store::SessionStore;
+use wacrm::features::auth::totp;
+use wacrm::infra::jobs::Job;
+use wacrm::infra::secrets::SecretBox;
+use wacrm::infra::secrets::rotate::{SEALED_COLUMNS, Scope, Tally, rotate};
 use whatsapp_rust::wacore::store::traits::*;
 
 use crate::support::fake_graph::FakeGraph;
@@ -157,7 +157,7 @@ async fn a_token_copied_into_another_channel_does_not_open_and_its_sends_fail_in
     assert_eq!(status, "failed");
     assert_eq!(
         error.as_deref(),
-        Some(wacrm::whatsapp::sender::UNREADABLE_TOKEN),
+        Some(wacrm::channels::cloud_api::sender::UNREADABLE_TOKEN),
         "the agent reads why"
     );
     let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
@@ -289,7 +289,7 @@ async fn rotating_reseals_every_secret_with_the_first_key_so_the_old_key_can_go(
         .execute(&mut conn)
         .await
         .unwrap();
-    wacrm::whatsapp_web::events::apply(
+    wacrm::channels::whatsapp_web::events::apply(
         &app.state,
         globex,
         web_channel,
@@ -317,7 +317,7 @@ async fn rotating_reseals_every_secret_with_the_first_key_so_the_old_key_can_go(
         .bind(v1_blob(
             0x11,
             globex,
-            wacrm::db::ai::KEY_PURPOSE,
+            wacrm::infra::db::ai::KEY_PURPOSE,
             b"sk-globex-v1",
         ))
         .execute(&mut conn)
@@ -330,7 +330,7 @@ async fn rotating_reseals_every_secret_with_the_first_key_so_the_old_key_can_go(
         body: "See you".into(),
     };
     let tomorrow = time::OffsetDateTime::now_utc() + time::Duration::days(1);
-    let job = wacrm::jobs::enqueue_at(&mut conn, &app.state.secrets, &mail, Some(tomorrow))
+    let job = wacrm::infra::jobs::enqueue_at(&mut conn, &app.state.secrets, &mail, Some(tomorrow))
         .await
         .unwrap();
     // Mails of the sign-ups sent: what is queued stays put from here.
@@ -344,7 +344,7 @@ async fn rotating_reseals_every_secret_with_the_first_key_so_the_old_key_can_go(
         assert!(*n > 0, "the test stores a value in {c:?}");
     }
 
-    let pool = wacrm::db::app_pool(&app.admin, 2).await.unwrap();
+    let pool = wacrm::infra::db::app_pool(&app.admin, 2).await.unwrap();
     // K2 alone opens nothing yet: every value is counted failed, left alone.
     let only_k2 = SecretBox::from_config(&k2).unwrap();
     let none: Vec<_> = stored.iter().map(|n| (0, 0, *n)).collect();
@@ -418,7 +418,12 @@ async fn rotating_reseals_every_secret_with_the_first_key_so_the_old_key_can_go(
         k2_app
             .state
             .secrets
-            .open(globex, wacrm::db::ai::KEY_PURPOSE, globex, &globex_key)
+            .open(
+                globex,
+                wacrm::infra::db::ai::KEY_PURPOSE,
+                globex,
+                &globex_key
+            )
             .unwrap(),
         b"sk-globex-v1"
     );
@@ -442,7 +447,7 @@ async fn rotating_reseals_every_secret_with_the_first_key_so_the_old_key_can_go(
         .await
         .unwrap();
     assert_eq!(
-        wacrm::jobs::open_payload(&k2_app.state.secrets, job, &payload).unwrap(),
+        wacrm::infra::jobs::open_payload(&k2_app.state.secrets, job, &payload).unwrap(),
         mail
     );
 }
@@ -479,12 +484,12 @@ async fn every_sealed_column_of_the_schema_is_listed_for_rotation() {
         }
         assert!(
             !column.ends_with("_sealed"),
-            "{table}.{column} is sealed: list it in wacrm::secrets::rotate::SEALED_COLUMNS"
+            "{table}.{column} is sealed: list it in wacrm::infra::secrets::rotate::SEALED_COLUMNS"
         );
         assert!(
             column.ends_with("_hash") || PLAIN_BYTEA.contains(&(&table[..], &column[..])),
             "{table}.{column} is new: if it holds sealed values, list it in \
-             wacrm::secrets::rotate::SEALED_COLUMNS, otherwise in PLAIN_BYTEA here"
+             wacrm::infra::secrets::rotate::SEALED_COLUMNS, otherwise in PLAIN_BYTEA here"
         );
     }
     // Each listed column exists, its keys are its table's primary key, and
@@ -570,7 +575,7 @@ async fn the_rotate_command_prints_each_column_and_fails_while_a_value_does_not_
     };
     let later = time::OffsetDateTime::now_utc() + time::Duration::days(1);
     let k1_box = SecretBox::from_config(&k1).unwrap();
-    wacrm::jobs::enqueue_at(&mut conn, &k1_box, &mail, Some(later))
+    wacrm::infra::jobs::enqueue_at(&mut conn, &k1_box, &mail, Some(later))
         .await
         .unwrap();
 

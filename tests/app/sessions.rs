@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{ExpiredDeletion, SessionStore};
-use wacrm::session_store::PgSessionStore;
+use wacrm::infra::session_store::PgSessionStore;
 
 use crate::support::*;
 

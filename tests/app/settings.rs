@@ -108,7 +108,7 @@ async fn owner_deletes_the_workspace_after_typing_its_name_with_thirty_days_to_r
     assert_eq!(response.status(), 303);
     app.state.clock.advance(time::Duration::days(29));
     assert!(
-        wacrm::billing::retention::sweep(&app.state)
+        wacrm::features::billing::retention::sweep(&app.state)
             .await
             .expect("sweep")
             .purged
@@ -117,7 +117,7 @@ async fn owner_deletes_the_workspace_after_typing_its_name_with_thirty_days_to_r
     assert_eq!(app.count("select count(*) from organizations").await, 1);
     app.state.clock.advance(time::Duration::days(2));
     assert_eq!(
-        wacrm::billing::retention::sweep(&app.state)
+        wacrm::features::billing::retention::sweep(&app.state)
             .await
             .expect("sweep")
             .purged

@@ -152,7 +152,7 @@ async fn a_full_pool_answers_503_with_retry_after_at_once() {
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "2");
     assert!(
-        started.elapsed() < wacrm::db::ACQUIRE_TIMEOUT + Duration::from_secs(1),
+        started.elapsed() < wacrm::infra::db::ACQUIRE_TIMEOUT + Duration::from_secs(1),
         "{:?}",
         started.elapsed()
     );

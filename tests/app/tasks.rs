@@ -115,8 +115,8 @@ async fn reminders_fire_once_at_the_local_due_time_across_a_daylight_saving_chan
             .await
             .unwrap();
     for (id, payload, run_at) in queued {
-        let job = wacrm::jobs::open_payload(&app.state.secrets, id, &payload).unwrap();
-        wacrm::jobs::enqueue_at(&mut conn, &app.state.secrets, &job, Some(run_at))
+        let job = wacrm::infra::jobs::open_payload(&app.state.secrets, id, &payload).unwrap();
+        wacrm::infra::jobs::enqueue_at(&mut conn, &app.state.secrets, &job, Some(run_at))
             .await
             .unwrap();
     }

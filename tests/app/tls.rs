@@ -6,7 +6,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn serves_https_with_a_self_signed_certificate_and_sends_hsts() {
-    wacrm::tls::install_crypto_provider();
+    wacrm::infra::tls::install_crypto_provider();
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
     let dir = TempDir(std::env::temp_dir().join(format!("wacrm-tls-{}", uuid::Uuid::new_v4())));
     std::fs::create_dir_all(&dir.0).expect("dir");
@@ -15,16 +15,16 @@ async fn serves_https_with_a_self_signed_certificate_and_sends_hsts() {
     std::fs::write(&cert_path, certified.cert.pem()).expect("write cert");
     std::fs::write(&key_path, certified.signing_key.serialize_pem()).expect("write key");
 
-    let tls = wacrm::tls::server_config(&cert_path, &key_path).expect("tls config");
+    let tls = wacrm::infra::tls::server_config(&cert_path, &key_path).expect("tls config");
     let admin = fresh_database().await;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let mut config = wacrm::config::Config::for_tests(dir.0.join("data"));
+    let mut config = wacrm::infra::config::Config::for_tests(dir.0.join("data"));
     config.tls_cert = Some(cert_path.clone());
     config.tls_key = Some(key_path.clone());
     config.secret_key = Some(test_secret_key().into());
     config.public_url = Some(format!("https://localhost:{port}").parse().expect("url"));
-    let pool = wacrm::db::app_pool(&admin, 3).await.expect("pool");
+    let pool = wacrm::infra::db::app_pool(&admin, 3).await.expect("pool");
     let state = wacrm::state::AppState::new(config, pool).expect("state");
     tokio::spawn(wacrm::server::serve_tls(
         listener,
@@ -118,7 +118,7 @@ async fn serves_https_with_a_self_signed_certificate_and_sends_hsts() {
 
 #[test]
 fn mismatched_or_missing_tls_files_are_clear_errors() {
-    let missing = wacrm::tls::server_config(
+    let missing = wacrm::infra::tls::server_config(
         std::path::Path::new("/nonexistent/cert.pem"),
         std::path::Path::new("/nonexistent/key.pem"),
     );

@@ -5,7 +5,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use totp_rs::Secret;
-use wacrm::auth::totp;
+use wacrm::features::auth::totp;
 
 use crate::support::*;
 use crate::team::team;
@@ -141,7 +141,7 @@ async fn enrol_then_sign_in_with_a_code_once_and_a_recovery_code_once() {
             .unwrap();
     let mut expected: Vec<Vec<u8>> = codes
         .iter()
-        .map(|c| wacrm::auth::tokens::hash(&c.replace('-', "")))
+        .map(|c| wacrm::features::auth::tokens::hash(&c.replace('-', "")))
         .collect();
     stored_codes.sort();
     expected.sort();

@@ -249,7 +249,7 @@ async fn customers_messages_arrive_once_and_only_with_wahas_signature() {
         waha.post_raw("default", forged.clone(), Some("")).await,
         401
     );
-    let other_key = wacrm::waha::signature::sign(b"another key", &forged);
+    let other_key = wacrm::channels::waha::signature::sign(b"another key", &forged);
     assert_eq!(
         waha.post_raw("default", forged, Some(&other_key)).await,
         401
@@ -649,7 +649,7 @@ async fn another_workspace_cannot_see_change_or_feed_a_waha_phone() {
         "message",
         fake_waha::customer_message(CUSTOMER, "AAAA0009", "hello"),
     );
-    let signature = wacrm::waha::signature::sign(b"whatever", &body);
+    let signature = wacrm::channels::waha::signature::sign(b"whatever", &body);
     for target in [uuid::Uuid::now_v7().to_string(), "not-a-uuid".to_owned()] {
         let response = reqwest::Client::new()
             .post(app.browser().url(&format!("/webhooks/waha/{target}")))

@@ -3,7 +3,7 @@
 //! server and deliveries signed as Meta signs them.
 
 use serde_json::{Value, json};
-use wacrm::whatsapp::signature;
+use wacrm::channels::cloud_api::signature;
 
 use crate::api::Api;
 use crate::support::fake_graph::FakeGraph;
@@ -951,13 +951,13 @@ async fn a_send_that_never_reached_graph_is_sent_after_the_confirmation_window()
         .fetch_one(&mut conn)
         .await
         .expect("id");
-    let mut tx = wacrm::tenancy::bootstrap::for_job(&app.state.pool, org)
+    let mut tx = wacrm::infra::tenancy::bootstrap::for_job(&app.state.pool, org)
         .await
         .expect("tx");
-    wacrm::jobs::enqueue(
+    wacrm::infra::jobs::enqueue(
         tx.conn(),
         &app.state.secrets,
-        &wacrm::jobs::Job::SendMessage {
+        &wacrm::infra::jobs::Job::SendMessage {
             org_id: org,
             message_id: id,
         },

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
-use wacrm::db::web_sessions::{self, RunsOn, WebStatus};
+use wacrm::channels::whatsapp_web::link::{SessionEvent, WebInbound};
 use wacrm::domain::{DeliveryStatus, MessageKind};
-use wacrm::whatsapp_web::link::{SessionEvent, WebInbound};
+use wacrm::infra::db::web_sessions::{self, RunsOn, WebStatus};
 
 use crate::support::fake_wa_web::FakeWeb;
 use crate::support::*;
@@ -18,7 +18,7 @@ use crate::support::*;
 const CUSTOMER: &str = "16505551234";
 
 async fn app_with(fake: &Arc<FakeWeb>, lease_secs: u32) -> TestApp {
-    let connector: Arc<dyn wacrm::whatsapp_web::link::Connector> = fake.clone();
+    let connector: Arc<dyn wacrm::channels::whatsapp_web::link::Connector> = fake.clone();
     spawn_app_with_connector(Some(connector), move |config| {
         config.whatsapp_web_lease_secs = lease_secs;
         config.whatsapp_web_send_rate = 50;
@@ -28,7 +28,7 @@ async fn app_with(fake: &Arc<FakeWeb>, lease_secs: u32) -> TestApp {
 
 /// A new linked-device channel of `org` (as the connect page makes it).
 async fn new_channel(app: &TestApp, org: Uuid, pair_phone: Option<&str>) -> Uuid {
-    let mut tx = wacrm::tenancy::bootstrap::for_job(&app.state.pool, org)
+    let mut tx = wacrm::infra::tenancy::bootstrap::for_job(&app.state.pool, org)
         .await
         .expect("tx");
     let id = Uuid::now_v7();
@@ -40,7 +40,7 @@ async fn new_channel(app: &TestApp, org: Uuid, pair_phone: Option<&str>) -> Uuid
 }
 
 async fn session(app: &TestApp, org: Uuid, channel: Uuid) -> web_sessions::WebSession {
-    let mut tx = wacrm::tenancy::bootstrap::for_job(&app.state.pool, org)
+    let mut tx = wacrm::infra::tenancy::bootstrap::for_job(&app.state.pool, org)
         .await
         .expect("tx");
     web_sessions::find(&mut tx, channel)
@@ -126,7 +126,7 @@ async fn a_session_shows_its_qr_links_receives_once_and_replies_once() {
         .secrets
         .open(
             org,
-            &wacrm::whatsapp_web::events::qr_purpose(channel),
+            &wacrm::channels::whatsapp_web::events::qr_purpose(channel),
             channel,
             waiting.qr_sealed.as_deref().expect("qr"),
         )
@@ -194,7 +194,7 @@ async fn a_session_shows_its_qr_links_receives_once_and_replies_once() {
     let ours: Uuid = scalar(&app, "select id from messages where body = 'Yes, in blue!'").await;
     assert_eq!(
         sent[0].message.id,
-        wacrm::whatsapp_web::sender::wire_id(ours)
+        wacrm::channels::whatsapp_web::sender::wire_id(ours)
     );
     until(WAIT, "recorded as sent", || async {
         scalar::<String>(
@@ -259,7 +259,7 @@ async fn a_failed_send_is_retried_under_the_same_id() {
     let ours: Uuid = scalar(&app, "select id from messages where body = 'Here!'").await;
     assert_eq!(
         sent[0].message.id,
-        wacrm::whatsapp_web::sender::wire_id(ours)
+        wacrm::channels::whatsapp_web::sender::wire_id(ours)
     );
 }
 
@@ -295,7 +295,7 @@ async fn a_logout_from_the_phone_ends_the_session_and_forgets_its_keys() {
         },
     );
     until_status(&app, org, channel, WebStatus::Linked).await;
-    let store = wacrm::whatsapp_web::store::SessionStore::new(
+    let store = wacrm::channels::whatsapp_web::store::SessionStore::new(
         app.state.pool.clone(),
         app.state.secrets.clone(),
         org,
@@ -712,7 +712,7 @@ async fn a_customers_edit_and_delete_for_everyone_show_in_the_conversation() {
     // It was the newest: the conversation list no longer shows it either.
     assert_eq!(
         scalar::<String>(&app, "select last_message_preview from conversations").await,
-        wacrm::db::messages::DELETED_PREVIEW
+        wacrm::infra::db::messages::DELETED_PREVIEW
     );
     assert_eq!(
         scalar::<i64>(
@@ -732,7 +732,7 @@ fn b64(bytes: &[u8]) -> String {
 /// A customer's image whose file waits at `direct_path` (of `bytes`).
 fn image(id: &str, direct_path: &str, bytes: &[u8]) -> WebInbound {
     use sha2::Digest;
-    let reference = wacrm::whatsapp_web::link::WebMediaRef {
+    let reference = wacrm::channels::whatsapp_web::link::WebMediaRef {
         media_type: "image".into(),
         direct_path: direct_path.into(),
         media_key: b64(&[7; 32]),
@@ -901,7 +901,7 @@ async fn files_come_in_through_the_session_and_files_replies_and_reactions_go_ou
     assert_eq!(response.status(), 303);
     until(WAIT, "three sent", || async { fake.sent().len() == 3 }).await;
     let sent = fake.sent();
-    let quoted = wacrm::whatsapp_web::link::WebQuoted {
+    let quoted = wacrm::channels::whatsapp_web::link::WebQuoted {
         id: "3A0201".into(),
         ours: false,
         text: "The receipt".into(),
@@ -933,7 +933,7 @@ async fn files_come_in_through_the_session_and_files_replies_and_reactions_go_ou
 #[tokio::test]
 async fn a_process_runs_no_more_sessions_than_its_cap_and_another_runs_the_rest() {
     let fake = FakeWeb::new();
-    let connector: Arc<dyn wacrm::whatsapp_web::link::Connector> = fake.clone();
+    let connector: Arc<dyn wacrm::channels::whatsapp_web::link::Connector> = fake.clone();
     let first = spawn_app_with_connector(Some(connector), |config| {
         config.whatsapp_web_max_sessions = 2;
     })

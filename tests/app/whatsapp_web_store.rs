@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use wacrm::whatsapp_web::store::SessionStore;
+use wacrm::channels::whatsapp_web::store::SessionStore;
 use whatsapp_rust::bytes::Bytes;
 use whatsapp_rust::wacore::appstate::processor::AppStateMutationMAC;
 use whatsapp_rust::wacore::store::InMemoryBackend;
@@ -392,9 +392,11 @@ async fn a_device_is_created_saved_and_loaded_by_a_new_process_as_the_library_ke
 
     // A new process: its own pool, the same key.
     let org = app.org_id("Acme").await;
-    let pool = wacrm::db::app_pool(&app.admin, 2).await.expect("pool");
+    let pool = wacrm::infra::db::app_pool(&app.admin, 2)
+        .await
+        .expect("pool");
     let secrets =
-        Arc::new(wacrm::secrets::SecretBox::from_config(&test_secret_key()).expect("key"));
+        Arc::new(wacrm::infra::secrets::SecretBox::from_config(&test_secret_key()).expect("key"));
     let restarted = SessionStore::new(pool, secrets, org, channel);
     assert!(DeviceStore::exists(&restarted).await.unwrap());
     let loaded = restarted.load().await.unwrap().expect("kept");
@@ -463,13 +465,13 @@ async fn another_workspace_neither_reads_nor_writes_a_session_and_nothing_is_in_
 
 #[tokio::test]
 async fn the_protocol_library_keeps_its_new_device_in_the_postgres_store() {
-    use wacrm::whatsapp_web::link::{Connector, Start};
+    use wacrm::channels::whatsapp_web::link::{Connector, Start};
     let (app, ours, _, channel) = two_workspaces().await;
     let (events, _received) = tokio::sync::mpsc::unbounded_channel();
     let org = app.org_id("Acme").await;
     // The real client: it creates its device through our store, then tries
     // WhatsApp's servers (unreachable here) until stopped.
-    let session = wacrm::whatsapp_web::client::WhatsappRust
+    let session = wacrm::channels::whatsapp_web::client::WhatsappRust
         .start(Start {
             org_id: org,
             channel_id: channel,
@@ -491,7 +493,7 @@ async fn the_protocol_library_keeps_its_new_device_in_the_postgres_store() {
         .expect("stops");
     // Started again over the same store: the same device, not a new one.
     let (events, _received) = tokio::sync::mpsc::unbounded_channel();
-    let again = wacrm::whatsapp_web::client::WhatsappRust
+    let again = wacrm::channels::whatsapp_web::client::WhatsappRust
         .start(Start {
             org_id: org,
             channel_id: channel,

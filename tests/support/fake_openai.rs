@@ -104,7 +104,7 @@ impl FakeOpenAi {
     }
 
     /// Points an app's settings at this fake, with the deployment's key.
-    pub fn configure(&self, config: &mut wacrm::config::Config) {
+    pub fn configure(&self, config: &mut wacrm::infra::config::Config) {
         config.openai_api_key = Some(DEPLOYMENT_KEY.to_owned().into());
         config.openai_base_url = Some(
             self.base_url()

@@ -86,7 +86,7 @@ impl FakeStripe {
         };
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let task = super::local_server::serve(listener, app);
-        wacrm::tls::install_crypto_provider();
+        wacrm::infra::tls::install_crypto_provider();
         FakeStripe {
             shared,
             task,
@@ -165,7 +165,7 @@ impl FakeStripe {
     /// test moves with the app's).
     pub async fn send_at(&self, event: &Value, t: i64) -> u16 {
         let body = event.to_string().into_bytes();
-        let signature = wacrm::billing::signature::sign(WEBHOOK_SECRET, &body, t);
+        let signature = wacrm::features::billing::signature::sign(WEBHOOK_SECRET, &body, t);
         self.post(&body, &signature).await
     }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 use uuid::Uuid;
-use wacrm::whatsapp_web::link::{
+use wacrm::channels::whatsapp_web::link::{
     Connector, LinkedSession, SessionEvent, Start, WebMediaRef, WebOutgoing,
 };
 

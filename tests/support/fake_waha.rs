@@ -103,7 +103,7 @@ impl FakeWaha {
             .layer(DefaultBodyLimit::max(128 * 1024 * 1024))
             .with_state(shared.clone());
         let task = super::local_server::serve(listener, app);
-        wacrm::tls::install_crypto_provider();
+        wacrm::infra::tls::install_crypto_provider();
         FakeWaha {
             shared,
             task,
@@ -183,7 +183,7 @@ impl FakeWaha {
         let key = s.hmac_key.unwrap_or_default();
         let signature = signature
             .map(str::to_owned)
-            .unwrap_or_else(|| wacrm::waha::signature::sign(key.as_bytes(), &body));
+            .unwrap_or_else(|| wacrm::channels::waha::signature::sign(key.as_bytes(), &body));
         let response = self
             .http
             .post(url)

@@ -20,8 +20,8 @@ use base64::Engine;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::net::TcpListener;
-use wacrm::config::Config;
-use wacrm::embedded_pg::{Cluster, Durability};
+use wacrm::infra::config::Config;
+use wacrm::infra::embedded_pg::{Cluster, Durability};
 use wacrm::state::AppState;
 
 use smtp_sink::SmtpSink;
@@ -49,7 +49,7 @@ pub fn cluster() -> &'static Cluster {
 }
 
 async fn start_cluster() -> Cluster {
-    wacrm::tls::install_crypto_provider();
+    wacrm::infra::tls::install_crypto_provider();
     let dir = std::env::temp_dir().join(format!("wacrm-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let cluster = match Cluster::start(&dir, Durability::Throwaway).await {
@@ -72,10 +72,10 @@ async fn start_cluster() -> Cluster {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawning the cluster watchdog");
-    wacrm::db::ensure_database(&cluster, TEMPLATE_DB)
+    wacrm::infra::db::ensure_database(&cluster, TEMPLATE_DB)
         .await
         .expect("creating the template database");
-    wacrm::db::migrate(&cluster.connect_options(TEMPLATE_DB))
+    wacrm::infra::db::migrate(&cluster.connect_options(TEMPLATE_DB))
         .await
         .expect("migrating the template database");
     cluster
@@ -132,9 +132,9 @@ async fn start_instance(
     admin: &PgConnectOptions,
     config: Config,
     listener: TcpListener,
-    connector: Option<std::sync::Arc<dyn wacrm::whatsapp_web::link::Connector>>,
+    connector: Option<std::sync::Arc<dyn wacrm::channels::whatsapp_web::link::Connector>>,
 ) -> (AppState, Background) {
-    let pool = wacrm::db::app_pool(admin, config.pool_size() + 1)
+    let pool = wacrm::infra::db::app_pool(admin, config.pool_size() + 1)
         .await
         .expect("app pool");
     let mut state = AppState::new(config, pool).expect("app state");
@@ -171,10 +171,10 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
 
 /// The app with its linked-device sessions run by `connector` (a fake).
 pub async fn spawn_app_with_connector(
-    connector: Option<std::sync::Arc<dyn wacrm::whatsapp_web::link::Connector>>,
+    connector: Option<std::sync::Arc<dyn wacrm::channels::whatsapp_web::link::Connector>>,
     customize: impl FnOnce(&mut Config),
 ) -> TestApp {
-    wacrm::tls::install_crypto_provider();
+    wacrm::infra::tls::install_crypto_provider();
     let admin = fresh_database().await;
     let smtp = SmtpSink::start().await;
     let data_dir = std::env::temp_dir().join(format!(

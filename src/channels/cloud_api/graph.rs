@@ -1,0 +1,457 @@
+//! The Graph API as wacrm calls it: base URL and version from the
+//! configuration (`WHATSAPP_GRAPH_URL`, `WHATSAPP_GRAPH_VERSION`), bearer
+//! token per channel, errors in Graph's envelope turned into words.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+#[derive(Clone)]
+pub struct GraphClient {
+    http: reqwest::Client,
+    base: Url,
+    version: String,
+    /// The longest an API call may take; see [`GraphClient::transfer_timeout`]
+    /// for media.
+    timeout: Duration,
+}
+
+/// The slowest link a media transfer is given time for: a 100 MB video
+/// gets about six and a half minutes more than an API call, so a big file
+/// is not cut off on a slow line, while a small one still gives up soon.
+const SLOWEST_TRANSFER_BYTES_PER_SEC: f64 = 256.0 * 1024.0;
+
+/// A failed Graph call, as an agent or owner should read it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    /// Graph answered with its error envelope.
+    #[error("{message} (Graph error {code})")]
+    Api {
+        status: u16,
+        code: i64,
+        message: String,
+    },
+    /// Graph answered this status without its envelope (a proxy's page).
+    #[error("WhatsApp answered HTTP {0}.")]
+    Status(u16),
+    /// A download larger than wacrm keeps.
+    #[error("The file is larger than wacrm keeps.")]
+    TooLarge,
+    /// No usable answer: whether Graph took the request is unknown.
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl GraphError {
+    /// Whether Graph may have taken the request anyway (no answer came).
+    pub fn is_uncertain(&self) -> bool {
+        matches!(self, GraphError::Transport(_))
+    }
+
+    /// Worth trying again later: throttling, Meta's own failures, timeouts.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            GraphError::Transport(_) => true,
+            GraphError::Status(status) => *status == 429 || *status >= 500,
+            GraphError::TooLarge => false,
+            GraphError::Api { status, code, .. } => {
+                *status == 429 || *status >= 500 || matches!(code, 130429 | 131056 | 80007 | 1 | 2)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    error: EnvelopeError,
+}
+
+#[derive(Debug, Deserialize)]
+struct EnvelopeError {
+    message: Option<String>,
+    code: Option<i64>,
+    error_data: Option<EnvelopeDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EnvelopeDetails {
+    details: Option<String>,
+}
+
+/// What "check connection" shows about a number.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct PhoneNumber {
+    pub display_phone_number: Option<String>,
+    pub verified_name: Option<String>,
+}
+
+impl GraphClient {
+    /// `timeout`: the longest a call may hold a request or a worker.
+    pub fn new(base: Url, version: &str, timeout: Duration) -> anyhow::Result<GraphClient> {
+        // reqwest's TLS needs the process-wide provider (ring); installing
+        // it again is harmless.
+        crate::infra::tls::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .build()?;
+        Ok(GraphClient {
+            http,
+            base,
+            version: version.trim_matches('/').to_owned(),
+            timeout,
+        })
+    }
+
+    /// The longest an upload or download of `bytes` may take: an API
+    /// call's time plus the bytes at [`SLOWEST_TRANSFER_BYTES_PER_SEC`].
+    pub fn transfer_timeout(&self, bytes: usize) -> Duration {
+        self.timeout + Duration::from_secs_f64(bytes as f64 / SLOWEST_TRANSFER_BYTES_PER_SEC)
+    }
+
+    /// `{base}/{version}/{segments...}`; each segment is escaped.
+    fn url(&self, segments: &[&str]) -> Result<Url, GraphError> {
+        let mut url = self.base.clone();
+        {
+            let mut path = url.path_segments_mut().map_err(|()| {
+                GraphError::Transport("The Graph base URL cannot take a path.".into())
+            })?;
+            path.pop_if_empty().push(&self.version);
+            path.extend(segments);
+        }
+        Ok(url)
+    }
+
+    /// The number's display name and phone (the "check connection" button).
+    pub async fn phone_number(
+        &self,
+        phone_number_id: &str,
+        token: &str,
+    ) -> Result<PhoneNumber, GraphError> {
+        let mut url = self.url(&[phone_number_id])?;
+        url.query_pairs_mut()
+            .append_pair("fields", "display_phone_number,verified_name");
+        self.get_json(url, token).await
+    }
+
+    /// A Graph GET with the token, its JSON answer as `T`.
+    async fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        url: Url,
+        token: &str,
+    ) -> Result<T, GraphError> {
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(transport)?;
+        read_json(response).await
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Sent {
+    messages: Vec<SentId>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SentId {
+    id: String,
+}
+
+impl GraphClient {
+    /// Sends one message (`body` as the Cloud API takes it); the provider id
+    /// (`wamid...`) it was given.
+    pub async fn send_message(
+        &self,
+        phone_number_id: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> Result<String, GraphError> {
+        let url = self.url(&[phone_number_id, "messages"])?;
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .map_err(transport)?;
+        let sent: Sent = read_json(response).await?;
+        sent.messages
+            .into_iter()
+            .next()
+            .map(|m| m.id)
+            .ok_or_else(|| {
+                GraphError::Transport("WhatsApp accepted the message but gave no id.".into())
+            })
+    }
+}
+
+/// Where a customer's media can be downloaded (for five minutes).
+#[derive(Debug, Clone, Deserialize)]
+pub struct MediaInfo {
+    pub url: String,
+    pub mime_type: Option<String>,
+    pub sha256: Option<String>,
+    /// Bytes, as Graph gives it (a decimal string).
+    #[serde(default)]
+    pub file_size: Option<String>,
+}
+
+impl MediaInfo {
+    /// The announced size, if Graph gave a readable one.
+    pub fn size(&self) -> Option<usize> {
+        self.file_size.as_deref()?.trim().parse().ok()
+    }
+}
+
+impl GraphClient {
+    /// Step one of a media download: the short-lived URL of a media id.
+    pub async fn media_info(&self, media_id: &str, token: &str) -> Result<MediaInfo, GraphError> {
+        self.get_json(self.url(&[media_id])?, token).await
+    }
+
+    /// Step two: the bytes, with the same token; refused above `limit`.
+    /// It may take as long as `expected` bytes (else `limit`) take on a
+    /// slow line.
+    pub async fn download(
+        &self,
+        url: &str,
+        token: &str,
+        limit: usize,
+        expected: Option<usize>,
+    ) -> Result<Vec<u8>, GraphError> {
+        let url = Url::parse(url)
+            .map_err(|_| GraphError::Transport("WhatsApp gave an invalid media URL.".into()))?;
+        let mut response = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            .timeout(self.transfer_timeout(expected.unwrap_or(limit).min(limit)))
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.bytes().await.map_err(transport)?;
+            return Err(api_error(status.as_u16(), &body));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(GraphError::TooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Uploaded {
+    id: String,
+}
+
+impl GraphClient {
+    /// Uploads a file for sending (`POST /{phone_number_id}/media`); the
+    /// media id a message then names. Uploading again is harmless (an
+    /// unused media id expires).
+    pub async fn upload_media(
+        &self,
+        phone_number_id: &str,
+        token: &str,
+        (mime_type, filename): (&str, &str),
+        bytes: Vec<u8>,
+    ) -> Result<String, GraphError> {
+        let url = self.url(&[phone_number_id, "media"])?;
+        let timeout = self.transfer_timeout(bytes.len());
+        let file = reqwest::multipart::Part::bytes(bytes)
+            .file_name(filename.to_owned())
+            .mime_str(mime_type)
+            .map_err(|_| GraphError::Transport(format!("{mime_type} is not a media type.")))?;
+        let form = reqwest::multipart::Form::new()
+            .text("messaging_product", "whatsapp")
+            .text("type", mime_type.to_owned())
+            .part("file", file);
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(token)
+            .multipart(form)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(transport)?;
+        let uploaded: Uploaded = read_json(response).await?;
+        Ok(uploaded.id)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct TemplatePage {
+    #[serde(default)]
+    data: Vec<crate::channels::cloud_api::templates::GraphTemplate>,
+    paging: Option<Paging>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Paging {
+    next: Option<String>,
+}
+
+/// Enough for any real account; a loop in Graph's paging stops here.
+const MAX_TEMPLATE_PAGES: usize = 100;
+
+impl GraphClient {
+    /// Every template of a business account, following Graph's paging.
+    pub async fn templates(
+        &self,
+        waba_id: &str,
+        token: &str,
+    ) -> Result<Vec<crate::channels::cloud_api::templates::GraphTemplate>, GraphError> {
+        // Graph's default page size; `paging.next` carries the rest.
+        let mut url = self.url(&[waba_id, "message_templates"])?;
+        let mut all = Vec::new();
+        for _ in 0..MAX_TEMPLATE_PAGES {
+            let page: TemplatePage = self.get_json(url.clone(), token).await?;
+            all.extend(page.data);
+            match page.paging.and_then(|p| p.next) {
+                Some(next) => {
+                    let next = Url::parse(&next).map_err(|_| {
+                        GraphError::Transport("WhatsApp gave an invalid next page.".into())
+                    })?;
+                    // The token goes to Graph only.
+                    if next.origin() != self.base.origin() {
+                        return Err(GraphError::Transport(
+                            "WhatsApp's next page is on another server.".into(),
+                        ));
+                    }
+                    url = next;
+                }
+                None => break,
+            }
+        }
+        Ok(all)
+    }
+}
+
+fn transport(e: reqwest::Error) -> GraphError {
+    let what = if e.is_timeout() {
+        "WhatsApp did not answer in time."
+    } else if e.is_connect() {
+        "Could not reach WhatsApp's servers."
+    } else {
+        "The connection to WhatsApp failed."
+    };
+    GraphError::Transport(what.to_owned())
+}
+
+/// A success body as `T`, or Graph's error envelope in words.
+async fn read_json<T: for<'de> Deserialize<'de>>(
+    response: reqwest::Response,
+) -> Result<T, GraphError> {
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(transport)?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|_| {
+            GraphError::Transport("WhatsApp answered in a form wacrm does not understand.".into())
+        });
+    }
+    Err(api_error(status.as_u16(), &bytes))
+}
+
+/// Graph's error envelope; anything else keeps the HTTP status.
+pub fn api_error(status: u16, body: &[u8]) -> GraphError {
+    match serde_json::from_slice::<Envelope>(body) {
+        Ok(Envelope { error }) => {
+            let message = error
+                .error_data
+                .and_then(|d| d.details)
+                .or(error.message)
+                .unwrap_or_else(|| "WhatsApp refused the request.".to_owned());
+            GraphError::Api {
+                status,
+                code: error.code.unwrap_or(0),
+                message: plain_words(error.code, message),
+            }
+        }
+        Err(_) => GraphError::Status(status),
+    }
+}
+
+/// The few errors an owner meets while connecting, said plainly.
+fn plain_words(code: Option<i64>, message: String) -> String {
+    match code {
+        Some(190) => "The access token is invalid or has expired: paste a new one.".to_owned(),
+        Some(100) => format!("WhatsApp did not accept the request: {message}"),
+        _ => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_transfers_get_time_for_their_size() {
+        let client = GraphClient::new(
+            Url::parse("http://127.0.0.1:9/").unwrap(),
+            "v21.0",
+            Duration::from_secs(15),
+        )
+        .unwrap();
+        assert_eq!(client.transfer_timeout(0), Duration::from_secs(15));
+        let video = client.transfer_timeout(100 * 1024 * 1024);
+        assert!(video > Duration::from_secs(6 * 60) && video < Duration::from_secs(8 * 60));
+    }
+
+    #[test]
+    fn urls_keep_the_base_path_and_escape_segments() {
+        let client = GraphClient::new(
+            Url::parse("http://127.0.0.1:9/graph/").unwrap(),
+            "/v21.0/",
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert_eq!(
+            client.url(&["123", "messages"]).unwrap().as_str(),
+            "http://127.0.0.1:9/graph/v21.0/123/messages"
+        );
+        assert_eq!(
+            client.url(&["a/b?c"]).unwrap().as_str(),
+            "http://127.0.0.1:9/graph/v21.0/a%2Fb%3Fc"
+        );
+    }
+
+    #[test]
+    fn graph_errors_read_as_words_and_know_what_to_retry() {
+        let expired = api_error(
+            401,
+            br#"{"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190,"fbtrace_id":"x"}}"#,
+        );
+        assert!(
+            expired.to_string().contains("access token is invalid"),
+            "{expired}"
+        );
+        assert!(!expired.is_transient());
+        let window = api_error(
+            400,
+            br#"{"error":{"message":"(#131047) Re-engagement message","type":"OAuthException","code":131047,"error_data":{"messaging_product":"whatsapp","details":"Message failed to send because more than 24 hours have passed since the customer last replied to this number."}}}"#,
+        );
+        assert!(window.to_string().contains("more than 24 hours"));
+        assert!(!window.is_transient());
+        let throttled = api_error(
+            400,
+            br#"{"error":{"message":"Rate limit hit","code":130429}}"#,
+        );
+        assert!(throttled.is_transient());
+        let gateway = api_error(502, b"<html>Bad gateway</html>");
+        assert_eq!(gateway, GraphError::Status(502));
+        assert_eq!(gateway.to_string(), "WhatsApp answered HTTP 502.");
+        assert!(gateway.is_transient() && !gateway.is_uncertain());
+    }
+}

@@ -1,0 +1,644 @@
+//! Meta's webhook deliveries (`field = "messages"`): the envelope, each
+//! customer message mapped to the channel-agnostic message model, and the
+//! delivery reports of our own messages. Parsing never panics: JSON that is
+//! not a delivery is an error (the handler answers 400), while a message of
+//! a type wacrm does not model becomes `Unknown` with its raw payload kept.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::domain::{DeliveryStatus, MessageKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("not JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("unexpected shape: {0}")]
+    Shape(String),
+}
+
+fn shape(what: &str) -> ParseError {
+    ParseError::Shape(what.to_owned())
+}
+
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    object: String,
+    #[serde(default)]
+    entry: Vec<Entry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Entry {
+    #[serde(default)]
+    changes: Vec<Change>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Change {
+    field: String,
+    #[serde(default)]
+    value: Value,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MessagesValue {
+    metadata: Option<Metadata>,
+    #[serde(default)]
+    contacts: Vec<Profiled>,
+    #[serde(default)]
+    messages: Vec<Value>,
+    #[serde(default)]
+    statuses: Vec<StatusValue>,
+    #[serde(default)]
+    errors: Vec<ErrorObject>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Metadata {
+    phone_number_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Profiled {
+    wa_id: String,
+    profile: Option<Profile>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Profile {
+    name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusValue {
+    id: String,
+    status: String,
+    timestamp: Option<String>,
+    biz_opaque_callback_data: Option<String>,
+    #[serde(default)]
+    errors: Vec<ErrorObject>,
+}
+
+/// Meta's error object (in failed statuses and value-level errors).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorObject {
+    pub code: Option<i64>,
+    pub title: Option<String>,
+    pub message: Option<String>,
+    pub error_data: Option<ErrorData>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorData {
+    pub details: Option<String>,
+}
+
+impl ErrorObject {
+    /// In words, for the agent: the details when given, else the title.
+    pub fn describe(&self) -> String {
+        let words = self
+            .error_data
+            .as_ref()
+            .and_then(|d| d.details.clone())
+            .or_else(|| self.message.clone())
+            .or_else(|| self.title.clone())
+            .unwrap_or_else(|| "WhatsApp reported an error".to_owned());
+        match self.code {
+            Some(code) => format!("{words} (WhatsApp error {code})"),
+            None => words,
+        }
+    }
+}
+
+/// What one delivery carries: a batch per change, in order.
+#[derive(Debug, Default)]
+pub struct Delivery {
+    pub batches: Vec<Batch>,
+}
+
+/// One change: the messages and reports of one business number.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// `metadata.phone_number_id`: the number they are for (an app's
+    /// numbers may share one callback URL).
+    pub phone_number_id: Option<String>,
+    pub messages: Vec<InboundMessage>,
+    pub statuses: Vec<StatusReport>,
+    /// Problems Meta reports about the number or app (logged).
+    pub errors: Vec<String>,
+}
+
+/// A customer's message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundMessage {
+    /// The provider id (`wamid...`): the same id twice is the same message.
+    pub id: String,
+    /// The customer's WhatsApp id: their number, digits only.
+    pub wa_id: String,
+    pub profile_name: Option<String>,
+    pub sent_at: Option<OffsetDateTime>,
+    pub kind: MessageKind,
+    /// Text, caption, title or emoji; empty if the type has none.
+    pub body: String,
+    /// For media kinds: the provider's media id, type and checksum, fetched
+    /// later.
+    pub media: Option<Value>,
+    /// The message as received, for kinds whose structure the model
+    /// flattens (location, contacts, reaction, interactive) or does not know.
+    pub raw: Option<Value>,
+    /// The provider id of the message this one quotes (`context.id`) or
+    /// reacts to (`reaction.message_id`).
+    pub reply_to: Option<String>,
+}
+
+/// A delivery report for one of our messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusReport {
+    pub provider_message_id: String,
+    pub status: DeliveryStatus,
+    pub error: Option<String>,
+    pub at: Option<OffsetDateTime>,
+    /// What we asked Meta to echo: our message id (see
+    /// `crate::channels::cloud_api::sender`).
+    pub callback_data: Option<String>,
+}
+
+/// Parses a delivery's raw body (after its signature was checked).
+pub fn parse(body: &[u8]) -> Result<Delivery, ParseError> {
+    let envelope: Envelope = serde_json::from_slice(body)?;
+    if envelope.object != "whatsapp_business_account" {
+        return Err(shape("object is not whatsapp_business_account"));
+    }
+    let mut delivery = Delivery::default();
+    for change in envelope.entry.into_iter().flat_map(|e| e.changes) {
+        // Other fields (template status, account updates) are not messages.
+        if change.field != "messages" {
+            continue;
+        }
+        let value: MessagesValue = serde_json::from_value(change.value)?;
+        let mut batch = Batch {
+            phone_number_id: value.metadata.map(|m| m.phone_number_id),
+            ..Batch::default()
+        };
+        let profile_name = |wa_id: &str| {
+            value
+                .contacts
+                .iter()
+                .find(|c| c.wa_id == wa_id)
+                .and_then(|c| c.profile.as_ref())
+                .and_then(|p| p.name.clone())
+                .filter(|n| !n.trim().is_empty())
+        };
+        for message in &value.messages {
+            let mut parsed = message_of(message)?;
+            parsed.profile_name = profile_name(&parsed.wa_id);
+            batch.messages.push(parsed);
+        }
+        // `played`, `deleted`, `warning`: nothing the model tracks.
+        batch
+            .statuses
+            .extend(value.statuses.into_iter().filter_map(status_of));
+        batch
+            .errors
+            .extend(value.errors.iter().map(ErrorObject::describe));
+        delivery.batches.push(batch);
+    }
+    Ok(delivery)
+}
+
+fn unix_seconds(value: Option<&str>) -> Option<OffsetDateTime> {
+    let seconds: i64 = value?.trim().parse().ok()?;
+    OffsetDateTime::from_unix_timestamp(seconds).ok()
+}
+
+fn status_of(status: StatusValue) -> Option<StatusReport> {
+    let status_kind = match status.status.as_str() {
+        "sent" => DeliveryStatus::Sent,
+        "delivered" => DeliveryStatus::Delivered,
+        "read" => DeliveryStatus::Read,
+        "failed" => DeliveryStatus::Failed,
+        _ => return None,
+    };
+    let error = (status_kind == DeliveryStatus::Failed).then(|| {
+        status
+            .errors
+            .first()
+            .map(ErrorObject::describe)
+            .unwrap_or_else(|| "WhatsApp could not deliver this message.".to_owned())
+    });
+    Some(StatusReport {
+        provider_message_id: status.id,
+        status: status_kind,
+        error,
+        at: unix_seconds(status.timestamp.as_deref()),
+        callback_data: status.biz_opaque_callback_data,
+    })
+}
+
+fn text_at<'a>(object: Option<&'a Map<String, Value>>, key: &str) -> &'a str {
+    object
+        .and_then(|o| o.get(key))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+fn message_of(message: &Value) -> Result<InboundMessage, ParseError> {
+    let fields = message
+        .as_object()
+        .ok_or_else(|| shape("message is not an object"))?;
+    let field = |key: &str| fields.get(key).and_then(Value::as_str);
+    let id = field("id")
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| shape("message without an id"))?;
+    let wa_id = field("from")
+        .filter(|from| !from.is_empty())
+        .ok_or_else(|| shape("message without a sender"))?;
+    let type_name = field("type").unwrap_or("unknown");
+    let content = fields.get(type_name).and_then(Value::as_object);
+    let (kind, body, media, keep_raw) = match type_name {
+        "text" => (
+            MessageKind::Text,
+            text_at(content, "body").to_owned(),
+            None,
+            false,
+        ),
+        "image" | "video" | "audio" | "document" | "sticker" => {
+            let kind = MessageKind::parse(type_name);
+            let mut media = Map::new();
+            for key in ["id", "mime_type", "sha256", "filename", "voice", "animated"] {
+                if let Some(v) = content.and_then(|c| c.get(key)) {
+                    let name = if key == "id" {
+                        "provider_media_id"
+                    } else {
+                        key
+                    };
+                    media.insert(name.to_owned(), v.clone());
+                }
+            }
+            let body = text_at(content, "caption").to_owned();
+            (kind, body, Some(Value::Object(media)), false)
+        }
+        "location" => {
+            let place = [text_at(content, "name"), text_at(content, "address")]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let coordinates = match (
+                content
+                    .and_then(|c| c.get("latitude"))
+                    .and_then(Value::as_f64),
+                content
+                    .and_then(|c| c.get("longitude"))
+                    .and_then(Value::as_f64),
+            ) {
+                (Some(lat), Some(long)) => format!("{lat}, {long}"),
+                _ => String::new(),
+            };
+            let body = [place, coordinates]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · ");
+            (MessageKind::Location, body, None, true)
+        }
+        "contacts" => {
+            let names = fields
+                .get("contacts")
+                .and_then(Value::as_array)
+                .map(|cards| {
+                    cards
+                        .iter()
+                        .filter_map(|c| c.get("name")?.get("formatted_name")?.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            (MessageKind::Contacts, names, None, true)
+        }
+        "reaction" => (
+            MessageKind::Reaction,
+            text_at(content, "emoji").to_owned(),
+            None,
+            true,
+        ),
+        "interactive" => {
+            let reply_type = text_at(content, "type");
+            let reply = content
+                .and_then(|c| c.get(reply_type))
+                .and_then(Value::as_object);
+            (
+                MessageKind::Interactive,
+                text_at(reply, "title").to_owned(),
+                None,
+                true,
+            )
+        }
+        // A quick-reply button of a template.
+        "button" => (
+            MessageKind::Interactive,
+            text_at(content, "text").to_owned(),
+            None,
+            true,
+        ),
+        // A catalogue cart: an order is made of it (`crate::features::orders`).
+        "order" => {
+            let body = match crate::domain::cart::parse(message) {
+                Ok(cart) => crate::domain::cart::summary(&cart),
+                Err(why) => format!("Order ({why})"),
+            };
+            (MessageKind::Order, body, None, true)
+        }
+        "system" => (
+            MessageKind::Unknown,
+            text_at(content, "body").to_owned(),
+            None,
+            true,
+        ),
+        _ => (MessageKind::Unknown, String::new(), None, true),
+    };
+    let reply_to = match kind {
+        MessageKind::Reaction => content.and_then(|c| c.get("message_id")),
+        _ => fields.get("context").and_then(|c| c.get("id")),
+    }
+    .and_then(Value::as_str)
+    .filter(|id| !id.is_empty())
+    .map(str::to_owned);
+    Ok(InboundMessage {
+        id: id.to_owned(),
+        wa_id: wa_id.to_owned(),
+        profile_name: None,
+        sent_at: unix_seconds(field("timestamp")),
+        kind,
+        body,
+        media,
+        raw: keep_raw.then(|| message.clone()),
+        reply_to,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn delivery(messages: Value, statuses: Value) -> Vec<u8> {
+        json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+                "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}],
+                "messages": messages,
+                "statuses": statuses,
+            }}]}]
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn one(message: Value) -> InboundMessage {
+        let parsed = parse(&delivery(json!([message]), json!([]))).expect("parses");
+        let batch = parsed.batches.into_iter().next().expect("a batch");
+        assert_eq!(batch.phone_number_id.as_deref(), Some("106540352242922"));
+        batch.messages.into_iter().next().expect("a message")
+    }
+
+    fn message(kind: &str, content: Value) -> Value {
+        let mut m = json!({"from": "16505551234", "id": "wamid.A1", "timestamp": "1739321024", "type": kind});
+        m[kind] = content;
+        m
+    }
+
+    #[test]
+    fn text_carries_body_sender_profile_and_time() {
+        let m = one(message("text", json!({"body": "Hi, I need help"})));
+        assert_eq!(m.kind, MessageKind::Text);
+        assert_eq!(m.body, "Hi, I need help");
+        assert_eq!(m.id, "wamid.A1");
+        assert_eq!(m.wa_id, "16505551234");
+        assert_eq!(m.profile_name.as_deref(), Some("Sheena Nelson"));
+        assert_eq!(m.sent_at.map(|t| t.unix_timestamp()), Some(1_739_321_024));
+        assert_eq!(m.raw, None);
+    }
+
+    #[test]
+    fn media_kinds_keep_the_provider_media_reference() {
+        for kind in ["image", "video", "audio", "document", "sticker"] {
+            let m = one(message(
+                kind,
+                json!({"id": "2621233374848975", "mime_type": "image/jpeg", "sha256": "abc", "caption": "look", "filename": "x.pdf", "voice": true}),
+            ));
+            assert_eq!(m.kind.as_str(), kind);
+            assert_eq!(m.body, "look");
+            let media = m.media.expect("media");
+            assert_eq!(media["provider_media_id"], "2621233374848975");
+            assert_eq!(media["mime_type"], "image/jpeg");
+            assert_eq!(media["sha256"], "abc");
+        }
+    }
+
+    #[test]
+    fn structured_kinds_are_summed_up_and_kept_raw() {
+        let location = one(message(
+            "location",
+            json!({"latitude": 37.48, "longitude": -122.14, "name": "Office", "address": "1 Hacker Way"}),
+        ));
+        assert_eq!(location.kind, MessageKind::Location);
+        assert_eq!(location.body, "Office, 1 Hacker Way · 37.48, -122.14");
+        assert!(location.raw.is_some());
+
+        let mut card = json!({"from": "16505551234", "id": "wamid.C", "type": "contacts"});
+        card["contacts"] =
+            json!([{"name": {"formatted_name": "Ana Lima"}}, {"name": {"formatted_name": "Bo"}}]);
+        let card = one(card);
+        assert_eq!(
+            (card.kind, card.body.as_str()),
+            (MessageKind::Contacts, "Ana Lima, Bo")
+        );
+
+        let reaction = one(message(
+            "reaction",
+            json!({"message_id": "wamid.OURS", "emoji": "👍"}),
+        ));
+        assert_eq!(
+            (reaction.kind, reaction.body.as_str()),
+            (MessageKind::Reaction, "👍")
+        );
+        assert_eq!(
+            reaction.raw.expect("raw")["reaction"]["message_id"],
+            "wamid.OURS"
+        );
+
+        let button = one(message(
+            "interactive",
+            json!({"type": "button_reply", "button_reply": {"id": "cancel", "title": "Cancel"}}),
+        ));
+        assert_eq!(
+            (button.kind, button.body.as_str()),
+            (MessageKind::Interactive, "Cancel")
+        );
+        let list = one(message(
+            "interactive",
+            json!({"type": "list_reply", "list_reply": {"id": "x", "title": "Express", "description": "Fast"}}),
+        ));
+        assert_eq!(list.body, "Express");
+        let template_button = one(message(
+            "button",
+            json!({"payload": "p", "text": "Yes please"}),
+        ));
+        assert_eq!(template_button.body, "Yes please");
+    }
+
+    #[test]
+    fn unknown_types_are_kept_not_dropped() {
+        for kind in ["referral", "unsupported", "something_new"] {
+            let m = one(message(kind, json!({"anything": 1})));
+            assert_eq!(m.kind, MessageKind::Unknown, "{kind}");
+            assert_eq!(m.raw.expect("raw")["type"], kind);
+        }
+        let system = one(message(
+            "system",
+            json!({"body": "User changed number", "type": "user_changed_number"}),
+        ));
+        assert_eq!(
+            (system.kind, system.body.as_str()),
+            (MessageKind::Unknown, "User changed number")
+        );
+    }
+
+    #[test]
+    fn statuses_map_forward_kinds_and_failures_in_words() {
+        let mut parsed = parse(&delivery(
+            json!([]),
+            json!([
+                {"id": "wamid.S", "status": "delivered", "timestamp": "1750857384", "recipient_id": "16505551234", "biz_opaque_callback_data": "0190"},
+                {"id": "wamid.S", "status": "played", "timestamp": "1750857385"},
+                {"id": "wamid.F", "status": "failed", "timestamp": "1750857386", "errors": [{
+                    "code": 131047, "title": "Re-engagement message",
+                    "error_data": {"details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."}}]}
+            ]),
+        ))
+        .expect("parses");
+        let statuses = parsed.batches.remove(0).statuses;
+        assert_eq!(statuses.len(), 2, "played is not tracked");
+        assert_eq!(statuses[0].status, DeliveryStatus::Delivered);
+        assert_eq!(statuses[0].error, None);
+        assert_eq!(statuses[0].callback_data.as_deref(), Some("0190"));
+        let failed = &statuses[1];
+        assert_eq!(failed.status, DeliveryStatus::Failed);
+        let error = failed.error.as_deref().expect("reason");
+        assert!(
+            error.contains("more than 24 hours") && error.contains("131047"),
+            "{error}"
+        );
+    }
+
+    /// A poor man's fuzzer (no nightly here for cargo-fuzz): thousands of
+    /// mangled variants of a real delivery (bytes flipped, cut short,
+    /// spliced, values swapped for other JSON types) must parse or be
+    /// refused, never panic.
+    #[test]
+    fn mangled_deliveries_never_panic() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let kinds = [
+            "text",
+            "image",
+            "location",
+            "contacts",
+            "reaction",
+            "interactive",
+            "button",
+            "system",
+            "order",
+        ];
+        let bases: Vec<Vec<u8>> = kinds
+            .iter()
+            .map(|kind| delivery(json!([message(kind, json!({"body": "x", "id": "1", "latitude": 1.5, "type": "button_reply", "button_reply": {"title": "t"}}))]), json!([{"id": "w", "status": "failed", "errors": [{"code": 1}]}])))
+            .collect();
+        let replacements: [&[u8]; 8] = [
+            b"null",
+            b"[]",
+            b"{}",
+            b"\"\"",
+            b"1e999",
+            b"-0",
+            b"\"\\u0000\"",
+            b"true",
+        ];
+        let (mut parsed, mut refused) = (0, 0);
+        for round in 0..20_000 {
+            let mut bytes = bases[round % bases.len()].clone();
+            match next() % 4 {
+                0 => {
+                    for _ in 0..(next() % 8 + 1) {
+                        let at = (next() as usize) % bytes.len();
+                        bytes[at] = (next() & 0xff) as u8;
+                    }
+                }
+                1 => bytes.truncate((next() as usize) % bytes.len()),
+                2 => {
+                    let other = &bases[(next() as usize) % bases.len()];
+                    let at = (next() as usize) % bytes.len().min(other.len());
+                    bytes.truncate(at);
+                    bytes.extend_from_slice(&other[at..]);
+                }
+                _ => {
+                    // Swap one JSON value (after a colon) for another type.
+                    let colons: Vec<usize> = bytes
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, b)| **b == b':')
+                        .map(|(i, _)| i)
+                        .collect();
+                    let at = colons[(next() as usize) % colons.len()] + 1;
+                    let end = bytes[at..]
+                        .iter()
+                        .position(|b| matches!(b, b',' | b'}' | b']'))
+                        .map_or(bytes.len(), |p| at + p);
+                    let replacement = replacements[(next() as usize) % replacements.len()];
+                    bytes.splice(at..end, replacement.iter().copied());
+                }
+            }
+            // Either outcome is fine; a panic fails the test.
+            match parse(&bytes) {
+                Ok(_) => parsed += 1,
+                Err(_) => refused += 1,
+            }
+        }
+        // The mangling reached both outcomes, so both paths were exercised.
+        assert!(
+            parsed > 100 && refused > 100,
+            "{parsed} parsed, {refused} refused"
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_delivery_is_an_error_never_a_panic() {
+        for body in [
+            &b"not json"[..],
+            b"",
+            b"[]",
+            br#"{"object": "page", "entry": []}"#,
+            br#"{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"messages": [{"type": "text"}]}}]}]}"#,
+            br#"{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"messages": [42]}}]}]}"#,
+            br#"{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"statuses": [{"status": "read"}]}}]}]}"#,
+            br#"{"object": "whatsapp_business_account", "entry": "x"}"#,
+        ] {
+            assert!(parse(body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+        // Other fields and empty batches are fine, and carry nothing.
+        let other = br#"{"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "message_template_status_update", "value": {"event": "APPROVED"}}]}]}"#;
+        let parsed = parse(other).expect("parses");
+        assert!(parsed.batches.is_empty());
+    }
+}

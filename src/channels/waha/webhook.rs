@@ -1,0 +1,385 @@
+//! WAHA's webhook deliveries, read into the events of a linked-device
+//! session. Only one-to-one chats come in (see [`super::chat_phone`]);
+//! anything wacrm does not use is acknowledged and left.
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::{bare_id, chat_phone};
+use crate::channels::whatsapp_web::link::{SessionEvent, WebInbound};
+use crate::domain::{DeliveryStatus, MessageKind};
+use crate::features::inbox::attachment;
+
+/// One delivery: which WAHA session sent it and what it says.
+#[derive(Debug)]
+pub struct Delivery {
+    pub session: String,
+    /// When WAHA made the event (its envelope's `timestamp`, unix ms),
+    /// if it says (one that does not is refused as a possible replay).
+    pub at: Option<OffsetDateTime>,
+    pub event: Event,
+}
+
+#[derive(Debug)]
+pub enum Event {
+    /// Something the shared session code records as it is.
+    Session(SessionEvent),
+    /// The session's status (WAHA's: STARTING, SCAN_QR_CODE, WORKING,
+    /// FAILED, STOPPED), with our number and name once linked.
+    Status {
+        status: String,
+        me: Option<(String, String)>,
+    },
+    /// Nothing for wacrm (our own messages, groups, other events).
+    Ignored,
+}
+
+/// Reads a delivery's body (its signature already checked).
+pub fn parse(body: &[u8]) -> Result<Delivery, String> {
+    let envelope: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let text = |key: &str| envelope.get(key).and_then(Value::as_str);
+    let event = text("event").ok_or("no event")?;
+    let session = text("session").ok_or("no session")?.to_owned();
+    let payload = envelope.get("payload").unwrap_or(&Value::Null);
+    let event = match event {
+        "message" | "message.any" => message(payload).map_or(Event::Ignored, |m| {
+            Event::Session(SessionEvent::Messages(vec![m]))
+        }),
+        "message.reaction" => reaction(payload).map_or(Event::Ignored, |m| {
+            Event::Session(SessionEvent::Messages(vec![m]))
+        }),
+        "message.ack" => ack(payload),
+        "message.edited" => edited(payload),
+        "message.revoked" => revoked(payload),
+        "session.status" => Event::Status {
+            status: payload
+                .get("status")
+                .and_then(Value::as_str)
+                .ok_or("no status")?
+                .to_owned(),
+            me: me(envelope.get("me")),
+        },
+        _ => Event::Ignored,
+    };
+    let at = envelope
+        .get("timestamp")
+        .and_then(Value::as_i64)
+        .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
+    Ok(Delivery { session, at, event })
+}
+
+/// Our number (digits) and name, from the envelope's `me`.
+fn me(me: Option<&Value>) -> Option<(String, String)> {
+    let me = me?;
+    let phone = chat_phone(me.get("id")?.as_str()?)?.to_owned();
+    let name = me
+        .get("pushName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    Some((phone, name))
+}
+
+/// A customer's message in a one-to-one chat (`None` for ours, groups and
+/// the like).
+fn message(payload: &Value) -> Option<WebInbound> {
+    if payload.get("fromMe").and_then(Value::as_bool) != Some(false) {
+        return None;
+    }
+    let from = chat_phone(payload.get("from")?.as_str()?)?;
+    let id = bare_id(payload.get("id")?.as_str()?);
+    let body = payload
+        .get("body")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let has_media = payload.get("hasMedia").and_then(Value::as_bool) == Some(true);
+    let (kind, media) = if has_media {
+        let found = payload.get("media").filter(|m| m.is_object());
+        let mime_type = found
+            .and_then(|m| m.get("mimetype"))
+            .and_then(Value::as_str)
+            .unwrap_or("application/octet-stream");
+        let mut media = serde_json::json!({
+            "mime_type": mime_type,
+            "filename": found.and_then(|m| m.get("filename")).and_then(Value::as_str).unwrap_or_default(),
+        });
+        match found.and_then(|m| m.get("url")).and_then(Value::as_str) {
+            Some(url) => media["source_url"] = Value::from(url),
+            None => {
+                let reason = found
+                    .and_then(|m| m.get("error"))
+                    .and_then(|e| {
+                        e.as_str()
+                            .map(str::to_owned)
+                            .or_else(|| Some(e.to_string()))
+                    })
+                    .filter(|e| e != "null")
+                    .unwrap_or_else(|| "WAHA did not download the file.".to_owned());
+                media["unavailable"] = Value::from(reason);
+            }
+        }
+        (attachment::kind_of(mime_type), Some(media))
+    } else if payload.get("location").is_some_and(Value::is_object) {
+        (MessageKind::Location, None)
+    } else {
+        (MessageKind::Text, None)
+    };
+    let reply_to = payload
+        .pointer("/replyTo/id")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+        .map(|id| bare_id(id).to_owned());
+    let push_name = [
+        "/_data/notifyName",
+        "/_data/pushName",
+        "/_data/Info/PushName",
+    ]
+    .iter()
+    .find_map(|p| payload.pointer(p).and_then(Value::as_str))
+    .filter(|n| !n.is_empty())
+    .map(str::to_owned);
+    Some(WebInbound {
+        id: id.to_owned(),
+        from: from.to_owned(),
+        push_name,
+        sent_at: sent_at(payload),
+        kind,
+        body: body.to_owned(),
+        media,
+        raw: None,
+        reply_to,
+    })
+}
+
+/// A customer's reaction (an empty one takes it back).
+fn reaction(payload: &Value) -> Option<WebInbound> {
+    if payload.get("fromMe").and_then(Value::as_bool) != Some(false) {
+        return None;
+    }
+    let from = chat_phone(payload.get("from")?.as_str()?)?;
+    let reaction = payload.get("reaction")?;
+    Some(WebInbound {
+        id: bare_id(payload.get("id")?.as_str()?).to_owned(),
+        from: from.to_owned(),
+        push_name: None,
+        sent_at: sent_at(payload),
+        kind: MessageKind::Reaction,
+        body: reaction
+            .get("text")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        media: None,
+        raw: None,
+        reply_to: reaction
+            .get("messageId")
+            .and_then(Value::as_str)
+            .map(|id| bare_id(id).to_owned()),
+    })
+}
+
+/// What became of a message we sent (WAHA's `ack`: -1 error, 0 pending,
+/// 1 server, 2 device, 3 read, 4 played).
+fn ack(payload: &Value) -> Event {
+    let status = match payload.get("ack").and_then(Value::as_i64) {
+        Some(-1) => DeliveryStatus::Failed,
+        Some(1) => DeliveryStatus::Sent,
+        Some(2) => DeliveryStatus::Delivered,
+        Some(3 | 4) => DeliveryStatus::Read,
+        _ => return Event::Ignored,
+    };
+    match payload.get("id").and_then(Value::as_str) {
+        Some(id) => Event::Session(SessionEvent::Receipt {
+            message_ids: vec![bare_id(id).to_owned()],
+            status,
+        }),
+        None => Event::Ignored,
+    }
+}
+
+/// A customer edited a message: its new text.
+fn edited(payload: &Value) -> Event {
+    let from_customer = payload.get("fromMe").and_then(Value::as_bool) == Some(false)
+        && payload
+            .get("from")
+            .and_then(Value::as_str)
+            .and_then(chat_phone)
+            .is_some();
+    let edited = payload.get("editedMessageId").and_then(Value::as_str);
+    match (from_customer, edited) {
+        (true, Some(id)) => Event::Session(SessionEvent::Edited {
+            message_id: bare_id(id).to_owned(),
+            body: payload
+                .get("body")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+        }),
+        _ => Event::Ignored,
+    }
+}
+
+/// A customer deleted a message for everyone.
+fn revoked(payload: &Value) -> Event {
+    let id = payload
+        .get("revokedMessageId")
+        .and_then(Value::as_str)
+        .or_else(|| payload.pointer("/before/id").and_then(Value::as_str));
+    let from = payload
+        .pointer("/after/from")
+        .or_else(|| payload.pointer("/before/from"))
+        .or_else(|| payload.get("from"))
+        .and_then(Value::as_str);
+    match (id, from.and_then(chat_phone)) {
+        (Some(id), Some(_)) => Event::Session(SessionEvent::Revoked {
+            message_id: bare_id(id).to_owned(),
+        }),
+        _ => Event::Ignored,
+    }
+}
+
+fn sent_at(payload: &Value) -> Option<OffsetDateTime> {
+    payload
+        .get("timestamp")
+        .and_then(Value::as_i64)
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn parse_event(event: &str, payload: Value) -> Event {
+        let body = json!({
+            "id": "evt_01", "timestamp": 1_667_561_485_000_i64, "event": event,
+            "session": "default", "engine": "WEBJS",
+            "me": {"id": "16505550199@c.us", "pushName": "Shop"},
+            "payload": payload,
+        });
+        let delivery = parse(body.to_string().as_bytes()).expect("parses");
+        assert_eq!(delivery.session, "default");
+        assert_eq!(delivery.at.map(|t| t.unix_timestamp()), Some(1_667_561_485));
+        delivery.event
+    }
+
+    fn one_message(event: Event) -> WebInbound {
+        match event {
+            Event::Session(SessionEvent::Messages(mut m)) if m.len() == 1 => m.remove(0),
+            other => panic!("not one message: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_customers_text_comes_in_with_its_bare_id_and_quote() {
+        let m = one_message(parse_event(
+            "message",
+            json!({"id": "false_16505550123@c.us_AAAA", "timestamp": 1_667_561_485,
+                   "from": "16505550123@c.us", "fromMe": false, "body": "Hi there!",
+                   "hasMedia": false, "replyTo": {"id": "3EB0QUOTED", "body": "earlier"},
+                   "_data": {"notifyName": "Ana"}}),
+        ));
+        assert_eq!(m.id, "AAAA");
+        assert_eq!(m.from, "16505550123");
+        assert_eq!(m.body, "Hi there!");
+        assert_eq!(m.kind, MessageKind::Text);
+        assert_eq!(m.reply_to.as_deref(), Some("3EB0QUOTED"));
+        assert_eq!(m.push_name.as_deref(), Some("Ana"));
+        assert_eq!(m.sent_at.map(|t| t.unix_timestamp()), Some(1_667_561_485));
+    }
+
+    #[test]
+    fn media_points_at_the_waha_file_or_says_why_it_is_missing() {
+        let m = one_message(parse_event(
+            "message",
+            json!({"id": "false_16505550123@c.us_BBBB", "from": "16505550123@c.us", "fromMe": false,
+                   "body": "a photo", "hasMedia": true,
+                   "media": {"url": "http://waha:3000/api/files/default/BBBB.jpeg", "mimetype": "image/jpeg", "filename": null}}),
+        ));
+        assert_eq!(m.kind, MessageKind::Image);
+        let media = m.media.expect("media");
+        assert_eq!(
+            media["source_url"],
+            "http://waha:3000/api/files/default/BBBB.jpeg"
+        );
+        assert_eq!(media["mime_type"], "image/jpeg");
+        let m = one_message(parse_event(
+            "message",
+            json!({"id": "false_16505550123@c.us_CCCC", "from": "16505550123@c.us", "fromMe": false,
+                   "hasMedia": true, "media": null}),
+        ));
+        assert!(m.media.expect("media")["unavailable"].is_string());
+    }
+
+    #[test]
+    fn our_own_messages_and_groups_are_left_out() {
+        let ours = json!({"id": "true_16505550123@c.us_DDDD", "from": "16505550199@c.us", "fromMe": true, "body": "x"});
+        assert!(matches!(parse_event("message.any", ours), Event::Ignored));
+        let group = json!({"id": "false_1203@g.us_EEEE_16505550123@c.us", "from": "1203@g.us", "fromMe": false, "body": "x"});
+        assert!(matches!(parse_event("message", group), Event::Ignored));
+        assert!(matches!(
+            parse_event("presence.update", json!({})),
+            Event::Ignored
+        ));
+    }
+
+    #[test]
+    fn acks_become_receipts_and_reactions_name_their_message() {
+        match parse_event(
+            "message.ack",
+            json!({"id": "true_16505550123@c.us_3EB0X", "fromMe": true, "ack": 3, "ackName": "READ"}),
+        ) {
+            Event::Session(SessionEvent::Receipt {
+                message_ids,
+                status,
+            }) => {
+                assert_eq!(message_ids, ["3EB0X"]);
+                assert_eq!(status, DeliveryStatus::Read);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_event("message.ack", json!({"id": "x", "ack": 0})),
+            Event::Ignored
+        ));
+        let m = one_message(parse_event(
+            "message.reaction",
+            json!({"id": "false_16505550123@c.us_FFFF", "from": "16505550123@c.us", "fromMe": false,
+                   "reaction": {"text": "👍", "messageId": "true_16505550123@c.us_3EB0X"}}),
+        ));
+        assert_eq!(
+            (m.kind, m.body.as_str(), m.reply_to.as_deref()),
+            (MessageKind::Reaction, "👍", Some("3EB0X"))
+        );
+    }
+
+    #[test]
+    fn status_edits_and_revokes() {
+        match parse_event("session.status", json!({"status": "WORKING"})) {
+            Event::Status { status, me } => {
+                assert_eq!(status, "WORKING");
+                assert_eq!(me, Some(("16505550199".into(), "Shop".into())));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_event(
+            "message.edited",
+            json!({"id": "false_16505550123@c.us_GGGG", "from": "16505550123@c.us", "fromMe": false, "body": "new text", "editedMessageId": "AAAA"}),
+        ) {
+            Event::Session(SessionEvent::Edited { message_id, body }) => {
+                assert_eq!((message_id.as_str(), body.as_str()), ("AAAA", "new text"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_event(
+            "message.revoked",
+            json!({"after": {"id": "false_16505550123@c.us_HHHH", "from": "16505550123@c.us"}, "before": null, "revokedMessageId": "AAAA"}),
+        ) {
+            Event::Session(SessionEvent::Revoked { message_id }) => assert_eq!(message_id, "AAAA"),
+            other => panic!("{other:?}"),
+        }
+        assert!(parse(b"not json").is_err());
+        assert!(parse(br#"{"event":"message"}"#).is_err());
+    }
+}

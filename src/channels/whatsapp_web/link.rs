@@ -1,0 +1,147 @@
+//! The interface between wacrm and a linked-device session: the rest of
+//! wacrm sees events and a handle to send with, never the protocol
+//! library. [`crate::channels::whatsapp_web::client`] implements it over
+//! `whatsapp-rust`; the tests, over a scripted fake session.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::store::SessionStore;
+use crate::domain::{DeliveryStatus, MessageKind};
+
+/// What a running session reports, in order.
+#[derive(Debug, Clone)]
+pub enum SessionEvent {
+    /// Show this QR code (its text) to be scanned within `valid_for`; a
+    /// newer one replaces it.
+    Qr { code: String, valid_for: Duration },
+    /// Type this code on the phone (asked for with a phone number).
+    PairCode { code: String, valid_for: Duration },
+    /// Linked (just now, or the stored link resumed): our number and name.
+    Linked { phone: String, name: String },
+    /// The connection dropped; the session reconnects by itself.
+    Disconnected,
+    /// The phone removed this device or WhatsApp logged it out: the stored
+    /// state is dead, a new link needs a new scan.
+    LoggedOut { reason: String },
+    /// WhatsApp no longer accepts this client's protocol version.
+    Outdated,
+    /// Every QR code expired unscanned.
+    QrExpired,
+    /// Customers' messages.
+    Messages(Vec<WebInbound>),
+    /// A customer edited a message: its new text.
+    Edited { message_id: String, body: String },
+    /// A customer deleted a message for everyone.
+    Revoked { message_id: String },
+    /// What became of messages we sent (their provider ids).
+    Receipt {
+        message_ids: Vec<String>,
+        status: DeliveryStatus,
+    },
+}
+
+/// A customer's message as a session hands it over (one-to-one chats only:
+/// group chats are left out, see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebInbound {
+    /// The message id: unique per sender, the same id twice is the same
+    /// message.
+    pub id: String,
+    /// The sender's number, digits only.
+    pub from: String,
+    pub push_name: Option<String>,
+    pub sent_at: Option<OffsetDateTime>,
+    pub kind: MessageKind,
+    pub body: String,
+    pub media: Option<serde_json::Value>,
+    pub raw: Option<serde_json::Value>,
+    /// The id of the message this one quotes or reacts to.
+    pub reply_to: Option<String>,
+}
+
+/// A message to send: a text, a file with its caption, or a reaction;
+/// any of them may answer an earlier message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebOutgoing {
+    /// The id to send it under, fixed before the first try: a retry after
+    /// a crash sends the same id, which the recipient's phone shows once.
+    pub id: String,
+    /// The text, the file's caption, or the reaction's emoji.
+    pub text: String,
+    pub file: Option<WebFile>,
+    /// A reaction to `reply_to` rather than a message.
+    pub reaction: bool,
+    /// The message quoted or reacted to.
+    pub reply_to: Option<WebQuoted>,
+}
+
+/// A file to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebFile {
+    pub kind: MessageKind,
+    pub mime_type: String,
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+/// An earlier message of the chat, as a reply or reaction names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebQuoted {
+    pub id: String,
+    /// Ours (else the customer's).
+    pub ours: bool,
+    /// What it said, shown in the quote.
+    pub text: String,
+}
+
+/// Where a customer's file waits on WhatsApp's servers (encrypted), kept
+/// with the message (`media.wa`) until the session downloads it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WebMediaRef {
+    /// `image`, `video`, `audio`, `document` or `sticker`.
+    pub media_type: String,
+    pub direct_path: String,
+    /// Base64, as are the digests.
+    pub media_key: String,
+    pub file_sha256: String,
+    pub file_enc_sha256: String,
+    pub file_length: u64,
+}
+
+/// The key under which a message's media holds its [`WebMediaRef`].
+pub const MEDIA_REF_KEY: &str = "wa";
+
+/// How a session starts: its channel, stored state and where its events go.
+pub struct Start {
+    pub org_id: Uuid,
+    pub channel_id: Uuid,
+    pub store: SessionStore,
+    pub events: mpsc::UnboundedSender<SessionEvent>,
+    /// Link by a pairing code for this number (digits) instead of a QR.
+    pub pair_phone: Option<String>,
+}
+
+/// Starts sessions. One per process; a session runs until stopped.
+#[async_trait::async_trait]
+pub trait Connector: Send + Sync + 'static {
+    async fn start(&self, start: Start) -> anyhow::Result<Arc<dyn LinkedSession>>;
+}
+
+/// A running session.
+#[async_trait::async_trait]
+pub trait LinkedSession: Send + Sync {
+    /// Sends to a number (digits); the message id WhatsApp knows it by.
+    async fn send(&self, to: &str, message: &WebOutgoing) -> anyhow::Result<String>;
+    /// A customer's file, downloaded and decrypted.
+    async fn download(&self, media: &WebMediaRef) -> anyhow::Result<Vec<u8>>;
+    /// Unlinks this device from the phone (the stored state is then dead).
+    async fn log_out(&self);
+    /// Closes the connection and keeps the state, so another process can
+    /// resume it without a new scan.
+    async fn stop(&self);
+}

@@ -1,0 +1,295 @@
+//! Which process runs which linked-device session, and running them.
+//!
+//! A linked device may have one connection at a time: a second one makes
+//! WhatsApp drop the first ("replaced"), so two processes must never run
+//! the same session. Each process's supervisor, every third of
+//! `WHATSAPP_WEB_LEASE_SECS`:
+//! - renews the lease of every session it runs (`owner` = this process);
+//!   a session whose lease it no longer holds is stopped at once;
+//! - stops everything it runs if its last renewal is older than two thirds
+//!   of the lease (the database unreachable): it stops before the lease
+//!   can lapse, so nobody else can have claimed it yet;
+//! - claims sessions whose lease has lapsed (their process died, or they
+//!   are new) and starts them.
+//!
+//! So a dead process's sessions are resumed by another within one lease,
+//! and there is never a second owner (claims are one atomic `UPDATE` each,
+//! `FOR UPDATE SKIP LOCKED`). What a session reports is written to the
+//! workspace by [`super::events`].
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use super::link::Start;
+use super::running::Running;
+use super::store::SessionStore;
+use crate::infra::tenancy::bootstrap;
+use crate::state::AppState;
+
+/// Sessions claimed per round at most (the rest wait for the next round
+/// or another process).
+const CLAIMS_PER_ROUND: i64 = 50;
+/// How often a supervisor looks for sessions to claim.
+const CLAIM_EVERY: Duration = Duration::from_secs(1);
+
+/// Empties the registry when the supervisor ends (aborted with its
+/// process's background tasks): its sessions die with it.
+struct ForgetOnDrop(Running);
+
+impl Drop for ForgetOnDrop {
+    fn drop(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// Runs this process's share of sessions until the handle is aborted.
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let owner = Uuid::now_v7();
+        let lease = Duration::from_secs(u64::from(state.config.whatsapp_web_lease_secs));
+        let _forget = ForgetOnDrop(state.web_sessions.clone());
+        let mut sessions: HashMap<Uuid, tokio::task::AbortHandle> = HashMap::new();
+        let mut tasks = JoinSet::new();
+        let mut last_renewal = Instant::now();
+        let mut renewal_due = Instant::now();
+        // Claims every second (a restarted fleet's sessions resume
+        // CLAIMS_PER_ROUND a second, not a lease), renewals every third of
+        // the lease.
+        let mut ticks = tokio::time::interval(CLAIM_EVERY.min(lease / 3));
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                Some(ended) = tasks.join_next_with_id() => {
+                    let id = ended.as_ref().map_or_else(|e| e.id(), |(id, _)| *id);
+                    sessions.retain(|_, handle| handle.id() != id);
+                    continue;
+                }
+            }
+            let running: Vec<Uuid> = sessions.keys().copied().collect();
+            let renewed = if Instant::now() >= renewal_due {
+                renewal_due = Instant::now() + lease / 3;
+                Some(renew(&state, owner, &running, lease).await)
+            } else {
+                None
+            };
+            match renewed {
+                None => {}
+                Some(Ok(held)) => {
+                    last_renewal = Instant::now();
+                    for channel in &running {
+                        match held.iter().find(|(c, _)| c == channel) {
+                            Some((_, true)) => {}
+                            // Unlinked by the owner: tell the phone, forget
+                            // the keys, let go.
+                            Some((_, false)) => {
+                                if let Some(session) = state.web_sessions.get(*channel) {
+                                    session.log_out().await;
+                                }
+                                stop(&state, &mut sessions, *channel).await;
+                                if let Err(e) = forget(&state, owner, *channel).await {
+                                    tracing::warn!(%channel, error = %format!("{e:#}"), "whatsapp web: forgetting an unlinked session failed");
+                                }
+                            }
+                            None => {
+                                tracing::warn!(%channel, "whatsapp web: lease lost; stopping the session");
+                                stop(&state, &mut sessions, *channel).await;
+                            }
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "whatsapp web: renewing leases failed");
+                    if last_renewal.elapsed() > lease * 2 / 3 {
+                        for channel in running {
+                            stop(&state, &mut sessions, channel).await;
+                        }
+                    }
+                    continue;
+                }
+            }
+            // Up to this process's share (WHATSAPP_WEB_MAX_SESSIONS); the
+            // rest wait for another process.
+            let room = state
+                .config
+                .whatsapp_web_max_sessions
+                .saturating_sub(sessions.len());
+            if room == 0 {
+                continue;
+            }
+            match claim(&state, owner, lease, room).await {
+                Ok(claimed) => {
+                    for (channel_id, org_id) in claimed {
+                        let handle = tasks.spawn(run(state.clone(), owner, org_id, channel_id));
+                        sessions.insert(channel_id, handle);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "whatsapp web: claiming sessions failed"),
+            }
+        }
+    })
+}
+
+/// Renews this process's leases: the channels it still holds, and whether
+/// each is still wanted (not when its owner unlinked it).
+async fn renew(
+    state: &AppState,
+    owner: Uuid,
+    running: &[Uuid],
+    lease: Duration,
+) -> sqlx::Result<Vec<(Uuid, bool)>> {
+    if running.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut tx = crate::infra::tenancy::supervisor_tx(&state.pool).await?;
+    let kept = sqlx::query_as(
+        "update whatsapp_web_leases set lease_until = now() + make_interval(secs => $3) \
+         where owner = $1 and channel_id = any($2) and lease_until > now() \
+         returning channel_id, wanted",
+    )
+    .bind(owner)
+    .bind(running)
+    .bind(lease.as_secs_f64())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(kept)
+}
+
+/// Claims sessions nobody runs: (channel, workspace).
+async fn claim(
+    state: &AppState,
+    owner: Uuid,
+    lease: Duration,
+    room: usize,
+) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
+    let mut tx = crate::infra::tenancy::supervisor_tx(&state.pool).await?;
+    let claimed = sqlx::query_as(
+        "update whatsapp_web_leases set owner = $1, lease_until = now() + make_interval(secs => $2) \
+         where channel_id in (select channel_id from whatsapp_web_leases \
+                              where wanted and (lease_until is null or lease_until < now()) \
+                              order by lease_until nulls first limit $3 for update skip locked) \
+         returning channel_id, org_id",
+    )
+    .bind(owner)
+    .bind(lease.as_secs_f64())
+    .bind(CLAIMS_PER_ROUND.min(i64::try_from(room).unwrap_or(i64::MAX)))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// Stops a session this process runs, keeping its state.
+async fn stop(
+    state: &AppState,
+    sessions: &mut HashMap<Uuid, tokio::task::AbortHandle>,
+    channel_id: Uuid,
+) {
+    if let Some(handle) = sessions.remove(&channel_id) {
+        handle.abort();
+    }
+    if let Some(session) = state.web_sessions.remove(channel_id) {
+        session.stop().await;
+    }
+}
+
+/// Clears a session that is over (its keys are dead) and lets its lease
+/// go, so that it can be linked again at once.
+async fn forget(state: &AppState, owner: Uuid, channel_id: Uuid) -> anyhow::Result<()> {
+    let mut tx = crate::infra::tenancy::supervisor_tx(&state.pool).await?;
+    let org_id: Option<Uuid> = sqlx::query_scalar(
+        "update whatsapp_web_leases set owner = null, lease_until = null \
+         where channel_id = $1 and owner = $2 and not wanted returning org_id",
+    )
+    .bind(channel_id)
+    .bind(owner)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(org_id) = org_id else {
+        // Wanted again or taken meanwhile: not ours to clear.
+        return Ok(());
+    };
+    SessionStore::new(
+        state.pool.clone(),
+        state.secrets.clone(),
+        org_id,
+        channel_id,
+    )
+    .clear()
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One session, from start until it ends or is aborted.
+async fn run(state: AppState, owner: Uuid, org_id: Uuid, channel_id: Uuid) {
+    let pair_phone = match pair_phone(&state, org_id, channel_id).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(%channel_id, error = %e, "whatsapp web: reading the session failed");
+            return;
+        }
+    };
+    let (events, mut received) = mpsc::unbounded_channel();
+    let start = Start {
+        org_id,
+        channel_id,
+        store: SessionStore::new(
+            state.pool.clone(),
+            state.secrets.clone(),
+            org_id,
+            channel_id,
+        ),
+        events,
+        pair_phone,
+    };
+    let session = match state.web_connector.start(start).await {
+        Ok(session) => session,
+        Err(e) => {
+            // Released at the next renewal; another round tries again.
+            tracing::warn!(%channel_id, error = %format!("{e:#}"), "whatsapp web: the session did not start");
+            return;
+        }
+    };
+    state.web_sessions.insert(channel_id, session.clone());
+    // Dropped with this task (stopped or aborted): out of the registry.
+    let _registered = Registered(state.web_sessions.clone(), channel_id);
+    while let Some(event) = received.recv().await {
+        match super::events::apply(&state, org_id, channel_id, event).await {
+            Ok(super::events::Next::Continue) => {}
+            Ok(super::events::Next::End) => {
+                session.stop().await;
+                if let Err(e) = forget(&state, owner, channel_id).await {
+                    tracing::warn!(%channel_id, error = %format!("{e:#}"), "whatsapp web: forgetting an ended session failed");
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(%channel_id, error = %format!("{e:#}"), "whatsapp web: recording an event failed");
+            }
+        }
+    }
+}
+
+struct Registered(Running, Uuid);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.0.remove(self.1);
+    }
+}
+
+async fn pair_phone(
+    state: &AppState,
+    org_id: Uuid,
+    channel_id: Uuid,
+) -> anyhow::Result<Option<String>> {
+    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let session = crate::infra::db::web_sessions::find(&mut tx, channel_id).await?;
+    tx.commit().await?;
+    Ok(session.and_then(|s| s.pair_phone))
+}

@@ -1,0 +1,354 @@
+//! Automation rules without AI. A customer's message (a job after it is
+//! stored) runs the rules for "conversation created", "message received",
+//! "outside business hours" and "message contains"; a sweep runs "waiting
+//! for N minutes" rules. A rule whose conditions hold (channel, label,
+//! contact attribute) does its actions once per occasion, logged on the
+//! conversation. Rules react only to customers, never to what rules send,
+//! so they cannot set each other off.
+
+pub mod idle;
+
+use uuid::Uuid;
+
+use crate::domain::canned::{Variables, render};
+use crate::features::inbox::outbound;
+use crate::infra::db;
+use crate::infra::db::automation::{Actions, Rule};
+use crate::infra::db::conversations::{Conversation, PRIORITIES, Visibility};
+use crate::infra::tenancy::{TenantTx, bootstrap};
+use crate::state::AppState;
+
+pub const TRIGGERS: [(&str, &str); 5] = [
+    ("conversation_created", "A conversation starts"),
+    ("message_received", "A customer writes"),
+    ("outside_hours", "A customer writes outside business hours"),
+    ("keywords", "A customer's message contains a word"),
+    ("idle", "A customer waits for an answer"),
+];
+
+/// Whether the message has one of the words (whole words, any case).
+pub fn has_keyword(text: &str, keywords: &[String]) -> bool {
+    let text = text.to_lowercase();
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    keywords.iter().any(|k| {
+        let k = k.trim().to_lowercase();
+        if k.is_empty() {
+            false
+        } else if k.contains(char::is_whitespace) {
+            text.contains(&k)
+        } else {
+            words.contains(&k.as_str())
+        }
+    })
+}
+
+/// The rule's conditions, for this conversation.
+async fn conditions_hold(
+    tx: &mut TenantTx,
+    rule: &Rule,
+    conversation: &Conversation,
+) -> anyhow::Result<bool> {
+    if rule
+        .channel_id
+        .is_some_and(|c| c != conversation.channel_id)
+    {
+        return Ok(false);
+    }
+    if let Some(label) = rule.label_id
+        && !conversation.has_label(&label)
+    {
+        return Ok(false);
+    }
+    if let Some(key) = &rule.attribute_key {
+        let contact = db::contacts::find(tx, conversation.contact_id).await?;
+        let value = contact
+            .as_ref()
+            .and_then(|c| c.attributes.get(key))
+            .map(|v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .unwrap_or_default();
+        let wanted = rule.attribute_value.as_deref().unwrap_or_default();
+        if !value.trim().eq_ignore_ascii_case(wanted.trim()) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Runs `rule` for this occasion if it may; what it did.
+pub(crate) async fn run_rule(
+    state: &AppState,
+    tx: &mut TenantTx,
+    rule: &Rule,
+    occasion: &str,
+    conversation: &Conversation,
+) -> anyhow::Result<Option<String>> {
+    if !conditions_hold(tx, rule, conversation).await? {
+        return Ok(None);
+    }
+    // Two messages at once run the rule in two jobs: they take turns here,
+    // so the second sees the first's run (and its cooldown).
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("automation:{}:{}", rule.id, conversation.id))
+        .execute(tx.conn())
+        .await?;
+    if let Some(minutes) = rule.cooldown_minutes
+        && db::automation::ran_within(tx, rule.id, conversation.id, minutes).await?
+    {
+        return Ok(None);
+    }
+    if !db::automation::claim_run(tx, rule, occasion, conversation.id).await? {
+        return Ok(None);
+    }
+    let done = act(state, tx, rule, conversation).await?;
+    db::automation::record_done(tx, rule.id, occasion, &done).await?;
+    tracing::info!(org_id = %tx.org_id(), rule_id = %rule.id, conversation_id = %conversation.id, "automation rule ran");
+    Ok(Some(done))
+}
+
+/// The rule's actions, in a fixed order; a sentence of what was done.
+async fn act(
+    state: &AppState,
+    tx: &mut TenantTx,
+    rule: &Rule,
+    conversation: &Conversation,
+) -> anyhow::Result<String> {
+    let actions = &rule.actions.0;
+    let mut done = vec![];
+    if let Some(label) = actions.add_label {
+        // A label deleted since the rule was saved is skipped, not an error.
+        if db::labels::list(tx).await?.iter().any(|l| l.id == label) {
+            let mut with = conversation.clone();
+            db::conversations::with_labels(tx, std::slice::from_mut(&mut with)).await?;
+            if !with.has_label(&label) {
+                let mut ids: Vec<Uuid> = with.labels.iter().map(|l| l.id).collect();
+                ids.push(label);
+                db::conversations::set_labels(tx, conversation.id, &ids).await?;
+            }
+            done.push("labelled".to_owned());
+        } else {
+            done.push("not labelled: the label was deleted".to_owned());
+        }
+    }
+    if let Some(priority) = &actions.set_priority
+        && PRIORITIES.iter().any(|(p, _)| p == priority)
+    {
+        db::conversations::set_priority(tx, conversation.id, priority).await?;
+        done.push(format!("priority {priority}"));
+    }
+    match actions.assign.as_deref() {
+        Some("round_robin") => match db::automation::next_in_turn(tx, rule.id).await? {
+            Some(user) => {
+                db::conversations::assign(tx, conversation.id, Some(user)).await?;
+                done.push("assigned in turn".to_owned());
+            }
+            None => done.push("not assigned: nobody is available".to_owned()),
+        },
+        Some(user) => {
+            let assigned = match Uuid::try_parse(user) {
+                Ok(user) => db::conversations::assign(tx, conversation.id, Some(user)).await?,
+                Err(_) => false,
+            };
+            done.push(if assigned {
+                "assigned".to_owned()
+            } else {
+                "not assigned: no longer a member".to_owned()
+            });
+        }
+        None => {}
+    }
+    if actions.send_text.is_some() || actions.send_template.is_some() {
+        done.push(reply(state, tx, conversation, actions).await?);
+    }
+    if let Some(status) = &actions.set_status
+        && ["open", "pending", "resolved"].contains(&status.as_str())
+    {
+        db::conversations::set_status(tx, conversation.id, status, None).await?;
+        done.push(format!("status {status}"));
+    }
+    if let Some(user) = actions.notify {
+        done.push(notify(state, tx, conversation, &rule.name, user).await?);
+    }
+    Ok(done.join(", "))
+}
+
+/// Sends the rule's text (variables filled) while WhatsApp's 24-hour
+/// window is open, its template when it is closed (or when there is no
+/// text); nothing to a contact who opted out.
+async fn reply(
+    state: &AppState,
+    tx: &mut TenantTx,
+    conversation: &Conversation,
+    actions: &Actions,
+) -> anyhow::Result<String> {
+    let opted_out: bool = sqlx::query_scalar(
+        "select opted_out or blocked from contacts where org_id = $1 and id = $2",
+    )
+    .bind(tx.org_id())
+    .bind(conversation.contact_id)
+    .fetch_optional(tx.conn())
+    .await?
+    .unwrap_or(true);
+    if opted_out {
+        return Ok("no reply: the contact opted out".to_owned());
+    }
+    let window_closed = outbound::window_closed(tx, conversation).await?;
+    let workspace = db::orgs::get(tx).await?.map(|o| o.name).unwrap_or_default();
+    let vars = Variables {
+        contact_name: &conversation.contact_name,
+        agent_name: "",
+        workspace: &workspace,
+    };
+    match (&actions.send_text, &actions.send_template) {
+        (Some(text), _) if !window_closed => {
+            outbound::queue_automated(tx, &state.secrets, conversation, &render(text, &vars))
+                .await?;
+            Ok("replied".to_owned())
+        }
+        (_, Some(template)) => {
+            let values: Vec<String> = template.values.iter().map(|v| render(v, &vars)).collect();
+            let sent = outbound::queue_template(
+                tx,
+                &state.secrets,
+                conversation,
+                None,
+                (&template.name, &template.language),
+                &values,
+            )
+            .await;
+            match sent {
+                Ok(id) => {
+                    outbound::mark_automated(tx, id).await?;
+                    Ok(format!("sent the template {}", template.name))
+                }
+                Err(outbound::TemplateRefused::Failed(e)) => Err(e),
+                Err(refused) => Ok(format!("no template sent: {refused}")),
+            }
+        }
+        _ => Ok("no reply: WhatsApp's 24-hour window is closed (no template set)".to_owned()),
+    }
+}
+
+async fn notify(
+    state: &AppState,
+    tx: &mut TenantTx,
+    conversation: &Conversation,
+    rule_name: &str,
+    user: Uuid,
+) -> anyhow::Result<String> {
+    let member = db::memberships::list(tx)
+        .await?
+        .into_iter()
+        .find(|m| m.user_id == user);
+    let Some(member) = member else {
+        return Ok("no mail: no longer a member".to_owned());
+    };
+    let link = state.url(&format!("/inbox/{}", conversation.id));
+    let who = if conversation.contact_name.trim().is_empty() {
+        "A customer"
+    } else {
+        conversation.contact_name.trim()
+    };
+    let email = crate::infra::mail::Email {
+        to: member.email.clone(),
+        subject: format!("wacrm: {who} is waiting ({rule_name})"),
+        body: format!(
+            "Hello {},\n\nThe rule “{rule_name}” asks you to look at the conversation with {who}:\n{link}\n",
+            member.name
+        ),
+    };
+    crate::infra::jobs::enqueue(
+        tx.conn(),
+        &state.secrets,
+        &crate::infra::jobs::Job::email(email),
+    )
+    .await?;
+    Ok(format!("mailed {}", member.name))
+}
+
+/// The job after a customer's message: the rules it sets off.
+pub async fn on_message(state: &AppState, org_id: Uuid, message_id: Uuid) -> anyhow::Result<()> {
+    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let Some(message) = db::messages::find(&mut tx, message_id).await? else {
+        return Ok(());
+    };
+    if !message.is_inbound() {
+        return Ok(());
+    }
+    let rules = db::automation::enabled(
+        &mut tx,
+        &[
+            "conversation_created",
+            "message_received",
+            "outside_hours",
+            "keywords",
+        ],
+    )
+    .await?;
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let Some(mut conversation) = db::conversations::find(
+        &mut tx,
+        message.conversation_id,
+        Uuid::nil(),
+        Visibility::All,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    db::conversations::with_labels(&mut tx, std::slice::from_mut(&mut conversation)).await?;
+    let first: bool = sqlx::query_scalar(
+        "select not exists (select 1 from messages m, messages this \
+           where this.org_id = $1 and this.id = $2 and m.org_id = $1 \
+             and m.conversation_id = this.conversation_id and m.direction = 'in' \
+             and (m.created_at, m.id) < (this.created_at, this.id))",
+    )
+    .bind(org_id)
+    .bind(message_id)
+    .fetch_one(tx.conn())
+    .await?;
+    let org = db::orgs::get(&mut tx).await?;
+    let closed = org.as_ref().is_some_and(|o| {
+        crate::domain::hours::open_at(
+            &o.business_hours,
+            &o.time_zone,
+            state.clock.now().unix_timestamp(),
+        ) == Some(false)
+    });
+    let occasion = message_id.to_string();
+    for rule in rules {
+        let fires = match rule.trigger.as_str() {
+            "conversation_created" => first,
+            "message_received" => true,
+            "outside_hours" => closed,
+            "keywords" => has_keyword(&message.body, &rule.keywords),
+            _ => false,
+        };
+        if fires {
+            run_rule(state, &mut tx, &rule, &occasion, &conversation).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_keyword;
+
+    #[test]
+    fn keywords_match_whole_words_or_phrases_in_any_case() {
+        let words = vec!["price".to_owned(), "quanto custa".to_owned()];
+        assert!(has_keyword("What's the PRICE?", &words));
+        assert!(has_keyword("Oi, quanto custa o frete?", &words));
+        assert!(!has_keyword("priceless", &words));
+        assert!(!has_keyword("anything", &[String::new()]));
+    }
+}

@@ -1,0 +1,193 @@
+//! Plan limits, checked where the action happens (invite, connect a
+//! channel, create or import contacts, call the AI). Billing off: no limits.
+
+use super::plans::Plan;
+use crate::infra::config::Config;
+use crate::infra::db;
+use crate::infra::db::billing::Account;
+use crate::infra::tenancy::TenantTx;
+
+/// What a plan counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Connected numbers and linked phones.
+    Channels,
+    /// Members and open invitations.
+    Members,
+    Contacts,
+    /// Calls to the AI provider this calendar month (UTC).
+    AiRequests,
+    /// Recipients (not skipped) of campaigns started this calendar month
+    /// (UTC).
+    CampaignRecipients,
+}
+
+impl Counted {
+    fn words(self, n: i64) -> String {
+        let (one, many) = match self {
+            Counted::Channels => (
+                "connected WhatsApp number or phone",
+                "connected WhatsApp numbers and phones",
+            ),
+            Counted::Members => (
+                "member (invitations included)",
+                "members (invitations included)",
+            ),
+            Counted::Contacts => ("contact", "contacts"),
+            Counted::AiRequests => ("AI request a month", "AI requests a month"),
+            Counted::CampaignRecipients => {
+                ("campaign recipient a month", "campaign recipients a month")
+            }
+        };
+        format!("{n} {}", if n == 1 { one } else { many })
+    }
+}
+
+/// Over a plan's limit: what, the limit, how much is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverLimit {
+    pub plan: Plan,
+    pub counted: Counted,
+    pub limit: i64,
+    pub used: i64,
+}
+
+impl std::fmt::Display for OverLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let has = if matches!(
+            self.counted,
+            Counted::AiRequests | Counted::CampaignRecipients
+        ) {
+            format!("this workspace has made {} this month", self.used)
+        } else {
+            format!("this workspace has {}", self.used)
+        };
+        write!(
+            f,
+            "Your {} plan allows {}; {has}. Upgrade in Settings → Billing to add more.",
+            self.plan.name(),
+            self.counted.words(self.limit),
+        )
+    }
+}
+
+/// The plan a workspace has now: its subscription's while that is live.
+pub fn current_plan(account: &Account) -> Plan {
+    let live = matches!(
+        account.status.as_deref(),
+        Some("active" | "trialing" | "past_due")
+    );
+    if live {
+        Plan::parse(&account.plan).unwrap_or(Plan::Free)
+    } else {
+        Plan::Free
+    }
+}
+
+/// How many more of `counted` the workspace may add (`None`: no limit,
+/// billing off or an unlimited plan), with what decides it.
+pub async fn room(
+    config: &Config,
+    tx: &mut TenantTx,
+    counted: Counted,
+) -> sqlx::Result<Result<Option<i64>, OverLimit>> {
+    if !config.billing_enabled() {
+        return Ok(Ok(None));
+    }
+    // One limited action of a workspace at a time, so that two at once
+    // cannot both take the last place.
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended('plan-limits:' || $1::text, 0))")
+        .bind(tx.org_id())
+        .execute(tx.conn())
+        .await?;
+    let plan = current_plan(&db::billing::account(tx).await?);
+    let limits = plan.limits();
+    let limit = match counted {
+        Counted::Channels => limits.channels,
+        Counted::Members => limits.members,
+        Counted::Contacts => limits.contacts,
+        Counted::AiRequests => limits.ai_replies_per_month,
+        Counted::CampaignRecipients => limits.campaign_recipients_per_month,
+    };
+    let Some(limit) = limit else {
+        return Ok(Ok(None));
+    };
+    let used = db::billing::used(tx, counted).await?;
+    if used >= limit {
+        return Ok(Err(OverLimit {
+            plan,
+            counted,
+            limit,
+            used,
+        }));
+    }
+    Ok(Ok(Some(limit - used)))
+}
+
+/// Whether one more of `counted` fits the plan.
+pub async fn check_one(
+    config: &Config,
+    tx: &mut TenantTx,
+    counted: Counted,
+) -> sqlx::Result<Result<(), OverLimit>> {
+    Ok(room(config, tx, counted).await?.map(|_| ()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_says_the_plan_the_limit_and_the_use() {
+        let over = OverLimit {
+            plan: Plan::Free,
+            counted: Counted::Channels,
+            limit: 1,
+            used: 1,
+        };
+        assert_eq!(
+            over.to_string(),
+            "Your Free plan allows 1 connected WhatsApp number or phone; this workspace has 1. Upgrade in Settings → Billing to add more."
+        );
+        let over = OverLimit {
+            plan: Plan::Starter,
+            counted: Counted::Contacts,
+            limit: 10_000,
+            used: 10_000,
+        };
+        assert!(
+            over.to_string()
+                .starts_with("Your Starter plan allows 10000 contacts")
+        );
+        let over = OverLimit {
+            plan: Plan::Free,
+            counted: Counted::AiRequests,
+            limit: 0,
+            used: 0,
+        };
+        assert_eq!(
+            over.to_string(),
+            "Your Free plan allows 0 AI requests a month; this workspace has made 0 this month. Upgrade in Settings → Billing to add more."
+        );
+    }
+
+    #[test]
+    fn only_a_live_subscription_gives_its_plan() {
+        let account = |status: Option<&str>| Account {
+            stripe_customer_id: None,
+            subscription_id: None,
+            plan: "pro".into(),
+            status: status.map(str::to_owned),
+            current_period_end: None,
+            cancel_at_period_end: false,
+            checkout_started_at: None,
+            past_due_since: None,
+            canceled_at: None,
+        };
+        assert_eq!(current_plan(&account(Some("active"))), Plan::Pro);
+        assert_eq!(current_plan(&account(Some("past_due"))), Plan::Pro);
+        assert_eq!(current_plan(&account(Some("canceled"))), Plan::Free);
+        assert_eq!(current_plan(&account(Some("incomplete"))), Plan::Free);
+        assert_eq!(current_plan(&account(None)), Plan::Free);
+    }
+}

@@ -1,0 +1,254 @@
+//! A customer's message arriving on a channel: find or create the contact
+//! and the conversation, store the message once, tell the live inboxes.
+
+use std::collections::{BTreeMap, HashSet};
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::{MessageKind, PhoneE164};
+use crate::features::campaigns::opt_out;
+use crate::features::inbox::outbound::Target;
+use crate::infra::db;
+use crate::infra::db::channels::Channel;
+use crate::infra::db::contacts::Sender;
+use crate::infra::db::conversations::Arrivals;
+use crate::infra::db::messages::InboundRow;
+use crate::infra::jobs::{self, Job};
+use crate::infra::secrets::SecretBox;
+use crate::infra::tenancy::TenantTx;
+
+/// A message as a channel hands it over.
+#[derive(Debug, Clone)]
+pub struct Inbound<'a> {
+    pub from: PhoneE164,
+    /// The name the customer gave their profile, for a new contact.
+    pub profile_name: Option<&'a str>,
+    /// The provider's id: the same id twice is the same message.
+    pub provider_message_id: &'a str,
+    pub kind: MessageKind,
+    pub body: &'a str,
+    pub media: Option<serde_json::Value>,
+    /// The payload as received, kept for kinds wacrm does not model.
+    pub raw: Option<serde_json::Value>,
+    pub sent_at: Option<OffsetDateTime>,
+    /// The provider id of the message this one quotes or reacts to.
+    pub reply_to: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    Stored {
+        conversation_id: Uuid,
+        message_id: Uuid,
+    },
+    /// Already stored (the channel retried).
+    Duplicate,
+    /// The contact is blocked: dropped.
+    Blocked,
+}
+
+/// One arrival, in the caller's transaction.
+pub async fn ingest(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    channel: &Channel,
+    inbound: &Inbound<'_>,
+) -> anyhow::Result<Ingested> {
+    let outcomes = ingest_all(tx, secrets, channel, std::slice::from_ref(inbound)).await?;
+    Ok(outcomes.into_iter().next().unwrap_or(Ingested::Duplicate))
+}
+
+/// A channel's arrivals (one delivery), in the caller's transaction: a
+/// fixed handful of statements however many there are, each touching its
+/// rows in one order (phone, contact, provider id, conversation id), so
+/// concurrent deliveries wait for each other rather than deadlock. Returns
+/// an outcome per arrival, in their order. When the channel's bot is on,
+/// each new message gets a bot job (run after commit).
+pub async fn ingest_all(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    channel: &Channel,
+    arrivals: &[Inbound<'_>],
+) -> anyhow::Result<Vec<Ingested>> {
+    if arrivals.is_empty() {
+        return Ok(Vec::new());
+    }
+    let senders: Vec<Sender> = arrivals
+        .iter()
+        .map(|a| Sender {
+            phone: &a.from,
+            profile_name: a.profile_name,
+        })
+        .collect();
+    let contacts = db::contacts::find_or_create_by_phones(tx, &senders).await?;
+    // The arrivals' own ids (stored already?) and those they quote.
+    let provider_ids: Vec<&str> = arrivals
+        .iter()
+        .flat_map(|a| std::iter::once(a.provider_message_id).chain(a.reply_to))
+        .collect();
+    let stored_ids = db::messages::ids_by_provider_ids(tx, channel.id, &provider_ids).await?;
+    let mut known: HashSet<&str> = arrivals
+        .iter()
+        .map(|a| a.provider_message_id)
+        .filter(|id| stored_ids.contains_key(*id))
+        .collect();
+
+    // What is new, from whom; a repeated id within the delivery counts once.
+    let now = OffsetDateTime::now_utc();
+    let mut outcomes = Vec::with_capacity(arrivals.len());
+    let mut fresh: Vec<(usize, Uuid, OffsetDateTime)> = Vec::new();
+    let mut first_at: BTreeMap<Uuid, OffsetDateTime> = BTreeMap::new();
+    for (index, arrival) in arrivals.iter().enumerate() {
+        let Some(contact) = contacts.get(arrival.from.as_str()) else {
+            // Found or created above: only a concurrent merge deletes one.
+            outcomes.push(Ingested::Duplicate);
+            continue;
+        };
+        if contact.blocked {
+            outcomes.push(Ingested::Blocked);
+        } else if !known.insert(arrival.provider_message_id) {
+            outcomes.push(Ingested::Duplicate);
+        } else {
+            let at = arrival.sent_at.unwrap_or(now);
+            let first = first_at.entry(contact.id).or_insert(at);
+            *first = (*first).min(at);
+            fresh.push((index, contact.id, at));
+            // Filled in once stored.
+            outcomes.push(Ingested::Duplicate);
+        }
+    }
+    if fresh.is_empty() {
+        return Ok(outcomes);
+    }
+    let conversations = db::conversations::find_or_open_all(tx, channel.id, &first_at).await?;
+
+    // Ids in arrival time order, as the conversation shows them.
+    fresh.sort_by_key(|(index, _, at)| (*at, *index));
+    let rows: Vec<(usize, InboundRow)> = fresh
+        .iter()
+        .filter_map(|(index, contact, at)| {
+            let arrival = &arrivals[*index];
+            let conversation_id = *conversations.get(contact)?;
+            Some((
+                *index,
+                InboundRow {
+                    id: Uuid::now_v7(),
+                    conversation_id,
+                    kind: arrival.kind,
+                    body: arrival.body,
+                    media: arrival.media.clone(),
+                    provider_message_id: arrival.provider_message_id,
+                    raw: arrival.raw.clone(),
+                    created_at: *at,
+                    reply_to_id: arrival.reply_to.and_then(|id| stored_ids.get(id).copied()),
+                },
+            ))
+        })
+        .collect();
+    let to_insert: Vec<InboundRow> = rows.iter().map(|(_, row)| row.clone()).collect();
+    let stored = db::messages::insert_inbound(tx, channel.id, &to_insert).await?;
+
+    let mut changed: BTreeMap<Uuid, Arrivals> = BTreeMap::new();
+    for (index, row) in &rows {
+        // A concurrent delivery of the same id won the insert.
+        if !stored.contains(&row.id) {
+            continue;
+        }
+        outcomes[*index] = Ingested::Stored {
+            conversation_id: row.conversation_id,
+            message_id: row.id,
+        };
+        let preview = row.kind.preview(row.body);
+        let entry = changed
+            .entry(row.conversation_id)
+            .or_insert_with(|| Arrivals {
+                count: 0,
+                latest_at: row.created_at,
+                latest_preview: preview.clone(),
+            });
+        entry.count += 1;
+        // Rows are in time order: a later one is the latest.
+        if row.created_at >= entry.latest_at {
+            entry.latest_at = row.created_at;
+            entry.latest_preview = preview;
+        }
+    }
+    db::conversations::record_arrivals(tx, &changed).await?;
+    after_customers_wrote(tx, secrets, channel, arrivals, &rows, &fresh, &outcomes).await?;
+    let stored: Vec<Uuid> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Ingested::Stored { message_id, .. } => Some(*message_id),
+            _ => None,
+        })
+        .collect();
+    if stored.is_empty() {
+        return Ok(outcomes);
+    }
+    let org_id = tx.org_id();
+    let mut follow_ups: Vec<Job> = rows
+        .iter()
+        .filter(|(_, row)| row.kind == MessageKind::Order && stored.contains(&row.id))
+        .map(|(_, row)| crate::features::orders::job(org_id, row.id))
+        .collect();
+    if db::automation::any_on_arrival(tx).await? {
+        follow_ups.extend(
+            stored
+                .iter()
+                .map(|&message_id| Job::Automate { org_id, message_id }),
+        );
+    }
+    if db::bot::is_on(tx, channel.id).await? {
+        follow_ups.extend(
+            stored
+                .iter()
+                .map(|&message_id| Job::BotAnswer { org_id, message_id }),
+        );
+    }
+    for job in follow_ups {
+        jobs::enqueue(tx.conn(), secrets, &job).await?;
+    }
+    Ok(outcomes)
+}
+
+/// What a customer's message means for campaigns: their recent campaign
+/// messages count as replied, and a message that is an opt-out (or opt-in)
+/// word changes their consent.
+async fn after_customers_wrote(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    channel: &Channel,
+    arrivals: &[Inbound<'_>],
+    rows: &[(usize, InboundRow<'_>)],
+    fresh: &[(usize, Uuid, OffsetDateTime)],
+    outcomes: &[Ingested],
+) -> anyhow::Result<()> {
+    let contact_of: BTreeMap<usize, Uuid> = fresh.iter().map(|(i, c, _)| (*i, *c)).collect();
+    let mut writers: Vec<Uuid> = Vec::new();
+    let mut texts: Vec<opt_out::Arrived> = Vec::new();
+    for (index, row) in rows {
+        let (Ingested::Stored { .. }, Some(&contact_id)) =
+            (outcomes[*index], contact_of.get(index))
+        else {
+            continue;
+        };
+        writers.push(contact_id);
+        if arrivals[*index].kind == MessageKind::Text {
+            texts.push(opt_out::Arrived {
+                contact_id,
+                target: Target {
+                    conversation_id: row.conversation_id,
+                    channel_id: channel.id,
+                },
+                text: arrivals[*index].body,
+            });
+        }
+    }
+    writers.sort_unstable();
+    writers.dedup();
+    if !writers.is_empty() {
+        db::campaigns::note_replies(tx, &writers).await?;
+    }
+    opt_out::on_arrivals(tx, secrets, &texts).await
+}

@@ -1,0 +1,20 @@
+//! What a workspace does, one module per capability: the inbox, campaigns,
+//! automation and AI, orders and bookings, documents, billing, imports and
+//! exports, retention and erasure, the audit log, sign-in.
+
+pub mod account_deletion;
+pub mod ai;
+pub mod audit;
+pub mod auth;
+pub mod automation;
+pub mod billing;
+pub mod bookings;
+pub mod campaigns;
+pub mod documents;
+pub mod erasure;
+pub mod export;
+pub mod import;
+pub mod inbox;
+pub mod orders;
+pub mod reminders;
+pub mod retention;

@@ -1,0 +1,365 @@
+//! Automation rules, their runs, and members' availability.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::infra::tenancy::TenantTx;
+
+/// What a rule does, in this order: label, priority, assignee, reply,
+/// status, mail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Actions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_text: Option<String>,
+    /// An approved WhatsApp template: sent when the 24-hour window is
+    /// closed (or when there is no text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_template: Option<TemplateAction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub add_label: Option<Uuid>,
+    /// A member's user id, or `round_robin`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set_priority: Option<String>,
+    /// A member's user id: mailed about the conversation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Uuid>,
+}
+
+impl Actions {
+    pub fn is_empty(&self) -> bool {
+        *self == Actions::default()
+    }
+}
+
+/// A template a rule sends: its name, language and body values (which may
+/// hold `{{first_name}}` and the like).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateAction {
+    pub name: String,
+    pub language: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Rule {
+    pub id: Uuid,
+    pub name: String,
+    pub enabled: bool,
+    pub trigger: String,
+    pub keywords: Vec<String>,
+    pub idle_minutes: Option<i32>,
+    pub channel_id: Option<Uuid>,
+    pub label_id: Option<Uuid>,
+    pub attribute_key: Option<String>,
+    pub attribute_value: Option<String>,
+    pub actions: sqlx::types::Json<Actions>,
+    pub cooldown_minutes: Option<i32>,
+    pub builtin: Option<String>,
+}
+
+/// A rule as its form gives it.
+#[derive(Debug, Clone)]
+pub struct RuleInput {
+    pub name: String,
+    pub trigger: String,
+    pub keywords: Vec<String>,
+    pub idle_minutes: Option<i32>,
+    pub channel_id: Option<Uuid>,
+    pub label_id: Option<Uuid>,
+    pub attribute_key: Option<String>,
+    pub attribute_value: Option<String>,
+    pub actions: Actions,
+    pub cooldown_minutes: Option<i32>,
+}
+
+const COLUMNS: &str = "id, name, enabled, trigger, keywords, idle_minutes, channel_id, label_id, \
+    attribute_key, attribute_value, actions, cooldown_minutes, builtin";
+
+pub const WELCOME_TEXT: &str =
+    "Hi {{first_name}}! Thanks for writing to {{workspace}}. We will answer you here shortly.";
+pub const AWAY_TEXT: &str =
+    "Thanks for your message! We are closed right now and will answer as soon as we open.";
+
+/// The welcome and away messages wacrm ships, switched off, once per
+/// workspace.
+pub async fn install_builtin(tx: &mut TenantTx) -> sqlx::Result<()> {
+    for (builtin, name, trigger, text, cooldown) in [
+        (
+            "welcome",
+            "Welcome message",
+            "conversation_created",
+            WELCOME_TEXT,
+            None,
+        ),
+        (
+            "away",
+            "Away message",
+            "outside_hours",
+            AWAY_TEXT,
+            Some(720),
+        ),
+    ] {
+        let actions = Actions {
+            send_text: Some(text.to_owned()),
+            ..Actions::default()
+        };
+        sqlx::query(
+            "insert into automation_rules \
+               (org_id, id, name, trigger, actions, cooldown_minutes, builtin) \
+             values ($1, $2, $3, $4, $5, $6, $7) \
+             on conflict (org_id, builtin) where builtin is not null do nothing",
+        )
+        .bind(tx.org_id())
+        .bind(Uuid::now_v7())
+        .bind(name)
+        .bind(trigger)
+        .bind(sqlx::types::Json(&actions))
+        .bind(cooldown)
+        .bind(builtin)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Rule>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from automation_rules where org_id = $1 \
+         order by builtin nulls last, created_at, id"
+    )))
+    .bind(tx.org_id())
+    .fetch_all(tx.conn())
+    .await
+}
+
+/// The enabled rules of these triggers.
+pub async fn enabled(tx: &mut TenantTx, triggers: &[&str]) -> sqlx::Result<Vec<Rule>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from automation_rules \
+         where org_id = $1 and enabled and trigger = any($2) order by created_at, id"
+    )))
+    .bind(tx.org_id())
+    .bind(triggers)
+    .fetch_all(tx.conn())
+    .await
+}
+
+/// Whether any rule reacting to customers' messages is on (checked once
+/// per delivery).
+pub async fn any_on_arrival(tx: &mut TenantTx) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from automation_rules where org_id = $1 and enabled \
+           and trigger <> 'idle')",
+    )
+    .bind(tx.org_id())
+    .fetch_one(tx.conn())
+    .await
+}
+
+pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Rule>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from automation_rules where org_id = $1 and id = $2"
+    )))
+    .bind(tx.org_id())
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+/// Saves a new rule (`None`) or changes one; its id, `None` if not found.
+pub async fn save(
+    tx: &mut TenantTx,
+    id: Option<Uuid>,
+    rule: &RuleInput,
+) -> sqlx::Result<Option<Uuid>> {
+    let sql = if id.is_some() {
+        "update automation_rules set name = $3, trigger = $4, keywords = $5, idle_minutes = $6, \
+           channel_id = $7, label_id = $8, attribute_key = $9, attribute_value = $10, \
+           actions = $11, cooldown_minutes = $12, updated_at = now() \
+         where org_id = $1 and id = $2 returning id"
+    } else {
+        "insert into automation_rules (org_id, id, name, trigger, keywords, idle_minutes, \
+           channel_id, label_id, attribute_key, attribute_value, actions, cooldown_minutes) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning id"
+    };
+    sqlx::query_scalar(sql)
+        .bind(tx.org_id())
+        .bind(id.unwrap_or_else(Uuid::now_v7))
+        .bind(&rule.name)
+        .bind(&rule.trigger)
+        .bind(&rule.keywords)
+        .bind(rule.idle_minutes)
+        .bind(rule.channel_id)
+        .bind(rule.label_id)
+        .bind(&rule.attribute_key)
+        .bind(&rule.attribute_value)
+        .bind(sqlx::types::Json(&rule.actions))
+        .bind(rule.cooldown_minutes)
+        .fetch_optional(tx.conn())
+        .await
+}
+
+pub async fn set_enabled(tx: &mut TenantTx, id: Uuid, enabled: bool) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "update automation_rules set enabled = $3, updated_at = now() where org_id = $1 and id = $2",
+    )
+    .bind(tx.org_id())
+    .bind(id)
+    .bind(enabled)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
+    let done = sqlx::query("delete from automation_rules where org_id = $1 and id = $2")
+        .bind(tx.org_id())
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Claims a rule's run for this occasion; `false` if it already ran.
+pub async fn claim_run(
+    tx: &mut TenantTx,
+    rule: &Rule,
+    occasion: &str,
+    conversation_id: Uuid,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "insert into automation_runs (org_id, rule_id, occasion, conversation_id, rule_name, done) \
+         values ($1, $2, $3, $4, $5, '') on conflict do nothing",
+    )
+    .bind(tx.org_id())
+    .bind(rule.id)
+    .bind(occasion)
+    .bind(conversation_id)
+    .bind(&rule.name)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records what the run did.
+pub async fn record_done(
+    tx: &mut TenantTx,
+    rule_id: Uuid,
+    occasion: &str,
+    done: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update automation_runs set done = $4 where org_id = $1 and rule_id = $2 and occasion = $3",
+    )
+    .bind(tx.org_id())
+    .bind(rule_id)
+    .bind(occasion)
+    .bind(done)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Whether the rule ran in this conversation within `minutes`.
+pub async fn ran_within(
+    tx: &mut TenantTx,
+    rule_id: Uuid,
+    conversation_id: Uuid,
+    minutes: i32,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from automation_runs where org_id = $1 and rule_id = $2 \
+           and conversation_id = $3 and created_at > now() - make_interval(mins => $4))",
+    )
+    .bind(tx.org_id())
+    .bind(rule_id)
+    .bind(conversation_id)
+    .bind(minutes)
+    .fetch_one(tx.conn())
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Run {
+    pub rule_name: String,
+    pub done: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// The conversation's latest runs, newest first.
+pub async fn runs_of(
+    tx: &mut TenantTx,
+    conversation_id: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<Run>> {
+    sqlx::query_as(
+        "select rule_name, done, created_at from automation_runs \
+         where org_id = $1 and conversation_id = $2 order by created_at desc limit $3",
+    )
+    .bind(tx.org_id())
+    .bind(conversation_id)
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await
+}
+
+/// The next available member after the rule's last one (by name), and
+/// remembers them; `None` if nobody is available.
+pub async fn next_in_turn(tx: &mut TenantTx, rule_id: Uuid) -> sqlx::Result<Option<Uuid>> {
+    // The rule's row is locked so two conversations at once get two people.
+    let last: Option<Option<Uuid>> = sqlx::query_scalar(
+        "select last_assignee from automation_rules where org_id = $1 and id = $2 for update",
+    )
+    .bind(tx.org_id())
+    .bind(rule_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    let available: Vec<Uuid> = sqlx::query_scalar(
+        "select m.user_id from memberships m join users u on u.id = m.user_id \
+         where m.org_id = $1 and m.available order by lower(u.name), m.user_id",
+    )
+    .bind(tx.org_id())
+    .fetch_all(tx.conn())
+    .await?;
+    let last = last.flatten();
+    let next = match last.and_then(|l| available.iter().position(|u| *u == l)) {
+        Some(i) => available.get((i + 1) % available.len()).copied(),
+        None => available.first().copied(),
+    };
+    if let Some(next) = next {
+        sqlx::query("update automation_rules set last_assignee = $3 where org_id = $1 and id = $2")
+            .bind(tx.org_id())
+            .bind(rule_id)
+            .bind(next)
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(next)
+}
+
+pub async fn set_available(tx: &mut TenantTx, user_id: Uuid, available: bool) -> sqlx::Result<()> {
+    sqlx::query("update memberships set available = $3 where org_id = $1 and user_id = $2")
+        .bind(tx.org_id())
+        .bind(user_id)
+        .bind(available)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub async fn is_available(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<bool> {
+    Ok(
+        sqlx::query_scalar("select available from memberships where org_id = $1 and user_id = $2")
+            .bind(tx.org_id())
+            .bind(user_id)
+            .fetch_optional(tx.conn())
+            .await?
+            .unwrap_or(false),
+    )
+}

@@ -1,0 +1,410 @@
+//! Contacts: one workspace's customers, listed by keyset (never OFFSET).
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::{Postgres, QueryBuilder};
+
+use super::keyset::{self, like_escape};
+pub use super::keyset::{Cursor, Sort};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::labels::{self, Label};
+use crate::domain::{EmailAddress, PhoneE164};
+use crate::infra::tenancy::TenantTx;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Contact {
+    pub id: Uuid,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub company_id: Option<Uuid>,
+    pub company_name: Option<String>,
+    pub attributes: serde_json::Value,
+    pub opted_out: bool,
+    pub blocked: bool,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    /// Filled by [`with_labels`], not by the row.
+    #[sqlx(skip)]
+    pub labels: Vec<Label>,
+}
+
+const COLUMNS: &str = "id, name, phone, email, company_id, \
+    (select co.name from companies co where co.org_id = contacts.org_id \
+     and co.id = contacts.company_id) as company_name, \
+    attributes, opted_out, blocked, created_at, updated_at";
+
+/// What a form or the API may set.
+#[derive(Debug, Clone)]
+pub struct ContactFields {
+    pub name: String,
+    pub phone: Option<PhoneE164>,
+    pub email: Option<EmailAddress>,
+    /// The company's name as typed; see `routes::contacts` for how it is found.
+    pub company_name: Option<String>,
+    /// Set with `labels::set_for` after the row is saved.
+    pub label_ids: Vec<Uuid>,
+    /// Custom attribute values, already checked against their definitions.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub opted_out: bool,
+    pub blocked: bool,
+}
+
+/// Which unique value another contact already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    Phone(Uuid),
+    Email(Uuid),
+}
+
+/// The contact (other than `except`) that already has this phone or email.
+pub async fn find_taken(
+    tx: &mut TenantTx,
+    fields: &ContactFields,
+    except: Option<Uuid>,
+) -> sqlx::Result<Option<Taken>> {
+    let org_id = tx.org_id();
+    let row: Option<(Uuid, bool)> = sqlx::query_as(
+        "select id, phone is not distinct from $2 from contacts \
+         where org_id = $1 and (phone = $2 or lower(email) = lower($3)) \
+         and id is distinct from $4 \
+         order by phone is not distinct from $2 desc limit 1",
+    )
+    .bind(org_id)
+    .bind(fields.phone.as_ref().map(PhoneE164::as_str))
+    .bind(fields.email.as_ref().map(EmailAddress::as_str))
+    .bind(except)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.map(|(id, by_phone)| {
+        if by_phone {
+            Taken::Phone(id)
+        } else {
+            Taken::Email(id)
+        }
+    }))
+}
+
+pub async fn insert(
+    tx: &mut TenantTx,
+    fields: &ContactFields,
+    company_id: Option<Uuid>,
+) -> sqlx::Result<Uuid> {
+    let id = Uuid::now_v7();
+    let org_id = tx.org_id();
+    sqlx::query(
+        "insert into contacts \
+         (org_id, id, name, phone, email, opted_out, blocked, company_id, attributes) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(&fields.name)
+    .bind(fields.phone.as_ref().map(PhoneE164::as_str))
+    .bind(fields.email.as_ref().map(EmailAddress::as_str))
+    .bind(fields.opted_out)
+    .bind(fields.blocked)
+    .bind(company_id)
+    .bind(sqlx::types::Json(&fields.attributes))
+    .execute(tx.conn())
+    .await?;
+    Ok(id)
+}
+
+pub async fn update(
+    tx: &mut TenantTx,
+    id: Uuid,
+    fields: &ContactFields,
+    company_id: Option<Uuid>,
+) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    let done = sqlx::query(
+        "update contacts set name = $3, phone = $4, email = $5, opted_out = $6, blocked = $7, \
+         company_id = $8, attributes = $9, updated_at = now() where org_id = $1 and id = $2",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(&fields.name)
+    .bind(fields.phone.as_ref().map(PhoneE164::as_str))
+    .bind(fields.email.as_ref().map(EmailAddress::as_str))
+    .bind(fields.opted_out)
+    .bind(fields.blocked)
+    .bind(company_id)
+    .bind(sqlx::types::Json(&fields.attributes))
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Contact>> {
+    let org_id = tx.org_id();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from contacts where org_id = $1 and id = $2"
+    )))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    let done = sqlx::query("delete from contacts where org_id = $1 and id = $2")
+        .bind(org_id)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Lowercased patterns; a contact matches if its name, phone or email
+    /// contains any of them.
+    pub patterns: Vec<String>,
+    pub sort: Sort,
+    pub after: Option<Cursor>,
+    /// Only contacts with this label.
+    pub label: Option<Uuid>,
+    /// Only contacts whose attributes contain this (`{key: value}`).
+    pub attribute: Option<serde_json::Map<String, serde_json::Value>>,
+    pub limit: i64,
+}
+
+pub struct Page {
+    pub contacts: Vec<Contact>,
+    pub next: Option<Cursor>,
+}
+
+pub async fn list(tx: &mut TenantTx, query: &ListQuery) -> sqlx::Result<Page> {
+    let org_id = tx.org_id();
+    let sort = query.sort;
+    let mut sql: QueryBuilder<Postgres> =
+        QueryBuilder::new(format!("select {COLUMNS} from contacts where org_id = "));
+    sql.push_bind(org_id);
+    if !query.patterns.is_empty() {
+        let patterns: Vec<String> = query.patterns.iter().map(|p| like_escape(p)).collect();
+        sql.push(" and search_text like any(")
+            .push_bind(patterns)
+            .push(")");
+    }
+    if let Some(label) = query.label {
+        sql.push(
+            " and exists (select 1 from contact_labels cl where cl.org_id = contacts.org_id \
+             and cl.contact_id = contacts.id and cl.label_id = ",
+        )
+        .push_bind(label)
+        .push(")");
+    }
+    if let Some(attribute) = &query.attribute {
+        sql.push(" and attributes @> ")
+            .push_bind(sqlx::types::Json(attribute.clone()));
+    }
+    keyset::push_page(&mut sql, sort, query.after.as_ref(), query.limit);
+    // Planned for these values each time (see `conversations::list`).
+    let mut contacts: Vec<Contact> = sql
+        .build_query_as()
+        .persistent(false)
+        .fetch_all(tx.conn())
+        .await?;
+    let more = contacts.len() as i64 > query.limit;
+    contacts.truncate(usize::try_from(query.limit).unwrap_or(0));
+    let next = match (more, contacts.last()) {
+        (true, Some(last)) => Some(Cursor::after(sort, &last.name, last.created_at, last.id)),
+        _ => None,
+    };
+    Ok(Page { contacts, next })
+}
+
+/// A company's contacts by name, at most `limit`.
+pub async fn of_company(
+    tx: &mut TenantTx,
+    company_id: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<Contact>> {
+    let org_id = tx.org_id();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from contacts where org_id = $1 and company_id = $2 \
+         order by lower(name), id limit $3"
+    )))
+    .bind(org_id)
+    .bind(company_id)
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await
+}
+
+/// Fills each contact's labels (one query for the lot).
+pub async fn with_labels(tx: &mut TenantTx, contacts: &mut [Contact]) -> sqlx::Result<()> {
+    let ids: Vec<Uuid> = contacts.iter().map(|c| c.id).collect();
+    let mut by_contact = labels::of(tx, labels::Tagged::Contact, &ids).await?;
+    for contact in contacts {
+        contact.labels = by_contact.remove(&contact.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// Merges contact `gone` into `keep`: its notes and labels move over, its
+/// values fill what `keep` lacks (`keep`'s own values win), and it is
+/// deleted. `false` if either is not in this workspace.
+pub async fn merge(tx: &mut TenantTx, keep: Uuid, gone: Uuid) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    let locked: Vec<Uuid> = sqlx::query_scalar(
+        "select id from contacts where org_id = $1 and id in ($2, $3) for update",
+    )
+    .bind(org_id)
+    .bind(keep)
+    .bind(gone)
+    .fetch_all(tx.conn())
+    .await?;
+    if keep == gone || locked.len() != 2 {
+        return Ok(false);
+    }
+    // Whatever belongs to the contact moves before the row goes (its
+    // foreign keys cascade). Conversations join this list with the inbox.
+    sqlx::query("update notes set contact_id = $2 where org_id = $1 and contact_id = $3")
+        .bind(org_id)
+        .bind(keep)
+        .bind(gone)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query(
+        "insert into contact_labels (org_id, contact_id, label_id) \
+         select org_id, $2, label_id from contact_labels where org_id = $1 and contact_id = $3 \
+         on conflict do nothing",
+    )
+    .bind(org_id)
+    .bind(keep)
+    .bind(gone)
+    .execute(tx.conn())
+    .await?;
+    // Deleted first, so its phone and email are free to move (unique).
+    let gone_row: Contact = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "delete from contacts where org_id = $1 and id = $2 returning {COLUMNS}"
+    )))
+    .bind(org_id)
+    .bind(gone)
+    .fetch_one(tx.conn())
+    .await?;
+    sqlx::query(
+        "update contacts set \
+           name = case when name = '' then $3 else name end, \
+           phone = coalesce(phone, $4), email = coalesce(email, $5), \
+           company_id = coalesce(company_id, $6), attributes = $7 || attributes, \
+           opted_out = opted_out or $8, blocked = blocked or $9, \
+           created_at = least(created_at, $10), updated_at = now() \
+         where org_id = $1 and id = $2",
+    )
+    .bind(org_id)
+    .bind(keep)
+    .bind(&gone_row.name)
+    .bind(&gone_row.phone)
+    .bind(&gone_row.email)
+    .bind(gone_row.company_id)
+    .bind(&gone_row.attributes)
+    .bind(gone_row.opted_out)
+    .bind(gone_row.blocked)
+    .bind(gone_row.created_at)
+    .execute(tx.conn())
+    .await?;
+    Ok(true)
+}
+
+/// A customer writing in: their number, and the name their profile gives.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    pub phone: &'a PhoneE164,
+    pub profile_name: Option<&'a str>,
+}
+
+/// A sender's contact: its id and whether it is blocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct SenderContact {
+    pub id: Uuid,
+    pub blocked: bool,
+}
+
+/// The contacts with these phone numbers, created (with the name the
+/// channel gave, if any) where there are none; keyed by phone (E.164).
+pub async fn find_or_create_by_phones(
+    tx: &mut TenantTx,
+    senders: &[Sender<'_>],
+) -> sqlx::Result<HashMap<String, SenderContact>> {
+    let org_id = tx.org_id();
+    let mut by_phone: BTreeMap<&str, String> = BTreeMap::new();
+    for sender in senders {
+        let name: String = sender
+            .profile_name
+            .map(str::trim)
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect();
+        let entry = by_phone.entry(sender.phone.as_str()).or_default();
+        if entry.is_empty() {
+            *entry = name;
+        }
+    }
+    let phones: Vec<&str> = by_phone.keys().copied().collect();
+    let mut found = by_phones(tx, &phones).await?;
+    let missing: Vec<(&str, &str)> = by_phone
+        .iter()
+        .filter(|(phone, _)| !found.contains_key(**phone))
+        .map(|(phone, name)| (*phone, name.as_str()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let (phones, names): (Vec<&str>, Vec<&str>) = missing.into_iter().unzip();
+    let ids: Vec<Uuid> = phones.iter().map(|_| Uuid::now_v7()).collect();
+    // Inserted in phone order, so concurrent deliveries from the same new
+    // numbers wait for each other instead of deadlocking; where two insert
+    // the same number the unique index makes one win, and both read its row
+    // below (a statement of its own: it must see the winner's commit).
+    sqlx::query(
+        "insert into contacts (org_id, id, name, phone) \
+         select $1, u.id, u.name, u.phone \
+         from unnest($2::uuid[], $3::text[], $4::text[]) as u(id, name, phone) order by u.phone \
+         on conflict (org_id, phone) where phone is not null do nothing",
+    )
+    .bind(org_id)
+    .bind(&ids)
+    .bind(&names)
+    .bind(&phones)
+    .execute(tx.conn())
+    .await?;
+    found.extend(by_phones(tx, &phones).await?);
+    Ok(found)
+}
+
+/// The contacts with these phone numbers, key by key (see `crate::infra::db`).
+async fn by_phones(
+    tx: &mut TenantTx,
+    phones: &[&str],
+) -> sqlx::Result<HashMap<String, SenderContact>> {
+    let org_id = tx.org_id();
+    let rows: Vec<(String, Uuid, bool)> = sqlx::query_as(
+        "select k.phone, c.id, c.blocked from unnest($2::text[]) as k(phone) \
+         cross join lateral (select id, blocked from contacts \
+           where org_id = $1 and phone = k.phone limit 1) c",
+    )
+    .bind(org_id)
+    .bind(phones)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(phone, id, blocked)| (phone, SenderContact { id, blocked }))
+        .collect())
+}
+
+pub async fn id_by_phone(tx: &mut TenantTx, phone: &PhoneE164) -> sqlx::Result<Option<Uuid>> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar("select id from contacts where org_id = $1 and phone = $2")
+        .bind(org_id)
+        .bind(phone.as_str())
+        .fetch_optional(tx.conn())
+        .await
+}

@@ -1,0 +1,575 @@
+//! Messages of a conversation, and their delivery status.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::{Postgres, QueryBuilder};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::{DeliveryStatus, MessageKind};
+use crate::infra::tenancy::TenantTx;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Message {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub channel_id: Uuid,
+    /// `in` or `out`.
+    pub direction: String,
+    pub kind: String,
+    pub body: String,
+    pub media: Option<serde_json::Value>,
+    /// `contact`, `member` or `bot`.
+    pub sender_kind: String,
+    pub sender_name: Option<String>,
+    pub private: bool,
+    pub provider_message_id: Option<String>,
+    pub status: String,
+    pub error: Option<String>,
+    pub created_at: OffsetDateTime,
+    /// The message this one quotes or reacts to, and what it said (when
+    /// wacrm still has it).
+    pub reply_to_id: Option<Uuid>,
+    pub quoted_kind: Option<String>,
+    pub quoted_body: Option<String>,
+    pub quoted_provider_id: Option<String>,
+    /// When the customer edited it on WhatsApp (the body is the new text).
+    pub edited_at: Option<OffsetDateTime>,
+    /// When the customer deleted it for everyone (body and file dropped).
+    pub deleted_at: Option<OffsetDateTime>,
+    /// Sent by the bot or an automation, not by a person.
+    pub automated: bool,
+}
+
+impl Message {
+    pub fn kind(&self) -> MessageKind {
+        MessageKind::parse(&self.kind)
+    }
+
+    pub fn is_inbound(&self) -> bool {
+        self.direction == "in"
+    }
+
+    /// What the quoted message said, in a line (`None` when this quotes
+    /// nothing wacrm has).
+    pub fn quoted(&self) -> Option<String> {
+        let kind = MessageKind::parse(self.quoted_kind.as_deref()?);
+        Some(one_line(kind, self.quoted_body.as_deref().unwrap_or("")))
+    }
+
+    /// What this message says, in a line (as a reply to it quotes it).
+    pub fn line(&self) -> Option<String> {
+        Some(one_line(self.kind(), &self.body))
+    }
+
+    /// Whether a reply or reaction can point at it on WhatsApp: a
+    /// customer's or sent message (not a note, not still queued).
+    pub fn can_be_answered(&self) -> bool {
+        !self.private && self.provider_message_id.is_some() && self.kind() != MessageKind::Reaction
+    }
+
+    /// Why the media could not be fetched, if it could not.
+    pub fn media_unavailable(&self) -> Option<&str> {
+        self.media.as_ref()?.get("unavailable")?.as_str()
+    }
+
+    pub fn media_url(&self) -> Option<&str> {
+        self.media.as_ref()?.get("url")?.as_str()
+    }
+
+    /// An image stored by wacrm (`/media/{id}`), shown inline; a provider's
+    /// URL never is.
+    pub fn stored_image(&self) -> Option<&str> {
+        let url = self.media_url()?;
+        let id = url.strip_prefix("/media/")?;
+        (matches!(self.kind(), MessageKind::Image | MessageKind::Sticker)
+            && Uuid::try_parse(id).is_ok())
+        .then_some(url)
+    }
+}
+
+/// A message in a line of at most 120 characters.
+fn one_line(kind: MessageKind, body: &str) -> String {
+    let line = kind.preview(body);
+    let mut short: String = line.chars().take(120).collect();
+    if short.len() < line.len() {
+        short.push('…');
+    }
+    short
+}
+
+const COLUMNS: &str = "m.id, m.conversation_id, m.channel_id, m.direction, m.kind, m.body, \
+    m.media, m.sender_kind, u.name as sender_name, m.private, m.provider_message_id, m.status, \
+    m.error, m.created_at, m.reply_to_id, q.kind as quoted_kind, q.body as quoted_body, \
+    q.provider_message_id as quoted_provider_id, m.edited_at, m.deleted_at, m.automated";
+
+/// The joins [`COLUMNS`] reads from (`m` the message).
+const JOINS: &str = "left join users u on u.id = m.sender_user_id \
+    left join messages q on q.org_id = m.org_id and q.id = m.reply_to_id";
+
+/// A message to store; `provider_message_id` makes storing it idempotent.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub conversation_id: Uuid,
+    pub channel_id: Uuid,
+    pub inbound: bool,
+    pub kind: MessageKind,
+    pub body: &'a str,
+    pub media: Option<serde_json::Value>,
+    pub sender_user_id: Option<Uuid>,
+    pub private: bool,
+    pub provider_message_id: Option<&'a str>,
+    pub status: DeliveryStatus,
+    pub raw: Option<serde_json::Value>,
+    pub created_at: Option<OffsetDateTime>,
+    pub reply_to_id: Option<Uuid>,
+}
+
+/// Stores the message; `None` if the channel already delivered one with
+/// this provider id (a retried webhook), which is then left as it was.
+pub async fn insert(tx: &mut TenantTx, new: &NewMessage<'_>) -> sqlx::Result<Option<Uuid>> {
+    let org_id = tx.org_id();
+    let sender_kind = match (new.inbound, new.sender_user_id) {
+        (true, _) => "contact",
+        (false, Some(_)) => "member",
+        (false, None) => "bot",
+    };
+    sqlx::query_scalar(
+        "insert into messages (org_id, id, conversation_id, channel_id, direction, kind, body, \
+           media, sender_kind, sender_user_id, private, provider_message_id, status, raw, created_at, \
+           reply_to_id) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15, now()), $16) \
+         on conflict (org_id, channel_id, provider_message_id) where provider_message_id is not null \
+         do nothing returning id",
+    )
+    .bind(org_id)
+    .bind(Uuid::now_v7())
+    .bind(new.conversation_id)
+    .bind(new.channel_id)
+    .bind(if new.inbound { "in" } else { "out" })
+    .bind(new.kind.as_str())
+    .bind(new.body)
+    .bind(&new.media)
+    .bind(sender_kind)
+    .bind(new.sender_user_id)
+    .bind(new.private)
+    .bind(new.provider_message_id)
+    .bind(new.status.as_str())
+    .bind(&new.raw)
+    .bind(new.created_at)
+    .bind(new.reply_to_id)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Message>> {
+    let org_id = tx.org_id();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from messages m {JOINS} \
+         where m.org_id = $1 and m.id = $2"
+    )))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+/// Where a page of a conversation's messages ends.
+#[derive(Debug, Clone, Copy)]
+pub enum PageEnd {
+    /// The newest messages.
+    Latest,
+    /// Messages before this `(created_at, id)`.
+    Before((OffsetDateTime, Uuid)),
+    /// Messages up to and including this one (a search result opened).
+    Through((OffsetDateTime, Uuid)),
+}
+
+/// A conversation's newest `limit` messages up to `end`, returned oldest
+/// first for display.
+pub async fn page(
+    tx: &mut TenantTx,
+    conversation_id: Uuid,
+    end: PageEnd,
+    limit: i64,
+) -> sqlx::Result<Vec<Message>> {
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "select {COLUMNS} from messages m {JOINS} \
+         where m.org_id = "
+    ));
+    sql.push_bind(tx.org_id())
+        .push(" and m.conversation_id = ")
+        .push_bind(conversation_id);
+    let bound = match end {
+        PageEnd::Latest => None,
+        PageEnd::Before(position) => Some(("<", position)),
+        PageEnd::Through(position) => Some(("<=", position)),
+    };
+    if let Some((operator, (at, id))) = bound {
+        sql.push(format!(" and (m.created_at, m.id) {operator} ("))
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    sql.push(" order by m.created_at desc, m.id desc limit ")
+        .push_bind(limit);
+    let mut messages: Vec<Message> = sql.build_query_as().fetch_all(tx.conn()).await?;
+    messages.reverse();
+    Ok(messages)
+}
+
+/// Records a delivery report if it moves the status forward; `false` if it
+/// was stale or names no message of this channel.
+pub async fn advance_status(
+    tx: &mut TenantTx,
+    message_id: Uuid,
+    status: DeliveryStatus,
+    error: Option<&str>,
+) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    let done = sqlx::query(
+        "update messages set status = $3, error = $4 \
+         where org_id = $1 and id = $2 and status not in ('received', 'failed') \
+         and $3 <> 'received' \
+         and case when $3 = 'failed' then status <> 'read' \
+                  else message_status_rank($3) > message_status_rank(status) end",
+    )
+    .bind(org_id)
+    .bind(message_id)
+    .bind(status.as_str())
+    .bind(error)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks a message sent, with the id the provider gave it.
+pub async fn mark_sent(
+    tx: &mut TenantTx,
+    message_id: Uuid,
+    provider_id: &str,
+) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    sqlx::query("update messages set provider_message_id = $3 where org_id = $1 and id = $2")
+        .bind(org_id)
+        .bind(message_id)
+        .bind(provider_id)
+        .execute(tx.conn())
+        .await?;
+    advance_status(tx, message_id, DeliveryStatus::Sent, None).await
+}
+
+/// The messages these provider ids name on the channel, by provider id
+/// (those it has).
+pub async fn ids_by_provider_ids(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    provider_ids: &[&str],
+) -> sqlx::Result<HashMap<String, Uuid>> {
+    let org_id = tx.org_id();
+    // Key by key (see `crate::infra::db`).
+    let found: Vec<(String, Uuid)> = sqlx::query_as(
+        "select k.provider_id, m.id from unnest($3::text[]) as k(provider_id) \
+         cross join lateral (select id from messages where org_id = $1 and channel_id = $2 \
+           and provider_message_id = k.provider_id limit 1) m",
+    )
+    .bind(org_id)
+    .bind(channel_id)
+    .bind(provider_ids)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(found.into_iter().collect())
+}
+
+/// A customer's message to store (see [`insert_inbound`]).
+#[derive(Debug, Clone)]
+pub struct InboundRow<'a> {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub kind: MessageKind,
+    pub body: &'a str,
+    pub media: Option<serde_json::Value>,
+    pub provider_message_id: &'a str,
+    pub raw: Option<serde_json::Value>,
+    pub created_at: OffsetDateTime,
+    pub reply_to_id: Option<Uuid>,
+}
+
+/// Stores customers' messages arriving on a channel in one statement;
+/// returns the ids of those stored. One whose provider id the channel
+/// already delivered (a concurrent retry) is left out, as [`insert`] does.
+pub async fn insert_inbound(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    rows: &[InboundRow<'_>],
+) -> sqlx::Result<HashSet<Uuid>> {
+    let org_id = tx.org_id();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let conversations: Vec<Uuid> = rows.iter().map(|r| r.conversation_id).collect();
+    let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+    let bodies: Vec<&str> = rows.iter().map(|r| r.body).collect();
+    let media: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.media.clone()).collect();
+    let provider_ids: Vec<&str> = rows.iter().map(|r| r.provider_message_id).collect();
+    let raws: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.raw.clone()).collect();
+    let created: Vec<OffsetDateTime> = rows.iter().map(|r| r.created_at).collect();
+    let replies: Vec<Option<Uuid>> = rows.iter().map(|r| r.reply_to_id).collect();
+    // In provider-id order: two deliveries of the same messages wait for
+    // each other on the unique index instead of deadlocking.
+    let stored: Vec<Uuid> = sqlx::query_scalar(
+        "insert into messages (org_id, id, conversation_id, channel_id, direction, kind, body, \
+           media, sender_kind, private, provider_message_id, status, raw, created_at, reply_to_id) \
+         select $1, u.id, u.conversation_id, $2, 'in', u.kind, u.body, u.media, 'contact', false, \
+           u.provider_id, 'received', u.raw, u.created_at, u.reply_to_id \
+         from unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::jsonb[], $8::text[], \
+           $9::jsonb[], $10::timestamptz[], $11::uuid[]) \
+           as u(id, conversation_id, kind, body, media, provider_id, raw, created_at, reply_to_id) \
+         order by u.provider_id \
+         on conflict (org_id, channel_id, provider_message_id) where provider_message_id is not null \
+         do nothing returning id",
+    )
+    .bind(org_id)
+    .bind(channel_id)
+    .bind(&ids)
+    .bind(&conversations)
+    .bind(&kinds)
+    .bind(&bodies)
+    .bind(&media)
+    .bind(&provider_ids)
+    .bind(&raws)
+    .bind(&created)
+    .bind(&replies)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(stored.into_iter().collect())
+}
+
+/// Whether an earlier message of ours in the same conversation, written
+/// within the last hour, is still queued: sends keep the order messages
+/// were written in, across workers and instances. Older ones do not hold
+/// the conversation up forever.
+pub async fn earlier_still_queued(tx: &mut TenantTx, message: &Message) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar(
+        "select exists (select 1 from messages where org_id = $1 and conversation_id = $2 \
+           and status = 'queued' and (created_at, id) < ($3, $4) \
+           and created_at > now() - interval '1 hour')",
+    )
+    .bind(org_id)
+    .bind(message.conversation_id)
+    .bind(message.created_at)
+    .bind(message.id)
+    .fetch_one(tx.conn())
+    .await
+}
+
+/// When a send of this queued message last started (see the column's
+/// comment in the migration), if one did.
+pub async fn send_attempted_at(
+    tx: &mut TenantTx,
+    id: Uuid,
+) -> sqlx::Result<Option<OffsetDateTime>> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar("select send_attempted_at from messages where org_id = $1 and id = $2")
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await
+        .map(Option::flatten)
+}
+
+/// The phone of the contact a conversation is with.
+pub async fn recipient_phone(
+    tx: &mut TenantTx,
+    conversation_id: Uuid,
+) -> sqlx::Result<Option<String>> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar(
+        "select ct.phone from conversations c \
+         join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id \
+         where c.org_id = $1 and c.id = $2",
+    )
+    .bind(org_id)
+    .bind(conversation_id)
+    .fetch_optional(tx.conn())
+    .await
+    .map(Option::flatten)
+}
+
+/// The payload kept with a message (for a template send: which template,
+/// with which values).
+pub async fn raw(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<serde_json::Value>> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar("select raw from messages where org_id = $1 and id = $2")
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await
+        .map(Option::flatten)
+}
+
+/// Replaces the message's media description (after a fetch).
+pub async fn set_media(tx: &mut TenantTx, id: Uuid, media: &serde_json::Value) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    sqlx::query("update messages set media = $3 where org_id = $1 and id = $2")
+        .bind(org_id)
+        .bind(id)
+        .bind(media)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Marks (`true`) or clears the start of a send.
+pub async fn set_send_attempt(tx: &mut TenantTx, id: Uuid, started: bool) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    sqlx::query(
+        "update messages set send_attempted_at = case when $3 then now() end \
+         where org_id = $1 and id = $2",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(started)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// The message (and its conversation) a provider id names on a channel.
+pub async fn by_provider_id(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    provider_id: &str,
+) -> sqlx::Result<Option<(Uuid, Uuid)>> {
+    let org_id = tx.org_id();
+    sqlx::query_as(
+        "select id, conversation_id from messages where org_id = $1 and channel_id = $2 \
+         and provider_message_id = $3",
+    )
+    .bind(org_id)
+    .bind(channel_id)
+    .bind(provider_id)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+/// The customer's side of a channel: the contact's non-private messages on
+/// it, oldest first (the sandbox simulator's view).
+pub async fn customer_view(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    contact_id: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<Message>> {
+    let org_id = tx.org_id();
+    let mut messages: Vec<Message> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from messages m {JOINS} \
+         join conversations c on c.org_id = m.org_id and c.id = m.conversation_id \
+         where m.org_id = $1 and m.channel_id = $2 and c.contact_id = $3 and not m.private \
+         order by m.created_at desc, m.id desc limit $4"
+    )))
+    .bind(org_id)
+    .bind(channel_id)
+    .bind(contact_id)
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?;
+    messages.reverse();
+    Ok(messages)
+}
+
+/// Reports every reply sent to the contact on the channel as `status`
+/// (delivered or read), where that moves it forward; returns the
+/// conversations touched.
+pub async fn report_to_contact(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    contact_id: Uuid,
+    status: DeliveryStatus,
+) -> sqlx::Result<Vec<Uuid>> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar(
+        "with reported as (update messages m set status = $4 from conversations c \
+         where m.org_id = $1 and m.channel_id = $2 and c.org_id = m.org_id \
+         and c.id = m.conversation_id and c.contact_id = $3 and m.direction = 'out' \
+         and not m.private and m.status in ('sent', 'delivered') \
+         and message_status_rank($4) > message_status_rank(m.status) \
+         returning m.conversation_id) select distinct conversation_id from reported",
+    )
+    .bind(org_id)
+    .bind(channel_id)
+    .bind(contact_id)
+    .bind(status.as_str())
+    .fetch_all(tx.conn())
+    .await
+}
+
+/// A customer edited their message `provider_id` on `channel_id`: it now
+/// says `body`. The conversation it is in, or `None` if wacrm does not
+/// have it (or it was deleted).
+pub async fn edit_inbound(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    provider_id: &str,
+    body: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    let preview: String = body.chars().take(140).collect();
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "with changed as ( \
+           update messages set body = $4, edited_at = now() \
+           where org_id = $1 and channel_id = $2 and provider_message_id = $3 \
+             and direction = 'in' and deleted_at is null \
+           returning conversation_id, created_at), \
+         {} \
+         select conversation_id from changed",
+        refresh_preview(5)
+    )))
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .bind(provider_id)
+    .bind(body)
+    .bind(preview)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+/// The conversation list's preview follows an edit or delete of the
+/// newest message (`changed`; the new preview is parameter `preview`).
+fn refresh_preview(preview: usize) -> String {
+    format!(
+        "preview as ( \
+           update conversations c set last_message_preview = ${preview} from changed \
+           where c.org_id = $1 and c.id = changed.conversation_id \
+             and c.last_message_at <= changed.created_at)"
+    )
+}
+
+/// What the conversation list shows for a message deleted for everyone.
+pub const DELETED_PREVIEW: &str = "This message was deleted";
+
+/// A customer deleted their message `provider_id` for everyone: its text,
+/// file reference and raw payload are dropped. The conversation it is in,
+/// or `None` if wacrm does not have it.
+pub async fn delete_inbound(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    provider_id: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "with changed as ( \
+           update messages set body = '', media = null, raw = null, \
+                  deleted_at = coalesce(deleted_at, now()) \
+           where org_id = $1 and channel_id = $2 and provider_message_id = $3 \
+             and direction = 'in' \
+           returning conversation_id, created_at), \
+         {} \
+         select conversation_id from changed",
+        refresh_preview(4)
+    )))
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .bind(provider_id)
+    .bind(DELETED_PREVIEW)
+    .fetch_optional(tx.conn())
+    .await
+}

@@ -1,0 +1,98 @@
+//! A Cloud API number's message templates, as last synced.
+
+use uuid::Uuid;
+
+use crate::channels::cloud_api::templates::GraphTemplate;
+use crate::infra::tenancy::TenantTx;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Template {
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub status: String,
+    pub body: String,
+    pub variables: i32,
+    pub other_parameters: bool,
+}
+
+impl Template {
+    /// Whether the inbox can send it: approved, variables in the body only.
+    pub fn sendable(&self) -> bool {
+        self.status.eq_ignore_ascii_case("APPROVED") && !self.other_parameters
+    }
+
+    /// 1-based numbers of its variables, for the form.
+    pub fn variable_numbers(&self) -> Vec<i32> {
+        (1..=self.variables).collect()
+    }
+}
+
+const COLUMNS: &str = "name, language, category, status, body, variables, other_parameters";
+
+/// Replaces the channel's templates with what Graph listed.
+pub async fn replace(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    templates: &[GraphTemplate],
+) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    sqlx::query("delete from whatsapp_templates where org_id = $1 and channel_id = $2")
+        .bind(org_id)
+        .bind(channel_id)
+        .execute(tx.conn())
+        .await?;
+    for template in templates {
+        let summary = template.summary();
+        sqlx::query(
+            "insert into whatsapp_templates (org_id, channel_id, name, language, category, status, \
+             body, variables, other_parameters, components) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             on conflict (org_id, channel_id, name, language) do nothing",
+        )
+        .bind(org_id)
+        .bind(channel_id)
+        .bind(&template.name)
+        .bind(&template.language)
+        .bind(&template.category)
+        .bind(&template.status)
+        .bind(&summary.body)
+        .bind(summary.variables)
+        .bind(summary.other_parameters)
+        .bind(serde_json::Value::from(template.components.clone()))
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn list(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Vec<Template>> {
+    let org_id = tx.org_id();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from whatsapp_templates where org_id = $1 and channel_id = $2 \
+         order by name, language"
+    )))
+    .bind(org_id)
+    .bind(channel_id)
+    .fetch_all(tx.conn())
+    .await
+}
+
+pub async fn find(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    name: &str,
+    language: &str,
+) -> sqlx::Result<Option<Template>> {
+    let org_id = tx.org_id();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from whatsapp_templates where org_id = $1 and channel_id = $2 \
+         and name = $3 and language = $4"
+    )))
+    .bind(org_id)
+    .bind(channel_id)
+    .bind(name)
+    .bind(language)
+    .fetch_optional(tx.conn())
+    .await
+}

@@ -1,0 +1,356 @@
+//! Linked-device (WhatsApp Web) channels: the session as its owner sees it
+//! (`whatsapp_web_sessions`) and which process runs it
+//! (`whatsapp_web_leases`, see [`crate::channels::whatsapp_web::supervisor`]).
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::infra::tenancy::TenantTx;
+
+/// Where a session stands, as the owner reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebStatus {
+    /// Waiting for the phone to scan the QR code (or take the code).
+    Waiting,
+    Linked,
+    /// Linked, connection lost: reconnecting.
+    Disconnected,
+    /// The phone removed this device: link again.
+    LoggedOut,
+    /// WhatsApp refuses this version: update wacrm.
+    Outdated,
+    /// No scan in time: start again.
+    Expired,
+    /// The owner unlinked it from wacrm.
+    Unlinked,
+}
+
+impl WebStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebStatus::Waiting => "waiting",
+            WebStatus::Linked => "linked",
+            WebStatus::Disconnected => "disconnected",
+            WebStatus::LoggedOut => "logged_out",
+            WebStatus::Outdated => "outdated",
+            WebStatus::Expired => "expired",
+            WebStatus::Unlinked => "unlinked",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<WebStatus> {
+        Some(match input {
+            "waiting" => WebStatus::Waiting,
+            "linked" => WebStatus::Linked,
+            "disconnected" => WebStatus::Disconnected,
+            "logged_out" => WebStatus::LoggedOut,
+            "outdated" => WebStatus::Outdated,
+            "expired" => WebStatus::Expired,
+            "unlinked" => WebStatus::Unlinked,
+            _ => return None,
+        })
+    }
+
+    /// A session nobody runs any more until the owner links again.
+    pub fn is_over(self) -> bool {
+        matches!(
+            self,
+            WebStatus::LoggedOut | WebStatus::Outdated | WebStatus::Expired | WebStatus::Unlinked
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    pub channel_id: Uuid,
+    pub status: WebStatus,
+    pub qr_sealed: Option<Vec<u8>>,
+    pub qr_expires_at: Option<OffsetDateTime>,
+    pub pair_phone: Option<String>,
+    pub pair_code: Option<String>,
+    pub pair_code_expires_at: Option<OffsetDateTime>,
+    pub phone: Option<String>,
+    pub display_name: Option<String>,
+    pub updated_at: OffsetDateTime,
+}
+
+type Row = (
+    Uuid,
+    String,
+    Option<Vec<u8>>,
+    Option<OffsetDateTime>,
+    Option<String>,
+    Option<String>,
+    Option<OffsetDateTime>,
+    Option<String>,
+    Option<String>,
+    OffsetDateTime,
+);
+
+const COLUMNS: &str = "channel_id, status, qr_sealed, qr_expires_at, pair_phone, pair_code, \
+                       pair_code_expires_at, phone, display_name, updated_at";
+
+fn from_row(row: Row) -> Option<WebSession> {
+    Some(WebSession {
+        channel_id: row.0,
+        status: WebStatus::parse(&row.1)?,
+        qr_sealed: row.2,
+        qr_expires_at: row.3,
+        pair_phone: row.4,
+        pair_code: row.5,
+        pair_code_expires_at: row.6,
+        phone: row.7,
+        display_name: row.8,
+        updated_at: row.9,
+    })
+}
+
+/// Where a linked phone's session runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunsOn {
+    /// Inside wacrm: the supervisors start it (it gets a lease).
+    Wacrm,
+    /// On the operator's WAHA server (`crate::infra::db::waha_bridges`).
+    Waha,
+}
+
+/// A new linked-device channel with id `id`, waiting for its first scan
+/// (or a pairing code for `pair_phone`).
+pub async fn create(
+    tx: &mut TenantTx,
+    id: Uuid,
+    name: &str,
+    pair_phone: Option<&str>,
+    runs_on: RunsOn,
+) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    sqlx::query(
+        "insert into channels (org_id, id, kind, name) values ($1, $2, 'whatsapp_web', $3)",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(name)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query(
+        "insert into whatsapp_web_sessions (org_id, channel_id, pair_phone) values ($1, $2, $3)",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(pair_phone)
+    .execute(tx.conn())
+    .await?;
+    if runs_on == RunsOn::Wacrm {
+        sqlx::query("insert into whatsapp_web_leases (channel_id, org_id) values ($1, $2)")
+            .bind(id)
+            .bind(org_id)
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn find(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<WebSession>> {
+    let org_id = tx.org_id();
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from whatsapp_web_sessions where org_id = $1 and channel_id = $2"
+    )))
+    .bind(org_id)
+    .bind(channel_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.and_then(from_row))
+}
+
+/// A new QR code to show (waiting for a scan).
+pub async fn show_qr(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    qr_sealed: &[u8],
+    expires_at: OffsetDateTime,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update whatsapp_web_sessions set status = 'waiting', qr_sealed = $3, qr_expires_at = $4, \
+                updated_at = now() where org_id = $1 and channel_id = $2",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .bind(qr_sealed)
+    .bind(expires_at)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A pairing code to type on the phone.
+pub async fn show_pair_code(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    code: &str,
+    expires_at: OffsetDateTime,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update whatsapp_web_sessions set status = 'waiting', pair_code = $3, \
+                pair_code_expires_at = $4, updated_at = now() \
+         where org_id = $1 and channel_id = $2",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .bind(code)
+    .bind(expires_at)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Linked to this number and name; codes are no longer needed.
+pub async fn linked(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    phone: &str,
+    name: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update whatsapp_web_sessions set status = 'linked', phone = $3, display_name = $4, \
+                qr_sealed = null, qr_expires_at = null, pair_code = null, \
+                pair_code_expires_at = null, updated_at = now() \
+         where org_id = $1 and channel_id = $2",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .bind(phone)
+    .bind(name)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A new status; one that is over also ends the lease (nobody runs it).
+/// Codes are dropped once not waiting. False if the status was already
+/// this one.
+pub async fn set_status(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    status: WebStatus,
+) -> sqlx::Result<bool> {
+    let changed = sqlx::query(
+        "update whatsapp_web_sessions set status = $3, updated_at = now(), \
+                qr_sealed = case when $3 = 'waiting' then qr_sealed end, \
+                qr_expires_at = case when $3 = 'waiting' then qr_expires_at end, \
+                pair_code = case when $3 = 'waiting' then pair_code end, \
+                pair_code_expires_at = case when $3 = 'waiting' then pair_code_expires_at end \
+         where org_id = $1 and channel_id = $2 and status <> $3",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .bind(status.as_str())
+    .execute(tx.conn())
+    .await?
+    .rows_affected()
+        == 1;
+    if status.is_over() {
+        sqlx::query(
+            "update whatsapp_web_leases set wanted = false where org_id = $1 and channel_id = $2",
+        )
+        .bind(tx.org_id())
+        .bind(channel_id)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(changed)
+}
+
+/// A channel with its session, for the list.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub channel_id: Uuid,
+    pub name: String,
+    pub status: WebStatus,
+    pub phone: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// A row of [`list`]: channel id, name, status, phone, display name.
+type ListedRow = (Uuid, String, String, Option<String>, Option<String>);
+
+pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Listed>> {
+    let rows: Vec<ListedRow> = sqlx::query_as(
+        "select c.id, c.name, s.status, s.phone, s.display_name \
+         from channels c join whatsapp_web_sessions s \
+           on s.org_id = c.org_id and s.channel_id = c.id \
+         where c.org_id = $1 order by c.created_at, c.id",
+    )
+    .bind(tx.org_id())
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(channel_id, name, status, phone, display_name)| {
+            Some(Listed {
+                channel_id,
+                name,
+                status: WebStatus::parse(&status)?,
+                phone,
+                display_name,
+            })
+        })
+        .collect())
+}
+
+/// The channel's name, if it is a linked-device channel of this workspace.
+pub async fn name(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "select name from channels where org_id = $1 and id = $2 and kind = 'whatsapp_web'",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+/// Starts over: waiting for a new scan (or a code for `pair_phone`), to be
+/// claimed by a supervisor. Only a session that is over and that no
+/// process holds any more: false otherwise (the caller then clears the
+/// old keys).
+pub async fn relink(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    pair_phone: Option<&str>,
+) -> sqlx::Result<bool> {
+    let free = sqlx::query(
+        "update whatsapp_web_leases set wanted = true, owner = null, lease_until = null \
+         where org_id = $1 and channel_id = $2 and not wanted \
+           and (lease_until is null or lease_until < now())",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected()
+        == 1;
+    if !free {
+        return Ok(false);
+    }
+    wait_again(tx, channel_id, pair_phone).await?;
+    Ok(true)
+}
+
+/// Waiting for a new scan (or a code for `pair_phone`), codes cleared.
+pub async fn wait_again(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    pair_phone: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update whatsapp_web_sessions set status = 'waiting', qr_sealed = null, \
+                qr_expires_at = null, pair_code = null, pair_code_expires_at = null, \
+                pair_phone = $3, updated_at = now() \
+         where org_id = $1 and channel_id = $2",
+    )
+    .bind(tx.org_id())
+    .bind(channel_id)
+    .bind(pair_phone)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}

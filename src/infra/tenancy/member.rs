@@ -1,0 +1,260 @@
+//! Extractors for signed-in people: [`CurrentUser`] (no workspace needed) and
+//! [`Tenant`] (a member of the current workspace, with an open tenant context).
+
+use std::marker::PhantomData;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use uuid::Uuid;
+
+use super::TenantTx;
+use super::capability::{AnyMember, Capability};
+use super::session_state::{AuthSession, Flash};
+use crate::domain::Role;
+use crate::error::{AppError, Result};
+use crate::infra::db;
+use crate::state::AppState;
+
+/// What every signed-in page shows in the layout.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub csrf_token: String,
+    pub flash: Option<Flash>,
+    pub user_name: Option<String>,
+    pub org_name: Option<String>,
+    pub role: Option<Role>,
+    pub email_verified: bool,
+    /// A linked phone of the workspace was logged out or needs an update
+    /// (shown to owners and admins, who can link it again).
+    pub phones_need_attention: bool,
+    /// The workspace's payment failed or it was canceled: what to do.
+    pub billing_banner: Option<String>,
+    /// In-app notifications the member has not read.
+    pub unread_notifications: i64,
+}
+
+impl Page {
+    /// For pages seen before signing in.
+    pub async fn anonymous(session: &AuthSession) -> Result<Page> {
+        Ok(Page {
+            csrf_token: session.csrf_token().await?,
+            flash: session.take_flash().await?,
+            ..Page::default()
+        })
+    }
+
+    pub fn can_manage_team(&self) -> bool {
+        self.role.is_some_and(super::capability::ManageTeam::allows)
+    }
+
+    pub fn can_manage_settings(&self) -> bool {
+        self.role
+            .is_some_and(super::capability::ManageSettings::allows)
+    }
+}
+
+/// A signed-in user, whatever workspace (or none) is selected.
+pub struct CurrentUser {
+    pub user: db::users::User,
+    pub session: AuthSession,
+    pub page: Page,
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let session = AuthSession::from_request_parts(parts, state).await?;
+        let Some(user_id) = session.user_id().await? else {
+            return Err(AppError::Unauthorized);
+        };
+        let mut conn = state.pool.acquire().await?;
+        let Some(user) = db::users::find(&mut conn, user_id).await? else {
+            session.sign_out().await?;
+            return Err(AppError::Unauthorized);
+        };
+        let page = Page {
+            csrf_token: session.csrf_token().await?,
+            flash: session.take_flash().await?,
+            user_name: Some(user.name.clone()),
+            email_verified: user.email_verified_at.is_some(),
+            ..Page::default()
+        };
+        Ok(CurrentUser {
+            user,
+            session,
+            page,
+        })
+    }
+}
+
+/// Signed in or not.
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        match CurrentUser::from_request_parts(parts, state).await {
+            Ok(user) => Ok(MaybeUser(Some(user))),
+            Err(AppError::Unauthorized) => Ok(MaybeUser(None)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The member behind a request.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub user_name: String,
+    pub user_email: String,
+    pub org_id: Uuid,
+    pub org_name: String,
+    pub role: Role,
+    /// Agents of this workspace see only their and unassigned conversations.
+    pub agents_see_assigned_only: bool,
+    /// Whether the workspace's payments let it send and import.
+    pub standing: crate::features::billing::standing::Standing,
+    /// Where the request came from (for the audit log).
+    pub ip: std::net::IpAddr,
+}
+
+impl Member {
+    /// This member, from this request's address, for the audit log.
+    pub fn actor(&self) -> crate::features::audit::Actor {
+        crate::features::audit::Actor {
+            user_id: Some(self.user_id),
+            email: Some(self.user_email.clone()),
+            ip: Some(self.ip),
+        }
+    }
+
+    /// Refuses sending and importing in a read-only workspace.
+    pub fn must_be_writable(&self) -> Result<()> {
+        crate::features::billing::standing::must_be_writable(&self.standing)
+    }
+
+    /// The conversations this member may see.
+    pub fn visibility(&self) -> crate::infra::db::conversations::Visibility {
+        use crate::infra::db::conversations::Visibility;
+        if self.role == Role::Agent && self.agents_see_assigned_only {
+            Visibility::AssignedTo(self.user_id)
+        } else {
+            Visibility::All
+        }
+    }
+}
+
+/// Where a member of a workspace that requires a second factor, without
+/// one, is sent (it needs no workspace, so it is reachable).
+pub const ENROL_TWO_FACTOR: &str = "/profile/two-factor";
+
+/// A member of the session's current workspace who has capability `C`, with
+/// a transaction scoped to that workspace. The only door to tenant data for
+/// browser requests.
+pub struct Tenant<C: Capability = AnyMember> {
+    pub member: Member,
+    pub tx: TenantTx,
+    pub session: AuthSession,
+    pub page: Page,
+    _capability: PhantomData<C>,
+}
+
+impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let session = AuthSession::from_request_parts(parts, state).await?;
+        let crate::web::client_ip::ClientIp(ip) =
+            crate::web::client_ip::ClientIp::from_request_parts(parts, state).await?;
+        let Some(user_id) = session.user_id().await? else {
+            return Err(AppError::Unauthorized);
+        };
+        let Some(org_id) = session.org_id().await? else {
+            return Err(AppError::Redirect("/workspaces".into()));
+        };
+        let mut tx = TenantTx::open(&state.pool, org_id).await?;
+        let Some(row) = db::memberships::load_member(&mut tx, user_id).await? else {
+            session.set_org_id(None).await?;
+            session
+                .flash("error", "You are no longer a member of that workspace.")
+                .await?;
+            return Err(AppError::Redirect("/workspaces".into()));
+        };
+        let role = Role::parse(&row.role).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+        if row.must_enrol_two_factor {
+            session
+                .flash(
+                    "error",
+                    format!(
+                        "{} requires two-factor sign-in. Set it up to go on.",
+                        row.org_name
+                    ),
+                )
+                .await?;
+            return Err(AppError::Redirect(ENROL_TWO_FACTOR.into()));
+        }
+        if !C::allows(role) {
+            return Err(AppError::Forbidden(C::WHAT));
+        }
+        let standing = crate::features::billing::standing::of_workspace(state, &mut tx).await?;
+        let page = Page {
+            csrf_token: session.csrf_token().await?,
+            flash: session.take_flash().await?,
+            user_name: Some(row.user_name.clone()),
+            org_name: Some(row.org_name.clone()),
+            role: Some(role),
+            email_verified: row.email_verified,
+            phones_need_attention: row.phones_need_attention
+                && matches!(role, Role::Owner | Role::Admin),
+            billing_banner: standing.banner(),
+            unread_notifications: row.unread_notifications,
+        };
+        Ok(Tenant {
+            member: Member {
+                user_id,
+                user_name: row.user_name,
+                user_email: row.user_email,
+                org_id,
+                org_name: row.org_name,
+                role,
+                agents_see_assigned_only: row.agents_see == "assigned",
+                standing,
+                ip,
+            },
+            tx,
+            session,
+            page,
+            _capability: PhantomData,
+        })
+    }
+}
+
+impl CurrentUser {
+    /// This user, from this request's address, for the audit log.
+    pub fn actor(&self, ip: std::net::IpAddr) -> crate::features::audit::Actor {
+        crate::features::audit::Actor {
+            user_id: Some(self.user.id),
+            email: Some(self.user.email.clone()),
+            ip: Some(ip),
+        }
+    }
+
+    /// The user's own workspaces, across tenants (the switcher).
+    pub async fn workspaces(&self, state: &AppState) -> Result<Vec<db::orgs::UserWorkspace>> {
+        workspaces_of(state, self.user.id).await
+    }
+}
+
+/// A user's workspaces (user scope: their own memberships only). Used by
+/// the switcher and by login, which has just proved who the user is.
+pub async fn workspaces_of(
+    state: &AppState,
+    user_id: Uuid,
+) -> Result<Vec<db::orgs::UserWorkspace>> {
+    let mut scope = super::UserScopeTx::open(&state.pool, user_id).await?;
+    let list = db::orgs::list_for_user(&mut scope).await?;
+    scope.commit().await?;
+    Ok(list)
+}

@@ -1,0 +1,348 @@
+//! `/api/v1/conversations`: the inbox for integrations, with the inbox's
+//! rules (statuses, snooze, assignees who are members, reopening).
+//!
+//! An API token sees every conversation of its workspace, as an owner does.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiQuery, IdPath, present};
+use super::{ErrorBody, Page, label_ids, page_limit, rfc3339};
+use crate::error::AppError;
+use crate::infra::db;
+use crate::infra::db::conversations::{
+    AssigneeFilter, Conversation, ListFilter, PRIORITIES, Visibility,
+};
+use crate::infra::tenancy::TenantTx;
+use crate::infra::tenancy::api_client::{ApiClient, ApiError};
+use crate::state::AppState;
+use crate::web::routes::inbox::{decode_position, encode_position};
+
+/// Unread counts are per member; the API is no member, so its queries name
+/// nobody as the viewer (and the API does not show unread counts).
+const NO_VIEWER: Uuid = Uuid::nil();
+/// The longest snooze, as in the inbox.
+const MAX_SNOOZE_DAYS: i64 = 90;
+
+/// A conversation as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct ConversationOut {
+    id: Uuid,
+    contact_id: Uuid,
+    channel_id: Uuid,
+    /// `open`, `pending`, `snoozed` or `resolved`.
+    status: String,
+    /// RFC 3339, UTC; set while `snoozed`.
+    #[schema(format = DateTime)]
+    snoozed_until: Option<String>,
+    /// A member's user id, or `null` when unassigned.
+    assignee_id: Option<Uuid>,
+    /// `none`, `low`, `medium`, `high` or `urgent`.
+    priority: String,
+    /// Label names.
+    labels: Vec<String>,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
+    last_message_at: String,
+}
+
+impl From<Conversation> for ConversationOut {
+    fn from(c: Conversation) -> ConversationOut {
+        ConversationOut {
+            id: c.id,
+            contact_id: c.contact_id,
+            channel_id: c.channel_id,
+            status: c.status,
+            snoozed_until: c.snoozed_until.map(rfc3339),
+            assignee_id: c.assignee_id,
+            priority: c.priority,
+            labels: c.labels.into_iter().map(|l| l.name).collect(),
+            last_message_at: rfc3339(c.last_message_at),
+        }
+    }
+}
+
+/// The list's query parameters (all optional; they combine).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// `open`, `pending`, `snoozed` or `resolved`; every status when left out.
+    status: String,
+    /// A member's user id, or `unassigned`.
+    assignee: String,
+    /// A label name.
+    label: String,
+    contact_id: String,
+    channel_id: String,
+    /// `next_cursor` of the previous page.
+    cursor: String,
+    /// 1–100, default 25.
+    limit: String,
+}
+
+const STATUSES: [&str; 4] = ["open", "pending", "snoozed", "resolved"];
+
+/// Lists conversations, most recent activity first.
+#[utoipa::path(
+    get, path = "/api/v1/conversations", tag = "conversations",
+    params(ListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Page<ConversationOut>),
+        (status = 400, description = "A filter, cursor or limit that is not valid", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    )
+)]
+pub async fn list(
+    mut client: ApiClient,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<Page<ConversationOut>>, ApiError> {
+    let bad = |what: &str, why: &str| AppError::BadRequest(format!("{what}: {why}"));
+    let status = match params.status.trim() {
+        "" => None,
+        s if STATUSES.contains(&s) => Some(s.to_owned()),
+        _ => return Err(bad("status", "open, pending, snoozed or resolved.").into()),
+    };
+    let id = |value: &str, what: &str| match value.trim() {
+        "" => Ok(None),
+        v => Uuid::try_parse(v)
+            .map(Some)
+            .map_err(|_| bad(what, "not an id.")),
+    };
+    // "Mine" with the assignee as the viewer: the query's way to name one.
+    let (assignee, viewer) = match params.assignee.trim() {
+        "" => (AssigneeFilter::All, NO_VIEWER),
+        "unassigned" => (AssigneeFilter::Unassigned, NO_VIEWER),
+        v => match Uuid::try_parse(v) {
+            Ok(user) => (AssigneeFilter::Mine, user),
+            Err(_) => return Err(bad("assignee", "a member's user id, or unassigned.").into()),
+        },
+    };
+    let limit = page_limit(&params.limit)?;
+    let label = match params.label.trim() {
+        "" => None,
+        name => {
+            let labels = db::labels::list(&mut client.tx).await?;
+            match labels
+                .iter()
+                .find(|l| l.name.to_lowercase() == name.to_lowercase())
+            {
+                Some(label) => Some(label.id),
+                // No such label: nothing carries it.
+                None => {
+                    client.tx.commit().await?;
+                    return Ok(Json(Page {
+                        data: vec![],
+                        next_cursor: None,
+                    }));
+                }
+            }
+        }
+    };
+    let filter = ListFilter {
+        assignee,
+        status,
+        label,
+        channel: id(&params.channel_id, "channel_id")?,
+        contact: id(&params.contact_id, "contact_id")?,
+        before: decode_position(&params.cursor)?,
+        limit,
+    };
+    let mut conversations =
+        db::conversations::list(&mut client.tx, &filter, viewer, Visibility::All).await?;
+    let more = conversations.len() as i64 > limit;
+    conversations.truncate(usize::try_from(limit).unwrap_or(0));
+    db::conversations::with_labels(&mut client.tx, &mut conversations).await?;
+    client.tx.commit().await?;
+    let next_cursor = match (more, conversations.last()) {
+        (true, Some(last)) => Some(encode_position((last.last_message_at, last.id))),
+        _ => None,
+    };
+    Ok(Json(Page {
+        data: conversations
+            .into_iter()
+            .map(ConversationOut::from)
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// One conversation (its messages: `GET .../messages`).
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{id}", tag = "conversations",
+    params(("id" = Uuid, Path, description = "The conversation's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ConversationOut),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such conversation in this workspace", body = ErrorBody),
+    )
+)]
+pub async fn show(
+    mut client: ApiClient,
+    IdPath(id): IdPath,
+) -> Result<Json<ConversationOut>, ApiError> {
+    let conversation = find(&mut client.tx, id).await?;
+    client.tx.commit().await?;
+    Ok(Json(conversation.into()))
+}
+
+/// What an update may change; fields left out stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ConversationUpdate {
+    /// `open`, `pending`, `resolved`, or `snoozed` (with `snoozed_until`).
+    /// Reopening a resolved conversation while the contact has another
+    /// unresolved one on the channel is a 409.
+    status: Option<String>,
+    /// RFC 3339; only with `status: snoozed`, at most 90 days ahead.
+    #[schema(format = DateTime)]
+    snoozed_until: Option<String>,
+    /// A member's user id; `null` unassigns.
+    #[serde(deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    assignee_id: Option<Option<Uuid>>,
+    /// Label names (all of them: replaces the set); `null` or `[]` clears.
+    #[serde(deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    labels: Option<Option<Vec<String>>>,
+    /// `none`, `low`, `medium`, `high` or `urgent`.
+    priority: Option<String>,
+}
+
+/// Changes status, assignee, labels or priority.
+#[utoipa::path(
+    patch, path = "/api/v1/conversations/{id}", tag = "conversations",
+    params(("id" = Uuid, Path, description = "The conversation's id")),
+    request_body = ConversationUpdate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ConversationOut),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Reopening while another conversation of the contact is open", body = ErrorBody),
+        (status = 422, description = "Invalid (the field is named)", body = ErrorBody),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    mut client: ApiClient,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<ConversationUpdate>,
+) -> Result<Json<ConversationOut>, ApiError> {
+    let tx = &mut client.tx;
+    let conversation = find(tx, id).await?;
+    let invalid = |m: &str| AppError::Unprocessable(m.to_owned());
+
+    // Everything is checked before anything changes.
+    let status = match (input.status.as_deref(), input.snoozed_until.as_deref()) {
+        (None, None) => None,
+        (Some("open" | "pending" | "resolved"), None) => input.status.clone().map(|s| (s, None)),
+        (Some("snoozed"), Some(until)) => Some(("snoozed".to_owned(), Some(snooze_end(until)?))),
+        (Some("snoozed"), None) => {
+            return Err(invalid("snoozed_until: give the time the snooze ends.").into());
+        }
+        (Some("open" | "pending" | "resolved") | None, Some(_)) => {
+            return Err(invalid("snoozed_until: only with status snoozed.").into());
+        }
+        (Some(_), _) => {
+            return Err(invalid("status: open, pending, snoozed or resolved.").into());
+        }
+    };
+    let priority = match input.priority.as_deref().map(str::trim) {
+        None => None,
+        Some(p) if PRIORITIES.iter().any(|(value, _)| *value == p) => Some(p.to_owned()),
+        Some(_) => {
+            return Err(invalid("priority: none, low, medium, high or urgent.").into());
+        }
+    };
+    let labels = match &input.labels {
+        None => None,
+        Some(names) => Some(label_ids(tx, names.as_deref().unwrap_or_default(), "labels").await?),
+    };
+
+    if let Some((status, snoozed_until)) = status {
+        if status != "resolved"
+            && conversation.status == "resolved"
+            && db::conversations::other_active(
+                tx,
+                conversation.channel_id,
+                conversation.contact_id,
+                id,
+            )
+            .await?
+            .is_some()
+        {
+            return Err(AppError::Conflict(
+                "status: this contact already has an unresolved conversation on this channel; \
+                 continue there."
+                    .into(),
+            )
+            .into());
+        }
+        crate::features::inbox::snooze::set_status(tx, &state.secrets, id, &status, snoozed_until)
+            .await
+            .map_err(reopen_conflict_or)?;
+    }
+    if let Some(assignee) = input.assignee_id
+        && !db::conversations::assign(tx, id, assignee).await?
+    {
+        return Err(invalid("assignee_id: not a member of this workspace.").into());
+    }
+    if let Some(priority) = priority {
+        db::conversations::set_priority(tx, id, &priority).await?;
+    }
+    if let Some(labels) = labels {
+        db::conversations::set_labels(tx, id, &labels).await?;
+    }
+    let conversation = find(tx, id).await?;
+    client.tx.commit().await?;
+    Ok(Json(conversation.into()))
+}
+
+/// The conversation with its labels, or 404.
+pub(super) async fn find(tx: &mut TenantTx, id: Uuid) -> Result<Conversation, AppError> {
+    let mut conversation = db::conversations::find(tx, id, NO_VIEWER, Visibility::All)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    db::conversations::with_labels(tx, std::slice::from_mut(&mut conversation)).await?;
+    Ok(conversation)
+}
+
+/// A snooze's end: in the future, at most [`MAX_SNOOZE_DAYS`] ahead.
+fn snooze_end(typed: &str) -> Result<OffsetDateTime, AppError> {
+    let at = OffsetDateTime::parse(typed.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|_| {
+            AppError::Unprocessable(format!(
+                "snoozed_until: “{typed}” is not an RFC 3339 time (like 2030-01-31T09:00:00Z)."
+            ))
+        })?;
+    let now = OffsetDateTime::now_utc();
+    if at <= now || at > now + Duration::days(MAX_SNOOZE_DAYS) {
+        return Err(AppError::Unprocessable(format!(
+            "snoozed_until: between now and {MAX_SNOOZE_DAYS} days ahead."
+        )));
+    }
+    Ok(at)
+}
+
+/// A reopen raced by the contact's new conversation hits the one-active
+/// index: the same answer as the check.
+fn reopen_conflict_or(e: anyhow::Error) -> AppError {
+    let constraint = e
+        .downcast_ref::<sqlx::Error>()
+        .and_then(|e| e.as_database_error())
+        .and_then(|d| d.constraint());
+    match constraint {
+        Some("conversations_one_active_key") => AppError::Conflict(
+            "status: this contact already has an unresolved conversation on this channel.".into(),
+        ),
+        _ => AppError::Internal(e),
+    }
+}

@@ -1,0 +1,518 @@
+//! Automation rules (owners and admins): when, on which conversations, do
+//! what; switched on and off one by one. Welcome and away messages are
+//! there from the start, off. Any member says whether they are available
+//! for round-robin assignment.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use uuid::Uuid;
+
+use crate::error::{AppError, Result};
+use crate::features::automation::TRIGGERS;
+use crate::infra::db;
+use crate::infra::db::automation::{Actions, Rule, RuleInput, TemplateAction};
+use crate::infra::db::conversations::PRIORITIES;
+use crate::infra::tenancy::capability::ManageSettings;
+use crate::infra::tenancy::member::{Page, Tenant};
+use crate::state::AppState;
+use crate::web::form::HtmlForm;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/automations", get(index).post(create))
+        .route("/automations/{id}", post(update))
+        .route("/automations/{id}/enabled", post(set_enabled))
+        .route("/automations/{id}/delete", post(delete))
+        .route("/availability", post(set_availability))
+}
+
+/// A rule as its form shows it (everything as text).
+#[derive(Debug, Clone, Default)]
+pub struct RuleView {
+    pub id: Option<Uuid>,
+    pub enabled: bool,
+    pub builtin: bool,
+    pub name: String,
+    pub trigger: String,
+    pub keywords: String,
+    pub idle_minutes: String,
+    pub channel_id: String,
+    pub label_id: String,
+    pub attribute_key: String,
+    pub attribute_value: String,
+    pub cooldown_minutes: String,
+    pub send_text: String,
+    pub template_name: String,
+    pub template_language: String,
+    /// One value per line, for `{{1}}`, `{{2}}`…
+    pub template_values: String,
+    pub add_label: String,
+    pub assign: String,
+    pub set_status: String,
+    pub set_priority: String,
+    pub notify: String,
+}
+
+fn text<T: ToString>(value: &Option<T>) -> String {
+    value.as_ref().map(T::to_string).unwrap_or_default()
+}
+
+impl From<&Rule> for RuleView {
+    fn from(r: &Rule) -> RuleView {
+        let a = &r.actions.0;
+        RuleView {
+            id: Some(r.id),
+            enabled: r.enabled,
+            builtin: r.builtin.is_some(),
+            name: r.name.clone(),
+            trigger: r.trigger.clone(),
+            keywords: r.keywords.join(", "),
+            idle_minutes: text(&r.idle_minutes),
+            channel_id: text(&r.channel_id),
+            label_id: text(&r.label_id),
+            attribute_key: r.attribute_key.clone().unwrap_or_default(),
+            attribute_value: r.attribute_value.clone().unwrap_or_default(),
+            cooldown_minutes: text(&r.cooldown_minutes),
+            send_text: a.send_text.clone().unwrap_or_default(),
+            template_name: a
+                .send_template
+                .as_ref()
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+            template_language: a
+                .send_template
+                .as_ref()
+                .map(|t| t.language.clone())
+                .unwrap_or_default(),
+            template_values: a
+                .send_template
+                .as_ref()
+                .map(|t| t.values.join("\n"))
+                .unwrap_or_default(),
+            add_label: text(&a.add_label),
+            assign: a.assign.clone().unwrap_or_default(),
+            set_status: a.set_status.clone().unwrap_or_default(),
+            set_priority: a.set_priority.clone().unwrap_or_default(),
+            notify: text(&a.notify),
+        }
+    }
+}
+
+impl RuleView {
+    fn from_form(form: &HashMap<String, String>, id: Option<Uuid>) -> RuleView {
+        let get = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+        RuleView {
+            id,
+            enabled: false,
+            builtin: false,
+            name: get("name"),
+            trigger: get("trigger"),
+            keywords: get("keywords"),
+            idle_minutes: get("idle_minutes"),
+            channel_id: get("channel_id"),
+            label_id: get("label_id"),
+            attribute_key: get("attribute_key"),
+            attribute_value: get("attribute_value"),
+            cooldown_minutes: get("cooldown_minutes"),
+            send_text: get("send_text"),
+            template_name: get("template_name"),
+            template_language: get("template_language"),
+            template_values: get("template_values"),
+            add_label: get("add_label"),
+            assign: get("assign"),
+            set_status: get("set_status"),
+            set_priority: get("set_priority"),
+            notify: get("notify"),
+        }
+    }
+}
+
+/// The workspace's channels, labels, members and contact attributes, by
+/// id and name, for the selects and for checking what a form names.
+struct Choices {
+    channels: Vec<(String, String)>,
+    labels: Vec<(String, String)>,
+    members: Vec<(String, String)>,
+    attributes: Vec<(String, String)>,
+}
+
+async fn choices(tenant: &mut Tenant<ManageSettings>) -> Result<Choices> {
+    let tx = &mut tenant.tx;
+    Ok(Choices {
+        channels: db::channels::list(tx)
+            .await?
+            .into_iter()
+            .map(|c| (c.id.to_string(), c.name))
+            .collect(),
+        labels: db::labels::list(tx)
+            .await?
+            .into_iter()
+            .map(|l| (l.id.to_string(), l.name))
+            .collect(),
+        members: db::memberships::list(tx)
+            .await?
+            .into_iter()
+            .map(|m| (m.user_id.to_string(), m.name))
+            .collect(),
+        attributes: db::attributes::list(tx, db::attributes::Entity::Contact)
+            .await?
+            .into_iter()
+            .map(|a| (a.key, a.label))
+            .collect(),
+    })
+}
+
+fn one_of(
+    value: &str,
+    among: &[(String, String)],
+    what: &str,
+    errors: &mut Vec<String>,
+) -> Option<Uuid> {
+    if value.is_empty() {
+        return None;
+    }
+    match among.iter().find(|(id, _)| id == value) {
+        Some((id, _)) => Uuid::try_parse(id).ok(),
+        None => {
+            errors.push(format!("{what}: pick one from the list."));
+            None
+        }
+    }
+}
+
+/// The template to send, if one is named: `order_update` in `en_US`,
+/// values one per line.
+fn template(view: &RuleView, errors: &mut Vec<String>) -> Option<TemplateAction> {
+    if view.template_name.is_empty() {
+        return None;
+    }
+    let name_ok = view.template_name.len() <= 512
+        && view
+            .template_name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !name_ok {
+        errors.push(
+            "Template: its name as WhatsApp has it (lowercase letters, digits, _).".to_owned(),
+        );
+    }
+    let language = if view.template_language.is_empty() {
+        "en_US".to_owned()
+    } else {
+        view.template_language.clone()
+    };
+    let language_ok = language.len() <= 15
+        && language
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || c == '_');
+    if !language_ok {
+        errors.push("Template language: a code such as en_US or pt_BR.".to_owned());
+    }
+    let values: Vec<String> = view
+        .template_values
+        .lines()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if values.len() > 20 || values.iter().any(|v| v.chars().count() > 1024) {
+        errors.push("Template values: at most 20 lines of up to 1,024 characters.".to_owned());
+    }
+    Some(TemplateAction {
+        name: view.template_name.clone(),
+        language,
+        values,
+    })
+}
+
+/// The rule from its form, or what is wrong with it.
+fn parse(view: &RuleView, choices: &Choices) -> std::result::Result<RuleInput, Vec<String>> {
+    let mut errors = vec![];
+    if view.name.is_empty() || view.name.chars().count() > 100 {
+        errors.push("Name: 1 to 100 characters.".to_owned());
+    }
+    if !TRIGGERS.iter().any(|(t, _)| *t == view.trigger) {
+        errors.push("When: pick what sets the rule off.".to_owned());
+    }
+    let keywords: Vec<String> = view
+        .keywords
+        .split(',')
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty())
+        .collect();
+    if view.trigger == "keywords" && keywords.is_empty() {
+        errors.push("Words: list at least one, separated by commas.".to_owned());
+    }
+    if keywords.len() > 50 || keywords.iter().any(|k| k.chars().count() > 100) {
+        errors.push("Words: at most 50, each up to 100 characters.".to_owned());
+    }
+    let minutes = |value: &str, what: &str, max: i32, errors: &mut Vec<String>| {
+        if value.is_empty() {
+            return None;
+        }
+        let n = value.parse::<i32>().ok().filter(|n| (1..=max).contains(n));
+        if n.is_none() {
+            errors.push(format!("{what}: a number of minutes from 1 to {max}."));
+        }
+        n
+    };
+    let idle_minutes = minutes(&view.idle_minutes, "Waiting for", 10_080, &mut errors);
+    if view.trigger == "idle" && idle_minutes.is_none() && view.idle_minutes.is_empty() {
+        errors.push("Waiting for: how many minutes without an answer.".to_owned());
+    }
+    let cooldown_minutes = minutes(
+        &view.cooldown_minutes,
+        "Not again within",
+        100_000,
+        &mut errors,
+    );
+    let channel_id = one_of(&view.channel_id, &choices.channels, "Channel", &mut errors);
+    let label_id = one_of(
+        &view.label_id,
+        &choices.labels,
+        "Conversation label",
+        &mut errors,
+    );
+    let attribute_key = (!view.attribute_key.is_empty()).then(|| view.attribute_key.clone());
+    if let Some(key) = &attribute_key
+        && !choices.attributes.iter().any(|(k, _)| k == key)
+    {
+        errors.push("Contact attribute: pick one from the list.".to_owned());
+    }
+    let add_label = one_of(&view.add_label, &choices.labels, "Add label", &mut errors);
+    let notify = one_of(&view.notify, &choices.members, "Mail", &mut errors);
+    let assign = match view.assign.as_str() {
+        "" => None,
+        "round_robin" => Some("round_robin".to_owned()),
+        other => one_of(other, &choices.members, "Assign to", &mut errors).map(|u| u.to_string()),
+    };
+    let valid_status = ["", "open", "pending", "resolved"].contains(&view.set_status.as_str());
+    if !valid_status {
+        errors.push("Set status: open, pending or resolved.".to_owned());
+    }
+    let valid_priority =
+        view.set_priority.is_empty() || PRIORITIES.iter().any(|(p, _)| *p == view.set_priority);
+    if !valid_priority {
+        errors.push("Set priority: pick one from the list.".to_owned());
+    }
+    if view.send_text.chars().count() > 4096 {
+        errors.push("Reply: 4,096 characters at most.".to_owned());
+    }
+    let send_template = template(view, &mut errors);
+    let actions = Actions {
+        send_text: (!view.send_text.is_empty()).then(|| view.send_text.clone()),
+        send_template,
+        add_label,
+        assign,
+        set_status: (!view.set_status.is_empty()).then(|| view.set_status.clone()),
+        set_priority: (!view.set_priority.is_empty()).then(|| view.set_priority.clone()),
+        notify,
+    };
+    if actions.is_empty() && errors.is_empty() {
+        errors.push("Then: choose at least one thing the rule does.".to_owned());
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(RuleInput {
+        name: view.name.clone(),
+        trigger: view.trigger.clone(),
+        keywords,
+        idle_minutes,
+        channel_id,
+        label_id,
+        attribute_value: attribute_key.as_ref().map(|_| view.attribute_value.clone()),
+        attribute_key,
+        actions,
+        cooldown_minutes,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "automations/index.html")]
+pub struct AutomationsPage {
+    page: Page,
+    rules: Vec<RuleView>,
+    /// The new-rule form (as typed, after an error).
+    new_rule: RuleView,
+    errors: Vec<String>,
+    /// Which rule the errors are about (`None`: the new one).
+    errors_for: Option<Uuid>,
+    triggers: [(&'static str, &'static str); 5],
+    priorities: [(&'static str, &'static str); 5],
+    channels: Vec<(String, String)>,
+    labels: Vec<(String, String)>,
+    members: Vec<(String, String)>,
+    attributes: Vec<(String, String)>,
+}
+
+async fn render(
+    status: StatusCode,
+    mut tenant: Tenant<ManageSettings>,
+    typed: Option<RuleView>,
+    errors: Vec<String>,
+) -> Result<Response> {
+    db::automation::install_builtin(&mut tenant.tx).await?;
+    let choices = choices(&mut tenant).await?;
+    let mut rules: Vec<RuleView> = db::automation::list(&mut tenant.tx)
+        .await?
+        .iter()
+        .map(RuleView::from)
+        .collect();
+    tenant.tx.commit().await?;
+    let errors_for = typed.as_ref().and_then(|t| t.id);
+    let new_rule = match typed {
+        Some(t) if t.id.is_none() => t,
+        Some(t) => {
+            // The edited rule shows what was typed.
+            if let Some(r) = rules.iter_mut().find(|r| r.id == t.id) {
+                *r = RuleView {
+                    enabled: r.enabled,
+                    builtin: r.builtin,
+                    ..t
+                };
+            }
+            RuleView::default()
+        }
+        None => RuleView::default(),
+    };
+    let page = AutomationsPage {
+        page: tenant.page,
+        rules,
+        new_rule,
+        errors,
+        errors_for,
+        triggers: TRIGGERS,
+        priorities: PRIORITIES,
+        channels: choices.channels,
+        labels: choices.labels,
+        members: choices.members,
+        attributes: choices.attributes,
+    };
+    Ok((status, page).into_response())
+}
+
+async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
+    render(StatusCode::OK, tenant, None, vec![]).await
+}
+
+fn rule_id(id: &str) -> Result<Uuid> {
+    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
+}
+
+async fn create(
+    mut tenant: Tenant<ManageSettings>,
+    HtmlForm(form): HtmlForm<HashMap<String, String>>,
+) -> Result<Response> {
+    let view = RuleView::from_form(&form, None);
+    let choices = choices(&mut tenant).await?;
+    let rule = match parse(&view, &choices) {
+        Ok(rule) => rule,
+        Err(errors) => {
+            return render(StatusCode::UNPROCESSABLE_ENTITY, tenant, Some(view), errors).await;
+        }
+    };
+    db::automation::save(&mut tenant.tx, None, &rule).await?;
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash(
+            "success",
+            format!(
+                "Rule “{}” added, switched off: switch it on when ready.",
+                rule.name
+            ),
+        )
+        .await?;
+    Ok(Redirect::to("/automations").into_response())
+}
+
+async fn update(
+    mut tenant: Tenant<ManageSettings>,
+    Path(id): Path<String>,
+    HtmlForm(form): HtmlForm<HashMap<String, String>>,
+) -> Result<Response> {
+    let id = rule_id(&id)?;
+    if db::automation::find(&mut tenant.tx, id).await?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let view = RuleView::from_form(&form, Some(id));
+    let choices = choices(&mut tenant).await?;
+    let rule = match parse(&view, &choices) {
+        Ok(rule) => rule,
+        Err(errors) => {
+            return render(StatusCode::UNPROCESSABLE_ENTITY, tenant, Some(view), errors).await;
+        }
+    };
+    db::automation::save(&mut tenant.tx, Some(id), &rule).await?;
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash("success", format!("Rule “{}” saved.", rule.name))
+        .await?;
+    Ok(Redirect::to("/automations").into_response())
+}
+
+async fn set_enabled(
+    mut tenant: Tenant<ManageSettings>,
+    Path(id): Path<String>,
+    HtmlForm(form): HtmlForm<HashMap<String, String>>,
+) -> Result<Response> {
+    let id = rule_id(&id)?;
+    let enabled = form.get("enabled").map(String::as_str) == Some("on");
+    if !db::automation::set_enabled(&mut tenant.tx, id, enabled).await? {
+        return Err(AppError::NotFound);
+    }
+    tenant.tx.commit().await?;
+    let message = if enabled {
+        "The rule is on."
+    } else {
+        "The rule is off."
+    };
+    tenant.session.flash("success", message).await?;
+    Ok(Redirect::to("/automations").into_response())
+}
+
+async fn delete(mut tenant: Tenant<ManageSettings>, Path(id): Path<String>) -> Result<Response> {
+    let id = rule_id(&id)?;
+    if !db::automation::delete(&mut tenant.tx, id).await? {
+        return Err(AppError::NotFound);
+    }
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash("success", "The rule was deleted.")
+        .await?;
+    Ok(Redirect::to("/automations").into_response())
+}
+
+/// A member says whether they take conversations now (round-robin).
+async fn set_availability(
+    mut tenant: Tenant,
+    HtmlForm(form): HtmlForm<HashMap<String, String>>,
+) -> Result<Response> {
+    let available = match form.get("available").map(String::as_str) {
+        Some("yes") => true,
+        Some("no") => false,
+        _ => {
+            return Err(AppError::Unprocessable(
+                "Availability: say yes or no.".into(),
+            ));
+        }
+    };
+    db::automation::set_available(&mut tenant.tx, tenant.member.user_id, available).await?;
+    tenant.tx.commit().await?;
+    let message = if available {
+        "You are available: rules may assign you conversations."
+    } else {
+        "You are away: round-robin rules skip you."
+    };
+    tenant.session.flash("success", message).await?;
+    Ok(Redirect::to("/inbox").into_response())
+}

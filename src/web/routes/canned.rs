@@ -1,0 +1,160 @@
+//! The canned replies library: owners and admins write the texts, every
+//! member inserts them by typing `/` and the shortcode in the composer.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::Router;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::domain::canned::{VARIABLES, check_body, parse_shortcode};
+use crate::error::{AppError, Result};
+use crate::infra::db;
+use crate::infra::db::canned::{CannedReply, SHORTCODE_KEY};
+use crate::infra::tenancy::capability::ManageSettings;
+use crate::infra::tenancy::member::{Page, Tenant};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/canned", get(index).post(create))
+        .route("/canned/{id}", post(update))
+        .route("/canned/{id}/delete", post(delete))
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CannedForm {
+    shortcode: String,
+    body: String,
+}
+
+impl CannedForm {
+    fn parse(&self) -> std::result::Result<(String, String), Vec<String>> {
+        let shortcode = parse_shortcode(&self.shortcode);
+        let body = check_body(&self.body);
+        match (shortcode, body) {
+            (Ok(shortcode), Ok(body)) => Ok((shortcode, body)),
+            (shortcode, body) => {
+                let mut errors: Vec<String> = shortcode.err().into_iter().collect();
+                errors.extend(body.err().unwrap_or_default());
+                Err(errors)
+            }
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "canned/index.html")]
+pub struct CannedPage {
+    page: Page,
+    replies: Vec<CannedReply>,
+    variables: [(&'static str, &'static str); 4],
+    /// The new-reply form as typed.
+    form: CannedForm,
+    errors: Vec<String>,
+}
+
+const TAKEN: &str = "Shortcode: another canned reply already uses it.";
+
+async fn render(
+    status: StatusCode,
+    mut tenant: Tenant<ManageSettings>,
+    form: CannedForm,
+    errors: Vec<String>,
+) -> Result<Response> {
+    let replies = db::canned::list(&mut tenant.tx).await?;
+    let page = CannedPage {
+        page: tenant.page,
+        replies,
+        variables: VARIABLES,
+        form,
+        errors,
+    };
+    Ok((status, page).into_response())
+}
+
+fn taken_or(e: sqlx::Error) -> AppError {
+    if e.as_database_error().and_then(|d| d.constraint()) == Some(SHORTCODE_KEY) {
+        AppError::Conflict(TAKEN.to_owned())
+    } else {
+        AppError::Database(e)
+    }
+}
+
+async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
+    render(StatusCode::OK, tenant, CannedForm::default(), vec![]).await
+}
+
+async fn create(
+    mut tenant: Tenant<ManageSettings>,
+    Form(form): Form<CannedForm>,
+) -> Result<Response> {
+    let (shortcode, body) = match form.parse() {
+        Ok(fields) => fields,
+        Err(errors) => return render(StatusCode::UNPROCESSABLE_ENTITY, tenant, form, errors).await,
+    };
+    if db::canned::by_shortcode(&mut tenant.tx, &shortcode)
+        .await?
+        .is_some()
+    {
+        return render(StatusCode::CONFLICT, tenant, form, vec![TAKEN.to_owned()]).await;
+    }
+    db::canned::insert(&mut tenant.tx, &shortcode, &body)
+        .await
+        .map_err(taken_or)?;
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash("success", format!("Canned reply /{shortcode} added."))
+        .await?;
+    Ok(Redirect::to("/canned").into_response())
+}
+
+async fn update(
+    mut tenant: Tenant<ManageSettings>,
+    Path(id): Path<String>,
+    Form(form): Form<CannedForm>,
+) -> Result<Response> {
+    let id = Uuid::try_parse(&id).map_err(|_| AppError::NotFound)?;
+    let (shortcode, body) = match form.parse() {
+        Ok(fields) => fields,
+        Err(errors) => return render(StatusCode::UNPROCESSABLE_ENTITY, tenant, form, errors).await,
+    };
+    if db::canned::by_shortcode(&mut tenant.tx, &shortcode)
+        .await?
+        .is_some_and(|other| other.id != id)
+    {
+        return render(StatusCode::CONFLICT, tenant, form, vec![TAKEN.to_owned()]).await;
+    }
+    if !db::canned::update(&mut tenant.tx, id, &shortcode, &body)
+        .await
+        .map_err(taken_or)?
+    {
+        return Err(AppError::NotFound);
+    }
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash("success", format!("Canned reply /{shortcode} saved."))
+        .await?;
+    Ok(Redirect::to("/canned").into_response())
+}
+
+async fn delete(mut tenant: Tenant<ManageSettings>, Path(id): Path<String>) -> Result<Redirect> {
+    let id = Uuid::try_parse(&id).map_err(|_| AppError::NotFound)?;
+    if !db::canned::delete(&mut tenant.tx, id).await? {
+        return Err(AppError::NotFound);
+    }
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash("success", "Canned reply deleted.")
+        .await?;
+    Ok(Redirect::to("/canned"))
+}

@@ -1,0 +1,165 @@
+//! Labels: the workspace's coloured tags, managed by owners and admins.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::Router;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::error::{AppError, Result};
+use crate::infra::db;
+use crate::infra::db::labels::{LabelUsage, NAME_KEY, PALETTE};
+use crate::infra::tenancy::capability::ManageSettings;
+use crate::infra::tenancy::member::{Page, Tenant};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/labels", get(index).post(create))
+        .route("/labels/{id}", post(update))
+        .route("/labels/{id}/delete", post(delete))
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LabelForm {
+    name: String,
+    color: String,
+}
+
+impl LabelForm {
+    /// The trimmed name and the palette colour, or every problem at once.
+    fn parse(&self) -> std::result::Result<(String, String), Vec<String>> {
+        let mut errors = vec![];
+        let name = super::required_text(&self.name, "a label name", 50, &mut errors);
+        let color = self.color.trim().to_lowercase();
+        if !PALETTE.iter().any(|(hex, _)| *hex == color) {
+            errors.push("Colour: pick one of the colours offered.".to_owned());
+        }
+        if errors.is_empty() {
+            Ok((name, color))
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "labels/index.html")]
+pub struct LabelsPage {
+    page: Page,
+    labels: Vec<LabelUsage>,
+    palette: [(&'static str, &'static str); 10],
+    /// The new-label form as typed.
+    form: LabelForm,
+    errors: Vec<String>,
+}
+
+async fn render(
+    status: StatusCode,
+    mut tenant: Tenant<ManageSettings>,
+    form: LabelForm,
+    errors: Vec<String>,
+) -> Result<Response> {
+    let labels = db::labels::list_with_counts(&mut tenant.tx).await?;
+    let page = LabelsPage {
+        page: tenant.page,
+        labels,
+        palette: PALETTE,
+        form,
+        errors,
+    };
+    Ok((status, page).into_response())
+}
+
+fn label_id(id: &str) -> Result<Uuid> {
+    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
+}
+
+/// Two labels of one name would be indistinguishable on a contact; a
+/// concurrent save of the same name gets the same answer as the check.
+fn conflict_or(e: sqlx::Error) -> AppError {
+    if e.as_database_error().and_then(|d| d.constraint()) == Some(NAME_KEY) {
+        AppError::Conflict(TAKEN.to_owned())
+    } else {
+        AppError::Database(e)
+    }
+}
+
+const TAKEN: &str = "Name: another label already has this name.";
+
+async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
+    let form = LabelForm {
+        color: PALETTE[5].0.to_owned(),
+        ..LabelForm::default()
+    };
+    render(StatusCode::OK, tenant, form, vec![]).await
+}
+
+async fn create(
+    mut tenant: Tenant<ManageSettings>,
+    Form(form): Form<LabelForm>,
+) -> Result<Response> {
+    let (name, color) = match form.parse() {
+        Ok(fields) => fields,
+        Err(errors) => return render(StatusCode::UNPROCESSABLE_ENTITY, tenant, form, errors).await,
+    };
+    if db::labels::name_in_use(&mut tenant.tx, &name, None).await? {
+        return render(StatusCode::CONFLICT, tenant, form, vec![TAKEN.to_owned()]).await;
+    }
+    db::labels::insert(&mut tenant.tx, &name, &color)
+        .await
+        .map_err(conflict_or)?;
+    tenant.tx.commit().await?;
+    tenant.session.flash("success", "Label added.").await?;
+    Ok(Redirect::to("/labels").into_response())
+}
+
+async fn update(
+    mut tenant: Tenant<ManageSettings>,
+    Path(id): Path<String>,
+    Form(form): Form<LabelForm>,
+) -> Result<Response> {
+    let id = label_id(&id)?;
+    let (name, color) = match form.parse() {
+        Ok(fields) => fields,
+        Err(errors) => {
+            return render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                tenant,
+                LabelForm::default(),
+                errors,
+            )
+            .await;
+        }
+    };
+    if db::labels::name_in_use(&mut tenant.tx, &name, Some(id)).await? {
+        return Err(AppError::Conflict(TAKEN.to_owned()));
+    }
+    if !db::labels::update(&mut tenant.tx, id, &name, &color)
+        .await
+        .map_err(conflict_or)?
+    {
+        return Err(AppError::NotFound);
+    }
+    tenant.tx.commit().await?;
+    tenant.session.flash("success", "Label saved.").await?;
+    Ok(Redirect::to("/labels").into_response())
+}
+
+async fn delete(mut tenant: Tenant<ManageSettings>, Path(id): Path<String>) -> Result<Redirect> {
+    if !db::labels::delete(&mut tenant.tx, label_id(&id)?).await? {
+        return Err(AppError::NotFound);
+    }
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash("success", "Label deleted and taken off its contacts.")
+        .await?;
+    Ok(Redirect::to("/labels"))
+}

@@ -1,0 +1,192 @@
+//! `POST /webhooks/waha/{channel_id}`: a WAHA server's events for the
+//! linked phone it runs for wacrm. Trusted only once `X-Webhook-Hmac`
+//! matches the key wacrm gave that session; then recorded as the same
+//! session events a session run inside wacrm reports, and answered 200
+//! only once stored, so WAHA retries anything that failed midway (a
+//! replay is harmless: message ids are unique per channel).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use uuid::Uuid;
+
+use super::webhooks::{answer, plain};
+use crate::channels::waha::webhook::{self, Event};
+use crate::channels::waha::{WEBHOOK_KEY_PURPOSE, signature};
+use crate::channels::whatsapp_web::events;
+use crate::channels::whatsapp_web::link::SessionEvent;
+use crate::infra::db;
+use crate::infra::db::web_sessions::WebStatus;
+use crate::infra::tenancy::bootstrap;
+use crate::state::AppState;
+
+/// Events carry text and file addresses, not files: 1 MB is plenty.
+const MAX_DELIVERY_BYTES: usize = 1024 * 1024;
+
+/// How far an event's own time may be from now: WAHA retries a delivery
+/// for minutes, so anything a day old is a replay.
+const MAX_AGE: time::Duration = time::Duration::days(1);
+
+/// How long WhatsApp keeps a pairing code valid.
+const PAIR_CODE_VALID: std::time::Duration = std::time::Duration::from_secs(180);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks/waha/{channel_id}", post(deliver))
+        .layer(DefaultBodyLimit::max(MAX_DELIVERY_BYTES))
+}
+
+async fn deliver(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(&id, receive(&state, &id, &headers, &body).await)
+}
+
+async fn receive(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> anyhow::Result<Response> {
+    let not_found = || Ok(plain(StatusCode::NOT_FOUND, "No such channel."));
+    let Ok(channel_id) = Uuid::try_parse(id) else {
+        return not_found();
+    };
+    let Some(mut tx) = bootstrap::for_webhook(&state.pool, channel_id).await? else {
+        return not_found();
+    };
+    let Some(bridge) = db::waha_bridges::find(&mut tx, channel_id).await? else {
+        return not_found();
+    };
+    let org_id = tx.org_id();
+    let key = state.secrets.open(
+        org_id,
+        WEBHOOK_KEY_PURPOSE,
+        bridge.channel_id,
+        &bridge.webhook_key_sealed,
+    )?;
+    let header = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
+    if !signature::verify(&key, body, header) {
+        tracing::warn!(%channel_id, "WAHA delivery with a bad or missing signature");
+        return Ok(plain(StatusCode::UNAUTHORIZED, "Bad signature."));
+    }
+    let delivery = match webhook::parse(body) {
+        Ok(delivery) => delivery,
+        Err(e) => {
+            tracing::warn!(%channel_id, error = %e, "WAHA delivery not understood");
+            return Ok(plain(StatusCode::BAD_REQUEST, "Not a WAHA event."));
+        }
+    };
+    let now = time::OffsetDateTime::now_utc();
+    // The signature covers the body only, so the body's own time is what
+    // tells a replay: one without a time could be replayed forever (WAHA's
+    // X-Webhook-Timestamp header is not signed), and a signed delivery
+    // replayed long after is one too (WAHA retries for minutes, not a day).
+    // Acknowledged so that nothing retries it.
+    let Some(at) = delivery
+        .at
+        .filter(|at| (now - MAX_AGE..=now + MAX_AGE).contains(at))
+    else {
+        tracing::warn!(%channel_id, "WAHA delivery undated, too old or from the future: ignored");
+        return Ok(plain(StatusCode::OK, "Too old or undated: ignored."));
+    };
+    if delivery.session != bridge.session_name {
+        tracing::warn!(%channel_id, "WAHA delivery for another session");
+        return Ok(plain(StatusCode::OK, "Not this phone's session: ignored."));
+    }
+    let session = db::web_sessions::find(&mut tx, channel_id).await?;
+    let mut current = true;
+    if let Event::Status { status, .. } = &delivery.event {
+        current = db::waha_bridges::set_waha_status(&mut tx, channel_id, status, at).await?;
+    }
+    tx.commit().await?;
+    if !current {
+        return Ok(plain(
+            StatusCode::OK,
+            "Older than the status known: ignored.",
+        ));
+    }
+    let Some(session) = session else {
+        return not_found();
+    };
+    let happened = match delivery.event {
+        Event::Session(event) => vec![event],
+        Event::Status { status, me } => {
+            status_events(state, org_id, &bridge, &session, &status, me).await?
+        }
+        Event::Ignored => vec![],
+    };
+    for event in happened {
+        events::apply(state, org_id, channel_id, event).await?;
+    }
+    Ok(plain(StatusCode::OK, "OK"))
+}
+
+/// What WAHA's session status means for the phone, given where it stood.
+async fn status_events(
+    state: &AppState,
+    org_id: Uuid,
+    bridge: &db::waha_bridges::WahaBridge,
+    session: &db::web_sessions::WebSession,
+    status: &str,
+    me: Option<(String, String)>,
+) -> anyhow::Result<Vec<SessionEvent>> {
+    let current = session.status;
+    if current.is_over() {
+        // Unlinked (or logged out) here: WAHA's later news changes nothing.
+        return Ok(vec![]);
+    }
+    let was_linked = matches!(current, WebStatus::Linked | WebStatus::Disconnected);
+    Ok(match status {
+        "WORKING" => {
+            let (phone, name) = match me {
+                Some(me) => me,
+                None => {
+                    let waha = crate::channels::waha::sender::session(state, org_id, bridge)?;
+                    let (_, me) = waha.status().await?;
+                    let phone = me
+                        .as_deref()
+                        .and_then(crate::channels::waha::chat_phone)
+                        .unwrap_or_default()
+                        .to_owned();
+                    (phone, String::new())
+                }
+            };
+            vec![SessionEvent::Linked { phone, name }]
+        }
+        "SCAN_QR_CODE" if was_linked => vec![SessionEvent::LoggedOut {
+            reason: "WAHA asks for a new scan: the phone removed the link".into(),
+        }],
+        "SCAN_QR_CODE" => match &session.pair_phone {
+            // Linking by code: WAHA gives one only while waiting for a scan.
+            Some(phone) => {
+                let waha = crate::channels::waha::sender::session(state, org_id, bridge)?;
+                match waha.request_code(phone).await {
+                    Ok(code) => vec![SessionEvent::PairCode {
+                        code,
+                        valid_for: PAIR_CODE_VALID,
+                    }],
+                    Err(e) => {
+                        tracing::warn!(channel = %bridge.channel_id, error = %e, "WAHA gave no pairing code");
+                        vec![]
+                    }
+                }
+            }
+            None => vec![],
+        },
+        "STARTING" if was_linked => vec![SessionEvent::Disconnected],
+        "FAILED" => vec![SessionEvent::LoggedOut {
+            reason: "WAHA reports the session failed".into(),
+        }],
+        "STOPPED" => vec![SessionEvent::LoggedOut {
+            reason: "the session was stopped on the WAHA server".into(),
+        }],
+        _ => vec![],
+    })
+}
