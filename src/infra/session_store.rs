@@ -61,9 +61,21 @@ impl PgSessionStore {
 /// request is answered 503 like any other (see `AppError::is_busy`).
 pub const BUSY: &str = "no database connection free";
 
+tokio::task_local! {
+    /// Set when the store found no free connection while serving this
+    /// request. tower-sessions answers a failed save after the handler with
+    /// a bare 500 of its own; [`crate::web::busy::answer_busy_saves`] reads
+    /// this to make it the 503 every other busy request gets.
+    pub static FOUND_BUSY: std::cell::Cell<bool>;
+}
+
 fn backend(e: sqlx::Error) -> session_store::Error {
     match e {
-        sqlx::Error::PoolTimedOut => session_store::Error::Backend(BUSY.to_owned()),
+        sqlx::Error::PoolTimedOut => {
+            // Outside a request (the sweeps) there is no flag to set.
+            let _ = FOUND_BUSY.try_with(|busy| busy.set(true));
+            session_store::Error::Backend(BUSY.to_owned())
+        }
         other => session_store::Error::Backend(other.to_string()),
     }
 }

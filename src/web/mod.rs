@@ -3,6 +3,7 @@
 //! security headers, static files, client address, rate limits.
 
 pub mod bar_chart;
+pub mod busy;
 pub mod client_ip;
 pub mod cookies;
 pub mod csrf;

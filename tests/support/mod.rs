@@ -175,6 +175,10 @@ pub async fn spawn_app_with_connector(
     customize: impl FnOnce(&mut Config),
 ) -> TestApp {
     wacrm::infra::tls::install_crypto_provider();
+    // `RUST_LOG=warn cargo test ...` shows what the server logs.
+    if std::env::var_os("RUST_LOG").is_some() {
+        wacrm::init_tracing();
+    }
     let admin = fresh_database().await;
     let smtp = SmtpSink::start().await;
     let data_dir = std::env::temp_dir().join(format!(
