@@ -327,7 +327,7 @@ async fn conditions_on_contact_attributes_and_a_waiting_rule_once_per_wait() {
         .await
         .expect("message");
     let runs = run_count(&app, org).await;
-    wacrm::features::automation::on_message(&app.state, org, message)
+    wacrm::features::automation::on_message(&app.state.env(), org, message)
         .await
         .expect("again");
     assert_eq!(run_count(&app, org).await, runs);

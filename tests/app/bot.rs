@@ -253,7 +253,7 @@ async fn the_bot_answers_from_the_knowledge_base_then_hands_over_and_stays_quiet
         .fetch_one(&mut app.admin_conn().await)
         .await
         .expect("run");
-    wacrm::features::ai::bot::answer(&app.state, org, first)
+    wacrm::features::ai::bot::answer(&app.state.env(), org, first)
         .await
         .expect("again");
     assert_eq!(automated(&app, org).await.len(), 1);

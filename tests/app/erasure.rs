@@ -230,7 +230,7 @@ async fn erasing_a_contact_leaves_nothing_of_them_and_touches_no_one_else() {
             == "done"
     })
     .await;
-    let archive = wacrm::features::export::archive_path(&app.state, acme_id, export);
+    let archive = wacrm::features::export::archive_path(&app.state.config, acme_id, export);
     assert!(archive.exists());
     let markers: Vec<String> = MARKERS.iter().map(|m| (*m).to_owned()).collect();
     let before = rows_holding(&app, acme_id, &markers, &[]).await;

@@ -359,11 +359,14 @@ async fn a_contact_export_holds_only_that_contact_and_links_expire() {
     assert_eq!(response.status(), 410);
     assert!(response.text().await.unwrap().contains("expired"));
     let org = app.org_id("Acme").await;
-    wacrm::features::export::expire(&app.state, org, uuid::Uuid::parse_str(&id).unwrap())
+    wacrm::features::export::expire(&app.state.env(), org, uuid::Uuid::parse_str(&id).unwrap())
         .await
         .unwrap();
-    let archive =
-        wacrm::features::export::archive_path(&app.state, org, uuid::Uuid::parse_str(&id).unwrap());
+    let archive = wacrm::features::export::archive_path(
+        &app.state.config,
+        org,
+        uuid::Uuid::parse_str(&id).unwrap(),
+    );
     assert!(!archive.exists(), "the file is deleted");
     let (_, row) = owner.page(&format!("/settings/exports/{id}")).await;
     assert!(row.contains("Expired"));

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use wacrm::infra::jobs::{self, Job};
+use wacrm::infra::jobs::{self, SendEmail};
 
 use crate::support::*;
 
@@ -23,7 +23,7 @@ async fn queued_mail_payloads_are_sealed_and_deleted_after_delivery() {
     }
     assert_eq!(app.count("select count(*) from jobs").await, 0);
     // A queued one holds no readable link.
-    let job = Job::SendEmail {
+    let job = SendEmail {
         to: "x@example.com".into(),
         subject: "s".into(),
         body: link.clone(),
@@ -86,7 +86,7 @@ async fn concurrent_workers_claim_each_job_once() {
     // Stop this app's worker from competing: claim directly.
     let mut tx = app.state.pool.begin().await.expect("begin");
     for i in 0..30 {
-        let job = Job::SendEmail {
+        let job = SendEmail {
             to: format!("u{i}@example.com"),
             subject: "s".into(),
             body: "b".into(),

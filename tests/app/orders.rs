@@ -128,7 +128,7 @@ async fn a_whatsapp_cart_becomes_one_order_matched_to_the_catalogue_and_the_cust
             .fetch_one(&mut app.admin_conn().await)
             .await
             .unwrap();
-    wacrm::features::orders::take(&app.state, org, message)
+    wacrm::features::orders::take(&app.state.env(), org, message)
         .await
         .unwrap();
     assert_eq!(app.count("select count(*) from orders").await, 1);

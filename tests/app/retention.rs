@@ -482,7 +482,7 @@ async fn a_deleted_workspace_goes_through_the_same_batches_with_its_files() {
         .fetch_one(&mut app.admin_conn().await)
         .await
         .expect("export");
-    let archive = wacrm::features::export::archive_path(&app.state, acme, export);
+    let archive = wacrm::features::export::archive_path(&app.state.config, acme, export);
     until(std::time::Duration::from_secs(30), "the export", || async {
         archive.exists()
     })

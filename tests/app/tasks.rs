@@ -115,7 +115,12 @@ async fn reminders_fire_once_at_the_local_due_time_across_a_daylight_saving_chan
             .await
             .unwrap();
     for (id, payload, run_at) in queued {
-        let job = wacrm::infra::jobs::open_payload(&app.state.secrets, id, &payload).unwrap();
+        let job = wacrm::infra::jobs::open_payload::<wacrm::features::reminders::RemindTask>(
+            &app.state.secrets,
+            id,
+            &payload,
+        )
+        .unwrap();
         wacrm::infra::jobs::enqueue_at(&mut conn, &app.state.secrets, &job, Some(run_at))
             .await
             .unwrap();

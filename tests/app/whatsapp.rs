@@ -957,7 +957,7 @@ async fn a_send_that_never_reached_graph_is_sent_after_the_confirmation_window()
     wacrm::infra::jobs::enqueue(
         tx.conn(),
         &app.state.secrets,
-        &wacrm::infra::jobs::Job::SendMessage {
+        &wacrm::features::inbox::outbound::SendMessage {
             org_id: org,
             message_id: id,
         },
