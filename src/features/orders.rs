@@ -15,7 +15,7 @@ use crate::infra::db::conversations::Visibility;
 use crate::infra::db::orders::{NewOrder, Order, OrderLine};
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 pub const STATUSES: [&str; 4] = ["new", "confirmed", "fulfilled", "cancelled"];
 

@@ -13,7 +13,7 @@ use crate::infra::db;
 use crate::infra::jobs;
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 /// Queues the reminder for the task's due time, in the caller's
 /// transaction.

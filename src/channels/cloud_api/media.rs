@@ -14,7 +14,7 @@ use crate::infra::db::messages::Message;
 use crate::infra::jobs::{self, RetryLater};
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 /// WhatsApp's own limit (documents): nothing larger is kept.
 pub const MAX_MEDIA_BYTES: usize = 100 * 1024 * 1024;

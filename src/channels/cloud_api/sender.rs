@@ -41,7 +41,7 @@ use crate::infra::db::messages::Message;
 use crate::infra::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
 use crate::infra::secrets::SecretsError;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 /// Why a message fails when its channel's stored token cannot be read.
 pub const UNREADABLE_TOKEN: &str = "This number's stored access token cannot be read (it was not \

@@ -9,7 +9,7 @@ use crate::channels::cloud_api::media::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, r
 use crate::infra::db;
 use crate::infra::db::messages::Message;
 use crate::infra::tenancy::bootstrap;
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 /// Fetches `message`'s file if it still points at WAHA (`source_url`) and
 /// its channel is bridged to WAHA.

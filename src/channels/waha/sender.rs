@@ -22,7 +22,7 @@ use crate::infra::db::waha_bridges::WahaBridge;
 use crate::infra::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 /// The session of `bridge` (its API key unsealed), for `org_id`.
 pub fn session<'a>(

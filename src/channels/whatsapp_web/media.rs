@@ -15,7 +15,7 @@ use crate::channels::cloud_api::media::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, r
 use crate::infra::db::messages::Message;
 use crate::infra::jobs::RetryLater;
 use crate::infra::tenancy::bootstrap;
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 /// Fetches `message`'s file through its channel's session.
 pub async fn fetch(

@@ -24,7 +24,7 @@ use crate::infra::db;
 use crate::infra::db::messages::Message;
 use crate::infra::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 /// The id WhatsApp knows our message by: WhatsApp Web's form (`3EB0` and
 /// upper-case hex), from the random part of our id.

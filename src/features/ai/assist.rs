@@ -12,7 +12,7 @@ use crate::error::{AppError, Result};
 use crate::features::billing::limits::{self, Counted};
 use crate::infra::db;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 pub const AI_OFF: &str = "AI is off for this workspace: an owner can turn it on in Settings → AI.";
 pub const NO_PROVIDER: &str =

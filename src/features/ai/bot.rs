@@ -18,7 +18,7 @@ use crate::infra::db;
 use crate::infra::db::bot::{BotMode, BotSettings};
 use crate::infra::db::conversations::{Conversation, Visibility};
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 /// How many articles go into the prompt.
 const ARTICLES: i64 = 3;

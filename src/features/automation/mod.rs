@@ -16,7 +16,7 @@ use crate::infra::db;
 use crate::infra::db::automation::{Actions, Rule};
 use crate::infra::db::conversations::{Conversation, PRIORITIES, Visibility};
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 pub const TRIGGERS: [(&str, &str); 5] = [
     ("conversation_created", "A conversation starts"),

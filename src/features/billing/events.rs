@@ -12,7 +12,7 @@ use super::plans::{Plan, Prices};
 use crate::infra::db;
 use crate::infra::db::billing::{Invoice, SubscriptionState};
 use crate::infra::tenancy::bootstrap;
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 /// The envelope's fields wacrm reads.
 #[derive(Debug, Clone, PartialEq)]

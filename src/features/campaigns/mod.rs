@@ -35,7 +35,7 @@ use crate::infra::db::campaigns::Campaign;
 use crate::infra::jobs::{self, RetryLater};
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 use message::{Content, Made};
 
 /// Meta's errors that concern the number or the template, not one

@@ -22,7 +22,7 @@ use crate::infra::db::exports::Export;
 use crate::infra::jobs;
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::bootstrap;
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 use archive::{Entry, TableWriter};
 
 /// How long a finished export can be downloaded.

@@ -21,7 +21,7 @@ use crate::infra::jobs;
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::bootstrap::for_job;
 use crate::web::routes::contacts::ContactForm;
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 const BATCH_ROWS: usize = 1000;
 const RUN_BUDGET: Duration = Duration::from_secs(5);

@@ -13,7 +13,7 @@ use crate::infra::jobs::{self, RetryLater};
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::bootstrap;
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 /// A message leaving: its kind and text (a caption for media, the emoji
 /// of a reaction), the message it answers or reacts to, and for media the

@@ -15,7 +15,7 @@ use crate::infra::db::scheduled::{Draft, Fallback, Scheduled};
 use crate::infra::jobs;
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::Environment;
+use crate::worker::environment::Environment;
 
 /// Stores a message to send at `draft.send_at`, with its job.
 pub async fn schedule(
