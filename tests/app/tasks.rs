@@ -41,25 +41,25 @@ async fn due_at(app: &TestApp, id: &str) -> OffsetDateTime {
         .unwrap()
 }
 
-/// Makes every queued reminder due now (the time travel), and waits until
-/// they all ran.
+/// Makes every queued reminder due now (the time travel), and runs them.
 async fn reminders_run(app: &TestApp) {
     let mut conn = app.admin_conn().await;
     sqlx::query("update jobs set run_at = now() where queue = 'reminders'")
         .execute(&mut conn)
         .await
         .unwrap();
-    until(WAIT, "reminder jobs done", || async {
+    app.run_pending_jobs().await;
+    assert_eq!(
         app.count("select count(*) from jobs where queue = 'reminders'")
-            .await
-            == 0
-    })
-    .await;
+            .await,
+        0,
+        "reminder jobs done"
+    );
 }
 
 #[tokio::test]
 async fn reminders_fire_once_at_the_local_due_time_across_a_daylight_saving_change() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let team = team(&app).await;
     set_time_zone(&team.owner, "Europe/Berlin").await;
     let agent = app.user_id("agent@acme.test").await.to_string();
@@ -198,7 +198,7 @@ async fn reminders_fire_once_at_the_local_due_time_across_a_daylight_saving_chan
 
 #[tokio::test]
 async fn my_day_and_the_call_plan_show_the_right_tasks_in_order_with_context() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let team = team(&app).await;
     let owner = &team.owner;
     set_time_zone(owner, "America/Sao_Paulo").await;
@@ -395,7 +395,7 @@ async fn my_day_and_the_call_plan_show_the_right_tasks_in_order_with_context() {
 
 #[tokio::test]
 async fn bad_tasks_are_refused_with_every_reason_and_the_text_kept() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let response = owner
         .post_form(
@@ -452,7 +452,7 @@ async fn bad_tasks_are_refused_with_every_reason_and_the_text_kept() {
 
 #[tokio::test]
 async fn another_workspace_never_sees_or_changes_a_task() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let acme = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let globex = app.sign_up("Gina", "owner@globex.test", "Globex").await;
     let ana = create_contact(&acme, &[("name", "Ana")]).await;
