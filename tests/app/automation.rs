@@ -5,13 +5,9 @@
 //! attribute condition; the waiting rule once per wait; no loops; one run
 //! per message on replays; bad input and other workspaces.
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use crate::support::*;
-
-const WAIT: Duration = Duration::from_secs(10);
 
 /// The rules' ids by name.
 async fn rule_id(app: &TestApp, org: uuid::Uuid, name: &str) -> String {

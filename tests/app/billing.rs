@@ -4,14 +4,10 @@
 //! order; unknown events and customers acknowledged; owners only, and no
 //! workspace sees another's.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::support::fake_stripe::{self, FakeStripe};
 use crate::support::*;
-
-const WAIT: Duration = Duration::from_secs(10);
 
 pub async fn app_with_stripe(stripe: &FakeStripe) -> TestApp {
     let base = stripe.base_url();

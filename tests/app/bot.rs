@@ -6,12 +6,8 @@
 //! or inside business hours when set to answer outside them; one run per
 //! message; only the workspace's own articles reach the prompt.
 
-use std::time::Duration;
-
 use crate::support::fake_openai::{FakeOpenAi, Next};
 use crate::support::*;
-
-const WAIT: Duration = Duration::from_secs(10);
 
 async fn app_with_ai(ai: &FakeOpenAi) -> TestApp {
     spawn_app_without_worker_with(|config| ai.configure(config)).await

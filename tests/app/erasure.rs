@@ -2,8 +2,6 @@
 //! keeps anything of them, other contacts and workspaces are untouched,
 //! and the audit log keeps the counts only.
 
-use std::time::Duration;
-
 use crate::attributes::define;
 use crate::contacts::create_contact;
 use crate::inbox::{customer_sends_image_as, customer_writes};

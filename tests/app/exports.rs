@@ -5,7 +5,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::time::Duration;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};

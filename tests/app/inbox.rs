@@ -2,8 +2,6 @@
 //! simulator, members see, reply, note, assign and resolve, the reply's
 //! ticks move forward, and every workspace keeps to its own.
 
-use std::time::Duration;
-
 use crate::support::*;
 use crate::team::{agents_see_only_theirs, team};
 

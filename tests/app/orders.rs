@@ -4,8 +4,6 @@
 //! text in the window, the order template outside it, a note when neither
 //! can go); bad carts and input are refused; each workspace to its own.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -17,7 +15,6 @@ const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
 const NUMBER_ID: &str = "106540352242922";
 const WABA_ID: &str = "102290129340398";
 const CUSTOMER: &str = "5511988887777";
-const WAIT: Duration = Duration::from_secs(15);
 
 fn order_update() -> Value {
     json!({"name": "order_update", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "id": "8",

@@ -3,16 +3,12 @@
 //! mail, "my day" and the call plan with each contact's context, bad input,
 //! and each workspace to its own.
 
-use std::time::Duration;
-
 use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::contacts::create_contact;
 use crate::support::*;
 use crate::team::team;
-
-const WAIT: Duration = Duration::from_secs(15);
 
 async fn set_time_zone(owner: &Browser, zone: &str) {
     let response = owner
