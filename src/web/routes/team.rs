@@ -18,7 +18,7 @@ use crate::features::billing::limits::{self, Counted};
 use crate::infra::db;
 use crate::infra::db::invitations::Invitation;
 use crate::infra::db::memberships::Member as MemberRow;
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::mail::Email;
 use crate::infra::tenancy::bootstrap::INVITATION_PREFIX;
 use crate::infra::tenancy::capability::{ManageTeam, OwnWorkspace};
@@ -162,7 +162,12 @@ async fn invite(
         tenant.member.user_id,
     )
     .await?;
-    jobs::enqueue(tenant.tx.conn(), &state.secrets, &Job::email(mail)).await?;
+    jobs::enqueue(
+        tenant.tx.conn(),
+        &state.secrets,
+        &jobs::SendEmail::from(mail),
+    )
+    .await?;
     let role_name = role.to_string();
     audit::record(
         &mut tenant.tx,

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::features::auth::{password, tokens};
 use crate::infra::db;
 use crate::infra::db::user_tokens::Purpose;
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::mail::Email;
 use crate::infra::session_store;
 use crate::infra::tenancy::member::Page;
@@ -97,7 +97,7 @@ pub async fn submit_forgot(
             &tokens::hash(&secret),
         )
         .await?;
-        jobs::enqueue(&mut tx, &state.secrets, &Job::email(mail)).await?;
+        jobs::enqueue(&mut tx, &state.secrets, &jobs::SendEmail::from(mail)).await?;
     }
     tx.commit().await?;
     Ok(MessagePage {

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::features::auth::tokens;
 use crate::infra::db;
 use crate::infra::db::user_tokens::Purpose;
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::mail::Email;
 use crate::infra::tenancy::member::{CurrentUser, MaybeUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
@@ -31,7 +31,7 @@ pub async fn send_verification(state: &AppState, user_id: Uuid, email: &EmailAdd
         };
         let mut tx = state.pool.begin().await?;
         db::user_tokens::insert(&mut tx, user_id, Purpose::VerifyEmail, &tokens::hash(&secret)).await?;
-        jobs::enqueue(&mut tx, &state.secrets, &Job::email(mail)).await?;
+        jobs::enqueue(&mut tx, &state.secrets, &jobs::SendEmail::from(mail)).await?;
         tx.commit().await?;
         Ok::<_, anyhow::Error>(())
     }

@@ -17,7 +17,7 @@ use crate::features::inbox::outbound::{self, Outgoing, Target};
 use crate::infra::db;
 use crate::infra::db::campaigns::Campaign;
 use crate::infra::db::contacts::Sender;
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::tenancy::capability::RunCampaigns;
 use crate::infra::tenancy::member::Tenant;
 use crate::state::AppState;
@@ -198,7 +198,7 @@ pub async fn start(
     let campaign = found(&mut tenant, &id).await?;
     check_ready(&state, &mut tenant, &campaign, "started").await?;
     db::campaigns::schedule(&mut tenant.tx, campaign.id, OffsetDateTime::now_utc()).await?;
-    let job = Job::StartCampaign {
+    let job = crate::features::campaigns::StartCampaign {
         org_id: tenant.member.org_id,
         campaign_id: campaign.id,
     };
@@ -243,7 +243,7 @@ pub async fn schedule(
     }
     check_ready(&state, &mut tenant, &campaign, "scheduled").await?;
     db::campaigns::schedule(&mut tenant.tx, campaign.id, at).await?;
-    let job = Job::StartCampaign {
+    let job = crate::features::campaigns::StartCampaign {
         org_id: tenant.member.org_id,
         campaign_id: campaign.id,
     };
@@ -300,7 +300,8 @@ pub async fn resume(
         return Err(wrong_state(&campaign, "resumed"));
     }
     let run = db::campaigns::run(&mut tenant.tx, campaign.id).await?;
-    crate::features::campaigns::enqueue_dispatch(&mut tenant.tx, &state, campaign.id, run).await?;
+    crate::features::campaigns::enqueue_dispatch(&mut tenant.tx, &state.secrets, campaign.id, run)
+        .await?;
     tenant.tx.commit().await?;
     Ok(back(&campaign))
 }

@@ -59,7 +59,7 @@ pub async fn erase(
     .await?;
     tenant.tx.commit().await?;
     for export_id in &erased.exports {
-        export::remove_archive(&state, tenant.member.org_id, *export_id)
+        export::remove_archive(&state.config, tenant.member.org_id, *export_id)
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
     }

@@ -17,7 +17,7 @@ use crate::features::import::mapping::{self, Field};
 use crate::infra::db;
 use crate::infra::db::attributes::Entity;
 use crate::infra::db::imports::{Failure, Import};
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
@@ -188,7 +188,7 @@ pub async fn start(
         .map(|f| f.as_ref().map(Field::value).unwrap_or_default())
         .collect();
     if db::imports::start(&mut tenant.tx, import.id, &stored, on_duplicate).await? {
-        let job = Job::ImportContacts {
+        let job = crate::features::import::run::ImportContacts {
             org_id: tenant.member.org_id,
             import_id: import.id,
         };

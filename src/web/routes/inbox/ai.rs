@@ -111,9 +111,9 @@ fn respond(
 /// Counts the call, commits the request's transaction, asks the model.
 async fn ask(state: &AppState, tenant: Tenant, turns: Vec<Turn>) -> Result<String> {
     let mut tx = tenant.tx;
-    let prepared = assist::prepare(state, &mut tx).await?;
+    let prepared = assist::prepare(&state.env(), &mut tx).await?;
     tx.commit().await?;
-    assist::run(state, prepared, &turns, MAX_ANSWER_TOKENS)
+    assist::run(&state.env(), prepared, &turns, MAX_ANSWER_TOKENS)
         .await?
         .map(|c| c.text)
         .map_err(|e| AppError::BadGateway(e.to_string()))

@@ -15,7 +15,7 @@ use crate::features::audit;
 use crate::features::export;
 use crate::infra::db;
 use crate::infra::db::exports::{Export, Scope};
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::tenancy::capability::OwnWorkspace;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
@@ -123,7 +123,7 @@ async fn queue(
     let member = tenant.member.clone();
     let export_id =
         db::exports::insert(&mut tenant.tx, member.user_id, &member.user_email, scope).await?;
-    let job = Job::BuildExport {
+    let job = crate::features::export::BuildExport {
         org_id: member.org_id,
         export_id,
     };
@@ -218,7 +218,7 @@ pub async fn download(
     if export.state != "done" {
         return Err(AppError::Conflict("This export is not ready yet.".into()));
     }
-    let path = export::archive_path(&state, tenant.member.org_id, export.id);
+    let path = export::archive_path(&state.config, tenant.member.org_id, export.id);
     let file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

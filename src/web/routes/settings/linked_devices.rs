@@ -286,8 +286,13 @@ async fn waha_of<'a>(
     let Some(bridge) = db::waha_bridges::find(&mut tenant.tx, channel_id).await? else {
         return Ok(None);
     };
-    let session = crate::channels::waha::sender::session(state, tenant.member.org_id, &bridge)
-        .map_err(AppError::Internal)?;
+    let session = crate::channels::waha::sender::session(
+        &state.secrets,
+        &state.waha_http,
+        tenant.member.org_id,
+        &bridge,
+    )
+    .map_err(AppError::Internal)?;
     Ok(Some((bridge, session)))
 }
 
