@@ -31,7 +31,9 @@ mod fake_stripe;
 #[path = "../tests/support/local_server.rs"]
 mod local_server;
 
-use common::{Rng, browser_client, free_port, memory_mib, sign_up, spawn_with, stop, wait_ready};
+use common::{
+    Rng, browser_client, free_port, memory_mib, percentile, sign_up, spawn_with, stop, wait_ready,
+};
 use fake_stripe::FakeStripe;
 
 use std::sync::Arc;
@@ -47,13 +49,8 @@ const WORKSPACES: usize = 1_000;
 const CLIENTS: usize = 16;
 const DATABASE: &str = "wacrm";
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+fn shown(d: Duration) -> String {
+    format!("{:.1} ms", common::ms(d))
 }
 
 /// One workspace's six events, in Stripe time order from `t`.
@@ -264,9 +261,9 @@ async fn main() {
         times.len(),
         took.as_secs_f64(),
         times.len() as f64 / took.as_secs_f64(),
-        ms(percentile(&times, 0.5)),
-        ms(percentile(&times, 0.99)),
-        ms(*times.last().unwrap()),
+        shown(percentile(&times, 0.5)),
+        shown(percentile(&times, 0.99)),
+        shown(*times.last().unwrap()),
         refused.len()
     );
     loop {

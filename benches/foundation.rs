@@ -9,7 +9,9 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{KeepAlive, free_port, memory_mib, sign_up, spawn, stop, wait_ready};
+use common::{
+    KeepAlive, free_port, memory_mib, ms, percentile_ms, sign_up, spawn, stop, wait_ready,
+};
 
 use std::time::{Duration, Instant};
 
@@ -17,11 +19,6 @@ const CLIENTS: usize = 16;
 const WARMUP: Duration = Duration::from_secs(2);
 const MEASURE: Duration = Duration::from_secs(10);
 const REFERENCE: Duration = Duration::from_secs(5);
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index]
-}
 
 #[tokio::main]
 async fn main() {
@@ -110,9 +107,9 @@ async fn main() {
     );
     println!(
         "latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (target p99 < 5 ms)",
-        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
-        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
-        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3
+        percentile_ms(&latencies, 0.50),
+        percentile_ms(&latencies, 0.99),
+        ms(latencies.last().copied().unwrap_or_default())
     );
     println!(
         "wacrm RSS: idle {idle_rss:.1} MiB, under load (peak sampled) {load_rss:.1} MiB, high-water {:.1} MiB (target < 50 MB)",
@@ -129,8 +126,8 @@ async fn main() {
         println!(
             "reference GET {path}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
             latencies.len() as f64 / elapsed.as_secs_f64(),
-            percentile(&latencies, 0.50).as_secs_f64() * 1e3,
-            percentile(&latencies, 0.99).as_secs_f64() * 1e3
+            percentile_ms(&latencies, 0.50),
+            percentile_ms(&latencies, 0.99)
         );
     }
     stop(server);

@@ -30,7 +30,8 @@
 mod common;
 
 use common::{
-    KeepAlive, Rng, free_port, load_average, sign_up, spawn, stop, thousands, wait_ready,
+    KeepAlive, Rng, free_port, load_average, ms, percentile_ms, sign_up, spawn, stop, thousands,
+    wait_ready,
 };
 
 use std::io::Write as _;
@@ -1290,8 +1291,7 @@ struct Stats {
 
 fn stats(latencies: &mut [Duration], elapsed: Duration) -> Stats {
     latencies.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let at = |p: f64| ms(latencies[((latencies.len() as f64 - 1.0) * p).round() as usize]);
+    let at = |p: f64| percentile_ms(latencies, p);
     Stats {
         requests: latencies.len(),
         per_second: latencies.len() as f64 / elapsed.as_secs_f64(),

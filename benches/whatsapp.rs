@@ -47,8 +47,8 @@ mod common;
 mod fake_graph;
 
 use common::{
-    KeepAlive, Rng, free_port, load_average, memory_mib, sign_up, spawn_with, stop, thousands,
-    wait_ready,
+    KeepAlive, Rng, free_port, load_average, memory_mib, percentile_ms, sign_up, spawn_with, stop,
+    thousands, wait_ready,
 };
 use fake_graph::{FakeGraph, SendFailure};
 
@@ -305,10 +305,6 @@ async fn send_all(
         refused,
         elapsed: started.elapsed(),
     }
-}
-
-fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3
 }
 
 /// "none", or each refusing status with its count.

@@ -235,6 +235,23 @@ impl Rng {
     }
 }
 
+/// The `p` quantile (0 to 1) of latencies sorted ascending: the nearest
+/// rank, so p = 1 is the slowest.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+/// A duration in milliseconds, as the reports print them.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// [`percentile`] in milliseconds.
+pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    ms(percentile(sorted, p))
+}
+
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

@@ -52,6 +52,7 @@ mod secrets;
 mod sessions;
 mod settings;
 mod slow_clients;
+mod static_files;
 mod tasks;
 mod team;
 mod tenancy;

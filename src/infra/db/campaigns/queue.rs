@@ -1,0 +1,169 @@
+//! Sending: the rate, and handing recipients to the send queue one batch
+//! at a time.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::infra::tenancy::TenantTx;
+
+/// Schedules a draft for `at` (now, to start at once).
+pub async fn schedule(tx: &mut TenantTx, id: Uuid, at: OffsetDateTime) -> sqlx::Result<()> {
+    sqlx::query(
+        "update campaigns set state = 'scheduled', scheduled_at = $3, state_reason = null, \
+         updated_at = now() where org_id = $1 and id = $2",
+    )
+    .bind(tx.org_id())
+    .bind(id)
+    .bind(at)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Starts or resumes sending: the rate counts from now, and a new
+/// dispatch run (returned) takes over from any older one.
+pub async fn run(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<i32> {
+    sqlx::query_scalar(
+        "update campaigns set state = 'running', state_reason = null, \
+           started_at = coalesce(started_at, now()), resumed_at = now(), \
+           queued_since_resume = 0, dispatch_run = dispatch_run + 1, updated_at = now() \
+         where org_id = $1 and id = $2 returning dispatch_run",
+    )
+    .bind(tx.org_id())
+    .bind(id)
+    .fetch_one(tx.conn())
+    .await
+}
+
+/// Recipients handed to the send queue in the last 60 seconds.
+pub async fn queued_in_last_minute(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from campaign_recipients where org_id = $1 and campaign_id = $2 \
+         and queued_at > now() - interval '60 seconds'",
+    )
+    .bind(tx.org_id())
+    .bind(id)
+    .fetch_one(tx.conn())
+    .await
+}
+
+/// Counts `n` more handed to the send queue since the last (re)start.
+pub async fn count_queued(tx: &mut TenantTx, id: Uuid, n: i32) -> sqlx::Result<()> {
+    sqlx::query(
+        "update campaigns set queued_since_resume = queued_since_resume + $3 \
+         where org_id = $1 and id = $2",
+    )
+    .bind(tx.org_id())
+    .bind(id)
+    .bind(n)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A recipient about to be sent to, with what its message may use.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Pending {
+    pub contact_id: Uuid,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub company: Option<String>,
+    pub attributes: serde_json::Value,
+    pub opted_out: bool,
+    pub blocked: bool,
+}
+
+/// The next `limit` recipients not yet handed to the send queue, in order,
+/// locked until the transaction ends.
+pub async fn next_pending(
+    tx: &mut TenantTx,
+    campaign_id: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<Pending>> {
+    sqlx::query_as(
+        "select r.contact_id, ct.name, ct.phone, ct.email, co.name as company, ct.attributes, \
+           ct.opted_out, ct.blocked \
+         from campaign_recipients r \
+         join contacts ct on ct.org_id = r.org_id and ct.id = r.contact_id \
+         left join companies co on co.org_id = ct.org_id and co.id = ct.company_id \
+         where r.org_id = $1 and r.campaign_id = $2 and r.state = 'pending' \
+         order by r.position limit $3 for update of r skip locked",
+    )
+    .bind(tx.org_id())
+    .bind(campaign_id)
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await
+}
+
+/// A contact's data for a preview or test, as [`Pending`].
+pub async fn contact_for_preview(
+    tx: &mut TenantTx,
+    contact_id: Uuid,
+) -> sqlx::Result<Option<Pending>> {
+    sqlx::query_as(
+        "select ct.id as contact_id, ct.name, ct.phone, ct.email, co.name as company, \
+           ct.attributes, ct.opted_out, ct.blocked \
+         from contacts ct left join companies co on co.org_id = ct.org_id and co.id = ct.company_id \
+         where ct.org_id = $1 and ct.id = $2",
+    )
+    .bind(tx.org_id())
+    .bind(contact_id)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+/// The recipient was handed to the send queue as `message_id`.
+pub async fn mark_queued(
+    tx: &mut TenantTx,
+    campaign_id: Uuid,
+    contact_id: Uuid,
+    message_id: Uuid,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update campaign_recipients set state = 'queued', message_id = $4, queued_at = now() \
+         where org_id = $1 and campaign_id = $2 and contact_id = $3 and state = 'pending'",
+    )
+    .bind(tx.org_id())
+    .bind(campaign_id)
+    .bind(contact_id)
+    .bind(message_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// The recipient is not sent to, for `reason`.
+pub async fn skip(
+    tx: &mut TenantTx,
+    campaign_id: Uuid,
+    contact_id: Uuid,
+    reason: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update campaign_recipients set state = 'skipped', reason = $4 \
+         where org_id = $1 and campaign_id = $2 and contact_id = $3 and state = 'pending'",
+    )
+    .bind(tx.org_id())
+    .bind(campaign_id)
+    .bind(contact_id)
+    .bind(reason)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Every recipient not yet handed over is skipped (a canceled campaign).
+pub async fn skip_pending(tx: &mut TenantTx, campaign_id: Uuid, reason: &str) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "update campaign_recipients set state = 'skipped', reason = $3 \
+         where org_id = $1 and campaign_id = $2 and state = 'pending'",
+    )
+    .bind(tx.org_id())
+    .bind(campaign_id)
+    .bind(reason)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected())
+}
