@@ -104,6 +104,9 @@ pub async fn apply_subscription(
     state: &SubscriptionState<'_>,
 ) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
+    // `$7::timestamptz` in the case arms: described without bound types,
+    // PostgreSQL would deduce another type there than for `state_at` (the
+    // bind is a timestamptz either way).
     let applied = sqlx::query!(
         "insert into billing_accounts as b (org_id, subscription_id, plan, status, \
             current_period_end, cancel_at_period_end, state_at, state_rank, checkout_started_at, \
