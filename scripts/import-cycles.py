@@ -153,10 +153,10 @@ def components(graph):
 # Lower layers may not name higher ones; channels and features are peers (a
 # channel delivers into the inbox, the inbox sends through a channel).
 # `error` is the crate-wide error every layer returns; `state` assembles the
-# services for the handlers, so only `web` and `server` may name it (a
-# service or job takes the narrow context it needs instead).
+# services for the handlers and `worker` those of the jobs, so only `web`
+# and `server` may name them (a service takes the narrow context it needs).
 RANK = {"domain": 0, "error": 1, "infra": 1, "channels": 2, "features": 2,
-        "web": 3, "state": 3, "server": 4, "crate": 4}
+        "web": 3, "state": 3, "worker": 3, "server": 4, "crate": 4}
 
 
 def layer(module):
