@@ -3,13 +3,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::domain::attributes::key_from_label;
 use crate::domain::{AttributeDef, AttributeKind};
@@ -19,6 +17,7 @@ use crate::infra::db::attributes::{Entity, KEY_KEY};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
+use crate::web::path::PathId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -170,8 +169,7 @@ async fn create(
     Ok(Redirect::to("/attributes").into_response())
 }
 
-async fn delete(mut tenant: Tenant<ManageSettings>, Path(id): Path<String>) -> Result<Redirect> {
-    let id = Uuid::try_parse(&id).map_err(|_| AppError::NotFound)?;
+async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Redirect> {
     if !db::attributes::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -23,6 +22,7 @@ use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -402,10 +402,6 @@ async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
     render(StatusCode::OK, tenant, None, vec![]).await
 }
 
-fn rule_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
-}
-
 async fn create(
     mut tenant: Tenant<ManageSettings>,
     HtmlForm(form): HtmlForm<HashMap<String, String>>,
@@ -435,10 +431,9 @@ async fn create(
 
 async fn update(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<HashMap<String, String>>,
 ) -> Result<Response> {
-    let id = rule_id(&id)?;
     if db::automation::find(&mut tenant.tx, id).await?.is_none() {
         return Err(AppError::NotFound);
     }
@@ -461,10 +456,9 @@ async fn update(
 
 async fn set_enabled(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<HashMap<String, String>>,
 ) -> Result<Response> {
-    let id = rule_id(&id)?;
     let enabled = form.get("enabled").map(String::as_str) == Some("on");
     if !db::automation::set_enabled(&mut tenant.tx, id, enabled).await? {
         return Err(AppError::NotFound);
@@ -479,8 +473,7 @@ async fn set_enabled(
     Ok(Redirect::to("/automations").into_response())
 }
 
-async fn delete(mut tenant: Tenant<ManageSettings>, Path(id): Path<String>) -> Result<Response> {
-    let id = rule_id(&id)?;
+async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Response> {
     if !db::automation::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }

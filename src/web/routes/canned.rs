@@ -5,12 +5,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::Router;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::domain::canned::{VARIABLES, check_body, parse_shortcode};
 use crate::error::{AppError, Result};
@@ -19,6 +17,7 @@ use crate::infra::db::canned::{CannedReply, SHORTCODE_KEY};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
+use crate::web::path::PathId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -118,10 +117,9 @@ async fn create(
 
 async fn update(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<CannedForm>,
 ) -> Result<Response> {
-    let id = Uuid::try_parse(&id).map_err(|_| AppError::NotFound)?;
     let (shortcode, body) = match form.parse() {
         Ok(fields) => fields,
         Err(errors) => return render(StatusCode::UNPROCESSABLE_ENTITY, tenant, form, errors).await,
@@ -146,8 +144,7 @@ async fn update(
     Ok(Redirect::to("/canned").into_response())
 }
 
-async fn delete(mut tenant: Tenant<ManageSettings>, Path(id): Path<String>) -> Result<Redirect> {
-    let id = Uuid::try_parse(&id).map_err(|_| AppError::NotFound)?;
+async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Redirect> {
     if !db::canned::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }

@@ -6,12 +6,11 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query};
+use axum::extract::{DefaultBodyLimit, Multipart, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::infra::db;
@@ -19,6 +18,7 @@ use crate::infra::db::knowledge::Article;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
+use crate::web::path::PathId;
 use crate::web::upload::{read_file, upload_error};
 
 /// The largest Q&A file taken.
@@ -157,16 +157,11 @@ async fn create(
     Ok(Redirect::to("/knowledge").into_response())
 }
 
-fn article_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
-}
-
 async fn update(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<ArticleForm>,
 ) -> Result<Response> {
-    let id = article_id(&id)?;
     let (title, body) = match check(&form.title, &form.body) {
         Ok(fields) => fields,
         Err(errors) => {
@@ -184,8 +179,7 @@ async fn update(
     Ok(Redirect::to("/knowledge").into_response())
 }
 
-async fn delete(mut tenant: Tenant<ManageSettings>, Path(id): Path<String>) -> Result<Response> {
-    let id = article_id(&id)?;
+async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Response> {
     if !db::knowledge::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }

@@ -4,12 +4,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::Router;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::infra::db;
@@ -17,6 +15,7 @@ use crate::infra::db::labels::{LabelUsage, NAME_KEY, PALETTE};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
+use crate::web::path::PathId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -77,10 +76,6 @@ async fn render(
     Ok((status, page).into_response())
 }
 
-fn label_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
-}
-
 /// Two labels of one name would be indistinguishable on a contact; a
 /// concurrent save of the same name gets the same answer as the check.
 fn conflict_or(e: sqlx::Error) -> AppError {
@@ -122,10 +117,9 @@ async fn create(
 
 async fn update(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<LabelForm>,
 ) -> Result<Response> {
-    let id = label_id(&id)?;
     let (name, color) = match form.parse() {
         Ok(fields) => fields,
         Err(errors) => {
@@ -152,8 +146,8 @@ async fn update(
     Ok(Redirect::to("/labels").into_response())
 }
 
-async fn delete(mut tenant: Tenant<ManageSettings>, Path(id): Path<String>) -> Result<Redirect> {
-    if !db::labels::delete(&mut tenant.tx, label_id(&id)?).await? {
+async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Redirect> {
+    if !db::labels::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -24,6 +24,7 @@ use crate::infra::tenancy::bootstrap::INVITATION_PREFIX;
 use crate::infra::tenancy::capability::{ManageTeam, OwnWorkspace};
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
+use crate::web::path::PathId;
 use crate::web::rate_limit::{self, INVITE_PER_INVITER, INVITE_PER_WORKSPACE};
 
 pub fn router() -> Router<AppState> {
@@ -180,11 +181,7 @@ async fn invite(
     Ok(Redirect::to("/team").into_response())
 }
 
-async fn revoke_invitation(
-    mut tenant: Tenant<ManageTeam>,
-    Path(id): Path<String>,
-) -> Result<Redirect> {
-    let id = Uuid::try_parse(&id).map_err(|_| AppError::NotFound)?;
+async fn revoke_invitation(mut tenant: Tenant<ManageTeam>, PathId(id): PathId) -> Result<Redirect> {
     if !db::invitations::revoke(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
@@ -205,8 +202,7 @@ async fn revoke_invitation(
 }
 
 /// The member a path names, in this workspace only (404 otherwise).
-async fn target(tenant: &mut Tenant<ManageTeam>, user_id: &str) -> Result<MemberRow> {
-    let user_id = Uuid::try_parse(user_id).map_err(|_| AppError::NotFound)?;
+async fn target(tenant: &mut Tenant<ManageTeam>, user_id: Uuid) -> Result<MemberRow> {
     db::memberships::lock_org(&mut tenant.tx).await?;
     db::memberships::list(&mut tenant.tx)
         .await?
@@ -223,10 +219,10 @@ struct RoleForm {
 
 async fn change_role(
     mut tenant: Tenant<ManageTeam>,
-    Path(user_id): Path<String>,
+    PathId(user_id): PathId,
     Form(form): Form<RoleForm>,
 ) -> Result<Redirect> {
-    let member = target(&mut tenant, &user_id).await?;
+    let member = target(&mut tenant, user_id).await?;
     let new_role = Role::parse(form.role.trim()).map_err(AppError::BadRequest)?;
     let current = Role::parse(&member.role).map_err(AppError::BadRequest)?;
     let acting = tenant.member.role;
@@ -264,9 +260,9 @@ async fn change_role(
 
 async fn remove_member(
     mut tenant: Tenant<ManageTeam>,
-    Path(user_id): Path<String>,
+    PathId(user_id): PathId,
 ) -> Result<Redirect> {
-    let member = target(&mut tenant, &user_id).await?;
+    let member = target(&mut tenant, user_id).await?;
     let current = Role::parse(&member.role).map_err(AppError::BadRequest)?;
     if current == Role::Owner && tenant.member.role != Role::Owner {
         return Err(AppError::Forbidden("remove an owner (owners only)"));

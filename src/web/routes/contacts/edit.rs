@@ -1,6 +1,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
@@ -20,6 +20,7 @@ use crate::infra::tenancy::capability::{Capability, DeleteRecords};
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 /// The new-contact form, and an existing contact's page with the same form.
 #[derive(Template, WebTemplate)]
@@ -86,8 +87,8 @@ async fn render(
 }
 
 /// The contact with its notes, or 404.
-async fn find_contact(tenant: &mut Tenant, id: &str) -> Result<(Contact, Vec<Note>)> {
-    let mut contact = db::contacts::find(&mut tenant.tx, contact_id(id)?)
+async fn find_contact(tenant: &mut Tenant, id: Uuid) -> Result<(Contact, Vec<Note>)> {
+    let mut contact = db::contacts::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     db::contacts::with_labels(&mut tenant.tx, std::slice::from_mut(&mut contact)).await?;
@@ -101,10 +102,6 @@ async fn find_contact(tenant: &mut Tenant, id: &str) -> Result<(Contact, Vec<Not
     )
     .await?;
     Ok((contact, notes))
-}
-
-fn contact_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
 }
 
 pub async fn new(tenant: Tenant) -> Result<Response> {
@@ -196,8 +193,8 @@ pub async fn create(
     Ok(Redirect::to(&format!("/contacts/{id}")).into_response())
 }
 
-pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let contact = find_contact(&mut tenant, &id).await?;
+pub async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let contact = find_contact(&mut tenant, id).await?;
     let defs = db::attributes::list(&mut tenant.tx, Entity::Contact).await?;
     let form = ContactForm::from_contact(&contact.0, &defs);
     render(StatusCode::OK, tenant, Some(contact), form, vec![], None).await
@@ -205,10 +202,10 @@ pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response
 
 pub async fn update(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<ContactForm>,
 ) -> Result<Response> {
-    let contact = find_contact(&mut tenant, &id).await?;
+    let contact = find_contact(&mut tenant, id).await?;
     let contact_id = contact.0.id;
     let country = db::orgs::default_country(&mut tenant.tx).await?;
     let defs = db::attributes::list(&mut tenant.tx, Entity::Contact).await?;
@@ -254,8 +251,8 @@ pub async fn update(
     Ok(Redirect::to(&format!("/contacts/{contact_id}")).into_response())
 }
 
-pub async fn delete(mut tenant: Tenant<DeleteRecords>, Path(id): Path<String>) -> Result<Redirect> {
-    if !db::contacts::delete(&mut tenant.tx, contact_id(&id)?).await? {
+pub async fn delete(mut tenant: Tenant<DeleteRecords>, PathId(id): PathId) -> Result<Redirect> {
+    if !db::contacts::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;

@@ -1,6 +1,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
@@ -17,6 +17,7 @@ use crate::infra::db::tasks::Task;
 use crate::infra::tenancy::capability::{Capability, DeleteRecords};
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "deals/new.html")]
@@ -73,10 +74,6 @@ fn form_of(deal: &Deal) -> DealForm {
         company: deal.company_name.clone().unwrap_or_default(),
         ..DealForm::default()
     }
-}
-
-fn deal_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)
 }
 
 /// The form's contact (from `contact`, or the conversation's), checked to be
@@ -244,8 +241,8 @@ async fn deal_page(
         .into_response())
 }
 
-pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let deal = db::deals::find(&mut tenant.tx, deal_id(&id)?)
+pub async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let deal = db::deals::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let form = form_of(&deal);
@@ -256,10 +253,10 @@ pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response
 /// form, where lost asks for a reason).
 pub async fn update(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<DealForm>,
 ) -> Result<Response> {
-    let deal = db::deals::find(&mut tenant.tx, deal_id(&id)?)
+    let deal = db::deals::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let members = db::memberships::list(&mut tenant.tx).await?;
@@ -281,8 +278,8 @@ pub async fn update(
 
 /// Owners and admins delete deals (with their notes); the board is where
 /// one goes after.
-pub async fn delete(mut tenant: Tenant<DeleteRecords>, Path(id): Path<String>) -> Result<Response> {
-    let deal = db::deals::find(&mut tenant.tx, deal_id(&id)?)
+pub async fn delete(mut tenant: Tenant<DeleteRecords>, PathId(id): PathId) -> Result<Response> {
+    let deal = db::deals::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     db::deals::delete(&mut tenant.tx, deal.id).await?;

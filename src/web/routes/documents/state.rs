@@ -4,7 +4,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::edit::document_id;
 use crate::domain::MessageKind;
 use crate::domain::document_totals::{DocumentTotals, round2};
 use crate::domain::local_time;
@@ -21,6 +20,7 @@ use crate::infra::tenancy::member::Tenant;
 use crate::infra::tenancy::{TenantTx, bootstrap};
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 /// Today on the workspace's clock.
 async fn today(tx: &mut TenantTx) -> Result<time::Date> {
@@ -36,8 +36,8 @@ async fn today(tx: &mut TenantTx) -> Result<time::Date> {
 
 /// A draft gets the next number of its kind (no gaps: the number is taken
 /// in this transaction) and is sent.
-pub async fn issue(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let document = db::sales_documents::find_for_update(&mut tenant.tx, document_id(&id)?)
+pub async fn issue(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let document = db::sales_documents::find_for_update(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     if !document.is_draft() {
@@ -90,10 +90,10 @@ fn allowed(document: &SalesDocument, to: &str) -> bool {
 /// or void.
 pub async fn change(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<StateForm>,
 ) -> Result<Response> {
-    let document = db::sales_documents::find_for_update(&mut tenant.tx, document_id(&id)?)
+    let document = db::sales_documents::find_for_update(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let to = form.state.trim();
@@ -199,8 +199,8 @@ async fn render_pdf(tx: &mut TenantTx, document: &SalesDocument) -> Result<Vec<u
     Ok(crate::features::documents::render(&printable).map_err(anyhow::Error::from)?)
 }
 
-pub async fn pdf(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let document = db::sales_documents::find(&mut tenant.tx, document_id(&id)?)
+pub async fn pdf(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let document = db::sales_documents::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let bytes = render_pdf(&mut tenant.tx, &document).await?;
@@ -223,9 +223,9 @@ pub async fn pdf(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response>
 pub async fn send(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let document = db::sales_documents::find(&mut tenant.tx, document_id(&id)?)
+    let document = db::sales_documents::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     if document.is_draft() || document.state == "void" {
@@ -320,9 +320,9 @@ const SHARE_PREFIX: &str = "doc";
 pub async fn share(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let document = db::sales_documents::find_for_update(&mut tenant.tx, document_id(&id)?)
+    let document = db::sales_documents::find_for_update(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     if document.is_draft() {
@@ -348,8 +348,8 @@ pub async fn share(
 }
 
 /// The share link stops working.
-pub async fn unshare(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let document = db::sales_documents::find_for_update(&mut tenant.tx, document_id(&id)?)
+pub async fn unshare(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let document = db::sales_documents::find_for_update(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     db::sales_documents::set_share(&mut tenant.tx, document.id, None).await?;

@@ -6,12 +6,11 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::domain::document_totals::{DocumentTotals, LineInput};
 use crate::error::{AppError, Result};
@@ -24,6 +23,7 @@ use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 use rust_decimal::Decimal;
 
 /// Orders the list shows.
@@ -37,10 +37,6 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/invoice", post(invoice))
         .route("/orders/from-message/{id}", get(from_message))
         .route("/settings/orders", get(settings).post(save_settings))
-}
-
-fn id_of(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,8 +91,8 @@ impl OrderPage {
     }
 }
 
-async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let order = db::orders::find(&mut tenant.tx, id_of(&id)?)
+async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let order = db::orders::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let lines = db::orders::lines(&mut tenant.tx, order.id).await?;
@@ -110,8 +106,8 @@ async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
     .into_response())
 }
 
-async fn from_message(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let order = db::orders::id_of_message(&mut tenant.tx, id_of(&id)?)
+async fn from_message(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let order = db::orders::id_of_message(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     tenant.tx.commit().await?;
@@ -127,10 +123,10 @@ pub struct StatusForm {
 async fn change_status(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<StatusForm>,
 ) -> Result<Response> {
-    let order = db::orders::find(&mut tenant.tx, id_of(&id)?)
+    let order = db::orders::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let status = STATUSES
@@ -170,8 +166,8 @@ async fn change_status(
 
 /// A draft invoice of the order's lines (at their prices, without tax: the
 /// member reviews the draft before issuing it).
-async fn invoice(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let order = db::orders::find(&mut tenant.tx, id_of(&id)?)
+async fn invoice(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let order = db::orders::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let contact_id = order.contact_id.ok_or_else(|| {

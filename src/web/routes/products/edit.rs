@@ -1,6 +1,5 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -14,6 +13,7 @@ use crate::infra::db::products::{Product, SaveError};
 use crate::infra::tenancy::capability::{Capability, ManageCatalogue};
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 /// The new-product form, and a product's page: its form for owners and
 /// admins, its details for everyone else.
@@ -60,8 +60,7 @@ fn render<C: Capability>(
 
 /// The product of this workspace with the id in the path; a malformed id is
 /// as missing as another workspace's.
-async fn find_product<C: Capability>(tenant: &mut Tenant<C>, id: &str) -> Result<Product> {
-    let id = Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)?;
+async fn find_product<C: Capability>(tenant: &mut Tenant<C>, id: Uuid) -> Result<Product> {
     db::products::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)
@@ -110,18 +109,18 @@ pub async fn create(
     Ok(Redirect::to(&format!("/products/{id}")).into_response())
 }
 
-pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let product = find_product(&mut tenant, &id).await?;
+pub async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let product = find_product(&mut tenant, id).await?;
     let form = ProductForm::from_product(&product);
     Ok(render(StatusCode::OK, tenant, Some(product), form, vec![]))
 }
 
 pub async fn update(
     mut tenant: Tenant<ManageCatalogue>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<ProductForm>,
 ) -> Result<Response> {
-    let product = find_product(&mut tenant, &id).await?;
+    let product = find_product(&mut tenant, id).await?;
     let fields = match form.parse() {
         Ok(fields) => fields,
         Err(errors) => {
@@ -165,10 +164,10 @@ pub struct ActiveForm {
 /// are not found by their SKU; their row stays for what refers to them.
 pub async fn set_active(
     mut tenant: Tenant<ManageCatalogue>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<ActiveForm>,
 ) -> Result<Response> {
-    let product = find_product(&mut tenant, &id).await?;
+    let product = find_product(&mut tenant, id).await?;
     let active = match form.active.trim() {
         "true" => true,
         "false" => false,

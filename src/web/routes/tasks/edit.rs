@@ -1,6 +1,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -15,6 +15,7 @@ use crate::infra::db::tasks::Task;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "tasks/task.html")]
@@ -37,10 +38,6 @@ impl TaskPage {
         task.done_at
             .map(|at| local_time::shown(at, &self.time_zone))
     }
-}
-
-fn task_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)
 }
 
 /// The form's contact and deal, checked to be this workspace's (404
@@ -154,8 +151,8 @@ fn form_of(task: &Task, time_zone: &str) -> TaskForm {
     }
 }
 
-pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let task = db::tasks::find(&mut tenant.tx, task_id(&id)?)
+pub async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let task = db::tasks::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let time_zone = db::orgs::time_zone(&mut tenant.tx).await?;
@@ -168,10 +165,10 @@ pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response
 pub async fn update(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<TaskForm>,
 ) -> Result<Response> {
-    let task = db::tasks::find(&mut tenant.tx, task_id(&id)?)
+    let task = db::tasks::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let members = db::memberships::list(&mut tenant.tx).await?;
@@ -210,10 +207,9 @@ pub struct DoneForm {
 
 pub async fn mark_done(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<DoneForm>,
 ) -> Result<Response> {
-    let id = task_id(&id)?;
     let done = match form.done.as_str() {
         "yes" => true,
         "no" => false,
@@ -233,8 +229,8 @@ pub async fn mark_done(
     Ok(Redirect::to(&back).into_response())
 }
 
-pub async fn delete(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    if !db::tasks::delete(&mut tenant.tx, task_id(&id)?).await? {
+pub async fn delete(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    if !db::tasks::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
