@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::domain::attributes::key_from_label;
 use crate::domain::{AttributeDef, AttributeKind};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Result, ResultExt};
 use crate::infra::db;
 use crate::infra::db::attributes::{Entity, KEY_KEY};
 use crate::infra::tenancy::capability::ManageSettings;
@@ -157,13 +157,7 @@ async fn create(
         &new.options,
     )
     .await
-    .map_err(|e| {
-        if e.as_database_error().and_then(|d| d.constraint()) == Some(KEY_KEY) {
-            AppError::Conflict(TAKEN.to_owned())
-        } else {
-            AppError::Database(e)
-        }
-    })?;
+    .on_constraint(KEY_KEY, || AppError::Conflict(TAKEN.to_owned()))?;
     tenant.tx.commit().await?;
     tenant.session.flash("success", "Attribute added.").await?;
     Ok(Redirect::to("/attributes").into_response())

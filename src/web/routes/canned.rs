@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::domain::canned::{VARIABLES, check_body, parse_shortcode};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Result, ResultExt};
 use crate::infra::db;
 use crate::infra::db::canned::{CannedReply, SHORTCODE_KEY};
 use crate::infra::tenancy::capability::ManageSettings;
@@ -78,12 +78,9 @@ async fn render(
     Ok((status, page).into_response())
 }
 
-fn taken_or(e: sqlx::Error) -> AppError {
-    if e.as_database_error().and_then(|d| d.constraint()) == Some(SHORTCODE_KEY) {
-        AppError::Conflict(TAKEN.to_owned())
-    } else {
-        AppError::Database(e)
-    }
+/// A concurrent save of the same shortcode: the same answer as the check.
+fn taken() -> AppError {
+    AppError::Conflict(TAKEN.to_owned())
 }
 
 async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
@@ -106,7 +103,7 @@ async fn create(
     }
     db::canned::insert(&mut tenant.tx, &shortcode, &body)
         .await
-        .map_err(taken_or)?;
+        .on_constraint(SHORTCODE_KEY, taken)?;
     tenant.tx.commit().await?;
     tenant
         .session
@@ -132,7 +129,7 @@ async fn update(
     }
     if !db::canned::update(&mut tenant.tx, id, &shortcode, &body)
         .await
-        .map_err(taken_or)?
+        .on_constraint(SHORTCODE_KEY, taken)?
     {
         return Err(AppError::NotFound);
     }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Result, ResultExt};
 use crate::infra::db;
 use crate::infra::db::labels::{LabelUsage, NAME_KEY, PALETTE};
 use crate::infra::tenancy::capability::ManageSettings;
@@ -78,12 +78,8 @@ async fn render(
 
 /// Two labels of one name would be indistinguishable on a contact; a
 /// concurrent save of the same name gets the same answer as the check.
-fn conflict_or(e: sqlx::Error) -> AppError {
-    if e.as_database_error().and_then(|d| d.constraint()) == Some(NAME_KEY) {
-        AppError::Conflict(TAKEN.to_owned())
-    } else {
-        AppError::Database(e)
-    }
+fn taken() -> AppError {
+    AppError::Conflict(TAKEN.to_owned())
 }
 
 const TAKEN: &str = "Name: another label already has this name.";
@@ -109,7 +105,7 @@ async fn create(
     }
     db::labels::insert(&mut tenant.tx, &name, &color)
         .await
-        .map_err(conflict_or)?;
+        .on_constraint(NAME_KEY, taken)?;
     tenant.tx.commit().await?;
     tenant.session.flash("success", "Label added.").await?;
     Ok(Redirect::to("/labels").into_response())
@@ -137,7 +133,7 @@ async fn update(
     }
     if !db::labels::update(&mut tenant.tx, id, &name, &color)
         .await
-        .map_err(conflict_or)?
+        .on_constraint(NAME_KEY, taken)?
     {
         return Err(AppError::NotFound);
     }

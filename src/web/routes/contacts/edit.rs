@@ -7,12 +7,13 @@ use uuid::Uuid;
 
 use super::ContactForm;
 use crate::domain::{AttributeDef, AttributeKind};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Result, ResultExt};
 use crate::features::billing::limits::{self, Counted};
 use crate::infra::db;
 use crate::infra::db::attributes::Entity;
 use crate::infra::db::companies::CompanyFields;
 use crate::infra::db::contacts::{Contact, ContactFields, Taken};
+use crate::infra::db::contacts::{EMAIL_KEY, PHONE_KEY};
 use crate::infra::db::deals::Deal;
 use crate::infra::db::labels::Label;
 use crate::infra::db::notes::{Note, NoteSubject};
@@ -135,13 +136,10 @@ async fn company_for(tenant: &mut Tenant, fields: &ContactFields) -> Result<Opti
 }
 
 /// A unique index raced by a concurrent save: same answer as the check.
-fn conflict_or(e: sqlx::Error) -> AppError {
-    match e.as_database_error().and_then(|d| d.constraint()) {
-        Some("contacts_org_id_phone_key" | "contacts_org_id_email_key") => AppError::Conflict(
-            "Another contact with this phone number or email address was just saved. Search for it in the contact list.".into(),
-        ),
-        _ => AppError::Database(e),
-    }
+fn taken() -> AppError {
+    AppError::Conflict(
+        "Another contact with this phone number or email address was just saved. Search for it in the contact list.".into(),
+    )
 }
 
 pub async fn create(
@@ -180,7 +178,8 @@ pub async fn create(
     let company_id = company_for(&mut tenant, &fields).await?;
     let id = db::contacts::insert(&mut tenant.tx, &fields, company_id)
         .await
-        .map_err(conflict_or)?;
+        .on_constraint(PHONE_KEY, taken)
+        .on_constraint(EMAIL_KEY, taken)?;
     db::labels::set_for(
         &mut tenant.tx,
         db::labels::Tagged::Contact,
@@ -238,7 +237,8 @@ pub async fn update(
     let company_id = company_for(&mut tenant, &fields).await?;
     db::contacts::update(&mut tenant.tx, contact_id, &fields, company_id)
         .await
-        .map_err(conflict_or)?;
+        .on_constraint(PHONE_KEY, taken)
+        .on_constraint(EMAIL_KEY, taken)?;
     db::labels::set_for(
         &mut tenant.tx,
         db::labels::Tagged::Contact,
