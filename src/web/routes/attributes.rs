@@ -16,6 +16,7 @@ use crate::infra::db;
 use crate::infra::db::attributes::{Entity, KEY_KEY};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::path::PathId;
 
@@ -159,7 +160,10 @@ async fn create(
     .await
     .on_constraint(KEY_KEY, || AppError::Conflict(TAKEN.to_owned()))?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Attribute added.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Attribute added.")
+        .await?;
     Ok(Redirect::to("/attributes").into_response())
 }
 
@@ -170,7 +174,7 @@ async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Resul
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Attribute deleted, with its values.")
+        .flash(FlashKind::Success, "Attribute deleted, with its values.")
         .await?;
     Ok(Redirect::to("/attributes"))
 }

@@ -20,6 +20,7 @@ use crate::infra::db::automation::{Actions, Rule, RuleInput, TemplateAction};
 use crate::infra::db::conversations::PRIORITIES;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
@@ -419,7 +420,7 @@ async fn create(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!(
                 "Rule “{}” added, switched off: switch it on when ready.",
                 rule.name
@@ -449,7 +450,7 @@ async fn update(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Rule “{}” saved.", rule.name))
+        .flash(FlashKind::Success, format!("Rule “{}” saved.", rule.name))
         .await?;
     Ok(Redirect::to("/automations").into_response())
 }
@@ -469,7 +470,7 @@ async fn set_enabled(
     } else {
         "The rule is off."
     };
-    tenant.session.flash("success", message).await?;
+    tenant.session.flash(FlashKind::Success, message).await?;
     Ok(Redirect::to("/automations").into_response())
 }
 
@@ -480,7 +481,7 @@ async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Resul
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "The rule was deleted.")
+        .flash(FlashKind::Success, "The rule was deleted.")
         .await?;
     Ok(Redirect::to("/automations").into_response())
 }
@@ -506,6 +507,6 @@ async fn set_availability(
     } else {
         "You are away: round-robin rules skip you."
     };
-    tenant.session.flash("success", message).await?;
+    tenant.session.flash(FlashKind::Success, message).await?;
     Ok(Redirect::to("/inbox").into_response())
 }

@@ -16,6 +16,7 @@ use crate::infra::db;
 use crate::infra::db::canned::{CannedReply, SHORTCODE_KEY};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::path::PathId;
 
@@ -107,7 +108,10 @@ async fn create(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Canned reply /{shortcode} added."))
+        .flash(
+            FlashKind::Success,
+            format!("Canned reply /{shortcode} added."),
+        )
         .await?;
     Ok(Redirect::to("/canned").into_response())
 }
@@ -136,7 +140,10 @@ async fn update(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Canned reply /{shortcode} saved."))
+        .flash(
+            FlashKind::Success,
+            format!("Canned reply /{shortcode} saved."),
+        )
         .await?;
     Ok(Redirect::to("/canned").into_response())
 }
@@ -148,7 +155,7 @@ async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Resul
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Canned reply deleted.")
+        .flash(FlashKind::Success, "Canned reply deleted.")
         .await?;
     Ok(Redirect::to("/canned"))
 }

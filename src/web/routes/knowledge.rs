@@ -17,6 +17,7 @@ use crate::infra::db;
 use crate::infra::db::knowledge::Article;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::path::PathId;
 use crate::web::upload::{read_file, upload_error};
@@ -152,7 +153,10 @@ async fn create(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("“{title}” added to the knowledge base."))
+        .flash(
+            FlashKind::Success,
+            format!("“{title}” added to the knowledge base."),
+        )
         .await?;
     Ok(Redirect::to("/knowledge").into_response())
 }
@@ -174,7 +178,7 @@ async fn update(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("“{title}” saved."))
+        .flash(FlashKind::Success, format!("“{title}” saved."))
         .await?;
     Ok(Redirect::to("/knowledge").into_response())
 }
@@ -186,7 +190,7 @@ async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Resul
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "The article was deleted.")
+        .flash(FlashKind::Success, "The article was deleted.")
         .await?;
     Ok(Redirect::to("/knowledge").into_response())
 }
@@ -244,7 +248,7 @@ async fn import(mut tenant: Tenant<ManageSettings>, mut multipart: Multipart) ->
         }
         message.push('.');
     }
-    tenant.session.flash("success", message).await?;
+    tenant.session.flash(FlashKind::Success, message).await?;
     Ok(Redirect::to("/knowledge").into_response())
 }
 

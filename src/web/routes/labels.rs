@@ -14,6 +14,7 @@ use crate::infra::db;
 use crate::infra::db::labels::{LabelUsage, NAME_KEY, PALETTE};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::path::PathId;
 
@@ -107,7 +108,10 @@ async fn create(
         .await
         .on_constraint(NAME_KEY, taken)?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Label added.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Label added.")
+        .await?;
     Ok(Redirect::to("/labels").into_response())
 }
 
@@ -138,7 +142,10 @@ async fn update(
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Label saved.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Label saved.")
+        .await?;
     Ok(Redirect::to("/labels").into_response())
 }
 
@@ -149,7 +156,10 @@ async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Resul
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Label deleted and taken off its contacts.")
+        .flash(
+            FlashKind::Success,
+            "Label deleted and taken off its contacts.",
+        )
         .await?;
     Ok(Redirect::to("/labels"))
 }

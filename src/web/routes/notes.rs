@@ -15,6 +15,7 @@ use crate::infra::db;
 use crate::infra::db::notes::{Deleted, NoteSubject};
 use crate::infra::tenancy::capability::{Capability, DeleteRecords};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::path::PathId;
 
@@ -88,7 +89,10 @@ async fn add(mut tenant: Tenant, subject: NoteSubject, form: NoteForm) -> Result
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Note added.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Note added.")
+        .await?;
     Ok(Redirect::to(&format!("{back}#notes")).into_response())
 }
 
@@ -101,7 +105,10 @@ async fn delete(mut tenant: Tenant, subject: NoteSubject, note: Uuid) -> Result<
         Deleted::NotYours => return Err(AppError::Forbidden("delete other members' notes")),
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Note deleted.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Note deleted.")
+        .await?;
     Ok(Redirect::to(&format!("{}#notes", subject_path(subject))))
 }
 

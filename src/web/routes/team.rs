@@ -23,6 +23,7 @@ use crate::infra::mail::Email;
 use crate::infra::tenancy::bootstrap::INVITATION_PREFIX;
 use crate::infra::tenancy::capability::{ManageTeam, OwnWorkspace};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::path::PathId;
 use crate::web::rate_limit::{self, INVITE_PER_INVITER, INVITE_PER_WORKSPACE};
@@ -176,7 +177,10 @@ async fn invite(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Invitation sent to {email} as {role}."))
+        .flash(
+            FlashKind::Success,
+            format!("Invitation sent to {email} as {role}."),
+        )
         .await?;
     Ok(Redirect::to("/team").into_response())
 }
@@ -196,7 +200,7 @@ async fn revoke_invitation(mut tenant: Tenant<ManageTeam>, PathId(id): PathId) -
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Invitation revoked.")
+        .flash(FlashKind::Success, "Invitation revoked.")
         .await?;
     Ok(Redirect::to("/team"))
 }
@@ -253,7 +257,10 @@ async fn change_role(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("{} is now {new_role}.", member.name))
+        .flash(
+            FlashKind::Success,
+            format!("{} is now {new_role}.", member.name),
+        )
         .await?;
     Ok(Redirect::to("/team"))
 }
@@ -287,14 +294,17 @@ async fn remove_member(
         tenant.session.set_org_id(None).await?;
         tenant
             .session
-            .flash("success", format!("You left {}.", tenant.member.org_name))
+            .flash(
+                FlashKind::Success,
+                format!("You left {}.", tenant.member.org_name),
+            )
             .await?;
         return Ok(Redirect::to("/workspaces"));
     }
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("{} was removed from the workspace.", member.name),
         )
         .await?;
@@ -337,7 +347,7 @@ async fn transfer_ownership(
     owner
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("{} is now the owner; you are an admin.", member.name),
         )
         .await?;

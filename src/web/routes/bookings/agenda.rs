@@ -11,6 +11,7 @@ use crate::infra::db;
 use crate::infra::db::bookings::Booking;
 use crate::infra::db::memberships::Member;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::path::PathId;
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,7 +126,7 @@ pub async fn cancel(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> 
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             "Booking cancelled; its reminder will not be sent.",
         )
         .await?;

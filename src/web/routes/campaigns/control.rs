@@ -20,6 +20,7 @@ use crate::infra::db::contacts::Sender;
 use crate::infra::jobs::{self, Job};
 use crate::infra::tenancy::capability::RunCampaigns;
 use crate::infra::tenancy::member::Tenant;
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
@@ -143,7 +144,7 @@ pub async fn test_send(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!(
                 "Test sent to {phone} with {}'s data: it is in the inbox.",
                 data.name
@@ -208,7 +209,7 @@ pub async fn start(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             "Campaign starting: its recipients are being listed.",
         )
         .await?;
@@ -253,7 +254,7 @@ pub async fn schedule(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!(
                 "Campaign scheduled for {} ({zone}).",
                 local_time::shown(at, &zone)
@@ -322,7 +323,7 @@ pub async fn cancel(mut tenant: Tenant<RunCampaigns>, PathId(id): PathId) -> Res
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("Campaign canceled: {skipped} recipients will not get it."),
         )
         .await?;
@@ -337,7 +338,10 @@ pub async fn delete(mut tenant: Tenant<RunCampaigns>, PathId(id): PathId) -> Res
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Campaign “{}” deleted.", campaign.name))
+        .flash(
+            FlashKind::Success,
+            format!("Campaign “{}” deleted.", campaign.name),
+        )
         .await?;
     Ok(Redirect::to("/campaigns").into_response())
 }

@@ -24,6 +24,7 @@ use crate::infra::db::campaigns::{Campaign, Counts, Listed, Pending};
 use crate::infra::db::channels::ChannelKind;
 use crate::infra::tenancy::capability::RunCampaigns;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
@@ -280,7 +281,7 @@ async fn create(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             "Campaign saved as a draft: check the preview, send yourself a test, then start it.",
         )
         .await?;
@@ -332,7 +333,10 @@ async fn update(
     };
     db::campaigns::update(&mut tenant.tx, campaign.id, &fields).await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Campaign saved.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Campaign saved.")
+        .await?;
     Ok(Redirect::to(&format!("/campaigns/{}", campaign.id)).into_response())
 }
 

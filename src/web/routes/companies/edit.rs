@@ -14,6 +14,7 @@ use crate::infra::db::contacts::Contact;
 use crate::infra::db::notes::{Note, NoteSubject};
 use crate::infra::tenancy::capability::{Capability, DeleteRecords};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
@@ -117,7 +118,10 @@ pub async fn create(mut tenant: Tenant, HtmlForm(form): HtmlForm<CompanyForm>) -
     };
     let id = db::companies::insert(&mut tenant.tx, &fields).await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Company added.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Company added.")
+        .await?;
     Ok(Redirect::to(&format!("/companies/{id}")).into_response())
 }
 
@@ -144,7 +148,10 @@ pub async fn update(
     };
     db::companies::update(&mut tenant.tx, company_id, &fields).await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Company saved.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Company saved.")
+        .await?;
     Ok(Redirect::to(&format!("/companies/{company_id}")).into_response())
 }
 
@@ -155,7 +162,10 @@ pub async fn delete(mut tenant: Tenant<DeleteRecords>, PathId(id): PathId) -> Re
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Company deleted; its contacts were kept.")
+        .flash(
+            FlashKind::Success,
+            "Company deleted; its contacts were kept.",
+        )
         .await?;
     Ok(Redirect::to("/companies"))
 }

@@ -19,6 +19,7 @@ use crate::infra::db::labels::Label;
 use crate::infra::db::notes::{Note, NoteSubject};
 use crate::infra::tenancy::capability::{Capability, DeleteRecords};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
@@ -188,7 +189,10 @@ pub async fn create(
     )
     .await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Contact added.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Contact added.")
+        .await?;
     Ok(Redirect::to(&format!("/contacts/{id}")).into_response())
 }
 
@@ -247,7 +251,10 @@ pub async fn update(
     )
     .await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Contact saved.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Contact saved.")
+        .await?;
     Ok(Redirect::to(&format!("/contacts/{contact_id}")).into_response())
 }
 
@@ -256,6 +263,9 @@ pub async fn delete(mut tenant: Tenant<DeleteRecords>, PathId(id): PathId) -> Re
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Contact deleted.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Contact deleted.")
+        .await?;
     Ok(Redirect::to("/contacts"))
 }

@@ -11,6 +11,7 @@ use crate::features::erasure;
 use crate::features::export;
 use crate::infra::tenancy::capability::OwnWorkspace;
 use crate::infra::tenancy::member::Tenant;
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
@@ -66,7 +67,7 @@ pub async fn erase(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!(
                 "The contact was erased: {} conversation(s), {} message(s), {} note(s) and {} file(s) with them.",
                 erased.conversations, erased.messages, erased.notes, erased.media

@@ -15,6 +15,7 @@ use crate::infra::db;
 use crate::infra::db::contacts::{Contact, ListQuery, Sort};
 use crate::infra::tenancy::capability::DeleteRecords;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::path::PathId;
 
 /// Candidates shown per search.
@@ -89,7 +90,10 @@ pub async fn merge(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Contacts merged: notes and labels moved here.")
+        .flash(
+            FlashKind::Success,
+            "Contacts merged: notes and labels moved here.",
+        )
         .await?;
     Ok(Redirect::to(&format!("/contacts/{keep}")))
 }

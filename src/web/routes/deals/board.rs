@@ -11,6 +11,7 @@ use crate::infra::db;
 use crate::infra::db::deals::{Deal, StageTotal};
 use crate::infra::db::pipelines::{Pipeline, Stage};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
@@ -129,7 +130,7 @@ pub async fn move_deal(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("\"{}\" moved to {}.", deal.title, stage.name),
         )
         .await?;

@@ -16,6 +16,7 @@ use crate::infra::db::pipelines::{Pipeline, Stage};
 use crate::infra::db::tasks::Task;
 use crate::infra::tenancy::capability::{Capability, DeleteRecords};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
@@ -195,7 +196,10 @@ pub async fn create(
     fields.details.company_id = company_named(&mut tenant, company_name).await?;
     let id = db::deals::insert(&mut tenant.tx, &fields).await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Deal created.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Deal created.")
+        .await?;
     Ok(Redirect::to(&format!("/deals/{id}")).into_response())
 }
 
@@ -272,7 +276,10 @@ pub async fn update(
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Deal saved.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Deal saved.")
+        .await?;
     Ok(Redirect::to(&format!("/deals/{}", deal.id)).into_response())
 }
 
@@ -286,7 +293,10 @@ pub async fn delete(mut tenant: Tenant<DeleteRecords>, PathId(id): PathId) -> Re
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Deal \"{}\" deleted.", deal.title))
+        .flash(
+            FlashKind::Success,
+            format!("Deal \"{}\" deleted.", deal.title),
+        )
         .await?;
     Ok(Redirect::to(&format!("/deals?pipeline={}", deal.pipeline_id)).into_response())
 }

@@ -15,6 +15,7 @@ use crate::infra::db;
 use crate::infra::db::products::Product;
 use crate::infra::db::sales_documents::{DraftHead, SalesDocument, SalesLine};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
@@ -314,7 +315,7 @@ pub async fn save(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("Saved: {}.", money::shown(totals.total, &currency)),
         )
         .await?;
@@ -333,6 +334,9 @@ pub async fn delete(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> 
         )));
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Draft deleted.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Draft deleted.")
+        .await?;
     Ok(Redirect::to(&format!("/documents?kind={}", document.kind)).into_response())
 }

@@ -17,6 +17,7 @@ use crate::infra::db;
 use crate::infra::db::orders::{NewOrder, OrderLine};
 use crate::infra::db::sales_documents::SalesDocument;
 use crate::infra::tenancy::member::Tenant;
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::infra::tenancy::{TenantTx, bootstrap};
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
@@ -63,7 +64,7 @@ pub async fn issue(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("{} {} issued.", issued.title(), issued.reference()),
         )
         .await?;
@@ -142,7 +143,7 @@ pub async fn change(
     }
     db::sales_documents::set_state(&mut tenant.tx, document.id, to, order_id).await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", said).await?;
+    tenant.session.flash(FlashKind::Success, said).await?;
     Ok(Redirect::to(&format!("/documents/{}", document.id)).into_response())
 }
 
@@ -307,7 +308,10 @@ pub async fn send(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("{caption} sent into the conversation."))
+        .flash(
+            FlashKind::Success,
+            format!("{caption} sent into the conversation."),
+        )
         .await?;
     Ok(Redirect::to(&format!("/documents/{}", document.id)).into_response())
 }
@@ -337,7 +341,7 @@ pub async fn share(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!(
                 "Anyone with this link can download {}: {link}",
                 document.reference()
@@ -356,7 +360,7 @@ pub async fn unshare(mut tenant: Tenant, PathId(id): PathId) -> Result<Response>
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "The share link no longer works.")
+        .flash(FlashKind::Success, "The share link no longer works.")
         .await?;
     Ok(Redirect::to(&format!("/documents/{}", document.id)).into_response())
 }

@@ -21,6 +21,7 @@ use crate::infra::db::orders::{Order, OrderLine};
 use crate::infra::db::sales_documents::{DraftHead, NewLine};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
@@ -160,7 +161,7 @@ async fn change_status(
             order.number
         ),
     };
-    tenant.session.flash("success", said).await?;
+    tenant.session.flash(FlashKind::Success, said).await?;
     Ok(Redirect::to(&format!("/orders/{}", order.id)).into_response())
 }
 
@@ -212,7 +213,7 @@ async fn invoice(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!(
                 "A draft invoice of order #{}: check it, then issue it.",
                 order.number
@@ -283,7 +284,7 @@ async fn save_settings(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Order template saved.")
+        .flash(FlashKind::Success, "Order template saved.")
         .await?;
     Ok(Redirect::to("/settings/orders").into_response())
 }

@@ -12,6 +12,7 @@ use crate::infra::db;
 use crate::infra::db::products::{Product, SaveError};
 use crate::infra::tenancy::capability::{Capability, ManageCatalogue};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
@@ -105,7 +106,10 @@ pub async fn create(
         Err(SaveError::Database(e)) => return Err(e.into()),
     };
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Product added.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Product added.")
+        .await?;
     Ok(Redirect::to(&format!("/products/{id}")).into_response())
 }
 
@@ -149,7 +153,10 @@ pub async fn update(
         Err(SaveError::Database(e)) => return Err(e.into()),
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Product saved.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Product saved.")
+        .await?;
     Ok(Redirect::to(&format!("/products/{}", product.id)).into_response())
 }
 
@@ -186,6 +193,6 @@ pub async fn set_active(
     } else {
         "Product archived: it no longer shows in the list or in orders."
     };
-    tenant.session.flash("success", done).await?;
+    tenant.session.flash(FlashKind::Success, done).await?;
     Ok(Redirect::to(&format!("/products/{}", product.id)).into_response())
 }

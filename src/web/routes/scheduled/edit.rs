@@ -21,6 +21,7 @@ use crate::infra::db;
 use crate::infra::db::conversations::Conversation;
 use crate::infra::db::scheduled::{Draft, Scheduled};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
@@ -163,7 +164,7 @@ pub async fn create(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("Scheduled for {when} ({time_zone}).{warning}"),
         )
         .await?;
@@ -222,7 +223,7 @@ pub async fn update(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("Saved: it goes at {when} ({time_zone}).{warning}"),
         )
         .await?;
@@ -259,7 +260,10 @@ pub async fn cancel(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Canceled: that message will not be sent.")
+        .flash(
+            FlashKind::Success,
+            "Canceled: that message will not be sent.",
+        )
         .await?;
     Ok(Redirect::to(&back.to()).into_response())
 }
@@ -278,7 +282,10 @@ pub async fn send_now(
         return Ok(no_longer_waiting(tenant, &now));
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Sending it now.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Sending it now.")
+        .await?;
     Ok(Redirect::to(&back.to()).into_response())
 }
 

@@ -14,6 +14,7 @@ use crate::infra::db::api_tokens::ApiToken;
 use crate::infra::tenancy::api_client::API_TOKEN_PREFIX;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::path::PathId;
 use crate::web::routes::required_text;
@@ -103,7 +104,7 @@ pub async fn revoke(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> R
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "API token revoked.")
+        .flash(FlashKind::Success, "API token revoked.")
         .await?;
     Ok(Redirect::to("/settings/api-tokens"))
 }

@@ -17,6 +17,7 @@ use crate::infra::db::bookings::{Service, StaffHours};
 use crate::infra::db::memberships::Member;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
@@ -136,7 +137,7 @@ pub async fn add_service(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Service \"{name}\" added."))
+        .flash(FlashKind::Success, format!("Service \"{name}\" added."))
         .await?;
     Ok(Redirect::to("/settings/bookings").into_response())
 }
@@ -161,7 +162,7 @@ pub async fn update_service(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Service \"{name}\" saved."))
+        .flash(FlashKind::Success, format!("Service \"{name}\" saved."))
         .await?;
     Ok(Redirect::to("/settings/bookings").into_response())
 }
@@ -209,7 +210,7 @@ pub async fn set_hours(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("{name}'s working hours saved."))
+        .flash(FlashKind::Success, format!("{name}'s working hours saved."))
         .await?;
     Ok(Redirect::to("/settings/bookings").into_response())
 }

@@ -15,6 +15,7 @@ use crate::infra::db;
 use crate::infra::db::bot::{BotMode, BotSettings};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::path::PathId;
 
 #[derive(Template, WebTemplate)]
@@ -117,6 +118,6 @@ pub async fn update(
             current.channel_name
         ),
     };
-    tenant.session.flash("success", message).await?;
+    tenant.session.flash(FlashKind::Success, message).await?;
     Ok(Redirect::to("/settings/bot").into_response())
 }

@@ -20,6 +20,7 @@ use crate::infra::db;
 use crate::infra::db::cloud_channels::CloudChannel;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::path::PathId;
 
@@ -96,7 +97,7 @@ pub async fn create(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             "Number added. Paste the callback URL and verify token below into Meta's dashboard.",
         )
         .await?;
@@ -163,7 +164,7 @@ pub async fn sync_templates(
             tenant
                 .session
                 .flash(
-                    "success",
+                    FlashKind::Success,
                     format!("{} templates synced from WhatsApp.", templates.len()),
                 )
                 .await?;
@@ -172,7 +173,10 @@ pub async fn sync_templates(
             tenant.tx.commit().await?;
             tenant
                 .session
-                .flash("error", format!("The templates could not be read: {e}"))
+                .flash(
+                    FlashKind::Error,
+                    format!("The templates could not be read: {e}"),
+                )
                 .await?;
         }
     }
@@ -246,7 +250,7 @@ pub async fn set_enabled(
     } else {
         "Number disabled: nothing is sent, and Meta holds new messages (it retries for several days) until it is enabled again."
     };
-    tenant.session.flash("success", said).await?;
+    tenant.session.flash(FlashKind::Success, said).await?;
     Ok(Redirect::to(&format!("/settings/channels/{id}")))
 }
 
@@ -266,7 +270,7 @@ pub async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> R
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             "Number deleted, with its conversations and messages.",
         )
         .await?;

@@ -18,6 +18,7 @@ use crate::infra::db::exports::{Export, Scope};
 use crate::infra::jobs::{self, Job};
 use crate::infra::tenancy::capability::OwnWorkspace;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::path::PathId;
 
@@ -148,7 +149,7 @@ pub async fn create(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             "The export is being built. You can leave this page; it stays here for 7 days.",
         )
         .await?;
@@ -187,7 +188,7 @@ pub async fn create_for_contact(
         .session
         // Not naming them: a flash rests in the session store until shown.
         .flash(
-            "success",
+            FlashKind::Success,
             "The export of the contact's data is being built.",
         )
         .await?;

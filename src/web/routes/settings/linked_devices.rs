@@ -23,6 +23,7 @@ use crate::infra::db::waha_bridges::WahaBridge;
 use crate::infra::db::web_sessions::{Listed, RunsOn, WebSession, WebStatus};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::path::PathId;
 use crate::web::qr::qr_svg;
@@ -419,8 +420,8 @@ pub async fn unlink(
         None => Ok(()),
     };
     let (level, text) = match logged_out {
-        Ok(()) => ("success", "Unlinked: wacrm no longer receives or sends this phone's messages. The conversations stay.".to_owned()),
-        Err(e) => ("error", format!("Unlinked in wacrm, but the WAHA server did not log the phone out ({e}): remove the linked device on the phone.")),
+        Ok(()) => (FlashKind::Success, "Unlinked: wacrm no longer receives or sends this phone's messages. The conversations stay.".to_owned()),
+        Err(e) => (FlashKind::Error, format!("Unlinked in wacrm, but the WAHA server did not log the phone out ({e}): remove the linked device on the phone.")),
     };
     tenant.session.flash(level, text).await?;
     Ok(Redirect::to(&format!(

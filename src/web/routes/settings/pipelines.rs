@@ -15,6 +15,7 @@ use crate::infra::db;
 use crate::infra::db::pipelines::{Pipeline, Stage};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
@@ -85,7 +86,7 @@ fn outcome_of(typed: &str) -> std::result::Result<&'static str, String> {
 
 async fn done(tenant: Tenant<ManageSettings>, said: String) -> Result<Response> {
     tenant.tx.commit().await?;
-    tenant.session.flash("success", said).await?;
+    tenant.session.flash(FlashKind::Success, said).await?;
     Ok(Redirect::to("/settings/pipelines").into_response())
 }
 

@@ -13,6 +13,7 @@ use crate::infra::db;
 use crate::infra::db::memberships::Member;
 use crate::infra::db::tasks::Task;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
@@ -132,7 +133,10 @@ pub async fn create(
         crate::features::reminders::schedule(&mut tenant.tx, &state.secrets, id, due_at).await?;
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Task added.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Task added.")
+        .await?;
     Ok(Redirect::to(&format!("/tasks/{id}")).into_response())
 }
 
@@ -192,7 +196,10 @@ pub async fn update(
             .await?;
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Task saved.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Task saved.")
+        .await?;
     Ok(Redirect::to(&format!("/tasks/{}", task.id)).into_response())
 }
 
@@ -234,6 +241,9 @@ pub async fn delete(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> 
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Task deleted.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Task deleted.")
+        .await?;
     Ok(Redirect::to("/tasks").into_response())
 }
