@@ -13,6 +13,7 @@ pub mod device_cookie;
 pub mod form;
 pub mod growing_file;
 pub mod headers;
+pub mod path;
 pub mod qr;
 pub mod rate_limit;
 pub mod request_body;

@@ -13,6 +13,10 @@ use super::labels::{self, Label};
 use crate::domain::{EmailAddress, PhoneE164};
 use crate::infra::tenancy::TenantTx;
 
+/// The unique keys a concurrent save of the same phone or email breaks.
+pub const PHONE_KEY: &str = "contacts_org_id_phone_key";
+pub const EMAIL_KEY: &str = "contacts_org_id_email_key";
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Contact {
     pub id: Uuid,

@@ -116,7 +116,7 @@ async fn guard_sku(
             savepoint.commit().await?;
             Ok(rows)
         }
-        Err(e) if e.as_database_error().and_then(|d| d.constraint()) == Some(SKU_KEY) => {
+        Err(e) if super::violates(&e, SKU_KEY) => {
             savepoint.rollback().await?;
             Err(SaveError::SkuTaken(fields.sku.clone().unwrap_or_default()))
         }

@@ -71,9 +71,7 @@ pub async fn insert(
     .await;
     match result {
         Ok(_) => Ok(id),
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => {
-            Err(InsertUserError::EmailTaken)
-        }
+        Err(e) if super::violates(&e, "users_email_key") => Err(InsertUserError::EmailTaken),
         Err(e) => Err(e.into()),
     }
 }

@@ -16,6 +16,7 @@ use crate::infra::mail::Email;
 use crate::infra::session_store;
 use crate::infra::tenancy::member::Page;
 use crate::infra::tenancy::session_state::AuthSession;
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::client_ip::ClientIp;
 use crate::web::rate_limit::{self, RESET_PER_EMAIL, RESET_PER_IP};
@@ -186,7 +187,7 @@ pub async fn submit_reset(
     session.sign_out().await?;
     session
         .flash(
-            "success",
+            FlashKind::Success,
             "Your password was changed. Log in with the new one.",
         )
         .await?;
