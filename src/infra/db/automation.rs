@@ -173,8 +173,9 @@ pub async fn any_on_arrival(tx: &mut TenantTx) -> sqlx::Result<bool> {
 }
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Rule>> {
-    select_rules!("where org_id = $1 and id = $2", tx.org_id(), id).fetch_optional(tx.conn())
-    .await
+    select_rules!("where org_id = $1 and id = $2", tx.org_id(), id)
+        .fetch_optional(tx.conn())
+        .await
 }
 
 /// Saves a new rule (`None`) or changes one; its id, `None` if not found.

@@ -81,8 +81,9 @@ pub async fn create(
 }
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Import>> {
-    select_imports!("where org_id = $1 and id = $2", tx.org_id(), id).fetch_optional(tx.conn())
-    .await
+    select_imports!("where org_id = $1 and id = $2", tx.org_id(), id)
+        .fetch_optional(tx.conn())
+        .await
 }
 
 pub async fn recent(tx: &mut TenantTx, limit: i64) -> sqlx::Result<Vec<Import>> {

@@ -63,8 +63,9 @@ macro_rules! select_tasks {
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Task>> {
     let org_id = tx.org_id();
-    select_tasks!("where t.org_id = $1 and t.id = $2", org_id, id).fetch_optional(tx.conn())
-    .await
+    select_tasks!("where t.org_id = $1 and t.id = $2", org_id, id)
+        .fetch_optional(tx.conn())
+        .await
 }
 
 pub async fn insert(
@@ -129,9 +130,13 @@ pub async fn set_done(tx: &mut TenantTx, id: Uuid, done: bool) -> sqlx::Result<b
 
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let deleted = sqlx::query!("delete from tasks where org_id = $1 and id = $2", org_id, id)
-        .execute(tx.conn())
-        .await?;
+    let deleted = sqlx::query!(
+        "delete from tasks where org_id = $1 and id = $2",
+        org_id,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(deleted.rows_affected() == 1)
 }
 
