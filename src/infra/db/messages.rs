@@ -176,8 +176,9 @@ pub async fn insert(tx: &mut TenantTx, new: &NewMessage<'_>) -> sqlx::Result<Opt
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Message>> {
     let org_id = tx.org_id();
-    select_messages!("where m.org_id = $1 and m.id = $2", org_id, id).fetch_optional(tx.conn())
-    .await
+    select_messages!("where m.org_id = $1 and m.id = $2", org_id, id)
+        .fetch_optional(tx.conn())
+        .await
 }
 
 /// Where a page of a conversation's messages ends.
