@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::infra::tenancy::TenantTx;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ApiToken {
     pub id: Uuid,
     pub name: String,

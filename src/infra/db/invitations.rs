@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::domain::{EmailAddress, Role};
 use crate::infra::tenancy::TenantTx;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Invitation {
     pub id: Uuid,
     pub email: String,

@@ -31,7 +31,7 @@ pub async fn role_of(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Option<Ro
     Ok(role.and_then(|r| Role::parse(&r).ok()))
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Member {
     pub user_id: Uuid,
     pub name: String,
@@ -113,7 +113,7 @@ pub async fn lock_org(tx: &mut TenantTx) -> sqlx::Result<()> {
 }
 
 /// What the tenant extractor needs about the member, in one query.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct MemberRow {
     pub user_name: String,
     pub user_email: String,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::domain::{Country, RetentionDays};
 use crate::infra::tenancy::{TenantTx, UserScopeTx};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Org {
     pub id: Uuid,
     pub name: String,
@@ -94,7 +94,7 @@ pub async fn delete(tx: &mut TenantTx) -> sqlx::Result<()> {
 }
 
 /// A workspace the user belongs to, for the switcher.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct UserWorkspace {
     pub id: Uuid,
     pub name: String,

@@ -188,7 +188,7 @@ pub async fn forget_devices(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Res
 }
 
 /// A member as the security page lists them.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct MemberTwoFactor {
     pub name: String,
     pub email: String,

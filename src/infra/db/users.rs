@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::EmailAddress;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct User {
     pub id: Uuid,
     pub name: String,
@@ -129,7 +129,7 @@ pub async fn end_other_sessions(
 }
 
 /// One of a user's sessions, as their list shows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SessionRow {
     /// The session's id: compared with the current one, never shown.
     pub id: String,
