@@ -264,7 +264,9 @@ pub async fn dispatch(
         last_minute,
     );
     let let_go = i32::try_from(budget.let_go).unwrap_or(i32::MAX);
-    if budget.now == 0 {
+    // Done as soon as no one waits, not a tick later when the pace
+    // allows the next batch.
+    if budget.now == 0 && db::campaigns::any_pending(&mut tx, campaign.id).await? {
         tx.commit().await?;
         return later();
     }

@@ -61,6 +61,19 @@ pub async fn count_queued(tx: &mut TenantTx, id: Uuid, n: i32) -> sqlx::Result<(
     Ok(())
 }
 
+/// Whether any recipient still waits to be handed to the send queue.
+pub async fn any_pending(tx: &mut TenantTx, campaign_id: Uuid) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from campaign_recipients
+            where org_id = $1 and campaign_id = $2 and state = 'pending') as "any!""#,
+        org_id,
+        campaign_id
+    )
+    .fetch_one(tx.conn())
+    .await
+}
+
 /// A recipient about to be sent to, with what its message may use.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Pending {
