@@ -214,7 +214,7 @@ async fn org_of(state: &AppState, customer: Option<&str>) -> anyhow::Result<Opti
 }
 
 /// A subscription object's state: its plan from its first item's price.
-pub fn subscription_state<'a>(
+fn subscription_state<'a>(
     object: &'a Value,
     prices: &Prices,
     at: OffsetDateTime,

@@ -81,9 +81,9 @@ pub struct RuleInput {
 const COLUMNS: &str = "id, name, enabled, trigger, keywords, idle_minutes, channel_id, label_id, \
     attribute_key, attribute_value, actions, cooldown_minutes, builtin";
 
-pub const WELCOME_TEXT: &str =
+const WELCOME_TEXT: &str =
     "Hi {{first_name}}! Thanks for writing to {{workspace}}. We will answer you here shortly.";
-pub const AWAY_TEXT: &str =
+const AWAY_TEXT: &str =
     "Thanks for your message! We are closed right now and will answer as soon as we open.";
 
 /// The welcome and away messages wacrm ships, switched off, once per
