@@ -9,9 +9,14 @@ cycles; this prints the largest ones (size and members) and the number of
 modules. Layers point one way when the largest cycle is a handful of
 modules within one feature.
 
-    python3 scripts/import-cycles.py [--top N] [--max SIZE]
+    python3 scripts/import-cycles.py [--top N] [--max SIZE] [--layers]
+                                     [--max-upward N]
 
 With `--max SIZE` it exits 1 when the largest cycle is bigger (for CI).
+`--layers` prints the lines of each layer (domain, infra, channels,
+features, web, and the root files) and the references that point up the
+layers (infra naming a feature, a feature naming `state::AppState`, ...);
+`--max-upward N` exits 1 when there are more of those (for CI).
 """
 import argparse
 import os
@@ -145,10 +150,48 @@ def components(graph):
     return result
 
 
+# Lower layers may not name higher ones; channels and features are peers (a
+# channel delivers into the inbox, the inbox sends through a channel).
+# `error` is the crate-wide error every layer returns; `state` assembles the
+# services for the handlers and `worker` those of the jobs, so only `web`
+# and `server` may name them (a service takes the narrow context it needs).
+RANK = {"domain": 0, "error": 1, "infra": 1, "channels": 2, "features": 2,
+        "web": 3, "state": 3, "worker": 3, "server": 4, "crate": 4}
+
+
+def layer(module):
+    return module.split("::")[0]
+
+
+def report_layers(known, graph, show):
+    lines = {}
+    for module, path in known.items():
+        with open(path, encoding="utf-8") as source:
+            count = sum(1 for _ in source)
+        lines[layer(module)] = lines.get(layer(module), 0) + count
+    print("lines per layer: " + ", ".join(
+        f"{name} {lines[name]:,}" for name in sorted(lines, key=lambda n: (RANK.get(n, 9), n))))
+    upward = {}
+    for module, targets in graph.items():
+        for target in targets:
+            low, high = layer(module), layer(target)
+            if RANK.get(low, 9) < RANK.get(high, 9):
+                upward.setdefault((low, high), []).append((module, target))
+    total = sum(len(v) for v in upward.values())
+    print(f"references pointing up the layers: {total}")
+    for (low, high), pairs in sorted(upward.items(), key=lambda kv: -len(kv[1])):
+        print(f"- {low} -> {high}: {len(pairs)}")
+        for module, target in sorted(pairs)[:show]:
+            print(f"    {module} -> {target}")
+    return total
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--top", type=int, default=3)
     parser.add_argument("--max", type=int, default=None)
+    parser.add_argument("--layers", action="store_true")
+    parser.add_argument("--max-upward", type=int, default=None)
     args = parser.parse_args()
     known = modules()
     graph = {}
@@ -161,8 +204,17 @@ def main():
           f"{len(cycles)} cycles in all")
     for cycle in cycles[: args.top]:
         print(f"- {len(cycle)}: {', '.join(cycle)}")
+    failed = False
     if args.max is not None and largest > args.max:
         print(f"the largest cycle ({largest}) is over {args.max}", file=sys.stderr)
+        failed = True
+    if args.layers or args.max_upward is not None:
+        upward = report_layers(known, graph, args.top if args.layers else 0)
+        if args.max_upward is not None and upward > args.max_upward:
+            print(f"{upward} references point up the layers, over {args.max_upward}",
+                  file=sys.stderr)
+            failed = True
+    if failed:
         sys.exit(1)
 
 

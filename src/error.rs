@@ -233,6 +233,30 @@ impl IntoResponse for AppError {
     }
 }
 
+/// A write that may break a unique key, raced by a concurrent save: the
+/// handler names the constraint and the answer (realworld's
+/// `on_constraint`), and every other error passes through.
+pub trait ResultExt<T> {
+    fn on_constraint(self, constraint: &str, answer: impl FnOnce() -> AppError) -> Result<T>;
+}
+
+impl<T, E: Into<AppError>> ResultExt<T> for std::result::Result<T, E> {
+    fn on_constraint(self, constraint: &str, answer: impl FnOnce() -> AppError) -> Result<T> {
+        use crate::infra::db::violates;
+        self.map_err(|e| {
+            let e = e.into();
+            let hit = match &e {
+                AppError::Database(db) => violates(db, constraint),
+                AppError::Internal(any) => any
+                    .downcast_ref::<sqlx::Error>()
+                    .is_some_and(|db| violates(db, constraint)),
+                _ => false,
+            };
+            if hit { answer() } else { e }
+        })
+    }
+}
+
 impl From<crate::infra::db::keyset::BadPageParam> for AppError {
     fn from(e: crate::infra::db::keyset::BadPageParam) -> AppError {
         AppError::BadRequest(e.to_string())

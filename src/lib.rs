@@ -10,8 +10,8 @@
 //! - [`features`]: what a workspace does: inbox, campaigns, billing, AI, ...
 //! - [`web`]: HTTP: the routes, the router and the plumbing they share.
 //!
-//! [`state`] assembles the services a request or job needs; [`server`] starts
-//! the process.
+//! [`state`] assembles the services a request needs, [`worker`] those of a
+//! job and the list of job kinds; [`server`] starts the process.
 #![forbid(unsafe_code)]
 
 pub mod channels;
@@ -22,6 +22,7 @@ pub mod infra;
 pub mod server;
 pub mod state;
 pub mod web;
+pub mod worker;
 
 /// Logs to stderr; `RUST_LOG` overrides the default level.
 pub fn init_tracing() {

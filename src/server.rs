@@ -163,22 +163,32 @@ async fn shutdown_signal() {
 /// What runs beside the HTTP server: the job worker, the notification
 /// listener and the periodic sweeps. Abort the handles to stop them.
 pub fn spawn_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    spawn_background_with(state, true)
+}
+
+/// [`spawn_background`], with the job worker only when `worker` is true:
+/// without it queued jobs wait for whoever runs them (tests run them on
+/// demand with [`crate::infra::jobs::worker::Worker::run_pending`]).
+pub fn spawn_background_with(state: &AppState, worker: bool) -> Vec<tokio::task::JoinHandle<()>> {
     let subscribers = crate::infra::notifications::Subscribers {
         sessions: state.session_cache.clone(),
         job_queued: Arc::new(tokio::sync::Notify::new()),
         live: state.live.clone(),
     };
-    vec![
-        crate::infra::jobs::worker::spawn(
-            state.clone(),
-            subscribers.job_queued.clone(),
-            state.config.job_workers(),
-        ),
+    let mut tasks = Vec::new();
+    if worker {
+        tasks.push(
+            crate::worker::worker(state)
+                .spawn(subscribers.job_queued.clone(), state.config.job_workers()),
+        );
+    }
+    tasks.extend([
         crate::infra::notifications::spawn(state.pool.clone(), subscribers),
         crate::channels::whatsapp_web::supervisor::spawn(state.clone()),
         spawn_sweeps(state.clone()),
         spawn_waiting_rules(state.clone()),
-    ]
+    ]);
+    tasks
 }
 
 /// The "customer waits" automation rules, every minute.

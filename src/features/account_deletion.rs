@@ -25,7 +25,7 @@ use crate::features::audit::{self, Actor};
 use crate::features::billing::standing::RETENTION;
 use crate::infra::db;
 use crate::infra::db::users::User;
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::mail::Email;
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::departure::DepartureTx;
@@ -251,7 +251,12 @@ pub async fn delete_account(
     }
     let conn = departure.account().await?;
     done.sessions = db::users::end_other_sessions(conn, user.id, None).await?;
-    jobs::enqueue(conn, &state.secrets, &Job::email(goodbye(user, &done))).await?;
+    jobs::enqueue(
+        conn,
+        &state.secrets,
+        &jobs::SendEmail::from(goodbye(user, &done)),
+    )
+    .await?;
     db::users::delete(conn, user.id).await?;
     departure.commit().await?;
     Ok(Outcome::Deleted(done))

@@ -13,22 +13,16 @@ use crate::features::inbox::outbound;
 use crate::infra::db;
 use crate::infra::db::conversations::Visibility;
 use crate::infra::db::orders::{NewOrder, Order, OrderLine};
-use crate::infra::jobs::Job;
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 
 pub const STATUSES: [&str; 4] = ["new", "confirmed", "fulfilled", "cancelled"];
 
-/// The job queued for each customer message that is a cart.
-pub fn job(org_id: Uuid, message_id: Uuid) -> Job {
-    Job::TakeOrder { org_id, message_id }
-}
-
 /// The job: the order of a cart message (nothing when it exists already,
 /// or the cart cannot be read: the message says why in the conversation).
-pub async fn take(state: &AppState, org_id: Uuid, message_id: Uuid) -> anyhow::Result<()> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+pub async fn take(env: &Environment, org_id: Uuid, message_id: Uuid) -> anyhow::Result<()> {
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     if db::orders::id_of_message(&mut tx, message_id)
         .await?
         .is_some()
@@ -199,4 +193,25 @@ pub async fn change_status(
     )
     .await?;
     Ok(Some(Told::Not(why)))
+}
+
+/// A customer's catalogue cart: the order made of it (once) (`kind: take_order`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct TakeOrder {
+    pub org_id: Uuid,
+    pub message_id: Uuid,
+}
+
+impl crate::infra::jobs::BackgroundJob for TakeOrder {
+    const KIND: &'static str = "take_order";
+    const QUEUE: &'static str = "orders";
+    type Context = crate::worker::environment::Environment;
+
+    async fn run(
+        &self,
+        env: &crate::worker::environment::Environment,
+        _attempt: i32,
+    ) -> anyhow::Result<()> {
+        take(env, self.org_id, self.message_id).await
+    }
 }

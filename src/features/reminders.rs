@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use crate::domain::local_time;
 use crate::infra::db;
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 
 /// Queues the reminder for the task's due time, in the caller's
 /// transaction.
@@ -23,7 +23,7 @@ pub async fn schedule(
     task_id: Uuid,
     due_at: OffsetDateTime,
 ) -> anyhow::Result<()> {
-    let job = Job::RemindTask {
+    let job = RemindTask {
         org_id: tx.org_id(),
         task_id,
         due_at,
@@ -35,12 +35,12 @@ pub async fn schedule(
 /// The job: a notification and a mail to the assignee (or the task's
 /// author when nobody is assigned), if the task is still open and due then.
 pub async fn remind(
-    state: &AppState,
+    env: &Environment,
     org_id: Uuid,
     task_id: Uuid,
     due_at: OffsetDateTime,
 ) -> anyhow::Result<()> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     let Some(reminder) = db::tasks::claim_reminder(&mut tx, task_id, due_at).await? else {
         return Ok(());
     };
@@ -77,10 +77,32 @@ pub async fn remind(
             "Hello {},\n\n{title}\nDue {} ({zone}).\n\n{}\n",
             member.name,
             local_time::shown(due_at, &zone),
-            state.url(&path)
+            env.url(&path)
         ),
     };
-    jobs::enqueue(tx.conn(), &state.secrets, &Job::email(email)).await?;
+    jobs::enqueue(tx.conn(), &env.secrets, &jobs::SendEmail::from(email)).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A task's reminder, for the due time it was queued for (a task due at another time now has another job) (`kind: remind_task`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct RemindTask {
+    pub org_id: Uuid,
+    pub task_id: Uuid,
+    pub due_at: time::OffsetDateTime,
+}
+
+impl crate::infra::jobs::BackgroundJob for RemindTask {
+    const KIND: &'static str = "remind_task";
+    const QUEUE: &'static str = "reminders";
+    type Context = crate::worker::environment::Environment;
+
+    async fn run(
+        &self,
+        env: &crate::worker::environment::Environment,
+        _attempt: i32,
+    ) -> anyhow::Result<()> {
+        remind(env, self.org_id, self.task_id, self.due_at).await
+    }
 }

@@ -61,9 +61,21 @@ impl PgSessionStore {
 /// request is answered 503 like any other (see `AppError::is_busy`).
 pub const BUSY: &str = "no database connection free";
 
+tokio::task_local! {
+    /// Set when the store found no free connection while serving this
+    /// request. tower-sessions answers a failed save after the handler with
+    /// a bare 500 of its own; [`crate::web::busy::answer_busy_saves`] reads
+    /// this to make it the 503 every other busy request gets.
+    pub static FOUND_BUSY: std::cell::Cell<bool>;
+}
+
 fn backend(e: sqlx::Error) -> session_store::Error {
     match e {
-        sqlx::Error::PoolTimedOut => session_store::Error::Backend(BUSY.to_owned()),
+        sqlx::Error::PoolTimedOut => {
+            // Outside a request (the sweeps) there is no flag to set.
+            let _ = FOUND_BUSY.try_with(|busy| busy.set(true));
+            session_store::Error::Backend(BUSY.to_owned())
+        }
         other => session_store::Error::Backend(other.to_string()),
     }
 }
@@ -88,25 +100,37 @@ impl PgSessionStore {
     async fn write(&self, record: &Record, on_conflict: OnConflict) -> session_store::Result<bool> {
         let data = serde_json::to_value(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        let sql = match on_conflict {
+        let id = record.id.to_string();
+        let user_id = user_of(record);
+        let done = match on_conflict {
             OnConflict::Skip => {
-                "insert into sessions (id, user_id, data, expires_at) values ($1, $2, $3, $4) \
-                 on conflict (id) do nothing"
+                sqlx::query!(
+                    "insert into sessions (id, user_id, data, expires_at) \
+                     values ($1, $2, $3, $4) on conflict (id) do nothing",
+                    id,
+                    user_id,
+                    data,
+                    record.expiry_date
+                )
+                .execute(&self.pool)
+                .await
             }
             OnConflict::Overwrite => {
-                "insert into sessions (id, user_id, data, expires_at) values ($1, $2, $3, $4) \
-                 on conflict (id) do update set user_id = excluded.user_id, data = excluded.data, \
-                 expires_at = excluded.expires_at"
+                sqlx::query!(
+                    "insert into sessions (id, user_id, data, expires_at) \
+                     values ($1, $2, $3, $4) on conflict (id) do update \
+                     set user_id = excluded.user_id, data = excluded.data, \
+                     expires_at = excluded.expires_at",
+                    id,
+                    user_id,
+                    data,
+                    record.expiry_date
+                )
+                .execute(&self.pool)
+                .await
             }
-        };
-        let done = sqlx::query(sql)
-            .bind(record.id.to_string())
-            .bind(user_of(record))
-            .bind(&data)
-            .bind(record.expiry_date)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        }
+        .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
 }
@@ -134,30 +158,31 @@ impl SessionStore for PgSessionStore {
             return Ok(Some(record));
         }
         let ticket = self.cache.ticket();
-        let row: Option<(serde_json::Value, OffsetDateTime)> = sqlx::query_as(
+        let id = session_id.to_string();
+        let row = sqlx::query!(
             "select data, expires_at from sessions where id = $1 and expires_at > now()",
+            id
         )
-        .bind(session_id.to_string())
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
-        let Some((data, expiry_date)) = row else {
+        let Some(row) = row else {
             return Ok(None);
         };
-        let data = serde_json::from_value(data)
+        let data = serde_json::from_value(row.data)
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let record = Record {
             id: *session_id,
             data,
-            expiry_date,
+            expiry_date: row.expires_at,
         };
         self.cache.fill(*session_id, record.clone(), ticket);
         Ok(Some(record))
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        sqlx::query("delete from sessions where id = $1")
-            .bind(session_id.to_string())
+        let id = session_id.to_string();
+        sqlx::query!("delete from sessions where id = $1", id)
             .execute(&self.pool)
             .await
             .map_err(backend)?;
@@ -169,7 +194,7 @@ impl SessionStore for PgSessionStore {
 #[async_trait]
 impl ExpiredDeletion for PgSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        sqlx::query("delete from sessions where expires_at <= now()")
+        sqlx::query!("delete from sessions where expires_at <= now()")
             .execute(&self.pool)
             .await
             .map_err(backend)?;

@@ -3,6 +3,7 @@
 //! security headers, static files, client address, rate limits.
 
 pub mod bar_chart;
+pub mod busy;
 pub mod client_ip;
 pub mod cookies;
 pub mod csrf;
@@ -12,6 +13,7 @@ pub mod device_cookie;
 pub mod form;
 pub mod growing_file;
 pub mod headers;
+pub mod path;
 pub mod qr;
 pub mod rate_limit;
 pub mod request_body;

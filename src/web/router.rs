@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
             web::csrf::require_token,
         ))
         .layer(sessions)
+        .layer(middleware::from_fn(web::busy::answer_busy_saves))
         .layer(middleware::from_fn_with_state(
             body_deadline,
             web::request_body::read_first,

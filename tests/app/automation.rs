@@ -5,13 +5,9 @@
 //! attribute condition; the waiting rule once per wait; no loops; one run
 //! per message on replays; bad input and other workspaces.
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use crate::support::*;
-
-const WAIT: Duration = Duration::from_secs(10);
 
 /// The rules' ids by name.
 async fn rule_id(app: &TestApp, org: uuid::Uuid, name: &str) -> String {
@@ -51,14 +47,15 @@ async fn run_count(app: &TestApp, org: uuid::Uuid) -> i64 {
         .expect("runs")
 }
 
-/// Waits until the jobs queued so far ran (no job is left due).
+/// Runs the jobs queued so far (none is left due).
 async fn settled(app: &TestApp) {
-    until(WAIT, "jobs done", || async {
+    app.run_pending_jobs().await;
+    assert_eq!(
         app.count("select count(*) from jobs where queue in ('automation', 'messages')")
-            .await
-            == 0
-    })
-    .await;
+            .await,
+        0,
+        "jobs done"
+    );
 }
 
 async fn add_rule(owner: &Browser, fields: &[(&str, &str)]) -> reqwest::Response {
@@ -67,7 +64,7 @@ async fn add_rule(owner: &Browser, fields: &[(&str, &str)]) -> reqwest::Response
 
 #[tokio::test]
 async fn welcome_and_away_messages_ship_off_and_follow_the_workspace_hours() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
     let (status, page) = owner.page("/automations").await;
@@ -82,10 +79,6 @@ async fn welcome_and_away_messages_ship_off_and_follow_the_workspace_hours() {
     let conversation =
         crate::inbox::customer_writes(&owner, "Maria Souza", "+55 81 90000 0002", "Oi!").await;
     crate::inbox::customer_writes(&owner, "Maria Souza", "+55 81 90000 0002", "Tudo bem?").await;
-    until(WAIT, "the welcome", || async {
-        !automated(&app, org).await.is_empty()
-    })
-    .await;
     settled(&app).await;
     assert_eq!(
         automated(&app, org).await,
@@ -132,10 +125,6 @@ async fn welcome_and_away_messages_ship_off_and_follow_the_workspace_hours() {
     app.state.clock.advance(time::Duration::minutes(630));
     crate::inbox::customer_writes(&owner, "Rui", "+55 81 90000 0003", "Anyone?").await;
     crate::inbox::customer_writes(&owner, "Rui", "+55 81 90000 0003", "Hello??").await;
-    until(WAIT, "the away message", || async {
-        automated(&app, org).await.iter().any(|m| m == away)
-    })
-    .await;
     settled(&app).await;
     assert_eq!(
         automated(&app, org)
@@ -150,7 +139,7 @@ async fn welcome_and_away_messages_ship_off_and_follow_the_workspace_hours() {
 
 #[tokio::test]
 async fn keywords_label_prioritize_assign_in_turn_and_mail() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let team = crate::team::team(&app).await;
     let org = app.org_id("Acme").await;
     let owner = &team.owner;
@@ -240,10 +229,8 @@ async fn keywords_label_prioritize_assign_in_turn_and_mail() {
         .await;
     assert_eq!(deleted.status(), 303);
     crate::inbox::customer_writes(owner, "Late", "+55 81 90000 0201", "price?").await;
-    until(WAIT, "the run", || async {
-        run_count(&app, org).await == before + 1
-    })
-    .await;
+    settled(&app).await;
+    assert_eq!(run_count(&app, org).await, before + 1, "the run");
     let done: String = sqlx::query_scalar(
         "select done from automation_runs where org_id = $1 order by created_at desc limit 1",
     )
@@ -259,7 +246,7 @@ async fn keywords_label_prioritize_assign_in_turn_and_mail() {
 
 #[tokio::test]
 async fn conditions_on_contact_attributes_and_a_waiting_rule_once_per_wait() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
     let attribute = owner
@@ -327,7 +314,7 @@ async fn conditions_on_contact_attributes_and_a_waiting_rule_once_per_wait() {
         .await
         .expect("message");
     let runs = run_count(&app, org).await;
-    wacrm::features::automation::on_message(&app.state, org, message)
+    wacrm::features::automation::on_message(&app.state.env(), org, message)
         .await
         .expect("again");
     assert_eq!(run_count(&app, org).await, runs);
@@ -373,7 +360,7 @@ async fn conditions_on_contact_attributes_and_a_waiting_rule_once_per_wait() {
 
 #[tokio::test]
 async fn bad_rules_are_refused_and_other_workspaces_cannot_touch_them() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
     let other = app.sign_up("Bob", "bob@globex.test", "Globex").await;

@@ -4,18 +4,14 @@
 //! order; unknown events and customers acknowledged; owners only, and no
 //! workspace sees another's.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::support::fake_stripe::{self, FakeStripe};
 use crate::support::*;
 
-const WAIT: Duration = Duration::from_secs(10);
-
 pub async fn app_with_stripe(stripe: &FakeStripe) -> TestApp {
     let base = stripe.base_url();
-    let app = spawn_app_with(move |config| {
+    let app = spawn_app_without_worker_with(move |config| {
         config.stripe_secret_key = Some(fake_stripe::SECRET_KEY.to_owned().into());
         config.stripe_webhook_secret = Some(fake_stripe::WEBHOOK_SECRET.to_owned().into());
         config.stripe_api_url = base.parse().expect("url");
@@ -58,19 +54,20 @@ async fn account_status(app: &TestApp, org: uuid::Uuid) -> Option<String> {
         .flatten()
 }
 
-/// Waits until every Stripe event received was applied.
+/// Runs the jobs of the Stripe events received: each is applied.
 async fn all_applied(app: &TestApp) {
-    until(WAIT, "events applied", || async {
+    app.run_pending_jobs().await;
+    assert_eq!(
         app.count("select count(*) from stripe_events where processed_at is null")
-            .await
-            == 0
-    })
-    .await;
+            .await,
+        0,
+        "events applied"
+    );
 }
 
 #[tokio::test]
 async fn without_a_stripe_key_billing_is_off_and_says_so() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let (_, settings) = owner.page("/settings").await;
     assert!(
@@ -516,7 +513,7 @@ async fn plan_limits_are_checked_where_the_action_happens() {
     let path = location(&response);
     let response = crate::import::start(&owner, &path, &["name", "phone"], "skip").await;
     assert_eq!(response.status(), 303);
-    let done = crate::import::finished(&owner, &path).await;
+    let done = crate::import::finished(&app, &owner, &path).await;
     assert_eq!(crate::import::count_of(&done, "created"), 2);
     assert_eq!(crate::import::count_of(&done, "failed"), 2);
     assert!(done.contains("Not imported"), "{done}");

@@ -6,15 +6,11 @@
 //! or inside business hours when set to answer outside them; one run per
 //! message; only the workspace's own articles reach the prompt.
 
-use std::time::Duration;
-
 use crate::support::fake_openai::{FakeOpenAi, Next};
 use crate::support::*;
 
-const WAIT: Duration = Duration::from_secs(10);
-
 async fn app_with_ai(ai: &FakeOpenAi) -> TestApp {
-    spawn_app_with(|config| ai.configure(config)).await
+    spawn_app_without_worker_with(|config| ai.configure(config)).await
 }
 
 async fn sandbox_channel(app: &TestApp, org: uuid::Uuid) -> String {
@@ -58,12 +54,12 @@ async fn runs(app: &TestApp, org: uuid::Uuid) -> Vec<(String, String)> {
         .expect("runs")
 }
 
+/// Runs the due jobs (the bot's among them): at least `n` runs are done.
 async fn wait_runs(app: &TestApp, org: uuid::Uuid, n: usize) -> Vec<(String, String)> {
-    until(WAIT, "bot runs", || async {
-        runs(app, org).await.len() >= n
-    })
-    .await;
-    runs(app, org).await
+    app.run_pending_jobs().await;
+    let done = runs(app, org).await;
+    assert!(done.len() >= n, "{n} bot runs: {done:?}");
+    done
 }
 
 /// The automated messages of a workspace, oldest first.
@@ -103,7 +99,7 @@ async fn ready(app: &TestApp, mode: &str, max_turns: &str) -> (Browser, uuid::Uu
 
 #[tokio::test]
 async fn the_knowledge_base_is_written_imported_searched_and_kept_to_its_workspace() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let team = crate::team::team(&app).await;
     let owner = &team.owner;
     article(
@@ -253,7 +249,7 @@ async fn the_bot_answers_from_the_knowledge_base_then_hands_over_and_stays_quiet
         .fetch_one(&mut app.admin_conn().await)
         .await
         .expect("run");
-    wacrm::features::ai::bot::answer(&app.state, org, first)
+    wacrm::features::ai::bot::answer(&app.state.env(), org, first)
         .await
         .expect("again");
     assert_eq!(automated(&app, org).await.len(), 1);

@@ -731,11 +731,15 @@ async fn hostile_files_opened_from_a_conversation_render_nothing_and_run_nothing
         for (url, _) in &stored {
             driver.goto(&page).await?;
             // The link the conversation shows, clicked as a person would.
-            driver
-                .find(By::Css(format!("a[href='{url}']")))
-                .await?
-                .click()
+            // Waits until it can be clicked: a loaded machine lays the page
+            // out late.
+            let link = driver
+                .query(By::Css(format!("a[href='{url}']")))
+                .and_clickable()
+                .first()
                 .await?;
+            link.scroll_into_view().await?;
+            link.click().await?;
             tokio::time::sleep(Duration::from_millis(500)).await;
             for handle in driver.windows().await? {
                 driver.switch_to_window(handle).await?;

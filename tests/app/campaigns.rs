@@ -283,6 +283,22 @@ pub(crate) async fn until_state(app: &TestApp, campaign: &str, wanted: &str) {
     .await;
 }
 
+/// On an app without a worker: runs the campaign's jobs, each wait (its
+/// rate, its next step) passed at once, until it is `wanted`.
+pub(crate) async fn run_until_state(app: &TestApp, campaign: &str, wanted: &str) {
+    for _ in 0..50 {
+        app.make_jobs_due().await;
+        app.run_pending_jobs().await;
+        if state_of(app, campaign).await.0 == wanted {
+            return;
+        }
+    }
+    panic!(
+        "campaign never {wanted}: {:?}",
+        state_of(app, campaign).await
+    );
+}
+
 /// No campaign message is still waiting for the send queue.
 async fn until_all_out(app: &TestApp, campaign: &str) {
     until(WAIT, "every recipient handed over and sent", || async {

@@ -83,7 +83,7 @@ fn csv_files(archive: &[u8]) -> HashMap<String, String> {
 
 #[tokio::test]
 async fn every_csv_download_defuses_formulas_typed_into_the_crm() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
 
@@ -126,7 +126,7 @@ async fn every_csv_download_defuses_formulas_typed_into_the_crm() {
     let path = location(&response);
     let response = start(&owner, &path, &["name", "phone", ""], "update").await;
     assert_eq!(response.status(), 303);
-    finished(&owner, &path).await;
+    finished(&app, &owner, &path).await;
     let csv = download(&owner, &format!("{path}/failed.csv")).await;
     assert_eq!(csv.lines().count(), 3, "both rows failed: {csv}");
     assert_defused("import failed rows", &csv, &HOSTILE);
@@ -188,7 +188,7 @@ async fn every_csv_download_defuses_formulas_typed_into_the_crm() {
         .post_form(&format!("/campaigns/{campaign}/start"), &[])
         .await;
     assert_eq!(response.status(), 303);
-    campaigns::until_state(&app, &campaign, "done").await;
+    campaigns::run_until_state(&app, &campaign, "done").await;
     let csv = download(&owner, &format!("/campaigns/{campaign}/recipients.csv")).await;
     assert_defused("campaign recipients", &csv, &[HYPERLINK]);
 

@@ -2,8 +2,6 @@
 //! keeps anything of them, other contacts and workspaces are untouched,
 //! and the audit log keeps the counts only.
 
-use std::time::Duration;
-
 use crate::attributes::define;
 use crate::contacts::create_contact;
 use crate::inbox::{customer_sends_image_as, customer_writes};
@@ -89,7 +87,7 @@ async fn others(
 
 #[tokio::test]
 async fn erasing_a_contact_leaves_nothing_of_them_and_touches_no_one_else() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let acme = team(&app).await;
     let owner = &acme.owner;
     let globex = app.sign_up("Gina", "owner@globex.test", "Globex").await;
@@ -221,16 +219,14 @@ async fn erasing_a_contact_leaves_nothing_of_them_and_touches_no_one_else() {
             .fetch_one(&mut conn)
             .await
             .unwrap();
-    until(Duration::from_secs(30), "her export", || async {
-        sqlx::query_scalar::<_, String>("select state from data_exports where id = $1")
-            .bind(export)
-            .fetch_one(&mut app.admin_conn().await)
-            .await
-            .unwrap()
-            == "done"
-    })
-    .await;
-    let archive = wacrm::features::export::archive_path(&app.state, acme_id, export);
+    app.run_pending_jobs().await;
+    let state: String = sqlx::query_scalar("select state from data_exports where id = $1")
+        .bind(export)
+        .fetch_one(&mut app.admin_conn().await)
+        .await
+        .unwrap();
+    assert_eq!(state, "done", "her export");
+    let archive = wacrm::features::export::archive_path(&app.state.config, acme_id, export);
     assert!(archive.exists());
     let markers: Vec<String> = MARKERS.iter().map(|m| (*m).to_owned()).collect();
     let before = rows_holding(&app, acme_id, &markers, &[]).await;
@@ -348,7 +344,7 @@ async fn erasing_a_contact_leaves_nothing_of_them_and_touches_no_one_else() {
 
 #[tokio::test]
 async fn a_running_import_that_holds_them_holds_the_erasure_back() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let zelda = create_contact(&owner, &[("name", "Zelda"), ("email", "zelda@erase.test")]).await;
     let acme = app.org_id("Acme").await;

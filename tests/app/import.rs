@@ -3,8 +3,6 @@
 //! and downloadable, resumable; exports apply the list's filters. Owners
 //! and admins only, each workspace its own.
 
-use std::time::Duration;
-
 use crate::contacts::create_contact;
 use crate::support::*;
 
@@ -37,17 +35,16 @@ pub(crate) async fn start(
     browser.post_form(path, &fields).await
 }
 
-/// The import's page once its job has finished.
-pub(crate) async fn finished(browser: &Browser, path: &str) -> String {
-    for _ in 0..200 {
-        let (status, body) = browser.page(path).await;
-        assert_eq!(status, 200);
-        if body.contains("data-status=\"done\"") {
-            return body;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the import never finished");
+/// The import's page once its jobs have run.
+pub(crate) async fn finished(app: &TestApp, browser: &Browser, path: &str) -> String {
+    app.run_pending_jobs().await;
+    let (status, body) = browser.page(path).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("data-status=\"done\""),
+        "the import finished: {body}"
+    );
+    body
 }
 
 pub(crate) fn count_of(body: &str, what: &str) -> i64 {
@@ -69,7 +66,7 @@ Maria Again,+5511912345678,,,4,repeated in the file\n";
 
 #[tokio::test]
 async fn a_file_is_mapped_imported_and_its_failed_rows_listed() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let response = owner
         .post_form(
@@ -112,7 +109,7 @@ async fn a_file_is_mapped_imported_and_its_failed_rows_listed() {
     let response = start(&owner, &path, &map, "update").await;
     assert_eq!(response.status(), 303);
 
-    let done = finished(&owner, &path).await;
+    let done = finished(&app, &owner, &path).await;
     assert_eq!(count_of(&done, "created"), 1, "Maria");
     assert_eq!(count_of(&done, "updated"), 2, "Ana by phone, Maria again");
     assert_eq!(count_of(&done, "skipped"), 1, "the empty row");
@@ -159,7 +156,7 @@ async fn a_file_is_mapped_imported_and_its_failed_rows_listed() {
 
 #[tokio::test]
 async fn duplicates_are_skipped_when_asked_and_a_started_import_resumes_where_it_stopped() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     create_contact(&owner, &[("name", "Kept"), ("email", "row1@example.com")]).await;
     let mut file = String::from("name,email\n");
@@ -178,7 +175,7 @@ async fn duplicates_are_skipped_when_asked_and_a_started_import_resumes_where_it
         .unwrap();
     let response = start(&owner, &path, &["name", "email"], "skip").await;
     assert_eq!(response.status(), 303);
-    let done = finished(&owner, &path).await;
+    let done = finished(&app, &owner, &path).await;
     assert_eq!(count_of(&done, "created"), 1500);
     assert!(done.contains("2500 of 2500 rows"));
     assert_eq!(app.count("select count(*) from contacts").await, 1501);
@@ -202,7 +199,7 @@ async fn duplicates_are_skipped_when_asked_and_a_started_import_resumes_where_it
     .await;
     let path = location(&response);
     start(&owner, &path, &["name", "email"], "skip").await;
-    let done = finished(&owner, &path).await;
+    let done = finished(&app, &owner, &path).await;
     assert_eq!(count_of(&done, "skipped"), 1);
     assert_eq!(
         app.count("select count(*) from contacts where name = 'Kept'")
@@ -213,7 +210,7 @@ async fn duplicates_are_skipped_when_asked_and_a_started_import_resumes_where_it
 
 #[tokio::test]
 async fn bad_uploads_and_mappings_are_refused_with_the_reason() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
 
     let response = upload(&owner, "latin1.csv", b"name\nJos\xe9\n".to_vec()).await;
@@ -295,12 +292,16 @@ async fn bad_uploads_and_mappings_are_refused_with_the_reason() {
         1,
         "nothing started"
     );
-    assert_eq!(app.count("select count(*) from jobs").await, 0);
+    assert_eq!(
+        app.count("select count(*) from jobs where queue = 'imports'")
+            .await,
+        0
+    );
 }
 
 #[tokio::test]
 async fn another_workspace_never_sees_or_runs_an_import() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let acme = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let response = upload(
         &acme,
@@ -328,7 +329,7 @@ async fn another_workspace_never_sees_or_runs_an_import() {
 
 #[tokio::test]
 async fn exports_apply_the_filters_defuse_formulas_and_stay_in_the_workspace() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     create_contact(
         &owner,

@@ -2,8 +2,6 @@
 //! simulator, members see, reply, note, assign and resolve, the reply's
 //! ticks move forward, and every workspace keeps to its own.
 
-use std::time::Duration;
-
 use crate::support::*;
 use crate::team::{agents_see_only_theirs, team};
 
@@ -32,21 +30,17 @@ async fn message_status(app: &TestApp, body: &str) -> String {
         .unwrap()
 }
 
-/// Waits for the job worker to move a message on from `queued`.
+/// Runs the due jobs: the send moves the message on from `queued`.
 async fn sent(app: &TestApp, body: &str) -> String {
-    for _ in 0..100 {
-        let status = message_status(app, body).await;
-        if status != "queued" {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{body:?} was never sent");
+    app.run_pending_jobs().await;
+    let status = message_status(app, body).await;
+    assert_ne!(status, "queued", "{body:?} was never sent");
+    status
 }
 
 #[tokio::test]
 async fn a_customer_message_arrives_and_the_reply_goes_out_with_ticks() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let team = team(&app).await;
     let conversation = customer_writes(
         &team.agent,
@@ -117,7 +111,7 @@ async fn a_customer_message_arrives_and_the_reply_goes_out_with_ticks() {
 
 #[tokio::test]
 async fn notes_status_and_assignment_are_worked_from_the_conversation() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let team = team(&app).await;
     let conversation = customer_writes(&team.agent, "Ana", "+4930901820", "Hello").await;
     let path = format!("/inbox/{conversation}");
@@ -198,7 +192,7 @@ async fn notes_status_and_assignment_are_worked_from_the_conversation() {
 
 #[tokio::test]
 async fn bad_input_is_refused_with_the_reason_and_keeps_the_text() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let conversation = customer_writes(&owner, "", "+4930901820", "Hi").await;
     let path = format!("/inbox/{conversation}");
@@ -267,7 +261,7 @@ async fn bad_input_is_refused_with_the_reason_and_keeps_the_text() {
 
 #[tokio::test]
 async fn another_workspace_never_sees_or_touches_a_conversation() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let acme = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let conversation =
         customer_writes(&acme, "Secret Customer", "+4930901820", "my order 123").await;
@@ -309,7 +303,7 @@ async fn another_workspace_never_sees_or_touches_a_conversation() {
 
 #[tokio::test]
 async fn agents_see_only_theirs_and_unassigned_when_the_workspace_says_so() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let team = team(&app).await;
     let for_admin = customer_writes(&team.owner, "Ana", "+4930901820", "one").await;
     let unassigned = customer_writes(&team.owner, "Bruno", "+4930901821", "two").await;
@@ -361,7 +355,7 @@ async fn agents_see_only_theirs_and_unassigned_when_the_workspace_says_so() {
 
 #[tokio::test]
 async fn labels_and_priority_are_set_from_the_conversation() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let team = team(&app).await;
     let response = team
         .owner
@@ -451,7 +445,7 @@ async fn labels_and_priority_are_set_from_the_conversation() {
 
 #[tokio::test]
 async fn the_contact_panel_shows_attributes_and_notes() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let response = owner
         .post_form(
@@ -520,7 +514,7 @@ pub async fn customer_sends_image_as(
 
 #[tokio::test]
 async fn a_customer_image_is_stored_shown_and_served_only_to_its_workspace() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-not-really-but-sniffed".to_vec();
     let response = customer_sends_image(&owner, png.clone(), "the broken part").await;
@@ -594,7 +588,7 @@ async fn inbox_part(browser: &Browser, path: &str, target: &str) -> (u16, String
 
 #[tokio::test]
 async fn picking_a_conversation_loads_only_its_panes_and_the_list_refreshes_alone() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let ana = customer_writes(&owner, "Ana", "+4930901820", "Hola from Ana").await;
     let bruno = customer_writes(&owner, "Bruno", "+5511912345678", "Oi from Bruno").await;

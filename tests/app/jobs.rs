@@ -1,10 +1,12 @@
 //! The Postgres job queue: mails go out after commit, sealed at rest,
 //! retried when delivery fails, each job claimed by one worker at a time.
+//! The first and last tests run the real background worker; the others
+//! run due jobs on demand, on the same path.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use wacrm::infra::jobs::{self, Job};
+use wacrm::infra::jobs::{self, SendEmail};
 
 use crate::support::*;
 
@@ -23,7 +25,7 @@ async fn queued_mail_payloads_are_sealed_and_deleted_after_delivery() {
     }
     assert_eq!(app.count("select count(*) from jobs").await, 0);
     // A queued one holds no readable link.
-    let job = Job::SendEmail {
+    let job = SendEmail {
         to: "x@example.com".into(),
         subject: "s".into(),
         body: link.clone(),
@@ -49,7 +51,7 @@ async fn failed_delivery_keeps_the_job_for_a_later_retry() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("port");
-    let app = spawn_app_with(|config| {
+    let app = spawn_app_without_worker_with(|config| {
         config.smtp_url = Some(format!("smtp://127.0.0.1:{dead_port}").into());
     })
     .await;
@@ -59,25 +61,57 @@ async fn failed_delivery_keeps_the_job_for_a_later_retry() {
         started.elapsed() < Duration::from_secs(5),
         "sign-up does not wait for SMTP"
     );
+    // Tried once; not again at once: it waits for its backoff.
+    assert_eq!(app.run_pending_jobs().await, 1);
+    assert_eq!(app.run_pending_jobs().await, 0);
     let mut conn = app.admin_conn().await;
-    let mut row = None;
-    for _ in 0..100 {
-        let found: Option<(i32, Option<String>, bool)> = sqlx::query_as(
-            "select attempts, last_error, run_at > now() from jobs where last_error is not null",
-        )
-        .fetch_optional(&mut conn)
-        .await
-        .expect("job");
-        if found.is_some() {
-            row = found;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let row: Option<(i32, Option<String>, bool)> = sqlx::query_as(
+        "select attempts, last_error, run_at > now() from jobs where last_error is not null",
+    )
+    .fetch_optional(&mut conn)
+    .await
+    .expect("job");
     let (attempts, error, later) = row.expect("the failed job is kept");
     assert_eq!(attempts, 1);
     assert!(error.unwrap_or_default().to_lowercase().contains("smtp"));
     assert!(later, "retried later, with backoff");
+}
+
+#[tokio::test]
+async fn a_job_of_a_kind_this_build_does_not_know_is_kept_and_never_retried() {
+    let app = spawn_app_without_worker().await;
+    let mut conn = app.admin_conn().await;
+    let id: i64 = sqlx::query_scalar("select nextval('jobs_id_seq')")
+        .fetch_one(&mut conn)
+        .await
+        .expect("id");
+    let sealed = app
+        .state
+        .secrets
+        .seal(
+            uuid::Uuid::nil(),
+            jobs::SEAL_PURPOSE,
+            id,
+            br#"{"kind": "send_fax", "to": "+4930901820"}"#,
+        )
+        .expect("seal");
+    sqlx::query("insert into jobs (id, queue, payload, max_attempts) values ($1, 'fax', $2, 8)")
+        .bind(id)
+        .bind(sealed)
+        .execute(&mut conn)
+        .await
+        .expect("insert");
+    assert_eq!(app.run_pending_jobs().await, 1, "claimed once");
+    app.make_jobs_due().await;
+    assert_eq!(app.run_pending_jobs().await, 0, "never again");
+    let (attempts, error): (i32, String) =
+        sqlx::query_as("select attempts, last_error from jobs where id = $1")
+            .bind(id)
+            .fetch_one(&mut conn)
+            .await
+            .expect("kept");
+    assert_eq!(attempts, 8);
+    assert!(error.contains("unknown job kind"), "{error}");
 }
 
 #[tokio::test]
@@ -86,7 +120,7 @@ async fn concurrent_workers_claim_each_job_once() {
     // Stop this app's worker from competing: claim directly.
     let mut tx = app.state.pool.begin().await.expect("begin");
     for i in 0..30 {
-        let job = Job::SendEmail {
+        let job = SendEmail {
             to: format!("u{i}@example.com"),
             subject: "s".into(),
             body: "b".into(),

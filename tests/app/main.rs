@@ -39,6 +39,7 @@ mod mentions;
 mod merge;
 mod notes;
 mod orders;
+mod path_ids;
 mod process;
 mod products;
 mod redirects;

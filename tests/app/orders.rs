@@ -4,8 +4,6 @@
 //! text in the window, the order template outside it, a note when neither
 //! can go); bad carts and input are refused; each workspace to its own.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -17,7 +15,6 @@ const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
 const NUMBER_ID: &str = "106540352242922";
 const WABA_ID: &str = "102290129340398";
 const CUSTOMER: &str = "5511988887777";
-const WAIT: Duration = Duration::from_secs(15);
 
 fn order_update() -> Value {
     json!({"name": "order_update", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "id": "8",
@@ -30,7 +27,7 @@ async fn shop(graph: &FakeGraph) -> (TestApp, Browser, String) {
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
     graph.add_templates(WABA_ID, TOKEN, vec![order_update()]);
     let base = graph.base_url();
-    let app = spawn_app_with(move |config| {
+    let app = spawn_app_without_worker_with(move |config| {
         config.whatsapp_graph_url = base.parse().expect("url");
     })
     .await;
@@ -96,14 +93,16 @@ async fn deliver(app: &TestApp, channel: &str, payload: &Value) {
     assert_eq!(response.status(), 200);
 }
 
+/// Runs the due jobs: the carts' orders are made.
 async fn orders_done(app: &TestApp, expected: i64) {
-    until(WAIT, "orders made", || async {
+    app.run_pending_jobs().await;
+    assert_eq!(
         app.count("select count(*) from jobs where queue = 'orders'")
-            .await
-            == 0
-            && app.count("select count(*) from orders").await == expected
-    })
-    .await;
+            .await,
+        0,
+        "order jobs done"
+    );
+    assert_eq!(app.count("select count(*) from orders").await, expected);
 }
 
 async fn order_id(app: &TestApp, number: i64) -> String {
@@ -128,7 +127,7 @@ async fn a_whatsapp_cart_becomes_one_order_matched_to_the_catalogue_and_the_cust
             .fetch_one(&mut app.admin_conn().await)
             .await
             .unwrap();
-    wacrm::features::orders::take(&app.state, org, message)
+    wacrm::features::orders::take(&app.state.env(), org, message)
         .await
         .unwrap();
     assert_eq!(app.count("select count(*) from orders").await, 1);
@@ -203,13 +202,14 @@ async fn a_whatsapp_cart_becomes_one_order_matched_to_the_catalogue_and_the_cust
         page.contains("the customer was told")
             && page.contains("<dd id=\"order-status\">confirmed</dd>")
     );
-    until(WAIT, "the text sent", || async {
+    app.run_pending_jobs().await;
+    assert!(
         graph.requests().iter().any(|r| {
             r.path_and_query.ends_with("/messages")
                 && String::from_utf8_lossy(&r.body).contains("Your order #1 is confirmed")
-        })
-    })
-    .await;
+        }),
+        "the text sent"
+    );
     let response = owner
         .post_form(&format!("/orders/{id}/status"), &[("status", "confirmed")])
         .await;
@@ -225,12 +225,13 @@ async fn a_whatsapp_cart_becomes_one_order_matched_to_the_catalogue_and_the_cust
     deliver(&app, &channel, &cart("wamid.CART2", 3, json!([{"product_retailer_id": "CAP", "quantity": 3, "item_price": 35, "currency": "BRL"}]))).await;
     orders_done(&app, 2).await;
     deliver(&app, &channel, &cart("wamid.BAD", 2, json!([{"product_retailer_id": "CAP", "quantity": -1, "item_price": 35, "currency": "BRL"}]))).await;
-    until(WAIT, "the bad cart's note", || async {
+    app.run_pending_jobs().await;
+    assert_eq!(
         app.count("select count(*) from messages where body like 'The customer''s order could not be read%'")
-            .await
-            == 1
-    })
-    .await;
+            .await,
+        1,
+        "the bad cart's note"
+    );
     assert_eq!(app.count("select count(*) from orders").await, 2);
     let (_, list) = owner.page("/orders?status=new").await;
     assert!(list.contains("#2") && !list.contains(">#1<"));
@@ -297,15 +298,16 @@ async fn outside_the_window_the_order_template_goes_or_a_note_says_why_not() {
         (kind.as_str(), body.as_str()),
         ("template", "Your order #1 is now fulfilled.")
     );
-    until(WAIT, "the template sent", || async {
+    app.run_pending_jobs().await;
+    assert!(
         graph.requests().iter().any(|r| {
             let body = String::from_utf8_lossy(&r.body);
             r.path_and_query.ends_with("/messages")
                 && body.contains("order_update")
                 && body.contains("fulfilled")
-        })
-    })
-    .await;
+        }),
+        "the template sent"
+    );
 }
 
 #[tokio::test]

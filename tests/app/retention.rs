@@ -48,19 +48,16 @@ async fn backdate(app: &TestApp, org: Uuid, prefix: &str, age: Duration) {
     .expect("backdate conversations");
 }
 
-/// Waits until the send queue has handed over every message (so none is
-/// held by a job when the sweep runs).
+/// Runs the send queue: every message is handed over (so none is held by
+/// a job when the sweep runs).
 async fn all_sent(app: &TestApp) {
-    until(
-        std::time::Duration::from_secs(10),
-        "messages sent",
-        || async {
-            app.count("select count(*) from messages where status = 'queued'")
-                .await
-                == 0
-        },
-    )
-    .await;
+    app.run_pending_jobs().await;
+    assert_eq!(
+        app.count("select count(*) from messages where status = 'queued'")
+            .await,
+        0,
+        "messages sent"
+    );
 }
 
 /// The workspace's message texts, oldest first.
@@ -157,7 +154,7 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
 
 #[tokio::test]
 async fn only_messages_older_than_the_retention_go_with_the_files_only_they_had() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let acme = app.org_id("Acme").await;
     let conversation = customer_writes(&owner, "Maria", "+55 11 91234 5678", "old hello").await;
@@ -287,7 +284,7 @@ async fn only_messages_older_than_the_retention_go_with_the_files_only_they_had(
 
 #[tokio::test]
 async fn more_old_messages_than_one_batch_all_go_across_batches() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let acme = app.org_id("Acme").await;
     customer_writes(&owner, "Maria", "+55 11 91234 5678", "today").await;
@@ -319,7 +316,7 @@ async fn more_old_messages_than_one_batch_all_go_across_batches() {
 
 #[tokio::test]
 async fn with_retention_off_nothing_is_deleted_and_each_change_is_audited() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let acme = app.org_id("Acme").await;
     customer_writes(&owner, "Maria", "+55 11 91234 5678", "old hello").await;
@@ -371,7 +368,7 @@ async fn with_retention_off_nothing_is_deleted_and_each_change_is_audited() {
 
 #[tokio::test]
 async fn bad_retention_input_is_refused_with_the_reason_and_what_was_typed() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let cases = [
         ("days", "29", "at least 30 days"),
@@ -417,7 +414,7 @@ async fn bad_retention_input_is_refused_with_the_reason_and_what_was_typed() {
 
 #[tokio::test]
 async fn only_owners_set_retention() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let team = team(&app).await;
     for member in [&team.admin, &team.agent] {
         let response = keep(member, "days", "30").await;
@@ -442,7 +439,7 @@ async fn only_owners_set_retention() {
 
 #[tokio::test]
 async fn a_deleted_workspace_goes_through_the_same_batches_with_its_files() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let acme = app.org_id("Acme").await;
     let conversation = customer_writes(&owner, "Maria", "+55 11 91234 5678", "hello").await;
@@ -482,11 +479,9 @@ async fn a_deleted_workspace_goes_through_the_same_batches_with_its_files() {
         .fetch_one(&mut app.admin_conn().await)
         .await
         .expect("export");
-    let archive = wacrm::features::export::archive_path(&app.state, acme, export);
-    until(std::time::Duration::from_secs(30), "the export", || async {
-        archive.exists()
-    })
-    .await;
+    let archive = wacrm::features::export::archive_path(&app.state.config, acme, export);
+    app.run_pending_jobs().await;
+    assert!(archive.exists(), "the export");
 
     let response = owner
         .post_form("/settings/delete-workspace", &[("confirm_name", "Acme")])

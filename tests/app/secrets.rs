@@ -17,7 +17,7 @@ use wacrm::channels::whatsapp_web::events::qr_purpose;
 use wacrm::channels::whatsapp_web::link::SessionEvent;
 use wacrm::channels::whatsapp_web::store::SessionStore;
 use wacrm::features::auth::totp;
-use wacrm::infra::jobs::Job;
+use wacrm::infra::jobs::SendEmail;
 use wacrm::infra::secrets::SecretBox;
 use wacrm::infra::secrets::rotate::{SEALED_COLUMNS, Scope, Tally, rotate};
 use whatsapp_rust::wacore::store::traits::*;
@@ -324,7 +324,7 @@ async fn rotating_reseals_every_secret_with_the_first_key_so_the_old_key_can_go(
         .await
         .unwrap();
     // A mail queued for tomorrow.
-    let mail = Job::SendEmail {
+    let mail = SendEmail {
         to: "bob@globex.test".into(),
         subject: "Tomorrow".into(),
         body: "See you".into(),
@@ -447,7 +447,8 @@ async fn rotating_reseals_every_secret_with_the_first_key_so_the_old_key_can_go(
         .await
         .unwrap();
     assert_eq!(
-        wacrm::infra::jobs::open_payload(&k2_app.state.secrets, job, &payload).unwrap(),
+        wacrm::infra::jobs::open_payload::<SendEmail>(&k2_app.state.secrets, job, &payload)
+            .unwrap(),
         mail
     );
 }
@@ -568,7 +569,7 @@ async fn the_rotate_command_prints_each_column_and_fails_while_a_value_does_not_
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&admin)
         .await
         .unwrap();
-    let mail = Job::SendEmail {
+    let mail = SendEmail {
         to: "ops@acme.test".into(),
         subject: "Later".into(),
         body: "Queued under K1".into(),

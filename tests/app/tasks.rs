@@ -3,16 +3,12 @@
 //! mail, "my day" and the call plan with each contact's context, bad input,
 //! and each workspace to its own.
 
-use std::time::Duration;
-
 use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::contacts::create_contact;
 use crate::support::*;
 use crate::team::team;
-
-const WAIT: Duration = Duration::from_secs(15);
 
 async fn set_time_zone(owner: &Browser, zone: &str) {
     let response = owner
@@ -41,25 +37,25 @@ async fn due_at(app: &TestApp, id: &str) -> OffsetDateTime {
         .unwrap()
 }
 
-/// Makes every queued reminder due now (the time travel), and waits until
-/// they all ran.
+/// Makes every queued reminder due now (the time travel), and runs them.
 async fn reminders_run(app: &TestApp) {
     let mut conn = app.admin_conn().await;
     sqlx::query("update jobs set run_at = now() where queue = 'reminders'")
         .execute(&mut conn)
         .await
         .unwrap();
-    until(WAIT, "reminder jobs done", || async {
+    app.run_pending_jobs().await;
+    assert_eq!(
         app.count("select count(*) from jobs where queue = 'reminders'")
-            .await
-            == 0
-    })
-    .await;
+            .await,
+        0,
+        "reminder jobs done"
+    );
 }
 
 #[tokio::test]
 async fn reminders_fire_once_at_the_local_due_time_across_a_daylight_saving_change() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let team = team(&app).await;
     set_time_zone(&team.owner, "Europe/Berlin").await;
     let agent = app.user_id("agent@acme.test").await.to_string();
@@ -115,7 +111,12 @@ async fn reminders_fire_once_at_the_local_due_time_across_a_daylight_saving_chan
             .await
             .unwrap();
     for (id, payload, run_at) in queued {
-        let job = wacrm::infra::jobs::open_payload(&app.state.secrets, id, &payload).unwrap();
+        let job = wacrm::infra::jobs::open_payload::<wacrm::features::reminders::RemindTask>(
+            &app.state.secrets,
+            id,
+            &payload,
+        )
+        .unwrap();
         wacrm::infra::jobs::enqueue_at(&mut conn, &app.state.secrets, &job, Some(run_at))
             .await
             .unwrap();
@@ -193,7 +194,7 @@ async fn reminders_fire_once_at_the_local_due_time_across_a_daylight_saving_chan
 
 #[tokio::test]
 async fn my_day_and_the_call_plan_show_the_right_tasks_in_order_with_context() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let team = team(&app).await;
     let owner = &team.owner;
     set_time_zone(owner, "America/Sao_Paulo").await;
@@ -390,7 +391,7 @@ async fn my_day_and_the_call_plan_show_the_right_tasks_in_order_with_context() {
 
 #[tokio::test]
 async fn bad_tasks_are_refused_with_every_reason_and_the_text_kept() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let response = owner
         .post_form(
@@ -447,7 +448,7 @@ async fn bad_tasks_are_refused_with_every_reason_and_the_text_kept() {
 
 #[tokio::test]
 async fn another_workspace_never_sees_or_changes_a_task() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let acme = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let globex = app.sign_up("Gina", "owner@globex.test", "Globex").await;
     let ana = create_contact(&acme, &[("name", "Ana")]).await;

@@ -361,7 +361,7 @@ async fn unsigned_forged_oversized_or_malformed_deliveries_are_refused_and_store
 
 #[tokio::test]
 async fn every_message_type_is_stored_and_unknown_ones_are_kept_raw() {
-    let (app, owner, sales) = with_number(spawn_app().await).await;
+    let (app, owner, sales) = with_number(spawn_app_without_worker().await).await;
     let from = |id: &str, kind: &str, content: Value| {
         let mut m =
             json!({"from": "5511912345678", "id": id, "timestamp": "1764200000", "type": kind});
@@ -436,17 +436,14 @@ async fn every_message_type_is_stored_and_unknown_ones_are_kept_raw() {
         json!({"contacts": [{"profile": {"name": "Bruno"}, "wa_id": "5511912345678"}], "messages": messages}),
     );
     assert_eq!(deliver(&app, &sales.id, &delivery).await, 200);
-    // The cart's job runs in the background and leaves its note: wait for it.
-    until(
-        std::time::Duration::from_secs(15),
-        "the order job",
-        || async {
-            app.count("select count(*) from messages where private")
-                .await
-                == 1
-        },
-    )
-    .await;
+    // The cart's job leaves its note.
+    app.run_pending_jobs().await;
+    assert_eq!(
+        app.count("select count(*) from messages where private")
+            .await,
+        1,
+        "the order job"
+    );
     let stored: Vec<(String, String)> = messages_on(&app, &sales.id)
         .await
         .into_iter()
@@ -957,7 +954,7 @@ async fn a_send_that_never_reached_graph_is_sent_after_the_confirmation_window()
     wacrm::infra::jobs::enqueue(
         tx.conn(),
         &app.state.secrets,
-        &wacrm::infra::jobs::Job::SendMessage {
+        &wacrm::features::inbox::outbound::SendMessage {
             org_id: org,
             message_id: id,
         },

@@ -111,6 +111,9 @@ pub struct TestApp {
     pub smtp: SmtpSink,
     /// Its background tasks and server (`kill` them to play a dead process).
     pub background: Background,
+    /// Whether a job worker runs in the background; without one the test
+    /// runs due jobs itself ([`TestApp::run_pending_jobs`]).
+    pub worker: bool,
     _data_dir: TempDir,
 }
 
@@ -133,6 +136,7 @@ async fn start_instance(
     config: Config,
     listener: TcpListener,
     connector: Option<std::sync::Arc<dyn wacrm::channels::whatsapp_web::link::Connector>>,
+    worker: bool,
 ) -> (AppState, Background) {
     let pool = wacrm::infra::db::app_pool(admin, config.pool_size() + 1)
         .await
@@ -141,7 +145,7 @@ async fn start_instance(
     if let Some(connector) = connector {
         state.web_connector = connector;
     }
-    let mut tasks = wacrm::server::spawn_background(&state);
+    let mut tasks = wacrm::server::spawn_background_with(&state, worker);
     let server = wacrm::server::serve(listener, state.clone(), std::future::pending());
     tasks.push(tokio::spawn(async move {
         let _ = server.await;
@@ -174,7 +178,30 @@ pub async fn spawn_app_with_connector(
     connector: Option<std::sync::Arc<dyn wacrm::channels::whatsapp_web::link::Connector>>,
     customize: impl FnOnce(&mut Config),
 ) -> TestApp {
+    start_app(connector, true, customize).await
+}
+
+/// The app without a background job worker: queued jobs wait until the
+/// test runs them ([`TestApp::run_pending_jobs`]), so it need not poll.
+pub async fn spawn_app_without_worker() -> TestApp {
+    spawn_app_without_worker_with(|_| {}).await
+}
+
+/// [`spawn_app_without_worker`] with its configuration changed.
+pub async fn spawn_app_without_worker_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    start_app(None, false, customize).await
+}
+
+async fn start_app(
+    connector: Option<std::sync::Arc<dyn wacrm::channels::whatsapp_web::link::Connector>>,
+    worker: bool,
+    customize: impl FnOnce(&mut Config),
+) -> TestApp {
     wacrm::infra::tls::install_crypto_provider();
+    // `RUST_LOG=warn cargo test ...` shows what the server logs.
+    if std::env::var_os("RUST_LOG").is_some() {
+        wacrm::init_tracing();
+    }
     let admin = fresh_database().await;
     let smtp = SmtpSink::start().await;
     let data_dir = std::env::temp_dir().join(format!(
@@ -189,7 +216,7 @@ pub async fn spawn_app_with_connector(
     config.smtp_url = Some(smtp.url().into());
     config.secret_key = Some(test_secret_key().into());
     customize(&mut config);
-    let (state, background) = start_instance(&admin, config, listener, connector).await;
+    let (state, background) = start_instance(&admin, config, listener, connector, worker).await;
     TestApp {
         addr,
         base: format!("http://{addr}"),
@@ -197,6 +224,7 @@ pub async fn spawn_app_with_connector(
         admin,
         smtp,
         background,
+        worker,
         _data_dir: TempDir(data_dir),
     }
 }
@@ -223,7 +251,8 @@ impl TestApp {
         config.bind = addr;
         customize(&mut config);
         let connector = Some(self.state.web_connector.clone());
-        let (state, background) = start_instance(&self.admin, config, listener, connector).await;
+        let (state, background) =
+            start_instance(&self.admin, config, listener, connector, self.worker).await;
         Instance {
             base: format!("http://{addr}"),
             state,
@@ -282,8 +311,12 @@ impl TestApp {
         browser
     }
 
-    /// The mail to `to` whose body contains `needle`.
+    /// The mail to `to` whose body contains `needle` (sent by the due jobs
+    /// first when no worker runs).
     pub async fn mail_to(&self, to: &str, needle: &str) -> smtp_sink::ReceivedMail {
+        if !self.worker {
+            self.run_pending_jobs().await;
+        }
         self.smtp
             .wait_for(to, needle, Duration::from_secs(10))
             .await
@@ -588,4 +621,26 @@ pub async fn assert_served_as_attachment(browser: &Browser, url: &str, bytes: &[
         bytes,
         "{url}"
     );
+}
+
+impl TestApp {
+    /// Claims and runs every job due in this app's database, as the worker
+    /// does (same claim, run and outcome), until none is due; returns how
+    /// many ran. A job that fails waits for its backoff, so it is not run
+    /// again here. Use it on an app without a worker
+    /// ([`spawn_app_without_worker`]): with one, a job the worker claimed
+    /// may still be running when this returns.
+    pub async fn run_pending_jobs(&self) -> usize {
+        wacrm::worker::worker(&self.state).run_pending(10_000).await
+    }
+
+    /// Makes every queued job due now (as if its time or backoff had
+    /// passed), so that [`TestApp::run_pending_jobs`] runs it.
+    pub async fn make_jobs_due(&self) {
+        let mut conn = self.admin_conn().await;
+        sqlx::query("update jobs set run_at = now() where run_at > now()")
+            .execute(&mut conn)
+            .await
+            .expect("jobs due now");
+    }
 }

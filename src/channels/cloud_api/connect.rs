@@ -132,9 +132,7 @@ pub async fn connect(
     match inserted {
         Ok(()) => Ok(Connected { id, verify_token }),
         // Connected concurrently.
-        Err(e) if e.as_database_error().and_then(|d| d.constraint()) == Some(NUMBER_KEY) => {
-            Err(ConnectError::NumberTaken)
-        }
+        Err(e) if crate::infra::db::violates(&e, NUMBER_KEY) => Err(ConnectError::NumberTaken),
         Err(e) => Err(ConnectError::Failed(e.into())),
     }
 }

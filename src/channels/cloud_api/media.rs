@@ -11,10 +11,10 @@ use uuid::Uuid;
 use crate::channels::cloud_api::graph::GraphError;
 use crate::infra::db;
 use crate::infra::db::messages::Message;
-use crate::infra::jobs::{self, Job, RetryLater};
+use crate::infra::jobs::{self, RetryLater};
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 
 /// WhatsApp's own limit (documents): nothing larger is kept.
 pub const MAX_MEDIA_BYTES: usize = 100 * 1024 * 1024;
@@ -28,7 +28,7 @@ pub async fn queue_fetch(
     secrets: &SecretBox,
     message_id: Uuid,
 ) -> anyhow::Result<()> {
-    let job = Job::FetchMedia {
+    let job = FetchMedia {
         org_id: tx.org_id(),
         message_id,
     };
@@ -38,12 +38,12 @@ pub async fn queue_fetch(
 
 /// The fetch job.
 pub async fn fetch(
-    state: &AppState,
+    env: &Environment,
     org_id: Uuid,
     message_id: Uuid,
     attempt: i32,
 ) -> anyhow::Result<()> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     let Some(message) = db::messages::find(&mut tx, message_id).await? else {
         return Ok(());
     };
@@ -53,7 +53,7 @@ pub async fn fetch(
     if media.get("source_url").is_some() {
         // Received through a WAHA server: fetched from there.
         tx.commit().await?;
-        return crate::channels::waha::media::fetch(state, org_id, &message, attempt).await;
+        return crate::channels::waha::media::fetch(env, org_id, &message, attempt).await;
     }
     if media
         .get(crate::channels::whatsapp_web::link::MEDIA_REF_KEY)
@@ -61,7 +61,7 @@ pub async fn fetch(
     {
         // Received on a linked phone: fetched through its session.
         tx.commit().await?;
-        return crate::channels::whatsapp_web::media::fetch(state, org_id, &message, attempt).await;
+        return crate::channels::whatsapp_web::media::fetch(env, org_id, &message, attempt).await;
     }
     let Some(media_id) = media
         .get("provider_media_id")
@@ -76,18 +76,18 @@ pub async fn fetch(
     let Some(channel) = db::cloud_channels::find(&mut tx, message.channel_id).await? else {
         return Ok(());
     };
-    let token = crate::channels::cloud_api::access_token(&state.secrets, org_id, &channel)?;
+    let token = crate::channels::cloud_api::access_token(&env.secrets, org_id, &channel)?;
     // Nothing is held open while downloading.
     tx.commit().await?;
 
-    let fetched = match download(state, &media_id, &token).await {
+    let fetched = match download(env, &media_id, &token).await {
         Ok((bytes, mime_type)) => Ok((bytes, Some(mime_type))),
         Err(e) if e.is_transient() && attempt < FETCH_ATTEMPTS => {
             return Err(retry_fetch(attempt, format!("media {media_id}: {e}")));
         }
         Err(e) => Err(e.to_string()),
     };
-    keep(state, org_id, &message, media, fetched).await
+    keep(env, org_id, &message, media, fetched).await
 }
 
 /// A fetch to try again later (the job queue's backoff for `attempt`).
@@ -104,13 +104,13 @@ pub fn retry_fetch(attempt: i32, reason: String) -> anyhow::Error {
 /// the bytes kept in the media store (with the type the source served when
 /// the message did not say), or why it is unavailable.
 pub async fn keep(
-    state: &AppState,
+    env: &Environment,
     org_id: Uuid,
     message: &Message,
     mut media: Value,
     fetched: Result<(Vec<u8>, Option<String>), String>,
 ) -> anyhow::Result<()> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     match fetched {
         Ok((bytes, served_type)) => {
             let mime_type = served_type
@@ -130,7 +130,7 @@ pub async fn keep(
             // bytes decide (a customer chooses the claimed type).
             let stored = db::media::store(
                 &mut tx,
-                &state.media,
+                &env.media,
                 Some(&mime_type),
                 &filename,
                 crate::infra::media_store::Incoming::from_bytes(bytes),
@@ -153,12 +153,12 @@ pub async fn keep(
 
 /// The bytes and their type, checked against Meta's digest.
 async fn download(
-    state: &AppState,
+    env: &Environment,
     media_id: &str,
     token: &str,
 ) -> Result<(Vec<u8>, String), GraphError> {
-    let info = state.graph.media_info(media_id, token).await?;
-    let bytes = state
+    let info = env.graph.media_info(media_id, token).await?;
+    let bytes = env
         .graph
         .download(&info.url, token, MAX_MEDIA_BYTES, info.size())
         .await?;
@@ -173,4 +173,25 @@ async fn download(
         .mime_type
         .unwrap_or_else(|| "application/octet-stream".to_owned());
     Ok((bytes, mime_type))
+}
+
+/// A customer's media, fetched from the provider (`kind: fetch_media`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct FetchMedia {
+    pub org_id: Uuid,
+    pub message_id: Uuid,
+}
+
+impl crate::infra::jobs::BackgroundJob for FetchMedia {
+    const KIND: &'static str = "fetch_media";
+    const QUEUE: &'static str = "media";
+    type Context = crate::worker::environment::Environment;
+
+    async fn run(
+        &self,
+        env: &crate::worker::environment::Environment,
+        attempt: i32,
+    ) -> anyhow::Result<()> {
+        fetch(env, self.org_id, self.message_id, attempt).await
+    }
 }

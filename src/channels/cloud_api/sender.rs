@@ -41,7 +41,7 @@ use crate::infra::db::messages::Message;
 use crate::infra::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
 use crate::infra::secrets::SecretsError;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 
 /// Why a message fails when its channel's stored token cannot be read.
 pub const UNREADABLE_TOKEN: &str = "This number's stored access token cannot be read (it was not \
@@ -50,7 +50,7 @@ pub const UNREADABLE_TOKEN: &str = "This number's stored access token cannot be 
 
 /// Sends `message` (queued, on a Cloud API channel) in `tx`'s workspace.
 pub async fn send(
-    state: &AppState,
+    env: &Environment,
     mut tx: TenantTx,
     message: &Message,
     attempt: i32,
@@ -68,7 +68,7 @@ pub async fn send(
         .await;
     }
     if let Some(started) = db::messages::send_attempted_at(&mut tx, message.id).await? {
-        let window = Duration::from_secs(state.config.whatsapp_send_confirm_secs);
+        let window = Duration::from_secs(env.config.whatsapp_send_confirm_secs);
         let waited = OffsetDateTime::now_utc() - started;
         let left = window.saturating_sub(waited.try_into().unwrap_or_default());
         if !left.is_zero() {
@@ -82,7 +82,7 @@ pub async fn send(
         }
         // No report in the window: Graph never took it.
     }
-    let token = match crate::channels::cloud_api::access_token(&state.secrets, org_id, &channel) {
+    let token = match crate::channels::cloud_api::access_token(&env.secrets, org_id, &channel) {
         Ok(token) => token,
         // Not this channel's token (copied from another row) or damaged:
         // trying again cannot help. A key missing from the configuration
@@ -98,14 +98,14 @@ pub async fn send(
         }
         Err(e) => return Err(e),
     };
-    let body = match request_body(state, &mut tx, &channel, &token, message).await? {
+    let body = match request_body(env, &mut tx, &channel, &token, message).await? {
         Ok(body) => body,
         Err(Unsendable::Reason(reason)) => return give_up(tx, message, &reason).await,
         // An upload failed: nothing was sent.
         Err(Unsendable::Graph(e)) => return graph_failed(tx, message, e, attempt).await,
     };
 
-    if !db::channels::take_send_slot(&mut tx, channel.id, state.config.whatsapp_send_rate).await? {
+    if !db::channels::take_send_slot(&mut tx, channel.id, env.config.whatsapp_send_rate).await? {
         // The number's share of this second is used up (by any instance).
         let mut byte = [0u8; 1];
         let _ = getrandom::fill(&mut byte);
@@ -118,12 +118,12 @@ pub async fn send(
     }
     db::messages::set_send_attempt(&mut tx, message.id, true).await?;
     tx.commit().await?;
-    let outcome = state
+    let outcome = env
         .graph
         .send_message(&channel.phone_number_id, &token, &body)
         .await;
 
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     match outcome {
         Ok(wamid) => {
             db::messages::set_send_attempt(&mut tx, message.id, false).await?;
@@ -195,7 +195,7 @@ impl Unsendable {
 
 /// The Cloud API body for the message (its file uploaded first).
 async fn request_body(
-    state: &AppState,
+    env: &Environment,
     tx: &mut TenantTx,
     channel: &CloudChannel,
     token: &str,
@@ -225,12 +225,12 @@ async fn request_body(
             }
         },
         MessageKind::Image | MessageKind::Video | MessageKind::Audio | MessageKind::Document => {
-            let Some((mime_type, filename, bytes)) = stored_file(state, tx, message).await? else {
+            let Some((mime_type, filename, bytes)) = stored_file(env, tx, message).await? else {
                 return Ok(Err(Unsendable::reason(
                     "The file to send is no longer stored.",
                 )));
             };
-            let uploaded = state
+            let uploaded = env
                 .graph
                 .upload_media(
                     &channel.phone_number_id,
@@ -286,7 +286,7 @@ async fn request_body(
 /// The bytes of the file a media message carries (`/media/{id}`), with its
 /// type and name; `None` if it is gone.
 pub async fn stored_file(
-    state: &AppState,
+    env: &Environment,
     tx: &mut TenantTx,
     message: &Message,
 ) -> anyhow::Result<Option<(String, String, Vec<u8>)>> {
@@ -302,7 +302,7 @@ pub async fn stored_file(
     };
     let bytes = match file.content {
         Content::Bytes(bytes) => Some(bytes),
-        Content::Stored { sha256 } => state.media.get(&sha256).await?,
+        Content::Stored { sha256 } => env.media.get(&sha256).await?,
     };
     Ok(bytes.map(|b| (file.content_type, file.filename, b)))
 }

@@ -9,17 +9,17 @@ use crate::channels::cloud_api::media::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, r
 use crate::infra::db;
 use crate::infra::db::messages::Message;
 use crate::infra::tenancy::bootstrap;
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 
 /// Fetches `message`'s file if it still points at WAHA (`source_url`) and
 /// its channel is bridged to WAHA.
 pub async fn fetch(
-    state: &AppState,
+    env: &Environment,
     org_id: Uuid,
     message: &Message,
     attempt: i32,
 ) -> anyhow::Result<()> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     let Some(bridge) = db::waha_bridges::find(&mut tx, message.channel_id).await? else {
         return Ok(());
     };
@@ -36,10 +36,10 @@ pub async fn fetch(
     if media.get("url").is_some() {
         return Ok(());
     }
-    let waha = super::sender::session(state, org_id, &bridge)?;
+    let waha = super::sender::session(&env.secrets, &env.waha_http, org_id, &bridge)?;
     tx.commit().await?;
 
-    let timeout = state.graph.transfer_timeout(MAX_MEDIA_BYTES);
+    let timeout = env.graph.transfer_timeout(MAX_MEDIA_BYTES);
     let fetched = match waha.download(&source, MAX_MEDIA_BYTES, timeout).await {
         // WAHA's type for the file when the message gave none.
         Ok((bytes, served_type)) => Ok((
@@ -55,5 +55,5 @@ pub async fn fetch(
         }
         Err(e) => Err(e.to_string()),
     };
-    keep(state, org_id, message, media, fetched).await
+    keep(env, org_id, message, media, fetched).await
 }

@@ -20,23 +20,25 @@ use crate::infra::db;
 use crate::infra::db::messages::Message;
 use crate::infra::db::waha_bridges::WahaBridge;
 use crate::infra::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
+use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 
 /// The session of `bridge` (its API key unsealed), for `org_id`.
 pub fn session<'a>(
-    state: &'a AppState,
+    secrets: &SecretBox,
+    http: &'a crate::channels::waha::network::WahaHttp,
     org_id: Uuid,
     bridge: &WahaBridge,
 ) -> anyhow::Result<WahaSession<'a>> {
-    let api_key = state.secrets.open(
+    let api_key = secrets.open(
         org_id,
         super::API_KEY_PURPOSE,
         bridge.channel_id,
         &bridge.api_key_sealed,
     )?;
     Ok(WahaSession {
-        http: &state.waha_http,
+        http,
         base_url: url::Url::parse(&bridge.base_url)?,
         api_key: String::from_utf8(api_key)?,
         name: bridge.session_name.clone(),
@@ -63,7 +65,7 @@ enum Content {
 
 /// Sends `message` (queued, on a channel bridged to WAHA).
 pub async fn send(
-    state: &AppState,
+    env: &Environment,
     mut tx: TenantTx,
     message: &Message,
     attempt: i32,
@@ -91,7 +93,7 @@ pub async fn send(
             }
         },
         MessageKind::Image | MessageKind::Video | MessageKind::Audio | MessageKind::Document => {
-            match stored_file(state, &mut tx, message).await? {
+            match stored_file(env, &mut tx, message).await? {
                 Some((mime_type, filename, bytes)) => Content::File {
                     mime_type,
                     filename,
@@ -111,9 +113,8 @@ pub async fn send(
             .await;
         }
     };
-    crate::channels::whatsapp_web::sender::take_send_slot(state, &mut tx, message.channel_id)
-        .await?;
-    let waha = session(state, org_id, bridge)?;
+    crate::channels::whatsapp_web::sender::take_send_slot(env, &mut tx, message.channel_id).await?;
+    let waha = session(&env.secrets, &env.waha_http, org_id, bridge)?;
     let chat_id = format!("{to}@c.us");
     let is_reaction = matches!(content, Content::Reaction { .. });
     if !is_reaction {
@@ -168,7 +169,7 @@ pub async fn send(
             // A reaction has no id of its own to report on.
             .map(|()| format!("reaction.{}", message.id)),
     };
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     if !is_reaction && !outcome.as_ref().is_err_and(WahaError::is_uncertain) {
         // Sent, or WAHA answered that it did not send.
         db::messages::set_send_attempt(&mut tx, message.id, false).await?;

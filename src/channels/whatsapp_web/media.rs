@@ -15,11 +15,11 @@ use crate::channels::cloud_api::media::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, r
 use crate::infra::db::messages::Message;
 use crate::infra::jobs::RetryLater;
 use crate::infra::tenancy::bootstrap;
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 
 /// Fetches `message`'s file through its channel's session.
 pub async fn fetch(
-    state: &AppState,
+    env: &Environment,
     org_id: Uuid,
     message: &Message,
     attempt: i32,
@@ -37,7 +37,7 @@ pub async fn fetch(
         Some(Ok(reference)) if reference.file_length > MAX_MEDIA_BYTES as u64 => {
             Err("the file is larger than WhatsApp allows".to_owned())
         }
-        Some(Ok(reference)) => match state.web_sessions.get(message.channel_id) {
+        Some(Ok(reference)) => match env.web_sessions.get(message.channel_id) {
             Some(session) => match session.download(&reference).await {
                 Ok(bytes) if digest_matches(&bytes, &reference.file_sha256) => Ok(bytes),
                 Ok(_) => Err("the download was damaged".to_owned()),
@@ -47,7 +47,7 @@ pub async fn fetch(
                 Err(e) => Err(format!("{e:#}")),
             },
             None => {
-                let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+                let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
                 let gone = super::sender::phone_gone(&mut tx, message.channel_id).await?;
                 tx.commit().await?;
                 if !gone {
@@ -68,7 +68,7 @@ pub async fn fetch(
         object.remove(MEDIA_REF_KEY);
     }
     keep(
-        state,
+        env,
         org_id,
         message,
         media,

@@ -24,7 +24,7 @@ use crate::infra::db;
 use crate::infra::db::messages::Message;
 use crate::infra::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 
 /// The id WhatsApp knows our message by: WhatsApp Web's form (`3EB0` and
 /// upper-case hex), from the random part of our id.
@@ -35,7 +35,7 @@ pub fn wire_id(message_id: Uuid) -> String {
 
 /// Sends `message` (queued, on a linked-device channel) in `tx`'s workspace.
 pub async fn send(
-    state: &AppState,
+    env: &Environment,
     mut tx: TenantTx,
     message: &Message,
     attempt: i32,
@@ -45,9 +45,9 @@ pub async fn send(
         return give_up(tx, message, PHONE_GONE).await;
     }
     if let Some(bridge) = db::waha_bridges::find(&mut tx, message.channel_id).await? {
-        return crate::channels::waha::sender::send(state, tx, message, attempt, &bridge).await;
+        return crate::channels::waha::sender::send(env, tx, message, attempt, &bridge).await;
     }
-    let Some(session) = state.web_sessions.get(message.channel_id) else {
+    let Some(session) = env.web_sessions.get(message.channel_id) else {
         // Another process runs the session, or it is not linked yet.
         return Err(RetryLater {
             after: Duration::from_secs(1),
@@ -61,14 +61,14 @@ pub async fn send(
         return give_up(tx, message, "The contact has no phone number to send to.").await;
     };
     let to: String = phone.chars().filter(char::is_ascii_digit).collect();
-    let outgoing = match outgoing(state, &mut tx, message).await? {
+    let outgoing = match outgoing(env, &mut tx, message).await? {
         Ok(outgoing) => outgoing,
         Err(reason) => return give_up(tx, message, reason).await,
     };
-    take_send_slot(state, &mut tx, message.channel_id).await?;
+    take_send_slot(env, &mut tx, message.channel_id).await?;
     tx.commit().await?;
     let outcome = session.send(&to, &outgoing).await;
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     match outcome {
         Ok(provider_id) => {
             delivery::record_sent(&mut tx, message.channel_id, message.id, &provider_id).await?;
@@ -91,7 +91,7 @@ pub async fn send(
 
 /// What goes out for `message`, or why it cannot.
 async fn outgoing(
-    state: &AppState,
+    env: &Environment,
     tx: &mut TenantTx,
     message: &Message,
 ) -> anyhow::Result<Result<WebOutgoing, &'static str>> {
@@ -113,7 +113,7 @@ async fn outgoing(
         }
         MessageKind::Reaction => None,
         MessageKind::Image | MessageKind::Video | MessageKind::Audio | MessageKind::Document => {
-            match stored_file(state, tx, message).await? {
+            match stored_file(env, tx, message).await? {
                 Some((mime_type, filename, bytes)) => Some(WebFile {
                     kind,
                     mime_type,
@@ -150,11 +150,11 @@ pub async fn phone_gone(tx: &mut TenantTx, channel_id: uuid::Uuid) -> sqlx::Resu
 /// (`WHATSAPP_WEB_SEND_RATE` a second, across instances), or waits for the
 /// next second.
 pub async fn take_send_slot(
-    state: &AppState,
+    env: &Environment,
     tx: &mut TenantTx,
     channel_id: uuid::Uuid,
 ) -> anyhow::Result<()> {
-    let rate = state.config.whatsapp_web_send_rate;
+    let rate = env.config.whatsapp_web_send_rate;
     if db::channels::take_send_slot(tx, channel_id, rate).await? {
         return Ok(());
     }

@@ -12,7 +12,7 @@ use crate::error::{AppError, Result};
 use crate::features::billing::limits::{self, Counted};
 use crate::infra::db;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 
 const AI_OFF: &str = "AI is off for this workspace: an owner can turn it on in Settings → AI.";
 const NO_PROVIDER: &str =
@@ -26,14 +26,14 @@ pub struct Prepared {
 }
 
 /// The workspace's provider, if AI is on and there is a key to use.
-pub async fn provider(state: &AppState, tx: &mut TenantTx) -> Result<Provider> {
+pub async fn provider(env: &Environment, tx: &mut TenantTx) -> Result<Provider> {
     let settings = db::ai::settings(tx).await?;
     if !settings.enabled {
         return Err(AppError::Conflict(AI_OFF.into()));
     }
     let own_key = match &settings.api_key_sealed {
         Some(sealed) => {
-            let key = state
+            let key = env
                 .secrets
                 .open(tx.org_id(), db::ai::KEY_PURPOSE, tx.org_id(), sealed)
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("AI key: {e}")))?;
@@ -41,16 +41,15 @@ pub async fn provider(state: &AppState, tx: &mut TenantTx) -> Result<Provider> {
         }
         None => None,
     };
-    state
-        .ai
+    env.ai
         .for_workspace(own_key.as_deref(), settings.model.as_deref())
         .ok_or_else(|| AppError::Conflict(NO_PROVIDER.into()))
 }
 
 /// Checks and counts one call; the caller commits `tx` before [`run`].
-pub async fn prepare(state: &AppState, tx: &mut TenantTx) -> Result<Prepared> {
-    let provider = provider(state, tx).await?;
-    limits::check_one(&state.config, tx, Counted::AiRequests).await??;
+pub async fn prepare(env: &Environment, tx: &mut TenantTx) -> Result<Prepared> {
+    let provider = provider(env, tx).await?;
+    limits::check_one(&env.config, tx, Counted::AiRequests).await??;
     let month = db::ai::count_call(tx).await?;
     Ok(Prepared {
         org_id: tx.org_id(),
@@ -61,13 +60,13 @@ pub async fn prepare(state: &AppState, tx: &mut TenantTx) -> Result<Prepared> {
 
 /// Makes the call and records what it cost (or uncounts it).
 pub async fn run(
-    state: &AppState,
+    env: &Environment,
     prepared: Prepared,
     turns: &[Turn],
     max_tokens: u32,
 ) -> Result<std::result::Result<Completion, AiError>> {
     let answer = prepared.provider.complete(turns, max_tokens).await;
-    let mut tx = bootstrap::for_job(&state.pool, prepared.org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, prepared.org_id).await?;
     match &answer {
         Ok(c) => {
             db::ai::add_tokens(

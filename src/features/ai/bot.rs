@@ -18,7 +18,7 @@ use crate::infra::db;
 use crate::infra::db::bot::{BotMode, BotSettings};
 use crate::infra::db::conversations::{Conversation, Visibility};
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 
 /// How many articles go into the prompt.
 const ARTICLES: i64 = 3;
@@ -39,7 +39,7 @@ enum Decision {
 
 /// Why the bot stays out, if it does (checked again before it writes).
 async fn stays_out(
-    state: &AppState,
+    env: &Environment,
     tx: &mut TenantTx,
     bot: &BotSettings,
     conversation: &Conversation,
@@ -52,7 +52,7 @@ async fn stays_out(
             let Some(org) = db::orgs::get(tx).await? else {
                 return why("the workspace is gone");
             };
-            let now = state.clock.now().unix_timestamp();
+            let now = env.clock.now().unix_timestamp();
             if crate::domain::hours::open_at(&org.business_hours, &org.time_zone, now) == Some(true)
             {
                 return why("within business hours");
@@ -103,11 +103,11 @@ async fn stays_out(
 /// Decides (and asks the model) without holding a transaction open while
 /// the model thinks.
 async fn decide(
-    state: &AppState,
+    env: &Environment,
     org_id: Uuid,
     message_id: Uuid,
 ) -> anyhow::Result<Option<(Conversation, BotSettings, Decision)>> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     // A retried job whose run was recorded: nothing more (not even the model).
     if db::bot::has_run(&mut tx, message_id).await? {
         return Ok(None);
@@ -131,7 +131,7 @@ async fn decide(
     if !message.is_inbound() {
         return Ok(None);
     }
-    if let Some(why) = stays_out(state, &mut tx, &bot, &conversation, message_id).await? {
+    if let Some(why) = stays_out(env, &mut tx, &bot, &conversation, message_id).await? {
         return Ok(Some((conversation, bot, Decision::Skip(why))));
     }
     let text = message.body.trim();
@@ -156,7 +156,7 @@ async fn decide(
         if articles.is_empty() {
             hand_over("nothing in the knowledge base matches")
         } else {
-            match assist::prepare(state, &mut tx).await {
+            match assist::prepare(env, &mut tx).await {
                 Err(AppError::Conflict(_)) => Decision::Skip("AI is off or has no provider".into()),
                 Err(AppError::PlanLimit(_)) => hand_over("the plan's AI requests are used up"),
                 Err(e) => return Err(anyhow::anyhow!("preparing the bot's AI call: {e}")),
@@ -178,7 +178,7 @@ async fn decide(
                         },
                         &knowledge,
                     );
-                    let answer = assist::run(state, prepared, &turns, 400)
+                    let answer = assist::run(env, prepared, &turns, 400)
                         .await
                         .map_err(|e| anyhow::anyhow!("the bot's AI call: {e}"))?;
                     return Ok(Some((
@@ -201,16 +201,16 @@ async fn decide(
 }
 
 /// The bot job: one run per customer message.
-pub async fn answer(state: &AppState, org_id: Uuid, message_id: Uuid) -> anyhow::Result<()> {
-    let Some((conversation, bot, decision)) = decide(state, org_id, message_id).await? else {
+pub async fn answer(env: &Environment, org_id: Uuid, message_id: Uuid) -> anyhow::Result<()> {
+    let Some((conversation, bot, decision)) = decide(env, org_id, message_id).await? else {
         return Ok(());
     };
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     // Things may have changed while the model thought (a person answered,
     // the customer wrote again): the same checks, then write.
     let decision = match decision {
         Decision::Skip(why) => Decision::Skip(why),
-        other => match stays_out(state, &mut tx, &bot, &conversation, message_id).await? {
+        other => match stays_out(env, &mut tx, &bot, &conversation, message_id).await? {
             Some(why) => Decision::Skip(why),
             None => other,
         },
@@ -226,8 +226,7 @@ pub async fn answer(state: &AppState, org_id: Uuid, message_id: Uuid) -> anyhow:
             }
         }
         Decision::BookPick(pick) => {
-            match super::booking::book_pick(&mut tx, &state.secrets, &conversation, pick, now)
-                .await?
+            match super::booking::book_pick(&mut tx, &env.secrets, &conversation, pick, now).await?
             {
                 Some(reply) => Decision::Answer(reply),
                 None => Decision::HandOver("the offered time could not be booked".to_owned()),
@@ -250,18 +249,13 @@ pub async fn answer(state: &AppState, org_id: Uuid, message_id: Uuid) -> anyhow:
         Decision::Skip(_) => {}
         Decision::HandOver(_) => {
             db::bot::hand_over(&mut tx, conversation.id).await?;
-            outbound::queue_automated(
-                &mut tx,
-                &state.secrets,
-                &conversation,
-                &bot.handover_message,
-            )
-            .await?;
+            outbound::queue_automated(&mut tx, &env.secrets, &conversation, &bot.handover_message)
+                .await?;
         }
         Decision::Answer(text) => {
             db::bot::count_answer(&mut tx, conversation.id).await?;
             let text = format!("{AUTOMATED_MARK}{text}");
-            outbound::queue_automated(&mut tx, &state.secrets, &conversation, &text).await?;
+            outbound::queue_automated(&mut tx, &env.secrets, &conversation, &text).await?;
         }
         // Turned into answers or handovers above.
         Decision::OfferTimes(_) | Decision::BookPick(_) => {}
@@ -269,4 +263,25 @@ pub async fn answer(state: &AppState, org_id: Uuid, message_id: Uuid) -> anyhow:
     tracing::info!(%org_id, conversation_id = %conversation.id, outcome, reason = %reason, "bot run");
     tx.commit().await?;
     Ok(())
+}
+
+/// A customer's message on a channel whose bot is on: the bot answers it from the knowledge base or hands over (once per message) (`kind: bot_answer`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct BotAnswer {
+    pub org_id: Uuid,
+    pub message_id: Uuid,
+}
+
+impl crate::infra::jobs::BackgroundJob for BotAnswer {
+    const KIND: &'static str = "bot_answer";
+    const QUEUE: &'static str = "bot";
+    type Context = crate::worker::environment::Environment;
+
+    async fn run(
+        &self,
+        env: &crate::worker::environment::Environment,
+        _attempt: i32,
+    ) -> anyhow::Result<()> {
+        answer(env, self.org_id, self.message_id).await
+    }
 }

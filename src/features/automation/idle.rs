@@ -31,6 +31,7 @@ async fn workspaces(state: &AppState) -> sqlx::Result<Vec<Uuid>> {
 
 /// Runs every due waiting rule; how many rule runs it made.
 pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
+    let env = state.env();
     let now = state.clock.now();
     let mut ran = 0;
     for org_id in workspaces(state).await? {
@@ -64,7 +65,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
                 db::conversations::with_labels(&mut tx, std::slice::from_mut(&mut conversation))
                     .await?;
                 let occasion = format!("idle:{last_message}");
-                if super::run_rule(state, &mut tx, &rule, &occasion, &conversation)
+                if super::run_rule(&env, &mut tx, &rule, &occasion, &conversation)
                     .await?
                     .is_some()
                 {

@@ -16,7 +16,7 @@ use crate::infra::db;
 use crate::infra::db::automation::{Actions, Rule};
 use crate::infra::db::conversations::{Conversation, PRIORITIES, Visibility};
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 
 pub const TRIGGERS: [(&str, &str); 5] = [
     ("conversation_created", "A conversation starts"),
@@ -82,7 +82,7 @@ async fn conditions_hold(
 
 /// Runs `rule` for this occasion if it may; what it did.
 pub(crate) async fn run_rule(
-    state: &AppState,
+    env: &Environment,
     tx: &mut TenantTx,
     rule: &Rule,
     occasion: &str,
@@ -105,7 +105,7 @@ pub(crate) async fn run_rule(
     if !db::automation::claim_run(tx, rule, occasion, conversation.id).await? {
         return Ok(None);
     }
-    let done = act(state, tx, rule, conversation).await?;
+    let done = act(env, tx, rule, conversation).await?;
     db::automation::record_done(tx, rule.id, occasion, &done).await?;
     tracing::info!(org_id = %tx.org_id(), rule_id = %rule.id, conversation_id = %conversation.id, "automation rule ran");
     Ok(Some(done))
@@ -113,7 +113,7 @@ pub(crate) async fn run_rule(
 
 /// The rule's actions, in a fixed order; a sentence of what was done.
 async fn act(
-    state: &AppState,
+    env: &Environment,
     tx: &mut TenantTx,
     rule: &Rule,
     conversation: &Conversation,
@@ -163,7 +163,7 @@ async fn act(
         None => {}
     }
     if actions.send_text.is_some() || actions.send_template.is_some() {
-        done.push(reply(state, tx, conversation, actions).await?);
+        done.push(reply(env, tx, conversation, actions).await?);
     }
     if let Some(status) = &actions.set_status
         && ["open", "pending", "resolved"].contains(&status.as_str())
@@ -172,7 +172,7 @@ async fn act(
         done.push(format!("status {status}"));
     }
     if let Some(user) = actions.notify {
-        done.push(notify(state, tx, conversation, &rule.name, user).await?);
+        done.push(notify(env, tx, conversation, &rule.name, user).await?);
     }
     Ok(done.join(", "))
 }
@@ -181,7 +181,7 @@ async fn act(
 /// window is open, its template when it is closed (or when there is no
 /// text); nothing to a contact who opted out.
 async fn reply(
-    state: &AppState,
+    env: &Environment,
     tx: &mut TenantTx,
     conversation: &Conversation,
     actions: &Actions,
@@ -206,15 +206,14 @@ async fn reply(
     };
     match (&actions.send_text, &actions.send_template) {
         (Some(text), _) if !window_closed => {
-            outbound::queue_automated(tx, &state.secrets, conversation, &render(text, &vars))
-                .await?;
+            outbound::queue_automated(tx, &env.secrets, conversation, &render(text, &vars)).await?;
             Ok("replied".to_owned())
         }
         (_, Some(template)) => {
             let values: Vec<String> = template.values.iter().map(|v| render(v, &vars)).collect();
             let sent = outbound::queue_template(
                 tx,
-                &state.secrets,
+                &env.secrets,
                 conversation,
                 None,
                 (&template.name, &template.language),
@@ -235,7 +234,7 @@ async fn reply(
 }
 
 async fn notify(
-    state: &AppState,
+    env: &Environment,
     tx: &mut TenantTx,
     conversation: &Conversation,
     rule_name: &str,
@@ -248,7 +247,7 @@ async fn notify(
     let Some(member) = member else {
         return Ok("no mail: no longer a member".to_owned());
     };
-    let link = state.url(&format!("/inbox/{}", conversation.id));
+    let link = env.url(&format!("/inbox/{}", conversation.id));
     let who = if conversation.contact_name.trim().is_empty() {
         "A customer"
     } else {
@@ -264,16 +263,16 @@ async fn notify(
     };
     crate::infra::jobs::enqueue(
         tx.conn(),
-        &state.secrets,
-        &crate::infra::jobs::Job::email(email),
+        &env.secrets,
+        &crate::infra::jobs::SendEmail::from(email),
     )
     .await?;
     Ok(format!("mailed {}", member.name))
 }
 
 /// The job after a customer's message: the rules it sets off.
-pub async fn on_message(state: &AppState, org_id: Uuid, message_id: Uuid) -> anyhow::Result<()> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+pub async fn on_message(env: &Environment, org_id: Uuid, message_id: Uuid) -> anyhow::Result<()> {
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     let Some(message) = db::messages::find(&mut tx, message_id).await? else {
         return Ok(());
     };
@@ -319,7 +318,7 @@ pub async fn on_message(state: &AppState, org_id: Uuid, message_id: Uuid) -> any
         crate::domain::hours::open_at(
             &o.business_hours,
             &o.time_zone,
-            state.clock.now().unix_timestamp(),
+            env.clock.now().unix_timestamp(),
         ) == Some(false)
     });
     let occasion = message_id.to_string();
@@ -332,11 +331,32 @@ pub async fn on_message(state: &AppState, org_id: Uuid, message_id: Uuid) -> any
             _ => false,
         };
         if fires {
-            run_rule(state, &mut tx, &rule, &occasion, &conversation).await?;
+            run_rule(env, &mut tx, &rule, &occasion, &conversation).await?;
         }
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// A customer's message: the automation rules it sets off (once each) (`kind: automate`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Automate {
+    pub org_id: Uuid,
+    pub message_id: Uuid,
+}
+
+impl crate::infra::jobs::BackgroundJob for Automate {
+    const KIND: &'static str = "automate";
+    const QUEUE: &'static str = "automation";
+    type Context = crate::worker::environment::Environment;
+
+    async fn run(
+        &self,
+        env: &crate::worker::environment::Environment,
+        _attempt: i32,
+    ) -> anyhow::Result<()> {
+        on_message(env, self.org_id, self.message_id).await
+    }
 }
 
 #[cfg(test)]

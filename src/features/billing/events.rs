@@ -12,7 +12,7 @@ use super::plans::{Plan, Prices};
 use crate::infra::db;
 use crate::infra::db::billing::{Invoice, SubscriptionState};
 use crate::infra::tenancy::bootstrap;
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 
 /// The envelope's fields wacrm reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +44,8 @@ pub fn envelope(body: &[u8]) -> Result<(Envelope, Value), String> {
 
 /// Stores the event unless it was received before; true if it is new (its
 /// job is then queued in the same transaction).
-pub async fn record(state: &AppState, envelope: &Envelope, event: &Value) -> anyhow::Result<bool> {
-    let mut tx = state.pool.begin().await?;
+pub async fn record(env: &Environment, envelope: &Envelope, event: &Value) -> anyhow::Result<bool> {
+    let mut tx = env.pool.begin().await?;
     let new: Option<String> = sqlx::query_scalar(
         "insert into stripe_events (id, type, created, payload) values ($1, $2, $3, $4) \
          on conflict (id) do nothing returning id",
@@ -57,22 +57,22 @@ pub async fn record(state: &AppState, envelope: &Envelope, event: &Value) -> any
     .fetch_optional(&mut *tx)
     .await?;
     if new.is_some() {
-        let job = crate::infra::jobs::Job::StripeEvent {
+        let job = StripeEvent {
             event_id: envelope.id.clone(),
         };
-        crate::infra::jobs::enqueue(&mut tx, &state.secrets, &job).await?;
+        crate::infra::jobs::enqueue(&mut tx, &env.secrets, &job).await?;
     }
     tx.commit().await?;
     Ok(new.is_some())
 }
 
 /// The job: applies a stored event once.
-pub async fn process(state: &AppState, event_id: &str) -> anyhow::Result<()> {
+pub async fn process(env: &Environment, event_id: &str) -> anyhow::Result<()> {
     let stored: Option<(String, OffsetDateTime, Value, Option<OffsetDateTime>)> = sqlx::query_as(
         "select type, created, payload, processed_at from stripe_events where id = $1",
     )
     .bind(event_id)
-    .fetch_optional(&state.pool)
+    .fetch_optional(&env.pool)
     .await?;
     let Some((kind, created, event, processed_at)) = stored else {
         return Ok(());
@@ -82,17 +82,17 @@ pub async fn process(state: &AppState, event_id: &str) -> anyhow::Result<()> {
             .pointer("/data/object")
             .cloned()
             .unwrap_or(Value::Null);
-        apply(state, &kind, created, &object).await?;
+        apply(env, &kind, created, &object).await?;
         sqlx::query("update stripe_events set processed_at = now() where id = $1")
             .bind(event_id)
-            .execute(&state.pool)
+            .execute(&env.pool)
             .await?;
     }
     Ok(())
 }
 
 async fn apply(
-    state: &AppState,
+    env: &Environment,
     kind: &str,
     created: OffsetDateTime,
     object: &Value,
@@ -107,7 +107,7 @@ async fn apply(
                 tracing::warn!("checkout.session.completed without workspace or customer");
                 return Ok(());
             };
-            let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+            let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
             if db::orgs::get(&mut tx).await?.is_none() {
                 tracing::warn!(%org_id, "checkout completed for an unknown workspace");
                 return Ok(());
@@ -118,7 +118,7 @@ async fn apply(
         "customer.subscription.created"
         | "customer.subscription.updated"
         | "customer.subscription.deleted" => {
-            let Some(org_id) = org_of(state, text("customer")).await? else {
+            let Some(org_id) = org_of(env, text("customer")).await? else {
                 return Ok(());
             };
             let rank = match kind {
@@ -127,12 +127,12 @@ async fn apply(
                 _ => 2,
             };
             let Some(subscription) =
-                subscription_state(object, &state.config.stripe_prices(), created, rank)
+                subscription_state(object, &env.config.stripe_prices(), created, rank)
             else {
                 tracing::warn!(%org_id, "a subscription event without id or status");
                 return Ok(());
             };
-            let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+            let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
             if db::billing::apply_subscription(&mut tx, &subscription).await? {
                 crate::features::audit::record(
                     &mut tx,
@@ -148,7 +148,7 @@ async fn apply(
             tx.commit().await?;
         }
         kind if kind.starts_with("invoice.") => {
-            let Some(org_id) = org_of(state, text("customer")).await? else {
+            let Some(org_id) = org_of(env, text("customer")).await? else {
                 return Ok(());
             };
             let Some(invoice) = invoice(object) else {
@@ -159,10 +159,10 @@ async fn apply(
                 "open" => 1,
                 _ => 2,
             };
-            let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+            let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
             db::billing::apply_invoice(&mut tx, &invoice, created, rank).await?;
             if kind == "invoice.payment_failed" {
-                tell_owners_payment_failed(state, &mut tx, &invoice).await?;
+                tell_owners_payment_failed(env, &mut tx, &invoice).await?;
             }
             tx.commit().await?;
         }
@@ -174,11 +174,11 @@ async fn apply(
 /// Mails the workspace's owners that a payment failed, with the grace
 /// left and where to pay (once per event: events are applied once).
 async fn tell_owners_payment_failed(
-    state: &AppState,
+    env: &Environment,
     tx: &mut crate::infra::tenancy::TenantTx,
     invoice: &Invoice,
 ) -> anyhow::Result<()> {
-    let link = state.url("/settings/billing");
+    let link = env.url("/settings/billing");
     let amount = format!(
         "{}.{:02} {}",
         invoice.amount_due / 100,
@@ -187,7 +187,7 @@ async fn tell_owners_payment_failed(
     );
     crate::infra::jobs::mail_members(
         tx,
-        &state.secrets,
+        &env.secrets,
         &["owner"],
         "wacrm: a payment failed",
         |member| {
@@ -201,12 +201,12 @@ async fn tell_owners_payment_failed(
 }
 
 /// The workspace of an event's customer; `None` (logged) if wacrm has none.
-async fn org_of(state: &AppState, customer: Option<&str>) -> anyhow::Result<Option<Uuid>> {
+async fn org_of(env: &Environment, customer: Option<&str>) -> anyhow::Result<Option<Uuid>> {
     let Some(customer) = customer else {
         tracing::warn!("a Stripe event without a customer");
         return Ok(None);
     };
-    let org = db::billing::org_of_customer(&state.pool, customer).await?;
+    let org = db::billing::org_of_customer(&env.pool, customer).await?;
     if org.is_none() {
         tracing::warn!(customer, "a Stripe event for a customer of no workspace");
     }
@@ -265,6 +265,26 @@ fn invoice(object: &Value) -> Option<Invoice> {
             .and_then(Value::as_i64)
             .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())?,
     })
+}
+
+/// A Stripe event received (stored by its id), applied once (`kind: stripe_event`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct StripeEvent {
+    pub event_id: String,
+}
+
+impl crate::infra::jobs::BackgroundJob for StripeEvent {
+    const KIND: &'static str = "stripe_event";
+    const QUEUE: &'static str = "billing";
+    type Context = crate::worker::environment::Environment;
+
+    async fn run(
+        &self,
+        env: &crate::worker::environment::Environment,
+        _attempt: i32,
+    ) -> anyhow::Result<()> {
+        process(env, &self.event_id).await
+    }
 }
 
 #[cfg(test)]

@@ -225,7 +225,7 @@ async fn purge(state: &AppState, org_id: Uuid, why: Going) -> anyhow::Result<(bo
     }
     tx.commit().await?;
     tracing::info!(%org_id, "canceled workspace deleted after its retention");
-    crate::features::export::remove_workspace_exports(state, org_id).await?;
+    crate::features::export::remove_workspace_exports(&state.config, org_id).await?;
     // Files another workspace also has stay.
     let removed = crate::features::retention::remove_unshared_files(state, files).await?;
     Ok((true, messages.files_removed + removed))

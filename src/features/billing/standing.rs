@@ -90,16 +90,25 @@ impl Standing {
 /// The workspace's standing now (with billing off, only a deletion
 /// matters).
 pub async fn of_workspace(state: &AppState, tx: &mut TenantTx) -> sqlx::Result<Standing> {
+    of_workspace_by(&state.config, &state.clock, tx).await
+}
+
+/// [`of_workspace`] from the parts it reads (a job has no `AppState`).
+pub async fn of_workspace_by(
+    config: &crate::infra::config::Config,
+    clock: &crate::infra::clock::Clock,
+    tx: &mut TenantTx,
+) -> sqlx::Result<Standing> {
     if let Some(at) = crate::infra::db::orgs::deletion_requested_at(tx).await? {
         return Ok(Standing::Deleting {
             purge_at: at + RETENTION,
         });
     }
-    if !state.config.billing_enabled() {
+    if !config.billing_enabled() {
         return Ok(Standing::Good);
     }
     let account = crate::infra::db::billing::account(tx).await?;
-    Ok(Standing::of(&account, state.clock.now()))
+    Ok(Standing::of(&account, clock.now()))
 }
 
 /// Refuses work a read-only workspace may not do (sending, importing),

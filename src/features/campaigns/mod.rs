@@ -32,9 +32,10 @@ use crate::features::billing::limits::{self, Counted};
 use crate::features::inbox::outbound::{self, Outgoing, Target};
 use crate::infra::db;
 use crate::infra::db::campaigns::Campaign;
-use crate::infra::jobs::{self, Job, RetryLater};
+use crate::infra::jobs::{self, RetryLater};
+use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 use message::{Content, Made};
 
 /// Meta's errors that concern the number or the template, not one
@@ -111,8 +112,8 @@ impl Pace {
 
 /// Starts a scheduled campaign (its time has come, or "start now"): stores
 /// its recipients and begins dispatching. Safe to run twice.
-pub async fn start(state: &AppState, org_id: Uuid, campaign_id: Uuid) -> anyhow::Result<()> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+pub async fn start(env: &Environment, org_id: Uuid, campaign_id: Uuid) -> anyhow::Result<()> {
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     let Some(campaign) = db::campaigns::lock(&mut tx, campaign_id).await? else {
         return Ok(());
     };
@@ -136,7 +137,7 @@ pub async fn start(state: &AppState, org_id: Uuid, campaign_id: Uuid) -> anyhow:
         return Ok(());
     }
     let made = db::campaigns::materialize(&mut tx, campaign.id, &campaign.segment()).await?;
-    if let Some(refusal) = over_plan(state, &mut tx, made.to_send).await? {
+    if let Some(refusal) = over_plan(env, &mut tx, made.to_send).await? {
         db::campaigns::clear_recipients(&mut tx, campaign.id).await?;
         db::campaigns::set_state(
             &mut tx,
@@ -149,13 +150,13 @@ pub async fn start(state: &AppState, org_id: Uuid, campaign_id: Uuid) -> anyhow:
         return Ok(());
     }
     let run = db::campaigns::run(&mut tx, campaign.id).await?;
-    enqueue_dispatch(&mut tx, state, campaign.id, run).await?;
+    enqueue_dispatch(&mut tx, &env.secrets, campaign.id, run).await?;
     tx.commit().await?;
     if made.to_send >= FRESH_STATISTICS_FROM {
         // Plans for the dispatch's queries, from statistics that know
         // these rows (see migration 29); a failure only costs speed.
         if let Err(e) = sqlx::query("select analyze_campaign_recipients()")
-            .execute(&state.pool)
+            .execute(&env.pool)
             .await
         {
             tracing::warn!(error = %e, "analyzing campaign recipients failed");
@@ -167,12 +168,12 @@ pub async fn start(state: &AppState, org_id: Uuid, campaign_id: Uuid) -> anyhow:
 
 /// Why `to_send` more recipients do not fit the plan this month, if so.
 async fn over_plan(
-    state: &AppState,
+    env: &Environment,
     tx: &mut TenantTx,
     to_send: i64,
 ) -> anyhow::Result<Option<String>> {
     Ok(
-        match limits::room(&state.config, tx, Counted::CampaignRecipients).await? {
+        match limits::room(&env.config, tx, Counted::CampaignRecipients).await? {
             Ok(None) => None,
             Ok(Some(room)) if room >= to_send => None,
             Ok(Some(room)) => Some(format!(
@@ -187,16 +188,16 @@ async fn over_plan(
 /// Queues the campaign's dispatch (run `run`) in the caller's transaction.
 pub async fn enqueue_dispatch(
     tx: &mut TenantTx,
-    state: &AppState,
+    secrets: &SecretBox,
     campaign_id: Uuid,
     run: i32,
 ) -> anyhow::Result<()> {
-    let job = Job::DispatchCampaign {
+    let job = DispatchCampaign {
         org_id: tx.org_id(),
         campaign_id,
         run,
     };
-    jobs::enqueue(tx.conn(), &state.secrets, &job).await?;
+    jobs::enqueue(tx.conn(), secrets, &job).await?;
     Ok(())
 }
 
@@ -204,12 +205,12 @@ pub async fn enqueue_dispatch(
 /// later while the campaign runs; ends when it is paused, canceled,
 /// resumed by a newer run, or has handed every recipient over.
 pub async fn dispatch(
-    state: &AppState,
+    env: &Environment,
     org_id: Uuid,
     campaign_id: Uuid,
     run: i32,
 ) -> anyhow::Result<()> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     let Some(campaign) = db::campaigns::lock(&mut tx, campaign_id).await? else {
         return Ok(());
     };
@@ -278,7 +279,7 @@ pub async fn dispatch(
         Ok(content) => content,
         Err(why) => return pause(tx, campaign.id, &format!("Paused: {why}")).await,
     };
-    let handed = hand_over(state, &mut tx, &campaign, &content, &batch).await?;
+    let handed = hand_over(env, &mut tx, &campaign, &content, &batch).await?;
     db::campaigns::count_queued(&mut tx, campaign.id, handed.saturating_add(let_go)).await?;
     db::campaigns::set_reason(&mut tx, campaign.id, None).await?;
     tx.commit().await?;
@@ -289,7 +290,7 @@ pub async fn dispatch(
 /// who may not or cannot get it are skipped with the reason. Returns how
 /// many were queued.
 async fn hand_over(
-    state: &AppState,
+    env: &Environment,
     tx: &mut TenantTx,
     campaign: &Campaign,
     content: &Content,
@@ -340,7 +341,7 @@ async fn hand_over(
                 template, values, ..
             } => outbound::queue_approved_template(
                 tx,
-                &state.secrets,
+                &env.secrets,
                 target,
                 campaign.created_by,
                 template,
@@ -355,8 +356,7 @@ async fn hand_over(
                     reply_to: None,
                     media: None,
                 };
-                outbound::queue_to(tx, &state.secrets, target, campaign.created_by, &outgoing)
-                    .await?
+                outbound::queue_to(tx, &env.secrets, target, campaign.created_by, &outgoing).await?
             }
         };
         db::campaigns::mark_queued(tx, campaign.id, contact_id, queued).await?;
@@ -371,6 +371,49 @@ async fn pause(mut tx: TenantTx, campaign_id: Uuid, reason: &str) -> anyhow::Res
     tx.commit().await?;
     tracing::warn!(%campaign_id, reason, "campaign paused");
     Ok(())
+}
+
+/// A scheduled campaign whose time came (or "start now") (`kind: start_campaign`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct StartCampaign {
+    pub org_id: Uuid,
+    pub campaign_id: Uuid,
+}
+
+impl crate::infra::jobs::BackgroundJob for StartCampaign {
+    const KIND: &'static str = "start_campaign";
+    const QUEUE: &'static str = "campaigns";
+    type Context = crate::worker::environment::Environment;
+
+    async fn run(
+        &self,
+        env: &crate::worker::environment::Environment,
+        _attempt: i32,
+    ) -> anyhow::Result<()> {
+        start(env, self.org_id, self.campaign_id).await
+    }
+}
+
+/// A running campaign's next step; `run` is the start or resume it belongs to (an older run's job stops) (`kind: dispatch_campaign`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct DispatchCampaign {
+    pub org_id: Uuid,
+    pub campaign_id: Uuid,
+    pub run: i32,
+}
+
+impl crate::infra::jobs::BackgroundJob for DispatchCampaign {
+    const KIND: &'static str = "dispatch_campaign";
+    const QUEUE: &'static str = "campaigns";
+    type Context = crate::worker::environment::Environment;
+
+    async fn run(
+        &self,
+        env: &crate::worker::environment::Environment,
+        _attempt: i32,
+    ) -> anyhow::Result<()> {
+        dispatch(env, self.org_id, self.campaign_id, self.run).await
+    }
 }
 
 #[cfg(test)]

@@ -16,12 +16,13 @@ use time::{Duration, OffsetDateTime};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
+use crate::infra::config::Config;
 use crate::infra::db;
 use crate::infra::db::exports::Export;
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::bootstrap;
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 use archive::{Entry, TableWriter};
 
 /// How long a finished export can be downloaded.
@@ -32,17 +33,13 @@ const PROGRESS_EVERY: i64 = 2_000;
 const ROWS_IN_FLIGHT: usize = 256;
 
 /// The workspace's exports folder.
-fn folder(state: &AppState, org_id: Uuid) -> PathBuf {
-    state
-        .config
-        .data_dir
-        .join("exports")
-        .join(org_id.to_string())
+fn folder(config: &Config, org_id: Uuid) -> PathBuf {
+    config.data_dir.join("exports").join(org_id.to_string())
 }
 
 /// Where a finished export's archive is.
-pub fn archive_path(state: &AppState, org_id: Uuid, export_id: Uuid) -> PathBuf {
-    folder(state, org_id).join(format!("{export_id}.tar.gz"))
+pub fn archive_path(config: &Config, org_id: Uuid, export_id: Uuid) -> PathBuf {
+    folder(config, org_id).join(format!("{export_id}.tar.gz"))
 }
 
 /// The name a download is saved as.
@@ -61,27 +58,27 @@ pub fn download_name(export: &Export) -> String {
 
 /// The job: builds the archive of export `export_id`. A failure is
 /// recorded on the export (the owner asks again) rather than retried.
-pub async fn build(state: &AppState, org_id: Uuid, export_id: Uuid) -> anyhow::Result<()> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+pub async fn build(env: &Environment, org_id: Uuid, export_id: Uuid) -> anyhow::Result<()> {
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     let Some(export) = db::exports::start(&mut tx, export_id).await? else {
         return Ok(());
     };
     tx.commit().await?;
-    let work = folder(state, org_id).join(format!("{export_id}.work"));
-    let outcome = write_export(state, org_id, &export, &work).await;
+    let work = folder(&env.config, org_id).join(format!("{export_id}.work"));
+    let outcome = write_export(env, org_id, &export, &work).await;
     if let Err(e) = tokio::fs::remove_dir_all(&work).await
         && e.kind() != std::io::ErrorKind::NotFound
     {
         tracing::warn!(%export_id, error = %e, "export work folder not removed");
     }
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     match outcome {
         Ok(digest) => {
             let expires_at = OffsetDateTime::now_utc() + KEPT_FOR;
             let size = i64::try_from(digest.size).unwrap_or(i64::MAX);
             db::exports::finish(&mut tx, export_id, size, &digest.sha256, expires_at).await?;
-            let expire = Job::ExpireExport { org_id, export_id };
-            jobs::enqueue_at(tx.conn(), &state.secrets, &expire, Some(expires_at)).await?;
+            let expire = ExpireExport { org_id, export_id };
+            jobs::enqueue_at(tx.conn(), &env.secrets, &expire, Some(expires_at)).await?;
             tracing::info!(%org_id, %export_id, bytes = digest.size, "export ready");
         }
         Err(e) => {
@@ -99,29 +96,25 @@ pub async fn build(state: &AppState, org_id: Uuid, export_id: Uuid) -> anyhow::R
 }
 
 /// The job at the end of the 7 days: the file goes.
-pub async fn expire(state: &AppState, org_id: Uuid, export_id: Uuid) -> anyhow::Result<()> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+pub async fn expire(env: &Environment, org_id: Uuid, export_id: Uuid) -> anyhow::Result<()> {
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     db::exports::expire(&mut tx, export_id).await?;
-    remove_archive(state, org_id, export_id).await?;
+    remove_archive(&env.config, org_id, export_id).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Deletes an export's archive (one already gone is fine).
-pub async fn remove_archive(
-    state: &AppState,
-    org_id: Uuid,
-    export_id: Uuid,
-) -> std::io::Result<()> {
-    match tokio::fs::remove_file(archive_path(state, org_id, export_id)).await {
+pub async fn remove_archive(config: &Config, org_id: Uuid, export_id: Uuid) -> std::io::Result<()> {
+    match tokio::fs::remove_file(archive_path(config, org_id, export_id)).await {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
 }
 
 /// Deletes every export archive of a workspace (the workspace is gone).
-pub async fn remove_workspace_exports(state: &AppState, org_id: Uuid) -> std::io::Result<()> {
-    match tokio::fs::remove_dir_all(folder(state, org_id)).await {
+pub async fn remove_workspace_exports(config: &Config, org_id: Uuid) -> std::io::Result<()> {
+    match tokio::fs::remove_dir_all(folder(config, org_id)).await {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
@@ -130,7 +123,7 @@ pub async fn remove_workspace_exports(state: &AppState, org_id: Uuid) -> std::io
 /// Progress, written to the export row now and then (on its own
 /// connection: the snapshot's transaction only reads).
 struct Progress<'a> {
-    state: &'a AppState,
+    env: &'a Environment,
     org_id: Uuid,
     export_id: Uuid,
     done: i64,
@@ -148,7 +141,7 @@ impl Progress<'_> {
     }
 
     async fn save(&mut self) -> anyhow::Result<()> {
-        let mut tx = bootstrap::for_job(&self.state.pool, self.org_id).await?;
+        let mut tx = bootstrap::for_job(&self.env.pool, self.org_id).await?;
         db::exports::set_progress(&mut tx, self.export_id, self.done, self.total).await?;
         tx.commit().await?;
         self.written = self.done;
@@ -157,7 +150,7 @@ impl Progress<'_> {
 }
 
 async fn write_export(
-    state: &AppState,
+    env: &Environment,
     org_id: Uuid,
     export: &Export,
     work: &Path,
@@ -168,7 +161,7 @@ async fn write_export(
     tokio::fs::create_dir_all(work.join("media")).await?;
     let contact = export.contact_id;
     // Every table from the same moment: one repeatable-read snapshot.
-    let mut snapshot = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut snapshot = bootstrap::for_job(&env.pool, org_id).await?;
     sqlx::query("set transaction isolation level repeatable read, read only")
         .execute(snapshot.conn())
         .await?;
@@ -193,7 +186,7 @@ async fn write_export(
         included.push((table, filter, count));
     }
     let mut progress = Progress {
-        state,
+        env,
         org_id,
         export_id: export.id,
         done: 0,
@@ -230,7 +223,7 @@ async fn write_export(
     )
     .unwrap_or_else(|| "false".to_owned());
     let media_list =
-        list_media_files(state, &mut snapshot, work, &media_filter, org_id, contact).await?;
+        list_media_files(env, &mut snapshot, work, &media_filter, org_id, contact).await?;
     snapshot.commit().await?;
 
     let head = json!({
@@ -247,7 +240,7 @@ async fn write_export(
             .map(|(name, why)| ((*name).to_owned(), json!(why)))
             .collect::<serde_json::Map<_, _>>(),
     });
-    let out = folder(state, org_id).join(format!("{}.tar.gz.part", export.id));
+    let out = folder(&env.config, org_id).join(format!("{}.tar.gz.part", export.id));
     let name = download_name(export);
     let folder_name = name.trim_end_matches(".tar.gz").to_owned();
     let out_for_writer = out.clone();
@@ -260,7 +253,7 @@ async fn write_export(
         archive::write(&out_for_writer, &folder_name, &scratch, all, head)
     })
     .await??;
-    tokio::fs::rename(&out, archive_path(state, org_id, export.id)).await?;
+    tokio::fs::rename(&out, archive_path(&env.config, org_id, export.id)).await?;
     Ok(digest)
 }
 
@@ -336,7 +329,7 @@ async fn write_table(
 /// database are written out one at a time. Streamed: nothing grows with
 /// the number of files.
 async fn list_media_files(
-    state: &AppState,
+    env: &Environment,
     snapshot: &mut TenantTx,
     work: &Path,
     filter: &str,
@@ -360,7 +353,7 @@ async fn list_media_files(
     while let Some((id, filename, content_type, sha256, bytes)) = rows.try_next().await? {
         let name = format!("media/{id}{}", media_suffix(&filename, &content_type));
         let source = match (sha256, bytes) {
-            (Some(sha256), _) => state
+            (Some(sha256), _) => env
                 .media
                 .file_path(&sha256)
                 .ok_or_else(|| anyhow::anyhow!("media {id} has a malformed digest"))?,
@@ -424,6 +417,48 @@ fn media_suffix(filename: &str, content_type: &str) -> String {
         _ => "",
     };
     extension.to_owned()
+}
+
+/// A data export to build (workspace or one contact) (`kind: build_export`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct BuildExport {
+    pub org_id: Uuid,
+    pub export_id: Uuid,
+}
+
+impl crate::infra::jobs::BackgroundJob for BuildExport {
+    const KIND: &'static str = "build_export";
+    const QUEUE: &'static str = "exports";
+    type Context = crate::worker::environment::Environment;
+
+    async fn run(
+        &self,
+        env: &crate::worker::environment::Environment,
+        _attempt: i32,
+    ) -> anyhow::Result<()> {
+        build(env, self.org_id, self.export_id).await
+    }
+}
+
+/// A finished export whose 7 days are over: its file goes (`kind: expire_export`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ExpireExport {
+    pub org_id: Uuid,
+    pub export_id: Uuid,
+}
+
+impl crate::infra::jobs::BackgroundJob for ExpireExport {
+    const KIND: &'static str = "expire_export";
+    const QUEUE: &'static str = "exports";
+    type Context = crate::worker::environment::Environment;
+
+    async fn run(
+        &self,
+        env: &crate::worker::environment::Environment,
+        _attempt: i32,
+    ) -> anyhow::Result<()> {
+        expire(env, self.org_id, self.export_id).await
+    }
 }
 
 #[cfg(test)]

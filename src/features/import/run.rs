@@ -17,11 +17,11 @@ use crate::infra::db;
 use crate::infra::db::attributes::Entity;
 use crate::infra::db::contact_batches::BatchContact;
 use crate::infra::db::imports::{BatchOutcome, Failure};
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::bootstrap::for_job;
-use crate::state::AppState;
 use crate::web::routes::contacts::ContactForm;
+use crate::worker::environment::Environment;
 
 const BATCH_ROWS: usize = 1000;
 const RUN_BUDGET: Duration = Duration::from_secs(5);
@@ -37,9 +37,9 @@ struct Plan {
 }
 
 /// One run of the job for `import_id`.
-pub async fn run(state: &AppState, org_id: Uuid, import_id: Uuid) -> anyhow::Result<()> {
+pub async fn run(env: &Environment, org_id: Uuid, import_id: Uuid) -> anyhow::Result<()> {
     let started = Instant::now();
-    let mut tx = for_job(&state.pool, org_id).await?;
+    let mut tx = for_job(&env.pool, org_id).await?;
     let Some(work) = db::imports::work(&mut tx, import_id).await? else {
         // Deleted with its workspace, or never started: nothing to do.
         return Ok(());
@@ -63,7 +63,7 @@ pub async fn run(state: &AppState, org_id: Uuid, import_id: Uuid) -> anyhow::Res
         update_duplicates: work.on_duplicate == "update",
     };
     loop {
-        let mut tx = for_job(&state.pool, org_id).await?;
+        let mut tx = for_job(&env.pool, org_id).await?;
         let Some(position) = db::imports::lock_position(&mut tx, import_id).await? else {
             return Ok(());
         };
@@ -78,7 +78,7 @@ pub async fn run(state: &AppState, org_id: Uuid, import_id: Uuid) -> anyhow::Res
         let first_number = position.done_rows + 2;
         let batch_started = Instant::now();
         // New contacts only up to the plan's limit; the rest are reported.
-        let room = match limits::room(&state.config, &mut tx, Counted::Contacts).await? {
+        let room = match limits::room(&env.config, &mut tx, Counted::Contacts).await? {
             Ok(room) => room.map(|n| (n, None)),
             Err(over) => Some((0, Some(over))),
         };
@@ -92,8 +92,8 @@ pub async fn run(state: &AppState, org_id: Uuid, import_id: Uuid) -> anyhow::Res
         );
         let out_of_time = started.elapsed() > RUN_BUDGET;
         if !finished && out_of_time {
-            let next = Job::ImportContacts { org_id, import_id };
-            jobs::enqueue(tx.conn(), &state.secrets, &next).await?;
+            let next = ImportContacts { org_id, import_id };
+            jobs::enqueue(tx.conn(), &env.secrets, &next).await?;
         }
         tx.commit().await?;
         if finished || out_of_time {
@@ -353,5 +353,26 @@ fn check_row(
             fields.company_name,
             labels,
         )),
+    }
+}
+
+/// The next batches of a contact import (`kind: import_contacts`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ImportContacts {
+    pub org_id: Uuid,
+    pub import_id: Uuid,
+}
+
+impl crate::infra::jobs::BackgroundJob for ImportContacts {
+    const KIND: &'static str = "import_contacts";
+    const QUEUE: &'static str = "imports";
+    type Context = crate::worker::environment::Environment;
+
+    async fn run(
+        &self,
+        env: &crate::worker::environment::Environment,
+        _attempt: i32,
+    ) -> anyhow::Result<()> {
+        run(env, self.org_id, self.import_id).await
     }
 }

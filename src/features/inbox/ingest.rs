@@ -14,7 +14,7 @@ use crate::infra::db::channels::Channel;
 use crate::infra::db::contacts::Sender;
 use crate::infra::db::conversations::Arrivals;
 use crate::infra::db::messages::InboundRow;
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::TenantTx;
 
@@ -187,27 +187,29 @@ pub async fn ingest_all(
         return Ok(outcomes);
     }
     let org_id = tx.org_id();
-    let mut follow_ups: Vec<Job> = rows
+    // In this order: carts' orders, then automation, then the bot (jobs due
+    // at once are claimed in the order they were queued).
+    for (_, row) in rows
         .iter()
         .filter(|(_, row)| row.kind == MessageKind::Order && stored.contains(&row.id))
-        .map(|(_, row)| crate::features::orders::job(org_id, row.id))
-        .collect();
+    {
+        let job = crate::features::orders::TakeOrder {
+            org_id,
+            message_id: row.id,
+        };
+        jobs::enqueue(tx.conn(), secrets, &job).await?;
+    }
     if db::automation::any_on_arrival(tx).await? {
-        follow_ups.extend(
-            stored
-                .iter()
-                .map(|&message_id| Job::Automate { org_id, message_id }),
-        );
+        for &message_id in &stored {
+            let job = crate::features::automation::Automate { org_id, message_id };
+            jobs::enqueue(tx.conn(), secrets, &job).await?;
+        }
     }
     if db::bot::is_on(tx, channel.id).await? {
-        follow_ups.extend(
-            stored
-                .iter()
-                .map(|&message_id| Job::BotAnswer { org_id, message_id }),
-        );
-    }
-    for job in follow_ups {
-        jobs::enqueue(tx.conn(), secrets, &job).await?;
+        for &message_id in &stored {
+            let job = crate::features::ai::bot::BotAnswer { org_id, message_id };
+            jobs::enqueue(tx.conn(), secrets, &job).await?;
+        }
     }
     Ok(outcomes)
 }

@@ -9,11 +9,11 @@ use crate::infra::db;
 use crate::infra::db::channels::ChannelKind;
 use crate::infra::db::conversations::Conversation;
 use crate::infra::db::messages::NewMessage;
-use crate::infra::jobs::{self, Job, RetryLater};
+use crate::infra::jobs::{self, RetryLater};
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::bootstrap;
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 
 /// A message leaving: its kind and text (a caption for media, the emoji
 /// of a reaction), the message it answers or reacts to, and for media the
@@ -135,7 +135,7 @@ pub async fn queue_to(
     outgoing: &Outgoing<'_>,
 ) -> anyhow::Result<Uuid> {
     let id = store_with(tx, target, author, outgoing, DeliveryStatus::Queued, None).await?;
-    let job = Job::SendMessage {
+    let job = SendMessage {
         org_id: tx.org_id(),
         message_id: id,
     };
@@ -226,7 +226,7 @@ pub async fn queue_approved_template(
     )
     .await
     .map_err(anyhow::Error::from)?;
-    let job = Job::SendMessage {
+    let job = SendMessage {
         org_id: tx.org_id(),
         message_id: id,
     };
@@ -310,12 +310,12 @@ async fn store_with(
 /// run twice: a message no longer queued is left alone. `attempt` counts
 /// this job's tries, from 1.
 pub async fn send(
-    state: &AppState,
+    env: &Environment,
     org_id: Uuid,
     message_id: Uuid,
     attempt: i32,
 ) -> anyhow::Result<()> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     let Some(message) = db::messages::find(&mut tx, message_id).await? else {
         return Ok(());
     };
@@ -341,10 +341,10 @@ pub async fn send(
                 .await?;
         }
         ChannelKind::WhatsappCloud => {
-            return crate::channels::cloud_api::sender::send(state, tx, &message, attempt).await;
+            return crate::channels::cloud_api::sender::send(env, tx, &message, attempt).await;
         }
         ChannelKind::WhatsappWeb => {
-            return crate::channels::whatsapp_web::sender::send(state, tx, &message, attempt).await;
+            return crate::channels::whatsapp_web::sender::send(env, tx, &message, attempt).await;
         }
     }
     db::conversations::notify(&mut tx, message.conversation_id).await?;
@@ -359,4 +359,26 @@ pub async fn add_integration_note(
     text: &str,
 ) -> sqlx::Result<Uuid> {
     store_note(tx, conversation, None, text).await
+}
+
+/// The send job: a queued reply, sent through its conversation's channel (`kind: send_message`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SendMessage {
+    pub org_id: Uuid,
+    pub message_id: Uuid,
+}
+
+impl crate::infra::jobs::BackgroundJob for SendMessage {
+    const KIND: &'static str = "send_message";
+    const QUEUE: &'static str = "messages";
+    const MAX_ATTEMPTS: i32 = crate::infra::jobs::SEND_ATTEMPTS;
+    type Context = crate::worker::environment::Environment;
+
+    async fn run(
+        &self,
+        env: &crate::worker::environment::Environment,
+        attempt: i32,
+    ) -> anyhow::Result<()> {
+        send(env, self.org_id, self.message_id, attempt).await
+    }
 }

@@ -12,10 +12,10 @@ use crate::features::inbox::outbound::{self, Outgoing, TemplateRefused};
 use crate::infra::db;
 use crate::infra::db::conversations::{Conversation, Visibility};
 use crate::infra::db::scheduled::{Draft, Fallback, Scheduled};
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::state::AppState;
+use crate::worker::environment::Environment;
 
 /// Stores a message to send at `draft.send_at`, with its job.
 pub async fn schedule(
@@ -64,7 +64,7 @@ async fn enqueue(
     id: Uuid,
     at: OffsetDateTime,
 ) -> anyhow::Result<()> {
-    let job = Job::SendScheduled {
+    let job = SendScheduled {
         org_id: tx.org_id(),
         scheduled_id: id,
     };
@@ -110,13 +110,13 @@ enum Outcome {
 /// The job: sends the message if it is still waiting and due. On the job's
 /// last try an error fails the row (with a note) rather than leave it
 /// waiting for ever.
-pub async fn send(state: &AppState, org_id: Uuid, id: Uuid, last_try: bool) -> anyhow::Result<()> {
-    let sent = send_if_due(state, org_id, id).await;
+pub async fn send(env: &Environment, org_id: Uuid, id: Uuid, last_try: bool) -> anyhow::Result<()> {
+    let sent = send_if_due(env, org_id, id).await;
     if let Err(e) = &sent
         && last_try
     {
         tracing::warn!(%org_id, scheduled_id = %id, error = %format!("{e:#}"), "giving up a scheduled message");
-        let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+        let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
         if let Some(due) = db::scheduled::lock_due(&mut tx, id).await? {
             let reason =
                 "sending it failed after several tries. Send it by hand, or schedule it again.";
@@ -127,13 +127,13 @@ pub async fn send(state: &AppState, org_id: Uuid, id: Uuid, last_try: bool) -> a
     sent
 }
 
-async fn send_if_due(state: &AppState, org_id: Uuid, id: Uuid) -> anyhow::Result<()> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+async fn send_if_due(env: &Environment, org_id: Uuid, id: Uuid) -> anyhow::Result<()> {
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     let Some(due) = db::scheduled::lock_due(&mut tx, id).await? else {
         // Sent, canceled, moved later (its own job comes then) or gone.
         return Ok(());
     };
-    match deliver(state, &mut tx, &due).await? {
+    match deliver(env, &mut tx, &due).await? {
         Outcome::Sent { message_id, reason } => {
             db::scheduled::mark_sent(&mut tx, due.id, message_id, &reason).await?;
         }
@@ -145,11 +145,12 @@ async fn send_if_due(state: &AppState, org_id: Uuid, id: Uuid) -> anyhow::Result
 
 /// Queues the text, or the fallback template when the window is closed;
 /// says why not when neither may go.
-async fn deliver(state: &AppState, tx: &mut TenantTx, due: &Scheduled) -> anyhow::Result<Outcome> {
+async fn deliver(env: &Environment, tx: &mut TenantTx, due: &Scheduled) -> anyhow::Result<Outcome> {
     let Some(conversation) = conversation(tx, due).await? else {
         return Ok(Outcome::NotSent("its conversation is gone.".into()));
     };
-    let standing = crate::features::billing::standing::of_workspace(state, tx).await?;
+    let standing =
+        crate::features::billing::standing::of_workspace_by(&env.config, &env.clock, tx).await?;
     if let Some(reason) = standing.read_only_reason() {
         return Ok(Outcome::NotSent(reason));
     }
@@ -169,7 +170,7 @@ async fn deliver(state: &AppState, tx: &mut TenantTx, due: &Scheduled) -> anyhow
     if !outbound::window_closed(tx, &conversation).await? {
         let text = Outgoing::text(&due.body, None);
         let message_id =
-            outbound::queue(tx, &state.secrets, &conversation, due.author_id, &text).await?;
+            outbound::queue(tx, &env.secrets, &conversation, due.author_id, &text).await?;
         return Ok(Outcome::Sent {
             message_id,
             reason: String::new(),
@@ -184,7 +185,7 @@ async fn deliver(state: &AppState, tx: &mut TenantTx, due: &Scheduled) -> anyhow
     };
     let queued = outbound::queue_template(
         tx,
-        &state.secrets,
+        &env.secrets,
         &conversation,
         due.author_id,
         (&fallback.name, &fallback.language),
@@ -234,5 +235,27 @@ fn capitalized(sentence: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+/// A scheduled message due now (if it still is: an edit queues another) (`kind: send_scheduled`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SendScheduled {
+    pub org_id: Uuid,
+    pub scheduled_id: Uuid,
+}
+
+impl crate::infra::jobs::BackgroundJob for SendScheduled {
+    const KIND: &'static str = "send_scheduled";
+    const QUEUE: &'static str = "scheduled";
+    type Context = crate::worker::environment::Environment;
+
+    async fn run(
+        &self,
+        env: &crate::worker::environment::Environment,
+        attempt: i32,
+    ) -> anyhow::Result<()> {
+        let last_try = attempt >= Self::MAX_ATTEMPTS;
+        send(env, self.org_id, self.scheduled_id, last_try).await
     }
 }

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::infra::db;
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::TenantTx;
 
@@ -21,7 +21,7 @@ pub async fn set_status(
 ) -> anyhow::Result<()> {
     db::conversations::set_status(tx, id, status, snoozed_until).await?;
     if let Some(until) = snoozed_until {
-        let job = Job::WakeConversation {
+        let job = WakeConversation {
             org_id: tx.org_id(),
             conversation_id: id,
         };
@@ -37,4 +37,28 @@ pub async fn wake_if_due(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
         db::conversations::notify(tx, id).await?;
     }
     Ok(())
+}
+
+/// A snoozed conversation whose snooze ends now (if it still does) (`kind: wake_conversation`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct WakeConversation {
+    pub org_id: Uuid,
+    pub conversation_id: Uuid,
+}
+
+impl crate::infra::jobs::BackgroundJob for WakeConversation {
+    const KIND: &'static str = "wake_conversation";
+    const QUEUE: &'static str = "snoozes";
+    type Context = crate::worker::environment::Environment;
+
+    async fn run(
+        &self,
+        env: &crate::worker::environment::Environment,
+        _attempt: i32,
+    ) -> anyhow::Result<()> {
+        let mut tx = crate::infra::tenancy::bootstrap::for_job(&env.pool, self.org_id).await?;
+        wake_if_due(&mut tx, self.conversation_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

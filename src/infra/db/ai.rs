@@ -28,28 +28,19 @@ pub enum KeyChange {
 }
 
 pub async fn settings(tx: &mut TenantTx) -> sqlx::Result<AiSettings> {
-    type Row = (
-        bool,
-        Option<OffsetDateTime>,
-        Option<String>,
-        Option<Vec<u8>>,
-        Option<String>,
-    );
-    let row: Option<Row> = sqlx::query_as(
-        "select s.enabled, s.enabled_at, u.name, s.api_key_sealed, s.model \
-         from ai_settings s left join users u on u.id = s.enabled_by \
-         where s.org_id = $1",
+    let org_id = tx.org_id();
+    // The member who turned it on may be gone (`?`).
+    let row = sqlx::query_as!(
+        AiSettings,
+        r#"select s.enabled, s.enabled_at, u.name as "enabled_by_name?", s.api_key_sealed,
+             s.model
+           from ai_settings s left join users u on u.id = s.enabled_by
+           where s.org_id = $1"#,
+        org_id
     )
-    .bind(tx.org_id())
     .fetch_optional(tx.conn())
     .await?;
-    Ok(row.map_or_else(AiSettings::default, |r| AiSettings {
-        enabled: r.0,
-        enabled_at: r.1,
-        enabled_by_name: r.2,
-        api_key_sealed: r.3,
-        model: r.4,
-    }))
+    Ok(row.unwrap_or_default())
 }
 
 /// Saves the settings; turning AI on records who did it and when.
@@ -65,9 +56,12 @@ pub async fn save(
         KeyChange::Set(sealed) => (true, Some(sealed)),
         KeyChange::Remove => (true, None),
     };
-    sqlx::query(
+    let org_id = tx.org_id();
+    // `$3::uuid`: described without bound types, a bare `$3` in the case
+    // would be taken for text (the bind is a uuid either way).
+    sqlx::query!(
         "insert into ai_settings (org_id, enabled, enabled_by, enabled_at, api_key_sealed, model) \
-         values ($1, $2, case when $2 then $3 end, case when $2 then now() end, $5, $6) \
+         values ($1, $2, case when $2 then $3::uuid end, case when $2 then now() end, $5, $6) \
          on conflict (org_id) do update set \
            enabled = excluded.enabled, \
            enabled_by = case when excluded.enabled and not ai_settings.enabled then $3 \
@@ -77,13 +71,13 @@ pub async fn save(
            api_key_sealed = case when $4 then excluded.api_key_sealed else ai_settings.api_key_sealed end, \
            model = excluded.model, \
            updated_at = now()",
+        org_id,
+        enabled,
+        by,
+        set_key,
+        new_key,
+        model
     )
-    .bind(tx.org_id())
-    .bind(enabled)
-    .bind(by)
-    .bind(set_key)
-    .bind(new_key)
-    .bind(model)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -91,13 +85,14 @@ pub async fn save(
 
 /// Counts one call this month before it is made; the month it counts in.
 pub async fn count_call(tx: &mut TenantTx) -> sqlx::Result<Date> {
-    sqlx::query_scalar(
+    let org_id = tx.org_id();
+    sqlx::query_scalar!(
         "insert into ai_usage (org_id, month, calls) \
          values ($1, date_trunc('month', now() at time zone 'UTC')::date, 1) \
          on conflict (org_id, month) do update set calls = ai_usage.calls + 1 \
          returning month",
+        org_id
     )
-    .bind(tx.org_id())
     .fetch_one(tx.conn())
     .await
 }
@@ -109,15 +104,16 @@ pub async fn add_tokens(
     prompt_tokens: i64,
     completion_tokens: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let org_id = tx.org_id();
+    sqlx::query!(
         "update ai_usage set prompt_tokens = prompt_tokens + $3, \
            completion_tokens = completion_tokens + $4 \
          where org_id = $1 and month = $2",
+        org_id,
+        month,
+        prompt_tokens,
+        completion_tokens
     )
-    .bind(tx.org_id())
-    .bind(month)
-    .bind(prompt_tokens)
-    .bind(completion_tokens)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -125,11 +121,12 @@ pub async fn add_tokens(
 
 /// A call that failed is not counted.
 pub async fn uncount_call(tx: &mut TenantTx, month: Date) -> sqlx::Result<()> {
-    sqlx::query(
+    let org_id = tx.org_id();
+    sqlx::query!(
         "update ai_usage set calls = greatest(calls - 1, 0) where org_id = $1 and month = $2",
+        org_id,
+        month
     )
-    .bind(tx.org_id())
-    .bind(month)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -144,20 +141,19 @@ pub struct MonthUsage {
 
 /// This calendar month's (UTC) use.
 pub async fn this_month(tx: &mut TenantTx) -> sqlx::Result<MonthUsage> {
-    let row: Option<(i32, i64, i64)> = sqlx::query_as(
+    let org_id = tx.org_id();
+    let row = sqlx::query!(
         "select calls, prompt_tokens, completion_tokens from ai_usage \
          where org_id = $1 and month = date_trunc('month', now() at time zone 'UTC')::date",
+        org_id
     )
-    .bind(tx.org_id())
     .fetch_optional(tx.conn())
     .await?;
-    Ok(
-        row.map_or_else(MonthUsage::default, |(calls, p, c)| MonthUsage {
-            calls: i64::from(calls),
-            prompt_tokens: p,
-            completion_tokens: c,
-        }),
-    )
+    Ok(row.map_or_else(MonthUsage::default, |r| MonthUsage {
+        calls: i64::from(r.calls),
+        prompt_tokens: r.prompt_tokens,
+        completion_tokens: r.completion_tokens,
+    }))
 }
 
 /// The conversation's latest `n` messages a prompt may carry, oldest
@@ -168,30 +164,31 @@ pub async fn transcript(
     conversation_id: Uuid,
     n: i64,
 ) -> sqlx::Result<Vec<Line>> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
+    let org_id = tx.org_id();
+    let rows = sqlx::query!(
         "select direction, kind, body from messages \
          where org_id = $1 and conversation_id = $2 and not private and deleted_at is null \
            and kind <> 'reaction' \
          order by created_at desc, id desc limit $3",
+        org_id,
+        conversation_id,
+        n
     )
-    .bind(tx.org_id())
-    .bind(conversation_id)
-    .bind(n)
     .fetch_all(tx.conn())
     .await?;
     Ok(rows
         .into_iter()
         .rev()
-        .map(|(direction, kind, body)| Line {
-            speaker: if direction == "in" {
+        .map(|r| Line {
+            speaker: if r.direction == "in" {
                 Speaker::Customer
             } else {
                 Speaker::Agent
             },
-            text: if body.trim().is_empty() {
-                format!("[{kind}]")
+            text: if r.body.trim().is_empty() {
+                format!("[{}]", r.kind)
             } else {
-                body
+                r.body
             },
         })
         .collect())

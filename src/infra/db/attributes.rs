@@ -28,14 +28,6 @@ impl Entity {
             Entity::Company => "company",
         }
     }
-
-    /// The table holding the values (a name from code, never from input).
-    fn table(self) -> &'static str {
-        match self {
-            Entity::Contact => "contacts",
-            Entity::Company => "companies",
-        }
-    }
 }
 
 /// The unique index a second attribute with the same key hits.
@@ -44,24 +36,24 @@ pub const KEY_KEY: &str = "attribute_definitions_org_id_entity_key_key";
 /// The entity's attributes in display order.
 pub async fn list(tx: &mut TenantTx, entity: Entity) -> sqlx::Result<Vec<AttributeDef>> {
     let org_id = tx.org_id();
-    let rows: Vec<(Uuid, String, String, String, Vec<String>)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "select id, key, label, kind, options from attribute_definitions \
          where org_id = $1 and entity = $2 order by position, created_at, id",
+        org_id,
+        entity.as_str()
     )
-    .bind(org_id)
-    .bind(entity.as_str())
     .fetch_all(tx.conn())
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, key, label, kind, options)| {
+        .filter_map(|row| {
             Some(AttributeDef {
-                id,
-                key,
-                label,
+                id: row.id,
+                key: row.key,
+                label: row.label,
                 // The table's check allows only known kinds.
-                kind: AttributeKind::parse(&kind)?,
-                options,
+                kind: AttributeKind::parse(&row.kind)?,
+                options: row.options,
             })
         })
         .collect())
@@ -69,13 +61,13 @@ pub async fn list(tx: &mut TenantTx, entity: Entity) -> sqlx::Result<Vec<Attribu
 
 pub async fn key_in_use(tx: &mut TenantTx, entity: Entity, key: &str) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    sqlx::query_scalar(
-        "select exists (select 1 from attribute_definitions \
-         where org_id = $1 and entity = $2 and key = $3)",
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from attribute_definitions
+           where org_id = $1 and entity = $2 and key = $3) as "in_use!""#,
+        org_id,
+        entity.as_str(),
+        key
     )
-    .bind(org_id)
-    .bind(entity.as_str())
-    .bind(key)
     .fetch_one(tx.conn())
     .await
 }
@@ -90,19 +82,19 @@ pub async fn insert(
 ) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "insert into attribute_definitions (org_id, id, entity, key, label, kind, options, position) \
          values ($1, $2, $3, $4, $5, $6, $7, \
            (select coalesce(max(position), 0) + 1 from attribute_definitions \
             where org_id = $1 and entity = $3))",
+        org_id,
+        id,
+        entity.as_str(),
+        key,
+        label,
+        kind.as_str(),
+        options
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(entity.as_str())
-    .bind(key)
-    .bind(label)
-    .bind(kind.as_str())
-    .bind(options)
     .execute(tx.conn())
     .await?;
     Ok(id)
@@ -111,25 +103,40 @@ pub async fn insert(
 /// Deletes the definition and its value on every record.
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let found: Option<(String, String)> = sqlx::query_as(
+    let found = sqlx::query!(
         "delete from attribute_definitions where org_id = $1 and id = $2 returning entity, key",
+        org_id,
+        id
     )
-    .bind(org_id)
-    .bind(id)
     .fetch_optional(tx.conn())
     .await?;
-    let Some((entity, key)) = found else {
+    let Some(found) = found else {
         return Ok(false);
     };
-    let entity = Entity::parse(&entity).unwrap_or(Entity::Contact);
-    let sql = format!(
-        "update {} set attributes = attributes - $2 where org_id = $1 and attributes ? $2",
-        entity.table()
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(org_id)
-        .bind(key)
-        .execute(tx.conn())
-        .await?;
+    let key = found.key;
+    // One static statement per table holding the values.
+    let conn = tx.conn();
+    match Entity::parse(&found.entity).unwrap_or(Entity::Contact) {
+        Entity::Contact => {
+            sqlx::query!(
+                "update contacts set attributes = attributes - $2 \
+                 where org_id = $1 and attributes ? $2",
+                org_id,
+                key
+            )
+            .execute(conn)
+            .await?
+        }
+        Entity::Company => {
+            sqlx::query!(
+                "update companies set attributes = attributes - $2 \
+                 where org_id = $1 and attributes ? $2",
+                org_id,
+                key
+            )
+            .execute(conn)
+            .await?
+        }
+    };
     Ok(true)
 }

@@ -78,8 +78,20 @@ pub struct RuleInput {
     pub cooldown_minutes: Option<i32>,
 }
 
-const COLUMNS: &str = "id, name, enabled, trigger, keywords, idle_minutes, channel_id, label_id, \
-    attribute_key, attribute_value, actions, cooldown_minutes, builtin";
+/// `query_as!` of [`Rule`]s from `automation_rules`, then `$rest`. A macro
+/// so that the SQL stays one literal the compiler checks.
+macro_rules! select_rules {
+    ($rest:literal, $($arg:expr),+ $(,)?) => {
+        sqlx::query_as!(
+            Rule,
+            r#"select id, name, enabled, trigger, keywords, idle_minutes, channel_id, label_id,
+               attribute_key, attribute_value, actions as "actions: sqlx::types::Json<Actions>",
+               cooldown_minutes, builtin from automation_rules "#
+                + $rest,
+            $($arg),+
+        )
+    };
+}
 
 const WELCOME_TEXT: &str =
     "Hi {{first_name}}! Thanks for writing to {{workspace}}. We will answer you here shortly.";
@@ -109,19 +121,19 @@ pub async fn install_builtin(tx: &mut TenantTx) -> sqlx::Result<()> {
             send_text: Some(text.to_owned()),
             ..Actions::default()
         };
-        sqlx::query(
+        sqlx::query!(
             "insert into automation_rules \
                (org_id, id, name, trigger, actions, cooldown_minutes, builtin) \
              values ($1, $2, $3, $4, $5, $6, $7) \
              on conflict (org_id, builtin) where builtin is not null do nothing",
+            tx.org_id(),
+            Uuid::now_v7(),
+            name,
+            trigger,
+            sqlx::types::Json(&actions) as _,
+            cooldown,
+            builtin
         )
-        .bind(tx.org_id())
-        .bind(Uuid::now_v7())
-        .bind(name)
-        .bind(trigger)
-        .bind(sqlx::types::Json(&actions))
-        .bind(cooldown)
-        .bind(builtin)
         .execute(tx.conn())
         .await?;
     }
@@ -129,23 +141,21 @@ pub async fn install_builtin(tx: &mut TenantTx) -> sqlx::Result<()> {
 }
 
 pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Rule>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from automation_rules where org_id = $1 \
-         order by builtin nulls last, created_at, id"
-    )))
-    .bind(tx.org_id())
+    select_rules!(
+        "where org_id = $1 order by builtin nulls last, created_at, id",
+        tx.org_id()
+    )
     .fetch_all(tx.conn())
     .await
 }
 
 /// The enabled rules of these triggers.
 pub async fn enabled(tx: &mut TenantTx, triggers: &[&str]) -> sqlx::Result<Vec<Rule>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from automation_rules \
-         where org_id = $1 and enabled and trigger = any($2) order by created_at, id"
-    )))
-    .bind(tx.org_id())
-    .bind(triggers)
+    select_rules!(
+        "where org_id = $1 and enabled and trigger = any($2) order by created_at, id",
+        tx.org_id(),
+        triggers as &[&str]
+    )
     .fetch_all(tx.conn())
     .await
 }
@@ -153,23 +163,19 @@ pub async fn enabled(tx: &mut TenantTx, triggers: &[&str]) -> sqlx::Result<Vec<R
 /// Whether any rule reacting to customers' messages is on (checked once
 /// per delivery).
 pub async fn any_on_arrival(tx: &mut TenantTx) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists (select 1 from automation_rules where org_id = $1 and enabled \
-           and trigger <> 'idle')",
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from automation_rules where org_id = $1 and enabled
+             and trigger <> 'idle') as "any!""#,
+        tx.org_id()
     )
-    .bind(tx.org_id())
     .fetch_one(tx.conn())
     .await
 }
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Rule>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from automation_rules where org_id = $1 and id = $2"
-    )))
-    .bind(tx.org_id())
-    .bind(id)
-    .fetch_optional(tx.conn())
-    .await
+    select_rules!("where org_id = $1 and id = $2", tx.org_id(), id)
+        .fetch_optional(tx.conn())
+        .await
 }
 
 /// Saves a new rule (`None`) or changes one; its id, `None` if not found.
@@ -178,51 +184,76 @@ pub async fn save(
     id: Option<Uuid>,
     rule: &RuleInput,
 ) -> sqlx::Result<Option<Uuid>> {
-    let sql = if id.is_some() {
-        "update automation_rules set name = $3, trigger = $4, keywords = $5, idle_minutes = $6, \
-           channel_id = $7, label_id = $8, attribute_key = $9, attribute_value = $10, \
-           actions = $11, cooldown_minutes = $12, updated_at = now() \
-         where org_id = $1 and id = $2 returning id"
-    } else {
-        "insert into automation_rules (org_id, id, name, trigger, keywords, idle_minutes, \
-           channel_id, label_id, attribute_key, attribute_value, actions, cooldown_minutes) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning id"
-    };
-    sqlx::query_scalar(sql)
-        .bind(tx.org_id())
-        .bind(id.unwrap_or_else(Uuid::now_v7))
-        .bind(&rule.name)
-        .bind(&rule.trigger)
-        .bind(&rule.keywords)
-        .bind(rule.idle_minutes)
-        .bind(rule.channel_id)
-        .bind(rule.label_id)
-        .bind(&rule.attribute_key)
-        .bind(&rule.attribute_value)
-        .bind(sqlx::types::Json(&rule.actions))
-        .bind(rule.cooldown_minutes)
-        .fetch_optional(tx.conn())
-        .await
+    let org_id = tx.org_id();
+    let actions = sqlx::types::Json(&rule.actions);
+    match id {
+        Some(id) => {
+            sqlx::query_scalar!(
+                "update automation_rules set name = $3, trigger = $4, keywords = $5, \
+                   idle_minutes = $6, channel_id = $7, label_id = $8, attribute_key = $9, \
+                   attribute_value = $10, actions = $11, cooldown_minutes = $12, \
+                   updated_at = now() \
+                 where org_id = $1 and id = $2 returning id",
+                org_id,
+                id,
+                &rule.name,
+                &rule.trigger,
+                &rule.keywords,
+                rule.idle_minutes,
+                rule.channel_id,
+                rule.label_id,
+                rule.attribute_key.as_deref(),
+                rule.attribute_value.as_deref(),
+                actions as _,
+                rule.cooldown_minutes
+            )
+            .fetch_optional(tx.conn())
+            .await
+        }
+        None => {
+            sqlx::query_scalar!(
+                "insert into automation_rules (org_id, id, name, trigger, keywords, idle_minutes, \
+                   channel_id, label_id, attribute_key, attribute_value, actions, cooldown_minutes) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning id",
+                org_id,
+                Uuid::now_v7(),
+                &rule.name,
+                &rule.trigger,
+                &rule.keywords,
+                rule.idle_minutes,
+                rule.channel_id,
+                rule.label_id,
+                rule.attribute_key.as_deref(),
+                rule.attribute_value.as_deref(),
+                actions as _,
+                rule.cooldown_minutes
+            )
+            .fetch_optional(tx.conn())
+            .await
+        }
+    }
 }
 
 pub async fn set_enabled(tx: &mut TenantTx, id: Uuid, enabled: bool) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update automation_rules set enabled = $3, updated_at = now() where org_id = $1 and id = $2",
+        tx.org_id(),
+        id,
+        enabled
     )
-    .bind(tx.org_id())
-    .bind(id)
-    .bind(enabled)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
-    let done = sqlx::query("delete from automation_rules where org_id = $1 and id = $2")
-        .bind(tx.org_id())
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    let done = sqlx::query!(
+        "delete from automation_rules where org_id = $1 and id = $2",
+        tx.org_id(),
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -233,15 +264,15 @@ pub async fn claim_run(
     occasion: &str,
     conversation_id: Uuid,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "insert into automation_runs (org_id, rule_id, occasion, conversation_id, rule_name, done) \
          values ($1, $2, $3, $4, $5, '') on conflict do nothing",
+        tx.org_id(),
+        rule.id,
+        occasion,
+        conversation_id,
+        &rule.name
     )
-    .bind(tx.org_id())
-    .bind(rule.id)
-    .bind(occasion)
-    .bind(conversation_id)
-    .bind(&rule.name)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -254,13 +285,13 @@ pub async fn record_done(
     occasion: &str,
     done: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update automation_runs set done = $4 where org_id = $1 and rule_id = $2 and occasion = $3",
+        tx.org_id(),
+        rule_id,
+        occasion,
+        done
     )
-    .bind(tx.org_id())
-    .bind(rule_id)
-    .bind(occasion)
-    .bind(done)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -273,14 +304,15 @@ pub async fn ran_within(
     conversation_id: Uuid,
     minutes: i32,
 ) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists (select 1 from automation_runs where org_id = $1 and rule_id = $2 \
-           and conversation_id = $3 and created_at > now() - make_interval(mins => $4))",
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from automation_runs where org_id = $1 and rule_id = $2
+             and conversation_id = $3 and created_at > now() - make_interval(mins => $4))
+           as "ran!""#,
+        tx.org_id(),
+        rule_id,
+        conversation_id,
+        minutes
     )
-    .bind(tx.org_id())
-    .bind(rule_id)
-    .bind(conversation_id)
-    .bind(minutes)
     .fetch_one(tx.conn())
     .await
 }
@@ -298,13 +330,14 @@ pub async fn runs_of(
     conversation_id: Uuid,
     limit: i64,
 ) -> sqlx::Result<Vec<Run>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Run,
         "select rule_name, done, created_at from automation_runs \
          where org_id = $1 and conversation_id = $2 order by created_at desc limit $3",
+        tx.org_id(),
+        conversation_id,
+        limit
     )
-    .bind(tx.org_id())
-    .bind(conversation_id)
-    .bind(limit)
     .fetch_all(tx.conn())
     .await
 }
@@ -313,18 +346,18 @@ pub async fn runs_of(
 /// remembers them; `None` if nobody is available.
 pub async fn next_in_turn(tx: &mut TenantTx, rule_id: Uuid) -> sqlx::Result<Option<Uuid>> {
     // The rule's row is locked so two conversations at once get two people.
-    let last: Option<Option<Uuid>> = sqlx::query_scalar(
+    let last = sqlx::query_scalar!(
         "select last_assignee from automation_rules where org_id = $1 and id = $2 for update",
+        tx.org_id(),
+        rule_id
     )
-    .bind(tx.org_id())
-    .bind(rule_id)
     .fetch_optional(tx.conn())
     .await?;
-    let available: Vec<Uuid> = sqlx::query_scalar(
+    let available = sqlx::query_scalar!(
         "select m.user_id from memberships m join users u on u.id = m.user_id \
          where m.org_id = $1 and m.available order by lower(u.name), m.user_id",
+        tx.org_id()
     )
-    .bind(tx.org_id())
     .fetch_all(tx.conn())
     .await?;
     let last = last.flatten();
@@ -333,33 +366,37 @@ pub async fn next_in_turn(tx: &mut TenantTx, rule_id: Uuid) -> sqlx::Result<Opti
         None => available.first().copied(),
     };
     if let Some(next) = next {
-        sqlx::query("update automation_rules set last_assignee = $3 where org_id = $1 and id = $2")
-            .bind(tx.org_id())
-            .bind(rule_id)
-            .bind(next)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query!(
+            "update automation_rules set last_assignee = $3 where org_id = $1 and id = $2",
+            tx.org_id(),
+            rule_id,
+            next
+        )
+        .execute(tx.conn())
+        .await?;
     }
     Ok(next)
 }
 
 pub async fn set_available(tx: &mut TenantTx, user_id: Uuid, available: bool) -> sqlx::Result<()> {
-    sqlx::query("update memberships set available = $3 where org_id = $1 and user_id = $2")
-        .bind(tx.org_id())
-        .bind(user_id)
-        .bind(available)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "update memberships set available = $3 where org_id = $1 and user_id = $2",
+        tx.org_id(),
+        user_id,
+        available
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
 pub async fn is_available(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<bool> {
-    Ok(
-        sqlx::query_scalar("select available from memberships where org_id = $1 and user_id = $2")
-            .bind(tx.org_id())
-            .bind(user_id)
-            .fetch_optional(tx.conn())
-            .await?
-            .unwrap_or(false),
+    let available = sqlx::query_scalar!(
+        "select available from memberships where org_id = $1 and user_id = $2",
+        tx.org_id(),
+        user_id
     )
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(available.unwrap_or(false))
 }

@@ -22,12 +22,14 @@ pub struct Account {
 /// The workspace's account (a free one with nothing from Stripe if none
 /// was recorded yet).
 pub async fn account(tx: &mut TenantTx) -> sqlx::Result<Account> {
-    let found: Option<Account> = sqlx::query_as(
+    let org_id = tx.org_id();
+    let found = sqlx::query_as!(
+        Account,
         "select stripe_customer_id, subscription_id, plan, status, current_period_end, \
                 cancel_at_period_end, checkout_started_at, past_due_since, canceled_at \
          from billing_accounts where org_id = $1",
+        org_id
     )
-    .bind(tx.org_id())
     .fetch_optional(tx.conn())
     .await?;
     Ok(found.unwrap_or(Account {
@@ -47,23 +49,24 @@ pub async fn account(tx: &mut TenantTx) -> sqlx::Result<Account> {
 /// and returned) and routes its events here.
 pub async fn set_customer(tx: &mut TenantTx, customer_id: &str) -> sqlx::Result<String> {
     let org_id = tx.org_id();
-    let kept: String = sqlx::query_scalar(
-        "insert into billing_accounts (org_id, stripe_customer_id) values ($1, $2) \
-         on conflict (org_id) do update set \
-           stripe_customer_id = coalesce(billing_accounts.stripe_customer_id, excluded.stripe_customer_id), \
-           updated_at = now() \
-         returning stripe_customer_id",
+    // Never null: the new value is the old one or `customer_id`.
+    let kept = sqlx::query_scalar!(
+        r#"insert into billing_accounts (org_id, stripe_customer_id) values ($1, $2)
+           on conflict (org_id) do update set
+             stripe_customer_id = coalesce(billing_accounts.stripe_customer_id, excluded.stripe_customer_id),
+             updated_at = now()
+           returning stripe_customer_id as "stripe_customer_id!""#,
+        org_id,
+        customer_id
     )
-    .bind(org_id)
-    .bind(customer_id)
     .fetch_one(tx.conn())
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into billing_customer_routes (stripe_customer_id, org_id) values ($1, $2) \
          on conflict do nothing",
+        kept,
+        org_id
     )
-    .bind(&kept)
-    .bind(org_id)
     .execute(tx.conn())
     .await?;
     Ok(kept)
@@ -72,11 +75,12 @@ pub async fn set_customer(tx: &mut TenantTx, customer_id: &str) -> sqlx::Result<
 /// A checkout was started: the page says "processing" until Stripe's
 /// webhook confirms.
 pub async fn checkout_started(tx: &mut TenantTx) -> sqlx::Result<()> {
-    sqlx::query(
+    let org_id = tx.org_id();
+    sqlx::query!(
         "insert into billing_accounts (org_id, checkout_started_at) values ($1, now()) \
          on conflict (org_id) do update set checkout_started_at = now(), updated_at = now()",
+        org_id
     )
-    .bind(tx.org_id())
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -99,12 +103,17 @@ pub async fn apply_subscription(
     tx: &mut TenantTx,
     state: &SubscriptionState<'_>,
 ) -> sqlx::Result<bool> {
-    let applied = sqlx::query(
+    let org_id = tx.org_id();
+    // `$7::timestamptz` in the case arms: described without bound types,
+    // PostgreSQL would deduce another type there than for `state_at` (the
+    // bind is a timestamptz either way).
+    let applied = sqlx::query!(
         "insert into billing_accounts as b (org_id, subscription_id, plan, status, \
             current_period_end, cancel_at_period_end, state_at, state_rank, checkout_started_at, \
             past_due_since, canceled_at) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, null, \
-            case when $4 = 'past_due' then $7 end, case when $4 = 'canceled' then $7 end) \
+            case when $4 = 'past_due' then $7::timestamptz end, \
+            case when $4 = 'canceled' then $7::timestamptz end) \
          on conflict (org_id) do update set subscription_id = excluded.subscription_id, \
             plan = excluded.plan, status = excluded.status, \
             current_period_end = excluded.current_period_end, \
@@ -119,15 +128,15 @@ pub async fn apply_subscription(
             checkout_started_at = null, updated_at = now() \
          where b.state_at is null \
             or (excluded.state_at, excluded.state_rank) >= (b.state_at, b.state_rank)",
+        org_id,
+        state.subscription_id,
+        state.plan,
+        state.status,
+        state.current_period_end,
+        state.cancel_at_period_end,
+        state.at,
+        state.rank
     )
-    .bind(tx.org_id())
-    .bind(state.subscription_id)
-    .bind(state.plan)
-    .bind(state.status)
-    .bind(state.current_period_end)
-    .bind(state.cancel_at_period_end)
-    .bind(state.at)
-    .bind(state.rank)
     .execute(tx.conn())
     .await?
     .rows_affected();
@@ -155,7 +164,8 @@ pub async fn apply_invoice(
     at: OffsetDateTime,
     rank: i16,
 ) -> sqlx::Result<bool> {
-    let applied = sqlx::query(
+    let org_id = tx.org_id();
+    let applied = sqlx::query!(
         "insert into invoices as i (org_id, stripe_invoice_id, number, status, amount_due, \
             amount_paid, currency, hosted_invoice_url, invoice_pdf, created_at, state_at, state_rank) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
@@ -166,19 +176,19 @@ pub async fn apply_invoice(
             invoice_pdf = excluded.invoice_pdf, state_at = excluded.state_at, \
             state_rank = excluded.state_rank \
          where (excluded.state_at, excluded.state_rank) >= (i.state_at, i.state_rank)",
+        org_id,
+        invoice.stripe_invoice_id,
+        invoice.number,
+        invoice.status,
+        invoice.amount_due,
+        invoice.amount_paid,
+        invoice.currency,
+        invoice.hosted_invoice_url,
+        invoice.invoice_pdf,
+        invoice.created_at,
+        at,
+        rank
     )
-    .bind(tx.org_id())
-    .bind(&invoice.stripe_invoice_id)
-    .bind(&invoice.number)
-    .bind(&invoice.status)
-    .bind(invoice.amount_due)
-    .bind(invoice.amount_paid)
-    .bind(&invoice.currency)
-    .bind(&invoice.hosted_invoice_url)
-    .bind(&invoice.invoice_pdf)
-    .bind(invoice.created_at)
-    .bind(at)
-    .bind(rank)
     .execute(tx.conn())
     .await?
     .rows_affected();
@@ -186,12 +196,14 @@ pub async fn apply_invoice(
 }
 
 pub async fn invoices(tx: &mut TenantTx) -> sqlx::Result<Vec<Invoice>> {
-    sqlx::query_as(
+    let org_id = tx.org_id();
+    sqlx::query_as!(
+        Invoice,
         "select stripe_invoice_id, number, status, amount_due, amount_paid, currency, \
                 hosted_invoice_url, invoice_pdf, created_at \
          from invoices where org_id = $1 order by created_at desc limit 100",
+        org_id
     )
-    .bind(tx.org_id())
     .fetch_all(tx.conn())
     .await
 }
@@ -200,14 +212,16 @@ pub async fn invoices(tx: &mut TenantTx) -> sqlx::Result<Vec<Invoice>> {
 /// context, through that customer's route only).
 pub async fn org_of_customer(pool: &sqlx::PgPool, customer_id: &str) -> sqlx::Result<Option<Uuid>> {
     let mut tx = pool.begin().await?;
-    sqlx::query("select set_config('app.stripe_customer', $1, true)")
-        .bind(customer_id)
-        .execute(&mut *tx)
-        .await?;
-    let org: Option<Uuid> = sqlx::query_scalar(
-        "select org_id from billing_customer_routes where stripe_customer_id = $1",
+    sqlx::query_scalar!(
+        "select set_config('app.stripe_customer', $1, true)",
+        customer_id
     )
-    .bind(customer_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let org = sqlx::query_scalar!(
+        "select org_id from billing_customer_routes where stripe_customer_id = $1",
+        customer_id
+    )
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -242,29 +256,56 @@ pub async fn used(
     counted: crate::features::billing::limits::Counted,
 ) -> sqlx::Result<i64> {
     use crate::features::billing::limits::Counted;
-    let sql = match counted {
+    let org_id = tx.org_id();
+    // One static query per count; counts (and the coalesced sum) are never null.
+    let conn = tx.conn();
+    match counted {
         Counted::Channels => {
-            "select count(*) from channels where org_id = $1 and kind <> 'sandbox'"
+            sqlx::query_scalar!(
+                r#"select count(*) as "n!" from channels where org_id = $1 and kind <> 'sandbox'"#,
+                org_id
+            )
+            .fetch_one(conn)
+            .await
         }
         Counted::Members => {
-            "select (select count(*) from memberships where org_id = $1) \
-                  + (select count(*) from invitations where org_id = $1 \
-                       and accepted_at is null and revoked_at is null and expires_at > now())"
+            sqlx::query_scalar!(
+                r#"select (select count(*) from memberships where org_id = $1)
+                      + (select count(*) from invitations where org_id = $1
+                           and accepted_at is null and revoked_at is null and expires_at > now())
+                   as "n!""#,
+                org_id
+            )
+            .fetch_one(conn)
+            .await
         }
-        Counted::Contacts => "select count(*) from contacts where org_id = $1",
+        Counted::Contacts => {
+            sqlx::query_scalar!(
+                r#"select count(*) as "n!" from contacts where org_id = $1"#,
+                org_id
+            )
+            .fetch_one(conn)
+            .await
+        }
         Counted::AiRequests => {
-            "select coalesce(sum(calls), 0)::bigint from ai_usage \
-             where org_id = $1 and month = date_trunc('month', now() at time zone 'UTC')::date"
+            sqlx::query_scalar!(
+                r#"select coalesce(sum(calls), 0)::bigint as "n!" from ai_usage
+                   where org_id = $1 and month = date_trunc('month', now() at time zone 'UTC')::date"#,
+                org_id
+            )
+            .fetch_one(conn)
+            .await
         }
         Counted::CampaignRecipients => {
-            "select count(*) from campaign_recipients r \
-             join campaigns c on c.org_id = r.org_id and c.id = r.campaign_id \
-             where r.org_id = $1 and r.state <> 'skipped' \
-               and c.started_at >= date_trunc('month', now() at time zone 'UTC') at time zone 'UTC'"
+            sqlx::query_scalar!(
+                r#"select count(*) as "n!" from campaign_recipients r
+                   join campaigns c on c.org_id = r.org_id and c.id = r.campaign_id
+                   where r.org_id = $1 and r.state <> 'skipped'
+                     and c.started_at >= date_trunc('month', now() at time zone 'UTC') at time zone 'UTC'"#,
+                org_id
+            )
+            .fetch_one(conn)
+            .await
         }
-    };
-    sqlx::query_scalar(sql)
-        .bind(tx.org_id())
-        .fetch_one(tx.conn())
-        .await
+    }
 }

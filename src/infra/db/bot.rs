@@ -43,22 +43,31 @@ pub struct BotSettings {
 /// A channel and its saved bot settings, if any.
 type Row = (Uuid, String, Option<String>, Option<i32>, Option<String>);
 
-/// The bot's settings columns, of `channels c` left-joined to `bot_settings b`.
-const SELECT: &str = "select c.id, c.name, b.mode, b.max_turns, b.handover_message from channels c \
-     left join bot_settings b on b.org_id = c.org_id and b.channel_id = c.id \
-     where c.org_id = $1";
+/// `query!` of the bot's settings columns, of `channels c` left-joined to
+/// `bot_settings b` (so nullable: `?`), followed by `$tail`; each query is
+/// still a literal the macro checks. Yields [`Row`]s.
+macro_rules! select_settings {
+    ($tail:literal, $($arg:expr),+ $(,)?) => {
+        sqlx::query!(
+            r#"select c.id, c.name, b.mode as "mode?", b.max_turns as "max_turns?",
+                 b.handover_message as "handover_message?" from channels c
+               left join bot_settings b on b.org_id = c.org_id and b.channel_id = c.id
+               where c.org_id = $1 "# + $tail,
+            $($arg),+
+        )
+        .map(|r| -> Row { (r.id, r.name, r.mode, r.max_turns, r.handover_message) })
+    };
+}
 
 const DEFAULT_HANDOVER: &str = "Thanks! A person from our team will answer you here soon.";
 
 /// Every channel of the workspace with its bot's settings (defaults where
 /// none were saved).
 pub async fn all(tx: &mut TenantTx) -> sqlx::Result<Vec<BotSettings>> {
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} order by lower(c.name), c.id"
-    )))
-    .bind(tx.org_id())
-    .fetch_all(tx.conn())
-    .await?;
+    let org_id = tx.org_id();
+    let rows = select_settings!("order by lower(c.name), c.id", org_id)
+        .fetch_all(tx.conn())
+        .await?;
     Ok(rows.into_iter().map(settings_of).collect())
 }
 
@@ -77,9 +86,8 @@ fn settings_of((channel_id, channel_name, mode, max_turns, handover): Row) -> Bo
 
 /// One channel's bot; `None` if the channel is not this workspace's.
 pub async fn of_channel(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<BotSettings>> {
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} and c.id = $2")))
-        .bind(tx.org_id())
-        .bind(channel_id)
+    let org_id = tx.org_id();
+    let row = select_settings!("and c.id = $2", org_id, channel_id)
         .fetch_optional(tx.conn())
         .await?;
     Ok(row.map(settings_of))
@@ -87,12 +95,13 @@ pub async fn of_channel(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Opt
 
 /// Whether the channel's bot is on (checked once per delivery).
 pub async fn is_on(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists (select 1 from bot_settings \
-         where org_id = $1 and channel_id = $2 and mode <> 'off')",
+    let org_id = tx.org_id();
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from bot_settings
+           where org_id = $1 and channel_id = $2 and mode <> 'off') as "on!""#,
+        org_id,
+        channel_id
     )
-    .bind(tx.org_id())
-    .bind(channel_id)
     .fetch_one(tx.conn())
     .await
 }
@@ -104,18 +113,19 @@ pub async fn save(
     max_turns: i32,
     handover_message: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let org_id = tx.org_id();
+    sqlx::query!(
         "insert into bot_settings (org_id, channel_id, mode, max_turns, handover_message) \
          values ($1, $2, $3, $4, $5) \
          on conflict (org_id, channel_id) do update set mode = excluded.mode, \
            max_turns = excluded.max_turns, handover_message = excluded.handover_message, \
            updated_at = now()",
+        org_id,
+        channel_id,
+        mode.as_str(),
+        max_turns,
+        handover_message
     )
-    .bind(tx.org_id())
-    .bind(channel_id)
-    .bind(mode.as_str())
-    .bind(max_turns)
-    .bind(handover_message)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -129,15 +139,16 @@ pub async fn claim_run(
     outcome: &str,
     reason: &str,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let org_id = tx.org_id();
+    let done = sqlx::query!(
         "insert into bot_runs (org_id, message_id, conversation_id, outcome, reason) \
          values ($1, $2, $3, $4, $5) on conflict do nothing",
+        org_id,
+        message_id,
+        conversation_id,
+        outcome,
+        reason
     )
-    .bind(tx.org_id())
-    .bind(message_id)
-    .bind(conversation_id)
-    .bind(outcome)
-    .bind(reason)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -145,11 +156,13 @@ pub async fn claim_run(
 
 /// Whether this customer message already had its run.
 pub async fn has_run(tx: &mut TenantTx, message_id: Uuid) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists (select 1 from bot_runs where org_id = $1 and message_id = $2)",
+    let org_id = tx.org_id();
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from bot_runs where org_id = $1 and message_id = $2)
+           as "ran!""#,
+        org_id,
+        message_id
     )
-    .bind(tx.org_id())
-    .bind(message_id)
     .fetch_one(tx.conn())
     .await
 }
@@ -159,32 +172,38 @@ pub async fn conversation_state(
     tx: &mut TenantTx,
     conversation_id: Uuid,
 ) -> sqlx::Result<Option<(i32, bool)>> {
-    sqlx::query_as(
-        "select bot_turns, bot_handed_over_at is not null from conversations \
-         where org_id = $1 and id = $2",
+    let org_id = tx.org_id();
+    let row = sqlx::query!(
+        r#"select bot_turns, bot_handed_over_at is not null as "handed_over!" from conversations
+           where org_id = $1 and id = $2"#,
+        org_id,
+        conversation_id
     )
-    .bind(tx.org_id())
-    .bind(conversation_id)
     .fetch_optional(tx.conn())
-    .await
+    .await?;
+    Ok(row.map(|r| (r.bot_turns, r.handed_over)))
 }
 
 pub async fn count_answer(tx: &mut TenantTx, conversation_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("update conversations set bot_turns = bot_turns + 1 where org_id = $1 and id = $2")
-        .bind(tx.org_id())
-        .bind(conversation_id)
-        .execute(tx.conn())
-        .await?;
+    let org_id = tx.org_id();
+    sqlx::query!(
+        "update conversations set bot_turns = bot_turns + 1 where org_id = $1 and id = $2",
+        org_id,
+        conversation_id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
 pub async fn hand_over(tx: &mut TenantTx, conversation_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query(
+    let org_id = tx.org_id();
+    sqlx::query!(
         "update conversations set bot_handed_over_at = coalesce(bot_handed_over_at, now()) \
          where org_id = $1 and id = $2",
+        org_id,
+        conversation_id
     )
-    .bind(tx.org_id())
-    .bind(conversation_id)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -195,12 +214,14 @@ pub async fn latest_run(
     tx: &mut TenantTx,
     conversation_id: Uuid,
 ) -> sqlx::Result<Option<(String, String)>> {
-    sqlx::query_as(
+    let org_id = tx.org_id();
+    let row = sqlx::query!(
         "select outcome, reason from bot_runs where org_id = $1 and conversation_id = $2 \
          order by created_at desc limit 1",
+        org_id,
+        conversation_id
     )
-    .bind(tx.org_id())
-    .bind(conversation_id)
     .fetch_optional(tx.conn())
-    .await
+    .await?;
+    Ok(row.map(|r| (r.outcome, r.reason)))
 }

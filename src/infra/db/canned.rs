@@ -15,10 +15,11 @@ pub struct CannedReply {
 pub const SHORTCODE_KEY: &str = "canned_replies_org_id_shortcode_key";
 
 pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<CannedReply>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        CannedReply,
         "select id, shortcode, body from canned_replies where org_id = $1 order by shortcode",
+        tx.org_id()
     )
-    .bind(tx.org_id())
     .fetch_all(tx.conn())
     .await
 }
@@ -29,36 +30,40 @@ pub async fn starting_with(
     prefix: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<CannedReply>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        CannedReply,
         "select id, shortcode, body from canned_replies where org_id = $1 \
          and starts_with(shortcode, $2) order by shortcode limit $3",
+        tx.org_id(),
+        prefix,
+        limit
     )
-    .bind(tx.org_id())
-    .bind(prefix)
-    .bind(limit)
     .fetch_all(tx.conn())
     .await
 }
 
 pub async fn by_shortcode(tx: &mut TenantTx, shortcode: &str) -> sqlx::Result<Option<CannedReply>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        CannedReply,
         "select id, shortcode, body from canned_replies where org_id = $1 and shortcode = $2",
+        tx.org_id(),
+        shortcode
     )
-    .bind(tx.org_id())
-    .bind(shortcode)
     .fetch_optional(tx.conn())
     .await
 }
 
 pub async fn insert(tx: &mut TenantTx, shortcode: &str, body: &str) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
-    sqlx::query("insert into canned_replies (org_id, id, shortcode, body) values ($1, $2, $3, $4)")
-        .bind(tx.org_id())
-        .bind(id)
-        .bind(shortcode)
-        .bind(body)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "insert into canned_replies (org_id, id, shortcode, body) values ($1, $2, $3, $4)",
+        tx.org_id(),
+        id,
+        shortcode,
+        body
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(id)
 }
 
@@ -68,23 +73,25 @@ pub async fn update(
     shortcode: &str,
     body: &str,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update canned_replies set shortcode = $3, body = $4 where org_id = $1 and id = $2",
+        tx.org_id(),
+        id,
+        shortcode,
+        body
     )
-    .bind(tx.org_id())
-    .bind(id)
-    .bind(shortcode)
-    .bind(body)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
-    let done = sqlx::query("delete from canned_replies where org_id = $1 and id = $2")
-        .bind(tx.org_id())
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    let done = sqlx::query!(
+        "delete from canned_replies where org_id = $1 and id = $2",
+        tx.org_id(),
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -41,9 +41,22 @@ pub struct Channel {
     pub created_at: OffsetDateTime,
 }
 
-type Row = (Uuid, String, String, OffsetDateTime);
+/// A `channels` row as read, before its kind is parsed.
+struct Row {
+    id: Uuid,
+    kind: String,
+    name: String,
+    created_at: OffsetDateTime,
+}
 
-fn from_row((id, kind, name, created_at): Row) -> Option<Channel> {
+fn from_row(
+    Row {
+        id,
+        kind,
+        name,
+        created_at,
+    }: Row,
+) -> Option<Channel> {
     Some(Channel {
         id,
         // The table's check allows only known kinds.
@@ -56,18 +69,19 @@ fn from_row((id, kind, name, created_at): Row) -> Option<Channel> {
 /// The workspace's sandbox channel, created on first use.
 pub async fn sandbox(tx: &mut TenantTx) -> sqlx::Result<Channel> {
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "insert into channels (org_id, id, kind, name) values ($1, $2, 'sandbox', 'Sandbox') \
          on conflict (org_id) where kind = 'sandbox' do nothing",
+        org_id,
+        Uuid::now_v7()
     )
-    .bind(org_id)
-    .bind(Uuid::now_v7())
     .execute(tx.conn())
     .await?;
-    let row: Row = sqlx::query_as(
+    let row = sqlx::query_as!(
+        Row,
         "select id, kind, name, created_at from channels where org_id = $1 and kind = 'sandbox'",
+        org_id
     )
-    .bind(org_id)
     .fetch_one(tx.conn())
     .await?;
     from_row(row).ok_or(sqlx::Error::RowNotFound)
@@ -75,11 +89,12 @@ pub async fn sandbox(tx: &mut TenantTx) -> sqlx::Result<Channel> {
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Channel>> {
     let org_id = tx.org_id();
-    let row: Option<Row> = sqlx::query_as(
+    let row = sqlx::query_as!(
+        Row,
         "select id, kind, name, created_at from channels where org_id = $1 and id = $2",
+        org_id,
+        id
     )
-    .bind(org_id)
-    .bind(id)
     .fetch_optional(tx.conn())
     .await?;
     Ok(row.and_then(from_row))
@@ -87,10 +102,11 @@ pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Channel>> 
 
 pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Channel>> {
     let org_id = tx.org_id();
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        Row,
         "select id, kind, name, created_at from channels where org_id = $1 order by created_at, id",
+        org_id
     )
-    .bind(org_id)
     .fetch_all(tx.conn())
     .await?;
     Ok(rows.into_iter().filter_map(from_row).collect())
@@ -101,16 +117,16 @@ pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Channel>> {
 /// counted) if `limit` sends were already made in it.
 pub async fn take_send_slot(tx: &mut TenantTx, id: Uuid, limit: i32) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let sent: i32 = sqlx::query_scalar(
+    let sent: i32 = sqlx::query_scalar!(
         "insert into channel_send_rate as r (org_id, channel_id, second, sent) \
          values ($1, $2, date_trunc('second', clock_timestamp()), 1) \
          on conflict (org_id, channel_id) do update set \
            sent = case when r.second = excluded.second then r.sent + 1 else 1 end, \
            second = excluded.second \
          returning sent",
+        org_id,
+        id
     )
-    .bind(org_id)
-    .bind(id)
     .fetch_one(tx.conn())
     .await?;
     Ok(sent <= limit)

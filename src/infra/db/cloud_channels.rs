@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::infra::db::channels::{Channel, ChannelKind};
 use crate::infra::tenancy::TenantTx;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct CloudChannel {
     pub id: Uuid,
     pub name: String,
@@ -47,42 +47,50 @@ pub struct NewCloudChannel<'a> {
 /// The unique index a second channel for the same number hits.
 pub const NUMBER_KEY: &str = "channels_phone_number_id_key";
 
-const COLUMNS: &str = "id, name, enabled, phone_number_id, waba_id, verify_token, display_name, \
-    access_token_sealed, app_secret_sealed, created_at";
-
 /// Stores the channel and its webhook route.
 pub async fn insert(tx: &mut TenantTx, new: &NewCloudChannel<'_>) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "insert into channels (org_id, id, kind, name, phone_number_id, waba_id, \
          access_token_sealed, app_secret_sealed, verify_token) \
          values ($1, $2, 'whatsapp_cloud', $3, $4, $5, $6, $7, $8)",
+        org_id,
+        new.id,
+        new.name,
+        new.phone_number_id,
+        new.waba_id,
+        new.access_token_sealed,
+        new.app_secret_sealed,
+        new.verify_token
     )
-    .bind(org_id)
-    .bind(new.id)
-    .bind(new.name)
-    .bind(new.phone_number_id)
-    .bind(new.waba_id)
-    .bind(new.access_token_sealed)
-    .bind(new.app_secret_sealed)
-    .bind(new.verify_token)
     .execute(tx.conn())
     .await?;
-    sqlx::query("insert into channel_routes (channel_id, org_id) values ($1, $2)")
-        .bind(new.id)
-        .bind(org_id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "insert into channel_routes (channel_id, org_id) values ($1, $2)",
+        new.id,
+        org_id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
+// The Meta settings are nullable columns (other kinds have none), but the
+// `channels_cloud_settings` check requires them on every `whatsapp_cloud`
+// row: hence the `!` in the queries below.
+
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<CloudChannel>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from channels where org_id = $1 and id = $2 and kind = 'whatsapp_cloud'"
-    )))
-    .bind(org_id)
-    .bind(id)
+    sqlx::query_as!(
+        CloudChannel,
+        r#"select id, name, enabled, phone_number_id as "phone_number_id!", waba_id as "waba_id!",
+           verify_token as "verify_token!", display_name,
+           access_token_sealed as "access_token_sealed!", app_secret_sealed as "app_secret_sealed!",
+           created_at
+           from channels where org_id = $1 and id = $2 and kind = 'whatsapp_cloud'"#,
+        org_id,
+        id
+    )
     .fetch_optional(tx.conn())
     .await
 }
@@ -93,35 +101,45 @@ pub async fn find_by_number(
     phone_number_id: &str,
 ) -> sqlx::Result<Option<CloudChannel>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from channels where org_id = $1 and phone_number_id = $2 \
-         and kind = 'whatsapp_cloud'"
-    )))
-    .bind(org_id)
-    .bind(phone_number_id)
+    sqlx::query_as!(
+        CloudChannel,
+        r#"select id, name, enabled, phone_number_id as "phone_number_id!", waba_id as "waba_id!",
+           verify_token as "verify_token!", display_name,
+           access_token_sealed as "access_token_sealed!", app_secret_sealed as "app_secret_sealed!",
+           created_at
+           from channels where org_id = $1 and phone_number_id = $2
+           and kind = 'whatsapp_cloud'"#,
+        org_id,
+        phone_number_id
+    )
     .fetch_optional(tx.conn())
     .await
 }
 
 pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<CloudChannel>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from channels where org_id = $1 and kind = 'whatsapp_cloud' \
-         order by created_at, id"
-    )))
-    .bind(org_id)
+    sqlx::query_as!(
+        CloudChannel,
+        r#"select id, name, enabled, phone_number_id as "phone_number_id!", waba_id as "waba_id!",
+           verify_token as "verify_token!", display_name,
+           access_token_sealed as "access_token_sealed!", app_secret_sealed as "app_secret_sealed!",
+           created_at
+           from channels where org_id = $1 and kind = 'whatsapp_cloud'
+           order by created_at, id"#,
+        org_id
+    )
     .fetch_all(tx.conn())
     .await
 }
 
 pub async fn set_enabled(tx: &mut TenantTx, id: Uuid, enabled: bool) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update channels set enabled = $3 where org_id = $1 and id = $2 and kind = 'whatsapp_cloud'",
+        org_id,
+        id,
+        enabled
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(enabled)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -130,36 +148,41 @@ pub async fn set_enabled(tx: &mut TenantTx, id: Uuid, enabled: bool) -> sqlx::Re
 /// What "check connection" read: the number as WhatsApp shows it.
 pub async fn set_display_name(tx: &mut TenantTx, id: Uuid, name: &str) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query("update channels set display_name = $3 where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .bind(name)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "update channels set display_name = $3 where org_id = $1 and id = $2",
+        org_id,
+        id,
+        name
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
 /// How much history deleting the channel takes with it.
 pub async fn history(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<(i64, i64)> {
     let org_id = tx.org_id();
-    sqlx::query_as(
-        "select (select count(*) from conversations where org_id = $1 and channel_id = $2), \
-                (select count(*) from messages where org_id = $1 and channel_id = $2)",
+    let counts = sqlx::query!(
+        r#"select (select count(*) from conversations where org_id = $1 and channel_id = $2)
+                    as "conversations!",
+                  (select count(*) from messages where org_id = $1 and channel_id = $2)
+                    as "messages!""#,
+        org_id,
+        id
     )
-    .bind(org_id)
-    .bind(id)
     .fetch_one(tx.conn())
-    .await
+    .await?;
+    Ok((counts.conversations, counts.messages))
 }
 
 /// Deletes the channel with its conversations and messages (and route).
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "delete from channels where org_id = $1 and id = $2 and kind = 'whatsapp_cloud'",
+        org_id,
+        id
     )
-    .bind(org_id)
-    .bind(id)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)

@@ -19,6 +19,7 @@ pub struct Company {
     pub contact_count: i64,
 }
 
+/// For the list's `QueryBuilder`; [`find`] has the same columns as a literal.
 const COLUMNS: &str = "id, name, domain, address, attributes, created_at, \
     (select count(*) from contacts c where c.org_id = companies.org_id \
      and c.company_id = companies.id) as contact_count";
@@ -36,16 +37,16 @@ pub struct CompanyFields {
 pub async fn insert(tx: &mut TenantTx, fields: &CompanyFields) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "insert into companies (org_id, id, name, domain, address, attributes) \
          values ($1, $2, $3, $4, $5, $6)",
+        org_id,
+        id,
+        fields.name,
+        fields.domain,
+        fields.address,
+        sqlx::types::Json(&fields.attributes) as _
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(&fields.name)
-    .bind(&fields.domain)
-    .bind(&fields.address)
-    .bind(sqlx::types::Json(&fields.attributes))
     .execute(tx.conn())
     .await?;
     Ok(id)
@@ -53,17 +54,17 @@ pub async fn insert(tx: &mut TenantTx, fields: &CompanyFields) -> sqlx::Result<U
 
 pub async fn update(tx: &mut TenantTx, id: Uuid, fields: &CompanyFields) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update companies set name = $3, domain = $4, address = $5, attributes = $6, \
          updated_at = now() \
          where org_id = $1 and id = $2",
+        org_id,
+        id,
+        fields.name,
+        fields.domain,
+        fields.address,
+        sqlx::types::Json(&fields.attributes) as _
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(&fields.name)
-    .bind(&fields.domain)
-    .bind(&fields.address)
-    .bind(sqlx::types::Json(&fields.attributes))
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -71,11 +72,16 @@ pub async fn update(tx: &mut TenantTx, id: Uuid, fields: &CompanyFields) -> sqlx
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Company>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from companies where org_id = $1 and id = $2"
-    )))
-    .bind(org_id)
-    .bind(id)
+    // The columns of [`COLUMNS`]; a count is never null.
+    sqlx::query_as!(
+        Company,
+        r#"select id, name, domain, address, attributes, created_at,
+             (select count(*) from contacts c where c.org_id = companies.org_id
+              and c.company_id = companies.id) as "contact_count!"
+           from companies where org_id = $1 and id = $2"#,
+        org_id,
+        id
+    )
     .fetch_optional(tx.conn())
     .await
 }
@@ -83,12 +89,12 @@ pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Company>> 
 /// The oldest company with this name (case-insensitive), if any.
 pub async fn find_by_name(tx: &mut TenantTx, name: &str) -> sqlx::Result<Option<Uuid>> {
     let org_id = tx.org_id();
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "select id from companies where org_id = $1 and lower(name) = lower($2) \
          order by created_at, id limit 1",
+        org_id,
+        name
     )
-    .bind(org_id)
-    .bind(name)
     .fetch_optional(tx.conn())
     .await
 }
@@ -96,11 +102,13 @@ pub async fn find_by_name(tx: &mut TenantTx, name: &str) -> sqlx::Result<Option<
 /// Deletes the company; its contacts stay, without a company.
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query("delete from companies where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    let done = sqlx::query!(
+        "delete from companies where org_id = $1 and id = $2",
+        org_id,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -30,18 +30,20 @@ pub async fn holding(
     phones: &[String],
     emails: &[String],
 ) -> sqlx::Result<Vec<(Uuid, Option<String>, Option<String>)>> {
-    sqlx::query_as(
-        "select c.id, c.phone, lower(c.email) from unnest($2::text[]) as p(phone) \
-         join contacts c on c.org_id = $1 and c.phone = p.phone \
-         union \
-         select c.id, c.phone, lower(c.email) from unnest($3::text[]) as e(email) \
-         join contacts c on c.org_id = $1 and lower(c.email) = e.email",
+    let rows = sqlx::query!(
+        r#"select c.id as "id!", c.phone as "phone?", lower(c.email) as "email?"
+           from unnest($2::text[]) as p(phone)
+           join contacts c on c.org_id = $1 and c.phone = p.phone
+           union
+           select c.id, c.phone, lower(c.email) from unnest($3::text[]) as e(email)
+           join contacts c on c.org_id = $1 and lower(c.email) = e.email"#,
+        tx.org_id(),
+        phones,
+        emails
     )
-    .bind(tx.org_id())
-    .bind(phones)
-    .bind(emails)
     .fetch_all(tx.conn())
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.phone, r.email)).collect())
 }
 
 struct Columns {
@@ -71,48 +73,34 @@ fn columns(contacts: &[BatchContact]) -> Columns {
     }
 }
 
-const UNNEST: &str = "unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[], \
-    $7::bool[], $8::bool[], $9::text[]) \
-    as u(id, name, phone, email, company_id, opted_out, blocked, attributes)";
-
-/// Runs `sql`, which reads the rows as [`UNNEST`], with `$1` the workspace
-/// and the rows bound column by column.
-async fn execute_for_rows(
-    tx: &mut TenantTx,
-    sql: String,
-    contacts: &[BatchContact],
-) -> sqlx::Result<()> {
-    let c = columns(contacts);
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tx.org_id())
-        .bind(c.ids)
-        .bind(c.names)
-        .bind(c.phones)
-        .bind(c.emails)
-        .bind(c.companies)
-        .bind(c.opted_out)
-        .bind(c.blocked)
-        .bind(c.attributes)
-        .execute(tx.conn())
-        .await?;
-    Ok(())
-}
+// Both statements read the rows as `unnest($2..$9) as u(...)`, with `$1`
+// the workspace and the rows bound column by column.
 
 pub async fn insert_many(tx: &mut TenantTx, contacts: &[BatchContact]) -> sqlx::Result<()> {
     if contacts.is_empty() {
         return Ok(());
     }
-    execute_for_rows(
-        tx,
-        format!(
+    let c = columns(contacts);
+    sqlx::query!(
         "insert into contacts (org_id, id, name, phone, email, company_id, opted_out, blocked, attributes) \
          select $1, u.id, u.name, u.phone, u.email, u.company_id, coalesce(u.opted_out, false), \
                 coalesce(u.blocked, false), u.attributes::jsonb \
-         from {UNNEST}"
-        ),
-        contacts,
+         from unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[], \
+           $7::bool[], $8::bool[], $9::text[]) \
+           as u(id, name, phone, email, company_id, opted_out, blocked, attributes)",
+        tx.org_id(),
+        &c.ids,
+        &c.names,
+        &c.phones as &[Option<String>],
+        &c.emails as &[Option<String>],
+        &c.companies as &[Option<Uuid>],
+        &c.opted_out as &[Option<bool>],
+        &c.blocked as &[Option<bool>],
+        &c.attributes
     )
-    .await
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 /// Updates what each row gives; an empty value never erases a stored one.
@@ -121,20 +109,31 @@ pub async fn update_many(tx: &mut TenantTx, contacts: &[BatchContact]) -> sqlx::
     if contacts.is_empty() {
         return Ok(());
     }
-    execute_for_rows(
-        tx,
-        format!(
-            "update contacts c set name = coalesce(nullif(u.name, ''), c.name), \
+    let c = columns(contacts);
+    sqlx::query!(
+        "update contacts c set name = coalesce(nullif(u.name, ''), c.name), \
            phone = coalesce(u.phone, c.phone), email = coalesce(u.email, c.email), \
            company_id = coalesce(u.company_id, c.company_id), \
            opted_out = coalesce(u.opted_out, c.opted_out), \
            blocked = coalesce(u.blocked, c.blocked), \
            attributes = c.attributes || u.attributes::jsonb, updated_at = now() \
-         from {UNNEST} where c.org_id = $1 and c.id = u.id"
-        ),
-        contacts,
+         from unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[], \
+           $7::bool[], $8::bool[], $9::text[]) \
+           as u(id, name, phone, email, company_id, opted_out, blocked, attributes) \
+         where c.org_id = $1 and c.id = u.id",
+        tx.org_id(),
+        &c.ids,
+        &c.names,
+        &c.phones as &[Option<String>],
+        &c.emails as &[Option<String>],
+        &c.companies as &[Option<Uuid>],
+        &c.opted_out as &[Option<bool>],
+        &c.blocked as &[Option<bool>],
+        &c.attributes
     )
-    .await
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 /// Adds `(contact, label)` pairs (labels already there stay).
@@ -144,13 +143,13 @@ pub async fn add_labels(tx: &mut TenantTx, pairs: &[(Uuid, Uuid)]) -> sqlx::Resu
     }
     let contacts: Vec<Uuid> = pairs.iter().map(|p| p.0).collect();
     let labels: Vec<Uuid> = pairs.iter().map(|p| p.1).collect();
-    sqlx::query(
+    sqlx::query!(
         "insert into contact_labels (org_id, contact_id, label_id) \
          select $1, c, l from unnest($2::uuid[], $3::uuid[]) as u(c, l) on conflict do nothing",
+        tx.org_id(),
+        &contacts,
+        &labels
     )
-    .bind(tx.org_id())
-    .bind(contacts)
-    .bind(labels)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -165,25 +164,26 @@ pub async fn labels_named(
         return Ok(HashMap::new());
     }
     let ids: Vec<Uuid> = names.iter().map(|_| Uuid::now_v7()).collect();
-    sqlx::query(
+    sqlx::query!(
         "insert into labels (org_id, id, name, color) \
          select $1, i, n, '#4b5563' from unnest($2::uuid[], $3::text[]) as u(i, n) \
          on conflict do nothing",
+        tx.org_id(),
+        &ids,
+        names
     )
-    .bind(tx.org_id())
-    .bind(ids)
-    .bind(names)
     .execute(tx.conn())
     .await?;
     let lowered: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
-    let rows: Vec<(String, Uuid)> = sqlx::query_as(
-        "select lower(name), id from labels where org_id = $1 and lower(name) = any($2)",
+    let rows = sqlx::query!(
+        r#"select lower(name) as "name!", id from labels
+           where org_id = $1 and lower(name) = any($2)"#,
+        tx.org_id(),
+        &lowered
     )
-    .bind(tx.org_id())
-    .bind(lowered)
     .fetch_all(tx.conn())
     .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows.into_iter().map(|r| (r.name, r.id)).collect())
 }
 
 /// The ids of companies by lowercased name (the oldest of a name), creating
@@ -196,28 +196,31 @@ pub async fn companies_named(
         return Ok(HashMap::new());
     }
     let lowered: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
-    let find = "select distinct on (lower(name)) lower(name), id from companies \
-                where org_id = $1 and lower(name) = any($2) order by lower(name), created_at, id";
-    let mut found: HashMap<String, Uuid> = sqlx::query_as::<_, (String, Uuid)>(find)
-        .bind(tx.org_id())
-        .bind(&lowered)
-        .fetch_all(tx.conn())
-        .await?
-        .into_iter()
-        .collect();
-    let missing: Vec<&String> = names
+    let mut found: HashMap<String, Uuid> = sqlx::query!(
+        r#"select distinct on (lower(name)) lower(name) as "name!", id from companies
+           where org_id = $1 and lower(name) = any($2) order by lower(name), created_at, id"#,
+        tx.org_id(),
+        &lowered
+    )
+    .fetch_all(tx.conn())
+    .await?
+    .into_iter()
+    .map(|r| (r.name, r.id))
+    .collect();
+    let missing: Vec<&str> = names
         .iter()
         .filter(|n| !found.contains_key(&n.to_lowercase()))
+        .map(String::as_str)
         .collect();
     if !missing.is_empty() {
         let ids: Vec<Uuid> = missing.iter().map(|_| Uuid::now_v7()).collect();
-        sqlx::query(
+        sqlx::query!(
             "insert into companies (org_id, id, name) \
              select $1, i, n from unnest($2::uuid[], $3::text[]) as u(i, n)",
+            tx.org_id(),
+            &ids,
+            &missing as &[&str]
         )
-        .bind(tx.org_id())
-        .bind(&ids)
-        .bind(&missing)
         .execute(tx.conn())
         .await?;
         for (name, id) in missing.into_iter().zip(ids) {

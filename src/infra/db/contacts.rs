@@ -13,6 +13,10 @@ use super::labels::{self, Label};
 use crate::domain::{EmailAddress, PhoneE164};
 use crate::infra::tenancy::TenantTx;
 
+/// The unique keys a concurrent save of the same phone or email breaks.
+pub const PHONE_KEY: &str = "contacts_org_id_phone_key";
+pub const EMAIL_KEY: &str = "contacts_org_id_email_key";
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Contact {
     pub id: Uuid,
@@ -31,10 +35,62 @@ pub struct Contact {
     pub labels: Vec<Label>,
 }
 
+/// The columns of a [`Contact`] (for the list, which stays runtime SQL).
 const COLUMNS: &str = "id, name, phone, email, company_id, \
     (select co.name from companies co where co.org_id = contacts.org_id \
      and co.id = contacts.company_id) as company_name, \
     attributes, opted_out, blocked, created_at, updated_at";
+
+/// A [`Contact`] as a compile-checked query reads it (labels come
+/// separately).
+struct Row {
+    id: Uuid,
+    name: String,
+    phone: Option<String>,
+    email: Option<String>,
+    company_id: Option<Uuid>,
+    company_name: Option<String>,
+    attributes: serde_json::Value,
+    opted_out: bool,
+    blocked: bool,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl From<Row> for Contact {
+    fn from(r: Row) -> Self {
+        Contact {
+            id: r.id,
+            name: r.name,
+            phone: r.phone,
+            email: r.email,
+            company_id: r.company_id,
+            company_name: r.company_name,
+            attributes: r.attributes,
+            opted_out: r.opted_out,
+            blocked: r.blocked,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            labels: Vec::new(),
+        }
+    }
+}
+
+/// `query_as!` of [`Row`]s from `contacts`, then `$rest`. A macro so that
+/// the SQL stays one literal the compiler checks.
+macro_rules! select_contacts {
+    ($rest:literal, $($arg:expr),+ $(,)?) => {
+        sqlx::query_as!(
+            Row,
+            "select id, name, phone, email, company_id, \
+             (select co.name from companies co where co.org_id = contacts.org_id \
+              and co.id = contacts.company_id) as company_name, \
+             attributes, opted_out, blocked, created_at, updated_at from contacts "
+                + $rest,
+            $($arg),+
+        )
+    };
+}
 
 /// What a form or the API may set.
 #[derive(Debug, Clone)]
@@ -66,23 +122,23 @@ pub async fn find_taken(
     except: Option<Uuid>,
 ) -> sqlx::Result<Option<Taken>> {
     let org_id = tx.org_id();
-    let row: Option<(Uuid, bool)> = sqlx::query_as(
-        "select id, phone is not distinct from $2 from contacts \
-         where org_id = $1 and (phone = $2 or lower(email) = lower($3)) \
-         and id is distinct from $4 \
-         order by phone is not distinct from $2 desc limit 1",
+    let row = sqlx::query!(
+        r#"select id, phone is not distinct from $2 as "by_phone!" from contacts
+           where org_id = $1 and (phone = $2 or lower(email) = lower($3))
+           and id is distinct from $4
+           order by phone is not distinct from $2 desc limit 1"#,
+        org_id,
+        fields.phone.as_ref().map(PhoneE164::as_str),
+        fields.email.as_ref().map(EmailAddress::as_str),
+        except
     )
-    .bind(org_id)
-    .bind(fields.phone.as_ref().map(PhoneE164::as_str))
-    .bind(fields.email.as_ref().map(EmailAddress::as_str))
-    .bind(except)
     .fetch_optional(tx.conn())
     .await?;
-    Ok(row.map(|(id, by_phone)| {
-        if by_phone {
-            Taken::Phone(id)
+    Ok(row.map(|r| {
+        if r.by_phone {
+            Taken::Phone(r.id)
         } else {
-            Taken::Email(id)
+            Taken::Email(r.id)
         }
     }))
 }
@@ -94,20 +150,20 @@ pub async fn insert(
 ) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "insert into contacts \
          (org_id, id, name, phone, email, opted_out, blocked, company_id, attributes) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        org_id,
+        id,
+        &fields.name,
+        fields.phone.as_ref().map(PhoneE164::as_str),
+        fields.email.as_ref().map(EmailAddress::as_str),
+        fields.opted_out,
+        fields.blocked,
+        company_id,
+        sqlx::types::Json(&fields.attributes) as _
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(&fields.name)
-    .bind(fields.phone.as_ref().map(PhoneE164::as_str))
-    .bind(fields.email.as_ref().map(EmailAddress::as_str))
-    .bind(fields.opted_out)
-    .bind(fields.blocked)
-    .bind(company_id)
-    .bind(sqlx::types::Json(&fields.attributes))
     .execute(tx.conn())
     .await?;
     Ok(id)
@@ -120,19 +176,19 @@ pub async fn update(
     company_id: Option<Uuid>,
 ) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update contacts set name = $3, phone = $4, email = $5, opted_out = $6, blocked = $7, \
          company_id = $8, attributes = $9, updated_at = now() where org_id = $1 and id = $2",
+        org_id,
+        id,
+        &fields.name,
+        fields.phone.as_ref().map(PhoneE164::as_str),
+        fields.email.as_ref().map(EmailAddress::as_str),
+        fields.opted_out,
+        fields.blocked,
+        company_id,
+        sqlx::types::Json(&fields.attributes) as _
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(&fields.name)
-    .bind(fields.phone.as_ref().map(PhoneE164::as_str))
-    .bind(fields.email.as_ref().map(EmailAddress::as_str))
-    .bind(fields.opted_out)
-    .bind(fields.blocked)
-    .bind(company_id)
-    .bind(sqlx::types::Json(&fields.attributes))
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -140,22 +196,21 @@ pub async fn update(
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Contact>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from contacts where org_id = $1 and id = $2"
-    )))
-    .bind(org_id)
-    .bind(id)
-    .fetch_optional(tx.conn())
-    .await
+    let row = select_contacts!("where org_id = $1 and id = $2", org_id, id)
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(row.map(Contact::from))
 }
 
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query("delete from contacts where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    let done = sqlx::query!(
+        "delete from contacts where org_id = $1 and id = $2",
+        org_id,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -225,15 +280,15 @@ pub async fn of_company(
     limit: i64,
 ) -> sqlx::Result<Vec<Contact>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from contacts where org_id = $1 and company_id = $2 \
-         order by lower(name), id limit $3"
-    )))
-    .bind(org_id)
-    .bind(company_id)
-    .bind(limit)
+    let rows = select_contacts!(
+        "where org_id = $1 and company_id = $2 order by lower(name), id limit $3",
+        org_id,
+        company_id,
+        limit
+    )
     .fetch_all(tx.conn())
-    .await
+    .await?;
+    Ok(rows.into_iter().map(Contact::from).collect())
 }
 
 /// Fills each contact's labels (one query for the lot).
@@ -251,12 +306,12 @@ pub async fn with_labels(tx: &mut TenantTx, contacts: &mut [Contact]) -> sqlx::R
 /// deleted. `false` if either is not in this workspace.
 pub async fn merge(tx: &mut TenantTx, keep: Uuid, gone: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let locked: Vec<Uuid> = sqlx::query_scalar(
+    let locked = sqlx::query_scalar!(
         "select id from contacts where org_id = $1 and id in ($2, $3) for update",
+        org_id,
+        keep,
+        gone
     )
-    .bind(org_id)
-    .bind(keep)
-    .bind(gone)
     .fetch_all(tx.conn())
     .await?;
     if keep == gone || locked.len() != 2 {
@@ -264,31 +319,37 @@ pub async fn merge(tx: &mut TenantTx, keep: Uuid, gone: Uuid) -> sqlx::Result<bo
     }
     // Whatever belongs to the contact moves before the row goes (its
     // foreign keys cascade). Conversations join this list with the inbox.
-    sqlx::query("update notes set contact_id = $2 where org_id = $1 and contact_id = $3")
-        .bind(org_id)
-        .bind(keep)
-        .bind(gone)
-        .execute(tx.conn())
-        .await?;
-    sqlx::query(
+    sqlx::query!(
+        "update notes set contact_id = $2 where org_id = $1 and contact_id = $3",
+        org_id,
+        keep,
+        gone
+    )
+    .execute(tx.conn())
+    .await?;
+    sqlx::query!(
         "insert into contact_labels (org_id, contact_id, label_id) \
          select org_id, $2, label_id from contact_labels where org_id = $1 and contact_id = $3 \
          on conflict do nothing",
+        org_id,
+        keep,
+        gone
     )
-    .bind(org_id)
-    .bind(keep)
-    .bind(gone)
     .execute(tx.conn())
     .await?;
     // Deleted first, so its phone and email are free to move (unique).
-    let gone_row: Contact = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "delete from contacts where org_id = $1 and id = $2 returning {COLUMNS}"
-    )))
-    .bind(org_id)
-    .bind(gone)
+    let gone_row = sqlx::query_as!(
+        Row,
+        r#"delete from contacts where org_id = $1 and id = $2 returning id, name, phone, email,
+           company_id, (select co.name from companies co where co.org_id = contacts.org_id
+             and co.id = contacts.company_id) as company_name,
+           attributes, opted_out, blocked, created_at, updated_at"#,
+        org_id,
+        gone
+    )
     .fetch_one(tx.conn())
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "update contacts set \
            name = case when name = '' then $3 else name end, \
            phone = coalesce(phone, $4), email = coalesce(email, $5), \
@@ -296,17 +357,17 @@ pub async fn merge(tx: &mut TenantTx, keep: Uuid, gone: Uuid) -> sqlx::Result<bo
            opted_out = opted_out or $8, blocked = blocked or $9, \
            created_at = least(created_at, $10), updated_at = now() \
          where org_id = $1 and id = $2",
+        org_id,
+        keep,
+        &gone_row.name,
+        gone_row.phone.as_deref(),
+        gone_row.email.as_deref(),
+        gone_row.company_id,
+        &gone_row.attributes,
+        gone_row.opted_out,
+        gone_row.blocked,
+        gone_row.created_at
     )
-    .bind(org_id)
-    .bind(keep)
-    .bind(&gone_row.name)
-    .bind(&gone_row.phone)
-    .bind(&gone_row.email)
-    .bind(gone_row.company_id)
-    .bind(&gone_row.attributes)
-    .bind(gone_row.opted_out)
-    .bind(gone_row.blocked)
-    .bind(gone_row.created_at)
     .execute(tx.conn())
     .await?;
     Ok(true)
@@ -363,16 +424,16 @@ pub async fn find_or_create_by_phones(
     // numbers wait for each other instead of deadlocking; where two insert
     // the same number the unique index makes one win, and both read its row
     // below (a statement of its own: it must see the winner's commit).
-    sqlx::query(
+    sqlx::query!(
         "insert into contacts (org_id, id, name, phone) \
          select $1, u.id, u.name, u.phone \
          from unnest($2::uuid[], $3::text[], $4::text[]) as u(id, name, phone) order by u.phone \
          on conflict (org_id, phone) where phone is not null do nothing",
+        org_id,
+        &ids,
+        &names as &[&str],
+        &phones as &[&str]
     )
-    .bind(org_id)
-    .bind(&ids)
-    .bind(&names)
-    .bind(&phones)
     .execute(tx.conn())
     .await?;
     found.extend(by_phones(tx, &phones).await?);
@@ -385,26 +446,35 @@ async fn by_phones(
     phones: &[&str],
 ) -> sqlx::Result<HashMap<String, SenderContact>> {
     let org_id = tx.org_id();
-    let rows: Vec<(String, Uuid, bool)> = sqlx::query_as(
-        "select k.phone, c.id, c.blocked from unnest($2::text[]) as k(phone) \
-         cross join lateral (select id, blocked from contacts \
-           where org_id = $1 and phone = k.phone limit 1) c",
+    let rows = sqlx::query!(
+        r#"select k.phone as "phone!", c.id as "id!", c.blocked as "blocked!"
+           from unnest($2::text[]) as k(phone)
+           cross join lateral (select id, blocked from contacts
+             where org_id = $1 and phone = k.phone limit 1) c"#,
+        org_id,
+        phones as &[&str]
     )
-    .bind(org_id)
-    .bind(phones)
     .fetch_all(tx.conn())
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(phone, id, blocked)| (phone, SenderContact { id, blocked }))
+        .map(|r| {
+            let contact = SenderContact {
+                id: r.id,
+                blocked: r.blocked,
+            };
+            (r.phone, contact)
+        })
         .collect())
 }
 
 pub async fn id_by_phone(tx: &mut TenantTx, phone: &PhoneE164) -> sqlx::Result<Option<Uuid>> {
     let org_id = tx.org_id();
-    sqlx::query_scalar("select id from contacts where org_id = $1 and phone = $2")
-        .bind(org_id)
-        .bind(phone.as_str())
-        .fetch_optional(tx.conn())
-        .await
+    sqlx::query_scalar!(
+        "select id from contacts where org_id = $1 and phone = $2",
+        org_id,
+        phone.as_str()
+    )
+    .fetch_optional(tx.conn())
+    .await
 }

@@ -50,17 +50,71 @@ impl Conversation {
     }
 }
 
-const COLUMNS: &str = "select c.id, c.channel_id, ch.name as channel_name, c.contact_id, \
-    ct.name as contact_name, ct.phone as contact_phone, c.status, c.snoozed_until, c.priority, \
-    c.assignee_id, u.name as assignee_name, c.last_message_at, c.last_inbound_at, \
-    c.last_message_preview, greatest(c.inbound_count - coalesce(r.read_count, 0), 0) as unread";
+/// A [`Conversation`] as one query reads it (labels come separately).
+struct Row {
+    id: Uuid,
+    channel_id: Uuid,
+    channel_name: String,
+    contact_id: Uuid,
+    contact_name: String,
+    contact_phone: Option<String>,
+    status: String,
+    snoozed_until: Option<OffsetDateTime>,
+    priority: String,
+    assignee_id: Option<Uuid>,
+    assignee_name: Option<String>,
+    last_message_at: OffsetDateTime,
+    last_inbound_at: Option<OffsetDateTime>,
+    last_message_preview: String,
+    unread: i64,
+}
 
-/// What [`COLUMNS`] reads beside `conversations c`; `$2` is the viewer.
-const JOINS: &str = "join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id \
-    join channels ch on ch.org_id = c.org_id and ch.id = c.channel_id \
-    left join users u on u.id = c.assignee_id \
-    left join conversation_reads r on r.org_id = c.org_id and r.conversation_id = c.id \
-      and r.user_id = $2";
+impl From<Row> for Conversation {
+    fn from(r: Row) -> Self {
+        Conversation {
+            id: r.id,
+            channel_id: r.channel_id,
+            channel_name: r.channel_name,
+            contact_id: r.contact_id,
+            contact_name: r.contact_name,
+            contact_phone: r.contact_phone,
+            status: r.status,
+            snoozed_until: r.snoozed_until,
+            priority: r.priority,
+            assignee_id: r.assignee_id,
+            assignee_name: r.assignee_name,
+            last_message_at: r.last_message_at,
+            last_inbound_at: r.last_inbound_at,
+            last_message_preview: r.last_message_preview,
+            unread: r.unread,
+            labels: Vec::new(),
+        }
+    }
+}
+
+/// `query_as!` of [`Row`]s: the columns, `$from` (which names the
+/// conversation `c`), the joins they read (`$2` is the viewer), then
+/// `$rest`. A macro so that the SQL stays one literal the compiler checks.
+macro_rules! select_rows {
+    ($from:literal, $rest:literal, $($arg:expr),+ $(,)?) => {
+        sqlx::query_as!(
+            Row,
+            r#"select c.id, c.channel_id, ch.name as channel_name, c.contact_id,
+               ct.name as contact_name, ct.phone as contact_phone, c.status, c.snoozed_until,
+               c.priority, c.assignee_id, u.name as "assignee_name?", c.last_message_at,
+               c.last_inbound_at, c.last_message_preview,
+               greatest(c.inbound_count - coalesce(r.read_count, 0), 0) as "unread!" "#
+                + $from
+                + " join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id \
+                   join channels ch on ch.org_id = c.org_id and ch.id = c.channel_id \
+                   left join users u on u.id = c.assignee_id \
+                   left join conversation_reads r on r.org_id = c.org_id \
+                     and r.conversation_id = c.id and r.user_id = $2 "
+                + $rest,
+            $($arg),+
+        )
+    };
+}
 
 /// Which conversations a member may see: all, or (agents of a workspace
 /// that says so) only theirs and the unassigned.
@@ -79,12 +133,12 @@ impl Visibility {
         }
     }
 
-    /// The condition on conversations `c`, with the viewer bound as `$2`.
-    pub(crate) fn sql(self) -> &'static str {
-        match self {
-            Visibility::All => "",
-            Visibility::AssignedTo(_) => " and (c.assignee_id = $2 or c.assignee_id is null)",
-        }
+    /// Whether only the viewer's and the unassigned conversations are
+    /// visible: bound as a switch, `(not $n::bool or c.assignee_id = $2 or
+    /// c.assignee_id is null)` with the viewer as `$2`, so the SQL is static
+    /// (with the values known, the planner folds the switch away).
+    pub(crate) fn restricted(self) -> bool {
+        matches!(self, Visibility::AssignedTo(_))
     }
 }
 
@@ -113,17 +167,20 @@ pub async fn find_or_open_all_as(
     let org_id = tx.org_id();
     let contact_ids: Vec<Uuid> = contacts.keys().copied().collect();
     // Key by key (see `crate::infra::db`).
-    let mut found: HashMap<Uuid, Uuid> = sqlx::query_as::<_, (Uuid, Uuid)>(
-        "select k.contact_id, c.id from unnest($3::uuid[]) as k(contact_id) \
-         cross join lateral (select id from conversations where org_id = $1 and channel_id = $2 \
-           and contact_id = k.contact_id and status <> 'resolved' limit 1) c",
+    let mut found: HashMap<Uuid, Uuid> = sqlx::query!(
+        r#"select k.contact_id as "contact_id!", c.id as "id!"
+           from unnest($3::uuid[]) as k(contact_id)
+           cross join lateral (select id from conversations where org_id = $1
+             and channel_id = $2 and contact_id = k.contact_id and status <> 'resolved'
+             limit 1) c"#,
+        org_id,
+        channel_id,
+        &contact_ids
     )
-    .bind(org_id)
-    .bind(channel_id)
-    .bind(&contact_ids)
     .fetch_all(tx.conn())
     .await?
     .into_iter()
+    .map(|r| (r.contact_id, r.id))
     .collect();
     let missing: Vec<(Uuid, OffsetDateTime)> = contacts
         .iter()
@@ -137,7 +194,7 @@ pub async fn find_or_open_all_as(
     let (contact_ids, ats): (Vec<Uuid>, Vec<OffsetDateTime>) = missing.into_iter().unzip();
     // In contact order, so concurrent openings wait rather than deadlock; a
     // concurrent message may open one first: then that one is taken.
-    let opened: Vec<(Uuid, Uuid)> = sqlx::query_as(
+    let opened = sqlx::query!(
         "insert into conversations (org_id, id, channel_id, contact_id, last_message_at, status) \
          select $1, u.id, $2, u.contact_id, u.at, $6 \
          from unnest($3::uuid[], $4::uuid[], $5::timestamptz[]) as u(id, contact_id, at) \
@@ -145,16 +202,16 @@ pub async fn find_or_open_all_as(
          on conflict (org_id, channel_id, contact_id) where status <> 'resolved' \
          do update set last_message_at = conversations.last_message_at \
          returning contact_id, id",
+        org_id,
+        channel_id,
+        &ids,
+        &contact_ids,
+        &ats,
+        status
     )
-    .bind(org_id)
-    .bind(channel_id)
-    .bind(&ids)
-    .bind(&contact_ids)
-    .bind(&ats)
-    .bind(status)
     .fetch_all(tx.conn())
     .await?;
-    found.extend(opened);
+    found.extend(opened.into_iter().map(|r| (r.contact_id, r.id)));
     Ok(found)
 }
 
@@ -184,29 +241,29 @@ pub async fn record_arrivals(
     // (`ctid`, stable while we hold the lock) then lead the update straight
     // to them: a TID scan, whatever the statistics think of the workspace's
     // size, so its plan can be cached (see `crate::infra::db`).
-    let locked: Vec<(Uuid, String)> = sqlx::query_as(
-        "select k.id, c.ctid::text from unnest($2::uuid[]) as k(id) \
-         cross join lateral (select ctid from conversations where org_id = $1 and id = k.id \
-           limit 1 for no key update) c",
+    let locked = sqlx::query!(
+        r#"select k.id as "id!", c.ctid::text as "tid!" from unnest($2::uuid[]) as k(id)
+           cross join lateral (select ctid from conversations where org_id = $1 and id = k.id
+             limit 1 for no key update) c"#,
+        org_id,
+        &ids
     )
-    .bind(org_id)
-    .bind(&ids)
     .fetch_all(tx.conn())
     .await?;
     let mut tids = Vec::with_capacity(locked.len());
     let mut counts = Vec::with_capacity(locked.len());
     let mut ats = Vec::with_capacity(locked.len());
     let mut previews = Vec::with_capacity(locked.len());
-    for (id, tid) in locked {
-        let Some(arrived) = arrivals.get(&id) else {
+    for row in locked {
+        let Some(arrived) = arrivals.get(&row.id) else {
             continue;
         };
-        tids.push(tid);
+        tids.push(row.tid);
         counts.push(arrived.count);
         ats.push(arrived.latest_at);
         previews.push(arrived.latest_preview.chars().take(140).collect::<String>());
     }
-    sqlx::query(
+    sqlx::query!(
         "update conversations c set last_message_at = greatest(c.last_message_at, u.at), \
            last_message_preview = case when u.at >= c.last_message_at then u.preview \
              else c.last_message_preview end, \
@@ -217,13 +274,13 @@ pub async fn record_arrivals(
          from unnest($2::text[], $3::int[], $4::timestamptz[], $5::text[]) as u(tid, count, at, preview) \
          where c.ctid = u.tid::tid and c.org_id = $1 \
          returning pg_notify($6, c.org_id || ':' || c.id || ':' || coalesce(c.assignee_id::text, ''))",
+        org_id,
+        &tids,
+        &counts,
+        &ats,
+        &previews,
+        NOTIFY_CHANNEL
     )
-    .bind(org_id)
-    .bind(&tids)
-    .bind(&counts)
-    .bind(&ats)
-    .bind(&previews)
-    .bind(NOTIFY_CHANNEL)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -241,7 +298,7 @@ pub async fn record_message(
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
     let preview: String = preview.chars().take(140).collect();
-    sqlx::query(
+    sqlx::query!(
         "update conversations set last_message_at = greatest(last_message_at, $4), \
            last_message_preview = case when $4 >= last_message_at then $5 else last_message_preview end, \
            inbound_count = inbound_count + case when $3 then 1 else 0 end, \
@@ -249,12 +306,12 @@ pub async fn record_message(
            status = case when $3 and status in ('snoozed', 'pending') then 'open' else status end, \
            snoozed_until = case when $3 then null else snoozed_until end \
          where org_id = $1 and id = $2",
+        org_id,
+        id,
+        inbound,
+        at,
+        preview
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(inbound)
-    .bind(at)
-    .bind(preview)
     .execute(tx.conn())
     .await?;
     notify(tx, id).await
@@ -264,13 +321,13 @@ pub async fn record_message(
 /// when the transaction commits, not before.
 pub async fn notify(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "select pg_notify($1, org_id || ':' || id || ':' || coalesce(assignee_id::text, '')) \
          from conversations where org_id = $2 and id = $3",
+        NOTIFY_CHANNEL,
+        org_id,
+        id
     )
-    .bind(NOTIFY_CHANNEL)
-    .bind(org_id)
-    .bind(id)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -280,12 +337,12 @@ pub async fn notify(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
 /// if it did.
 pub async fn wake_if_due(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update conversations set status = 'open', snoozed_until = null \
          where org_id = $1 and id = $2 and status = 'snoozed' and snoozed_until <= now()",
+        org_id,
+        id
     )
-    .bind(org_id)
-    .bind(id)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -297,15 +354,19 @@ pub async fn find(
     viewer: Uuid,
     visibility: Visibility,
 ) -> sqlx::Result<Option<Conversation>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{COLUMNS} from conversations c {JOINS} where c.org_id = $1{} and c.id = $3",
-        visibility.sql()
-    )))
-    .bind(tx.org_id())
-    .bind(viewer)
-    .bind(id)
+    let org_id = tx.org_id();
+    let row = select_rows!(
+        "from conversations c",
+        "where c.org_id = $1 and c.id = $3 \
+         and (not $4::bool or c.assignee_id = $2 or c.assignee_id is null)",
+        org_id,
+        viewer,
+        id,
+        visibility.restricted()
+    )
     .fetch_optional(tx.conn())
-    .await
+    .await?;
+    Ok(row.map(Conversation::from))
 }
 
 /// Whose conversations the list shows.
@@ -353,14 +414,17 @@ async fn page_ids(
     viewer: Uuid,
     visibility: Visibility,
 ) -> sqlx::Result<Vec<Uuid>> {
-    let assignee = match filter.assignee {
-        AssigneeFilter::Mine => " and c.assignee_id = $2",
-        AssigneeFilter::Unassigned => " and c.assignee_id is null",
-        AssigneeFilter::All => "",
-    };
     let (before_at, before_id) = filter.before.unzip();
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "select c.id from conversations c where c.org_id = $1{}{assignee} \
+    // Runtime SQL, static: the macros' queries cannot opt out of the
+    // statement cache (sqlx 0.9 has no `persistent` on their `Map`), and
+    // this one must be planned for its values (see above). Planned so, the
+    // `$10`..`$12` switches fold away and the plan is the one a query
+    // written for the case would get.
+    sqlx::query_scalar(
+        "select c.id from conversations c where c.org_id = $1 \
+         and (not $10::bool or c.assignee_id = $2 or c.assignee_id is null) \
+         and (not $11::bool or c.assignee_id = $2) \
+         and (not $12::bool or c.assignee_id is null) \
          and ($3::text is null or c.status = $3) \
          and ($4::uuid is null or exists (select 1 from conversation_labels cl \
               where cl.org_id = c.org_id and cl.conversation_id = c.id and cl.label_id = $4)) \
@@ -368,8 +432,7 @@ async fn page_ids(
          and ($6::uuid is null or c.contact_id = $6) \
          and ($7::timestamptz is null or (c.last_message_at, c.id) < ($7, $8)) \
          order by c.last_message_at desc, c.id desc limit $9",
-        visibility.sql()
-    )))
+    )
     .bind(tx.org_id())
     .bind(viewer)
     .bind(&filter.status)
@@ -379,6 +442,9 @@ async fn page_ids(
     .bind(before_at)
     .bind(before_id)
     .bind(filter.limit + 1)
+    .bind(visibility.restricted())
+    .bind(filter.assignee == AssigneeFilter::Mine)
+    .bind(filter.assignee == AssigneeFilter::Unassigned)
     .persistent(false)
     .fetch_all(tx.conn())
     .await
@@ -389,16 +455,18 @@ async fn by_ids(tx: &mut TenantTx, ids: &[Uuid], viewer: Uuid) -> sqlx::Result<V
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{COLUMNS} from unnest($3::uuid[]) with ordinality as p(id, n) \
-         join conversations c on c.org_id = $1 and c.id = p.id {JOINS} \
-         where c.org_id = $1 order by p.n"
-    )))
-    .bind(tx.org_id())
-    .bind(viewer)
-    .bind(ids)
+    let org_id = tx.org_id();
+    let rows = select_rows!(
+        "from unnest($3::uuid[]) with ordinality as p(id, n) \
+         join conversations c on c.org_id = $1 and c.id = p.id",
+        "where c.org_id = $1 order by p.n",
+        org_id,
+        viewer,
+        ids
+    )
     .fetch_all(tx.conn())
-    .await
+    .await?;
+    Ok(rows.into_iter().map(Conversation::from).collect())
 }
 
 /// The contact's other conversations (the contact panel), newest first.
@@ -417,17 +485,20 @@ pub async fn others_of_contact(
     visibility: Visibility,
     limit: i64,
 ) -> sqlx::Result<Vec<Earlier>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let org_id = tx.org_id();
+    sqlx::query_as!(
+        Earlier,
         "select c.id, c.status, c.last_message_at from conversations c \
-         where c.org_id = $1{} and c.contact_id = $3 and c.id <> $4 \
+         where c.org_id = $1 and (not $6::bool or c.assignee_id = $2 or c.assignee_id is null) \
+         and c.contact_id = $3 and c.id <> $4 \
          order by c.last_message_at desc, c.id desc limit $5",
-        visibility.sql()
-    )))
-    .bind(tx.org_id())
-    .bind(viewer)
-    .bind(contact_id)
-    .bind(except)
-    .bind(limit)
+        org_id,
+        viewer,
+        contact_id,
+        except,
+        limit,
+        visibility.restricted()
+    )
     .fetch_all(tx.conn())
     .await
 }
@@ -440,13 +511,13 @@ pub async fn set_status(
     snoozed_until: Option<OffsetDateTime>,
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "update conversations set status = $3, snoozed_until = $4 where org_id = $1 and id = $2",
+        org_id,
+        id,
+        status,
+        snoozed_until
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(status)
-    .bind(snoozed_until)
     .execute(tx.conn())
     .await?;
     notify(tx, id).await
@@ -456,14 +527,14 @@ pub async fn set_status(
 /// is not a member.
 pub async fn assign(tx: &mut TenantTx, id: Uuid, assignee: Option<Uuid>) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update conversations set assignee_id = $3 where org_id = $1 and id = $2 \
          and ($3::uuid is null or exists (select 1 from memberships m \
               where m.org_id = $1 and m.user_id = $3))",
+        org_id,
+        id,
+        assignee
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(assignee)
     .execute(tx.conn())
     .await?;
     notify(tx, id).await?;
@@ -480,12 +551,14 @@ pub const PRIORITIES: [(&str, &str); 5] = [
 
 pub async fn set_priority(tx: &mut TenantTx, id: Uuid, priority: &str) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query("update conversations set priority = $3 where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .bind(priority)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "update conversations set priority = $3 where org_id = $1 and id = $2",
+        org_id,
+        id,
+        priority
+    )
+    .execute(tx.conn())
+    .await?;
     notify(tx, id).await
 }
 
@@ -513,7 +586,7 @@ pub async fn with_labels(
 /// update` locks the row even when its `where` fails.
 pub async fn mark_read(tx: &mut TenantTx, id: Uuid, user_id: Uuid) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "insert into conversation_reads (org_id, conversation_id, user_id, read_count) \
          select c.org_id, c.id, $3, c.inbound_count from conversations c \
          where c.org_id = $1 and c.id = $2 and not exists (select 1 from conversation_reads r \
@@ -522,10 +595,10 @@ pub async fn mark_read(tx: &mut TenantTx, id: Uuid, user_id: Uuid) -> sqlx::Resu
          on conflict (org_id, conversation_id, user_id) \
          do update set read_count = excluded.read_count \
          where conversation_reads.read_count is distinct from excluded.read_count",
+        org_id,
+        id,
+        user_id
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(user_id)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -541,14 +614,14 @@ pub async fn other_active(
     except: Uuid,
 ) -> sqlx::Result<Option<Uuid>> {
     let org_id = tx.org_id();
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "select id from conversations where org_id = $1 and channel_id = $2 \
          and contact_id = $3 and status <> 'resolved' and id <> $4 limit 1",
+        org_id,
+        channel_id,
+        contact_id,
+        except
     )
-    .bind(org_id)
-    .bind(channel_id)
-    .bind(contact_id)
-    .bind(except)
     .fetch_optional(tx.conn())
     .await
 }

@@ -69,6 +69,26 @@ const DEAL_FROM: &str = "deals d left join users u on u.id = d.owner_id \
     left join contacts c on c.org_id = d.org_id and c.id = d.contact_id \
     left join companies co on co.org_id = d.org_id and co.id = d.company_id";
 
+/// `query_as!(Deal, ...)`: [`DEAL_COLUMNS`] of [`DEAL_FROM`] (as literals:
+/// the macro reads only its input; keep the three in step) followed by
+/// `$tail`. The joined names are nullable (`?`): their rows may be missing.
+macro_rules! select_deals {
+    ($tail:literal, $($arg:expr),+ $(,)?) => {
+        sqlx::query_as!(
+            Deal,
+            r#"select d.id, d.pipeline_id, d.stage_id, d.title, d.value, d.currency,
+                 d.expected_close, d.owner_id, u.name as "owner_name?", d.contact_id,
+                 c.name as "contact_name?", d.company_id, co.name as "company_name?",
+                 d.conversation_id, d.lost_reason, d.closed_at, d.updated_at
+               from deals d left join users u on u.id = d.owner_id
+               left join contacts c on c.org_id = d.org_id and c.id = d.contact_id
+               left join companies co on co.org_id = d.org_id and co.id = d.company_id "#
+                + $tail,
+            $($arg),+
+        )
+    };
+}
+
 /// The pipeline's deals, most recently changed first within each stage
 /// (at most `limit`).
 pub async fn in_pipeline(
@@ -77,13 +97,12 @@ pub async fn in_pipeline(
     limit: i64,
 ) -> sqlx::Result<Vec<Deal>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {DEAL_COLUMNS} from {DEAL_FROM} where d.org_id = $1 and d.pipeline_id = $2 \
-         order by d.updated_at desc, d.id limit $3"
-    )))
-    .bind(org_id)
-    .bind(pipeline_id)
-    .bind(limit)
+    select_deals!(
+        "where d.org_id = $1 and d.pipeline_id = $2 order by d.updated_at desc, d.id limit $3",
+        org_id,
+        pipeline_id,
+        limit
+    )
     .fetch_all(tx.conn())
     .await
 }
@@ -99,47 +118,45 @@ pub struct StageTotal {
 
 pub async fn totals(tx: &mut TenantTx, pipeline_id: Uuid) -> sqlx::Result<Vec<StageTotal>> {
     let org_id = tx.org_id();
-    sqlx::query_as(
-        "select stage_id, currency, count(*) as deals, sum(value) as value from deals \
-         where org_id = $1 and pipeline_id = $2 group by stage_id, currency order by currency",
+    // A group has rows, so its count and sum (of a not-null column) are not null.
+    sqlx::query_as!(
+        StageTotal,
+        r#"select stage_id, currency, count(*) as "deals!", sum(value) as "value!" from deals
+           where org_id = $1 and pipeline_id = $2 group by stage_id, currency order by currency"#,
+        org_id,
+        pipeline_id
     )
-    .bind(org_id)
-    .bind(pipeline_id)
     .fetch_all(tx.conn())
     .await
 }
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Deal>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {DEAL_COLUMNS} from {DEAL_FROM} where d.org_id = $1 and d.id = $2"
-    )))
-    .bind(org_id)
-    .bind(id)
-    .fetch_optional(tx.conn())
-    .await
+    select_deals!("where d.org_id = $1 and d.id = $2", org_id, id)
+        .fetch_optional(tx.conn())
+        .await
 }
 
 pub async fn insert(tx: &mut TenantTx, fields: &DealFields) -> sqlx::Result<Uuid> {
     let org_id = tx.org_id();
     let id = Uuid::new_v4();
-    sqlx::query(
+    sqlx::query!(
         "insert into deals (org_id, id, pipeline_id, stage_id, title, value, currency, \
            expected_close, owner_id, contact_id, conversation_id, company_id) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        org_id,
+        id,
+        fields.pipeline_id,
+        fields.stage_id,
+        fields.details.title,
+        fields.details.value,
+        fields.details.currency,
+        fields.details.expected_close,
+        fields.details.owner_id,
+        fields.contact_id,
+        fields.conversation_id,
+        fields.details.company_id
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(fields.pipeline_id)
-    .bind(fields.stage_id)
-    .bind(&fields.details.title)
-    .bind(fields.details.value)
-    .bind(&fields.details.currency)
-    .bind(fields.details.expected_close)
-    .bind(fields.details.owner_id)
-    .bind(fields.contact_id)
-    .bind(fields.conversation_id)
-    .bind(fields.details.company_id)
     .execute(tx.conn())
     .await?;
     Ok(id)
@@ -154,19 +171,19 @@ pub async fn move_to(
     lost_reason: Option<&str>,
 ) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "update deals set stage_id = $3, \
            closed_at = case when $4 = 'open' then null else coalesce( \
              case when stage_id = $3 then closed_at end, now()) end, \
            lost_reason = case when $4 = 'lost' then $5 else null end, updated_at = now() \
          where org_id = $1 and id = $2 and pipeline_id = $6",
+        org_id,
+        id,
+        stage.id,
+        stage.outcome,
+        lost_reason,
+        stage.pipeline_id
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(stage.id)
-    .bind(&stage.outcome)
-    .bind(lost_reason)
-    .bind(stage.pipeline_id)
     .execute(tx.conn())
     .await?;
     Ok(updated.rows_affected() == 1)
@@ -174,19 +191,19 @@ pub async fn move_to(
 
 pub async fn update(tx: &mut TenantTx, id: Uuid, details: &DealDetails) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "update deals set title = $3, value = $4, currency = $5, expected_close = $6, \
            owner_id = $7, company_id = $8, updated_at = now() \
          where org_id = $1 and id = $2",
+        org_id,
+        id,
+        details.title,
+        details.value,
+        details.currency,
+        details.expected_close,
+        details.owner_id,
+        details.company_id
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(&details.title)
-    .bind(details.value)
-    .bind(&details.currency)
-    .bind(details.expected_close)
-    .bind(details.owner_id)
-    .bind(details.company_id)
     .execute(tx.conn())
     .await?;
     Ok(updated.rows_affected() == 1)
@@ -194,11 +211,13 @@ pub async fn update(tx: &mut TenantTx, id: Uuid, details: &DealDetails) -> sqlx:
 
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let deleted = sqlx::query("delete from deals where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    let deleted = sqlx::query!(
+        "delete from deals where org_id = $1 and id = $2",
+        org_id,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(deleted.rows_affected() == 1)
 }
 
@@ -209,13 +228,13 @@ pub async fn of_contact(
     limit: i64,
 ) -> sqlx::Result<Vec<Deal>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {DEAL_COLUMNS} from {DEAL_FROM} where d.org_id = $1 and d.contact_id = $2 \
-         order by d.closed_at is not null, d.updated_at desc, d.id limit $3"
-    )))
-    .bind(org_id)
-    .bind(contact_id)
-    .bind(limit)
+    select_deals!(
+        "where d.org_id = $1 and d.contact_id = $2 \
+         order by d.closed_at is not null, d.updated_at desc, d.id limit $3",
+        org_id,
+        contact_id,
+        limit
+    )
     .fetch_all(tx.conn())
     .await
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::infra::tenancy::TenantTx;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Export {
     pub id: Uuid,
     pub requested_by_email: String,
@@ -44,9 +44,6 @@ impl Export {
     }
 }
 
-const COLUMNS: &str = "id, requested_by_email, scope, contact_id, contact_name, state, rows_done, \
-    rows_total, size_bytes, sha256, error, created_at, finished_at, expires_at";
-
 /// What is being exported.
 pub enum Scope<'a> {
     Workspace,
@@ -65,17 +62,17 @@ pub async fn insert(
         Scope::Workspace => ("workspace", None, ""),
         Scope::Contact { id, name } => ("contact", Some(id), name),
     };
-    sqlx::query(
+    sqlx::query!(
         "insert into data_exports (org_id, id, requested_by, requested_by_email, scope, \
          contact_id, contact_name) values ($1, $2, $3, $4, $5, $6, $7)",
+        org_id,
+        id,
+        requested_by,
+        requested_by_email,
+        kind,
+        contact_id,
+        contact_name
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(requested_by)
-    .bind(requested_by_email)
-    .bind(kind)
-    .bind(contact_id)
-    .bind(contact_name)
     .execute(tx.conn())
     .await?;
     Ok(id)
@@ -84,32 +81,38 @@ pub async fn insert(
 /// A workspace export being built, if any (one at a time).
 pub async fn workspace_export_in_progress(tx: &mut TenantTx) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    sqlx::query_scalar(
-        "select exists (select 1 from data_exports where org_id = $1 \
-         and scope = 'workspace' and state in ('queued', 'running'))",
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from data_exports where org_id = $1
+           and scope = 'workspace' and state in ('queued', 'running')) as "in_progress!""#,
+        org_id
     )
-    .bind(org_id)
     .fetch_one(tx.conn())
     .await
 }
 
 pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Export>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from data_exports where org_id = $1 order by created_at desc limit 50"
-    )))
-    .bind(org_id)
+    sqlx::query_as!(
+        Export,
+        "select id, requested_by_email, scope, contact_id, contact_name, state, rows_done, \
+                rows_total, size_bytes, sha256, error, created_at, finished_at, expires_at \
+         from data_exports where org_id = $1 order by created_at desc limit 50",
+        org_id
+    )
     .fetch_all(tx.conn())
     .await
 }
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Export>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from data_exports where org_id = $1 and id = $2"
-    )))
-    .bind(org_id)
-    .bind(id)
+    sqlx::query_as!(
+        Export,
+        "select id, requested_by_email, scope, contact_id, contact_name, state, rows_done, \
+                rows_total, size_bytes, sha256, error, created_at, finished_at, expires_at \
+         from data_exports where org_id = $1 and id = $2",
+        org_id,
+        id
+    )
     .fetch_optional(tx.conn())
     .await
 }
@@ -117,26 +120,29 @@ pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Export>> {
 /// Marks it running (again, after a crash) unless it ended; the export.
 pub async fn start(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Export>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    sqlx::query_as!(
+        Export,
         "update data_exports set state = 'running', rows_done = 0 \
-         where org_id = $1 and id = $2 and state in ('queued', 'running') returning {COLUMNS}"
-    )))
-    .bind(org_id)
-    .bind(id)
+         where org_id = $1 and id = $2 and state in ('queued', 'running') \
+         returning id, requested_by_email, scope, contact_id, contact_name, state, rows_done, \
+                   rows_total, size_bytes, sha256, error, created_at, finished_at, expires_at",
+        org_id,
+        id
+    )
     .fetch_optional(tx.conn())
     .await
 }
 
 pub async fn set_progress(tx: &mut TenantTx, id: Uuid, done: i64, total: i64) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "update data_exports set rows_done = $3, rows_total = $4 \
          where org_id = $1 and id = $2 and state = 'running'",
+        org_id,
+        id,
+        done,
+        total
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(done)
-    .bind(total)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -150,15 +156,15 @@ pub async fn finish(
     expires_at: OffsetDateTime,
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "update data_exports set state = 'done', rows_done = rows_total, size_bytes = $3, \
          sha256 = $4, finished_at = now(), expires_at = $5 where org_id = $1 and id = $2",
+        org_id,
+        id,
+        size,
+        sha256,
+        expires_at
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(size)
-    .bind(sha256)
-    .bind(expires_at)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -166,13 +172,13 @@ pub async fn finish(
 
 pub async fn fail(tx: &mut TenantTx, id: Uuid, error: &str) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "update data_exports set state = 'failed', error = $3, finished_at = now() \
          where org_id = $1 and id = $2",
+        org_id,
+        id,
+        error
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(error)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -182,12 +188,12 @@ pub async fn fail(tx: &mut TenantTx, id: Uuid, error: &str) -> sqlx::Result<()> 
 /// not a finished one.
 pub async fn expire(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "update data_exports set state = 'expired' \
          where org_id = $1 and id = $2 and state = 'done'",
+        org_id,
+        id
     )
-    .bind(org_id)
-    .bind(id)
     .execute(tx.conn())
     .await?;
     Ok(updated.rows_affected() == 1)
@@ -196,9 +202,11 @@ pub async fn expire(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
 /// One-contact exports of this contact (their files go when it is erased).
 pub async fn of_contact(tx: &mut TenantTx, contact_id: Uuid) -> sqlx::Result<Vec<Uuid>> {
     let org_id = tx.org_id();
-    sqlx::query_scalar("select id from data_exports where org_id = $1 and contact_id = $2")
-        .bind(org_id)
-        .bind(contact_id)
-        .fetch_all(tx.conn())
-        .await
+    sqlx::query_scalar!(
+        "select id from data_exports where org_id = $1 and contact_id = $2",
+        org_id,
+        contact_id
+    )
+    .fetch_all(tx.conn())
+    .await
 }

@@ -41,8 +41,20 @@ impl Import {
     }
 }
 
-const COLUMNS: &str = "id, filename, columns, mapping, on_duplicate, status, total_rows, done_rows, \
-    created, updated, skipped, failed, error, created_at, finished_at";
+/// `query_as!` of [`Import`]s from `contact_imports`, then `$rest`. A
+/// macro so that the SQL stays one literal the compiler checks.
+macro_rules! select_imports {
+    ($rest:literal, $($arg:expr),+ $(,)?) => {
+        sqlx::query_as!(
+            Import,
+            "select id, filename, columns, mapping, on_duplicate, status, total_rows, done_rows, \
+             created, updated, skipped, failed, error, created_at, finished_at \
+             from contact_imports "
+                + $rest,
+            $($arg),+
+        )
+    };
+}
 
 pub async fn create(
     tx: &mut TenantTx,
@@ -51,40 +63,35 @@ pub async fn create(
     file: &CsvFile,
 ) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "insert into contact_imports (org_id, id, created_by, filename, csv, columns, total_rows, next_byte) \
          values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        tx.org_id(),
+        id,
+        created_by,
+        filename,
+        &file.bytes,
+        &file.columns,
+        i32::try_from(file.rows).unwrap_or(i32::MAX),
+        i64::try_from(file.data_start).unwrap_or(i64::MAX)
     )
-    .bind(tx.org_id())
-    .bind(id)
-    .bind(created_by)
-    .bind(filename)
-    .bind(&file.bytes)
-    .bind(&file.columns)
-    .bind(i32::try_from(file.rows).unwrap_or(i32::MAX))
-    .bind(i64::try_from(file.data_start).unwrap_or(i64::MAX))
     .execute(tx.conn())
     .await?;
     Ok(id)
 }
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Import>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from contact_imports where org_id = $1 and id = $2"
-    )))
-    .bind(tx.org_id())
-    .bind(id)
-    .fetch_optional(tx.conn())
-    .await
+    select_imports!("where org_id = $1 and id = $2", tx.org_id(), id)
+        .fetch_optional(tx.conn())
+        .await
 }
 
 pub async fn recent(tx: &mut TenantTx, limit: i64) -> sqlx::Result<Vec<Import>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from contact_imports where org_id = $1 \
-         order by created_at desc, id desc limit $2"
-    )))
-    .bind(tx.org_id())
-    .bind(limit)
+    select_imports!(
+        "where org_id = $1 order by created_at desc, id desc limit $2",
+        tx.org_id(),
+        limit
+    )
     .fetch_all(tx.conn())
     .await
 }
@@ -97,14 +104,14 @@ pub async fn start(
     mapping: &[String],
     on_duplicate: &str,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update contact_imports set mapping = $3, on_duplicate = $4, status = 'queued' \
          where org_id = $1 and id = $2 and status = 'mapping'",
+        tx.org_id(),
+        id,
+        mapping,
+        on_duplicate
     )
-    .bind(tx.org_id())
-    .bind(id)
-    .bind(mapping)
-    .bind(on_duplicate)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -119,12 +126,13 @@ pub struct Work {
 }
 
 pub async fn work(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Work>> {
-    sqlx::query_as(
-        "select csv, mapping, on_duplicate from contact_imports \
-         where org_id = $1 and id = $2 and mapping is not null",
+    sqlx::query_as!(
+        Work,
+        r#"select csv, mapping as "mapping!", on_duplicate from contact_imports
+           where org_id = $1 and id = $2 and mapping is not null"#,
+        tx.org_id(),
+        id
     )
-    .bind(tx.org_id())
-    .bind(id)
     .fetch_optional(tx.conn())
     .await
 }
@@ -139,12 +147,13 @@ pub struct Position {
 }
 
 pub async fn lock_position(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Position>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Position,
         "select status, next_byte, done_rows from contact_imports \
          where org_id = $1 and id = $2 for update",
+        tx.org_id(),
+        id
     )
-    .bind(tx.org_id())
-    .bind(id)
     .fetch_optional(tx.conn())
     .await
 }
@@ -185,20 +194,20 @@ pub async fn record_batch(
             .iter()
             .map(|f| serde_json::Value::from(f.raw.clone()).to_string())
             .collect();
-        sqlx::query(
+        sqlx::query!(
             "insert into contact_import_failures (org_id, import_id, row_number, reason, raw) \
              select $1, $2, n, r, j::jsonb from unnest($3::int[], $4::text[], $5::text[]) as u(n, r, j) \
              on conflict do nothing",
+            org_id,
+            id,
+            &numbers,
+            &reasons as &[&str],
+            &raws
         )
-        .bind(org_id)
-        .bind(id)
-        .bind(numbers)
-        .bind(reasons)
-        .bind(raws)
         .execute(tx.conn())
         .await?;
     }
-    sqlx::query(
+    sqlx::query!(
         "update contact_imports set next_byte = $3, done_rows = done_rows + $4, \
            created = created + $5, updated = updated + $6, skipped = skipped + $7, \
            failed = failed + $8, \
@@ -206,16 +215,16 @@ pub async fn record_batch(
            finished_at = case when $9 then now() end, \
            csv = case when $9 then ''::bytea else csv end \
          where org_id = $1 and id = $2",
+        org_id,
+        id,
+        i64::try_from(next_byte).unwrap_or(i64::MAX),
+        outcome.rows,
+        outcome.created,
+        outcome.updated,
+        outcome.skipped,
+        i32::try_from(outcome.failures.len()).unwrap_or(i32::MAX),
+        finished
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(i64::try_from(next_byte).unwrap_or(i64::MAX))
-    .bind(outcome.rows)
-    .bind(outcome.created)
-    .bind(outcome.updated)
-    .bind(outcome.skipped)
-    .bind(i32::try_from(outcome.failures.len()).unwrap_or(i32::MAX))
-    .bind(finished)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -223,21 +232,22 @@ pub async fn record_batch(
 
 /// The failed rows in file order, at most `limit`.
 pub async fn failures(tx: &mut TenantTx, id: Uuid, limit: i64) -> sqlx::Result<Vec<Failure>> {
-    let rows: Vec<(i32, String, sqlx::types::Json<Vec<String>>)> = sqlx::query_as(
-        "select row_number, reason, raw from contact_import_failures \
-         where org_id = $1 and import_id = $2 order by row_number limit $3",
+    let rows = sqlx::query!(
+        r#"select row_number, reason, raw as "raw: sqlx::types::Json<Vec<String>>"
+           from contact_import_failures
+           where org_id = $1 and import_id = $2 order by row_number limit $3"#,
+        tx.org_id(),
+        id,
+        limit
     )
-    .bind(tx.org_id())
-    .bind(id)
-    .bind(limit)
     .fetch_all(tx.conn())
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(row_number, reason, raw)| Failure {
-            row_number,
-            reason,
-            raw: raw.0,
+        .map(|r| Failure {
+            row_number: r.row_number,
+            reason: r.reason,
+            raw: r.raw.0,
         })
         .collect())
 }

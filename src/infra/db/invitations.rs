@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::domain::{EmailAddress, Role};
 use crate::infra::tenancy::TenantTx;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Invitation {
     pub id: Uuid,
     pub email: String,
@@ -36,24 +36,24 @@ pub async fn insert(
     let id = Uuid::new_v4();
     let org_id = tx.org_id();
     // A new invitation to the same address replaces the open ones.
-    sqlx::query(
+    sqlx::query!(
         "update invitations set revoked_at = now() where org_id = $1 and lower(email) = lower($2) \
          and accepted_at is null and revoked_at is null",
+        org_id,
+        email.as_str()
     )
-    .bind(org_id)
-    .bind(email.as_str())
     .execute(tx.conn())
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into invitations (org_id, id, email, role, token_hash, invited_by, expires_at) \
          values ($1, $2, $3, $4, $5, $6, now() + interval '7 days')",
+        org_id,
+        id,
+        email.as_str(),
+        role.as_str(),
+        token_hash,
+        invited_by
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(email.as_str())
-    .bind(role.as_str())
-    .bind(token_hash)
-    .bind(invited_by)
     .execute(tx.conn())
     .await?;
     Ok(id)
@@ -64,24 +64,26 @@ pub async fn find_by_token(
     token_hash: &[u8],
 ) -> sqlx::Result<Option<Invitation>> {
     let org_id = tx.org_id();
-    sqlx::query_as(
+    sqlx::query_as!(
+        Invitation,
         "select id, email, role, expires_at, accepted_at, revoked_at, created_at \
          from invitations where org_id = $1 and token_hash = $2",
+        org_id,
+        token_hash
     )
-    .bind(org_id)
-    .bind(token_hash)
     .fetch_optional(tx.conn())
     .await
 }
 
 pub async fn list_open(tx: &mut TenantTx) -> sqlx::Result<Vec<Invitation>> {
     let org_id = tx.org_id();
-    sqlx::query_as(
+    sqlx::query_as!(
+        Invitation,
         "select id, email, role, expires_at, accepted_at, revoked_at, created_at \
          from invitations where org_id = $1 and accepted_at is null \
          and revoked_at is null and expires_at > now() order by created_at desc",
+        org_id
     )
-    .bind(org_id)
     .fetch_all(tx.conn())
     .await
 }
@@ -89,14 +91,14 @@ pub async fn list_open(tx: &mut TenantTx) -> sqlx::Result<Vec<Invitation>> {
 /// Mark accepted if still open; false when someone used it first.
 pub async fn mark_accepted(tx: &mut TenantTx, id: Uuid, user_id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update invitations set accepted_at = now(), accepted_by = $3 \
          where org_id = $1 and id = $2 and accepted_at is null and revoked_at is null \
          and expires_at > now()",
+        org_id,
+        id,
+        user_id
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(user_id)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -104,12 +106,12 @@ pub async fn mark_accepted(tx: &mut TenantTx, id: Uuid, user_id: Uuid) -> sqlx::
 
 pub async fn revoke(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update invitations set revoked_at = now() where org_id = $1 and id = $2 \
          and accepted_at is null and revoked_at is null",
+        org_id,
+        id
     )
-    .bind(org_id)
-    .bind(id)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -119,12 +121,12 @@ pub async fn revoke(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
 /// deleting their account); how many.
 pub async fn revoke_sent_by(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<u64> {
     let org_id = tx.org_id();
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update invitations set revoked_at = now() where org_id = $1 and invited_by = $2 \
          and accepted_at is null and revoked_at is null",
+        org_id,
+        user_id
     )
-    .bind(org_id)
-    .bind(user_id)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected())

@@ -15,48 +15,57 @@ pub struct Article {
 }
 
 pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Article>> {
-    sqlx::query_as(
+    let org_id = tx.org_id();
+    sqlx::query_as!(
+        Article,
         "select id, title, body, updated_at from kb_articles where org_id = $1 \
          order by lower(title), id",
+        org_id
     )
-    .bind(tx.org_id())
     .fetch_all(tx.conn())
     .await
 }
 
 pub async fn insert(tx: &mut TenantTx, title: &str, body: &str) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
-    sqlx::query("insert into kb_articles (org_id, id, title, body) values ($1, $2, $3, $4)")
-        .bind(tx.org_id())
-        .bind(id)
-        .bind(title)
-        .bind(body)
-        .execute(tx.conn())
-        .await?;
+    let org_id = tx.org_id();
+    sqlx::query!(
+        "insert into kb_articles (org_id, id, title, body) values ($1, $2, $3, $4)",
+        org_id,
+        id,
+        title,
+        body
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(id)
 }
 
 /// `false` if there is no such article.
 pub async fn update(tx: &mut TenantTx, id: Uuid, title: &str, body: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let org_id = tx.org_id();
+    let done = sqlx::query!(
         "update kb_articles set title = $3, body = $4, updated_at = now() \
          where org_id = $1 and id = $2",
+        org_id,
+        id,
+        title,
+        body
     )
-    .bind(tx.org_id())
-    .bind(id)
-    .bind(title)
-    .bind(body)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
-    let done = sqlx::query("delete from kb_articles where org_id = $1 and id = $2")
-        .bind(tx.org_id())
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    let org_id = tx.org_id();
+    let done = sqlx::query!(
+        "delete from kb_articles where org_id = $1 and id = $2",
+        org_id,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -98,14 +107,16 @@ pub async fn search(tx: &mut TenantTx, question: &str, limit: i64) -> sqlx::Resu
     let Some(terms) = search_terms(question) else {
         return Ok(Vec::new());
     };
-    sqlx::query_as(
+    let org_id = tx.org_id();
+    sqlx::query_as!(
+        Article,
         "select a.id, a.title, a.body, a.updated_at from kb_articles a \
          where a.org_id = $1 and a.search @@ to_tsquery('simple', $2) \
          order by ts_rank_cd(a.search, to_tsquery('simple', $2)) desc, a.id limit $3",
+        org_id,
+        terms,
+        limit
     )
-    .bind(tx.org_id())
-    .bind(terms)
-    .bind(limit)
     .fetch_all(tx.conn())
     .await
 }

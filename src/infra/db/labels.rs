@@ -43,11 +43,12 @@ pub const NAME_KEY: &str = "labels_org_id_name_key";
 
 pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Label>> {
     let org_id = tx.org_id();
-    sqlx::query_as(
+    sqlx::query_as!(
+        Label,
         "select l.id, l.name, l.color from labels l where l.org_id = $1 \
          order by lower(l.name), l.id",
+        org_id
     )
-    .bind(org_id)
     .fetch_all(tx.conn())
     .await
 }
@@ -55,13 +56,14 @@ pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Label>> {
 /// Counting costs a scan per label: only for the page that shows it.
 pub async fn list_with_counts(tx: &mut TenantTx) -> sqlx::Result<Vec<LabelUsage>> {
     let org_id = tx.org_id();
-    sqlx::query_as(
-        "select l.id, l.name, l.color, \
-         (select count(*) from contact_labels cl where cl.org_id = l.org_id and cl.label_id = l.id) \
-         as contact_count \
-         from labels l where l.org_id = $1 order by lower(l.name), l.id",
+    sqlx::query_as!(
+        LabelUsage,
+        r#"select l.id, l.name, l.color,
+           (select count(*) from contact_labels cl where cl.org_id = l.org_id and cl.label_id = l.id)
+           as "contact_count!"
+           from labels l where l.org_id = $1 order by lower(l.name), l.id"#,
+        org_id
     )
-    .bind(org_id)
     .fetch_all(tx.conn())
     .await
 }
@@ -73,13 +75,13 @@ pub async fn name_in_use(
     except: Option<Uuid>,
 ) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    sqlx::query_scalar(
-        "select exists (select 1 from labels where org_id = $1 and lower(name) = lower($2) \
-         and id is distinct from $3)",
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from labels where org_id = $1 and lower(name) = lower($2)
+           and id is distinct from $3) as "in_use!""#,
+        org_id,
+        name,
+        except
     )
-    .bind(org_id)
-    .bind(name)
-    .bind(except)
     .fetch_one(tx.conn())
     .await
 }
@@ -87,36 +89,42 @@ pub async fn name_in_use(
 pub async fn insert(tx: &mut TenantTx, name: &str, color: &str) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
     let org_id = tx.org_id();
-    sqlx::query("insert into labels (org_id, id, name, color) values ($1, $2, $3, $4)")
-        .bind(org_id)
-        .bind(id)
-        .bind(name)
-        .bind(color)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "insert into labels (org_id, id, name, color) values ($1, $2, $3, $4)",
+        org_id,
+        id,
+        name,
+        color
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(id)
 }
 
 pub async fn update(tx: &mut TenantTx, id: Uuid, name: &str, color: &str) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query("update labels set name = $3, color = $4 where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .bind(name)
-        .bind(color)
-        .execute(tx.conn())
-        .await?;
+    let done = sqlx::query!(
+        "update labels set name = $3, color = $4 where org_id = $1 and id = $2",
+        org_id,
+        id,
+        name,
+        color
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Deletes the label and takes it off every contact.
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query("delete from labels where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    let done = sqlx::query!(
+        "delete from labels where org_id = $1 and id = $2",
+        org_id,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -127,18 +135,9 @@ pub enum Tagged {
     Conversation,
 }
 
-impl Tagged {
-    /// The join table and its column naming the tagged row.
-    fn table(self) -> (&'static str, &'static str) {
-        match self {
-            Tagged::Contact => ("contact_labels", "contact_id"),
-            Tagged::Conversation => ("conversation_labels", "conversation_id"),
-        }
-    }
-}
-
 /// Gives the contact or conversation exactly these labels; ids not in this
-/// workspace are ignored.
+/// workspace are ignored. One static statement pair per join table, so the
+/// SQL is checked at compile time.
 pub async fn set_for(
     tx: &mut TenantTx,
     tagged: Tagged,
@@ -146,26 +145,59 @@ pub async fn set_for(
     label_ids: &[Uuid],
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    let (table, column) = tagged.table();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "delete from {table} where org_id = $1 and {column} = $2 and label_id <> all($3)"
-    )))
-    .bind(org_id)
-    .bind(id)
-    .bind(label_ids)
-    .execute(tx.conn())
-    .await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "insert into {table} (org_id, {column}, label_id) \
-         select $1, $2, id from labels where org_id = $1 and id = any($3) \
-         on conflict do nothing"
-    )))
-    .bind(org_id)
-    .bind(id)
-    .bind(label_ids)
-    .execute(tx.conn())
-    .await?;
+    match tagged {
+        Tagged::Contact => {
+            sqlx::query!(
+                "delete from contact_labels \
+                 where org_id = $1 and contact_id = $2 and label_id <> all($3)",
+                org_id,
+                id,
+                label_ids
+            )
+            .execute(tx.conn())
+            .await?;
+            sqlx::query!(
+                "insert into contact_labels (org_id, contact_id, label_id) \
+                 select $1, $2, id from labels where org_id = $1 and id = any($3) \
+                 on conflict do nothing",
+                org_id,
+                id,
+                label_ids
+            )
+            .execute(tx.conn())
+            .await?;
+        }
+        Tagged::Conversation => {
+            sqlx::query!(
+                "delete from conversation_labels \
+                 where org_id = $1 and conversation_id = $2 and label_id <> all($3)",
+                org_id,
+                id,
+                label_ids
+            )
+            .execute(tx.conn())
+            .await?;
+            sqlx::query!(
+                "insert into conversation_labels (org_id, conversation_id, label_id) \
+                 select $1, $2, id from labels where org_id = $1 and id = any($3) \
+                 on conflict do nothing",
+                org_id,
+                id,
+                label_ids
+            )
+            .execute(tx.conn())
+            .await?;
+        }
+    }
     Ok(())
+}
+
+/// A label and the contact or conversation carrying it.
+struct Carried {
+    owner: Uuid,
+    id: Uuid,
+    name: String,
+    color: String,
 }
 
 /// The labels of each of these contacts or conversations, by name (one
@@ -176,19 +208,44 @@ pub async fn of(
     ids: &[Uuid],
 ) -> sqlx::Result<HashMap<Uuid, Vec<Label>>> {
     let org_id = tx.org_id();
-    let (table, column) = tagged.table();
-    let rows: Vec<(Uuid, Uuid, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select t.{column}, l.id, l.name, l.color from unnest($2::uuid[]) as k(id) \
-         join {table} t on t.org_id = $1 and t.{column} = k.id \
-         join labels l on l.org_id = t.org_id and l.id = t.label_id \
-         order by lower(l.name), l.id"
-    )))
-    .bind(org_id)
-    .bind(ids)
-    .fetch_all(tx.conn())
-    .await?;
+    let rows = match tagged {
+        Tagged::Contact => {
+            sqlx::query_as!(
+                Carried,
+                "select t.contact_id as owner, l.id, l.name, l.color \
+                 from unnest($2::uuid[]) as k(id) \
+                 join contact_labels t on t.org_id = $1 and t.contact_id = k.id \
+                 join labels l on l.org_id = t.org_id and l.id = t.label_id \
+                 order by lower(l.name), l.id",
+                org_id,
+                ids
+            )
+            .fetch_all(tx.conn())
+            .await?
+        }
+        Tagged::Conversation => {
+            sqlx::query_as!(
+                Carried,
+                "select t.conversation_id as owner, l.id, l.name, l.color \
+                 from unnest($2::uuid[]) as k(id) \
+                 join conversation_labels t on t.org_id = $1 and t.conversation_id = k.id \
+                 join labels l on l.org_id = t.org_id and l.id = t.label_id \
+                 order by lower(l.name), l.id",
+                org_id,
+                ids
+            )
+            .fetch_all(tx.conn())
+            .await?
+        }
+    };
     let mut by_owner: HashMap<Uuid, Vec<Label>> = HashMap::new();
-    for (owner, id, name, color) in rows {
+    for Carried {
+        owner,
+        id,
+        name,
+        color,
+    } in rows
+    {
         by_owner
             .entry(owner)
             .or_default()

@@ -25,14 +25,14 @@ pub async fn insert(
     bytes: &[u8],
 ) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "insert into media (org_id, id, content_type, filename, bytes) values ($1, $2, $3, $4, $5)",
+        tx.org_id(),
+        id,
+        content_type,
+        filename,
+        bytes
     )
-    .bind(tx.org_id())
-    .bind(id)
-    .bind(content_type)
-    .bind(filename)
-    .bind(bytes)
     .execute(tx.conn())
     .await?;
     Ok(id)
@@ -47,16 +47,16 @@ async fn insert_stored(
     size: i64,
 ) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "insert into media (org_id, id, content_type, filename, sha256, size) \
          values ($1, $2, $3, $4, $5, $6)",
+        tx.org_id(),
+        id,
+        content_type,
+        filename,
+        sha256,
+        size
     )
-    .bind(tx.org_id())
-    .bind(id)
-    .bind(content_type)
-    .bind(filename)
-    .bind(sha256)
-    .bind(size)
     .execute(tx.conn())
     .await?;
     Ok(id)
@@ -99,32 +99,34 @@ pub async fn store(
 /// Holds the lock on one stored file until the transaction ends; storing
 /// and purging a file with the same content take turns on it.
 pub async fn lock_file(conn: &mut sqlx::PgConnection, sha256: &str) -> sqlx::Result<()> {
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended('media-file:' || $1, 0))")
-        .bind(sha256)
-        .execute(conn)
-        .await?;
+    // From the function, no column: the macros cannot type a `void` one.
+    sqlx::query!(
+        "select from pg_advisory_xact_lock(hashtextextended('media-file:' || $1, 0))",
+        sha256
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 pub async fn get(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<MediaFile>> {
-    type Row = (String, String, Option<Vec<u8>>, Option<String>);
-    let row: Option<Row> = sqlx::query_as(
+    let row = sqlx::query!(
         "select content_type, filename, bytes, sha256 from media where org_id = $1 and id = $2",
+        tx.org_id(),
+        id
     )
-    .bind(tx.org_id())
-    .bind(id)
     .fetch_optional(tx.conn())
     .await?;
-    Ok(row.and_then(|(content_type, filename, bytes, sha256)| {
-        let content = match (bytes, sha256) {
+    Ok(row.and_then(|r| {
+        let content = match (r.bytes, r.sha256) {
             (Some(bytes), _) => Content::Bytes(bytes),
             (None, Some(sha256)) => Content::Stored { sha256 },
             // The table's check allows only one of the two.
             (None, None) => return None,
         };
         Some(MediaFile {
-            content_type,
-            filename,
+            content_type: r.content_type,
+            filename: r.filename,
             content,
         })
     }))

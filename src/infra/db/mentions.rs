@@ -10,13 +10,13 @@ pub async fn record(tx: &mut TenantTx, message_id: Uuid, users: &[Uuid]) -> sqlx
     if users.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    sqlx::query!(
         "insert into note_mentions (org_id, message_id, user_id) \
          select $1, $2, u from unnest($3::uuid[]) u on conflict do nothing",
+        tx.org_id(),
+        message_id,
+        users
     )
-    .bind(tx.org_id())
-    .bind(message_id)
-    .bind(users)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -41,21 +41,23 @@ pub async fn of_user(
     limit: i64,
 ) -> sqlx::Result<Vec<Mention>> {
     // The viewer is the member mentioned: `$2` in both.
-    let only_visible = visibility.sql();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select m.id as message_id, m.conversation_id, m.body, u.name as author_name, \
-         ct.name as contact_name, ct.phone as contact_phone, m.created_at \
-         from note_mentions nm \
-         join messages m on m.org_id = nm.org_id and m.id = nm.message_id \
-         join conversations c on c.org_id = m.org_id and c.id = m.conversation_id \
-         join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id \
-         left join users u on u.id = m.sender_user_id \
-         where nm.org_id = $1 and nm.user_id = $2{only_visible} \
-         order by m.created_at desc, m.id desc limit $3"
-    )))
-    .bind(tx.org_id())
-    .bind(user)
-    .bind(limit)
+    sqlx::query_as!(
+        Mention,
+        r#"select m.id as message_id, m.conversation_id, m.body, u.name as "author_name?",
+         ct.name as contact_name, ct.phone as contact_phone, m.created_at
+         from note_mentions nm
+         join messages m on m.org_id = nm.org_id and m.id = nm.message_id
+         join conversations c on c.org_id = m.org_id and c.id = m.conversation_id
+         join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id
+         left join users u on u.id = m.sender_user_id
+         where nm.org_id = $1 and nm.user_id = $2
+         and (not $4::bool or c.assignee_id = $2 or c.assignee_id is null)
+         order by m.created_at desc, m.id desc limit $3"#,
+        tx.org_id(),
+        user,
+        limit,
+        visibility.restricted()
+    )
     .fetch_all(tx.conn())
     .await
 }

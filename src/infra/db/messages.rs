@@ -2,7 +2,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -98,14 +97,27 @@ fn one_line(kind: MessageKind, body: &str) -> String {
     short
 }
 
-const COLUMNS: &str = "m.id, m.conversation_id, m.channel_id, m.direction, m.kind, m.body, \
-    m.media, m.sender_kind, u.name as sender_name, m.private, m.provider_message_id, m.status, \
-    m.error, m.created_at, m.reply_to_id, q.kind as quoted_kind, q.body as quoted_body, \
-    q.provider_message_id as quoted_provider_id, m.edited_at, m.deleted_at, m.automated";
-
-/// The joins [`COLUMNS`] reads from (`m` the message).
-const JOINS: &str = "left join users u on u.id = m.sender_user_id \
-    left join messages q on q.org_id = m.org_id and q.id = m.reply_to_id";
+/// `query_as!` of [`Message`]s: the columns of the message `m` and the
+/// joins they read, then `$rest`. A macro so that the SQL stays one literal
+/// the compiler checks.
+macro_rules! select_messages {
+    ($rest:literal, $($arg:expr),+ $(,)?) => {
+        sqlx::query_as!(
+            Message,
+            r#"select m.id, m.conversation_id, m.channel_id, m.direction, m.kind, m.body,
+               m.media, m.sender_kind, u.name as "sender_name?", m.private,
+               m.provider_message_id, m.status, m.error, m.created_at, m.reply_to_id,
+               q.kind as "quoted_kind?", q.body as "quoted_body?",
+               q.provider_message_id as "quoted_provider_id?", m.edited_at, m.deleted_at,
+               m.automated
+               from messages m
+               left join users u on u.id = m.sender_user_id
+               left join messages q on q.org_id = m.org_id and q.id = m.reply_to_id "#
+                + $rest,
+            $($arg),+
+        )
+    };
+}
 
 /// A message to store; `provider_message_id` makes storing it idempotent.
 #[derive(Debug, Clone)]
@@ -134,44 +146,39 @@ pub async fn insert(tx: &mut TenantTx, new: &NewMessage<'_>) -> sqlx::Result<Opt
         (false, Some(_)) => "member",
         (false, None) => "bot",
     };
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "insert into messages (org_id, id, conversation_id, channel_id, direction, kind, body, \
            media, sender_kind, sender_user_id, private, provider_message_id, status, raw, created_at, \
            reply_to_id) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15, now()), $16) \
          on conflict (org_id, channel_id, provider_message_id) where provider_message_id is not null \
          do nothing returning id",
+        org_id,
+        Uuid::now_v7(),
+        new.conversation_id,
+        new.channel_id,
+        if new.inbound { "in" } else { "out" },
+        new.kind.as_str(),
+        new.body,
+        new.media.as_ref(),
+        sender_kind,
+        new.sender_user_id,
+        new.private,
+        new.provider_message_id,
+        new.status.as_str(),
+        new.raw.as_ref(),
+        new.created_at,
+        new.reply_to_id
     )
-    .bind(org_id)
-    .bind(Uuid::now_v7())
-    .bind(new.conversation_id)
-    .bind(new.channel_id)
-    .bind(if new.inbound { "in" } else { "out" })
-    .bind(new.kind.as_str())
-    .bind(new.body)
-    .bind(&new.media)
-    .bind(sender_kind)
-    .bind(new.sender_user_id)
-    .bind(new.private)
-    .bind(new.provider_message_id)
-    .bind(new.status.as_str())
-    .bind(&new.raw)
-    .bind(new.created_at)
-    .bind(new.reply_to_id)
     .fetch_optional(tx.conn())
     .await
 }
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Message>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from messages m {JOINS} \
-         where m.org_id = $1 and m.id = $2"
-    )))
-    .bind(org_id)
-    .bind(id)
-    .fetch_optional(tx.conn())
-    .await
+    select_messages!("where m.org_id = $1 and m.id = $2", org_id, id)
+        .fetch_optional(tx.conn())
+        .await
 }
 
 /// Where a page of a conversation's messages ends.
@@ -193,28 +200,50 @@ pub async fn page(
     end: PageEnd,
     limit: i64,
 ) -> sqlx::Result<Vec<Message>> {
-    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-        "select {COLUMNS} from messages m {JOINS} \
-         where m.org_id = "
-    ));
-    sql.push_bind(tx.org_id())
-        .push(" and m.conversation_id = ")
-        .push_bind(conversation_id);
-    let bound = match end {
-        PageEnd::Latest => None,
-        PageEnd::Before(position) => Some(("<", position)),
-        PageEnd::Through(position) => Some(("<=", position)),
+    let org_id = tx.org_id();
+    // One static query per end: each keeps its own plan (a bound that may
+    // be null would leave a cached plan scanning from the newest message).
+    let mut messages = match end {
+        PageEnd::Latest => {
+            select_messages!(
+                "where m.org_id = $1 and m.conversation_id = $2 \
+                 order by m.created_at desc, m.id desc limit $3",
+                org_id,
+                conversation_id,
+                limit
+            )
+            .fetch_all(tx.conn())
+            .await?
+        }
+        PageEnd::Before((at, id)) => {
+            select_messages!(
+                "where m.org_id = $1 and m.conversation_id = $2 \
+                 and (m.created_at, m.id) < ($3, $4) \
+                 order by m.created_at desc, m.id desc limit $5",
+                org_id,
+                conversation_id,
+                at,
+                id,
+                limit
+            )
+            .fetch_all(tx.conn())
+            .await?
+        }
+        PageEnd::Through((at, id)) => {
+            select_messages!(
+                "where m.org_id = $1 and m.conversation_id = $2 \
+                 and (m.created_at, m.id) <= ($3, $4) \
+                 order by m.created_at desc, m.id desc limit $5",
+                org_id,
+                conversation_id,
+                at,
+                id,
+                limit
+            )
+            .fetch_all(tx.conn())
+            .await?
+        }
     };
-    if let Some((operator, (at, id))) = bound {
-        sql.push(format!(" and (m.created_at, m.id) {operator} ("))
-            .push_bind(at)
-            .push(", ")
-            .push_bind(id)
-            .push(")");
-    }
-    sql.push(" order by m.created_at desc, m.id desc limit ")
-        .push_bind(limit);
-    let mut messages: Vec<Message> = sql.build_query_as().fetch_all(tx.conn()).await?;
     messages.reverse();
     Ok(messages)
 }
@@ -228,17 +257,17 @@ pub async fn advance_status(
     error: Option<&str>,
 ) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update messages set status = $3, error = $4 \
          where org_id = $1 and id = $2 and status not in ('received', 'failed') \
          and $3 <> 'received' \
          and case when $3 = 'failed' then status <> 'read' \
                   else message_status_rank($3) > message_status_rank(status) end",
+        org_id,
+        message_id,
+        status.as_str(),
+        error
     )
-    .bind(org_id)
-    .bind(message_id)
-    .bind(status.as_str())
-    .bind(error)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -251,12 +280,14 @@ pub async fn mark_sent(
     provider_id: &str,
 ) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    sqlx::query("update messages set provider_message_id = $3 where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(message_id)
-        .bind(provider_id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "update messages set provider_message_id = $3 where org_id = $1 and id = $2",
+        org_id,
+        message_id,
+        provider_id
+    )
+    .execute(tx.conn())
+    .await?;
     advance_status(tx, message_id, DeliveryStatus::Sent, None).await
 }
 
@@ -269,17 +300,18 @@ pub async fn ids_by_provider_ids(
 ) -> sqlx::Result<HashMap<String, Uuid>> {
     let org_id = tx.org_id();
     // Key by key (see `crate::infra::db`).
-    let found: Vec<(String, Uuid)> = sqlx::query_as(
-        "select k.provider_id, m.id from unnest($3::text[]) as k(provider_id) \
-         cross join lateral (select id from messages where org_id = $1 and channel_id = $2 \
-           and provider_message_id = k.provider_id limit 1) m",
+    let found = sqlx::query!(
+        r#"select k.provider_id as "provider_id!", m.id as "id!"
+           from unnest($3::text[]) as k(provider_id)
+           cross join lateral (select id from messages where org_id = $1 and channel_id = $2
+             and provider_message_id = k.provider_id limit 1) m"#,
+        org_id,
+        channel_id,
+        provider_ids as &[&str]
     )
-    .bind(org_id)
-    .bind(channel_id)
-    .bind(provider_ids)
     .fetch_all(tx.conn())
     .await?;
-    Ok(found.into_iter().collect())
+    Ok(found.into_iter().map(|r| (r.provider_id, r.id)).collect())
 }
 
 /// A customer's message to store (see [`insert_inbound`]).
@@ -316,7 +348,7 @@ pub async fn insert_inbound(
     let replies: Vec<Option<Uuid>> = rows.iter().map(|r| r.reply_to_id).collect();
     // In provider-id order: two deliveries of the same messages wait for
     // each other on the unique index instead of deadlocking.
-    let stored: Vec<Uuid> = sqlx::query_scalar(
+    let stored = sqlx::query_scalar!(
         "insert into messages (org_id, id, conversation_id, channel_id, direction, kind, body, \
            media, sender_kind, private, provider_message_id, status, raw, created_at, reply_to_id) \
          select $1, u.id, u.conversation_id, $2, 'in', u.kind, u.body, u.media, 'contact', false, \
@@ -327,18 +359,18 @@ pub async fn insert_inbound(
          order by u.provider_id \
          on conflict (org_id, channel_id, provider_message_id) where provider_message_id is not null \
          do nothing returning id",
+        org_id,
+        channel_id,
+        &ids,
+        &conversations,
+        &kinds as &[&str],
+        &bodies as &[&str],
+        &media as &[Option<serde_json::Value>],
+        &provider_ids as &[&str],
+        &raws as &[Option<serde_json::Value>],
+        &created,
+        &replies as &[Option<Uuid>]
     )
-    .bind(org_id)
-    .bind(channel_id)
-    .bind(&ids)
-    .bind(&conversations)
-    .bind(&kinds)
-    .bind(&bodies)
-    .bind(&media)
-    .bind(&provider_ids)
-    .bind(&raws)
-    .bind(&created)
-    .bind(&replies)
     .fetch_all(tx.conn())
     .await?;
     Ok(stored.into_iter().collect())
@@ -350,15 +382,15 @@ pub async fn insert_inbound(
 /// the conversation up forever.
 pub async fn earlier_still_queued(tx: &mut TenantTx, message: &Message) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    sqlx::query_scalar(
-        "select exists (select 1 from messages where org_id = $1 and conversation_id = $2 \
-           and status = 'queued' and (created_at, id) < ($3, $4) \
-           and created_at > now() - interval '1 hour')",
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from messages where org_id = $1 and conversation_id = $2
+             and status = 'queued' and (created_at, id) < ($3, $4)
+             and created_at > now() - interval '1 hour') as "queued!""#,
+        org_id,
+        message.conversation_id,
+        message.created_at,
+        message.id
     )
-    .bind(org_id)
-    .bind(message.conversation_id)
-    .bind(message.created_at)
-    .bind(message.id)
     .fetch_one(tx.conn())
     .await
 }
@@ -370,12 +402,14 @@ pub async fn send_attempted_at(
     id: Uuid,
 ) -> sqlx::Result<Option<OffsetDateTime>> {
     let org_id = tx.org_id();
-    sqlx::query_scalar("select send_attempted_at from messages where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await
-        .map(Option::flatten)
+    sqlx::query_scalar!(
+        "select send_attempted_at from messages where org_id = $1 and id = $2",
+        org_id,
+        id
+    )
+    .fetch_optional(tx.conn())
+    .await
+    .map(Option::flatten)
 }
 
 /// The phone of the contact a conversation is with.
@@ -384,13 +418,13 @@ pub async fn recipient_phone(
     conversation_id: Uuid,
 ) -> sqlx::Result<Option<String>> {
     let org_id = tx.org_id();
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "select ct.phone from conversations c \
          join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id \
          where c.org_id = $1 and c.id = $2",
+        org_id,
+        conversation_id
     )
-    .bind(org_id)
-    .bind(conversation_id)
     .fetch_optional(tx.conn())
     .await
     .map(Option::flatten)
@@ -400,36 +434,40 @@ pub async fn recipient_phone(
 /// with which values).
 pub async fn raw(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<serde_json::Value>> {
     let org_id = tx.org_id();
-    sqlx::query_scalar("select raw from messages where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await
-        .map(Option::flatten)
+    sqlx::query_scalar!(
+        "select raw from messages where org_id = $1 and id = $2",
+        org_id,
+        id
+    )
+    .fetch_optional(tx.conn())
+    .await
+    .map(Option::flatten)
 }
 
 /// Replaces the message's media description (after a fetch).
 pub async fn set_media(tx: &mut TenantTx, id: Uuid, media: &serde_json::Value) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query("update messages set media = $3 where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .bind(media)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "update messages set media = $3 where org_id = $1 and id = $2",
+        org_id,
+        id,
+        media
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
 /// Marks (`true`) or clears the start of a send.
 pub async fn set_send_attempt(tx: &mut TenantTx, id: Uuid, started: bool) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "update messages set send_attempted_at = case when $3 then now() end \
          where org_id = $1 and id = $2",
+        org_id,
+        id,
+        started
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(started)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -442,15 +480,16 @@ pub async fn by_provider_id(
     provider_id: &str,
 ) -> sqlx::Result<Option<(Uuid, Uuid)>> {
     let org_id = tx.org_id();
-    sqlx::query_as(
+    let found = sqlx::query!(
         "select id, conversation_id from messages where org_id = $1 and channel_id = $2 \
          and provider_message_id = $3",
+        org_id,
+        channel_id,
+        provider_id
     )
-    .bind(org_id)
-    .bind(channel_id)
-    .bind(provider_id)
     .fetch_optional(tx.conn())
-    .await
+    .await?;
+    Ok(found.map(|r| (r.id, r.conversation_id)))
 }
 
 /// The customer's side of a channel: the contact's non-private messages on
@@ -462,16 +501,15 @@ pub async fn customer_view(
     limit: i64,
 ) -> sqlx::Result<Vec<Message>> {
     let org_id = tx.org_id();
-    let mut messages: Vec<Message> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from messages m {JOINS} \
-         join conversations c on c.org_id = m.org_id and c.id = m.conversation_id \
+    let mut messages = select_messages!(
+        "join conversations c on c.org_id = m.org_id and c.id = m.conversation_id \
          where m.org_id = $1 and m.channel_id = $2 and c.contact_id = $3 and not m.private \
-         order by m.created_at desc, m.id desc limit $4"
-    )))
-    .bind(org_id)
-    .bind(channel_id)
-    .bind(contact_id)
-    .bind(limit)
+         order by m.created_at desc, m.id desc limit $4",
+        org_id,
+        channel_id,
+        contact_id,
+        limit
+    )
     .fetch_all(tx.conn())
     .await?;
     messages.reverse();
@@ -488,18 +526,19 @@ pub async fn report_to_contact(
     status: DeliveryStatus,
 ) -> sqlx::Result<Vec<Uuid>> {
     let org_id = tx.org_id();
-    sqlx::query_scalar(
-        "with reported as (update messages m set status = $4 from conversations c \
-         where m.org_id = $1 and m.channel_id = $2 and c.org_id = m.org_id \
-         and c.id = m.conversation_id and c.contact_id = $3 and m.direction = 'out' \
-         and not m.private and m.status in ('sent', 'delivered') \
-         and message_status_rank($4) > message_status_rank(m.status) \
-         returning m.conversation_id) select distinct conversation_id from reported",
+    sqlx::query_scalar!(
+        r#"with reported as (update messages m set status = $4 from conversations c
+           where m.org_id = $1 and m.channel_id = $2 and c.org_id = m.org_id
+           and c.id = m.conversation_id and c.contact_id = $3 and m.direction = 'out'
+           and not m.private and m.status in ('sent', 'delivered')
+           and message_status_rank($4) > message_status_rank(m.status)
+           returning m.conversation_id)
+           select distinct conversation_id as "conversation_id!" from reported"#,
+        org_id,
+        channel_id,
+        contact_id,
+        status.as_str()
     )
-    .bind(org_id)
-    .bind(channel_id)
-    .bind(contact_id)
-    .bind(status.as_str())
     .fetch_all(tx.conn())
     .await
 }
@@ -514,34 +553,27 @@ pub async fn edit_inbound(
     body: &str,
 ) -> sqlx::Result<Option<Uuid>> {
     let preview: String = body.chars().take(140).collect();
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "with changed as ( \
-           update messages set body = $4, edited_at = now() \
-           where org_id = $1 and channel_id = $2 and provider_message_id = $3 \
-             and direction = 'in' and deleted_at is null \
-           returning conversation_id, created_at), \
-         {} \
-         select conversation_id from changed",
-        refresh_preview(5)
-    )))
-    .bind(tx.org_id())
-    .bind(channel_id)
-    .bind(provider_id)
-    .bind(body)
-    .bind(preview)
+    // `preview`: the conversation list's preview follows an edit of the
+    // newest message.
+    sqlx::query_scalar!(
+        r#"with changed as (
+             update messages set body = $4, edited_at = now()
+             where org_id = $1 and channel_id = $2 and provider_message_id = $3
+               and direction = 'in' and deleted_at is null
+             returning conversation_id, created_at),
+           preview as (
+             update conversations c set last_message_preview = $5 from changed
+             where c.org_id = $1 and c.id = changed.conversation_id
+               and c.last_message_at <= changed.created_at)
+           select conversation_id as "conversation_id!" from changed"#,
+        tx.org_id(),
+        channel_id,
+        provider_id,
+        body,
+        preview
+    )
     .fetch_optional(tx.conn())
     .await
-}
-
-/// The conversation list's preview follows an edit or delete of the
-/// newest message (`changed`; the new preview is parameter `preview`).
-fn refresh_preview(preview: usize) -> String {
-    format!(
-        "preview as ( \
-           update conversations c set last_message_preview = ${preview} from changed \
-           where c.org_id = $1 and c.id = changed.conversation_id \
-             and c.last_message_at <= changed.created_at)"
-    )
 }
 
 /// What the conversation list shows for a message deleted for everyone.
@@ -555,21 +587,25 @@ pub async fn delete_inbound(
     channel_id: Uuid,
     provider_id: &str,
 ) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "with changed as ( \
-           update messages set body = '', media = null, raw = null, \
-                  deleted_at = coalesce(deleted_at, now()) \
-           where org_id = $1 and channel_id = $2 and provider_message_id = $3 \
-             and direction = 'in' \
-           returning conversation_id, created_at), \
-         {} \
-         select conversation_id from changed",
-        refresh_preview(4)
-    )))
-    .bind(tx.org_id())
-    .bind(channel_id)
-    .bind(provider_id)
-    .bind(DELETED_PREVIEW)
+    // `preview`: the conversation list's preview follows a delete of the
+    // newest message.
+    sqlx::query_scalar!(
+        r#"with changed as (
+             update messages set body = '', media = null, raw = null,
+                    deleted_at = coalesce(deleted_at, now())
+             where org_id = $1 and channel_id = $2 and provider_message_id = $3
+               and direction = 'in'
+             returning conversation_id, created_at),
+           preview as (
+             update conversations c set last_message_preview = $4 from changed
+             where c.org_id = $1 and c.id = changed.conversation_id
+               and c.last_message_at <= changed.created_at)
+           select conversation_id as "conversation_id!" from changed"#,
+        tx.org_id(),
+        channel_id,
+        provider_id,
+        DELETED_PREVIEW
+    )
     .fetch_optional(tx.conn())
     .await
 }

@@ -114,6 +114,12 @@ impl Database {
 }
 
 /// Create `name` in the cluster unless it exists.
+/// Whether a write failed on this constraint (a unique key or index, by
+/// name): the one place that reads constraint names off a database error.
+pub fn violates(e: &sqlx::Error, constraint: &str) -> bool {
+    e.as_database_error().and_then(|d| d.constraint()) == Some(constraint)
+}
+
 pub async fn ensure_database(cluster: &Cluster, name: &str) -> anyhow::Result<()> {
     let mut conn = PgConnection::connect_with(&cluster.connect_options("postgres"))
         .await

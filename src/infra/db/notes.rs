@@ -44,20 +44,23 @@ pub async fn list(
 ) -> sqlx::Result<Vec<Note>> {
     let org_id = tx.org_id();
     let (contact_id, company_id, deal_id) = subject.ids();
-    sqlx::query_as(
-        "select n.id, n.body, u.name as author_name, n.created_at, \
-         (n.author_id = $4 or $5) as deletable \
-         from notes n left join users u on u.id = n.author_id \
-         where n.org_id = $1 and n.contact_id is not distinct from $2 \
-         and n.company_id is not distinct from $3 and n.deal_id is not distinct from $6 \
-         order by n.created_at desc, n.id desc",
+    // `coalesce`: a deleted author's note (no author) is nobody's, not
+    // null, which no `bool` can hold.
+    sqlx::query_as!(
+        Note,
+        r#"select n.id, n.body, u.name as "author_name?", n.created_at,
+           (coalesce(n.author_id = $4, false) or $5) as "deletable!"
+           from notes n left join users u on u.id = n.author_id
+           where n.org_id = $1 and n.contact_id is not distinct from $2
+           and n.company_id is not distinct from $3 and n.deal_id is not distinct from $6
+           order by n.created_at desc, n.id desc"#,
+        org_id,
+        contact_id,
+        company_id,
+        viewer,
+        moderator,
+        deal_id
     )
-    .bind(org_id)
-    .bind(contact_id)
-    .bind(company_id)
-    .bind(viewer)
-    .bind(moderator)
-    .bind(deal_id)
     .fetch_all(tx.conn())
     .await
 }
@@ -71,20 +74,20 @@ pub async fn insert(
 ) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
     let (contact_id, company_id, deal_id) = subject.ids();
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "insert into notes (org_id, id, contact_id, company_id, deal_id, author_id, body) \
          select $1, $2, $3, $4, $7, $5, $6 \
          where exists (select 1 from contacts where org_id = $1 and id = $3) \
             or exists (select 1 from companies where org_id = $1 and id = $4) \
             or exists (select 1 from deals where org_id = $1 and id = $7)",
+        org_id,
+        Uuid::now_v7(),
+        contact_id,
+        company_id,
+        author_id,
+        body,
+        deal_id
     )
-    .bind(org_id)
-    .bind(Uuid::now_v7())
-    .bind(contact_id)
-    .bind(company_id)
-    .bind(author_id)
-    .bind(body)
-    .bind(deal_id)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -108,27 +111,29 @@ pub async fn delete(
 ) -> sqlx::Result<Deleted> {
     let org_id = tx.org_id();
     let (contact_id, company_id, deal_id) = subject.ids();
-    let author: Option<Option<Uuid>> = sqlx::query_scalar(
+    let author = sqlx::query_scalar!(
         "select author_id from notes where org_id = $1 and id = $2 \
          and contact_id is not distinct from $3 and company_id is not distinct from $4 \
          and deal_id is not distinct from $5 for update",
+        org_id,
+        note_id,
+        contact_id,
+        company_id,
+        deal_id
     )
-    .bind(org_id)
-    .bind(note_id)
-    .bind(contact_id)
-    .bind(company_id)
-    .bind(deal_id)
     .fetch_optional(tx.conn())
     .await?;
     match author {
         None => Ok(Deleted::NotFound),
         Some(author) if author != Some(viewer) && !moderator => Ok(Deleted::NotYours),
         Some(_) => {
-            sqlx::query("delete from notes where org_id = $1 and id = $2")
-                .bind(org_id)
-                .bind(note_id)
-                .execute(tx.conn())
-                .await?;
+            sqlx::query!(
+                "delete from notes where org_id = $1 and id = $2",
+                org_id,
+                note_id
+            )
+            .execute(tx.conn())
+            .await?;
             Ok(Deleted::Yes)
         }
     }

@@ -53,21 +53,34 @@ pub struct NewOrder {
     pub lines: Vec<OrderLine>,
 }
 
-const COLUMNS: &str = "o.id, o.number, o.source, o.status, o.contact_id, c.name as contact_name, \
-    o.conversation_id, o.currency, o.total, o.note, o.created_at";
-
-const FROM: &str = "orders o left join contacts c on c.org_id = o.org_id and c.id = o.contact_id";
+/// `query_as!(Order, ...)` of an order with its contact's name (`?`: the
+/// contact may be gone), followed by `$tail` (one column list, each query
+/// still a literal the macro checks).
+macro_rules! select_orders {
+    ($tail:literal, $($arg:expr),+ $(,)?) => {
+        sqlx::query_as!(
+            Order,
+            r#"select o.id, o.number, o.source, o.status, o.contact_id,
+                 c.name as "contact_name?", o.conversation_id, o.currency, o.total, o.note,
+                 o.created_at
+               from orders o left join contacts c on c.org_id = o.org_id and c.id = o.contact_id "#
+                + $tail,
+            $($arg),+
+        )
+    };
+}
 
 /// Stores it with the next order number; `None` when an order was made of
 /// that message already.
 pub async fn insert(tx: &mut TenantTx, order: &NewOrder) -> sqlx::Result<Option<(Uuid, i64)>> {
     let org_id = tx.org_id();
     if let Some(message_id) = order.message_id {
-        let exists: bool = sqlx::query_scalar(
-            "select exists (select 1 from orders where org_id = $1 and message_id = $2)",
+        let exists = sqlx::query_scalar!(
+            r#"select exists (select 1 from orders where org_id = $1 and message_id = $2)
+               as "exists!""#,
+            org_id,
+            message_id
         )
-        .bind(org_id)
-        .bind(message_id)
         .fetch_one(tx.conn())
         .await?;
         if exists {
@@ -77,38 +90,38 @@ pub async fn insert(tx: &mut TenantTx, order: &NewOrder) -> sqlx::Result<Option<
     let number = super::sequences::next(tx, "order").await?;
     let id = Uuid::now_v7();
     let total: Decimal = order.lines.iter().map(|l| l.line_total).sum();
-    sqlx::query(
+    sqlx::query!(
         "insert into orders (org_id, id, number, source, contact_id, conversation_id, \
            message_id, currency, total, note) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        org_id,
+        id,
+        number,
+        order.source,
+        order.contact_id,
+        order.conversation_id,
+        order.message_id,
+        order.currency,
+        total,
+        order.note
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(number)
-    .bind(order.source)
-    .bind(order.contact_id)
-    .bind(order.conversation_id)
-    .bind(order.message_id)
-    .bind(&order.currency)
-    .bind(total)
-    .bind(&order.note)
     .execute(tx.conn())
     .await?;
     for (position, line) in order.lines.iter().enumerate() {
-        sqlx::query(
+        sqlx::query!(
             "insert into order_lines (org_id, order_id, position, product_id, sku, description, \
                quantity, unit_price, line_total) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            org_id,
+            id,
+            i32::try_from(position).unwrap_or(i32::MAX),
+            line.product_id,
+            line.sku,
+            line.description,
+            line.quantity,
+            line.unit_price,
+            line.line_total
         )
-        .bind(org_id)
-        .bind(id)
-        .bind(i32::try_from(position).unwrap_or(i32::MAX))
-        .bind(line.product_id)
-        .bind(&line.sku)
-        .bind(&line.description)
-        .bind(line.quantity)
-        .bind(line.unit_price)
-        .bind(line.line_total)
         .execute(tx.conn())
         .await?;
     }
@@ -117,33 +130,32 @@ pub async fn insert(tx: &mut TenantTx, order: &NewOrder) -> sqlx::Result<Option<
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Order>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from {FROM} where o.org_id = $1 and o.id = $2"
-    )))
-    .bind(org_id)
-    .bind(id)
-    .fetch_optional(tx.conn())
-    .await
+    select_orders!("where o.org_id = $1 and o.id = $2", org_id, id)
+        .fetch_optional(tx.conn())
+        .await
 }
 
 /// The order made of a customer's cart message.
 pub async fn id_of_message(tx: &mut TenantTx, message_id: Uuid) -> sqlx::Result<Option<Uuid>> {
     let org_id = tx.org_id();
-    sqlx::query_scalar("select id from orders where org_id = $1 and message_id = $2")
-        .bind(org_id)
-        .bind(message_id)
-        .fetch_optional(tx.conn())
-        .await
+    sqlx::query_scalar!(
+        "select id from orders where org_id = $1 and message_id = $2",
+        org_id,
+        message_id
+    )
+    .fetch_optional(tx.conn())
+    .await
 }
 
 pub async fn lines(tx: &mut TenantTx, order_id: Uuid) -> sqlx::Result<Vec<OrderLine>> {
     let org_id = tx.org_id();
-    sqlx::query_as(
+    sqlx::query_as!(
+        OrderLine,
         "select product_id, sku, description, quantity, unit_price, line_total from order_lines \
          where org_id = $1 and order_id = $2 order by position",
+        org_id,
+        order_id
     )
-    .bind(org_id)
-    .bind(order_id)
     .fetch_all(tx.conn())
     .await
 }
@@ -151,13 +163,13 @@ pub async fn lines(tx: &mut TenantTx, order_id: Uuid) -> sqlx::Result<Vec<OrderL
 /// Newest first; `status` empty: any.
 pub async fn list(tx: &mut TenantTx, status: Option<&str>, limit: i64) -> sqlx::Result<Vec<Order>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from {FROM} where o.org_id = $1 and ($2::text is null or o.status = $2) \
-         order by o.number desc limit $3"
-    )))
-    .bind(org_id)
-    .bind(status)
-    .bind(limit)
+    select_orders!(
+        "where o.org_id = $1 and ($2::text is null or o.status = $2) \
+         order by o.number desc limit $3",
+        org_id,
+        status,
+        limit
+    )
     .fetch_all(tx.conn())
     .await
 }
@@ -165,14 +177,14 @@ pub async fn list(tx: &mut TenantTx, status: Option<&str>, limit: i64) -> sqlx::
 /// Changes the status; the one it had, or `None` if there is no such order.
 pub async fn set_status(tx: &mut TenantTx, id: Uuid, status: &str) -> sqlx::Result<Option<String>> {
     let org_id = tx.org_id();
-    sqlx::query_scalar(
-        "update orders o set status = $3, updated_at = now() \
-         from (select status from orders where org_id = $1 and id = $2 for update) before \
-         where o.org_id = $1 and o.id = $2 returning before.status",
+    sqlx::query_scalar!(
+        r#"update orders o set status = $3, updated_at = now()
+           from (select status from orders where org_id = $1 and id = $2 for update) before
+           where o.org_id = $1 and o.id = $2 returning before.status as "status!""#,
+        org_id,
+        id,
+        status
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(status)
     .fetch_optional(tx.conn())
     .await
 }
@@ -180,27 +192,26 @@ pub async fn set_status(tx: &mut TenantTx, id: Uuid, status: &str) -> sqlx::Resu
 /// The template an order's status change goes out as when the window is
 /// closed: `(name, language)`.
 pub async fn template(tx: &mut TenantTx) -> sqlx::Result<Option<(String, String)>> {
-    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+    let org_id = tx.org_id();
+    let row = sqlx::query!(
         "select order_template_name, order_template_language from organizations where id = $1",
+        org_id
     )
-    .bind(tx.org_id())
     .fetch_optional(tx.conn())
     .await?;
-    Ok(match row {
-        Some((Some(name), Some(language))) => Some((name, language)),
-        _ => None,
-    })
+    Ok(row.and_then(|r| r.order_template_name.zip(r.order_template_language)))
 }
 
 pub async fn set_template(tx: &mut TenantTx, template: Option<(&str, &str)>) -> sqlx::Result<()> {
     let (name, language) = template.unzip();
-    sqlx::query(
+    let org_id = tx.org_id();
+    sqlx::query!(
         "update organizations set order_template_name = $2, order_template_language = $3 \
          where id = $1",
+        org_id,
+        name,
+        language
     )
-    .bind(tx.org_id())
-    .bind(name)
-    .bind(language)
     .execute(tx.conn())
     .await?;
     Ok(())

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::domain::{Country, RetentionDays};
 use crate::infra::tenancy::{TenantTx, UserScopeTx};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Org {
     pub id: Uuid,
     pub name: String,
@@ -22,31 +22,34 @@ pub struct Org {
 /// Create the workspace of this tenant context (its id is the context's).
 pub async fn insert(tx: &mut TenantTx, name: &str) -> sqlx::Result<()> {
     let id = tx.org_id();
-    sqlx::query("insert into organizations (id, name) values ($1, $2)")
-        .bind(id)
-        .bind(name)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "insert into organizations (id, name) values ($1, $2)",
+        id,
+        name
+    )
+    .execute(tx.conn())
+    .await?;
     // Welcome and away messages, ready to switch on.
     super::automation::install_builtin(tx).await
 }
 
 pub async fn get(tx: &mut TenantTx) -> sqlx::Result<Option<Org>> {
     let id = tx.org_id();
-    sqlx::query_as(
+    sqlx::query_as!(
+        Org,
         "select id, name, time_zone, business_hours, default_country, agents_see, created_at \
          from organizations where id = $1",
+        id
     )
-    .bind(id)
     .fetch_optional(tx.conn())
     .await
 }
 
 /// The workspace's IANA time zone (UTC if it has none).
 pub async fn time_zone(tx: &mut TenantTx) -> sqlx::Result<String> {
+    let id = tx.org_id();
     let zone: Option<String> =
-        sqlx::query_scalar("select time_zone from organizations where id = $1")
-            .bind(tx.org_id())
+        sqlx::query_scalar!("select time_zone from organizations where id = $1", id)
             .fetch_optional(tx.conn())
             .await?;
     Ok(zone.unwrap_or_else(|| "UTC".to_owned()))
@@ -61,20 +64,21 @@ pub async fn update_settings(
     agents_see_assigned_only: bool,
 ) -> sqlx::Result<()> {
     let id = tx.org_id();
-    sqlx::query(
-        "update organizations set name = $2, time_zone = $3, business_hours = $4, \
-         default_country = $5, agents_see = $6 where id = $1",
-    )
-    .bind(id)
-    .bind(name)
-    .bind(time_zone)
-    .bind(business_hours)
-    .bind(default_country.map(|c| c.code()))
-    .bind(if agents_see_assigned_only {
+    let agents_see = if agents_see_assigned_only {
         "assigned"
     } else {
         "all"
-    })
+    };
+    sqlx::query!(
+        "update organizations set name = $2, time_zone = $3, business_hours = $4, \
+         default_country = $5, agents_see = $6 where id = $1",
+        id,
+        name,
+        time_zone,
+        business_hours,
+        default_country.map(|c| c.code()),
+        agents_see
+    )
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -83,15 +87,14 @@ pub async fn update_settings(
 /// Delete the workspace and (by cascade) everything it owns.
 pub async fn delete(tx: &mut TenantTx) -> sqlx::Result<()> {
     let id = tx.org_id();
-    sqlx::query("delete from organizations where id = $1")
-        .bind(id)
+    sqlx::query!("delete from organizations where id = $1", id)
         .execute(tx.conn())
         .await?;
     Ok(())
 }
 
 /// A workspace the user belongs to, for the switcher.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct UserWorkspace {
     pub id: Uuid,
     pub name: String,
@@ -101,10 +104,11 @@ pub struct UserWorkspace {
 }
 
 pub async fn list_for_user(scope: &mut UserScopeTx) -> sqlx::Result<Vec<UserWorkspace>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        UserWorkspace,
         "select o.id, o.name, m.role, o.require_two_factor from memberships m \
          join organizations o on o.id = m.org_id \
-         where m.user_id = current_app_user_id() order by o.name, o.id",
+         where m.user_id = current_app_user_id() order by o.name, o.id"
     )
     .fetch_all(scope.conn())
     .await
@@ -113,33 +117,38 @@ pub async fn list_for_user(scope: &mut UserScopeTx) -> sqlx::Result<Vec<UserWork
 /// The country national phone numbers are read in, if the workspace set one.
 pub async fn default_country(tx: &mut TenantTx) -> sqlx::Result<Option<Country>> {
     let id = tx.org_id();
-    let code: Option<String> =
-        sqlx::query_scalar("select default_country from organizations where id = $1")
-            .bind(id)
-            .fetch_optional(tx.conn())
-            .await?
-            .flatten();
+    let code: Option<String> = sqlx::query_scalar!(
+        "select default_country from organizations where id = $1",
+        id
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .flatten();
     Ok(code.and_then(|c| Country::parse(&c).ok()))
 }
 
 /// When an owner asked to delete the workspace (kept 30 days from then).
 pub async fn deletion_requested_at(tx: &mut TenantTx) -> sqlx::Result<Option<OffsetDateTime>> {
     let id = tx.org_id();
-    sqlx::query_scalar("select deletion_requested_at from organizations where id = $1")
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await
-        .map(Option::flatten)
+    sqlx::query_scalar!(
+        "select deletion_requested_at from organizations where id = $1",
+        id
+    )
+    .fetch_optional(tx.conn())
+    .await
+    .map(Option::flatten)
 }
 
 /// Marks the workspace for deletion at `at` (or, `None`, restores it).
 pub async fn request_deletion(tx: &mut TenantTx, at: Option<OffsetDateTime>) -> sqlx::Result<()> {
     let id = tx.org_id();
-    sqlx::query("update organizations set deletion_requested_at = $2 where id = $1")
-        .bind(id)
-        .bind(at)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "update organizations set deletion_requested_at = $2 where id = $1",
+        id,
+        at
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
@@ -147,8 +156,7 @@ pub async fn request_deletion(tx: &mut TenantTx, at: Option<OffsetDateTime>) -> 
 pub async fn retention_days(tx: &mut TenantTx) -> sqlx::Result<Option<RetentionDays>> {
     let id = tx.org_id();
     let days: Option<i32> =
-        sqlx::query_scalar("select retention_days from organizations where id = $1")
-            .bind(id)
+        sqlx::query_scalar!("select retention_days from organizations where id = $1", id)
             .fetch_optional(tx.conn())
             .await?
             .flatten();
@@ -160,10 +168,12 @@ pub async fn set_retention_days(
     days: Option<RetentionDays>,
 ) -> sqlx::Result<()> {
     let id = tx.org_id();
-    sqlx::query("update organizations set retention_days = $2 where id = $1")
-        .bind(id)
-        .bind(days.map(RetentionDays::days))
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "update organizations set retention_days = $2 where id = $1",
+        id,
+        days.map(RetentionDays::days)
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }

@@ -15,15 +15,15 @@ pub async fn keep(
     error: Option<&str>,
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "insert into pending_statuses (org_id, channel_id, provider_message_id, status, error) \
          values ($1, $2, $3, $4, $5) on conflict do nothing",
+        org_id,
+        channel_id,
+        provider_id,
+        status.as_str(),
+        error
     )
-    .bind(org_id)
-    .bind(channel_id)
-    .bind(provider_id)
-    .bind(status.as_str())
-    .bind(error)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -36,18 +36,18 @@ pub async fn take(
     provider_id: &str,
 ) -> sqlx::Result<Vec<(DeliveryStatus, Option<String>)>> {
     let org_id = tx.org_id();
-    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "delete from pending_statuses where org_id = $1 and channel_id = $2 \
          and provider_message_id = $3 returning status, error",
+        org_id,
+        channel_id,
+        provider_id
     )
-    .bind(org_id)
-    .bind(channel_id)
-    .bind(provider_id)
     .fetch_all(tx.conn())
     .await?;
     let mut reports: Vec<(DeliveryStatus, Option<String>)> = rows
         .into_iter()
-        .filter_map(|(status, error)| Some((DeliveryStatus::parse(&status)?, error)))
+        .filter_map(|r| Some((DeliveryStatus::parse(&r.status)?, r.error)))
         .collect();
     reports.sort_by_key(|(status, _)| *status);
     Ok(reports)

@@ -44,21 +44,25 @@ pub async fn pipelines(tx: &mut TenantTx) -> sqlx::Result<Vec<Pipeline>> {
 
 async fn all(tx: &mut TenantTx) -> sqlx::Result<Vec<Pipeline>> {
     let org_id = tx.org_id();
-    sqlx::query_as(
+    sqlx::query_as!(
+        Pipeline,
         "select id, name from pipelines where org_id = $1 order by position, lower(name), id",
+        org_id
     )
-    .bind(org_id)
     .fetch_all(tx.conn())
     .await
 }
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Pipeline>> {
     let org_id = tx.org_id();
-    sqlx::query_as("select id, name from pipelines where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await
+    sqlx::query_as!(
+        Pipeline,
+        "select id, name from pipelines where org_id = $1 and id = $2",
+        org_id,
+        id
+    )
+    .fetch_optional(tx.conn())
+    .await
 }
 
 /// A new pipeline, last, with the default stages; `None` if one of that
@@ -66,14 +70,14 @@ pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Pipeline>>
 pub async fn insert(tx: &mut TenantTx, name: &str) -> sqlx::Result<Option<Uuid>> {
     let org_id = tx.org_id();
     let id = Uuid::new_v4();
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "insert into pipelines (org_id, id, name, position) \
          select $1, $2, $3, coalesce(max(position) + 1, 0) from pipelines where org_id = $1 \
          on conflict do nothing",
+        org_id,
+        id,
+        name
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(name)
     .execute(tx.conn())
     .await?;
     if inserted.rows_affected() == 0 {
@@ -81,15 +85,15 @@ pub async fn insert(tx: &mut TenantTx, name: &str) -> sqlx::Result<Option<Uuid>>
     }
     let names: Vec<&str> = DEFAULT_STAGES.iter().map(|(n, _)| *n).collect();
     let outcomes: Vec<&str> = DEFAULT_STAGES.iter().map(|(_, o)| *o).collect();
-    sqlx::query(
+    sqlx::query!(
         "insert into pipeline_stages (org_id, id, pipeline_id, name, position, outcome) \
          select $1, gen_random_uuid(), $2, s.name, s.n, s.outcome \
          from unnest($3::text[], $4::text[]) with ordinality as s(name, outcome, n)",
+        org_id,
+        id,
+        &names[..] as &[&str],
+        &outcomes[..] as &[&str]
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(&names)
-    .bind(&outcomes)
     .execute(tx.conn())
     .await?;
     Ok(Some(id))
@@ -98,57 +102,63 @@ pub async fn insert(tx: &mut TenantTx, name: &str) -> sqlx::Result<Option<Uuid>>
 /// `false` if another pipeline has that name.
 pub async fn rename(tx: &mut TenantTx, id: Uuid, name: &str) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let taken: bool = sqlx::query_scalar(
-        "select exists (select 1 from pipelines where org_id = $1 and id <> $2 \
-         and lower(name) = lower($3))",
+    let taken = sqlx::query_scalar!(
+        r#"select exists (select 1 from pipelines where org_id = $1 and id <> $2
+           and lower(name) = lower($3)) as "taken!""#,
+        org_id,
+        id,
+        name
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(name)
     .fetch_one(tx.conn())
     .await?;
     if taken {
         return Ok(false);
     }
-    sqlx::query("update pipelines set name = $3 where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .bind(name)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "update pipelines set name = $3 where org_id = $1 and id = $2",
+        org_id,
+        id,
+        name
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(true)
 }
 
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query("delete from pipelines where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "delete from pipelines where org_id = $1 and id = $2",
+        org_id,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
 pub async fn stages(tx: &mut TenantTx, pipeline_id: Uuid) -> sqlx::Result<Vec<Stage>> {
     let org_id = tx.org_id();
-    sqlx::query_as(
+    sqlx::query_as!(
+        Stage,
         "select id, pipeline_id, name, position, outcome from pipeline_stages \
          where org_id = $1 and pipeline_id = $2 order by position, id",
+        org_id,
+        pipeline_id
     )
-    .bind(org_id)
-    .bind(pipeline_id)
     .fetch_all(tx.conn())
     .await
 }
 
 pub async fn stage(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Stage>> {
     let org_id = tx.org_id();
-    sqlx::query_as(
+    sqlx::query_as!(
+        Stage,
         "select id, pipeline_id, name, position, outcome from pipeline_stages \
          where org_id = $1 and id = $2",
+        org_id,
+        id
     )
-    .bind(org_id)
-    .bind(id)
     .fetch_optional(tx.conn())
     .await
 }
@@ -160,13 +170,13 @@ pub async fn deal_count(
     stage_id: Option<Uuid>,
 ) -> sqlx::Result<i64> {
     let org_id = tx.org_id();
-    sqlx::query_scalar(
-        "select count(*) from deals where org_id = $1 and pipeline_id = $2 \
-         and ($3::uuid is null or stage_id = $3)",
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from deals where org_id = $1 and pipeline_id = $2
+           and ($3::uuid is null or stage_id = $3)"#,
+        org_id,
+        pipeline_id,
+        stage_id
     )
-    .bind(org_id)
-    .bind(pipeline_id)
-    .bind(stage_id)
     .fetch_one(tx.conn())
     .await
 }
@@ -175,12 +185,13 @@ pub async fn deal_count(
 /// admins editing at once cannot interleave.
 pub async fn lock(tx: &mut TenantTx, pipeline_id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let found: Option<Uuid> =
-        sqlx::query_scalar("select id from pipelines where org_id = $1 and id = $2 for update")
-            .bind(org_id)
-            .bind(pipeline_id)
-            .fetch_optional(tx.conn())
-            .await?;
+    let found = sqlx::query_scalar!(
+        "select id from pipelines where org_id = $1 and id = $2 for update",
+        org_id,
+        pipeline_id
+    )
+    .fetch_optional(tx.conn())
+    .await?;
     Ok(found.is_some())
 }
 
@@ -192,16 +203,16 @@ pub async fn add_stage(
     outcome: &str,
 ) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "insert into pipeline_stages (org_id, id, pipeline_id, name, position, outcome) \
          select $1, gen_random_uuid(), $2, $3, coalesce(max(position) + 1, 1), $4 \
          from pipeline_stages where org_id = $1 and pipeline_id = $2 \
          on conflict do nothing",
+        org_id,
+        pipeline_id,
+        name,
+        outcome
     )
-    .bind(org_id)
-    .bind(pipeline_id)
-    .bind(name)
-    .bind(outcome)
     .execute(tx.conn())
     .await?;
     Ok(inserted.rows_affected() == 1)
@@ -215,26 +226,28 @@ pub async fn update_stage(
     outcome: &str,
 ) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let taken: bool = sqlx::query_scalar(
-        "select exists (select 1 from pipeline_stages where org_id = $1 and pipeline_id = $2 \
-         and id <> $3 and lower(name) = lower($4))",
+    let taken = sqlx::query_scalar!(
+        r#"select exists (select 1 from pipeline_stages where org_id = $1 and pipeline_id = $2
+           and id <> $3 and lower(name) = lower($4)) as "taken!""#,
+        org_id,
+        stage.pipeline_id,
+        stage.id,
+        name
     )
-    .bind(org_id)
-    .bind(stage.pipeline_id)
-    .bind(stage.id)
-    .bind(name)
     .fetch_one(tx.conn())
     .await?;
     if taken {
         return Ok(false);
     }
-    sqlx::query("update pipeline_stages set name = $3, outcome = $4 where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(stage.id)
-        .bind(name)
-        .bind(outcome)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "update pipeline_stages set name = $3, outcome = $4 where org_id = $1 and id = $2",
+        org_id,
+        stage.id,
+        name,
+        outcome
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(true)
 }
 
@@ -256,12 +269,12 @@ pub async fn move_stage(tx: &mut TenantTx, stage: &Stage, earlier: bool) -> sqlx
     stages.swap(at, other);
     let ids: Vec<Uuid> = stages.iter().map(|s| s.id).collect();
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "update pipeline_stages s set position = o.n from unnest($2::uuid[]) \
          with ordinality as o(id, n) where s.org_id = $1 and s.id = o.id",
+        org_id,
+        &ids
     )
-    .bind(org_id)
-    .bind(&ids)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -269,10 +282,12 @@ pub async fn move_stage(tx: &mut TenantTx, stage: &Stage, earlier: bool) -> sqlx
 
 pub async fn delete_stage(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query("delete from pipeline_stages where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "delete from pipeline_stages where org_id = $1 and id = $2",
+        org_id,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }

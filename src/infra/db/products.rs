@@ -28,8 +28,18 @@ pub struct Product {
     pub updated_at: OffsetDateTime,
 }
 
-const COLUMNS: &str =
-    "id, name, sku, description, price, tax_rate, currency, active, created_at, updated_at";
+/// `query_as!(Product, ...)` of a product's columns followed by `$tail`
+/// (one column list, each query still a literal the macro checks).
+macro_rules! select_products {
+    ($tail:literal, $($arg:expr),+ $(,)?) => {
+        sqlx::query_as!(
+            Product,
+            "select id, name, sku, description, price, tax_rate, currency, active, created_at, \
+               updated_at from products " + $tail,
+            $($arg),+
+        )
+    };
+}
 
 /// A product's fields as checked from a form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,42 +74,33 @@ pub async fn list(
     let pattern = Some(search.trim())
         .filter(|s| !s.is_empty())
         .map(|s| like_escape(&s.to_lowercase()));
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from products where org_id = $1 \
-         and ($2 or active) \
+    select_products!(
+        "where org_id = $1 and ($2 or active) \
          and ($3::text is null or lower(name) like $3 or lower(sku) like $3) \
-         order by lower(name), id limit $4"
-    )))
-    .bind(org_id)
-    .bind(include_inactive)
-    .bind(pattern)
-    .bind(limit)
+         order by lower(name), id limit $4",
+        org_id,
+        include_inactive,
+        pattern,
+        limit
+    )
     .fetch_all(tx.conn())
     .await
 }
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Product>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from products where org_id = $1 and id = $2"
-    )))
-    .bind(org_id)
-    .bind(id)
-    .fetch_optional(tx.conn())
-    .await
+    select_products!("where org_id = $1 and id = $2", org_id, id)
+        .fetch_optional(tx.conn())
+        .await
 }
 
 /// The active product with exactly this SKU (as a catalogue order message
 /// names it in `product_retailer_id`).
 pub async fn find_by_sku(tx: &mut TenantTx, sku: &str) -> sqlx::Result<Option<Product>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from products where org_id = $1 and sku = $2 and active"
-    )))
-    .bind(org_id)
-    .bind(sku)
-    .fetch_optional(tx.conn())
-    .await
+    select_products!("where org_id = $1 and sku = $2 and active", org_id, sku)
+        .fetch_optional(tx.conn())
+        .await
 }
 
 /// Runs one write in a savepoint, so that a duplicate SKU is rolled back
@@ -115,7 +116,7 @@ async fn guard_sku(
             savepoint.commit().await?;
             Ok(rows)
         }
-        Err(e) if e.as_database_error().and_then(|d| d.constraint()) == Some(SKU_KEY) => {
+        Err(e) if super::violates(&e, SKU_KEY) => {
             savepoint.rollback().await?;
             Err(SaveError::SkuTaken(fields.sku.clone().unwrap_or_default()))
         }
@@ -127,18 +128,18 @@ pub async fn insert(tx: &mut TenantTx, fields: &ProductFields) -> Result<Uuid, S
     let org_id = tx.org_id();
     let id = Uuid::now_v7();
     guard_sku(tx, fields, async |conn| {
-        sqlx::query(
+        sqlx::query!(
             "insert into products (org_id, id, name, sku, description, price, tax_rate, currency) \
              values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            org_id,
+            id,
+            fields.name,
+            fields.sku,
+            fields.description,
+            fields.price,
+            fields.tax_rate,
+            fields.currency
         )
-        .bind(org_id)
-        .bind(id)
-        .bind(&fields.name)
-        .bind(&fields.sku)
-        .bind(&fields.description)
-        .bind(fields.price)
-        .bind(fields.tax_rate)
-        .bind(&fields.currency)
         .execute(conn)
         .await
         .map(|done| done.rows_affected())
@@ -155,19 +156,19 @@ pub async fn update(
 ) -> Result<bool, SaveError> {
     let org_id = tx.org_id();
     let rows = guard_sku(tx, fields, async |conn| {
-        sqlx::query(
+        sqlx::query!(
             "update products set name = $3, sku = $4, description = $5, price = $6, \
                tax_rate = $7, currency = $8, updated_at = now() \
              where org_id = $1 and id = $2",
+            org_id,
+            id,
+            fields.name,
+            fields.sku,
+            fields.description,
+            fields.price,
+            fields.tax_rate,
+            fields.currency
         )
-        .bind(org_id)
-        .bind(id)
-        .bind(&fields.name)
-        .bind(&fields.sku)
-        .bind(&fields.description)
-        .bind(fields.price)
-        .bind(fields.tax_rate)
-        .bind(&fields.currency)
         .execute(conn)
         .await
         .map(|done| done.rows_affected())
@@ -180,12 +181,12 @@ pub async fn update(
 /// is no such product.
 pub async fn set_active(tx: &mut TenantTx, id: Uuid, active: bool) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update products set active = $3, updated_at = now() where org_id = $1 and id = $2",
+        org_id,
+        id,
+        active
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(active)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)

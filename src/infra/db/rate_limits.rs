@@ -9,24 +9,30 @@ pub async fn hit(
     bucket: &str,
     window_secs: i64,
 ) -> sqlx::Result<(i32, i64)> {
-    let (hits, remaining): (i32, f64) = sqlx::query_as(
-        "with w as (select to_timestamp(floor(extract(epoch from now()) / $2) * $2) as start) \
-         insert into rate_limit_hits (bucket, window_start, hits) \
-         select $1, w.start, 1 from w \
-         on conflict (bucket, window_start) do update set hits = rate_limit_hits.hits + 1 \
-         returning hits, extract(epoch from (window_start + make_interval(secs => $2) - now()))::float8",
+    // `$2::float8`: the window length as a float, as it was bound before
+    // the query was checked at compile time (else Postgres would infer
+    // numeric from the division).
+    let row = sqlx::query!(
+        r#"with w as (select to_timestamp(floor(extract(epoch from now()) / $2::float8) * $2::float8)
+             as start)
+           insert into rate_limit_hits (bucket, window_start, hits)
+           select $1, w.start, 1 from w
+           on conflict (bucket, window_start) do update set hits = rate_limit_hits.hits + 1
+           returning hits,
+             extract(epoch from (window_start + make_interval(secs => $2::float8) - now()))::float8
+             as "remaining!""#,
+        bucket,
+        window_secs as f64
     )
-    .bind(bucket)
-    .bind(window_secs as f64)
     .fetch_one(conn)
     .await?;
-    Ok((hits, remaining.ceil().max(1.0) as i64))
+    Ok((row.hits, row.remaining.ceil().max(1.0) as i64))
 }
 
 /// Drop windows that ended more than a day ago.
 pub async fn delete_old(conn: &mut PgConnection) -> sqlx::Result<u64> {
     let done =
-        sqlx::query("delete from rate_limit_hits where window_start < now() - interval '1 day'")
+        sqlx::query!("delete from rate_limit_hits where window_start < now() - interval '1 day'")
             .execute(conn)
             .await?;
     Ok(done.rows_affected())

@@ -20,6 +20,12 @@ pub struct DeletedMessages {
     pub media: Vec<Uuid>,
 }
 
+/// A deleted message: its conversation and the `/media/{id}` id it showed.
+struct DeletedRow {
+    conversation_id: Uuid,
+    media_id: Option<String>,
+}
+
 /// Deletes up to `limit` of the workspace's messages created before
 /// `before` (every message when `None`), oldest first, skipping rows
 /// another transaction holds (the next sweep takes them).
@@ -32,32 +38,47 @@ pub async fn delete_messages(
     // scheduled message forgets it (set null); replies and reactions keep
     // no key to it and show without the quote. Two statements rather than
     // `$2 is null or ...`, so the index scan stops at the cutoff.
-    const RETURNING: &str = "returning m.conversation_id, \
-         substring(m.media ->> 'url' from '^/media/([0-9a-f-]{36})$')";
-    let sql = match before {
-        Some(_) => format!(
-            "delete from messages m where m.org_id = $1 and m.id in ( \
-                 select id from messages where org_id = $1 and created_at < $3 \
-                 order by created_at, id limit $2 for update skip locked) {RETURNING}"
-        ),
-        None => format!(
-            "delete from messages m where m.org_id = $1 and m.id in ( \
-                 select id from messages where org_id = $1 \
-                 order by created_at, id limit $2 for update skip locked) {RETURNING}"
-        ),
+    let org_id = tx.org_id();
+    let rows = match before {
+        Some(before) => {
+            sqlx::query_as!(
+                DeletedRow,
+                r#"delete from messages m where m.org_id = $1 and m.id in (
+                     select id from messages where org_id = $1 and created_at < $3
+                     order by created_at, id limit $2 for update skip locked)
+                   returning m.conversation_id,
+                     substring(m.media ->> 'url' from '^/media/([0-9a-f-]{36})$') as media_id"#,
+                org_id,
+                limit,
+                before
+            )
+            .fetch_all(tx.conn())
+            .await?
+        }
+        None => {
+            sqlx::query_as!(
+                DeletedRow,
+                r#"delete from messages m where m.org_id = $1 and m.id in (
+                     select id from messages where org_id = $1
+                     order by created_at, id limit $2 for update skip locked)
+                   returning m.conversation_id,
+                     substring(m.media ->> 'url' from '^/media/([0-9a-f-]{36})$') as media_id"#,
+                org_id,
+                limit
+            )
+            .fetch_all(tx.conn())
+            .await?
+        }
     };
-    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(tx.org_id())
-        .bind(limit);
-    if let Some(before) = before {
-        query = query.bind(before);
-    }
-    let rows: Vec<(Uuid, Option<String>)> = query.fetch_all(tx.conn()).await?;
     let mut deleted = DeletedMessages {
         count: rows.len() as u64,
         ..DeletedMessages::default()
     };
-    for (conversation, media) in rows {
+    for DeletedRow {
+        conversation_id: conversation,
+        media_id: media,
+    } in rows
+    {
         deleted.conversations.push(conversation);
         if let Some(id) = media.and_then(|id| Uuid::parse_str(&id).ok()) {
             deleted.media.push(id);
@@ -84,12 +105,14 @@ pub async fn delete_unshown_media(
     // All at once: one index scan (or, where `->>` is not leakproof, one
     // pass over the workspace's file messages; see migration 33), not one
     // per file.
-    let shown: HashSet<String> = sqlx::query_scalar(
-        "select distinct media ->> 'url' from messages \
-         where org_id = $1 and media is not null and media ->> 'url' = any($2::text[])",
+    let org_id = tx.org_id();
+    // Not null: it equals one of `urls`.
+    let shown: HashSet<String> = sqlx::query_scalar!(
+        r#"select distinct media ->> 'url' as "url!" from messages
+           where org_id = $1 and media is not null and media ->> 'url' = any($2::text[])"#,
+        org_id,
+        &urls
     )
-    .bind(tx.org_id())
-    .bind(&urls)
     .fetch_all(tx.conn())
     .await?
     .into_iter()
@@ -103,37 +126,27 @@ pub async fn delete_unshown_media(
     // Locked key by key, then deleted by their addresses (`ctid`, stable
     // while locked): plans that do not depend on what the statistics think
     // of the workspace's size (see `crate::infra::db`).
-    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-        "select md.ctid::text, md.sha256 from unnest($2::uuid[]) as k(id) \
-         cross join lateral (select ctid, sha256 from media \
-           where org_id = $1 and id = k.id limit 1 for update) md",
+    let rows = sqlx::query!(
+        r#"select md.ctid::text as "tid!", md.sha256 from unnest($2::uuid[]) as k(id)
+           cross join lateral (select ctid, sha256 from media
+             where org_id = $1 and id = k.id limit 1 for update) md"#,
+        org_id,
+        &unshown
     )
-    .bind(tx.org_id())
-    .bind(&unshown)
     .fetch_all(tx.conn())
     .await?;
-    let (tids, files): (Vec<String>, Vec<Option<String>>) = rows.into_iter().unzip();
-    delete_by_tid(tx, "media", &tids).await?;
-    Ok((tids.len() as u64, files.into_iter().flatten().collect()))
-}
-
-/// Deletes the rows of `table` at these addresses (locked by the caller).
-async fn delete_by_tid(
-    tx: &mut TenantTx,
-    table: &'static str,
-    tids: &[String],
-) -> sqlx::Result<()> {
-    if tids.is_empty() {
-        return Ok(());
+    let (tids, files): (Vec<String>, Vec<Option<String>>) =
+        rows.into_iter().map(|row| (row.tid, row.sha256)).unzip();
+    if !tids.is_empty() {
+        sqlx::query!(
+            "delete from media where ctid = any($2::text[]::tid[]) and org_id = $1",
+            org_id,
+            &tids
+        )
+        .execute(tx.conn())
+        .await?;
     }
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "delete from {table} where ctid = any($2::text[]::tid[]) and org_id = $1"
-    )))
-    .bind(tx.org_id())
-    .bind(tids)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+    Ok((tids.len() as u64, files.into_iter().flatten().collect()))
 }
 
 /// Deletes up to `limit` file rows created before `before` that no message
@@ -144,17 +157,18 @@ pub async fn delete_old_unshown_media(
     before: OffsetDateTime,
     limit: i64,
 ) -> sqlx::Result<(u64, Vec<String>)> {
-    let files: Vec<Option<String>> = sqlx::query_scalar(
+    let org_id = tx.org_id();
+    let files: Vec<Option<String>> = sqlx::query_scalar!(
         "delete from media md where md.org_id = $1 and md.id in ( \
              select id from media where org_id = $1 and created_at < $2 \
                and not exists (select 1 from messages m where m.org_id = $1 \
                    and m.media is not null and m.media ->> 'url' = '/media/' || media.id::text) \
              order by created_at limit $3 for update skip locked) \
          returning md.sha256",
+        org_id,
+        before,
+        limit
     )
-    .bind(tx.org_id())
-    .bind(before)
-    .bind(limit)
     .fetch_all(tx.conn())
     .await?;
     let deleted = files.len() as u64;
@@ -174,26 +188,27 @@ pub async fn clear_old_previews(
     }
     // Locked key by key in id order (the ids come sorted), as deliveries
     // lock them, then updated by address (see `crate::infra::db`).
-    let tids: Vec<String> = sqlx::query_scalar(
-        "select c.ctid::text from unnest($2::uuid[]) as k(id) \
-         cross join lateral (select ctid from conversations where org_id = $1 and id = k.id \
-           and last_message_at < $3 and last_message_preview <> '' \
-           limit 1 for no key update) c",
+    let org_id = tx.org_id();
+    let tids: Vec<String> = sqlx::query_scalar!(
+        r#"select c.ctid::text as "tid!" from unnest($2::uuid[]) as k(id)
+           cross join lateral (select ctid from conversations where org_id = $1 and id = k.id
+             and last_message_at < $3 and last_message_preview <> ''
+             limit 1 for no key update) c"#,
+        org_id,
+        conversations,
+        before
     )
-    .bind(tx.org_id())
-    .bind(conversations)
-    .bind(before)
     .fetch_all(tx.conn())
     .await?;
     if tids.is_empty() {
         return Ok(0);
     }
-    sqlx::query(
+    sqlx::query!(
         "update conversations set last_message_preview = '' \
          where ctid = any($2::text[]::tid[]) and org_id = $1",
+        org_id,
+        &tids
     )
-    .bind(tx.org_id())
-    .bind(&tids)
     .execute(tx.conn())
     .await
     .map(|done| done.rows_affected())

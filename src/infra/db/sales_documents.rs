@@ -96,14 +96,23 @@ pub struct NewLine {
     pub input: LineInput,
 }
 
-const COLUMNS: &str = "d.id, d.kind, d.number, d.state, d.contact_id, \
-    d.customer_name as contact_name, d.customer_phone as contact_phone, \
-    d.customer_email as contact_email, d.conversation_id, d.currency, \
-    d.issue_date, d.second_date, d.notes, d.subtotal, d.discount, d.net, d.tax, d.total, \
-    d.order_id, d.created_at";
-
-/// The document stands alone: it keeps its customer's details.
-const FROM: &str = "sales_documents d";
+/// `query_as!(SalesDocument, ...)` of the columns of `sales_documents d`
+/// (the document stands alone: it keeps its customer's details) followed
+/// by `$tail`: one column list, each query still a literal the macro checks.
+macro_rules! select_documents {
+    ($tail:literal, $($arg:expr),+ $(,)?) => {
+        sqlx::query_as!(
+            SalesDocument,
+            "select d.id, d.kind, d.number, d.state, d.contact_id, \
+               d.customer_name as contact_name, d.customer_phone as contact_phone, \
+               d.customer_email as contact_email, d.conversation_id, d.currency, \
+               d.issue_date, d.second_date, d.notes, d.subtotal, d.discount, d.net, d.tax, \
+               d.total, d.order_id, d.created_at \
+             from sales_documents d " + $tail,
+            $($arg),+
+        )
+    };
+}
 
 /// The head of a new draft.
 #[derive(Debug, Clone)]
@@ -119,21 +128,21 @@ pub struct DraftHead {
 pub async fn insert_draft(tx: &mut TenantTx, head: &DraftHead, author: Uuid) -> sqlx::Result<Uuid> {
     let org_id = tx.org_id();
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "insert into sales_documents (org_id, id, kind, contact_id, conversation_id, currency, \
            second_date, notes, created_by, customer_name, customer_phone, customer_email) \
          select $1, $2, $3, $4, $5, $6, $7, $8, $9, c.name, c.phone, c.email \
          from contacts c where c.org_id = $1 and c.id = $4",
+        org_id,
+        id,
+        head.kind,
+        head.contact_id,
+        head.conversation_id,
+        head.currency,
+        head.second_date,
+        head.notes,
+        author
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(head.kind)
-    .bind(head.contact_id)
-    .bind(head.conversation_id)
-    .bind(&head.currency)
-    .bind(head.second_date)
-    .bind(&head.notes)
-    .bind(author)
     .execute(tx.conn())
     .await?;
     Ok(id)
@@ -141,33 +150,33 @@ pub async fn insert_draft(tx: &mut TenantTx, head: &DraftHead, author: Uuid) -> 
 
 /// Locked for the change (an edit, issuing, a state change).
 pub async fn find_for_update(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<SalesDocument>> {
-    find_with(tx, id, " for update of d").await
-}
-
-pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<SalesDocument>> {
-    find_with(tx, id, "").await
-}
-
-async fn find_with(tx: &mut TenantTx, id: Uuid, lock: &str) -> sqlx::Result<Option<SalesDocument>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from {FROM} where d.org_id = $1 and d.id = $2{lock}"
-    )))
-    .bind(org_id)
-    .bind(id)
+    select_documents!(
+        "where d.org_id = $1 and d.id = $2 for update of d",
+        org_id,
+        id
+    )
     .fetch_optional(tx.conn())
     .await
 }
 
+pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<SalesDocument>> {
+    let org_id = tx.org_id();
+    select_documents!("where d.org_id = $1 and d.id = $2", org_id, id)
+        .fetch_optional(tx.conn())
+        .await
+}
+
 pub async fn lines(tx: &mut TenantTx, document_id: Uuid) -> sqlx::Result<Vec<SalesLine>> {
     let org_id = tx.org_id();
-    sqlx::query_as(
+    sqlx::query_as!(
+        SalesLine,
         "select product_id, description, quantity, unit_price, discount_percent, tax_rate, \
            gross, discount, net, tax, total from sales_document_lines \
          where org_id = $1 and document_id = $2 order by position",
+        org_id,
+        document_id
     )
-    .bind(org_id)
-    .bind(document_id)
     .fetch_all(tx.conn())
     .await
 }
@@ -184,50 +193,52 @@ pub async fn save_draft(
     totals: &DocumentTotals,
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query("delete from sales_document_lines where org_id = $1 and document_id = $2")
-        .bind(org_id)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "delete from sales_document_lines where org_id = $1 and document_id = $2",
+        org_id,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     for (position, (line, amounts)) in lines.iter().zip(&totals.lines).enumerate() {
-        sqlx::query(
+        sqlx::query!(
             "insert into sales_document_lines (org_id, document_id, position, product_id, \
                description, quantity, unit_price, discount_percent, tax_rate, gross, discount, \
                net, tax, total) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            org_id,
+            id,
+            i32::try_from(position).unwrap_or(i32::MAX),
+            line.product_id,
+            line.description,
+            line.input.quantity(),
+            line.input.unit_price(),
+            line.input.discount_percent(),
+            line.input.tax_rate_percent(),
+            amounts.gross,
+            amounts.discount,
+            amounts.net,
+            amounts.tax,
+            amounts.total
         )
-        .bind(org_id)
-        .bind(id)
-        .bind(i32::try_from(position).unwrap_or(i32::MAX))
-        .bind(line.product_id)
-        .bind(&line.description)
-        .bind(line.input.quantity())
-        .bind(line.input.unit_price())
-        .bind(line.input.discount_percent())
-        .bind(line.input.tax_rate_percent())
-        .bind(amounts.gross)
-        .bind(amounts.discount)
-        .bind(amounts.net)
-        .bind(amounts.tax)
-        .bind(amounts.total)
         .execute(tx.conn())
         .await?;
     }
-    sqlx::query(
+    sqlx::query!(
         "update sales_documents set currency = $3, second_date = $4, notes = $5, subtotal = $6, \
            discount = $7, net = $8, tax = $9, total = $10, updated_at = now() \
          where org_id = $1 and id = $2 and state = 'draft'",
+        org_id,
+        id,
+        currency,
+        second_date,
+        notes,
+        totals.subtotal,
+        totals.discount,
+        totals.net,
+        totals.tax,
+        totals.total
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(currency)
-    .bind(second_date)
-    .bind(notes)
-    .bind(totals.subtotal)
-    .bind(totals.discount)
-    .bind(totals.net)
-    .bind(totals.tax)
-    .bind(totals.total)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -241,7 +252,7 @@ pub async fn issue(
 ) -> sqlx::Result<i64> {
     let number = super::sequences::next(tx, &document.kind).await?;
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "update sales_documents d set number = $3, state = 'sent', issue_date = $4, \
            issued_at = now(), updated_at = now(), \
            customer_name = coalesce(c.name, d.customer_name), \
@@ -250,11 +261,11 @@ pub async fn issue(
          from sales_documents x left join contacts c on c.org_id = x.org_id and c.id = x.contact_id \
          where x.org_id = $1 and x.id = $2 and d.org_id = x.org_id and d.id = x.id \
            and d.state = 'draft'",
+        org_id,
+        document.id,
+        number,
+        issue_date
     )
-    .bind(org_id)
-    .bind(document.id)
-    .bind(number)
-    .bind(issue_date)
     .execute(tx.conn())
     .await?;
     Ok(number)
@@ -267,14 +278,14 @@ pub async fn set_state(
     order_id: Option<Uuid>,
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "update sales_documents set state = $3, order_id = coalesce($4, order_id), \
            updated_at = now() where org_id = $1 and id = $2",
+        org_id,
+        id,
+        state,
+        order_id
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(state)
-    .bind(order_id)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -282,11 +293,11 @@ pub async fn set_state(
 
 pub async fn delete_draft(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "delete from sales_documents where org_id = $1 and id = $2 and state = 'draft'",
+        org_id,
+        id
     )
-    .bind(org_id)
-    .bind(id)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -295,13 +306,12 @@ pub async fn delete_draft(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
 /// Newest first.
 pub async fn list(tx: &mut TenantTx, kind: &str, limit: i64) -> sqlx::Result<Vec<SalesDocument>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from {FROM} where d.org_id = $1 and d.kind = $2 \
-         order by d.created_at desc, d.id desc limit $3"
-    )))
-    .bind(org_id)
-    .bind(kind)
-    .bind(limit)
+    select_documents!(
+        "where d.org_id = $1 and d.kind = $2 order by d.created_at desc, d.id desc limit $3",
+        org_id,
+        kind,
+        limit
+    )
     .fetch_all(tx.conn())
     .await
 }
@@ -309,35 +319,37 @@ pub async fn list(tx: &mut TenantTx, kind: &str, limit: i64) -> sqlx::Result<Vec
 /// A new share link's hash (replacing any before); `None` to stop sharing.
 pub async fn set_share(tx: &mut TenantTx, id: Uuid, hash: Option<&[u8]>) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query("update sales_documents set share_token_hash = $3 where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .bind(hash)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "update sales_documents set share_token_hash = $3 where org_id = $1 and id = $2",
+        org_id,
+        id,
+        hash
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
 /// The issued document a share link opens.
 pub async fn find_shared(tx: &mut TenantTx, hash: &[u8]) -> sqlx::Result<Option<SalesDocument>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from {FROM} where d.org_id = $1 and d.share_token_hash = $2 \
-         and d.state <> 'draft'"
-    )))
-    .bind(org_id)
-    .bind(hash)
+    select_documents!(
+        "where d.org_id = $1 and d.share_token_hash = $2 and d.state <> 'draft'",
+        org_id,
+        hash
+    )
     .fetch_optional(tx.conn())
     .await
 }
 
 pub async fn is_shared(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    sqlx::query_scalar(
-        "select share_token_hash is not null from sales_documents where org_id = $1 and id = $2",
+    sqlx::query_scalar!(
+        r#"select share_token_hash is not null as "shared!" from sales_documents
+           where org_id = $1 and id = $2"#,
+        org_id,
+        id
     )
-    .bind(org_id)
-    .bind(id)
     .fetch_optional(tx.conn())
     .await
     .map(|shared| shared.unwrap_or(false))

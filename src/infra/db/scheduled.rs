@@ -71,14 +71,26 @@ pub struct Draft {
     pub fallback: Option<Fallback>,
 }
 
-const COLUMNS: &str = "select s.id, s.conversation_id, c.channel_id, ct.name as contact_name, \
-    ct.phone as contact_phone, s.author_id, u.name as author_name, s.body, s.send_at, \
-    s.template_name, s.template_language, s.template_values, s.state, s.reason, s.message_id, \
-    s.updated_at \
-    from scheduled_messages s \
-    join conversations c on c.org_id = s.org_id and c.id = s.conversation_id \
-    join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id \
-    left join users u on u.id = s.author_id";
+/// `query_as!` of [`Scheduled`]: its columns and joins, then `$rest` (the
+/// conditions on `s`, its conversation `c`). A macro so that the SQL stays
+/// one literal the compiler checks.
+macro_rules! select_scheduled {
+    ($rest:literal, $($arg:expr),+ $(,)?) => {
+        sqlx::query_as!(
+            Scheduled,
+            r#"select s.id, s.conversation_id, c.channel_id, ct.name as contact_name,
+               ct.phone as contact_phone, s.author_id, u.name as "author_name?", s.body,
+               s.send_at, s.template_name, s.template_language, s.template_values, s.state,
+               s.reason, s.message_id, s.updated_at
+               from scheduled_messages s
+               join conversations c on c.org_id = s.org_id and c.id = s.conversation_id
+               join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id
+               left join users u on u.id = s.author_id "#
+                + $rest,
+            $($arg),+
+        )
+    };
+}
 
 fn fallback_columns(draft: &Draft) -> (Option<&str>, Option<&str>, Vec<String>) {
     match &draft.fallback {
@@ -95,20 +107,20 @@ pub async fn insert(
 ) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
     let (name, language, values) = fallback_columns(draft);
-    sqlx::query(
+    sqlx::query!(
         "insert into scheduled_messages (org_id, id, conversation_id, author_id, body, send_at, \
          template_name, template_language, template_values) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        tx.org_id(),
+        id,
+        conversation_id,
+        author_id,
+        &draft.body,
+        draft.send_at,
+        name,
+        language,
+        &values
     )
-    .bind(tx.org_id())
-    .bind(id)
-    .bind(conversation_id)
-    .bind(author_id)
-    .bind(&draft.body)
-    .bind(draft.send_at)
-    .bind(name)
-    .bind(language)
-    .bind(values)
     .execute(tx.conn())
     .await?;
     Ok(id)
@@ -121,13 +133,14 @@ pub async fn find(
     viewer: Uuid,
     visibility: Visibility,
 ) -> sqlx::Result<Option<Scheduled>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{COLUMNS} where s.org_id = $1{} and s.id = $3",
-        visibility.sql()
-    )))
-    .bind(tx.org_id())
-    .bind(viewer)
-    .bind(id)
+    select_scheduled!(
+        "where s.org_id = $1 and s.id = $3 \
+         and (not $4::bool or c.assignee_id = $2 or c.assignee_id is null)",
+        tx.org_id(),
+        viewer,
+        id,
+        visibility.restricted()
+    )
     .fetch_optional(tx.conn())
     .await
 }
@@ -141,16 +154,17 @@ pub async fn upcoming(
     conversation_id: Option<Uuid>,
     limit: i64,
 ) -> sqlx::Result<Vec<Scheduled>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{COLUMNS} where s.org_id = $1{} and s.state = 'scheduled' \
+    select_scheduled!(
+        "where s.org_id = $1 and s.state = 'scheduled' \
+         and (not $5::bool or c.assignee_id = $2 or c.assignee_id is null) \
          and ($3::uuid is null or s.conversation_id = $3) \
          order by s.send_at, s.id limit $4",
-        visibility.sql()
-    )))
-    .bind(tx.org_id())
-    .bind(viewer)
-    .bind(conversation_id)
-    .bind(limit)
+        tx.org_id(),
+        viewer,
+        conversation_id,
+        limit,
+        visibility.restricted()
+    )
     .fetch_all(tx.conn())
     .await
 }
@@ -162,14 +176,15 @@ pub async fn recent(
     visibility: Visibility,
     limit: i64,
 ) -> sqlx::Result<Vec<Scheduled>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{COLUMNS} where s.org_id = $1{} and s.state <> 'scheduled' \
+    select_scheduled!(
+        "where s.org_id = $1 and s.state <> 'scheduled' \
+         and (not $4::bool or c.assignee_id = $2 or c.assignee_id is null) \
          order by s.updated_at desc, s.id desc limit $3",
-        visibility.sql()
-    )))
-    .bind(tx.org_id())
-    .bind(viewer)
-    .bind(limit)
+        tx.org_id(),
+        viewer,
+        limit,
+        visibility.restricted()
+    )
     .fetch_all(tx.conn())
     .await
 }
@@ -177,18 +192,18 @@ pub async fn recent(
 /// Changes text, time and fallback; false when it is no longer waiting.
 pub async fn update(tx: &mut TenantTx, id: Uuid, draft: &Draft) -> sqlx::Result<bool> {
     let (name, language, values) = fallback_columns(draft);
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update scheduled_messages set body = $3, send_at = $4, template_name = $5, \
          template_language = $6, template_values = $7, updated_at = now() \
          where org_id = $1 and id = $2 and state = 'scheduled'",
+        tx.org_id(),
+        id,
+        &draft.body,
+        draft.send_at,
+        name,
+        language,
+        &values
     )
-    .bind(tx.org_id())
-    .bind(id)
-    .bind(&draft.body)
-    .bind(draft.send_at)
-    .bind(name)
-    .bind(language)
-    .bind(values)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -196,25 +211,25 @@ pub async fn update(tx: &mut TenantTx, id: Uuid, draft: &Draft) -> sqlx::Result<
 
 /// Due now: the new time, or `None` when it is no longer waiting.
 pub async fn move_to_now(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<OffsetDateTime>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "update scheduled_messages set send_at = now(), updated_at = now() \
          where org_id = $1 and id = $2 and state = 'scheduled' returning send_at",
+        tx.org_id(),
+        id
     )
-    .bind(tx.org_id())
-    .bind(id)
     .fetch_optional(tx.conn())
     .await
 }
 
 /// Never to be sent; false when it is no longer waiting.
 pub async fn cancel(tx: &mut TenantTx, id: Uuid, reason: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update scheduled_messages set state = 'canceled', reason = $3, updated_at = now() \
          where org_id = $1 and id = $2 and state = 'scheduled'",
+        tx.org_id(),
+        id,
+        reason
     )
-    .bind(tx.org_id())
-    .bind(id)
-    .bind(reason)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -224,12 +239,12 @@ pub async fn cancel(tx: &mut TenantTx, id: Uuid, reason: &str) -> sqlx::Result<b
 /// due (within a second: a job runs at its time, not before). An edit or a
 /// cancel waits for the lock, then finds it no longer waiting.
 pub async fn lock_due(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Scheduled>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{COLUMNS} where s.org_id = $1 and s.id = $2 and s.state = 'scheduled' \
-         and s.send_at <= now() + interval '1 second' for update of s"
-    )))
-    .bind(tx.org_id())
-    .bind(id)
+    select_scheduled!(
+        "where s.org_id = $1 and s.id = $2 and s.state = 'scheduled' \
+         and s.send_at <= now() + interval '1 second' for update of s",
+        tx.org_id(),
+        id
+    )
     .fetch_optional(tx.conn())
     .await
 }
@@ -241,14 +256,14 @@ pub async fn mark_sent(
     message_id: Uuid,
     reason: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update scheduled_messages set state = 'sent', message_id = $3, reason = $4, \
          updated_at = now() where org_id = $1 and id = $2",
+        tx.org_id(),
+        id,
+        message_id,
+        reason
     )
-    .bind(tx.org_id())
-    .bind(id)
-    .bind(message_id)
-    .bind(reason)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -256,13 +271,13 @@ pub async fn mark_sent(
 
 /// It was not sent, and why; false when it was no longer waiting.
 pub async fn mark_failed(tx: &mut TenantTx, id: Uuid, reason: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update scheduled_messages set state = 'failed', reason = $3, updated_at = now() \
          where org_id = $1 and id = $2 and state = 'scheduled'",
+        tx.org_id(),
+        id,
+        reason
     )
-    .bind(tx.org_id())
-    .bind(id)
-    .bind(reason)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)

@@ -42,23 +42,30 @@ pub struct TaskFields {
     pub deal_id: Option<Uuid>,
 }
 
-const COLUMNS: &str = "t.id, t.kind, t.title, t.details, t.due_at, t.assignee_id, \
-    u.name as assignee_name, t.contact_id, c.name as contact_name, c.phone as contact_phone, \
-    t.deal_id, d.title as deal_title, t.done_at";
-
-const FROM: &str = "tasks t left join users u on u.id = t.assignee_id \
-    left join contacts c on c.org_id = t.org_id and c.id = t.contact_id \
-    left join deals d on d.org_id = t.org_id and d.id = t.deal_id";
+/// `query_as!` of [`Task`]s: the task `t` with the names it points at,
+/// then `$rest`. A macro so that the SQL stays one literal the compiler
+/// checks.
+macro_rules! select_tasks {
+    ($rest:literal, $($arg:expr),+ $(,)?) => {
+        sqlx::query_as!(
+            Task,
+            r#"select t.id, t.kind, t.title, t.details, t.due_at, t.assignee_id,
+               u.name as "assignee_name?", t.contact_id, c.name as "contact_name?",
+               c.phone as "contact_phone?", t.deal_id, d.title as "deal_title?", t.done_at
+               from tasks t left join users u on u.id = t.assignee_id
+               left join contacts c on c.org_id = t.org_id and c.id = t.contact_id
+               left join deals d on d.org_id = t.org_id and d.id = t.deal_id "#
+                + $rest,
+            $($arg),+
+        )
+    };
+}
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Task>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from {FROM} where t.org_id = $1 and t.id = $2"
-    )))
-    .bind(org_id)
-    .bind(id)
-    .fetch_optional(tx.conn())
-    .await
+    select_tasks!("where t.org_id = $1 and t.id = $2", org_id, id)
+        .fetch_optional(tx.conn())
+        .await
 }
 
 pub async fn insert(
@@ -68,20 +75,20 @@ pub async fn insert(
 ) -> sqlx::Result<Uuid> {
     let org_id = tx.org_id();
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "insert into tasks (org_id, id, kind, title, details, due_at, assignee_id, created_by, \
            contact_id, deal_id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        org_id,
+        id,
+        fields.kind,
+        &fields.title,
+        fields.details.as_deref(),
+        fields.due_at,
+        fields.assignee_id,
+        created_by,
+        fields.contact_id,
+        fields.deal_id
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(fields.kind)
-    .bind(&fields.title)
-    .bind(&fields.details)
-    .bind(fields.due_at)
-    .bind(fields.assignee_id)
-    .bind(created_by)
-    .bind(fields.contact_id)
-    .bind(fields.deal_id)
     .execute(tx.conn())
     .await?;
     Ok(id)
@@ -90,17 +97,17 @@ pub async fn insert(
 /// Saves the fields; the contact and deal stay what they were.
 pub async fn update(tx: &mut TenantTx, id: Uuid, fields: &TaskFields) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "update tasks set kind = $3, title = $4, details = $5, due_at = $6, assignee_id = $7, \
            updated_at = now() where org_id = $1 and id = $2",
+        org_id,
+        id,
+        fields.kind,
+        &fields.title,
+        fields.details.as_deref(),
+        fields.due_at,
+        fields.assignee_id
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(fields.kind)
-    .bind(&fields.title)
-    .bind(&fields.details)
-    .bind(fields.due_at)
-    .bind(fields.assignee_id)
     .execute(tx.conn())
     .await?;
     Ok(updated.rows_affected() == 1)
@@ -109,13 +116,13 @@ pub async fn update(tx: &mut TenantTx, id: Uuid, fields: &TaskFields) -> sqlx::R
 /// Done (now) or open again.
 pub async fn set_done(tx: &mut TenantTx, id: Uuid, done: bool) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "update tasks set done_at = case when $3 then coalesce(done_at, now()) end, \
            updated_at = now() where org_id = $1 and id = $2",
+        org_id,
+        id,
+        done
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(done)
     .execute(tx.conn())
     .await?;
     Ok(updated.rows_affected() == 1)
@@ -123,11 +130,13 @@ pub async fn set_done(tx: &mut TenantTx, id: Uuid, done: bool) -> sqlx::Result<b
 
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    let deleted = sqlx::query("delete from tasks where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    let deleted = sqlx::query!(
+        "delete from tasks where org_id = $1 and id = $2",
+        org_id,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(deleted.rows_affected() == 1)
 }
 
@@ -154,18 +163,18 @@ pub async fn open_until(
         Assignee::Member(id) => (Some(id), false),
         Assignee::Nobody => (None, true),
     };
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from {FROM} where t.org_id = $1 and t.done_at is null \
+    select_tasks!(
+        "where t.org_id = $1 and t.done_at is null \
          and ($2::uuid is null or t.assignee_id = $2) and (not $3 or t.assignee_id is null) \
          and (t.due_at < $4 or ($5 and t.due_at is null)) \
-         order by t.due_at nulls last, t.id limit $6"
-    )))
-    .bind(org_id)
-    .bind(member)
-    .bind(nobody)
-    .bind(until)
-    .bind(with_undated)
-    .bind(limit)
+         order by t.due_at nulls last, t.id limit $6",
+        org_id,
+        member,
+        nobody,
+        until,
+        with_undated,
+        limit
+    )
     .fetch_all(tx.conn())
     .await
 }
@@ -179,16 +188,16 @@ pub async fn due_between(
     to: OffsetDateTime,
 ) -> sqlx::Result<Vec<Task>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from {FROM} where t.org_id = $1 and t.kind = $2 \
+    select_tasks!(
+        "where t.org_id = $1 and t.kind = $2 \
          and ($3::uuid is null or t.assignee_id = $3) and t.due_at >= $4 and t.due_at < $5 \
-         order by t.due_at, t.id"
-    )))
-    .bind(org_id)
-    .bind(kind)
-    .bind(assignee)
-    .bind(from)
-    .bind(to)
+         order by t.due_at, t.id",
+        org_id,
+        kind,
+        assignee,
+        from,
+        to
+    )
     .fetch_all(tx.conn())
     .await
 }
@@ -201,14 +210,14 @@ pub async fn open_about(
     limit: i64,
 ) -> sqlx::Result<Vec<Task>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from {FROM} where t.org_id = $1 and t.done_at is null \
-         and (t.contact_id = $2 or t.deal_id = $3) order by t.due_at nulls last, t.id limit $4"
-    )))
-    .bind(org_id)
-    .bind(contact_id)
-    .bind(deal_id)
-    .bind(limit)
+    select_tasks!(
+        "where t.org_id = $1 and t.done_at is null \
+         and (t.contact_id = $2 or t.deal_id = $3) order by t.due_at nulls last, t.id limit $4",
+        org_id,
+        contact_id,
+        deal_id,
+        limit
+    )
     .fetch_all(tx.conn())
     .await
 }
@@ -230,17 +239,18 @@ pub async fn claim_reminder(
     due_at: OffsetDateTime,
 ) -> sqlx::Result<Option<Reminder>> {
     let org_id = tx.org_id();
-    sqlx::query_as(
+    sqlx::query_as!(
+        Reminder,
         "update tasks t set reminded_for = t.due_at \
          where t.org_id = $1 and t.id = $2 and t.due_at = $3 and t.done_at is null \
            and t.reminded_for is distinct from t.due_at \
          returning t.title, t.kind, coalesce(t.assignee_id, t.created_by) as user_id, \
            (select c.name from contacts c where c.org_id = t.org_id and c.id = t.contact_id) \
              as contact_name",
+        org_id,
+        id,
+        due_at
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(due_at)
     .fetch_optional(tx.conn())
     .await
 }

@@ -28,8 +28,6 @@ impl Template {
     }
 }
 
-const COLUMNS: &str = "name, language, category, status, body, variables, other_parameters";
-
 /// Replaces the channel's templates with what Graph listed.
 pub async fn replace(
     tx: &mut TenantTx,
@@ -37,29 +35,31 @@ pub async fn replace(
     templates: &[GraphTemplate],
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query("delete from whatsapp_templates where org_id = $1 and channel_id = $2")
-        .bind(org_id)
-        .bind(channel_id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "delete from whatsapp_templates where org_id = $1 and channel_id = $2",
+        org_id,
+        channel_id
+    )
+    .execute(tx.conn())
+    .await?;
     for template in templates {
         let summary = template.summary();
-        sqlx::query(
+        sqlx::query!(
             "insert into whatsapp_templates (org_id, channel_id, name, language, category, status, \
              body, variables, other_parameters, components) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              on conflict (org_id, channel_id, name, language) do nothing",
+            org_id,
+            channel_id,
+            &template.name,
+            &template.language,
+            &template.category,
+            &template.status,
+            &summary.body,
+            summary.variables,
+            summary.other_parameters,
+            serde_json::Value::from(template.components.clone())
         )
-        .bind(org_id)
-        .bind(channel_id)
-        .bind(&template.name)
-        .bind(&template.language)
-        .bind(&template.category)
-        .bind(&template.status)
-        .bind(&summary.body)
-        .bind(summary.variables)
-        .bind(summary.other_parameters)
-        .bind(serde_json::Value::from(template.components.clone()))
         .execute(tx.conn())
         .await?;
     }
@@ -68,12 +68,14 @@ pub async fn replace(
 
 pub async fn list(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Vec<Template>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from whatsapp_templates where org_id = $1 and channel_id = $2 \
-         order by name, language"
-    )))
-    .bind(org_id)
-    .bind(channel_id)
+    sqlx::query_as!(
+        Template,
+        "select name, language, category, status, body, variables, other_parameters \
+         from whatsapp_templates where org_id = $1 and channel_id = $2 \
+         order by name, language",
+        org_id,
+        channel_id
+    )
     .fetch_all(tx.conn())
     .await
 }
@@ -85,14 +87,16 @@ pub async fn find(
     language: &str,
 ) -> sqlx::Result<Option<Template>> {
     let org_id = tx.org_id();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from whatsapp_templates where org_id = $1 and channel_id = $2 \
-         and name = $3 and language = $4"
-    )))
-    .bind(org_id)
-    .bind(channel_id)
-    .bind(name)
-    .bind(language)
+    sqlx::query_as!(
+        Template,
+        "select name, language, category, status, body, variables, other_parameters \
+         from whatsapp_templates where org_id = $1 and channel_id = $2 \
+         and name = $3 and language = $4",
+        org_id,
+        channel_id,
+        name,
+        language
+    )
     .fetch_optional(tx.conn())
     .await
 }

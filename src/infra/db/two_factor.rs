@@ -15,10 +15,10 @@ pub async fn sealed_secret(
     conn: &mut PgConnection,
     user_id: Uuid,
 ) -> sqlx::Result<Option<Vec<u8>>> {
-    let secret: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+    let secret: Option<Option<Vec<u8>>> = sqlx::query_scalar!(
         "select totp_secret from users where id = $1 and totp_enabled_at is not null",
+        user_id
     )
-    .bind(user_id)
     .fetch_optional(conn)
     .await?;
     Ok(secret.flatten())
@@ -32,13 +32,13 @@ pub async fn enable(
     sealed_secret: &[u8],
     confirmed_step: u64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update users set totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3, \
          updated_at = now() where id = $1",
+        user_id,
+        sealed_secret,
+        step_value(confirmed_step)
     )
-    .bind(user_id)
-    .bind(sealed_secret)
-    .bind(step_value(confirmed_step))
     .execute(conn)
     .await?;
     Ok(())
@@ -46,17 +46,19 @@ pub async fn enable(
 
 /// Turns it off: the secret, recovery codes and remembered devices go.
 pub async fn disable(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update users set totp_secret = null, totp_enabled_at = null, totp_last_step = null, \
          updated_at = now() where id = $1",
+        user_id
     )
-    .bind(user_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("delete from user_recovery_codes where user_id = $1")
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "delete from user_recovery_codes where user_id = $1",
+        user_id
+    )
+    .execute(&mut *conn)
+    .await?;
     forget_devices(conn, user_id).await?;
     Ok(())
 }
@@ -69,12 +71,12 @@ fn step_value(step: u64) -> i64 {
 /// later one was used already: a replayed code (one statement, so two
 /// requests racing with the same code cannot both win).
 pub async fn accept_step(conn: &mut PgConnection, user_id: Uuid, step: u64) -> sqlx::Result<bool> {
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "update users set totp_last_step = $2 where id = $1 and totp_enabled_at is not null \
          and (totp_last_step is null or totp_last_step < $2)",
+        user_id,
+        step_value(step)
     )
-    .bind(user_id)
-    .bind(step_value(step))
     .execute(conn)
     .await?;
     Ok(updated.rows_affected() == 1)
@@ -86,15 +88,17 @@ pub async fn replace_recovery_codes(
     user_id: Uuid,
     hashes: &[Vec<u8>],
 ) -> sqlx::Result<()> {
-    sqlx::query("delete from user_recovery_codes where user_id = $1")
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "insert into user_recovery_codes (user_id, code_hash) select $1, unnest($2::bytea[])",
+    sqlx::query!(
+        "delete from user_recovery_codes where user_id = $1",
+        user_id
     )
-    .bind(user_id)
-    .bind(hashes)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "insert into user_recovery_codes (user_id, code_hash) select $1, unnest($2::bytea[])",
+        user_id,
+        hashes
+    )
     .execute(conn)
     .await?;
     Ok(())
@@ -107,22 +111,23 @@ pub async fn use_recovery_code(
     user_id: Uuid,
     hash: &[u8],
 ) -> sqlx::Result<bool> {
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "update user_recovery_codes set used_at = now() \
          where user_id = $1 and code_hash = $2 and used_at is null",
+        user_id,
+        hash
     )
-    .bind(user_id)
-    .bind(hash)
     .execute(conn)
     .await?;
     Ok(updated.rows_affected() == 1)
 }
 
 pub async fn recovery_codes_left(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "select count(*) from user_recovery_codes where user_id = $1 and used_at is null",
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from user_recovery_codes
+           where user_id = $1 and used_at is null"#,
+        user_id
     )
-    .bind(user_id)
     .fetch_one(conn)
     .await
 }
@@ -134,14 +139,14 @@ pub async fn remember_device(
     user_agent: &str,
     expires_at: OffsetDateTime,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into remembered_devices (token_hash, user_id, user_agent, expires_at) \
          values ($1, $2, $3, $4)",
+        token_hash,
+        user_id,
+        user_agent,
+        expires_at
     )
-    .bind(token_hash)
-    .bind(user_id)
-    .bind(user_agent)
-    .bind(expires_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -154,36 +159,36 @@ pub async fn is_remembered(
     user_id: Uuid,
     token_hash: &[u8],
 ) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists (select 1 from remembered_devices \
-         where token_hash = $1 and user_id = $2 and expires_at > now())",
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from remembered_devices
+           where token_hash = $1 and user_id = $2 and expires_at > now()) as "remembered!""#,
+        token_hash,
+        user_id
     )
-    .bind(token_hash)
-    .bind(user_id)
     .fetch_one(conn)
     .await
 }
 
 pub async fn remembered_devices(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "select count(*) from remembered_devices where user_id = $1 and expires_at > now()",
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from remembered_devices
+           where user_id = $1 and expires_at > now()"#,
+        user_id
     )
-    .bind(user_id)
     .fetch_one(conn)
     .await
 }
 
 /// Forgets every remembered device of the user; how many there were.
 pub async fn forget_devices(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<u64> {
-    let deleted = sqlx::query("delete from remembered_devices where user_id = $1")
-        .bind(user_id)
+    let deleted = sqlx::query!("delete from remembered_devices where user_id = $1", user_id)
         .execute(conn)
         .await?;
     Ok(deleted.rows_affected())
 }
 
 /// A member as the security page lists them.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct MemberTwoFactor {
     pub name: String,
     pub email: String,
@@ -193,30 +198,35 @@ pub struct MemberTwoFactor {
 
 pub async fn members(tx: &mut TenantTx) -> sqlx::Result<Vec<MemberTwoFactor>> {
     let org_id = tx.org_id();
-    sqlx::query_as(
-        "select u.name, u.email, m.role, u.totp_enabled_at is not null as enabled \
-         from memberships m join users u on u.id = m.user_id \
-         where m.org_id = $1 order by lower(u.name), u.email",
+    sqlx::query_as!(
+        MemberTwoFactor,
+        r#"select u.name, u.email, m.role, u.totp_enabled_at is not null as "enabled!"
+           from memberships m join users u on u.id = m.user_id
+           where m.org_id = $1 order by lower(u.name), u.email"#,
+        org_id
     )
-    .bind(org_id)
     .fetch_all(tx.conn())
     .await
 }
 
 pub async fn required(tx: &mut TenantTx) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
-    sqlx::query_scalar("select require_two_factor from organizations where id = $1")
-        .bind(org_id)
-        .fetch_one(tx.conn())
-        .await
+    sqlx::query_scalar!(
+        "select require_two_factor from organizations where id = $1",
+        org_id
+    )
+    .fetch_one(tx.conn())
+    .await
 }
 
 pub async fn set_required(tx: &mut TenantTx, required: bool) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query("update organizations set require_two_factor = $2 where id = $1")
-        .bind(org_id)
-        .bind(required)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "update organizations set require_two_factor = $2 where id = $1",
+        org_id,
+        required
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }

@@ -19,15 +19,15 @@ pub struct Notification {
 pub async fn insert(tx: &mut TenantTx, user_id: Uuid, title: &str, link: &str) -> sqlx::Result<()> {
     let org_id = tx.org_id();
     let title: String = title.chars().take(300).collect();
-    sqlx::query(
+    sqlx::query!(
         "insert into user_notifications (org_id, id, user_id, title, link) \
          values ($1, $2, $3, $4, $5)",
+        org_id,
+        Uuid::now_v7(),
+        user_id,
+        title,
+        link
     )
-    .bind(org_id)
-    .bind(Uuid::now_v7())
-    .bind(user_id)
-    .bind(title)
-    .bind(link)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -40,25 +40,26 @@ pub async fn of_user(
     limit: i64,
 ) -> sqlx::Result<Vec<Notification>> {
     let org_id = tx.org_id();
-    sqlx::query_as(
+    sqlx::query_as!(
+        Notification,
         "select id, title, link, created_at, read_at from user_notifications \
          where org_id = $1 and user_id = $2 order by created_at desc, id desc limit $3",
+        org_id,
+        user_id,
+        limit
     )
-    .bind(org_id)
-    .bind(user_id)
-    .bind(limit)
     .fetch_all(tx.conn())
     .await
 }
 
 pub async fn mark_all_read(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<u64> {
     let org_id = tx.org_id();
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update user_notifications set read_at = now() \
          where org_id = $1 and user_id = $2 and read_at is null",
+        org_id,
+        user_id
     )
-    .bind(org_id)
-    .bind(user_id)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected())

@@ -33,14 +33,14 @@ pub async fn insert(
     purpose: Purpose,
     token_hash: &[u8],
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into user_tokens (token_hash, user_id, purpose, expires_at) \
          values ($1, $2, $3, now() + make_interval(secs => $4))",
+        token_hash,
+        user_id,
+        purpose.as_str(),
+        purpose.lifetime().whole_seconds() as f64
     )
-    .bind(token_hash)
-    .bind(user_id)
-    .bind(purpose.as_str())
-    .bind(purpose.lifetime().whole_seconds() as f64)
     .execute(conn)
     .await?;
     Ok(())
@@ -53,13 +53,13 @@ pub async fn consume(
     purpose: Purpose,
     token_hash: &[u8],
 ) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "update user_tokens set used_at = now() \
          where token_hash = $1 and purpose = $2 and used_at is null and expires_at > now() \
          returning user_id",
+        token_hash,
+        purpose.as_str()
     )
-    .bind(token_hash)
-    .bind(purpose.as_str())
     .fetch_optional(conn)
     .await
 }
@@ -70,12 +70,12 @@ pub async fn is_valid(
     purpose: Purpose,
     token_hash: &[u8],
 ) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists (select 1 from user_tokens where token_hash = $1 and purpose = $2 \
-         and used_at is null and expires_at > now())",
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from user_tokens where token_hash = $1 and purpose = $2
+           and used_at is null and expires_at > now()) as "valid!""#,
+        token_hash,
+        purpose.as_str()
     )
-    .bind(token_hash)
-    .bind(purpose.as_str())
     .fetch_one(conn)
     .await
 }
@@ -86,11 +86,11 @@ pub async fn revoke_all(
     user_id: Uuid,
     purpose: Purpose,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update user_tokens set used_at = now() where user_id = $1 and purpose = $2 and used_at is null",
+        user_id,
+        purpose.as_str()
     )
-    .bind(user_id)
-    .bind(purpose.as_str())
     .execute(conn)
     .await?;
     Ok(())

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::EmailAddress;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct User {
     pub id: Uuid,
     pub name: String,
@@ -30,20 +30,22 @@ pub async fn find_by_email(
     conn: &mut PgConnection,
     email: &EmailAddress,
 ) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        User,
         "select id, name, email, password_hash, email_verified_at, language \
          from users where lower(email) = lower($1)",
+        email.as_str()
     )
-    .bind(email.as_str())
     .fetch_optional(conn)
     .await
 }
 
 pub async fn find(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        User,
         "select id, name, email, password_hash, email_verified_at, language from users where id = $1",
+        id
     )
-    .bind(id)
     .fetch_optional(conn)
     .await
 }
@@ -56,22 +58,20 @@ pub async fn insert(
     verified: bool,
 ) -> Result<Uuid, InsertUserError> {
     let id = Uuid::new_v4();
-    let result = sqlx::query(
+    let result = sqlx::query!(
         "insert into users (id, name, email, password_hash, email_verified_at) \
          values ($1, $2, $3, $4, case when $5 then now() end)",
+        id,
+        name,
+        email.as_str(),
+        password_hash,
+        verified
     )
-    .bind(id)
-    .bind(name)
-    .bind(email.as_str())
-    .bind(password_hash)
-    .bind(verified)
     .execute(conn)
     .await;
     match result {
         Ok(_) => Ok(id),
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => {
-            Err(InsertUserError::EmailTaken)
-        }
+        Err(e) if super::violates(&e, "users_email_key") => Err(InsertUserError::EmailTaken),
         Err(e) => Err(e.into()),
     }
 }
@@ -81,28 +81,32 @@ pub async fn set_password_hash(
     id: Uuid,
     password_hash: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("update users set password_hash = $2, updated_at = now() where id = $1")
-        .bind(id)
-        .bind(password_hash)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "update users set password_hash = $2, updated_at = now() where id = $1",
+        id,
+        password_hash
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 pub async fn set_name(conn: &mut PgConnection, id: Uuid, name: &str) -> sqlx::Result<()> {
-    sqlx::query("update users set name = $2, updated_at = now() where id = $1")
-        .bind(id)
-        .bind(name)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "update users set name = $2, updated_at = now() where id = $1",
+        id,
+        name
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 pub async fn mark_email_verified(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update users set email_verified_at = coalesce(email_verified_at, now()) where id = $1",
+        id
     )
-    .bind(id)
     .execute(conn)
     .await?;
     Ok(())
@@ -115,17 +119,17 @@ pub async fn end_other_sessions(
     user_id: Uuid,
     keep: Option<&str>,
 ) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "delete from sessions where user_id = $1 and id is distinct from $2 returning id",
+        user_id,
+        keep
     )
-    .bind(user_id)
-    .bind(keep)
     .fetch_all(conn)
     .await
 }
 
 /// One of a user's sessions, as their list shows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SessionRow {
     /// The session's id: compared with the current one, never shown.
     pub id: String,
@@ -138,13 +142,14 @@ pub struct SessionRow {
 
 /// The user's live sessions, the most recently seen first.
 pub async fn sessions_of(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<Vec<SessionRow>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        SessionRow,
         "select id, data->>'ip' as ip, data->>'ua' as user_agent, \
            (data->>'signed_in_at')::bigint as signed_in_at, (data->>'seen_at')::bigint as seen_at \
          from sessions where user_id = $1 and expires_at > now() \
          order by (data->>'seen_at')::bigint desc nulls last limit 100",
+        user_id
     )
-    .bind(user_id)
     .fetch_all(conn)
     .await
 }
@@ -152,18 +157,19 @@ pub async fn sessions_of(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result
 /// The language the user reads translations in (a code of
 /// `crate::features::ai::language::LANGUAGES`).
 pub async fn language(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<String> {
-    sqlx::query_scalar("select language from users where id = $1")
-        .bind(id)
+    sqlx::query_scalar!("select language from users where id = $1", id)
         .fetch_one(conn)
         .await
 }
 
 pub async fn set_language(conn: &mut PgConnection, id: Uuid, language: &str) -> sqlx::Result<()> {
-    sqlx::query("update users set language = $2, updated_at = now() where id = $1")
-        .bind(id)
-        .bind(language)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "update users set language = $2, updated_at = now() where id = $1",
+        id,
+        language
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -174,8 +180,7 @@ pub async fn set_language(conn: &mut PgConnection, id: Uuid, language: &str) -> 
 /// Their sessions are not tied by a key: end them first
 /// ([`end_other_sessions`] with no session kept).
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
-    let done = sqlx::query("delete from users where id = $1")
-        .bind(id)
+    let done = sqlx::query!("delete from users where id = $1", id)
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -183,8 +188,7 @@ pub async fn delete(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
 
 /// Which of `ids` are still users (the others deleted their account).
 pub async fn still_here(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar("select id from users where id = any($1)")
-        .bind(ids)
+    sqlx::query_scalar!("select id from users where id = any($1)", ids)
         .fetch_all(conn)
         .await
 }

@@ -18,56 +18,46 @@ pub struct WahaBridge {
     pub waha_status: Option<String>,
 }
 
-type Row = (Uuid, String, String, Vec<u8>, Vec<u8>, Option<String>);
-
 /// Records that `channel_id` (a linked-device channel being created) runs
 /// on WAHA, and routes its webhooks to this workspace.
 pub async fn create(tx: &mut TenantTx, bridge: &WahaBridge) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "insert into waha_bridges \
            (org_id, channel_id, base_url, session_name, api_key_sealed, webhook_key_sealed) \
          values ($1, $2, $3, $4, $5, $6)",
+        org_id,
+        bridge.channel_id,
+        bridge.base_url,
+        bridge.session_name,
+        bridge.api_key_sealed,
+        bridge.webhook_key_sealed
     )
-    .bind(org_id)
-    .bind(bridge.channel_id)
-    .bind(&bridge.base_url)
-    .bind(&bridge.session_name)
-    .bind(&bridge.api_key_sealed)
-    .bind(&bridge.webhook_key_sealed)
     .execute(tx.conn())
     .await?;
-    sqlx::query("insert into channel_routes (channel_id, org_id) values ($1, $2)")
-        .bind(bridge.channel_id)
-        .bind(org_id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "insert into channel_routes (channel_id, org_id) values ($1, $2)",
+        bridge.channel_id,
+        org_id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
 /// The bridge of a linked-device channel, if it runs on WAHA.
 pub async fn find(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<WahaBridge>> {
-    let row: Option<Row> = sqlx::query_as(
+    let org_id = tx.org_id();
+    sqlx::query_as!(
+        WahaBridge,
         "select channel_id, base_url, session_name, api_key_sealed, webhook_key_sealed, \
                 waha_status \
          from waha_bridges where org_id = $1 and channel_id = $2",
+        org_id,
+        channel_id
     )
-    .bind(tx.org_id())
-    .bind(channel_id)
     .fetch_optional(tx.conn())
-    .await?;
-    Ok(row.map(
-        |(channel_id, base_url, session_name, api_key_sealed, webhook_key_sealed, waha_status)| {
-            WahaBridge {
-                channel_id,
-                base_url,
-                session_name,
-                api_key_sealed,
-                webhook_key_sealed,
-                waha_status,
-            }
-        },
-    ))
+    .await
 }
 
 /// Records WAHA's status of the channel's session as of `at`; false (and
@@ -78,15 +68,16 @@ pub async fn set_waha_status(
     status: &str,
     at: OffsetDateTime,
 ) -> sqlx::Result<bool> {
-    let changed = sqlx::query(
+    let org_id = tx.org_id();
+    let changed = sqlx::query!(
         "update waha_bridges set waha_status = $3, waha_status_at = $4 \
          where org_id = $1 and channel_id = $2 \
            and (waha_status_at is null or waha_status_at <= $4)",
+        org_id,
+        channel_id,
+        status,
+        at
     )
-    .bind(tx.org_id())
-    .bind(channel_id)
-    .bind(status)
-    .bind(at)
     .execute(tx.conn())
     .await?
     .rows_affected();
@@ -99,13 +90,14 @@ pub async fn using_session(
     base_url: &str,
     session_name: &str,
 ) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar(
+    let org_id = tx.org_id();
+    sqlx::query_scalar!(
         "select channel_id from waha_bridges \
          where org_id = $1 and base_url = $2 and session_name = $3",
+        org_id,
+        base_url,
+        session_name
     )
-    .bind(tx.org_id())
-    .bind(base_url)
-    .bind(session_name)
     .fetch_optional(tx.conn())
     .await
 }

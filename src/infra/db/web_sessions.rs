@@ -74,34 +74,32 @@ pub struct WebSession {
     pub updated_at: OffsetDateTime,
 }
 
-type Row = (
-    Uuid,
-    String,
-    Option<Vec<u8>>,
-    Option<OffsetDateTime>,
-    Option<String>,
-    Option<String>,
-    Option<OffsetDateTime>,
-    Option<String>,
-    Option<String>,
-    OffsetDateTime,
-);
-
-const COLUMNS: &str = "channel_id, status, qr_sealed, qr_expires_at, pair_phone, pair_code, \
-                       pair_code_expires_at, phone, display_name, updated_at";
+/// A `whatsapp_web_sessions` row as read, before its status is parsed.
+struct Row {
+    channel_id: Uuid,
+    status: String,
+    qr_sealed: Option<Vec<u8>>,
+    qr_expires_at: Option<OffsetDateTime>,
+    pair_phone: Option<String>,
+    pair_code: Option<String>,
+    pair_code_expires_at: Option<OffsetDateTime>,
+    phone: Option<String>,
+    display_name: Option<String>,
+    updated_at: OffsetDateTime,
+}
 
 fn from_row(row: Row) -> Option<WebSession> {
     Some(WebSession {
-        channel_id: row.0,
-        status: WebStatus::parse(&row.1)?,
-        qr_sealed: row.2,
-        qr_expires_at: row.3,
-        pair_phone: row.4,
-        pair_code: row.5,
-        pair_code_expires_at: row.6,
-        phone: row.7,
-        display_name: row.8,
-        updated_at: row.9,
+        channel_id: row.channel_id,
+        status: WebStatus::parse(&row.status)?,
+        qr_sealed: row.qr_sealed,
+        qr_expires_at: row.qr_expires_at,
+        pair_phone: row.pair_phone,
+        pair_code: row.pair_code,
+        pair_code_expires_at: row.pair_code_expires_at,
+        phone: row.phone,
+        display_name: row.display_name,
+        updated_at: row.updated_at,
     })
 }
 
@@ -124,39 +122,44 @@ pub async fn create(
     runs_on: RunsOn,
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query(
+    sqlx::query!(
         "insert into channels (org_id, id, kind, name) values ($1, $2, 'whatsapp_web', $3)",
+        org_id,
+        id,
+        name
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(name)
     .execute(tx.conn())
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into whatsapp_web_sessions (org_id, channel_id, pair_phone) values ($1, $2, $3)",
+        org_id,
+        id,
+        pair_phone
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(pair_phone)
     .execute(tx.conn())
     .await?;
     if runs_on == RunsOn::Wacrm {
-        sqlx::query("insert into whatsapp_web_leases (channel_id, org_id) values ($1, $2)")
-            .bind(id)
-            .bind(org_id)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query!(
+            "insert into whatsapp_web_leases (channel_id, org_id) values ($1, $2)",
+            id,
+            org_id
+        )
+        .execute(tx.conn())
+        .await?;
     }
     Ok(())
 }
 
 pub async fn find(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<WebSession>> {
     let org_id = tx.org_id();
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from whatsapp_web_sessions where org_id = $1 and channel_id = $2"
-    )))
-    .bind(org_id)
-    .bind(channel_id)
+    let row = sqlx::query_as!(
+        Row,
+        "select channel_id, status, qr_sealed, qr_expires_at, pair_phone, pair_code, \
+                pair_code_expires_at, phone, display_name, updated_at \
+         from whatsapp_web_sessions where org_id = $1 and channel_id = $2",
+        org_id,
+        channel_id
+    )
     .fetch_optional(tx.conn())
     .await?;
     Ok(row.and_then(from_row))
@@ -169,14 +172,15 @@ pub async fn show_qr(
     qr_sealed: &[u8],
     expires_at: OffsetDateTime,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let org_id = tx.org_id();
+    sqlx::query!(
         "update whatsapp_web_sessions set status = 'waiting', qr_sealed = $3, qr_expires_at = $4, \
                 updated_at = now() where org_id = $1 and channel_id = $2",
+        org_id,
+        channel_id,
+        qr_sealed,
+        expires_at
     )
-    .bind(tx.org_id())
-    .bind(channel_id)
-    .bind(qr_sealed)
-    .bind(expires_at)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -189,15 +193,16 @@ pub async fn show_pair_code(
     code: &str,
     expires_at: OffsetDateTime,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let org_id = tx.org_id();
+    sqlx::query!(
         "update whatsapp_web_sessions set status = 'waiting', pair_code = $3, \
                 pair_code_expires_at = $4, updated_at = now() \
          where org_id = $1 and channel_id = $2",
+        org_id,
+        channel_id,
+        code,
+        expires_at
     )
-    .bind(tx.org_id())
-    .bind(channel_id)
-    .bind(code)
-    .bind(expires_at)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -210,16 +215,17 @@ pub async fn linked(
     phone: &str,
     name: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let org_id = tx.org_id();
+    sqlx::query!(
         "update whatsapp_web_sessions set status = 'linked', phone = $3, display_name = $4, \
                 qr_sealed = null, qr_expires_at = null, pair_code = null, \
                 pair_code_expires_at = null, updated_at = now() \
          where org_id = $1 and channel_id = $2",
+        org_id,
+        channel_id,
+        phone,
+        name
     )
-    .bind(tx.org_id())
-    .bind(channel_id)
-    .bind(phone)
-    .bind(name)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -233,27 +239,28 @@ pub async fn set_status(
     channel_id: Uuid,
     status: WebStatus,
 ) -> sqlx::Result<bool> {
-    let changed = sqlx::query(
+    let org_id = tx.org_id();
+    let changed = sqlx::query!(
         "update whatsapp_web_sessions set status = $3, updated_at = now(), \
                 qr_sealed = case when $3 = 'waiting' then qr_sealed end, \
                 qr_expires_at = case when $3 = 'waiting' then qr_expires_at end, \
                 pair_code = case when $3 = 'waiting' then pair_code end, \
                 pair_code_expires_at = case when $3 = 'waiting' then pair_code_expires_at end \
          where org_id = $1 and channel_id = $2 and status <> $3",
+        org_id,
+        channel_id,
+        status.as_str()
     )
-    .bind(tx.org_id())
-    .bind(channel_id)
-    .bind(status.as_str())
     .execute(tx.conn())
     .await?
     .rows_affected()
         == 1;
     if status.is_over() {
-        sqlx::query(
+        sqlx::query!(
             "update whatsapp_web_leases set wanted = false where org_id = $1 and channel_id = $2",
+            org_id,
+            channel_id
         )
-        .bind(tx.org_id())
-        .bind(channel_id)
         .execute(tx.conn())
         .await?;
     }
@@ -270,28 +277,26 @@ pub struct Listed {
     pub display_name: Option<String>,
 }
 
-/// A row of [`list`]: channel id, name, status, phone, display name.
-type ListedRow = (Uuid, String, String, Option<String>, Option<String>);
-
 pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Listed>> {
-    let rows: Vec<ListedRow> = sqlx::query_as(
+    let org_id = tx.org_id();
+    let rows = sqlx::query!(
         "select c.id, c.name, s.status, s.phone, s.display_name \
          from channels c join whatsapp_web_sessions s \
            on s.org_id = c.org_id and s.channel_id = c.id \
          where c.org_id = $1 order by c.created_at, c.id",
+        org_id
     )
-    .bind(tx.org_id())
     .fetch_all(tx.conn())
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(channel_id, name, status, phone, display_name)| {
+        .filter_map(|row| {
             Some(Listed {
-                channel_id,
-                name,
-                status: WebStatus::parse(&status)?,
-                phone,
-                display_name,
+                channel_id: row.id,
+                name: row.name,
+                status: WebStatus::parse(&row.status)?,
+                phone: row.phone,
+                display_name: row.display_name,
             })
         })
         .collect())
@@ -299,11 +304,12 @@ pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Listed>> {
 
 /// The channel's name, if it is a linked-device channel of this workspace.
 pub async fn name(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(
+    let org_id = tx.org_id();
+    sqlx::query_scalar!(
         "select name from channels where org_id = $1 and id = $2 and kind = 'whatsapp_web'",
+        org_id,
+        channel_id
     )
-    .bind(tx.org_id())
-    .bind(channel_id)
     .fetch_optional(tx.conn())
     .await
 }
@@ -317,13 +323,14 @@ pub async fn relink(
     channel_id: Uuid,
     pair_phone: Option<&str>,
 ) -> sqlx::Result<bool> {
-    let free = sqlx::query(
+    let org_id = tx.org_id();
+    let free = sqlx::query!(
         "update whatsapp_web_leases set wanted = true, owner = null, lease_until = null \
          where org_id = $1 and channel_id = $2 and not wanted \
            and (lease_until is null or lease_until < now())",
+        org_id,
+        channel_id
     )
-    .bind(tx.org_id())
-    .bind(channel_id)
     .execute(tx.conn())
     .await?
     .rows_affected()
@@ -341,15 +348,16 @@ pub async fn wait_again(
     channel_id: Uuid,
     pair_phone: Option<&str>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let org_id = tx.org_id();
+    sqlx::query!(
         "update whatsapp_web_sessions set status = 'waiting', qr_sealed = null, \
                 qr_expires_at = null, pair_code = null, pair_code_expires_at = null, \
                 pair_phone = $3, updated_at = now() \
          where org_id = $1 and channel_id = $2",
+        org_id,
+        channel_id,
+        pair_phone
     )
-    .bind(tx.org_id())
-    .bind(channel_id)
-    .bind(pair_phone)
     .execute(tx.conn())
     .await?;
     Ok(())

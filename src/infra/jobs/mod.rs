@@ -1,16 +1,30 @@
-//! The Postgres job queue: slow or external side effects (mail now; WhatsApp
-//! sends, AI calls later) are enqueued in the transaction that causes them
-//! and run by a worker after commit, with retries and backoff.
+//! The Postgres job queue: slow or external side effects (mail, WhatsApp
+//! sends, AI calls, imports, exports...) are enqueued in the transaction
+//! that causes them and run by a worker after commit, with retries and
+//! backoff.
+//!
+//! Each kind of job is a type implementing [`BackgroundJob`], declared next
+//! to the feature it belongs to; the worker finds a stored job's type by its
+//! [`BackgroundJob::KIND`] in a [`Registry`] built in one place
+//! (`crate::worker`), so this module names no feature.
 
+pub mod email;
+pub mod registry;
 pub mod worker;
 
-use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::infra::mail::Email;
 use crate::infra::secrets::SecretBox;
+
+pub use email::SendEmail;
+pub use registry::Registry;
 
 /// Sealing purpose of job payloads (no workspace: the queue is shared; the
 /// job's id is the row a payload is bound to).
@@ -18,125 +32,82 @@ pub const SEAL_PURPOSE: &str = "job-payload";
 /// The channel workers listen on to wake up at once.
 pub const NOTIFY_CHANNEL: &str = "wacrm_jobs";
 
+/// Tries of a job unless it says otherwise.
+pub const DEFAULT_ATTEMPTS: i32 = 8;
 /// Tries of a message send: with [`send_backoff`], about half an hour.
 pub const SEND_ATTEMPTS: i32 = 12;
+
+/// One kind of background job: the type is its payload (stored as sealed
+/// JSON, `{"kind": KIND, ...its fields}`), and says how it runs and retries.
+pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The payload's `kind`: unique, and never renamed while jobs of the
+    /// kind may be queued (rows in production hold it).
+    const KIND: &'static str;
+    /// The queue rows are filed under (for inspection; every worker runs
+    /// every queue).
+    const QUEUE: &'static str;
+    /// Tries before the job is given up.
+    const MAX_ATTEMPTS: i32 = DEFAULT_ATTEMPTS;
+
+    /// What the job runs with: the narrowest part of the worker's context
+    /// it needs (the registry's context borrows as it).
+    type Context: Send + Sync + 'static;
+
+    /// Wait before try `attempts + 1` after a failed try (a job may also
+    /// ask for its own wait with [`RetryLater`]).
+    fn backoff(attempts: i32) -> Duration {
+        Duration::from_secs(backoff_secs(attempts).unsigned_abs())
+    }
+
+    /// Does the work; `attempt` counts from 1. Safe to run twice: a worker
+    /// that dies mid-job leaves it to run again.
+    fn run(
+        &self,
+        ctx: &Self::Context,
+        attempt: i32,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
 
 /// A job that asks to run again after `after` rather than the default
 /// backoff (a throttled send, or a send waiting for its provider's report).
 #[derive(Debug, thiserror::Error)]
 #[error("{reason}")]
 pub struct RetryLater {
-    pub after: std::time::Duration,
+    pub after: Duration,
     pub reason: String,
     /// A wait that is not a failed try (a rate limit, a pending report):
     /// it does not use up the job's attempts.
     pub waiting: bool,
 }
 
-/// What a job does.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Job {
-    SendEmail {
-        to: String,
-        subject: String,
-        body: String,
-    },
-    /// A queued reply, sent through its conversation's channel.
-    SendMessage { org_id: Uuid, message_id: Uuid },
-    /// The next batches of a contact import.
-    ImportContacts { org_id: Uuid, import_id: Uuid },
-    /// A customer's media, fetched from the provider.
-    FetchMedia { org_id: Uuid, message_id: Uuid },
-    /// A snoozed conversation whose snooze ends now (if it still does).
-    WakeConversation { org_id: Uuid, conversation_id: Uuid },
-    /// A Stripe event received (stored by its id), applied once.
-    StripeEvent { event_id: String },
-    /// A customer's message on a channel whose bot is on: the bot answers
-    /// it from the knowledge base or hands over (once per message).
-    BotAnswer { org_id: Uuid, message_id: Uuid },
-    /// A customer's message: the automation rules it sets off (once each).
-    Automate { org_id: Uuid, message_id: Uuid },
-    /// A scheduled campaign whose time came (or "start now").
-    StartCampaign { org_id: Uuid, campaign_id: Uuid },
-    /// A running campaign's next step; `run` is the start or resume it
-    /// belongs to (an older run's job stops).
-    DispatchCampaign {
-        org_id: Uuid,
-        campaign_id: Uuid,
-        run: i32,
-    },
-    /// A scheduled message due now (if it still is: an edit queues another).
-    SendScheduled { org_id: Uuid, scheduled_id: Uuid },
-    /// A data export to build (workspace or one contact).
-    BuildExport { org_id: Uuid, export_id: Uuid },
-    /// A finished export whose 7 days are over: its file goes.
-    ExpireExport { org_id: Uuid, export_id: Uuid },
-    /// A task's reminder, for the due time it was queued for (a task due
-    /// at another time now has another job).
-    RemindTask {
-        org_id: Uuid,
-        task_id: Uuid,
-        due_at: OffsetDateTime,
-    },
-    /// A customer's catalogue cart: the order made of it (once).
-    TakeOrder { org_id: Uuid, message_id: Uuid },
-}
-
-impl Job {
-    fn queue(&self) -> &'static str {
-        match self {
-            Job::SendEmail { .. } => "email",
-            Job::SendMessage { .. } => "messages",
-            Job::ImportContacts { .. } => "imports",
-            Job::WakeConversation { .. } => "snoozes",
-            Job::FetchMedia { .. } => "media",
-            Job::StripeEvent { .. } => "billing",
-            Job::BotAnswer { .. } => "bot",
-            Job::Automate { .. } => "automation",
-            Job::StartCampaign { .. } | Job::DispatchCampaign { .. } => "campaigns",
-            Job::SendScheduled { .. } => "scheduled",
-            Job::BuildExport { .. } | Job::ExpireExport { .. } => "exports",
-            Job::RemindTask { .. } => "reminders",
-            Job::TakeOrder { .. } => "orders",
-        }
-    }
-
-    /// Tries before a job is given up. A send's last try marks its message
-    /// failed itself (see `crate::channels::cloud_api::sender`), so none stays queued.
-    pub fn max_attempts(&self) -> i32 {
-        match self {
-            Job::SendMessage { .. } => SEND_ATTEMPTS,
-            _ => 8,
-        }
-    }
-
-    pub fn email(email: Email) -> Job {
-        Job::SendEmail {
-            to: email.to,
-            subject: email.subject,
-            body: email.body,
-        }
-    }
+/// The stored form of `job`: its fields with its `kind` (as the enum the
+/// queue had before job types wrote them, so rows of either read alike).
+pub fn stored_form<J: BackgroundJob>(job: &J) -> anyhow::Result<Vec<u8>> {
+    let mut fields = match serde_json::to_value(job)? {
+        serde_json::Value::Object(fields) => fields,
+        _ => anyhow::bail!("job {} is not a struct with named fields", J::KIND),
+    };
+    fields.insert("kind".to_owned(), J::KIND.into());
+    Ok(serde_json::to_vec(&fields)?)
 }
 
 /// Enqueue `job` in the caller's transaction: it runs only if that commits.
-pub async fn enqueue(
+pub async fn enqueue<J: BackgroundJob>(
     conn: &mut PgConnection,
     secrets: &SecretBox,
-    job: &Job,
+    job: &J,
 ) -> anyhow::Result<i64> {
     enqueue_at(conn, secrets, job, None).await
 }
 
 /// Like [`enqueue`], but not run before `run_at` (`None`: at once).
-pub async fn enqueue_at(
+pub async fn enqueue_at<J: BackgroundJob>(
     conn: &mut PgConnection,
     secrets: &SecretBox,
-    job: &Job,
+    job: &J,
     run_at: Option<OffsetDateTime>,
 ) -> anyhow::Result<i64> {
-    let plain = serde_json::to_vec(job)?;
+    let plain = stored_form(job)?;
     // The id first: the payload is sealed for it.
     let id: i64 = sqlx::query_scalar("select nextval('jobs_id_seq')")
         .fetch_one(&mut *conn)
@@ -148,22 +119,47 @@ pub async fn enqueue_at(
          select pg_notify($6, queue) from queued",
     )
     .bind(id)
-    .bind(job.queue())
+    .bind(J::QUEUE)
     .bind(sealed)
     .bind(run_at)
-    .bind(job.max_attempts())
+    .bind(J::MAX_ATTEMPTS)
     .bind(NOTIFY_CHANNEL)
     .execute(&mut *conn)
     .await?;
     Ok(id)
 }
 
-/// A job claimed by a worker.
+/// A job claimed by a worker: its payload opened, not yet typed.
 #[derive(Debug)]
 pub struct Claimed {
     pub id: i64,
     pub attempts: i32,
-    pub job: Job,
+    pub payload: Payload,
+}
+
+/// An opened payload: its `kind` and its fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payload {
+    pub kind: String,
+    pub fields: serde_json::Value,
+}
+
+impl Payload {
+    fn parse(plain: &[u8]) -> anyhow::Result<Payload> {
+        let fields: serde_json::Value = serde_json::from_slice(plain)?;
+        let kind = fields
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .ok_or_else(|| anyhow::anyhow!("no kind"))?
+            .to_owned();
+        Ok(Payload { kind, fields })
+    }
+
+    /// The job of type `J` it holds (an error when it holds another kind).
+    pub fn decode<J: BackgroundJob>(&self) -> anyhow::Result<J> {
+        anyhow::ensure!(self.kind == J::KIND, "a {} job, not {}", self.kind, J::KIND);
+        Ok(J::deserialize(&self.fields)?)
+    }
 }
 
 /// Claim the next due job (any queue); `None` when there is nothing to do.
@@ -189,26 +185,46 @@ pub async fn claim(
     let Some((id, attempts, sealed)) = row else {
         return Ok(None);
     };
-    match open_payload(secrets, id, &sealed) {
-        Ok(job) => Ok(Some(Claimed { id, attempts, job })),
+    match open_raw(secrets, id, &sealed) {
+        Ok(payload) => Ok(Some(Claimed {
+            id,
+            attempts,
+            payload,
+        })),
         Err(e) => {
             // Unreadable (e.g. sealed with a key no longer configured): keep it
             // for inspection, never retry.
-            sqlx::query("update jobs set attempts = max_attempts, last_error = $2 where id = $1")
-                .bind(id)
-                .bind(format!("unreadable payload: {e}"))
-                .execute(&mut *conn)
-                .await?;
+            give_up(conn, id, &format!("unreadable payload: {e}")).await?;
             Ok(None)
         }
     }
 }
 
-/// The job a stored payload holds (the job `id`'s own: a payload copied from
-/// another job does not open).
-pub fn open_payload(secrets: &SecretBox, id: i64, sealed: &[u8]) -> anyhow::Result<Job> {
+/// Keeps a job that can never run (its payload unreadable, its kind
+/// unknown) for inspection, and never tries it again.
+pub async fn give_up(conn: &mut PgConnection, id: i64, error: &str) -> sqlx::Result<()> {
+    sqlx::query("update jobs set attempts = max_attempts, last_error = $2 where id = $1")
+        .bind(id)
+        .bind(error)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The payload a stored job holds (the job `id`'s own: a payload copied
+/// from another job does not open).
+pub fn open_raw(secrets: &SecretBox, id: i64, sealed: &[u8]) -> anyhow::Result<Payload> {
     let plain = secrets.open(Uuid::nil(), SEAL_PURPOSE, id, sealed)?;
-    Ok(serde_json::from_slice(&plain)?)
+    Payload::parse(&plain)
+}
+
+/// The job of type `J` a stored payload holds (see [`open_raw`]).
+pub fn open_payload<J: BackgroundJob>(
+    secrets: &SecretBox,
+    id: i64,
+    sealed: &[u8],
+) -> anyhow::Result<J> {
+    open_raw(secrets, id, sealed)?.decode()
 }
 
 /// Extends the claim on a running job by `lease_secs` from now; false when
@@ -243,7 +259,8 @@ pub async fn complete(conn: &mut PgConnection, id: i64, attempts: i32) -> sqlx::
     Ok(())
 }
 
-/// Backoff before attempt `attempts + 1`: 5 s, 20 s, 80 s ... capped at an hour.
+/// Backoff before attempt `attempts + 1`: 5 s, 20 s, 80 s ... capped at an hour
+/// (the default of [`BackgroundJob::backoff`]).
 pub fn backoff_secs(attempts: i32) -> i64 {
     let exp = attempts.clamp(1, 8) as u32 - 1;
     (5 * 4i64.pow(exp)).min(3600)
@@ -303,12 +320,12 @@ pub async fn mail_members(
         if !roles.contains(&member.role.as_str()) {
             continue;
         }
-        let mail = Email {
+        let mail = crate::infra::mail::Email {
             body: body_for(&member.name),
             to: member.email,
             subject: subject.to_owned(),
         };
-        enqueue(tx.conn(), secrets, &Job::email(mail)).await?;
+        enqueue(tx.conn(), secrets, &SendEmail::from(mail)).await?;
     }
     Ok(())
 }

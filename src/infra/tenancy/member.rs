@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::TenantTx;
 use super::capability::{AnyMember, Capability};
+use super::session_state::FlashKind;
 use super::session_state::{AuthSession, Flash};
 use crate::domain::Role;
 use crate::error::{AppError, Result};
@@ -178,7 +179,10 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
         let Some(row) = db::memberships::load_member(&mut tx, user_id).await? else {
             session.set_org_id(None).await?;
             session
-                .flash("error", "You are no longer a member of that workspace.")
+                .flash(
+                    FlashKind::Error,
+                    "You are no longer a member of that workspace.",
+                )
                 .await?;
             return Err(AppError::Redirect("/workspaces".into()));
         };
@@ -186,7 +190,7 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
         if row.must_enrol_two_factor {
             session
                 .flash(
-                    "error",
+                    FlashKind::Error,
                     format!(
                         "{} requires two-factor sign-in. Set it up to go on.",
                         row.org_name

@@ -40,9 +40,26 @@ const SECOND_FACTOR_TIMEOUT: Duration = Duration::minutes(5);
 /// A message shown once on the next page.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Flash {
-    /// `success` or `error`: the CSS class.
-    pub kind: String,
+    pub kind: FlashKind,
     pub message: String,
+}
+
+/// What a flash reports. Stored in the session and shown (as the CSS class)
+/// by its lowercase name, the strings flashes were stored with before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlashKind {
+    Success,
+    Error,
+}
+
+impl std::fmt::Display for FlashKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FlashKind::Success => "success",
+            FlashKind::Error => "error",
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -219,9 +236,9 @@ impl AuthSession {
         Ok(())
     }
 
-    pub async fn flash(&self, kind: &str, message: impl Into<String>) -> Result<()> {
+    pub async fn flash(&self, kind: FlashKind, message: impl Into<String>) -> Result<()> {
         let flash = Flash {
-            kind: kind.to_owned(),
+            kind,
             message: message.into(),
         };
         self.0.insert(FLASH, flash).await?;
@@ -235,5 +252,24 @@ impl AuthSession {
             return Ok(None);
         }
         Ok(self.0.remove::<Flash>(FLASH).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flash_kinds_keep_the_names_sessions_already_hold() {
+        let stored = r#"{"kind":"error","message":"Gone."}"#;
+        let flash: Flash = serde_json::from_str(stored).expect("an old session's flash");
+        assert_eq!(flash.kind, FlashKind::Error);
+        assert_eq!(flash.kind.to_string(), "error");
+        let written = serde_json::to_value(Flash {
+            kind: FlashKind::Success,
+            message: "Saved.".into(),
+        })
+        .expect("json");
+        assert_eq!(written["kind"], "success");
     }
 }

@@ -3,22 +3,22 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::domain::attributes::key_from_label;
 use crate::domain::{AttributeDef, AttributeKind};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Result, ResultExt};
 use crate::infra::db;
 use crate::infra::db::attributes::{Entity, KEY_KEY};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::path::PathId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -158,27 +158,23 @@ async fn create(
         &new.options,
     )
     .await
-    .map_err(|e| {
-        if e.as_database_error().and_then(|d| d.constraint()) == Some(KEY_KEY) {
-            AppError::Conflict(TAKEN.to_owned())
-        } else {
-            AppError::Database(e)
-        }
-    })?;
+    .on_constraint(KEY_KEY, || AppError::Conflict(TAKEN.to_owned()))?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Attribute added.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Attribute added.")
+        .await?;
     Ok(Redirect::to("/attributes").into_response())
 }
 
-async fn delete(mut tenant: Tenant<ManageSettings>, Path(id): Path<String>) -> Result<Redirect> {
-    let id = Uuid::try_parse(&id).map_err(|_| AppError::NotFound)?;
+async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Redirect> {
     if !db::attributes::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Attribute deleted, with its values.")
+        .flash(FlashKind::Success, "Attribute deleted, with its values.")
         .await?;
     Ok(Redirect::to("/attributes"))
 }

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -21,8 +20,10 @@ use crate::infra::db::automation::{Actions, Rule, RuleInput, TemplateAction};
 use crate::infra::db::conversations::PRIORITIES;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -402,10 +403,6 @@ async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
     render(StatusCode::OK, tenant, None, vec![]).await
 }
 
-fn rule_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
-}
-
 async fn create(
     mut tenant: Tenant<ManageSettings>,
     HtmlForm(form): HtmlForm<HashMap<String, String>>,
@@ -423,7 +420,7 @@ async fn create(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!(
                 "Rule “{}” added, switched off: switch it on when ready.",
                 rule.name
@@ -435,10 +432,9 @@ async fn create(
 
 async fn update(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<HashMap<String, String>>,
 ) -> Result<Response> {
-    let id = rule_id(&id)?;
     if db::automation::find(&mut tenant.tx, id).await?.is_none() {
         return Err(AppError::NotFound);
     }
@@ -454,17 +450,16 @@ async fn update(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Rule “{}” saved.", rule.name))
+        .flash(FlashKind::Success, format!("Rule “{}” saved.", rule.name))
         .await?;
     Ok(Redirect::to("/automations").into_response())
 }
 
 async fn set_enabled(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<HashMap<String, String>>,
 ) -> Result<Response> {
-    let id = rule_id(&id)?;
     let enabled = form.get("enabled").map(String::as_str) == Some("on");
     if !db::automation::set_enabled(&mut tenant.tx, id, enabled).await? {
         return Err(AppError::NotFound);
@@ -475,19 +470,18 @@ async fn set_enabled(
     } else {
         "The rule is off."
     };
-    tenant.session.flash("success", message).await?;
+    tenant.session.flash(FlashKind::Success, message).await?;
     Ok(Redirect::to("/automations").into_response())
 }
 
-async fn delete(mut tenant: Tenant<ManageSettings>, Path(id): Path<String>) -> Result<Response> {
-    let id = rule_id(&id)?;
+async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Response> {
     if !db::automation::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "The rule was deleted.")
+        .flash(FlashKind::Success, "The rule was deleted.")
         .await?;
     Ok(Redirect::to("/automations").into_response())
 }
@@ -513,6 +507,6 @@ async fn set_availability(
     } else {
         "You are away: round-robin rules skip you."
     };
-    tenant.session.flash("success", message).await?;
+    tenant.session.flash(FlashKind::Success, message).await?;
     Ok(Redirect::to("/inbox").into_response())
 }

@@ -5,20 +5,20 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::Router;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::domain::canned::{VARIABLES, check_body, parse_shortcode};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Result, ResultExt};
 use crate::infra::db;
 use crate::infra::db::canned::{CannedReply, SHORTCODE_KEY};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::path::PathId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -79,12 +79,9 @@ async fn render(
     Ok((status, page).into_response())
 }
 
-fn taken_or(e: sqlx::Error) -> AppError {
-    if e.as_database_error().and_then(|d| d.constraint()) == Some(SHORTCODE_KEY) {
-        AppError::Conflict(TAKEN.to_owned())
-    } else {
-        AppError::Database(e)
-    }
+/// A concurrent save of the same shortcode: the same answer as the check.
+fn taken() -> AppError {
+    AppError::Conflict(TAKEN.to_owned())
 }
 
 async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
@@ -107,21 +104,23 @@ async fn create(
     }
     db::canned::insert(&mut tenant.tx, &shortcode, &body)
         .await
-        .map_err(taken_or)?;
+        .on_constraint(SHORTCODE_KEY, taken)?;
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Canned reply /{shortcode} added."))
+        .flash(
+            FlashKind::Success,
+            format!("Canned reply /{shortcode} added."),
+        )
         .await?;
     Ok(Redirect::to("/canned").into_response())
 }
 
 async fn update(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<CannedForm>,
 ) -> Result<Response> {
-    let id = Uuid::try_parse(&id).map_err(|_| AppError::NotFound)?;
     let (shortcode, body) = match form.parse() {
         Ok(fields) => fields,
         Err(errors) => return render(StatusCode::UNPROCESSABLE_ENTITY, tenant, form, errors).await,
@@ -134,27 +133,29 @@ async fn update(
     }
     if !db::canned::update(&mut tenant.tx, id, &shortcode, &body)
         .await
-        .map_err(taken_or)?
+        .on_constraint(SHORTCODE_KEY, taken)?
     {
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Canned reply /{shortcode} saved."))
+        .flash(
+            FlashKind::Success,
+            format!("Canned reply /{shortcode} saved."),
+        )
         .await?;
     Ok(Redirect::to("/canned").into_response())
 }
 
-async fn delete(mut tenant: Tenant<ManageSettings>, Path(id): Path<String>) -> Result<Redirect> {
-    let id = Uuid::try_parse(&id).map_err(|_| AppError::NotFound)?;
+async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Redirect> {
     if !db::canned::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Canned reply deleted.")
+        .flash(FlashKind::Success, "Canned reply deleted.")
         .await?;
     Ok(Redirect::to("/canned"))
 }

@@ -17,6 +17,7 @@ use crate::features::auth::tokens::TenantToken;
 use crate::infra::tenancy::bootstrap::{self, BootstrapError, INVITATION_PREFIX, InvitationView};
 use crate::infra::tenancy::member::{MaybeUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::routes::{MessagePage, required_text};
 
@@ -139,7 +140,7 @@ async fn accept(
             Ok(org_id) => {
                 session.set_org_id(Some(org_id)).await?;
                 session
-                    .flash("success", "Welcome to your new workspace.")
+                    .flash(FlashKind::Success, "Welcome to your new workspace.")
                     .await?;
                 Ok(Redirect::to("/dashboard").into_response())
             }
@@ -186,7 +187,7 @@ async fn accept(
         Ok((user_id, org_id)) => {
             session.sign_in(user_id, Some(org_id)).await?;
             session
-                .flash("success", format!("Welcome to {}!", view.org_name))
+                .flash(FlashKind::Success, format!("Welcome to {}!", view.org_name))
                 .await?;
             Ok(Redirect::to("/dashboard").into_response())
         }

@@ -6,19 +6,20 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query};
+use axum::extract::{DefaultBodyLimit, Multipart, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::infra::db;
 use crate::infra::db::knowledge::Article;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::path::PathId;
 use crate::web::upload::{read_file, upload_error};
 
 /// The largest Q&A file taken.
@@ -152,21 +153,19 @@ async fn create(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("“{title}” added to the knowledge base."))
+        .flash(
+            FlashKind::Success,
+            format!("“{title}” added to the knowledge base."),
+        )
         .await?;
     Ok(Redirect::to("/knowledge").into_response())
 }
 
-fn article_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
-}
-
 async fn update(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<ArticleForm>,
 ) -> Result<Response> {
-    let id = article_id(&id)?;
     let (title, body) = match check(&form.title, &form.body) {
         Ok(fields) => fields,
         Err(errors) => {
@@ -179,20 +178,19 @@ async fn update(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("“{title}” saved."))
+        .flash(FlashKind::Success, format!("“{title}” saved."))
         .await?;
     Ok(Redirect::to("/knowledge").into_response())
 }
 
-async fn delete(mut tenant: Tenant<ManageSettings>, Path(id): Path<String>) -> Result<Response> {
-    let id = article_id(&id)?;
+async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Response> {
     if !db::knowledge::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "The article was deleted.")
+        .flash(FlashKind::Success, "The article was deleted.")
         .await?;
     Ok(Redirect::to("/knowledge").into_response())
 }
@@ -250,7 +248,7 @@ async fn import(mut tenant: Tenant<ManageSettings>, mut multipart: Multipart) ->
         }
         message.push('.');
     }
-    tenant.session.flash("success", message).await?;
+    tenant.session.flash(FlashKind::Success, message).await?;
     Ok(Redirect::to("/knowledge").into_response())
 }
 

@@ -4,19 +4,19 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::Router;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use uuid::Uuid;
 
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Result, ResultExt};
 use crate::infra::db;
 use crate::infra::db::labels::{LabelUsage, NAME_KEY, PALETTE};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::path::PathId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -77,18 +77,10 @@ async fn render(
     Ok((status, page).into_response())
 }
 
-fn label_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
-}
-
 /// Two labels of one name would be indistinguishable on a contact; a
 /// concurrent save of the same name gets the same answer as the check.
-fn conflict_or(e: sqlx::Error) -> AppError {
-    if e.as_database_error().and_then(|d| d.constraint()) == Some(NAME_KEY) {
-        AppError::Conflict(TAKEN.to_owned())
-    } else {
-        AppError::Database(e)
-    }
+fn taken() -> AppError {
+    AppError::Conflict(TAKEN.to_owned())
 }
 
 const TAKEN: &str = "Name: another label already has this name.";
@@ -114,18 +106,20 @@ async fn create(
     }
     db::labels::insert(&mut tenant.tx, &name, &color)
         .await
-        .map_err(conflict_or)?;
+        .on_constraint(NAME_KEY, taken)?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Label added.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Label added.")
+        .await?;
     Ok(Redirect::to("/labels").into_response())
 }
 
 async fn update(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<LabelForm>,
 ) -> Result<Response> {
-    let id = label_id(&id)?;
     let (name, color) = match form.parse() {
         Ok(fields) => fields,
         Err(errors) => {
@@ -143,23 +137,29 @@ async fn update(
     }
     if !db::labels::update(&mut tenant.tx, id, &name, &color)
         .await
-        .map_err(conflict_or)?
+        .on_constraint(NAME_KEY, taken)?
     {
-        return Err(AppError::NotFound);
-    }
-    tenant.tx.commit().await?;
-    tenant.session.flash("success", "Label saved.").await?;
-    Ok(Redirect::to("/labels").into_response())
-}
-
-async fn delete(mut tenant: Tenant<ManageSettings>, Path(id): Path<String>) -> Result<Redirect> {
-    if !db::labels::delete(&mut tenant.tx, label_id(&id)?).await? {
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Label deleted and taken off its contacts.")
+        .flash(FlashKind::Success, "Label saved.")
+        .await?;
+    Ok(Redirect::to("/labels").into_response())
+}
+
+async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Redirect> {
+    if !db::labels::delete(&mut tenant.tx, id).await? {
+        return Err(AppError::NotFound);
+    }
+    tenant.tx.commit().await?;
+    tenant
+        .session
+        .flash(
+            FlashKind::Success,
+            "Label deleted and taken off its contacts.",
+        )
         .await?;
     Ok(Redirect::to("/labels"))
 }

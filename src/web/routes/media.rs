@@ -8,13 +8,12 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
-use uuid::Uuid;
 
 use crate::domain::media::{HEAD_BYTES, OPAQUE, safe_filename, shown_inline};
 use crate::error::{AppError, Result};
@@ -22,6 +21,7 @@ use crate::infra::db;
 use crate::infra::db::media::Content;
 use crate::infra::tenancy::member::Tenant;
 use crate::state::AppState;
+use crate::web::path::PathId;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/media/{id}", get(serve))
@@ -41,9 +41,8 @@ async fn serve(
     mut tenant: Tenant,
     method: Method,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let id = Uuid::try_parse(&id).map_err(|_| AppError::NotFound)?;
     let file = db::media::get(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;

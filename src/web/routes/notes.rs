@@ -3,7 +3,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
@@ -16,7 +15,9 @@ use crate::infra::db;
 use crate::infra::db::notes::{Deleted, NoteSubject};
 use crate::infra::tenancy::capability::{Capability, DeleteRecords};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::path::PathId;
 
 const MAX_CHARS: usize = 10_000;
 
@@ -51,10 +52,6 @@ pub struct InvalidNotePage {
     back: String,
     body: String,
     error: String,
-}
-
-fn parse_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
 }
 
 fn subject_path(subject: NoteSubject) -> String {
@@ -92,64 +89,70 @@ async fn add(mut tenant: Tenant, subject: NoteSubject, form: NoteForm) -> Result
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Note added.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Note added.")
+        .await?;
     Ok(Redirect::to(&format!("{back}#notes")).into_response())
 }
 
-async fn delete(mut tenant: Tenant, subject: NoteSubject, note: &str) -> Result<Redirect> {
+async fn delete(mut tenant: Tenant, subject: NoteSubject, note: Uuid) -> Result<Redirect> {
     let viewer = tenant.member.user_id;
     let moderator = DeleteRecords::allows(tenant.member.role);
-    match db::notes::delete(&mut tenant.tx, subject, parse_id(note)?, viewer, moderator).await? {
+    match db::notes::delete(&mut tenant.tx, subject, note, viewer, moderator).await? {
         Deleted::Yes => {}
         Deleted::NotFound => return Err(AppError::NotFound),
         Deleted::NotYours => return Err(AppError::Forbidden("delete other members' notes")),
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Note deleted.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Note deleted.")
+        .await?;
     Ok(Redirect::to(&format!("{}#notes", subject_path(subject))))
 }
 
 async fn add_to_contact(
     tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<NoteForm>,
 ) -> Result<Response> {
-    add(tenant, NoteSubject::Contact(parse_id(&id)?), form).await
+    add(tenant, NoteSubject::Contact(id), form).await
 }
 
 async fn add_to_company(
     tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<NoteForm>,
 ) -> Result<Response> {
-    add(tenant, NoteSubject::Company(parse_id(&id)?), form).await
+    add(tenant, NoteSubject::Company(id), form).await
 }
 
 async fn delete_from_contact(
     tenant: Tenant,
-    Path((id, note)): Path<(String, String)>,
+    PathId((id, note)): PathId<(Uuid, Uuid)>,
 ) -> Result<Redirect> {
-    delete(tenant, NoteSubject::Contact(parse_id(&id)?), &note).await
+    delete(tenant, NoteSubject::Contact(id), note).await
 }
 
 async fn delete_from_company(
     tenant: Tenant,
-    Path((id, note)): Path<(String, String)>,
+    PathId((id, note)): PathId<(Uuid, Uuid)>,
 ) -> Result<Redirect> {
-    delete(tenant, NoteSubject::Company(parse_id(&id)?), &note).await
+    delete(tenant, NoteSubject::Company(id), note).await
 }
 
 async fn add_to_deal(
     tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<NoteForm>,
 ) -> Result<Response> {
-    add(tenant, NoteSubject::Deal(parse_id(&id)?), form).await
+    add(tenant, NoteSubject::Deal(id), form).await
 }
 
 async fn delete_from_deal(
     tenant: Tenant,
-    Path((id, note)): Path<(String, String)>,
+    PathId((id, note)): PathId<(Uuid, Uuid)>,
 ) -> Result<Redirect> {
-    delete(tenant, NoteSubject::Deal(parse_id(&id)?), &note).await
+    delete(tenant, NoteSubject::Deal(id), note).await
 }

@@ -15,6 +15,7 @@ use crate::features::auth::password::{self, Verified};
 use crate::infra::db;
 use crate::infra::session_store;
 use crate::infra::tenancy::member::{CurrentUser, Page};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::routes::required_text;
 
@@ -91,7 +92,10 @@ async fn update_language(
     let mut conn = state.pool.acquire().await?;
     db::users::set_language(&mut conn, user.user.id, form.language.trim()).await?;
     user.session
-        .flash("success", format!("Translations are now in {name}."))
+        .flash(
+            FlashKind::Success,
+            format!("Translations are now in {name}."),
+        )
         .await?;
     Ok(Redirect::to("/profile").into_response())
 }
@@ -115,7 +119,7 @@ async fn update_name(
     let mut conn = state.pool.acquire().await?;
     db::users::set_name(&mut conn, user.user.id, &name).await?;
     user.session
-        .flash("success", "Your name was saved.")
+        .flash(FlashKind::Success, "Your name was saved.")
         .await?;
     Ok(Redirect::to("/profile").into_response())
 }
@@ -163,7 +167,7 @@ async fn change_password(
     tracing::info!(user_id = %user.user.id, ended = ended.len(), "password changed");
     user.session
         .flash(
-            "success",
+            FlashKind::Success,
             "Your password was changed and your other sessions were signed out.",
         )
         .await?;

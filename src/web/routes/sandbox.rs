@@ -19,6 +19,7 @@ use crate::features::inbox::ingest::{self, Inbound, Ingested};
 use crate::infra::db;
 use crate::infra::db::messages::Message;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::upload::{read_file, upload_error};
 
@@ -192,7 +193,7 @@ async fn deliver(
         tenant
             .session
             .flash(
-                "error",
+                FlashKind::Error,
                 "This number is blocked in the workspace: the message was dropped.",
             )
             .await?;

@@ -16,6 +16,7 @@ use crate::infra::db;
 use crate::infra::db::users::SessionRow;
 use crate::infra::session_store;
 use crate::infra::tenancy::member::{CurrentUser, Page};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::client_ip::ClientIp;
 
@@ -83,7 +84,7 @@ async fn sign_out_others(
     .await?;
     user.session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("Signed out of {} other session(s).", ended.len()),
         )
         .await?;

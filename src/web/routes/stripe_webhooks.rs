@@ -48,7 +48,7 @@ async fn receive(state: &AppState, headers: &HeaderMap, body: &[u8]) -> anyhow::
             return Ok(plain(StatusCode::BAD_REQUEST, "Not a Stripe event."));
         }
     };
-    if !events::record(state, &envelope, &event).await? {
+    if !events::record(&state.env(), &envelope, &event).await? {
         tracing::info!(event = %envelope.id, "a Stripe event received again");
     }
     Ok(plain(StatusCode::OK, "OK"))

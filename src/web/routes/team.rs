@@ -2,7 +2,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -18,12 +18,14 @@ use crate::features::billing::limits::{self, Counted};
 use crate::infra::db;
 use crate::infra::db::invitations::Invitation;
 use crate::infra::db::memberships::Member as MemberRow;
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::mail::Email;
 use crate::infra::tenancy::bootstrap::INVITATION_PREFIX;
 use crate::infra::tenancy::capability::{ManageTeam, OwnWorkspace};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::path::PathId;
 use crate::web::rate_limit::{self, INVITE_PER_INVITER, INVITE_PER_WORKSPACE};
 
 pub fn router() -> Router<AppState> {
@@ -162,7 +164,12 @@ async fn invite(
         tenant.member.user_id,
     )
     .await?;
-    jobs::enqueue(tenant.tx.conn(), &state.secrets, &Job::email(mail)).await?;
+    jobs::enqueue(
+        tenant.tx.conn(),
+        &state.secrets,
+        &jobs::SendEmail::from(mail),
+    )
+    .await?;
     let role_name = role.to_string();
     audit::record(
         &mut tenant.tx,
@@ -175,16 +182,15 @@ async fn invite(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Invitation sent to {email} as {role}."))
+        .flash(
+            FlashKind::Success,
+            format!("Invitation sent to {email} as {role}."),
+        )
         .await?;
     Ok(Redirect::to("/team").into_response())
 }
 
-async fn revoke_invitation(
-    mut tenant: Tenant<ManageTeam>,
-    Path(id): Path<String>,
-) -> Result<Redirect> {
-    let id = Uuid::try_parse(&id).map_err(|_| AppError::NotFound)?;
+async fn revoke_invitation(mut tenant: Tenant<ManageTeam>, PathId(id): PathId) -> Result<Redirect> {
     if !db::invitations::revoke(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
@@ -199,14 +205,13 @@ async fn revoke_invitation(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Invitation revoked.")
+        .flash(FlashKind::Success, "Invitation revoked.")
         .await?;
     Ok(Redirect::to("/team"))
 }
 
 /// The member a path names, in this workspace only (404 otherwise).
-async fn target(tenant: &mut Tenant<ManageTeam>, user_id: &str) -> Result<MemberRow> {
-    let user_id = Uuid::try_parse(user_id).map_err(|_| AppError::NotFound)?;
+async fn target(tenant: &mut Tenant<ManageTeam>, user_id: Uuid) -> Result<MemberRow> {
     db::memberships::lock_org(&mut tenant.tx).await?;
     db::memberships::list(&mut tenant.tx)
         .await?
@@ -223,10 +228,10 @@ struct RoleForm {
 
 async fn change_role(
     mut tenant: Tenant<ManageTeam>,
-    Path(user_id): Path<String>,
+    PathId(user_id): PathId,
     Form(form): Form<RoleForm>,
 ) -> Result<Redirect> {
-    let member = target(&mut tenant, &user_id).await?;
+    let member = target(&mut tenant, user_id).await?;
     let new_role = Role::parse(form.role.trim()).map_err(AppError::BadRequest)?;
     let current = Role::parse(&member.role).map_err(AppError::BadRequest)?;
     let acting = tenant.member.role;
@@ -257,16 +262,19 @@ async fn change_role(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("{} is now {new_role}.", member.name))
+        .flash(
+            FlashKind::Success,
+            format!("{} is now {new_role}.", member.name),
+        )
         .await?;
     Ok(Redirect::to("/team"))
 }
 
 async fn remove_member(
     mut tenant: Tenant<ManageTeam>,
-    Path(user_id): Path<String>,
+    PathId(user_id): PathId,
 ) -> Result<Redirect> {
-    let member = target(&mut tenant, &user_id).await?;
+    let member = target(&mut tenant, user_id).await?;
     let current = Role::parse(&member.role).map_err(AppError::BadRequest)?;
     if current == Role::Owner && tenant.member.role != Role::Owner {
         return Err(AppError::Forbidden("remove an owner (owners only)"));
@@ -291,14 +299,17 @@ async fn remove_member(
         tenant.session.set_org_id(None).await?;
         tenant
             .session
-            .flash("success", format!("You left {}.", tenant.member.org_name))
+            .flash(
+                FlashKind::Success,
+                format!("You left {}.", tenant.member.org_name),
+            )
             .await?;
         return Ok(Redirect::to("/workspaces"));
     }
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("{} was removed from the workspace.", member.name),
         )
         .await?;
@@ -341,7 +352,7 @@ async fn transfer_ownership(
     owner
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("{} is now the owner; you are an admin.", member.name),
         )
         .await?;

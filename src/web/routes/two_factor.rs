@@ -17,6 +17,7 @@ use crate::features::auth::second_factor::{self, SEALED_PURPOSE};
 use crate::features::auth::{tokens, totp};
 use crate::infra::db;
 use crate::infra::tenancy::member::{CurrentUser, Page, workspaces_of};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::client_ip::ClientIp;
 use crate::web::qr::qr_svg;
@@ -170,7 +171,7 @@ async fn enable(
         user.session.set_totp_enrolment(None).await?;
         user.session
             .flash(
-                "error",
+                FlashKind::Error,
                 "Scan the new code below: the one shown before has expired.",
             )
             .await?;
@@ -249,7 +250,7 @@ async fn forget_devices(
     .await?;
     user.session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("Forgot {forgotten} device(s): they will ask for a code at the next sign-in."),
         )
         .await?;
@@ -286,7 +287,7 @@ async fn disable(
     tx.commit().await?;
     audit::for_user(&state, &user.actor(ip), "two_factor.disabled", &[]).await?;
     user.session
-        .flash("success", "Two-factor sign-in is off.")
+        .flash(FlashKind::Success, "Two-factor sign-in is off.")
         .await?;
     Ok(Redirect::to(PAGE).into_response())
 }

@@ -148,7 +148,12 @@ async fn status_events(
             let (phone, name) = match me {
                 Some(me) => me,
                 None => {
-                    let waha = crate::channels::waha::sender::session(state, org_id, bridge)?;
+                    let waha = crate::channels::waha::sender::session(
+                        &state.secrets,
+                        &state.waha_http,
+                        org_id,
+                        bridge,
+                    )?;
                     let (_, me) = waha.status().await?;
                     let phone = me
                         .as_deref()
@@ -166,7 +171,12 @@ async fn status_events(
         "SCAN_QR_CODE" => match &session.pair_phone {
             // Linking by code: WAHA gives one only while waiting for a scan.
             Some(phone) => {
-                let waha = crate::channels::waha::sender::session(state, org_id, bridge)?;
+                let waha = crate::channels::waha::sender::session(
+                    &state.secrets,
+                    &state.waha_http,
+                    org_id,
+                    bridge,
+                )?;
                 match waha.request_code(phone).await {
                     Ok(code) => vec![SessionEvent::PairCode {
                         code,

@@ -14,6 +14,7 @@ use crate::error::{AppError, Result};
 use crate::infra::db::orgs::UserWorkspace;
 use crate::infra::tenancy::bootstrap;
 use crate::infra::tenancy::member::{CurrentUser, Page};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::routes::required_text;
 
@@ -69,7 +70,10 @@ async fn switch(
     };
     user.session.set_org_id(Some(org_id)).await?;
     user.session
-        .flash("success", format!("You are now in {}.", workspace.name))
+        .flash(
+            FlashKind::Success,
+            format!("You are now in {}.", workspace.name),
+        )
         .await?;
     let next = SWITCH_TO
         .iter()
@@ -109,7 +113,7 @@ async fn create(
         .map_err(anyhow::Error::new)?;
     user.session.set_org_id(Some(org_id)).await?;
     user.session
-        .flash("success", format!("Workspace {name} created."))
+        .flash(FlashKind::Success, format!("Workspace {name} created."))
         .await?;
     Ok(Redirect::to("/dashboard").into_response())
 }

@@ -14,12 +14,13 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiQuery, IdPath, present};
 use super::{ErrorBody, Page, created, field_first, label_ids, page_limit, rfc3339};
 use crate::domain::{AttributeDef, AttributeKind};
-use crate::error::AppError;
+use crate::error::{AppError, ResultExt};
 use crate::features::billing::limits::{self, Counted};
 use crate::infra::db;
 use crate::infra::db::attributes::Entity;
 use crate::infra::db::companies::CompanyFields;
 use crate::infra::db::contacts::{Contact, ContactFields, Cursor, ListQuery, Sort, Taken};
+use crate::infra::db::contacts::{EMAIL_KEY, PHONE_KEY};
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::api_client::{ApiClient, ApiError};
 use crate::state::AppState;
@@ -184,7 +185,8 @@ pub async fn create(
     let company_id = company_for(&mut client.tx, &fields).await?;
     let id = db::contacts::insert(&mut client.tx, &fields, company_id)
         .await
-        .map_err(conflict_or)?;
+        .on_constraint(PHONE_KEY, taken)
+        .on_constraint(EMAIL_KEY, taken)?;
     db::labels::set_for(
         &mut client.tx,
         db::labels::Tagged::Contact,
@@ -242,7 +244,8 @@ pub async fn update(
     let company_id = company_for(&mut client.tx, &fields).await?;
     db::contacts::update(&mut client.tx, id, &fields, company_id)
         .await
-        .map_err(conflict_or)?;
+        .on_constraint(PHONE_KEY, taken)
+        .on_constraint(EMAIL_KEY, taken)?;
     db::labels::set_for(
         &mut client.tx,
         db::labels::Tagged::Contact,
@@ -409,11 +412,8 @@ async fn company_for(tx: &mut TenantTx, fields: &ContactFields) -> Result<Option
 }
 
 /// A unique index raced by a concurrent save: the same answer as the check.
-fn conflict_or(e: sqlx::Error) -> AppError {
-    match e.as_database_error().and_then(|d| d.constraint()) {
-        Some("contacts_org_id_phone_key" | "contacts_org_id_email_key") => AppError::Conflict(
-            "Another contact with this phone number or email address was just saved.".into(),
-        ),
-        _ => AppError::Database(e),
-    }
+fn taken() -> AppError {
+    AppError::Conflict(
+        "Another contact with this phone number or email address was just saved.".into(),
+    )
 }

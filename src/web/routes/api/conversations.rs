@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery, IdPath, present};
 use super::{ErrorBody, Page, label_ids, page_limit, rfc3339};
-use crate::error::AppError;
+use crate::error::{AppError, ResultExt};
 use crate::infra::db;
 use crate::infra::db::conversations::{
     AssigneeFilter, Conversation, ListFilter, PRIORITIES, Visibility,
@@ -288,7 +288,7 @@ pub async fn update(
         }
         crate::features::inbox::snooze::set_status(tx, &state.secrets, id, &status, snoozed_until)
             .await
-            .map_err(reopen_conflict_or)?;
+            .on_constraint("conversations_one_active_key", reopen_conflict)?;
     }
     if let Some(assignee) = input.assignee_id
         && !db::conversations::assign(tx, id, assignee).await?
@@ -334,15 +334,8 @@ fn snooze_end(typed: &str) -> Result<OffsetDateTime, AppError> {
 
 /// A reopen raced by the contact's new conversation hits the one-active
 /// index: the same answer as the check.
-fn reopen_conflict_or(e: anyhow::Error) -> AppError {
-    let constraint = e
-        .downcast_ref::<sqlx::Error>()
-        .and_then(|e| e.as_database_error())
-        .and_then(|d| d.constraint());
-    match constraint {
-        Some("conversations_one_active_key") => AppError::Conflict(
-            "status: this contact already has an unresolved conversation on this channel.".into(),
-        ),
-        _ => AppError::Internal(e),
-    }
+fn reopen_conflict() -> AppError {
+    AppError::Conflict(
+        "status: this contact already has an unresolved conversation on this channel.".into(),
+    )
 }

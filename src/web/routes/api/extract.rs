@@ -7,7 +7,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::infra::tenancy::api_client::ApiError;
+use crate::web::path::PathId;
 
 /// A JSON request body. The `Content-Type` is not insisted on: the body is
 /// read as JSON whatever it says. Unknown fields are ignored.
@@ -104,7 +105,8 @@ where
     }
 }
 
-/// The `{id}` of a route: anything that is not a UUID names nothing (404).
+/// The `{id}` of a route: the pages' [`PathId`] (anything that is not a
+/// UUID names nothing: 404), answered in the JSON shape.
 pub struct IdPath(pub Uuid);
 
 impl<S> FromRequestParts<S> for IdPath
@@ -114,12 +116,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Path(id) = Path::<String>::from_request_parts(parts, state)
+        let PathId(id) = PathId::<Uuid>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError(AppError::NotFound))?;
-        Uuid::try_parse(&id)
-            .map(IdPath)
-            .map_err(|_| ApiError(AppError::NotFound))
+            .map_err(ApiError)?;
+        Ok(IdPath(id))
     }
 }
 

@@ -11,11 +11,12 @@ use crate::error::Result;
 use crate::features::auth::{password, tokens};
 use crate::infra::db;
 use crate::infra::db::user_tokens::Purpose;
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::mail::Email;
 use crate::infra::session_store;
 use crate::infra::tenancy::member::Page;
 use crate::infra::tenancy::session_state::AuthSession;
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::client_ip::ClientIp;
 use crate::web::rate_limit::{self, RESET_PER_EMAIL, RESET_PER_IP};
@@ -97,7 +98,7 @@ pub async fn submit_forgot(
             &tokens::hash(&secret),
         )
         .await?;
-        jobs::enqueue(&mut tx, &state.secrets, &Job::email(mail)).await?;
+        jobs::enqueue(&mut tx, &state.secrets, &jobs::SendEmail::from(mail)).await?;
     }
     tx.commit().await?;
     Ok(MessagePage {
@@ -186,7 +187,7 @@ pub async fn submit_reset(
     session.sign_out().await?;
     session
         .flash(
-            "success",
+            FlashKind::Success,
             "Your password was changed. Log in with the new one.",
         )
         .await?;

@@ -12,6 +12,7 @@ use crate::features::auth::password;
 use crate::infra::tenancy::bootstrap::{self, BootstrapError};
 use crate::infra::tenancy::member::{MaybeUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::client_ip::ClientIp;
 use crate::web::rate_limit::{self, SIGNUP_PER_EMAIL, SIGNUP_PER_IP};
@@ -102,7 +103,7 @@ pub async fn submit(
     super::send_verification(&state, user_id, &email).await;
     session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("Welcome to wacrm! We sent a link to {email} to verify it."),
         )
         .await?;

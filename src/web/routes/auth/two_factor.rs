@@ -18,6 +18,7 @@ use crate::features::auth::tokens;
 use crate::infra::db;
 use crate::infra::tenancy::member::Page;
 use crate::infra::tenancy::session_state::AuthSession;
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::client_ip::ClientIp;
 use crate::web::device_cookie;
@@ -65,7 +66,10 @@ pub async fn submit(
 ) -> Result<Response> {
     let Some((user_id, next)) = session.awaiting_second_factor().await? else {
         session
-            .flash("error", "Sign-in timed out. Enter your password again.")
+            .flash(
+                FlashKind::Error,
+                "Sign-in timed out. Enter your password again.",
+            )
             .await?;
         return Ok(start_again());
     };
@@ -124,7 +128,7 @@ pub async fn submit(
     if let Proof::RecoveryCode { left } = proof {
         session
             .flash(
-                "error",
+                FlashKind::Error,
                 format!(
                     "You signed in with a recovery code; {left} left. \
                      Make new ones in Profile → Two-factor sign-in if you lost your app."

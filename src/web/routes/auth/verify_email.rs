@@ -8,10 +8,11 @@ use crate::error::Result;
 use crate::features::auth::tokens;
 use crate::infra::db;
 use crate::infra::db::user_tokens::Purpose;
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::mail::Email;
 use crate::infra::tenancy::member::{CurrentUser, MaybeUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::routes::MessagePage;
 
@@ -31,7 +32,7 @@ pub async fn send_verification(state: &AppState, user_id: Uuid, email: &EmailAdd
         };
         let mut tx = state.pool.begin().await?;
         db::user_tokens::insert(&mut tx, user_id, Purpose::VerifyEmail, &tokens::hash(&secret)).await?;
-        jobs::enqueue(&mut tx, &state.secrets, &Job::email(mail)).await?;
+        jobs::enqueue(&mut tx, &state.secrets, &jobs::SendEmail::from(mail)).await?;
         tx.commit().await?;
         Ok::<_, anyhow::Error>(())
     }
@@ -78,7 +79,10 @@ pub async fn verify(
     };
     db::users::mark_email_verified(&mut conn, user_id).await?;
     session
-        .flash("success", "Thank you: your email address is verified.")
+        .flash(
+            FlashKind::Success,
+            "Thank you: your email address is verified.",
+        )
         .await?;
     Ok(Redirect::to(if user.is_some() {
         "/dashboard"
@@ -101,7 +105,7 @@ pub async fn resend(State(state): State<AppState>, user: CurrentUser) -> Result<
         send_verification(&state, user.user.id, &email).await;
         user.session
             .flash(
-                "success",
+                FlashKind::Success,
                 format!("We sent a new verification link to {email}."),
             )
             .await?;

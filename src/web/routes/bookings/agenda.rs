@@ -1,9 +1,8 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query};
+use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::{parse_day, today};
 use crate::domain::local_time;
@@ -12,6 +11,8 @@ use crate::infra::db;
 use crate::infra::db::bookings::Booking;
 use crate::infra::db::memberships::Member;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
+use crate::web::path::PathId;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -96,12 +97,8 @@ struct BookingPage {
     time_zone: String,
 }
 
-fn booking_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)
-}
-
-pub async fn booking(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let booking = db::bookings::find(&mut tenant.tx, booking_id(&id)?)
+pub async fn booking(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let booking = db::bookings::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let time_zone = db::orgs::time_zone(&mut tenant.tx).await?;
@@ -116,8 +113,7 @@ pub async fn booking(mut tenant: Tenant, Path(id): Path<String>) -> Result<Respo
 }
 
 /// Cancels it (and the customer's reminder); the time is free again.
-pub async fn cancel(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let id = booking_id(&id)?;
+pub async fn cancel(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
     if db::bookings::find(&mut tenant.tx, id).await?.is_none() {
         return Err(AppError::NotFound);
     }
@@ -130,7 +126,7 @@ pub async fn cancel(mut tenant: Tenant, Path(id): Path<String>) -> Result<Respon
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             "Booking cancelled; its reminder will not be sent.",
         )
         .await?;

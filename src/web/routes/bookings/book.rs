@@ -15,6 +15,7 @@ use crate::infra::db;
 use crate::infra::db::bookings::Service;
 use crate::infra::db::memberships::Member;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
 
@@ -214,7 +215,7 @@ pub async fn create(
     match crate::features::bookings::book(&mut tenant.tx, &state.secrets, &request, now).await? {
         Ok(id) => {
             tenant.tx.commit().await?;
-            tenant.session.flash("success", "Booked.").await?;
+            tenant.session.flash(FlashKind::Success, "Booked.").await?;
             Ok(Redirect::to(&format!("/bookings/{id}")).into_response())
         }
         Err(refused) => {

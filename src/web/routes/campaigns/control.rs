@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -17,16 +17,18 @@ use crate::features::inbox::outbound::{self, Outgoing, Target};
 use crate::infra::db;
 use crate::infra::db::campaigns::Campaign;
 use crate::infra::db::contacts::Sender;
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::tenancy::capability::RunCampaigns;
 use crate::infra::tenancy::member::Tenant;
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 /// The campaign, locked until the transaction ends (a state change waits
 /// for a dispatch step, and the other way round).
-async fn locked(tenant: &mut Tenant<RunCampaigns>, id: &str) -> Result<Campaign> {
-    db::campaigns::lock(&mut tenant.tx, super::campaign_id(id)?)
+async fn locked(tenant: &mut Tenant<RunCampaigns>, id: Uuid) -> Result<Campaign> {
+    db::campaigns::lock(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -63,10 +65,10 @@ pub struct TestForm {
 pub async fn test_send(
     State(state): State<AppState>,
     mut tenant: Tenant<RunCampaigns>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<TestForm>,
 ) -> Result<Response> {
-    let campaign = found(&mut tenant, &id).await?;
+    let campaign = found(&mut tenant, id).await?;
     let country = db::orgs::default_country(&mut tenant.tx).await?;
     let phone = PhoneE164::parse(&form.phone, country)
         .map_err(|e| AppError::Unprocessable(format!("Your number: {e}")))?;
@@ -142,7 +144,7 @@ pub async fn test_send(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!(
                 "Test sent to {phone} with {}'s data: it is in the inbox.",
                 data.name
@@ -193,12 +195,12 @@ async fn check_ready(
 pub async fn start(
     State(state): State<AppState>,
     mut tenant: Tenant<RunCampaigns>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let campaign = found(&mut tenant, &id).await?;
+    let campaign = found(&mut tenant, id).await?;
     check_ready(&state, &mut tenant, &campaign, "started").await?;
     db::campaigns::schedule(&mut tenant.tx, campaign.id, OffsetDateTime::now_utc()).await?;
-    let job = Job::StartCampaign {
+    let job = crate::features::campaigns::StartCampaign {
         org_id: tenant.member.org_id,
         campaign_id: campaign.id,
     };
@@ -207,7 +209,7 @@ pub async fn start(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             "Campaign starting: its recipients are being listed.",
         )
         .await?;
@@ -223,10 +225,10 @@ pub struct ScheduleForm {
 pub async fn schedule(
     State(state): State<AppState>,
     mut tenant: Tenant<RunCampaigns>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<ScheduleForm>,
 ) -> Result<Response> {
-    let campaign = found(&mut tenant, &id).await?;
+    let campaign = found(&mut tenant, id).await?;
     let zone = db::orgs::time_zone(&mut tenant.tx).await?;
     let at = local_time::parse(&form.send_at, &zone)
         .map_err(|e| AppError::Unprocessable(format!("Start at: {e}")))?;
@@ -243,7 +245,7 @@ pub async fn schedule(
     }
     check_ready(&state, &mut tenant, &campaign, "scheduled").await?;
     db::campaigns::schedule(&mut tenant.tx, campaign.id, at).await?;
-    let job = Job::StartCampaign {
+    let job = crate::features::campaigns::StartCampaign {
         org_id: tenant.member.org_id,
         campaign_id: campaign.id,
     };
@@ -252,7 +254,7 @@ pub async fn schedule(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!(
                 "Campaign scheduled for {} ({zone}).",
                 local_time::shown(at, &zone)
@@ -263,11 +265,8 @@ pub async fn schedule(
 }
 
 /// A scheduled campaign back to draft (its start job then does nothing).
-pub async fn unschedule(
-    mut tenant: Tenant<RunCampaigns>,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let campaign = locked(&mut tenant, &id).await?;
+pub async fn unschedule(mut tenant: Tenant<RunCampaigns>, PathId(id): PathId) -> Result<Response> {
+    let campaign = locked(&mut tenant, id).await?;
     if campaign.state != "scheduled" {
         return Err(wrong_state(&campaign, "moved back to draft"));
     }
@@ -276,8 +275,8 @@ pub async fn unschedule(
     Ok(back(&campaign))
 }
 
-pub async fn pause(mut tenant: Tenant<RunCampaigns>, Path(id): Path<String>) -> Result<Response> {
-    let campaign = locked(&mut tenant, &id).await?;
+pub async fn pause(mut tenant: Tenant<RunCampaigns>, PathId(id): PathId) -> Result<Response> {
+    let campaign = locked(&mut tenant, id).await?;
     if campaign.state != "running" {
         return Err(wrong_state(&campaign, "paused"));
     }
@@ -293,20 +292,21 @@ pub async fn pause(mut tenant: Tenant<RunCampaigns>, Path(id): Path<String>) -> 
 pub async fn resume(
     State(state): State<AppState>,
     mut tenant: Tenant<RunCampaigns>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let campaign = locked(&mut tenant, &id).await?;
+    let campaign = locked(&mut tenant, id).await?;
     if campaign.state != "paused" {
         return Err(wrong_state(&campaign, "resumed"));
     }
     let run = db::campaigns::run(&mut tenant.tx, campaign.id).await?;
-    crate::features::campaigns::enqueue_dispatch(&mut tenant.tx, &state, campaign.id, run).await?;
+    crate::features::campaigns::enqueue_dispatch(&mut tenant.tx, &state.secrets, campaign.id, run)
+        .await?;
     tenant.tx.commit().await?;
     Ok(back(&campaign))
 }
 
-pub async fn cancel(mut tenant: Tenant<RunCampaigns>, Path(id): Path<String>) -> Result<Response> {
-    let campaign = locked(&mut tenant, &id).await?;
+pub async fn cancel(mut tenant: Tenant<RunCampaigns>, PathId(id): PathId) -> Result<Response> {
+    let campaign = locked(&mut tenant, id).await?;
     if matches!(campaign.state.as_str(), "done" | "canceled") {
         return Err(AppError::Conflict(format!(
             "The campaign is already {}.",
@@ -324,22 +324,25 @@ pub async fn cancel(mut tenant: Tenant<RunCampaigns>, Path(id): Path<String>) ->
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("Campaign canceled: {skipped} recipients will not get it."),
         )
         .await?;
     Ok(back(&campaign))
 }
 
-pub async fn delete(mut tenant: Tenant<RunCampaigns>, Path(id): Path<String>) -> Result<Response> {
-    let campaign = found(&mut tenant, &id).await?;
+pub async fn delete(mut tenant: Tenant<RunCampaigns>, PathId(id): PathId) -> Result<Response> {
+    let campaign = found(&mut tenant, id).await?;
     if !db::campaigns::delete(&mut tenant.tx, campaign.id).await? {
         return Err(wrong_state(&campaign, "deleted"));
     }
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Campaign “{}” deleted.", campaign.name))
+        .flash(
+            FlashKind::Success,
+            format!("Campaign “{}” deleted.", campaign.name),
+        )
         .await?;
     Ok(Redirect::to("/campaigns").into_response())
 }

@@ -9,7 +9,7 @@ mod progress;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -24,8 +24,10 @@ use crate::infra::db::campaigns::{Campaign, Counts, Listed, Pending};
 use crate::infra::db::channels::ChannelKind;
 use crate::infra::tenancy::capability::RunCampaigns;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 use form::CampaignForm;
 
 pub fn router() -> Router<AppState> {
@@ -47,12 +49,8 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns/{id}/recipients.csv", get(progress::export))
 }
 
-fn campaign_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
-}
-
-async fn found(tenant: &mut Tenant<RunCampaigns>, id: &str) -> Result<Campaign> {
-    db::campaigns::find(&mut tenant.tx, campaign_id(id)?)
+async fn found(tenant: &mut Tenant<RunCampaigns>, id: Uuid) -> Result<Campaign> {
+    db::campaigns::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -283,7 +281,7 @@ async fn create(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             "Campaign saved as a draft: check the preview, send yourself a test, then start it.",
         )
         .await?;
@@ -294,10 +292,10 @@ async fn create(
 async fn show(
     State(state): State<AppState>,
     mut tenant: Tenant<RunCampaigns>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Query(params): Query<ShowParams>,
 ) -> Result<Response> {
-    let campaign = found(&mut tenant, &id).await?;
+    let campaign = found(&mut tenant, id).await?;
     if campaign.is_draft() {
         let form = CampaignForm::of(&campaign);
         let chosen = Uuid::try_parse(&params.preview).ok();
@@ -309,10 +307,10 @@ async fn show(
 async fn update(
     State(state): State<AppState>,
     mut tenant: Tenant<RunCampaigns>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(typed): HtmlForm<CampaignForm>,
 ) -> Result<Response> {
-    let campaign = found(&mut tenant, &id).await?;
+    let campaign = found(&mut tenant, id).await?;
     if !campaign.is_draft() {
         return Err(AppError::Conflict(
             "This campaign has started: it can no longer be changed (pause or cancel it instead)."
@@ -335,7 +333,10 @@ async fn update(
     };
     db::campaigns::update(&mut tenant.tx, campaign.id, &fields).await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Campaign saved.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Campaign saved.")
+        .await?;
     Ok(Redirect::to(&format!("/campaigns/{}", campaign.id)).into_response())
 }
 

@@ -11,6 +11,7 @@ use crate::features::audit;
 use crate::features::campaigns::opt_out::{self, Words};
 use crate::infra::tenancy::capability::RunCampaigns;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
 
 #[derive(Debug, Default, Deserialize)]
@@ -98,7 +99,7 @@ pub async fn save(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Opt-out words saved.")
+        .flash(FlashKind::Success, "Opt-out words saved.")
         .await?;
     Ok(Redirect::to("/campaigns/opt-out").into_response())
 }

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Path;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
@@ -22,6 +21,7 @@ use crate::infra::tenancy::capability::RunCampaigns;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
 use crate::web::csv_download::{download, safe_cell};
+use crate::web::path::PathId;
 
 /// How often an open campaign page is told to refresh its progress.
 const REFRESH: Duration = Duration::from_secs(2);
@@ -197,11 +197,8 @@ pub struct ProgressFragment {
 }
 
 /// The progress section alone (what the live page swaps in).
-pub async fn fragment(
-    mut tenant: Tenant<RunCampaigns>,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let campaign = found(&mut tenant, &id).await?;
+pub async fn fragment(mut tenant: Tenant<RunCampaigns>, PathId(id): PathId) -> Result<Response> {
+    let campaign = found(&mut tenant, id).await?;
     let p = progress(&mut tenant, campaign).await?;
     tenant.tx.commit().await?;
     Ok(ProgressFragment {
@@ -213,8 +210,8 @@ pub async fn fragment(
 
 /// Tells the page to refresh its progress every two seconds. Carries no
 /// data: the page fetches the fragment through the checked route.
-pub async fn events(mut tenant: Tenant<RunCampaigns>, Path(id): Path<String>) -> Result<Response> {
-    found(&mut tenant, &id).await?;
+pub async fn events(mut tenant: Tenant<RunCampaigns>, PathId(id): PathId) -> Result<Response> {
+    found(&mut tenant, id).await?;
     // The stream holds no database connection.
     drop(tenant);
     let (sender, receiver) = mpsc::channel::<std::result::Result<Event, Infallible>>(4);
@@ -245,8 +242,8 @@ fn time_cell(at: Option<OffsetDateTime>) -> String {
 }
 
 /// Every recipient with their state, streamed page by page.
-pub async fn export(mut tenant: Tenant<RunCampaigns>, Path(id): Path<String>) -> Result<Response> {
-    let campaign = found(&mut tenant, &id).await?;
+pub async fn export(mut tenant: Tenant<RunCampaigns>, PathId(id): PathId) -> Result<Response> {
+    let campaign = found(&mut tenant, id).await?;
     let mut tx = tenant.tx;
     let (response, sink) = download("campaign-recipients.csv")?;
     tokio::spawn(async move {

@@ -1,6 +1,5 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
@@ -15,7 +14,9 @@ use crate::infra::db::contacts::Contact;
 use crate::infra::db::notes::{Note, NoteSubject};
 use crate::infra::tenancy::capability::{Capability, DeleteRecords};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 /// How many of a company's contacts its page lists.
 const CONTACTS_SHOWN: i64 = 200;
@@ -72,10 +73,6 @@ impl CompanyPage {
     }
 }
 
-fn company_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
-}
-
 /// A company with the contacts and notes its page shows.
 struct CompanyWithLists {
     company: Company,
@@ -83,8 +80,8 @@ struct CompanyWithLists {
     notes: Vec<Note>,
 }
 
-async fn find_company(tenant: &mut Tenant, id: &str) -> Result<CompanyWithLists> {
-    let company = db::companies::find(&mut tenant.tx, company_id(id)?)
+async fn find_company(tenant: &mut Tenant, id: Uuid) -> Result<CompanyWithLists> {
+    let company = db::companies::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let contacts = db::contacts::of_company(&mut tenant.tx, company.id, CONTACTS_SHOWN).await?;
@@ -121,12 +118,15 @@ pub async fn create(mut tenant: Tenant, HtmlForm(form): HtmlForm<CompanyForm>) -
     };
     let id = db::companies::insert(&mut tenant.tx, &fields).await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Company added.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Company added.")
+        .await?;
     Ok(Redirect::to(&format!("/companies/{id}")).into_response())
 }
 
-pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<CompanyPage> {
-    let company = find_company(&mut tenant, &id).await?;
+pub async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<CompanyPage> {
+    let company = find_company(&mut tenant, id).await?;
     let defs = company_attributes(&mut tenant).await?;
     let form = CompanyForm::from_company(&company.company, &defs);
     Ok(CompanyPage::new(tenant, Some(company), form, defs))
@@ -134,10 +134,10 @@ pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<CompanyP
 
 pub async fn update(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<CompanyForm>,
 ) -> Result<Response> {
-    let company = find_company(&mut tenant, &id).await?;
+    let company = find_company(&mut tenant, id).await?;
     let company_id = company.company.id;
     let defs = company_attributes(&mut tenant).await?;
     let fields = match form.parse(&defs) {
@@ -148,18 +148,24 @@ pub async fn update(
     };
     db::companies::update(&mut tenant.tx, company_id, &fields).await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Company saved.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Company saved.")
+        .await?;
     Ok(Redirect::to(&format!("/companies/{company_id}")).into_response())
 }
 
-pub async fn delete(mut tenant: Tenant<DeleteRecords>, Path(id): Path<String>) -> Result<Redirect> {
-    if !db::companies::delete(&mut tenant.tx, company_id(&id)?).await? {
+pub async fn delete(mut tenant: Tenant<DeleteRecords>, PathId(id): PathId) -> Result<Redirect> {
+    if !db::companies::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Company deleted; its contacts were kept.")
+        .flash(
+            FlashKind::Success,
+            "Company deleted; its contacts were kept.",
+        )
         .await?;
     Ok(Redirect::to("/companies"))
 }

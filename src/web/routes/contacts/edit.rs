@@ -1,25 +1,28 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
 
 use super::ContactForm;
 use crate::domain::{AttributeDef, AttributeKind};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Result, ResultExt};
 use crate::features::billing::limits::{self, Counted};
 use crate::infra::db;
 use crate::infra::db::attributes::Entity;
 use crate::infra::db::companies::CompanyFields;
 use crate::infra::db::contacts::{Contact, ContactFields, Taken};
+use crate::infra::db::contacts::{EMAIL_KEY, PHONE_KEY};
 use crate::infra::db::deals::Deal;
 use crate::infra::db::labels::Label;
 use crate::infra::db::notes::{Note, NoteSubject};
 use crate::infra::tenancy::capability::{Capability, DeleteRecords};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 /// The new-contact form, and an existing contact's page with the same form.
 #[derive(Template, WebTemplate)]
@@ -86,8 +89,8 @@ async fn render(
 }
 
 /// The contact with its notes, or 404.
-async fn find_contact(tenant: &mut Tenant, id: &str) -> Result<(Contact, Vec<Note>)> {
-    let mut contact = db::contacts::find(&mut tenant.tx, contact_id(id)?)
+async fn find_contact(tenant: &mut Tenant, id: Uuid) -> Result<(Contact, Vec<Note>)> {
+    let mut contact = db::contacts::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     db::contacts::with_labels(&mut tenant.tx, std::slice::from_mut(&mut contact)).await?;
@@ -101,10 +104,6 @@ async fn find_contact(tenant: &mut Tenant, id: &str) -> Result<(Contact, Vec<Not
     )
     .await?;
     Ok((contact, notes))
-}
-
-fn contact_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
 }
 
 pub async fn new(tenant: Tenant) -> Result<Response> {
@@ -138,13 +137,10 @@ async fn company_for(tenant: &mut Tenant, fields: &ContactFields) -> Result<Opti
 }
 
 /// A unique index raced by a concurrent save: same answer as the check.
-fn conflict_or(e: sqlx::Error) -> AppError {
-    match e.as_database_error().and_then(|d| d.constraint()) {
-        Some("contacts_org_id_phone_key" | "contacts_org_id_email_key") => AppError::Conflict(
-            "Another contact with this phone number or email address was just saved. Search for it in the contact list.".into(),
-        ),
-        _ => AppError::Database(e),
-    }
+fn taken() -> AppError {
+    AppError::Conflict(
+        "Another contact with this phone number or email address was just saved. Search for it in the contact list.".into(),
+    )
 }
 
 pub async fn create(
@@ -183,7 +179,8 @@ pub async fn create(
     let company_id = company_for(&mut tenant, &fields).await?;
     let id = db::contacts::insert(&mut tenant.tx, &fields, company_id)
         .await
-        .map_err(conflict_or)?;
+        .on_constraint(PHONE_KEY, taken)
+        .on_constraint(EMAIL_KEY, taken)?;
     db::labels::set_for(
         &mut tenant.tx,
         db::labels::Tagged::Contact,
@@ -192,12 +189,15 @@ pub async fn create(
     )
     .await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Contact added.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Contact added.")
+        .await?;
     Ok(Redirect::to(&format!("/contacts/{id}")).into_response())
 }
 
-pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let contact = find_contact(&mut tenant, &id).await?;
+pub async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let contact = find_contact(&mut tenant, id).await?;
     let defs = db::attributes::list(&mut tenant.tx, Entity::Contact).await?;
     let form = ContactForm::from_contact(&contact.0, &defs);
     render(StatusCode::OK, tenant, Some(contact), form, vec![], None).await
@@ -205,10 +205,10 @@ pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response
 
 pub async fn update(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<ContactForm>,
 ) -> Result<Response> {
-    let contact = find_contact(&mut tenant, &id).await?;
+    let contact = find_contact(&mut tenant, id).await?;
     let contact_id = contact.0.id;
     let country = db::orgs::default_country(&mut tenant.tx).await?;
     let defs = db::attributes::list(&mut tenant.tx, Entity::Contact).await?;
@@ -241,7 +241,8 @@ pub async fn update(
     let company_id = company_for(&mut tenant, &fields).await?;
     db::contacts::update(&mut tenant.tx, contact_id, &fields, company_id)
         .await
-        .map_err(conflict_or)?;
+        .on_constraint(PHONE_KEY, taken)
+        .on_constraint(EMAIL_KEY, taken)?;
     db::labels::set_for(
         &mut tenant.tx,
         db::labels::Tagged::Contact,
@@ -250,15 +251,21 @@ pub async fn update(
     )
     .await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Contact saved.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Contact saved.")
+        .await?;
     Ok(Redirect::to(&format!("/contacts/{contact_id}")).into_response())
 }
 
-pub async fn delete(mut tenant: Tenant<DeleteRecords>, Path(id): Path<String>) -> Result<Redirect> {
-    if !db::contacts::delete(&mut tenant.tx, contact_id(&id)?).await? {
+pub async fn delete(mut tenant: Tenant<DeleteRecords>, PathId(id): PathId) -> Result<Redirect> {
+    if !db::contacts::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Contact deleted.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Contact deleted.")
+        .await?;
     Ok(Redirect::to("/contacts"))
 }

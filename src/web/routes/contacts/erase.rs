@@ -1,10 +1,9 @@
 //! Erasing a contact on their request (owners): everything about them goes
 //! (see `crate::features::erasure`); the audit log keeps the counts.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::features::audit;
@@ -12,8 +11,10 @@ use crate::features::erasure;
 use crate::features::export;
 use crate::infra::tenancy::capability::OwnWorkspace;
 use crate::infra::tenancy::member::Tenant;
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 /// What the owner types to confirm.
 const CONFIRMATION: &str = "ERASE";
@@ -27,10 +28,9 @@ pub struct EraseForm {
 pub async fn erase(
     State(state): State<AppState>,
     mut tenant: Tenant<OwnWorkspace>,
-    Path(id): Path<String>,
+    PathId(contact_id): PathId,
     HtmlForm(form): HtmlForm<EraseForm>,
 ) -> Result<Response> {
-    let contact_id = Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)?;
     if form.confirm.trim() != CONFIRMATION {
         crate::infra::db::contacts::find(&mut tenant.tx, contact_id)
             .await?
@@ -59,7 +59,7 @@ pub async fn erase(
     .await?;
     tenant.tx.commit().await?;
     for export_id in &erased.exports {
-        export::remove_archive(&state, tenant.member.org_id, *export_id)
+        export::remove_archive(&state.config, tenant.member.org_id, *export_id)
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
     }
@@ -67,7 +67,7 @@ pub async fn erase(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!(
                 "The contact was erased: {} conversation(s), {} message(s), {} note(s) and {} file(s) with them.",
                 erased.conversations, erased.messages, erased.notes, erased.media

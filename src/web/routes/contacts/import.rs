@@ -5,11 +5,10 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::features::import::csv_file::{self, MAX_BYTES};
@@ -17,12 +16,13 @@ use crate::features::import::mapping::{self, Field};
 use crate::infra::db;
 use crate::infra::db::attributes::Entity;
 use crate::infra::db::imports::{Failure, Import};
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
 use crate::web::csv_cell::CsvWriter;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 use crate::web::upload::{read_file, upload_error};
 
 /// Failed rows shown on the page (all of them are in the download).
@@ -94,10 +94,6 @@ pub struct ImportPage {
     failures: Vec<Failure>,
 }
 
-fn import_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
-}
-
 async fn render(
     mut tenant: Tenant<ManageSettings>,
     import: Import,
@@ -134,11 +130,8 @@ async fn render(
     })
 }
 
-pub async fn show(
-    mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
-) -> Result<ImportPage> {
-    let import = db::imports::find(&mut tenant.tx, import_id(&id)?)
+pub async fn show(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<ImportPage> {
+    let import = db::imports::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     render(tenant, import, None, vec![]).await
@@ -155,10 +148,10 @@ pub struct MappingForm {
 pub async fn start(
     State(state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<MappingForm>,
 ) -> Result<Response> {
-    let import = db::imports::find(&mut tenant.tx, import_id(&id)?)
+    let import = db::imports::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     tenant.member.must_be_writable()?;
@@ -188,7 +181,7 @@ pub async fn start(
         .map(|f| f.as_ref().map(Field::value).unwrap_or_default())
         .collect();
     if db::imports::start(&mut tenant.tx, import.id, &stored, on_duplicate).await? {
-        let job = Job::ImportContacts {
+        let job = crate::features::import::run::ImportContacts {
             org_id: tenant.member.org_id,
             import_id: import.id,
         };
@@ -201,9 +194,9 @@ pub async fn start(
 /// The failed rows as CSV: the file's columns, then the row number and the reason.
 pub async fn failed_rows(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let import = db::imports::find(&mut tenant.tx, import_id(&id)?)
+    let import = db::imports::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let failures = db::imports::failures(&mut tenant.tx, import.id, FAILURES_DOWNLOADED).await?;

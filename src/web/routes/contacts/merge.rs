@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, Query};
+use axum::extract::Query;
 use axum::response::Redirect;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -15,6 +15,8 @@ use crate::infra::db;
 use crate::infra::db::contacts::{Contact, ListQuery, Sort};
 use crate::infra::tenancy::capability::DeleteRecords;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
+use crate::web::path::PathId;
 
 /// Candidates shown per search.
 const CANDIDATES: i64 = 20;
@@ -34,16 +36,12 @@ pub struct MergePage {
     candidates: Vec<Contact>,
 }
 
-fn parse_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)
-}
-
 pub async fn show(
     mut tenant: Tenant<DeleteRecords>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Query(search): Query<MergeSearch>,
 ) -> Result<MergePage> {
-    let contact = db::contacts::find(&mut tenant.tx, parse_id(&id)?)
+    let contact = db::contacts::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let q = search.q.trim().to_owned();
@@ -77,11 +75,10 @@ pub struct MergeForm {
 
 pub async fn merge(
     mut tenant: Tenant<DeleteRecords>,
-    Path(id): Path<String>,
+    PathId(keep): PathId,
     Form(form): Form<MergeForm>,
 ) -> Result<Redirect> {
-    let keep = parse_id(&id)?;
-    let gone = parse_id(&form.other)?;
+    let gone = Uuid::try_parse(form.other.trim()).map_err(|_| AppError::NotFound)?;
     if keep == gone {
         return Err(AppError::BadRequest(
             "A contact cannot be merged into itself; pick another one.".into(),
@@ -93,7 +90,10 @@ pub async fn merge(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Contacts merged: notes and labels moved here.")
+        .flash(
+            FlashKind::Success,
+            "Contacts merged: notes and labels moved here.",
+        )
         .await?;
     Ok(Redirect::to(&format!("/contacts/{keep}")))
 }

@@ -1,6 +1,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query};
+use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -11,7 +11,9 @@ use crate::infra::db;
 use crate::infra::db::deals::{Deal, StageTotal};
 use crate::infra::db::pipelines::{Pipeline, Stage};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 /// Deals the board shows at most (the list view pages through more).
 const BOARD_LIMIT: i64 = 1_000;
@@ -92,10 +94,9 @@ pub struct MoveForm {
 /// or a drag); lost needs a reason.
 pub async fn move_deal(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<MoveForm>,
 ) -> Result<Response> {
-    let id = Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)?;
     let deal = db::deals::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -129,7 +130,7 @@ pub async fn move_deal(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("\"{}\" moved to {}.", deal.title, stage.name),
         )
         .await?;

@@ -1,6 +1,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
@@ -16,7 +16,9 @@ use crate::infra::db::pipelines::{Pipeline, Stage};
 use crate::infra::db::tasks::Task;
 use crate::infra::tenancy::capability::{Capability, DeleteRecords};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "deals/new.html")]
@@ -73,10 +75,6 @@ fn form_of(deal: &Deal) -> DealForm {
         company: deal.company_name.clone().unwrap_or_default(),
         ..DealForm::default()
     }
-}
-
-fn deal_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)
 }
 
 /// The form's contact (from `contact`, or the conversation's), checked to be
@@ -198,7 +196,10 @@ pub async fn create(
     fields.details.company_id = company_named(&mut tenant, company_name).await?;
     let id = db::deals::insert(&mut tenant.tx, &fields).await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Deal created.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Deal created.")
+        .await?;
     Ok(Redirect::to(&format!("/deals/{id}")).into_response())
 }
 
@@ -244,8 +245,8 @@ async fn deal_page(
         .into_response())
 }
 
-pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let deal = db::deals::find(&mut tenant.tx, deal_id(&id)?)
+pub async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let deal = db::deals::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let form = form_of(&deal);
@@ -256,10 +257,10 @@ pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response
 /// form, where lost asks for a reason).
 pub async fn update(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<DealForm>,
 ) -> Result<Response> {
-    let deal = db::deals::find(&mut tenant.tx, deal_id(&id)?)
+    let deal = db::deals::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let members = db::memberships::list(&mut tenant.tx).await?;
@@ -275,21 +276,27 @@ pub async fn update(
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Deal saved.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Deal saved.")
+        .await?;
     Ok(Redirect::to(&format!("/deals/{}", deal.id)).into_response())
 }
 
 /// Owners and admins delete deals (with their notes); the board is where
 /// one goes after.
-pub async fn delete(mut tenant: Tenant<DeleteRecords>, Path(id): Path<String>) -> Result<Response> {
-    let deal = db::deals::find(&mut tenant.tx, deal_id(&id)?)
+pub async fn delete(mut tenant: Tenant<DeleteRecords>, PathId(id): PathId) -> Result<Response> {
+    let deal = db::deals::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     db::deals::delete(&mut tenant.tx, deal.id).await?;
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Deal \"{}\" deleted.", deal.title))
+        .flash(
+            FlashKind::Success,
+            format!("Deal \"{}\" deleted.", deal.title),
+        )
         .await?;
     Ok(Redirect::to(&format!("/deals?pipeline={}", deal.pipeline_id)).into_response())
 }

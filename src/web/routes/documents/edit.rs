@@ -1,6 +1,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -15,7 +15,9 @@ use crate::infra::db;
 use crate::infra::db::products::Product;
 use crate::infra::db::sales_documents::{DraftHead, SalesDocument, SalesLine};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 /// Documents a list shows.
 const LIST_LIMIT: i64 = 200;
@@ -24,10 +26,6 @@ const PRODUCTS_OFFERED: i64 = 500;
 
 const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
-
-pub(super) fn document_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -254,8 +252,8 @@ fn form_of(document: &SalesDocument) -> EditorForm {
     }
 }
 
-pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let document = db::sales_documents::find(&mut tenant.tx, document_id(&id)?)
+pub async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let document = db::sales_documents::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let form = form_of(&document);
@@ -265,10 +263,10 @@ pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response
 /// Saves a draft's head and lines; anything wrong keeps what was typed.
 pub async fn save(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<EditorForm>,
 ) -> Result<Response> {
-    let document = db::sales_documents::find_for_update(&mut tenant.tx, document_id(&id)?)
+    let document = db::sales_documents::find_for_update(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     if !document.is_draft() {
@@ -317,7 +315,7 @@ pub async fn save(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("Saved: {}.", money::shown(totals.total, &currency)),
         )
         .await?;
@@ -325,8 +323,8 @@ pub async fn save(
 }
 
 /// Drafts only: an issued document has a number and stays (void it).
-pub async fn delete(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let document = db::sales_documents::find_for_update(&mut tenant.tx, document_id(&id)?)
+pub async fn delete(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let document = db::sales_documents::find_for_update(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     if !db::sales_documents::delete_draft(&mut tenant.tx, document.id).await? {
@@ -336,6 +334,9 @@ pub async fn delete(mut tenant: Tenant, Path(id): Path<String>) -> Result<Respon
         )));
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Draft deleted.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Draft deleted.")
+        .await?;
     Ok(Redirect::to(&format!("/documents?kind={}", document.kind)).into_response())
 }

@@ -4,7 +4,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::edit::document_id;
 use crate::domain::MessageKind;
 use crate::domain::document_totals::{DocumentTotals, round2};
 use crate::domain::local_time;
@@ -18,9 +17,11 @@ use crate::infra::db;
 use crate::infra::db::orders::{NewOrder, OrderLine};
 use crate::infra::db::sales_documents::SalesDocument;
 use crate::infra::tenancy::member::Tenant;
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::infra::tenancy::{TenantTx, bootstrap};
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 /// Today on the workspace's clock.
 async fn today(tx: &mut TenantTx) -> Result<time::Date> {
@@ -36,8 +37,8 @@ async fn today(tx: &mut TenantTx) -> Result<time::Date> {
 
 /// A draft gets the next number of its kind (no gaps: the number is taken
 /// in this transaction) and is sent.
-pub async fn issue(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let document = db::sales_documents::find_for_update(&mut tenant.tx, document_id(&id)?)
+pub async fn issue(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let document = db::sales_documents::find_for_update(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     if !document.is_draft() {
@@ -63,7 +64,7 @@ pub async fn issue(mut tenant: Tenant, Path(id): Path<String>) -> Result<Respons
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("{} {} issued.", issued.title(), issued.reference()),
         )
         .await?;
@@ -90,10 +91,10 @@ fn allowed(document: &SalesDocument, to: &str) -> bool {
 /// or void.
 pub async fn change(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<StateForm>,
 ) -> Result<Response> {
-    let document = db::sales_documents::find_for_update(&mut tenant.tx, document_id(&id)?)
+    let document = db::sales_documents::find_for_update(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let to = form.state.trim();
@@ -142,7 +143,7 @@ pub async fn change(
     }
     db::sales_documents::set_state(&mut tenant.tx, document.id, to, order_id).await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", said).await?;
+    tenant.session.flash(FlashKind::Success, said).await?;
     Ok(Redirect::to(&format!("/documents/{}", document.id)).into_response())
 }
 
@@ -199,8 +200,8 @@ async fn render_pdf(tx: &mut TenantTx, document: &SalesDocument) -> Result<Vec<u
     Ok(crate::features::documents::render(&printable).map_err(anyhow::Error::from)?)
 }
 
-pub async fn pdf(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let document = db::sales_documents::find(&mut tenant.tx, document_id(&id)?)
+pub async fn pdf(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let document = db::sales_documents::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let bytes = render_pdf(&mut tenant.tx, &document).await?;
@@ -223,9 +224,9 @@ pub async fn pdf(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response>
 pub async fn send(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let document = db::sales_documents::find(&mut tenant.tx, document_id(&id)?)
+    let document = db::sales_documents::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     if document.is_draft() || document.state == "void" {
@@ -307,7 +308,10 @@ pub async fn send(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("{caption} sent into the conversation."))
+        .flash(
+            FlashKind::Success,
+            format!("{caption} sent into the conversation."),
+        )
         .await?;
     Ok(Redirect::to(&format!("/documents/{}", document.id)).into_response())
 }
@@ -320,9 +324,9 @@ const SHARE_PREFIX: &str = "doc";
 pub async fn share(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let document = db::sales_documents::find_for_update(&mut tenant.tx, document_id(&id)?)
+    let document = db::sales_documents::find_for_update(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     if document.is_draft() {
@@ -337,7 +341,7 @@ pub async fn share(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!(
                 "Anyone with this link can download {}: {link}",
                 document.reference()
@@ -348,15 +352,15 @@ pub async fn share(
 }
 
 /// The share link stops working.
-pub async fn unshare(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let document = db::sales_documents::find_for_update(&mut tenant.tx, document_id(&id)?)
+pub async fn unshare(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let document = db::sales_documents::find_for_update(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     db::sales_documents::set_share(&mut tenant.tx, document.id, None).await?;
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "The share link no longer works.")
+        .flash(FlashKind::Success, "The share link no longer works.")
         .await?;
     Ok(Redirect::to(&format!("/documents/{}", document.id)).into_response())
 }

@@ -3,14 +3,13 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::conversation_id;
 use crate::domain::MessageKind;
 use crate::domain::mention::mentioned;
 use crate::error::{AppError, Result};
@@ -21,6 +20,7 @@ use crate::infra::db::conversations::{Conversation, PRIORITIES};
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 use crate::web::upload::UploadedFile;
 
 const WINDOW_CLOSED: &str = "The customer last wrote more than 24 hours ago: WhatsApp delivers \
@@ -29,10 +29,10 @@ const WINDOW_CLOSED: &str = "The customer last wrote more than 24 hours ago: Wha
 /// WhatsApp's limit for a text message body.
 const MAX_TEXT: usize = 4096;
 
-pub(super) async fn visible_conversation(tenant: &mut Tenant, id: &str) -> Result<Conversation> {
+pub(super) async fn visible_conversation(tenant: &mut Tenant, id: Uuid) -> Result<Conversation> {
     let viewer = tenant.member.user_id;
     let visibility = tenant.member.visibility();
-    db::conversations::find(&mut tenant.tx, conversation_id(id)?, viewer, visibility)
+    db::conversations::find(&mut tenant.tx, id, viewer, visibility)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -85,10 +85,10 @@ fn not_sent(tenant: Tenant, id: Uuid, what: &str, form: TextForm, error: String)
 pub async fn reply(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<TextForm>,
 ) -> Result<Response> {
-    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let conversation = visible_conversation(&mut tenant, id).await?;
     tenant.member.must_be_writable()?;
     let reply_to = answered(&mut tenant, &conversation, &form.reply_to).await?;
     if let Some(error) = check_text(&form.text) {
@@ -137,10 +137,10 @@ pub struct ReactionForm {
 pub async fn react(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<ReactionForm>,
 ) -> Result<Response> {
-    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let conversation = visible_conversation(&mut tenant, id).await?;
     tenant.member.must_be_writable()?;
     let target = answered(&mut tenant, &conversation, &form.message_id)
         .await?
@@ -177,10 +177,10 @@ const WINDOW_CLOSED_REACTION: &str = "The customer last wrote more than 24 hours
 pub async fn attach(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     mut multipart: Multipart,
 ) -> Result<Response> {
-    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let conversation = visible_conversation(&mut tenant, id).await?;
     tenant.member.must_be_writable()?;
     let (file, fields) = attachment::read(&mut multipart, &state.media).await?;
     let field = |name: &str| {
@@ -240,10 +240,10 @@ pub async fn attach(
 
 pub async fn note(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<TextForm>,
 ) -> Result<Response> {
-    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let conversation = visible_conversation(&mut tenant, id).await?;
     if let Some(error) = check_text(&form.text) {
         return Ok(not_sent(tenant, conversation.id, "notes", form, error));
     }
@@ -268,10 +268,10 @@ pub struct StatusForm {
 pub async fn status(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<StatusForm>,
 ) -> Result<Redirect> {
-    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let conversation = visible_conversation(&mut tenant, id).await?;
     let snoozed_until = match form.status.as_str() {
         "open" | "pending" | "resolved" => None,
         "snoozed" => {
@@ -329,10 +329,10 @@ pub struct AssignForm {
 
 pub async fn assign(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<AssignForm>,
 ) -> Result<Redirect> {
-    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let conversation = visible_conversation(&mut tenant, id).await?;
     let assignee = match form.assignee.trim() {
         "" => None,
         "me" => Some(tenant.member.user_id),
@@ -358,10 +358,10 @@ pub struct PriorityForm {
 
 pub async fn priority(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<PriorityForm>,
 ) -> Result<Redirect> {
-    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let conversation = visible_conversation(&mut tenant, id).await?;
     let priority = form.priority.trim();
     if !PRIORITIES.iter().any(|(value, _)| *value == priority) {
         return Err(AppError::Unprocessable(
@@ -382,10 +382,10 @@ pub struct LabelsForm {
 
 pub async fn labels(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<LabelsForm>,
 ) -> Result<Redirect> {
-    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let conversation = visible_conversation(&mut tenant, id).await?;
     let label_ids = form
         .labels
         .iter()
@@ -411,10 +411,10 @@ pub struct TemplateForm {
 pub async fn template(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<TemplateForm>,
 ) -> Result<Response> {
-    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let conversation = visible_conversation(&mut tenant, id).await?;
     tenant.member.must_be_writable()?;
     let author = Some(tenant.member.user_id);
     match outbound::queue_template(

@@ -9,7 +9,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -23,6 +23,7 @@ use crate::features::ai::provider::Turn;
 use crate::infra::db;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
+use crate::web::path::PathId;
 
 /// WhatsApp's limit for a text message body (the draft's too).
 const MAX_TEXT: usize = 4096;
@@ -111,9 +112,9 @@ fn respond(
 /// Counts the call, commits the request's transaction, asks the model.
 async fn ask(state: &AppState, tenant: Tenant, turns: Vec<Turn>) -> Result<String> {
     let mut tx = tenant.tx;
-    let prepared = assist::prepare(state, &mut tx).await?;
+    let prepared = assist::prepare(&state.env(), &mut tx).await?;
     tx.commit().await?;
-    assist::run(state, prepared, &turns, MAX_ANSWER_TOKENS)
+    assist::run(&state.env(), prepared, &turns, MAX_ANSWER_TOKENS)
         .await?
         .map(|c| c.text)
         .map_err(|e| AppError::BadGateway(e.to_string()))
@@ -137,10 +138,10 @@ pub async fn draft(
     State(state): State<AppState>,
     headers: HeaderMap,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<DraftForm>,
 ) -> Result<Response> {
-    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let conversation = visible_conversation(&mut tenant, id).await?;
     let page = tenant.page.clone();
     let asked = Asked {
         kind: "draft",
@@ -191,9 +192,9 @@ pub async fn summary(
     State(state): State<AppState>,
     headers: HeaderMap,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let conversation = visible_conversation(&mut tenant, id).await?;
     let page = tenant.page.clone();
     let asked = Asked {
         kind: "summary",
@@ -231,10 +232,10 @@ pub async fn translate(
     State(state): State<AppState>,
     headers: HeaderMap,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<TranslateForm>,
 ) -> Result<Response> {
-    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let conversation = visible_conversation(&mut tenant, id).await?;
     let message_id = Uuid::try_parse(form.message_id.trim()).map_err(|_| {
         AppError::BadRequest("The message to translate is not valid; pick it again.".into())
     })?;

@@ -62,10 +62,6 @@ async fn answerable(tx: &mut TenantTx, conversation_id: Uuid, id: &str) -> Resul
     }
 }
 
-fn conversation_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
-}
-
 /// A `(time, id)` keyset position as an opaque page link parameter.
 pub fn encode_position((at, id): (OffsetDateTime, Uuid)) -> String {
     let raw = format!("{}:{id}", at.unix_timestamp_nanos());

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query};
+use axum::extract::Query;
 use serde::Deserialize;
 
 use super::actions::visible_conversation;
@@ -15,6 +15,7 @@ use crate::error::Result;
 use crate::infra::db;
 use crate::infra::db::conversations::Conversation;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::web::path::PathId;
 
 const SUGGESTIONS: i64 = 8;
 
@@ -47,10 +48,10 @@ fn variables<'a>(page: &'a Page, conversation: &'a Conversation) -> Variables<'a
 
 pub async fn suggest(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Query(params): Query<SuggestParams>,
 ) -> Result<Suggestions> {
-    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let conversation = visible_conversation(&mut tenant, id).await?;
     let mut suggestions = vec![];
     if let Some(prefix) = typed_shortcode(&params.text) {
         let replies = db::canned::starting_with(&mut tenant.tx, &prefix, SUGGESTIONS).await?;

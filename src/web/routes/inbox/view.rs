@@ -1,12 +1,12 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query};
+use axum::extract::Query;
 use axum::http::header::{self, HeaderName};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{conversation_id, decode_position, encode_position};
+use super::{decode_position, encode_position};
 use crate::domain::MessageKind;
 use crate::error::{AppError, Result};
 use crate::infra::db;
@@ -17,6 +17,7 @@ use crate::infra::db::labels::Label;
 use crate::infra::db::memberships::Member as TeamMember;
 use crate::infra::db::messages::{Message, PageEnd};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::web::path::PathId;
 
 const LIST_SIZE: i64 = 50;
 /// The reactions offered on a message.
@@ -357,10 +358,10 @@ pub async fn index(
 pub async fn show(
     mut tenant: Tenant,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Query(params): Query<ListParams>,
 ) -> Result<Response> {
-    let selected = load_selected(&mut tenant, &id, &params).await?;
+    let selected = load_selected(&mut tenant, id, &params).await?;
     render(tenant, &headers, params, Some(selected)).await
 }
 
@@ -389,10 +390,13 @@ async fn bot_note(
     }))
 }
 
-pub async fn load_selected(tenant: &mut Tenant, id: &str, params: &ListParams) -> Result<Selected> {
+pub async fn load_selected(
+    tenant: &mut Tenant,
+    id: uuid::Uuid,
+    params: &ListParams,
+) -> Result<Selected> {
     let viewer = tenant.member.user_id;
     let visibility = tenant.member.visibility();
-    let id = conversation_id(id)?;
     let end = match (decode_position(&params.older)?, params.at.trim()) {
         (Some(before), _) => PageEnd::Before(before),
         (None, "") => PageEnd::Latest,

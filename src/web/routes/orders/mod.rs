@@ -6,12 +6,11 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::domain::document_totals::{DocumentTotals, LineInput};
 use crate::error::{AppError, Result};
@@ -22,8 +21,10 @@ use crate::infra::db::orders::{Order, OrderLine};
 use crate::infra::db::sales_documents::{DraftHead, NewLine};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 use rust_decimal::Decimal;
 
 /// Orders the list shows.
@@ -37,10 +38,6 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/invoice", post(invoice))
         .route("/orders/from-message/{id}", get(from_message))
         .route("/settings/orders", get(settings).post(save_settings))
-}
-
-fn id_of(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,8 +92,8 @@ impl OrderPage {
     }
 }
 
-async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let order = db::orders::find(&mut tenant.tx, id_of(&id)?)
+async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let order = db::orders::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let lines = db::orders::lines(&mut tenant.tx, order.id).await?;
@@ -110,8 +107,8 @@ async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
     .into_response())
 }
 
-async fn from_message(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let order = db::orders::id_of_message(&mut tenant.tx, id_of(&id)?)
+async fn from_message(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let order = db::orders::id_of_message(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     tenant.tx.commit().await?;
@@ -127,10 +124,10 @@ pub struct StatusForm {
 async fn change_status(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<StatusForm>,
 ) -> Result<Response> {
-    let order = db::orders::find(&mut tenant.tx, id_of(&id)?)
+    let order = db::orders::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let status = STATUSES
@@ -164,14 +161,14 @@ async fn change_status(
             order.number
         ),
     };
-    tenant.session.flash("success", said).await?;
+    tenant.session.flash(FlashKind::Success, said).await?;
     Ok(Redirect::to(&format!("/orders/{}", order.id)).into_response())
 }
 
 /// A draft invoice of the order's lines (at their prices, without tax: the
 /// member reviews the draft before issuing it).
-async fn invoice(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let order = db::orders::find(&mut tenant.tx, id_of(&id)?)
+async fn invoice(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let order = db::orders::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let contact_id = order.contact_id.ok_or_else(|| {
@@ -216,7 +213,7 @@ async fn invoice(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response>
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!(
                 "A draft invoice of order #{}: check it, then issue it.",
                 order.number
@@ -287,7 +284,7 @@ async fn save_settings(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Order template saved.")
+        .flash(FlashKind::Success, "Order template saved.")
         .await?;
     Ok(Redirect::to("/settings/orders").into_response())
 }

@@ -1,6 +1,5 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -13,7 +12,9 @@ use crate::infra::db;
 use crate::infra::db::products::{Product, SaveError};
 use crate::infra::tenancy::capability::{Capability, ManageCatalogue};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 /// The new-product form, and a product's page: its form for owners and
 /// admins, its details for everyone else.
@@ -60,8 +61,7 @@ fn render<C: Capability>(
 
 /// The product of this workspace with the id in the path; a malformed id is
 /// as missing as another workspace's.
-async fn find_product<C: Capability>(tenant: &mut Tenant<C>, id: &str) -> Result<Product> {
-    let id = Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)?;
+async fn find_product<C: Capability>(tenant: &mut Tenant<C>, id: Uuid) -> Result<Product> {
     db::products::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)
@@ -106,22 +106,25 @@ pub async fn create(
         Err(SaveError::Database(e)) => return Err(e.into()),
     };
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Product added.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Product added.")
+        .await?;
     Ok(Redirect::to(&format!("/products/{id}")).into_response())
 }
 
-pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let product = find_product(&mut tenant, &id).await?;
+pub async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let product = find_product(&mut tenant, id).await?;
     let form = ProductForm::from_product(&product);
     Ok(render(StatusCode::OK, tenant, Some(product), form, vec![]))
 }
 
 pub async fn update(
     mut tenant: Tenant<ManageCatalogue>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<ProductForm>,
 ) -> Result<Response> {
-    let product = find_product(&mut tenant, &id).await?;
+    let product = find_product(&mut tenant, id).await?;
     let fields = match form.parse() {
         Ok(fields) => fields,
         Err(errors) => {
@@ -150,7 +153,10 @@ pub async fn update(
         Err(SaveError::Database(e)) => return Err(e.into()),
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Product saved.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Product saved.")
+        .await?;
     Ok(Redirect::to(&format!("/products/{}", product.id)).into_response())
 }
 
@@ -165,10 +171,10 @@ pub struct ActiveForm {
 /// are not found by their SKU; their row stays for what refers to them.
 pub async fn set_active(
     mut tenant: Tenant<ManageCatalogue>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<ActiveForm>,
 ) -> Result<Response> {
-    let product = find_product(&mut tenant, &id).await?;
+    let product = find_product(&mut tenant, id).await?;
     let active = match form.active.trim() {
         "true" => true,
         "false" => false,
@@ -187,6 +193,6 @@ pub async fn set_active(
     } else {
         "Product archived: it no longer shows in the list or in orders."
     };
-    tenant.session.flash("success", done).await?;
+    tenant.session.flash(FlashKind::Success, done).await?;
     Ok(Redirect::to(&format!("/products/{}", product.id)).into_response())
 }

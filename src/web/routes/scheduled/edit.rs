@@ -5,7 +5,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -21,8 +21,10 @@ use crate::infra::db;
 use crate::infra::db::conversations::Conversation;
 use crate::infra::db::scheduled::{Draft, Scheduled};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 use crate::web::routes::MessagePage;
 
 /// The "send later" form on a page of its own: a message being edited, or
@@ -130,10 +132,10 @@ async fn window_warning(
 pub async fn create(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<ScheduleForm>,
 ) -> Result<Response> {
-    let conversation = visible_conversation(&mut tenant, &id).await?;
+    let conversation = visible_conversation(&mut tenant, id).await?;
     tenant.member.must_be_writable()?;
     let time_zone = time_zone(&mut tenant.tx).await?;
     let draft = match form
@@ -162,7 +164,7 @@ pub async fn create(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("Scheduled for {when} ({time_zone}).{warning}"),
         )
         .await?;
@@ -171,8 +173,8 @@ pub async fn create(
 }
 
 /// `GET /scheduled/{id}`: the form while it waits, what became of it after.
-pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let item = visible(&mut tenant, &id).await?;
+pub async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let item = visible(&mut tenant, id).await?;
     let time_zone = time_zone(&mut tenant.tx).await?;
     let form = ScheduleForm::of(&item, &time_zone);
     form_page(
@@ -189,10 +191,10 @@ pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response
 pub async fn update(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<ScheduleForm>,
 ) -> Result<Response> {
-    let item = visible(&mut tenant, &id).await?;
+    let item = visible(&mut tenant, id).await?;
     if !item.is_scheduled() {
         return Ok(no_longer_waiting(tenant, &item));
     }
@@ -211,17 +213,17 @@ pub async fn update(
     };
     if !scheduling::change(&mut tenant.tx, &state.secrets, &item, &draft).await? {
         // Sent or canceled meanwhile.
-        let now = visible(&mut tenant, &id).await?;
+        let now = visible(&mut tenant, id).await?;
         return Ok(no_longer_waiting(tenant, &now));
     }
-    let conversation = visible_conversation(&mut tenant, &item.conversation_id.to_string()).await?;
+    let conversation = visible_conversation(&mut tenant, item.conversation_id).await?;
     let warning = window_warning(&mut tenant.tx, &conversation, &draft).await?;
     tenant.tx.commit().await?;
     let when = local_time::shown(draft.send_at, &time_zone);
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!("Saved: it goes at {when} ({time_zone}).{warning}"),
         )
         .await?;
@@ -246,19 +248,22 @@ impl BackForm {
 /// `POST /scheduled/{id}/cancel`: never sent.
 pub async fn cancel(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(back): Form<BackForm>,
 ) -> Result<Response> {
-    let item = visible(&mut tenant, &id).await?;
+    let item = visible(&mut tenant, id).await?;
     let reason = format!("Canceled by {}.", tenant.member.user_name);
     if !db::scheduled::cancel(&mut tenant.tx, item.id, &reason).await? {
-        let now = visible(&mut tenant, &id).await?;
+        let now = visible(&mut tenant, id).await?;
         return Ok(no_longer_waiting(tenant, &now));
     }
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "Canceled: that message will not be sent.")
+        .flash(
+            FlashKind::Success,
+            "Canceled: that message will not be sent.",
+        )
         .await?;
     Ok(Redirect::to(&back.to()).into_response())
 }
@@ -267,17 +272,20 @@ pub async fn cancel(
 pub async fn send_now(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(back): Form<BackForm>,
 ) -> Result<Response> {
-    let item = visible(&mut tenant, &id).await?;
+    let item = visible(&mut tenant, id).await?;
     tenant.member.must_be_writable()?;
     if !scheduling::send_now(&mut tenant.tx, &state.secrets, item.id).await? {
-        let now = visible(&mut tenant, &id).await?;
+        let now = visible(&mut tenant, id).await?;
         return Ok(no_longer_waiting(tenant, &now));
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Sending it now.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Sending it now.")
+        .await?;
     Ok(Redirect::to(&back.to()).into_response())
 }
 

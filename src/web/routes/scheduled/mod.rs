@@ -147,8 +147,7 @@ async fn index(mut tenant: Tenant) -> Result<ListPage> {
 }
 
 /// The scheduled message `id` if the member may see its conversation.
-async fn visible(tenant: &mut Tenant, id: &str) -> Result<Scheduled> {
-    let id = Uuid::try_parse(id).map_err(|_| AppError::NotFound)?;
+async fn visible(tenant: &mut Tenant, id: Uuid) -> Result<Scheduled> {
     let viewer = tenant.member.user_id;
     let visibility = tenant.member.visibility();
     db::scheduled::find(&mut tenant.tx, id, viewer, visibility)
@@ -157,8 +156,7 @@ async fn visible(tenant: &mut Tenant, id: &str) -> Result<Scheduled> {
 }
 
 /// The conversation `id` if the member may see it (as the inbox decides).
-async fn visible_conversation(tenant: &mut Tenant, id: &str) -> Result<Conversation> {
-    let id = Uuid::try_parse(id).map_err(|_| AppError::NotFound)?;
+async fn visible_conversation(tenant: &mut Tenant, id: Uuid) -> Result<Conversation> {
     let viewer = tenant.member.user_id;
     let visibility = tenant.member.visibility();
     db::conversations::find(&mut tenant.tx, id, viewer, visibility)

@@ -17,6 +17,7 @@ use crate::infra::db;
 use crate::infra::db::ai::{KeyChange, MonthUsage};
 use crate::infra::tenancy::capability::ControlAi;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 
 #[derive(Template, WebTemplate)]
@@ -188,7 +189,7 @@ pub async fn update(
     } else {
         "AI is off for this workspace."
     };
-    tenant.session.flash("success", message).await?;
+    tenant.session.flash(FlashKind::Success, message).await?;
     Ok(Redirect::to("/settings/ai").into_response())
 }
 

@@ -1,11 +1,10 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::features::audit;
@@ -15,7 +14,9 @@ use crate::infra::db::api_tokens::ApiToken;
 use crate::infra::tenancy::api_client::API_TOKEN_PREFIX;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::path::PathId;
 use crate::web::routes::required_text;
 
 #[derive(Template, WebTemplate)]
@@ -88,11 +89,7 @@ pub async fn create(
     .into_response())
 }
 
-pub async fn revoke(
-    mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
-) -> Result<Redirect> {
-    let id = Uuid::try_parse(&id).map_err(|_| AppError::NotFound)?;
+pub async fn revoke(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Redirect> {
     if !db::api_tokens::revoke(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
@@ -107,7 +104,7 @@ pub async fn revoke(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", "API token revoked.")
+        .flash(FlashKind::Success, "API token revoked.")
         .await?;
     Ok(Redirect::to("/settings/api-tokens"))
 }

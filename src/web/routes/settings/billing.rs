@@ -20,6 +20,7 @@ use crate::infra::db;
 use crate::infra::db::billing::{Account, Invoice, Usage};
 use crate::infra::tenancy::capability::OwnWorkspace;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 
 #[derive(Template, WebTemplate)]
@@ -177,7 +178,7 @@ pub async fn success(tenant: Tenant<OwnWorkspace>) -> Result<Response> {
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             "Thank you! Stripe is confirming the payment; the plan changes here as soon as it has.",
         )
         .await?;

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -18,7 +17,9 @@ use crate::infra::db::bookings::{Service, StaffHours};
 use crate::infra::db::memberships::Member;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 const WEEKDAYS: [&str; 7] = [
     "Monday",
@@ -136,17 +137,16 @@ pub async fn add_service(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Service \"{name}\" added."))
+        .flash(FlashKind::Success, format!("Service \"{name}\" added."))
         .await?;
     Ok(Redirect::to("/settings/bookings").into_response())
 }
 
 pub async fn update_service(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<ServiceForm>,
 ) -> Result<Response> {
-    let id = Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)?;
     if db::bookings::service(&mut tenant.tx, id).await?.is_none() {
         return Err(AppError::NotFound);
     }
@@ -162,7 +162,7 @@ pub async fn update_service(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("Service \"{name}\" saved."))
+        .flash(FlashKind::Success, format!("Service \"{name}\" saved."))
         .await?;
     Ok(Redirect::to("/settings/bookings").into_response())
 }
@@ -171,13 +171,13 @@ pub async fn update_service(
 /// empty: off that day).
 pub async fn set_hours(
     mut tenant: Tenant<ManageSettings>,
-    Path(user): Path<String>,
+    PathId(user): PathId,
     HtmlForm(form): HtmlForm<HashMap<String, String>>,
 ) -> Result<Response> {
     let members = db::memberships::list(&mut tenant.tx).await?;
     let member = members
         .iter()
-        .find(|m| m.user_id.to_string() == user.trim())
+        .find(|m| m.user_id == user)
         .ok_or(AppError::NotFound)?;
     let mut days = vec![];
     let mut errors = vec![];
@@ -210,7 +210,7 @@ pub async fn set_hours(
     tenant.tx.commit().await?;
     tenant
         .session
-        .flash("success", format!("{name}'s working hours saved."))
+        .flash(FlashKind::Success, format!("{name}'s working hours saved."))
         .await?;
     Ok(Redirect::to("/settings/bookings").into_response())
 }

@@ -5,11 +5,9 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::features::audit;
@@ -17,6 +15,8 @@ use crate::infra::db;
 use crate::infra::db::bot::{BotMode, BotSettings};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
+use crate::web::path::PathId;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "settings/bot.html")]
@@ -66,10 +66,9 @@ pub struct BotForm {
 
 pub async fn update(
     mut tenant: Tenant<ManageSettings>,
-    Path(channel): Path<String>,
+    PathId(channel): PathId,
     Form(form): Form<BotForm>,
 ) -> Result<Response> {
-    let channel = Uuid::try_parse(&channel).map_err(|_| AppError::NotFound)?;
     let Some(current) = db::bot::of_channel(&mut tenant.tx, channel).await? else {
         return Err(AppError::NotFound);
     };
@@ -119,6 +118,6 @@ pub async fn update(
             current.channel_name
         ),
     };
-    tenant.session.flash("success", message).await?;
+    tenant.session.flash(FlashKind::Success, message).await?;
     Ok(Redirect::to("/settings/bot").into_response())
 }

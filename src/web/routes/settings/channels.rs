@@ -6,7 +6,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -20,7 +20,9 @@ use crate::infra::db;
 use crate::infra::db::cloud_channels::CloudChannel;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::path::PathId;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "settings/channels.html")]
@@ -95,15 +97,11 @@ pub async fn create(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             "Number added. Paste the callback URL and verify token below into Meta's dashboard.",
         )
         .await?;
     Ok(Redirect::to(&format!("/settings/channels/{id}")).into_response())
-}
-
-fn channel_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
 }
 
 async fn detail_page(
@@ -131,9 +129,9 @@ async fn detail_page(
 pub async fn show(
     State(state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let channel = found(&mut tenant, &id).await?;
+    let channel = found(&mut tenant, id).await?;
     detail_page(&state, tenant, channel, None).await
 }
 
@@ -144,8 +142,8 @@ fn access_token(state: &AppState, org_id: Uuid, channel: &CloudChannel) -> Resul
 }
 
 /// The workspace's channel with this id, or 404.
-async fn found(tenant: &mut Tenant<ManageSettings>, id: &str) -> Result<CloudChannel> {
-    db::cloud_channels::find(&mut tenant.tx, channel_id(id)?)
+async fn found(tenant: &mut Tenant<ManageSettings>, id: Uuid) -> Result<CloudChannel> {
+    db::cloud_channels::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -155,9 +153,9 @@ async fn found(tenant: &mut Tenant<ManageSettings>, id: &str) -> Result<CloudCha
 pub async fn sync_templates(
     State(state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let channel = found(&mut tenant, &id).await?;
+    let channel = found(&mut tenant, id).await?;
     let token = access_token(&state, tenant.member.org_id, &channel)?;
     match state.graph.templates(&channel.waba_id, &token).await {
         Ok(templates) => {
@@ -166,7 +164,7 @@ pub async fn sync_templates(
             tenant
                 .session
                 .flash(
-                    "success",
+                    FlashKind::Success,
                     format!("{} templates synced from WhatsApp.", templates.len()),
                 )
                 .await?;
@@ -175,7 +173,10 @@ pub async fn sync_templates(
             tenant.tx.commit().await?;
             tenant
                 .session
-                .flash("error", format!("The templates could not be read: {e}"))
+                .flash(
+                    FlashKind::Error,
+                    format!("The templates could not be read: {e}"),
+                )
                 .await?;
         }
     }
@@ -187,9 +188,9 @@ pub async fn sync_templates(
 pub async fn check(
     State(state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let mut channel = found(&mut tenant, &id).await?;
+    let mut channel = found(&mut tenant, id).await?;
     let token = access_token(&state, tenant.member.org_id, &channel)?;
     let outcome = match state
         .graph
@@ -219,10 +220,9 @@ pub struct EnabledForm {
 
 pub async fn set_enabled(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<EnabledForm>,
 ) -> Result<Redirect> {
-    let id = channel_id(&id)?;
     let enabled = match form.enabled.as_str() {
         "true" => true,
         "false" => false,
@@ -250,15 +250,11 @@ pub async fn set_enabled(
     } else {
         "Number disabled: nothing is sent, and Meta holds new messages (it retries for several days) until it is enabled again."
     };
-    tenant.session.flash("success", said).await?;
+    tenant.session.flash(FlashKind::Success, said).await?;
     Ok(Redirect::to(&format!("/settings/channels/{id}")))
 }
 
-pub async fn delete(
-    mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
-) -> Result<Redirect> {
-    let id = channel_id(&id)?;
+pub async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Redirect> {
     if !db::cloud_channels::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
@@ -274,7 +270,7 @@ pub async fn delete(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             "Number deleted, with its conversations and messages.",
         )
         .await?;

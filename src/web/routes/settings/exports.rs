@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use time::OffsetDateTime;
@@ -15,10 +15,12 @@ use crate::features::audit;
 use crate::features::export;
 use crate::infra::db;
 use crate::infra::db::exports::{Export, Scope};
-use crate::infra::jobs::{self, Job};
+use crate::infra::jobs;
 use crate::infra::tenancy::capability::OwnWorkspace;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::path::PathId;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "settings/exports.html")]
@@ -77,10 +79,6 @@ impl ShowsExports for ExportRow {
     }
 }
 
-fn parse_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)
-}
-
 pub async fn index(mut tenant: Tenant<OwnWorkspace>) -> Result<Response> {
     let exports = db::exports::list(&mut tenant.tx).await?;
     let time_zone = db::orgs::time_zone(&mut tenant.tx).await?;
@@ -95,8 +93,7 @@ pub async fn index(mut tenant: Tenant<OwnWorkspace>) -> Result<Response> {
 }
 
 /// One export's row (polled while it is being built).
-pub async fn row(mut tenant: Tenant<OwnWorkspace>, Path(id): Path<String>) -> Result<Response> {
-    let id = parse_id(&id)?;
+pub async fn row(mut tenant: Tenant<OwnWorkspace>, PathId(id): PathId) -> Result<Response> {
     let export = db::exports::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -123,7 +120,7 @@ async fn queue(
     let member = tenant.member.clone();
     let export_id =
         db::exports::insert(&mut tenant.tx, member.user_id, &member.user_email, scope).await?;
-    let job = Job::BuildExport {
+    let job = crate::features::export::BuildExport {
         org_id: member.org_id,
         export_id,
     };
@@ -152,7 +149,7 @@ pub async fn create(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             "The export is being built. You can leave this page; it stays here for 7 days.",
         )
         .await?;
@@ -163,9 +160,9 @@ pub async fn create(
 pub async fn create_for_contact(
     State(state): State<AppState>,
     mut tenant: Tenant<OwnWorkspace>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let contact = db::contacts::find(&mut tenant.tx, parse_id(&id)?)
+    let contact = db::contacts::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let name = if contact.name.is_empty() {
@@ -191,7 +188,7 @@ pub async fn create_for_contact(
         .session
         // Not naming them: a flash rests in the session store until shown.
         .flash(
-            "success",
+            FlashKind::Success,
             "The export of the contact's data is being built.",
         )
         .await?;
@@ -202,9 +199,8 @@ pub async fn create_for_contact(
 pub async fn download(
     State(state): State<AppState>,
     mut tenant: Tenant<OwnWorkspace>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let id = parse_id(&id)?;
     let export = db::exports::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -218,7 +214,7 @@ pub async fn download(
     if export.state != "done" {
         return Err(AppError::Conflict("This export is not ready yet.".into()));
     }
-    let path = export::archive_path(&state, tenant.member.org_id, export.id);
+    let path = export::archive_path(&state.config, tenant.member.org_id, export.id);
     let file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -5,7 +5,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -23,7 +23,9 @@ use crate::infra::db::waha_bridges::WahaBridge;
 use crate::infra::db::web_sessions::{Listed, RunsOn, WebSession, WebStatus};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::path::PathId;
 use crate::web::qr::qr_svg;
 use url::Url;
 
@@ -134,10 +136,6 @@ fn pair_phone(input: &str) -> std::result::Result<Option<String>, String> {
         ));
     }
     Ok(Some(digits))
-}
-
-fn channel_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
 }
 
 async fn list_page(
@@ -286,14 +284,18 @@ async fn waha_of<'a>(
     let Some(bridge) = db::waha_bridges::find(&mut tenant.tx, channel_id).await? else {
         return Ok(None);
     };
-    let session = crate::channels::waha::sender::session(state, tenant.member.org_id, &bridge)
-        .map_err(AppError::Internal)?;
+    let session = crate::channels::waha::sender::session(
+        &state.secrets,
+        &state.waha_http,
+        tenant.member.org_id,
+        &bridge,
+    )
+    .map_err(AppError::Internal)?;
     Ok(Some((bridge, session)))
 }
 
 /// The workspace's linked-device channel with this id (name, session), or 404.
-async fn found(tenant: &mut Tenant<ManageSettings>, id: &str) -> Result<(String, WebSession)> {
-    let id = channel_id(id)?;
+async fn found(tenant: &mut Tenant<ManageSettings>, id: Uuid) -> Result<(String, WebSession)> {
     let name = db::web_sessions::name(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -369,9 +371,9 @@ fn status_view(
 pub async fn show(
     State(state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let (name, session) = found(&mut tenant, &id).await?;
+    let (name, session) = found(&mut tenant, id).await?;
     let waha = waha_of(&state, &mut tenant, session.channel_id).await?;
     tenant.tx.commit().await?;
     let view = current_view(&state, tenant.member.org_id, &tenant.page, session, waha).await?;
@@ -387,9 +389,9 @@ pub async fn show(
 pub async fn status(
     State(state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let (_, session) = found(&mut tenant, &id).await?;
+    let (_, session) = found(&mut tenant, id).await?;
     let waha = waha_of(&state, &mut tenant, session.channel_id).await?;
     tenant.tx.commit().await?;
     Ok(
@@ -404,9 +406,9 @@ pub async fn status(
 pub async fn unlink(
     State(state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Redirect> {
-    let (_, session) = found(&mut tenant, &id).await?;
+    let (_, session) = found(&mut tenant, id).await?;
     let waha = waha_of(&state, &mut tenant, session.channel_id).await?;
     db::web_sessions::set_status(&mut tenant.tx, session.channel_id, WebStatus::Unlinked).await?;
     audit::record(
@@ -423,8 +425,8 @@ pub async fn unlink(
         None => Ok(()),
     };
     let (level, text) = match logged_out {
-        Ok(()) => ("success", "Unlinked: wacrm no longer receives or sends this phone's messages. The conversations stay.".to_owned()),
-        Err(e) => ("error", format!("Unlinked in wacrm, but the WAHA server did not log the phone out ({e}): remove the linked device on the phone.")),
+        Ok(()) => (FlashKind::Success, "Unlinked: wacrm no longer receives or sends this phone's messages. The conversations stay.".to_owned()),
+        Err(e) => (FlashKind::Error, format!("Unlinked in wacrm, but the WAHA server did not log the phone out ({e}): remove the linked device on the phone.")),
     };
     tenant.session.flash(level, text).await?;
     Ok(Redirect::to(&format!(
@@ -437,10 +439,10 @@ pub async fn unlink(
 pub async fn relink(
     State(state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<LinkForm>,
 ) -> Result<Response> {
-    let (_, session) = found(&mut tenant, &id).await?;
+    let (_, session) = found(&mut tenant, id).await?;
     let phone = pair_phone(&form.phone).map_err(AppError::Unprocessable)?;
     if !session.status.is_over() {
         return Err(AppError::Conflict(

@@ -5,7 +5,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -16,7 +15,9 @@ use crate::infra::db;
 use crate::infra::db::pipelines::{Pipeline, Stage};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 const OUTCOMES: [&str; 3] = ["open", "won", "lost"];
 
@@ -83,13 +84,9 @@ fn outcome_of(typed: &str) -> std::result::Result<&'static str, String> {
         .ok_or_else(|| "Meaning: choose open, won or lost.".to_owned())
 }
 
-fn id_of(typed: &str) -> Result<Uuid> {
-    Uuid::try_parse(typed.trim()).map_err(|_| AppError::NotFound)
-}
-
 async fn done(tenant: Tenant<ManageSettings>, said: String) -> Result<Response> {
     tenant.tx.commit().await?;
-    tenant.session.flash("success", said).await?;
+    tenant.session.flash(FlashKind::Success, said).await?;
     Ok(Redirect::to("/settings/pipelines").into_response())
 }
 
@@ -117,10 +114,10 @@ pub async fn create(
 
 pub async fn rename(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<NameForm>,
 ) -> Result<Response> {
-    let pipeline = db::pipelines::find(&mut tenant.tx, id_of(&id)?)
+    let pipeline = db::pipelines::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let name = match name_of("Pipeline", &form.name) {
@@ -134,11 +131,8 @@ pub async fn rename(
     done(tenant, format!("Pipeline renamed to \"{name}\".")).await
 }
 
-pub async fn delete(
-    mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let pipeline = db::pipelines::find(&mut tenant.tx, id_of(&id)?)
+pub async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Response> {
+    let pipeline = db::pipelines::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     db::pipelines::lock(&mut tenant.tx, pipeline.id).await?;
@@ -162,10 +156,10 @@ pub async fn delete(
 
 pub async fn add_stage(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<NameForm>,
 ) -> Result<Response> {
-    let pipeline = db::pipelines::find(&mut tenant.tx, id_of(&id)?)
+    let pipeline = db::pipelines::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let checked = name_of("Stage", &form.name).and_then(|n| Ok((n, outcome_of(&form.outcome)?)));
@@ -189,8 +183,8 @@ pub async fn add_stage(
 }
 
 /// The stage, with its pipeline locked for the change.
-async fn locked_stage(tenant: &mut Tenant<ManageSettings>, id: &str) -> Result<Stage> {
-    let stage = db::pipelines::stage(&mut tenant.tx, id_of(id)?)
+async fn locked_stage(tenant: &mut Tenant<ManageSettings>, id: Uuid) -> Result<Stage> {
+    let stage = db::pipelines::stage(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     db::pipelines::lock(&mut tenant.tx, stage.pipeline_id).await?;
@@ -227,10 +221,10 @@ async fn why_it_stays(
 
 pub async fn update_stage(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<NameForm>,
 ) -> Result<Response> {
-    let stage = locked_stage(&mut tenant, &id).await?;
+    let stage = locked_stage(&mut tenant, id).await?;
     let checked = name_of("Stage", &form.name).and_then(|n| Ok((n, outcome_of(&form.outcome)?)));
     let (name, outcome) = match checked {
         Ok(checked) => checked,
@@ -250,10 +244,10 @@ pub async fn update_stage(
 
 pub async fn move_stage(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<NameForm>,
 ) -> Result<Response> {
-    let stage = locked_stage(&mut tenant, &id).await?;
+    let stage = locked_stage(&mut tenant, id).await?;
     let earlier = match form.direction.as_str() {
         "up" => true,
         "down" => false,
@@ -268,9 +262,9 @@ pub async fn move_stage(
 
 pub async fn delete_stage(
     mut tenant: Tenant<ManageSettings>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response> {
-    let stage = locked_stage(&mut tenant, &id).await?;
+    let stage = locked_stage(&mut tenant, id).await?;
     if let Some(e) = why_it_stays(&mut tenant, &stage, "first").await? {
         return render(tenant, StatusCode::CONFLICT, vec![e]).await;
     }

@@ -14,6 +14,7 @@ use crate::features::audit;
 use crate::infra::db;
 use crate::infra::tenancy::capability::OwnWorkspace;
 use crate::infra::tenancy::member::Tenant;
+use crate::infra::tenancy::session_state::FlashKind;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -60,6 +61,6 @@ pub async fn update(
         ),
         None => "Messages are kept forever.".to_owned(),
     };
-    tenant.session.flash("success", said).await?;
+    tenant.session.flash(FlashKind::Success, said).await?;
     Ok(Redirect::to("/settings").into_response())
 }

@@ -15,6 +15,7 @@ use crate::infra::db;
 use crate::infra::db::two_factor::MemberTwoFactor;
 use crate::infra::tenancy::capability::OwnWorkspace;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 
 #[derive(Template, WebTemplate)]
@@ -92,7 +93,7 @@ pub async fn update(
     tenant
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             if require {
                 "Every member now needs two-factor sign-in; those without it are asked to set it up."
             } else {

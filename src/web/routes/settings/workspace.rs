@@ -15,6 +15,7 @@ use crate::features::billing::standing::Standing;
 use crate::infra::db;
 use crate::infra::tenancy::capability::{Capability, ManageSettings, OwnWorkspace};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::routes::required_text;
 
@@ -258,7 +259,10 @@ pub async fn update(
     )
     .await?;
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Settings saved.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Settings saved.")
+        .await?;
     Ok(Redirect::to("/settings").into_response())
 }
 
@@ -273,7 +277,7 @@ pub async fn delete(
         owner
             .session
             .flash(
-                "error",
+                FlashKind::Error,
                 "The workspace was not deleted: type its exact name to confirm.",
             )
             .await?;
@@ -295,7 +299,7 @@ pub async fn delete(
     owner
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             format!(
                 "The workspace {} will be deleted on {}. Until then it is read-only, and you can restore it here.",
                 owner.member.org_name,
@@ -321,7 +325,7 @@ pub async fn restore(mut owner: Tenant<OwnWorkspace>) -> Result<Response> {
     owner
         .session
         .flash(
-            "success",
+            FlashKind::Success,
             "The workspace was restored: nothing will be deleted.",
         )
         .await?;

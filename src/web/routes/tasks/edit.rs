@@ -1,6 +1,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -13,8 +13,10 @@ use crate::infra::db;
 use crate::infra::db::memberships::Member;
 use crate::infra::db::tasks::Task;
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
+use crate::web::path::PathId;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "tasks/task.html")]
@@ -37,10 +39,6 @@ impl TaskPage {
         task.done_at
             .map(|at| local_time::shown(at, &self.time_zone))
     }
-}
-
-fn task_id(id: &str) -> Result<Uuid> {
-    Uuid::try_parse(id.trim()).map_err(|_| AppError::NotFound)
 }
 
 /// The form's contact and deal, checked to be this workspace's (404
@@ -135,7 +133,10 @@ pub async fn create(
         crate::features::reminders::schedule(&mut tenant.tx, &state.secrets, id, due_at).await?;
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Task added.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Task added.")
+        .await?;
     Ok(Redirect::to(&format!("/tasks/{id}")).into_response())
 }
 
@@ -154,8 +155,8 @@ fn form_of(task: &Task, time_zone: &str) -> TaskForm {
     }
 }
 
-pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    let task = db::tasks::find(&mut tenant.tx, task_id(&id)?)
+pub async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    let task = db::tasks::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let time_zone = db::orgs::time_zone(&mut tenant.tx).await?;
@@ -168,10 +169,10 @@ pub async fn show(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response
 pub async fn update(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<TaskForm>,
 ) -> Result<Response> {
-    let task = db::tasks::find(&mut tenant.tx, task_id(&id)?)
+    let task = db::tasks::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let members = db::memberships::list(&mut tenant.tx).await?;
@@ -195,7 +196,10 @@ pub async fn update(
             .await?;
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Task saved.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Task saved.")
+        .await?;
     Ok(Redirect::to(&format!("/tasks/{}", task.id)).into_response())
 }
 
@@ -210,10 +214,9 @@ pub struct DoneForm {
 
 pub async fn mark_done(
     mut tenant: Tenant,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     HtmlForm(form): HtmlForm<DoneForm>,
 ) -> Result<Response> {
-    let id = task_id(&id)?;
     let done = match form.done.as_str() {
         "yes" => true,
         "no" => false,
@@ -233,11 +236,14 @@ pub async fn mark_done(
     Ok(Redirect::to(&back).into_response())
 }
 
-pub async fn delete(mut tenant: Tenant, Path(id): Path<String>) -> Result<Response> {
-    if !db::tasks::delete(&mut tenant.tx, task_id(&id)?).await? {
+pub async fn delete(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
+    if !db::tasks::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
     tenant.tx.commit().await?;
-    tenant.session.flash("success", "Task deleted.").await?;
+    tenant
+        .session
+        .flash(FlashKind::Success, "Task deleted.")
+        .await?;
     Ok(Redirect::to("/tasks").into_response())
 }
