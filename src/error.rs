@@ -200,7 +200,7 @@ struct ErrorPage {
 }
 
 /// 303 to `to`; htmx requests follow `HX-Redirect` instead of swapping.
-pub fn see_other(to: &str) -> Response {
+fn see_other(to: &str) -> Response {
     let mut response = axum::response::Redirect::to(to).into_response();
     if let Ok(value) = HeaderValue::from_str(to) {
         response.headers_mut().insert("HX-Redirect", value);

@@ -62,7 +62,7 @@ pub struct AttributeDef {
 const MAX_TEXT: usize = 1000;
 
 /// Form fields of attributes are named `attr.{key}`.
-pub const FIELD_PREFIX: &str = "attr.";
+const FIELD_PREFIX: &str = "attr.";
 
 impl AttributeDef {
     /// The form field's name.

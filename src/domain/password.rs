@@ -55,7 +55,7 @@ const COMMON: &[&str] = &[
 ];
 
 impl NewPassword {
-    pub const MIN_LEN: usize = 10;
+    const MIN_LEN: usize = 10;
 
     pub fn parse(input: &str) -> Result<Self, String> {
         if input.chars().count() < Self::MIN_LEN {

@@ -8,7 +8,7 @@ pub struct RetentionDays(i32);
 impl RetentionDays {
     /// The inbox's own rules look back at recent messages, and a slip of
     /// the finger must not empty a working inbox.
-    pub const MIN: i32 = 30;
+    const MIN: i32 = 30;
     /// Ten years.
     pub const MAX: i32 = 3650;
 

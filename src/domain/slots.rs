@@ -9,7 +9,7 @@ use jiff::tz::TimeZone;
 use time::OffsetDateTime;
 
 /// Slots start on this grid (minutes past the hour).
-pub const STEP_MINUTES: i64 = 15;
+const STEP_MINUTES: i64 = 15;
 
 /// A span of wall-clock time within one day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

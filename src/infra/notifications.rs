@@ -18,7 +18,7 @@ use crate::infra::live::{LiveEvent, LiveHub};
 use crate::infra::session_store::SessionCache;
 
 /// Sent by the `sessions` trigger with the session id as payload.
-pub const SESSION_CHANNEL: &str = "wacrm_session_changed";
+const SESSION_CHANNEL: &str = "wacrm_session_changed";
 
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 

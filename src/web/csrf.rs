@@ -22,7 +22,7 @@ use crate::state::AppState;
 
 /// Form posts are small; uploads carry the token in the query string.
 const MAX_FORM_BYTES: usize = 256 * 1024;
-pub const FIELD: &str = "csrf_token";
+const FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
 
 fn exempt(path: &str) -> bool {

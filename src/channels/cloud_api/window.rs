@@ -4,7 +4,7 @@
 
 use time::{Duration, OffsetDateTime};
 
-pub const LENGTH: Duration = Duration::hours(24);
+const LENGTH: Duration = Duration::hours(24);
 
 /// Whether free-form messages may be sent now.
 pub fn is_open(last_inbound_at: Option<OffsetDateTime>, now: OffsetDateTime) -> bool {

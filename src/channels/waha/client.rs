@@ -61,7 +61,7 @@ pub struct Webhook<'a> {
 }
 
 /// The events wacrm listens to.
-pub const EVENTS: [&str; 6] = [
+const EVENTS: [&str; 6] = [
     "message",
     "message.ack",
     "message.reaction",

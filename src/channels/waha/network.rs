@@ -17,7 +17,7 @@ use url::{Host, Url};
 /// Whether `ip` is reachable on the public internet (not loopback,
 /// private, link-local, shared, documentation or multicast space, nor an
 /// IPv6 address that carries or tunnels to an IPv4 one).
-pub fn is_public(ip: IpAddr) -> bool {
+fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();

@@ -7,7 +7,6 @@ use hmac::{Hmac, Mac};
 use sha2::Sha512;
 
 pub const HEADER: &str = "x-webhook-hmac";
-pub const ALGORITHM_HEADER: &str = "x-webhook-hmac-algorithm";
 
 /// Whether `header` signs `body` under `key`; missing, malformed or wrong
 /// alike are `false`.

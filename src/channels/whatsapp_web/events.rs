@@ -15,7 +15,7 @@ use crate::infra::tenancy::bootstrap;
 use crate::state::AppState;
 
 /// Sealing purpose of a shown QR code (it carries the device's keys).
-pub const QR_PURPOSE: &str = "whatsapp-web-qr";
+const QR_PURPOSE: &str = "whatsapp-web-qr";
 
 /// Whether the session goes on after an event.
 #[derive(Debug, PartialEq, Eq)]

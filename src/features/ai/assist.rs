@@ -14,8 +14,8 @@ use crate::infra::db;
 use crate::infra::tenancy::{TenantTx, bootstrap};
 use crate::worker::environment::Environment;
 
-pub const AI_OFF: &str = "AI is off for this workspace: an owner can turn it on in Settings → AI.";
-pub const NO_PROVIDER: &str =
+const AI_OFF: &str = "AI is off for this workspace: an owner can turn it on in Settings → AI.";
+const NO_PROVIDER: &str =
     "No AI provider is set up for this workspace: an owner can add an API key in Settings → AI.";
 
 /// A call that may be made: the provider, and the month it is counted in.

@@ -23,7 +23,7 @@ use crate::worker::environment::Environment;
 /// How many articles go into the prompt.
 const ARTICLES: i64 = 3;
 /// The bot's answers start with this, so customers know a machine wrote.
-pub const AUTOMATED_MARK: &str = "🤖 ";
+const AUTOMATED_MARK: &str = "🤖 ";
 
 /// What the bot does with a message.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,9 +19,9 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::infra::config::Config;
 
 /// OpenAI's endpoint, when `OPENAI_BASE_URL` is not set.
-pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 /// The model when neither the workspace nor `AI_MODEL` names one.
-pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
+const DEFAULT_MODEL: &str = "gpt-4o-mini";
 
 /// Who says a turn of the prompt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,7 +24,7 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
     tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
 }
 
-pub fn hash_blocking(password: &str) -> anyhow::Result<String> {
+fn hash_blocking(password: &str) -> anyhow::Result<String> {
     hasher()
         .hash_password(password.as_bytes())
         .map(|h: PasswordHash| h.to_string())
@@ -35,7 +35,7 @@ pub async fn verify(password: String, stored: String) -> anyhow::Result<Verified
     tokio::task::spawn_blocking(move || verify_blocking(&password, &stored)).await?
 }
 
-pub fn verify_blocking(password: &str, stored: &str) -> anyhow::Result<Verified> {
+fn verify_blocking(password: &str, stored: &str) -> anyhow::Result<Verified> {
     if is_bcrypt(stored) {
         return Ok(if bcrypt::verify(password, stored).unwrap_or(false) {
             Verified::OkRehashed(hash_blocking(password)?)

@@ -5,13 +5,13 @@ use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, TOTP};
 
 /// Seconds a code lasts.
-pub const STEP_SECONDS: u64 = 30;
+const STEP_SECONDS: u64 = 30;
 /// Steps either side of now that are accepted (a phone's clock drifts).
 const SKEW_STEPS: u64 = 1;
 const DIGITS: usize = 6;
 /// 160 bits, the length RFC 4226 recommends.
 const SECRET_LEN: usize = 20;
-pub const RECOVERY_CODE_COUNT: usize = 10;
+const RECOVERY_CODE_COUNT: usize = 10;
 /// Characters of a recovery code: lower-case base32 without 0/1/8/9, so
 /// none is mistaken for another (5 bits each, 50 bits a code).
 const RECOVERY_ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";

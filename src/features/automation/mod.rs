@@ -27,7 +27,7 @@ pub const TRIGGERS: [(&str, &str); 5] = [
 ];
 
 /// Whether the message has one of the words (whole words, any case).
-pub fn has_keyword(text: &str, keywords: &[String]) -> bool {
+fn has_keyword(text: &str, keywords: &[String]) -> bool {
     let text = text.to_lowercase();
     let words: Vec<&str> = text
         .split(|c: char| !c.is_alphanumeric())

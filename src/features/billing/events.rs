@@ -214,7 +214,7 @@ async fn org_of(env: &Environment, customer: Option<&str>) -> anyhow::Result<Opt
 }
 
 /// A subscription object's state: its plan from its first item's price.
-pub fn subscription_state<'a>(
+fn subscription_state<'a>(
     object: &'a Value,
     prices: &Prices,
     at: OffsetDateTime,

@@ -30,7 +30,7 @@ pub struct Swept {
 
 /// How long a processed Stripe event is kept (to answer a redelivery once
 /// and to look back at what happened); Stripe itself retries for 3 days.
-pub const STRIPE_EVENTS_KEPT: Duration = Duration::days(90);
+const STRIPE_EVENTS_KEPT: Duration = Duration::days(90);
 
 /// Workspaces and when they were canceled (`sql` selects them).
 async fn listed(state: &AppState, sql: &'static str) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 pub const HEADER: &str = "stripe-signature";
 
 /// How far a signature's time may be from ours (Stripe's libraries').
-pub const TOLERANCE_SECS: i64 = 300;
+const TOLERANCE_SECS: i64 = 300;
 
 /// Whether `header` signs `body` with `secret` at a time near `now`.
 pub fn verify(secret: &str, body: &[u8], header: Option<&str>, now: OffsetDateTime) -> bool {

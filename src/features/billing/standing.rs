@@ -55,11 +55,6 @@ impl Standing {
         }
     }
 
-    /// Sending and importing are allowed.
-    pub fn writable(&self) -> bool {
-        matches!(self, Standing::Good | Standing::PastDue { .. })
-    }
-
     /// Why the workspace is read-only, for the one who tried (with what to do).
     pub fn read_only_reason(&self) -> Option<String> {
         match self {
@@ -158,10 +153,10 @@ mod tests {
         let past_due = account(Some("past_due"), Some(t), None);
         let day6 = Standing::of(&past_due, t + Duration::days(6));
         assert_eq!(day6, Standing::PastDue { until: t + GRACE });
-        assert!(day6.writable() && day6.banner().is_some());
+        assert!(day6.read_only_reason().is_none() && day6.banner().is_some());
         let day8 = Standing::of(&past_due, t + Duration::days(8));
         assert_eq!(day8, Standing::Unpaid);
-        assert!(!day8.writable());
+        assert!(day8.read_only_reason().is_some());
         let canceled = Standing::of(&account(Some("canceled"), None, Some(t)), t);
         assert_eq!(
             canceled,
@@ -169,7 +164,7 @@ mod tests {
                 purge_at: t + RETENTION
             }
         );
-        assert!(!canceled.writable());
+        assert!(canceled.read_only_reason().is_some());
         assert!(
             canceled
                 .read_only_reason()

@@ -21,7 +21,7 @@ pub const SOURCES: [(&str, &str); 7] = [
 ];
 
 /// The variables a text campaign may use.
-pub const TEXT_VARIABLES: [&str; 3] = ["first_name", "name", "workspace"];
+const TEXT_VARIABLES: [&str; 3] = ["first_name", "name", "workspace"];
 
 /// A campaign's message, ready to be made for each recipient.
 #[derive(Debug, Clone)]

@@ -43,7 +43,7 @@ use message::{Content, Made};
 /// 131048 spam rate limit (quality), 131031 and 368 account restricted or
 /// locked, 131042 payment problem, 132000/132001 template parameters or
 /// template missing, 132015/132016 template paused or disabled.
-pub const PAUSING_ERRORS: [i64; 8] = [131048, 131031, 368, 131042, 132000, 132001, 132015, 132016];
+const PAUSING_ERRORS: [i64; 8] = [131048, 131031, 368, 131042, 132000, 132001, 132015, 132016];
 
 /// The default rate of a linked phone's campaign: one message every six
 /// seconds. Automated bulk sending is how such numbers get banned.
@@ -78,7 +78,7 @@ impl Pace {
     }
 
     /// What one step hands over at the rate.
-    pub fn per_tick(self) -> i64 {
+    fn per_tick(self) -> i64 {
         (i64::from(self.per_minute) + 59) / 60
     }
 

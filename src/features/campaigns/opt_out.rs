@@ -44,7 +44,7 @@ pub async fn save(tx: &mut TenantTx, words: &Words) -> sqlx::Result<()> {
 }
 
 /// A message as a word: trimmed, without closing punctuation, upper case.
-pub fn as_word(text: &str) -> Option<String> {
+fn as_word(text: &str) -> Option<String> {
     let word = text
         .trim()
         .trim_end_matches(['.', '!', '?'])

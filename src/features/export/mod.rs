@@ -26,7 +26,7 @@ use crate::worker::environment::Environment;
 use archive::{Entry, TableWriter};
 
 /// How long a finished export can be downloaded.
-pub const KEPT_FOR: Duration = Duration::days(7);
+const KEPT_FOR: Duration = Duration::days(7);
 /// Rows between two progress updates.
 const PROGRESS_EVERY: i64 = 2_000;
 /// Rows in flight between the database reader and the file writer.

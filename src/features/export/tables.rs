@@ -291,7 +291,7 @@ pub const TABLES: &[Table] = &[
 ];
 
 /// Media rows a contact's messages point at (`/media/{id}`).
-pub const MEDIA_OF_CONTACT: &str = concat!(
+const MEDIA_OF_CONTACT: &str = concat!(
     "'/media/' || id::text in (select media->>'url' from messages \
      where org_id = $1 and media is not null and conversation_id in ",
     contact_conversations!(),

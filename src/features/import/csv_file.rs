@@ -4,7 +4,7 @@
 
 /// Larger uploads are refused before they are stored.
 pub const MAX_BYTES: usize = 20 * 1024 * 1024;
-pub const MAX_COLUMNS: usize = 200;
+const MAX_COLUMNS: usize = 200;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 

@@ -352,17 +352,6 @@ pub async fn send(
     Ok(())
 }
 
-/// Queues a text message an integration sends through the JSON API: like
-/// [`queue_reply`], but from no member (a bot).
-pub async fn queue_integration_message(
-    tx: &mut TenantTx,
-    secrets: &SecretBox,
-    conversation: &Conversation,
-    text: &str,
-) -> anyhow::Result<Uuid> {
-    queue(tx, secrets, conversation, None, &Outgoing::text(text, None)).await
-}
-
 /// A private note an integration adds through the JSON API (from no member).
 pub async fn add_integration_note(
     tx: &mut TenantTx,

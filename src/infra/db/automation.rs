@@ -93,9 +93,9 @@ macro_rules! select_rules {
     };
 }
 
-pub const WELCOME_TEXT: &str =
+const WELCOME_TEXT: &str =
     "Hi {{first_name}}! Thanks for writing to {{workspace}}. We will answer you here shortly.";
-pub const AWAY_TEXT: &str =
+const AWAY_TEXT: &str =
     "Thanks for your message! We are closed right now and will answer as soon as we open.";
 
 /// The welcome and away messages wacrm ships, switched off, once per

@@ -83,7 +83,7 @@ const COMMON: &[&str] = &[
 /// The question's telling words as a full-text query: each a prefix
 /// (`ship` finds `shipping`), any of them may match. Only letters and
 /// digits go in, so nothing of the question is read as query syntax.
-pub fn search_terms(question: &str) -> Option<String> {
+fn search_terms(question: &str) -> Option<String> {
     let lower = question.to_lowercase();
     let mut words: Vec<&str> = lower
         .split(|c: char| !c.is_alphanumeric())

@@ -39,7 +39,7 @@ pub async fn insert(
 }
 
 /// A file kept in the media store (see `crate::infra::media_store`).
-pub async fn insert_stored(
+async fn insert_stored(
     tx: &mut TenantTx,
     content_type: &str,
     filename: &str,

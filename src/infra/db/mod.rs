@@ -72,10 +72,7 @@ use crate::infra::config::Config;
 use crate::infra::embedded_pg::{Cluster, Durability};
 
 /// Migrations compiled into the binary.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
-
-/// The role request work runs as: not superuser, not BYPASSRLS, owns nothing.
-pub const APP_ROLE: &str = "wacrm_app";
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
 /// Where the data lives: a configured server or our private cluster.
 #[derive(Debug)]

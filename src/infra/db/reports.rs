@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::infra::tenancy::TenantTx;
 
 /// Months the monthly reports cover, the current one last.
-pub const MONTHS: i32 = 12;
+const MONTHS: i32 = 12;
 
 /// One stage of a pipeline and what its deals in one currency are worth;
 /// a stage without deals comes once with no currency.

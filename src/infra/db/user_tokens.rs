@@ -19,7 +19,7 @@ impl Purpose {
     }
 
     /// How long a link of this purpose stays valid.
-    pub fn lifetime(self) -> Duration {
+    fn lifetime(self) -> Duration {
         match self {
             Purpose::VerifyEmail => Duration::hours(24),
             Purpose::ResetPassword => Duration::hours(1),

@@ -149,7 +149,7 @@ impl Member {
 
 /// Where a member of a workspace that requires a second factor, without
 /// one, is sent (it needs no workspace, so it is reachable).
-pub const ENROL_TWO_FACTOR: &str = "/profile/two-factor";
+const ENROL_TWO_FACTOR: &str = "/profile/two-factor";
 
 /// A member of the session's current workspace who has capability `C`, with
 /// a transaction scoped to that workspace. The only door to tenant data for

@@ -14,7 +14,7 @@ use crate::features::auth::tokens::random_secret;
 /// Session idle timeout (the cookie and the stored record expire after it).
 pub const IDLE_TIMEOUT: Duration = Duration::hours(2);
 /// A sign-in lasts at most this long, active or not.
-pub const ABSOLUTE_TIMEOUT: Duration = Duration::hours(12);
+const ABSOLUTE_TIMEOUT: Duration = Duration::hours(12);
 /// Activity extends the idle timeout, written at most this often.
 const TOUCH_EVERY: Duration = Duration::minutes(5);
 
@@ -35,7 +35,7 @@ const SECOND_FACTOR_NEXT: &str = "2fa_next";
 const TOTP_ENROLMENT: &str = "totp_enrolment";
 
 /// How long the second step may wait after the password.
-pub const SECOND_FACTOR_TIMEOUT: Duration = Duration::minutes(5);
+const SECOND_FACTOR_TIMEOUT: Duration = Duration::minutes(5);
 
 /// A message shown once on the next page.
 #[derive(Debug, Clone, Serialize, Deserialize)]
