@@ -3,14 +3,13 @@
 //! there from the start, off. Any member says whether they are available
 //! for round-robin assignment.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
@@ -106,31 +105,55 @@ impl From<&Rule> for RuleView {
     }
 }
 
+/// The rule form as posted (every field text; absent ones empty).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RuleForm {
+    name: String,
+    trigger: String,
+    keywords: String,
+    idle_minutes: String,
+    channel_id: String,
+    label_id: String,
+    attribute_key: String,
+    attribute_value: String,
+    cooldown_minutes: String,
+    send_text: String,
+    template_name: String,
+    template_language: String,
+    template_values: String,
+    add_label: String,
+    assign: String,
+    set_status: String,
+    set_priority: String,
+    notify: String,
+}
+
 impl RuleView {
-    fn from_form(form: &HashMap<String, String>, id: Option<Uuid>) -> RuleView {
-        let get = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    /// What was typed, trimmed, to check and to show again.
+    fn from_form(form: RuleForm, id: Option<Uuid>) -> RuleView {
         RuleView {
             id,
             enabled: false,
             builtin: false,
-            name: get("name"),
-            trigger: get("trigger"),
-            keywords: get("keywords"),
-            idle_minutes: get("idle_minutes"),
-            channel_id: get("channel_id"),
-            label_id: get("label_id"),
-            attribute_key: get("attribute_key"),
-            attribute_value: get("attribute_value"),
-            cooldown_minutes: get("cooldown_minutes"),
-            send_text: get("send_text"),
-            template_name: get("template_name"),
-            template_language: get("template_language"),
-            template_values: get("template_values"),
-            add_label: get("add_label"),
-            assign: get("assign"),
-            set_status: get("set_status"),
-            set_priority: get("set_priority"),
-            notify: get("notify"),
+            name: form.name.trim().to_owned(),
+            trigger: form.trigger.trim().to_owned(),
+            keywords: form.keywords.trim().to_owned(),
+            idle_minutes: form.idle_minutes.trim().to_owned(),
+            channel_id: form.channel_id.trim().to_owned(),
+            label_id: form.label_id.trim().to_owned(),
+            attribute_key: form.attribute_key.trim().to_owned(),
+            attribute_value: form.attribute_value.trim().to_owned(),
+            cooldown_minutes: form.cooldown_minutes.trim().to_owned(),
+            send_text: form.send_text.trim().to_owned(),
+            template_name: form.template_name.trim().to_owned(),
+            template_language: form.template_language.trim().to_owned(),
+            template_values: form.template_values.trim().to_owned(),
+            add_label: form.add_label.trim().to_owned(),
+            assign: form.assign.trim().to_owned(),
+            set_status: form.set_status.trim().to_owned(),
+            set_priority: form.set_priority.trim().to_owned(),
+            notify: form.notify.trim().to_owned(),
         }
     }
 }
@@ -405,9 +428,9 @@ async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
 
 async fn create(
     mut tenant: Tenant<ManageSettings>,
-    HtmlForm(form): HtmlForm<HashMap<String, String>>,
+    HtmlForm(form): HtmlForm<RuleForm>,
 ) -> Result<Response> {
-    let view = RuleView::from_form(&form, None);
+    let view = RuleView::from_form(form, None);
     let choices = choices(&mut tenant).await?;
     let rule = match parse(&view, &choices) {
         Ok(rule) => rule,
@@ -433,12 +456,12 @@ async fn create(
 async fn update(
     mut tenant: Tenant<ManageSettings>,
     PathId(id): PathId,
-    HtmlForm(form): HtmlForm<HashMap<String, String>>,
+    HtmlForm(form): HtmlForm<RuleForm>,
 ) -> Result<Response> {
     if db::automation::find(&mut tenant.tx, id).await?.is_none() {
         return Err(AppError::NotFound);
     }
-    let view = RuleView::from_form(&form, Some(id));
+    let view = RuleView::from_form(form, Some(id));
     let choices = choices(&mut tenant).await?;
     let rule = match parse(&view, &choices) {
         Ok(rule) => rule,
@@ -455,12 +478,19 @@ async fn update(
     Ok(Redirect::to("/automations").into_response())
 }
 
+/// Switching a rule: `enabled=on` switches it on, anything else off.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct EnabledForm {
+    enabled: String,
+}
+
 async fn set_enabled(
     mut tenant: Tenant<ManageSettings>,
     PathId(id): PathId,
-    HtmlForm(form): HtmlForm<HashMap<String, String>>,
+    HtmlForm(form): HtmlForm<EnabledForm>,
 ) -> Result<Response> {
-    let enabled = form.get("enabled").map(String::as_str) == Some("on");
+    let enabled = form.enabled == "on";
     if !db::automation::set_enabled(&mut tenant.tx, id, enabled).await? {
         return Err(AppError::NotFound);
     }
@@ -486,14 +516,20 @@ async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Resul
     Ok(Redirect::to("/automations").into_response())
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AvailabilityForm {
+    available: String,
+}
+
 /// A member says whether they take conversations now (round-robin).
 async fn set_availability(
     mut tenant: Tenant,
-    HtmlForm(form): HtmlForm<HashMap<String, String>>,
+    HtmlForm(form): HtmlForm<AvailabilityForm>,
 ) -> Result<Response> {
-    let available = match form.get("available").map(String::as_str) {
-        Some("yes") => true,
-        Some("no") => false,
+    let available = match form.available.as_str() {
+        "yes" => true,
+        "no" => false,
         _ => {
             return Err(AppError::Unprocessable(
                 "Availability: say yes or no.".into(),
