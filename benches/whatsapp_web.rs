@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use wacrm::infra::config::Config;
 use wacrm::infra::embedded_pg::{Cluster, Durability};
-use wacrm::state::AppState;
+use wacrm::server::{Application, Jobs};
 
 /// How long each idle measurement lasts.
 const IDLE: Duration = Duration::from_secs(60);
@@ -87,13 +87,14 @@ async fn measure(cluster: &Cluster, dir: &std::path::Path) -> anyhow::Result<()>
     let admin = cluster.connect_options("wacrm");
     wacrm::infra::db::migrate(&admin).await?;
     let mut config = Config::for_tests(dir.join("data"));
+    config.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     config.secret_key =
         Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]).into());
-    let pool = wacrm::infra::db::app_pool(&admin, config.pool_size() + 1).await?;
     let fake = fake_wa_web::FakeWeb::new();
-    let mut state = AppState::new(config, pool)?;
-    state.web_connector = fake.clone();
-    let background = wacrm::server::spawn_background(&state);
+    let mut app = Application::build(config, &admin).await?;
+    app.state_mut().web_connector = fake.clone();
+    let state = app.state().clone();
+    let instance = tokio::spawn(app.run_until_stopped(Jobs::Run, std::future::pending()));
     let hash =
         wacrm::features::auth::password::hash("correct horse battery staple".to_owned()).await?;
     let email =
@@ -188,8 +189,6 @@ async fn measure(cluster: &Cluster, dir: &std::path::Path) -> anyhow::Result<()>
         per_session_bytes / 1024.0,
         available / (per_session_bytes + LIBRARY_BYTES_DOCUMENTED)
     );
-    for task in background {
-        task.abort();
-    }
+    instance.abort();
     Ok(())
 }

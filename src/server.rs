@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use sqlx::postgres::PgConnectOptions;
 use tokio::net::TcpListener;
 use tower_sessions::ExpiredDeletion;
 
@@ -39,39 +40,121 @@ async fn run_with(database: &Database, config: Config, command: Command) -> anyh
         } => return rotate_secrets(database, &config).await,
         Command::Serve => {}
     }
-    // One more for the instance's LISTEN connection.
-    let pool = db::app_pool(&database.admin, config.pool_size() + 1).await?;
-    let tls = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Some(crate::infra::tls::server_config(cert, key)?),
-        _ => None,
-    };
-    let bind = config.bind;
-    let state = AppState::new(config, pool.clone())?;
-    let background = spawn_background(&state);
-    let listener = TcpListener::bind(bind)
+    Application::build(config, &database.admin)
+        .await?
+        .run_until_stopped(Jobs::Run, shutdown_signal())
         .await
-        .with_context(|| format!("binding {bind}"))?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(
-        "wacrm listening on {scheme}://{bind} (public URL {})",
-        state.config.public_base()
-    );
-    match tls {
-        Some(tls) => serve_tls(listener.into_std()?, state, tls, shutdown_signal()).await?,
-        None => serve(listener, state, shutdown_signal()).await?,
+}
+
+/// Whether an instance runs the job worker. Tests may leave it off and run
+/// queued jobs on demand (`crate::infra::jobs::worker::Worker::run_pending`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jobs {
+    Run,
+    OnDemand,
+}
+
+/// One wacrm instance, built the same way by `wacrm serve` and by the
+/// tests: its pool, its state, its bound listener and TLS settings. The
+/// database's migrations must have been applied.
+pub struct Application {
+    state: AppState,
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Application {
+    /// Binds `config.bind` (port 0: any free port) and connects as the
+    /// application's role to the database `admin` points at.
+    pub async fn build(config: Config, admin: &PgConnectOptions) -> anyhow::Result<Self> {
+        let bind = config.bind;
+        let listener = TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("binding {bind}"))?;
+        Self::build_on(listener, config, admin).await
     }
-    // A job cut off here is claimed again when its lease ends. The tasks
-    // hold pooled connections that closing the pool would wait for.
-    for task in background {
-        task.abort();
+
+    /// [`Application::build`] on a listener bound already (a test that
+    /// needs its address in the configuration).
+    pub async fn build_on(
+        listener: TcpListener,
+        config: Config,
+        admin: &PgConnectOptions,
+    ) -> anyhow::Result<Self> {
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::infra::tls::server_config(cert, key)?),
+            _ => None,
+        };
+        // One more for the instance's LISTEN connection.
+        let pool = db::app_pool(admin, config.pool_size() + 1).await?;
+        let state = AppState::new(config, pool)?;
+        Ok(Self {
+            state,
+            listener,
+            tls,
+        })
     }
-    if tokio::time::timeout(Duration::from_secs(10), pool.close())
-        .await
-        .is_err()
-    {
-        tracing::warn!("database connections did not close within 10 s");
+
+    pub fn address(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
     }
-    Ok(())
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The state before it starts, for what a test swaps in (a fake
+    /// linked-device connector).
+    pub fn state_mut(&mut self) -> &mut AppState {
+        &mut self.state
+    }
+
+    /// Serves until `shutdown` resolves, with the background tasks beside
+    /// it; dropping the future (a test killing the instance) stops them too.
+    pub async fn run_until_stopped(
+        self,
+        jobs: Jobs,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            state,
+            listener,
+            tls,
+        } = self;
+        let background = AbortOnDrop(spawn_background_with(&state, jobs == Jobs::Run));
+        let pool = state.pool.clone();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(
+            "wacrm listening on {scheme}://{} (public URL {})",
+            listener.local_addr()?,
+            state.config.public_base()
+        );
+        match tls {
+            Some(tls) => serve_tls(listener.into_std()?, state, tls, shutdown).await?,
+            None => serve(listener, state, shutdown).await?,
+        }
+        // A job cut off here is claimed again when its lease ends. The tasks
+        // hold pooled connections that closing the pool would wait for.
+        drop(background);
+        if tokio::time::timeout(Duration::from_secs(10), pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database connections did not close within 10 s");
+        }
+        Ok(())
+    }
+}
+
+/// Tasks aborted when this is dropped.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 /// `wacrm secrets rotate`: as the application's role, so row-level security
@@ -160,16 +243,10 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
-/// What runs beside the HTTP server: the job worker, the notification
-/// listener and the periodic sweeps. Abort the handles to stop them.
-pub fn spawn_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
-    spawn_background_with(state, true)
-}
-
-/// [`spawn_background`], with the job worker only when `worker` is true:
-/// without it queued jobs wait for whoever runs them (tests run them on
-/// demand with [`crate::infra::jobs::worker::Worker::run_pending`]).
-pub fn spawn_background_with(state: &AppState, worker: bool) -> Vec<tokio::task::JoinHandle<()>> {
+/// What runs beside the HTTP server: the job worker (with `worker`),
+/// the notification listener and the periodic sweeps. Abort the handles
+/// to stop them.
+fn spawn_background_with(state: &AppState, worker: bool) -> Vec<tokio::task::JoinHandle<()>> {
     let subscribers = crate::infra::notifications::Subscribers {
         sessions: state.session_cache.clone(),
         job_queued: Arc::new(tokio::sync::Notify::new()),

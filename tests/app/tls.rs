@@ -1,7 +1,5 @@
 //! HTTPS with rustls, from PEM files, with a generated self-signed certificate.
 
-use std::sync::Arc;
-
 use crate::support::*;
 
 #[tokio::test]
@@ -15,23 +13,20 @@ async fn serves_https_with_a_self_signed_certificate_and_sends_hsts() {
     std::fs::write(&cert_path, certified.cert.pem()).expect("write cert");
     std::fs::write(&key_path, certified.signing_key.serialize_pem()).expect("write key");
 
-    let tls = wacrm::infra::tls::server_config(&cert_path, &key_path).expect("tls config");
     let admin = fresh_database().await;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let mut config = wacrm::infra::config::Config::for_tests(dir.0.join("data"));
     config.tls_cert = Some(cert_path.clone());
     config.tls_key = Some(key_path.clone());
     config.secret_key = Some(test_secret_key().into());
     config.public_url = Some(format!("https://localhost:{port}").parse().expect("url"));
-    let pool = wacrm::infra::db::app_pool(&admin, 3).await.expect("pool");
-    let state = wacrm::state::AppState::new(config, pool).expect("state");
-    tokio::spawn(wacrm::server::serve_tls(
-        listener,
-        state,
-        Arc::clone(&tls),
-        std::future::pending(),
-    ));
+    let app = wacrm::server::Application::build_on(listener, config, &admin)
+        .await
+        .expect("application");
+    tokio::spawn(app.run_until_stopped(wacrm::server::Jobs::OnDemand, std::future::pending()));
 
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -22,6 +22,7 @@ use sqlx::{Connection, Executor, PgConnection};
 use tokio::net::TcpListener;
 use wacrm::infra::config::Config;
 use wacrm::infra::embedded_pg::{Cluster, Durability};
+use wacrm::server::{Application, Jobs};
 use wacrm::state::AppState;
 
 use smtp_sink::SmtpSink;
@@ -129,8 +130,9 @@ pub fn test_secret_key() -> String {
     base64::engine::general_purpose::STANDARD.encode([7u8; 32])
 }
 
-/// The pool, background tasks and HTTP server of one instance; `connector`
-/// replaces the linked-device (WhatsApp Web) connector.
+/// One instance built as `wacrm serve` builds it, served in the
+/// background; `connector` replaces the linked-device (WhatsApp Web)
+/// connector.
 async fn start_instance(
     admin: &PgConnectOptions,
     config: Config,
@@ -138,30 +140,27 @@ async fn start_instance(
     connector: Option<std::sync::Arc<dyn wacrm::channels::whatsapp_web::link::Connector>>,
     worker: bool,
 ) -> (AppState, Background) {
-    let pool = wacrm::infra::db::app_pool(admin, config.pool_size() + 1)
+    let mut app = Application::build_on(listener, config, admin)
         .await
-        .expect("app pool");
-    let mut state = AppState::new(config, pool).expect("app state");
+        .expect("application");
     if let Some(connector) = connector {
-        state.web_connector = connector;
+        app.state_mut().web_connector = connector;
     }
-    let mut tasks = wacrm::server::spawn_background_with(&state, worker);
-    let server = wacrm::server::serve(listener, state.clone(), std::future::pending());
-    tasks.push(tokio::spawn(async move {
-        let _ = server.await;
-    }));
-    (state, Background(std::sync::Mutex::new(tasks)))
+    let state = app.state().clone();
+    let jobs = if worker { Jobs::Run } else { Jobs::OnDemand };
+    let running = tokio::spawn(async move {
+        let _ = app.run_until_stopped(jobs, std::future::pending()).await;
+    });
+    (state, Background(running))
 }
 
-/// An instance's background tasks and server: aborted together, as when
+/// An instance's server and background tasks: aborted together, as when
 /// its process is killed.
-pub struct Background(std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>);
+pub struct Background(tokio::task::JoinHandle<()>);
 
 impl Background {
     pub fn kill(&self) {
-        for task in self.0.lock().expect("tasks").drain(..) {
-            task.abort();
-        }
+        self.0.abort();
     }
 }
 
