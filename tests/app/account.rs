@@ -4,12 +4,7 @@
 //! work shows "Former member", nobody else's data moves, and the address
 //! can sign up again.
 
-use crate::api::api_token;
-use crate::contacts::create_contact;
-use crate::inbox::customer_writes;
 use crate::support::*;
-use crate::team::team;
-use crate::two_factor::enrol;
 
 const DELETE: &str = "/profile/delete";
 

@@ -82,9 +82,8 @@ async fn inbound_id(app: &TestApp, conversation: &str) -> String {
 async fn ai_is_off_until_an_owner_turns_it_on_after_reading_what_is_sent() {
     let ai = FakeOpenAi::start().await;
     let app = app_with_ai(&ai, |_| {}).await;
-    let team = crate::team::team(&app).await;
-    let conversation =
-        crate::inbox::customer_writes(&team.owner, "Maria", "+55 11 91234 5678", "Oi!").await;
+    let team = team(&app).await;
+    let conversation = customer_writes(&team.owner, "Maria", "+55 11 91234 5678", "Oi!").await;
     let path = format!("/inbox/{conversation}");
     let (_, page) = team.agent.page(&path).await;
     assert!(!page.contains("Suggest a reply"), "no AI buttons while off");
@@ -143,7 +142,7 @@ async fn a_suggested_reply_goes_into_the_composer_and_is_never_sent_by_itself() 
     let app = app_with_ai(&ai, |_| {}).await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
-    let conversation = crate::inbox::customer_writes(
+    let conversation = customer_writes(
         &owner,
         "Maria Souza",
         "+55 11 91234 5678",
@@ -205,7 +204,7 @@ async fn summaries_translations_and_rewrites_ask_for_what_the_agent_wants() {
     let ai = FakeOpenAi::start().await;
     let app = app_with_ai(&ai, |_| {}).await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let conversation = crate::inbox::customer_writes(
+    let conversation = customer_writes(
         &owner,
         "Maria",
         "+55 11 91234 5678",
@@ -321,7 +320,7 @@ async fn summaries_translations_and_rewrites_ask_for_what_the_agent_wants() {
     )
     .await;
     assert_eq!(status, 400);
-    let other = crate::inbox::customer_writes(&owner, "Rui", "+55 11 91234 0000", "Oi").await;
+    let other = customer_writes(&owner, "Rui", "+55 11 91234 0000", "Oi").await;
     let elsewhere = inbound_id(&app, &other).await;
     let (status, _) = post(
         &owner,
@@ -338,8 +337,7 @@ async fn a_workspace_key_and_model_are_used_sealed_and_never_shown() {
     let ai = FakeOpenAi::start().await;
     let app = app_with_ai(&ai, |_| {}).await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let conversation =
-        crate::inbox::customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello").await;
+    let conversation = customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello").await;
     let own_key = "sk-own-acme-9f8e7d6c5b4a";
     ai.accept_key(own_key);
 
@@ -408,8 +406,7 @@ async fn provider_errors_and_timeouts_are_a_short_message_and_the_draft_stays() 
     let app = app_with_ai(&ai, |config| config.ai_timeout_secs = 2).await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
-    let conversation =
-        crate::inbox::customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello").await;
+    let conversation = customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello").await;
     turn_on(&owner, &[]).await;
     let path = format!("/inbox/{conversation}/ai/draft");
     let draft = [("action", "shorter"), ("text", "My careful draft")];
@@ -485,12 +482,9 @@ async fn a_prompt_carries_only_its_own_conversation_of_its_own_workspace() {
     let globex = app.sign_up("Bob", "bob@globex.test", "Globex").await;
     turn_on(&acme, &[]).await;
     turn_on(&globex, &[]).await;
-    let ours =
-        crate::inbox::customer_writes(&acme, "Maria", "+55 11 91234 5678", "ACME-ORDER-17?").await;
-    crate::inbox::customer_writes(&acme, "Rui", "+55 11 91234 0001", "ACME-OTHER-CHAT").await;
-    let theirs =
-        crate::inbox::customer_writes(&globex, "Zed", "+55 11 91234 0002", "GLOBEX-SECRET-42")
-            .await;
+    let ours = customer_writes(&acme, "Maria", "+55 11 91234 5678", "ACME-ORDER-17?").await;
+    customer_writes(&acme, "Rui", "+55 11 91234 0001", "ACME-OTHER-CHAT").await;
+    let theirs = customer_writes(&globex, "Zed", "+55 11 91234 0002", "GLOBEX-SECRET-42").await;
     let note = acme
         .post_form(
             &format!("/inbox/{ours}/notes"),
@@ -541,8 +535,7 @@ async fn with_billing_ai_is_metered_and_stops_at_the_plans_allowance() {
     .await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
-    let conversation =
-        crate::inbox::customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello").await;
+    let conversation = customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello").await;
     turn_on(&owner, &[]).await;
     let path = format!("/inbox/{conversation}/ai/draft");
 

@@ -8,19 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::inbox::customer_writes;
 use crate::support::*;
-
-/// A workspace API token created in settings by `owner`.
-pub async fn api_token(owner: &Browser, name: &str) -> String {
-    let response = owner
-        .post_form("/settings/api-tokens", &[("name", name)])
-        .await;
-    assert_eq!(response.status(), 200, "creating API token {name}");
-    let body = response.text().await.expect("body");
-    let start = body.find("data-api-token>").expect("token element") + "data-api-token>".len();
-    body[start..start + body[start..].find('<').expect("end")].to_owned()
-}
 
 /// A client calling the API with one token.
 pub struct Api {

@@ -3,24 +3,7 @@
 
 use serde_json::json;
 
-use crate::contacts::create_contact;
 use crate::support::*;
-use crate::team::team;
-
-pub async fn define(browser: &Browser, entity: &str, label: &str, kind: &str, options: &str) {
-    let response = browser
-        .post_form(
-            "/attributes",
-            &[
-                ("entity", entity),
-                ("label", label),
-                ("kind", kind),
-                ("options", options),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303, "defining {label}");
-}
 
 async fn attributes_of(app: &TestApp, table: &str, id: &str) -> serde_json::Value {
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!(

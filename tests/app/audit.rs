@@ -4,7 +4,6 @@
 //! entry.
 
 use crate::support::*;
-use crate::team::team;
 
 /// (seq, action, actor email, ip, target) of an entry.
 type Row = (i64, String, Option<String>, Option<String>, String);
@@ -75,7 +74,7 @@ async fn what_members_do_is_recorded_with_who_and_where_and_owners_read_it() {
         .post_form(&format!("/settings/api-tokens/{token_id}/revoke"), &[])
         .await;
     assert_eq!(revoked.status(), 303);
-    crate::team::agents_see_only_theirs(&team.owner).await;
+    agents_see_only_theirs(&team.owner).await;
 
     let list = entries(&app, org).await;
     let seen = actions(&list);

@@ -71,14 +71,13 @@ async fn welcome_and_away_messages_ship_off_and_follow_the_workspace_hours() {
     assert_eq!(status, 200);
     assert!(page.contains("Welcome message") && page.contains("Away message"));
     assert_eq!(page.matches(">Switch on</button>").count(), 2, "both off");
-    crate::inbox::customer_writes(&owner, "Ana", "+55 81 90000 0001", "hi").await;
+    customer_writes(&owner, "Ana", "+55 81 90000 0001", "hi").await;
     settled(&app).await;
     assert!(automated(&app, org).await.is_empty(), "off means off");
 
     switch_on(&owner, &rule_id(&app, org, "Welcome message").await).await;
-    let conversation =
-        crate::inbox::customer_writes(&owner, "Maria Souza", "+55 81 90000 0002", "Oi!").await;
-    crate::inbox::customer_writes(&owner, "Maria Souza", "+55 81 90000 0002", "Tudo bem?").await;
+    let conversation = customer_writes(&owner, "Maria Souza", "+55 81 90000 0002", "Oi!").await;
+    customer_writes(&owner, "Maria Souza", "+55 81 90000 0002", "Tudo bem?").await;
     settled(&app).await;
     assert_eq!(
         automated(&app, org).await,
@@ -113,7 +112,7 @@ async fn welcome_and_away_messages_ship_off_and_follow_the_workspace_hours() {
         monday
     };
     app.state.clock.advance(monday - now);
-    crate::inbox::customer_writes(&owner, "Rui", "+55 81 90000 0003", "Hello?").await;
+    customer_writes(&owner, "Rui", "+55 81 90000 0003", "Hello?").await;
     settled(&app).await;
     let away =
         "Thanks for your message! We are closed right now and will answer as soon as we open.";
@@ -123,8 +122,8 @@ async fn welcome_and_away_messages_ship_off_and_follow_the_workspace_hours() {
     );
     // Tuesday 10:00 UTC is Wednesday 00:00 there: closed (though Tuesday in UTC).
     app.state.clock.advance(time::Duration::minutes(630));
-    crate::inbox::customer_writes(&owner, "Rui", "+55 81 90000 0003", "Anyone?").await;
-    crate::inbox::customer_writes(&owner, "Rui", "+55 81 90000 0003", "Hello??").await;
+    customer_writes(&owner, "Rui", "+55 81 90000 0003", "Anyone?").await;
+    customer_writes(&owner, "Rui", "+55 81 90000 0003", "Hello??").await;
     settled(&app).await;
     assert_eq!(
         automated(&app, org)
@@ -140,7 +139,7 @@ async fn welcome_and_away_messages_ship_off_and_follow_the_workspace_hours() {
 #[tokio::test]
 async fn keywords_label_prioritize_assign_in_turn_and_mail() {
     let app = spawn_app_without_worker().await;
-    let team = crate::team::team(&app).await;
+    let team = team(&app).await;
     let org = app.org_id("Acme").await;
     let owner = &team.owner;
     let label = owner
@@ -189,7 +188,7 @@ async fn keywords_label_prioritize_assign_in_turn_and_mail() {
         .enumerate()
     {
         let phone = format!("+55 81 90000 010{i}");
-        let conversation = crate::inbox::customer_writes(owner, "Buyer", &phone, text).await;
+        let conversation = customer_writes(owner, "Buyer", &phone, text).await;
         settled(&app).await;
         let (assignee, priority): (Option<uuid::Uuid>, String) =
             sqlx::query_as("select assignee_id, priority from conversations where id = $1::uuid")
@@ -219,7 +218,7 @@ async fn keywords_label_prioritize_assign_in_turn_and_mail() {
 
     // No keyword, no run.
     let before = run_count(&app, org).await;
-    crate::inbox::customer_writes(owner, "Other", "+55 81 90000 0200", "priceless art").await;
+    customer_writes(owner, "Other", "+55 81 90000 0200", "priceless art").await;
     settled(&app).await;
     assert_eq!(run_count(&app, org).await, before);
 
@@ -228,7 +227,7 @@ async fn keywords_label_prioritize_assign_in_turn_and_mail() {
         .post_form(&format!("/labels/{label_id}/delete"), &[])
         .await;
     assert_eq!(deleted.status(), 303);
-    crate::inbox::customer_writes(owner, "Late", "+55 81 90000 0201", "price?").await;
+    customer_writes(owner, "Late", "+55 81 90000 0201", "price?").await;
     settled(&app).await;
     assert_eq!(run_count(&app, org).await, before + 1, "the run");
     let done: String = sqlx::query_scalar(
@@ -281,7 +280,7 @@ async fn conditions_on_contact_attributes_and_a_waiting_rule_once_per_wait() {
         &rule_id(&app, org, "Gold customers wait less").await,
     )
     .await;
-    let gold = crate::inbox::customer_writes(&owner, "Gil", "+55 81 90000 0301", "hi").await;
+    let gold = customer_writes(&owner, "Gil", "+55 81 90000 0301", "hi").await;
     settled(&app).await;
     assert!(automated(&app, org).await.is_empty(), "no tier yet");
     sqlx::query(
@@ -292,7 +291,7 @@ async fn conditions_on_contact_attributes_and_a_waiting_rule_once_per_wait() {
     .execute(&mut app.admin_conn().await)
     .await
     .expect("tier");
-    crate::inbox::customer_writes(&owner, "Gil", "+55 81 90000 0301", "me again").await;
+    customer_writes(&owner, "Gil", "+55 81 90000 0301", "me again").await;
     settled(&app).await;
     assert_eq!(
         automated(&app, org).await,
@@ -332,7 +331,7 @@ async fn conditions_on_contact_attributes_and_a_waiting_rule_once_per_wait() {
     .await;
     assert_eq!(response.status(), 303);
     switch_on(&owner, &rule_id(&app, org, "Still waiting").await).await;
-    let waiting = crate::inbox::customer_writes(&owner, "Wen", "+55 81 90000 0302", "hello?").await;
+    let waiting = customer_writes(&owner, "Wen", "+55 81 90000 0302", "hello?").await;
     settled(&app).await;
     let sweep = || wacrm::features::automation::idle::sweep(&app.state);
     assert_eq!(sweep().await.expect("sweep"), 0, "not yet");
@@ -343,7 +342,7 @@ async fn conditions_on_contact_attributes_and_a_waiting_rule_once_per_wait() {
         0,
         "answered: no longer waiting"
     );
-    crate::inbox::customer_writes(&owner, "Wen", "+55 81 90000 0302", "still there?").await;
+    customer_writes(&owner, "Wen", "+55 81 90000 0302", "still there?").await;
     settled(&app).await;
     app.state.clock.advance(time::Duration::minutes(11));
     assert_eq!(sweep().await.expect("sweep"), 1, "a new wait");

@@ -2,7 +2,6 @@
 //! route, never a 500, and nothing changes.
 
 use crate::support::*;
-use crate::team::team;
 
 #[tokio::test]
 async fn malformed_ids_and_tokens_are_404_pages() {

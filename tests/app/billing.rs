@@ -9,20 +9,6 @@ use serde_json::{Value, json};
 use crate::support::fake_stripe::{self, FakeStripe};
 use crate::support::*;
 
-pub async fn app_with_stripe(stripe: &FakeStripe) -> TestApp {
-    let base = stripe.base_url();
-    let app = spawn_app_without_worker_with(move |config| {
-        config.stripe_secret_key = Some(fake_stripe::SECRET_KEY.to_owned().into());
-        config.stripe_webhook_secret = Some(fake_stripe::WEBHOOK_SECRET.to_owned().into());
-        config.stripe_api_url = base.parse().expect("url");
-        config.stripe_price_starter = Some(fake_stripe::PRICE_STARTER.into());
-        config.stripe_price_pro = Some(fake_stripe::PRICE_PRO.into());
-    })
-    .await;
-    stripe.set_webhook(&app.browser().url("/webhooks/stripe"));
-    app
-}
-
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -508,14 +494,14 @@ async fn plan_limits_are_checked_where_the_action_happens() {
         .expect("delete");
     let csv =
         "Name,Phone\nAna,+4930901801\nBruno,+4930901802\nCarla,+4930901803\nDino,+4930901804\n";
-    let response = crate::import::upload(&owner, "leads.csv", csv.as_bytes().to_vec()).await;
+    let response = upload(&owner, "leads.csv", csv.as_bytes().to_vec()).await;
     assert_eq!(response.status(), 303);
     let path = location(&response);
-    let response = crate::import::start(&owner, &path, &["name", "phone"], "skip").await;
+    let response = start(&owner, &path, &["name", "phone"], "skip").await;
     assert_eq!(response.status(), 303);
-    let done = crate::import::finished(&app, &owner, &path).await;
-    assert_eq!(crate::import::count_of(&done, "created"), 2);
-    assert_eq!(crate::import::count_of(&done, "failed"), 2);
+    let done = finished(&app, &owner, &path).await;
+    assert_eq!(count_of(&done, "created"), 2);
+    assert_eq!(count_of(&done, "failed"), 2);
     assert!(done.contains("Not imported"), "{done}");
     assert_eq!(app.count("select count(*) from contacts").await, 1000);
 
@@ -554,7 +540,7 @@ async fn the_api_says_plan_limits_in_json() {
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
     fill_contacts(&app, org, 1000).await;
-    let token = crate::api::api_token(&owner, "CRM sync").await;
+    let token = api_token(&owner, "CRM sync").await;
     let response = reqwest::Client::new()
         .post(app.browser().url("/api/v1/contacts"))
         .bearer_auth(&token)
@@ -600,8 +586,7 @@ async fn a_failed_payment_leaves_seven_days_then_read_only_until_paid() {
     let app = app_with_stripe(&stripe).await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let session = subscribed(&app, &stripe, &owner).await;
-    let conversation =
-        crate::inbox::customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello?").await;
+    let conversation = customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello?").await;
     let reply = |text: &'static str| {
         let owner = &owner;
         let path = format!("/inbox/{conversation}/messages");
@@ -678,7 +663,7 @@ async fn a_failed_payment_leaves_seven_days_then_read_only_until_paid() {
         text.contains("payment has failed for more than 7 days")
             && text.contains("/settings/billing")
     );
-    let response = crate::import::upload(&owner, "leads.csv", b"Name\nAna\n".to_vec()).await;
+    let response = upload(&owner, "leads.csv", b"Name\nAna\n".to_vec()).await;
     assert_eq!(response.status(), 402);
     assert_eq!(
         app.count("select count(*) from messages where body = 'Blocked'")
@@ -706,8 +691,7 @@ async fn a_canceled_workspace_is_read_only_and_says_until_when_its_data_is_kept(
     let app = app_with_stripe(&stripe).await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let session = subscribed(&app, &stripe, &owner).await;
-    let conversation =
-        crate::inbox::customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello?").await;
+    let conversation = customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello?").await;
     let t = now() + 2;
     let canceled = stripe.event(
         "customer.subscription.deleted",
@@ -737,7 +721,7 @@ async fn a_canceled_workspace_is_read_only_and_says_until_when_its_data_is_kept(
         .await;
     assert_eq!(response.status(), 402);
     // The API refuses too, in JSON.
-    let token = crate::api::api_token(&owner, "sync").await;
+    let token = api_token(&owner, "sync").await;
     let response = reqwest::Client::new()
         .post(
             app.browser()
@@ -809,10 +793,10 @@ async fn a_canceled_workspace_is_kept_thirty_days_restorable_then_deleted_with_i
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
     let session = subscribed(&app, &stripe, &owner).await;
-    crate::inbox::customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello?").await;
+    customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello?").await;
     let other_owner = app.sign_up("Bob", "bob@globex.test", "Globex").await;
     let other = app.org_id("Globex").await;
-    crate::inbox::customer_writes(&other_owner, "Rui", "+55 11 91234 0000", "Oi").await;
+    customer_writes(&other_owner, "Rui", "+55 11 91234 0000", "Oi").await;
     let only_acme = stored_file(&app, org, b"acme's own photo").await;
     let shared = stored_file(&app, org, b"a photo both have").await;
     assert_eq!(stored_file(&app, other, b"a photo both have").await, shared);

@@ -6,10 +6,7 @@
 
 use time::OffsetDateTime;
 
-use crate::contacts::create_contact;
-use crate::inbox::customer_writes;
 use crate::support::*;
-use crate::team::team;
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -46,23 +43,6 @@ async fn set_up(app: &TestApp, owner: &Browser, member_email: &str) -> String {
     let member = app.user_id(member_email).await;
     works_every_morning(owner, member).await;
     member.to_string()
-}
-
-/// The member works 09:00–12:00 every day of the week.
-pub async fn works_every_morning(owner: &Browser, member: uuid::Uuid) {
-    let mut hours = vec![];
-    for weekday in 1..=7 {
-        hours.push((format!("d{weekday}_starts"), "09:00".to_owned()));
-        hours.push((format!("d{weekday}_ends"), "12:00".to_owned()));
-    }
-    let fields: Vec<(&str, &str)> = hours
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let response = owner
-        .post_form(&format!("/settings/bookings/hours/{member}"), &fields)
-        .await;
-    assert_eq!(response.status(), 303);
 }
 
 async fn service_id(app: &TestApp) -> String {

@@ -78,7 +78,7 @@ async fn ready(app: &TestApp, mode: &str, max_turns: &str) -> (Browser, uuid::Uu
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
     // The simulator's channel exists once a customer wrote (the bot is off).
-    crate::inbox::customer_writes(&owner, "First", "+55 81 99999 0000", "hi").await;
+    customer_writes(&owner, "First", "+55 81 99999 0000", "hi").await;
     let channel = sandbox_channel(app, org).await;
     assert_eq!(
         set_bot(&owner, &channel, mode, max_turns).await,
@@ -100,7 +100,7 @@ async fn ready(app: &TestApp, mode: &str, max_turns: &str) -> (Browser, uuid::Uu
 #[tokio::test]
 async fn the_knowledge_base_is_written_imported_searched_and_kept_to_its_workspace() {
     let app = spawn_app_without_worker().await;
-    let team = crate::team::team(&app).await;
+    let team = team(&app).await;
     let owner = &team.owner;
     article(
         owner,
@@ -222,7 +222,7 @@ async fn the_bot_answers_from_the_knowledge_base_then_hands_over_and_stays_quiet
     ai.then(Next::Answer(
         "Yes! We ship to Recife in 3 working days.".into(),
     ));
-    let conversation = crate::inbox::customer_writes(
+    let conversation = customer_writes(
         &owner,
         "Maria",
         "+55 81 91234 5678",
@@ -256,7 +256,7 @@ async fn the_bot_answers_from_the_knowledge_base_then_hands_over_and_stays_quiet
     assert_eq!(ai.received().len(), 1);
 
     // Asking for a person hands over at once, without the model.
-    crate::inbox::customer_writes(
+    customer_writes(
         &owner,
         "Maria",
         "+55 81 91234 5678",
@@ -281,7 +281,7 @@ async fn the_bot_answers_from_the_knowledge_base_then_hands_over_and_stays_quiet
     ));
 
     // Then it stays quiet in this conversation.
-    crate::inbox::customer_writes(
+    customer_writes(
         &owner,
         "Maria",
         "+55 81 91234 5678",
@@ -304,7 +304,7 @@ async fn the_bot_hands_over_without_an_answer_and_stays_out_where_it_must() {
     let (owner, org, channel) = ready(&app, "always", "1").await;
     let customer = |phone: &'static str, text: &'static str| {
         let owner = &owner;
-        async move { crate::inbox::customer_writes(owner, "Rui", phone, text).await }
+        async move { customer_writes(owner, "Rui", phone, text).await }
     };
 
     // Nothing in the knowledge base: a person, without the model.
@@ -420,10 +420,10 @@ async fn the_bot_offers_free_times_and_books_the_one_picked() {
         )
         .await;
     assert_eq!(response.status(), 303);
-    crate::bookings::works_every_morning(&owner, app.user_id("owner@acme.test").await).await;
+    works_every_morning(&owner, app.user_id("owner@acme.test").await).await;
 
     let phone = "+55 81 98888 1111";
-    crate::inbox::customer_writes(&owner, "Bia", phone, "Can I book a haircut?").await;
+    customer_writes(&owner, "Bia", phone, "Can I book a haircut?").await;
     wait_runs(&app, org, 1).await;
     let said = automated(&app, org).await;
     let offer = said.last().unwrap().clone();
@@ -439,7 +439,7 @@ async fn the_bot_offers_free_times_and_books_the_one_picked() {
         .trim_start_matches("1) ")
         .to_owned();
 
-    crate::inbox::customer_writes(&owner, "Bia", phone, "1").await;
+    customer_writes(&owner, "Bia", phone, "1").await;
     wait_runs(&app, org, 2).await;
     let said = automated(&app, org).await;
     let booked = said.last().unwrap();
@@ -461,7 +461,7 @@ async fn the_bot_offers_free_times_and_books_the_one_picked() {
     assert!(ai.received().is_empty(), "no model for times and bookings");
 
     // Asked again: the booked time is no longer offered; a stale number is not a pick.
-    crate::inbox::customer_writes(&owner, "Bia", phone, "Another appointment please").await;
+    customer_writes(&owner, "Bia", phone, "Another appointment please").await;
     wait_runs(&app, org, 3).await;
     let again = automated(&app, org).await.last().unwrap().clone();
     assert!(

@@ -204,7 +204,7 @@ async fn a_person_signs_up_invites_an_agent_and_logs_out_in_a_real_browser() -> 
 async fn a_customer_message_shows_up_live_and_the_reply_reaches_the_simulator()
 -> WebDriverResult<()> {
     let app = spawn_app().await;
-    let team = crate::team::team(&app).await;
+    let team = team(&app).await;
     let response = team
         .owner
         .post_form(
@@ -534,7 +534,7 @@ async fn ai_drafts_summaries_and_translations_land_in_place_in_a_real_browser()
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let on = owner.post_form("/settings/ai", &[("enabled", "on")]).await;
     assert_eq!(on.status(), 303);
-    let conversation = crate::inbox::customer_writes(
+    let conversation = customer_writes(
         &owner,
         "Maria",
         "+55 11 91234 5678",

@@ -1139,7 +1139,7 @@ async fn a_scheduled_campaign_starts_at_its_time_and_the_page_follows_it_live() 
 #[tokio::test]
 async fn the_plan_limits_campaign_recipients_a_month() {
     let stripe = crate::support::fake_stripe::FakeStripe::start().await;
-    let app = crate::billing::app_with_stripe(&stripe).await;
+    let app = app_with_stripe(&stripe).await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
     let sandbox = sandbox(&app, org).await;

@@ -2,9 +2,7 @@
 //! `/shortcode` suggests them with the variables filled, and a reply that
 //! is only `/shortcode` goes out as the text. Per workspace.
 
-use crate::inbox::customer_writes;
 use crate::support::*;
-use crate::team::team;
 
 const GREETING: &str = "Hi {{first_name}}, {{ agent_name }} from {{workspace}} here.";
 

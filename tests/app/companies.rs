@@ -1,9 +1,7 @@
 //! Companies over HTTP: create, edit, link contacts by typing a company,
 //! list and search, delete (contacts kept), and each workspace to its own.
 
-use crate::contacts::create_contact;
 use crate::support::*;
-use crate::team::team;
 
 async fn create_company(browser: &Browser, fields: &[(&str, &str)]) -> String {
     let response = browser.post_form("/companies", fields).await;

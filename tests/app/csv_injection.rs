@@ -6,13 +6,8 @@
 
 use std::collections::HashMap;
 
-use crate::attributes::define;
 use crate::campaigns;
-use crate::contacts::create_contact;
 use crate::exports;
-use crate::import::{finished, start, upload};
-use crate::labels::create_label;
-use crate::reports::issue_invoice;
 use crate::support::*;
 
 const HYPERLINK: &str = "=HYPERLINK(\"http://evil\")";

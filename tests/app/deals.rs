@@ -3,10 +3,7 @@
 //! editing, notes, the filtered list with its totals, deleting, managing
 //! pipelines and stages, bad input, and each workspace to its own.
 
-use crate::contacts::create_contact;
-use crate::inbox::customer_writes;
 use crate::support::*;
-use crate::team::team;
 
 /// The board's stage ids, in order, by name.
 async fn stages(browser: &Browser) -> Vec<(String, String)> {

@@ -4,8 +4,6 @@
 //! once), issued documents frozen, a quote accepted into an order, the PDF
 //! readable, and each workspace to its own.
 
-use crate::contacts::create_contact;
-use crate::inbox::customer_writes;
 use crate::support::*;
 
 async fn product(owner: &Browser, fields: &[(&str, &str)]) -> String {

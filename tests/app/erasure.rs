@@ -2,12 +2,7 @@
 //! keeps anything of them, other contacts and workspaces are untouched,
 //! and the audit log keeps the counts only.
 
-use crate::attributes::define;
-use crate::contacts::create_contact;
-use crate::inbox::{customer_sends_image_as, customer_writes};
-use crate::labels::create_label;
 use crate::support::*;
-use crate::team::team;
 
 const ZELDA_PHONE: &str = "+4930901899";
 const UNIQUE_PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-zelda-only";

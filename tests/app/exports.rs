@@ -9,12 +9,7 @@ use std::io::Read;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::attributes::define;
-use crate::contacts::create_contact;
-use crate::inbox::{customer_sends_image, customer_writes};
-use crate::labels::create_label;
 use crate::support::*;
-use crate::team::team;
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-export-test";
 

@@ -4,7 +4,6 @@
 //! download. (Each provider channel has its own case beside its other
 //! tests: `whatsapp`, `waha`, `whatsapp_web`.)
 
-use crate::inbox::customer_writes;
 use crate::support::*;
 
 /// A small MP4: a `ftyp` box, then bytes.
@@ -132,8 +131,7 @@ async fn the_sandbox_customer_can_send_only_real_pictures() {
     let app = spawn_app().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     for (name, _, bytes) in hostile_files() {
-        let response =
-            crate::inbox::customer_sends_image_as(&owner, "Ines", "+4930901820", bytes, name).await;
+        let response = customer_sends_image_as(&owner, "Ines", "+4930901820", bytes, name).await;
         assert_eq!(response.status(), 422, "{name}");
     }
     assert_eq!(app.count("select count(*) from media").await, 0);

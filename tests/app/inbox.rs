@@ -3,24 +3,6 @@
 //! ticks move forward, and every workspace keeps to its own.
 
 use crate::support::*;
-use crate::team::{agents_see_only_theirs, team};
-
-/// Sends as a customer through the simulator; returns the conversation id.
-pub async fn customer_writes(browser: &Browser, name: &str, phone: &str, text: &str) -> String {
-    let response = browser
-        .post_form(
-            "/sandbox/messages",
-            &[("name", name), ("phone", phone), ("text", text)],
-        )
-        .await;
-    assert_eq!(response.status(), 303, "simulating {text}");
-    let (_, body) = browser.page(&location(&response)).await;
-    let at = body
-        .find("href=\"/inbox/")
-        .expect("the chat links to the inbox")
-        + "href=\"/inbox/".len();
-    body[at..at + 36].to_owned()
-}
 
 async fn message_status(app: &TestApp, body: &str) -> String {
     sqlx::query_scalar("select status from messages where body = $1")
@@ -475,41 +457,6 @@ async fn the_contact_panel_shows_attributes_and_notes() {
     let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
     assert!(page.contains("<dt>Plan</dt><dd>Gold</dd>"), "{page}");
     assert!(page.contains("Prefers mornings"));
-}
-
-/// Posts the simulator's image form (the CSRF token rides in the query).
-pub async fn customer_sends_image(
-    browser: &Browser,
-    bytes: Vec<u8>,
-    caption: &str,
-) -> reqwest::Response {
-    customer_sends_image_as(browser, "Maria", "+4930901820", bytes, caption).await
-}
-
-/// As [`customer_sends_image`], from another customer.
-pub async fn customer_sends_image_as(
-    browser: &Browser,
-    name: &str,
-    phone: &str,
-    bytes: Vec<u8>,
-    caption: &str,
-) -> reqwest::Response {
-    let token = browser.csrf_token().await;
-    let form = reqwest::multipart::Form::new()
-        .text("name", name.to_owned())
-        .text("phone", phone.to_owned())
-        .text("text", caption.to_owned())
-        .part(
-            "image",
-            reqwest::multipart::Part::bytes(bytes).file_name("photo.png"),
-        );
-    browser
-        .client
-        .post(browser.url(&format!("/sandbox/images?csrf_token={token}")))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

@@ -1,23 +1,10 @@
 //! Labels: managed by owners and admins, ticked on contacts by anyone,
 //! filtered by in the list, and private to their workspace.
 
-use crate::contacts::create_contact;
 use crate::support::*;
-use crate::team::team;
 
 const RED: &str = "#dc2626";
 const BLUE: &str = "#2563eb";
-
-pub async fn create_label(browser: &Browser, name: &str, color: &str) -> String {
-    let response = browser
-        .post_form("/labels", &[("name", name), ("color", color)])
-        .await;
-    assert_eq!(response.status(), 303, "creating label {name}");
-    let (_, body) = browser.page("/labels").await;
-    let at = body.find(&format!(">{name}</span>")).expect("label listed");
-    let href = body[..at].rfind("/contacts?label=").unwrap() + "/contacts?label=".len();
-    body[href..href + 36].to_owned()
-}
 
 /// The label ids ticked on a contact's page.
 async fn ticked(browser: &Browser, contact: &str) -> Vec<String> {

@@ -4,9 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::inbox::customer_writes;
 use crate::support::*;
-use crate::team::{agents_see_only_theirs, team};
 
 /// An open `/inbox/events` stream, read event name by event name.
 struct Events {

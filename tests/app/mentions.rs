@@ -2,9 +2,7 @@
 //! note naming a member records the mention, and their mentions page shows
 //! it; only members of the same workspace can be mentioned.
 
-use crate::inbox::customer_writes;
 use crate::support::*;
-use crate::team::team;
 
 async fn note(browser: &Browser, conversation: &str, text: &str) {
     let response = browser

@@ -3,9 +3,7 @@
 
 use serde_json::json;
 
-use crate::contacts::create_contact;
 use crate::support::*;
-use crate::team::team;
 
 #[tokio::test]
 async fn a_duplicate_is_merged_with_its_notes_labels_and_values() {

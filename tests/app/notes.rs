@@ -1,9 +1,7 @@
 //! Notes on contacts and companies: authored, newest first, kept on bad
 //! input, deleted by their author or an owner/admin, and private to a workspace.
 
-use crate::contacts::create_contact;
 use crate::support::*;
-use crate::team::team;
 
 async fn note_ids(app: &TestApp) -> Vec<String> {
     sqlx::query_scalar("select id::text from notes order by created_at, id")

@@ -5,9 +5,7 @@
 use serde_json::json;
 
 use crate::api::Api;
-use crate::contacts::create_contact;
 use crate::support::*;
-use crate::team::team;
 
 const NOT_FOUND_TEXT: &str = "There is nothing here";
 

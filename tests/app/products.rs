@@ -6,7 +6,6 @@ use wacrm::infra::db::products::{self, Product};
 use wacrm::infra::tenancy::bootstrap;
 
 use crate::support::*;
-use crate::team::team;
 
 async fn create_product(browser: &Browser, fields: &[(&str, &str)]) -> String {
     let response = browser.post_form("/products", fields).await;

@@ -10,7 +10,6 @@ use rust_decimal::Decimal;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 use uuid::Uuid;
 
-use crate::contacts::create_contact;
 use crate::support::*;
 use wacrm::domain::money::shown;
 
@@ -502,53 +501,6 @@ async fn each_workspace_reports_only_its_own_and_bad_pipelines_fall_back() {
     assert!(records[1..].iter().all(|r| r[3].is_empty() && r[4] == "0"));
     assert_eq!(csv(&globex, "/reports/won.csv").await.len(), 1);
     assert_eq!(csv(&globex, "/reports/orders.csv").await.len(), 1);
-}
-
-/// An invoice for `contact` issued with one line of `amount`, due `due`
-/// (empty: no due date); its id.
-pub(crate) async fn issue_invoice(
-    owner: &Browser,
-    contact: &str,
-    currency: &str,
-    amount: &str,
-    due: &str,
-) -> String {
-    let response = owner
-        .post_form(
-            "/documents",
-            &[
-                ("kind", "invoice"),
-                ("contact", contact),
-                ("currency", currency),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
-    let id = location(&response)
-        .strip_prefix("/documents/")
-        .unwrap()
-        .to_owned();
-    let response = owner
-        .post_form(
-            &format!("/documents/{id}"),
-            &[
-                ("currency", currency),
-                ("second_date", due),
-                ("description", "Work"),
-                ("quantity", "1"),
-                ("unit_price", amount),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
-    assert_eq!(
-        owner
-            .post_form(&format!("/documents/{id}/issue"), &[])
-            .await
-            .status(),
-        303
-    );
-    id
 }
 
 #[tokio::test]

@@ -6,9 +6,7 @@
 use time::Duration;
 use uuid::Uuid;
 
-use crate::inbox::customer_writes;
 use crate::support::*;
-use crate::team::team;
 
 /// Sets "Keep messages" as the settings form posts it.
 async fn keep(owner: &Browser, keep: &str, days: &str) -> reqwest::Response {

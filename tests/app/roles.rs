@@ -3,7 +3,6 @@
 //! unknown ids), so "allowed" means anything but 403.
 
 use crate::support::*;
-use crate::team::team;
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Min {

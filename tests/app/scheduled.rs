@@ -10,10 +10,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::inbox::customer_writes;
 use crate::support::fake_graph::FakeGraph;
 use crate::support::*;
-use crate::team::{agents_see_only_theirs, team};
 
 const WAIT: Duration = Duration::from_secs(15);
 

@@ -2,9 +2,7 @@
 //! opening its conversation at that message; per workspace and per what a
 //! member may see.
 
-use crate::inbox::customer_writes;
 use crate::support::*;
-use crate::team::{agents_see_only_theirs, team};
 
 /// The first `/inbox/...?at=...` link of a results page.
 fn first_message_link(body: &str) -> String {

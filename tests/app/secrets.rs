@@ -25,7 +25,6 @@ use whatsapp_rust::wacore::store::traits::*;
 use crate::support::fake_graph::FakeGraph;
 use crate::support::fake_waha::FakeWaha;
 use crate::support::*;
-use crate::two_factor::{enrol, now, second_step};
 
 const WABA_ID: &str = "102290129340398";
 const NUMBER_A: &str = "106540352242922";
@@ -379,7 +378,7 @@ async fn rotating_reseals_every_secret_with_the_first_key_so_the_old_key_can_go(
         )
         .await;
     assert_eq!(location(&response), "/login/two-factor");
-    let code = totp::code_at(&totp_secret, now() + 30).unwrap();
+    let code = totp::code_at(&totp_secret, unix_now() + 30).unwrap();
     assert_eq!(second_step(&browser, &code).await.status(), 303);
     // The number's app secret checks a delivery, its token sends the reply.
     let conversation = customer_writes_in(

@@ -61,8 +61,7 @@ async fn workspace_settings_are_saved_and_bad_values_explained() {
 async fn owner_deletes_the_workspace_after_typing_its_name_with_thirty_days_to_restore() {
     let app = spawn_app().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let conversation =
-        crate::inbox::customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hi").await;
+    let conversation = customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hi").await;
     let response = owner
         .post_form(
             "/settings/delete-workspace",

@@ -183,8 +183,7 @@ async fn a_handler_that_takes_too_long_is_cut_off_with_503() {
     })
     .await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let conversation =
-        crate::inbox::customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello").await;
+    let conversation = customer_writes(&owner, "Maria", "+55 11 91234 5678", "Hello").await;
     let response = owner.post_form("/settings/ai", &[("enabled", "on")]).await;
     assert_eq!(response.status(), 303);
     // The provider answers after five seconds; the handler may take one.

@@ -6,9 +6,7 @@
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use crate::contacts::create_contact;
 use crate::support::*;
-use crate::team::team;
 
 async fn set_time_zone(owner: &Browser, zone: &str) {
     let response = owner

@@ -1,7 +1,6 @@
 //! Another workspace's ids answer 404 (never 403, never a leak).
 
 use crate::support::*;
-use crate::team::{invite_new_member, team};
 
 #[tokio::test]
 async fn another_workspaces_ids_are_404_and_change_nothing() {

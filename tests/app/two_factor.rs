@@ -2,63 +2,9 @@
 //! refused), recovery codes, remembered devices, and workspaces that
 //! require it.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use totp_rs::Secret;
 use wacrm::features::auth::totp;
 
 use crate::support::*;
-use crate::team::team;
-
-pub(crate) fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// The key shown for typing into an app, decoded.
-fn secret_on(page: &str) -> Vec<u8> {
-    let start = page
-        .find("<code id=\"totp-secret\">")
-        .expect("secret shown")
-        + 23;
-    let end = start + page[start..].find("</code>").unwrap();
-    let typed = page[start..end].replace(' ', "");
-    Secret::Encoded(typed).to_bytes().expect("base32")
-}
-
-fn recovery_codes_on(page: &str) -> Vec<String> {
-    let list = &page[page.find("id=\"recovery-codes\"").expect("codes shown")..];
-    let list = &list[..list.find("</ul>").unwrap()];
-    list.split("<code>")
-        .skip(1)
-        .map(|part| part[..part.find("</code>").unwrap()].to_owned())
-        .collect()
-}
-
-/// Enrols the signed-in user; their secret and recovery codes.
-pub async fn enrol(user: &Browser) -> (Vec<u8>, Vec<String>) {
-    let (secret, codes, _) = enrol_with_code(user).await;
-    (secret, codes)
-}
-
-/// As [`enrol`], and the code that confirmed it.
-async fn enrol_with_code(user: &Browser) -> (Vec<u8>, Vec<String>, String) {
-    let (status, page) = user.page("/profile/two-factor").await;
-    assert_eq!(status, 200);
-    assert!(page.contains("<svg"), "a QR code to scan");
-    let secret = secret_on(&page);
-    let code = totp::code_at(&secret, now()).unwrap();
-    let response = user
-        .post_form("/profile/two-factor/enable", &[("code", &code)])
-        .await;
-    assert_eq!(response.status(), 200);
-    let page = response.text().await.unwrap();
-    let codes = recovery_codes_on(&page);
-    assert_eq!(codes.len(), 10, "{page}");
-    (secret, codes, code)
-}
 
 /// The password step; where it sends the browser.
 async fn password_step(app: &TestApp, email: &str) -> (Browser, String) {
@@ -69,12 +15,6 @@ async fn password_step(app: &TestApp, email: &str) -> (Browser, String) {
     assert_eq!(response.status(), 303);
     let to = location(&response);
     (browser, to)
-}
-
-pub(crate) async fn second_step(browser: &Browser, code: &str) -> reqwest::Response {
-    browser
-        .post_form("/login/two-factor", &[("code", code)])
-        .await
 }
 
 async fn audit_actions(app: &TestApp) -> Vec<(String, serde_json::Value)> {
@@ -94,7 +34,7 @@ async fn enrol_then_sign_in_with_a_code_once_and_a_recovery_code_once() {
     let secret = secret_on(&page);
     let wrong = format!(
         "{:06}",
-        (totp::code_at(&secret, now())
+        (totp::code_at(&secret, unix_now())
             .unwrap()
             .parse::<u32>()
             .unwrap()
@@ -170,7 +110,7 @@ async fn enrol_then_sign_in_with_a_code_once_and_a_recovery_code_once() {
     assert_eq!(location(&browser.get("/dashboard").await), "/login");
 
     // The next step's code (the app's clock may run ahead) signs in.
-    let next_code = totp::code_at(&secret, now() + 30).unwrap();
+    let next_code = totp::code_at(&secret, unix_now() + 30).unwrap();
     let response = second_step(&browser, &next_code).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/dashboard");
@@ -196,7 +136,7 @@ async fn enrol_then_sign_in_with_a_code_once_and_a_recovery_code_once() {
         .execute(&mut conn)
         .await
         .unwrap();
-    let code = totp::code_at(&secret, now() + 60).unwrap();
+    let code = totp::code_at(&secret, unix_now() + 60).unwrap();
     let response = second_step(&late, &code).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/login");
@@ -248,7 +188,7 @@ async fn a_remembered_device_skips_the_code_until_forgotten() {
 
     let (browser, to) = password_step(&app, "ana@acme.test").await;
     assert_eq!(to, "/login/two-factor");
-    let code = totp::code_at(&secret, now() + 30).unwrap();
+    let code = totp::code_at(&secret, unix_now() + 30).unwrap();
     let response = browser
         .post_form("/login/two-factor", &[("code", &code), ("remember", "1")])
         .await;
@@ -312,7 +252,7 @@ async fn new_recovery_codes_and_turning_off_need_a_current_code() {
         .post_form("/profile/two-factor/recovery-codes", &[("code", "123")])
         .await;
     assert_eq!(response.status(), 422);
-    let code = totp::code_at(&secret, now() + 30).unwrap();
+    let code = totp::code_at(&secret, unix_now() + 30).unwrap();
     let response = ana
         .post_form("/profile/two-factor/recovery-codes", &[("code", &code)])
         .await;
@@ -395,7 +335,7 @@ async fn a_workspace_that_requires_it_sends_members_without_it_to_enrolment() {
     let (agent_secret, _) = enrol(&acme.agent).await;
     assert_eq!(acme.agent.page("/dashboard").await.0, 200);
     // ...and cannot turn it off while a member.
-    let code = totp::code_at(&agent_secret, now() + 30).unwrap();
+    let code = totp::code_at(&agent_secret, unix_now() + 30).unwrap();
     let response = acme
         .agent
         .post_form("/profile/two-factor/disable", &[("code", &code)])
@@ -441,7 +381,7 @@ async fn guessing_codes_is_cut_off_after_ten_tries() {
     let ana = app.sign_up("Ana", "ana@acme.test", "Acme").await;
     let (secret, _) = enrol(&ana).await;
     let (browser, _) = password_step(&app, "ana@acme.test").await;
-    let right = totp::code_at(&secret, now() + 30).unwrap();
+    let right = totp::code_at(&secret, unix_now() + 30).unwrap();
     let mut guess = 0u32;
     let browser = &browser;
     let (tries, refused) = tries_until_429(10, || {
@@ -462,7 +402,7 @@ async fn guessing_codes_to_turn_it_off_shares_the_sign_in_limit() {
     let app = spawn_app().await;
     let ana = app.sign_up("Ana", "ana@acme.test", "Acme").await;
     let (secret, _) = enrol(&ana).await;
-    let right = totp::code_at(&secret, now() + 30).unwrap();
+    let right = totp::code_at(&secret, unix_now() + 30).unwrap();
     let mut guess = 0u32;
     let ana = &ana;
     // Someone at an unlocked session tries codes to turn it off.
@@ -506,7 +446,7 @@ async fn an_enrolment_sealed_under_a_retired_key_starts_again() {
     let other = app
         .second_instance_with(|config| config.secret_key = Some(new_key.into()))
         .await;
-    let code = totp::code_at(&shown, now()).unwrap();
+    let code = totp::code_at(&shown, unix_now()).unwrap();
     let response = ana
         .client
         .post(format!("{}/profile/two-factor/enable", other.base))

@@ -1413,7 +1413,7 @@ async fn numbers_are_connected_listed_and_deleted_through_the_api_and_only_in_th
     assert!(!theirs.get("/channels").await.1.to_string().contains(&id));
 
     // The sandbox stays; the number goes with its callback.
-    crate::inbox::customer_writes(&owner, "Ana", "+4930901820", "Hi").await;
+    customer_writes(&owner, "Ana", "+4930901820", "Hi").await;
     let (_, listed) = api.get("/channels").await;
     let sandbox = listed
         .as_array()

@@ -10,6 +10,9 @@ pub mod fake_wa_web;
 pub mod fake_waha;
 pub mod local_server;
 pub mod smtp_sink;
+pub mod steps;
+
+pub use steps::*;
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
