@@ -31,11 +31,8 @@ mod scheduled;
 mod search;
 mod sessions;
 mod settings;
-mod stripe_webhooks;
 mod tasks;
 mod team;
-mod two_factor;
-mod waha_webhooks;
 mod webhooks;
 mod workspaces;
 
@@ -66,7 +63,6 @@ pub fn router() -> Router<AppState> {
         .merge(knowledge::router())
         .merge(automations::router())
         .merge(sessions::router())
-        .merge(two_factor::router())
         .merge(campaigns::router())
         .merge(deals::router())
         .merge(tasks::router())
@@ -84,8 +80,6 @@ pub fn router() -> Router<AppState> {
         .merge(account::router())
         .merge(settings::router())
         .merge(webhooks::router())
-        .merge(waha_webhooks::router())
-        .merge(stripe_webhooks::router())
         .nest("/api/v1", api::router())
         .route("/static/{name}", get(crate::web::static_files::serve))
         .fallback(|| async { crate::error::AppError::NotFound })

@@ -2,8 +2,8 @@
 
 mod login;
 mod password_reset;
+mod second_step;
 mod signup;
-mod two_factor;
 mod verify_email;
 
 use axum::Router;
@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login::show).post(login::submit))
         .route(
             "/login/two-factor",
-            get(two_factor::show).post(two_factor::submit),
+            get(second_step::show).post(second_step::submit),
         )
         .route("/logout", post(login::logout))
         .route("/verify-email", get(verify_email::verify))

@@ -25,7 +25,7 @@ use crate::web::device_cookie;
 use crate::web::rate_limit::{self, LOGIN_PER_IP};
 
 #[derive(Template, WebTemplate)]
-#[template(path = "auth/two_factor.html")]
+#[template(path = "auth/second_step.html")]
 struct SecondStepPage {
     page: Page,
     errors: Vec<String>,

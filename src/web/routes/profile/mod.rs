@@ -1,4 +1,7 @@
-//! The signed-in user's own profile: name and password.
+//! The signed-in user's own profile: name, password, language, and (in
+//! `two_factor`) their two-factor sign-in.
+
+mod two_factor;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -24,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/profile", get(show).post(update_name))
         .route("/profile/password", post(change_password))
         .route("/profile/language", post(update_language))
+        .merge(two_factor::router())
 }
 
 #[derive(Template, WebTemplate)]

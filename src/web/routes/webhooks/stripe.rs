@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::post;
 use secrecy::ExposeSecret;
 
-use super::webhooks::{answer, plain};
+use super::{answer, plain};
 use crate::features::billing::{events, signature};
 use crate::state::AppState;
 

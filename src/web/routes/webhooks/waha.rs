@@ -13,7 +13,7 @@ use axum::response::Response;
 use axum::routing::post;
 use uuid::Uuid;
 
-use super::webhooks::{answer, plain};
+use super::{answer, plain};
 use crate::channels::waha::webhook::{self, Event};
 use crate::channels::waha::{WEBHOOK_KEY_PURPOSE, signature};
 use crate::channels::whatsapp_web::events;

@@ -16,6 +16,7 @@ use axum::routing::get;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+use super::{answer, plain};
 use crate::channels::cloud_api::{APP_SECRET_PURPOSE, media, signature, webhook};
 use crate::domain::PhoneE164;
 use crate::features::inbox::ingest::{self, Inbound, Ingested};
@@ -36,15 +37,6 @@ pub fn router() -> Router<AppState> {
             get(handshake).post(deliver),
         )
         .layer(DefaultBodyLimit::max(MAX_DELIVERY_BYTES))
-}
-
-pub(super) fn plain(status: StatusCode, text: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        text.to_owned(),
-    )
-        .into_response()
 }
 
 /// The channel and its workspace's context, or `None` for an id that names
@@ -106,15 +98,6 @@ async fn deliver(
     body: Bytes,
 ) -> Response {
     answer(&id, receive(&state, &id, &headers, &body).await)
-}
-
-/// A delivery's answer; one that failed midway committed nothing and is
-/// answered 503, so that the sender delivers it again.
-pub(super) fn answer(channel: &str, handled: anyhow::Result<Response>) -> Response {
-    handled.unwrap_or_else(|e| {
-        tracing::error!(%channel, error = %format!("{e:#}"), "webhook delivery failed");
-        plain(StatusCode::SERVICE_UNAVAILABLE, "Try again later.")
-    })
 }
 
 async fn receive(
