@@ -3,6 +3,8 @@
 pub mod attributes;
 pub mod canned;
 pub mod cart;
+pub mod contact;
+pub mod csv_cell;
 pub mod document_totals;
 mod email;
 pub mod highlight;
@@ -18,6 +20,7 @@ pub mod retention;
 mod role;
 pub mod slots;
 pub mod tax;
+pub mod text;
 
 pub use attributes::{AttributeDef, AttributeKind};
 pub use email::EmailAddress;

@@ -12,6 +12,7 @@ pub mod live;
 pub mod mail;
 pub mod media_store;
 pub mod notifications;
+pub mod rate_limit;
 pub mod read_cache;
 pub mod secrets;
 pub mod session_store;

@@ -1,16 +1,16 @@
 //! Streaming a CSV download: rows are written page by page into a file the
 //! response follows (see [`super::growing_file`]), so memory stays flat
 //! whatever the size. Every cell is defused on the way out (see
-//! [`super::csv_cell`]).
+//! [`crate::domain::csv_cell`]).
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::csv_cell::CsvWriter;
+use super::growing_file::{self, Writer};
+use crate::domain::csv_cell::CsvWriter;
 /// The cell rule, for producers that still apply it themselves (harmless:
 /// a defused cell is not defused again).
-pub use super::csv_cell::defuse as safe_cell;
-use super::growing_file::{self, Writer};
+pub use crate::domain::csv_cell::defuse as safe_cell;
 use crate::error::AppError;
 
 /// Where a producer writes the file, page by page. It never waits for the

@@ -5,6 +5,7 @@ use axum::extract::multipart::{Field, MultipartError};
 use axum::http::StatusCode;
 
 use crate::error::AppError;
+use crate::features::inbox::attachment;
 use crate::infra::media_store::{Incoming, MediaStore};
 
 /// Maps a multipart error; `too_large` says what the limit is.
@@ -117,4 +118,19 @@ async fn spool_file(
         .finish()
         .await
         .map_err(|e| AppError::Internal(e.into()))
+}
+
+/// Reads a form carrying an attachment (the file in `file`, other fields
+/// as text); a file over [`attachment::MAX_BYTES`] is refused with the limit in words.
+pub async fn read_attachment(
+    multipart: &mut axum::extract::Multipart,
+    files: &MediaStore,
+) -> Result<(Option<UploadedFile>, Vec<(String, String)>), AppError> {
+    let too_large = || {
+        AppError::TooLarge(format!(
+            "The file is larger than WhatsApp takes ({} MB at most).",
+            attachment::MAX_BYTES / attachment::MB
+        ))
+    };
+    read_form(multipart, "file", attachment::MAX_BYTES, &too_large, files).await
 }

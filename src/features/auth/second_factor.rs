@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::{tokens, totp};
 use crate::infra::db;
+use crate::infra::rate_limit::{self, SECOND_FACTOR_PER_USER};
 use crate::state::AppState;
-use crate::web::rate_limit::{self, SECOND_FACTOR_PER_USER};
 
 /// The purpose a TOTP secret is sealed for (bound to the user's id).
 pub const SEALED_PURPOSE: &str = "totp";
@@ -51,7 +51,7 @@ pub async fn check(
     user_id: Uuid,
     input: &str,
 ) -> crate::error::Result<Option<Proof>> {
-    rate_limit::check(state, SECOND_FACTOR_PER_USER, &user_id.to_string()).await?;
+    rate_limit::check(&state.pool, SECOND_FACTOR_PER_USER, &user_id.to_string()).await?;
     let mut conn = state.pool.acquire().await?;
     let Some(sealed) = db::two_factor::sealed_secret(&mut conn, user_id).await? else {
         return Ok(None);

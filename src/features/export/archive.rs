@@ -14,7 +14,7 @@ use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::web::csv_cell::CsvWriter;
+use crate::domain::csv_cell::CsvWriter;
 
 /// A file's size and SHA-256 (hex).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::csv_file::rows_from;
 use super::mapping::Field;
+use crate::domain::contact::ContactForm;
 use crate::domain::{AttributeDef, Country};
 use crate::features::billing::limits::{self, Counted, OverLimit};
 use crate::infra::db;
@@ -20,7 +21,6 @@ use crate::infra::db::imports::{BatchOutcome, Failure};
 use crate::infra::jobs;
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::bootstrap::for_job;
-use crate::web::routes::contacts::ContactForm;
 use crate::worker::environment::Environment;
 
 const BATCH_ROWS: usize = 1000;

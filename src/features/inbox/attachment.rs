@@ -6,28 +6,11 @@ use crate::domain::MessageKind;
 // Document types WhatsApp delivers that have no signature to recognise them
 // by (PDF is recognised by its content).
 use crate::domain::media::CLAIMABLE as DOCUMENT_TYPES;
-use crate::error::AppError;
-use crate::web::upload::{UploadedFile, read_form};
 
-const MB: usize = 1024 * 1024;
+pub const MB: usize = 1024 * 1024;
 
 /// The largest file of any kind (documents): what an upload may carry.
 pub const MAX_BYTES: usize = 100 * MB;
-
-/// Reads a form carrying an attachment (the file in `file`, other fields
-/// as text); a file over [`MAX_BYTES`] is refused with the limit in words.
-pub async fn read(
-    multipart: &mut axum::extract::Multipart,
-    files: &crate::infra::media_store::MediaStore,
-) -> Result<(Option<UploadedFile>, Vec<(String, String)>), AppError> {
-    let too_large = || {
-        AppError::TooLarge(format!(
-            "The file is larger than WhatsApp takes ({} MB at most).",
-            MAX_BYTES / MB
-        ))
-    };
-    read_form(multipart, "file", MAX_BYTES, &too_large, files).await
-}
 
 /// WhatsApp's rules for a caption of this kind of file, as the reason it
 /// breaks one.

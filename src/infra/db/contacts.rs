@@ -92,21 +92,7 @@ macro_rules! select_contacts {
     };
 }
 
-/// What a form or the API may set.
-#[derive(Debug, Clone)]
-pub struct ContactFields {
-    pub name: String,
-    pub phone: Option<PhoneE164>,
-    pub email: Option<EmailAddress>,
-    /// The company's name as typed; see `routes::contacts` for how it is found.
-    pub company_name: Option<String>,
-    /// Set with `labels::set_for` after the row is saved.
-    pub label_ids: Vec<Uuid>,
-    /// Custom attribute values, already checked against their definitions.
-    pub attributes: serde_json::Map<String, serde_json::Value>,
-    pub opted_out: bool,
-    pub blocked: bool,
-}
+pub use crate::domain::contact::ContactFields;
 
 /// Which unique value another contact already has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

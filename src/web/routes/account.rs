@@ -17,12 +17,12 @@ use crate::features::account_deletion::{self, Outcome, WorkspaceFate};
 use crate::features::auth::password::{self, Verified};
 use crate::features::auth::second_factor;
 use crate::infra::db;
+use crate::infra::rate_limit::{self, LOGIN_PER_EMAIL};
 use crate::infra::session_store;
 use crate::infra::tenancy::member::{CurrentUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::state::AppState;
 use crate::web::client_ip::ClientIp;
-use crate::web::rate_limit::{self, LOGIN_PER_EMAIL};
 use crate::web::routes::MessagePage;
 
 const PAGE: &str = "/profile/delete";
@@ -127,7 +127,7 @@ async fn delete(
     }
     // The same limits as signing in: a session left open must not become
     // a way to guess the password or the code.
-    rate_limit::check(&state, LOGIN_PER_EMAIL, &user.user.email).await?;
+    rate_limit::check(&state.pool, LOGIN_PER_EMAIL, &user.user.email).await?;
     if password::verify(form.password.clone(), user.user.password_hash.clone()).await?
         == Verified::Wrong
     {

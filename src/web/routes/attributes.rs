@@ -54,7 +54,7 @@ impl AttributeForm {
         if entity.is_none() {
             errors.push("Pick whether the attribute is for contacts or companies.".to_owned());
         }
-        let label = super::required_text(&self.label, "a name", 60, &mut errors);
+        let label = crate::domain::text::required_text(&self.label, "a name", 60, &mut errors);
         let kind = AttributeKind::parse(self.kind.trim());
         if kind.is_none() {
             errors.push("Type: pick one of the types offered.".to_owned());

@@ -11,6 +11,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use crate::domain::NewPassword;
+use crate::domain::text::required_text;
 use crate::error::{AppError, Result};
 use crate::features::auth::password;
 use crate::features::auth::tokens::TenantToken;
@@ -19,7 +20,7 @@ use crate::infra::tenancy::member::{MaybeUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
-use crate::web::routes::{MessagePage, required_text};
+use crate::web::routes::MessagePage;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/invitations/{token}", get(show).post(accept))

@@ -36,7 +36,7 @@ impl LabelForm {
     /// The trimmed name and the palette colour, or every problem at once.
     fn parse(&self) -> std::result::Result<(String, String), Vec<String>> {
         let mut errors = vec![];
-        let name = super::required_text(&self.name, "a label name", 50, &mut errors);
+        let name = crate::domain::text::required_text(&self.name, "a label name", 50, &mut errors);
         let color = self.color.trim().to_lowercase();
         if !PALETTE.iter().any(|(hex, _)| *hex == color) {
             errors.push("Colour: pick one of the colours offered.".to_owned());

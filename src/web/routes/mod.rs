@@ -95,28 +95,6 @@ pub struct MessagePage {
     pub link: Option<(String, String)>,
 }
 
-/// Trim a text field and check its length; `what` names it in the error.
-pub fn required_text(value: &str, what: &str, max: usize, errors: &mut Vec<String>) -> String {
-    let value = value.trim();
-    if value.is_empty() {
-        errors.push(format!("Enter {what}."));
-    } else if value.chars().count() > max {
-        errors.push(format!(
-            "{} is too long ({max} characters at most).",
-            capitalize(what)
-        ));
-    }
-    value.to_owned()
-}
-
-fn capitalize(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
-        None => String::new(),
-    }
-}
-
 /// A path on this site to continue to after logging in; anything else is
 /// dropped (no open redirects). Browsers drop tabs and newlines from URLs
 /// and read `\\` as `/`, so `/\t/evil.example` and `/\\evil.example` would

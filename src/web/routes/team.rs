@@ -20,13 +20,13 @@ use crate::infra::db::invitations::Invitation;
 use crate::infra::db::memberships::Member as MemberRow;
 use crate::infra::jobs;
 use crate::infra::mail::Email;
+use crate::infra::rate_limit::{self, INVITE_PER_INVITER, INVITE_PER_WORKSPACE};
 use crate::infra::tenancy::bootstrap::INVITATION_PREFIX;
 use crate::infra::tenancy::capability::{ManageTeam, OwnWorkspace};
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::path::PathId;
-use crate::web::rate_limit::{self, INVITE_PER_INVITER, INVITE_PER_WORKSPACE};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -98,13 +98,13 @@ async fn invite(
 ) -> Result<Response> {
     // Counted before anything else, so refused attempts count too.
     rate_limit::check(
-        &state,
+        &state.pool,
         INVITE_PER_INVITER,
         &tenant.member.user_id.to_string(),
     )
     .await?;
     rate_limit::check(
-        &state,
+        &state.pool,
         INVITE_PER_WORKSPACE,
         &tenant.member.org_id.to_string(),
     )

@@ -10,13 +10,13 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::domain::text::required_text;
 use crate::error::{AppError, Result};
 use crate::infra::db::orgs::UserWorkspace;
 use crate::infra::tenancy::bootstrap;
 use crate::infra::tenancy::member::{CurrentUser, Page};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
-use crate::web::routes::required_text;
 
 pub fn router() -> Router<AppState> {
     Router::new()

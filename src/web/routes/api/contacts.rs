@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery, IdPath, present};
 use super::{ErrorBody, Page, created, field_first, label_ids, page_limit, rfc3339};
+use crate::domain::contact::ContactForm;
 use crate::domain::{AttributeDef, AttributeKind};
 use crate::error::{AppError, ResultExt};
 use crate::features::billing::limits::{self, Counted};
@@ -24,7 +25,7 @@ use crate::infra::db::contacts::{EMAIL_KEY, PHONE_KEY};
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::api_client::{ApiClient, ApiError};
 use crate::state::AppState;
-use crate::web::routes::contacts::{ContactForm, search_patterns};
+use crate::web::routes::contacts::{form_of, search_patterns};
 
 /// A contact as the API shows it.
 #[derive(Serialize, ToSchema)]
@@ -296,7 +297,7 @@ async fn checked(
     let defs = db::attributes::list(tx, Entity::Contact).await?;
     let country = db::orgs::default_country(tx).await?;
     let mut form = match existing {
-        Some(contact) => ContactForm::from_contact(contact, &defs),
+        Some(contact) => form_of(contact, &defs),
         None => ContactForm::default(),
     };
     let mut errors = vec![];

@@ -52,7 +52,7 @@ pub async fn upload(
     let mut multipart = multipart.map_err(|_| {
         AppError::BadRequest("Send the file as multipart/form-data, in the field file.".into())
     })?;
-    let (file, _) = attachment::read(&mut multipart, &state.media).await?;
+    let (file, _) = crate::web::upload::read_attachment(&mut multipart, &state.media).await?;
     let Some(UploadedFile {
         filename,
         declared,

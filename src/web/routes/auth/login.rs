@@ -11,12 +11,12 @@ use crate::error::Result;
 use crate::features::auth::password::{self, Verified};
 use crate::features::auth::tokens;
 use crate::infra::db;
+use crate::infra::rate_limit::{self, LOGIN_PER_EMAIL, LOGIN_PER_IP};
 use crate::infra::tenancy::member::{MaybeUser, Page, workspaces_of};
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::state::AppState;
 use crate::web::client_ip::ClientIp;
 use crate::web::device_cookie;
-use crate::web::rate_limit::{self, LOGIN_PER_EMAIL, LOGIN_PER_IP};
 use crate::web::routes::safe_next;
 
 #[derive(Template, WebTemplate)]
@@ -80,8 +80,8 @@ pub async fn submit(
     Form(form): Form<LoginForm>,
 ) -> Result<Response> {
     let user_agent = user_agent(&headers);
-    rate_limit::check(&state, LOGIN_PER_IP, &ip.to_string()).await?;
-    rate_limit::check(&state, LOGIN_PER_EMAIL, form.email.trim()).await?;
+    rate_limit::check(&state.pool, LOGIN_PER_IP, &ip.to_string()).await?;
+    rate_limit::check(&state.pool, LOGIN_PER_EMAIL, form.email.trim()).await?;
     let next = safe_next(&form.next).unwrap_or("").to_owned();
     let failed = || async {
         Ok::<_, crate::error::AppError>(

@@ -13,13 +13,13 @@ use crate::infra::db;
 use crate::infra::db::user_tokens::Purpose;
 use crate::infra::jobs;
 use crate::infra::mail::Email;
+use crate::infra::rate_limit::{self, RESET_PER_EMAIL, RESET_PER_IP};
 use crate::infra::session_store;
 use crate::infra::tenancy::member::Page;
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::client_ip::ClientIp;
-use crate::web::rate_limit::{self, RESET_PER_EMAIL, RESET_PER_IP};
 use crate::web::routes::MessagePage;
 
 #[derive(Template, WebTemplate)]
@@ -60,7 +60,7 @@ pub async fn submit_forgot(
     ClientIp(ip): ClientIp,
     Form(form): Form<ForgotForm>,
 ) -> Result<Response> {
-    rate_limit::check(&state, RESET_PER_IP, &ip.to_string()).await?;
+    rate_limit::check(&state.pool, RESET_PER_IP, &ip.to_string()).await?;
     let email = match EmailAddress::parse(&form.email) {
         Ok(email) => email,
         Err(e) => {
@@ -75,7 +75,7 @@ pub async fn submit_forgot(
                 .into_response());
         }
     };
-    rate_limit::check(&state, RESET_PER_EMAIL, email.as_str()).await?;
+    rate_limit::check(&state.pool, RESET_PER_EMAIL, email.as_str()).await?;
     let mut tx = state.pool.begin().await?;
     if let Some(user) = db::users::find_by_email(&mut tx, &email).await? {
         let secret = tokens::random_secret()?;

@@ -16,13 +16,13 @@ use crate::features::audit::Actor;
 use crate::features::auth::second_factor::{self, Proof};
 use crate::features::auth::tokens;
 use crate::infra::db;
+use crate::infra::rate_limit::{self, LOGIN_PER_IP};
 use crate::infra::tenancy::member::Page;
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::client_ip::ClientIp;
 use crate::web::device_cookie;
-use crate::web::rate_limit::{self, LOGIN_PER_IP};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "auth/second_step.html")]
@@ -73,7 +73,7 @@ pub async fn submit(
             .await?;
         return Ok(start_again());
     };
-    rate_limit::check(&state, LOGIN_PER_IP, &ip.to_string()).await?;
+    rate_limit::check(&state.pool, LOGIN_PER_IP, &ip.to_string()).await?;
     let mut conn = state.pool.acquire().await?;
     let Some(user) = db::users::find(&mut conn, user_id).await? else {
         return Ok(start_again());

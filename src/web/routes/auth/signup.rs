@@ -6,17 +6,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::domain::text::required_text;
 use crate::domain::{EmailAddress, NewPassword};
 use crate::error::Result;
 use crate::features::auth::password;
+use crate::infra::rate_limit::{self, SIGNUP_PER_EMAIL, SIGNUP_PER_IP};
 use crate::infra::tenancy::bootstrap::{self, BootstrapError};
 use crate::infra::tenancy::member::{MaybeUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::client_ip::ClientIp;
-use crate::web::rate_limit::{self, SIGNUP_PER_EMAIL, SIGNUP_PER_IP};
-use crate::web::routes::required_text;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "auth/signup.html")]
@@ -57,9 +57,9 @@ pub async fn submit(
     ClientIp(ip): ClientIp,
     Form(form): Form<SignupForm>,
 ) -> Result<Response> {
-    rate_limit::check(&state, SIGNUP_PER_IP, &ip.to_string()).await?;
+    rate_limit::check(&state.pool, SIGNUP_PER_IP, &ip.to_string()).await?;
     // Per address too: repeated sign-ups would tell which addresses have accounts.
-    rate_limit::check(&state, SIGNUP_PER_EMAIL, form.email.trim()).await?;
+    rate_limit::check(&state.pool, SIGNUP_PER_EMAIL, form.email.trim()).await?;
     let mut errors = Vec::new();
     let name = required_text(&form.name, "your name", 100, &mut errors);
     let org_name = required_text(&form.org_name, "a workspace name", 100, &mut errors);

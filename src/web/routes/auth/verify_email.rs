@@ -96,9 +96,9 @@ pub async fn resend(State(state): State<AppState>, user: CurrentUser) -> Result<
     if user.user.email_verified_at.is_none()
         && let Ok(email) = EmailAddress::parse(&user.user.email)
     {
-        crate::web::rate_limit::check(
-            &state,
-            crate::web::rate_limit::RESET_PER_EMAIL,
+        crate::infra::rate_limit::check(
+            &state.pool,
+            crate::infra::rate_limit::RESET_PER_EMAIL,
             &format!("verify:{email}"),
         )
         .await?;

@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
 
-use super::ContactForm;
+use super::form_of;
+use crate::domain::contact::ContactForm;
 use crate::domain::{AttributeDef, AttributeKind};
 use crate::error::{AppError, Result, ResultExt};
 use crate::features::billing::limits::{self, Counted};
@@ -199,7 +200,7 @@ pub async fn create(
 pub async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
     let contact = find_contact(&mut tenant, id).await?;
     let defs = db::attributes::list(&mut tenant.tx, Entity::Contact).await?;
-    let form = ContactForm::from_contact(&contact.0, &defs);
+    let form = form_of(&contact.0, &defs);
     render(StatusCode::OK, tenant, Some(contact), form, vec![], None).await
 }
 

@@ -10,6 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::domain::csv_cell::CsvWriter;
 use crate::error::{AppError, Result};
 use crate::features::import::csv_file::{self, MAX_BYTES};
 use crate::features::import::mapping::{self, Field};
@@ -20,7 +21,6 @@ use crate::infra::jobs;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
-use crate::web::csv_cell::CsvWriter;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 use crate::web::upload::{read_file, upload_error};

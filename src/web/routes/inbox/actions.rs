@@ -182,7 +182,7 @@ pub async fn attach(
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, id).await?;
     tenant.member.must_be_writable()?;
-    let (file, fields) = attachment::read(&mut multipart, &state.media).await?;
+    let (file, fields) = crate::web::upload::read_attachment(&mut multipart, &state.media).await?;
     let field = |name: &str| {
         fields
             .iter()

@@ -13,6 +13,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use crate::domain::NewPassword;
+use crate::domain::text::required_text;
 use crate::error::Result;
 use crate::features::auth::password::{self, Verified};
 use crate::infra::db;
@@ -20,7 +21,6 @@ use crate::infra::session_store;
 use crate::infra::tenancy::member::{CurrentUser, Page};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
-use crate::web::routes::required_text;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::domain::text::required_text;
 use crate::error::{AppError, Result};
 use crate::features::audit;
 use crate::features::auth::tokens::TenantToken;
@@ -17,7 +18,6 @@ use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::path::PathId;
-use crate::web::routes::required_text;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "settings/api_tokens.html")]

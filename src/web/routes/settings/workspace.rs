@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
 
+use crate::domain::text::required_text;
 use crate::domain::{Country, RetentionDays, Role};
 use crate::error::{AppError, Result};
 use crate::features::audit;
@@ -17,7 +18,6 @@ use crate::infra::tenancy::capability::{Capability, ManageSettings, OwnWorkspace
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
-use crate::web::routes::required_text;
 
 pub const WEEKDAYS: [(&str, &str); 7] = [
     ("mon", "Monday"),

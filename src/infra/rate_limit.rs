@@ -1,8 +1,9 @@
 //! Limits on the endpoints attackers hammer, counted in Postgres.
 
+use sqlx::PgPool;
+
 use crate::error::{AppError, Result};
 use crate::infra::db;
-use crate::state::AppState;
 
 /// A limit: at most `max` hits per `window_secs` in one bucket.
 #[derive(Debug, Clone, Copy)]
@@ -38,9 +39,9 @@ pub const INVITE_PER_WORKSPACE: Limit = Limit::new("invite:org", 50, 86_400);
 pub const INVITE_PER_INVITER: Limit = Limit::new("invite:user", 20, 3600);
 
 /// Count a hit against `limit` for `key`; 429 when over.
-pub async fn check(state: &AppState, limit: Limit, key: &str) -> Result<()> {
+pub async fn check(pool: &PgPool, limit: Limit, key: &str) -> Result<()> {
     let bucket = format!("{}:{}", limit.name, key.to_lowercase());
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = pool.acquire().await?;
     let (hits, retry_after) = db::rate_limits::hit(&mut conn, &bucket, limit.window_secs).await?;
     if hits > limit.max {
         tracing::warn!(limit = limit.name, "rate limit reached");
