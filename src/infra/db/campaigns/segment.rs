@@ -55,9 +55,7 @@ impl Segment {
 /// How many contacts the segment holds now, and how many of them would be
 /// skipped (opted out, blocked, no number).
 pub async fn audience(tx: &mut TenantTx, segment: &Segment) -> sqlx::Result<(i64, i64)> {
-    // runtime SQL: the segment's conditions are the campaign's choice; each one
-    // present is a plain `and exists (...)` that plans as a semi-join (static
-    // `$n is null or exists (...)` would plan as a per-row subplan).
+    // runtime SQL: the campaign's chosen conditions (static `$n is null or` loses the semi-join).
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
         "select count(*), count(*) filter (where c.opted_out or c.blocked or c.phone is null) \
          from contacts c where c.org_id = ",
