@@ -1,6 +1,7 @@
 //! Values with rules, parsed once at the edge.
 
 pub mod attributes;
+pub mod campaign_state;
 pub mod canned;
 pub mod cart;
 pub mod contact;

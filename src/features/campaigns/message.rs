@@ -70,8 +70,8 @@ pub async fn prepare(
     let Some(body) = campaign.body.clone().filter(|b| !b.trim().is_empty()) else {
         return Ok(Err("Text: write the message.".into()));
     };
-    let workspace: String = sqlx::query_scalar("select name from organizations where id = $1")
-        .bind(tx.org_id())
+    let org_id = tx.org_id();
+    let workspace = sqlx::query_scalar!("select name from organizations where id = $1", org_id)
         .fetch_one(tx.conn())
         .await?;
     Ok(Ok(Content::Text { body, workspace }))

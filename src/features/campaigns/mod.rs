@@ -31,7 +31,7 @@ use crate::domain::MessageKind;
 use crate::features::billing::limits::{self, Counted};
 use crate::features::inbox::outbound::{self, Outgoing, Target};
 use crate::infra::db;
-use crate::infra::db::campaigns::Campaign;
+use crate::infra::db::campaigns::{Campaign, CampaignState};
 use crate::infra::jobs::{self, RetryLater};
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
@@ -122,14 +122,14 @@ pub async fn start(env: &Environment, org_id: Uuid, campaign_id: Uuid) -> anyhow
         .is_none_or(|at| at <= OffsetDateTime::now_utc() + time::Duration::seconds(1));
     // Canceled or moved back to draft meanwhile, or re-timed (a later job
     // starts it).
-    if campaign.state != "scheduled" || !due {
+    if !campaign.state.is_scheduled() || !due {
         return Ok(());
     }
     if let Err(why) = message::prepare(&mut tx, &campaign).await? {
         db::campaigns::set_state(
             &mut tx,
             campaign.id,
-            "draft",
+            CampaignState::Draft,
             Some(&format!("Not started: {why}")),
         )
         .await?;
@@ -142,7 +142,7 @@ pub async fn start(env: &Environment, org_id: Uuid, campaign_id: Uuid) -> anyhow
         db::campaigns::set_state(
             &mut tx,
             campaign.id,
-            "draft",
+            CampaignState::Draft,
             Some(&format!("Not started: {refusal}")),
         )
         .await?;
@@ -155,7 +155,8 @@ pub async fn start(env: &Environment, org_id: Uuid, campaign_id: Uuid) -> anyhow
     if made.to_send >= FRESH_STATISTICS_FROM {
         // Plans for the dispatch's queries, from statistics that know
         // these rows (see migration 29); a failure only costs speed.
-        if let Err(e) = sqlx::query("select analyze_campaign_recipients()")
+        // `from`: the function returns void, which has no Rust type.
+        if let Err(e) = sqlx::query!("select from analyze_campaign_recipients()")
             .execute(&env.pool)
             .await
         {
@@ -214,7 +215,7 @@ pub async fn dispatch(
     let Some(campaign) = db::campaigns::lock(&mut tx, campaign_id).await? else {
         return Ok(());
     };
-    if campaign.state != "running" || campaign.dispatch_run != run {
+    if !campaign.state.is_running() || campaign.dispatch_run != run {
         return Ok(());
     }
     let pace = Pace {
@@ -272,7 +273,7 @@ pub async fn dispatch(
     }
     let batch = db::campaigns::next_pending(&mut tx, campaign.id, budget.now).await?;
     if batch.is_empty() {
-        db::campaigns::set_state(&mut tx, campaign.id, "done", None).await?;
+        db::campaigns::set_state(&mut tx, campaign.id, CampaignState::Done, None).await?;
         tx.commit().await?;
         tracing::info!(%org_id, %campaign_id, "campaign handed over every recipient");
         return Ok(());
@@ -369,7 +370,7 @@ async fn hand_over(
 
 /// Pauses the campaign with the reason shown on its page.
 async fn pause(mut tx: TenantTx, campaign_id: Uuid, reason: &str) -> anyhow::Result<()> {
-    db::campaigns::set_state(&mut tx, campaign_id, "paused", Some(reason)).await?;
+    db::campaigns::set_state(&mut tx, campaign_id, CampaignState::Paused, Some(reason)).await?;
     tx.commit().await?;
     tracing::warn!(%campaign_id, reason, "campaign paused");
     Ok(())

@@ -13,7 +13,7 @@ use crate::infra::tenancy::TenantTx;
 const LONGEST_WORD: usize = 40;
 
 /// The workspace's words and confirmation.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Words {
     pub opt_out_words: Vec<String>,
     pub opt_out_reply: String,
@@ -21,23 +21,26 @@ pub struct Words {
 }
 
 pub async fn words(tx: &mut TenantTx) -> sqlx::Result<Words> {
-    sqlx::query_as(
+    let org_id = tx.org_id();
+    sqlx::query_as!(
+        Words,
         "select opt_out_words, opt_out_reply, opt_in_words from organizations where id = $1",
+        org_id
     )
-    .bind(tx.org_id())
     .fetch_one(tx.conn())
     .await
 }
 
 pub async fn save(tx: &mut TenantTx, words: &Words) -> sqlx::Result<()> {
-    sqlx::query(
+    let org_id = tx.org_id();
+    sqlx::query!(
         "update organizations set opt_out_words = $2, opt_out_reply = $3, opt_in_words = $4 \
          where id = $1",
+        org_id,
+        &words.opt_out_words,
+        &words.opt_out_reply,
+        &words.opt_in_words
     )
-    .bind(tx.org_id())
-    .bind(&words.opt_out_words)
-    .bind(&words.opt_out_reply)
-    .bind(&words.opt_in_words)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -106,13 +109,14 @@ pub async fn on_arrivals(
         if !opting_out && !words.opt_in_words.contains(&word) {
             continue;
         }
-        let changed = sqlx::query(
+        let org_id = tx.org_id();
+        let changed = sqlx::query!(
             "update contacts set opted_out = $3, updated_at = now() \
              where org_id = $1 and id = $2 and opted_out <> $3",
+            org_id,
+            arrival.contact_id,
+            opting_out
         )
-        .bind(tx.org_id())
-        .bind(arrival.contact_id)
-        .bind(opting_out)
         .execute(tx.conn())
         .await?
         .rows_affected()

@@ -126,6 +126,7 @@ pub async fn list(
     limit: i64,
 ) -> sqlx::Result<Page> {
     let org_id = tx.org_id();
+    // runtime SQL: optional search and the user-chosen sort with keyset pagination.
     let mut sql: QueryBuilder<Postgres> =
         QueryBuilder::new(format!("select {COLUMNS} from companies where org_id = "));
     sql.push_bind(org_id);

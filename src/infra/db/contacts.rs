@@ -222,6 +222,7 @@ pub struct Page {
 pub async fn list(tx: &mut TenantTx, query: &ListQuery) -> sqlx::Result<Page> {
     let org_id = tx.org_id();
     let sort = query.sort;
+    // runtime SQL: user-chosen filters and sort with keyset pagination.
     let mut sql: QueryBuilder<Postgres> =
         QueryBuilder::new(format!("select {COLUMNS} from contacts where org_id = "));
     sql.push_bind(org_id);

@@ -326,6 +326,7 @@ fn push_filter(sql: &mut QueryBuilder<Postgres>, org_id: Uuid, filter: &DealFilt
 /// most `limit`.
 pub async fn list(tx: &mut TenantTx, filter: &DealFilter, limit: i64) -> sqlx::Result<Vec<Deal>> {
     let org_id = tx.org_id();
+    // runtime SQL: the list view's user-chosen filters (`push_filter`).
     let mut sql: QueryBuilder<Postgres> =
         QueryBuilder::new(format!("select {DEAL_COLUMNS} from {DEAL_FROM}"));
     push_filter(&mut sql, org_id, filter);
@@ -344,6 +345,7 @@ pub async fn filtered_totals(
     filter: &DealFilter,
 ) -> sqlx::Result<Vec<StageTotal>> {
     let org_id = tx.org_id();
+    // runtime SQL: the same user-chosen filters as `list`.
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
         "select d.stage_id, d.currency, count(*) as deals, sum(d.value) as value from {DEAL_FROM}"
     ));

@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use crate::domain::campaign_state::{CampaignState, RecipientState};
+
 mod crud;
 mod queue;
 mod segment;
@@ -27,7 +29,7 @@ pub struct VariableSource {
     pub text: String,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Campaign {
     pub id: Uuid,
     pub name: String,
@@ -44,7 +46,7 @@ pub struct Campaign {
     pub variables: sqlx::types::Json<Vec<VariableSource>>,
     pub body: Option<String>,
     pub rate_per_minute: i32,
-    pub state: String,
+    pub state: CampaignState,
     pub state_reason: Option<String>,
     pub scheduled_at: Option<OffsetDateTime>,
     pub started_at: Option<OffsetDateTime>,
@@ -70,6 +72,6 @@ impl Campaign {
     }
 
     pub fn is_draft(&self) -> bool {
-        self.state == "draft"
+        self.state.is_draft()
     }
 }

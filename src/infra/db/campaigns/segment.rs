@@ -55,6 +55,7 @@ impl Segment {
 /// How many contacts the segment holds now, and how many of them would be
 /// skipped (opted out, blocked, no number).
 pub async fn audience(tx: &mut TenantTx, segment: &Segment) -> sqlx::Result<(i64, i64)> {
+    // runtime SQL: the campaign's chosen conditions (static `$n is null or` loses the semi-join).
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
         "select count(*), count(*) filter (where c.opted_out or c.blocked or c.phone is null) \
          from contacts c where c.org_id = ",
@@ -73,6 +74,7 @@ pub async fn sample(
     segment: &Segment,
     limit: i64,
 ) -> sqlx::Result<Vec<(Uuid, String, Option<String>)>> {
+    // runtime SQL: the segment's conditions (see `audience`).
     let mut sql: QueryBuilder<Postgres> =
         QueryBuilder::new("select c.id, c.name, c.phone from contacts c where c.org_id = ");
     sql.push_bind(tx.org_id());
@@ -101,6 +103,7 @@ pub async fn materialize(
     campaign_id: Uuid,
     segment: &Segment,
 ) -> sqlx::Result<Materialized> {
+    // runtime SQL: the segment's conditions (see `audience`).
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
         "with segment as (select c.id, c.phone, c.opted_out, c.blocked, c.created_at, \
            row_number() over (partition by regexp_replace(c.phone, '^\\+55([0-9]{2})9([0-9]{8})$', '+55\\1\\2') \
@@ -139,10 +142,13 @@ pub async fn materialize(
 
 /// Forgets the recipients (a start that could not go ahead).
 pub async fn clear_recipients(tx: &mut TenantTx, campaign_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("delete from campaign_recipients where org_id = $1 and campaign_id = $2")
-        .bind(tx.org_id())
-        .bind(campaign_id)
-        .execute(tx.conn())
-        .await?;
+    let org_id = tx.org_id();
+    sqlx::query!(
+        "delete from campaign_recipients where org_id = $1 and campaign_id = $2",
+        org_id,
+        campaign_id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::RecipientState;
 use crate::infra::tenancy::TenantTx;
 
 /// How many recipients are in each state.
@@ -44,39 +45,41 @@ impl Counts {
 }
 
 pub async fn counts(tx: &mut TenantTx, campaign_id: Uuid) -> sqlx::Result<Counts> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "select state, count(*) from campaign_recipients \
-         where org_id = $1 and campaign_id = $2 group by state",
+    let org_id = tx.org_id();
+    let rows = sqlx::query!(
+        r#"select state as "state: RecipientState", count(*) as "n!" from campaign_recipients
+           where org_id = $1 and campaign_id = $2 group by state"#,
+        org_id,
+        campaign_id
     )
-    .bind(tx.org_id())
-    .bind(campaign_id)
     .fetch_all(tx.conn())
     .await?;
     let mut counts = Counts::default();
-    for (state, n) in rows {
-        let slot = match state.as_str() {
-            "pending" => &mut counts.pending,
-            "queued" => &mut counts.queued,
-            "sent" => &mut counts.sent,
-            "delivered" => &mut counts.delivered,
-            "read" => &mut counts.read,
-            "replied" => &mut counts.replied,
-            "failed" => &mut counts.failed,
-            _ => &mut counts.skipped,
+    for row in rows {
+        let slot = match row.state {
+            RecipientState::Pending => &mut counts.pending,
+            RecipientState::Queued => &mut counts.queued,
+            RecipientState::Sent => &mut counts.sent,
+            RecipientState::Delivered => &mut counts.delivered,
+            RecipientState::Read => &mut counts.read,
+            RecipientState::Replied => &mut counts.replied,
+            RecipientState::Failed => &mut counts.failed,
+            RecipientState::Skipped => &mut counts.skipped,
         };
-        *slot = n;
+        *slot = row.n;
     }
     Ok(counts)
 }
 
 /// Recipients still waiting to be handed to WhatsApp by the send queue.
 pub async fn in_flight(tx: &mut TenantTx, campaign_id: Uuid) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "select count(*) from campaign_recipients \
-         where org_id = $1 and campaign_id = $2 and state = 'queued'",
+    let org_id = tx.org_id();
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from campaign_recipients
+           where org_id = $1 and campaign_id = $2 and state = 'queued'"#,
+        org_id,
+        campaign_id
     )
-    .bind(tx.org_id())
-    .bind(campaign_id)
     .fetch_one(tx.conn())
     .await
 }
@@ -97,15 +100,17 @@ pub async fn failure_with_code(
             .collect::<Vec<_>>()
             .join("|")
     );
-    sqlx::query_scalar(
-        "select reason from campaign_recipients \
-         where org_id = $1 and campaign_id = $2 and state = 'failed' and failed_at >= $3 \
-           and reason ~ $4 limit 1",
+    let org_id = tx.org_id();
+    // `reason ~ $4` holds only for a reason that is there.
+    sqlx::query_scalar!(
+        r#"select reason as "reason!" from campaign_recipients
+           where org_id = $1 and campaign_id = $2 and state = 'failed' and failed_at >= $3
+             and reason ~ $4 limit 1"#,
+        org_id,
+        campaign_id,
+        since,
+        pattern
     )
-    .bind(tx.org_id())
-    .bind(campaign_id)
-    .bind(since)
-    .bind(pattern)
     .fetch_optional(tx.conn())
     .await
 }
@@ -113,14 +118,15 @@ pub async fn failure_with_code(
 /// Customers who wrote: their campaign messages of the last week count as
 /// replied.
 pub async fn note_replies(tx: &mut TenantTx, contact_ids: &[Uuid]) -> sqlx::Result<()> {
-    sqlx::query(
+    let org_id = tx.org_id();
+    sqlx::query!(
         "update campaign_recipients r set state = 'replied', replied_at = now() \
          from unnest($2::uuid[]) as k(contact_id) \
          where r.org_id = $1 and r.contact_id = k.contact_id \
            and r.state in ('sent', 'delivered', 'read') and r.sent_at > now() - interval '7 days'",
+        org_id,
+        contact_ids
     )
-    .bind(tx.org_id())
-    .bind(contact_ids)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -130,23 +136,26 @@ pub async fn note_replies(tx: &mut TenantTx, contact_ids: &[Uuid]) -> sqlx::Resu
 pub async fn reasons(
     tx: &mut TenantTx,
     campaign_id: Uuid,
-    state: &str,
+    state: RecipientState,
 ) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as(
-        "select coalesce(reason, 'No reason given'), count(*) from campaign_recipients \
-         where org_id = $1 and campaign_id = $2 and state = $3 \
-         group by 1 order by 2 desc, 1 limit 50",
+    let org_id = tx.org_id();
+    let rows = sqlx::query!(
+        r#"select coalesce(reason, 'No reason given') as "reason!", count(*) as "n!"
+           from campaign_recipients
+           where org_id = $1 and campaign_id = $2 and state = $3
+           group by 1 order by 2 desc, 1 limit 50"#,
+        org_id,
+        campaign_id,
+        state.as_str()
     )
-    .bind(tx.org_id())
-    .bind(campaign_id)
-    .bind(state)
     .fetch_all(tx.conn())
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.reason, r.n)).collect())
 }
 
 /// One point of the progress chart: from `at`, how many were sent,
 /// delivered, read and replied within `bucket_secs`.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Point {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -162,34 +171,37 @@ pub async fn timeline(
     from: OffsetDateTime,
     bucket_secs: i64,
 ) -> sqlx::Result<Vec<Point>> {
-    sqlx::query_as(
-        "with events as ( \
-           select kind, date_bin(make_interval(secs => $4), at, $3) as at \
-           from campaign_recipients r, \
-             lateral (values ('sent', r.sent_at), ('delivered', r.delivered_at), \
-                             ('read', r.read_at), ('replied', r.replied_at)) as e(kind, at) \
-           where r.org_id = $1 and r.campaign_id = $2 and e.at is not null) \
-         select at, count(*) filter (where kind = 'sent') as sent, \
-           count(*) filter (where kind = 'delivered') as delivered, \
-           count(*) filter (where kind = 'read') as read, \
-           count(*) filter (where kind = 'replied') as replied \
-         from events group by at order by at limit 500",
+    let org_id = tx.org_id();
+    // Every bucket has events, and date_bin of a present time is present.
+    sqlx::query_as!(
+        Point,
+        r#"with events as (
+             select kind, date_bin(make_interval(secs => $4), at, $3) as at
+             from campaign_recipients r,
+               lateral (values ('sent', r.sent_at), ('delivered', r.delivered_at),
+                               ('read', r.read_at), ('replied', r.replied_at)) as e(kind, at)
+             where r.org_id = $1 and r.campaign_id = $2 and e.at is not null)
+           select at as "at!", count(*) filter (where kind = 'sent') as "sent!",
+             count(*) filter (where kind = 'delivered') as "delivered!",
+             count(*) filter (where kind = 'read') as "read!",
+             count(*) filter (where kind = 'replied') as "replied!"
+           from events group by at order by at limit 500"#,
+        org_id,
+        campaign_id,
+        from,
+        bucket_secs as f64
     )
-    .bind(tx.org_id())
-    .bind(campaign_id)
-    .bind(from)
-    .bind(bucket_secs as f64)
     .fetch_all(tx.conn())
     .await
 }
 
 /// A recipient as the CSV export lists it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RecipientRow {
     pub position: i32,
     pub name: String,
     pub phone: Option<String>,
-    pub state: String,
+    pub state: RecipientState,
     pub reason: Option<String>,
     pub queued_at: Option<OffsetDateTime>,
     pub sent_at: Option<OffsetDateTime>,
@@ -206,17 +218,19 @@ pub async fn recipients_page(
     after: i32,
     limit: i64,
 ) -> sqlx::Result<Vec<RecipientRow>> {
-    sqlx::query_as(
-        "select r.position, ct.name, r.phone, r.state, r.reason, r.queued_at, r.sent_at, \
-           r.delivered_at, r.read_at, r.replied_at, r.failed_at \
-         from campaign_recipients r join contacts ct on ct.org_id = r.org_id and ct.id = r.contact_id \
-         where r.org_id = $1 and r.campaign_id = $2 and r.position > $3 \
-         order by r.position limit $4",
+    let org_id = tx.org_id();
+    sqlx::query_as!(
+        RecipientRow,
+        r#"select r.position, ct.name, r.phone, r.state as "state: RecipientState", r.reason,
+             r.queued_at, r.sent_at, r.delivered_at, r.read_at, r.replied_at, r.failed_at
+           from campaign_recipients r join contacts ct on ct.org_id = r.org_id and ct.id = r.contact_id
+           where r.org_id = $1 and r.campaign_id = $2 and r.position > $3
+           order by r.position limit $4"#,
+        org_id,
+        campaign_id,
+        after,
+        limit
     )
-    .bind(tx.org_id())
-    .bind(campaign_id)
-    .bind(after)
-    .bind(limit)
     .fetch_all(tx.conn())
     .await
 }

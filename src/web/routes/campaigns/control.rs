@@ -15,7 +15,7 @@ use crate::error::{AppError, Result};
 use crate::features::campaigns::message::{self, Made};
 use crate::features::inbox::outbound::{self, Outgoing, Target};
 use crate::infra::db;
-use crate::infra::db::campaigns::Campaign;
+use crate::infra::db::campaigns::{Campaign, CampaignState};
 use crate::infra::db::contacts::Sender;
 use crate::infra::jobs;
 use crate::infra::tenancy::capability::RunCampaigns;
@@ -267,24 +267,30 @@ pub async fn schedule(
 /// A scheduled campaign back to draft (its start job then does nothing).
 pub async fn unschedule(mut tenant: Tenant<RunCampaigns>, PathId(id): PathId) -> Result<Response> {
     let campaign = locked(&mut tenant, id).await?;
-    if campaign.state != "scheduled" {
+    if !campaign.state.is_scheduled() {
         return Err(wrong_state(&campaign, "moved back to draft"));
     }
-    db::campaigns::set_state(&mut tenant.tx, campaign.id, "draft", None).await?;
+    db::campaigns::set_state(&mut tenant.tx, campaign.id, CampaignState::Draft, None).await?;
     tenant.tx.commit().await?;
     Ok(back(&campaign))
 }
 
 pub async fn pause(mut tenant: Tenant<RunCampaigns>, PathId(id): PathId) -> Result<Response> {
     let campaign = locked(&mut tenant, id).await?;
-    if campaign.state != "running" {
+    if !campaign.state.is_running() {
         return Err(wrong_state(&campaign, "paused"));
     }
     let who = tenant.page.user_name.clone().unwrap_or_default();
     let reason = format!(
         "Paused by {who}. Messages already handed to WhatsApp (at most a few seconds' worth) still go."
     );
-    db::campaigns::set_state(&mut tenant.tx, campaign.id, "paused", Some(&reason)).await?;
+    db::campaigns::set_state(
+        &mut tenant.tx,
+        campaign.id,
+        CampaignState::Paused,
+        Some(&reason),
+    )
+    .await?;
     tenant.tx.commit().await?;
     Ok(back(&campaign))
 }
@@ -295,7 +301,7 @@ pub async fn resume(
     PathId(id): PathId,
 ) -> Result<Response> {
     let campaign = locked(&mut tenant, id).await?;
-    if campaign.state != "paused" {
+    if !campaign.state.is_paused() {
         return Err(wrong_state(&campaign, "resumed"));
     }
     let run = db::campaigns::run(&mut tenant.tx, campaign.id).await?;
@@ -307,7 +313,7 @@ pub async fn resume(
 
 pub async fn cancel(mut tenant: Tenant<RunCampaigns>, PathId(id): PathId) -> Result<Response> {
     let campaign = locked(&mut tenant, id).await?;
-    if matches!(campaign.state.as_str(), "done" | "canceled") {
+    if campaign.state.is_finished() {
         return Err(AppError::Conflict(format!(
             "The campaign is already {}.",
             campaign.state
@@ -319,7 +325,7 @@ pub async fn cancel(mut tenant: Tenant<RunCampaigns>, PathId(id): PathId) -> Res
         "Campaign canceled before this recipient's turn",
     )
     .await?;
-    db::campaigns::set_state(&mut tenant.tx, campaign.id, "canceled", None).await?;
+    db::campaigns::set_state(&mut tenant.tx, campaign.id, CampaignState::Canceled, None).await?;
     tenant.tx.commit().await?;
     tenant
         .session

@@ -16,7 +16,7 @@ use super::{found, shares};
 use crate::domain::local_time;
 use crate::error::Result;
 use crate::infra::db;
-use crate::infra::db::campaigns::{Campaign, Counts, Point};
+use crate::infra::db::campaigns::{Campaign, CampaignState, Counts, Point, RecipientState};
 use crate::infra::tenancy::capability::RunCampaigns;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
@@ -88,8 +88,8 @@ impl Progress {
 
     fn is_live(&self) -> bool {
         matches!(
-            self.campaign.state.as_str(),
-            "scheduled" | "running" | "paused"
+            self.campaign.state,
+            CampaignState::Scheduled | CampaignState::Running | CampaignState::Paused
         ) || self.counts.queued > 0
     }
 }
@@ -141,8 +141,8 @@ fn bars(points: &[Point], time_zone: &str) -> Vec<Bar> {
 async fn progress(tenant: &mut Tenant<RunCampaigns>, campaign: Campaign) -> Result<Progress> {
     let tx = &mut tenant.tx;
     let counts = db::campaigns::counts(tx, campaign.id).await?;
-    let failures = db::campaigns::reasons(tx, campaign.id, "failed").await?;
-    let skips = db::campaigns::reasons(tx, campaign.id, "skipped").await?;
+    let failures = db::campaigns::reasons(tx, campaign.id, RecipientState::Failed).await?;
+    let skips = db::campaigns::reasons(tx, campaign.id, RecipientState::Skipped).await?;
     let time_zone = db::orgs::time_zone(tx).await?;
     let (chart, bucket) = match campaign.started_at {
         Some(from) => {
@@ -286,7 +286,7 @@ pub async fn export(mut tenant: Tenant<RunCampaigns>, PathId(id): PathId) -> Res
                         r.position.to_string(),
                         safe_cell(&r.name).into_owned(),
                         r.phone.clone().unwrap_or_default(),
-                        r.state.clone(),
+                        r.state.as_str().to_owned(),
                         safe_cell(r.reason.as_deref().unwrap_or_default()).into_owned(),
                         time_cell(r.queued_at),
                         time_cell(r.sent_at),
