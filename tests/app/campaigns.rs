@@ -12,6 +12,7 @@ use uuid::Uuid;
 use wacrm::channels::cloud_api::signature;
 
 use crate::support::fake_graph::{FakeGraph, SendFailure};
+use crate::support::steps::campaigns::{create, sandbox, state_of};
 use crate::support::*;
 
 const TOKEN: &str = "EAAGm0PX4ZCpsBAKtestaccesstoken0123456789";
@@ -149,15 +150,6 @@ async fn customers(app: &TestApp, org: Uuid, n: usize, prefix: &str) -> BTreeMap
     add_contacts(app, org, &people).await
 }
 
-/// Creates a campaign through its form; its id.
-pub(crate) async fn create(owner: &Browser, fields: &[(&str, &str)]) -> String {
-    let response = owner.post_form("/campaigns", fields).await;
-    assert_eq!(response.status(), 303, "campaign created");
-    location(&response)
-        .trim_start_matches("/campaigns/")
-        .to_owned()
-}
-
 /// The promo campaign to everyone labelled `label`, variables: first
 /// name, the `discount` attribute (fallback 10%), and a fixed text.
 fn promo_fields<'a>(channel: &'a str, label: &'a str, rate: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -177,14 +169,6 @@ fn promo_fields<'a>(channel: &'a str, label: &'a str, rate: &'a str) -> Vec<(&'a
         ("var_text", "loja Acme"),
         ("rate_per_minute", rate),
     ]
-}
-
-pub(crate) async fn state_of(app: &TestApp, campaign: &str) -> (String, Option<String>) {
-    sqlx::query_as("select state, state_reason from campaigns where id = $1::uuid")
-        .bind(campaign)
-        .fetch_one(&mut app.admin_conn().await)
-        .await
-        .expect("campaign")
 }
 
 /// Recipients' states by contact name.
@@ -281,22 +265,6 @@ pub(crate) async fn until_state(app: &TestApp, campaign: &str, wanted: &str) {
         state_of(app, campaign).await.0 == wanted
     })
     .await;
-}
-
-/// On an app without a worker: runs the campaign's jobs, each wait (its
-/// rate, its next step) passed at once, until it is `wanted`.
-pub(crate) async fn run_until_state(app: &TestApp, campaign: &str, wanted: &str) {
-    for _ in 0..50 {
-        app.make_jobs_due().await;
-        app.run_pending_jobs().await;
-        if state_of(app, campaign).await.0 == wanted {
-            return;
-        }
-    }
-    panic!(
-        "campaign never {wanted}: {:?}",
-        state_of(app, campaign).await
-    );
 }
 
 /// No campaign message is still waiting for the send queue.
@@ -697,20 +665,6 @@ async fn pause_stops_the_campaign_and_resume_goes_on_where_it_stopped() {
         .post_form(&format!("/campaigns/{campaign}/resume"), &[])
         .await;
     assert_eq!(resume_again.status(), 409);
-}
-
-/// The workspace's sandbox channel (made on first use, as the simulator
-/// does).
-pub(crate) async fn sandbox(app: &TestApp, org: Uuid) -> String {
-    sqlx::query_scalar(
-        "insert into channels (org_id, id, kind, name) values ($1, $2, 'sandbox', 'Sandbox') \
-         returning id::text",
-    )
-    .bind(org)
-    .bind(Uuid::now_v7())
-    .fetch_one(&mut app.admin_conn().await)
-    .await
-    .expect("sandbox")
 }
 
 async fn until_all_out_of_queue(app: &TestApp, campaign: &str) {

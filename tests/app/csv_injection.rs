@@ -6,8 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::campaigns;
-use crate::exports;
+use crate::support::steps::{campaigns, exports};
 use crate::support::*;
 
 const HYPERLINK: &str = "=HYPERLINK(\"http://evil\")";
