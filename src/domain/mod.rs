@@ -1,8 +1,13 @@
 //! Values with rules, parsed once at the edge.
 
+#[macro_use]
+mod text_enum;
+
 pub mod attributes;
 pub mod canned;
 pub mod cart;
+mod channel;
+mod conversation_state;
 pub mod document_totals;
 mod email;
 pub mod highlight;
@@ -20,8 +25,10 @@ pub mod slots;
 pub mod tax;
 
 pub use attributes::{AttributeDef, AttributeKind};
+pub use channel::ChannelKind;
+pub use conversation_state::{ConversationStatus, Priority};
 pub use email::EmailAddress;
-pub use message::{DeliveryStatus, MessageKind};
+pub use message::{DeliveryStatus, Direction, MessageKind, SenderKind};
 pub use password::NewPassword;
 pub use phone::{Country, PhoneE164};
 pub use retention::RetentionDays;
