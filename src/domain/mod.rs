@@ -21,6 +21,7 @@ mod password;
 mod phone;
 pub mod retention;
 mod role;
+mod sales_state;
 pub mod slots;
 pub mod tax;
 
@@ -33,3 +34,4 @@ pub use password::NewPassword;
 pub use phone::{Country, PhoneE164};
 pub use retention::RetentionDays;
 pub use role::Role;
+pub use sales_state::{DocumentKind, DocumentState, OrderSource, OrderStatus};
