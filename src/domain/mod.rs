@@ -4,6 +4,7 @@
 mod text_enum;
 
 pub mod attributes;
+mod booking;
 pub mod canned;
 pub mod cart;
 mod channel;
@@ -23,9 +24,11 @@ pub mod retention;
 mod role;
 mod sales_state;
 pub mod slots;
+mod task;
 pub mod tax;
 
 pub use attributes::{AttributeDef, AttributeKind};
+pub use booking::BookingStatus;
 pub use channel::ChannelKind;
 pub use conversation_state::{ConversationStatus, Priority};
 pub use email::EmailAddress;
@@ -35,3 +38,4 @@ pub use phone::{Country, PhoneE164};
 pub use retention::RetentionDays;
 pub use role::Role;
 pub use sales_state::{DocumentKind, DocumentState, OrderSource, OrderStatus};
+pub use task::TaskKind;
