@@ -5,8 +5,18 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-/// What an attribute holds; stored as JSON of the matching type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+text_enum! {
+    /// Which records an attribute belongs to (`attribute_definitions.entity`).
+    pub enum AttributeEntity {
+        Contact = "contact",
+        Company = "company",
+    }
+}
+
+/// What an attribute holds; stored as JSON of the matching type. Stored as
+/// `attribute_definitions.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum AttributeKind {
     Text,
     Number,
@@ -187,6 +197,15 @@ pub fn key_from_label(label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    text_enum_tests!(AttributeEntity);
+
+    #[test]
+    fn attribute_kinds_round_trip() {
+        for (kind, _) in AttributeKind::ALL {
+            assert_eq!(AttributeKind::parse(kind.as_str()), Some(kind));
+        }
+    }
 
     fn def(kind: AttributeKind) -> AttributeDef {
         AttributeDef {

@@ -78,9 +78,41 @@ impl MessageKind {
     }
 }
 
+text_enum! {
+    /// Which way a message went (`messages.direction`).
+    pub enum Direction {
+        /// From the contact.
+        In = "in",
+        Out = "out",
+    }
+}
+
+text_enum! {
+    /// Who wrote a message (`messages.sender_kind`).
+    pub enum SenderKind {
+        Contact = "contact",
+        /// A member of the workspace (who may have left since).
+        Member = "member",
+        /// Sent by wacrm itself or an integration, not a member.
+        Bot = "bot",
+    }
+}
+
+impl SenderKind {
+    pub fn is_member(self) -> bool {
+        self == SenderKind::Member
+    }
+
+    pub fn is_bot(self) -> bool {
+        self == SenderKind::Bot
+    }
+}
+
 /// Where a sent message is. Only moves forward: queued → sent → delivered →
 /// read; `Failed` (with a reason) ends it. Inbound messages are `Received`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// Stored as `messages.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Queued,
     Sent,
@@ -114,6 +146,18 @@ impl DeliveryStatus {
         }
     }
 
+    /// The ticks the conversation shows beside a message of ours.
+    pub fn ticks(self) -> &'static str {
+        match self {
+            DeliveryStatus::Queued => "🕓",
+            DeliveryStatus::Sent => "✓",
+            DeliveryStatus::Delivered => "✓✓",
+            DeliveryStatus::Read => "✓✓ read",
+            DeliveryStatus::Failed => "⚠ not sent",
+            DeliveryStatus::Received => "",
+        }
+    }
+
     /// Whether a report of `next` may replace `self` (reports arrive out of
     /// order: a late "sent" never undoes "read"). Mirrors the SQL
     /// `message_status_rank`.
@@ -127,10 +171,26 @@ impl DeliveryStatus {
     }
 }
 
+impl std::fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::DeliveryStatus::*;
     use super::*;
+
+    text_enum_tests!(Direction, SenderKind);
+
+    #[test]
+    fn delivery_statuses_are_stored_as_parsed() {
+        for status in [Queued, Sent, Delivered, Read, Failed, Received] {
+            assert_eq!(DeliveryStatus::parse(status.as_str()), Some(status));
+            assert_eq!(status.to_string(), status.as_str());
+        }
+    }
 
     #[test]
     fn delivery_status_only_moves_forward() {

@@ -8,7 +8,7 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 use uuid::Uuid;
 
-use crate::domain::cart;
+use crate::domain::{OrderSource, OrderStatus, cart};
 use crate::features::inbox::outbound;
 use crate::infra::db;
 use crate::infra::db::conversations::Visibility;
@@ -16,8 +16,6 @@ use crate::infra::db::orders::{NewOrder, Order, OrderLine};
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
 use crate::worker::environment::Environment;
-
-pub const STATUSES: [&str; 4] = ["new", "confirmed", "fulfilled", "cancelled"];
 
 /// The job: the order of a cart message (nothing when it exists already,
 /// or the cart cannot be read: the message says why in the conversation).
@@ -82,7 +80,7 @@ pub async fn take(env: &Environment, org_id: Uuid, message_id: Uuid) -> anyhow::
         });
     }
     let order = NewOrder {
-        source: "whatsapp",
+        source: OrderSource::Whatsapp,
         contact_id: Some(conversation.contact_id),
         conversation_id: Some(conversation.id),
         message_id: Some(message_id),
@@ -133,7 +131,7 @@ pub async fn change_status(
     tx: &mut TenantTx,
     secrets: &SecretBox,
     order: &Order,
-    status: &str,
+    status: OrderStatus,
     member: Uuid,
 ) -> anyhow::Result<Option<Told>> {
     let Some(before) = db::orders::set_status(tx, order.id, status).await? else {
@@ -156,7 +154,7 @@ pub async fn change_status(
             secrets,
             &conversation,
             member,
-            &status_text(order.number, status),
+            &status_text(order.number, status.as_str()),
         )
         .await?;
         return Ok(Some(Told::Text));
@@ -165,7 +163,7 @@ pub async fn change_status(
         None => "the 24-hour window is closed and no order template is set (Settings → Orders)"
             .to_owned(),
         Some((name, language)) => {
-            let values = [format!("#{}", order.number), status.to_owned()];
+            let values = [format!("#{}", order.number), status.to_string()];
             match outbound::queue_template(
                 tx,
                 secrets,

@@ -56,7 +56,7 @@ pub async fn remind(
         tx.commit().await?;
         return Ok(());
     };
-    let what = if reminder.kind == "call" {
+    let what = if reminder.kind.is_call() {
         "Call"
     } else {
         "To-do"

@@ -60,7 +60,7 @@ async fn stays_out(
         }
         BotMode::Always => {}
     }
-    if conversation.status == "resolved" {
+    if conversation.status.is_resolved() {
         return why("the conversation is resolved");
     }
     let Some((_, handed_over)) = db::bot::conversation_state(tx, conversation.id).await? else {

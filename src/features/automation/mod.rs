@@ -11,10 +11,11 @@ pub mod idle;
 use uuid::Uuid;
 
 use crate::domain::canned::{Variables, render};
+use crate::domain::{ConversationStatus, Priority};
 use crate::features::inbox::outbound;
 use crate::infra::db;
 use crate::infra::db::automation::{Actions, Rule};
-use crate::infra::db::conversations::{Conversation, PRIORITIES, Visibility};
+use crate::infra::db::conversations::{Conversation, Visibility};
 use crate::infra::tenancy::{TenantTx, bootstrap};
 use crate::worker::environment::Environment;
 
@@ -135,9 +136,7 @@ async fn act(
             done.push("not labelled: the label was deleted".to_owned());
         }
     }
-    if let Some(priority) = &actions.set_priority
-        && PRIORITIES.iter().any(|(p, _)| p == priority)
-    {
+    if let Some(priority) = actions.set_priority.as_deref().and_then(Priority::parse) {
         db::conversations::set_priority(tx, conversation.id, priority).await?;
         done.push(format!("priority {priority}"));
     }
@@ -165,8 +164,9 @@ async fn act(
     if actions.send_text.is_some() || actions.send_template.is_some() {
         done.push(reply(env, tx, conversation, actions).await?);
     }
-    if let Some(status) = &actions.set_status
-        && ["open", "pending", "resolved"].contains(&status.as_str())
+    if let Some(status) = (actions.set_status.as_deref())
+        .and_then(ConversationStatus::parse)
+        .filter(|s| s.settable())
     {
         db::conversations::set_status(tx, conversation.id, status, None).await?;
         done.push(format!("status {status}"));

@@ -77,11 +77,7 @@ pub fn current_plan(account: &Account) -> Plan {
         account.status.as_deref(),
         Some("active" | "trialing" | "past_due")
     );
-    if live {
-        Plan::parse(&account.plan).unwrap_or(Plan::Free)
-    } else {
-        Plan::Free
-    }
+    if live { account.plan } else { Plan::Free }
 }
 
 /// How many more of `counted` the workspace may add (`None`: no limit,
@@ -176,7 +172,7 @@ mod tests {
         let account = |status: Option<&str>| Account {
             stripe_customer_id: None,
             subscription_id: None,
-            plan: "pro".into(),
+            plan: Plan::Pro,
             status: status.map(str::to_owned),
             current_period_end: None,
             cancel_at_period_end: false,

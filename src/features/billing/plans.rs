@@ -1,13 +1,7 @@
 //! The plans and what each allows, in one place. Billing off (no
 //! `STRIPE_SECRET_KEY`: a self-hosted wacrm) means no limits at all.
 
-/// A workspace's plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    Free,
-    Starter,
-    Pro,
-}
+pub use crate::domain::Plan;
 
 /// What a plan allows; `None` is unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,28 +14,6 @@ pub struct Limits {
 }
 
 impl Plan {
-    pub const ALL: [Plan; 3] = [Plan::Free, Plan::Starter, Plan::Pro];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Plan::Free => "free",
-            Plan::Starter => "starter",
-            Plan::Pro => "pro",
-        }
-    }
-
-    pub fn parse(input: &str) -> Option<Plan> {
-        Plan::ALL.into_iter().find(|p| p.as_str() == input)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Plan::Free => "Free",
-            Plan::Starter => "Starter",
-            Plan::Pro => "Pro",
-        }
-    }
-
     pub fn limits(self) -> Limits {
         match self {
             Plan::Free => Limits {
@@ -118,8 +90,5 @@ mod tests {
         };
         assert_eq!(Plan::of_price("price_p", &prices), Some(Plan::Pro));
         assert_eq!(Plan::of_price("price_x", &prices), None);
-        for plan in Plan::ALL {
-            assert_eq!(Plan::parse(plan.as_str()), Some(plan));
-        }
     }
 }

@@ -137,7 +137,7 @@ mod tests {
         Account {
             stripe_customer_id: None,
             subscription_id: None,
-            plan: "pro".into(),
+            plan: crate::domain::Plan::Pro,
             status: status.map(str::to_owned),
             current_period_end: None,
             cancel_at_period_end: false,

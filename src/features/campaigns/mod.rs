@@ -27,7 +27,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::MessageKind;
+use crate::domain::{ConversationStatus, MessageKind};
 use crate::features::billing::limits::{self, Counted};
 use crate::features::inbox::outbound::{self, Outgoing, Target};
 use crate::infra::db;
@@ -320,9 +320,13 @@ async fn hand_over(
         }
     }
     let contacts: BTreeMap<Uuid, OffsetDateTime> = made.iter().map(|(id, _)| (*id, now)).collect();
-    let conversations =
-        db::conversations::find_or_open_all_as(tx, campaign.channel_id, &contacts, "pending")
-            .await?;
+    let conversations = db::conversations::find_or_open_all_as(
+        tx,
+        campaign.channel_id,
+        &contacts,
+        ConversationStatus::Pending,
+    )
+    .await?;
     let mut handed = 0;
     for (contact_id, message) in made {
         let Some(&conversation_id) = conversations.get(&contact_id) else {

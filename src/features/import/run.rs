@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::csv_file::rows_from;
 use super::mapping::Field;
 use crate::domain::contact::ContactForm;
-use crate::domain::{AttributeDef, Country};
+use crate::domain::{AttributeDef, Country, OnDuplicate};
 use crate::features::billing::limits::{self, Counted, OverLimit};
 use crate::infra::db;
 use crate::infra::db::attributes::Entity;
@@ -60,14 +60,14 @@ pub async fn run(env: &Environment, org_id: Uuid, import_id: Uuid) -> anyhow::Re
         fields,
         defs,
         country,
-        update_duplicates: work.on_duplicate == "update",
+        update_duplicates: work.on_duplicate == OnDuplicate::Update,
     };
     loop {
         let mut tx = for_job(&env.pool, org_id).await?;
         let Some(position) = db::imports::lock_position(&mut tx, import_id).await? else {
             return Ok(());
         };
-        if !matches!(position.status.as_str(), "queued" | "running") {
+        if !position.status.is_running() {
             return Ok(());
         }
         let next_byte = u64::try_from(position.next_byte).unwrap_or(0);

@@ -71,6 +71,6 @@ async fn unrecorded_send(
     Ok(db::messages::find(tx, id).await?.filter(|m| {
         m.channel_id == channel_id
             && m.provider_message_id.is_none()
-            && m.status == crate::domain::DeliveryStatus::Queued.as_str()
+            && m.status == crate::domain::DeliveryStatus::Queued
     }))
 }

@@ -319,7 +319,7 @@ pub async fn send(
     let Some(message) = db::messages::find(&mut tx, message_id).await? else {
         return Ok(());
     };
-    if message.status != DeliveryStatus::Queued.as_str() {
+    if message.status != DeliveryStatus::Queued {
         return Ok(());
     }
     if db::messages::earlier_still_queued(&mut tx, &message).await? {

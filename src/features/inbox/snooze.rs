@@ -5,6 +5,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::ConversationStatus;
 use crate::infra::db;
 use crate::infra::jobs;
 use crate::infra::secrets::SecretBox;
@@ -16,7 +17,7 @@ pub async fn set_status(
     tx: &mut TenantTx,
     secrets: &SecretBox,
     id: Uuid,
-    status: &str,
+    status: ConversationStatus,
     snoozed_until: Option<OffsetDateTime>,
 ) -> anyhow::Result<()> {
     db::conversations::set_status(tx, id, status, snoozed_until).await?;

@@ -3,6 +3,7 @@
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::domain::Direction;
 use crate::features::ai::prompts::{Line, Speaker};
 use crate::infra::tenancy::TenantTx;
 
@@ -166,10 +167,10 @@ pub async fn transcript(
 ) -> sqlx::Result<Vec<Line>> {
     let org_id = tx.org_id();
     let rows = sqlx::query!(
-        "select direction, kind, body from messages \
-         where org_id = $1 and conversation_id = $2 and not private and deleted_at is null \
-           and kind <> 'reaction' \
-         order by created_at desc, id desc limit $3",
+        r#"select direction as "direction: Direction", kind, body from messages
+           where org_id = $1 and conversation_id = $2 and not private and deleted_at is null
+             and kind <> 'reaction'
+           order by created_at desc, id desc limit $3"#,
         org_id,
         conversation_id,
         n
@@ -180,7 +181,7 @@ pub async fn transcript(
         .into_iter()
         .rev()
         .map(|r| Line {
-            speaker: if r.direction == "in" {
+            speaker: if r.direction == Direction::In {
                 Speaker::Customer
             } else {
                 Speaker::Agent

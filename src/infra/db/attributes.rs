@@ -7,28 +7,7 @@ use crate::domain::{AttributeDef, AttributeKind};
 use crate::infra::tenancy::TenantTx;
 
 /// Which records an attribute belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Entity {
-    Contact,
-    Company,
-}
-
-impl Entity {
-    pub fn parse(input: &str) -> Option<Entity> {
-        match input {
-            "contact" => Some(Entity::Contact),
-            "company" => Some(Entity::Company),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Entity::Contact => "contact",
-            Entity::Company => "company",
-        }
-    }
-}
+pub use crate::domain::AttributeEntity as Entity;
 
 /// The unique index a second attribute with the same key hits.
 pub const KEY_KEY: &str = "attribute_definitions_org_id_entity_key_key";
@@ -36,27 +15,16 @@ pub const KEY_KEY: &str = "attribute_definitions_org_id_entity_key_key";
 /// The entity's attributes in display order.
 pub async fn list(tx: &mut TenantTx, entity: Entity) -> sqlx::Result<Vec<AttributeDef>> {
     let org_id = tx.org_id();
-    let rows = sqlx::query!(
-        "select id, key, label, kind, options from attribute_definitions \
-         where org_id = $1 and entity = $2 order by position, created_at, id",
+    sqlx::query_as!(
+        AttributeDef,
+        r#"select id, key, label, kind as "kind: AttributeKind", options
+           from attribute_definitions
+           where org_id = $1 and entity = $2 order by position, created_at, id"#,
         org_id,
         entity.as_str()
     )
     .fetch_all(tx.conn())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| {
-            Some(AttributeDef {
-                id: row.id,
-                key: row.key,
-                label: row.label,
-                // The table's check allows only known kinds.
-                kind: AttributeKind::parse(&row.kind)?,
-                options: row.options,
-            })
-        })
-        .collect())
+    .await
 }
 
 pub async fn key_in_use(tx: &mut TenantTx, entity: Entity, key: &str) -> sqlx::Result<bool> {
@@ -104,7 +72,8 @@ pub async fn insert(
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
     let found = sqlx::query!(
-        "delete from attribute_definitions where org_id = $1 and id = $2 returning entity, key",
+        r#"delete from attribute_definitions where org_id = $1 and id = $2
+           returning entity as "entity: Entity", key"#,
         org_id,
         id
     )
@@ -116,7 +85,7 @@ pub async fn delete(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
     let key = found.key;
     // One static statement per table holding the values.
     let conn = tx.conn();
-    match Entity::parse(&found.entity).unwrap_or(Entity::Contact) {
+    match found.entity {
         Entity::Contact => {
             sqlx::query!(
                 "update contacts set attributes = attributes - $2 \

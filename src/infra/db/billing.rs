@@ -4,13 +4,14 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::Plan;
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Account {
     pub stripe_customer_id: Option<String>,
     pub subscription_id: Option<String>,
-    pub plan: String,
+    pub plan: Plan,
     pub status: Option<String>,
     pub current_period_end: Option<OffsetDateTime>,
     pub cancel_at_period_end: bool,
@@ -25,9 +26,10 @@ pub async fn account(tx: &mut TenantTx) -> sqlx::Result<Account> {
     let org_id = tx.org_id();
     let found = sqlx::query_as!(
         Account,
-        "select stripe_customer_id, subscription_id, plan, status, current_period_end, \
-                cancel_at_period_end, checkout_started_at, past_due_since, canceled_at \
-         from billing_accounts where org_id = $1",
+        r#"select stripe_customer_id, subscription_id, plan as "plan: Plan", status,
+                  current_period_end, cancel_at_period_end, checkout_started_at,
+                  past_due_since, canceled_at
+           from billing_accounts where org_id = $1"#,
         org_id
     )
     .fetch_optional(tx.conn())
@@ -35,7 +37,7 @@ pub async fn account(tx: &mut TenantTx) -> sqlx::Result<Account> {
     Ok(found.unwrap_or(Account {
         stripe_customer_id: None,
         subscription_id: None,
-        plan: "free".into(),
+        plan: Plan::Free,
         status: None,
         current_period_end: None,
         cancel_at_period_end: false,

@@ -4,6 +4,7 @@
 use time::{OffsetDateTime, Time};
 use uuid::Uuid;
 
+use crate::domain::BookingStatus;
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -156,7 +157,7 @@ pub struct Booking {
     pub conversation_id: Option<Uuid>,
     pub starts_at: OffsetDateTime,
     pub ends_at: OffsetDateTime,
-    pub status: String,
+    pub status: BookingStatus,
     pub notes: Option<String>,
     pub reminder_id: Option<Uuid>,
 }
@@ -170,7 +171,8 @@ macro_rules! select_bookings {
             Booking,
             r#"select b.id, b.service_id, s.name as service_name, b.staff_id,
                  u.name as "staff_name?", b.contact_id, c.name as contact_name,
-                 b.conversation_id, b.starts_at, b.ends_at, b.status, b.notes, b.reminder_id
+                 b.conversation_id, b.starts_at, b.ends_at,
+                 b.status as "status: BookingStatus", b.notes, b.reminder_id
                from bookings b join services s on s.org_id = b.org_id and s.id = b.service_id
                join contacts c on c.org_id = b.org_id and c.id = b.contact_id
                left join users u on u.id = b.staff_id "#

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::{ConversationStatus, Priority};
 use crate::infra::db::labels::{self, Label, Tagged};
 use crate::infra::tenancy::TenantTx;
 
@@ -20,9 +21,9 @@ pub struct Conversation {
     pub contact_id: Uuid,
     pub contact_name: String,
     pub contact_phone: Option<String>,
-    pub status: String,
+    pub status: ConversationStatus,
     pub snoozed_until: Option<OffsetDateTime>,
-    pub priority: String,
+    pub priority: Priority,
     pub assignee_id: Option<Uuid>,
     pub assignee_name: Option<String>,
     pub last_message_at: OffsetDateTime,
@@ -58,9 +59,9 @@ struct Row {
     contact_id: Uuid,
     contact_name: String,
     contact_phone: Option<String>,
-    status: String,
+    status: ConversationStatus,
     snoozed_until: Option<OffsetDateTime>,
-    priority: String,
+    priority: Priority,
     assignee_id: Option<Uuid>,
     assignee_name: Option<String>,
     last_message_at: OffsetDateTime,
@@ -100,8 +101,9 @@ macro_rules! select_rows {
         sqlx::query_as!(
             Row,
             r#"select c.id, c.channel_id, ch.name as channel_name, c.contact_id,
-               ct.name as contact_name, ct.phone as contact_phone, c.status, c.snoozed_until,
-               c.priority, c.assignee_id, u.name as "assignee_name?", c.last_message_at,
+               ct.name as contact_name, ct.phone as contact_phone,
+               c.status as "status: ConversationStatus", c.snoozed_until,
+               c.priority as "priority: Priority", c.assignee_id, u.name as "assignee_name?", c.last_message_at,
                c.last_inbound_at, c.last_message_preview,
                greatest(c.inbound_count - coalesce(r.read_count, 0), 0) as "unread!" "#
                 + $from
@@ -151,7 +153,7 @@ pub async fn find_or_open_all(
     channel_id: Uuid,
     contacts: &BTreeMap<Uuid, OffsetDateTime>,
 ) -> sqlx::Result<HashMap<Uuid, Uuid>> {
-    find_or_open_all_as(tx, channel_id, contacts, "open").await
+    find_or_open_all_as(tx, channel_id, contacts, ConversationStatus::Open).await
 }
 
 /// [`find_or_open_all`], opening missing conversations with `status`: a
@@ -162,7 +164,7 @@ pub async fn find_or_open_all_as(
     tx: &mut TenantTx,
     channel_id: Uuid,
     contacts: &BTreeMap<Uuid, OffsetDateTime>,
-    status: &str,
+    status: ConversationStatus,
 ) -> sqlx::Result<HashMap<Uuid, Uuid>> {
     let org_id = tx.org_id();
     let contact_ids: Vec<Uuid> = contacts.keys().copied().collect();
@@ -207,7 +209,7 @@ pub async fn find_or_open_all_as(
         &ids,
         &contact_ids,
         &ats,
-        status
+        status.as_str()
     )
     .fetch_all(tx.conn())
     .await?;
@@ -382,7 +384,7 @@ pub enum AssigneeFilter {
 pub struct ListFilter {
     pub assignee: AssigneeFilter,
     /// `None`: every status.
-    pub status: Option<String>,
+    pub status: Option<ConversationStatus>,
     pub label: Option<Uuid>,
     pub channel: Option<Uuid>,
     pub contact: Option<Uuid>,
@@ -435,7 +437,7 @@ async fn page_ids(
     )
     .bind(tx.org_id())
     .bind(viewer)
-    .bind(&filter.status)
+    .bind(filter.status.map(ConversationStatus::as_str))
     .bind(filter.label)
     .bind(filter.channel)
     .bind(filter.contact)
@@ -473,7 +475,7 @@ async fn by_ids(tx: &mut TenantTx, ids: &[Uuid], viewer: Uuid) -> sqlx::Result<V
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Earlier {
     pub id: Uuid,
-    pub status: String,
+    pub status: ConversationStatus,
     pub last_message_at: OffsetDateTime,
 }
 
@@ -488,10 +490,11 @@ pub async fn others_of_contact(
     let org_id = tx.org_id();
     sqlx::query_as!(
         Earlier,
-        "select c.id, c.status, c.last_message_at from conversations c \
-         where c.org_id = $1 and (not $6::bool or c.assignee_id = $2 or c.assignee_id is null) \
-         and c.contact_id = $3 and c.id <> $4 \
-         order by c.last_message_at desc, c.id desc limit $5",
+        r#"select c.id, c.status as "status: ConversationStatus", c.last_message_at
+           from conversations c
+           where c.org_id = $1 and (not $6::bool or c.assignee_id = $2 or c.assignee_id is null)
+           and c.contact_id = $3 and c.id <> $4
+           order by c.last_message_at desc, c.id desc limit $5"#,
         org_id,
         viewer,
         contact_id,
@@ -507,7 +510,7 @@ pub async fn others_of_contact(
 pub async fn set_status(
     tx: &mut TenantTx,
     id: Uuid,
-    status: &str,
+    status: ConversationStatus,
     snoozed_until: Option<OffsetDateTime>,
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
@@ -515,7 +518,7 @@ pub async fn set_status(
         "update conversations set status = $3, snoozed_until = $4 where org_id = $1 and id = $2",
         org_id,
         id,
-        status,
+        status.as_str(),
         snoozed_until
     )
     .execute(tx.conn())
@@ -541,21 +544,13 @@ pub async fn assign(tx: &mut TenantTx, id: Uuid, assignee: Option<Uuid>) -> sqlx
     Ok(done.rows_affected() == 1)
 }
 
-pub const PRIORITIES: [(&str, &str); 5] = [
-    ("none", "No priority"),
-    ("low", "Low"),
-    ("medium", "Medium"),
-    ("high", "High"),
-    ("urgent", "Urgent"),
-];
-
-pub async fn set_priority(tx: &mut TenantTx, id: Uuid, priority: &str) -> sqlx::Result<()> {
+pub async fn set_priority(tx: &mut TenantTx, id: Uuid, priority: Priority) -> sqlx::Result<()> {
     let org_id = tx.org_id();
     sqlx::query!(
         "update conversations set priority = $3 where org_id = $1 and id = $2",
         org_id,
         id,
-        priority
+        priority.as_str()
     )
     .execute(tx.conn())
     .await?;

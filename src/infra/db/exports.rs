@@ -4,6 +4,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::ExportState;
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone)]
@@ -13,7 +14,7 @@ pub struct Export {
     pub scope: String,
     pub contact_id: Option<Uuid>,
     pub contact_name: String,
-    pub state: String,
+    pub state: ExportState,
     pub rows_done: i64,
     pub rows_total: i64,
     pub size_bytes: Option<i64>,
@@ -35,12 +36,12 @@ impl Export {
     }
 
     pub fn is_live(&self) -> bool {
-        matches!(self.state.as_str(), "queued" | "running")
+        self.state.is_live()
     }
 
     /// Ready and not expired at `now`.
     pub fn downloadable(&self, now: OffsetDateTime) -> bool {
-        self.state == "done" && self.expires_at.is_some_and(|at| at > now)
+        self.state == ExportState::Done && self.expires_at.is_some_and(|at| at > now)
     }
 }
 
@@ -94,9 +95,10 @@ pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Export>> {
     let org_id = tx.org_id();
     sqlx::query_as!(
         Export,
-        "select id, requested_by_email, scope, contact_id, contact_name, state, rows_done, \
-                rows_total, size_bytes, sha256, error, created_at, finished_at, expires_at \
-         from data_exports where org_id = $1 order by created_at desc limit 50",
+        r#"select id, requested_by_email, scope, contact_id, contact_name,
+                  state as "state: ExportState", rows_done, rows_total, size_bytes, sha256,
+                  error, created_at, finished_at, expires_at
+           from data_exports where org_id = $1 order by created_at desc limit 50"#,
         org_id
     )
     .fetch_all(tx.conn())
@@ -107,9 +109,10 @@ pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Export>> {
     let org_id = tx.org_id();
     sqlx::query_as!(
         Export,
-        "select id, requested_by_email, scope, contact_id, contact_name, state, rows_done, \
-                rows_total, size_bytes, sha256, error, created_at, finished_at, expires_at \
-         from data_exports where org_id = $1 and id = $2",
+        r#"select id, requested_by_email, scope, contact_id, contact_name,
+                  state as "state: ExportState", rows_done, rows_total, size_bytes, sha256,
+                  error, created_at, finished_at, expires_at
+           from data_exports where org_id = $1 and id = $2"#,
         org_id,
         id
     )
@@ -122,10 +125,11 @@ pub async fn start(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Export>> 
     let org_id = tx.org_id();
     sqlx::query_as!(
         Export,
-        "update data_exports set state = 'running', rows_done = 0 \
-         where org_id = $1 and id = $2 and state in ('queued', 'running') \
-         returning id, requested_by_email, scope, contact_id, contact_name, state, rows_done, \
-                   rows_total, size_bytes, sha256, error, created_at, finished_at, expires_at",
+        r#"update data_exports set state = 'running', rows_done = 0
+           where org_id = $1 and id = $2 and state in ('queued', 'running')
+           returning id, requested_by_email, scope, contact_id, contact_name,
+                     state as "state: ExportState", rows_done, rows_total, size_bytes, sha256,
+                     error, created_at, finished_at, expires_at"#,
         org_id,
         id
     )

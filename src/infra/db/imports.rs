@@ -4,6 +4,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::{ImportStatus, OnDuplicate};
 use crate::features::import::csv_file::CsvFile;
 use crate::infra::tenancy::TenantTx;
 
@@ -13,9 +14,8 @@ pub struct Import {
     pub filename: String,
     pub columns: Vec<String>,
     pub mapping: Option<Vec<String>>,
-    pub on_duplicate: String,
-    /// `mapping`, `queued`, `running`, `done` or `failed`.
-    pub status: String,
+    pub on_duplicate: OnDuplicate,
+    pub status: ImportStatus,
     pub total_rows: i32,
     pub done_rows: i32,
     pub created: i32,
@@ -29,7 +29,7 @@ pub struct Import {
 
 impl Import {
     pub fn is_running(&self) -> bool {
-        matches!(self.status.as_str(), "queued" | "running")
+        self.status.is_running()
     }
 
     /// Whole percent done.
@@ -47,9 +47,11 @@ macro_rules! select_imports {
     ($rest:literal, $($arg:expr),+ $(,)?) => {
         sqlx::query_as!(
             Import,
-            "select id, filename, columns, mapping, on_duplicate, status, total_rows, done_rows, \
-             created, updated, skipped, failed, error, created_at, finished_at \
-             from contact_imports "
+            r#"select id, filename, columns, mapping,
+               on_duplicate as "on_duplicate: OnDuplicate", status as "status: ImportStatus",
+               total_rows, done_rows, created, updated, skipped, failed, error, created_at,
+               finished_at
+             from contact_imports "#
                 + $rest,
             $($arg),+
         )
@@ -102,7 +104,7 @@ pub async fn start(
     tx: &mut TenantTx,
     id: Uuid,
     mapping: &[String],
-    on_duplicate: &str,
+    on_duplicate: OnDuplicate,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         "update contact_imports set mapping = $3, on_duplicate = $4, status = 'queued' \
@@ -110,7 +112,7 @@ pub async fn start(
         tx.org_id(),
         id,
         mapping,
-        on_duplicate
+        on_duplicate.as_str()
     )
     .execute(tx.conn())
     .await?;
@@ -122,13 +124,14 @@ pub async fn start(
 pub struct Work {
     pub csv: Vec<u8>,
     pub mapping: Vec<String>,
-    pub on_duplicate: String,
+    pub on_duplicate: OnDuplicate,
 }
 
 pub async fn work(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Work>> {
     sqlx::query_as!(
         Work,
-        r#"select csv, mapping as "mapping!", on_duplicate from contact_imports
+        r#"select csv, mapping as "mapping!", on_duplicate as "on_duplicate: OnDuplicate"
+           from contact_imports
            where org_id = $1 and id = $2 and mapping is not null"#,
         tx.org_id(),
         id
@@ -141,7 +144,7 @@ pub async fn work(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Work>> {
 /// of the same import waits, then continues after this batch).
 #[derive(Debug, sqlx::FromRow)]
 pub struct Position {
-    pub status: String,
+    pub status: ImportStatus,
     pub next_byte: i64,
     pub done_rows: i32,
 }
@@ -149,8 +152,8 @@ pub struct Position {
 pub async fn lock_position(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Position>> {
     sqlx::query_as!(
         Position,
-        "select status, next_byte, done_rows from contact_imports \
-         where org_id = $1 and id = $2 for update",
+        r#"select status as "status: ImportStatus", next_byte, done_rows from contact_imports
+           where org_id = $1 and id = $2 for update"#,
         tx.org_id(),
         id
     )

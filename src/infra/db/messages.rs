@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::{DeliveryStatus, MessageKind};
+use crate::domain::{DeliveryStatus, Direction, MessageKind, SenderKind};
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -13,17 +13,15 @@ pub struct Message {
     pub id: Uuid,
     pub conversation_id: Uuid,
     pub channel_id: Uuid,
-    /// `in` or `out`.
-    pub direction: String,
+    pub direction: Direction,
     pub kind: String,
     pub body: String,
     pub media: Option<serde_json::Value>,
-    /// `contact`, `member` or `bot`.
-    pub sender_kind: String,
+    pub sender_kind: SenderKind,
     pub sender_name: Option<String>,
     pub private: bool,
     pub provider_message_id: Option<String>,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub error: Option<String>,
     pub created_at: OffsetDateTime,
     /// The message this one quotes or reacts to, and what it said (when
@@ -46,7 +44,7 @@ impl Message {
     }
 
     pub fn is_inbound(&self) -> bool {
-        self.direction == "in"
+        self.direction == Direction::In
     }
 
     /// What the quoted message said, in a line (`None` when this quotes
@@ -104,9 +102,10 @@ macro_rules! select_messages {
     ($rest:literal, $($arg:expr),+ $(,)?) => {
         sqlx::query_as!(
             Message,
-            r#"select m.id, m.conversation_id, m.channel_id, m.direction, m.kind, m.body,
-               m.media, m.sender_kind, u.name as "sender_name?", m.private,
-               m.provider_message_id, m.status, m.error, m.created_at, m.reply_to_id,
+            r#"select m.id, m.conversation_id, m.channel_id,
+               m.direction as "direction: Direction", m.kind, m.body, m.media,
+               m.sender_kind as "sender_kind: SenderKind", u.name as "sender_name?", m.private,
+               m.provider_message_id, m.status as "status: DeliveryStatus", m.error, m.created_at, m.reply_to_id,
                q.kind as "quoted_kind?", q.body as "quoted_body?",
                q.provider_message_id as "quoted_provider_id?", m.edited_at, m.deleted_at,
                m.automated
@@ -142,9 +141,9 @@ pub struct NewMessage<'a> {
 pub async fn insert(tx: &mut TenantTx, new: &NewMessage<'_>) -> sqlx::Result<Option<Uuid>> {
     let org_id = tx.org_id();
     let sender_kind = match (new.inbound, new.sender_user_id) {
-        (true, _) => "contact",
-        (false, Some(_)) => "member",
-        (false, None) => "bot",
+        (true, _) => SenderKind::Contact,
+        (false, Some(_)) => SenderKind::Member,
+        (false, None) => SenderKind::Bot,
     };
     sqlx::query_scalar!(
         "insert into messages (org_id, id, conversation_id, channel_id, direction, kind, body, \
@@ -157,11 +156,11 @@ pub async fn insert(tx: &mut TenantTx, new: &NewMessage<'_>) -> sqlx::Result<Opt
         Uuid::now_v7(),
         new.conversation_id,
         new.channel_id,
-        if new.inbound { "in" } else { "out" },
+        if new.inbound { Direction::In } else { Direction::Out }.as_str(),
         new.kind.as_str(),
         new.body,
         new.media.as_ref(),
-        sender_kind,
+        sender_kind.as_str(),
         new.sender_user_id,
         new.private,
         new.provider_message_id,

@@ -4,16 +4,15 @@ use rust_decimal::Decimal;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::{OrderSource, OrderStatus};
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Order {
     pub id: Uuid,
     pub number: i64,
-    /// `whatsapp`, `quote` or `manual`.
-    pub source: String,
-    /// `new`, `confirmed`, `fulfilled` or `cancelled`.
-    pub status: String,
+    pub source: OrderSource,
+    pub status: OrderStatus,
     pub contact_id: Option<Uuid>,
     pub contact_name: Option<String>,
     pub conversation_id: Option<Uuid>,
@@ -44,7 +43,7 @@ pub struct OrderLine {
 /// (exact decimals), the total is their sum.
 #[derive(Debug, Clone)]
 pub struct NewOrder {
-    pub source: &'static str,
+    pub source: OrderSource,
     pub contact_id: Option<Uuid>,
     pub conversation_id: Option<Uuid>,
     pub message_id: Option<Uuid>,
@@ -60,7 +59,8 @@ macro_rules! select_orders {
     ($tail:literal, $($arg:expr),+ $(,)?) => {
         sqlx::query_as!(
             Order,
-            r#"select o.id, o.number, o.source, o.status, o.contact_id,
+            r#"select o.id, o.number, o.source as "source: OrderSource",
+                 o.status as "status: OrderStatus", o.contact_id,
                  c.name as "contact_name?", o.conversation_id, o.currency, o.total, o.note,
                  o.created_at
                from orders o left join contacts c on c.org_id = o.org_id and c.id = o.contact_id "#
@@ -97,7 +97,7 @@ pub async fn insert(tx: &mut TenantTx, order: &NewOrder) -> sqlx::Result<Option<
         org_id,
         id,
         number,
-        order.source,
+        order.source.as_str(),
         order.contact_id,
         order.conversation_id,
         order.message_id,
@@ -161,13 +161,17 @@ pub async fn lines(tx: &mut TenantTx, order_id: Uuid) -> sqlx::Result<Vec<OrderL
 }
 
 /// Newest first; `status` empty: any.
-pub async fn list(tx: &mut TenantTx, status: Option<&str>, limit: i64) -> sqlx::Result<Vec<Order>> {
+pub async fn list(
+    tx: &mut TenantTx,
+    status: Option<OrderStatus>,
+    limit: i64,
+) -> sqlx::Result<Vec<Order>> {
     let org_id = tx.org_id();
     select_orders!(
         "where o.org_id = $1 and ($2::text is null or o.status = $2) \
          order by o.number desc limit $3",
         org_id,
-        status,
+        status.map(OrderStatus::as_str),
         limit
     )
     .fetch_all(tx.conn())
@@ -175,15 +179,20 @@ pub async fn list(tx: &mut TenantTx, status: Option<&str>, limit: i64) -> sqlx::
 }
 
 /// Changes the status; the one it had, or `None` if there is no such order.
-pub async fn set_status(tx: &mut TenantTx, id: Uuid, status: &str) -> sqlx::Result<Option<String>> {
+pub async fn set_status(
+    tx: &mut TenantTx,
+    id: Uuid,
+    status: OrderStatus,
+) -> sqlx::Result<Option<OrderStatus>> {
     let org_id = tx.org_id();
     sqlx::query_scalar!(
         r#"update orders o set status = $3, updated_at = now()
            from (select status from orders where org_id = $1 and id = $2 for update) before
-           where o.org_id = $1 and o.id = $2 returning before.status as "status!""#,
+           where o.org_id = $1 and o.id = $2
+           returning before.status as "status!: OrderStatus""#,
         org_id,
         id,
-        status
+        status.as_str()
     )
     .fetch_optional(tx.conn())
     .await

@@ -6,16 +6,15 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::domain::document_totals::{DocumentTotals, LineInput};
+use crate::domain::{DocumentKind, DocumentState};
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SalesDocument {
     pub id: Uuid,
-    /// `quote` or `invoice`.
-    pub kind: String,
+    pub kind: DocumentKind,
     pub number: Option<i64>,
-    /// `draft`, `sent`, `accepted` (quotes), `paid` (invoices) or `void`.
-    pub state: String,
+    pub state: DocumentState,
     pub contact_id: Option<Uuid>,
     pub contact_name: String,
     pub contact_phone: Option<String>,
@@ -38,14 +37,14 @@ impl SalesDocument {
     /// "Q-0007" or "INV-0042"; "Draft" before it is issued.
     pub fn reference(&self) -> String {
         match self.number {
-            Some(n) if self.kind == "quote" => format!("Q-{n:04}"),
+            Some(n) if self.kind.is_quote() => format!("Q-{n:04}"),
             Some(n) => format!("INV-{n:04}"),
             None => "Draft".to_owned(),
         }
     }
 
     pub fn title(&self) -> &'static str {
-        if self.kind == "quote" {
+        if self.kind.is_quote() {
             "Quote"
         } else {
             "Invoice"
@@ -53,7 +52,7 @@ impl SalesDocument {
     }
 
     pub fn is_draft(&self) -> bool {
-        self.state == "draft"
+        self.state.is_draft()
     }
 
     pub fn amount(&self) -> String {
@@ -103,12 +102,13 @@ macro_rules! select_documents {
     ($tail:literal, $($arg:expr),+ $(,)?) => {
         sqlx::query_as!(
             SalesDocument,
-            "select d.id, d.kind, d.number, d.state, d.contact_id, \
-               d.customer_name as contact_name, d.customer_phone as contact_phone, \
-               d.customer_email as contact_email, d.conversation_id, d.currency, \
-               d.issue_date, d.second_date, d.notes, d.subtotal, d.discount, d.net, d.tax, \
-               d.total, d.order_id, d.created_at \
-             from sales_documents d " + $tail,
+            r#"select d.id, d.kind as "kind: DocumentKind", d.number,
+               d.state as "state: DocumentState", d.contact_id,
+               d.customer_name as contact_name, d.customer_phone as contact_phone,
+               d.customer_email as contact_email, d.conversation_id, d.currency,
+               d.issue_date, d.second_date, d.notes, d.subtotal, d.discount, d.net, d.tax,
+               d.total, d.order_id, d.created_at
+             from sales_documents d "# + $tail,
             $($arg),+
         )
     };
@@ -117,7 +117,7 @@ macro_rules! select_documents {
 /// The head of a new draft.
 #[derive(Debug, Clone)]
 pub struct DraftHead {
-    pub kind: &'static str,
+    pub kind: DocumentKind,
     pub contact_id: Uuid,
     pub conversation_id: Option<Uuid>,
     pub currency: String,
@@ -135,7 +135,7 @@ pub async fn insert_draft(tx: &mut TenantTx, head: &DraftHead, author: Uuid) -> 
          from contacts c where c.org_id = $1 and c.id = $4",
         org_id,
         id,
-        head.kind,
+        head.kind.as_str(),
         head.contact_id,
         head.conversation_id,
         head.currency,
@@ -250,7 +250,7 @@ pub async fn issue(
     document: &SalesDocument,
     issue_date: Date,
 ) -> sqlx::Result<i64> {
-    let number = super::sequences::next(tx, &document.kind).await?;
+    let number = super::sequences::next(tx, document.kind.as_str()).await?;
     let org_id = tx.org_id();
     sqlx::query!(
         "update sales_documents d set number = $3, state = 'sent', issue_date = $4, \
@@ -274,7 +274,7 @@ pub async fn issue(
 pub async fn set_state(
     tx: &mut TenantTx,
     id: Uuid,
-    state: &str,
+    state: DocumentState,
     order_id: Option<Uuid>,
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
@@ -283,7 +283,7 @@ pub async fn set_state(
            updated_at = now() where org_id = $1 and id = $2",
         org_id,
         id,
-        state,
+        state.as_str(),
         order_id
     )
     .execute(tx.conn())
@@ -304,12 +304,16 @@ pub async fn delete_draft(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
 }
 
 /// Newest first.
-pub async fn list(tx: &mut TenantTx, kind: &str, limit: i64) -> sqlx::Result<Vec<SalesDocument>> {
+pub async fn list(
+    tx: &mut TenantTx,
+    kind: DocumentKind,
+    limit: i64,
+) -> sqlx::Result<Vec<SalesDocument>> {
     let org_id = tx.org_id();
     select_documents!(
         "where d.org_id = $1 and d.kind = $2 order by d.created_at desc, d.id desc limit $3",
         org_id,
-        kind,
+        kind.as_str(),
         limit
     )
     .fetch_all(tx.conn())

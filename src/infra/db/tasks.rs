@@ -4,13 +4,13 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::TaskKind;
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Task {
     pub id: Uuid,
-    /// `todo` or `call`.
-    pub kind: String,
+    pub kind: TaskKind,
     pub title: String,
     pub details: Option<String>,
     pub due_at: Option<OffsetDateTime>,
@@ -26,14 +26,14 @@ pub struct Task {
 
 impl Task {
     pub fn is_call(&self) -> bool {
-        self.kind == "call"
+        self.kind.is_call()
     }
 }
 
 /// A task's fields as checked from its form.
 #[derive(Debug, Clone)]
 pub struct TaskFields {
-    pub kind: &'static str,
+    pub kind: TaskKind,
     pub title: String,
     pub details: Option<String>,
     pub due_at: Option<OffsetDateTime>,
@@ -49,7 +49,7 @@ macro_rules! select_tasks {
     ($rest:literal, $($arg:expr),+ $(,)?) => {
         sqlx::query_as!(
             Task,
-            r#"select t.id, t.kind, t.title, t.details, t.due_at, t.assignee_id,
+            r#"select t.id, t.kind as "kind: TaskKind", t.title, t.details, t.due_at, t.assignee_id,
                u.name as "assignee_name?", t.contact_id, c.name as "contact_name?",
                c.phone as "contact_phone?", t.deal_id, d.title as "deal_title?", t.done_at
                from tasks t left join users u on u.id = t.assignee_id
@@ -80,7 +80,7 @@ pub async fn insert(
            contact_id, deal_id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         org_id,
         id,
-        fields.kind,
+        fields.kind.as_str(),
         &fields.title,
         fields.details.as_deref(),
         fields.due_at,
@@ -102,7 +102,7 @@ pub async fn update(tx: &mut TenantTx, id: Uuid, fields: &TaskFields) -> sqlx::R
            updated_at = now() where org_id = $1 and id = $2",
         org_id,
         id,
-        fields.kind,
+        fields.kind.as_str(),
         &fields.title,
         fields.details.as_deref(),
         fields.due_at,
@@ -182,7 +182,7 @@ pub async fn open_until(
 /// Tasks (done or not) of `kind` due in `[from, to)`, in order of time.
 pub async fn due_between(
     tx: &mut TenantTx,
-    kind: &str,
+    kind: TaskKind,
     assignee: Option<Uuid>,
     from: OffsetDateTime,
     to: OffsetDateTime,
@@ -193,7 +193,7 @@ pub async fn due_between(
          and ($3::uuid is null or t.assignee_id = $3) and t.due_at >= $4 and t.due_at < $5 \
          order by t.due_at, t.id",
         org_id,
-        kind,
+        kind.as_str(),
         assignee,
         from,
         to
@@ -227,7 +227,7 @@ pub async fn open_about(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Reminder {
     pub title: String,
-    pub kind: String,
+    pub kind: TaskKind,
     /// The assignee, or whoever made it when nobody is assigned.
     pub user_id: Option<Uuid>,
     pub contact_name: Option<String>,
@@ -241,12 +241,13 @@ pub async fn claim_reminder(
     let org_id = tx.org_id();
     sqlx::query_as!(
         Reminder,
-        "update tasks t set reminded_for = t.due_at \
-         where t.org_id = $1 and t.id = $2 and t.due_at = $3 and t.done_at is null \
-           and t.reminded_for is distinct from t.due_at \
-         returning t.title, t.kind, coalesce(t.assignee_id, t.created_by) as user_id, \
-           (select c.name from contacts c where c.org_id = t.org_id and c.id = t.contact_id) \
-             as contact_name",
+        r#"update tasks t set reminded_for = t.due_at
+           where t.org_id = $1 and t.id = $2 and t.due_at = $3 and t.done_at is null
+             and t.reminded_for is distinct from t.due_at
+           returning t.title, t.kind as "kind: TaskKind",
+             coalesce(t.assignee_id, t.created_by) as user_id,
+             (select c.name from contacts c where c.org_id = t.org_id and c.id = t.contact_id)
+               as contact_name"#,
         org_id,
         id,
         due_at

@@ -1,31 +1,9 @@
 //! Single-purpose links mailed to a user: email verification, password reset.
 
 use sqlx::PgConnection;
-use time::Duration;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    VerifyEmail,
-    ResetPassword,
-}
-
-impl Purpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Purpose::VerifyEmail => "verify_email",
-            Purpose::ResetPassword => "reset_password",
-        }
-    }
-
-    /// How long a link of this purpose stays valid.
-    fn lifetime(self) -> Duration {
-        match self {
-            Purpose::VerifyEmail => Duration::hours(24),
-            Purpose::ResetPassword => Duration::hours(1),
-        }
-    }
-}
+pub use crate::domain::TokenPurpose as Purpose;
 
 pub async fn insert(
     conn: &mut PgConnection,

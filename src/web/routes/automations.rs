@@ -12,11 +12,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::domain::{ConversationStatus, Priority};
 use crate::error::{AppError, Result};
 use crate::features::automation::TRIGGERS;
 use crate::infra::db;
 use crate::infra::db::automation::{Actions, Rule, RuleInput, TemplateAction};
-use crate::infra::db::conversations::PRIORITIES;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
@@ -316,12 +316,13 @@ fn parse(view: &RuleView, choices: &Choices) -> std::result::Result<RuleInput, V
         "round_robin" => Some("round_robin".to_owned()),
         other => one_of(other, &choices.members, "Assign to", &mut errors).map(|u| u.to_string()),
     };
-    let valid_status = ["", "open", "pending", "resolved"].contains(&view.set_status.as_str());
+    let valid_status = view.set_status.is_empty()
+        || ConversationStatus::parse(&view.set_status).is_some_and(ConversationStatus::settable);
     if !valid_status {
         errors.push("Set status: open, pending or resolved.".to_owned());
     }
     let valid_priority =
-        view.set_priority.is_empty() || PRIORITIES.iter().any(|(p, _)| *p == view.set_priority);
+        view.set_priority.is_empty() || Priority::parse(&view.set_priority).is_some();
     if !valid_priority {
         errors.push("Set priority: pick one from the list.".to_owned());
     }
@@ -369,7 +370,7 @@ pub struct AutomationsPage {
     /// Which rule the errors are about (`None`: the new one).
     errors_for: Option<Uuid>,
     triggers: [(&'static str, &'static str); 5],
-    priorities: [(&'static str, &'static str); 5],
+    priorities: &'static [Priority],
     channels: Vec<(String, String)>,
     labels: Vec<(String, String)>,
     members: Vec<(String, String)>,
@@ -413,7 +414,7 @@ async fn render(
         errors,
         errors_for,
         triggers: TRIGGERS,
-        priorities: PRIORITIES,
+        priorities: Priority::ALL,
         channels: choices.channels,
         labels: choices.labels,
         members: choices.members,

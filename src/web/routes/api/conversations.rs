@@ -12,11 +12,10 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery, IdPath, present};
 use super::{ErrorBody, Page, label_ids, page_limit, rfc3339};
+use crate::domain::{ConversationStatus, Priority};
 use crate::error::{AppError, ResultExt};
 use crate::infra::db;
-use crate::infra::db::conversations::{
-    AssigneeFilter, Conversation, ListFilter, PRIORITIES, Visibility,
-};
+use crate::infra::db::conversations::{AssigneeFilter, Conversation, ListFilter, Visibility};
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::api_client::{ApiClient, ApiError};
 use crate::state::AppState;
@@ -56,10 +55,10 @@ impl From<Conversation> for ConversationOut {
             id: c.id,
             contact_id: c.contact_id,
             channel_id: c.channel_id,
-            status: c.status,
+            status: c.status.as_str().to_owned(),
             snoozed_until: c.snoozed_until.map(rfc3339),
             assignee_id: c.assignee_id,
-            priority: c.priority,
+            priority: c.priority.as_str().to_owned(),
             labels: c.labels.into_iter().map(|l| l.name).collect(),
             last_message_at: rfc3339(c.last_message_at),
         }
@@ -85,8 +84,6 @@ pub struct ListParams {
     limit: String,
 }
 
-const STATUSES: [&str; 4] = ["open", "pending", "snoozed", "resolved"];
-
 /// Lists conversations, most recent activity first.
 #[utoipa::path(
     get, path = "/api/v1/conversations", tag = "conversations",
@@ -105,8 +102,10 @@ pub async fn list(
     let bad = |what: &str, why: &str| AppError::BadRequest(format!("{what}: {why}"));
     let status = match params.status.trim() {
         "" => None,
-        s if STATUSES.contains(&s) => Some(s.to_owned()),
-        _ => return Err(bad("status", "open, pending, snoozed or resolved.").into()),
+        s => Some(
+            ConversationStatus::parse(s)
+                .ok_or_else(|| bad("status", "open, pending, snoozed or resolved."))?,
+        ),
     };
     let id = |value: &str, what: &str| match value.trim() {
         "" => Ok(None),
@@ -241,26 +240,31 @@ pub async fn update(
     let invalid = |m: &str| AppError::Unprocessable(m.to_owned());
 
     // Everything is checked before anything changes.
-    let status = match (input.status.as_deref(), input.snoozed_until.as_deref()) {
+    let status = match (
+        input.status.as_deref().map(ConversationStatus::parse),
+        input.snoozed_until.as_deref(),
+    ) {
         (None, None) => None,
-        (Some("open" | "pending" | "resolved"), None) => input.status.clone().map(|s| (s, None)),
-        (Some("snoozed"), Some(until)) => Some(("snoozed".to_owned(), Some(snooze_end(until)?))),
-        (Some("snoozed"), None) => {
+        (Some(Some(ConversationStatus::Snoozed)), Some(until)) => {
+            Some((ConversationStatus::Snoozed, Some(snooze_end(until)?)))
+        }
+        (Some(Some(ConversationStatus::Snoozed)), None) => {
             return Err(invalid("snoozed_until: give the time the snooze ends.").into());
         }
-        (Some("open" | "pending" | "resolved") | None, Some(_)) => {
+        (Some(Some(status)), None) => Some((status, None)),
+        (Some(Some(_)) | None, Some(_)) => {
             return Err(invalid("snoozed_until: only with status snoozed.").into());
         }
-        (Some(_), _) => {
+        (Some(None), _) => {
             return Err(invalid("status: open, pending, snoozed or resolved.").into());
         }
     };
     let priority = match input.priority.as_deref().map(str::trim) {
         None => None,
-        Some(p) if PRIORITIES.iter().any(|(value, _)| *value == p) => Some(p.to_owned()),
-        Some(_) => {
-            return Err(invalid("priority: none, low, medium, high or urgent.").into());
-        }
+        Some(p) => Some(
+            Priority::parse(p)
+                .ok_or_else(|| invalid("priority: none, low, medium, high or urgent."))?,
+        ),
     };
     let labels = match &input.labels {
         None => None,
@@ -268,8 +272,8 @@ pub async fn update(
     };
 
     if let Some((status, snoozed_until)) = status {
-        if status != "resolved"
-            && conversation.status == "resolved"
+        if !status.is_resolved()
+            && conversation.status.is_resolved()
             && db::conversations::other_active(
                 tx,
                 conversation.channel_id,
@@ -286,7 +290,7 @@ pub async fn update(
             )
             .into());
         }
-        crate::features::inbox::snooze::set_status(tx, &state.secrets, id, &status, snoozed_until)
+        crate::features::inbox::snooze::set_status(tx, &state.secrets, id, status, snoozed_until)
             .await
             .on_constraint("conversations_one_active_key", reopen_conflict)?;
     }
@@ -296,7 +300,7 @@ pub async fn update(
         return Err(invalid("assignee_id: not a member of this workspace.").into());
     }
     if let Some(priority) = priority {
-        db::conversations::set_priority(tx, id, &priority).await?;
+        db::conversations::set_priority(tx, id, priority).await?;
     }
     if let Some(labels) = labels {
         db::conversations::set_labels(tx, id, &labels).await?;

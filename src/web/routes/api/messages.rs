@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::conversations::find as find_conversation;
 use super::extract::{ApiJson, ApiQuery, IdPath};
 use super::{ErrorBody, Page, page_limit, rfc3339};
-use crate::domain::MessageKind;
 use crate::domain::mention::mentioned;
+use crate::domain::{DeliveryStatus, MessageKind};
 use crate::error::AppError;
 use crate::features::inbox::attachment;
 use crate::features::inbox::outbound::{self, Outgoing};
@@ -71,8 +71,8 @@ impl From<Message> for MessageOut {
             .map(str::to_owned);
         // Inbound messages and notes are stored as `received`; the API's
         // statuses are those of a delivery.
-        let status = if m.status == "received" {
-            "delivered".to_owned()
+        let status = if m.status == DeliveryStatus::Received {
+            DeliveryStatus::Delivered
         } else {
             m.status
         };
@@ -80,12 +80,12 @@ impl From<Message> for MessageOut {
             media_url,
             id: m.id,
             conversation_id: m.conversation_id,
-            direction: m.direction,
+            direction: m.direction.as_str().to_owned(),
             kind: m.kind,
             text: m.body,
             private: m.private,
-            sender_kind: m.sender_kind,
-            status,
+            sender_kind: m.sender_kind.as_str().to_owned(),
+            status: status.as_str().to_owned(),
             error: m.error,
             provider_message_id: m.provider_message_id,
             reply_to_id: m.reply_to_id,

@@ -10,6 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::domain::OnDuplicate;
 use crate::domain::csv_cell::CsvWriter;
 use crate::error::{AppError, Result};
 use crate::features::import::csv_file::{self, MAX_BYTES};
@@ -110,7 +111,7 @@ async fn render(
                 .mapping
                 .clone()
                 .unwrap_or_else(|| mapping::guess(&import.columns, &defs)),
-            import.on_duplicate.clone(),
+            import.on_duplicate.to_string(),
         ),
     };
     let columns = import
@@ -155,7 +156,7 @@ pub async fn start(
         .await?
         .ok_or(AppError::NotFound)?;
     tenant.member.must_be_writable()?;
-    if import.status != "mapping" {
+    if !import.status.is_mapping() {
         return Ok(Redirect::to(&format!("/contacts/import/{}", import.id)).into_response());
     }
     let defs = db::attributes::list(&mut tenant.tx, Entity::Contact).await?;
@@ -167,10 +168,10 @@ pub async fn start(
             vec![]
         }
     };
-    let on_duplicate = form.on_duplicate.trim();
-    if !matches!(on_duplicate, "skip" | "update") {
+    let on_duplicate = OnDuplicate::parse(form.on_duplicate.trim()).unwrap_or_else(|| {
         errors.push("Duplicates: choose to skip them or to update the existing contacts.".into());
-    }
+        OnDuplicate::Skip
+    });
     if !errors.is_empty() {
         let chosen = (form.map.clone(), form.on_duplicate.clone());
         let page = render(tenant, import, Some(chosen), errors).await?;

@@ -6,10 +6,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::kind_of;
 use super::lines::{BLANK_ROWS, EditorForm, Row, check};
 use crate::domain::document_totals::DocumentTotals;
-use crate::domain::money;
+use crate::domain::{DocumentKind, money};
 use crate::error::{AppError, Result};
 use crate::infra::db;
 use crate::infra::db::products::Product;
@@ -37,12 +36,12 @@ pub struct ListQuery {
 #[template(path = "documents/index.html")]
 struct ListPage {
     page: Page,
-    kind: &'static str,
+    kind: DocumentKind,
     documents: Vec<SalesDocument>,
 }
 
 pub async fn list(mut tenant: Tenant, Query(query): Query<ListQuery>) -> Result<Response> {
-    let kind = kind_of(&query.kind);
+    let kind = DocumentKind::or_quote(&query.kind);
     let documents = db::sales_documents::list(&mut tenant.tx, kind, LIST_LIMIT).await?;
     tenant.tx.commit().await?;
     Ok(ListPage {
@@ -67,7 +66,7 @@ pub struct NewForm {
 #[template(path = "documents/new.html")]
 struct NewPage {
     page: Page,
-    kind: &'static str,
+    kind: DocumentKind,
     form: NewForm,
     contact_name: String,
     errors: Vec<String>,
@@ -110,7 +109,7 @@ async fn new_page(mut tenant: Tenant, mut form: NewForm, errors: Vec<String>) ->
         status,
         NewPage {
             page: tenant.page,
-            kind: kind_of(&form.kind),
+            kind: DocumentKind::or_quote(&form.kind),
             form,
             contact_name,
             errors,
@@ -134,7 +133,7 @@ pub async fn create(mut tenant: Tenant, HtmlForm(mut form): HtmlForm<NewForm>) -
         Err(e) => return new_page(tenant, form, vec![format!("Currency: {e}")]).await,
     };
     let head = DraftHead {
-        kind: kind_of(&form.kind),
+        kind: DocumentKind::or_quote(&form.kind),
         contact_id,
         conversation_id: Uuid::try_parse(form.conversation.trim()).ok(),
         currency,
@@ -178,7 +177,7 @@ impl DocumentPage {
     }
 
     fn second_label(&self) -> &'static str {
-        if self.document.kind == "quote" {
+        if self.document.kind.is_quote() {
             "Valid until"
         } else {
             "Due"

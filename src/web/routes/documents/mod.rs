@@ -27,12 +27,3 @@ pub fn router() -> Router<AppState> {
         .route("/documents/{id}/unshare", post(state::unshare))
         .route("/shared/documents/{token}", get(state::shared))
 }
-
-/// `quote` or `invoice` as typed; quotes when anything else.
-fn kind_of(typed: &str) -> &'static str {
-    if typed.trim() == "invoice" {
-        "invoice"
-    } else {
-        "quote"
-    }
-}

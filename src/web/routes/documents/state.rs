@@ -4,9 +4,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::MessageKind;
 use crate::domain::document_totals::{DocumentTotals, round2};
 use crate::domain::local_time;
+use crate::domain::{DocumentKind, DocumentState, MessageKind, OrderSource};
 use crate::error::{AppError, Result};
 use crate::features::auth::tokens::TenantToken;
 use crate::features::documents::{
@@ -78,12 +78,13 @@ pub struct StateForm {
 }
 
 /// The states a document may move to from where it is.
-fn allowed(document: &SalesDocument, to: &str) -> bool {
+fn allowed(document: &SalesDocument, to: DocumentState) -> bool {
+    use DocumentState::{Accepted, Paid, Sent, Void};
     matches!(
-        (document.kind.as_str(), document.state.as_str(), to),
-        ("quote", "sent", "accepted")
-            | ("invoice", "sent", "paid")
-            | (_, "sent" | "accepted" | "paid", "void")
+        (document.kind, document.state, to),
+        (DocumentKind::Quote, Sent, Accepted)
+            | (DocumentKind::Invoice, Sent, Paid)
+            | (_, Sent | Accepted | Paid, Void)
     )
 }
 
@@ -97,12 +98,16 @@ pub async fn change(
     let document = db::sales_documents::find_for_update(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let to = form.state.trim();
-    if !["accepted", "paid", "void"].contains(&to) {
+    let Some(to) = DocumentState::parse(form.state.trim()).filter(|to| {
+        matches!(
+            to,
+            DocumentState::Accepted | DocumentState::Paid | DocumentState::Void
+        )
+    }) else {
         return Err(AppError::Unprocessable(
             "State: accepted, paid or void.".into(),
         ));
-    }
+    };
     if !allowed(&document, to) {
         return Err(AppError::Conflict(format!(
             "{} {} is {}: it cannot become {to}.",
@@ -113,10 +118,10 @@ pub async fn change(
     }
     let mut said = format!("{} {} is {to}.", document.title(), document.reference());
     let mut order_id = None;
-    if to == "accepted" {
+    if to == DocumentState::Accepted {
         let lines = db::sales_documents::lines(&mut tenant.tx, document.id).await?;
         let order = NewOrder {
-            source: "quote",
+            source: OrderSource::Quote,
             contact_id: document.contact_id,
             conversation_id: document.conversation_id,
             message_id: None,
@@ -164,18 +169,18 @@ async fn render_pdf(tx: &mut TenantTx, document: &SalesDocument) -> Result<Vec<u
     }
     let inputs: Vec<_> = printable_lines.iter().map(|l| l.input.clone()).collect();
     let totals = DocumentTotals::compute(&inputs).map_err(|e| anyhow::anyhow!(e))?;
-    let stamp = match document.state.as_str() {
-        "draft" => Some("DRAFT"),
-        "void" => Some("VOID"),
-        "paid" => Some("PAID"),
-        _ => None,
+    let stamp = match document.state {
+        DocumentState::Draft => Some("DRAFT"),
+        DocumentState::Void => Some("VOID"),
+        DocumentState::Paid => Some("PAID"),
+        DocumentState::Sent | DocumentState::Accepted => None,
     };
     let printable = PrintableDocument {
         title: document.title().to_owned(),
         number: document.reference(),
         issue_date: date,
         second_date: document.second_date.map(|date| LabelledDate {
-            label: if document.kind == "quote" {
+            label: if document.kind.is_quote() {
                 "Valid until".to_owned()
             } else {
                 "Due".to_owned()
@@ -229,7 +234,7 @@ pub async fn send(
     let document = db::sales_documents::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if document.is_draft() || document.state == "void" {
+    if document.is_draft() || document.state.is_void() {
         return Err(AppError::Conflict(format!(
             "{} {} is {}: only issued documents go to customers.",
             document.title(),

@@ -12,11 +12,12 @@ use uuid::Uuid;
 
 use crate::domain::MessageKind;
 use crate::domain::mention::mentioned;
+use crate::domain::{ConversationStatus, Priority};
 use crate::error::{AppError, Result};
 use crate::features::inbox::attachment;
 use crate::features::inbox::outbound::{self, Outgoing};
 use crate::infra::db;
-use crate::infra::db::conversations::{Conversation, PRIORITIES};
+use crate::infra::db::conversations::Conversation;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
@@ -272,9 +273,11 @@ pub async fn status(
     Form(form): Form<StatusForm>,
 ) -> Result<Redirect> {
     let conversation = visible_conversation(&mut tenant, id).await?;
-    let snoozed_until = match form.status.as_str() {
-        "open" | "pending" | "resolved" => None,
-        "snoozed" => {
+    let bad_status =
+        || AppError::Unprocessable("Pick a status: open, pending, snoozed or resolved.".into());
+    let status = ConversationStatus::parse(&form.status).ok_or_else(bad_status)?;
+    let snoozed_until = match status {
+        ConversationStatus::Snoozed => {
             let hours: i64 = form
                 .snooze_hours
                 .trim()
@@ -286,15 +289,11 @@ pub async fn status(
                 })?;
             Some(OffsetDateTime::now_utc() + Duration::hours(hours))
         }
-        _ => {
-            return Err(AppError::Unprocessable(
-                "Pick a status: open, pending, snoozed or resolved.".into(),
-            ));
-        }
+        _ => None,
     };
     // A resolved conversation reopened while the contact has started a new one.
-    if form.status != "resolved"
-        && conversation.status == "resolved"
+    if !status.is_resolved()
+        && conversation.status.is_resolved()
         && db::conversations::other_active(
             &mut tenant.tx,
             conversation.channel_id,
@@ -312,7 +311,7 @@ pub async fn status(
         &mut tenant.tx,
         &state.secrets,
         conversation.id,
-        &form.status,
+        status,
         snoozed_until,
     )
     .await?;
@@ -362,12 +361,9 @@ pub async fn priority(
     Form(form): Form<PriorityForm>,
 ) -> Result<Redirect> {
     let conversation = visible_conversation(&mut tenant, id).await?;
-    let priority = form.priority.trim();
-    if !PRIORITIES.iter().any(|(value, _)| *value == priority) {
-        return Err(AppError::Unprocessable(
-            "Pick a priority: none, low, medium, high or urgent.".into(),
-        ));
-    }
+    let priority = Priority::parse(form.priority.trim()).ok_or_else(|| {
+        AppError::Unprocessable("Pick a priority: none, low, medium, high or urgent.".into())
+    })?;
     db::conversations::set_priority(&mut tenant.tx, conversation.id, priority).await?;
     tenant.tx.commit().await?;
     Ok(Redirect::to(&format!("/inbox/{}", conversation.id)))

@@ -7,12 +7,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{decode_position, encode_position};
-use crate::domain::MessageKind;
+use crate::domain::{ConversationStatus, MessageKind, Priority};
 use crate::error::{AppError, Result};
 use crate::infra::db;
 use crate::infra::db::channels::Channel;
 use crate::infra::db::contacts::Contact;
-use crate::infra::db::conversations::{AssigneeFilter, Conversation, ListFilter, PRIORITIES};
+use crate::infra::db::conversations::{AssigneeFilter, Conversation, ListFilter};
 use crate::infra::db::labels::Label;
 use crate::infra::db::memberships::Member as TeamMember;
 use crate::infra::db::messages::{Message, PageEnd};
@@ -73,10 +73,9 @@ impl ListParams {
             _ => return Err(bad("assignee")),
         };
         let status = match self.status.as_str() {
-            "" => Some("open".to_owned()),
+            "" => Some(ConversationStatus::Open),
             "all" => None,
-            s if STATUSES.iter().any(|(v, _)| *v == s) => Some(s.to_owned()),
-            _ => return Err(bad("status")),
+            s => Some(ConversationStatus::parse(s).ok_or_else(|| bad("status"))?),
         };
         let id = |value: &str, what: &str| match value {
             "" => Ok(None),
@@ -182,7 +181,7 @@ pub struct InboxPage {
     labels: Vec<Label>,
     channels: Vec<Channel>,
     statuses: [(&'static str, &'static str); 5],
-    priorities: [(&'static str, &'static str); 5],
+    priorities: &'static [Priority],
     selected: Option<Selected>,
     page_user_id: uuid::Uuid,
     /// The member takes conversations from round-robin rules.
@@ -204,7 +203,7 @@ pub struct PanesFragment {
     page: Page,
     params: ListParams,
     labels: Vec<Label>,
-    priorities: [(&'static str, &'static str); 5],
+    priorities: &'static [Priority],
     selected: Option<Selected>,
     page_user_id: uuid::Uuid,
 }
@@ -317,7 +316,7 @@ async fn render(
                 page: tenant.page,
                 params,
                 labels,
-                priorities: PRIORITIES,
+                priorities: Priority::ALL,
                 selected,
                 page_user_id,
             }
@@ -337,7 +336,7 @@ async fn render(
                 labels,
                 channels,
                 statuses: STATUSES,
-                priorities: PRIORITIES,
+                priorities: Priority::ALL,
                 selected,
                 page_user_id,
             }

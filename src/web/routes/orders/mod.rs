@@ -13,9 +13,10 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::domain::document_totals::{DocumentTotals, LineInput};
+use crate::domain::{DocumentKind, OrderStatus};
 use crate::error::{AppError, Result};
 use crate::features::documents::figures;
-use crate::features::orders::{STATUSES, Told};
+use crate::features::orders::Told;
 use crate::infra::db;
 use crate::infra::db::orders::{Order, OrderLine};
 use crate::infra::db::sales_documents::{DraftHead, NewLine};
@@ -51,14 +52,22 @@ pub struct ListQuery {
 struct ListPage {
     page: Page,
     orders: Vec<Order>,
-    status: String,
-    statuses: [&'static str; 4],
+    /// The filter: `None` for every status.
+    status: Option<OrderStatus>,
+    statuses: &'static [OrderStatus],
+}
+
+impl ListPage {
+    /// Whether the list is filtered to this status.
+    fn is_shown(&self, status: &OrderStatus) -> bool {
+        self.status == Some(*status)
+    }
 }
 
 async fn list(mut tenant: Tenant, Query(query): Query<ListQuery>) -> Result<Response> {
     let status = match query.status.trim() {
         "" => None,
-        typed => Some(STATUSES.into_iter().find(|s| *s == typed).ok_or_else(|| {
+        typed => Some(OrderStatus::parse(typed).ok_or_else(|| {
             AppError::Unprocessable("Status: new, confirmed, fulfilled or cancelled.".into())
         })?),
     };
@@ -67,8 +76,8 @@ async fn list(mut tenant: Tenant, Query(query): Query<ListQuery>) -> Result<Resp
     Ok(ListPage {
         page: tenant.page,
         orders,
-        status: status.unwrap_or_default().to_owned(),
-        statuses: STATUSES,
+        status,
+        statuses: OrderStatus::ALL,
     }
     .into_response())
 }
@@ -79,7 +88,7 @@ struct OrderPage {
     page: Page,
     order: Order,
     lines: Vec<OrderLine>,
-    statuses: [&'static str; 4],
+    statuses: &'static [OrderStatus],
 }
 
 impl OrderPage {
@@ -102,7 +111,7 @@ async fn show(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
         page: tenant.page,
         order,
         lines,
-        statuses: STATUSES,
+        statuses: OrderStatus::ALL,
     }
     .into_response())
 }
@@ -130,12 +139,9 @@ async fn change_status(
     let order = db::orders::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let status = STATUSES
-        .into_iter()
-        .find(|s| *s == form.status.trim())
-        .ok_or_else(|| {
-            AppError::Unprocessable("Status: new, confirmed, fulfilled or cancelled.".into())
-        })?;
+    let status = OrderStatus::parse(form.status.trim()).ok_or_else(|| {
+        AppError::Unprocessable("Status: new, confirmed, fulfilled or cancelled.".into())
+    })?;
     let member = tenant.member.user_id;
     let told = crate::features::orders::change_status(
         &mut tenant.tx,
@@ -190,7 +196,7 @@ async fn invoice(mut tenant: Tenant, PathId(id): PathId) -> Result<Response> {
     let totals = DocumentTotals::compute(&inputs).map_err(AppError::Unprocessable)?;
     let notes = format!("For order #{}.", order.number);
     let head = DraftHead {
-        kind: "invoice",
+        kind: DocumentKind::Invoice,
         contact_id,
         conversation_id: order.conversation_id,
         currency: order.currency.clone(),

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::ExportState;
 use crate::error::{AppError, Result};
 use crate::features::audit;
 use crate::features::export;
@@ -204,14 +205,14 @@ pub async fn download(
     let export = db::exports::find(&mut tenant.tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if export.state == "expired"
-        || (export.state == "done" && !export.downloadable(OffsetDateTime::now_utc()))
+    if export.state == ExportState::Expired
+        || (export.state == ExportState::Done && !export.downloadable(OffsetDateTime::now_utc()))
     {
         return Err(AppError::Gone(
             "This export has expired (exports are kept 7 days). Make a new one.".into(),
         ));
     }
-    if export.state != "done" {
+    if export.state != ExportState::Done {
         return Err(AppError::Conflict("This export is not ready yet.".into()));
     }
     let path = export::archive_path(&state.config, tenant.member.org_id, export.id);

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::domain::local_time;
+use crate::domain::{TaskKind, local_time};
 use crate::error::{AppError, Result};
 use crate::infra::db;
 use crate::infra::db::contacts::Contact;
@@ -193,7 +193,8 @@ pub async fn call_plan(mut tenant: Tenant, Query(query): Query<DayQuery>) -> Res
         })?,
     };
     let (start, end) = day_bounds(day, &time_zone)?;
-    let tasks = db::tasks::due_between(&mut tenant.tx, "call", assignee, start, end).await?;
+    let tasks =
+        db::tasks::due_between(&mut tenant.tx, TaskKind::Call, assignee, start, end).await?;
     let viewer = tenant.member.user_id;
     let visibility = tenant.member.visibility();
     let mut calls = Vec::with_capacity(tasks.len());

@@ -142,7 +142,7 @@ pub async fn create(
 
 fn form_of(task: &Task, time_zone: &str) -> TaskForm {
     TaskForm {
-        kind: task.kind.clone(),
+        kind: task.kind.to_string(),
         title: task.title.clone(),
         details: task.details.clone().unwrap_or_default(),
         due: task

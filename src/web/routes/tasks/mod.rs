@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::local_time;
+use crate::domain::{TaskKind, local_time};
 use crate::infra::db::memberships::Member;
 use crate::infra::db::tasks::TaskFields;
 use crate::state::AppState;
@@ -48,12 +48,11 @@ impl TaskForm {
     pub fn parse(&self, members: &[Member], time_zone: &str) -> Result<TaskFields, Vec<String>> {
         let mut errors = vec![];
         let kind = match self.kind.trim() {
-            "" | "todo" => "todo",
-            "call" => "call",
-            _ => {
+            "" => TaskKind::Todo,
+            typed => TaskKind::parse(typed).unwrap_or_else(|| {
                 errors.push("Kind: a to-do or a call.".to_owned());
-                "todo"
-            }
+                TaskKind::Todo
+            }),
         };
         let title = self.title.trim().to_owned();
         if title.is_empty() {
@@ -66,7 +65,7 @@ impl TaskForm {
             errors.push("Details are too long (5,000 characters at most).".to_owned());
         }
         let due_at = match self.due.trim() {
-            "" if kind == "call" => {
+            "" if kind.is_call() => {
                 errors.push("Due: a call needs a time, so it lands in a call plan.".to_owned());
                 None
             }

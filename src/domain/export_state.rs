@@ -1,0 +1,28 @@
+//! Where a data export stands.
+
+text_enum! {
+    /// `data_exports.state`: queued, running, then done (until its file
+    /// expires) or failed.
+    pub enum ExportState {
+        Queued = "queued",
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
+        /// Done, and its file deleted.
+        Expired = "expired",
+    }
+}
+
+impl ExportState {
+    /// Queued or running: the page keeps polling it.
+    pub fn is_live(self) -> bool {
+        matches!(self, ExportState::Queued | ExportState::Running)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    text_enum_tests!(ExportState);
+}
