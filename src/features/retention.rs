@@ -213,6 +213,7 @@ pub async fn delete_messages(
 pub async fn sweeper_tx(
     state: &AppState,
 ) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    // runtime SQL: `BEGIN` and `SET LOCAL` are utility statements (not prepared).
     state
         .pool
         .begin_with("begin; set local app.retention_sweeper = 'on'")

@@ -16,6 +16,7 @@ pub const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Workspaces with a waiting rule on (read across workspaces: only ids).
 async fn workspaces(state: &AppState) -> sqlx::Result<Vec<Uuid>> {
+    // runtime SQL: `BEGIN` and `SET LOCAL` are utility statements (not prepared).
     let mut tx = state
         .pool
         .begin_with("begin; set local app.automation_sweeper = 'on'")

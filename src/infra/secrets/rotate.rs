@@ -252,6 +252,7 @@ pub async fn rotate(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<Vec<Ta
 /// Every workspace's id, read as the sweeps read them (policy
 /// `retention_sweeper`: the list only).
 async fn workspaces(pool: &PgPool) -> sqlx::Result<Vec<Uuid>> {
+    // runtime SQL: `BEGIN` and `SET LOCAL` are utility statements (not prepared).
     let mut tx = pool
         .begin_with("begin; set local app.retention_sweeper = 'on'")
         .await?;

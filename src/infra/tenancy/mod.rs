@@ -30,6 +30,7 @@ fn scoped_begin(setting: &'static str, id: Uuid) -> sqlx::AssertSqlSafe<String> 
 /// workspace's sessions: it sees every row of `whatsapp_web_leases` (ids
 /// and lease times only) and no tenant table (policy `supervisor`).
 pub async fn supervisor_tx(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
+    // runtime SQL: as in `scoped_begin`.
     pool.begin_with("begin; set local app.whatsapp_web_supervisor = 'on'")
         .await
 }
