@@ -51,25 +51,85 @@ impl Erased {
     }
 }
 
-/// The contact's conversations, as a subquery on `$1` (workspace) and `$2`
-/// (contact).
-const THEIR_CONVERSATIONS: &str =
-    "(select id from conversations where org_id = $1 and contact_id = $2)";
-
-async fn count(tx: &mut TenantTx, from_where: &str, contact_id: Uuid) -> sqlx::Result<i64> {
-    let org_id = tx.org_id();
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "select count(*) from {from_where}"
-    )))
-    .bind(org_id)
-    .bind(contact_id)
-    .fetch_one(tx.conn())
-    .await
+/// What [`count`] counts: one static query each, all on the workspace and
+/// the contact (their conversations, for what hangs off those).
+#[derive(Debug, Clone, Copy)]
+enum Counted {
+    Conversations,
+    Messages,
+    Notes,
+    /// Media rows their messages point at.
+    Media,
+    CampaignRecipients,
+    ScheduledMessages,
 }
 
-/// Erases the contact in the caller's transaction; `None` if there is no
-/// such contact in this workspace. The files in [`Erased::files`] are to be
-/// passed to `crate::features::retention::remove_unshared_files` once it commits.
+async fn count(tx: &mut TenantTx, what: Counted, contact_id: Uuid) -> sqlx::Result<i64> {
+    let org_id = tx.org_id();
+    let conn = tx.conn();
+    match what {
+        Counted::Conversations => sqlx::query_scalar!(
+            r#"select count(*) as "n!" from conversations where org_id = $1 and contact_id = $2"#,
+            org_id,
+            contact_id
+        )
+        .fetch_one(conn)
+        .await,
+        Counted::Messages => {
+            sqlx::query_scalar!(
+                r#"select count(*) as "n!" from messages where org_id = $1 and conversation_id in
+                   (select id from conversations where org_id = $1 and contact_id = $2)"#,
+                org_id,
+                contact_id
+            )
+            .fetch_one(conn)
+            .await
+        }
+        Counted::Notes => {
+            sqlx::query_scalar!(
+                r#"select count(*) as "n!" from notes where org_id = $1 and contact_id = $2"#,
+                org_id,
+                contact_id
+            )
+            .fetch_one(conn)
+            .await
+        }
+        Counted::Media => {
+            sqlx::query_scalar!(
+                r#"select count(*) as "n!" from media where org_id = $1 and '/media/' || id::text in
+                   (select media->>'url' from messages where org_id = $1 and media is not null
+                    and conversation_id in
+                    (select id from conversations where org_id = $1 and contact_id = $2))"#,
+                org_id,
+                contact_id
+            )
+            .fetch_one(conn)
+            .await
+        }
+        Counted::CampaignRecipients => {
+            sqlx::query_scalar!(
+                r#"select count(*) as "n!" from campaign_recipients
+                   where org_id = $1 and contact_id = $2"#,
+                org_id,
+                contact_id
+            )
+            .fetch_one(conn)
+            .await
+        }
+        Counted::ScheduledMessages => {
+            sqlx::query_scalar!(
+                r#"select count(*) as "n!" from scheduled_messages where org_id = $1
+                   and conversation_id in
+                   (select id from conversations where org_id = $1 and contact_id = $2)"#,
+                org_id,
+                contact_id
+            )
+            .fetch_one(conn)
+            .await
+        }
+    }
+}
+
 /// Why a contact cannot be erased now.
 #[derive(Debug, thiserror::Error)]
 pub enum CannotErase {
@@ -87,87 +147,66 @@ impl From<sqlx::Error> for CannotErase {
     }
 }
 
+/// Erases the contact in the caller's transaction; `None` if there is no
+/// such contact in this workspace. The files in [`Erased::files`] are to be
+/// passed to `crate::features::retention::remove_unshared_files` once it commits.
 pub async fn erase_contact(
     tx: &mut TenantTx,
     contact_id: Uuid,
 ) -> Result<Option<Erased>, CannotErase> {
     let org_id = tx.org_id();
-    type Who = (Option<String>, Option<String>);
-    let who: Option<Who> = sqlx::query_as(
+    let who = sqlx::query!(
         "select phone, email from contacts where org_id = $1 and id = $2 for update",
+        org_id,
+        contact_id
     )
-    .bind(org_id)
-    .bind(contact_id)
     .fetch_optional(tx.conn())
     .await?;
-    let Some((phone, email)) = who else {
+    let Some((phone, email)) = who.map(|w| (w.phone, w.email)) else {
         return Ok(None);
     };
-    let media_of_them = format!(
-        "media where org_id = $1 and '/media/' || id::text in (select media->>'url' from messages \
-         where org_id = $1 and media is not null and conversation_id in {THEIR_CONVERSATIONS})"
-    );
-    let in_their_conversations =
-        format!("org_id = $1 and conversation_id in {THEIR_CONVERSATIONS}");
     let mut erased = Erased {
-        conversations: count(
-            tx,
-            "conversations where org_id = $1 and contact_id = $2",
-            contact_id,
-        )
-        .await?,
-        messages: count(
-            tx,
-            &format!("messages where {in_their_conversations}"),
-            contact_id,
-        )
-        .await?,
-        notes: count(
-            tx,
-            "notes where org_id = $1 and contact_id = $2",
-            contact_id,
-        )
-        .await?,
-        media: count(tx, &media_of_them, contact_id).await?,
-        campaign_recipients: count(
-            tx,
-            "campaign_recipients where org_id = $1 and contact_id = $2",
-            contact_id,
-        )
-        .await?,
-        scheduled_messages: count(
-            tx,
-            &format!("scheduled_messages where {in_their_conversations}"),
-            contact_id,
-        )
-        .await?,
+        conversations: count(tx, Counted::Conversations, contact_id).await?,
+        messages: count(tx, Counted::Messages, contact_id).await?,
+        notes: count(tx, Counted::Notes, contact_id).await?,
+        media: count(tx, Counted::Media, contact_id).await?,
+        campaign_recipients: count(tx, Counted::CampaignRecipients, contact_id).await?,
+        scheduled_messages: count(tx, Counted::ScheduledMessages, contact_id).await?,
         ..Erased::default()
     };
     // Their media rows go first (the messages pointing at them go with the
     // contact); the files are removed after the commit if no one else has
     // them.
-    erased.files = sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(format!(
-        "delete from {media_of_them} returning sha256"
-    )))
-    .bind(org_id)
-    .bind(contact_id)
+    erased.files = sqlx::query_scalar!(
+        "delete from media where org_id = $1 and '/media/' || id::text in
+         (select media->>'url' from messages where org_id = $1 and media is not null
+          and conversation_id in
+          (select id from conversations where org_id = $1 and contact_id = $2))
+         returning sha256",
+        org_id,
+        contact_id
+    )
     .fetch_all(tx.conn())
     .await?
     .into_iter()
     .flatten()
     .collect::<Vec<String>>();
     // Everything else about them cascades from the contact.
-    sqlx::query("delete from contacts where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(contact_id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "delete from contacts where org_id = $1 and id = $2",
+        org_id,
+        contact_id
+    )
+    .execute(tx.conn())
+    .await?;
     erased.exports = db::exports::of_contact(tx, contact_id).await?;
-    sqlx::query("delete from data_exports where org_id = $1 and contact_id = $2")
-        .bind(org_id)
-        .bind(contact_id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "delete from data_exports where org_id = $1 and contact_id = $2",
+        org_id,
+        contact_id
+    )
+    .execute(tx.conn())
+    .await?;
     erased.import_rows = erase_import_rows(tx, phone.as_deref(), email.as_deref()).await?;
     erased.import_files = erase_uploaded_files(tx, phone.as_deref(), email.as_deref()).await?;
     if let Some(phone) = &phone {
@@ -185,16 +224,16 @@ async fn erase_import_rows(
 ) -> sqlx::Result<i64> {
     let org_id = tx.org_id();
     let digits = phone.map(|p| p.trim_start_matches('+').to_owned());
-    let deleted = sqlx::query(
+    let deleted = sqlx::query!(
         "delete from contact_import_failures where org_id = $1 and exists ( \
            select 1 from jsonb_array_elements_text(raw) as cell(text) \
            where ($2::text is not null and lower(trim(cell.text)) = lower($2)) \
               or ($3::text is not null and length(ltrim(regexp_replace(cell.text, '\\D', '', 'g'), '0')) >= 6 \
                   and $3 like '%' || ltrim(regexp_replace(cell.text, '\\D', '', 'g'), '0')))",
+        org_id,
+        email,
+        digits
     )
-    .bind(org_id)
-    .bind(email)
-    .bind(digits)
     .execute(tx.conn())
     .await?;
     Ok(i64::try_from(deleted.rows_affected()).unwrap_or(i64::MAX))
@@ -224,20 +263,22 @@ async fn erase_uploaded_files(
 ) -> Result<i64, CannotErase> {
     let org_id = tx.org_id();
     let digits = phone.map(|p| p.trim_start_matches('+').to_owned());
-    let kept: Vec<(Uuid, String)> = sqlx::query_as(
+    let kept = sqlx::query!(
         "select id, status from contact_imports where org_id = $1 and octet_length(csv) > 0",
+        org_id
     )
-    .bind(org_id)
     .fetch_all(tx.conn())
     .await?;
     let mut erased = 0;
-    for (id, status) in kept {
-        let csv: Vec<u8> =
-            sqlx::query_scalar("select csv from contact_imports where org_id = $1 and id = $2")
-                .bind(org_id)
-                .bind(id)
-                .fetch_one(tx.conn())
-                .await?;
+    for import in kept {
+        let (id, status) = (import.id, import.status);
+        let csv: Vec<u8> = sqlx::query_scalar!(
+            "select csv from contact_imports where org_id = $1 and id = $2",
+            org_id,
+            id
+        )
+        .fetch_one(tx.conn())
+        .await?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -253,11 +294,13 @@ async fn erase_uploaded_files(
         if status != "mapping" {
             return Err(CannotErase::ImportRunning);
         }
-        sqlx::query("delete from contact_imports where org_id = $1 and id = $2")
-            .bind(org_id)
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query!(
+            "delete from contact_imports where org_id = $1 and id = $2",
+            org_id,
+            id
+        )
+        .execute(tx.conn())
+        .await?;
         erased += 1;
     }
     Ok(erased)
@@ -268,12 +311,12 @@ async fn erase_uploaded_files(
 async fn erase_linked_phone_state(tx: &mut TenantTx, phone: &str) -> sqlx::Result<i64> {
     let org_id = tx.org_id();
     let digits = phone.trim_start_matches('+');
-    let deleted = sqlx::query(
+    let deleted = sqlx::query!(
         "delete from whatsapp_web_state where org_id = $1 \
          and key ~ ('(^|[^0-9])' || $2 || '([^0-9]|$)')",
+        org_id,
+        digits
     )
-    .bind(org_id)
-    .bind(digits)
     .execute(tx.conn())
     .await?;
     Ok(i64::try_from(deleted.rows_affected()).unwrap_or(i64::MAX))

@@ -27,12 +27,13 @@ pub async fn take(env: &Environment, org_id: Uuid, message_id: Uuid) -> anyhow::
     {
         return Ok(());
     }
-    let raw: Option<Option<serde_json::Value>> =
-        sqlx::query_scalar("select raw from messages where org_id = $1 and id = $2")
-            .bind(org_id)
-            .bind(message_id)
-            .fetch_optional(tx.conn())
-            .await?;
+    let raw: Option<Option<serde_json::Value>> = sqlx::query_scalar!(
+        "select raw from messages where org_id = $1 and id = $2",
+        org_id,
+        message_id
+    )
+    .fetch_optional(tx.conn())
+    .await?;
     let Some(message) = db::messages::find(&mut tx, message_id).await? else {
         return Ok(());
     };

@@ -55,28 +55,46 @@ impl Going {
     /// The workspace is still canceled (not subscribed again) or still
     /// deleted (not restored), its row locked until the transaction ends.
     pub async fn still(self, tx: &mut TenantTx, lock: RowLock) -> sqlx::Result<bool> {
-        let sql = match (self, lock) {
+        let org_id = tx.org_id();
+        let conn = tx.conn();
+        let found = match (self, lock) {
             (Going::Canceled, RowLock::Share) => {
-                "select org_id from billing_accounts \
-                 where org_id = $1 and status = 'canceled' for share"
+                sqlx::query_scalar!(
+                    "select org_id from billing_accounts \
+                     where org_id = $1 and status = 'canceled' for share",
+                    org_id
+                )
+                .fetch_optional(conn)
+                .await?
             }
             (Going::Canceled, RowLock::Update) => {
-                "select org_id from billing_accounts \
-                 where org_id = $1 and status = 'canceled' for update"
+                sqlx::query_scalar!(
+                    "select org_id from billing_accounts \
+                     where org_id = $1 and status = 'canceled' for update",
+                    org_id
+                )
+                .fetch_optional(conn)
+                .await?
             }
             (Going::Deleted, RowLock::Share) => {
-                "select id from organizations \
-                 where id = $1 and deletion_requested_at is not null for share"
+                sqlx::query_scalar!(
+                    "select id from organizations \
+                     where id = $1 and deletion_requested_at is not null for share",
+                    org_id
+                )
+                .fetch_optional(conn)
+                .await?
             }
             (Going::Deleted, RowLock::Update) => {
-                "select id from organizations \
-                 where id = $1 and deletion_requested_at is not null for update"
+                sqlx::query_scalar!(
+                    "select id from organizations \
+                     where id = $1 and deletion_requested_at is not null for update",
+                    org_id
+                )
+                .fetch_optional(conn)
+                .await?
             }
         };
-        let found: Option<Uuid> = sqlx::query_scalar(sql)
-            .bind(tx.org_id())
-            .fetch_optional(tx.conn())
-            .await?;
         Ok(found.is_some())
     }
 }
@@ -109,10 +127,11 @@ impl AddAssign for Deleted {
 async fn cutoff(tx: &mut TenantTx, doomed: Doomed) -> sqlx::Result<Option<Option<OffsetDateTime>>> {
     match doomed {
         Doomed::PastRetention { now } => {
-            let days: Option<i32> = sqlx::query_scalar(
+            let org_id = tx.org_id();
+            let days: Option<i32> = sqlx::query_scalar!(
                 "select retention_days from organizations where id = $1 for share",
+                org_id
             )
-            .bind(tx.org_id())
             .fetch_optional(tx.conn())
             .await?
             .flatten();
@@ -194,6 +213,7 @@ pub async fn delete_messages(
 pub async fn sweeper_tx(
     state: &AppState,
 ) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    // runtime SQL: `BEGIN` and `SET LOCAL` are utility statements (not prepared).
     state
         .pool
         .begin_with("begin; set local app.retention_sweeper = 'on'")
@@ -214,11 +234,12 @@ pub async fn remove_unshared_files(
     for file in &files {
         let mut tx = sweeper_tx(state).await?;
         db::media::lock_file(&mut tx, file).await?;
-        let shared: bool =
-            sqlx::query_scalar("select exists (select 1 from media where sha256 = $1)")
-                .bind(file)
-                .fetch_one(&mut *tx)
-                .await?;
+        let shared: bool = sqlx::query_scalar!(
+            r#"select exists (select 1 from media where sha256 = $1) as "shared!""#,
+            file
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if !shared {
             state.media.remove(file).await?;
             removed += 1;
@@ -241,7 +262,7 @@ pub struct Swept {
 /// Workspaces that keep messages a limited time.
 async fn with_retention(state: &AppState) -> sqlx::Result<Vec<Uuid>> {
     let mut tx = sweeper_tx(state).await?;
-    let ids = sqlx::query_scalar("select id from organizations where retention_days is not null")
+    let ids = sqlx::query_scalar!("select id from organizations where retention_days is not null")
         .fetch_all(&mut *tx)
         .await?;
     tx.commit().await?;

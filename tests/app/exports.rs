@@ -260,6 +260,14 @@ async fn a_contact_export_holds_only_that_contact_and_links_expire() {
         customer_writes(&owner, "Maria", "+4930901820", "Maria asks about her order").await;
     customer_sends_image(&owner, PNG.to_vec(), "Maria's photo").await;
     customer_writes(&owner, "Bruno", "+4930901821", "Bruno's question").await;
+    customer_sends_image_as(
+        &owner,
+        "Bruno",
+        "+4930901821",
+        PNG.to_vec(),
+        "Bruno's photo",
+    )
+    .await;
     let maria: String =
         sqlx::query_scalar("select contact_id::text from conversations where id = $1::uuid")
             .bind(&maria_chat)
@@ -285,6 +293,12 @@ async fn a_contact_export_holds_only_that_contact_and_links_expire() {
     assert!(bodies.contains(&"Maria asks about her order".to_owned()));
     assert!(!bodies.iter().any(|b| b.contains("Bruno")), "{bodies:?}");
     assert_eq!(rows(&files, "media").len(), 1, "her photo");
+    // Its file too (the media listing has its own query for one contact),
+    // and no one else's.
+    let media_id = rows(&files, "media")[0]["id"].as_str().unwrap().to_owned();
+    let media_files: Vec<&String> = files.keys().filter(|p| p.starts_with("media/")).collect();
+    assert_eq!(media_files.len(), 1, "{media_files:?}");
+    assert!(media_files[0].starts_with(&format!("media/{media_id}")));
     assert!(
         !files.contains_key("companies.jsonl"),
         "workspace-wide tables are left out"

@@ -145,18 +145,18 @@ async fn renew(
         return Ok(vec![]);
     }
     let mut tx = crate::infra::tenancy::supervisor_tx(&state.pool).await?;
-    let kept = sqlx::query_as(
+    let kept = sqlx::query!(
         "update whatsapp_web_leases set lease_until = now() + make_interval(secs => $3) \
          where owner = $1 and channel_id = any($2) and lease_until > now() \
          returning channel_id, wanted",
+        owner,
+        running,
+        lease.as_secs_f64()
     )
-    .bind(owner)
-    .bind(running)
-    .bind(lease.as_secs_f64())
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(kept)
+    Ok(kept.into_iter().map(|r| (r.channel_id, r.wanted)).collect())
 }
 
 /// Claims sessions nobody runs: (channel, workspace).
@@ -167,20 +167,23 @@ async fn claim(
     room: usize,
 ) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
     let mut tx = crate::infra::tenancy::supervisor_tx(&state.pool).await?;
-    let claimed = sqlx::query_as(
+    let claimed = sqlx::query!(
         "update whatsapp_web_leases set owner = $1, lease_until = now() + make_interval(secs => $2) \
          where channel_id in (select channel_id from whatsapp_web_leases \
                               where wanted and (lease_until is null or lease_until < now()) \
                               order by lease_until nulls first limit $3 for update skip locked) \
          returning channel_id, org_id",
+        owner,
+        lease.as_secs_f64(),
+        CLAIMS_PER_ROUND.min(i64::try_from(room).unwrap_or(i64::MAX))
     )
-    .bind(owner)
-    .bind(lease.as_secs_f64())
-    .bind(CLAIMS_PER_ROUND.min(i64::try_from(room).unwrap_or(i64::MAX)))
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(claimed)
+    Ok(claimed
+        .into_iter()
+        .map(|r| (r.channel_id, r.org_id))
+        .collect())
 }
 
 /// Stops a session this process runs, keeping its state.
@@ -201,12 +204,12 @@ async fn stop(
 /// go, so that it can be linked again at once.
 async fn forget(state: &AppState, owner: Uuid, channel_id: Uuid) -> anyhow::Result<()> {
     let mut tx = crate::infra::tenancy::supervisor_tx(&state.pool).await?;
-    let org_id: Option<Uuid> = sqlx::query_scalar(
+    let org_id: Option<Uuid> = sqlx::query_scalar!(
         "update whatsapp_web_leases set owner = null, lease_until = null \
          where channel_id = $1 and owner = $2 and not wanted returning org_id",
+        channel_id,
+        owner
     )
-    .bind(channel_id)
-    .bind(owner)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(org_id) = org_id else {

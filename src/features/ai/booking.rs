@@ -127,15 +127,15 @@ pub async fn offer(
             service_id: service.id,
         })
         .collect();
-    sqlx::query(
+    sqlx::query!(
         "insert into bot_slot_offers (org_id, conversation_id, slots, expires_at) \
          values ($1, $2, $3, $4) on conflict (org_id, conversation_id) \
          do update set slots = excluded.slots, expires_at = excluded.expires_at",
+        tx.org_id(),
+        conversation.id,
+        serde_json::to_value(&slots)?,
+        now + time::Duration::hours(OFFER_HOURS)
     )
-    .bind(tx.org_id())
-    .bind(conversation.id)
-    .bind(serde_json::to_value(&slots)?)
-    .bind(now + time::Duration::hours(OFFER_HOURS))
     .execute(tx.conn())
     .await?;
     let lines: Vec<String> = found
@@ -163,13 +163,13 @@ pub async fn has_offer(
     conversation_id: Uuid,
     now: OffsetDateTime,
 ) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists (select 1 from bot_slot_offers where org_id = $1 \
-         and conversation_id = $2 and expires_at > $3)",
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from bot_slot_offers where org_id = $1
+         and conversation_id = $2 and expires_at > $3) as "offered!""#,
+        tx.org_id(),
+        conversation_id,
+        now
     )
-    .bind(tx.org_id())
-    .bind(conversation_id)
-    .bind(now)
     .fetch_one(tx.conn())
     .await
 }
@@ -183,13 +183,13 @@ pub async fn book_pick(
     pick: usize,
     now: OffsetDateTime,
 ) -> anyhow::Result<Option<String>> {
-    let slots: Option<serde_json::Value> = sqlx::query_scalar(
+    let slots: Option<serde_json::Value> = sqlx::query_scalar!(
         "delete from bot_slot_offers where org_id = $1 and conversation_id = $2 \
          and expires_at > $3 returning slots",
+        tx.org_id(),
+        conversation.id,
+        now
     )
-    .bind(tx.org_id())
-    .bind(conversation.id)
-    .bind(now)
     .fetch_optional(tx.conn())
     .await?;
     let slots: Vec<OfferedSlot> = match slots {

@@ -69,22 +69,26 @@ async fn stays_out(
     if handed_over {
         return why("handed over to a person earlier");
     }
-    let (opted_out, newer, person_answered): (bool, bool, bool) = sqlx::query_as(
-        "select \
-           coalesce((select opted_out or blocked from contacts where org_id = $1 and id = $2), true), \
-           exists (select 1 from messages m, messages this \
-                   where this.org_id = $1 and this.id = $4 and m.org_id = $1 \
-                     and m.conversation_id = $3 and m.direction = 'in' \
-                     and (m.created_at, m.id) > (this.created_at, this.id)), \
-           exists (select 1 from messages where org_id = $1 and conversation_id = $3 \
-                     and direction = 'out' and not private and not automated)",
+    let org_id = tx.org_id();
+    let facts = sqlx::query!(
+        r#"select
+           coalesce((select opted_out or blocked from contacts where org_id = $1 and id = $2), true)
+             as "opted_out!",
+           exists (select 1 from messages m, messages this
+                   where this.org_id = $1 and this.id = $4 and m.org_id = $1
+                     and m.conversation_id = $3 and m.direction = 'in'
+                     and (m.created_at, m.id) > (this.created_at, this.id)) as "newer!",
+           exists (select 1 from messages where org_id = $1 and conversation_id = $3
+                     and direction = 'out' and not private and not automated)
+             as "person_answered!""#,
+        org_id,
+        conversation.contact_id,
+        conversation.id,
+        message_id
     )
-    .bind(tx.org_id())
-    .bind(conversation.contact_id)
-    .bind(conversation.id)
-    .bind(message_id)
     .fetch_one(tx.conn())
     .await?;
+    let (opted_out, newer, person_answered) = (facts.opted_out, facts.newer, facts.person_answered);
     if opted_out {
         return why("the contact opted out");
     }

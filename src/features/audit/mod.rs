@@ -102,17 +102,19 @@ pub async fn record(
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
     // One writer per workspace at a time, until this transaction ends.
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended('audit:' || $1::text, 0))")
-        .bind(org_id)
-        .execute(tx.conn())
-        .await?;
-    let last: Option<(i64, String)> = sqlx::query_as(
-        "select seq, hash from audit_log where org_id = $1 order by seq desc limit 1",
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtextextended('audit:' || $1::uuid::text, 0))",
+        org_id
     )
-    .bind(org_id)
+    .fetch_one(tx.conn())
+    .await?;
+    let last = sqlx::query!(
+        "select seq, hash from audit_log where org_id = $1 order by seq desc limit 1",
+        org_id
+    )
     .fetch_optional(tx.conn())
     .await?;
-    let (seq, prev_hash) = last.map_or((1, GENESIS.to_owned()), |(seq, hash)| (seq + 1, hash));
+    let (seq, prev_hash) = last.map_or((1, GENESIS.to_owned()), |last| (last.seq + 1, last.hash));
     let now = OffsetDateTime::now_utc();
     // Kept to the microsecond, as PostgreSQL stores it, so the hash holds.
     let at = now
@@ -136,21 +138,21 @@ pub async fn record(
         hash: String::new(),
     };
     entry.hash = hash(org_id, &entry);
-    sqlx::query(
+    sqlx::query!(
         "insert into audit_log (org_id, seq, at, actor_id, actor_email, ip, action, target, \
          details, prev_hash, hash) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        org_id,
+        entry.seq,
+        entry.at,
+        entry.actor_id,
+        entry.actor_email,
+        entry.ip,
+        entry.action,
+        entry.target,
+        entry.details as _,
+        entry.prev_hash,
+        entry.hash
     )
-    .bind(org_id)
-    .bind(entry.seq)
-    .bind(entry.at)
-    .bind(entry.actor_id)
-    .bind(&entry.actor_email)
-    .bind(&entry.ip)
-    .bind(&entry.action)
-    .bind(&entry.target)
-    .bind(&entry.details)
-    .bind(&entry.prev_hash)
-    .bind(&entry.hash)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -172,6 +174,7 @@ pub struct Filter {
 /// The newest `limit` entries matching `filter` (one more tells there is
 /// more).
 pub async fn list(tx: &mut TenantTx, filter: &Filter, limit: i64) -> sqlx::Result<Vec<Entry>> {
+    // runtime SQL: the filters are the user's choice (`QueryBuilder`).
     let mut sql: sqlx::QueryBuilder<sqlx::Postgres> = sqlx::QueryBuilder::new(
         "select seq, at, actor_id, actor_email, ip, action, target, details, prev_hash, hash \
          from audit_log where org_id = ",

@@ -1,5 +1,7 @@
 //! Walks a workspace's audit chain and reports its first broken link.
 
+use std::collections::BTreeMap;
+
 use uuid::Uuid;
 
 use super::{Entry, GENESIS, hash};
@@ -43,13 +45,15 @@ pub async fn verify(tx: &mut TenantTx) -> sqlx::Result<Report> {
     let mut prev_hash = GENESIS.to_owned();
     let mut expected = 1;
     loop {
-        let entries: Vec<Entry> = sqlx::query_as(
-            "select seq, at, actor_id, actor_email, ip, action, target, details, prev_hash, hash \
-             from audit_log where org_id = $1 and seq >= $2 order by seq limit $3",
+        let entries: Vec<Entry> = sqlx::query_as!(
+            Entry,
+            r#"select seq, at, actor_id, actor_email, ip, action, target,
+               details as "details: sqlx::types::Json<BTreeMap<String, String>>", prev_hash, hash
+               from audit_log where org_id = $1 and seq >= $2 order by seq limit $3"#,
+            org_id,
+            expected,
+            BATCH
         )
-        .bind(org_id)
-        .bind(expected)
-        .bind(BATCH)
         .fetch_all(tx.conn())
         .await?;
         if entries.is_empty() {

@@ -16,12 +16,13 @@ pub const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Workspaces with a waiting rule on (read across workspaces: only ids).
 async fn workspaces(state: &AppState) -> sqlx::Result<Vec<Uuid>> {
+    // runtime SQL: `BEGIN` and `SET LOCAL` are utility statements (not prepared).
     let mut tx = state
         .pool
         .begin_with("begin; set local app.automation_sweeper = 'on'")
         .await?;
-    let ids = sqlx::query_scalar(
-        "select distinct org_id from automation_rules where enabled and trigger = 'idle'",
+    let ids = sqlx::query_scalar!(
+        "select distinct org_id from automation_rules where enabled and trigger = 'idle'"
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -39,23 +40,23 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
         let rules = db::automation::enabled(&mut tx, &["idle"]).await?;
         for rule in rules {
             let minutes = i64::from(rule.idle_minutes.unwrap_or(60));
-            let waiting: Vec<(Uuid, Uuid)> = sqlx::query_as(
-                "select c.id, last.id from conversations c \
-                 join automation_rules r on r.org_id = c.org_id and r.id = $4 \
-                 cross join lateral (select m.id, m.direction from messages m \
-                     where m.org_id = c.org_id and m.conversation_id = c.id and not m.private \
-                     order by m.created_at desc, m.id desc limit 1) last \
-                 where c.org_id = $1 and c.status = 'open' and last.direction = 'in' \
-                   and c.last_message_at <= $2 and c.last_message_at >= r.updated_at \
-                 order by c.last_message_at limit $3",
+            let waiting = sqlx::query!(
+                r#"select c.id, last.id as "last_id!" from conversations c
+                 join automation_rules r on r.org_id = c.org_id and r.id = $4
+                 cross join lateral (select m.id, m.direction from messages m
+                     where m.org_id = c.org_id and m.conversation_id = c.id and not m.private
+                     order by m.created_at desc, m.id desc limit 1) last
+                 where c.org_id = $1 and c.status = 'open' and last.direction = 'in'
+                   and c.last_message_at <= $2 and c.last_message_at >= r.updated_at
+                 order by c.last_message_at limit $3"#,
+                org_id,
+                now - time::Duration::minutes(minutes),
+                500_i64,
+                rule.id
             )
-            .bind(org_id)
-            .bind(now - time::Duration::minutes(minutes))
-            .bind(500_i64)
-            .bind(rule.id)
             .fetch_all(tx.conn())
             .await?;
-            for (conversation_id, last_message) in waiting {
+            for (conversation_id, last_message) in waiting.into_iter().map(|w| (w.id, w.last_id)) {
                 let conversation =
                     db::conversations::find(&mut tx, conversation_id, Uuid::nil(), Visibility::All)
                         .await?;

@@ -94,10 +94,12 @@ pub(crate) async fn run_rule(
     }
     // Two messages at once run the rule in two jobs: they take turns here,
     // so the second sees the first's run (and its cooldown).
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("automation:{}:{}", rule.id, conversation.id))
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtextextended($1, 0))",
+        format!("automation:{}:{}", rule.id, conversation.id)
+    )
+    .fetch_one(tx.conn())
+    .await?;
     if let Some(minutes) = rule.cooldown_minutes
         && db::automation::ran_within(tx, rule.id, conversation.id, minutes).await?
     {
@@ -186,11 +188,7 @@ async fn reply(
     conversation: &Conversation,
     actions: &Actions,
 ) -> anyhow::Result<String> {
-    let opted_out: bool = sqlx::query_scalar(
-        "select opted_out or blocked from contacts where org_id = $1 and id = $2",
-    )
-    .bind(tx.org_id())
-    .bind(conversation.contact_id)
+    let opted_out: bool = sqlx::query_scalar!(r#"select opted_out or blocked as "opted_out!" from contacts where org_id = $1 and id = $2"#, tx.org_id(), conversation.contact_id)
     .fetch_optional(tx.conn())
     .await?
     .unwrap_or(true);
@@ -303,14 +301,14 @@ pub async fn on_message(env: &Environment, org_id: Uuid, message_id: Uuid) -> an
         return Ok(());
     };
     db::conversations::with_labels(&mut tx, std::slice::from_mut(&mut conversation)).await?;
-    let first: bool = sqlx::query_scalar(
-        "select not exists (select 1 from messages m, messages this \
-           where this.org_id = $1 and this.id = $2 and m.org_id = $1 \
-             and m.conversation_id = this.conversation_id and m.direction = 'in' \
-             and (m.created_at, m.id) < (this.created_at, this.id))",
+    let first: bool = sqlx::query_scalar!(
+        r#"select not exists (select 1 from messages m, messages this
+           where this.org_id = $1 and this.id = $2 and m.org_id = $1
+             and m.conversation_id = this.conversation_id and m.direction = 'in'
+             and (m.created_at, m.id) < (this.created_at, this.id)) as "first!""#,
+        org_id,
+        message_id
     )
-    .bind(org_id)
-    .bind(message_id)
     .fetch_one(tx.conn())
     .await?;
     let org = db::orgs::get(&mut tx).await?;

@@ -46,14 +46,14 @@ pub fn envelope(body: &[u8]) -> Result<(Envelope, Value), String> {
 /// job is then queued in the same transaction).
 pub async fn record(env: &Environment, envelope: &Envelope, event: &Value) -> anyhow::Result<bool> {
     let mut tx = env.pool.begin().await?;
-    let new: Option<String> = sqlx::query_scalar(
+    let new: Option<String> = sqlx::query_scalar!(
         "insert into stripe_events (id, type, created, payload) values ($1, $2, $3, $4) \
          on conflict (id) do nothing returning id",
+        envelope.id,
+        envelope.kind,
+        envelope.created,
+        event
     )
-    .bind(&envelope.id)
-    .bind(&envelope.kind)
-    .bind(envelope.created)
-    .bind(event)
     .fetch_optional(&mut *tx)
     .await?;
     if new.is_some() {
@@ -68,12 +68,13 @@ pub async fn record(env: &Environment, envelope: &Envelope, event: &Value) -> an
 
 /// The job: applies a stored event once.
 pub async fn process(env: &Environment, event_id: &str) -> anyhow::Result<()> {
-    let stored: Option<(String, OffsetDateTime, Value, Option<OffsetDateTime>)> = sqlx::query_as(
-        "select type, created, payload, processed_at from stripe_events where id = $1",
+    let stored = sqlx::query!(
+        r#"select type as "kind", created, payload, processed_at from stripe_events where id = $1"#,
+        event_id
     )
-    .bind(event_id)
     .fetch_optional(&env.pool)
-    .await?;
+    .await?
+    .map(|row| (row.kind, row.created, row.payload, row.processed_at));
     let Some((kind, created, event, processed_at)) = stored else {
         return Ok(());
     };
@@ -83,10 +84,12 @@ pub async fn process(env: &Environment, event_id: &str) -> anyhow::Result<()> {
             .cloned()
             .unwrap_or(Value::Null);
         apply(env, &kind, created, &object).await?;
-        sqlx::query("update stripe_events set processed_at = now() where id = $1")
-            .bind(event_id)
-            .execute(&env.pool)
-            .await?;
+        sqlx::query!(
+            "update stripe_events set processed_at = now() where id = $1",
+            event_id
+        )
+        .execute(&env.pool)
+        .await?;
     }
     Ok(())
 }

@@ -92,10 +92,13 @@ pub async fn room(
     }
     // One limited action of a workspace at a time, so that two at once
     // cannot both take the last place.
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended('plan-limits:' || $1::text, 0))")
-        .bind(tx.org_id())
-        .execute(tx.conn())
-        .await?;
+    let org_id = tx.org_id();
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtextextended('plan-limits:' || $1::uuid::text, 0))",
+        org_id
+    )
+    .fetch_one(tx.conn())
+    .await?;
     let plan = current_plan(&db::billing::account(tx).await?);
     let limits = plan.limits();
     let limit = match counted {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::standing::RETENTION;
 use crate::features::retention::{Doomed, Going, RowLock, sweeper_tx};
 use crate::infra::db;
-use crate::infra::tenancy::bootstrap;
+use crate::infra::tenancy::{TenantTx, bootstrap};
 use crate::state::AppState;
 
 /// What one sweep did.
@@ -32,33 +32,37 @@ pub struct Swept {
 /// and to look back at what happened); Stripe itself retries for 3 days.
 const STRIPE_EVENTS_KEPT: Duration = Duration::days(90);
 
-/// Workspaces and when they were canceled (`sql` selects them).
-async fn listed(state: &AppState, sql: &'static str) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
-    let mut tx = sweeper_tx(state).await?;
-    let rows = sqlx::query_as(sql).fetch_all(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(rows)
-}
-
 /// Canceled workspaces: id and when they were canceled.
 async fn canceled(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
-    listed(
-        state,
-        "select org_id, canceled_at from billing_accounts \
-         where status = 'canceled' and canceled_at is not null",
+    let mut tx = sweeper_tx(state).await?;
+    let rows = sqlx::query!(
+        r#"select org_id, canceled_at as "canceled_at!" from billing_accounts
+           where status = 'canceled' and canceled_at is not null"#
     )
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.org_id, r.canceled_at))
+        .collect())
 }
 
 /// Workspaces whose payment is failing: id and since when.
 async fn past_due(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
-    listed(
-        state,
-        "select org_id, past_due_since from billing_accounts \
-         where status in ('past_due', 'unpaid') and past_due_since is not null \
-           and read_only_warned_at is null",
+    let mut tx = sweeper_tx(state).await?;
+    let rows = sqlx::query!(
+        r#"select org_id, past_due_since as "past_due_since!" from billing_accounts
+           where status in ('past_due', 'unpaid') and past_due_since is not null
+             and read_only_warned_at is null"#
     )
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.org_id, r.past_due_since))
+        .collect())
 }
 
 /// Mails the owners once that the grace is over and the workspace is
@@ -68,8 +72,7 @@ async fn warn_read_only(state: &AppState, org_id: Uuid) -> anyhow::Result<bool> 
     warn_owners_once(
         state,
         org_id,
-        "read_only_warned_at",
-        "status in ('past_due', 'unpaid')",
+        Warning::ReadOnly,
         |name| format!("wacrm: “{name}” is read-only until paid"),
         |name, member| {
             format!(
@@ -82,12 +85,18 @@ async fn warn_read_only(state: &AppState, org_id: Uuid) -> anyhow::Result<bool> 
 
 /// Workspaces an owner deleted: id and when.
 async fn deleted(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
-    listed(
-        state,
-        "select id, deletion_requested_at from organizations \
-         where deletion_requested_at is not null",
+    let mut tx = sweeper_tx(state).await?;
+    let rows = sqlx::query!(
+        r#"select id, deletion_requested_at as "deletion_requested_at!" from organizations
+           where deletion_requested_at is not null"#
     )
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.deletion_requested_at))
+        .collect())
 }
 
 pub async fn sweep(state: &AppState) -> anyhow::Result<Swept> {
@@ -105,11 +114,13 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<Swept> {
     if !state.config.billing_enabled() {
         return Ok(swept);
     }
-    swept.events_pruned = sqlx::query("delete from stripe_events where processed_at < $1")
-        .bind(now - STRIPE_EVENTS_KEPT)
-        .execute(&state.pool)
-        .await?
-        .rows_affected();
+    swept.events_pruned = sqlx::query!(
+        "delete from stripe_events where processed_at < $1",
+        now - STRIPE_EVENTS_KEPT
+    )
+    .execute(&state.pool)
+    .await?
+    .rows_affected();
     for (org_id, since) in past_due(state).await? {
         if now >= since + super::standing::GRACE {
             swept.warned += usize::from(warn_read_only(state, org_id).await?);
@@ -124,29 +135,28 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<Swept> {
                 swept.purged.push(org_id);
             }
         } else if now >= purge_at - Duration::days(1) {
-            swept.warned += usize::from(warn(state, org_id, purge_at, "purge_warned_1d_at").await?);
+            swept.warned += usize::from(warn(state, org_id, purge_at, Warning::PurgeIn1d).await?);
         } else if now >= purge_at - Duration::days(7) {
-            swept.warned += usize::from(warn(state, org_id, purge_at, "purge_warned_7d_at").await?);
+            swept.warned += usize::from(warn(state, org_id, purge_at, Warning::PurgeIn7d).await?);
         }
     }
     Ok(swept)
 }
 
-/// Mails the owners once that the data goes at `purge_at` (`column`
+/// Mails the owners once that the data goes at `purge_at` (`warning`
 /// records it); true if this sweep sent it.
 async fn warn(
     state: &AppState,
     org_id: Uuid,
     purge_at: OffsetDateTime,
-    column: &'static str,
+    warning: Warning,
 ) -> anyhow::Result<bool> {
     let when = super::standing::date(&purge_at);
     let link = state.url("/settings/billing");
     warn_owners_once(
         state,
         org_id,
-        column,
-        "status = 'canceled'",
+        warning,
         |name| format!("wacrm: “{name}” will be deleted on {when}"),
         |name, member| {
             format!(
@@ -157,26 +167,70 @@ async fn warn(
     .await
 }
 
-/// Mails the workspace's owners once: the sweep that marks `column` (still
-/// empty, the account still matching `still`) sends it, no other. The
-/// subject and body are made from the workspace's name (and the owner's).
+/// A mail the owners get once, with the column of `billing_accounts` that
+/// records it was sent.
+#[derive(Debug, Clone, Copy)]
+enum Warning {
+    /// `read_only_warned_at`, while the payment is failing.
+    ReadOnly,
+    /// `purge_warned_7d_at`, while canceled.
+    PurgeIn7d,
+    /// `purge_warned_1d_at`, while canceled.
+    PurgeIn1d,
+}
+
+/// Marks `warning` sent, unless it was already or the account no longer
+/// calls for it; true if this call marked it.
+async fn mark_sent(tx: &mut TenantTx, warning: Warning) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    let taken = match warning {
+        Warning::ReadOnly => {
+            sqlx::query_scalar!(
+                "update billing_accounts set read_only_warned_at = now() \
+                 where org_id = $1 and status in ('past_due', 'unpaid') \
+                   and read_only_warned_at is null returning org_id",
+                org_id
+            )
+            .fetch_optional(tx.conn())
+            .await?
+        }
+        Warning::PurgeIn7d => {
+            sqlx::query_scalar!(
+                "update billing_accounts set purge_warned_7d_at = now() \
+                 where org_id = $1 and status = 'canceled' \
+                   and purge_warned_7d_at is null returning org_id",
+                org_id
+            )
+            .fetch_optional(tx.conn())
+            .await?
+        }
+        Warning::PurgeIn1d => {
+            sqlx::query_scalar!(
+                "update billing_accounts set purge_warned_1d_at = now() \
+                 where org_id = $1 and status = 'canceled' \
+                   and purge_warned_1d_at is null returning org_id",
+                org_id
+            )
+            .fetch_optional(tx.conn())
+            .await?
+        }
+    };
+    Ok(taken.is_some())
+}
+
+/// Mails the workspace's owners once: the sweep that marks `warning` sent
+/// (see [`mark_sent`]) sends it, no other. The subject and body are made
+/// from the workspace's name (and the owner's).
 async fn warn_owners_once(
     state: &AppState,
     org_id: Uuid,
-    column: &'static str,
-    still: &'static str,
+    warning: Warning,
     subject: impl Fn(&str) -> String,
     body: impl Fn(&str, &str) -> String,
 ) -> anyhow::Result<bool> {
     let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
-    let taken: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "update billing_accounts set {column} = now() \
-         where org_id = $1 and {still} and {column} is null returning org_id"
-    )))
-    .bind(org_id)
-    .fetch_optional(tx.conn())
-    .await?;
-    if taken.is_none() {
+    let taken = mark_sent(&mut tx, warning).await?;
+    if !taken {
         return Ok(false);
     }
     let name = db::orgs::get(&mut tx)
@@ -208,20 +262,22 @@ async fn purge(state: &AppState, org_id: Uuid, why: Going) -> anyhow::Result<(bo
     if !why.still(&mut tx, RowLock::Update).await? {
         return Ok((false, messages.files_removed));
     }
-    let files: Vec<String> = sqlx::query_scalar(
-        "select distinct sha256 from media where org_id = $1 and sha256 is not null",
+    let files: Vec<String> = sqlx::query_scalar!(
+        r#"select distinct sha256 as "sha256!" from media where org_id = $1 and sha256 is not null"#,
+        org_id
     )
-    .bind(org_id)
     .fetch_all(tx.conn())
     .await?;
     let customer = db::billing::account(&mut tx).await?.stripe_customer_id;
     db::orgs::delete(&mut tx).await?;
     // Stripe's events about it name its customer (and hold its details).
     if let Some(customer) = customer {
-        sqlx::query("delete from stripe_events where payload #>> '{data,object,customer}' = $1")
-            .bind(customer)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query!(
+            "delete from stripe_events where payload #>> '{data,object,customer}' = $1",
+            customer
+        )
+        .execute(tx.conn())
+        .await?;
     }
     tx.commit().await?;
     tracing::info!(%org_id, "canceled workspace deleted after its retention");

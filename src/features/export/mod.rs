@@ -162,19 +162,20 @@ async fn write_export(
     let contact = export.contact_id;
     // Every table from the same moment: one repeatable-read snapshot.
     let mut snapshot = bootstrap::for_job(&env.pool, org_id).await?;
-    sqlx::query("set transaction isolation level repeatable read, read only")
+    sqlx::query!("set transaction isolation level repeatable read, read only")
         .execute(snapshot.conn())
         .await?;
-    let workspace: String = sqlx::query_scalar("select name from organizations where id = $1")
-        .bind(org_id)
-        .fetch_one(snapshot.conn())
-        .await?;
+    let workspace: String =
+        sqlx::query_scalar!("select name from organizations where id = $1", org_id)
+            .fetch_one(snapshot.conn())
+            .await?;
     let mut included = Vec::new();
     let mut total = 0i64;
     for table in tables::TABLES {
         let Some(filter) = tables::filter(table, contact.is_some()) else {
             continue;
         };
+        // runtime SQL: the table and its filter are data (`tables::TABLES`).
         let count: i64 = bind(
             sqlx::query_scalar(sqlx::AssertSqlSafe(tables::count_rows(table, &filter))),
             org_id,
@@ -214,16 +215,7 @@ async fn write_export(
         counts.insert(table.name.to_owned(), json!(count));
         entries.extend(written);
     }
-    let media_filter = tables::filter(
-        tables::TABLES
-            .iter()
-            .find(|t| t.name == "media")
-            .ok_or_else(|| anyhow::anyhow!("media is exported"))?,
-        contact.is_some(),
-    )
-    .unwrap_or_else(|| "false".to_owned());
-    let media_list =
-        list_media_files(env, &mut snapshot, work, &media_filter, org_id, contact).await?;
+    let media_list = list_media_files(env, &mut snapshot, work, org_id, contact).await?;
     snapshot.commit().await?;
 
     let head = json!({
@@ -297,6 +289,8 @@ async fn write_table(
         writer.finish()
     });
     let read = async {
+        // runtime SQL: the table and its columns are data (`tables::TABLES`,
+        // the catalog).
         let query = bind(
             sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.to_owned())),
             org_id,
@@ -332,25 +326,44 @@ async fn list_media_files(
     env: &Environment,
     snapshot: &mut TenantTx,
     work: &Path,
-    filter: &str,
     org_id: Uuid,
     contact: Option<Uuid>,
 ) -> anyhow::Result<PathBuf> {
-    let sql = format!(
-        "select id, filename, content_type, sha256, \
-           case when sha256 is null then bytes end as bytes \
-         from media where {filter} order by created_at, id"
-    );
-    type Row = (Uuid, String, String, Option<String>, Option<Vec<u8>>);
-    let query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).bind(org_id);
-    let query = match contact {
-        Some(contact) => query.bind(contact),
-        None => query,
-    };
     let list_path = work.join("media.list");
     let mut list = tokio::io::BufWriter::new(tokio::fs::File::create(&list_path).await?);
-    let mut rows = query.fetch(snapshot.conn());
-    while let Some((id, filename, content_type, sha256, bytes)) = rows.try_next().await? {
+    // The rows `tables::TABLES` exports for `media`: the workspace's, or
+    // those a contact's messages point at (`tables::MEDIA_OF_CONTACT`).
+    let mut rows = match contact {
+        None => sqlx::query_as!(
+            MediaRow,
+            "select id, filename, content_type, sha256, \
+               case when sha256 is null then bytes end as bytes \
+             from media where org_id = $1 order by created_at, id",
+            org_id
+        )
+        .fetch(snapshot.conn()),
+        Some(contact) => sqlx::query_as!(
+            MediaRow,
+            "select id, filename, content_type, sha256, \
+               case when sha256 is null then bytes end as bytes \
+             from media where org_id = $1 and '/media/' || id::text in \
+               (select media->>'url' from messages where org_id = $1 and media is not null \
+                and conversation_id in \
+                (select id from conversations where org_id = $1 and contact_id = $2::uuid)) \
+             order by created_at, id",
+            org_id,
+            contact
+        )
+        .fetch(snapshot.conn()),
+    };
+    while let Some(MediaRow {
+        id,
+        filename,
+        content_type,
+        sha256,
+        bytes,
+    }) = rows.try_next().await?
+    {
         let name = format!("media/{id}{}", media_suffix(&filename, &content_type));
         let source = match (sha256, bytes) {
             (Some(sha256), _) => env
@@ -369,6 +382,15 @@ async fn list_media_files(
     }
     list.flush().await?;
     Ok(list_path)
+}
+
+/// A media row to archive: its bytes only when the database keeps them.
+struct MediaRow {
+    id: Uuid,
+    filename: String,
+    content_type: String,
+    sha256: Option<String>,
+    bytes: Option<Vec<u8>>,
 }
 
 /// The entries of a `media.list`, read as they are archived.

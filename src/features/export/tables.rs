@@ -383,15 +383,17 @@ pub const LEFT_OUT: &[(&str, &str)] = &[
 /// the workspace id, search vectors, generated columns, bytes and the
 /// table's secrets), then the added ones.
 pub async fn columns(conn: &mut PgConnection, table: &Table) -> sqlx::Result<Vec<String>> {
-    let mut columns: Vec<String> = sqlx::query_scalar(
-        "select column_name::text from information_schema.columns \
-         where table_schema = current_schema() and table_name = $1 \
-           and column_name <> 'org_id' and data_type not in ('tsvector', 'bytea') \
-           and is_generated = 'NEVER' and column_name <> all($2) \
-         order by ordinal_position",
+    let mut columns: Vec<String> = sqlx::query_scalar!(
+        r#"select column_name::text as "name!" from information_schema.columns
+           where table_schema = current_schema() and table_name = $1
+             and column_name <> 'org_id' and data_type not in ('tsvector', 'bytea')
+             and is_generated = 'NEVER' and column_name <> all($2)
+           order by ordinal_position"#,
+        table.name,
+        // `&[&str]` binds as `text[]` as well as the `&[String]` the macro
+        // expects.
+        table.secret_columns as _
     )
-    .bind(table.name)
-    .bind(table.secret_columns)
     .fetch_all(conn)
     .await?;
     columns.extend(

@@ -90,11 +90,13 @@ pub async fn queue_automated(
 
 /// Marks a queued message as sent by the bot or a rule, not a person.
 pub async fn mark_automated(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("update messages set automated = true where org_id = $1 and id = $2")
-        .bind(tx.org_id())
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!(
+        "update messages set automated = true where org_id = $1 and id = $2",
+        tx.org_id(),
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 

@@ -154,11 +154,7 @@ async fn deliver(env: &Environment, tx: &mut TenantTx, due: &Scheduled) -> anyho
     if let Some(reason) = standing.read_only_reason() {
         return Ok(Outcome::NotSent(reason));
     }
-    let unreachable: bool = sqlx::query_scalar(
-        "select opted_out or blocked from contacts where org_id = $1 and id = $2",
-    )
-    .bind(tx.org_id())
-    .bind(conversation.contact_id)
+    let unreachable: bool = sqlx::query_scalar!(r#"select opted_out or blocked as "unreachable!" from contacts where org_id = $1 and id = $2"#, tx.org_id(), conversation.contact_id)
     .fetch_optional(tx.conn())
     .await?
     .unwrap_or(true);

@@ -147,6 +147,8 @@ impl Cursor {
 
 /// Appends the after-cursor condition, the order and the limit (one row
 /// more than a page, to know whether there is a next one).
+// runtime SQL: the sort key and direction are the user's choice, and the
+// cursor condition is there only after the first page.
 pub fn push_page(sql: &mut QueryBuilder<Postgres>, sort: Sort, after: Option<&Cursor>, limit: i64) {
     let (key_sql, cast) = match sort {
         Sort::NameAsc | Sort::NameDesc => ("lower(name)", "::text"),

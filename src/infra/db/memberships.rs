@@ -22,12 +22,13 @@ pub async fn insert(tx: &mut TenantTx, user_id: Uuid, role: Role) -> sqlx::Resul
 
 pub async fn role_of(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Option<Role>> {
     let org_id = tx.org_id();
-    let role: Option<String> =
-        sqlx::query_scalar("select role from memberships where org_id = $1 and user_id = $2")
-            .bind(org_id)
-            .bind(user_id)
-            .fetch_optional(tx.conn())
-            .await?;
+    let role: Option<String> = sqlx::query_scalar!(
+        "select role from memberships where org_id = $1 and user_id = $2",
+        org_id,
+        user_id
+    )
+    .fetch_optional(tx.conn())
+    .await?;
     Ok(role.and_then(|r| Role::parse(&r).ok()))
 }
 

@@ -124,13 +124,15 @@ pub async fn ensure_database(cluster: &Cluster, name: &str) -> anyhow::Result<()
     let mut conn = PgConnection::connect_with(&cluster.connect_options("postgres"))
         .await
         .context("connecting to the private PostgreSQL cluster")?;
-    let exists: bool =
-        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
-            .bind(name)
-            .fetch_one(&mut conn)
-            .await?;
+    let exists: bool = sqlx::query_scalar!(
+        r#"select exists (select 1 from pg_database where datname = $1) as "exists!""#,
+        name
+    )
+    .fetch_one(&mut conn)
+    .await?;
     if !exists {
         // A name from our own code, not from input: quoted as an identifier.
+        // runtime SQL: DDL takes no parameters; the name is an identifier.
         let sql = format!("create database \"{}\"", name.replace('"', "\"\""));
         conn.execute(sqlx::AssertSqlSafe(sql)).await?;
     }

@@ -37,6 +37,8 @@ pub async fn messages(
     let query = query.trim();
     let org_id = tx.org_id();
     // The newest matches first, limited before the joins that name them.
+    // runtime SQL: the substring match is there only for longer entries and
+    // the visibility filter only for agents (`QueryBuilder`).
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
         "select m.id, m.conversation_id, m.body, m.private, m.direction, m.created_at, \
          ct.name as contact_name, ct.phone as contact_phone from (\

@@ -109,21 +109,21 @@ pub async fn enqueue_at<J: BackgroundJob>(
 ) -> anyhow::Result<i64> {
     let plain = stored_form(job)?;
     // The id first: the payload is sealed for it.
-    let id: i64 = sqlx::query_scalar("select nextval('jobs_id_seq')")
+    let id: i64 = sqlx::query_scalar!(r#"select nextval('jobs_id_seq') as "id!""#)
         .fetch_one(&mut *conn)
         .await?;
     let sealed = secrets.seal(Uuid::nil(), SEAL_PURPOSE, id, &plain)?;
-    sqlx::query(
+    sqlx::query!(
         "with queued as (insert into jobs (id, queue, payload, run_at, max_attempts) \
                          values ($1, $2, $3, coalesce($4, now()), $5) returning queue) \
          select pg_notify($6, queue) from queued",
+        id,
+        J::QUEUE,
+        sealed,
+        run_at,
+        J::MAX_ATTEMPTS,
+        NOTIFY_CHANNEL
     )
-    .bind(id)
-    .bind(J::QUEUE)
-    .bind(sealed)
-    .bind(run_at)
-    .bind(J::MAX_ATTEMPTS)
-    .bind(NOTIFY_CHANNEL)
     .execute(&mut *conn)
     .await?;
     Ok(id)
@@ -170,7 +170,7 @@ pub async fn claim(
     secrets: &SecretBox,
     lease_secs: i64,
 ) -> anyhow::Result<Option<Claimed>> {
-    let row: Option<(i64, i32, Vec<u8>)> = sqlx::query_as(
+    let row = sqlx::query!(
         "update jobs set attempts = attempts + 1, \
                 locked_until = now() + make_interval(secs => $1) \
          where id = (select id from jobs \
@@ -178,11 +178,11 @@ pub async fn claim(
                        and (locked_until is null or locked_until < now()) \
                      order by run_at, id limit 1 for update skip locked) \
          returning id, attempts, payload",
+        lease_secs as f64
     )
-    .bind(lease_secs as f64)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((id, attempts, sealed)) = row else {
+    let Some((id, attempts, sealed)) = row.map(|r| (r.id, r.attempts, r.payload)) else {
         return Ok(None);
     };
     match open_raw(secrets, id, &sealed) {
@@ -203,11 +203,13 @@ pub async fn claim(
 /// Keeps a job that can never run (its payload unreadable, its kind
 /// unknown) for inspection, and never tries it again.
 pub async fn give_up(conn: &mut PgConnection, id: i64, error: &str) -> sqlx::Result<()> {
-    sqlx::query("update jobs set attempts = max_attempts, last_error = $2 where id = $1")
-        .bind(id)
-        .bind(error)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "update jobs set attempts = max_attempts, last_error = $2 where id = $1",
+        id,
+        error
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -236,13 +238,13 @@ pub async fn renew(
     attempts: i32,
     lease_secs: i64,
 ) -> sqlx::Result<bool> {
-    let renewed = sqlx::query(
+    let renewed = sqlx::query!(
         "update jobs set locked_until = now() + make_interval(secs => $3) \
          where id = $1 and attempts = $2 and locked_until is not null",
+        id,
+        attempts,
+        lease_secs as f64
     )
-    .bind(id)
-    .bind(attempts)
-    .bind(lease_secs as f64)
     .execute(conn)
     .await?;
     Ok(renewed.rows_affected() == 1)
@@ -251,11 +253,13 @@ pub async fn renew(
 /// Removes a job that ran, unless its claim lapsed and another worker took
 /// it (then that worker records its own outcome).
 pub async fn complete(conn: &mut PgConnection, id: i64, attempts: i32) -> sqlx::Result<()> {
-    sqlx::query("delete from jobs where id = $1 and attempts = $2")
-        .bind(id)
-        .bind(attempts)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "delete from jobs where id = $1 and attempts = $2",
+        id,
+        attempts
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -290,17 +294,17 @@ pub async fn fail(
     error: &str,
     waiting: bool,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update jobs set locked_until = null, last_error = $3, \
                 run_at = now() + make_interval(secs => $2), \
                 attempts = attempts - case when $4 then 1 else 0 end \
          where id = $1 and attempts = $5",
+        id,
+        retry_in_secs,
+        error,
+        waiting,
+        attempts
     )
-    .bind(id)
-    .bind(retry_in_secs)
-    .bind(error)
-    .bind(waiting)
-    .bind(attempts)
     .execute(conn)
     .await?;
     Ok(())

@@ -252,10 +252,11 @@ pub async fn rotate(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<Vec<Ta
 /// Every workspace's id, read as the sweeps read them (policy
 /// `retention_sweeper`: the list only).
 async fn workspaces(pool: &PgPool) -> sqlx::Result<Vec<Uuid>> {
+    // runtime SQL: `BEGIN` and `SET LOCAL` are utility statements (not prepared).
     let mut tx = pool
         .begin_with("begin; set local app.retention_sweeper = 'on'")
         .await?;
-    let ids = sqlx::query_scalar("select id from organizations order by id")
+    let ids = sqlx::query_scalar!("select id from organizations order by id")
         .fetch_all(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -306,6 +307,8 @@ async fn rotate_scope(
     let mut after: Option<Vec<String>> = None;
     loop {
         let mut tx = Tx::begin(pool, org_id).await?;
+        // runtime SQL: the table, key columns and sealed column are data
+        // (the list of sealed columns this walks).
         let mut query = sqlx::query(sqlx::AssertSqlSafe(match after {
             Some(_) => read_next.as_str(),
             None => read_first.as_str(),
@@ -346,6 +349,7 @@ async fn rotate_scope(
         }
         if !new.is_empty() {
             let pending = new.len() as u64;
+            // runtime SQL: as the read above, one statement per sealed column.
             let mut query = sqlx::query(sqlx::AssertSqlSafe(write.as_str()));
             for values in keys {
                 query = query.bind(values);

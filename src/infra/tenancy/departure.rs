@@ -31,17 +31,18 @@ impl DepartureTx {
         let mut tx = pool
             .begin_with(scoped_begin("app.user_id", user_id))
             .await?;
-        let memberships: Vec<Membership> = sqlx::query_as(
+        let memberships = sqlx::query_as!(
+            Membership,
             "select m.org_id, o.name as org_name, m.role from memberships m \
              join organizations o on o.id = m.org_id \
-             where m.user_id = current_app_user_id() order by m.org_id",
+             where m.user_id = current_app_user_id() order by m.org_id"
         )
         .fetch_all(&mut *tx)
         .await?;
         // From here on the user scope is over: each workspace is entered
         // on its own.
-        sqlx::query("select set_config('app.user_id', '', true)")
-            .execute(&mut *tx)
+        sqlx::query!("select set_config('app.user_id', '', true)")
+            .fetch_one(&mut *tx)
             .await?;
         Ok(DepartureTx {
             // No workspace until one is entered (tenant rows fail closed).
@@ -64,10 +65,12 @@ impl DepartureTx {
         if !self.memberships.iter().any(|m| m.org_id == org_id) {
             return Ok(None);
         }
-        sqlx::query("select set_config('app.org_id', $1, true)")
-            .bind(org_id.to_string())
-            .execute(&mut *self.tx.tx)
-            .await?;
+        sqlx::query!(
+            "select set_config('app.org_id', $1, true)",
+            org_id.to_string()
+        )
+        .fetch_one(&mut *self.tx.tx)
+        .await?;
         self.tx.org_id = org_id;
         Ok(Some(&mut self.tx))
     }
@@ -75,8 +78,8 @@ impl DepartureTx {
     /// The connection for the user's own rows (users, sessions, jobs), out
     /// of any workspace.
     pub async fn account(&mut self) -> sqlx::Result<&mut PgConnection> {
-        sqlx::query("select set_config('app.org_id', '', true)")
-            .execute(&mut *self.tx.tx)
+        sqlx::query!("select set_config('app.org_id', '', true)")
+            .fetch_one(&mut *self.tx.tx)
             .await?;
         self.tx.org_id = Uuid::nil();
         Ok(&mut self.tx.tx)

@@ -21,6 +21,8 @@ use uuid::Uuid;
 /// statements (nothing for the planner). The value is a `Uuid` (hex and
 /// dashes only), so formatting it into the SQL is safe.
 fn scoped_begin(setting: &'static str, id: Uuid) -> sqlx::AssertSqlSafe<String> {
+    // runtime SQL: `BEGIN` and `SET LOCAL` take no parameters and are not
+    // prepared (the macros check prepared statements only).
     sqlx::AssertSqlSafe(format!("begin; set local {setting} = '{id}'"))
 }
 
@@ -28,6 +30,7 @@ fn scoped_begin(setting: &'static str, id: Uuid) -> sqlx::AssertSqlSafe<String> 
 /// workspace's sessions: it sees every row of `whatsapp_web_leases` (ids
 /// and lease times only) and no tenant table (policy `supervisor`).
 pub async fn supervisor_tx(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
+    // runtime SQL: as in `scoped_begin`.
     pool.begin_with("begin; set local app.whatsapp_web_supervisor = 'on'")
         .await
 }
@@ -54,25 +57,27 @@ impl TenantTx {
         // this PostgreSQL re-plans each batch lookup on every call (a batch
         // of one looks cheaper planned for its size), which cost a
         // one-message delivery more than running them.
+        // runtime SQL: utility statements, as in `scoped_begin`.
         let begin = format!(
             "{}; set local plan_cache_mode = force_generic_plan",
             scoped_begin("app.webhook_channel_id", channel_id).0
         );
         let mut tx = pool.begin_with(sqlx::AssertSqlSafe(begin)).await?;
-        let org_id: Option<Uuid> =
-            sqlx::query_scalar("select org_id from channel_routes where channel_id = $1")
-                .bind(channel_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let org_id: Option<Uuid> = sqlx::query_scalar!(
+            "select org_id from channel_routes where channel_id = $1",
+            channel_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
         let Some(org_id) = org_id else {
             return Ok(None);
         };
-        sqlx::query(
-            "select set_config('app.org_id', $1, true), \
-             set_config('app.webhook_channel_id', '', true)",
+        sqlx::query!(
+            r#"select set_config('app.org_id', $1, true) as "org_id",
+               set_config('app.webhook_channel_id', '', true) as "webhook_channel_id""#,
+            org_id.to_string()
         )
-        .bind(org_id.to_string())
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
         Ok(Some(TenantTx { tx, org_id }))
     }

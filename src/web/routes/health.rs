@@ -17,7 +17,10 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match sqlx::query("select 1").execute(&state.pool).await {
+    match sqlx::query!("select 1 as ready")
+        .fetch_one(&state.pool)
+        .await
+    {
         Ok(_) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check: database unavailable");

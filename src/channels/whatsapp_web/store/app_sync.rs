@@ -67,20 +67,21 @@ impl AppSyncStore for SessionStore {
             .collect();
         let keys: Vec<String> = wanted.keys().cloned().collect();
         let mut tx = self.tx().await?;
-        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+        let rows = sqlx::query!(
             "select key, value from whatsapp_web_state \
              where org_id = $1 and channel_id = $2 and space = $3 and key = any($4)",
+            self.org_id,
+            self.channel_id,
+            space,
+            &keys
         )
-        .bind(self.org_id)
-        .bind(self.channel_id)
-        .bind(&space)
-        .bind(keys)
         .fetch_all(tx.conn())
         .await
         .map_err(database)?;
         tx.commit().await.map_err(database)?;
         Ok(rows
             .into_iter()
+            .map(|row| (row.key, row.value))
             .filter_map(|(key, sealed)| {
                 let value = self.open(&space, &key, &sealed)?;
                 Some((*wanted.get(&key)?, value))

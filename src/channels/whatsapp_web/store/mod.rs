@@ -174,14 +174,14 @@ impl SessionStore {
 
     async fn get(&self, space: &str, key: &str) -> Result<Option<Vec<u8>>> {
         let mut tx = self.tx().await?;
-        let sealed: Option<Vec<u8>> = sqlx::query_scalar(
+        let sealed: Option<Vec<u8>> = sqlx::query_scalar!(
             "select value from whatsapp_web_state \
              where org_id = $1 and channel_id = $2 and space = $3 and key = $4",
+            self.org_id,
+            self.channel_id,
+            space,
+            key
         )
-        .bind(self.org_id)
-        .bind(self.channel_id)
-        .bind(space)
-        .bind(key)
         .fetch_optional(tx.conn())
         .await
         .map_err(database)?;
@@ -202,14 +202,14 @@ impl SessionStore {
 
     async fn exists(&self, space: &str, key: &str) -> Result<bool> {
         let mut tx = self.tx().await?;
-        let found: bool = sqlx::query_scalar(
-            "select exists (select 1 from whatsapp_web_state \
-             where org_id = $1 and channel_id = $2 and space = $3 and key = $4)",
+        let found: bool = sqlx::query_scalar!(
+            r#"select exists (select 1 from whatsapp_web_state
+               where org_id = $1 and channel_id = $2 and space = $3 and key = $4) as "found!""#,
+            self.org_id,
+            self.channel_id,
+            space,
+            key
         )
-        .bind(self.org_id)
-        .bind(self.channel_id)
-        .bind(space)
-        .bind(key)
         .fetch_one(tx.conn())
         .await
         .map_err(database)?;
@@ -220,22 +220,26 @@ impl SessionStore {
     /// Every row of `space` (ordered by key).
     async fn all(&self, space: &str) -> Result<Vec<Stored>> {
         let mut tx = self.tx().await?;
-        let rows: Vec<(String, Vec<u8>, Option<i64>)> = sqlx::query_as(
+        let rows = sqlx::query!(
             "select key, value, num from whatsapp_web_state \
              where org_id = $1 and channel_id = $2 and space = $3 order by key",
+            self.org_id,
+            self.channel_id,
+            space
         )
-        .bind(self.org_id)
-        .bind(self.channel_id)
-        .bind(space)
         .fetch_all(tx.conn())
         .await
         .map_err(database)?;
         tx.commit().await.map_err(database)?;
         Ok(rows
             .into_iter()
-            .filter_map(|(key, sealed, num)| {
-                let value = self.open(space, &key, &sealed)?;
-                Some(Stored { key, value, num })
+            .filter_map(|row| {
+                let value = self.open(space, &row.key, &row.value)?;
+                Some(Stored {
+                    key: row.key,
+                    value,
+                    num: row.num,
+                })
             })
             .collect())
     }
@@ -269,22 +273,25 @@ impl SessionStore {
             nums2.push(item.num2);
             flags.push(item.flag);
         }
-        sqlx::query(
+        // The facts are arrays of options (nulls inside), which the macro's
+        // type check does not take for `int8[]`/`bool[]`: `as _` binds them
+        // unchecked, as before.
+        sqlx::query!(
             "insert into whatsapp_web_state (org_id, channel_id, space, key, value, num, num2, flag) \
              select $1, $2, $3, k, v, n, n2, f \
              from unnest($4::text[], $5::bytea[], $6::int8[], $7::int8[], $8::bool[]) as t(k, v, n, n2, f) \
              on conflict (org_id, channel_id, space, key) do update \
              set value = excluded.value, num = excluded.num, num2 = excluded.num2, \
                  flag = excluded.flag, updated_at = now()",
+            self.org_id,
+            self.channel_id,
+            space,
+            &keys,
+            &values,
+            nums as _,
+            nums2 as _,
+            flags as _
         )
-        .bind(self.org_id)
-        .bind(self.channel_id)
-        .bind(space)
-        .bind(keys)
-        .bind(values)
-        .bind(nums)
-        .bind(nums2)
-        .bind(flags)
         .execute(tx.conn())
         .await
         .map_err(database)?;
@@ -306,14 +313,14 @@ impl SessionStore {
             return Ok(0);
         }
         let mut tx = self.tx().await?;
-        let deleted = sqlx::query(
+        let deleted = sqlx::query!(
             "delete from whatsapp_web_state \
              where org_id = $1 and channel_id = $2 and space = $3 and key = any($4)",
+            self.org_id,
+            self.channel_id,
+            space,
+            &keys
         )
-        .bind(self.org_id)
-        .bind(self.channel_id)
-        .bind(space)
-        .bind(keys)
         .execute(tx.conn())
         .await
         .map_err(database)?;
@@ -328,33 +335,44 @@ impl SessionStore {
     /// Deletes the rows of `space` whose `num` is below `cutoff` (`None`:
     /// all of them).
     async fn delete_in(&self, space: &str, cutoff: Option<i64>) -> Result<u32> {
-        self.delete_matching("space = $3", space, cutoff).await
+        self.delete_matching(Spaces::Exactly(space), cutoff).await
     }
 
     /// Deletes every row of the spaces that start with `prefix`.
     async fn delete_under(&self, prefix: &str) -> Result<u32> {
-        self.delete_matching("space like $3", &like_prefix(prefix), None)
-            .await
+        self.delete_matching(Spaces::Under(prefix), None).await
     }
 
-    async fn delete_matching(
-        &self,
-        condition: &'static str,
-        space: &str,
-        cutoff: Option<i64>,
-    ) -> Result<u32> {
+    async fn delete_matching(&self, spaces: Spaces<'_>, cutoff: Option<i64>) -> Result<u32> {
         let mut tx = self.tx().await?;
-        let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "delete from whatsapp_web_state \
-             where org_id = $1 and channel_id = $2 and {condition} \
-               and ($4::int8 is null or num < $4)"
-        )))
-        .bind(self.org_id)
-        .bind(self.channel_id)
-        .bind(space)
-        .bind(cutoff)
-        .execute(tx.conn())
-        .await
+        let deleted = match spaces {
+            Spaces::Exactly(space) => {
+                sqlx::query!(
+                    "delete from whatsapp_web_state \
+                     where org_id = $1 and channel_id = $2 and space = $3 \
+                       and ($4::int8 is null or num < $4)",
+                    self.org_id,
+                    self.channel_id,
+                    space,
+                    cutoff
+                )
+                .execute(tx.conn())
+                .await
+            }
+            Spaces::Under(prefix) => {
+                sqlx::query!(
+                    "delete from whatsapp_web_state \
+                     where org_id = $1 and channel_id = $2 and space like $3 \
+                       and ($4::int8 is null or num < $4)",
+                    self.org_id,
+                    self.channel_id,
+                    like_prefix(prefix),
+                    cutoff
+                )
+                .execute(tx.conn())
+                .await
+            }
+        }
         .map_err(database)?;
         tx.commit().await.map_err(database)?;
         Ok(u32::try_from(deleted.rows_affected()).unwrap_or(u32::MAX))
@@ -364,6 +382,15 @@ impl SessionStore {
     pub async fn clear(&self) -> Result<u32> {
         self.delete_under("").await
     }
+}
+
+/// Which spaces [`SessionStore::delete_matching`] deletes from.
+#[derive(Debug, Clone, Copy)]
+enum Spaces<'a> {
+    /// This one.
+    Exactly(&'a str),
+    /// Every space whose name starts with this.
+    Under(&'a str),
 }
 
 /// `like` pattern matching exactly `prefix` followed by anything.

@@ -26,17 +26,18 @@ impl MsgSecretStore for SessionStore {
         for entry in entries {
             let key = message_key(&entry.chat, &entry.sender, &entry.msg_id);
             // Merged with what is stored, as the library's rules say.
-            let existing: Option<(Vec<u8>, Option<i64>)> = sqlx::query_as(
+            let existing = sqlx::query!(
                 "select value, num from whatsapp_web_state \
                  where org_id = $1 and channel_id = $2 and space = $3 and key = $4 for update",
+                self.org_id,
+                self.channel_id,
+                space::MSG_SECRET,
+                key
             )
-            .bind(self.org_id)
-            .bind(self.channel_id)
-            .bind(space::MSG_SECRET)
-            .bind(&key)
             .fetch_optional(tx.conn())
             .await
-            .map_err(database)?;
+            .map_err(database)?
+            .map(|row| (row.value, row.num));
             let (mut expires_at, mut message_ts) = (entry.expires_at, entry.message_ts);
             if let Some((sealed, stored_expiry)) = existing {
                 expires_at = merge_msg_secret_expiry(stored_expiry.unwrap_or(0), expires_at);
@@ -86,14 +87,14 @@ impl MsgSecretStore for SessionStore {
     async fn delete_expired_msg_secrets(&self, cutoff_timestamp: i64) -> Result<u32> {
         // `expires_at` 0 never expires.
         let mut tx = self.tx().await?;
-        let deleted = sqlx::query(
+        let deleted = sqlx::query!(
             "delete from whatsapp_web_state \
              where org_id = $1 and channel_id = $2 and space = $3 and num <> 0 and num < $4",
+            self.org_id,
+            self.channel_id,
+            space::MSG_SECRET,
+            cutoff_timestamp
         )
-        .bind(self.org_id)
-        .bind(self.channel_id)
-        .bind(space::MSG_SECRET)
-        .bind(cutoff_timestamp)
         .execute(tx.conn())
         .await
         .map_err(database)?;

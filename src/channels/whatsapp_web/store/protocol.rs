@@ -47,14 +47,14 @@ impl ProtocolStore for SessionStore {
     async fn delete_sender_key_device_rows(&self, device_jids: &[&str]) -> Result<()> {
         let keys: Vec<String> = device_jids.iter().map(|d| (*d).to_owned()).collect();
         let mut tx = self.tx().await?;
-        sqlx::query(
+        sqlx::query!(
             "delete from whatsapp_web_state \
              where org_id = $1 and channel_id = $2 and space like $3 and key = any($4)",
+            self.org_id,
+            self.channel_id,
+            like_prefix(&format!("{}/", space::SENDER_KEY_DEVICE)),
+            &keys
         )
-        .bind(self.org_id)
-        .bind(self.channel_id)
-        .bind(like_prefix(&format!("{}/", space::SENDER_KEY_DEVICE)))
-        .bind(keys)
         .execute(tx.conn())
         .await
         .map_err(database)?;
@@ -100,14 +100,14 @@ impl ProtocolStore for SessionStore {
         self.put_in(&mut tx, space::LID, by_lid).await?;
         let mut phones = Vec::with_capacity(by_phone.len());
         for (phone, entry) in by_phone {
-            let current: Option<i64> = sqlx::query_scalar(
+            let current: Option<i64> = sqlx::query_scalar!(
                 "select num from whatsapp_web_state \
                  where org_id = $1 and channel_id = $2 and space = $3 and key = $4 for update",
+                self.org_id,
+                self.channel_id,
+                space::PHONE,
+                phone
             )
-            .bind(self.org_id)
-            .bind(self.channel_id)
-            .bind(space::PHONE)
-            .bind(phone)
             .fetch_optional(tx.conn())
             .await
             .map_err(database)?
@@ -222,16 +222,16 @@ impl ProtocolStore for SessionStore {
         // Only when both the received token and our sender bucket are stale
         // (an empty token or no sender time counts as stale).
         let mut tx = self.tx().await?;
-        let deleted = sqlx::query(
+        let deleted = sqlx::query!(
             "delete from whatsapp_web_state \
              where org_id = $1 and channel_id = $2 and space = $3 \
                and (flag is not true or num < $4) and (num2 is null or num2 < $5)",
+            self.org_id,
+            self.channel_id,
+            space::TC_TOKEN,
+            token_cutoff,
+            sender_cutoff
         )
-        .bind(self.org_id)
-        .bind(self.channel_id)
-        .bind(space::TC_TOKEN)
-        .bind(token_cutoff)
-        .bind(sender_cutoff)
         .execute(tx.conn())
         .await
         .map_err(database)?;
@@ -255,14 +255,14 @@ impl ProtocolStore for SessionStore {
     async fn take_sent_message(&self, chat_jid: &str, message_id: &str) -> Result<Option<Vec<u8>>> {
         let key = message_key(chat_jid, "", message_id);
         let mut tx = self.tx().await?;
-        let sealed: Option<Vec<u8>> = sqlx::query_scalar(
+        let sealed: Option<Vec<u8>> = sqlx::query_scalar!(
             "delete from whatsapp_web_state \
              where org_id = $1 and channel_id = $2 and space = $3 and key = $4 returning value",
+            self.org_id,
+            self.channel_id,
+            space::SENT,
+            key
         )
-        .bind(self.org_id)
-        .bind(self.channel_id)
-        .bind(space::SENT)
-        .bind(&key)
         .fetch_optional(tx.conn())
         .await
         .map_err(database)?;

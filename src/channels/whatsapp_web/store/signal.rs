@@ -62,17 +62,17 @@ impl SignalStore for SessionStore {
     async fn has_signal_state_for_user(&self, user: &str) -> Result<bool> {
         // Addresses are `user@server` or `user:device@server`.
         let mut tx = self.tx().await?;
-        let found: bool = sqlx::query_scalar(
-            "select exists (select 1 from whatsapp_web_state \
-             where org_id = $1 and channel_id = $2 and space in ($3, $4) \
-               and (key like $5 or key like $6))",
+        let found: bool = sqlx::query_scalar!(
+            r#"select exists (select 1 from whatsapp_web_state
+             where org_id = $1 and channel_id = $2 and space in ($3, $4)
+               and (key like $5 or key like $6)) as "found!""#,
+            self.org_id,
+            self.channel_id,
+            space::SESSION,
+            space::IDENTITY,
+            like_prefix(&format!("{user}@")),
+            like_prefix(&format!("{user}:"))
         )
-        .bind(self.org_id)
-        .bind(self.channel_id)
-        .bind(space::SESSION)
-        .bind(space::IDENTITY)
-        .bind(like_prefix(&format!("{user}@")))
-        .bind(like_prefix(&format!("{user}:")))
         .fetch_one(tx.conn())
         .await
         .map_err(database)?;
@@ -107,14 +107,14 @@ impl SignalStore for SessionStore {
         // An update only: a prekey deleted meanwhile stays deleted.
         let keys: Vec<String> = ids.iter().map(u32::to_string).collect();
         let mut tx = self.tx().await?;
-        sqlx::query(
+        sqlx::query!(
             "update whatsapp_web_state set flag = true, updated_at = now() \
              where org_id = $1 and channel_id = $2 and space = $3 and key = any($4)",
+            self.org_id,
+            self.channel_id,
+            space::PREKEY,
+            &keys
         )
-        .bind(self.org_id)
-        .bind(self.channel_id)
-        .bind(space::PREKEY)
-        .bind(keys)
         .execute(tx.conn())
         .await
         .map_err(database)?;
@@ -127,13 +127,13 @@ impl SignalStore for SessionStore {
 
     async fn get_max_prekey_id(&self) -> Result<u32> {
         let mut tx = self.tx().await?;
-        let max: Option<i64> = sqlx::query_scalar(
+        let max: Option<i64> = sqlx::query_scalar!(
             "select max(num) from whatsapp_web_state \
              where org_id = $1 and channel_id = $2 and space = $3",
+            self.org_id,
+            self.channel_id,
+            space::PREKEY
         )
-        .bind(self.org_id)
-        .bind(self.channel_id)
-        .bind(space::PREKEY)
         .fetch_one(tx.conn())
         .await
         .map_err(database)?;
