@@ -53,7 +53,7 @@ pub enum Fate {
 pub struct WorkspaceFate {
     pub org_id: Uuid,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub fate: Fate,
 }
 
@@ -239,7 +239,7 @@ pub async fn delete_account(
             "member.account_deleted",
             "",
             &[
-                ("role", &workspace.role),
+                ("role", workspace.role.as_str()),
                 ("api_tokens_revoked", &tokens_text),
                 ("invitations_revoked", &invitations_text),
             ],
@@ -300,7 +300,7 @@ mod tests {
         WorkspaceFate {
             org_id: Uuid::nil(),
             name: "Acme".into(),
-            role: "owner".into(),
+            role: Role::Owner,
             fate,
         }
     }

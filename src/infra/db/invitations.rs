@@ -10,7 +10,7 @@ use crate::infra::tenancy::TenantTx;
 pub struct Invitation {
     pub id: Uuid,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub expires_at: OffsetDateTime,
     pub accepted_at: Option<OffsetDateTime>,
     pub revoked_at: Option<OffsetDateTime>,
@@ -66,7 +66,7 @@ pub async fn find_by_token(
     let org_id = tx.org_id();
     sqlx::query_as!(
         Invitation,
-        "select id, email, role, expires_at, accepted_at, revoked_at, created_at \
+        "select id, email, role as \"role: Role\", expires_at, accepted_at, revoked_at, created_at \
          from invitations where org_id = $1 and token_hash = $2",
         org_id,
         token_hash
@@ -79,7 +79,7 @@ pub async fn list_open(tx: &mut TenantTx) -> sqlx::Result<Vec<Invitation>> {
     let org_id = tx.org_id();
     sqlx::query_as!(
         Invitation,
-        "select id, email, role, expires_at, accepted_at, revoked_at, created_at \
+        "select id, email, role as \"role: Role\", expires_at, accepted_at, revoked_at, created_at \
          from invitations where org_id = $1 and accepted_at is null \
          and revoked_at is null and expires_at > now() order by created_at desc",
         org_id

@@ -22,14 +22,13 @@ pub async fn insert(tx: &mut TenantTx, user_id: Uuid, role: Role) -> sqlx::Resul
 
 pub async fn role_of(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Option<Role>> {
     let org_id = tx.org_id();
-    let role: Option<String> = sqlx::query_scalar!(
-        "select role from memberships where org_id = $1 and user_id = $2",
+    sqlx::query_scalar!(
+        r#"select role as "role: Role" from memberships where org_id = $1 and user_id = $2"#,
         org_id,
         user_id
     )
     .fetch_optional(tx.conn())
-    .await?;
-    Ok(role.and_then(|r| Role::parse(&r).ok()))
+    .await
 }
 
 #[derive(Debug, Clone)]
@@ -37,7 +36,7 @@ pub struct Member {
     pub user_id: Uuid,
     pub name: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub joined_at: OffsetDateTime,
 }
 
@@ -45,7 +44,7 @@ pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Member>> {
     let org_id = tx.org_id();
     sqlx::query_as!(
         Member,
-        "select m.user_id, u.name, u.email, m.role, m.created_at as joined_at \
+        "select m.user_id, u.name, u.email, m.role as \"role: Role\", m.created_at as joined_at \
          from memberships m join users u on u.id = m.user_id \
          where m.org_id = $1 \
          order by case m.role when 'owner' then 0 when 'admin' then 1 else 2 end, u.name",
@@ -120,7 +119,7 @@ pub struct MemberRow {
     pub user_email: String,
     pub email_verified: bool,
     pub org_name: String,
-    pub role: String,
+    pub role: Role,
     /// The workspace's `agents_see` setting: `all` or `assigned`.
     pub agents_see: String,
     /// A linked phone is logged out or outdated.
@@ -135,7 +134,7 @@ pub async fn load_member(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Optio
     sqlx::query_as!(
         MemberRow,
         r#"select u.name as user_name, u.email as user_email,
-           u.email_verified_at is not null as "email_verified!", o.name as org_name, m.role,
+           u.email_verified_at is not null as "email_verified!", o.name as org_name, m.role as "role: Role",
            o.agents_see, exists (select 1 from whatsapp_web_sessions s
              where s.org_id = m.org_id and s.status in ('logged_out', 'outdated'))
              as "phones_need_attention!",

@@ -4,6 +4,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::Role;
 use crate::domain::{Country, RetentionDays};
 use crate::infra::tenancy::{TenantTx, UserScopeTx};
 
@@ -98,7 +99,7 @@ pub async fn delete(tx: &mut TenantTx) -> sqlx::Result<()> {
 pub struct UserWorkspace {
     pub id: Uuid,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     /// Every member must sign in with a second factor.
     pub require_two_factor: bool,
 }
@@ -106,7 +107,7 @@ pub struct UserWorkspace {
 pub async fn list_for_user(scope: &mut UserScopeTx) -> sqlx::Result<Vec<UserWorkspace>> {
     sqlx::query_as!(
         UserWorkspace,
-        "select o.id, o.name, m.role, o.require_two_factor from memberships m \
+        "select o.id, o.name, m.role as \"role: Role\", o.require_two_factor from memberships m \
          join organizations o on o.id = m.org_id \
          where m.user_id = current_app_user_id() order by o.name, o.id"
     )

@@ -8,6 +8,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::Role;
 use crate::infra::tenancy::TenantTx;
 
 /// The user's sealed TOTP secret, when two-factor sign-in is on.
@@ -192,7 +193,7 @@ pub async fn forget_devices(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Res
 pub struct MemberTwoFactor {
     pub name: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub enabled: bool,
 }
 
@@ -200,7 +201,7 @@ pub async fn members(tx: &mut TenantTx) -> sqlx::Result<Vec<MemberTwoFactor>> {
     let org_id = tx.org_id();
     sqlx::query_as!(
         MemberTwoFactor,
-        r#"select u.name, u.email, m.role, u.totp_enabled_at is not null as "enabled!"
+        r#"select u.name, u.email, m.role as "role: Role", u.totp_enabled_at is not null as "enabled!"
            from memberships m join users u on u.id = m.user_id
            where m.org_id = $1 order by lower(u.name), u.email"#,
         org_id

@@ -152,7 +152,7 @@ async fn accept(
     if !db::invitations::mark_accepted(tx, invitation.id, user_id).await? {
         return Err(BootstrapError::InvitationGone);
     }
-    let role = Role::parse(&invitation.role).map_err(|_| BootstrapError::InvitationGone)?;
+    let role = invitation.role;
     // Already a member: keep the existing role rather than demote anyone.
     db::memberships::insert(tx, user_id, role).await?;
     let actor = crate::features::audit::Actor {

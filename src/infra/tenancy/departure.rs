@@ -8,12 +8,14 @@ use uuid::Uuid;
 
 use super::{TenantTx, scoped_begin};
 
+use crate::domain::Role;
+
 /// One of the user's workspaces, as their membership shows it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Membership {
     pub org_id: Uuid,
     pub org_name: String,
-    pub role: String,
+    pub role: Role,
 }
 
 /// The transaction of a departure. Tenant rows are reached only through
@@ -33,7 +35,7 @@ impl DepartureTx {
             .await?;
         let memberships = sqlx::query_as!(
             Membership,
-            "select m.org_id, o.name as org_name, m.role from memberships m \
+            "select m.org_id, o.name as org_name, m.role as \"role: Role\" from memberships m \
              join organizations o on o.id = m.org_id \
              where m.user_id = current_app_user_id() order by m.org_id"
         )

@@ -186,7 +186,7 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
                 .await?;
             return Err(AppError::Redirect("/workspaces".into()));
         };
-        let role = Role::parse(&row.role).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+        let role = row.role;
         if row.must_enrol_two_factor {
             session
                 .flash(

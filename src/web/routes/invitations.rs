@@ -75,7 +75,7 @@ fn render(
         path,
         org_name: view.org_name.clone(),
         email: view.invitation.email.clone(),
-        role: view.invitation.role.clone(),
+        role: view.invitation.role.to_string(),
         signed_in_as: user
             .0
             .as_ref()

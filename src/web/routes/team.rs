@@ -233,7 +233,7 @@ async fn change_role(
 ) -> Result<Redirect> {
     let member = target(&mut tenant, user_id).await?;
     let new_role = Role::parse(form.role.trim()).map_err(AppError::BadRequest)?;
-    let current = Role::parse(&member.role).map_err(AppError::BadRequest)?;
+    let current = member.role;
     let acting = tenant.member.role;
     if acting != Role::Owner && (current == Role::Owner || new_role == Role::Owner) {
         return Err(AppError::Forbidden(
@@ -255,7 +255,7 @@ async fn change_role(
         &tenant.member.actor(),
         "member.role_changed",
         &member.email,
-        &[("from", &member.role), ("to", &to)],
+        &[("from", member.role.as_str()), ("to", &to)],
     )
     .await?;
     // Roles are read on every request, so the change applies at once.
@@ -275,7 +275,7 @@ async fn remove_member(
     PathId(user_id): PathId,
 ) -> Result<Redirect> {
     let member = target(&mut tenant, user_id).await?;
-    let current = Role::parse(&member.role).map_err(AppError::BadRequest)?;
+    let current = member.role;
     if current == Role::Owner && tenant.member.role != Role::Owner {
         return Err(AppError::Forbidden("remove an owner (owners only)"));
     }
@@ -291,7 +291,7 @@ async fn remove_member(
         &tenant.member.actor(),
         "member.removed",
         &member.email,
-        &[("role", &member.role)],
+        &[("role", member.role.as_str())],
     )
     .await?;
     tenant.tx.commit().await?;
