@@ -297,8 +297,8 @@ fn spawn_sweeps(state: AppState) -> tokio::task::JoinHandle<()> {
             {
                 tracing::warn!(error = %e, "rate limit sweep failed");
             }
-            if let Err(e) = crate::features::billing::retention::sweep(&state).await {
-                tracing::warn!(error = %format!("{e:#}"), "retention sweep failed");
+            if let Err(e) = crate::features::billing::lapsed_workspaces::sweep(&state).await {
+                tracing::warn!(error = %format!("{e:#}"), "lapsed workspaces sweep failed");
             }
             if let Err(e) = crate::features::retention::sweep(&state).await {
                 tracing::warn!(error = %format!("{e:#}"), "message retention sweep failed");

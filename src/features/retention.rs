@@ -1,6 +1,6 @@
 //! Deleting old messages: those past a workspace's retention setting
 //! (Settings, owners; off by default), and every message of a workspace
-//! purged after cancellation or deletion (`crate::features::billing::retention`).
+//! purged after cancellation or deletion (`crate::features::billing::lapsed_workspaces`).
 //!
 //! Messages go in batches of [`BATCH`], oldest first, each in its own short
 //! transaction, so neither a large backlog nor a large workspace holds

@@ -486,7 +486,7 @@ async fn a_deleted_workspace_goes_through_the_same_batches_with_its_files() {
         .await;
     assert_eq!(response.status(), 303);
     app.state.clock.advance(Duration::days(31));
-    let swept = wacrm::features::billing::retention::sweep(&app.state)
+    let swept = wacrm::features::billing::lapsed_workspaces::sweep(&app.state)
         .await
         .expect("sweep");
     assert_eq!(swept.purged, vec![acme]);

@@ -3,9 +3,9 @@
 //! without `STRIPE_SECRET_KEY` (self-hosted): no limits then.
 
 pub mod events;
+pub mod lapsed_workspaces;
 pub mod limits;
 pub mod plans;
-pub mod retention;
 pub mod signature;
 pub mod standing;
 pub mod stripe_api;

@@ -1,4 +1,5 @@
-//! The retention sweep: owners are told when an unpaid workspace turns
+//! Lapsed workspaces (not message retention, `crate::features::retention`):
+//! owners are told when an unpaid workspace turns
 //! read-only after its grace; a canceled workspace's data is kept 30 days (its
 //! owners are mailed 7 days and 1 day before), as is one an owner deleted,
 //! then every row of it is
