@@ -3,6 +3,7 @@
 //! `LISTEN` connection, sealed secrets, mail, media files, sessions, TLS.
 //! Nothing here knows about HTTP routes.
 
+pub mod audit_log;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -155,13 +155,13 @@ async fn accept(
     let role = invitation.role;
     // Already a member: keep the existing role rather than demote anyone.
     db::memberships::insert(tx, user_id, role).await?;
-    let actor = crate::features::audit::Actor {
+    let actor = crate::infra::audit_log::Actor {
         user_id: Some(user_id),
         email: Some(invitation.email.clone()),
         ip: None,
     };
     let role_name = role.to_string();
-    crate::features::audit::record(
+    crate::infra::audit_log::record(
         tx,
         &actor,
         "member.joined",

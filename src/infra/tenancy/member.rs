@@ -123,8 +123,8 @@ pub struct Member {
 
 impl Member {
     /// This member, from this request's address, for the audit log.
-    pub fn actor(&self) -> crate::features::audit::Actor {
-        crate::features::audit::Actor {
+    pub fn actor(&self) -> crate::infra::audit_log::Actor {
+        crate::infra::audit_log::Actor {
             user_id: Some(self.user_id),
             email: Some(self.user_email.clone()),
             ip: Some(self.ip),
@@ -237,8 +237,8 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
 
 impl CurrentUser {
     /// This user, from this request's address, for the audit log.
-    pub fn actor(&self, ip: std::net::IpAddr) -> crate::features::audit::Actor {
-        crate::features::audit::Actor {
+    pub fn actor(&self, ip: std::net::IpAddr) -> crate::infra::audit_log::Actor {
+        crate::infra::audit_log::Actor {
             user_id: Some(self.user.id),
             email: Some(self.user.email.clone()),
             ip: Some(ip),
