@@ -3,5 +3,6 @@
 //! ([`whatsapp_web`]) and a WAHA server ([`waha`]).
 
 pub mod cloud_api;
+pub mod media;
 pub mod waha;
 pub mod whatsapp_web;

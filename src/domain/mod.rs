@@ -45,7 +45,7 @@ pub use import::{ImportStatus, OnDuplicate};
 pub use message::{DeliveryStatus, Direction, MessageKind, SenderKind};
 pub use password::NewPassword;
 pub use phone::{Country, PhoneE164};
-pub use plan::Plan;
+pub use plan::{Counted, Plan};
 pub use retention::RetentionDays;
 pub use role::Role;
 pub use sales_state::{DocumentKind, DocumentState, OrderSource, OrderStatus};

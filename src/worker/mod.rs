@@ -18,7 +18,7 @@ pub fn registry() -> Registry<Environment> {
         .register::<crate::features::inbox::outbound::SendMessage>()
         .register::<crate::features::inbox::scheduled::SendScheduled>()
         .register::<crate::features::inbox::snooze::WakeConversation>()
-        .register::<crate::channels::cloud_api::media::FetchMedia>()
+        .register::<crate::channels::media::FetchMedia>()
         .register::<crate::features::import::run::ImportContacts>()
         .register::<crate::features::billing::events::StripeEvent>()
         .register::<crate::features::ai::bot::BotAnswer>()
@@ -101,7 +101,7 @@ mod tests {
         );
         reads_as(
             json!({"kind": "fetch_media", "org_id": org, "message_id": id}),
-            crate::channels::cloud_api::media::FetchMedia {
+            crate::channels::media::FetchMedia {
                 org_id: ORG,
                 message_id: ID,
             },

@@ -5,7 +5,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::channels::cloud_api::media::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, retry_fetch};
+use crate::channels::media::kept::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, retry_fetch};
 use crate::infra::db;
 use crate::infra::db::messages::Message;
 use crate::infra::tenancy::bootstrap;

@@ -184,7 +184,7 @@ async fn store_messages(
     let outcomes = ingest::ingest_all(tx, &state.secrets, &channel, &arrivals).await?;
     for (outcome, fetch) in outcomes.into_iter().zip(fetch) {
         if let (Ingested::Stored { message_id, .. }, true) = (outcome, fetch) {
-            crate::channels::cloud_api::media::queue_fetch(tx, &state.secrets, message_id).await?;
+            crate::channels::media::queue_fetch(tx, &state.secrets, message_id).await?;
         }
     }
     Ok(())

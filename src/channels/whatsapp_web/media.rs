@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::link::{MEDIA_REF_KEY, WebMediaRef};
 use super::sender::PHONE_GONE;
-use crate::channels::cloud_api::media::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, retry_fetch};
+use crate::channels::media::kept::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, retry_fetch};
 use crate::infra::db::messages::Message;
 use crate::infra::jobs::RetryLater;
 use crate::infra::tenancy::bootstrap;

@@ -7,41 +7,7 @@ use crate::infra::db;
 use crate::infra::db::billing::Account;
 use crate::infra::tenancy::TenantTx;
 
-/// What a plan counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Counted {
-    /// Connected numbers and linked phones.
-    Channels,
-    /// Members and open invitations.
-    Members,
-    Contacts,
-    /// Calls to the AI provider this calendar month (UTC).
-    AiRequests,
-    /// Recipients (not skipped) of campaigns started this calendar month
-    /// (UTC).
-    CampaignRecipients,
-}
-
-impl Counted {
-    fn words(self, n: i64) -> String {
-        let (one, many) = match self {
-            Counted::Channels => (
-                "connected WhatsApp number or phone",
-                "connected WhatsApp numbers and phones",
-            ),
-            Counted::Members => (
-                "member (invitations included)",
-                "members (invitations included)",
-            ),
-            Counted::Contacts => ("contact", "contacts"),
-            Counted::AiRequests => ("AI request a month", "AI requests a month"),
-            Counted::CampaignRecipients => {
-                ("campaign recipient a month", "campaign recipients a month")
-            }
-        };
-        format!("{n} {}", if n == 1 { one } else { many })
-    }
-}
+pub use crate::domain::Counted;
 
 /// Over a plan's limit: what, the limit, how much is used.
 #[derive(Debug, Clone, PartialEq, Eq)]

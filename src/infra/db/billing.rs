@@ -242,7 +242,7 @@ pub struct Usage {
 
 /// What the workspace uses, counted as the limits count it.
 pub async fn usage(tx: &mut TenantTx) -> sqlx::Result<Usage> {
-    use crate::features::billing::limits::Counted;
+    use crate::domain::Counted;
     Ok(Usage {
         channels: used(tx, Counted::Channels).await?,
         members: used(tx, Counted::Members).await?,
@@ -253,11 +253,8 @@ pub async fn usage(tx: &mut TenantTx) -> sqlx::Result<Usage> {
 }
 
 /// How many of `counted` the workspace has (what its plan limits).
-pub async fn used(
-    tx: &mut TenantTx,
-    counted: crate::features::billing::limits::Counted,
-) -> sqlx::Result<i64> {
-    use crate::features::billing::limits::Counted;
+pub async fn used(tx: &mut TenantTx, counted: crate::domain::Counted) -> sqlx::Result<i64> {
+    use crate::domain::Counted;
     let org_id = tx.org_id();
     // One static query per count; counts (and the coalesced sum) are never null.
     let conn = tx.conn();

@@ -17,7 +17,8 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::{answer, plain};
-use crate::channels::cloud_api::{APP_SECRET_PURPOSE, media, signature, webhook};
+use crate::channels::cloud_api::{APP_SECRET_PURPOSE, signature, webhook};
+use crate::channels::media;
 use crate::domain::PhoneE164;
 use crate::features::inbox::ingest::{self, Inbound, Ingested};
 use crate::infra::db;
