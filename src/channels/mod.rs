@@ -4,5 +4,6 @@
 
 pub mod cloud_api;
 pub mod media;
+pub mod send_slot;
 pub mod waha;
 pub mod whatsapp_web;

@@ -113,7 +113,7 @@ pub async fn send(
             .await;
         }
     };
-    crate::channels::whatsapp_web::sender::take_send_slot(env, &mut tx, message.channel_id).await?;
+    crate::channels::send_slot::take_send_slot(env, &mut tx, message.channel_id).await?;
     let waha = session(&env.secrets, &env.waha_http, org_id, bridge)?;
     let chat_id = format!("{to}@c.us");
     let is_reaction = matches!(content, Content::Reaction { .. });

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::link::{WebFile, WebOutgoing, WebQuoted};
 use crate::channels::cloud_api::sender::{give_up, stored_file};
+use crate::channels::send_slot::take_send_slot;
 use crate::domain::MessageKind;
 use crate::features::inbox::delivery;
 use crate::infra::db;
@@ -144,24 +145,4 @@ pub async fn phone_gone(tx: &mut TenantTx, channel_id: uuid::Uuid) -> sqlx::Resu
     Ok(db::web_sessions::find(tx, channel_id)
         .await?
         .is_some_and(|s| s.status.is_over()))
-}
-
-/// Takes a slot of the linked number's send budget
-/// (`WHATSAPP_WEB_SEND_RATE` a second, across instances), or waits for the
-/// next second.
-pub async fn take_send_slot(
-    env: &Environment,
-    tx: &mut TenantTx,
-    channel_id: uuid::Uuid,
-) -> anyhow::Result<()> {
-    let rate = env.config.whatsapp_web_send_rate;
-    if db::channels::take_send_slot(tx, channel_id, rate).await? {
-        return Ok(());
-    }
-    Err(RetryLater {
-        after: Duration::from_millis(1000),
-        reason: "the linked number's send rate is reached".into(),
-        waiting: true,
-    }
-    .into())
 }

@@ -14,7 +14,7 @@ mod dashboard;
 mod deals;
 mod documents;
 mod health;
-mod inbox;
+pub(crate) mod inbox;
 mod invitations;
 mod knowledge;
 mod labels;

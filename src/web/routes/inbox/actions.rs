@@ -10,6 +10,7 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use super::visible_conversation;
 use crate::domain::MessageKind;
 use crate::domain::mention::mentioned;
 use crate::domain::{ConversationStatus, Priority};
@@ -29,14 +30,6 @@ const WINDOW_CLOSED: &str = "The customer last wrote more than 24 hours ago: Wha
 
 /// WhatsApp's limit for a text message body.
 const MAX_TEXT: usize = 4096;
-
-pub(super) async fn visible_conversation(tenant: &mut Tenant, id: Uuid) -> Result<Conversation> {
-    let viewer = tenant.member.user_id;
-    let visibility = tenant.member.visibility();
-    db::conversations::find(&mut tenant.tx, id, viewer, visibility)
-        .await?
-        .ok_or(AppError::NotFound)
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

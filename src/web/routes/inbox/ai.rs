@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::actions::visible_conversation;
+use super::visible_conversation;
 use crate::error::{AppError, Result};
 use crate::features::ai::assist;
 use crate::features::ai::prompts::{self, Style, TRANSCRIPT_MESSAGES};

@@ -16,8 +16,10 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::infra::db;
+use crate::infra::db::conversations::Conversation;
 use crate::infra::db::messages::Message;
 use crate::infra::tenancy::TenantTx;
+use crate::infra::tenancy::member::Tenant;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -85,6 +87,17 @@ pub fn decode_position(param: &str) -> Result<Option<(OffsetDateTime, Uuid)>> {
     let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| bad())?;
     let id = Uuid::try_parse(id).map_err(|_| bad())?;
     Ok(Some((at, id)))
+}
+
+/// The conversation `id` if the member may see it (agents may be limited
+/// to theirs and the unassigned); 404 otherwise, as for one that does not
+/// exist.
+pub(crate) async fn visible_conversation(tenant: &mut Tenant, id: Uuid) -> Result<Conversation> {
+    let viewer = tenant.member.user_id;
+    let visibility = tenant.member.visibility();
+    db::conversations::find(&mut tenant.tx, id, viewer, visibility)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use askama_web::WebTemplate;
 use axum::extract::Query;
 use serde::Deserialize;
 
-use super::actions::visible_conversation;
+use super::visible_conversation;
 use crate::domain::canned::{Variables, parse_shortcode, render, typed_shortcode};
 use crate::domain::mention::typed_mention;
 use crate::error::Result;

@@ -20,6 +20,7 @@ use crate::infra::db::scheduled::{Draft, Fallback, Scheduled};
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
+use crate::web::routes::inbox::visible_conversation;
 
 /// Upcoming messages listed (the soonest).
 const UPCOMING_SHOWN: i64 = 200;
@@ -151,15 +152,6 @@ async fn visible(tenant: &mut Tenant, id: Uuid) -> Result<Scheduled> {
     let viewer = tenant.member.user_id;
     let visibility = tenant.member.visibility();
     db::scheduled::find(&mut tenant.tx, id, viewer, visibility)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
-/// The conversation `id` if the member may see it (as the inbox decides).
-async fn visible_conversation(tenant: &mut Tenant, id: Uuid) -> Result<Conversation> {
-    let viewer = tenant.member.user_id;
-    let visibility = tenant.member.visibility();
-    db::conversations::find(&mut tenant.tx, id, viewer, visibility)
         .await?
         .ok_or(AppError::NotFound)
 }
