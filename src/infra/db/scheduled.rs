@@ -4,6 +4,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::ScheduledState;
 use crate::infra::db::conversations::Visibility;
 use crate::infra::tenancy::TenantTx;
 
@@ -21,8 +22,7 @@ pub struct Scheduled {
     pub template_name: Option<String>,
     pub template_language: Option<String>,
     pub template_values: Vec<String>,
-    /// `scheduled`, `sent`, `canceled` or `failed`.
-    pub state: String,
+    pub state: ScheduledState,
     pub reason: String,
     pub message_id: Option<Uuid>,
     pub updated_at: OffsetDateTime,
@@ -39,7 +39,7 @@ impl Scheduled {
     }
 
     pub fn is_scheduled(&self) -> bool {
-        self.state == "scheduled"
+        self.state == ScheduledState::Scheduled
     }
 
     /// The template sent instead when the window is closed, if one was chosen.
@@ -80,7 +80,7 @@ macro_rules! select_scheduled {
             Scheduled,
             r#"select s.id, s.conversation_id, c.channel_id, ct.name as contact_name,
                ct.phone as contact_phone, s.author_id, u.name as "author_name?", s.body,
-               s.send_at, s.template_name, s.template_language, s.template_values, s.state,
+               s.send_at, s.template_name, s.template_language, s.template_values, s.state as "state: ScheduledState",
                s.reason, s.message_id, s.updated_at
                from scheduled_messages s
                join conversations c on c.org_id = s.org_id and c.id = s.conversation_id

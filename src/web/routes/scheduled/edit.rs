@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{
     Row, ScheduleForm, TemplateChoice, template_choices, time_zone, visible, visible_conversation,
 };
-use crate::domain::local_time;
+use crate::domain::{ScheduledState, local_time};
 use crate::error::Result;
 use crate::features::inbox::scheduled as scheduling;
 use crate::infra::db;
@@ -291,12 +291,12 @@ pub async fn send_now(
 
 /// 409: the message was sent, canceled or failed; it cannot change now.
 fn no_longer_waiting(tenant: Tenant, item: &Scheduled) -> Response {
-    let (heading, body) = match item.state.as_str() {
-        "sent" => (
+    let (heading, body) = match item.state {
+        ScheduledState::Sent => (
             "Already sent",
             "This message was already sent: it can no longer be changed or canceled.".to_owned(),
         ),
-        "canceled" => (
+        ScheduledState::Canceled => (
             "Already canceled",
             "This message was canceled and will not be sent. Schedule a new one from the \
              conversation."
