@@ -3,6 +3,7 @@
 #[macro_use]
 mod text_enum;
 
+mod agents_see;
 pub mod attributes;
 mod booking;
 mod bot_outcome;
@@ -39,6 +40,7 @@ pub mod tax;
 pub mod text;
 mod token_purpose;
 
+pub use agents_see::AgentsSee;
 pub use attributes::{AttributeDef, AttributeEntity, AttributeKind};
 pub use booking::BookingStatus;
 pub use bot_outcome::BotOutcome;
@@ -46,7 +48,7 @@ pub use channel::ChannelKind;
 pub use conversation_state::{ConversationStatus, Priority};
 pub use deal_outcome::StageOutcome;
 pub use email::EmailAddress;
-pub use export_state::ExportState;
+pub use export_state::{ExportScope, ExportState};
 pub use import::{ImportStatus, OnDuplicate};
 pub use message::{DeliveryStatus, Direction, MessageKind, SenderKind};
 pub use password::NewPassword;
