@@ -137,17 +137,15 @@ async fn status_events(
         return Ok(vec![]);
     }
     let was_linked = matches!(current, WebStatus::Linked | WebStatus::Disconnected);
+    // The WAHA session's client, made only where the status needs a call.
+    let client =
+        || crate::channels::waha::sender::session(&state.secrets, &state.waha_http, org_id, bridge);
     Ok(match status {
         "WORKING" => {
             let (phone, name) = match me {
                 Some(me) => me,
                 None => {
-                    let waha = crate::channels::waha::sender::session(
-                        &state.secrets,
-                        &state.waha_http,
-                        org_id,
-                        bridge,
-                    )?;
+                    let waha = client()?;
                     let (_, me) = waha.status().await?;
                     let phone = me
                         .as_deref()
@@ -165,12 +163,7 @@ async fn status_events(
         "SCAN_QR_CODE" => match &session.pair_phone {
             // Linking by code: WAHA gives one only while waiting for a scan.
             Some(phone) => {
-                let waha = crate::channels::waha::sender::session(
-                    &state.secrets,
-                    &state.waha_http,
-                    org_id,
-                    bridge,
-                )?;
+                let waha = client()?;
                 match waha.request_code(phone).await {
                     Ok(code) => vec![SessionEvent::PairCode {
                         code,
