@@ -5,6 +5,7 @@ mod text_enum;
 
 mod agents_see;
 pub mod attributes;
+mod automation_trigger;
 mod booking;
 mod bot_outcome;
 pub mod campaign_state;
@@ -42,6 +43,7 @@ mod token_purpose;
 
 pub use agents_see::AgentsSee;
 pub use attributes::{AttributeDef, AttributeEntity, AttributeKind};
+pub use automation_trigger::{BuiltinRule, Trigger};
 pub use booking::BookingStatus;
 pub use bot_outcome::BotOutcome;
 pub use channel::ChannelKind;
@@ -54,7 +56,7 @@ pub use message::{DeliveryStatus, Direction, MessageKind, SenderKind};
 pub use password::NewPassword;
 pub use phone::{Country, PhoneE164};
 pub use plan::{Counted, Plan};
-pub use provider_status::{InvoiceStatus, SubscriptionStatus, TemplateStatus};
+pub use provider_status::{InvoiceStatus, SubscriptionStatus, TemplateStatus, WahaStatus};
 pub use retention::RetentionDays;
 pub use role::Role;
 pub use sales_state::{DocumentKind, DocumentState, OrderSource, OrderStatus};

@@ -1,5 +1,6 @@
 //! Statuses that providers own: Stripe's for a subscription and an invoice,
-//! Meta's for a message template. Stored as the provider sent them.
+//! Meta's for a message template, WAHA's for a session. Stored as the
+//! provider sent them.
 
 provider_enum! {
     /// `billing_accounts.status`: Stripe's subscription status.
@@ -55,6 +56,19 @@ provider_enum! {
     }
 }
 
+provider_enum! {
+    /// `waha_bridges.waha_status`: WAHA's status of a session
+    /// (`session.status` events, `GET /api/sessions/{name}`).
+    pub enum WahaStatus {
+        Stopped = "STOPPED",
+        Starting = "STARTING",
+        /// Waiting for a scan of the QR code (or a pairing code).
+        ScanQrCode = "SCAN_QR_CODE",
+        Working = "WORKING",
+        Failed = "FAILED",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +87,6 @@ mod tests {
         assert_eq!(TemplateStatus::parse("approved"), TemplateStatus::Approved);
         assert_eq!(TemplateStatus::parse("APPROVED").as_str(), "APPROVED");
         assert_eq!(TemplateStatus::parse("IN_APPEAL").to_string(), "IN_APPEAL");
+        assert_eq!(WahaStatus::parse("SCAN_QR_CODE"), WahaStatus::ScanQrCode);
     }
 }

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::{bare_id, chat_phone};
 use crate::channels::whatsapp_web::link::{SessionEvent, WebInbound};
-use crate::domain::{DeliveryStatus, MessageKind};
+use crate::domain::{DeliveryStatus, MessageKind, WahaStatus};
 use crate::features::inbox::attachment;
 
 /// One delivery: which WAHA session sent it and what it says.
@@ -24,10 +24,9 @@ pub struct Delivery {
 pub enum Event {
     /// Something the shared session code records as it is.
     Session(SessionEvent),
-    /// The session's status (WAHA's: STARTING, SCAN_QR_CODE, WORKING,
-    /// FAILED, STOPPED), with our number and name once linked.
+    /// The session's status, with our number and name once linked.
     Status {
-        status: String,
+        status: WahaStatus,
         me: Option<(String, String)>,
     },
     /// Nothing for wacrm (our own messages, groups, other events).
@@ -52,11 +51,12 @@ pub fn parse(body: &[u8]) -> Result<Delivery, String> {
         "message.edited" => edited(payload),
         "message.revoked" => revoked(payload),
         "session.status" => Event::Status {
-            status: payload
-                .get("status")
-                .and_then(Value::as_str)
-                .ok_or("no status")?
-                .to_owned(),
+            status: WahaStatus::parse(
+                payload
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .ok_or("no status")?,
+            ),
             me: me(envelope.get("me")),
         },
         _ => Event::Ignored,
@@ -358,7 +358,7 @@ mod tests {
     fn status_edits_and_revokes() {
         match parse_event("session.status", json!({"status": "WORKING"})) {
             Event::Status { status, me } => {
-                assert_eq!(status, "WORKING");
+                assert_eq!(status, WahaStatus::Working);
                 assert_eq!(me, Some(("16505550199".into(), "Shop".into())));
             }
             other => panic!("{other:?}"),

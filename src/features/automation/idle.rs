@@ -6,6 +6,7 @@
 
 use uuid::Uuid;
 
+use crate::domain::Trigger;
 use crate::infra::db;
 use crate::infra::db::conversations::Visibility;
 use crate::infra::tenancy::bootstrap;
@@ -37,7 +38,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     let mut ran = 0;
     for org_id in workspaces(state).await? {
         let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
-        let rules = db::automation::enabled(&mut tx, &["idle"]).await?;
+        let rules = db::automation::enabled(&mut tx, &[Trigger::Idle]).await?;
         for rule in rules {
             let minutes = i64::from(rule.idle_minutes.unwrap_or(60));
             let waiting = sqlx::query!(

@@ -11,21 +11,13 @@ pub mod idle;
 use uuid::Uuid;
 
 use crate::domain::canned::{Variables, render};
-use crate::domain::{ConversationStatus, Priority};
+use crate::domain::{ConversationStatus, Priority, Trigger};
 use crate::features::inbox::outbound;
 use crate::infra::db;
 use crate::infra::db::automation::{Actions, Rule};
 use crate::infra::db::conversations::{Conversation, Visibility};
 use crate::infra::tenancy::{TenantTx, bootstrap};
 use crate::worker::environment::Environment;
-
-pub const TRIGGERS: [(&str, &str); 5] = [
-    ("conversation_created", "A conversation starts"),
-    ("message_received", "A customer writes"),
-    ("outside_hours", "A customer writes outside business hours"),
-    ("keywords", "A customer's message contains a word"),
-    ("idle", "A customer waits for an answer"),
-];
 
 /// Whether the message has one of the words (whole words, any case).
 fn has_keyword(text: &str, keywords: &[String]) -> bool {
@@ -277,16 +269,7 @@ pub async fn on_message(env: &Environment, org_id: Uuid, message_id: Uuid) -> an
     if !message.is_inbound() {
         return Ok(());
     }
-    let rules = db::automation::enabled(
-        &mut tx,
-        &[
-            "conversation_created",
-            "message_received",
-            "outside_hours",
-            "keywords",
-        ],
-    )
-    .await?;
+    let rules = db::automation::enabled(&mut tx, &Trigger::ON_ARRIVAL).await?;
     if rules.is_empty() {
         return Ok(());
     }
@@ -321,12 +304,12 @@ pub async fn on_message(env: &Environment, org_id: Uuid, message_id: Uuid) -> an
     });
     let occasion = message_id.to_string();
     for rule in rules {
-        let fires = match rule.trigger.as_str() {
-            "conversation_created" => first,
-            "message_received" => true,
-            "outside_hours" => closed,
-            "keywords" => has_keyword(&message.body, &rule.keywords),
-            _ => false,
+        let fires = match rule.trigger {
+            Trigger::ConversationCreated => first,
+            Trigger::MessageReceived => true,
+            Trigger::OutsideHours => closed,
+            Trigger::Keywords => has_keyword(&message.body, &rule.keywords),
+            Trigger::Idle => false,
         };
         if fires {
             run_rule(env, &mut tx, &rule, &occasion, &conversation).await?;

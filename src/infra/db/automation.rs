@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::{BuiltinRule, Trigger};
 use crate::infra::tenancy::TenantTx;
 
 /// What a rule does, in this order: label, priority, assignee, reply,
@@ -51,7 +52,7 @@ pub struct Rule {
     pub id: Uuid,
     pub name: String,
     pub enabled: bool,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub keywords: Vec<String>,
     pub idle_minutes: Option<i32>,
     pub channel_id: Option<Uuid>,
@@ -60,14 +61,14 @@ pub struct Rule {
     pub attribute_value: Option<String>,
     pub actions: sqlx::types::Json<Actions>,
     pub cooldown_minutes: Option<i32>,
-    pub builtin: Option<String>,
+    pub builtin: Option<BuiltinRule>,
 }
 
 /// A rule as its form gives it.
 #[derive(Debug, Clone)]
 pub struct RuleInput {
     pub name: String,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub keywords: Vec<String>,
     pub idle_minutes: Option<i32>,
     pub channel_id: Option<Uuid>,
@@ -84,9 +85,9 @@ macro_rules! select_rules {
     ($rest:literal, $($arg:expr),+ $(,)?) => {
         sqlx::query_as!(
             Rule,
-            r#"select id, name, enabled, trigger, keywords, idle_minutes, channel_id, label_id,
+            r#"select id, name, enabled, trigger as "trigger: Trigger", keywords, idle_minutes, channel_id, label_id,
                attribute_key, attribute_value, actions as "actions: sqlx::types::Json<Actions>",
-               cooldown_minutes, builtin from automation_rules "#
+               cooldown_minutes, builtin as "builtin: BuiltinRule" from automation_rules "#
                 + $rest,
             $($arg),+
         )
@@ -103,16 +104,16 @@ const AWAY_TEXT: &str =
 pub async fn install_builtin(tx: &mut TenantTx) -> sqlx::Result<()> {
     for (builtin, name, trigger, text, cooldown) in [
         (
-            "welcome",
+            BuiltinRule::Welcome,
             "Welcome message",
-            "conversation_created",
+            Trigger::ConversationCreated,
             WELCOME_TEXT,
             None,
         ),
         (
-            "away",
+            BuiltinRule::Away,
             "Away message",
-            "outside_hours",
+            Trigger::OutsideHours,
             AWAY_TEXT,
             Some(720),
         ),
@@ -129,10 +130,10 @@ pub async fn install_builtin(tx: &mut TenantTx) -> sqlx::Result<()> {
             tx.org_id(),
             Uuid::now_v7(),
             name,
-            trigger,
+            trigger.as_str(),
             sqlx::types::Json(&actions) as _,
             cooldown,
-            builtin
+            builtin.as_str()
         )
         .execute(tx.conn())
         .await?;
@@ -150,11 +151,12 @@ pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Rule>> {
 }
 
 /// The enabled rules of these triggers.
-pub async fn enabled(tx: &mut TenantTx, triggers: &[&str]) -> sqlx::Result<Vec<Rule>> {
+pub async fn enabled(tx: &mut TenantTx, triggers: &[Trigger]) -> sqlx::Result<Vec<Rule>> {
+    let triggers: Vec<&str> = triggers.iter().map(|t| t.as_str()).collect();
     select_rules!(
         "where org_id = $1 and enabled and trigger = any($2) order by created_at, id",
         tx.org_id(),
-        triggers as &[&str]
+        &triggers as &[&str]
     )
     .fetch_all(tx.conn())
     .await
@@ -195,7 +197,7 @@ pub async fn save(
                 org_id,
                 $id,
                 &rule.name,
-                &rule.trigger,
+                rule.trigger.as_str(),
                 &rule.keywords,
                 rule.idle_minutes,
                 rule.channel_id,

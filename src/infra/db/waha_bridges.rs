@@ -5,6 +5,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::WahaStatus;
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone)]
@@ -15,7 +16,7 @@ pub struct WahaBridge {
     pub api_key_sealed: Vec<u8>,
     pub webhook_key_sealed: Vec<u8>,
     /// WAHA's last reported status of the session.
-    pub waha_status: Option<String>,
+    pub waha_status: Option<WahaStatus>,
 }
 
 /// Records that `channel_id` (a linked-device channel being created) runs
@@ -51,7 +52,7 @@ pub async fn find(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<Wa
     sqlx::query_as!(
         WahaBridge,
         "select channel_id, base_url, session_name, api_key_sealed, webhook_key_sealed, \
-                waha_status \
+                waha_status as \"waha_status: WahaStatus\" \
          from waha_bridges where org_id = $1 and channel_id = $2",
         org_id,
         channel_id
@@ -65,7 +66,7 @@ pub async fn find(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<Wa
 pub async fn set_waha_status(
     tx: &mut TenantTx,
     channel_id: Uuid,
-    status: &str,
+    status: &WahaStatus,
     at: OffsetDateTime,
 ) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
@@ -75,7 +76,7 @@ pub async fn set_waha_status(
            and (waha_status_at is null or waha_status_at <= $4)",
         org_id,
         channel_id,
-        status,
+        status.as_str(),
         at
     )
     .execute(tx.conn())

@@ -12,9 +12,8 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::{ConversationStatus, Priority};
+use crate::domain::{ConversationStatus, Priority, Trigger};
 use crate::error::{AppError, Result};
-use crate::features::automation::TRIGGERS;
 use crate::infra::db;
 use crate::infra::db::automation::{Actions, Rule, RuleInput, TemplateAction};
 use crate::infra::tenancy::capability::ManageSettings;
@@ -72,7 +71,7 @@ impl From<&Rule> for RuleView {
             enabled: r.enabled,
             builtin: r.builtin.is_some(),
             name: r.name.clone(),
-            trigger: r.trigger.clone(),
+            trigger: r.trigger.to_string(),
             keywords: r.keywords.join(", "),
             idle_minutes: text(&r.idle_minutes),
             channel_id: text(&r.channel_id),
@@ -261,7 +260,8 @@ fn parse(view: &RuleView, choices: &Choices) -> std::result::Result<RuleInput, V
     if view.name.is_empty() || view.name.chars().count() > 100 {
         errors.push("Name: 1 to 100 characters.".to_owned());
     }
-    if !TRIGGERS.iter().any(|(t, _)| *t == view.trigger) {
+    let trigger = Trigger::parse(&view.trigger);
+    if trigger.is_none() {
         errors.push("When: pick what sets the rule off.".to_owned());
     }
     let keywords: Vec<String> = view
@@ -270,7 +270,7 @@ fn parse(view: &RuleView, choices: &Choices) -> std::result::Result<RuleInput, V
         .map(|k| k.trim().to_owned())
         .filter(|k| !k.is_empty())
         .collect();
-    if view.trigger == "keywords" && keywords.is_empty() {
+    if trigger == Some(Trigger::Keywords) && keywords.is_empty() {
         errors.push("Words: list at least one, separated by commas.".to_owned());
     }
     if keywords.len() > 50 || keywords.iter().any(|k| k.chars().count() > 100) {
@@ -287,7 +287,7 @@ fn parse(view: &RuleView, choices: &Choices) -> std::result::Result<RuleInput, V
         n
     };
     let idle_minutes = minutes(&view.idle_minutes, "Waiting for", 10_080, &mut errors);
-    if view.trigger == "idle" && idle_minutes.is_none() && view.idle_minutes.is_empty() {
+    if trigger == Some(Trigger::Idle) && idle_minutes.is_none() && view.idle_minutes.is_empty() {
         errors.push("Waiting for: how many minutes without an answer.".to_owned());
     }
     let cooldown_minutes = minutes(
@@ -342,12 +342,12 @@ fn parse(view: &RuleView, choices: &Choices) -> std::result::Result<RuleInput, V
     if actions.is_empty() && errors.is_empty() {
         errors.push("Then: choose at least one thing the rule does.".to_owned());
     }
-    if !errors.is_empty() {
+    let Some(trigger) = trigger.filter(|_| errors.is_empty()) else {
         return Err(errors);
-    }
+    };
     Ok(RuleInput {
         name: view.name.clone(),
-        trigger: view.trigger.clone(),
+        trigger,
         keywords,
         idle_minutes,
         channel_id,
@@ -369,7 +369,7 @@ pub struct AutomationsPage {
     errors: Vec<String>,
     /// Which rule the errors are about (`None`: the new one).
     errors_for: Option<Uuid>,
-    triggers: [(&'static str, &'static str); 5],
+    triggers: &'static [Trigger],
     priorities: &'static [Priority],
     channels: Vec<(String, String)>,
     labels: Vec<(String, String)>,
@@ -413,7 +413,7 @@ async fn render(
         new_rule,
         errors,
         errors_for,
-        triggers: TRIGGERS,
+        triggers: Trigger::ALL,
         priorities: Priority::ALL,
         channels: choices.channels,
         labels: choices.labels,

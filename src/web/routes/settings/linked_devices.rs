@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::channels::waha::client::{WahaSession, Webhook};
 use crate::channels::waha::{API_KEY_PURPOSE, WEBHOOK_KEY_PURPOSE, network};
 use crate::channels::whatsapp_web::store::SessionStore;
+use crate::domain::WahaStatus;
 use crate::error::{AppError, Result};
 use crate::features::audit;
 use crate::features::billing::limits::{self, Counted};
@@ -318,7 +319,7 @@ async fn current_view(
     let waiting_for_scan = session.status == WebStatus::Waiting && session.pair_phone.is_none();
     let mut view = status_view(state, org_id, page, session)?;
     view.on_waha = waha.is_some();
-    let shows_qr = |bridge: &WahaBridge| bridge.waha_status.as_deref() == Some("SCAN_QR_CODE");
+    let shows_qr = |bridge: &WahaBridge| bridge.waha_status == Some(WahaStatus::ScanQrCode);
     if let Some((_, waha)) = waha.filter(|(bridge, _)| waiting_for_scan && shows_qr(bridge)) {
         match waha.qr().await {
             Ok(Some(code)) => view.qr_svg = Some(qr_svg(code.as_bytes())?),

@@ -18,6 +18,7 @@ use crate::channels::waha::webhook::{self, Event};
 use crate::channels::waha::{WEBHOOK_KEY_PURPOSE, signature};
 use crate::channels::whatsapp_web::events;
 use crate::channels::whatsapp_web::link::SessionEvent;
+use crate::domain::WahaStatus;
 use crate::infra::db;
 use crate::infra::db::web_sessions::WebStatus;
 use crate::state::AppState;
@@ -128,7 +129,7 @@ async fn status_events(
     org_id: Uuid,
     bridge: &db::waha_bridges::WahaBridge,
     session: &db::web_sessions::WebSession,
-    status: &str,
+    status: &WahaStatus,
     me: Option<(String, String)>,
 ) -> anyhow::Result<Vec<SessionEvent>> {
     let current = session.status;
@@ -141,7 +142,7 @@ async fn status_events(
     let client =
         || crate::channels::waha::sender::session(&state.secrets, &state.waha_http, org_id, bridge);
     Ok(match status {
-        "WORKING" => {
+        WahaStatus::Working => {
             let (phone, name) = match me {
                 Some(me) => me,
                 None => {
@@ -157,10 +158,10 @@ async fn status_events(
             };
             vec![SessionEvent::Linked { phone, name }]
         }
-        "SCAN_QR_CODE" if was_linked => vec![SessionEvent::LoggedOut {
+        WahaStatus::ScanQrCode if was_linked => vec![SessionEvent::LoggedOut {
             reason: "WAHA asks for a new scan: the phone removed the link".into(),
         }],
-        "SCAN_QR_CODE" => match &session.pair_phone {
+        WahaStatus::ScanQrCode => match &session.pair_phone {
             // Linking by code: WAHA gives one only while waiting for a scan.
             Some(phone) => {
                 let waha = client()?;
@@ -177,11 +178,11 @@ async fn status_events(
             }
             None => vec![],
         },
-        "STARTING" if was_linked => vec![SessionEvent::Disconnected],
-        "FAILED" => vec![SessionEvent::LoggedOut {
+        WahaStatus::Starting if was_linked => vec![SessionEvent::Disconnected],
+        WahaStatus::Failed => vec![SessionEvent::LoggedOut {
             reason: "WAHA reports the session failed".into(),
         }],
-        "STOPPED" => vec![SessionEvent::LoggedOut {
+        WahaStatus::Stopped => vec![SessionEvent::LoggedOut {
             reason: "the session was stopped on the WAHA server".into(),
         }],
         _ => vec![],
