@@ -11,6 +11,7 @@ pub mod billing;
 pub mod bookings;
 pub mod campaigns;
 pub mod documents;
+pub mod environment;
 pub mod erasure;
 pub mod export;
 pub mod import;

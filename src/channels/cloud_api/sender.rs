@@ -33,6 +33,7 @@ use uuid::Uuid;
 
 use crate::channels::cloud_api::graph::GraphError;
 use crate::domain::{DeliveryStatus, MessageKind};
+use crate::features::environment::Environment;
 use crate::features::inbox::delivery;
 use crate::infra::db;
 use crate::infra::db::cloud_channels::CloudChannel;
@@ -41,7 +42,6 @@ use crate::infra::db::messages::Message;
 use crate::infra::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
 use crate::infra::secrets::SecretsError;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::environment::Environment;
 
 /// Why a message fails when its channel's stored token cannot be read.
 pub const UNREADABLE_TOKEN: &str = "This number's stored access token cannot be read (it was not \
