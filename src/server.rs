@@ -274,7 +274,7 @@ fn spawn_waiting_rules(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(crate::features::automation::idle::EVERY);
         loop {
             tick.tick().await;
-            if let Err(e) = crate::features::automation::idle::sweep(&state).await {
+            if let Err(e) = crate::features::automation::idle::sweep(&state.env()).await {
                 tracing::warn!(error = %format!("{e:#}"), "waiting-rules sweep failed");
             }
         }
@@ -297,10 +297,10 @@ fn spawn_sweeps(state: AppState) -> tokio::task::JoinHandle<()> {
             {
                 tracing::warn!(error = %e, "rate limit sweep failed");
             }
-            if let Err(e) = crate::features::billing::lapsed_workspaces::sweep(&state).await {
+            if let Err(e) = crate::features::billing::lapsed_workspaces::sweep(&state.env()).await {
                 tracing::warn!(error = %format!("{e:#}"), "lapsed workspaces sweep failed");
             }
-            if let Err(e) = crate::features::retention::sweep(&state).await {
+            if let Err(e) = crate::features::retention::sweep(&state.env()).await {
                 tracing::warn!(error = %format!("{e:#}"), "message retention sweep failed");
             }
         }

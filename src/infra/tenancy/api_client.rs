@@ -57,7 +57,9 @@ impl FromRequestParts<AppState> for ApiClient {
         let Some(row) = db::api_tokens::authenticate(&mut tx, &token.hash()).await? else {
             return Err(ApiError(AppError::Unauthorized));
         };
-        let standing = crate::features::billing::standing::of_workspace(state, &mut tx).await?;
+        let standing =
+            crate::features::billing::standing::of_workspace(&state.config, &state.clock, &mut tx)
+                .await?;
         Ok(ApiClient {
             org_id: token.org_id,
             token_id: row.id,

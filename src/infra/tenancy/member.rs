@@ -202,7 +202,9 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
         if !C::allows(role) {
             return Err(AppError::Forbidden(C::WHAT));
         }
-        let standing = crate::features::billing::standing::of_workspace(state, &mut tx).await?;
+        let standing =
+            crate::features::billing::standing::of_workspace(&state.config, &state.clock, &mut tx)
+                .await?;
         let page = Page {
             csrf_token: session.csrf_token().await?,
             flash: session.take_flash().await?,
@@ -246,18 +248,18 @@ impl CurrentUser {
     }
 
     /// The user's own workspaces, across tenants (the switcher).
-    pub async fn workspaces(&self, state: &AppState) -> Result<Vec<db::orgs::UserWorkspace>> {
-        workspaces_of(state, self.user.id).await
+    pub async fn workspaces(&self, pool: &sqlx::PgPool) -> Result<Vec<db::orgs::UserWorkspace>> {
+        workspaces_of(pool, self.user.id).await
     }
 }
 
 /// A user's workspaces (user scope: their own memberships only). Used by
 /// the switcher and by login, which has just proved who the user is.
 pub async fn workspaces_of(
-    state: &AppState,
+    pool: &sqlx::PgPool,
     user_id: Uuid,
 ) -> Result<Vec<db::orgs::UserWorkspace>> {
-    let mut scope = super::UserScopeTx::open(&state.pool, user_id).await?;
+    let mut scope = super::UserScopeTx::open(pool, user_id).await?;
     let list = db::orgs::list_for_user(&mut scope).await?;
     scope.commit().await?;
     Ok(list)

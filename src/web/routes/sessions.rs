@@ -76,7 +76,7 @@ async fn sign_out_others(
     let actor = user.actor(ip);
     let count = ended.len().to_string();
     audit::for_user(
-        &state,
+        &state.pool,
         &actor,
         "sign_in.others_signed_out",
         &[("sessions", &count)],

@@ -84,9 +84,11 @@ pub async fn submit(
         email: Some(user.email.clone()),
         ip: Some(ip),
     };
-    let Some(proof) = second_factor::check(&state, user.id, &form.code).await? else {
+    let Some(proof) =
+        second_factor::check(&state.pool, &state.secrets, user.id, &form.code).await?
+    else {
         crate::features::audit::for_user(
-            &state,
+            &state.pool,
             &actor,
             "sign_in_failed",
             &[("reason", "wrong second-factor code")],
