@@ -1,6 +1,7 @@
 //! Infrastructure: configuration, the clock, Postgres (pool, embedded
 //! cluster, queries, the tenant context), the job queue and the instance's
-//! `LISTEN` connection, sealed secrets, mail, media files, sessions, TLS.
+//! `LISTEN` connection, sealed secrets, random tokens, mail, media files,
+//! sessions, TLS.
 //! Nothing here knows about HTTP routes.
 
 pub mod audit_log;
@@ -19,3 +20,4 @@ pub mod secrets;
 pub mod session_store;
 pub mod tenancy;
 pub mod tls;
+pub mod tokens;

@@ -6,10 +6,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use uuid::Uuid;
 
-use super::{tokens, totp};
+use super::totp;
 use crate::infra::db;
 use crate::infra::rate_limit::{self, SECOND_FACTOR_PER_USER};
 use crate::infra::secrets::SecretBox;
+use crate::infra::tokens;
 
 /// The purpose a TOTP secret is sealed for (bound to the user's id).
 pub const SEALED_PURPOSE: &str = "totp";

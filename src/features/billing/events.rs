@@ -8,7 +8,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::plans::{Plan, Prices};
+use crate::domain::{Plan, Prices};
 use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::db::billing::{Invoice, SubscriptionState};

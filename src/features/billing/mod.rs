@@ -5,7 +5,6 @@
 pub mod events;
 pub mod lapsed_workspaces;
 pub mod limits;
-pub mod plans;
 pub mod signature;
 pub mod standing;
 pub mod stripe_api;

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::csv_file::rows_from;
 use super::mapping::Field;
 use crate::domain::contact::ContactForm;
+use crate::domain::csv_file::rows_from;
 use crate::domain::{AttributeDef, Country, OnDuplicate};
 use crate::features::billing::limits::{self, Counted, OverLimit};
 use crate::features::environment::Environment;

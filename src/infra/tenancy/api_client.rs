@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::TenantTx;
 use crate::error::AppError;
-use crate::features::auth::tokens::TenantToken;
 use crate::infra::db;
+use crate::infra::tokens::TenantToken;
 use crate::state::AppState;
 
 /// Prefix of workspace API tokens.

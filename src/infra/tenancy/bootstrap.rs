@@ -6,10 +6,10 @@ use uuid::Uuid;
 
 use super::TenantTx;
 use crate::domain::{EmailAddress, Role};
-use crate::features::auth::tokens::TenantToken;
 use crate::infra::db;
 use crate::infra::db::invitations::Invitation;
 use crate::infra::db::users::InsertUserError;
+use crate::infra::tokens::TenantToken;
 use crate::state::AppState;
 
 /// Prefix of invitation tokens in links.

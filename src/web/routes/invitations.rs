@@ -14,11 +14,11 @@ use crate::domain::NewPassword;
 use crate::domain::text::required_text;
 use crate::error::{AppError, Result};
 use crate::features::auth::password;
-use crate::features::auth::tokens::TenantToken;
 use crate::infra::tenancy::bootstrap::{self, BootstrapError, INVITATION_PREFIX, InvitationView};
 use crate::infra::tenancy::member::{MaybeUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
+use crate::infra::tokens::TenantToken;
 use crate::state::AppState;
 use crate::web::routes::MessagePage;
 
