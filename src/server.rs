@@ -158,13 +158,13 @@ impl Drop for AbortOnDrop {
 }
 
 /// `wacrm secrets rotate`: as the application's role, so row-level security
-/// holds as it does for requests (see `crate::infra::secrets::rotate`).
+/// holds as it does for requests (see `crate::features::secret_rotation`).
 async fn rotate_secrets(database: &Database, config: &Config) -> anyhow::Result<()> {
     let secrets =
         crate::infra::secrets::SecretBox::load(config.secret_key.as_ref(), &config.data_dir)?;
     let pool = db::app_pool(&database.admin, 2).await?;
     println!("re-sealing with key {}", secrets.sealing_key_id());
-    let rotated = crate::infra::secrets::rotate::rotate(&pool, &secrets).await;
+    let rotated = crate::features::secret_rotation::rotate(&pool, &secrets).await;
     pool.close().await;
     let tallies = rotated?;
     for tally in &tallies {
