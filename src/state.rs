@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use sqlx::PgPool;
 
 use crate::features::environment::Environment;
@@ -100,5 +101,25 @@ impl AppState {
     /// (a handful of `Arc` clones).
     pub fn env(&self) -> Environment {
         Environment::from(self)
+    }
+}
+
+// The pieces the tenancy extractors (`infra::tenancy`) and the client
+// address read, so they need not name `AppState`.
+impl FromRef<AppState> for PgPool {
+    fn from_ref(state: &AppState) -> PgPool {
+        state.pool.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Config> {
+    fn from_ref(state: &AppState) -> Arc<Config> {
+        state.config.clone()
+    }
+}
+
+impl FromRef<AppState> for crate::infra::clock::Clock {
+    fn from_ref(state: &AppState) -> crate::infra::clock::Clock {
+        state.clock.clone()
     }
 }

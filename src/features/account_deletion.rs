@@ -22,7 +22,6 @@ use uuid::Uuid;
 
 use crate::domain::Role;
 use crate::features::audit::{self, Actor};
-use crate::features::billing::standing::RETENTION;
 use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::db::users::User;
@@ -30,6 +29,7 @@ use crate::infra::jobs;
 use crate::infra::mail::Email;
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::departure::DepartureTx;
+use crate::infra::tenancy::standing::RETENTION;
 
 /// What deleting the account does to one workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,9 +102,7 @@ impl WorkspaceFate {
     /// When a workspace deleted with the account is gone for good, as a day.
     pub fn purge_day(&self) -> String {
         match &self.fate {
-            Fate::DeletedWithIt { purge_at, .. } => {
-                crate::features::billing::standing::date(purge_at)
-            }
+            Fate::DeletedWithIt { purge_at, .. } => crate::infra::tenancy::standing::date(purge_at),
             _ => String::new(),
         }
     }

@@ -5,6 +5,7 @@
 //! Nothing here knows about HTTP routes.
 
 pub mod audit_log;
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod db;

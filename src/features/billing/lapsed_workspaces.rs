@@ -13,10 +13,10 @@
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::standing::RETENTION;
 use crate::features::environment::Environment;
 use crate::features::retention::{Doomed, Going, RowLock, sweeper_tx};
 use crate::infra::db;
+use crate::infra::tenancy::standing::RETENTION;
 use crate::infra::tenancy::{TenantTx, bootstrap};
 
 /// What one sweep did.
@@ -123,7 +123,7 @@ pub async fn sweep(env: &Environment) -> anyhow::Result<Swept> {
     .await?
     .rows_affected();
     for (org_id, since) in past_due(env).await? {
-        if now >= since + super::standing::GRACE {
+        if now >= since + crate::infra::tenancy::standing::GRACE {
             swept.warned += usize::from(warn_read_only(env, org_id).await?);
         }
     }
@@ -152,7 +152,7 @@ async fn warn(
     purge_at: OffsetDateTime,
     warning: Warning,
 ) -> anyhow::Result<bool> {
-    let when = super::standing::date(&purge_at);
+    let when = crate::infra::tenancy::standing::date(&purge_at);
     let link = env.url("/settings/billing");
     warn_owners_once(
         env,

@@ -150,7 +150,7 @@ async fn deliver(env: &Environment, tx: &mut TenantTx, due: &Scheduled) -> anyho
         return Ok(Outcome::NotSent("its conversation is gone.".into()));
     };
     let standing =
-        crate::features::billing::standing::of_workspace(&env.config, &env.clock, tx).await?;
+        crate::infra::tenancy::standing::of_workspace(&env.config, &env.clock, tx).await?;
     if let Some(reason) = standing.read_only_reason() {
         return Ok(Outcome::NotSent(reason));
     }

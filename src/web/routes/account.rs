@@ -16,13 +16,13 @@ use crate::error::Result;
 use crate::features::account_deletion::{self, Outcome, WorkspaceFate};
 use crate::features::auth::password::{self, Verified};
 use crate::features::auth::second_factor;
+use crate::infra::client_ip::ClientIp;
 use crate::infra::db;
 use crate::infra::rate_limit::{self, LOGIN_PER_EMAIL};
 use crate::infra::session_store;
 use crate::infra::tenancy::member::{CurrentUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::state::AppState;
-use crate::web::client_ip::ClientIp;
 use crate::web::routes::MessagePage;
 
 const PAGE: &str = "/profile/delete";

@@ -108,7 +108,7 @@ async fn create(
         )
             .into_response());
     }
-    let org_id = bootstrap::create_workspace(&state, user.user.id, &name)
+    let org_id = bootstrap::create_workspace(&state.pool, user.user.id, &name)
         .await
         .map_err(anyhow::Error::new)?;
     user.session.set_org_id(Some(org_id)).await?;

@@ -9,13 +9,13 @@ use serde::Deserialize;
 use crate::domain::EmailAddress;
 use crate::error::Result;
 use crate::features::auth::password::{self, Verified};
+use crate::infra::client_ip::ClientIp;
 use crate::infra::db;
 use crate::infra::rate_limit::{self, LOGIN_PER_EMAIL, LOGIN_PER_IP};
 use crate::infra::tenancy::member::{MaybeUser, Page, workspaces_of};
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tokens;
 use crate::state::AppState;
-use crate::web::client_ip::ClientIp;
 use crate::web::device_cookie;
 use crate::web::routes::safe_next;
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::domain::{EmailAddress, NewPassword};
 use crate::error::Result;
 use crate::features::auth::password;
+use crate::infra::client_ip::ClientIp;
 use crate::infra::db;
 use crate::infra::db::user_tokens::Purpose;
 use crate::infra::jobs;
@@ -20,7 +21,6 @@ use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::infra::tokens;
 use crate::state::AppState;
-use crate::web::client_ip::ClientIp;
 use crate::web::routes::MessagePage;
 
 #[derive(Template, WebTemplate)]

@@ -14,6 +14,7 @@ use super::login::{SignedIn, user_agent};
 use crate::error::Result;
 use crate::features::audit::Actor;
 use crate::features::auth::second_factor::{self, Proof};
+use crate::infra::client_ip::ClientIp;
 use crate::infra::db;
 use crate::infra::rate_limit::{self, LOGIN_PER_IP};
 use crate::infra::tenancy::member::Page;
@@ -21,7 +22,6 @@ use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::infra::tokens;
 use crate::state::AppState;
-use crate::web::client_ip::ClientIp;
 use crate::web::device_cookie;
 
 #[derive(Template, WebTemplate)]

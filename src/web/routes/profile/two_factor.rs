@@ -15,12 +15,12 @@ use crate::error::Result;
 use crate::features::audit;
 use crate::features::auth::second_factor::{self, SEALED_PURPOSE};
 use crate::features::auth::totp;
+use crate::infra::client_ip::ClientIp;
 use crate::infra::db;
 use crate::infra::tenancy::member::{CurrentUser, Page, workspaces_of};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::infra::tokens;
 use crate::state::AppState;
-use crate::web::client_ip::ClientIp;
 use crate::web::qr::qr_svg;
 
 const ISSUER: &str = "wacrm";

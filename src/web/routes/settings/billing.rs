@@ -41,7 +41,7 @@ pub struct BillingPage {
 
 impl BillingPage {
     fn date(at: &OffsetDateTime) -> String {
-        crate::features::billing::standing::date(at)
+        crate::infra::tenancy::standing::date(at)
     }
 
     fn amount(cents: &i64, currency: &str) -> String {
