@@ -261,7 +261,7 @@ fn spawn_background_with(state: &AppState, worker: bool) -> Vec<tokio::task::Joi
     }
     tasks.extend([
         crate::infra::notifications::spawn(state.pool.clone(), subscribers),
-        crate::channels::whatsapp_web::supervisor::spawn(state.clone()),
+        crate::channels::whatsapp_web::supervisor::spawn(state.env(), state.web_connector.clone()),
         spawn_sweeps(state.clone()),
         spawn_waiting_rules(state.clone()),
     ]);

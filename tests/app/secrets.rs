@@ -289,7 +289,7 @@ async fn rotating_reseals_every_secret_with_the_first_key_so_the_old_key_can_go(
         .await
         .unwrap();
     wacrm::channels::whatsapp_web::events::apply(
-        &app.state,
+        &app.state.env(),
         globex,
         web_channel,
         SessionEvent::Qr {
