@@ -13,7 +13,7 @@
 use uuid::Uuid;
 
 use super::client::{OutgoingFile, WahaError, WahaSession};
-use crate::channels::cloud_api::sender::{give_up, stored_file};
+use crate::channels::outbound::{give_up, stored_file};
 use crate::domain::MessageKind;
 use crate::features::environment::Environment;
 use crate::features::inbox::delivery;

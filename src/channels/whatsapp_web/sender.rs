@@ -17,7 +17,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::link::{WebFile, WebOutgoing, WebQuoted};
-use crate::channels::cloud_api::sender::{give_up, stored_file};
+use crate::channels::outbound::{give_up, stored_file};
 use crate::channels::send_slot::take_send_slot;
 use crate::domain::MessageKind;
 use crate::features::environment::Environment;
