@@ -5,186 +5,178 @@ use super::*;
 
 // COPY text format.
 
-pub(crate) fn text(buf: &mut Vec<u8>, s: &str) {
-    for &b in s.as_bytes() {
-        match b {
-            b'\\' => buf.extend_from_slice(b"\\\\"),
-            b'\t' => buf.extend_from_slice(b"\\t"),
-            b'\n' => buf.extend_from_slice(b"\\n"),
-            b'\r' => buf.extend_from_slice(b"\\r"),
-            _ => buf.push(b),
+/// One row of `COPY` text: each field after the first is preceded by a tab.
+pub(crate) struct Row<'a> {
+    buf: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl Row<'_> {
+    fn field(&mut self) -> &mut Vec<u8> {
+        if !std::mem::take(&mut self.first) {
+            self.buf.push(b'\t');
+        }
+        self.buf
+    }
+
+    fn null(&mut self) -> &mut Self {
+        self.field().extend_from_slice(b"\\N");
+        self
+    }
+
+    pub(crate) fn text(&mut self, s: &str) -> &mut Self {
+        let buf = self.field();
+        for &b in s.as_bytes() {
+            match b {
+                b'\\' => buf.extend_from_slice(b"\\\\"),
+                b'\t' => buf.extend_from_slice(b"\\t"),
+                b'\n' => buf.extend_from_slice(b"\\n"),
+                b'\r' => buf.extend_from_slice(b"\\r"),
+                _ => buf.push(b),
+            }
+        }
+        self
+    }
+
+    pub(crate) fn opt_text(&mut self, s: Option<&str>) -> &mut Self {
+        match s {
+            Some(s) => self.text(s),
+            None => self.null(),
+        }
+    }
+
+    /// A value whose `Display` needs no escaping (numbers).
+    pub(crate) fn plain(&mut self, v: impl std::fmt::Display) -> &mut Self {
+        write!(self.field(), "{v}").unwrap();
+        self
+    }
+
+    pub(crate) fn uuid(&mut self, id: Uuid) -> &mut Self {
+        let mut tmp = Uuid::encode_buffer();
+        self.field()
+            .extend_from_slice(id.hyphenated().encode_lower(&mut tmp).as_bytes());
+        self
+    }
+
+    pub(crate) fn opt_uuid(&mut self, id: Option<Uuid>) -> &mut Self {
+        match id {
+            Some(id) => self.uuid(id),
+            None => self.null(),
+        }
+    }
+
+    pub(crate) fn timestamp(&mut self, us: i64) -> &mut Self {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000).unwrap();
+        write!(
+            self.field(),
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.microsecond()
+        )
+        .unwrap();
+        self
+    }
+
+    pub(crate) fn opt_timestamp(&mut self, us: Option<i64>) -> &mut Self {
+        match us {
+            Some(us) => self.timestamp(us),
+            None => self.null(),
         }
     }
 }
 
-pub(crate) fn opt_text(buf: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        Some(s) => text(buf, s),
-        None => buf.extend_from_slice(b"\\N"),
+/// One `COPY` row per item, written by `row`, handed to `out` in chunks of
+/// about `CHUNK` bytes (and once more at the end).
+pub(crate) fn copy_rows<T>(
+    items: impl IntoIterator<Item = T>,
+    out: &mut dyn FnMut(&mut Vec<u8>),
+    mut row: impl FnMut(&mut Row<'_>, T),
+) {
+    let mut buf = Vec::with_capacity(CHUNK + 4096);
+    for item in items {
+        row(
+            &mut Row {
+                buf: &mut buf,
+                first: true,
+            },
+            item,
+        );
+        buf.push(b'\n');
+        if buf.len() >= CHUNK {
+            out(&mut buf);
+        }
     }
-}
-
-pub(crate) fn uuid(buf: &mut Vec<u8>, id: Uuid) {
-    let mut tmp = Uuid::encode_buffer();
-    buf.extend_from_slice(id.hyphenated().encode_lower(&mut tmp).as_bytes());
-}
-
-pub(crate) fn opt_uuid(buf: &mut Vec<u8>, id: Option<Uuid>) {
-    match id {
-        Some(id) => uuid(buf, id),
-        None => buf.extend_from_slice(b"\\N"),
-    }
-}
-
-pub(crate) fn timestamp(buf: &mut Vec<u8>, us: i64) {
-    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000).unwrap();
-    write!(
-        buf,
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    )
-    .unwrap();
-}
-
-pub(crate) fn opt_timestamp(buf: &mut Vec<u8>, us: Option<i64>) {
-    match us {
-        Some(us) => timestamp(buf, us),
-        None => buf.extend_from_slice(b"\\N"),
-    }
-}
-
-pub(crate) fn tab(buf: &mut Vec<u8>) {
-    buf.push(b'\t');
+    out(&mut buf);
 }
 
 pub(crate) fn contact_rows(plan: &Plan, out: &mut dyn FnMut(&mut Vec<u8>)) {
-    let mut buf = Vec::with_capacity(CHUNK + 4096);
-    for c in &plan.contacts {
-        uuid(&mut buf, plan.orgs[c.org as usize].id);
-        tab(&mut buf);
-        uuid(&mut buf, c.id);
-        tab(&mut buf);
-        text(&mut buf, &c.name);
-        tab(&mut buf);
-        text(&mut buf, &c.phone);
-        tab(&mut buf);
-        opt_text(&mut buf, c.email.as_deref());
-        tab(&mut buf);
-        timestamp(&mut buf, c.created_us);
-        tab(&mut buf);
-        timestamp(&mut buf, c.created_us);
-        buf.push(b'\n');
-        if buf.len() >= CHUNK {
-            out(&mut buf);
-        }
-    }
-    out(&mut buf);
+    copy_rows(&plan.contacts, out, |row, c| {
+        row.uuid(plan.orgs[c.org as usize].id)
+            .uuid(c.id)
+            .text(&c.name)
+            .text(&c.phone)
+            .opt_text(c.email.as_deref())
+            .timestamp(c.created_us)
+            .timestamp(c.created_us);
+    });
 }
 
 pub(crate) fn conversation_rows(plan: &Plan, out: &mut dyn FnMut(&mut Vec<u8>)) {
-    let mut buf = Vec::with_capacity(CHUNK + 4096);
-    for c in &plan.conversations {
+    copy_rows(&plan.conversations, out, |row, c| {
         let org = &plan.orgs[c.org as usize];
-        uuid(&mut buf, org.id);
-        tab(&mut buf);
-        uuid(&mut buf, c.id);
-        tab(&mut buf);
-        uuid(&mut buf, org.channel);
-        tab(&mut buf);
-        uuid(&mut buf, c.contact);
-        tab(&mut buf);
-        text(&mut buf, c.status);
-        tab(&mut buf);
-        opt_timestamp(&mut buf, c.snoozed_until_us);
-        tab(&mut buf);
-        opt_uuid(&mut buf, c.assignee);
-        tab(&mut buf);
-        text(&mut buf, c.priority);
-        tab(&mut buf);
-        timestamp(&mut buf, c.last_us);
-        tab(&mut buf);
-        opt_timestamp(&mut buf, c.last_inbound_us);
-        tab(&mut buf);
-        text(&mut buf, &c.preview);
-        tab(&mut buf);
-        write!(buf, "{}", c.inbound).unwrap();
-        tab(&mut buf);
-        timestamp(&mut buf, c.created_us);
-        buf.push(b'\n');
-        if buf.len() >= CHUNK {
-            out(&mut buf);
-        }
-    }
-    out(&mut buf);
+        row.uuid(org.id)
+            .uuid(c.id)
+            .uuid(org.channel)
+            .uuid(c.contact)
+            .text(c.status)
+            .opt_timestamp(c.snoozed_until_us)
+            .opt_uuid(c.assignee)
+            .text(c.priority)
+            .timestamp(c.last_us)
+            .opt_timestamp(c.last_inbound_us)
+            .text(&c.preview)
+            .plain(c.inbound)
+            .timestamp(c.created_us);
+    });
 }
 
 pub(crate) fn read_rows(plan: &Plan, out: &mut dyn FnMut(&mut Vec<u8>)) {
-    let mut buf = Vec::with_capacity(CHUNK + 4096);
-    for c in &plan.conversations {
-        let Some(read) = c.owner_read else { continue };
+    let read = plan
+        .conversations
+        .iter()
+        .filter_map(|c| Some((c, c.owner_read?)));
+    copy_rows(read, out, |row, (c, read)| {
         let org = &plan.orgs[c.org as usize];
-        uuid(&mut buf, org.id);
-        tab(&mut buf);
-        uuid(&mut buf, c.id);
-        tab(&mut buf);
-        uuid(&mut buf, org.owner);
-        tab(&mut buf);
-        write!(buf, "{read}").unwrap();
-        buf.push(b'\n');
-        if buf.len() >= CHUNK {
-            out(&mut buf);
-        }
-    }
-    out(&mut buf);
+        row.uuid(org.id).uuid(c.id).uuid(org.owner).plain(read);
+    });
 }
 
 pub(crate) fn message_rows(plan: &Plan, out: &mut dyn FnMut(&mut Vec<u8>)) {
-    let mut buf = Vec::with_capacity(CHUNK + 4096);
-    for r in &plan.messages {
+    copy_rows(&plan.messages, out, |row, r| {
         let c = &plan.conversations[r.conversation as usize];
         let org = &plan.orgs[c.org as usize];
         let m = message(&plan.vocabulary, c, &org.members, r.seq, r.at_us);
-        uuid(&mut buf, org.id);
-        tab(&mut buf);
-        uuid(&mut buf, m.id);
-        tab(&mut buf);
-        uuid(&mut buf, c.id);
-        tab(&mut buf);
-        uuid(&mut buf, org.channel);
-        tab(&mut buf);
-        text(&mut buf, if m.inbound { "in" } else { "out" });
-        tab(&mut buf);
-        text(&mut buf, m.kind);
-        tab(&mut buf);
-        text(&mut buf, &m.body);
-        tab(&mut buf);
-        opt_text(&mut buf, m.media.as_deref());
-        tab(&mut buf);
-        text(&mut buf, m.sender_kind);
-        tab(&mut buf);
-        opt_uuid(&mut buf, m.sender);
-        tab(&mut buf);
-        text(&mut buf, if m.private { "t" } else { "f" });
-        tab(&mut buf);
-        opt_text(&mut buf, m.provider_id.as_deref());
-        tab(&mut buf);
-        text(&mut buf, m.status);
-        tab(&mut buf);
-        opt_text(&mut buf, m.error);
-        tab(&mut buf);
-        timestamp(&mut buf, r.at_us);
-        buf.push(b'\n');
-        if buf.len() >= CHUNK {
-            out(&mut buf);
-        }
-    }
-    out(&mut buf);
+        row.uuid(org.id)
+            .uuid(m.id)
+            .uuid(c.id)
+            .uuid(org.channel)
+            .text(if m.inbound { "in" } else { "out" })
+            .text(m.kind)
+            .text(&m.body)
+            .opt_text(m.media.as_deref())
+            .text(m.sender_kind)
+            .opt_uuid(m.sender)
+            .text(if m.private { "t" } else { "f" })
+            .opt_text(m.provider_id.as_deref())
+            .text(m.status)
+            .opt_text(m.error)
+            .timestamp(r.at_us);
+    });
 }
 
 pub(crate) type RowWriter = fn(&Plan, &mut dyn FnMut(&mut Vec<u8>));

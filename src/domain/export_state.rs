@@ -13,6 +13,15 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// `data_exports.scope`: the whole workspace, or one contact's data
+    /// (a data-subject request).
+    pub enum ExportScope {
+        Workspace = "workspace",
+        Contact = "contact",
+    }
+}
+
 impl ExportState {
     /// Queued or running: the page keeps polling it.
     pub fn is_live(self) -> bool {
@@ -24,5 +33,5 @@ impl ExportState {
 mod tests {
     use super::*;
 
-    text_enum_tests!(ExportState);
+    text_enum_tests!(ExportState, ExportScope);
 }

@@ -1,24 +1,26 @@
 //! What a message is, whatever channel carried it.
 
-/// The kinds of message WhatsApp knows, plus wacrm's private notes; a kind
-/// wacrm does not understand is `Unknown` and keeps its raw payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageKind {
-    Text,
-    Image,
-    Audio,
-    Video,
-    Document,
-    Sticker,
-    Location,
-    Contacts,
-    Reaction,
-    Interactive,
-    Template,
-    Note,
-    /// A catalogue cart the customer sent (Cloud API `order`).
-    Order,
-    Unknown,
+text_enum! {
+    /// The kinds of message WhatsApp knows, plus wacrm's private notes
+    /// (`messages.kind`); a kind wacrm does not understand is `Unknown` and
+    /// keeps its raw payload.
+    pub enum MessageKind {
+        Text = "text",
+        Image = "image",
+        Audio = "audio",
+        Video = "video",
+        Document = "document",
+        Sticker = "sticker",
+        Location = "location",
+        Contacts = "contacts",
+        Reaction = "reaction",
+        Interactive = "interactive",
+        Template = "template",
+        Note = "note",
+        /// A catalogue cart the customer sent (Cloud API `order`).
+        Order = "order",
+        Unknown = "unknown",
+    }
 }
 
 impl MessageKind {
@@ -33,36 +35,10 @@ impl MessageKind {
         }
     }
 
-    const NAMES: [(MessageKind, &'static str); 14] = [
-        (MessageKind::Text, "text"),
-        (MessageKind::Image, "image"),
-        (MessageKind::Audio, "audio"),
-        (MessageKind::Video, "video"),
-        (MessageKind::Document, "document"),
-        (MessageKind::Sticker, "sticker"),
-        (MessageKind::Location, "location"),
-        (MessageKind::Contacts, "contacts"),
-        (MessageKind::Reaction, "reaction"),
-        (MessageKind::Interactive, "interactive"),
-        (MessageKind::Template, "template"),
-        (MessageKind::Note, "note"),
-        (MessageKind::Order, "order"),
-        (MessageKind::Unknown, "unknown"),
-    ];
-
-    /// Anything unrecognised is `Unknown` (kept, shown as unsupported).
-    pub fn parse(input: &str) -> MessageKind {
-        Self::NAMES
-            .iter()
-            .find(|(_, name)| *name == input)
-            .map_or(MessageKind::Unknown, |(kind, _)| *kind)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(kind, _)| *kind == self)
-            .map_or("unknown", |(_, name)| name)
+    /// The kind of a provider's message type name: anything unrecognised is
+    /// `Unknown` (kept, shown as unsupported), never an error.
+    pub fn of_provider_type(type_name: &str) -> MessageKind {
+        MessageKind::parse(type_name).unwrap_or(MessageKind::Unknown)
     }
 
     /// Carries a media file.
@@ -182,7 +158,7 @@ mod tests {
     use super::DeliveryStatus::*;
     use super::*;
 
-    text_enum_tests!(Direction, SenderKind);
+    text_enum_tests!(MessageKind, Direction, SenderKind);
 
     #[test]
     fn delivery_statuses_are_stored_as_parsed() {
@@ -206,9 +182,12 @@ mod tests {
 
     #[test]
     fn unknown_kinds_are_kept_as_unknown() {
-        assert_eq!(MessageKind::parse("image"), MessageKind::Image);
-        assert_eq!(MessageKind::parse("order"), MessageKind::Order);
-        assert_eq!(MessageKind::parse("referral"), MessageKind::Unknown);
+        assert_eq!(MessageKind::of_provider_type("image"), MessageKind::Image);
+        assert_eq!(MessageKind::of_provider_type("order"), MessageKind::Order);
+        assert_eq!(
+            MessageKind::of_provider_type("referral"),
+            MessageKind::Unknown
+        );
         assert_eq!(MessageKind::Sticker.as_str(), "sticker");
     }
 }

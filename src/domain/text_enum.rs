@@ -75,3 +75,70 @@ macro_rules! text_enum_tests {
         }
     };
 }
+
+/// Declares an enum of the values a provider (Stripe, Meta) documents for a
+/// field it owns, stored as `text` as the provider sent it. Unlike
+/// `text_enum!` the set is open: the provider may add a value before wacrm
+/// knows it, so anything else is `Other` with the text kept (shown as
+/// given, treated as none of the known ones) rather than an error.
+/// Matching ignores ASCII case (Meta spells `APPROVED`, Stripe `active`).
+macro_rules! provider_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant, )+
+            /// A value this version of wacrm does not know, as given.
+            Other(String),
+        }
+
+        impl $name {
+            /// The provider's value; an unknown one is kept as `Other`.
+            pub fn parse(input: &str) -> $name {
+                $(
+                    if input.eq_ignore_ascii_case($text) {
+                        return $name::$variant;
+                    }
+                )+
+                $name::Other(input.to_owned())
+            }
+
+            /// The provider's spelling.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)+
+                    $name::Other(text) => text,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl sqlx::Type<sqlx::Postgres> for $name {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <str as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
+            fn decode(
+                value: sqlx::postgres::PgValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                <&str as sqlx::Decode<sqlx::Postgres>>::decode(value).map($name::parse)
+            }
+        }
+    };
+}

@@ -20,7 +20,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::Role;
+use crate::domain::{Role, SubscriptionStatus};
 use crate::features::audit::{self, Actor};
 use crate::features::environment::Environment;
 use crate::infra::db;
@@ -115,7 +115,10 @@ async fn fate_in(env: &Environment, tx: &mut TenantTx, user_id: Uuid) -> sqlx::R
         let account = db::billing::account(tx).await?;
         let paying = account.subscription_id.is_some()
             && !account.cancel_at_period_end
-            && account.status.as_deref().is_some_and(|s| s != "canceled");
+            && account
+                .status
+                .as_ref()
+                .is_some_and(|s| *s != SubscriptionStatus::Canceled);
         if paying {
             return Ok(Fate::SubscriptionLive);
         }

@@ -17,5 +17,6 @@ pub mod qr;
 pub mod request_body;
 pub mod router;
 pub mod routes;
+pub mod saved;
 pub mod static_files;
 pub mod upload;

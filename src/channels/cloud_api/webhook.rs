@@ -265,7 +265,7 @@ fn message_of(message: &Value) -> Result<InboundMessage, ParseError> {
             false,
         ),
         "image" | "video" | "audio" | "document" | "sticker" => {
-            let kind = MessageKind::parse(type_name);
+            let kind = MessageKind::of_provider_type(type_name);
             let mut media = Map::new();
             for key in ["id", "mime_type", "sha256", "filename", "voice", "animated"] {
                 if let Some(v) = content.and_then(|c| c.get(key)) {

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::assist;
 use super::prompts::{self, HANDOVER, TRANSCRIPT_MESSAGES};
+use crate::domain::BotOutcome;
 use crate::error::AppError;
 use crate::features::environment::Environment;
 use crate::features::inbox::outbound;
@@ -239,10 +240,10 @@ pub async fn answer(env: &Environment, org_id: Uuid, message_id: Uuid) -> anyhow
         other => other,
     };
     let (outcome, reason) = match &decision {
-        Decision::Skip(why) => ("skipped", why.clone()),
-        Decision::HandOver(why) => ("handed_over", why.clone()),
+        Decision::Skip(why) => (BotOutcome::Skipped, why.clone()),
+        Decision::HandOver(why) => (BotOutcome::HandedOver, why.clone()),
         Decision::Answer(_) | Decision::OfferTimes(_) | Decision::BookPick(_) => {
-            ("answered", String::new())
+            (BotOutcome::Answered, String::new())
         }
     };
     if !db::bot::claim_run(&mut tx, message_id, conversation.id, outcome, &reason).await? {
@@ -264,7 +265,7 @@ pub async fn answer(env: &Environment, org_id: Uuid, message_id: Uuid) -> anyhow
         // Turned into answers or handovers above.
         Decision::OfferTimes(_) | Decision::BookPick(_) => {}
     }
-    tracing::info!(%org_id, conversation_id = %conversation.id, outcome, reason = %reason, "bot run");
+    tracing::info!(%org_id, conversation_id = %conversation.id, outcome = outcome.as_str(), reason = %reason, "bot run");
     tx.commit().await?;
     Ok(())
 }

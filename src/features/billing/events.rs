@@ -8,7 +8,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::{Plan, Prices};
+use crate::domain::{InvoiceStatus, Plan, Prices};
 use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::db::billing::{Invoice, SubscriptionState};
@@ -157,9 +157,9 @@ async fn apply(
             let Some(invoice) = invoice(object) else {
                 return Ok(());
             };
-            let rank = match invoice.status.as_str() {
-                "draft" => 0,
-                "open" => 1,
+            let rank = match invoice.status {
+                InvoiceStatus::Draft => 0,
+                InvoiceStatus::Open => 1,
                 _ => 2,
             };
             let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
@@ -257,7 +257,7 @@ fn invoice(object: &Value) -> Option<Invoice> {
     Some(Invoice {
         stripe_invoice_id: text("id")?,
         number: text("number"),
-        status: text("status")?,
+        status: InvoiceStatus::parse(&text("status")?),
         amount_due: number("amount_due"),
         amount_paid: number("amount_paid"),
         currency: text("currency").unwrap_or_else(|| "usd".into()),

@@ -1,7 +1,7 @@
 //! Plan limits, checked where the action happens (invite, connect a
 //! channel, create or import contacts, call the AI). Billing off: no limits.
 
-use crate::domain::Plan;
+use crate::domain::{Plan, SubscriptionStatus};
 use crate::infra::config::Config;
 use crate::infra::db;
 use crate::infra::db::billing::Account;
@@ -11,10 +11,10 @@ pub use crate::domain::{Counted, OverLimit};
 
 /// The plan a workspace has now: its subscription's while that is live.
 pub fn current_plan(account: &Account) -> Plan {
-    let live = matches!(
-        account.status.as_deref(),
-        Some("active" | "trialing" | "past_due")
-    );
+    let live = account
+        .status
+        .as_ref()
+        .is_some_and(SubscriptionStatus::is_live);
     if live { account.plan } else { Plan::Free }
 }
 
@@ -114,7 +114,7 @@ mod tests {
             stripe_customer_id: None,
             subscription_id: None,
             plan: Plan::Pro,
-            status: status.map(str::to_owned),
+            status: status.map(SubscriptionStatus::parse),
             current_period_end: None,
             cancel_at_period_end: false,
             checkout_started_at: None,

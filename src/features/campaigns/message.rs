@@ -3,6 +3,7 @@
 //! `{{first_name}}`, `{{name}}` and `{{workspace}}` (linked phones, the
 //! sandbox).
 
+use crate::domain::ChannelKind;
 use crate::domain::canned::{self, Variables};
 use crate::infra::db;
 use crate::infra::db::campaigns::{Campaign, Pending, VariableSource};
@@ -41,7 +42,7 @@ pub async fn prepare(
     tx: &mut TenantTx,
     campaign: &Campaign,
 ) -> anyhow::Result<Result<Content, String>> {
-    if campaign.channel_kind == "whatsapp_cloud" {
+    if campaign.channel_kind == ChannelKind::WhatsappCloud {
         let (Some(name), Some(language)) = (&campaign.template_name, &campaign.template_language)
         else {
             return Ok(Err(
@@ -200,7 +201,7 @@ mod tests {
             name: "promo".into(),
             language: "pt_BR".into(),
             category: "MARKETING".into(),
-            status: "APPROVED".into(),
+            status: crate::domain::TemplateStatus::Approved,
             body: body.into(),
             variables,
             other_parameters: false,

@@ -16,6 +16,7 @@ use time::{Duration, OffsetDateTime};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
+use crate::domain::ExportScope;
 use crate::features::environment::Environment;
 use crate::infra::config::Config;
 use crate::infra::db;
@@ -50,9 +51,9 @@ pub fn download_name(export: &Export) -> String {
             "[year][month][day]-[hour][minute]"
         ))
         .unwrap_or_default();
-    match export.scope.as_str() {
-        "contact" => format!("wacrm-contact-export-{when}.tar.gz"),
-        _ => format!("wacrm-export-{when}.tar.gz"),
+    match export.scope {
+        ExportScope::Contact => format!("wacrm-contact-export-{when}.tar.gz"),
+        ExportScope::Workspace => format!("wacrm-export-{when}.tar.gz"),
     }
 }
 
@@ -222,7 +223,7 @@ async fn write_export(
         "format": "wacrm-export-1",
         "workspace": workspace,
         "workspace_id": org_id,
-        "scope": export.scope,
+        "scope": export.scope.as_str(),
         "contact_id": contact,
         "requested_by": export.requested_by_email,
         "created_at": OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?,

@@ -186,51 +186,44 @@ pub async fn save(
 ) -> sqlx::Result<Option<Uuid>> {
     let org_id = tx.org_id();
     let actions = sqlx::types::Json(&rule.actions);
+    // Both statements take the same twelve values, `$2` the rule's id: a
+    // macro so that each stays one literal the compiler checks.
+    macro_rules! save {
+        ($sql:literal, $id:expr) => {
+            sqlx::query_scalar!(
+                $sql,
+                org_id,
+                $id,
+                &rule.name,
+                &rule.trigger,
+                &rule.keywords,
+                rule.idle_minutes,
+                rule.channel_id,
+                rule.label_id,
+                rule.attribute_key.as_deref(),
+                rule.attribute_value.as_deref(),
+                actions as _,
+                rule.cooldown_minutes
+            )
+            .fetch_optional(tx.conn())
+            .await
+        };
+    }
     match id {
-        Some(id) => {
-            sqlx::query_scalar!(
-                "update automation_rules set name = $3, trigger = $4, keywords = $5, \
-                   idle_minutes = $6, channel_id = $7, label_id = $8, attribute_key = $9, \
-                   attribute_value = $10, actions = $11, cooldown_minutes = $12, \
-                   updated_at = now() \
-                 where org_id = $1 and id = $2 returning id",
-                org_id,
-                id,
-                &rule.name,
-                &rule.trigger,
-                &rule.keywords,
-                rule.idle_minutes,
-                rule.channel_id,
-                rule.label_id,
-                rule.attribute_key.as_deref(),
-                rule.attribute_value.as_deref(),
-                actions as _,
-                rule.cooldown_minutes
-            )
-            .fetch_optional(tx.conn())
-            .await
-        }
-        None => {
-            sqlx::query_scalar!(
-                "insert into automation_rules (org_id, id, name, trigger, keywords, idle_minutes, \
-                   channel_id, label_id, attribute_key, attribute_value, actions, cooldown_minutes) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning id",
-                org_id,
-                Uuid::now_v7(),
-                &rule.name,
-                &rule.trigger,
-                &rule.keywords,
-                rule.idle_minutes,
-                rule.channel_id,
-                rule.label_id,
-                rule.attribute_key.as_deref(),
-                rule.attribute_value.as_deref(),
-                actions as _,
-                rule.cooldown_minutes
-            )
-            .fetch_optional(tx.conn())
-            .await
-        }
+        Some(id) => save!(
+            "update automation_rules set name = $3, trigger = $4, keywords = $5, \
+               idle_minutes = $6, channel_id = $7, label_id = $8, attribute_key = $9, \
+               attribute_value = $10, actions = $11, cooldown_minutes = $12, \
+               updated_at = now() \
+             where org_id = $1 and id = $2 returning id",
+            id
+        ),
+        None => save!(
+            "insert into automation_rules (org_id, id, name, trigger, keywords, idle_minutes, \
+               channel_id, label_id, attribute_key, attribute_value, actions, cooldown_minutes) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning id",
+            Uuid::now_v7()
+        ),
     }
 }
 

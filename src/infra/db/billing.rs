@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::Plan;
+use crate::domain::{InvoiceStatus, Plan, SubscriptionStatus};
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -12,7 +12,7 @@ pub struct Account {
     pub stripe_customer_id: Option<String>,
     pub subscription_id: Option<String>,
     pub plan: Plan,
-    pub status: Option<String>,
+    pub status: Option<SubscriptionStatus>,
     pub current_period_end: Option<OffsetDateTime>,
     pub cancel_at_period_end: bool,
     pub checkout_started_at: Option<OffsetDateTime>,
@@ -26,7 +26,8 @@ pub async fn account(tx: &mut TenantTx) -> sqlx::Result<Account> {
     let org_id = tx.org_id();
     let found = sqlx::query_as!(
         Account,
-        r#"select stripe_customer_id, subscription_id, plan as "plan: Plan", status,
+        r#"select stripe_customer_id, subscription_id, plan as "plan: Plan",
+                  status as "status: SubscriptionStatus",
                   current_period_end, cancel_at_period_end, checkout_started_at,
                   past_due_since, canceled_at
            from billing_accounts where org_id = $1"#,
@@ -149,7 +150,7 @@ pub async fn apply_subscription(
 pub struct Invoice {
     pub stripe_invoice_id: String,
     pub number: Option<String>,
-    pub status: String,
+    pub status: InvoiceStatus,
     pub amount_due: i64,
     pub amount_paid: i64,
     pub currency: String,
@@ -181,7 +182,7 @@ pub async fn apply_invoice(
         org_id,
         invoice.stripe_invoice_id,
         invoice.number,
-        invoice.status,
+        invoice.status.as_str(),
         invoice.amount_due,
         invoice.amount_paid,
         invoice.currency,
@@ -201,9 +202,9 @@ pub async fn invoices(tx: &mut TenantTx) -> sqlx::Result<Vec<Invoice>> {
     let org_id = tx.org_id();
     sqlx::query_as!(
         Invoice,
-        "select stripe_invoice_id, number, status, amount_due, amount_paid, currency, \
-                hosted_invoice_url, invoice_pdf, created_at \
-         from invoices where org_id = $1 order by created_at desc limit 100",
+        r#"select stripe_invoice_id, number, status as "status: InvoiceStatus", amount_due,
+                  amount_paid, currency, hosted_invoice_url, invoice_pdf, created_at
+           from invoices where org_id = $1 order by created_at desc limit 100"#,
         org_id
     )
     .fetch_all(tx.conn())

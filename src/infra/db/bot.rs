@@ -2,6 +2,8 @@
 
 use uuid::Uuid;
 
+use crate::domain::BotOutcome;
+
 use crate::infra::tenancy::TenantTx;
 
 /// When a channel's bot answers.
@@ -136,7 +138,7 @@ pub async fn claim_run(
     tx: &mut TenantTx,
     message_id: Uuid,
     conversation_id: Uuid,
-    outcome: &str,
+    outcome: BotOutcome,
     reason: &str,
 ) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
@@ -146,7 +148,7 @@ pub async fn claim_run(
         org_id,
         message_id,
         conversation_id,
-        outcome,
+        outcome.as_str(),
         reason
     )
     .execute(tx.conn())
@@ -213,11 +215,11 @@ pub async fn hand_over(tx: &mut TenantTx, conversation_id: Uuid) -> sqlx::Result
 pub async fn latest_run(
     tx: &mut TenantTx,
     conversation_id: Uuid,
-) -> sqlx::Result<Option<(String, String)>> {
+) -> sqlx::Result<Option<(BotOutcome, String)>> {
     let org_id = tx.org_id();
     let row = sqlx::query!(
-        "select outcome, reason from bot_runs where org_id = $1 and conversation_id = $2 \
-         order by created_at desc limit 1",
+        r#"select outcome as "outcome: BotOutcome", reason from bot_runs
+           where org_id = $1 and conversation_id = $2 order by created_at desc limit 1"#,
         org_id,
         conversation_id
     )

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::keyset::like_escape;
 use super::pipelines::Stage;
+use crate::domain::StageOutcome;
 use crate::infra::tenancy::TenantTx;
 
 /// A deal as the board and its page show it.
@@ -180,7 +181,7 @@ pub async fn move_to(
         org_id,
         id,
         stage.id,
-        stage.outcome,
+        stage.outcome.as_str(),
         lost_reason,
         stage.pipeline_id
     )
@@ -259,12 +260,12 @@ impl Status {
         }
     }
 
-    fn outcome(self) -> Option<&'static str> {
+    fn outcome(self) -> Option<StageOutcome> {
         match self {
             Status::Any => None,
-            Status::Open => Some("open"),
-            Status::Won => Some("won"),
-            Status::Lost => Some("lost"),
+            Status::Open => Some(StageOutcome::Open),
+            Status::Won => Some(StageOutcome::Won),
+            Status::Lost => Some(StageOutcome::Lost),
         }
     }
 }
@@ -301,7 +302,7 @@ fn push_filter(sql: &mut QueryBuilder<Postgres>, org_id: Uuid, filter: &DealFilt
             " and d.stage_id in (select id from pipeline_stages s \
              where s.org_id = d.org_id and s.outcome = ",
         )
-        .push_bind(outcome)
+        .push_bind(outcome.as_str())
         .push(")");
     }
     if !filter.search.is_empty() {

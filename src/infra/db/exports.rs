@@ -4,14 +4,14 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::ExportState;
+use crate::domain::{ExportScope, ExportState};
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone)]
 pub struct Export {
     pub id: Uuid,
     pub requested_by_email: String,
-    pub scope: String,
+    pub scope: ExportScope,
     pub contact_id: Option<Uuid>,
     pub contact_name: String,
     pub state: ExportState,
@@ -60,8 +60,8 @@ pub async fn insert(
     let id = Uuid::new_v4();
     let org_id = tx.org_id();
     let (kind, contact_id, contact_name) = match scope {
-        Scope::Workspace => ("workspace", None, ""),
-        Scope::Contact { id, name } => ("contact", Some(id), name),
+        Scope::Workspace => (ExportScope::Workspace, None, ""),
+        Scope::Contact { id, name } => (ExportScope::Contact, Some(id), name),
     };
     sqlx::query!(
         "insert into data_exports (org_id, id, requested_by, requested_by_email, scope, \
@@ -70,7 +70,7 @@ pub async fn insert(
         id,
         requested_by,
         requested_by_email,
-        kind,
+        kind.as_str(),
         contact_id,
         contact_name
     )
@@ -95,7 +95,7 @@ pub async fn list(tx: &mut TenantTx) -> sqlx::Result<Vec<Export>> {
     let org_id = tx.org_id();
     sqlx::query_as!(
         Export,
-        r#"select id, requested_by_email, scope, contact_id, contact_name,
+        r#"select id, requested_by_email, scope as "scope: ExportScope", contact_id, contact_name,
                   state as "state: ExportState", rows_done, rows_total, size_bytes, sha256,
                   error, created_at, finished_at, expires_at
            from data_exports where org_id = $1 order by created_at desc limit 50"#,
@@ -109,7 +109,7 @@ pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Export>> {
     let org_id = tx.org_id();
     sqlx::query_as!(
         Export,
-        r#"select id, requested_by_email, scope, contact_id, contact_name,
+        r#"select id, requested_by_email, scope as "scope: ExportScope", contact_id, contact_name,
                   state as "state: ExportState", rows_done, rows_total, size_bytes, sha256,
                   error, created_at, finished_at, expires_at
            from data_exports where org_id = $1 and id = $2"#,
@@ -127,7 +127,7 @@ pub async fn start(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Export>> 
         Export,
         r#"update data_exports set state = 'running', rows_done = 0
            where org_id = $1 and id = $2 and state in ('queued', 'running')
-           returning id, requested_by_email, scope, contact_id, contact_name,
+           returning id, requested_by_email, scope as "scope: ExportScope", contact_id, contact_name,
                      state as "state: ExportState", rows_done, rows_total, size_bytes, sha256,
                      error, created_at, finished_at, expires_at"#,
         org_id,

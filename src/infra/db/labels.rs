@@ -145,49 +145,35 @@ pub async fn set_for(
     label_ids: &[Uuid],
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
+    // The join table's two statements, `$owner` naming the tagged row's
+    // column: a macro so that each stays one literal the compiler checks.
+    #[rustfmt::skip]
+    macro_rules! set {
+        ($table:literal, $owner:literal) => {{
+            sqlx::query!(
+                "delete from " + $table + " where org_id = $1 and " + $owner + " = $2 \
+                 and label_id <> all($3)",
+                org_id,
+                id,
+                label_ids
+            )
+            .execute(tx.conn())
+            .await?;
+            sqlx::query!(
+                "insert into " + $table + " (org_id, " + $owner + ", label_id) \
+                 select $1, $2, id from labels where org_id = $1 and id = any($3) \
+                 on conflict do nothing",
+                org_id,
+                id,
+                label_ids
+            )
+            .execute(tx.conn())
+            .await?;
+        }};
+    }
     match tagged {
-        Tagged::Contact => {
-            sqlx::query!(
-                "delete from contact_labels \
-                 where org_id = $1 and contact_id = $2 and label_id <> all($3)",
-                org_id,
-                id,
-                label_ids
-            )
-            .execute(tx.conn())
-            .await?;
-            sqlx::query!(
-                "insert into contact_labels (org_id, contact_id, label_id) \
-                 select $1, $2, id from labels where org_id = $1 and id = any($3) \
-                 on conflict do nothing",
-                org_id,
-                id,
-                label_ids
-            )
-            .execute(tx.conn())
-            .await?;
-        }
-        Tagged::Conversation => {
-            sqlx::query!(
-                "delete from conversation_labels \
-                 where org_id = $1 and conversation_id = $2 and label_id <> all($3)",
-                org_id,
-                id,
-                label_ids
-            )
-            .execute(tx.conn())
-            .await?;
-            sqlx::query!(
-                "insert into conversation_labels (org_id, conversation_id, label_id) \
-                 select $1, $2, id from labels where org_id = $1 and id = any($3) \
-                 on conflict do nothing",
-                org_id,
-                id,
-                label_ids
-            )
-            .execute(tx.conn())
-            .await?;
-        }
+        Tagged::Contact => set!("contact_labels", "contact_id"),
+        Tagged::Conversation => set!("conversation_labels", "conversation_id"),
     }
     Ok(())
 }
@@ -208,35 +194,27 @@ pub async fn of(
     ids: &[Uuid],
 ) -> sqlx::Result<HashMap<Uuid, Vec<Label>>> {
     let org_id = tx.org_id();
+    // One literal per join table, as in `set_for`.
+    #[rustfmt::skip]
+    macro_rules! carried {
+        ($table:literal, $owner:literal) => {
+            sqlx::query_as!(
+                Carried,
+                "select t." + $owner + " as owner, l.id, l.name, l.color \
+                 from unnest($2::uuid[]) as k(id) \
+                 join " + $table + " t on t.org_id = $1 and t." + $owner + " = k.id \
+                 join labels l on l.org_id = t.org_id and l.id = t.label_id \
+                 order by lower(l.name), l.id",
+                org_id,
+                ids
+            )
+            .fetch_all(tx.conn())
+            .await?
+        };
+    }
     let rows = match tagged {
-        Tagged::Contact => {
-            sqlx::query_as!(
-                Carried,
-                "select t.contact_id as owner, l.id, l.name, l.color \
-                 from unnest($2::uuid[]) as k(id) \
-                 join contact_labels t on t.org_id = $1 and t.contact_id = k.id \
-                 join labels l on l.org_id = t.org_id and l.id = t.label_id \
-                 order by lower(l.name), l.id",
-                org_id,
-                ids
-            )
-            .fetch_all(tx.conn())
-            .await?
-        }
-        Tagged::Conversation => {
-            sqlx::query_as!(
-                Carried,
-                "select t.conversation_id as owner, l.id, l.name, l.color \
-                 from unnest($2::uuid[]) as k(id) \
-                 join conversation_labels t on t.org_id = $1 and t.conversation_id = k.id \
-                 join labels l on l.org_id = t.org_id and l.id = t.label_id \
-                 order by lower(l.name), l.id",
-                org_id,
-                ids
-            )
-            .fetch_all(tx.conn())
-            .await?
-        }
+        Tagged::Contact => carried!("contact_labels", "contact_id"),
+        Tagged::Conversation => carried!("conversation_labels", "conversation_id"),
     };
     let mut by_owner: HashMap<Uuid, Vec<Label>> = HashMap::new();
     for Carried {

@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::Role;
+use crate::domain::{AgentsSee, Role};
 use crate::infra::tenancy::TenantTx;
 
 pub async fn insert(tx: &mut TenantTx, user_id: Uuid, role: Role) -> sqlx::Result<bool> {
@@ -120,8 +120,8 @@ pub struct MemberRow {
     pub email_verified: bool,
     pub org_name: String,
     pub role: Role,
-    /// The workspace's `agents_see` setting: `all` or `assigned`.
-    pub agents_see: String,
+    /// The workspace's `agents_see` setting.
+    pub agents_see: AgentsSee,
     /// A linked phone is logged out or outdated.
     pub phones_need_attention: bool,
     /// The workspace requires a second factor and this member has none.
@@ -135,7 +135,7 @@ pub async fn load_member(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Optio
         MemberRow,
         r#"select u.name as user_name, u.email as user_email,
            u.email_verified_at is not null as "email_verified!", o.name as org_name, m.role as "role: Role",
-           o.agents_see, exists (select 1 from whatsapp_web_sessions s
+           o.agents_see as "agents_see: AgentsSee", exists (select 1 from whatsapp_web_sessions s
              where s.org_id = m.org_id and s.status in ('logged_out', 'outdated'))
              as "phones_need_attention!",
            o.require_two_factor and u.totp_enabled_at is null as "must_enrol_two_factor!",

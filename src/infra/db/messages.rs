@@ -14,7 +14,7 @@ pub struct Message {
     pub conversation_id: Uuid,
     pub channel_id: Uuid,
     pub direction: Direction,
-    pub kind: String,
+    pub kind: MessageKind,
     pub body: String,
     pub media: Option<serde_json::Value>,
     pub sender_kind: SenderKind,
@@ -27,7 +27,7 @@ pub struct Message {
     /// The message this one quotes or reacts to, and what it said (when
     /// wacrm still has it).
     pub reply_to_id: Option<Uuid>,
-    pub quoted_kind: Option<String>,
+    pub quoted_kind: Option<MessageKind>,
     pub quoted_body: Option<String>,
     pub quoted_provider_id: Option<String>,
     /// When the customer edited it on WhatsApp (the body is the new text).
@@ -40,7 +40,7 @@ pub struct Message {
 
 impl Message {
     pub fn kind(&self) -> MessageKind {
-        MessageKind::parse(&self.kind)
+        self.kind
     }
 
     pub fn is_inbound(&self) -> bool {
@@ -50,8 +50,10 @@ impl Message {
     /// What the quoted message said, in a line (`None` when this quotes
     /// nothing wacrm has).
     pub fn quoted(&self) -> Option<String> {
-        let kind = MessageKind::parse(self.quoted_kind.as_deref()?);
-        Some(one_line(kind, self.quoted_body.as_deref().unwrap_or("")))
+        Some(one_line(
+            self.quoted_kind?,
+            self.quoted_body.as_deref().unwrap_or(""),
+        ))
     }
 
     /// What this message says, in a line (as a reply to it quotes it).
@@ -103,10 +105,10 @@ macro_rules! select_messages {
         sqlx::query_as!(
             Message,
             r#"select m.id, m.conversation_id, m.channel_id,
-               m.direction as "direction: Direction", m.kind, m.body, m.media,
+               m.direction as "direction: Direction", m.kind as "kind: MessageKind", m.body, m.media,
                m.sender_kind as "sender_kind: SenderKind", u.name as "sender_name?", m.private,
                m.provider_message_id, m.status as "status: DeliveryStatus", m.error, m.created_at, m.reply_to_id,
-               q.kind as "quoted_kind?", q.body as "quoted_body?",
+               q.kind as "quoted_kind?: MessageKind", q.body as "quoted_body?",
                q.provider_message_id as "quoted_provider_id?", m.edited_at, m.deleted_at,
                m.automated
                from messages m

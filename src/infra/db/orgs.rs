@@ -4,8 +4,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::Role;
-use crate::domain::{Country, RetentionDays};
+use crate::domain::{AgentsSee, Country, RetentionDays, Role};
 use crate::infra::tenancy::{TenantTx, UserScopeTx};
 
 #[derive(Debug, Clone)]
@@ -15,8 +14,7 @@ pub struct Org {
     pub time_zone: String,
     pub business_hours: Value,
     pub default_country: Option<String>,
-    /// `all` or `assigned`: what agents see in the inbox.
-    pub agents_see: String,
+    pub agents_see: AgentsSee,
     pub created_at: OffsetDateTime,
 }
 
@@ -38,8 +36,9 @@ pub async fn get(tx: &mut TenantTx) -> sqlx::Result<Option<Org>> {
     let id = tx.org_id();
     sqlx::query_as!(
         Org,
-        "select id, name, time_zone, business_hours, default_country, agents_see, created_at \
-         from organizations where id = $1",
+        r#"select id, name, time_zone, business_hours, default_country,
+             agents_see as "agents_see: AgentsSee", created_at
+           from organizations where id = $1"#,
         id
     )
     .fetch_optional(tx.conn())
@@ -62,14 +61,9 @@ pub async fn update_settings(
     time_zone: &str,
     business_hours: &Value,
     default_country: Option<Country>,
-    agents_see_assigned_only: bool,
+    agents_see: AgentsSee,
 ) -> sqlx::Result<()> {
     let id = tx.org_id();
-    let agents_see = if agents_see_assigned_only {
-        "assigned"
-    } else {
-        "all"
-    };
     sqlx::query!(
         "update organizations set name = $2, time_zone = $3, business_hours = $4, \
          default_country = $5, agents_see = $6 where id = $1",
@@ -78,7 +72,7 @@ pub async fn update_settings(
         time_zone,
         business_hours,
         default_country.map(|c| c.code()),
-        agents_see
+        agents_see.as_str()
     )
     .execute(tx.conn())
     .await?;

@@ -4,6 +4,7 @@
 
 use uuid::Uuid;
 
+use crate::domain::StageOutcome;
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -18,17 +19,16 @@ pub struct Stage {
     pub pipeline_id: Uuid,
     pub name: String,
     pub position: i32,
-    /// `open`, `won` or `lost`.
-    pub outcome: String,
+    pub outcome: StageOutcome,
 }
 
 /// The stages a new pipeline starts with: name and outcome.
-const DEFAULT_STAGES: [(&str, &str); 5] = [
-    ("Lead", "open"),
-    ("Qualified", "open"),
-    ("Proposal", "open"),
-    ("Won", "won"),
-    ("Lost", "lost"),
+const DEFAULT_STAGES: [(&str, StageOutcome); 5] = [
+    ("Lead", StageOutcome::Open),
+    ("Qualified", StageOutcome::Open),
+    ("Proposal", StageOutcome::Open),
+    ("Won", StageOutcome::Won),
+    ("Lost", StageOutcome::Lost),
 ];
 
 /// The workspace's pipelines, creating the default one ("Sales") the first
@@ -84,7 +84,7 @@ pub async fn insert(tx: &mut TenantTx, name: &str) -> sqlx::Result<Option<Uuid>>
         return Ok(None);
     }
     let names: Vec<&str> = DEFAULT_STAGES.iter().map(|(n, _)| *n).collect();
-    let outcomes: Vec<&str> = DEFAULT_STAGES.iter().map(|(_, o)| *o).collect();
+    let outcomes: Vec<&str> = DEFAULT_STAGES.iter().map(|(_, o)| o.as_str()).collect();
     sqlx::query!(
         "insert into pipeline_stages (org_id, id, pipeline_id, name, position, outcome) \
          select $1, gen_random_uuid(), $2, s.name, s.n, s.outcome \
@@ -141,8 +141,8 @@ pub async fn stages(tx: &mut TenantTx, pipeline_id: Uuid) -> sqlx::Result<Vec<St
     let org_id = tx.org_id();
     sqlx::query_as!(
         Stage,
-        "select id, pipeline_id, name, position, outcome from pipeline_stages \
-         where org_id = $1 and pipeline_id = $2 order by position, id",
+        r#"select id, pipeline_id, name, position, outcome as "outcome: StageOutcome"
+           from pipeline_stages where org_id = $1 and pipeline_id = $2 order by position, id"#,
         org_id,
         pipeline_id
     )
@@ -154,8 +154,8 @@ pub async fn stage(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<Stage>> {
     let org_id = tx.org_id();
     sqlx::query_as!(
         Stage,
-        "select id, pipeline_id, name, position, outcome from pipeline_stages \
-         where org_id = $1 and id = $2",
+        r#"select id, pipeline_id, name, position, outcome as "outcome: StageOutcome"
+           from pipeline_stages where org_id = $1 and id = $2"#,
         org_id,
         id
     )
@@ -200,7 +200,7 @@ pub async fn add_stage(
     tx: &mut TenantTx,
     pipeline_id: Uuid,
     name: &str,
-    outcome: &str,
+    outcome: StageOutcome,
 ) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
     let inserted = sqlx::query!(
@@ -211,7 +211,7 @@ pub async fn add_stage(
         org_id,
         pipeline_id,
         name,
-        outcome
+        outcome.as_str()
     )
     .execute(tx.conn())
     .await?;
@@ -223,7 +223,7 @@ pub async fn update_stage(
     tx: &mut TenantTx,
     stage: &Stage,
     name: &str,
-    outcome: &str,
+    outcome: StageOutcome,
 ) -> sqlx::Result<bool> {
     let org_id = tx.org_id();
     let taken = sqlx::query_scalar!(
@@ -244,7 +244,7 @@ pub async fn update_stage(
         org_id,
         stage.id,
         name,
-        outcome
+        outcome.as_str()
     )
     .execute(tx.conn())
     .await?;

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use time::Date;
 use uuid::Uuid;
 
+use crate::domain::StageOutcome;
 use crate::infra::tenancy::TenantTx;
 
 /// Months the monthly reports cover, the current one last.
@@ -19,8 +20,7 @@ const MONTHS: i32 = 12;
 pub struct StageValue {
     pub stage_id: Uuid,
     pub stage_name: String,
-    /// `open`, `won` or `lost`.
-    pub outcome: String,
+    pub outcome: StageOutcome,
     pub currency: Option<String>,
     pub deals: i64,
     pub value: Decimal,
@@ -35,7 +35,8 @@ pub async fn pipeline_by_stage(
     let org_id = tx.org_id();
     sqlx::query_as!(
         StageValue,
-        r#"select s.id as stage_id, s.name as stage_name, s.outcome, d.currency as "currency?",
+        r#"select s.id as stage_id, s.name as stage_name,
+             s.outcome as "outcome: StageOutcome", d.currency as "currency?",
              count(d.id) as "deals!", coalesce(sum(d.value), 0) as "value!"
            from pipeline_stages s
            left join deals d on d.org_id = s.org_id and d.stage_id = s.id

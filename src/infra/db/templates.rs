@@ -3,6 +3,7 @@
 use uuid::Uuid;
 
 use crate::channels::cloud_api::templates::GraphTemplate;
+use crate::domain::TemplateStatus;
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -10,7 +11,7 @@ pub struct Template {
     pub name: String,
     pub language: String,
     pub category: String,
-    pub status: String,
+    pub status: TemplateStatus,
     pub body: String,
     pub variables: i32,
     pub other_parameters: bool,
@@ -19,7 +20,7 @@ pub struct Template {
 impl Template {
     /// Whether the inbox can send it: approved, variables in the body only.
     pub fn sendable(&self) -> bool {
-        self.status.eq_ignore_ascii_case("APPROVED") && !self.other_parameters
+        self.status == TemplateStatus::Approved && !self.other_parameters
     }
 
     /// 1-based numbers of its variables, for the form.
@@ -70,9 +71,10 @@ pub async fn list(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Vec<Templ
     let org_id = tx.org_id();
     sqlx::query_as!(
         Template,
-        "select name, language, category, status, body, variables, other_parameters \
-         from whatsapp_templates where org_id = $1 and channel_id = $2 \
-         order by name, language",
+        r#"select name, language, category, status as "status: TemplateStatus", body, variables,
+             other_parameters
+           from whatsapp_templates where org_id = $1 and channel_id = $2
+           order by name, language"#,
         org_id,
         channel_id
     )
@@ -89,9 +91,10 @@ pub async fn find(
     let org_id = tx.org_id();
     sqlx::query_as!(
         Template,
-        "select name, language, category, status, body, variables, other_parameters \
-         from whatsapp_templates where org_id = $1 and channel_id = $2 \
-         and name = $3 and language = $4",
+        r#"select name, language, category, status as "status: TemplateStatus", body, variables,
+             other_parameters
+           from whatsapp_templates where org_id = $1 and channel_id = $2
+           and name = $3 and language = $4"#,
         org_id,
         channel_id,
         name,

@@ -245,7 +245,7 @@ where
                 org_id,
                 org_name: row.org_name,
                 role,
-                agents_see_assigned_only: row.agents_see == "assigned",
+                agents_see_assigned_only: row.agents_see.assigned_only(),
                 standing,
                 ip,
             },

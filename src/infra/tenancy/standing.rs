@@ -6,6 +6,7 @@
 
 use time::{Duration, OffsetDateTime};
 
+use crate::domain::SubscriptionStatus;
 use crate::error::AppError;
 use crate::infra::db::billing::Account;
 use crate::infra::tenancy::TenantTx;
@@ -36,8 +37,8 @@ pub enum Standing {
 
 impl Standing {
     pub fn of(account: &Account, now: OffsetDateTime) -> Standing {
-        match account.status.as_deref() {
-            Some("past_due" | "unpaid") => {
+        match &account.status {
+            Some(status) if status.is_overdue() => {
                 let since = account.past_due_since.unwrap_or(now);
                 if now < since + GRACE {
                     Standing::PastDue {
@@ -47,7 +48,7 @@ impl Standing {
                     Standing::Unpaid
                 }
             }
-            Some("canceled") => Standing::Canceled {
+            Some(SubscriptionStatus::Canceled) => Standing::Canceled {
                 purge_at: account.canceled_at.unwrap_or(now) + RETENTION,
             },
             _ => Standing::Good,
@@ -132,7 +133,7 @@ mod tests {
             stripe_customer_id: None,
             subscription_id: None,
             plan: crate::domain::Plan::Pro,
-            status: status.map(str::to_owned),
+            status: status.map(SubscriptionStatus::parse),
             current_period_end: None,
             cancel_at_period_end: false,
             checkout_started_at: None,

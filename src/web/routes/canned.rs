@@ -16,9 +16,9 @@ use crate::infra::db;
 use crate::infra::db::canned::{CannedReply, SHORTCODE_KEY};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
-use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::path::PathId;
+use crate::web::saved::saved;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -105,15 +105,13 @@ async fn create(
     db::canned::insert(&mut tenant.tx, &shortcode, &body)
         .await
         .on_constraint(SHORTCODE_KEY, taken)?;
-    tenant.tx.commit().await?;
-    tenant
-        .session
-        .flash(
-            FlashKind::Success,
-            format!("Canned reply /{shortcode} added."),
-        )
-        .await?;
-    Ok(Redirect::to("/canned").into_response())
+    Ok(saved(
+        tenant,
+        format!("Canned reply /{shortcode} added."),
+        "/canned",
+    )
+    .await?
+    .into_response())
 }
 
 async fn update(
@@ -137,25 +135,18 @@ async fn update(
     {
         return Err(AppError::NotFound);
     }
-    tenant.tx.commit().await?;
-    tenant
-        .session
-        .flash(
-            FlashKind::Success,
-            format!("Canned reply /{shortcode} saved."),
-        )
-        .await?;
-    Ok(Redirect::to("/canned").into_response())
+    Ok(saved(
+        tenant,
+        format!("Canned reply /{shortcode} saved."),
+        "/canned",
+    )
+    .await?
+    .into_response())
 }
 
 async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Redirect> {
     if !db::canned::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
-    tenant.tx.commit().await?;
-    tenant
-        .session
-        .flash(FlashKind::Success, "Canned reply deleted.")
-        .await?;
-    Ok(Redirect::to("/canned"))
+    saved(tenant, "Canned reply deleted.", "/canned").await
 }

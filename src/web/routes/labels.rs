@@ -14,9 +14,9 @@ use crate::infra::db;
 use crate::infra::db::labels::{LabelUsage, NAME_KEY, PALETTE};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
-use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
 use crate::web::path::PathId;
+use crate::web::saved::saved;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -107,12 +107,9 @@ async fn create(
     db::labels::insert(&mut tenant.tx, &name, &color)
         .await
         .on_constraint(NAME_KEY, taken)?;
-    tenant.tx.commit().await?;
-    tenant
-        .session
-        .flash(FlashKind::Success, "Label added.")
-        .await?;
-    Ok(Redirect::to("/labels").into_response())
+    Ok(saved(tenant, "Label added.", "/labels")
+        .await?
+        .into_response())
 }
 
 async fn update(
@@ -141,25 +138,19 @@ async fn update(
     {
         return Err(AppError::NotFound);
     }
-    tenant.tx.commit().await?;
-    tenant
-        .session
-        .flash(FlashKind::Success, "Label saved.")
-        .await?;
-    Ok(Redirect::to("/labels").into_response())
+    Ok(saved(tenant, "Label saved.", "/labels")
+        .await?
+        .into_response())
 }
 
 async fn delete(mut tenant: Tenant<ManageSettings>, PathId(id): PathId) -> Result<Redirect> {
     if !db::labels::delete(&mut tenant.tx, id).await? {
         return Err(AppError::NotFound);
     }
-    tenant.tx.commit().await?;
-    tenant
-        .session
-        .flash(
-            FlashKind::Success,
-            "Label deleted and taken off its contacts.",
-        )
-        .await?;
-    Ok(Redirect::to("/labels"))
+    saved(
+        tenant,
+        "Label deleted and taken off its contacts.",
+        "/labels",
+    )
+    .await
 }

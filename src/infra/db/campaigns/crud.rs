@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::infra::tenancy::TenantTx;
 
 use super::{Campaign, CampaignState, Segment, VariableSource};
+use crate::domain::ChannelKind;
 
 /// `query_as!(Campaign, ...)` of one campaign with its channel, then
 /// `$tail` (a literal: the macro reads only its input).
@@ -13,7 +14,7 @@ macro_rules! select_campaign {
     ($tail:literal, $($arg:expr),+ $(,)?) => {
         sqlx::query_as!(
             Campaign,
-            r#"select c.id, c.name, c.channel_id, ch.kind as channel_kind,
+            r#"select c.id, c.name, c.channel_id, ch.kind as "channel_kind: ChannelKind",
                  ch.name as channel_name, c.label_ids, c.attribute_key, c.attribute_value,
                  c.wrote_within_days, c.silent_for_days, c.template_name, c.template_language,
                  c.variables as "variables: sqlx::types::Json<Vec<VariableSource>>",

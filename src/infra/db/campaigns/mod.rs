@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::ChannelKind;
+
 pub use crate::domain::campaign_state::{CampaignState, RecipientState};
 
 mod crud;
@@ -34,7 +36,7 @@ pub struct Campaign {
     pub id: Uuid,
     pub name: String,
     pub channel_id: Uuid,
-    pub channel_kind: String,
+    pub channel_kind: ChannelKind,
     pub channel_name: String,
     pub label_ids: Vec<Uuid>,
     pub attribute_key: Option<String>,

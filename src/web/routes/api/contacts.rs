@@ -183,22 +183,10 @@ pub async fn create(
         .await
         .map_err(AppError::from)?
         .map_err(AppError::from)?;
-    let company_id = company_for(&mut client.tx, &fields).await?;
-    let id = db::contacts::insert(&mut client.tx, &fields, company_id)
-        .await
-        .on_constraint(PHONE_KEY, taken)
-        .on_constraint(EMAIL_KEY, taken)?;
-    db::labels::set_for(
-        &mut client.tx,
-        db::labels::Tagged::Contact,
-        id,
-        &fields.label_ids,
-    )
-    .await?;
-    let contact = find(&mut client.tx, id).await?;
+    let contact = save(&mut client.tx, None, &fields).await?;
     client.tx.commit().await?;
     Ok(created(
-        format!("/api/v1/contacts/{id}"),
+        format!("/api/v1/contacts/{}", contact.id),
         ContactOut::from(contact),
     ))
 }
@@ -242,19 +230,7 @@ pub async fn update(
 ) -> Result<Json<ContactOut>, ApiError> {
     let contact = find(&mut client.tx, id).await?;
     let fields = checked(&mut client.tx, Some(&contact), &input).await?;
-    let company_id = company_for(&mut client.tx, &fields).await?;
-    db::contacts::update(&mut client.tx, id, &fields, company_id)
-        .await
-        .on_constraint(PHONE_KEY, taken)
-        .on_constraint(EMAIL_KEY, taken)?;
-    db::labels::set_for(
-        &mut client.tx,
-        db::labels::Tagged::Contact,
-        id,
-        &fields.label_ids,
-    )
-    .await?;
-    let contact = find(&mut client.tx, id).await?;
+    let contact = save(&mut client.tx, Some(id), &fields).await?;
     client.tx.commit().await?;
     Ok(Json(contact.into()))
 }
@@ -284,6 +260,27 @@ async fn find(tx: &mut TenantTx, id: Uuid) -> Result<Contact, AppError> {
         .ok_or(AppError::NotFound)?;
     db::contacts::with_labels(tx, std::slice::from_mut(&mut contact)).await?;
     Ok(contact)
+}
+
+/// Stores a new contact (`None`) or the changed one, with its company and
+/// labels; the contact as stored. Another contact's phone or email is a
+/// conflict.
+async fn save(
+    tx: &mut TenantTx,
+    id: Option<Uuid>,
+    fields: &ContactFields,
+) -> Result<Contact, AppError> {
+    let company_id = company_for(tx, fields).await?;
+    let id = match id {
+        Some(id) => db::contacts::update(tx, id, fields, company_id)
+            .await
+            .map(|_| id),
+        None => db::contacts::insert(tx, fields, company_id).await,
+    }
+    .on_constraint(PHONE_KEY, taken)
+    .on_constraint(EMAIL_KEY, taken)?;
+    db::labels::set_for(tx, db::labels::Tagged::Contact, id, &fields.label_ids).await?;
+    find(tx, id).await
 }
 
 /// The input laid over the contact (or over an empty form when creating)

@@ -81,7 +81,7 @@ impl From<Message> for MessageOut {
             id: m.id,
             conversation_id: m.conversation_id,
             direction: m.direction.as_str().to_owned(),
-            kind: m.kind,
+            kind: m.kind.as_str().to_owned(),
             text: m.body,
             private: m.private,
             sender_kind: m.sender_kind.as_str().to_owned(),

@@ -109,7 +109,7 @@ pub async fn move_deal(
         AppError::Unprocessable("Stage: choose one of this deal's pipeline's stages.".into())
     })?;
     let reason = form.lost_reason.trim();
-    if stage.outcome == "lost" && reason.is_empty() {
+    if stage.outcome.is_lost() && reason.is_empty() {
         return Err(AppError::Unprocessable(
             "Lost: say why the deal was lost (price, timing, a competitor…).".into(),
         ));

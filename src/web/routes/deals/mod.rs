@@ -143,7 +143,7 @@ impl DealForm {
             .or_else(|| stages.first().filter(|_| self.stage.trim().is_empty()));
         match stage {
             None => errors.push("Stage: choose one of the pipeline's stages.".to_owned()),
-            Some(s) if s.outcome == "lost" => {
+            Some(s) if s.outcome.is_lost() => {
                 errors.push("Stage: a new deal cannot start lost.".to_owned())
             }
             Some(_) => {}

@@ -31,6 +31,31 @@ const WINDOW_CLOSED: &str = "The customer last wrote more than 24 hours ago: Wha
 /// WhatsApp's limit for a text message body.
 const MAX_TEXT: usize = 4096;
 
+/// Commits what the member did and goes back to the conversation.
+async fn back(tenant: Tenant, conversation_id: Uuid) -> Result<Redirect> {
+    tenant.tx.commit().await?;
+    Ok(Redirect::to(&format!("/inbox/{conversation_id}")))
+}
+
+/// Queues the member's message to the customer, then [`back`].
+async fn queue(
+    state: &AppState,
+    mut tenant: Tenant,
+    conversation: &Conversation,
+    outgoing: &Outgoing<'_>,
+) -> Result<Response> {
+    let author = Some(tenant.member.user_id);
+    outbound::queue(
+        &mut tenant.tx,
+        &state.secrets,
+        conversation,
+        author,
+        outgoing,
+    )
+    .await?;
+    Ok(back(tenant, conversation.id).await?.into_response())
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct TextForm {
@@ -96,18 +121,8 @@ pub async fn reply(
     if let Some(error) = check_text(&text) {
         return Ok(not_sent(tenant, conversation.id, "messages", form, error));
     }
-    let author = Some(tenant.member.user_id);
     let outgoing = Outgoing::text(&text, reply_to);
-    outbound::queue(
-        &mut tenant.tx,
-        &state.secrets,
-        &conversation,
-        author,
-        &outgoing,
-    )
-    .await?;
-    tenant.tx.commit().await?;
-    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
+    queue(&state, tenant, &conversation, &outgoing).await
 }
 
 /// The id of the message a reply or reaction points at (see
@@ -150,17 +165,7 @@ pub async fn react(
         reply_to: Some(target),
         media: None,
     };
-    let author = Some(tenant.member.user_id);
-    outbound::queue(
-        &mut tenant.tx,
-        &state.secrets,
-        &conversation,
-        author,
-        &outgoing,
-    )
-    .await?;
-    tenant.tx.commit().await?;
-    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
+    queue(&state, tenant, &conversation, &outgoing).await
 }
 
 const WINDOW_CLOSED_REACTION: &str = "The customer last wrote more than 24 hours ago: \
@@ -219,17 +224,7 @@ pub async fn attach(
             "filename": filename,
         })),
     };
-    let author = Some(tenant.member.user_id);
-    outbound::queue(
-        &mut tenant.tx,
-        &state.secrets,
-        &conversation,
-        author,
-        &outgoing,
-    )
-    .await?;
-    tenant.tx.commit().await?;
-    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
+    queue(&state, tenant, &conversation, &outgoing).await
 }
 
 pub async fn note(
@@ -247,8 +242,7 @@ pub async fn note(
     let members = db::memberships::list(&mut tenant.tx).await?;
     let mentioned = mentioned(text, members.iter().map(|m| (m.user_id, m.name.as_str())));
     db::mentions::record(&mut tenant.tx, note, &mentioned).await?;
-    tenant.tx.commit().await?;
-    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
+    Ok(back(tenant, conversation.id).await?.into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -308,8 +302,7 @@ pub async fn status(
         snoozed_until,
     )
     .await?;
-    tenant.tx.commit().await?;
-    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)))
+    back(tenant, conversation.id).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -338,8 +331,7 @@ pub async fn assign(
             "Pick a member of this workspace.".into(),
         ));
     }
-    tenant.tx.commit().await?;
-    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)))
+    back(tenant, conversation.id).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -358,8 +350,7 @@ pub async fn priority(
         AppError::Unprocessable("Pick a priority: none, low, medium, high or urgent.".into())
     })?;
     db::conversations::set_priority(&mut tenant.tx, conversation.id, priority).await?;
-    tenant.tx.commit().await?;
-    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)))
+    back(tenant, conversation.id).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -382,8 +373,7 @@ pub async fn labels(
         .collect::<std::result::Result<Vec<Uuid>, _>>()
         .map_err(|_| AppError::Unprocessable("Pick labels from the list.".into()))?;
     db::conversations::set_labels(&mut tenant.tx, conversation.id, &label_ids).await?;
-    tenant.tx.commit().await?;
-    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)))
+    back(tenant, conversation.id).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -420,6 +410,5 @@ pub async fn template(
         Err(outbound::TemplateRefused::Failed(e)) => return Err(AppError::Internal(e)),
         Err(refused) => return Err(AppError::Unprocessable(refused.to_string())),
     }
-    tenant.tx.commit().await?;
-    Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
+    Ok(back(tenant, conversation.id).await?.into_response())
 }

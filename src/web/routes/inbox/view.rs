@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{decode_position, encode_position};
-use crate::domain::{ConversationStatus, MessageKind, Priority};
+use crate::domain::{BotOutcome, ConversationStatus, MessageKind, Priority};
 use crate::error::{AppError, Result};
 use crate::infra::db;
 use crate::infra::db::channels::Channel;
@@ -364,15 +364,13 @@ pub async fn show(
     render(tenant, &headers, params, Some(selected)).await
 }
 
-/// The conversation a member opens (404 if they may not see it); opening
-/// it marks it read for them.
 /// "The bot handed over: why", or how often it answered.
 async fn bot_note(
     tx: &mut crate::infra::tenancy::TenantTx,
     id: uuid::Uuid,
 ) -> Result<Option<String>> {
     if let Some((outcome, reason)) = db::bot::latest_run(tx, id).await?
-        && outcome == "handed_over"
+        && outcome == BotOutcome::HandedOver
     {
         return Ok(Some(format!(
             "The bot handed this conversation to a person: {reason}."
@@ -389,6 +387,8 @@ async fn bot_note(
     }))
 }
 
+/// The conversation a member opens (404 if they may not see it); opening
+/// it marks it read for them.
 pub async fn load_selected(
     tenant: &mut Tenant,
     id: uuid::Uuid,

@@ -43,7 +43,7 @@ pub async fn pipeline(mut tenant: Tenant, Query(query): Query<ReportQuery>) -> R
             vec![
                 pipeline.name.clone(),
                 stage.name.clone(),
-                stage.outcome.clone(),
+                stage.outcome.to_string(),
             ]
         };
         if currencies.is_empty() {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use time::Date;
 use uuid::Uuid;
 
-use crate::domain::money;
+use crate::domain::{StageOutcome, money};
 use crate::error::{AppError, Result};
 use crate::infra::db;
 use crate::infra::db::pipelines::Pipeline;
@@ -63,7 +63,7 @@ impl Cell {
 pub struct StageRow {
     pub id: Uuid,
     pub name: String,
-    pub outcome: String,
+    pub outcome: StageOutcome,
     pub deals: i64,
     pub cells: Vec<Cell>,
 }
@@ -110,7 +110,7 @@ pub fn stage_rows(values: &[StageValue]) -> (Vec<String>, Vec<StageRow>) {
             rows.push(StageRow {
                 id: value.stage_id,
                 name: value.stage_name.clone(),
-                outcome: value.outcome.clone(),
+                outcome: value.outcome,
                 deals: 0,
                 cells: currencies
                     .iter()
@@ -361,7 +361,7 @@ mod tests {
         StageValue {
             stage_id: Uuid::from_u128(id),
             stage_name: name.to_owned(),
-            outcome: "open".to_owned(),
+            outcome: StageOutcome::Open,
             currency: currency.map(str::to_owned),
             deals,
             value: value.parse().unwrap(),

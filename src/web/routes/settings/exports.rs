@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::ExportState;
+use crate::domain::{ExportScope, ExportState};
 use crate::error::{AppError, Result};
 use crate::features::audit;
 use crate::features::export;
@@ -61,9 +61,9 @@ trait ShowsExports {
     }
 
     fn what(export: &Export) -> String {
-        match export.scope.as_str() {
-            "contact" => format!("Contact: {}", export.contact_name),
-            _ => "Whole workspace".to_owned(),
+        match export.scope {
+            ExportScope::Contact => format!("Contact: {}", export.contact_name),
+            ExportScope::Workspace => "Whole workspace".to_owned(),
         }
     }
 }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::domain::StageOutcome;
 use crate::error::{AppError, Result};
 use crate::infra::db;
 use crate::infra::db::pipelines::{Pipeline, Stage};
@@ -18,8 +19,6 @@ use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
-
-const OUTCOMES: [&str; 3] = ["open", "won", "lost"];
 
 #[derive(Template, WebTemplate)]
 #[template(path = "settings/pipelines.html")]
@@ -77,11 +76,8 @@ fn name_of(what: &str, typed: &str) -> std::result::Result<String, String> {
     }
 }
 
-fn outcome_of(typed: &str) -> std::result::Result<&'static str, String> {
-    OUTCOMES
-        .into_iter()
-        .find(|o| *o == typed.trim())
-        .ok_or_else(|| "Meaning: choose open, won or lost.".to_owned())
+fn outcome_of(typed: &str) -> std::result::Result<StageOutcome, String> {
+    StageOutcome::parse(typed.trim()).ok_or_else(|| "Meaning: choose open, won or lost.".to_owned())
 }
 
 async fn done(tenant: Tenant<ManageSettings>, said: String) -> Result<Response> {
@@ -210,8 +206,8 @@ async fn why_it_stays(
     let stages = db::pipelines::stages(&mut tenant.tx, stage.pipeline_id).await?;
     let another_open = stages
         .iter()
-        .any(|s| s.id != stage.id && s.outcome == "open");
-    Ok((stage.outcome == "open" && !another_open).then(|| {
+        .any(|s| s.id != stage.id && s.outcome.is_open());
+    Ok((stage.outcome.is_open() && !another_open).then(|| {
         format!(
             "\"{}\" is the pipeline's only open stage: new deals start in one.",
             stage.name

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
 
 use crate::domain::text::required_text;
-use crate::domain::{Country, RetentionDays, Role};
+use crate::domain::{AgentsSee, Country, RetentionDays, Role};
 use crate::error::{AppError, Result};
 use crate::features::audit;
 use crate::infra::db;
@@ -47,7 +47,7 @@ struct SettingsPage {
     time_zone: String,
     time_zones: Vec<String>,
     default_country: String,
-    agents_see_assigned_only: bool,
+    agents_see: AgentsSee,
     days: Vec<DayHours>,
     is_owner: bool,
     /// An owner deleted it: it can be restored until it goes.
@@ -172,7 +172,7 @@ pub(super) async fn render<C: Capability>(
             time_zone: org.time_zone,
             time_zones: time_zones(),
             default_country: org.default_country.unwrap_or_default(),
-            agents_see_assigned_only: org.agents_see == "assigned",
+            agents_see: org.agents_see,
             days: days_from_json(&org.business_hours),
             is_owner: tenant.member.role == Role::Owner,
             deleting: matches!(tenant.member.standing, Standing::Deleting { .. }),
@@ -203,13 +203,12 @@ pub async fn update(
             .map_err(|e| errors.push(format!("Default country: {e}")))
             .ok(),
     };
-    let agents_see_assigned_only = match field("agents_see").as_str() {
-        "" | "all" => false,
-        "assigned" => true,
-        _ => {
+    let agents_see = match field("agents_see").as_str() {
+        "" => AgentsSee::All,
+        typed => AgentsSee::parse(typed).unwrap_or_else(|| {
             errors.push("Agents see: pick one of the choices offered.".to_owned());
-            false
-        }
+            AgentsSee::All
+        }),
     };
     let (hours, days) = parse_hours(&form, &mut errors);
     if !errors.is_empty() {
@@ -223,7 +222,7 @@ pub async fn update(
                 time_zone,
                 time_zones: time_zones(),
                 default_country,
-                agents_see_assigned_only,
+                agents_see,
                 days,
                 is_owner: tenant.member.role == Role::Owner,
                 deleting: matches!(tenant.member.standing, Standing::Deleting { .. }),
@@ -238,14 +237,9 @@ pub async fn update(
         &time_zone,
         &hours,
         country,
-        agents_see_assigned_only,
+        agents_see,
     )
     .await?;
-    let agents_see = if agents_see_assigned_only {
-        "assigned"
-    } else {
-        "all"
-    };
     audit::record(
         &mut tenant.tx,
         &tenant.member.actor(),
@@ -254,7 +248,7 @@ pub async fn update(
         &[
             ("time_zone", &time_zone),
             ("default_country", &default_country),
-            ("agents_see", agents_see),
+            ("agents_see", agents_see.as_str()),
         ],
     )
     .await?;

@@ -20,7 +20,6 @@ use crate::channels::whatsapp_web::events;
 use crate::channels::whatsapp_web::link::SessionEvent;
 use crate::infra::db;
 use crate::infra::db::web_sessions::WebStatus;
-use crate::infra::tenancy::bootstrap;
 use crate::state::AppState;
 
 /// Events carry text and file addresses, not files: 1 MB is plenty.
@@ -55,15 +54,10 @@ async fn receive(
     body: &[u8],
 ) -> anyhow::Result<Response> {
     let not_found = || Ok(plain(StatusCode::NOT_FOUND, "No such channel."));
-    let Ok(channel_id) = Uuid::try_parse(id) else {
+    let Some((mut tx, bridge)) = super::channel(state, id, db::waha_bridges::find).await? else {
         return not_found();
     };
-    let Some(mut tx) = bootstrap::for_webhook(&state.pool, channel_id).await? else {
-        return not_found();
-    };
-    let Some(bridge) = db::waha_bridges::find(&mut tx, channel_id).await? else {
-        return not_found();
-    };
+    let channel_id = bridge.channel_id;
     let org_id = tx.org_id();
     let key = state.secrets.open(
         org_id,
@@ -143,17 +137,15 @@ async fn status_events(
         return Ok(vec![]);
     }
     let was_linked = matches!(current, WebStatus::Linked | WebStatus::Disconnected);
+    // The WAHA session's client, made only where the status needs a call.
+    let client =
+        || crate::channels::waha::sender::session(&state.secrets, &state.waha_http, org_id, bridge);
     Ok(match status {
         "WORKING" => {
             let (phone, name) = match me {
                 Some(me) => me,
                 None => {
-                    let waha = crate::channels::waha::sender::session(
-                        &state.secrets,
-                        &state.waha_http,
-                        org_id,
-                        bridge,
-                    )?;
+                    let waha = client()?;
                     let (_, me) = waha.status().await?;
                     let phone = me
                         .as_deref()
@@ -171,12 +163,7 @@ async fn status_events(
         "SCAN_QR_CODE" => match &session.pair_phone {
             // Linking by code: WAHA gives one only while waiting for a scan.
             Some(phone) => {
-                let waha = crate::channels::waha::sender::session(
-                    &state.secrets,
-                    &state.waha_http,
-                    org_id,
-                    bridge,
-                )?;
+                let waha = client()?;
                 match waha.request_code(phone).await {
                     Ok(code) => vec![SessionEvent::PairCode {
                         code,

@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use subtle::ConstantTimeEq;
-use uuid::Uuid;
 
 use super::{answer, plain};
 use crate::channels::cloud_api::{APP_SECRET_PURPOSE, signature, webhook};
@@ -25,7 +24,6 @@ use crate::infra::db;
 use crate::infra::db::cloud_channels::CloudChannel;
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::TenantTx;
-use crate::infra::tenancy::bootstrap;
 use crate::state::AppState;
 
 /// Meta's payloads go up to 3 MB; anything larger is refused (413).
@@ -40,18 +38,9 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_DELIVERY_BYTES))
 }
 
-/// The channel and its workspace's context, or `None` for an id that names
-/// no Cloud API channel.
+/// The Cloud API channel and its workspace's context.
 async fn channel(state: &AppState, id: &str) -> anyhow::Result<Option<(TenantTx, CloudChannel)>> {
-    let Ok(id) = Uuid::try_parse(id) else {
-        return Ok(None);
-    };
-    let Some(mut tx) = bootstrap::for_webhook(&state.pool, id).await? else {
-        return Ok(None);
-    };
-    Ok(db::cloud_channels::find(&mut tx, id)
-        .await?
-        .map(|c| (tx, c)))
+    super::channel(state, id, db::cloud_channels::find).await
 }
 
 /// Meta's subscription check: echo `hub.challenge` for the right verify
