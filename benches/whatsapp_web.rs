@@ -100,7 +100,8 @@ async fn measure(cluster: &Cluster, dir: &std::path::Path) -> anyhow::Result<()>
     let email =
         wacrm::domain::EmailAddress::parse("owner@bench.test").map_err(anyhow::Error::msg)?;
     let (_, org_id) =
-        wacrm::infra::tenancy::bootstrap::sign_up(&state, "Bench", &email, &hash, "Bench").await?;
+        wacrm::infra::tenancy::bootstrap::sign_up(&state.pool, "Bench", &email, &hash, "Bench")
+            .await?;
 
     println!("wacrm per idle linked-device session (scripted session, no protocol library)");
     println!(

@@ -271,8 +271,8 @@ impl From<crate::infra::secrets::SecretsError> for AppError {
     }
 }
 
-impl From<crate::features::billing::limits::OverLimit> for AppError {
-    fn from(over: crate::features::billing::limits::OverLimit) -> AppError {
+impl From<crate::domain::OverLimit> for AppError {
+    fn from(over: crate::domain::OverLimit) -> AppError {
         AppError::PlanLimit(over.to_string())
     }
 }

@@ -158,13 +158,13 @@ impl Drop for AbortOnDrop {
 }
 
 /// `wacrm secrets rotate`: as the application's role, so row-level security
-/// holds as it does for requests (see `crate::infra::secrets::rotate`).
+/// holds as it does for requests (see `crate::features::secret_rotation`).
 async fn rotate_secrets(database: &Database, config: &Config) -> anyhow::Result<()> {
     let secrets =
         crate::infra::secrets::SecretBox::load(config.secret_key.as_ref(), &config.data_dir)?;
     let pool = db::app_pool(&database.admin, 2).await?;
     println!("re-sealing with key {}", secrets.sealing_key_id());
-    let rotated = crate::infra::secrets::rotate::rotate(&pool, &secrets).await;
+    let rotated = crate::features::secret_rotation::rotate(&pool, &secrets).await;
     pool.close().await;
     let tallies = rotated?;
     for tally in &tallies {
@@ -261,7 +261,7 @@ fn spawn_background_with(state: &AppState, worker: bool) -> Vec<tokio::task::Joi
     }
     tasks.extend([
         crate::infra::notifications::spawn(state.pool.clone(), subscribers),
-        crate::channels::whatsapp_web::supervisor::spawn(state.clone()),
+        crate::channels::whatsapp_web::supervisor::spawn(state.env(), state.web_connector.clone()),
         spawn_sweeps(state.clone()),
         spawn_waiting_rules(state.clone()),
     ]);
@@ -274,7 +274,7 @@ fn spawn_waiting_rules(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(crate::features::automation::idle::EVERY);
         loop {
             tick.tick().await;
-            if let Err(e) = crate::features::automation::idle::sweep(&state).await {
+            if let Err(e) = crate::features::automation::idle::sweep(&state.env()).await {
                 tracing::warn!(error = %format!("{e:#}"), "waiting-rules sweep failed");
             }
         }
@@ -297,10 +297,10 @@ fn spawn_sweeps(state: AppState) -> tokio::task::JoinHandle<()> {
             {
                 tracing::warn!(error = %e, "rate limit sweep failed");
             }
-            if let Err(e) = crate::features::billing::lapsed_workspaces::sweep(&state).await {
+            if let Err(e) = crate::features::billing::lapsed_workspaces::sweep(&state.env()).await {
                 tracing::warn!(error = %format!("{e:#}"), "lapsed workspaces sweep failed");
             }
-            if let Err(e) = crate::features::retention::sweep(&state).await {
+            if let Err(e) = crate::features::retention::sweep(&state.env()).await {
                 tracing::warn!(error = %format!("{e:#}"), "message retention sweep failed");
             }
         }

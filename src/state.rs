@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use sqlx::PgPool;
 
+use crate::features::environment::Environment;
 use crate::infra::config::Config;
 use crate::infra::mail::Mailer;
 use crate::infra::secrets::SecretBox;
@@ -74,5 +76,50 @@ impl AppState {
     /// An absolute URL for links in mails and pages.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.config.public_base(), path)
+    }
+}
+
+impl From<&AppState> for Environment {
+    fn from(state: &AppState) -> Environment {
+        Environment {
+            pool: state.pool.clone(),
+            config: state.config.clone(),
+            mailer: state.mailer.clone(),
+            secrets: state.secrets.clone(),
+            graph: state.graph.clone(),
+            media: state.media.clone(),
+            web_sessions: state.web_sessions.clone(),
+            waha_http: state.waha_http.clone(),
+            clock: state.clock.clone(),
+            ai: state.ai.clone(),
+        }
+    }
+}
+
+impl AppState {
+    /// The jobs' context, for a request that runs a job's code itself
+    /// (a handful of `Arc` clones).
+    pub fn env(&self) -> Environment {
+        Environment::from(self)
+    }
+}
+
+// The pieces the tenancy extractors (`infra::tenancy`) and the client
+// address read, so they need not name `AppState`.
+impl FromRef<AppState> for PgPool {
+    fn from_ref(state: &AppState) -> PgPool {
+        state.pool.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Config> {
+    fn from_ref(state: &AppState) -> Arc<Config> {
+        state.config.clone()
+    }
+}
+
+impl FromRef<AppState> for crate::infra::clock::Clock {
+    fn from_ref(state: &AppState) -> crate::infra::clock::Clock {
+        state.clock.clone()
     }
 }

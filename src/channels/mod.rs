@@ -4,6 +4,7 @@
 
 pub mod cloud_api;
 pub mod media;
+pub mod outbound;
 pub mod send_slot;
 pub mod waha;
 pub mod whatsapp_web;

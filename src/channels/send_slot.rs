@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::jobs::RetryLater;
 use crate::infra::tenancy::TenantTx;
-use crate::worker::environment::Environment;
 
 /// Takes a slot of the linked number's send budget
 /// (`WHATSAPP_WEB_SEND_RATE` a second, across instances), or waits for the

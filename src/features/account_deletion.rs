@@ -22,14 +22,14 @@ use uuid::Uuid;
 
 use crate::domain::{Role, SubscriptionStatus};
 use crate::features::audit::{self, Actor};
-use crate::features::billing::standing::RETENTION;
+use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::db::users::User;
 use crate::infra::jobs;
 use crate::infra::mail::Email;
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::departure::DepartureTx;
-use crate::state::AppState;
+use crate::infra::tenancy::standing::RETENTION;
 
 /// What deleting the account does to one workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,16 +102,14 @@ impl WorkspaceFate {
     /// When a workspace deleted with the account is gone for good, as a day.
     pub fn purge_day(&self) -> String {
         match &self.fate {
-            Fate::DeletedWithIt { purge_at, .. } => {
-                crate::features::billing::standing::date(purge_at)
-            }
+            Fate::DeletedWithIt { purge_at, .. } => crate::infra::tenancy::standing::date(purge_at),
             _ => String::new(),
         }
     }
 }
 
 /// The fate of the workspace `tx` is scoped to, for the user.
-async fn fate_in(state: &AppState, tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Fate> {
+async fn fate_in(env: &Environment, tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Fate> {
     let members = db::memberships::count(tx).await?;
     if members <= 1 {
         let account = db::billing::account(tx).await?;
@@ -126,7 +124,7 @@ async fn fate_in(state: &AppState, tx: &mut TenantTx, user_id: Uuid) -> sqlx::Re
         }
         let requested = db::orgs::deletion_requested_at(tx).await?;
         return Ok(Fate::DeletedWithIt {
-            purge_at: requested.unwrap_or_else(|| state.clock.now()) + RETENTION,
+            purge_at: requested.unwrap_or_else(|| env.clock.now()) + RETENTION,
             already: requested.is_some(),
         });
     }
@@ -141,15 +139,15 @@ async fn fate_in(state: &AppState, tx: &mut TenantTx, user_id: Uuid) -> sqlx::Re
 
 /// What deleting the account would do in each of the user's workspaces
 /// now; nothing is changed.
-pub async fn assess(state: &AppState, user_id: Uuid) -> sqlx::Result<Vec<WorkspaceFate>> {
-    let mut departure = DepartureTx::begin(&state.pool, user_id).await?;
-    let fates = fates(state, &mut departure, user_id, false).await?;
+pub async fn assess(env: &Environment, user_id: Uuid) -> sqlx::Result<Vec<WorkspaceFate>> {
+    let mut departure = DepartureTx::begin(&env.pool, user_id).await?;
+    let fates = fates(env, &mut departure, user_id, false).await?;
     // Dropped: rolled back, nothing was written.
     Ok(fates)
 }
 
 async fn fates(
-    state: &AppState,
+    env: &Environment,
     departure: &mut DepartureTx,
     user_id: Uuid,
     lock: bool,
@@ -168,7 +166,7 @@ async fn fates(
             org_id: membership.org_id,
             name: membership.org_name,
             role: membership.role,
-            fate: fate_in(state, tx, user_id).await?,
+            fate: fate_in(env, tx, user_id).await?,
         });
     }
     Ok(fates)
@@ -199,17 +197,17 @@ pub enum Outcome {
 /// who they are (password, second factor); `actor` is them, from where
 /// they asked.
 pub async fn delete_account(
-    state: &AppState,
+    env: &Environment,
     user: &User,
     actor: &Actor,
 ) -> anyhow::Result<Outcome> {
-    let mut departure = DepartureTx::begin(&state.pool, user.id).await?;
-    let fates = fates(state, &mut departure, user.id, true).await?;
+    let mut departure = DepartureTx::begin(&env.pool, user.id).await?;
+    let fates = fates(env, &mut departure, user.id, true).await?;
     let blocking: Vec<WorkspaceFate> = fates.iter().filter(|f| f.blocks()).cloned().collect();
     if !blocking.is_empty() {
         return Ok(Outcome::Blocked(blocking));
     }
-    let now = state.clock.now();
+    let now = env.clock.now();
     let mut done = Deleted::default();
     for workspace in &fates {
         let Some(tx) = departure.enter(workspace.org_id).await? else {
@@ -256,7 +254,7 @@ pub async fn delete_account(
     done.sessions = db::users::end_other_sessions(conn, user.id, None).await?;
     jobs::enqueue(
         conn,
-        &state.secrets,
+        &env.secrets,
         &jobs::SendEmail::from(goodbye(user, &done)),
     )
     .await?;

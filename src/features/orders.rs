@@ -9,13 +9,13 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use uuid::Uuid;
 
 use crate::domain::{OrderSource, OrderStatus, cart};
+use crate::features::environment::Environment;
 use crate::features::inbox::outbound;
 use crate::infra::db;
 use crate::infra::db::conversations::Visibility;
 use crate::infra::db::orders::{NewOrder, Order, OrderLine};
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::environment::Environment;
 
 /// The job: the order of a cart message (nothing when it exists already,
 /// or the cart cannot be read: the message says why in the conversation).
@@ -204,11 +204,11 @@ pub struct TakeOrder {
 impl crate::infra::jobs::BackgroundJob for TakeOrder {
     const KIND: &'static str = "take_order";
     const QUEUE: &'static str = "orders";
-    type Context = crate::worker::environment::Environment;
+    type Context = crate::features::environment::Environment;
 
     async fn run(
         &self,
-        env: &crate::worker::environment::Environment,
+        env: &crate::features::environment::Environment,
         _attempt: i32,
     ) -> anyhow::Result<()> {
         take(env, self.org_id, self.message_id).await

@@ -9,11 +9,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::local_time;
+use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::jobs;
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::environment::Environment;
 
 /// Queues the reminder for the task's due time, in the caller's
 /// transaction.
@@ -96,11 +96,11 @@ pub struct RemindTask {
 impl crate::infra::jobs::BackgroundJob for RemindTask {
     const KIND: &'static str = "remind_task";
     const QUEUE: &'static str = "reminders";
-    type Context = crate::worker::environment::Environment;
+    type Context = crate::features::environment::Environment;
 
     async fn run(
         &self,
-        env: &crate::worker::environment::Environment,
+        env: &crate::features::environment::Environment,
         _attempt: i32,
     ) -> anyhow::Result<()> {
         remind(env, self.org_id, self.task_id, self.due_at).await

@@ -16,9 +16,9 @@ use std::ops::AddAssign;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::state::AppState;
 
 /// Rows per batch (and per transaction).
 pub const BATCH: i64 = 500;
@@ -146,14 +146,14 @@ async fn cutoff(tx: &mut TenantTx, doomed: Doomed) -> sqlx::Result<Option<Option
 /// no message shows, and the previews of conversations gone quiet.
 #[tracing::instrument(skip_all, fields(%org_id))]
 pub async fn delete_messages(
-    state: &AppState,
+    env: &Environment,
     org_id: Uuid,
     doomed: Doomed,
 ) -> anyhow::Result<Deleted> {
     let mut deleted = Deleted::default();
     let mut before = None;
     loop {
-        let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+        let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
         let Some(cutoff) = cutoff(&mut tx, doomed).await? else {
             break;
         };
@@ -164,11 +164,11 @@ pub async fn delete_messages(
         deleted.batches += 1;
         deleted.messages += batch.count;
         deleted.media += media;
-        deleted.files_removed += remove_unshared_files(state, files).await?;
+        deleted.files_removed += remove_unshared_files(env, files).await?;
         if let Some(before) = cutoff {
             // Apart from the batch, so no message stays locked while
             // conversations are (deliveries lock them, then messages).
-            let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+            let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
             deleted.previews_cleared +=
                 db::retention::clear_old_previews(&mut tx, &batch.conversations, before).await?;
             tx.commit().await?;
@@ -179,7 +179,7 @@ pub async fn delete_messages(
     }
     if let Some(before) = before {
         loop {
-            let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+            let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
             // Still on, and not shortened since (a file is never older
             // than the setting allows when it goes).
             if cutoff(&mut tx, doomed).await? != Some(Some(before)) {
@@ -189,7 +189,7 @@ pub async fn delete_messages(
                 db::retention::delete_old_unshown_media(&mut tx, before, BATCH).await?;
             tx.commit().await?;
             deleted.media += media;
-            deleted.files_removed += remove_unshared_files(state, files).await?;
+            deleted.files_removed += remove_unshared_files(env, files).await?;
             if media < BATCH.unsigned_abs() {
                 break;
             }
@@ -211,11 +211,10 @@ pub async fn delete_messages(
 /// file is still any workspace's (policies `retention_sweeper`, reading
 /// only).
 pub async fn sweeper_tx(
-    state: &AppState,
+    env: &Environment,
 ) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
     // runtime SQL: `BEGIN` and `SET LOCAL` are utility statements (not prepared).
-    state
-        .pool
+    env.pool
         .begin_with("begin; set local app.retention_sweeper = 'on'")
         .await
 }
@@ -225,14 +224,14 @@ pub async fn sweeper_tx(
 /// storing the same file right now either counts as having it or writes it
 /// again afterwards (see `db::media::store`).
 pub async fn remove_unshared_files(
-    state: &AppState,
+    env: &Environment,
     mut files: Vec<String>,
 ) -> anyhow::Result<usize> {
     files.sort_unstable();
     files.dedup();
     let mut removed = 0;
     for file in &files {
-        let mut tx = sweeper_tx(state).await?;
+        let mut tx = sweeper_tx(env).await?;
         db::media::lock_file(&mut tx, file).await?;
         let shared: bool = sqlx::query_scalar!(
             r#"select exists (select 1 from media where sha256 = $1) as "shared!""#,
@@ -241,7 +240,7 @@ pub async fn remove_unshared_files(
         .fetch_one(&mut *tx)
         .await?;
         if !shared {
-            state.media.remove(file).await?;
+            env.media.remove(file).await?;
             removed += 1;
         }
         tx.commit().await?;
@@ -260,8 +259,8 @@ pub struct Swept {
 }
 
 /// Workspaces that keep messages a limited time.
-async fn with_retention(state: &AppState) -> sqlx::Result<Vec<Uuid>> {
-    let mut tx = sweeper_tx(state).await?;
+async fn with_retention(env: &Environment) -> sqlx::Result<Vec<Uuid>> {
+    let mut tx = sweeper_tx(env).await?;
     let ids = sqlx::query_scalar!("select id from organizations where retention_days is not null")
         .fetch_all(&mut *tx)
         .await?;
@@ -272,12 +271,12 @@ async fn with_retention(state: &AppState) -> sqlx::Result<Vec<Uuid>> {
 /// Deletes every workspace's messages older than its retention (from the
 /// sweeps, every few minutes). One workspace failing does not hold up the
 /// others.
-pub async fn sweep(state: &AppState) -> anyhow::Result<Swept> {
-    let now = state.clock.now();
+pub async fn sweep(env: &Environment) -> anyhow::Result<Swept> {
+    let now = env.clock.now();
     let mut swept = Swept::default();
-    for org_id in with_retention(state).await? {
+    for org_id in with_retention(env).await? {
         swept.workspaces += 1;
-        match delete_messages(state, org_id, Doomed::PastRetention { now }).await {
+        match delete_messages(env, org_id, Doomed::PastRetention { now }).await {
             Ok(deleted) => swept.deleted += deleted,
             Err(e) => {
                 swept.failed += 1;

@@ -206,8 +206,8 @@ impl Config {
     }
 
     /// The Stripe prices of the paid plans.
-    pub fn stripe_prices(&self) -> crate::features::billing::plans::Prices {
-        crate::features::billing::plans::Prices {
+    pub fn stripe_prices(&self) -> crate::domain::Prices {
+        crate::domain::Prices {
             starter: self.stripe_price_starter.clone(),
             pro: self.stripe_price_pro.clone(),
         }

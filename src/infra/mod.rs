@@ -1,9 +1,11 @@
 //! Infrastructure: configuration, the clock, Postgres (pool, embedded
 //! cluster, queries, the tenant context), the job queue and the instance's
-//! `LISTEN` connection, sealed secrets, mail, media files, sessions, TLS.
+//! `LISTEN` connection, sealed secrets, random tokens, mail, media files,
+//! sessions, TLS.
 //! Nothing here knows about HTTP routes.
 
 pub mod audit_log;
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -19,3 +21,4 @@ pub mod secrets;
 pub mod session_store;
 pub mod tenancy;
 pub mod tls;
+pub mod tokens;

@@ -1,14 +1,12 @@
 //! Secrets at rest (WhatsApp tokens, API keys): AES-256-GCM with a random
 //! nonce. A sealed blob names the key that sealed it, so keys can rotate
-//! ([`rotate`] re-seals every stored blob with the first key), and is bound
-//! to its workspace, purpose and row as associated data: a blob copied into
-//! another row or workspace fails to open.
+//! (`features::secret_rotation` re-seals every stored blob with the first
+//! key), and is bound to its workspace, purpose and row as associated data:
+//! a blob copied into another row or workspace fails to open.
 //!
 //! Blob layout: `version (1) | key id (4) | nonce (12) | ciphertext + tag`.
 //! Version 2 binds the row; version 1 (workspace and purpose only) is still
 //! opened, so blobs stored before it keep working until re-sealed.
-
-pub mod rotate;
 
 use std::path::Path;
 

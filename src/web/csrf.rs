@@ -16,8 +16,8 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 use tower_sessions::cookie::{Cookie, SameSite};
 
-use crate::features::auth::tokens::random_secret;
 use crate::infra::tenancy::session_state::{AuthSession, VisitorCsrf};
+use crate::infra::tokens::random_secret;
 use crate::state::AppState;
 
 /// Form posts are small; uploads carry the token in the query string.

@@ -1,10 +1,10 @@
 //! HTTP: the routes ([`routes`]), the router that assembles them with the
 //! middleware ([`router`]), and the plumbing every route shares: CSRF,
-//! security headers, static files, client address, rate limits.
+//! security headers, static files, rate limits (the client address and the
+//! tenant extractors are `infra`).
 
 pub mod bar_chart;
 pub mod busy;
-pub mod client_ip;
 pub mod cookies;
 pub mod csrf;
 pub mod csv_download;

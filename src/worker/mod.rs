@@ -1,13 +1,10 @@
 //! The background worker of this app: every job kind it runs, listed once,
-//! and the [`Environment`] they run with (the job types themselves live
-//! with their features; the queue is [`crate::infra::jobs`]).
-
-pub mod environment;
+//! run with the jobs' [`Environment`] (the job types themselves live with
+//! their features; the queue is [`crate::infra::jobs`]).
 
 use std::sync::Arc;
 
-pub use environment::Environment;
-
+use crate::features::environment::Environment;
 use crate::infra::jobs::{Registry, SendEmail, worker::Worker};
 use crate::state::AppState;
 

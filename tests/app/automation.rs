@@ -333,7 +333,8 @@ async fn conditions_on_contact_attributes_and_a_waiting_rule_once_per_wait() {
     switch_on(&owner, &rule_id(&app, org, "Still waiting").await).await;
     let waiting = customer_writes(&owner, "Wen", "+55 81 90000 0302", "hello?").await;
     settled(&app).await;
-    let sweep = || wacrm::features::automation::idle::sweep(&app.state);
+    let env = app.state.env();
+    let sweep = || wacrm::features::automation::idle::sweep(&env);
     assert_eq!(sweep().await.expect("sweep"), 0, "not yet");
     app.state.clock.advance(time::Duration::minutes(11));
     assert_eq!(sweep().await.expect("sweep"), 1);

@@ -346,7 +346,8 @@ async fn events_apply_once_and_an_older_one_never_overwrites_a_newer() {
         .execute(&mut app.admin_conn().await)
         .await
         .expect("unprocess");
-    let sweep = || wacrm::features::billing::lapsed_workspaces::sweep(&app.state);
+    let env = app.state.env();
+    let sweep = || wacrm::features::billing::lapsed_workspaces::sweep(&env);
     app.state.clock.advance(time::Duration::days(89));
     assert_eq!(sweep().await.expect("sweep").events_pruned, 0);
     app.state.clock.advance(time::Duration::days(2));
@@ -621,7 +622,7 @@ async fn a_failed_payment_leaves_seven_days_then_read_only_until_paid() {
     assert!(page.contains("The last payment failed"), "{page}");
     assert_eq!(reply("Within the grace").await, 303);
     assert_eq!(
-        wacrm::features::billing::lapsed_workspaces::sweep(&app.state)
+        wacrm::features::billing::lapsed_workspaces::sweep(&app.state.env())
             .await
             .expect("sweep")
             .warned,
@@ -633,14 +634,14 @@ async fn a_failed_payment_leaves_seven_days_then_read_only_until_paid() {
     // works; sending and importing wait.
     app.state.clock.advance(time::Duration::days(8));
     assert_eq!(
-        wacrm::features::billing::lapsed_workspaces::sweep(&app.state)
+        wacrm::features::billing::lapsed_workspaces::sweep(&app.state.env())
             .await
             .expect("sweep")
             .warned,
         1
     );
     assert_eq!(
-        wacrm::features::billing::lapsed_workspaces::sweep(&app.state)
+        wacrm::features::billing::lapsed_workspaces::sweep(&app.state.env())
             .await
             .expect("sweep")
             .warned,
@@ -824,7 +825,8 @@ async fn a_canceled_workspace_is_kept_thirty_days_restorable_then_deleted_with_i
         let at = app.state.clock.now().unix_timestamp();
         async move { stripe.send_at(&event, at).await }
     };
-    let sweep = || wacrm::features::billing::lapsed_workspaces::sweep(&app.state);
+    let env = app.state.env();
+    let sweep = || wacrm::features::billing::lapsed_workspaces::sweep(&env);
 
     // Canceled; 23 days later the owners are warned (once), at 29 again.
     assert_eq!(send(cancel(app.state.clock.now())).await, 200);

@@ -200,7 +200,7 @@ async fn only_messages_older_than_the_retention_go_with_the_files_only_they_had(
         .expect("backdate upload");
     assert_eq!(media_rows(&app, acme).await, 6);
 
-    let swept = wacrm::features::retention::sweep(&app.state)
+    let swept = wacrm::features::retention::sweep(&app.state.env())
         .await
         .expect("sweep");
     assert_eq!((swept.workspaces, swept.failed), (2, 0));
@@ -261,7 +261,7 @@ async fn only_messages_older_than_the_retention_go_with_the_files_only_they_had(
     // An hour and a bit later the young message is old too; the inbox
     // preview (a copy of its text) goes with it, the conversation stays.
     app.state.clock.advance(Duration::hours(2));
-    let swept = wacrm::features::retention::sweep(&app.state)
+    let swept = wacrm::features::retention::sweep(&app.state.env())
         .await
         .expect("sweep");
     assert_eq!(swept.deleted.messages, 2);
@@ -300,13 +300,13 @@ async fn more_old_messages_than_one_batch_all_go_across_batches() {
     .expect("old messages");
     keep_days(&owner, "30").await;
 
-    let swept = wacrm::features::retention::sweep(&app.state)
+    let swept = wacrm::features::retention::sweep(&app.state.env())
         .await
         .expect("sweep");
     assert_eq!(swept.deleted.messages, u64::try_from(many).expect("small"));
     assert_eq!(swept.deleted.batches, 3, "500, 500 and 7");
     assert_eq!(texts(&app, acme).await, vec!["today"]);
-    let again = wacrm::features::retention::sweep(&app.state)
+    let again = wacrm::features::retention::sweep(&app.state.env())
         .await
         .expect("sweep");
     assert_eq!(again.deleted.messages, 0, "nothing more");
@@ -336,7 +336,7 @@ async fn with_retention_off_nothing_is_deleted_and_each_change_is_audited() {
     backdate(&app, acme, "old", Duration::days(1000)).await;
     backdate(&app, never_org, "old", Duration::days(1000)).await;
 
-    let swept = wacrm::features::retention::sweep(&app.state)
+    let swept = wacrm::features::retention::sweep(&app.state.env())
         .await
         .expect("sweep");
     assert_eq!(swept, wacrm::features::retention::Swept::default());
@@ -463,7 +463,7 @@ async fn a_deleted_workspace_goes_through_the_same_batches_with_its_files() {
     // A workspace not being deleted keeps every message.
     let going =
         wacrm::features::retention::Doomed::Workspace(wacrm::features::retention::Going::Deleted);
-    let deleted = wacrm::features::retention::delete_messages(&app.state, acme, going)
+    let deleted = wacrm::features::retention::delete_messages(&app.state.env(), acme, going)
         .await
         .expect("delete");
     assert_eq!(deleted.messages, 0);
@@ -486,7 +486,7 @@ async fn a_deleted_workspace_goes_through_the_same_batches_with_its_files() {
         .await;
     assert_eq!(response.status(), 303);
     app.state.clock.advance(Duration::days(31));
-    let swept = wacrm::features::billing::lapsed_workspaces::sweep(&app.state)
+    let swept = wacrm::features::billing::lapsed_workspaces::sweep(&app.state.env())
         .await
         .expect("sweep");
     assert_eq!(swept.purged, vec![acme]);

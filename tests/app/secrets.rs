@@ -17,9 +17,9 @@ use wacrm::channels::whatsapp_web::events::qr_purpose;
 use wacrm::channels::whatsapp_web::link::SessionEvent;
 use wacrm::channels::whatsapp_web::store::SessionStore;
 use wacrm::features::auth::totp;
+use wacrm::features::secret_rotation::{SEALED_COLUMNS, Scope, Tally, rotate};
 use wacrm::infra::jobs::SendEmail;
 use wacrm::infra::secrets::SecretBox;
-use wacrm::infra::secrets::rotate::{SEALED_COLUMNS, Scope, Tally, rotate};
 use whatsapp_rust::wacore::store::traits::*;
 
 use crate::support::fake_graph::FakeGraph;
@@ -289,7 +289,7 @@ async fn rotating_reseals_every_secret_with_the_first_key_so_the_old_key_can_go(
         .await
         .unwrap();
     wacrm::channels::whatsapp_web::events::apply(
-        &app.state,
+        &app.state.env(),
         globex,
         web_channel,
         SessionEvent::Qr {
@@ -484,12 +484,12 @@ async fn every_sealed_column_of_the_schema_is_listed_for_rotation() {
         }
         assert!(
             !column.ends_with("_sealed"),
-            "{table}.{column} is sealed: list it in wacrm::infra::secrets::rotate::SEALED_COLUMNS"
+            "{table}.{column} is sealed: list it in wacrm::features::secret_rotation::SEALED_COLUMNS"
         );
         assert!(
             column.ends_with("_hash") || PLAIN_BYTEA.contains(&(&table[..], &column[..])),
             "{table}.{column} is new: if it holds sealed values, list it in \
-             wacrm::infra::secrets::rotate::SEALED_COLUMNS, otherwise in PLAIN_BYTEA here"
+             wacrm::features::secret_rotation::SEALED_COLUMNS, otherwise in PLAIN_BYTEA here"
         );
     }
     // Each listed column exists, its keys are its table's primary key, and

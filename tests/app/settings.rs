@@ -107,7 +107,7 @@ async fn owner_deletes_the_workspace_after_typing_its_name_with_thirty_days_to_r
     assert_eq!(response.status(), 303);
     app.state.clock.advance(time::Duration::days(29));
     assert!(
-        wacrm::features::billing::lapsed_workspaces::sweep(&app.state)
+        wacrm::features::billing::lapsed_workspaces::sweep(&app.state.env())
             .await
             .expect("sweep")
             .purged
@@ -116,7 +116,7 @@ async fn owner_deletes_the_workspace_after_typing_its_name_with_thirty_days_to_r
     assert_eq!(app.count("select count(*) from organizations").await, 1);
     app.state.clock.advance(time::Duration::days(2));
     assert_eq!(
-        wacrm::features::billing::lapsed_workspaces::sweep(&app.state)
+        wacrm::features::billing::lapsed_workspaces::sweep(&app.state.env())
             .await
             .expect("sweep")
             .purged

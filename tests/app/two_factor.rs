@@ -81,7 +81,7 @@ async fn enrol_then_sign_in_with_a_code_once_and_a_recovery_code_once() {
             .unwrap();
     let mut expected: Vec<Vec<u8>> = codes
         .iter()
-        .map(|c| wacrm::features::auth::tokens::hash(&c.replace('-', "")))
+        .map(|c| wacrm::infra::tokens::hash(&c.replace('-', "")))
         .collect();
     stored_codes.sort();
     expected.sort();

@@ -6,11 +6,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::channels::cloud_api::{ACCESS_TOKEN_PURPOSE, APP_SECRET_PURPOSE};
-use crate::features::auth::tokens::random_secret;
 use crate::infra::db;
 use crate::infra::db::cloud_channels::{NUMBER_KEY, NewCloudChannel};
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::TenantTx;
+use crate::infra::tokens::random_secret;
 
 /// What an owner gives to connect a number (as typed).
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use crate::channels::cloud_api::graph::GraphError;
 use crate::channels::media::kept::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, retry_fetch};
+use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::db::messages::Message;
 use crate::infra::tenancy::TenantTx;
-use crate::worker::environment::Environment;
 
 /// Fetches the media of a message received through the Cloud API: Graph's
 /// URL for its id, then the bytes with the channel's token (`tx` is the

@@ -29,19 +29,18 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::channels::cloud_api::graph::GraphError;
-use crate::domain::{DeliveryStatus, MessageKind};
+use crate::channels::outbound::{give_up, stored_file};
+use crate::domain::MessageKind;
+use crate::features::environment::Environment;
 use crate::features::inbox::delivery;
 use crate::infra::db;
 use crate::infra::db::cloud_channels::CloudChannel;
-use crate::infra::db::media::Content;
 use crate::infra::db::messages::Message;
 use crate::infra::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
 use crate::infra::secrets::SecretsError;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::environment::Environment;
 
 /// Why a message fails when its channel's stored token cannot be read.
 pub const UNREADABLE_TOKEN: &str = "This number's stored access token cannot be read (it was not \
@@ -167,18 +166,6 @@ async fn graph_failed(
     give_up(tx, message, &reason).await
 }
 
-/// Marks the message failed with the reason the agent reads.
-pub(crate) async fn give_up(
-    mut tx: TenantTx,
-    message: &Message,
-    reason: &str,
-) -> anyhow::Result<()> {
-    db::messages::advance_status(&mut tx, message.id, DeliveryStatus::Failed, Some(reason)).await?;
-    db::conversations::notify(&mut tx, message.conversation_id).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// Why a message cannot go out.
 enum Unsendable {
     /// In words, for the agent.
@@ -281,28 +268,4 @@ async fn request_body(
         body["context"] = json!({ "message_id": target });
     }
     Ok(Ok(body))
-}
-
-/// The bytes of the file a media message carries (`/media/{id}`), with its
-/// type and name; `None` if it is gone.
-pub async fn stored_file(
-    env: &Environment,
-    tx: &mut TenantTx,
-    message: &Message,
-) -> anyhow::Result<Option<(String, String, Vec<u8>)>> {
-    let Some(id) = message
-        .media_url()
-        .and_then(|url| url.strip_prefix("/media/"))
-        .and_then(|id| Uuid::try_parse(id).ok())
-    else {
-        return Ok(None);
-    };
-    let Some(file) = db::media::get(tx, id).await? else {
-        return Ok(None);
-    };
-    let bytes = match file.content {
-        Content::Bytes(bytes) => Some(bytes),
-        Content::Stored { sha256 } => env.media.get(&sha256).await?,
-    };
-    Ok(bytes.map(|b| (file.content_type, file.filename, b)))
 }

@@ -4,11 +4,11 @@
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::db::messages::Message;
 use crate::infra::jobs::{self, RetryLater};
 use crate::infra::tenancy::bootstrap;
-use crate::worker::environment::Environment;
 
 /// WhatsApp's own limit (documents): nothing larger is kept.
 pub const MAX_MEDIA_BYTES: usize = 100 * 1024 * 1024;

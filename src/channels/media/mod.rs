@@ -7,11 +7,11 @@ pub mod kept;
 
 use uuid::Uuid;
 
+use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::jobs;
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::environment::Environment;
 
 /// Queues the fetch of a stored message's media (in the caller's
 /// transaction: it runs only if the message is stored).
@@ -68,11 +68,11 @@ pub struct FetchMedia {
 impl crate::infra::jobs::BackgroundJob for FetchMedia {
     const KIND: &'static str = "fetch_media";
     const QUEUE: &'static str = "media";
-    type Context = crate::worker::environment::Environment;
+    type Context = crate::features::environment::Environment;
 
     async fn run(
         &self,
-        env: &crate::worker::environment::Environment,
+        env: &crate::features::environment::Environment,
         attempt: i32,
     ) -> anyhow::Result<()> {
         fetch(env, self.org_id, self.message_id, attempt).await

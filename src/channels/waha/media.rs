@@ -6,10 +6,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::channels::media::kept::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, retry_fetch};
+use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::db::messages::Message;
 use crate::infra::tenancy::bootstrap;
-use crate::worker::environment::Environment;
 
 /// Fetches `message`'s file if it still points at WAHA (`source_url`) and
 /// its channel is bridged to WAHA.

@@ -13,8 +13,9 @@
 use uuid::Uuid;
 
 use super::client::{OutgoingFile, WahaError, WahaSession};
-use crate::channels::cloud_api::sender::{give_up, stored_file};
+use crate::channels::outbound::{give_up, stored_file};
 use crate::domain::MessageKind;
+use crate::features::environment::Environment;
 use crate::features::inbox::delivery;
 use crate::infra::db;
 use crate::infra::db::messages::Message;
@@ -22,7 +23,6 @@ use crate::infra::db::waha_bridges::WahaBridge;
 use crate::infra::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::environment::Environment;
 
 /// The session of `bridge` (its API key unsealed), for `org_id`.
 pub fn session<'a>(

@@ -8,11 +8,11 @@ use uuid::Uuid;
 use super::link::{MEDIA_REF_KEY, SessionEvent, WebInbound};
 use crate::channels::cloud_api::webhook::StatusReport;
 use crate::domain::PhoneE164;
+use crate::features::environment::Environment;
 use crate::features::inbox::ingest::{self, Inbound, Ingested};
 use crate::infra::db;
 use crate::infra::db::web_sessions::WebStatus;
 use crate::infra::tenancy::bootstrap;
-use crate::state::AppState;
 
 /// Sealing purpose of a shown QR code (it carries the device's keys).
 const QR_PURPOSE: &str = "whatsapp-web-qr";
@@ -27,18 +27,17 @@ pub enum Next {
 
 /// Records one event in the session's workspace.
 pub async fn apply(
-    state: &AppState,
+    env: &Environment,
     org_id: Uuid,
     channel_id: Uuid,
     event: SessionEvent,
 ) -> anyhow::Result<Next> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     let now = OffsetDateTime::now_utc();
     let next = match event {
         SessionEvent::Qr { code, valid_for } => {
             let sealed =
-                state
-                    .secrets
+                env.secrets
                     .seal(org_id, &qr_purpose(channel_id), channel_id, code.as_bytes())?;
             db::web_sessions::show_qr(&mut tx, channel_id, &sealed, now + valid_for).await?;
             Next::Continue
@@ -61,7 +60,7 @@ pub async fn apply(
         SessionEvent::LoggedOut { reason } => {
             tracing::warn!(%channel_id, %reason, "whatsapp web: logged out from the phone");
             if db::web_sessions::set_status(&mut tx, channel_id, WebStatus::LoggedOut).await? {
-                tell_admins_logged_out(state, &mut tx, channel_id).await?;
+                tell_admins_logged_out(env, &mut tx, channel_id).await?;
             }
             Next::End
         }
@@ -74,7 +73,7 @@ pub async fn apply(
             Next::End
         }
         SessionEvent::Messages(messages) => {
-            store_messages(state, &mut tx, channel_id, &messages).await?;
+            store_messages(env, &mut tx, channel_id, &messages).await?;
             Next::Continue
         }
         SessionEvent::Edited { message_id, body } => {
@@ -116,17 +115,17 @@ pub async fn apply(
 /// Mails the workspace's owners and admins that a phone was logged out
 /// (the layout's banner says it too).
 async fn tell_admins_logged_out(
-    state: &AppState,
+    env: &Environment,
     tx: &mut crate::infra::tenancy::TenantTx,
     channel_id: Uuid,
 ) -> anyhow::Result<()> {
     let name = db::web_sessions::name(tx, channel_id)
         .await?
         .unwrap_or_else(|| "A linked phone".to_owned());
-    let link = state.url(&format!("/settings/linked-devices/{channel_id}"));
+    let link = env.url(&format!("/settings/linked-devices/{channel_id}"));
     crate::infra::jobs::mail_members(
         tx,
-        &state.secrets,
+        &env.secrets,
         &["owner", "admin"],
         &format!("WhatsApp: “{name}” was logged out of wacrm"),
         |member| {
@@ -148,7 +147,7 @@ pub fn qr_purpose(channel_id: Uuid) -> String {
 /// reconnect; the message id decides); files to fetch
 /// (`source_url` on WAHA, `wa` on a session run here) are queued with them.
 async fn store_messages(
-    state: &AppState,
+    env: &Environment,
     tx: &mut crate::infra::tenancy::TenantTx,
     channel_id: Uuid,
     messages: &[WebInbound],
@@ -181,10 +180,10 @@ async fn store_messages(
                 .is_some_and(|m| m.get("source_url").is_some() || m.get(MEDIA_REF_KEY).is_some()),
         );
     }
-    let outcomes = ingest::ingest_all(tx, &state.secrets, &channel, &arrivals).await?;
+    let outcomes = ingest::ingest_all(tx, &env.secrets, &channel, &arrivals).await?;
     for (outcome, fetch) in outcomes.into_iter().zip(fetch) {
         if let (Ingested::Stored { message_id, .. }, true) = (outcome, fetch) {
-            crate::channels::media::queue_fetch(tx, &state.secrets, message_id).await?;
+            crate::channels::media::queue_fetch(tx, &env.secrets, message_id).await?;
         }
     }
     Ok(())

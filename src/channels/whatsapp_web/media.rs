@@ -12,10 +12,10 @@ use uuid::Uuid;
 use super::link::{MEDIA_REF_KEY, WebMediaRef};
 use super::sender::PHONE_GONE;
 use crate::channels::media::kept::{FETCH_ATTEMPTS, MAX_MEDIA_BYTES, keep, retry_fetch};
+use crate::features::environment::Environment;
 use crate::infra::db::messages::Message;
 use crate::infra::jobs::RetryLater;
 use crate::infra::tenancy::bootstrap;
-use crate::worker::environment::Environment;
 
 /// Fetches `message`'s file through its channel's session.
 pub async fn fetch(

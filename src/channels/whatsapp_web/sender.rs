@@ -17,15 +17,15 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::link::{WebFile, WebOutgoing, WebQuoted};
-use crate::channels::cloud_api::sender::{give_up, stored_file};
+use crate::channels::outbound::{give_up, stored_file};
 use crate::channels::send_slot::take_send_slot;
 use crate::domain::MessageKind;
+use crate::features::environment::Environment;
 use crate::features::inbox::delivery;
 use crate::infra::db;
 use crate::infra::db::messages::Message;
 use crate::infra::jobs::{RetryLater, SEND_ATTEMPTS, send_backoff};
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::environment::Environment;
 
 /// The id WhatsApp knows our message by: WhatsApp Web's form (`3EB0` and
 /// upper-case hex), from the random part of our id.

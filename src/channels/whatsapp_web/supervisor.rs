@@ -18,17 +18,18 @@
 //! workspace by [`super::events`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::link::Start;
+use super::link::{Connector, Start};
 use super::running::Running;
 use super::store::SessionStore;
+use crate::features::environment::Environment;
 use crate::infra::tenancy::bootstrap;
-use crate::state::AppState;
 
 /// Sessions claimed per round at most (the rest wait for the next round
 /// or another process).
@@ -46,12 +47,13 @@ impl Drop for ForgetOnDrop {
     }
 }
 
-/// Runs this process's share of sessions until the handle is aborted.
-pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+/// Runs this process's share of sessions until the handle is aborted,
+/// starting each with `connector` and registering it in `env.web_sessions`.
+pub fn spawn(env: Environment, connector: Arc<dyn Connector>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let owner = Uuid::now_v7();
-        let lease = Duration::from_secs(u64::from(state.config.whatsapp_web_lease_secs));
-        let _forget = ForgetOnDrop(state.web_sessions.clone());
+        let lease = Duration::from_secs(u64::from(env.config.whatsapp_web_lease_secs));
+        let _forget = ForgetOnDrop(env.web_sessions.clone());
         let mut sessions: HashMap<Uuid, tokio::task::AbortHandle> = HashMap::new();
         let mut tasks = JoinSet::new();
         let mut last_renewal = Instant::now();
@@ -72,7 +74,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             let running: Vec<Uuid> = sessions.keys().copied().collect();
             let renewed = if Instant::now() >= renewal_due {
                 renewal_due = Instant::now() + lease / 3;
-                Some(renew(&state, owner, &running, lease).await)
+                Some(renew(&env, owner, &running, lease).await)
             } else {
                 None
             };
@@ -86,17 +88,17 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                             // Unlinked by the owner: tell the phone, forget
                             // the keys, let go.
                             Some((_, false)) => {
-                                if let Some(session) = state.web_sessions.get(*channel) {
+                                if let Some(session) = env.web_sessions.get(*channel) {
                                     session.log_out().await;
                                 }
-                                stop(&state, &mut sessions, *channel).await;
-                                if let Err(e) = forget(&state, owner, *channel).await {
+                                stop(&env, &mut sessions, *channel).await;
+                                if let Err(e) = forget(&env, owner, *channel).await {
                                     tracing::warn!(%channel, error = %format!("{e:#}"), "whatsapp web: forgetting an unlinked session failed");
                                 }
                             }
                             None => {
                                 tracing::warn!(%channel, "whatsapp web: lease lost; stopping the session");
-                                stop(&state, &mut sessions, *channel).await;
+                                stop(&env, &mut sessions, *channel).await;
                             }
                         }
                     }
@@ -105,7 +107,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                     tracing::warn!(error = %e, "whatsapp web: renewing leases failed");
                     if last_renewal.elapsed() > lease * 2 / 3 {
                         for channel in running {
-                            stop(&state, &mut sessions, channel).await;
+                            stop(&env, &mut sessions, channel).await;
                         }
                     }
                     continue;
@@ -113,17 +115,23 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             }
             // Up to this process's share (WHATSAPP_WEB_MAX_SESSIONS); the
             // rest wait for another process.
-            let room = state
+            let room = env
                 .config
                 .whatsapp_web_max_sessions
                 .saturating_sub(sessions.len());
             if room == 0 {
                 continue;
             }
-            match claim(&state, owner, lease, room).await {
+            match claim(&env, owner, lease, room).await {
                 Ok(claimed) => {
                     for (channel_id, org_id) in claimed {
-                        let handle = tasks.spawn(run(state.clone(), owner, org_id, channel_id));
+                        let handle = tasks.spawn(run(
+                            env.clone(),
+                            connector.clone(),
+                            owner,
+                            org_id,
+                            channel_id,
+                        ));
                         sessions.insert(channel_id, handle);
                     }
                 }
@@ -136,7 +144,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
 /// Renews this process's leases: the channels it still holds, and whether
 /// each is still wanted (not when its owner unlinked it).
 async fn renew(
-    state: &AppState,
+    env: &Environment,
     owner: Uuid,
     running: &[Uuid],
     lease: Duration,
@@ -144,7 +152,7 @@ async fn renew(
     if running.is_empty() {
         return Ok(vec![]);
     }
-    let mut tx = crate::infra::tenancy::supervisor_tx(&state.pool).await?;
+    let mut tx = crate::infra::tenancy::supervisor_tx(&env.pool).await?;
     let kept = sqlx::query!(
         "update whatsapp_web_leases set lease_until = now() + make_interval(secs => $3) \
          where owner = $1 and channel_id = any($2) and lease_until > now() \
@@ -161,12 +169,12 @@ async fn renew(
 
 /// Claims sessions nobody runs: (channel, workspace).
 async fn claim(
-    state: &AppState,
+    env: &Environment,
     owner: Uuid,
     lease: Duration,
     room: usize,
 ) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
-    let mut tx = crate::infra::tenancy::supervisor_tx(&state.pool).await?;
+    let mut tx = crate::infra::tenancy::supervisor_tx(&env.pool).await?;
     let claimed = sqlx::query!(
         "update whatsapp_web_leases set owner = $1, lease_until = now() + make_interval(secs => $2) \
          where channel_id in (select channel_id from whatsapp_web_leases \
@@ -186,24 +194,24 @@ async fn claim(
         .collect())
 }
 
-/// Stops a session this process runs, keeping its state.
+/// Stops a session this process runs, keeping its env.
 async fn stop(
-    state: &AppState,
+    env: &Environment,
     sessions: &mut HashMap<Uuid, tokio::task::AbortHandle>,
     channel_id: Uuid,
 ) {
     if let Some(handle) = sessions.remove(&channel_id) {
         handle.abort();
     }
-    if let Some(session) = state.web_sessions.remove(channel_id) {
+    if let Some(session) = env.web_sessions.remove(channel_id) {
         session.stop().await;
     }
 }
 
 /// Clears a session that is over (its keys are dead) and lets its lease
 /// go, so that it can be linked again at once.
-async fn forget(state: &AppState, owner: Uuid, channel_id: Uuid) -> anyhow::Result<()> {
-    let mut tx = crate::infra::tenancy::supervisor_tx(&state.pool).await?;
+async fn forget(env: &Environment, owner: Uuid, channel_id: Uuid) -> anyhow::Result<()> {
+    let mut tx = crate::infra::tenancy::supervisor_tx(&env.pool).await?;
     let org_id: Option<Uuid> = sqlx::query_scalar!(
         "update whatsapp_web_leases set owner = null, lease_until = null \
          where channel_id = $1 and owner = $2 and not wanted returning org_id",
@@ -216,21 +224,22 @@ async fn forget(state: &AppState, owner: Uuid, channel_id: Uuid) -> anyhow::Resu
         // Wanted again or taken meanwhile: not ours to clear.
         return Ok(());
     };
-    SessionStore::new(
-        state.pool.clone(),
-        state.secrets.clone(),
-        org_id,
-        channel_id,
-    )
-    .clear()
-    .await?;
+    SessionStore::new(env.pool.clone(), env.secrets.clone(), org_id, channel_id)
+        .clear()
+        .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// One session, from start until it ends or is aborted.
-async fn run(state: AppState, owner: Uuid, org_id: Uuid, channel_id: Uuid) {
-    let pair_phone = match pair_phone(&state, org_id, channel_id).await {
+async fn run(
+    env: Environment,
+    connector: Arc<dyn Connector>,
+    owner: Uuid,
+    org_id: Uuid,
+    channel_id: Uuid,
+) {
+    let pair_phone = match pair_phone(&env, org_id, channel_id).await {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(%channel_id, error = %e, "whatsapp web: reading the session failed");
@@ -241,16 +250,11 @@ async fn run(state: AppState, owner: Uuid, org_id: Uuid, channel_id: Uuid) {
     let start = Start {
         org_id,
         channel_id,
-        store: SessionStore::new(
-            state.pool.clone(),
-            state.secrets.clone(),
-            org_id,
-            channel_id,
-        ),
+        store: SessionStore::new(env.pool.clone(), env.secrets.clone(), org_id, channel_id),
         events,
         pair_phone,
     };
-    let session = match state.web_connector.start(start).await {
+    let session = match connector.start(start).await {
         Ok(session) => session,
         Err(e) => {
             // Released at the next renewal; another round tries again.
@@ -258,15 +262,15 @@ async fn run(state: AppState, owner: Uuid, org_id: Uuid, channel_id: Uuid) {
             return;
         }
     };
-    state.web_sessions.insert(channel_id, session.clone());
+    env.web_sessions.insert(channel_id, session.clone());
     // Dropped with this task (stopped or aborted): out of the registry.
-    let _registered = Registered(state.web_sessions.clone(), channel_id);
+    let _registered = Registered(env.web_sessions.clone(), channel_id);
     while let Some(event) = received.recv().await {
-        match super::events::apply(&state, org_id, channel_id, event).await {
+        match super::events::apply(&env, org_id, channel_id, event).await {
             Ok(super::events::Next::Continue) => {}
             Ok(super::events::Next::End) => {
                 session.stop().await;
-                if let Err(e) = forget(&state, owner, channel_id).await {
+                if let Err(e) = forget(&env, owner, channel_id).await {
                     tracing::warn!(%channel_id, error = %format!("{e:#}"), "whatsapp web: forgetting an ended session failed");
                 }
                 return;
@@ -287,11 +291,11 @@ impl Drop for Registered {
 }
 
 async fn pair_phone(
-    state: &AppState,
+    env: &Environment,
     org_id: Uuid,
     channel_id: Uuid,
 ) -> anyhow::Result<Option<String>> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     let session = crate::infra::db::web_sessions::find(&mut tx, channel_id).await?;
     tx.commit().await?;
     Ok(session.and_then(|s| s.pair_phone))

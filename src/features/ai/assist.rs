@@ -10,9 +10,9 @@ use uuid::Uuid;
 use super::provider::{AiError, Completion, Provider, Turn};
 use crate::error::{AppError, Result};
 use crate::features::billing::limits::{self, Counted};
+use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::environment::Environment;
 
 const AI_OFF: &str = "AI is off for this workspace: an owner can turn it on in Settings → AI.";
 const NO_PROVIDER: &str =

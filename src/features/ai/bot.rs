@@ -14,12 +14,12 @@ use super::assist;
 use super::prompts::{self, HANDOVER, TRANSCRIPT_MESSAGES};
 use crate::domain::BotOutcome;
 use crate::error::AppError;
+use crate::features::environment::Environment;
 use crate::features::inbox::outbound;
 use crate::infra::db;
 use crate::infra::db::bot::{BotMode, BotSettings};
 use crate::infra::db::conversations::{Conversation, Visibility};
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::environment::Environment;
 
 /// How many articles go into the prompt.
 const ARTICLES: i64 = 3;
@@ -280,11 +280,11 @@ pub struct BotAnswer {
 impl crate::infra::jobs::BackgroundJob for BotAnswer {
     const KIND: &'static str = "bot_answer";
     const QUEUE: &'static str = "bot";
-    type Context = crate::worker::environment::Environment;
+    type Context = crate::features::environment::Environment;
 
     async fn run(
         &self,
-        env: &crate::worker::environment::Environment,
+        env: &crate::features::environment::Environment,
         _attempt: i32,
     ) -> anyhow::Result<()> {
         answer(env, self.org_id, self.message_id).await

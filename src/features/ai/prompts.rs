@@ -4,24 +4,12 @@
 //! never sent.
 
 use super::provider::Turn;
+pub use crate::domain::transcript::{Line, Speaker};
 
 /// How many of the conversation's latest messages a prompt carries.
 pub const TRANSCRIPT_MESSAGES: i64 = 20;
 /// A message longer than this is cut in the transcript.
 const MAX_LINE_CHARS: usize = 1_000;
-
-/// Who said a line of the conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Speaker {
-    Customer,
-    Agent,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
-    pub speaker: Speaker,
-    pub text: String,
-}
 
 /// The conversation a prompt is about.
 pub struct Conversation<'a> {

@@ -14,7 +14,7 @@ use crate::infra::tenancy::TenantTx;
 /// their other sessions ended) in every workspace of theirs: the account
 /// opens each of them.
 pub async fn for_user(
-    state: &crate::state::AppState,
+    pool: &sqlx::PgPool,
     actor: &Actor,
     action: &str,
     details: &[(&str, &str)],
@@ -22,8 +22,8 @@ pub async fn for_user(
     let Some(user_id) = actor.user_id else {
         return Ok(());
     };
-    for workspace in crate::infra::tenancy::member::workspaces_of(state, user_id).await? {
-        let mut tx = crate::infra::tenancy::bootstrap::for_job(&state.pool, workspace.id).await?;
+    for workspace in crate::infra::tenancy::member::workspaces_of(pool, user_id).await? {
+        let mut tx = crate::infra::tenancy::bootstrap::for_job(pool, workspace.id).await?;
         record(&mut tx, actor, action, "", details).await?;
         tx.commit().await?;
     }

@@ -1,6 +1,6 @@
-//! Passwords, second factors and the random tokens mailed or shown to users.
+//! Passwords and second factors (the random tokens mailed or shown to users
+//! are `infra::tokens`).
 
 pub mod password;
 pub mod second_factor;
-pub mod tokens;
 pub mod totp;

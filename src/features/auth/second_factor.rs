@@ -6,10 +6,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use uuid::Uuid;
 
-use super::{tokens, totp};
+use super::totp;
 use crate::infra::db;
 use crate::infra::rate_limit::{self, SECOND_FACTOR_PER_USER};
-use crate::state::AppState;
+use crate::infra::secrets::SecretBox;
+use crate::infra::tokens;
 
 /// The purpose a TOTP secret is sealed for (bound to the user's id).
 pub const SEALED_PURPOSE: &str = "totp";
@@ -47,12 +48,13 @@ pub fn unix_now() -> u64 {
 /// limit, wherever it is typed (signing in, turning it off, new recovery
 /// codes, leaving): six digits stay unguessable only if all of them count.
 pub async fn check(
-    state: &AppState,
+    pool: &sqlx::PgPool,
+    secrets: &SecretBox,
     user_id: Uuid,
     input: &str,
 ) -> crate::error::Result<Option<Proof>> {
-    rate_limit::check(&state.pool, SECOND_FACTOR_PER_USER, &user_id.to_string()).await?;
-    let mut conn = state.pool.acquire().await?;
+    rate_limit::check(pool, SECOND_FACTOR_PER_USER, &user_id.to_string()).await?;
+    let mut conn = pool.acquire().await?;
     let Some(sealed) = db::two_factor::sealed_secret(&mut conn, user_id).await? else {
         return Ok(None);
     };
@@ -63,9 +65,7 @@ pub async fn check(
         let left = db::two_factor::recovery_codes_left(&mut conn, user_id).await?;
         return Ok(Some(Proof::RecoveryCode { left }));
     }
-    let secret = state
-        .secrets
-        .open(user_id, SEALED_PURPOSE, user_id, &sealed)?;
+    let secret = secrets.open(user_id, SEALED_PURPOSE, user_id, &sealed)?;
     let Some(step) = totp::matching_step(&secret, input, unix_now()) else {
         return Ok(None);
     };

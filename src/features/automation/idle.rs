@@ -7,18 +7,18 @@
 use uuid::Uuid;
 
 use crate::domain::Trigger;
+use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::db::conversations::Visibility;
 use crate::infra::tenancy::bootstrap;
-use crate::state::AppState;
 
 /// How often the sweep runs.
 pub const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Workspaces with a waiting rule on (read across workspaces: only ids).
-async fn workspaces(state: &AppState) -> sqlx::Result<Vec<Uuid>> {
+async fn workspaces(env: &Environment) -> sqlx::Result<Vec<Uuid>> {
     // runtime SQL: `BEGIN` and `SET LOCAL` are utility statements (not prepared).
-    let mut tx = state
+    let mut tx = env
         .pool
         .begin_with("begin; set local app.automation_sweeper = 'on'")
         .await?;
@@ -32,12 +32,11 @@ async fn workspaces(state: &AppState) -> sqlx::Result<Vec<Uuid>> {
 }
 
 /// Runs every due waiting rule; how many rule runs it made.
-pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
-    let env = state.env();
-    let now = state.clock.now();
+pub async fn sweep(env: &Environment) -> anyhow::Result<usize> {
+    let now = env.clock.now();
     let mut ran = 0;
-    for org_id in workspaces(state).await? {
-        let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    for org_id in workspaces(env).await? {
+        let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
         let rules = db::automation::enabled(&mut tx, &[Trigger::Idle]).await?;
         for rule in rules {
             let minutes = i64::from(rule.idle_minutes.unwrap_or(60));
@@ -67,7 +66,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
                 db::conversations::with_labels(&mut tx, std::slice::from_mut(&mut conversation))
                     .await?;
                 let occasion = format!("idle:{last_message}");
-                if super::run_rule(&env, &mut tx, &rule, &occasion, &conversation)
+                if super::run_rule(env, &mut tx, &rule, &occasion, &conversation)
                     .await?
                     .is_some()
                 {

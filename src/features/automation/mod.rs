@@ -12,12 +12,12 @@ use uuid::Uuid;
 
 use crate::domain::canned::{Variables, render};
 use crate::domain::{ConversationStatus, Priority, Trigger};
+use crate::features::environment::Environment;
 use crate::features::inbox::outbound;
 use crate::infra::db;
 use crate::infra::db::automation::{Actions, Rule};
 use crate::infra::db::conversations::{Conversation, Visibility};
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::environment::Environment;
 
 /// Whether the message has one of the words (whole words, any case).
 fn has_keyword(text: &str, keywords: &[String]) -> bool {
@@ -329,11 +329,11 @@ pub struct Automate {
 impl crate::infra::jobs::BackgroundJob for Automate {
     const KIND: &'static str = "automate";
     const QUEUE: &'static str = "automation";
-    type Context = crate::worker::environment::Environment;
+    type Context = crate::features::environment::Environment;
 
     async fn run(
         &self,
-        env: &crate::worker::environment::Environment,
+        env: &crate::features::environment::Environment,
         _attempt: i32,
     ) -> anyhow::Result<()> {
         on_message(env, self.org_id, self.message_id).await

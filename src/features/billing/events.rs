@@ -8,12 +8,11 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::plans::{Plan, Prices};
-use crate::domain::InvoiceStatus;
+use crate::domain::{InvoiceStatus, Plan, Prices};
+use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::db::billing::{Invoice, SubscriptionState};
 use crate::infra::tenancy::bootstrap;
-use crate::worker::environment::Environment;
 
 /// The envelope's fields wacrm reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -280,11 +279,11 @@ pub struct StripeEvent {
 impl crate::infra::jobs::BackgroundJob for StripeEvent {
     const KIND: &'static str = "stripe_event";
     const QUEUE: &'static str = "billing";
-    type Context = crate::worker::environment::Environment;
+    type Context = crate::features::environment::Environment;
 
     async fn run(
         &self,
-        env: &crate::worker::environment::Environment,
+        env: &crate::features::environment::Environment,
         _attempt: i32,
     ) -> anyhow::Result<()> {
         process(env, &self.event_id).await

@@ -13,11 +13,11 @@
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::standing::RETENTION;
+use crate::features::environment::Environment;
 use crate::features::retention::{Doomed, Going, RowLock, sweeper_tx};
 use crate::infra::db;
+use crate::infra::tenancy::standing::RETENTION;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::state::AppState;
 
 /// What one sweep did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -34,8 +34,8 @@ pub struct Swept {
 const STRIPE_EVENTS_KEPT: Duration = Duration::days(90);
 
 /// Canceled workspaces: id and when they were canceled.
-async fn canceled(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
-    let mut tx = sweeper_tx(state).await?;
+async fn canceled(env: &Environment) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
+    let mut tx = sweeper_tx(env).await?;
     let rows = sqlx::query!(
         r#"select org_id, canceled_at as "canceled_at!" from billing_accounts
            where status = 'canceled' and canceled_at is not null"#
@@ -50,8 +50,8 @@ async fn canceled(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>>
 }
 
 /// Workspaces whose payment is failing: id and since when.
-async fn past_due(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
-    let mut tx = sweeper_tx(state).await?;
+async fn past_due(env: &Environment) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
+    let mut tx = sweeper_tx(env).await?;
     let rows = sqlx::query!(
         r#"select org_id, past_due_since as "past_due_since!" from billing_accounts
            where status in ('past_due', 'unpaid') and past_due_since is not null
@@ -68,10 +68,10 @@ async fn past_due(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>>
 
 /// Mails the owners once that the grace is over and the workspace is
 /// read-only until paid; true if this sweep sent it.
-async fn warn_read_only(state: &AppState, org_id: Uuid) -> anyhow::Result<bool> {
-    let link = state.url("/settings/billing");
+async fn warn_read_only(env: &Environment, org_id: Uuid) -> anyhow::Result<bool> {
+    let link = env.url("/settings/billing");
     warn_owners_once(
-        state,
+        env,
         org_id,
         Warning::ReadOnly,
         |name| format!("wacrm: “{name}” is read-only until paid"),
@@ -85,8 +85,8 @@ async fn warn_read_only(state: &AppState, org_id: Uuid) -> anyhow::Result<bool> 
 }
 
 /// Workspaces an owner deleted: id and when.
-async fn deleted(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
-    let mut tx = sweeper_tx(state).await?;
+async fn deleted(env: &Environment) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> {
+    let mut tx = sweeper_tx(env).await?;
     let rows = sqlx::query!(
         r#"select id, deletion_requested_at as "deletion_requested_at!" from organizations
            where deletion_requested_at is not null"#
@@ -100,45 +100,45 @@ async fn deleted(state: &AppState) -> sqlx::Result<Vec<(Uuid, OffsetDateTime)>> 
         .collect())
 }
 
-pub async fn sweep(state: &AppState) -> anyhow::Result<Swept> {
+pub async fn sweep(env: &Environment) -> anyhow::Result<Swept> {
     let mut swept = Swept::default();
-    let now = state.clock.now();
-    for (org_id, requested_at) in deleted(state).await? {
+    let now = env.clock.now();
+    for (org_id, requested_at) in deleted(env).await? {
         if now >= requested_at + RETENTION {
-            let (purged, files_removed) = purge(state, org_id, Going::Deleted).await?;
+            let (purged, files_removed) = purge(env, org_id, Going::Deleted).await?;
             swept.files_removed += files_removed;
             if purged {
                 swept.purged.push(org_id);
             }
         }
     }
-    if !state.config.billing_enabled() {
+    if !env.config.billing_enabled() {
         return Ok(swept);
     }
     swept.events_pruned = sqlx::query!(
         "delete from stripe_events where processed_at < $1",
         now - STRIPE_EVENTS_KEPT
     )
-    .execute(&state.pool)
+    .execute(&env.pool)
     .await?
     .rows_affected();
-    for (org_id, since) in past_due(state).await? {
-        if now >= since + super::standing::GRACE {
-            swept.warned += usize::from(warn_read_only(state, org_id).await?);
+    for (org_id, since) in past_due(env).await? {
+        if now >= since + crate::infra::tenancy::standing::GRACE {
+            swept.warned += usize::from(warn_read_only(env, org_id).await?);
         }
     }
-    for (org_id, canceled_at) in canceled(state).await? {
+    for (org_id, canceled_at) in canceled(env).await? {
         let purge_at = canceled_at + RETENTION;
         if now >= purge_at {
-            let (purged, files_removed) = purge(state, org_id, Going::Canceled).await?;
+            let (purged, files_removed) = purge(env, org_id, Going::Canceled).await?;
             swept.files_removed += files_removed;
             if purged {
                 swept.purged.push(org_id);
             }
         } else if now >= purge_at - Duration::days(1) {
-            swept.warned += usize::from(warn(state, org_id, purge_at, Warning::PurgeIn1d).await?);
+            swept.warned += usize::from(warn(env, org_id, purge_at, Warning::PurgeIn1d).await?);
         } else if now >= purge_at - Duration::days(7) {
-            swept.warned += usize::from(warn(state, org_id, purge_at, Warning::PurgeIn7d).await?);
+            swept.warned += usize::from(warn(env, org_id, purge_at, Warning::PurgeIn7d).await?);
         }
     }
     Ok(swept)
@@ -147,15 +147,15 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<Swept> {
 /// Mails the owners once that the data goes at `purge_at` (`warning`
 /// records it); true if this sweep sent it.
 async fn warn(
-    state: &AppState,
+    env: &Environment,
     org_id: Uuid,
     purge_at: OffsetDateTime,
     warning: Warning,
 ) -> anyhow::Result<bool> {
-    let when = super::standing::date(&purge_at);
-    let link = state.url("/settings/billing");
+    let when = crate::infra::tenancy::standing::date(&purge_at);
+    let link = env.url("/settings/billing");
     warn_owners_once(
-        state,
+        env,
         org_id,
         warning,
         |name| format!("wacrm: “{name}” will be deleted on {when}"),
@@ -223,13 +223,13 @@ async fn mark_sent(tx: &mut TenantTx, warning: Warning) -> sqlx::Result<bool> {
 /// (see [`mark_sent`]) sends it, no other. The subject and body are made
 /// from the workspace's name (and the owner's).
 async fn warn_owners_once(
-    state: &AppState,
+    env: &Environment,
     org_id: Uuid,
     warning: Warning,
     subject: impl Fn(&str) -> String,
     body: impl Fn(&str, &str) -> String,
 ) -> anyhow::Result<bool> {
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     let taken = mark_sent(&mut tx, warning).await?;
     if !taken {
         return Ok(false);
@@ -240,7 +240,7 @@ async fn warn_owners_once(
         .unwrap_or_default();
     crate::infra::jobs::mail_members(
         &mut tx,
-        &state.secrets,
+        &env.secrets,
         &["owner"],
         &subject(&name),
         |member| body(&name, member),
@@ -253,13 +253,13 @@ async fn warn_owners_once(
 /// Deletes the workspace and the files only it had: whether it went (it
 /// may have been subscribed again or restored since the list was read),
 /// and how many files were removed.
-async fn purge(state: &AppState, org_id: Uuid, why: Going) -> anyhow::Result<(bool, usize)> {
+async fn purge(env: &Environment, org_id: Uuid, why: Going) -> anyhow::Result<(bool, usize)> {
     // Its messages first, in short batches (with their files), so a large
     // workspace is not one giant transaction; each batch checks it is still
     // going.
     let messages =
-        crate::features::retention::delete_messages(state, org_id, Doomed::Workspace(why)).await?;
-    let mut tx = bootstrap::for_job(&state.pool, org_id).await?;
+        crate::features::retention::delete_messages(env, org_id, Doomed::Workspace(why)).await?;
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     if !why.still(&mut tx, RowLock::Update).await? {
         return Ok((false, messages.files_removed));
     }
@@ -282,8 +282,8 @@ async fn purge(state: &AppState, org_id: Uuid, why: Going) -> anyhow::Result<(bo
     }
     tx.commit().await?;
     tracing::info!(%org_id, "canceled workspace deleted after its retention");
-    crate::features::export::remove_workspace_exports(&state.config, org_id).await?;
+    crate::features::export::remove_workspace_exports(&env.config, org_id).await?;
     // Files another workspace also has stay.
-    let removed = crate::features::retention::remove_unshared_files(state, files).await?;
+    let removed = crate::features::retention::remove_unshared_files(env, files).await?;
     Ok((true, messages.files_removed + removed))
 }

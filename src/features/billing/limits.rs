@@ -1,42 +1,13 @@
 //! Plan limits, checked where the action happens (invite, connect a
 //! channel, create or import contacts, call the AI). Billing off: no limits.
 
-use super::plans::Plan;
-use crate::domain::SubscriptionStatus;
+use crate::domain::{Plan, SubscriptionStatus};
 use crate::infra::config::Config;
 use crate::infra::db;
 use crate::infra::db::billing::Account;
 use crate::infra::tenancy::TenantTx;
 
-pub use crate::domain::Counted;
-
-/// Over a plan's limit: what, the limit, how much is used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OverLimit {
-    pub plan: Plan,
-    pub counted: Counted,
-    pub limit: i64,
-    pub used: i64,
-}
-
-impl std::fmt::Display for OverLimit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let has = if matches!(
-            self.counted,
-            Counted::AiRequests | Counted::CampaignRecipients
-        ) {
-            format!("this workspace has made {} this month", self.used)
-        } else {
-            format!("this workspace has {}", self.used)
-        };
-        write!(
-            f,
-            "Your {} plan allows {}; {has}. Upgrade in Settings → Billing to add more.",
-            self.plan.name(),
-            self.counted.words(self.limit),
-        )
-    }
-}
+pub use crate::domain::{Counted, OverLimit};
 
 /// The plan a workspace has now: its subscription's while that is live.
 pub fn current_plan(account: &Account) -> Plan {

@@ -29,13 +29,13 @@ use uuid::Uuid;
 
 use crate::domain::{ConversationStatus, MessageKind};
 use crate::features::billing::limits::{self, Counted};
+use crate::features::environment::Environment;
 use crate::features::inbox::outbound::{self, Outgoing, Target};
 use crate::infra::db;
 use crate::infra::db::campaigns::{Campaign, CampaignState};
 use crate::infra::jobs::{self, RetryLater};
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::environment::Environment;
 use message::{Content, Made};
 
 /// Meta's errors that concern the number or the template, not one
@@ -390,11 +390,11 @@ pub struct StartCampaign {
 impl crate::infra::jobs::BackgroundJob for StartCampaign {
     const KIND: &'static str = "start_campaign";
     const QUEUE: &'static str = "campaigns";
-    type Context = crate::worker::environment::Environment;
+    type Context = crate::features::environment::Environment;
 
     async fn run(
         &self,
-        env: &crate::worker::environment::Environment,
+        env: &crate::features::environment::Environment,
         _attempt: i32,
     ) -> anyhow::Result<()> {
         start(env, self.org_id, self.campaign_id).await
@@ -412,11 +412,11 @@ pub struct DispatchCampaign {
 impl crate::infra::jobs::BackgroundJob for DispatchCampaign {
     const KIND: &'static str = "dispatch_campaign";
     const QUEUE: &'static str = "campaigns";
-    type Context = crate::worker::environment::Environment;
+    type Context = crate::features::environment::Environment;
 
     async fn run(
         &self,
-        env: &crate::worker::environment::Environment,
+        env: &crate::features::environment::Environment,
         _attempt: i32,
     ) -> anyhow::Result<()> {
         dispatch(env, self.org_id, self.campaign_id, self.run).await

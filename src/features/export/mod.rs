@@ -17,13 +17,13 @@ use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use crate::domain::ExportScope;
+use crate::features::environment::Environment;
 use crate::infra::config::Config;
 use crate::infra::db;
 use crate::infra::db::exports::Export;
 use crate::infra::jobs;
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::bootstrap;
-use crate::worker::environment::Environment;
 use archive::{Entry, TableWriter};
 
 /// How long a finished export can be downloaded.
@@ -452,11 +452,11 @@ pub struct BuildExport {
 impl crate::infra::jobs::BackgroundJob for BuildExport {
     const KIND: &'static str = "build_export";
     const QUEUE: &'static str = "exports";
-    type Context = crate::worker::environment::Environment;
+    type Context = crate::features::environment::Environment;
 
     async fn run(
         &self,
-        env: &crate::worker::environment::Environment,
+        env: &crate::features::environment::Environment,
         _attempt: i32,
     ) -> anyhow::Result<()> {
         build(env, self.org_id, self.export_id).await
@@ -473,11 +473,11 @@ pub struct ExpireExport {
 impl crate::infra::jobs::BackgroundJob for ExpireExport {
     const KIND: &'static str = "expire_export";
     const QUEUE: &'static str = "exports";
-    type Context = crate::worker::environment::Environment;
+    type Context = crate::features::environment::Environment;
 
     async fn run(
         &self,
-        env: &crate::worker::environment::Environment,
+        env: &crate::features::environment::Environment,
         _attempt: i32,
     ) -> anyhow::Result<()> {
         expire(env, self.org_id, self.export_id).await

@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::csv_file::rows_from;
 use super::mapping::Field;
 use crate::domain::contact::ContactForm;
+use crate::domain::csv_file::rows_from;
 use crate::domain::{AttributeDef, Country, OnDuplicate};
 use crate::features::billing::limits::{self, Counted, OverLimit};
+use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::db::attributes::Entity;
 use crate::infra::db::contact_batches::BatchContact;
@@ -21,7 +22,6 @@ use crate::infra::db::imports::{BatchOutcome, Failure};
 use crate::infra::jobs;
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::bootstrap::for_job;
-use crate::worker::environment::Environment;
 
 const BATCH_ROWS: usize = 1000;
 const RUN_BUDGET: Duration = Duration::from_secs(5);
@@ -366,11 +366,11 @@ pub struct ImportContacts {
 impl crate::infra::jobs::BackgroundJob for ImportContacts {
     const KIND: &'static str = "import_contacts";
     const QUEUE: &'static str = "imports";
-    type Context = crate::worker::environment::Environment;
+    type Context = crate::features::environment::Environment;
 
     async fn run(
         &self,
-        env: &crate::worker::environment::Environment,
+        env: &crate::features::environment::Environment,
         _attempt: i32,
     ) -> anyhow::Result<()> {
         run(env, self.org_id, self.import_id).await

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::{DeliveryStatus, MessageKind};
+use crate::features::environment::Environment;
 use crate::infra::db;
 use crate::infra::db::channels::ChannelKind;
 use crate::infra::db::conversations::Conversation;
@@ -13,7 +14,6 @@ use crate::infra::jobs::{self, RetryLater};
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tenancy::bootstrap;
-use crate::worker::environment::Environment;
 
 /// A message leaving: its kind and text (a caption for media, the emoji
 /// of a reaction), the message it answers or reacts to, and for media the
@@ -374,11 +374,11 @@ impl crate::infra::jobs::BackgroundJob for SendMessage {
     const KIND: &'static str = "send_message";
     const QUEUE: &'static str = "messages";
     const MAX_ATTEMPTS: i32 = crate::infra::jobs::SEND_ATTEMPTS;
-    type Context = crate::worker::environment::Environment;
+    type Context = crate::features::environment::Environment;
 
     async fn run(
         &self,
-        env: &crate::worker::environment::Environment,
+        env: &crate::features::environment::Environment,
         attempt: i32,
     ) -> anyhow::Result<()> {
         send(env, self.org_id, self.message_id, attempt).await

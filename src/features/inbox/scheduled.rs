@@ -8,6 +8,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::features::environment::Environment;
 use crate::features::inbox::outbound::{self, Outgoing, TemplateRefused};
 use crate::infra::db;
 use crate::infra::db::conversations::{Conversation, Visibility};
@@ -15,7 +16,6 @@ use crate::infra::db::scheduled::{Draft, Fallback, Scheduled};
 use crate::infra::jobs;
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::{TenantTx, bootstrap};
-use crate::worker::environment::Environment;
 
 /// Stores a message to send at `draft.send_at`, with its job.
 pub async fn schedule(
@@ -150,7 +150,7 @@ async fn deliver(env: &Environment, tx: &mut TenantTx, due: &Scheduled) -> anyho
         return Ok(Outcome::NotSent("its conversation is gone.".into()));
     };
     let standing =
-        crate::features::billing::standing::of_workspace_by(&env.config, &env.clock, tx).await?;
+        crate::infra::tenancy::standing::of_workspace(&env.config, &env.clock, tx).await?;
     if let Some(reason) = standing.read_only_reason() {
         return Ok(Outcome::NotSent(reason));
     }
@@ -244,11 +244,11 @@ pub struct SendScheduled {
 impl crate::infra::jobs::BackgroundJob for SendScheduled {
     const KIND: &'static str = "send_scheduled";
     const QUEUE: &'static str = "scheduled";
-    type Context = crate::worker::environment::Environment;
+    type Context = crate::features::environment::Environment;
 
     async fn run(
         &self,
-        env: &crate::worker::environment::Environment,
+        env: &crate::features::environment::Environment,
         attempt: i32,
     ) -> anyhow::Result<()> {
         let last_try = attempt >= Self::MAX_ATTEMPTS;

@@ -50,11 +50,11 @@ pub struct WakeConversation {
 impl crate::infra::jobs::BackgroundJob for WakeConversation {
     const KIND: &'static str = "wake_conversation";
     const QUEUE: &'static str = "snoozes";
-    type Context = crate::worker::environment::Environment;
+    type Context = crate::features::environment::Environment;
 
     async fn run(
         &self,
-        env: &crate::worker::environment::Environment,
+        env: &crate::features::environment::Environment,
         _attempt: i32,
     ) -> anyhow::Result<()> {
         let mut tx = crate::infra::tenancy::bootstrap::for_job(&env.pool, self.org_id).await?;

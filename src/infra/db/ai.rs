@@ -4,7 +4,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::domain::Direction;
-use crate::features::ai::prompts::{Line, Speaker};
+use crate::domain::transcript::{Line, Speaker};
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Default)]

@@ -4,8 +4,8 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::csv_file::CsvFile;
 use crate::domain::{ImportStatus, OnDuplicate};
-use crate::features::import::csv_file::CsvFile;
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone, sqlx::FromRow)]

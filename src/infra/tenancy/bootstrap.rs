@@ -6,11 +6,10 @@ use uuid::Uuid;
 
 use super::TenantTx;
 use crate::domain::{EmailAddress, Role};
-use crate::features::auth::tokens::TenantToken;
 use crate::infra::db;
 use crate::infra::db::invitations::Invitation;
 use crate::infra::db::users::InsertUserError;
-use crate::state::AppState;
+use crate::infra::tokens::TenantToken;
 
 /// Prefix of invitation tokens in links.
 pub const INVITATION_PREFIX: &str = "inv";
@@ -38,14 +37,14 @@ impl From<InsertUserError> for BootstrapError {
 
 /// Sign-up: the user, their workspace and the owner membership, atomically.
 pub async fn sign_up(
-    state: &AppState,
+    pool: &sqlx::PgPool,
     name: &str,
     email: &EmailAddress,
     password_hash: &str,
     org_name: &str,
 ) -> Result<(Uuid, Uuid), BootstrapError> {
     let org_id = Uuid::new_v4();
-    let mut tx = TenantTx::open(&state.pool, org_id).await?;
+    let mut tx = TenantTx::open(pool, org_id).await?;
     let user_id = db::users::insert(tx.conn(), name, email, password_hash, false).await?;
     db::orgs::insert(&mut tx, org_name).await?;
     db::memberships::insert(&mut tx, user_id, Role::Owner).await?;
@@ -55,12 +54,12 @@ pub async fn sign_up(
 
 /// Another workspace for an existing user, who becomes its owner.
 pub async fn create_workspace(
-    state: &AppState,
+    pool: &sqlx::PgPool,
     user_id: Uuid,
     org_name: &str,
 ) -> Result<Uuid, BootstrapError> {
     let org_id = Uuid::new_v4();
-    let mut tx = TenantTx::open(&state.pool, org_id).await?;
+    let mut tx = TenantTx::open(pool, org_id).await?;
     db::orgs::insert(&mut tx, org_name).await?;
     db::memberships::insert(&mut tx, user_id, Role::Owner).await?;
     tx.commit().await?;
@@ -77,10 +76,10 @@ pub struct InvitationView {
 /// Look up the invitation a link carries; `None` when unknown, used, revoked
 /// or expired (never told apart, so links can't be probed).
 pub async fn find_invitation(
-    state: &AppState,
+    pool: &sqlx::PgPool,
     token: &TenantToken,
 ) -> Result<Option<InvitationView>, BootstrapError> {
-    let mut tx = TenantTx::open(&state.pool, token.org_id).await?;
+    let mut tx = TenantTx::open(pool, token.org_id).await?;
     let Some(invitation) = db::invitations::find_by_token(&mut tx, &token.hash()).await? else {
         return Ok(None);
     };
@@ -100,12 +99,12 @@ pub async fn find_invitation(
 
 /// An existing user (signed in as the invited address) joins the workspace.
 pub async fn accept_as_existing_user(
-    state: &AppState,
+    pool: &sqlx::PgPool,
     token: &TenantToken,
     user_id: Uuid,
     user_email: &str,
 ) -> Result<Uuid, BootstrapError> {
-    let mut tx = TenantTx::open(&state.pool, token.org_id).await?;
+    let mut tx = TenantTx::open(pool, token.org_id).await?;
     let invitation = open_invitation(&mut tx, token).await?;
     if !invitation.email.eq_ignore_ascii_case(user_email) {
         return Err(BootstrapError::WrongInvitee);
@@ -119,12 +118,12 @@ pub async fn accept_as_existing_user(
 
 /// A new person creates their account from the invitation and joins.
 pub async fn accept_as_new_user(
-    state: &AppState,
+    pool: &sqlx::PgPool,
     token: &TenantToken,
     name: &str,
     password_hash: &str,
 ) -> Result<(Uuid, Uuid), BootstrapError> {
-    let mut tx = TenantTx::open(&state.pool, token.org_id).await?;
+    let mut tx = TenantTx::open(pool, token.org_id).await?;
     let invitation = open_invitation(&mut tx, token).await?;
     let email =
         EmailAddress::parse(&invitation.email).map_err(|_| BootstrapError::InvitationGone)?;

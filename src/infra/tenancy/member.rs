@@ -2,9 +2,11 @@
 //! [`Tenant`] (a member of the current workspace, with an open tenant context).
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::TenantTx;
@@ -13,8 +15,10 @@ use super::session_state::FlashKind;
 use super::session_state::{AuthSession, Flash};
 use crate::domain::Role;
 use crate::error::{AppError, Result};
+use crate::infra::client_ip::ClientIp;
+use crate::infra::clock::Clock;
+use crate::infra::config::Config;
 use crate::infra::db;
-use crate::state::AppState;
 
 /// What every signed-in page shows in the layout.
 #[derive(Debug, Clone, Default)]
@@ -61,15 +65,19 @@ pub struct CurrentUser {
     pub page: Page,
 }
 
-impl FromRequestParts<AppState> for CurrentUser {
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    S: Send + Sync,
+    PgPool: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
         let session = AuthSession::from_request_parts(parts, state).await?;
         let Some(user_id) = session.user_id().await? else {
             return Err(AppError::Unauthorized);
         };
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = PgPool::from_ref(state).acquire().await?;
         let Some(user) = db::users::find(&mut conn, user_id).await? else {
             session.sign_out().await?;
             return Err(AppError::Unauthorized);
@@ -92,10 +100,14 @@ impl FromRequestParts<AppState> for CurrentUser {
 /// Signed in or not.
 pub struct MaybeUser(pub Option<CurrentUser>);
 
-impl FromRequestParts<AppState> for MaybeUser {
+impl<S> FromRequestParts<S> for MaybeUser
+where
+    S: Send + Sync,
+    PgPool: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
         match CurrentUser::from_request_parts(parts, state).await {
             Ok(user) => Ok(MaybeUser(Some(user))),
             Err(AppError::Unauthorized) => Ok(MaybeUser(None)),
@@ -116,7 +128,7 @@ pub struct Member {
     /// Agents of this workspace see only their and unassigned conversations.
     pub agents_see_assigned_only: bool,
     /// Whether the workspace's payments let it send and import.
-    pub standing: crate::features::billing::standing::Standing,
+    pub standing: super::standing::Standing,
     /// Where the request came from (for the audit log).
     pub ip: std::net::IpAddr,
 }
@@ -133,7 +145,7 @@ impl Member {
 
     /// Refuses sending and importing in a read-only workspace.
     pub fn must_be_writable(&self) -> Result<()> {
-        crate::features::billing::standing::must_be_writable(&self.standing)
+        super::standing::must_be_writable(&self.standing)
     }
 
     /// The conversations this member may see.
@@ -162,20 +174,25 @@ pub struct Tenant<C: Capability = AnyMember> {
     _capability: PhantomData<C>,
 }
 
-impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
+impl<C: Capability, S> FromRequestParts<S> for Tenant<C>
+where
+    S: Send + Sync,
+    PgPool: FromRef<S>,
+    Arc<Config>: FromRef<S>,
+    Clock: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
         let session = AuthSession::from_request_parts(parts, state).await?;
-        let crate::web::client_ip::ClientIp(ip) =
-            crate::web::client_ip::ClientIp::from_request_parts(parts, state).await?;
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
         let Some(user_id) = session.user_id().await? else {
             return Err(AppError::Unauthorized);
         };
         let Some(org_id) = session.org_id().await? else {
             return Err(AppError::Redirect("/workspaces".into()));
         };
-        let mut tx = TenantTx::open(&state.pool, org_id).await?;
+        let mut tx = TenantTx::open(&PgPool::from_ref(state), org_id).await?;
         let Some(row) = db::memberships::load_member(&mut tx, user_id).await? else {
             session.set_org_id(None).await?;
             session
@@ -202,7 +219,12 @@ impl<C: Capability> FromRequestParts<AppState> for Tenant<C> {
         if !C::allows(role) {
             return Err(AppError::Forbidden(C::WHAT));
         }
-        let standing = crate::features::billing::standing::of_workspace(state, &mut tx).await?;
+        let standing = super::standing::of_workspace(
+            &Arc::<Config>::from_ref(state),
+            &Clock::from_ref(state),
+            &mut tx,
+        )
+        .await?;
         let page = Page {
             csrf_token: session.csrf_token().await?,
             flash: session.take_flash().await?,
@@ -246,18 +268,18 @@ impl CurrentUser {
     }
 
     /// The user's own workspaces, across tenants (the switcher).
-    pub async fn workspaces(&self, state: &AppState) -> Result<Vec<db::orgs::UserWorkspace>> {
-        workspaces_of(state, self.user.id).await
+    pub async fn workspaces(&self, pool: &sqlx::PgPool) -> Result<Vec<db::orgs::UserWorkspace>> {
+        workspaces_of(pool, self.user.id).await
     }
 }
 
 /// A user's workspaces (user scope: their own memberships only). Used by
 /// the switcher and by login, which has just proved who the user is.
 pub async fn workspaces_of(
-    state: &AppState,
+    pool: &sqlx::PgPool,
     user_id: Uuid,
 ) -> Result<Vec<db::orgs::UserWorkspace>> {
-    let mut scope = super::UserScopeTx::open(&state.pool, user_id).await?;
+    let mut scope = super::UserScopeTx::open(pool, user_id).await?;
     let list = db::orgs::list_for_user(&mut scope).await?;
     scope.commit().await?;
     Ok(list)

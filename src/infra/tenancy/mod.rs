@@ -6,6 +6,8 @@
 //! child modules ([`member::Tenant`], [`api_client::ApiClient`]) and by the
 //! named system entry points in [`bootstrap`] (sign-up, invitation acceptance)
 //! and [`departure`] (a user deleting their account, workspace by workspace).
+//! The extractors also read the workspace's [`standing`]: whether its
+//! payments let it send and import.
 
 pub mod api_client;
 pub mod bootstrap;
@@ -13,6 +15,7 @@ pub mod capability;
 pub mod departure;
 pub mod member;
 pub mod session_state;
+pub mod standing;
 
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;

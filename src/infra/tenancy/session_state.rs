@@ -9,7 +9,7 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::features::auth::tokens::random_secret;
+use crate::infra::tokens::random_secret;
 
 /// Session idle timeout (the cookie and the stored record expire after it).
 pub const IDLE_TIMEOUT: Duration = Duration::hours(2);

@@ -16,13 +16,13 @@ use crate::error::Result;
 use crate::features::account_deletion::{self, Outcome, WorkspaceFate};
 use crate::features::auth::password::{self, Verified};
 use crate::features::auth::second_factor;
+use crate::infra::client_ip::ClientIp;
 use crate::infra::db;
 use crate::infra::rate_limit::{self, LOGIN_PER_EMAIL};
 use crate::infra::session_store;
 use crate::infra::tenancy::member::{CurrentUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::state::AppState;
-use crate::web::client_ip::ClientIp;
 use crate::web::routes::MessagePage;
 
 const PAGE: &str = "/profile/delete";
@@ -75,7 +75,7 @@ async fn render(
     status: StatusCode,
     errors: Vec<String>,
 ) -> Result<Response> {
-    let workspaces = account_deletion::assess(state, user.user.id).await?;
+    let workspaces = account_deletion::assess(&state.env(), user.user.id).await?;
     let mut conn = state.pool.acquire().await?;
     let two_factor_on = db::two_factor::sealed_secret(&mut conn, user.user.id)
         .await?
@@ -113,7 +113,7 @@ async fn delete(
     user: CurrentUser,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response> {
-    let workspaces = account_deletion::assess(&state, user.user.id).await?;
+    let workspaces = account_deletion::assess(&state.env(), user.user.id).await?;
     let reasons: Vec<String> = workspaces.iter().filter_map(|w| w.reason()).collect();
     if !reasons.is_empty() {
         return render(&state, user, StatusCode::CONFLICT, reasons).await;
@@ -140,7 +140,7 @@ async fn delete(
         .is_some();
     drop(conn);
     if two_factor_on
-        && second_factor::check(&state, user.user.id, form.code.trim())
+        && second_factor::check(&state.pool, &state.secrets, user.user.id, form.code.trim())
             .await?
             .is_none()
     {
@@ -149,7 +149,7 @@ async fn delete(
         );
         return render(&state, user, StatusCode::UNPROCESSABLE_ENTITY, vec![error]).await;
     }
-    match account_deletion::delete_account(&state, &user.user, &user.actor(ip)).await? {
+    match account_deletion::delete_account(&state.env(), &user.user, &user.actor(ip)).await? {
         Outcome::Blocked(blocking) => {
             // Something changed since the check above (a member left...).
             let reasons = blocking.iter().filter_map(|w| w.reason()).collect();

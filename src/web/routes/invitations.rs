@@ -14,11 +14,11 @@ use crate::domain::NewPassword;
 use crate::domain::text::required_text;
 use crate::error::{AppError, Result};
 use crate::features::auth::password;
-use crate::features::auth::tokens::TenantToken;
 use crate::infra::tenancy::bootstrap::{self, BootstrapError, INVITATION_PREFIX, InvitationView};
 use crate::infra::tenancy::member::{MaybeUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
+use crate::infra::tokens::TenantToken;
 use crate::state::AppState;
 use crate::web::routes::MessagePage;
 
@@ -95,7 +95,7 @@ async fn show(
     let Some(parsed) = TenantToken::parse(INVITATION_PREFIX, &token) else {
         return Ok(gone(page).await);
     };
-    let Some(view) = bootstrap::find_invitation(&state, &parsed)
+    let Some(view) = bootstrap::find_invitation(&state.pool, &parsed)
         .await
         .map_err(anyhow::Error::new)?
     else {
@@ -131,7 +131,7 @@ async fn accept(
     };
     if let Some(current) = &user.0 {
         return match bootstrap::accept_as_existing_user(
-            &state,
+            &state.pool,
             &parsed,
             current.user.id,
             &current.user.email,
@@ -152,7 +152,7 @@ async fn accept(
             Err(e) => Err(anyhow::Error::new(e).into()),
         };
     }
-    let Some(view) = bootstrap::find_invitation(&state, &parsed)
+    let Some(view) = bootstrap::find_invitation(&state.pool, &parsed)
         .await
         .map_err(anyhow::Error::new)?
     else {
@@ -184,7 +184,7 @@ async fn accept(
         return again(errors).await;
     };
     let hash = password::hash(new_password.expose().to_owned()).await?;
-    match bootstrap::accept_as_new_user(&state, &parsed, &name, &hash).await {
+    match bootstrap::accept_as_new_user(&state.pool, &parsed, &name, &hash).await {
         Ok((user_id, org_id)) => {
             session.sign_in(user_id, Some(org_id)).await?;
             session

@@ -12,13 +12,13 @@ use time::OffsetDateTime;
 
 use crate::error::Result;
 use crate::features::audit;
+use crate::infra::client_ip::ClientIp;
 use crate::infra::db;
 use crate::infra::db::users::SessionRow;
 use crate::infra::session_store;
 use crate::infra::tenancy::member::{CurrentUser, Page};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
-use crate::web::client_ip::ClientIp;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -76,7 +76,7 @@ async fn sign_out_others(
     let actor = user.actor(ip);
     let count = ended.len().to_string();
     audit::for_user(
-        &state,
+        &state.pool,
         &actor,
         "sign_in.others_signed_out",
         &[("sessions", &count)],

@@ -13,7 +13,6 @@ use uuid::Uuid;
 use crate::domain::{EmailAddress, Role};
 use crate::error::{AppError, Result};
 use crate::features::audit;
-use crate::features::auth::tokens::TenantToken;
 use crate::features::billing::limits::{self, Counted};
 use crate::infra::db;
 use crate::infra::db::invitations::Invitation;
@@ -25,6 +24,7 @@ use crate::infra::tenancy::bootstrap::INVITATION_PREFIX;
 use crate::infra::tenancy::capability::{ManageTeam, OwnWorkspace};
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
+use crate::infra::tokens::TenantToken;
 use crate::state::AppState;
 use crate::web::path::PathId;
 

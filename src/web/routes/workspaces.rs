@@ -36,7 +36,7 @@ struct WorkspacesPage {
 
 async fn index(State(state): State<AppState>, user: CurrentUser) -> Result<WorkspacesPage> {
     Ok(WorkspacesPage {
-        workspaces: user.workspaces(&state).await?,
+        workspaces: user.workspaces(&state.pool).await?,
         current: user.session.org_id().await?,
         errors: vec![],
         org_name: String::new(),
@@ -64,7 +64,7 @@ async fn switch(
     Form(form): Form<SwitchForm>,
 ) -> Result<Redirect> {
     let org_id = Uuid::try_parse(form.org_id.trim()).map_err(|_| AppError::NotFound)?;
-    let workspaces = user.workspaces(&state).await?;
+    let workspaces = user.workspaces(&state.pool).await?;
     let Some(workspace) = workspaces.iter().find(|w| w.id == org_id) else {
         return Err(AppError::NotFound);
     };
@@ -99,7 +99,7 @@ async fn create(
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             WorkspacesPage {
-                workspaces: user.workspaces(&state).await?,
+                workspaces: user.workspaces(&state.pool).await?,
                 current: user.session.org_id().await?,
                 errors,
                 org_name: name,
@@ -108,7 +108,7 @@ async fn create(
         )
             .into_response());
     }
-    let org_id = bootstrap::create_workspace(&state, user.user.id, &name)
+    let org_id = bootstrap::create_workspace(&state.pool, user.user.id, &name)
         .await
         .map_err(anyhow::Error::new)?;
     user.session.set_org_id(Some(org_id)).await?;

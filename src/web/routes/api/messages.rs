@@ -210,7 +210,7 @@ pub async fn send(
     ApiJson(input): ApiJson<SendMessage>,
 ) -> Result<Response, ApiError> {
     let conversation = find_conversation(&mut client.tx, id).await?;
-    crate::features::billing::standing::must_be_writable(&client.standing)?;
+    crate::infra::tenancy::standing::must_be_writable(&client.standing)?;
     let given = [
         input.text.is_some(),
         input.template.is_some(),

@@ -9,13 +9,13 @@ use serde::Deserialize;
 use crate::domain::EmailAddress;
 use crate::error::Result;
 use crate::features::auth::password::{self, Verified};
-use crate::features::auth::tokens;
+use crate::infra::client_ip::ClientIp;
 use crate::infra::db;
 use crate::infra::rate_limit::{self, LOGIN_PER_EMAIL, LOGIN_PER_IP};
 use crate::infra::tenancy::member::{MaybeUser, Page, workspaces_of};
 use crate::infra::tenancy::session_state::AuthSession;
+use crate::infra::tokens;
 use crate::state::AppState;
-use crate::web::client_ip::ClientIp;
 use crate::web::device_cookie;
 use crate::web::routes::safe_next;
 
@@ -115,7 +115,7 @@ pub async fn submit(
     };
     match password::verify(form.password.clone(), user.password_hash.clone()).await? {
         Verified::Wrong => {
-            crate::features::audit::for_user(&state, &actor, "sign_in_failed", &[]).await?;
+            crate::features::audit::for_user(&state.pool, &actor, "sign_in_failed", &[]).await?;
             return failed().await;
         }
         Verified::Ok => {}
@@ -176,7 +176,7 @@ impl SignedIn {
         session: &AuthSession,
         details: &[(&str, &str)],
     ) -> Result<Redirect> {
-        let first_org = workspaces_of(state, self.user_id)
+        let first_org = workspaces_of(&state.pool, self.user_id)
             .await?
             .first()
             .map(|w| w.id);
@@ -184,7 +184,7 @@ impl SignedIn {
         if let Some(ip) = self.actor.ip {
             session.remember_device(ip, &self.user_agent).await?;
         }
-        crate::features::audit::for_user(state, &self.actor, "sign_in", details).await?;
+        crate::features::audit::for_user(&state.pool, &self.actor, "sign_in", details).await?;
         tracing::info!(user_id = %self.user_id, "logged in");
         let to = if !self.next.is_empty() {
             self.next

@@ -8,7 +8,8 @@ use serde::Deserialize;
 
 use crate::domain::{EmailAddress, NewPassword};
 use crate::error::Result;
-use crate::features::auth::{password, tokens};
+use crate::features::auth::password;
+use crate::infra::client_ip::ClientIp;
 use crate::infra::db;
 use crate::infra::db::user_tokens::Purpose;
 use crate::infra::jobs;
@@ -18,8 +19,8 @@ use crate::infra::session_store;
 use crate::infra::tenancy::member::Page;
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
+use crate::infra::tokens;
 use crate::state::AppState;
-use crate::web::client_ip::ClientIp;
 use crate::web::routes::MessagePage;
 
 #[derive(Template, WebTemplate)]

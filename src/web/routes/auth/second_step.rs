@@ -14,14 +14,14 @@ use super::login::{SignedIn, user_agent};
 use crate::error::Result;
 use crate::features::audit::Actor;
 use crate::features::auth::second_factor::{self, Proof};
-use crate::features::auth::tokens;
+use crate::infra::client_ip::ClientIp;
 use crate::infra::db;
 use crate::infra::rate_limit::{self, LOGIN_PER_IP};
 use crate::infra::tenancy::member::Page;
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
+use crate::infra::tokens;
 use crate::state::AppState;
-use crate::web::client_ip::ClientIp;
 use crate::web::device_cookie;
 
 #[derive(Template, WebTemplate)]
@@ -84,9 +84,11 @@ pub async fn submit(
         email: Some(user.email.clone()),
         ip: Some(ip),
     };
-    let Some(proof) = second_factor::check(&state, user.id, &form.code).await? else {
+    let Some(proof) =
+        second_factor::check(&state.pool, &state.secrets, user.id, &form.code).await?
+    else {
         crate::features::audit::for_user(
-            &state,
+            &state.pool,
             &actor,
             "sign_in_failed",
             &[("reason", "wrong second-factor code")],

@@ -10,13 +10,13 @@ use crate::domain::text::required_text;
 use crate::domain::{EmailAddress, NewPassword};
 use crate::error::Result;
 use crate::features::auth::password;
+use crate::infra::client_ip::ClientIp;
 use crate::infra::rate_limit::{self, SIGNUP_PER_EMAIL, SIGNUP_PER_IP};
 use crate::infra::tenancy::bootstrap::{self, BootstrapError};
 use crate::infra::tenancy::member::{MaybeUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
-use crate::web::client_ip::ClientIp;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "auth/signup.html")]
@@ -88,7 +88,8 @@ pub async fn submit(
         return again(errors).await;
     };
     let hash = password::hash(new_password.expose().to_owned()).await?;
-    let (user_id, org_id) = match bootstrap::sign_up(&state, &name, &email, &hash, &org_name).await
+    let (user_id, org_id) = match bootstrap::sign_up(&state.pool, &name, &email, &hash, &org_name)
+        .await
     {
         Ok(ids) => ids,
         Err(BootstrapError::EmailTaken) => {

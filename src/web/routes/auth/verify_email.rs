@@ -5,7 +5,6 @@ use uuid::Uuid;
 
 use crate::domain::EmailAddress;
 use crate::error::Result;
-use crate::features::auth::tokens;
 use crate::infra::db;
 use crate::infra::db::user_tokens::Purpose;
 use crate::infra::jobs;
@@ -13,6 +12,7 @@ use crate::infra::mail::Email;
 use crate::infra::tenancy::member::{CurrentUser, MaybeUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
+use crate::infra::tokens;
 use crate::state::AppState;
 use crate::web::routes::MessagePage;
 

@@ -63,7 +63,7 @@ pub async fn erase(
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
     }
-    crate::features::retention::remove_unshared_files(&state, erased.files.clone()).await?;
+    crate::features::retention::remove_unshared_files(&state.env(), erased.files.clone()).await?;
     tenant
         .session
         .flash(

@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use crate::domain::OnDuplicate;
 use crate::domain::csv_cell::CsvWriter;
+use crate::domain::csv_file::{self, MAX_BYTES};
 use crate::error::{AppError, Result};
-use crate::features::import::csv_file::{self, MAX_BYTES};
 use crate::features::import::mapping::{self, Field};
 use crate::infra::db;
 use crate::infra::db::attributes::Entity;

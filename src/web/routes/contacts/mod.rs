@@ -20,7 +20,7 @@ use crate::infra::db::contacts::Contact;
 use crate::state::AppState;
 
 /// The upload's limit plus room for the form's framing.
-const UPLOAD_LIMIT: usize = crate::features::import::csv_file::MAX_BYTES + 64 * 1024;
+const UPLOAD_LIMIT: usize = crate::domain::csv_file::MAX_BYTES + 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()

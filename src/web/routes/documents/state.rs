@@ -8,7 +8,6 @@ use crate::domain::document_totals::{DocumentTotals, round2};
 use crate::domain::local_time;
 use crate::domain::{DocumentKind, DocumentState, MessageKind, OrderSource};
 use crate::error::{AppError, Result};
-use crate::features::auth::tokens::TenantToken;
 use crate::features::documents::{
     Customer, LabelledDate, PrintableDocument, PrintableLine, Seller,
 };
@@ -19,6 +18,7 @@ use crate::infra::db::sales_documents::SalesDocument;
 use crate::infra::tenancy::member::Tenant;
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::infra::tenancy::{TenantTx, bootstrap};
+use crate::infra::tokens::TenantToken;
 use crate::state::AppState;
 use crate::web::form::HtmlForm;
 use crate::web::path::PathId;

@@ -14,12 +14,13 @@ use serde::Deserialize;
 use crate::error::Result;
 use crate::features::audit;
 use crate::features::auth::second_factor::{self, SEALED_PURPOSE};
-use crate::features::auth::{tokens, totp};
+use crate::features::auth::totp;
+use crate::infra::client_ip::ClientIp;
 use crate::infra::db;
 use crate::infra::tenancy::member::{CurrentUser, Page, workspaces_of};
 use crate::infra::tenancy::session_state::FlashKind;
+use crate::infra::tokens;
 use crate::state::AppState;
-use crate::web::client_ip::ClientIp;
 use crate::web::qr::qr_svg;
 
 const ISSUER: &str = "wacrm";
@@ -105,7 +106,7 @@ async fn page(state: &AppState, user: CurrentUser, errors: Vec<String>) -> Resul
             secret: totp::secret_for_typing(&secret)?,
         })
     };
-    let required_by = workspaces_of(state, id)
+    let required_by = workspaces_of(&state.pool, id)
         .await?
         .into_iter()
         .filter(|w| w.require_two_factor)
@@ -192,7 +193,7 @@ async fn enable(
     let codes = store_recovery_codes(&mut tx, id).await?;
     tx.commit().await?;
     user.session.set_totp_enrolment(None).await?;
-    audit::for_user(&state, &user.actor(ip), "two_factor.enabled", &[]).await?;
+    audit::for_user(&state.pool, &user.actor(ip), "two_factor.enabled", &[]).await?;
     Ok(RecoveryCodesPage {
         page: user.page,
         codes,
@@ -209,7 +210,7 @@ async fn new_recovery_codes(
     user: CurrentUser,
     Form(form): Form<CodeForm>,
 ) -> Result<Response> {
-    if second_factor::check(&state, user.user.id, &form.code)
+    if second_factor::check(&state.pool, &state.secrets, user.user.id, &form.code)
         .await?
         .is_none()
     {
@@ -219,7 +220,7 @@ async fn new_recovery_codes(
     let codes = store_recovery_codes(&mut conn, user.user.id).await?;
     drop(conn);
     audit::for_user(
-        &state,
+        &state.pool,
         &user.actor(ip),
         "two_factor.recovery_codes_replaced",
         &[],
@@ -242,7 +243,7 @@ async fn forget_devices(
     drop(conn);
     let count = forgotten.to_string();
     audit::for_user(
-        &state,
+        &state.pool,
         &user.actor(ip),
         "two_factor.devices_forgotten",
         &[("devices", &count)],
@@ -263,7 +264,7 @@ async fn disable(
     user: CurrentUser,
     Form(form): Form<CodeForm>,
 ) -> Result<Response> {
-    let required_by: Vec<String> = workspaces_of(&state, user.user.id)
+    let required_by: Vec<String> = workspaces_of(&state.pool, user.user.id)
         .await?
         .into_iter()
         .filter(|w| w.require_two_factor)
@@ -276,7 +277,7 @@ async fn disable(
         );
         return refused(&state, user, StatusCode::CONFLICT, &error).await;
     }
-    if second_factor::check(&state, user.user.id, &form.code)
+    if second_factor::check(&state.pool, &state.secrets, user.user.id, &form.code)
         .await?
         .is_none()
     {
@@ -285,7 +286,7 @@ async fn disable(
     let mut tx = state.pool.begin().await?;
     db::two_factor::disable(&mut tx, user.user.id).await?;
     tx.commit().await?;
-    audit::for_user(&state, &user.actor(ip), "two_factor.disabled", &[]).await?;
+    audit::for_user(&state.pool, &user.actor(ip), "two_factor.disabled", &[]).await?;
     user.session
         .flash(FlashKind::Success, "Two-factor sign-in is off.")
         .await?;

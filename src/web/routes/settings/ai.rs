@@ -62,7 +62,7 @@ async fn render(
     };
     tenant.tx.commit().await?;
     let enabled_note = settings.enabled_at.filter(|_| settings.enabled).map(|at| {
-        let on = crate::features::billing::standing::date(&at);
+        let on = crate::infra::tenancy::standing::date(&at);
         match &settings.enabled_by_name {
             Some(by) => format!("Turned on by {by} on {on}."),
             None => format!("Turned on on {on}."),

@@ -9,13 +9,13 @@ use serde::Deserialize;
 use crate::domain::text::required_text;
 use crate::error::{AppError, Result};
 use crate::features::audit;
-use crate::features::auth::tokens::TenantToken;
 use crate::infra::db;
 use crate::infra::db::api_tokens::ApiToken;
 use crate::infra::tenancy::api_client::API_TOKEN_PREFIX;
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
+use crate::infra::tokens::TenantToken;
 use crate::state::AppState;
 use crate::web::path::PathId;
 

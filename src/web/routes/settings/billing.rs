@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
+use crate::domain::{Limits, Plan};
 use crate::error::{AppError, Result};
 use crate::features::audit;
 use crate::features::billing::limits::current_plan;
-use crate::features::billing::plans::{Limits, Plan};
 use crate::features::billing::stripe_api::{self, StripeApi};
 use crate::infra::db;
 use crate::infra::db::billing::{Account, Invoice, Usage};
@@ -41,7 +41,7 @@ pub struct BillingPage {
 
 impl BillingPage {
     fn date(at: &OffsetDateTime) -> String {
-        crate::features::billing::standing::date(at)
+        crate::infra::tenancy::standing::date(at)
     }
 
     fn amount(cents: &i64, currency: &str) -> String {

@@ -211,8 +211,7 @@ pub async fn create(
                 api_key: api_key.clone(),
                 name: form.waha_session_name().to_owned(),
             };
-            let webhook_key =
-                crate::features::auth::tokens::random_secret().map_err(AppError::Internal)?;
+            let webhook_key = crate::infra::tokens::random_secret().map_err(AppError::Internal)?;
             // WAHA is set up first: a server that refuses leaves nothing behind.
             if let Err(e) = set_up_waha(&state, &session, id, &webhook_key).await {
                 let errors = vec![format!("The WAHA server could not be set up: {e}.")];

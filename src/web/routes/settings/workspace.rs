@@ -12,11 +12,11 @@ use crate::domain::text::required_text;
 use crate::domain::{AgentsSee, Country, RetentionDays, Role};
 use crate::error::{AppError, Result};
 use crate::features::audit;
-use crate::features::billing::standing::Standing;
 use crate::infra::db;
 use crate::infra::tenancy::capability::{Capability, ManageSettings, OwnWorkspace};
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
+use crate::infra::tenancy::standing::Standing;
 use crate::state::AppState;
 
 pub const WEEKDAYS: [(&str, &str); 7] = [
@@ -289,7 +289,7 @@ pub async fn delete(
     .await?;
     owner.tx.commit().await?;
     tracing::info!(org_id = %owner.member.org_id, "workspace deletion requested");
-    let gone = now + crate::features::billing::standing::RETENTION;
+    let gone = now + crate::infra::tenancy::standing::RETENTION;
     owner
         .session
         .flash(
@@ -297,7 +297,7 @@ pub async fn delete(
             format!(
                 "The workspace {} will be deleted on {}. Until then it is read-only, and you can restore it here.",
                 owner.member.org_name,
-                crate::features::billing::standing::date(&gone)
+                crate::infra::tenancy::standing::date(&gone)
             ),
         )
         .await?;

@@ -118,7 +118,7 @@ async fn receive(
         Event::Ignored => vec![],
     };
     for event in happened {
-        events::apply(state, org_id, channel_id, event).await?;
+        events::apply(&state.env(), org_id, channel_id, event).await?;
     }
     Ok(plain(StatusCode::OK, "OK"))
 }

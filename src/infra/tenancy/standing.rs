@@ -10,7 +10,6 @@ use crate::domain::SubscriptionStatus;
 use crate::error::AppError;
 use crate::infra::db::billing::Account;
 use crate::infra::tenancy::TenantTx;
-use crate::state::AppState;
 
 /// How long a workspace works on after a failed payment.
 pub const GRACE: Duration = Duration::days(7);
@@ -90,12 +89,7 @@ impl Standing {
 
 /// The workspace's standing now (with billing off, only a deletion
 /// matters).
-pub async fn of_workspace(state: &AppState, tx: &mut TenantTx) -> sqlx::Result<Standing> {
-    of_workspace_by(&state.config, &state.clock, tx).await
-}
-
-/// [`of_workspace`] from the parts it reads (a job has no `AppState`).
-pub async fn of_workspace_by(
+pub async fn of_workspace(
     config: &crate::infra::config::Config,
     clock: &crate::infra::clock::Clock,
     tx: &mut TenantTx,

@@ -1,6 +1,7 @@
-//! What background jobs run with: the services they call and nothing of the
-//! HTTP side (sessions, live events, TLS), built from [`AppState`] in one
-//! place (crates.io's worker `Environment`).
+//! What background jobs (and the feature code they share with requests) run
+//! with: the services they call and nothing of the HTTP side (sessions, live
+//! events, TLS). Built from the app state in one place, `crate::state`
+//! (crates.io's worker `Environment`).
 
 use std::borrow::Borrow;
 use std::sync::Arc;
@@ -10,7 +11,6 @@ use sqlx::PgPool;
 use crate::infra::config::Config;
 use crate::infra::mail::Mailer;
 use crate::infra::secrets::SecretBox;
-use crate::state::AppState;
 
 /// The context of every job; cheap to clone.
 #[derive(Clone)]
@@ -38,31 +38,6 @@ impl Environment {
     /// An absolute URL for links in mails.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.config.public_base(), path)
-    }
-}
-
-impl From<&AppState> for Environment {
-    fn from(state: &AppState) -> Environment {
-        Environment {
-            pool: state.pool.clone(),
-            config: state.config.clone(),
-            mailer: state.mailer.clone(),
-            secrets: state.secrets.clone(),
-            graph: state.graph.clone(),
-            media: state.media.clone(),
-            web_sessions: state.web_sessions.clone(),
-            waha_http: state.waha_http.clone(),
-            clock: state.clock.clone(),
-            ai: state.ai.clone(),
-        }
-    }
-}
-
-impl AppState {
-    /// The jobs' context, for a request that runs a job's code itself
-    /// (a handful of `Arc` clones).
-    pub fn env(&self) -> Environment {
-        Environment::from(self)
     }
 }
 
