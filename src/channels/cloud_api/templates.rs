@@ -5,6 +5,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::infra::db::templates::NewTemplate;
+
 /// A template as Graph lists it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct GraphTemplate {
@@ -44,6 +46,21 @@ pub fn placeholders(text: &str) -> i32 {
 }
 
 impl GraphTemplate {
+    /// What wacrm stores of it.
+    pub fn to_stored(&self) -> NewTemplate {
+        let summary = self.summary();
+        NewTemplate {
+            name: self.name.clone(),
+            language: self.language.clone(),
+            category: self.category.clone(),
+            status: self.status.clone(),
+            body: summary.body,
+            variables: summary.variables,
+            other_parameters: summary.other_parameters,
+            components: Value::from(self.components.clone()),
+        }
+    }
+
     pub fn summary(&self) -> Summary {
         let mut body = String::new();
         let mut other_parameters = false;

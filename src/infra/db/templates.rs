@@ -2,7 +2,6 @@
 
 use uuid::Uuid;
 
-use crate::channels::cloud_api::templates::GraphTemplate;
 use crate::domain::TemplateStatus;
 use crate::infra::tenancy::TenantTx;
 
@@ -29,11 +28,26 @@ impl Template {
     }
 }
 
-/// Replaces the channel's templates with what Graph listed.
+/// A template as the provider lists it, reduced to what is stored.
+#[derive(Debug, Clone)]
+pub struct NewTemplate {
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    /// As the provider spells it.
+    pub status: String,
+    pub body: String,
+    pub variables: i32,
+    pub other_parameters: bool,
+    /// The provider's components, kept as given.
+    pub components: serde_json::Value,
+}
+
+/// Replaces the channel's templates with what the provider listed.
 pub async fn replace(
     tx: &mut TenantTx,
     channel_id: Uuid,
-    templates: &[GraphTemplate],
+    templates: &[NewTemplate],
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
     sqlx::query!(
@@ -44,7 +58,6 @@ pub async fn replace(
     .execute(tx.conn())
     .await?;
     for template in templates {
-        let summary = template.summary();
         sqlx::query!(
             "insert into whatsapp_templates (org_id, channel_id, name, language, category, status, \
              body, variables, other_parameters, components) \
@@ -56,10 +69,10 @@ pub async fn replace(
             &template.language,
             &template.category,
             &template.status,
-            &summary.body,
-            summary.variables,
-            summary.other_parameters,
-            serde_json::Value::from(template.components.clone())
+            &template.body,
+            template.variables,
+            template.other_parameters,
+            &template.components
         )
         .execute(tx.conn())
         .await?;

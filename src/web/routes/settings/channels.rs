@@ -13,6 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::channels::cloud_api::connect::{self, ConnectError, NumberSettings};
+use crate::channels::cloud_api::templates::GraphTemplate;
 use crate::error::{AppError, Result};
 use crate::features::audit;
 use crate::features::billing::limits::{self, Counted};
@@ -159,7 +160,8 @@ pub async fn sync_templates(
     let token = access_token(&state, tenant.member.org_id, &channel)?;
     match state.graph.templates(&channel.waba_id, &token).await {
         Ok(templates) => {
-            db::templates::replace(&mut tenant.tx, channel.id, &templates).await?;
+            let stored: Vec<_> = templates.iter().map(GraphTemplate::to_stored).collect();
+            db::templates::replace(&mut tenant.tx, channel.id, &stored).await?;
             tenant.tx.commit().await?;
             tenant
                 .session
