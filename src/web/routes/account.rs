@@ -4,11 +4,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -23,6 +23,7 @@ use crate::infra::session_store;
 use crate::infra::tenancy::member::{CurrentUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::routes::MessagePage;
 
 const PAGE: &str = "/profile/delete";
@@ -111,7 +112,7 @@ async fn delete(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     user: CurrentUser,
-    Form(form): Form<DeleteForm>,
+    HtmlForm(form): HtmlForm<DeleteForm>,
 ) -> Result<Response> {
     let workspaces = account_deletion::assess(&state.env(), user.user.id).await?;
     let reasons: Vec<String> = workspaces.iter().filter_map(|w| w.reason()).collect();

@@ -3,10 +3,10 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 
 use crate::domain::attributes::key_from_label;
@@ -18,6 +18,7 @@ use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
 pub fn router() -> Router<AppState> {
@@ -140,7 +141,7 @@ const TAKEN: &str = "Name: another attribute of these records already has this n
 
 async fn create(
     mut tenant: Tenant<ManageSettings>,
-    Form(form): Form<AttributeForm>,
+    HtmlForm(form): HtmlForm<AttributeForm>,
 ) -> Result<Response> {
     let new = match form.parse() {
         Ok(new) => new,

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,6 +16,7 @@ use crate::infra::db::canned::{CannedReply, SHORTCODE_KEY};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 use crate::web::saved::saved;
 
@@ -90,7 +90,7 @@ async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
 
 async fn create(
     mut tenant: Tenant<ManageSettings>,
-    Form(form): Form<CannedForm>,
+    HtmlForm(form): HtmlForm<CannedForm>,
 ) -> Result<Response> {
     let (shortcode, body) = match form.parse() {
         Ok(fields) => fields,
@@ -117,7 +117,7 @@ async fn create(
 async fn update(
     mut tenant: Tenant<ManageSettings>,
     PathId(id): PathId,
-    Form(form): Form<CannedForm>,
+    HtmlForm(form): HtmlForm<CannedForm>,
 ) -> Result<Response> {
     let (shortcode, body) = match form.parse() {
         Ok(fields) => fields,

@@ -3,11 +3,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Form, Router};
 use serde::Deserialize;
 
 use crate::domain::NewPassword;
@@ -20,6 +20,7 @@ use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::infra::tokens::TenantToken;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::routes::MessagePage;
 
 pub fn router() -> Router<AppState> {
@@ -124,7 +125,7 @@ async fn accept(
     user: MaybeUser,
     session: AuthSession,
     Path(token): Path<String>,
-    Form(form): Form<AcceptForm>,
+    HtmlForm(form): HtmlForm<AcceptForm>,
 ) -> Result<Response> {
     let Some(parsed) = TenantToken::parse(INVITATION_PREFIX, &token) else {
         return Ok(gone(page_for(&user, &session).await?).await);

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, Query};
 use axum::http::StatusCode;
@@ -19,6 +18,7 @@ use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 use crate::web::upload::{read_file, upload_error};
 
@@ -141,7 +141,7 @@ async fn index(
 
 async fn create(
     mut tenant: Tenant<ManageSettings>,
-    Form(form): Form<ArticleForm>,
+    HtmlForm(form): HtmlForm<ArticleForm>,
 ) -> Result<Response> {
     let (title, body) = match check(&form.title, &form.body) {
         Ok(fields) => fields,
@@ -164,7 +164,7 @@ async fn create(
 async fn update(
     mut tenant: Tenant<ManageSettings>,
     PathId(id): PathId,
-    Form(form): Form<ArticleForm>,
+    HtmlForm(form): HtmlForm<ArticleForm>,
 ) -> Result<Response> {
     let (title, body) = match check(&form.title, &form.body) {
         Ok(fields) => fields,

@@ -2,7 +2,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,6 +14,7 @@ use crate::infra::db::labels::{LabelUsage, NAME_KEY, PALETTE};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 use crate::web::saved::saved;
 
@@ -95,7 +95,7 @@ async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
 
 async fn create(
     mut tenant: Tenant<ManageSettings>,
-    Form(form): Form<LabelForm>,
+    HtmlForm(form): HtmlForm<LabelForm>,
 ) -> Result<Response> {
     let (name, color) = match form.parse() {
         Ok(fields) => fields,
@@ -115,7 +115,7 @@ async fn create(
 async fn update(
     mut tenant: Tenant<ManageSettings>,
     PathId(id): PathId,
-    Form(form): Form<LabelForm>,
+    HtmlForm(form): HtmlForm<LabelForm>,
 ) -> Result<Response> {
     let (name, color) = match form.parse() {
         Ok(fields) => fields,

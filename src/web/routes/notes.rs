@@ -3,10 +3,10 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
-use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -17,6 +17,7 @@ use crate::infra::tenancy::capability::{Capability, DeleteRecords};
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
 const MAX_CHARS: usize = 10_000;
@@ -115,7 +116,7 @@ async fn delete(mut tenant: Tenant, subject: NoteSubject, note: Uuid) -> Result<
 async fn add_to_contact(
     tenant: Tenant,
     PathId(id): PathId,
-    Form(form): Form<NoteForm>,
+    HtmlForm(form): HtmlForm<NoteForm>,
 ) -> Result<Response> {
     add(tenant, NoteSubject::Contact(id), form).await
 }
@@ -123,7 +124,7 @@ async fn add_to_contact(
 async fn add_to_company(
     tenant: Tenant,
     PathId(id): PathId,
-    Form(form): Form<NoteForm>,
+    HtmlForm(form): HtmlForm<NoteForm>,
 ) -> Result<Response> {
     add(tenant, NoteSubject::Company(id), form).await
 }
@@ -145,7 +146,7 @@ async fn delete_from_company(
 async fn add_to_deal(
     tenant: Tenant,
     PathId(id): PathId,
-    Form(form): Form<NoteForm>,
+    HtmlForm(form): HtmlForm<NoteForm>,
 ) -> Result<Response> {
     add(tenant, NoteSubject::Deal(id), form).await
 }

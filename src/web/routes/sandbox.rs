@@ -4,11 +4,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -21,6 +21,7 @@ use crate::infra::db::messages::Message;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::upload::{read_file, upload_error};
 
 const SHOWN: i64 = 100;
@@ -129,7 +130,7 @@ pub async fn show(tenant: Tenant, Query(customer): Query<Customer>) -> Result<Re
 pub async fn send(
     State(state): State<AppState>,
     mut tenant: Tenant,
-    Form(customer): Form<Customer>,
+    HtmlForm(customer): HtmlForm<Customer>,
 ) -> Result<Response> {
     let mut errors = vec![];
     let phone = match phone_of(&mut tenant, &customer.phone).await? {
@@ -293,7 +294,7 @@ pub async fn send_image(
     .await
 }
 
-pub async fn read(mut tenant: Tenant, Form(customer): Form<Customer>) -> Result<Response> {
+pub async fn read(mut tenant: Tenant, HtmlForm(customer): HtmlForm<Customer>) -> Result<Response> {
     let phone = match phone_of(&mut tenant, &customer.phone).await? {
         Ok(phone) => phone,
         Err(e) => return render(tenant, StatusCode::UNPROCESSABLE_ENTITY, customer, vec![e]).await,

@@ -2,11 +2,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -26,6 +26,7 @@ use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::infra::tokens::TenantToken;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
 pub fn router() -> Router<AppState> {
@@ -94,7 +95,7 @@ struct InviteForm {
 async fn invite(
     State(state): State<AppState>,
     mut tenant: Tenant<ManageTeam>,
-    Form(form): Form<InviteForm>,
+    HtmlForm(form): HtmlForm<InviteForm>,
 ) -> Result<Response> {
     // Counted before anything else, so refused attempts count too.
     rate_limit::check(
@@ -229,7 +230,7 @@ struct RoleForm {
 async fn change_role(
     mut tenant: Tenant<ManageTeam>,
     PathId(user_id): PathId,
-    Form(form): Form<RoleForm>,
+    HtmlForm(form): HtmlForm<RoleForm>,
 ) -> Result<Redirect> {
     let member = target(&mut tenant, user_id).await?;
     let new_role = Role::parse(form.role.trim()).map_err(AppError::BadRequest)?;
@@ -325,7 +326,7 @@ struct TransferForm {
 /// The chosen member becomes owner; the current owner becomes admin.
 async fn transfer_ownership(
     mut owner: Tenant<OwnWorkspace>,
-    Form(form): Form<TransferForm>,
+    HtmlForm(form): HtmlForm<TransferForm>,
 ) -> Result<Redirect> {
     let user_id = Uuid::try_parse(form.user_id.trim()).map_err(|_| AppError::NotFound)?;
     db::memberships::lock_org(&mut owner.tx).await?;

@@ -2,11 +2,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -17,6 +17,7 @@ use crate::infra::tenancy::bootstrap;
 use crate::infra::tenancy::member::{CurrentUser, Page};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -61,7 +62,7 @@ struct SwitchForm {
 async fn switch(
     State(state): State<AppState>,
     user: CurrentUser,
-    Form(form): Form<SwitchForm>,
+    HtmlForm(form): HtmlForm<SwitchForm>,
 ) -> Result<Redirect> {
     let org_id = Uuid::try_parse(form.org_id.trim()).map_err(|_| AppError::NotFound)?;
     let workspaces = user.workspaces(&state.pool).await?;
@@ -91,7 +92,7 @@ struct CreateForm {
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
-    Form(form): Form<CreateForm>,
+    HtmlForm(form): HtmlForm<CreateForm>,
 ) -> Result<Response> {
     let mut errors = vec![];
     let name = required_text(&form.org_name, "a workspace name", 100, &mut errors);

@@ -1,6 +1,5 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,6 +16,7 @@ use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tokens;
 use crate::state::AppState;
 use crate::web::device_cookie;
+use crate::web::form::HtmlForm;
 use crate::web::routes::safe_next;
 
 #[derive(Template, WebTemplate)]
@@ -77,7 +77,7 @@ pub async fn submit(
     session: AuthSession,
     ClientIp(ip): ClientIp,
     headers: axum::http::HeaderMap,
-    Form(form): Form<LoginForm>,
+    HtmlForm(form): HtmlForm<LoginForm>,
 ) -> Result<Response> {
     let user_agent = user_agent(&headers);
     rate_limit::check(&state.pool, LOGIN_PER_IP, &ip.to_string()).await?;

@@ -1,6 +1,5 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,6 +20,7 @@ use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::infra::tokens;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::routes::MessagePage;
 
 #[derive(Template, WebTemplate)]
@@ -59,7 +59,7 @@ pub async fn submit_forgot(
     State(state): State<AppState>,
     session: AuthSession,
     ClientIp(ip): ClientIp,
-    Form(form): Form<ForgotForm>,
+    HtmlForm(form): HtmlForm<ForgotForm>,
 ) -> Result<Response> {
     rate_limit::check(&state.pool, RESET_PER_IP, &ip.to_string()).await?;
     let email = match EmailAddress::parse(&form.email) {
@@ -153,7 +153,7 @@ pub struct ResetForm {
 pub async fn submit_reset(
     State(state): State<AppState>,
     session: AuthSession,
-    Form(form): Form<ResetForm>,
+    HtmlForm(form): HtmlForm<ResetForm>,
 ) -> Result<Response> {
     let token_hash = tokens::hash(&form.token);
     let new_password = match NewPassword::parse(&form.password) {

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,6 +22,7 @@ use crate::infra::tenancy::session_state::FlashKind;
 use crate::infra::tokens;
 use crate::state::AppState;
 use crate::web::device_cookie;
+use crate::web::form::HtmlForm;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "auth/second_step.html")]
@@ -62,7 +62,7 @@ pub async fn submit(
     session: AuthSession,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Form(form): Form<SecondStepForm>,
+    HtmlForm(form): HtmlForm<SecondStepForm>,
 ) -> Result<Response> {
     let Some((user_id, next)) = session.awaiting_second_factor().await? else {
         session

@@ -1,6 +1,5 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,6 +16,7 @@ use crate::infra::tenancy::member::{MaybeUser, Page};
 use crate::infra::tenancy::session_state::AuthSession;
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "auth/signup.html")]
@@ -55,7 +55,7 @@ pub async fn submit(
     State(state): State<AppState>,
     session: AuthSession,
     ClientIp(ip): ClientIp,
-    Form(form): Form<SignupForm>,
+    HtmlForm(form): HtmlForm<SignupForm>,
 ) -> Result<Response> {
     rate_limit::check(&state.pool, SIGNUP_PER_IP, &ip.to_string()).await?;
     // Per address too: repeated sign-ups would tell which addresses have accounts.

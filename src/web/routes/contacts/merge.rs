@@ -3,7 +3,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::Query;
 use axum::response::Redirect;
 use serde::Deserialize;
@@ -16,6 +15,7 @@ use crate::infra::db::contacts::{Contact, ListQuery, Sort};
 use crate::infra::tenancy::capability::DeleteRecords;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
+use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
 /// Candidates shown per search.
@@ -76,7 +76,7 @@ pub struct MergeForm {
 pub async fn merge(
     mut tenant: Tenant<DeleteRecords>,
     PathId(keep): PathId,
-    Form(form): Form<MergeForm>,
+    HtmlForm(form): HtmlForm<MergeForm>,
 ) -> Result<Redirect> {
     let gone = Uuid::try_parse(form.other.trim()).map_err(|_| AppError::NotFound)?;
     if keep == gone {

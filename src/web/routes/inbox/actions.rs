@@ -2,7 +2,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -105,7 +104,7 @@ pub async fn reply(
     State(state): State<AppState>,
     mut tenant: Tenant,
     PathId(id): PathId,
-    Form(form): Form<TextForm>,
+    HtmlForm(form): HtmlForm<TextForm>,
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, id).await?;
     tenant.member.must_be_writable()?;
@@ -147,7 +146,7 @@ pub async fn react(
     State(state): State<AppState>,
     mut tenant: Tenant,
     PathId(id): PathId,
-    Form(form): Form<ReactionForm>,
+    HtmlForm(form): HtmlForm<ReactionForm>,
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, id).await?;
     tenant.member.must_be_writable()?;
@@ -230,7 +229,7 @@ pub async fn attach(
 pub async fn note(
     mut tenant: Tenant,
     PathId(id): PathId,
-    Form(form): Form<TextForm>,
+    HtmlForm(form): HtmlForm<TextForm>,
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, id).await?;
     if let Some(error) = check_text(&form.text) {
@@ -257,7 +256,7 @@ pub async fn status(
     State(state): State<AppState>,
     mut tenant: Tenant,
     PathId(id): PathId,
-    Form(form): Form<StatusForm>,
+    HtmlForm(form): HtmlForm<StatusForm>,
 ) -> Result<Redirect> {
     let conversation = visible_conversation(&mut tenant, id).await?;
     let bad_status =
@@ -315,7 +314,7 @@ pub struct AssignForm {
 pub async fn assign(
     mut tenant: Tenant,
     PathId(id): PathId,
-    Form(form): Form<AssignForm>,
+    HtmlForm(form): HtmlForm<AssignForm>,
 ) -> Result<Redirect> {
     let conversation = visible_conversation(&mut tenant, id).await?;
     let assignee = match form.assignee.trim() {
@@ -343,7 +342,7 @@ pub struct PriorityForm {
 pub async fn priority(
     mut tenant: Tenant,
     PathId(id): PathId,
-    Form(form): Form<PriorityForm>,
+    HtmlForm(form): HtmlForm<PriorityForm>,
 ) -> Result<Redirect> {
     let conversation = visible_conversation(&mut tenant, id).await?;
     let priority = Priority::parse(form.priority.trim()).ok_or_else(|| {

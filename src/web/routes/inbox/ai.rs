@@ -8,7 +8,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +22,7 @@ use crate::features::ai::provider::Turn;
 use crate::infra::db;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
 /// WhatsApp's limit for a text message body (the draft's too).
@@ -139,7 +139,7 @@ pub async fn draft(
     headers: HeaderMap,
     mut tenant: Tenant,
     PathId(id): PathId,
-    Form(form): Form<DraftForm>,
+    HtmlForm(form): HtmlForm<DraftForm>,
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, id).await?;
     let page = tenant.page.clone();
@@ -233,7 +233,7 @@ pub async fn translate(
     headers: HeaderMap,
     mut tenant: Tenant,
     PathId(id): PathId,
-    Form(form): Form<TranslateForm>,
+    HtmlForm(form): HtmlForm<TranslateForm>,
 ) -> Result<Response> {
     let conversation = visible_conversation(&mut tenant, id).await?;
     let message_id = Uuid::try_parse(form.message_id.trim()).map_err(|_| {

@@ -5,11 +5,11 @@ mod two_factor;
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 
 use crate::domain::NewPassword;
@@ -21,6 +21,7 @@ use crate::infra::session_store;
 use crate::infra::tenancy::member::{CurrentUser, Page};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -83,7 +84,7 @@ struct LanguageForm {
 async fn update_language(
     State(state): State<AppState>,
     user: CurrentUser,
-    Form(form): Form<LanguageForm>,
+    HtmlForm(form): HtmlForm<LanguageForm>,
 ) -> Result<Response> {
     let Some(name) = crate::features::ai::language::name(form.language.trim()) else {
         let name = user.user.name.clone();
@@ -113,7 +114,7 @@ struct NameForm {
 async fn update_name(
     State(state): State<AppState>,
     user: CurrentUser,
-    Form(form): Form<NameForm>,
+    HtmlForm(form): HtmlForm<NameForm>,
 ) -> Result<Response> {
     let mut errors = vec![];
     let name = required_text(&form.name, "your name", 100, &mut errors);
@@ -139,7 +140,7 @@ struct PasswordForm {
 async fn change_password(
     State(state): State<AppState>,
     user: CurrentUser,
-    Form(form): Form<PasswordForm>,
+    HtmlForm(form): HtmlForm<PasswordForm>,
 ) -> Result<Response> {
     let name = user.user.name.clone();
     if password::verify(

@@ -4,11 +4,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 
 use crate::error::Result;
@@ -21,6 +21,7 @@ use crate::infra::tenancy::member::{CurrentUser, Page, workspaces_of};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::infra::tokens;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::qr::qr_svg;
 
 const ISSUER: &str = "wacrm";
@@ -156,7 +157,7 @@ async fn enable(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     user: CurrentUser,
-    Form(form): Form<CodeForm>,
+    HtmlForm(form): HtmlForm<CodeForm>,
 ) -> Result<Response> {
     let id = user.user.id;
     let mut conn = state.pool.acquire().await?;
@@ -208,7 +209,7 @@ async fn new_recovery_codes(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     user: CurrentUser,
-    Form(form): Form<CodeForm>,
+    HtmlForm(form): HtmlForm<CodeForm>,
 ) -> Result<Response> {
     if second_factor::check(&state.pool, &state.secrets, user.user.id, &form.code)
         .await?
@@ -262,7 +263,7 @@ async fn disable(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     user: CurrentUser,
-    Form(form): Form<CodeForm>,
+    HtmlForm(form): HtmlForm<CodeForm>,
 ) -> Result<Response> {
     let required_by: Vec<String> = workspaces_of(&state.pool, user.user.id)
         .await?

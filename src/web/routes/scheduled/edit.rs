@@ -4,7 +4,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -249,7 +248,7 @@ impl BackForm {
 pub async fn cancel(
     mut tenant: Tenant,
     PathId(id): PathId,
-    Form(back): Form<BackForm>,
+    HtmlForm(back): HtmlForm<BackForm>,
 ) -> Result<Response> {
     let item = visible(&mut tenant, id).await?;
     let reason = format!("Canceled by {}.", tenant.member.user_name);
@@ -273,7 +272,7 @@ pub async fn send_now(
     State(state): State<AppState>,
     mut tenant: Tenant,
     PathId(id): PathId,
-    Form(back): Form<BackForm>,
+    HtmlForm(back): HtmlForm<BackForm>,
 ) -> Result<Response> {
     let item = visible(&mut tenant, id).await?;
     tenant.member.must_be_writable()?;

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,6 +18,7 @@ use crate::infra::tenancy::capability::ControlAi;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "settings/ai.html")]
@@ -108,7 +108,7 @@ fn valid_model(model: &str) -> bool {
 pub async fn update(
     State(state): State<AppState>,
     mut tenant: Tenant<ControlAi>,
-    Form(form): Form<AiForm>,
+    HtmlForm(form): HtmlForm<AiForm>,
 ) -> Result<Response> {
     let mut errors = vec![];
     let model = form.model.trim();

@@ -1,6 +1,5 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,6 +16,7 @@ use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::infra::tokens::TenantToken;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
 #[derive(Template, WebTemplate)]
@@ -49,7 +49,7 @@ pub struct CreateForm {
 pub async fn create(
     State(_state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
-    Form(form): Form<CreateForm>,
+    HtmlForm(form): HtmlForm<CreateForm>,
 ) -> Result<Response> {
     let mut errors = vec![];
     let name = required_text(&form.name, "a name for the token", 100, &mut errors);

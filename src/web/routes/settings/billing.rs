@@ -5,7 +5,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -22,6 +21,7 @@ use crate::infra::tenancy::capability::OwnWorkspace;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "settings/billing.html")]
@@ -104,7 +104,7 @@ fn api(state: &AppState) -> Result<StripeApi> {
 pub async fn checkout(
     State(state): State<AppState>,
     mut tenant: Tenant<OwnWorkspace>,
-    Form(form): Form<CheckoutForm>,
+    HtmlForm(form): HtmlForm<CheckoutForm>,
 ) -> Result<Response> {
     let api = api(&state)?;
     let prices = state.config.stripe_prices();

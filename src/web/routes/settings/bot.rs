@@ -4,7 +4,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -16,6 +15,7 @@ use crate::infra::db::bot::{BotMode, BotSettings};
 use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
+use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
 #[derive(Template, WebTemplate)]
@@ -67,7 +67,7 @@ pub struct BotForm {
 pub async fn update(
     mut tenant: Tenant<ManageSettings>,
     PathId(channel): PathId,
-    Form(form): Form<BotForm>,
+    HtmlForm(form): HtmlForm<BotForm>,
 ) -> Result<Response> {
     let Some(current) = db::bot::of_channel(&mut tenant.tx, channel).await? else {
         return Err(AppError::NotFound);

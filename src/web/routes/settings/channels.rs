@@ -5,7 +5,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,6 +22,7 @@ use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 
 #[derive(Template, WebTemplate)]
@@ -71,7 +71,7 @@ pub async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
 pub async fn create(
     State(state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
-    Form(form): Form<NumberSettings>,
+    HtmlForm(form): HtmlForm<NumberSettings>,
 ) -> Result<Response> {
     limits::check_one(&state.config, &mut tenant.tx, Counted::Channels).await??;
     let connected = match connect::connect(&mut tenant.tx, &state.secrets, &form).await {
@@ -223,7 +223,7 @@ pub struct EnabledForm {
 pub async fn set_enabled(
     mut tenant: Tenant<ManageSettings>,
     PathId(id): PathId,
-    Form(form): Form<EnabledForm>,
+    HtmlForm(form): HtmlForm<EnabledForm>,
 ) -> Result<Redirect> {
     let enabled = match form.enabled.as_str() {
         "true" => true,

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -26,6 +25,7 @@ use crate::infra::tenancy::capability::ManageSettings;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 use crate::web::path::PathId;
 use crate::web::qr::qr_svg;
 use url::Url;
@@ -166,7 +166,7 @@ pub async fn index(tenant: Tenant<ManageSettings>) -> Result<Response> {
 pub async fn create(
     State(state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
-    Form(mut form): Form<LinkForm>,
+    HtmlForm(mut form): HtmlForm<LinkForm>,
 ) -> Result<Response> {
     let mut errors = vec![];
     let name = form.name.trim().to_owned();
@@ -440,7 +440,7 @@ pub async fn relink(
     State(state): State<AppState>,
     mut tenant: Tenant<ManageSettings>,
     PathId(id): PathId,
-    Form(form): Form<LinkForm>,
+    HtmlForm(form): HtmlForm<LinkForm>,
 ) -> Result<Response> {
     let (_, session) = found(&mut tenant, id).await?;
     let phone = pair_phone(&form.phone).map_err(AppError::Unprocessable)?;

@@ -2,7 +2,6 @@
 //! messages forever or a number of days; `crate::features::retention` deletes older
 //! ones.
 
-use axum::Form;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -15,6 +14,7 @@ use crate::infra::db;
 use crate::infra::tenancy::capability::OwnWorkspace;
 use crate::infra::tenancy::member::Tenant;
 use crate::infra::tenancy::session_state::FlashKind;
+use crate::web::form::HtmlForm;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -27,7 +27,7 @@ pub struct RetentionForm {
 #[tracing::instrument(skip_all, fields(org_id = %tenant.member.org_id))]
 pub async fn update(
     mut tenant: Tenant<OwnWorkspace>,
-    Form(form): Form<RetentionForm>,
+    HtmlForm(form): HtmlForm<RetentionForm>,
 ) -> Result<Response> {
     let days = match parse_setting(&form.keep, &form.days) {
         Ok(days) => days,

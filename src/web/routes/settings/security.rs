@@ -3,7 +3,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,6 +16,7 @@ use crate::infra::tenancy::capability::OwnWorkspace;
 use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "settings/security.html")]
@@ -60,7 +60,7 @@ pub async fn show(tenant: Tenant<OwnWorkspace>) -> Result<Response> {
 pub async fn update(
     State(state): State<AppState>,
     mut tenant: Tenant<OwnWorkspace>,
-    Form(form): Form<SecurityForm>,
+    HtmlForm(form): HtmlForm<SecurityForm>,
 ) -> Result<Response> {
     let require = form.require_two_factor.is_some();
     if require {

@@ -2,10 +2,10 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::domain::text::required_text;
@@ -18,6 +18,7 @@ use crate::infra::tenancy::member::{Page, Tenant};
 use crate::infra::tenancy::session_state::FlashKind;
 use crate::infra::tenancy::standing::Standing;
 use crate::state::AppState;
+use crate::web::form::HtmlForm;
 
 pub const WEEKDAYS: [(&str, &str); 7] = [
     ("mon", "Monday"),
@@ -183,34 +184,46 @@ pub(super) async fn render<C: Capability>(
         .into_response())
 }
 
+/// The settings form: the workspace's fields, and the week's hours as
+/// `mon_open`, `mon_from`, `mon_to`, … (read by [`parse_hours`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SettingsForm {
+    name: String,
+    time_zone: String,
+    default_country: String,
+    agents_see: String,
+    #[serde(flatten)]
+    week: HashMap<String, String>,
+}
+
 pub async fn update(
     mut tenant: Tenant<ManageSettings>,
-    Form(form): Form<HashMap<String, String>>,
+    HtmlForm(form): HtmlForm<SettingsForm>,
 ) -> Result<Response> {
     let mut errors = vec![];
-    let field = |name: &str| form.get(name).cloned().unwrap_or_default();
-    let name = required_text(&field("name"), "a workspace name", 100, &mut errors);
-    let time_zone = field("time_zone").trim().to_owned();
+    let name = required_text(&form.name, "a workspace name", 100, &mut errors);
+    let time_zone = form.time_zone.trim().to_owned();
     if jiff::tz::db().get(&time_zone).is_err() {
         errors.push(format!(
             "“{time_zone}” is not a time zone; pick one from the list."
         ));
     }
-    let default_country = field("default_country").trim().to_owned();
+    let default_country = form.default_country.trim().to_owned();
     let country = match default_country.as_str() {
         "" => None,
         typed => Country::parse(typed)
             .map_err(|e| errors.push(format!("Default country: {e}")))
             .ok(),
     };
-    let agents_see = match field("agents_see").as_str() {
+    let agents_see = match form.agents_see.as_str() {
         "" => AgentsSee::All,
         typed => AgentsSee::parse(typed).unwrap_or_else(|| {
             errors.push("Agents see: pick one of the choices offered.".to_owned());
             AgentsSee::All
         }),
     };
-    let (hours, days) = parse_hours(&form, &mut errors);
+    let (hours, days) = parse_hours(&form.week, &mut errors);
     if !errors.is_empty() {
         let retention = RetentionField::saved(db::orgs::retention_days(&mut tenant.tx).await?);
         return Ok((
@@ -260,13 +273,19 @@ pub async fn update(
     Ok(Redirect::to("/settings").into_response())
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ConfirmNameForm {
+    confirm_name: String,
+}
+
 /// Delete the workspace and everything in it; the owner types its name.
 pub async fn delete(
     State(state): State<AppState>,
     mut owner: Tenant<OwnWorkspace>,
-    Form(form): Form<HashMap<String, String>>,
+    HtmlForm(form): HtmlForm<ConfirmNameForm>,
 ) -> Result<Response> {
-    let typed = form.get("confirm_name").map(|s| s.trim()).unwrap_or("");
+    let typed = form.confirm_name.trim();
     if typed != owner.member.org_name {
         owner
             .session
