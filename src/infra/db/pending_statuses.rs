@@ -37,18 +37,16 @@ pub async fn take(
 ) -> sqlx::Result<Vec<(DeliveryStatus, Option<String>)>> {
     let org_id = tx.org_id();
     let rows = sqlx::query!(
-        "delete from pending_statuses where org_id = $1 and channel_id = $2 \
-         and provider_message_id = $3 returning status, error",
+        r#"delete from pending_statuses where org_id = $1 and channel_id = $2
+           and provider_message_id = $3 returning status as "status: DeliveryStatus", error"#,
         org_id,
         channel_id,
         provider_id
     )
     .fetch_all(tx.conn())
     .await?;
-    let mut reports: Vec<(DeliveryStatus, Option<String>)> = rows
-        .into_iter()
-        .filter_map(|r| Some((DeliveryStatus::parse(&r.status)?, r.error)))
-        .collect();
+    let mut reports: Vec<(DeliveryStatus, Option<String>)> =
+        rows.into_iter().map(|r| (r.status, r.error)).collect();
     reports.sort_by_key(|(status, _)| *status);
     Ok(reports)
 }
