@@ -21,9 +21,24 @@ const NUMBER_ID: &str = "106540352242922";
 const WABA_ID: &str = "102290129340398";
 const WAIT: Duration = Duration::from_secs(30);
 
-/// Acme with its Sales number connected and the `promo` template synced:
+/// Acme with its Sales number connected and the `promo` template synced,
+/// without a job worker (the test runs the queue: [`run_campaign`]):
 /// (app, owner, channel id, org id).
 async fn acme(graph: &FakeGraph, send_rate: i32) -> (TestApp, Browser, String, Uuid) {
+    acme_app(graph, send_rate, false).await
+}
+
+/// [`acme`] with the real job worker, for the tests of pacing over real
+/// time (pause, Meta's refusal seen before the rest go).
+async fn acme_with_worker(graph: &FakeGraph, send_rate: i32) -> (TestApp, Browser, String, Uuid) {
+    acme_app(graph, send_rate, true).await
+}
+
+async fn acme_app(
+    graph: &FakeGraph,
+    send_rate: i32,
+    worker: bool,
+) -> (TestApp, Browser, String, Uuid) {
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
     graph.add_templates(
         WABA_ID,
@@ -32,13 +47,17 @@ async fn acme(graph: &FakeGraph, send_rate: i32) -> (TestApp, Browser, String, U
             "components": [{"type": "BODY", "text": "Oi {{1}}, {{2}} de desconto na {{3}}!"}]})],
     );
     let base = graph.base_url();
-    let app = spawn_app_with(move |config| {
+    let configure = move |config: &mut wacrm::infra::config::Config| {
         config.whatsapp_graph_url = base.parse().expect("url");
         config.whatsapp_send_rate = send_rate;
         config.whatsapp_timeout_secs = 5;
         config.whatsapp_send_confirm_secs = 60;
-    })
-    .await;
+    };
+    let app = if worker {
+        spawn_app_with(configure).await
+    } else {
+        spawn_app_without_worker_with(configure).await
+    };
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let channel = connect_number(
         &owner,
@@ -267,6 +286,42 @@ pub(crate) async fn until_state(app: &TestApp, campaign: &str, wanted: &str) {
     .await;
 }
 
+/// On an app without a worker: runs the campaign's jobs (its dispatch
+/// steps and the sends they queue) until it no longer runs and no job is
+/// left. Between rounds a pace tick passes: the campaign's clock (its
+/// start) moves a second earlier and every waiting job (next step, retry
+/// backoff) is made due, instead of waiting for them.
+async fn run_campaign(app: &TestApp, campaign: &str) {
+    for _ in 0..200 {
+        let ran = app.run_pending_jobs().await;
+        if ran == 0 && state_of(app, campaign).await.0 != "running" {
+            return;
+        }
+        sqlx::query(
+            "update campaigns set resumed_at = resumed_at - interval '1 second' \
+             where id = $1::uuid",
+        )
+        .bind(campaign)
+        .execute(&mut app.admin_conn().await)
+        .await
+        .expect("a tick");
+        app.make_jobs_due().await;
+    }
+    panic!(
+        "campaign still running: {:?}",
+        state_of(app, campaign).await
+    );
+}
+
+/// No campaign message is waiting for the send queue (the queue run).
+async fn assert_all_out(app: &TestApp, campaign: &str) {
+    assert_eq!(
+        count_in(app, campaign, "pending").await + count_in(app, campaign, "queued").await,
+        0,
+        "every recipient handed over and sent"
+    );
+}
+
 /// No campaign message is still waiting for the send queue.
 async fn until_all_out(app: &TestApp, campaign: &str) {
     until(WAIT, "every recipient handed over and sent", || async {
@@ -355,10 +410,8 @@ async fn a_campaign_reaches_its_segment_once_with_each_contacts_values_and_count
         )
         .await;
     assert_eq!(test.status(), 303);
-    until(WAIT, "the test", || async {
-        template_sends(&graph).len() == 1
-    })
-    .await;
+    app.run_pending_jobs().await;
+    assert_eq!(template_sends(&graph).len(), 1, "the test");
     assert_eq!(
         template_sends(&graph)[0],
         (
@@ -371,8 +424,9 @@ async fn a_campaign_reaches_its_segment_once_with_each_contacts_values_and_count
         .post_form(&format!("/campaigns/{campaign}/start"), &[])
         .await;
     assert_eq!(started.status(), 303);
-    until_state(&app, &campaign, "done").await;
-    until_all_out(&app, &campaign).await;
+    run_campaign(&app, &campaign).await;
+    assert_eq!(state_of(&app, &campaign).await.0, "done");
+    assert_all_out(&app, &campaign).await;
 
     // Joining the segment after the start changes nothing.
     add_contacts(
@@ -472,13 +526,7 @@ async fn a_campaign_reaches_its_segment_once_with_each_contacts_values_and_count
             .await
             .expect("fabio");
     assert!(fabio_out, "STOP opted Fabio out");
-    until(WAIT, "the opt-out confirmation", || async {
-        graph
-            .sent()
-            .iter()
-            .any(|m| m.to == "5581998760006" && m.body["type"] == "text")
-    })
-    .await;
+    app.run_pending_jobs().await;
     let confirmation = graph
         .sent()
         .into_iter()
@@ -503,7 +551,7 @@ async fn a_campaign_reaches_its_segment_once_with_each_contacts_values_and_count
         "don't stop the offers",
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.run_pending_jobs().await;
     let confirmations = graph
         .sent()
         .iter()
@@ -572,6 +620,14 @@ async fn a_campaign_reaches_its_segment_once_with_each_contacts_values_and_count
 async fn graph_throttling_and_failures_lose_no_one_and_send_no_one_twice() {
     let graph = FakeGraph::start().await;
     let (app, owner, channel, org) = acme(&graph, 80).await;
+    let message_posts = |graph: &FakeGraph| {
+        let path = format!("/{NUMBER_ID}/messages");
+        graph
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path_and_query.ends_with(&path))
+            .count()
+    };
     let labels = customers(&app, org, 12, "+16505550").await;
     graph.script_send_failures(
         NUMBER_ID,
@@ -596,10 +652,17 @@ async fn graph_throttling_and_failures_lose_no_one_and_send_no_one_twice() {
         .post_form(&format!("/campaigns/{campaign}/start"), &[])
         .await;
     assert_eq!(started.status(), 303);
-    until(Duration::from_secs(60), "every recipient sent", || async {
-        count_in(&app, &campaign, "sent").await == 12
-    })
-    .await;
+    run_campaign(&app, &campaign).await;
+    assert_eq!(
+        count_in(&app, &campaign, "sent").await,
+        12,
+        "every recipient sent"
+    );
+    assert_eq!(
+        message_posts(&graph),
+        12 + 4,
+        "the four failures were retried"
+    );
     let sent: Vec<String> = template_sends(&graph)
         .into_iter()
         .map(|(to, _)| to)
@@ -613,7 +676,7 @@ async fn graph_throttling_and_failures_lose_no_one_and_send_no_one_twice() {
 #[tokio::test]
 async fn pause_stops_the_campaign_and_resume_goes_on_where_it_stopped() {
     let graph = FakeGraph::start().await;
-    let (app, owner, channel, org) = acme(&graph, 80).await;
+    let (app, owner, channel, org) = acme_with_worker(&graph, 80).await;
     let labels = customers(&app, org, 8, "+16505551").await;
     let label = labels["All"].to_string();
     // Two a second.
@@ -677,7 +740,7 @@ async fn until_all_out_of_queue(app: &TestApp, campaign: &str) {
 #[tokio::test]
 async fn a_quality_error_from_meta_pauses_the_campaign_with_the_reason() {
     let graph = FakeGraph::start().await;
-    let (app, owner, channel, org) = acme(&graph, 80).await;
+    let (app, owner, channel, org) = acme_with_worker(&graph, 80).await;
     let labels = customers(&app, org, 6, "+16505552").await;
     graph.script_send_failures(
         NUMBER_ID,
@@ -719,7 +782,7 @@ async fn a_quality_error_from_meta_pauses_the_campaign_with_the_reason() {
 
 #[tokio::test]
 async fn a_text_campaign_on_the_sandbox_fills_its_variables_and_can_be_canceled() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
     let sandbox = sandbox(&app, org).await;
@@ -763,8 +826,9 @@ async fn a_text_campaign_on_the_sandbox_fills_its_variables_and_can_be_canceled(
     owner
         .post_form(&format!("/campaigns/{campaign}/start"), &[])
         .await;
-    until_state(&app, &campaign, "done").await;
-    until_all_out(&app, &campaign).await;
+    run_campaign(&app, &campaign).await;
+    assert_eq!(state_of(&app, &campaign).await.0, "done");
+    assert_all_out(&app, &campaign).await;
     let texts: Vec<String> = sqlx::query_scalar(
         "select body from messages where org_id = $1 and direction = 'out' order by body",
     )
@@ -1010,6 +1074,8 @@ async fn another_workspace_never_sees_or_controls_a_campaign() {
     assert_eq!(borrowed.status(), 422);
 }
 
+// The real job worker at real time: the start is checked against the
+// system's time (not a clock a test can move), so it is waited for.
 #[tokio::test]
 async fn a_scheduled_campaign_starts_at_its_time_and_the_page_follows_it_live() {
     let app = spawn_app().await;

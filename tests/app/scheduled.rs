@@ -87,6 +87,39 @@ async fn jobs_done(app: &TestApp) {
     .await;
 }
 
+/// As if `secs` seconds had passed for the scheduled messages and the job
+/// queue (their times move that much earlier, so what they say about one
+/// another holds), then the jobs due run. For an app without a worker.
+async fn after_secs(app: &TestApp, secs: f64) {
+    let mut conn = app.admin_conn().await;
+    sqlx::query(
+        "update scheduled_messages set send_at = send_at - make_interval(secs => $1), \
+           created_at = created_at - make_interval(secs => $1)",
+    )
+    .bind(secs)
+    .execute(&mut conn)
+    .await
+    .expect("scheduled messages earlier");
+    sqlx::query("update jobs set run_at = run_at - make_interval(secs => $1)")
+        .bind(secs)
+        .execute(&mut conn)
+        .await
+        .expect("jobs earlier");
+    app.run_pending_jobs().await;
+}
+
+/// No scheduled-message job due now is left (each ran, sending or not).
+async fn assert_jobs_done(app: &TestApp) {
+    assert_eq!(
+        app.count("select count(*) from jobs where queue = 'scheduled' and run_at <= now()")
+            .await,
+        0,
+        "scheduled jobs done"
+    );
+}
+
+// The real job worker, end to end, at real time: the others run the
+// queue themselves (`after_secs`).
 #[tokio::test]
 async fn a_message_scheduled_on_the_sandbox_goes_out_once_at_its_time() {
     let app = spawn_app().await;
@@ -199,7 +232,7 @@ async fn the_time_is_read_on_the_workspace_clock() {
 
 #[tokio::test]
 async fn edits_cancels_and_send_now_keep_to_the_latest_word() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let conversation = customer_writes(&owner, "Maria", "+55 81 90000 0003", "Oi").await;
 
@@ -207,7 +240,7 @@ async fn edits_cancels_and_send_now_keep_to_the_latest_word() {
     let response = schedule(
         &owner,
         &conversation,
-        &[("text", "First draft"), ("send_at", &in_secs(3))],
+        &[("text", "First draft"), ("send_at", &in_secs(60))],
     )
     .await;
     assert_eq!(response.status(), 303);
@@ -215,7 +248,7 @@ async fn edits_cancels_and_send_now_keep_to_the_latest_word() {
     let response = owner
         .post_form(
             &format!("/scheduled/{edited}"),
-            &[("text", "Edited text"), ("send_at", &in_secs(5))],
+            &[("text", "Edited text"), ("send_at", &in_secs(120))],
         )
         .await;
     assert_eq!(response.status(), 303);
@@ -225,7 +258,7 @@ async fn edits_cancels_and_send_now_keep_to_the_latest_word() {
     let response = schedule(
         &owner,
         &conversation,
-        &[("text", "Never mind"), ("send_at", &in_secs(3))],
+        &[("text", "Never mind"), ("send_at", &in_secs(60))],
     )
     .await;
     assert_eq!(response.status(), 303);
@@ -248,14 +281,21 @@ async fn edits_cancels_and_send_now_keep_to_the_latest_word() {
         .post_form(&format!("/scheduled/{now}/send-now"), &[])
         .await;
     assert_eq!(response.status(), 303);
-    until_state(&app, &now, "sent").await;
+    app.run_pending_jobs().await;
+    assert_eq!(state_of(&app, &now).await.0, "sent");
 
-    until_state(&app, &edited, "sent").await;
-    jobs_done(&app).await;
+    // The first time passes: nothing goes, the edit's time is still ahead.
+    after_secs(&app, 90.0).await;
+    assert_eq!(state_of(&app, &edited).await.0, "scheduled");
+    assert_eq!(sent_count(&app, "Edited text").await, 0);
+    // Then the edit's time.
+    after_secs(&app, 60.0).await;
+    assert_eq!(state_of(&app, &edited).await.0, "sent");
+    assert_jobs_done(&app).await;
     assert_eq!(sent_count(&app, "Edited text").await, 1);
     assert_eq!(sent_count(&app, "First draft").await, 0);
     let on_time: bool = sqlx::query_scalar(
-        "select m.created_at >= s.send_at and s.send_at > s.created_at + interval '3 seconds' \
+        "select m.created_at >= s.send_at and s.send_at > s.created_at + interval '60 seconds' \
          from scheduled_messages s join messages m on m.id = s.message_id where s.id = $1::uuid",
     )
     .bind(&edited)
@@ -508,7 +548,7 @@ async fn a_closed_window_sends_the_fallback_template_or_fails_with_a_note() {
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
     graph.add_templates(WABA_ID, TOKEN, vec![we_are_back()]);
     let base = graph.base_url();
-    let app = spawn_app_with(move |config| {
+    let app = spawn_app_without_worker_with(move |config| {
         config.whatsapp_graph_url = base.parse().expect("url");
     })
     .await;
@@ -526,7 +566,7 @@ async fn a_closed_window_sends_the_fallback_template_or_fails_with_a_note() {
         &conversation,
         &[
             ("text", "Are you still there?"),
-            ("send_at", &in_secs(2)),
+            ("send_at", &in_secs(60)),
             ("template", "we_are_back|en_US"),
         ],
     )
@@ -546,7 +586,7 @@ async fn a_closed_window_sends_the_fallback_template_or_fails_with_a_note() {
         &conversation,
         &[
             ("text", "Are you still there?"),
-            ("send_at", &in_secs(2)),
+            ("send_at", &in_secs(60)),
             ("template", "we_are_back|en_US"),
             ("values", "Sheena"),
         ],
@@ -558,7 +598,7 @@ async fn a_closed_window_sends_the_fallback_template_or_fails_with_a_note() {
     let response = schedule(
         &owner,
         &conversation,
-        &[("text", "Hello again"), ("send_at", &in_secs(2))],
+        &[("text", "Hello again"), ("send_at", &in_secs(60))],
     )
     .await;
     assert_eq!(response.status(), 303);
@@ -569,18 +609,18 @@ async fn a_closed_window_sends_the_fallback_template_or_fails_with_a_note() {
     );
     let without = scheduled_id(&app, "Hello again").await;
 
-    until_state(&app, &with_fallback, "sent").await;
-    let (_, reason) = state_of(&app, &with_fallback).await;
+    app.run_pending_jobs().await;
+    assert!(graph.sent().is_empty(), "nothing before its time");
+    after_secs(&app, 90.0).await;
+    let (state, reason) = state_of(&app, &with_fallback).await;
+    assert_eq!(state, "sent");
     assert_eq!(
         reason,
         "The 24-hour window was closed: sent as template we_are_back."
     );
-    until(WAIT, "the template at the fake", || async {
-        !graph.sent().is_empty()
-    })
-    .await;
-    until_state(&app, &without, "failed").await;
-    jobs_done(&app).await;
+    assert!(!graph.sent().is_empty(), "the template at the fake");
+    assert_eq!(state_of(&app, &without).await.0, "failed");
+    assert_jobs_done(&app).await;
     let sent = graph.sent();
     assert_eq!(sent.len(), 1, "the template only: {sent:?}");
     assert_eq!(sent[0].body["type"], "template");

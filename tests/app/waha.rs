@@ -18,12 +18,29 @@ const CUSTOMER: &str = "16505551234";
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn app_for_waha() -> TestApp {
-    spawn_app_with(|config| {
-        // The fake listens on 127.0.0.1.
-        config.waha_allow_private_networks = true;
-        config.whatsapp_web_send_rate = 50;
-    })
-    .await
+    spawn_app_with(waha_config).await
+}
+
+/// The same app without a job worker: a test that waits for a send or a
+/// file fetch runs the queued jobs itself ([`TestApp::run_pending_jobs`])
+/// instead of polling for the worker's result.
+async fn app_for_waha_on_demand() -> TestApp {
+    spawn_app_without_worker_with(waha_config).await
+}
+
+fn waha_config(config: &mut wacrm::infra::config::Config) {
+    // The fake listens on 127.0.0.1.
+    config.waha_allow_private_networks = true;
+    config.whatsapp_web_send_rate = 50;
+}
+
+/// How many times wacrm called WAHA's `endpoint` (failed calls too).
+fn calls_to(waha: &FakeWaha, endpoint: &str) -> usize {
+    let path = format!("/api/{endpoint}");
+    waha.requests()
+        .iter()
+        .filter(|(m, p)| m == "POST" && *p == path)
+        .count()
 }
 
 async fn scalar<T>(app: &TestApp, sql: &str) -> T
@@ -330,7 +347,7 @@ async fn customers_messages_arrive_once_and_only_with_wahas_signature() {
 #[tokio::test]
 async fn replies_and_files_go_out_through_waha_and_acks_move_them_on() {
     let waha = FakeWaha::start(API_KEY).await;
-    let app = app_for_waha().await;
+    let app = app_for_waha_on_demand().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     linked(&app, &owner, &waha).await;
     assert_eq!(
@@ -358,10 +375,15 @@ async fn replies_and_files_go_out_through_waha_and_acks_move_them_on() {
         )
         .await;
     assert_eq!(response.status(), 303);
-    until(Duration::from_secs(20), "the reply sent", || async {
-        status_of(&app, "Yes, worldwide.").await == "sent"
-    })
-    .await;
+    app.run_pending_jobs().await;
+    assert_eq!(calls_to(&waha, "sendText"), 1, "the first try");
+    assert!(waha.sent().is_empty(), "which WAHA failed");
+    assert_ne!(status_of(&app, "Yes, worldwide.").await, "sent");
+    // The retry's backoff has passed.
+    app.make_jobs_due().await;
+    app.run_pending_jobs().await;
+    assert_eq!(calls_to(&waha, "sendText"), 2, "retried once");
+    assert_eq!(status_of(&app, "Yes, worldwide.").await, "sent");
     let sent = waha.sent();
     assert_eq!(sent.len(), 1, "sent once");
     assert_eq!(sent[0].endpoint, "sendText");
@@ -399,7 +421,8 @@ async fn replies_and_files_go_out_through_waha_and_acks_move_them_on() {
         )
         .await;
     assert_eq!(response.status(), 303);
-    until(WAIT, "the file sent", || async { waha.sent().len() == 2 }).await;
+    app.run_pending_jobs().await;
+    assert_eq!(waha.sent().len(), 2, "the file sent");
     let file = &waha.sent()[1];
     assert_eq!(file.endpoint, "sendImage");
     assert_eq!(file.body["caption"], "Our catalogue");
@@ -412,15 +435,13 @@ async fn replies_and_files_go_out_through_waha_and_acks_move_them_on() {
             .expect("base64"),
         png
     );
-    until(WAIT, "the file recorded as sent", || async {
-        status_of(&app, "Our catalogue").await == "sent"
-    })
-    .await;
+    assert_eq!(status_of(&app, "Our catalogue").await, "sent");
 }
 
 #[tokio::test]
 async fn a_customers_file_is_fetched_from_waha_with_the_api_key() {
     let waha = FakeWaha::start(API_KEY).await;
+    // The real job worker, end to end: it fetches the file on its own.
     let app = app_for_waha().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     linked(&app, &owner, &waha).await;
@@ -469,7 +490,7 @@ async fn a_customers_file_is_fetched_from_waha_with_the_api_key() {
 #[tokio::test]
 async fn hostile_files_from_waha_are_kept_as_opaque_attachments() {
     let waha = FakeWaha::start(API_KEY).await;
-    let app = app_for_waha().await;
+    let app = app_for_waha_on_demand().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     linked(&app, &owner, &waha).await;
     let files = hostile_files();
@@ -480,14 +501,11 @@ async fn hostile_files_from_waha_are_kept_as_opaque_attachments() {
                              "hasMedia": true, "media": {"url": url, "mimetype": claimed, "filename": name}});
         assert_eq!(waha.deliver("default", "message", payload).await, 200);
     }
+    app.run_pending_jobs().await;
     for (i, (_, _, bytes)) in files.iter().enumerate() {
         let sql = format!("select media from messages where provider_message_id = 'HOST000{i}'");
-        until(WAIT, "the file fetched", || async {
-            let media: Option<Value> = scalar(&app, &sql).await;
-            media.is_some_and(|m| m.get("url").is_some())
-        })
-        .await;
         let media: Value = scalar(&app, &sql).await;
+        assert!(media.get("url").is_some(), "file {i} fetched: {media}");
         assert_served_as_attachment(&owner, media["url"].as_str().expect("url"), bytes).await;
     }
 }
@@ -666,9 +684,8 @@ async fn another_workspace_cannot_see_change_or_feed_a_waha_phone() {
 #[tokio::test]
 async fn a_send_whose_answer_was_lost_is_found_in_the_chat_and_not_sent_again() {
     let waha = FakeWaha::start(API_KEY).await;
-    let app = spawn_app_with(|config| {
-        config.waha_allow_private_networks = true;
-        config.whatsapp_web_send_rate = 50;
+    let app = spawn_app_without_worker_with(|config| {
+        waha_config(config);
         // WAHA's answers come after 3 s: lost.
         config.whatsapp_timeout_secs = 1;
     })
@@ -695,23 +712,21 @@ async fn a_send_whose_answer_was_lost_is_found_in_the_chat_and_not_sent_again() 
             .await;
         assert_eq!(response.status(), 303);
         if waha.sent().is_empty() {
-            until(WAIT, "the first reply sent", || async {
-                status_of(&app, "Yes").await == "sent"
-            })
-            .await;
+            app.run_pending_jobs().await;
+            assert_eq!(status_of(&app, "Yes").await, "sent", "the first reply");
             waha.stall_sends(1);
         }
     }
-    until(
-        Duration::from_secs(20),
-        "the second reply recorded",
-        || async {
-            app.count("select count(*) from messages where body = 'Yes' and status = 'sent'")
-                .await
-                == 2
-        },
-    )
-    .await;
+    let sent_yes = "select count(*) from messages where body = 'Yes' and status = 'sent'";
+    // The second reply's answer is lost: not recorded as sent yet.
+    app.run_pending_jobs().await;
+    assert_eq!(calls_to(&waha, "sendText"), 2);
+    assert_eq!(app.count(sent_yes).await, 1, "the lost answer");
+    // Its retry finds it in the chat instead of sending it again.
+    app.make_jobs_due().await;
+    app.run_pending_jobs().await;
+    assert_eq!(app.count(sent_yes).await, 2, "the second reply recorded");
+    assert_eq!(calls_to(&waha, "sendText"), 2, "not sent again");
     let sent = waha.sent();
     assert_eq!(sent.len(), 2, "each reply sent once: {sent:?}");
     let mut recorded: Vec<String> = sqlx::query_scalar(
@@ -844,7 +859,7 @@ async fn a_signed_delivery_without_a_timestamp_is_refused_like_a_stale_one() {
 async fn a_bridge_on_a_private_address_is_refused_at_call_time_once_private_networks_are_not_allowed()
  {
     let waha = FakeWaha::start(API_KEY).await;
-    let app = app_for_waha().await;
+    let app = app_for_waha_on_demand().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     linked(&app, &owner, &waha).await;
     assert!(waha.base_url().starts_with("http://127.0.0.1:"));
@@ -866,10 +881,8 @@ async fn a_bridge_on_a_private_address_is_refused_at_call_time_once_private_netw
         )
         .await;
     assert_eq!(response.status(), 303);
-    until(WAIT, "the reply sent", || async {
-        status_of(&app, "Yes, worldwide.").await == "sent"
-    })
-    .await;
+    app.run_pending_jobs().await;
+    assert_eq!(status_of(&app, "Yes, worldwide.").await, "sent");
     assert_eq!(waha.sent().len(), 1);
 
     // The operator restarts wacrm without allowing private networks: the
@@ -878,6 +891,12 @@ async fn a_bridge_on_a_private_address_is_refused_at_call_time_once_private_netw
     let strict = app
         .second_instance_with(|config| config.waha_allow_private_networks = false)
         .await;
+    // Its jobs, run as its worker would (with its configuration).
+    let run_strict_jobs = || async {
+        wacrm::worker::worker(&strict.state)
+            .run_pending(10_000)
+            .await
+    };
     let owner = Browser::new(&strict.base);
     let response = owner
         .post_form(
@@ -894,10 +913,8 @@ async fn a_bridge_on_a_private_address_is_refused_at_call_time_once_private_netw
         )
         .await;
     assert_eq!(response.status(), 303);
-    until(WAIT, "the reply given up", || async {
-        status_of(&app, "Anything else?").await == "failed"
-    })
-    .await;
+    run_strict_jobs().await;
+    assert_eq!(status_of(&app, "Anything else?").await, "failed");
     let error: String = scalar(
         &app,
         "select error from messages where body = 'Anything else?'",
@@ -921,10 +938,8 @@ async fn a_bridge_on_a_private_address_is_refused_at_call_time_once_private_netw
         )
         .await;
     assert_eq!(response.status(), 303);
-    until(WAIT, "the NAT64 reply given up", || async {
-        status_of(&app, "Through NAT64?").await == "failed"
-    })
-    .await;
+    run_strict_jobs().await;
+    assert_eq!(status_of(&app, "Through NAT64?").await, "failed");
     assert_eq!(
         waha.requests().len(),
         requests_before,
