@@ -3,7 +3,6 @@
 //! JSON, and another workspace's ids answered 404 with nothing changed.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -703,7 +702,8 @@ async fn message_status(app: &TestApp, id: &str) -> String {
 
 #[tokio::test]
 async fn messages_are_read_newest_first_sent_queued_and_noted() {
-    let app = spawn_app().await;
+    // No worker: the test runs the send job itself.
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let api = Api::new(&app, &owner).await;
     let conversation = conversation(&api, &owner, "Ana", "+4930901820", "one").await;
@@ -752,16 +752,10 @@ async fn messages_are_read_newest_first_sent_queued_and_noted() {
     assert_eq!(queued["sender_kind"], "bot");
     assert_eq!(queued["provider_message_id"], Value::Null);
     let message_id = queued["id"].as_str().expect("id").to_owned();
-    // The sandbox channel's job worker sends it.
-    let mut status = String::new();
-    for _ in 0..100 {
-        status = message_status(&app, &message_id).await;
-        if status != "queued" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(status, "sent");
+    // Queued until the sandbox channel's send job runs.
+    assert_eq!(message_status(&app, &message_id).await, "queued");
+    app.run_pending_jobs().await;
+    assert_eq!(message_status(&app, &message_id).await, "sent");
     let (_, latest) = api
         .get(&format!("/conversations/{id}/messages?limit=1"))
         .await;
@@ -1121,7 +1115,8 @@ fn rfc3339_in(from_now: time::Duration) -> String {
 
 #[tokio::test]
 async fn a_snooze_ends_by_itself_and_a_later_snooze_is_not_cut_short() {
-    let app = spawn_app().await;
+    // No worker: the test runs the wake-up jobs itself.
+    let app = spawn_app_without_worker().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let api = Api::new(&app, &owner).await;
     let ana = conversation(&api, &owner, "Ana", "+4930901820", "Hello").await;
@@ -1139,22 +1134,27 @@ async fn a_snooze_ends_by_itself_and_a_later_snooze_is_not_cut_short() {
     let later = json!({"status": "snoozed", "snoozed_until": rfc3339_in(time::Duration::days(1))});
     assert_eq!(api.patch(&bruno, later).await.0, 200);
 
-    // Nobody reads the inbox meanwhile: the wake-up job reopens Ana's.
-    let started = std::time::Instant::now();
-    loop {
-        let (_, body) = api.get(&ana).await;
-        if body["status"] == "open" {
-            assert_eq!(body["snoozed_until"], Value::Null);
-            break;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(15),
-            "still {body}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    // Bruno's first wake-up has come and gone too, and changed nothing.
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Two seconds later (the snoozes' ends moved back instead of waiting),
+    // with nobody reading the inbox: the wake-up job reopens Ana's.
+    let mut conn = app.admin_conn().await;
+    sqlx::query("update conversations set snoozed_until = snoozed_until - interval '2 seconds' where snoozed_until is not null")
+        .execute(&mut conn)
+        .await
+        .expect("time passes");
+    sqlx::query("update jobs set run_at = run_at - interval '2 seconds'")
+        .execute(&mut conn)
+        .await
+        .expect("time passes");
+    app.run_pending_jobs().await;
+    let (_, body) = api.get(&ana).await;
+    assert_eq!(body["status"], "open", "{body}");
+    assert_eq!(body["snoozed_until"], Value::Null);
+    // Bruno's first wake-up has come and gone too, and changed nothing;
+    // nor does his next one, run before its time.
+    let (_, body) = api.get(&bruno).await;
+    assert_eq!(body["status"], "snoozed", "{body}");
+    app.make_jobs_due().await;
+    app.run_pending_jobs().await;
     let (_, body) = api.get(&bruno).await;
     assert_eq!(body["status"], "snoozed", "{body}");
 }

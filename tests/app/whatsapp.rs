@@ -674,13 +674,62 @@ async fn another_workspace_never_sees_or_changes_a_number_or_its_messages() {
 
 /// An app whose Graph API is `graph`, with short waits so tests stay quick.
 async fn app_with_graph(graph: &FakeGraph, timeout_secs: u64, confirm_secs: u64) -> TestApp {
+    spawn_app_with(graph_config(graph, timeout_secs, confirm_secs)).await
+}
+
+/// The same app without a job worker: the test runs the queued sends
+/// itself ([`TestApp::run_pending_jobs`], [`TestApp::make_jobs_due`])
+/// instead of waiting for the worker, so "nothing more happens" is proven
+/// by running the queue rather than by sleeping.
+async fn app_with_graph_on_demand(
+    graph: &FakeGraph,
+    timeout_secs: u64,
+    confirm_secs: u64,
+) -> TestApp {
+    spawn_app_without_worker_with(graph_config(graph, timeout_secs, confirm_secs)).await
+}
+
+fn graph_config(
+    graph: &FakeGraph,
+    timeout_secs: u64,
+    confirm_secs: u64,
+) -> impl FnOnce(&mut wacrm::infra::config::Config) {
     let base = graph.base_url();
-    spawn_app_with(move |config| {
+    move |config| {
         config.whatsapp_graph_url = base.parse().expect("url");
         config.whatsapp_timeout_secs = timeout_secs;
         config.whatsapp_send_confirm_secs = confirm_secs;
-    })
+    }
+}
+
+/// Runs the queue with every retry and backoff brought forward, until no
+/// job is left to run (at most `rounds` times); how many jobs ran.
+async fn run_all_jobs(app: &TestApp, rounds: usize) -> usize {
+    let mut ran = 0;
+    for _ in 0..rounds {
+        app.make_jobs_due().await;
+        let now = app.run_pending_jobs().await;
+        if now == 0 {
+            break;
+        }
+        ran += now;
+    }
+    ran
+}
+
+/// Moves the message's mark "an attempt may have reached Graph" back by
+/// `seconds`, as if that much time had passed since (the confirmation
+/// window is measured from it).
+async fn age_send_attempt(app: &TestApp, text: &str, seconds: i32) {
+    sqlx::query(
+        "update messages set send_attempted_at = send_attempted_at - make_interval(secs => $2) \
+         where body = $1 and send_attempted_at is not null",
+    )
+    .bind(text)
+    .bind(f64::from(seconds))
+    .execute(&mut app.admin_conn().await)
     .await
+    .expect("aged");
 }
 
 const CUSTOMER: &str = "16505551234";
@@ -802,7 +851,7 @@ async fn a_reply_goes_out_once_and_reports_only_move_it_forward() {
 async fn throttled_then_failing_graph_is_retried_and_the_message_sent_once() {
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
-    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     graph.script_send_failures(
         NUMBER_ID,
@@ -816,9 +865,19 @@ async fn throttled_then_failing_graph_is_retried_and_the_message_sent_once() {
         ],
     );
     reply(&owner, &conversation, "Third time lucky").await;
-    let (status, _, wamid) =
-        settled(&app, "Third time lucky", std::time::Duration::from_secs(20)).await;
+    app.run_pending_jobs().await;
+    assert_eq!(sends_to_graph(&graph), 1, "429");
+    assert_eq!(outbound(&app, "Third time lucky").await.0, "queued");
+    // Each retry once its backoff has passed.
+    app.make_jobs_due().await;
+    app.run_pending_jobs().await;
+    assert_eq!(sends_to_graph(&graph), 2, "500");
+    assert_eq!(outbound(&app, "Third time lucky").await.0, "queued");
+    app.make_jobs_due().await;
+    app.run_pending_jobs().await;
+    let (status, _, wamid) = outbound(&app, "Third time lucky").await;
     assert_eq!(status, "sent");
+    assert_eq!(run_all_jobs(&app, 5).await, 0, "nothing left to send");
     assert_eq!(sends_to_graph(&graph), 3, "429, 500, then 200");
     assert_eq!(graph.sent().len(), 1);
     assert_eq!(wamid.as_deref(), Some(graph.sent()[0].wamid.as_str()));
@@ -829,22 +888,19 @@ async fn a_permanent_error_stops_retrying_and_is_shown_in_words() {
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
     graph.close_window(CUSTOMER);
-    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     reply(&owner, &conversation, "Are you still there?").await;
-    let (status, error, _) = settled(
-        &app,
-        "Are you still there?",
-        std::time::Duration::from_secs(10),
-    )
-    .await;
+    app.run_pending_jobs().await;
+    let (status, error, _) = outbound(&app, "Are you still there?").await;
     assert_eq!(status, "failed");
     let error = error.expect("a reason");
     assert!(
         error.contains("more than 24 hours") && error.contains("131047"),
         "{error}"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Every backoff brought forward: no retry is left to run.
+    assert_eq!(run_all_jobs(&app, 5).await, 0, "no retry queued");
     assert_eq!(sends_to_graph(&graph), 1, "not retried");
     let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
     assert!(page.contains("more than 24 hours"), "the agent reads why");
@@ -861,19 +917,12 @@ async fn a_send_whose_answer_was_lost_is_recorded_from_metas_report_and_not_sent
             std::time::Duration::from_secs(3),
         )],
     );
-    let (app, owner, sales) = with_number(app_with_graph(&graph, 1, 3).await).await;
+    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 1, 3).await).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     reply(&owner, &conversation, "Lost answer").await;
-    // Graph has it; we do not know.
-    let started = std::time::Instant::now();
-    while graph.sent().is_empty() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "never sent"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Graph has it; we do not know (the send times out after 1 s).
+    app.run_pending_jobs().await;
+    assert_eq!(graph.sent().len(), 1, "Graph took it");
     assert_eq!(
         outbound(&app, "Lost answer").await.0,
         "queued",
@@ -904,8 +953,10 @@ async fn a_send_whose_answer_was_lost_is_recorded_from_metas_report_and_not_sent
         (status.as_str(), provider_id.as_deref()),
         ("delivered", Some(wamid.as_str()))
     );
-    // Past the confirmation window, nothing was sent again.
-    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    // Past the confirmation window (3 s), nothing was sent again.
+    age_send_attempt(&app, "Lost answer", 4).await;
+    run_all_jobs(&app, 5).await;
+    assert_eq!(sends_to_graph(&graph), 1, "not sent again");
     assert_eq!(graph.sent().len(), 1, "sent once");
     assert_eq!(outbound(&app, "Lost answer").await.0, "delivered");
 }
@@ -914,7 +965,7 @@ async fn a_send_whose_answer_was_lost_is_recorded_from_metas_report_and_not_sent
 async fn a_send_that_never_reached_graph_is_sent_after_the_confirmation_window() {
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
-    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 2).await).await;
+    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 2).await).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     // A worker that stopped after marking the send but before calling Graph:
     // the state it leaves (queued, marked), with its job due again.
@@ -926,7 +977,8 @@ async fn a_send_that_never_reached_graph_is_sent_after_the_confirmation_window()
         .await;
     let mut conn = app.admin_conn().await;
     reply(&owner, &conversation, "Interrupted").await;
-    let (status, _, _) = settled(&app, "Interrupted", std::time::Duration::from_secs(5)).await;
+    app.run_pending_jobs().await;
+    let (status, _, _) = outbound(&app, "Interrupted").await;
     assert_eq!(status, "failed", "a disabled number sends nothing");
     assert_eq!(graph.sent().len(), 0);
     sqlx::query("update messages set status = 'queued', error = null, send_attempted_at = now() where body = 'Interrupted'")
@@ -963,9 +1015,14 @@ async fn a_send_that_never_reached_graph_is_sent_after_the_confirmation_window()
     .expect("enqueue");
     tx.commit().await.expect("commit");
     // Not at once: it waits for a report that could show Graph has it.
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(app.run_pending_jobs().await, 1, "the job ran");
     assert_eq!(graph.sent().len(), 0, "waits first");
-    let (status, _, _) = settled(&app, "Interrupted", std::time::Duration::from_secs(10)).await;
+    assert_eq!(outbound(&app, "Interrupted").await.0, "queued");
+    // The window has passed without a report.
+    age_send_attempt(&app, "Interrupted", 3).await;
+    app.make_jobs_due().await;
+    app.run_pending_jobs().await;
+    let (status, _, _) = outbound(&app, "Interrupted").await;
     assert_eq!(status, "sent");
     assert_eq!(graph.sent().len(), 1, "sent once, after the window");
 }
@@ -982,25 +1039,22 @@ fn media_message(wamid: &str, kind: &str, media_id: &str, mime: &str) -> Value {
     )
 }
 
-/// The message's media description once the fetch job is done with it.
+/// The message's media description once the fetch job is done with it:
+/// runs the queue (on an app without a worker), retries included, until
+/// every job has finished.
 async fn fetched_media(app: &TestApp, wamid: &str) -> Value {
-    let started = std::time::Instant::now();
-    loop {
-        let media: Value =
-            sqlx::query_scalar("select media from messages where provider_message_id = $1")
-                .bind(wamid)
-                .fetch_one(&mut app.admin_conn().await)
-                .await
-                .expect("media");
-        if media.get("url").is_some() || media.get("unavailable").is_some() {
-            return media;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "never fetched: {media}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    run_all_jobs(app, 15).await;
+    let media: Value =
+        sqlx::query_scalar("select media from messages where provider_message_id = $1")
+            .bind(wamid)
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("media");
+    assert!(
+        media.get("url").is_some() || media.get("unavailable").is_some(),
+        "never fetched: {media}"
+    );
+    media
 }
 
 #[tokio::test]
@@ -1013,7 +1067,7 @@ async fn media_is_fetched_in_the_background_stored_once_and_served_only_to_its_w
     graph.add_media("777", TOKEN, b"%PDF-1.4".to_vec(), "application/pdf");
     graph.add_media("888", TOKEN, b"lost".to_vec(), "image/jpeg");
     graph.fail_media_download("888", 404);
-    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
 
     for (wamid, kind, id, mime) in [
         ("wamid.P1", "image", "2621233374848975", "image/png"),
@@ -1101,7 +1155,7 @@ async fn hostile_files_from_the_cloud_api_are_kept_as_opaque_attachments() {
     for (i, (_, claimed, bytes)) in files.iter().enumerate() {
         graph.add_media(&format!("66{i}"), TOKEN, bytes.clone(), claimed);
     }
-    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
     for (i, (_, claimed, _)) in files.iter().enumerate() {
         let kind = if claimed.starts_with("image/") {
             "image"
@@ -1140,7 +1194,7 @@ async fn outside_the_24_hour_window_only_approved_templates_are_offered_and_sent
     templates.push(json!({"name": "draft_one", "language": "en_US", "status": "PENDING", "category": "UTILITY", "id": "2",
         "components": [{"type": "BODY", "text": "Not yet"}]}));
     graph.add_templates(WABA_ID, TOKEN, templates);
-    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
 
     // Templates synced across Graph's pages.
     let response = owner
@@ -1235,12 +1289,8 @@ async fn outside_the_24_hour_window_only_approved_templates_are_offered_and_sent
         )
         .await;
     assert_eq!(response.status(), 303);
-    let (status, _, _) = settled(
-        &app,
-        "Hi Sheena, order A-17 is on its way.",
-        std::time::Duration::from_secs(10),
-    )
-    .await;
+    app.run_pending_jobs().await;
+    let (status, _, _) = outbound(&app, "Hi Sheena, order A-17 is on its way.").await;
     assert_eq!(status, "sent");
     let sent = graph.sent();
     assert_eq!(sent.len(), 1);
@@ -1268,12 +1318,8 @@ async fn outside_the_24_hour_window_only_approved_templates_are_offered_and_sent
     assert_eq!(api.post(&path, short).await.0, 422, "one variable short");
     let full = json!({"template": {"name": "order_update", "language": "en_US", "variables": ["Sheena", "B-2"]}});
     assert_eq!(api.post(&path, full).await.0, 202);
-    let (status, _, _) = settled(
-        &app,
-        "Hi Sheena, order B-2 is on its way.",
-        std::time::Duration::from_secs(10),
-    )
-    .await;
+    app.run_pending_jobs().await;
+    let (status, _, _) = outbound(&app, "Hi Sheena, order B-2 is on its way.").await;
     assert_eq!(status, "sent");
 
     // The customer answers: the window is open again, free text goes.
@@ -1282,12 +1328,8 @@ async fn outside_the_24_hour_window_only_approved_templates_are_offered_and_sent
     let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
     assert!(!page.contains("data-window-closed"));
     reply(&owner, &conversation, "Great, thanks!").await;
-    assert_eq!(
-        settled(&app, "Great, thanks!", std::time::Duration::from_secs(10))
-            .await
-            .0,
-        "sent"
-    );
+    app.run_pending_jobs().await;
+    assert_eq!(outbound(&app, "Great, thanks!").await.0, "sent");
 
     // Another workspace cannot send on this conversation.
     let other = app.sign_up("Otto", "otto@other.test", "Other").await;
@@ -1633,20 +1675,24 @@ async fn message_id(app: &TestApp, wamid: &str) -> String {
         .expect("message")
 }
 
-/// Waits until Graph has taken `n` messages (or 10 s pass).
-async fn graph_sent(graph: &FakeGraph, n: usize) -> Vec<crate::support::fake_graph::SentMessage> {
-    let started = std::time::Instant::now();
-    while graph.sent().len() < n && started.elapsed() < std::time::Duration::from_secs(10) {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    graph.sent()
+/// Runs the queued sends (on an app without a worker); what Graph has
+/// taken, which must be `n` messages.
+async fn graph_sent(
+    app: &TestApp,
+    graph: &FakeGraph,
+    n: usize,
+) -> Vec<crate::support::fake_graph::SentMessage> {
+    app.run_pending_jobs().await;
+    let sent = graph.sent();
+    assert_eq!(sent.len(), n, "Graph took {n}: {sent:?}");
+    sent
 }
 
 #[tokio::test]
 async fn replies_quote_reactions_point_and_files_are_uploaded_then_sent() {
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
-    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     let hello = message_id(&app, "wamid.HELLO").await;
 
@@ -1663,7 +1709,7 @@ async fn replies_quote_reactions_point_and_files_are_uploaded_then_sent() {
         )
         .await;
     assert_eq!(response.status(), 303);
-    let sent = graph_sent(&graph, 1).await;
+    let sent = graph_sent(&app, &graph, 1).await;
     assert_eq!(sent[0].body["context"]["message_id"], "wamid.HELLO");
     assert_eq!(sent[0].body["text"]["body"], "Sure, what is it?");
 
@@ -1675,7 +1721,7 @@ async fn replies_quote_reactions_point_and_files_are_uploaded_then_sent() {
         )
         .await;
     assert_eq!(response.status(), 303);
-    let sent = graph_sent(&graph, 2).await;
+    let sent = graph_sent(&app, &graph, 2).await;
     assert_eq!(sent[1].body["type"], "reaction");
     assert_eq!(
         sent[1].body["reaction"],
@@ -1693,7 +1739,7 @@ async fn replies_quote_reactions_point_and_files_are_uploaded_then_sent() {
         )
         .await;
     assert_eq!(response.status(), 303);
-    let sent = graph_sent(&graph, 3).await;
+    let sent = graph_sent(&app, &graph, 3).await;
     let uploaded = graph.uploaded();
     assert_eq!(uploaded.len(), 1);
     assert_eq!(
@@ -1761,7 +1807,7 @@ async fn a_big_file_may_take_longer_to_upload_than_an_api_call_may_take() {
 async fn bad_files_reactions_and_quotes_are_refused_and_nothing_is_sent() {
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
-    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     let hello = message_id(&app, "wamid.HELLO").await;
 
@@ -1855,7 +1901,8 @@ async fn bad_files_reactions_and_quotes_are_refused_and_nothing_is_sent() {
         .attach(&conversation, ("photo.png", "image/png", PNG), "", None)
         .await;
     assert_eq!(cross_attach.status(), 404);
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Whatever was queued has run, retries included.
+    run_all_jobs(&app, 5).await;
     assert!(graph.sent().is_empty(), "nothing was sent");
     assert!(graph.uploaded().is_empty(), "nothing was uploaded");
 }
@@ -1864,7 +1911,7 @@ async fn bad_files_reactions_and_quotes_are_refused_and_nothing_is_sent() {
 async fn the_api_uploads_a_file_then_sends_it_reacts_and_quotes() {
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
-    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     let hello = message_id(&app, "wamid.HELLO").await;
     let api = Api::new(&app, &owner).await;
@@ -1887,7 +1934,7 @@ async fn the_api_uploads_a_file_then_sends_it_reacts_and_quotes() {
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["kind"], "document");
     assert_eq!(body["reply_to_id"], hello.as_str());
-    let sent = graph_sent(&graph, 1).await;
+    let sent = graph_sent(&app, &graph, 1).await;
     assert_eq!(sent[0].body["document"]["filename"], "quote.pdf");
     assert_eq!(sent[0].body["document"]["caption"], "Your quote");
     assert_eq!(graph.uploaded()[0].bytes, b"%PDF-1.7\n%fake\n");
@@ -1899,7 +1946,7 @@ async fn the_api_uploads_a_file_then_sends_it_reacts_and_quotes() {
         )
         .await;
     assert_eq!(status, 202, "{body}");
-    let sent = graph_sent(&graph, 2).await;
+    let sent = graph_sent(&app, &graph, 2).await;
     assert_eq!(sent[1].body["reaction"]["emoji"], "🙏");
 
     // Bad input names the field; nothing more is sent.
@@ -1984,7 +2031,8 @@ async fn the_api_uploads_a_file_then_sends_it_reacts_and_quotes() {
             .starts_with("media"),
         "{body}"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Whatever was queued has run, retries included.
+    run_all_jobs(&app, 5).await;
     assert_eq!(graph.sent().len(), 2);
 }
 
@@ -1997,12 +2045,18 @@ async fn replies_leave_in_the_order_they_were_written_even_when_the_first_is_ret
         NUMBER_ID,
         vec![crate::support::fake_graph::SendFailure::Http(500)],
     );
-    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     reply(&owner, &conversation, "First").await;
     reply(&owner, &conversation, "Second").await;
     reply(&owner, &conversation, "Third").await;
-    let sent = graph_sent(&graph, 3).await;
+    // The first try fails; the others wait for it rather than overtake it.
+    app.run_pending_jobs().await;
+    assert_eq!(sends_to_graph(&graph), 1, "only the first was tried");
+    assert!(graph.sent().is_empty());
+    run_all_jobs(&app, 10).await;
+    let sent = graph.sent();
+    assert_eq!(sent.len(), 3, "{sent:?}");
     let bodies: Vec<&str> = sent
         .iter()
         .map(|s| s.body["text"]["body"].as_str().unwrap_or_default())
@@ -2030,7 +2084,8 @@ async fn rules_fall_back_to_their_template_and_the_bot_keeps_to_the_24_hour_wind
             "components": [{"type": "BODY", "text": "Hi {{1}}, we saw your message and will answer here."}]})],
     );
     let ai = FakeOpenAi::start().await;
-    let app = spawn_app_with(|config| {
+    // No worker: the test runs the rule's, the bot's and the send jobs.
+    let app = spawn_app_without_worker_with(|config| {
         config.whatsapp_graph_url = graph.base_url().parse().expect("url");
         ai.configure(config);
     })
@@ -2105,20 +2160,15 @@ async fn rules_fall_back_to_their_template_and_the_bot_keeps_to_the_24_hour_wind
         &seconds_ago(25 * 3600),
     );
     assert_eq!(deliver(&app, &sales.id, &late).await, 200);
-    exists(&app, "Hi Sheena, we saw your message and will answer here.").await;
-    let (status, _, _) = settled(
-        &app,
-        "Hi Sheena, we saw your message and will answer here.",
-        std::time::Duration::from_secs(10),
-    )
-    .await;
+    run_all_jobs(&app, 10).await;
+    let (status, _, _) =
+        outbound(&app, "Hi Sheena, we saw your message and will answer here.").await;
     assert_eq!(status, "sent", "the template went out");
-    until(
-        std::time::Duration::from_secs(10),
-        "the bot's run",
-        || async { app.count("select count(*) from bot_runs").await == 1 },
-    )
-    .await;
+    assert_eq!(
+        app.count("select count(*) from bot_runs").await,
+        1,
+        "the bot's run"
+    );
     let run: (String, String) = sqlx::query_as("select outcome, reason from bot_runs")
         .fetch_one(&mut app.admin_conn().await)
         .await
@@ -2146,16 +2196,10 @@ async fn rules_fall_back_to_their_template_and_the_bot_keeps_to_the_24_hour_wind
         "Do you ship to Recife?",
     );
     assert_eq!(deliver(&app, &sales.id, &fresh).await, 200);
-    exists(&app, "Thanks Sheena!").await;
-    exists(&app, "🤖 Yes, in 3 days.").await;
-    let (status, _, _) = settled(&app, "Thanks Sheena!", std::time::Duration::from_secs(10)).await;
+    run_all_jobs(&app, 10).await;
+    let (status, _, _) = outbound(&app, "Thanks Sheena!").await;
     assert_eq!(status, "sent");
-    let (status, _, _) = settled(
-        &app,
-        "🤖 Yes, in 3 days.",
-        std::time::Duration::from_secs(10),
-    )
-    .await;
+    let (status, _, _) = outbound(&app, "🤖 Yes, in 3 days.").await;
     assert_eq!(status, "sent");
     let automated: i64 = sqlx::query_scalar(
         "select count(*) from messages where org_id = $1 and automated and direction = 'out'",
@@ -2165,17 +2209,4 @@ async fn rules_fall_back_to_their_template_and_the_bot_keeps_to_the_24_hour_wind
     .await
     .expect("count");
     assert_eq!(automated, 3, "template, text, bot answer");
-}
-
-/// Waits until a message with this text was stored (by a job).
-async fn exists(app: &TestApp, text: &str) {
-    until(std::time::Duration::from_secs(10), text, || async {
-        let n: i64 = sqlx::query_scalar("select count(*) from messages where body = $1")
-            .bind(text)
-            .fetch_one(&mut app.admin_conn().await)
-            .await
-            .expect("count");
-        n > 0
-    })
-    .await;
 }
