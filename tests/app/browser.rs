@@ -100,6 +100,9 @@ async fn open_browser(chromedriver: &ChromeDriver) -> WebDriverResult<(WebDriver
     Ok((driver, profile))
 }
 
+/// What only a signed-in page's header has.
+const SIGNED_IN: &str = "header .account form[action='/logout']";
+
 async fn log_in(driver: &WebDriver, base: &str, email: &str) -> WebDriverResult<()> {
     driver.goto(format!("{base}/login")).await?;
     fill(driver, "email", email).await?;
@@ -109,8 +112,11 @@ async fn log_in(driver: &WebDriver, base: &str, email: &str) -> WebDriverResult<
         .await?
         .click()
         .await?;
-    driver.query(By::Css("header .account")).first().await?;
-    assert!(driver.current_url().await?.path().ends_with("/dashboard"));
+    // The signed-in header (the login page has an `.account` too: waiting
+    // for that raced the redirect).
+    driver.query(By::Css(SIGNED_IN)).first().await?;
+    let landed = driver.current_url().await?;
+    assert!(landed.path().ends_with("/dashboard"), "landed on {landed}");
     Ok(())
 }
 
@@ -789,7 +795,7 @@ async fn a_login_link_with_a_hostile_next_stays_on_this_site_in_a_real_browser()
             .await?
             .click()
             .await?;
-        driver.query(By::Css("header .account")).first().await?;
+        driver.query(By::Css(SIGNED_IN)).first().await?;
         for next in hostile {
             driver
                 .goto(format!("{}/login?next={next}", app.base))
