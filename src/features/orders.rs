@@ -204,13 +204,9 @@ pub struct TakeOrder {
 impl crate::infra::jobs::BackgroundJob for TakeOrder {
     const KIND: &'static str = "take_order";
     const QUEUE: &'static str = "orders";
-    type Context = crate::features::environment::Environment;
+    type Context = Environment;
 
-    async fn run(
-        &self,
-        env: &crate::features::environment::Environment,
-        _attempt: i32,
-    ) -> anyhow::Result<()> {
+    async fn run(&self, env: &Environment, _attempt: i32) -> anyhow::Result<()> {
         take(env, self.org_id, self.message_id).await
     }
 }

@@ -96,13 +96,9 @@ pub struct RemindTask {
 impl crate::infra::jobs::BackgroundJob for RemindTask {
     const KIND: &'static str = "remind_task";
     const QUEUE: &'static str = "reminders";
-    type Context = crate::features::environment::Environment;
+    type Context = Environment;
 
-    async fn run(
-        &self,
-        env: &crate::features::environment::Environment,
-        _attempt: i32,
-    ) -> anyhow::Result<()> {
+    async fn run(&self, env: &Environment, _attempt: i32) -> anyhow::Result<()> {
         remind(env, self.org_id, self.task_id, self.due_at).await
     }
 }

@@ -68,13 +68,9 @@ pub struct FetchMedia {
 impl crate::infra::jobs::BackgroundJob for FetchMedia {
     const KIND: &'static str = "fetch_media";
     const QUEUE: &'static str = "media";
-    type Context = crate::features::environment::Environment;
+    type Context = Environment;
 
-    async fn run(
-        &self,
-        env: &crate::features::environment::Environment,
-        attempt: i32,
-    ) -> anyhow::Result<()> {
+    async fn run(&self, env: &Environment, attempt: i32) -> anyhow::Result<()> {
         fetch(env, self.org_id, self.message_id, attempt).await
     }
 }

@@ -280,13 +280,9 @@ pub struct BotAnswer {
 impl crate::infra::jobs::BackgroundJob for BotAnswer {
     const KIND: &'static str = "bot_answer";
     const QUEUE: &'static str = "bot";
-    type Context = crate::features::environment::Environment;
+    type Context = Environment;
 
-    async fn run(
-        &self,
-        env: &crate::features::environment::Environment,
-        _attempt: i32,
-    ) -> anyhow::Result<()> {
+    async fn run(&self, env: &Environment, _attempt: i32) -> anyhow::Result<()> {
         answer(env, self.org_id, self.message_id).await
     }
 }

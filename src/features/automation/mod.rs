@@ -329,13 +329,9 @@ pub struct Automate {
 impl crate::infra::jobs::BackgroundJob for Automate {
     const KIND: &'static str = "automate";
     const QUEUE: &'static str = "automation";
-    type Context = crate::features::environment::Environment;
+    type Context = Environment;
 
-    async fn run(
-        &self,
-        env: &crate::features::environment::Environment,
-        _attempt: i32,
-    ) -> anyhow::Result<()> {
+    async fn run(&self, env: &Environment, _attempt: i32) -> anyhow::Result<()> {
         on_message(env, self.org_id, self.message_id).await
     }
 }

@@ -279,13 +279,9 @@ pub struct StripeEvent {
 impl crate::infra::jobs::BackgroundJob for StripeEvent {
     const KIND: &'static str = "stripe_event";
     const QUEUE: &'static str = "billing";
-    type Context = crate::features::environment::Environment;
+    type Context = Environment;
 
-    async fn run(
-        &self,
-        env: &crate::features::environment::Environment,
-        _attempt: i32,
-    ) -> anyhow::Result<()> {
+    async fn run(&self, env: &Environment, _attempt: i32) -> anyhow::Result<()> {
         process(env, &self.event_id).await
     }
 }

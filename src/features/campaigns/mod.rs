@@ -390,13 +390,9 @@ pub struct StartCampaign {
 impl crate::infra::jobs::BackgroundJob for StartCampaign {
     const KIND: &'static str = "start_campaign";
     const QUEUE: &'static str = "campaigns";
-    type Context = crate::features::environment::Environment;
+    type Context = Environment;
 
-    async fn run(
-        &self,
-        env: &crate::features::environment::Environment,
-        _attempt: i32,
-    ) -> anyhow::Result<()> {
+    async fn run(&self, env: &Environment, _attempt: i32) -> anyhow::Result<()> {
         start(env, self.org_id, self.campaign_id).await
     }
 }
@@ -412,13 +408,9 @@ pub struct DispatchCampaign {
 impl crate::infra::jobs::BackgroundJob for DispatchCampaign {
     const KIND: &'static str = "dispatch_campaign";
     const QUEUE: &'static str = "campaigns";
-    type Context = crate::features::environment::Environment;
+    type Context = Environment;
 
-    async fn run(
-        &self,
-        env: &crate::features::environment::Environment,
-        _attempt: i32,
-    ) -> anyhow::Result<()> {
+    async fn run(&self, env: &Environment, _attempt: i32) -> anyhow::Result<()> {
         dispatch(env, self.org_id, self.campaign_id, self.run).await
     }
 }

@@ -452,13 +452,9 @@ pub struct BuildExport {
 impl crate::infra::jobs::BackgroundJob for BuildExport {
     const KIND: &'static str = "build_export";
     const QUEUE: &'static str = "exports";
-    type Context = crate::features::environment::Environment;
+    type Context = Environment;
 
-    async fn run(
-        &self,
-        env: &crate::features::environment::Environment,
-        _attempt: i32,
-    ) -> anyhow::Result<()> {
+    async fn run(&self, env: &Environment, _attempt: i32) -> anyhow::Result<()> {
         build(env, self.org_id, self.export_id).await
     }
 }
@@ -473,13 +469,9 @@ pub struct ExpireExport {
 impl crate::infra::jobs::BackgroundJob for ExpireExport {
     const KIND: &'static str = "expire_export";
     const QUEUE: &'static str = "exports";
-    type Context = crate::features::environment::Environment;
+    type Context = Environment;
 
-    async fn run(
-        &self,
-        env: &crate::features::environment::Environment,
-        _attempt: i32,
-    ) -> anyhow::Result<()> {
+    async fn run(&self, env: &Environment, _attempt: i32) -> anyhow::Result<()> {
         expire(env, self.org_id, self.export_id).await
     }
 }

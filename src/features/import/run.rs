@@ -366,13 +366,9 @@ pub struct ImportContacts {
 impl crate::infra::jobs::BackgroundJob for ImportContacts {
     const KIND: &'static str = "import_contacts";
     const QUEUE: &'static str = "imports";
-    type Context = crate::features::environment::Environment;
+    type Context = Environment;
 
-    async fn run(
-        &self,
-        env: &crate::features::environment::Environment,
-        _attempt: i32,
-    ) -> anyhow::Result<()> {
+    async fn run(&self, env: &Environment, _attempt: i32) -> anyhow::Result<()> {
         run(env, self.org_id, self.import_id).await
     }
 }

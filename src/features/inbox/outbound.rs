@@ -374,13 +374,9 @@ impl crate::infra::jobs::BackgroundJob for SendMessage {
     const KIND: &'static str = "send_message";
     const QUEUE: &'static str = "messages";
     const MAX_ATTEMPTS: i32 = crate::infra::jobs::SEND_ATTEMPTS;
-    type Context = crate::features::environment::Environment;
+    type Context = Environment;
 
-    async fn run(
-        &self,
-        env: &crate::features::environment::Environment,
-        attempt: i32,
-    ) -> anyhow::Result<()> {
+    async fn run(&self, env: &Environment, attempt: i32) -> anyhow::Result<()> {
         send(env, self.org_id, self.message_id, attempt).await
     }
 }

@@ -244,13 +244,9 @@ pub struct SendScheduled {
 impl crate::infra::jobs::BackgroundJob for SendScheduled {
     const KIND: &'static str = "send_scheduled";
     const QUEUE: &'static str = "scheduled";
-    type Context = crate::features::environment::Environment;
+    type Context = Environment;
 
-    async fn run(
-        &self,
-        env: &crate::features::environment::Environment,
-        attempt: i32,
-    ) -> anyhow::Result<()> {
+    async fn run(&self, env: &Environment, attempt: i32) -> anyhow::Result<()> {
         let last_try = attempt >= Self::MAX_ATTEMPTS;
         send(env, self.org_id, self.scheduled_id, last_try).await
     }
