@@ -1017,3 +1017,245 @@ async fn a_reply_on_an_unlinked_phone_fails_with_the_reason_instead_of_waiting()
     assert!(error.contains("no longer linked"), "{error}");
     assert!(fake.sent().is_empty());
 }
+
+/// Makes the database refuse the first message stored from now on (as a
+/// full disk or a dropped connection would), then accept the rest.
+async fn refuse_the_next_message_insert(app: &TestApp) {
+    sqlx::raw_sql(
+        "create sequence refuse_once_seq; \
+         create function refuse_once() returns trigger language plpgsql as $$ \
+         begin if nextval('refuse_once_seq') = 1 then raise exception 'disk full'; end if; \
+         return new; end $$; \
+         create trigger refuse_once before insert on messages \
+         for each row execute function refuse_once(); \
+         grant usage on sequence refuse_once_seq to public;",
+    )
+    .execute(&mut app.admin_conn().await)
+    .await
+    .expect("the trigger");
+}
+
+#[tokio::test]
+async fn a_message_whose_commit_fails_is_delivered_again_and_stored_exactly_once() {
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 30).await;
+    app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let channel = new_channel(&app, org, None).await;
+    fake.until_open(channel, WAIT).await;
+    // The message and the customer's edit of it, received together: the
+    // edit applies after its message.
+    let received = vec![
+        SessionEvent::Messages(vec![text("3A00D1", "Is it in stock?")]),
+        SessionEvent::Edited {
+            message_id: "3A00D1".into(),
+            body: "Is the blue one in stock?".into(),
+        },
+    ];
+    refuse_the_next_message_insert(&app).await;
+    let first = fake.deliver(channel, received.clone()).await;
+    assert!(first.is_err(), "the failed commit is not acknowledged");
+    assert_eq!(fake.unacked(channel), 1);
+    assert_eq!(app.count("select count(*) from messages").await, 0);
+    assert_eq!(
+        app.count("select count(*) from contacts").await,
+        0,
+        "nothing half-stored"
+    );
+
+    // WhatsApp delivers it again on the next connect.
+    assert_eq!(fake.redeliver(channel).await, 1, "acknowledged this time");
+    assert_eq!(fake.unacked(channel), 0);
+    assert_eq!(app.count("select count(*) from messages").await, 1);
+    let body: String = scalar(&app, "select body from messages").await;
+    assert_eq!(body, "Is the blue one in stock?");
+
+    // The acknowledgement was lost (a crash right after the commit): the
+    // same delivery again changes nothing.
+    fake.deliver(channel, received).await.expect("committed");
+    assert_eq!(app.count("select count(*) from messages").await, 1);
+    assert_eq!(
+        app.count("select inbound_count from conversations").await,
+        1,
+        "counted once"
+    );
+}
+
+#[tokio::test]
+async fn a_process_killed_during_a_commit_leaves_the_message_to_the_next_one() {
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 3).await;
+    app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let channel = new_channel(&app, org, None).await;
+    fake.until_open(channel, WAIT).await;
+
+    // The commit waits on a lock (a slow database) when the process dies.
+    let mut locker = app.admin_conn().await;
+    sqlx::raw_sql("begin; lock table messages in exclusive mode")
+        .execute(&mut locker)
+        .await
+        .expect("lock");
+    let delivering = {
+        let fake = fake.clone();
+        tokio::spawn(async move {
+            fake.deliver(
+                channel,
+                vec![SessionEvent::Messages(vec![text("3A00K1", "Hello?")])],
+            )
+            .await
+        })
+    };
+    until(WAIT, "the commit waiting on the lock", || async {
+        app.count(
+            "select count(*) from pg_locks where relation = 'messages'::regclass and not granted",
+        )
+        .await
+            > 0
+    })
+    .await;
+    // Killed: the server, its sessions and the commit in flight.
+    app.background.kill();
+    delivering.abort();
+    let _ = delivering.await;
+    sqlx::raw_sql("commit")
+        .execute(&mut locker)
+        .await
+        .expect("unlock");
+    until(WAIT, "the dead process's connections gone", || async {
+        app.count(
+            "select count(*) from pg_locks where relation = 'messages'::regclass and not granted",
+        )
+        .await
+            == 0
+    })
+    .await;
+    assert_eq!(
+        app.count("select count(*) from messages").await,
+        0,
+        "never committed"
+    );
+    assert_eq!(fake.unacked(channel), 1, "so never acknowledged");
+
+    // Another process takes the session over; WhatsApp delivers again.
+    let _second = app.second_instance().await;
+    until(Duration::from_secs(15), "the session resumed", || async {
+        fake.starts().len() == 2 && fake.open(channel) == 1
+    })
+    .await;
+    assert_eq!(fake.redeliver(channel).await, 1);
+    assert_eq!(app.count("select count(*) from messages").await, 1);
+    assert_eq!(fake.unacked(channel), 0);
+}
+
+#[tokio::test]
+async fn replies_typed_on_the_phone_are_ours_once_and_count_as_a_persons_answer() {
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 30).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    // Every customer message raises the priority: the phone's must not.
+    let response = owner
+        .post_form(
+            "/automations",
+            &[
+                ("name", "Answer fast"),
+                ("trigger", "message_received"),
+                ("set_priority", "high"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let rule: String = scalar(
+        &app,
+        "select id::text from automation_rules where name = 'Answer fast'",
+    )
+    .await;
+    let on = owner
+        .post_form(
+            &format!("/automations/{rule}/enabled"),
+            &[("enabled", "on")],
+        )
+        .await;
+    assert_eq!(on.status(), 303);
+    let channel = new_channel(&app, org, None).await;
+    fake.until_open(channel, WAIT).await;
+
+    fake.deliver(
+        channel,
+        vec![SessionEvent::Messages(vec![text(
+            "3A00P1",
+            "Do you deliver?",
+        )])],
+    )
+    .await
+    .expect("committed");
+    let mut reply = text("3EB0PHONE1", "Yes, tomorrow morning.");
+    // The push name on our own message is the business's.
+    reply.push_name = Some("Acme Store".into());
+    let sent_from_phone = vec![SessionEvent::SentFromPhone(vec![reply])];
+    fake.deliver(channel, sent_from_phone.clone())
+        .await
+        .expect("committed");
+    // Delivered again (a lost acknowledgement): still once.
+    fake.deliver(channel, sent_from_phone)
+        .await
+        .expect("committed");
+
+    assert_eq!(app.count("select count(*) from messages").await, 2);
+    let row: (String, String, String, bool, bool) = sqlx::query_as(
+        "select direction, sender_kind, status, from_phone, automated from messages \
+         where provider_message_id = '3EB0PHONE1'",
+    )
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("the phone's reply");
+    assert_eq!(
+        row,
+        ("out".into(), "member".into(), "sent".into(), true, false),
+        "ours, a person's, sent"
+    );
+    let name: String = scalar(&app, "select name from contacts").await;
+    assert_eq!(name, "Sheena Nelson", "the customer keeps their own name");
+    assert_eq!(
+        app.count("select inbound_count from conversations").await,
+        1,
+        "our reply is not unread"
+    );
+    let preview: String = scalar(&app, "select last_message_preview from conversations").await;
+    assert_eq!(preview, "Yes, tomorrow morning.");
+    until(WAIT, "the rule ran for the customer's message", || async {
+        app.count("select count(*) from automation_runs").await >= 1
+    })
+    .await;
+    assert_eq!(
+        app.count("select count(*) from automation_runs").await,
+        1,
+        "only the customer's message set the rule off"
+    );
+
+    // The conversation shows who answered, and where.
+    let conversation: String = scalar(&app, "select id::text from conversations").await;
+    let (status, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Yes, tomorrow morning."), "{page}");
+    assert!(page.contains("Sent from the phone"), "{page}");
+
+    // The customer's receipt reaches the phone's message like any other.
+    fake.emit(
+        channel,
+        SessionEvent::Receipt {
+            message_ids: vec!["3EB0PHONE1".into()],
+            status: DeliveryStatus::Read,
+        },
+    );
+    until(WAIT, "read", || async {
+        scalar::<String>(
+            &app,
+            "select status from messages where provider_message_id = '3EB0PHONE1'",
+        )
+        .await
+            == "read"
+    })
+    .await;
+}

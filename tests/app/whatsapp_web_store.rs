@@ -477,6 +477,11 @@ async fn the_protocol_library_keeps_its_new_device_in_the_postgres_store() {
             channel_id: channel,
             store: ours.clone(),
             events,
+            inbox: std::sync::Arc::new(wacrm::channels::whatsapp_web::events::WorkspaceInbox {
+                env: app.state.env(),
+                org_id: org,
+                channel_id: channel,
+            }),
             pair_phone: None,
         })
         .await
@@ -499,6 +504,11 @@ async fn the_protocol_library_keeps_its_new_device_in_the_postgres_store() {
             channel_id: channel,
             store: ours.clone(),
             events,
+            inbox: std::sync::Arc::new(wacrm::channels::whatsapp_web::events::WorkspaceInbox {
+                env: app.state.env(),
+                org_id: org,
+                channel_id: channel,
+            }),
             pair_phone: None,
         })
         .await

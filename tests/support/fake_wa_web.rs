@@ -15,13 +15,20 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use uuid::Uuid;
 use wacrm::channels::whatsapp_web::link::{
-    Connector, LinkedSession, SessionEvent, Start, WebMediaRef, WebOutgoing,
+    Connector, Inbox, LinkedSession, SessionEvent, Start, WebMediaRef, WebOutgoing,
 };
 
 #[derive(Default)]
 struct Inner {
     /// Open sessions per channel: their event senders, newest last.
     open: HashMap<Uuid, Vec<(u64, UnboundedSender<SessionEvent>)>>,
+    /// Where each channel's newest session commits what it receives.
+    inboxes: HashMap<Uuid, Arc<dyn Inbox>>,
+    /// What WhatsApp still holds per channel: handed over, never
+    /// acknowledged (the commit failed, or the process died during it).
+    unacked: HashMap<Uuid, Vec<Vec<SessionEvent>>>,
+    /// Commits refused per channel (the app answered `Err`).
+    refused: HashMap<Uuid, usize>,
     /// The most sessions of a channel ever open at once.
     most_open: HashMap<Uuid, usize>,
     starts: Vec<(Uuid, Option<String>)>,
@@ -116,6 +123,73 @@ impl FakeWeb {
         }
     }
 
+    /// What WhatsApp hands the open session of `channel_id` to commit, as
+    /// the library's durability hook does: acknowledged only on `Ok`, else
+    /// kept to be delivered again when the channel's next session starts.
+    /// Held until acknowledged even while the commit runs, so a process
+    /// killed during it leaves it unacknowledged too.
+    pub async fn deliver(
+        &self,
+        channel_id: Uuid,
+        received: Vec<SessionEvent>,
+    ) -> anyhow::Result<()> {
+        let inbox = {
+            let mut inner = self.lock();
+            let inbox = inner
+                .inboxes
+                .get(&channel_id)
+                .cloned()
+                .unwrap_or_else(|| panic!("no session of {channel_id} started"));
+            inner
+                .unacked
+                .entry(channel_id)
+                .or_default()
+                .push(received.clone());
+            inbox
+        };
+        let committed = inbox.commit(received.clone()).await;
+        let mut inner = self.lock();
+        if committed.is_ok() {
+            acknowledge(&mut inner, channel_id, &received);
+        } else {
+            *inner.refused.entry(channel_id).or_default() += 1;
+        }
+        committed
+    }
+
+    /// Deliveries of `channel_id` still unacknowledged.
+    pub fn unacked(&self, channel_id: Uuid) -> usize {
+        self.lock().unacked.get(&channel_id).map_or(0, Vec::len)
+    }
+
+    /// Commits of `channel_id` the app refused.
+    pub fn refused(&self, channel_id: Uuid) -> usize {
+        self.lock().refused.get(&channel_id).copied().unwrap_or(0)
+    }
+
+    /// Hands every unacknowledged delivery of `channel_id` over again (as
+    /// WhatsApp does on the next connect); how many were acknowledged now.
+    pub async fn redeliver(&self, channel_id: Uuid) -> usize {
+        let (inbox, pending) = {
+            let inner = self.lock();
+            let Some(inbox) = inner.inboxes.get(&channel_id).cloned() else {
+                return 0;
+            };
+            (
+                inbox,
+                inner.unacked.get(&channel_id).cloned().unwrap_or_default(),
+            )
+        };
+        let mut acknowledged = 0;
+        for received in pending {
+            if inbox.commit(received.clone()).await.is_ok() {
+                acknowledge(&mut self.lock(), channel_id, &received);
+                acknowledged += 1;
+            }
+        }
+        acknowledged
+    }
+
     fn close(&self, channel_id: Uuid, id: u64) {
         if let Some(open) = self.lock().open.get_mut(&channel_id) {
             open.retain(|(session, _)| *session != id);
@@ -132,6 +206,7 @@ impl Connector for FakeWeb {
         inner
             .starts
             .push((start.channel_id, start.pair_phone.clone()));
+        inner.inboxes.insert(start.channel_id, start.inbox);
         let open = inner.open.entry(start.channel_id).or_default();
         open.push((id, start.events));
         let now_open = open.len();
@@ -142,6 +217,16 @@ impl Connector for FakeWeb {
             channel_id: start.channel_id,
             id,
         }))
+    }
+}
+
+/// Forgets one unacknowledged delivery equal to `received`.
+fn acknowledge(inner: &mut Inner, channel_id: Uuid, received: &[SessionEvent]) {
+    if let Some(pending) = inner.unacked.get_mut(&channel_id) {
+        let same = |held: &Vec<SessionEvent>| format!("{held:?}") == format!("{received:?}");
+        if let Some(at) = pending.iter().position(same) {
+            pending.remove(at);
+        }
     }
 }
 

@@ -20,26 +20,69 @@ use whatsapp_rust::upload::{UploadOptions, UploadResponse};
 use whatsapp_rust::wacore::proto_helpers::build_quote_context;
 
 use super::link::{
-    Connector, LinkedSession, MEDIA_REF_KEY, SessionEvent, Start, WebInbound, WebMediaRef,
+    Connector, Inbox, LinkedSession, MEDIA_REF_KEY, SessionEvent, Start, WebInbound, WebMediaRef,
     WebOutgoing,
 };
 use crate::domain::{DeliveryStatus, MessageKind};
+use whatsapp_rust::InboundDurabilityHook;
 
 /// Connects sessions to WhatsApp's servers.
 #[derive(Debug, Default)]
 pub struct WhatsappRust;
 
+/// Events buffered for in-order delivery before the library drops one.
+const EVENT_MAILBOX: usize = 4096;
+
+/// The library's durability hook: commits what a batch means to wacrm
+/// through the session's [`Inbox`] before the library acknowledges it.
+struct Durable {
+    inbox: Arc<dyn Inbox>,
+}
+
+#[async_trait::async_trait]
+impl InboundDurabilityHook for Durable {
+    async fn on_messages(
+        &self,
+        client: Arc<Client>,
+        batch: &[InboundMessage],
+    ) -> anyhow::Result<()> {
+        // Only reads of the LID store here: the hook runs under the
+        // sender's Signal lock, so it must not send (durability_hook.rs).
+        let received = received(&client, batch.iter()).await;
+        if received.is_empty() {
+            return Ok(());
+        }
+        self.inbox.commit(received).await
+    }
+}
+
 #[async_trait::async_trait]
 impl Connector for WhatsappRust {
     async fn start(&self, start: Start) -> anyhow::Result<Arc<dyn LinkedSession>> {
         let events = start.events.clone();
+        // No `with_push_name`: the device takes the phone's own name (a set
+        // name would be shown to the business's customers).
         let mut builder = Bot::builder()
             .with_backend(start.store)
-            .with_push_name("wacrm")
+            // Messages are acknowledged to WhatsApp only once committed
+            // (whatsapp-rust 0.7 src/types/durability_hook.rs,
+            // src/message/commit_batch.rs: store_pending_inbound_batch, then
+            // the hook, then the acks; on Err no ack, redelivered).
+            .with_inbound_durability_hook(Durable {
+                inbox: start.inbox.clone(),
+            })
+            // One task delivers events in arrival order (the default runs
+            // each callback in its own task, unordered: src/bot.rs
+            // EventDelivery). When full it drops, counted: the callback only
+            // forwards to an unbounded queue, and messages never depend on
+            // it (the hook commits them).
+            .with_event_delivery(EventDelivery::Ordered {
+                capacity: EVENT_MAILBOX,
+            })
             .on_event(move |event: Arc<Event>, client: Arc<Client>| {
                 let events = events.clone();
                 async move {
-                    for translated in translate(&event, &client) {
+                    for translated in translate(&event, &client).await {
                         // The receiver is gone only when the session ends.
                         let _ = events.send(translated);
                     }
@@ -320,7 +363,7 @@ fn received_media(message: &wa::Message) -> Option<serde_json::Value> {
 }
 
 /// What wacrm keeps of a library event (most are none of its business).
-fn translate(event: &Event, client: &Client) -> Vec<SessionEvent> {
+async fn translate(event: &Event, client: &Client) -> Vec<SessionEvent> {
     match event {
         Event::PairingQrCode(qr) => vec![SessionEvent::Qr {
             code: qr.code.clone(),
@@ -343,23 +386,11 @@ fn translate(event: &Event, client: &Client) -> Vec<SessionEvent> {
         }],
         Event::ClientOutdated(_) => vec![SessionEvent::Outdated],
         Event::PairingQrCodesExhausted(_) => vec![SessionEvent::QrExpired],
-        Event::Messages(batch) => {
-            let mut messages = vec![];
-            let mut changes = vec![];
-            for m in batch.messages.iter() {
-                if let Some(change) = change(&m.message, &m.info) {
-                    changes.push(change);
-                } else if let Some(message) = inbound(&m.message, &m.info) {
-                    messages.push(message);
-                }
-            }
-            let mut events = vec![];
-            if !messages.is_empty() {
-                events.push(SessionEvent::Messages(messages));
-            }
-            events.extend(changes);
-            events
-        }
+        // Committed by the hook already; the others (messages recovered
+        // from the phone, newsletters) bypass it (commit_batch.rs,
+        // MessageBatch::hook_committed).
+        Event::Messages(batch) if batch.hook_committed => vec![],
+        Event::Messages(batch) => received(client, batch.messages.iter()).await,
         Event::Receipt(receipt) if !receipt.source.is_group => {
             let status = match receipt.r#type {
                 ReceiptType::Delivered => DeliveryStatus::Delivered,
@@ -373,6 +404,104 @@ fn translate(event: &Event, client: &Client) -> Vec<SessionEvent> {
         }
         _ => vec![],
     }
+}
+
+/// What a batch of received messages means to wacrm, in order: runs of
+/// customers' or the phone's messages, and edits and deletions between
+/// them (so an edit never comes before its message).
+async fn received<'a>(
+    client: &Client,
+    batch: impl Iterator<Item = &'a InboundMessage>,
+) -> Vec<SessionEvent> {
+    let mut events: Vec<SessionEvent> = vec![];
+    for m in batch {
+        let phone = peer_phone(client, &m.info).await;
+        let Some(event) = classify(&m.message, &m.info, phone.as_deref()) else {
+            continue;
+        };
+        // Consecutive messages of one kind go in together.
+        match (events.last_mut(), event) {
+            (Some(SessionEvent::Messages(run)), SessionEvent::Messages(more))
+            | (Some(SessionEvent::SentFromPhone(run)), SessionEvent::SentFromPhone(more)) => {
+                run.extend(more)
+            }
+            (_, event) => events.push(event),
+        }
+    }
+    events
+}
+
+/// The phone number (digits) of the customer a one-to-one message is with:
+/// the sender's, or the chat's for our own. A chat addressed by LID names
+/// the number as its alias or in the library's LID↔phone store (learned
+/// from the handshake, history and usync: client/lid_pn.rs).
+async fn peer_phone(client: &Client, info: &MessageInfo) -> Option<String> {
+    let (peer, number) = peer(info);
+    if number.is_some() {
+        return number;
+    }
+    if !peer.is_lid() {
+        return None;
+    }
+    match client.get_lid_pn_entry(peer).await {
+        Ok(entry) => entry.map(|e| e.phone_number.to_string()),
+        Err(e) => {
+            tracing::warn!(error = %e, "whatsapp web: reading the LID store failed");
+            None
+        }
+    }
+}
+
+/// The customer's address in a one-to-one message (the sender, or the
+/// chat for our own), and their number when the message itself names it
+/// (as the address, or as its alias when addressed by LID).
+fn peer(info: &MessageInfo) -> (&Jid, Option<String>) {
+    let source = &info.source;
+    let (peer, alias) = if source.is_from_me {
+        (&source.chat, source.recipient_alt.as_ref())
+    } else {
+        (&source.sender, source.sender_alt.as_ref())
+    };
+    let number = [Some(peer), alias]
+        .into_iter()
+        .flatten()
+        .find(|jid| jid.is_pn())
+        .map(|jid| jid.user.to_string());
+    (peer, number)
+}
+
+/// One received message as wacrm takes it, given the customer's number
+/// (`phone`, when known): a customer's message or change, or one typed on
+/// the business's phone. `None` for groups, status updates, and chats whose
+/// number is unknown.
+pub fn classify(
+    message: &wa::Message,
+    info: &MessageInfo,
+    phone: Option<&str>,
+) -> Option<SessionEvent> {
+    let source = &info.source;
+    if source.is_group || source.chat.is_group() || source.chat.is_status_broadcast() {
+        return None;
+    }
+    let Some(phone) = phone else {
+        tracing::warn!(id = %info.id, "whatsapp web: a chat whose number is unknown (LID only); left out");
+        return None;
+    };
+    if source.is_from_me {
+        // Our own changes are wacrm's to make, not the phone's.
+        if message.get_base_message().protocol_message.is_set() {
+            return None;
+        }
+        return Some(SessionEvent::SentFromPhone(vec![inbound_from(
+            message, info, phone,
+        )]));
+    }
+    if let Some(change) = change(message, info) {
+        return Some(change);
+    }
+    Some(SessionEvent::Messages(vec![inbound_from(
+        message, info, phone,
+    )]))
 }
 
 /// A customer's edit or delete-for-everyone of an earlier message in a
@@ -396,33 +525,23 @@ pub fn change(message: &wa::Message, info: &MessageInfo) -> Option<SessionEvent>
     }
 }
 
-/// A customer's message in a one-to-one chat, as wacrm stores it; `None`
-/// for our own, group and status messages, and senders without a number.
-pub fn inbound(message: &wa::Message, info: &MessageInfo) -> Option<WebInbound> {
-    let source = &info.source;
-    if source.is_from_me || source.is_group || source.chat.is_status_broadcast() {
-        return None;
-    }
-    // A sender may be addressed by its LID; the number is then its alias.
-    let from = [Some(&source.sender), source.sender_alt.as_ref()]
-        .into_iter()
-        .flatten()
-        .find(|jid| jid.is_pn())?
-        .user
-        .to_string();
+/// A one-to-one message with the customer `phone`, as wacrm stores it.
+fn inbound_from(message: &wa::Message, info: &MessageInfo, phone: &str) -> WebInbound {
     let base = message.get_base_message();
     let (kind, body, reply_to) = content(base);
-    Some(WebInbound {
+    WebInbound {
         id: info.id.clone(),
-        from,
-        push_name: Some(info.push_name.clone()).filter(|n| !n.trim().is_empty()),
+        from: phone.to_owned(),
+        // On our own messages the name is the business's.
+        push_name: Some(info.push_name.clone())
+            .filter(|n| !info.source.is_from_me && !n.trim().is_empty()),
         sent_at: OffsetDateTime::from_unix_timestamp(info.timestamp.timestamp()).ok(),
         kind,
         body,
         media: received_media(base),
         raw: None,
         reply_to,
-    })
+    }
 }
 
 /// Kind, text and quoted/reacted-to id of a message.
@@ -520,6 +639,23 @@ mod tests {
         info(Jid::pn("16505551234"), Jid::pn("16505551234"))
     }
 
+    /// A customer's message as the hook stores it (the number as the
+    /// message names it; no LID store).
+    fn inbound(message: &wa::Message, info: &MessageInfo) -> Option<WebInbound> {
+        match classify(message, info, peer(info).1.as_deref())? {
+            SessionEvent::Messages(mut m) if m.len() == 1 => m.pop(),
+            _ => None,
+        }
+    }
+
+    /// A message typed on the business's phone, as the hook stores it.
+    fn from_phone(message: &wa::Message, info: &MessageInfo) -> Option<WebInbound> {
+        match classify(message, info, peer(info).1.as_deref())? {
+            SessionEvent::SentFromPhone(mut m) if m.len() == 1 => m.pop(),
+            _ => None,
+        }
+    }
+
     #[test]
     fn a_customers_text_becomes_an_inbound_message() {
         let message = wa::Message {
@@ -599,14 +735,63 @@ mod tests {
     }
 
     #[test]
-    fn our_own_group_and_status_messages_are_left_out() {
+    fn a_message_typed_on_the_business_phone_is_ours_to_the_chat() {
+        let text = wa::Message {
+            conversation: Some("On its way!".into()),
+            ..Default::default()
+        };
+        // Sent from the phone: the sender is us, the chat the customer.
+        let mut mine = info(Jid::pn("15550009999"), Jid::pn("16505551234"));
+        mine.source.is_from_me = true;
+        assert_eq!(inbound(&text, &mine), None, "not a customer's");
+        let sent = from_phone(&text, &mine).expect("kept as ours");
+        assert_eq!(
+            (sent.from.as_str(), sent.body.as_str()),
+            ("16505551234", "On its way!")
+        );
+        assert_eq!(sent.push_name, None, "our own name is not the customer's");
+        // A LID chat with the number as the recipient's alias.
+        let mut by_lid = info(Jid::pn("15550009999"), Jid::lid("100000012345678"));
+        by_lid.source.is_from_me = true;
+        by_lid.source.recipient_alt = Some(Jid::pn("16505551234"));
+        assert_eq!(
+            from_phone(&text, &by_lid).expect("kept").from,
+            "16505551234"
+        );
+        // Our own edits and deletions are not taken from the phone.
+        let revoke = wa::Message {
+            protocol_message: MessageField::some(wa::message::ProtocolMessage {
+                r#type: Some(wa::message::protocol_message::Type::REVOKE),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(classify(&revoke, &mine, Some("16505551234")).is_none());
+    }
+
+    #[test]
+    fn a_lid_chat_takes_the_number_the_store_knows_or_is_left_out() {
         let text = wa::Message {
             conversation: Some("hi".into()),
             ..Default::default()
         };
-        let mut mine = customer();
-        mine.source.is_from_me = true;
-        assert_eq!(inbound(&text, &mine), None);
+        let by_lid = info(Jid::lid("100000012345678"), Jid::lid("100000012345678"));
+        let (address, number) = peer(&by_lid);
+        assert!(address.is_lid());
+        assert_eq!(number, None, "the message names no number");
+        match classify(&text, &by_lid, Some("16505551234")) {
+            Some(SessionEvent::Messages(m)) => assert_eq!(m[0].from, "16505551234"),
+            other => panic!("{other:?}"),
+        }
+        assert!(classify(&text, &by_lid, None).is_none(), "unknown number");
+    }
+
+    #[test]
+    fn group_and_status_messages_are_left_out() {
+        let text = wa::Message {
+            conversation: Some("hi".into()),
+            ..Default::default()
+        };
         let mut group = info(Jid::pn("16505551234"), Jid::group("120363021033254949"));
         group.source.is_group = true;
         assert_eq!(inbound(&text, &group), None);

@@ -5,14 +5,15 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::link::{MEDIA_REF_KEY, SessionEvent, WebInbound};
+use super::link::{Inbox, MEDIA_REF_KEY, SessionEvent, WebInbound};
 use crate::channels::cloud_api::webhook::StatusReport;
 use crate::domain::PhoneE164;
 use crate::features::environment::Environment;
 use crate::features::inbox::ingest::{self, Inbound, Ingested};
 use crate::infra::db;
+use crate::infra::db::messages::Author;
 use crate::infra::db::web_sessions::WebStatus;
-use crate::infra::tenancy::bootstrap;
+use crate::infra::tenancy::{TenantTx, bootstrap};
 
 /// Sealing purpose of a shown QR code (it carries the device's keys).
 const QR_PURPOSE: &str = "whatsapp-web-qr";
@@ -33,61 +34,108 @@ pub async fn apply(
     event: SessionEvent,
 ) -> anyhow::Result<Next> {
     let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
+    let next = apply_in(env, &mut tx, channel_id, event).await?;
+    tx.commit().await?;
+    Ok(next)
+}
+
+/// Records what a session received (messages, edits, deletions) in one
+/// transaction, in order: all of it or, on an error, none. The session
+/// acknowledges it to WhatsApp only after this returns `Ok`.
+pub async fn commit(
+    env: &Environment,
+    org_id: Uuid,
+    channel_id: Uuid,
+    received: Vec<SessionEvent>,
+) -> anyhow::Result<()> {
+    let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
+    for event in received {
+        apply_in(env, &mut tx, channel_id, event).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A session's [`Inbox`]: its workspace, through [`commit`].
+pub struct WorkspaceInbox {
+    pub env: Environment,
+    pub org_id: Uuid,
+    pub channel_id: Uuid,
+}
+
+#[async_trait::async_trait]
+impl Inbox for WorkspaceInbox {
+    async fn commit(&self, received: Vec<SessionEvent>) -> anyhow::Result<()> {
+        commit(&self.env, self.org_id, self.channel_id, received).await
+    }
+}
+
+/// [`apply`] in the caller's transaction.
+async fn apply_in(
+    env: &Environment,
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    event: SessionEvent,
+) -> anyhow::Result<Next> {
+    let org_id = tx.org_id();
     let now = OffsetDateTime::now_utc();
     let next = match event {
         SessionEvent::Qr { code, valid_for } => {
             let sealed =
                 env.secrets
                     .seal(org_id, &qr_purpose(channel_id), channel_id, code.as_bytes())?;
-            db::web_sessions::show_qr(&mut tx, channel_id, &sealed, now + valid_for).await?;
+            db::web_sessions::show_qr(tx, channel_id, &sealed, now + valid_for).await?;
             Next::Continue
         }
         SessionEvent::PairCode { code, valid_for } => {
-            db::web_sessions::show_pair_code(&mut tx, channel_id, &code, now + valid_for).await?;
+            db::web_sessions::show_pair_code(tx, channel_id, &code, now + valid_for).await?;
             Next::Continue
         }
         SessionEvent::Linked { phone, name } => {
-            db::web_sessions::linked(&mut tx, channel_id, &phone, &name).await?;
+            db::web_sessions::linked(tx, channel_id, &phone, &name).await?;
             Next::Continue
         }
         SessionEvent::Disconnected => {
-            let current = db::web_sessions::find(&mut tx, channel_id).await?;
+            let current = db::web_sessions::find(tx, channel_id).await?;
             if current.is_some_and(|s| s.status == WebStatus::Linked) {
-                db::web_sessions::set_status(&mut tx, channel_id, WebStatus::Disconnected).await?;
+                db::web_sessions::set_status(tx, channel_id, WebStatus::Disconnected).await?;
             }
             Next::Continue
         }
         SessionEvent::LoggedOut { reason } => {
             tracing::warn!(%channel_id, %reason, "whatsapp web: logged out from the phone");
-            if db::web_sessions::set_status(&mut tx, channel_id, WebStatus::LoggedOut).await? {
-                tell_admins_logged_out(env, &mut tx, channel_id).await?;
+            if db::web_sessions::set_status(tx, channel_id, WebStatus::LoggedOut).await? {
+                tell_admins_logged_out(env, tx, channel_id).await?;
             }
             Next::End
         }
         SessionEvent::Outdated => {
-            db::web_sessions::set_status(&mut tx, channel_id, WebStatus::Outdated).await?;
+            db::web_sessions::set_status(tx, channel_id, WebStatus::Outdated).await?;
             Next::End
         }
         SessionEvent::QrExpired => {
-            db::web_sessions::set_status(&mut tx, channel_id, WebStatus::Expired).await?;
+            db::web_sessions::set_status(tx, channel_id, WebStatus::Expired).await?;
             Next::End
         }
         SessionEvent::Messages(messages) => {
-            store_messages(env, &mut tx, channel_id, &messages).await?;
+            store_messages(env, tx, channel_id, Author::Customer, &messages).await?;
+            Next::Continue
+        }
+        SessionEvent::SentFromPhone(messages) => {
+            store_messages(env, tx, channel_id, Author::BusinessPhone, &messages).await?;
             Next::Continue
         }
         SessionEvent::Edited { message_id, body } => {
-            let edited =
-                db::messages::edit_inbound(&mut tx, channel_id, &message_id, &body).await?;
+            let edited = db::messages::edit_inbound(tx, channel_id, &message_id, &body).await?;
             if let Some(conversation_id) = edited {
-                db::conversations::notify(&mut tx, conversation_id).await?;
+                db::conversations::notify(tx, conversation_id).await?;
             }
             Next::Continue
         }
         SessionEvent::Revoked { message_id } => {
-            let deleted = db::messages::delete_inbound(&mut tx, channel_id, &message_id).await?;
+            let deleted = db::messages::delete_inbound(tx, channel_id, &message_id).await?;
             if let Some(conversation_id) = deleted {
-                db::conversations::notify(&mut tx, conversation_id).await?;
+                db::conversations::notify(tx, conversation_id).await?;
             }
             Next::Continue
         }
@@ -103,12 +151,11 @@ pub async fn apply(
                     at: None,
                     callback_data: None,
                 };
-                crate::features::inbox::delivery::report(&mut tx, channel_id, &report).await?;
+                crate::features::inbox::delivery::report(tx, channel_id, &report).await?;
             }
             Next::Continue
         }
     };
-    tx.commit().await?;
     Ok(next)
 }
 
@@ -116,7 +163,7 @@ pub async fn apply(
 /// (the layout's banner says it too).
 async fn tell_admins_logged_out(
     env: &Environment,
-    tx: &mut crate::infra::tenancy::TenantTx,
+    tx: &mut TenantTx,
     channel_id: Uuid,
 ) -> anyhow::Result<()> {
     let name = db::web_sessions::name(tx, channel_id)
@@ -148,8 +195,9 @@ pub fn qr_purpose(channel_id: Uuid) -> String {
 /// (`source_url` on WAHA, `wa` on a session run here) are queued with them.
 async fn store_messages(
     env: &Environment,
-    tx: &mut crate::infra::tenancy::TenantTx,
+    tx: &mut TenantTx,
     channel_id: Uuid,
+    author: Author,
     messages: &[WebInbound],
 ) -> anyhow::Result<()> {
     let Some(channel) = db::channels::find(tx, channel_id).await? else {
@@ -180,7 +228,12 @@ async fn store_messages(
                 .is_some_and(|m| m.get("source_url").is_some() || m.get(MEDIA_REF_KEY).is_some()),
         );
     }
-    let outcomes = ingest::ingest_all(tx, &env.secrets, &channel, &arrivals).await?;
+    let outcomes = match author {
+        Author::Customer => ingest::ingest_all(tx, &env.secrets, &channel, &arrivals).await?,
+        Author::BusinessPhone => {
+            ingest::sent_from_phone(tx, &env.secrets, &channel, &arrivals).await?
+        }
+    };
     for (outcome, fetch) in outcomes.into_iter().zip(fetch) {
         if let (Ingested::Stored { message_id, .. }, true) = (outcome, fetch) {
             crate::channels::media::queue_fetch(tx, &env.secrets, message_id).await?;

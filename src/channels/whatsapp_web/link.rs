@@ -34,6 +34,9 @@ pub enum SessionEvent {
     QrExpired,
     /// Customers' messages.
     Messages(Vec<WebInbound>),
+    /// Messages the business typed on its own phone; `from` is the
+    /// customer each went to.
+    SentFromPhone(Vec<WebInbound>),
     /// A customer edited a message: its new text.
     Edited { message_id: String, body: String },
     /// A customer deleted a message for everyone.
@@ -116,12 +119,25 @@ pub struct WebMediaRef {
 /// The key under which a message's media holds its [`WebMediaRef`].
 pub const MEDIA_REF_KEY: &str = "wa";
 
+/// Where a session commits what it received before it acknowledges it to
+/// WhatsApp: messages (customers' and the phone's), edits and deletions,
+/// in the order received. `Ok` only once they are durably stored (each one
+/// once, however often it is handed over); on `Err` the session leaves
+/// them unacknowledged and WhatsApp delivers them again.
+#[async_trait::async_trait]
+pub trait Inbox: Send + Sync {
+    async fn commit(&self, received: Vec<SessionEvent>) -> anyhow::Result<()>;
+}
+
 /// How a session starts: its channel, stored state and where its events go.
 pub struct Start {
     pub org_id: Uuid,
     pub channel_id: Uuid,
     pub store: SessionStore,
+    /// Status, receipts and anything else, in order, as they come.
     pub events: mpsc::UnboundedSender<SessionEvent>,
+    /// What must not be lost: committed before it is acknowledged.
+    pub inbox: Arc<dyn Inbox>,
     /// Link by a pairing code for this number (digits) instead of a QR.
     pub pair_phone: Option<String>,
 }

@@ -252,6 +252,11 @@ async fn run(
         channel_id,
         store: SessionStore::new(env.pool.clone(), env.secrets.clone(), org_id, channel_id),
         events,
+        inbox: Arc::new(super::events::WorkspaceInbox {
+            env: env.clone(),
+            org_id,
+            channel_id,
+        }),
         pair_phone,
     };
     let session = match connector.start(start).await {

@@ -13,7 +13,7 @@ use crate::infra::db;
 use crate::infra::db::channels::Channel;
 use crate::infra::db::contacts::Sender;
 use crate::infra::db::conversations::Arrivals;
-use crate::infra::db::messages::InboundRow;
+use crate::infra::db::messages::{Author, InboundRow};
 use crate::infra::jobs;
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::TenantTx;
@@ -59,17 +59,44 @@ pub async fn ingest(
     Ok(outcomes.into_iter().next().unwrap_or(Ingested::Duplicate))
 }
 
+/// Customers' messages arriving on a channel (one delivery), in the
+/// caller's transaction: see [`arrive`].
+pub async fn ingest_all(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    channel: &Channel,
+    arrivals: &[Inbound<'_>],
+) -> anyhow::Result<Vec<Ingested>> {
+    arrive(tx, secrets, channel, arrivals, Author::Customer).await
+}
+
+/// Messages the business typed on its own phone (a linked phone or a WAHA
+/// bridge reports them; `from` is the customer they went to), in the
+/// caller's transaction: stored once each as ours, "sent from the phone".
+/// They are a person's reply (the bot and the waiting rules see that), and
+/// set off nothing a customer's message does: no automation, bot, campaign
+/// reply or opt-out, no unread count.
+pub async fn sent_from_phone(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    channel: &Channel,
+    sent: &[Inbound<'_>],
+) -> anyhow::Result<Vec<Ingested>> {
+    arrive(tx, secrets, channel, sent, Author::BusinessPhone).await
+}
+
 /// A channel's arrivals (one delivery), in the caller's transaction: a
 /// fixed handful of statements however many there are, each touching its
 /// rows in one order (phone, contact, provider id, conversation id), so
 /// concurrent deliveries wait for each other rather than deadlock. Returns
 /// an outcome per arrival, in their order. When the channel's bot is on,
 /// each new message gets a bot job (run after commit).
-pub async fn ingest_all(
+async fn arrive(
     tx: &mut TenantTx,
     secrets: &SecretBox,
     channel: &Channel,
     arrivals: &[Inbound<'_>],
+    author: Author,
 ) -> anyhow::Result<Vec<Ingested>> {
     if arrivals.is_empty() {
         return Ok(Vec::new());
@@ -78,7 +105,8 @@ pub async fn ingest_all(
         .iter()
         .map(|a| Sender {
             phone: &a.from,
-            profile_name: a.profile_name,
+            // On the business's own messages the name is the business's.
+            profile_name: a.profile_name.filter(|_| author == Author::Customer),
         })
         .collect();
     let contacts = db::contacts::find_or_create_by_phones(tx, &senders).await?;
@@ -147,7 +175,7 @@ pub async fn ingest_all(
         })
         .collect();
     let to_insert: Vec<InboundRow> = rows.iter().map(|(_, row)| row.clone()).collect();
-    let stored = db::messages::insert_inbound(tx, channel.id, &to_insert).await?;
+    let stored = db::messages::insert_arrivals(tx, channel.id, author, &to_insert).await?;
 
     let mut changed: BTreeMap<Uuid, Arrivals> = BTreeMap::new();
     for (index, row) in &rows {
@@ -173,6 +201,19 @@ pub async fn ingest_all(
             entry.latest_at = row.created_at;
             entry.latest_preview = preview;
         }
+    }
+    if author == Author::BusinessPhone {
+        for (conversation_id, sent) in &changed {
+            db::conversations::record_message(
+                tx,
+                *conversation_id,
+                false,
+                &sent.latest_preview,
+                sent.latest_at,
+            )
+            .await?;
+        }
+        return Ok(outcomes);
     }
     db::conversations::record_arrivals(tx, &changed).await?;
     after_customers_wrote(tx, secrets, channel, arrivals, &rows, &fresh, &outcomes).await?;

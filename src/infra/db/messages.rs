@@ -36,6 +36,8 @@ pub struct Message {
     pub deleted_at: Option<OffsetDateTime>,
     /// Sent by the bot or an automation, not by a person.
     pub automated: bool,
+    /// Typed on the business's own phone, not in wacrm.
+    pub from_phone: bool,
 }
 
 impl Message {
@@ -110,7 +112,7 @@ macro_rules! select_messages {
                m.provider_message_id, m.status as "status: DeliveryStatus", m.error, m.created_at, m.reply_to_id,
                q.kind as "quoted_kind?: MessageKind", q.body as "quoted_body?",
                q.provider_message_id as "quoted_provider_id?", m.edited_at, m.deleted_at,
-               m.automated
+               m.automated, m.from_phone
                from messages m
                left join users u on u.id = m.sender_user_id
                left join messages q on q.org_id = m.org_id and q.id = m.reply_to_id "#
@@ -329,12 +331,22 @@ pub struct InboundRow<'a> {
     pub reply_to_id: Option<Uuid>,
 }
 
-/// Stores customers' messages arriving on a channel in one statement;
-/// returns the ids of those stored. One whose provider id the channel
-/// already delivered (a concurrent retry) is left out, as [`insert`] does.
-pub async fn insert_inbound(
+/// Who wrote messages a channel hands over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    /// The customer: inbound, received.
+    Customer,
+    /// The business, on its own phone: ours, sent, a person's reply.
+    BusinessPhone,
+}
+
+/// Stores messages arriving on a channel in one statement; returns the
+/// ids of those stored. One whose provider id the channel already
+/// delivered (a concurrent retry) is left out, as [`insert`] does.
+pub async fn insert_arrivals(
     tx: &mut TenantTx,
     channel_id: Uuid,
+    author: Author,
     rows: &[InboundRow<'_>],
 ) -> sqlx::Result<HashSet<Uuid>> {
     let org_id = tx.org_id();
@@ -347,13 +359,28 @@ pub async fn insert_inbound(
     let raws: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.raw.clone()).collect();
     let created: Vec<OffsetDateTime> = rows.iter().map(|r| r.created_at).collect();
     let replies: Vec<Option<Uuid>> = rows.iter().map(|r| r.reply_to_id).collect();
+    let (direction, sender, status, from_phone) = match author {
+        Author::Customer => (
+            Direction::In,
+            SenderKind::Contact,
+            DeliveryStatus::Received,
+            false,
+        ),
+        Author::BusinessPhone => (
+            Direction::Out,
+            SenderKind::Member,
+            DeliveryStatus::Sent,
+            true,
+        ),
+    };
     // In provider-id order: two deliveries of the same messages wait for
     // each other on the unique index instead of deadlocking.
     let stored = sqlx::query_scalar!(
         "insert into messages (org_id, id, conversation_id, channel_id, direction, kind, body, \
-           media, sender_kind, private, provider_message_id, status, raw, created_at, reply_to_id) \
-         select $1, u.id, u.conversation_id, $2, 'in', u.kind, u.body, u.media, 'contact', false, \
-           u.provider_id, 'received', u.raw, u.created_at, u.reply_to_id \
+           media, sender_kind, private, provider_message_id, status, raw, created_at, reply_to_id, \
+           from_phone) \
+         select $1, u.id, u.conversation_id, $2, $12, u.kind, u.body, u.media, $13, false, \
+           u.provider_id, $14, u.raw, u.created_at, u.reply_to_id, $15 \
          from unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::jsonb[], $8::text[], \
            $9::jsonb[], $10::timestamptz[], $11::uuid[]) \
            as u(id, conversation_id, kind, body, media, provider_id, raw, created_at, reply_to_id) \
@@ -370,7 +397,11 @@ pub async fn insert_inbound(
         &provider_ids as &[&str],
         &raws as &[Option<serde_json::Value>],
         &created,
-        &replies as &[Option<Uuid>]
+        &replies as &[Option<Uuid>],
+        direction.as_str(),
+        sender.as_str(),
+        status.as_str(),
+        from_phone
     )
     .fetch_all(tx.conn())
     .await?;

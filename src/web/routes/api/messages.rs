@@ -46,6 +46,9 @@ pub struct MessageOut {
     private: bool,
     /// `contact`, `member` or `bot` (the API's own messages).
     sender_kind: String,
+    /// Typed on the business's own (linked) phone rather than in wacrm:
+    /// a `member`'s message with no member named.
+    from_phone: bool,
     /// An outgoing message's delivery: `queued` → `sent` → `delivered` →
     /// `read`, or `failed` (see `error`). A message from the contact, and a
     /// private note, has arrived where it is going: `delivered`.
@@ -85,6 +88,7 @@ impl From<Message> for MessageOut {
             text: m.body,
             private: m.private,
             sender_kind: m.sender_kind.as_str().to_owned(),
+            from_phone: m.from_phone,
             status: status.as_str().to_owned(),
             error: m.error,
             provider_message_id: m.provider_message_id,
