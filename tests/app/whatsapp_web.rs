@@ -1259,3 +1259,90 @@ async fn replies_typed_on_the_phone_are_ours_once_and_count_as_a_persons_answer(
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_replaced_session_pauses_shows_why_lets_its_lease_go_and_resumes_later() {
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 30).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let channel = new_channel(&app, org, None).await;
+    fake.until_open(channel, WAIT).await;
+    fake.emit(
+        channel,
+        SessionEvent::Linked {
+            phone: "15550783881".into(),
+            name: "Acme".into(),
+        },
+    );
+    until_status(&app, org, channel, WebStatus::Linked).await;
+
+    // Another program took the link over.
+    fake.emit(
+        channel,
+        SessionEvent::Paused {
+            reason: "Another program connected with this phone's link and replaced wacrm.".into(),
+            retry_after: Duration::from_secs(3),
+        },
+    );
+    until(WAIT, "stopped", || async { fake.open(channel) == 0 }).await;
+    let paused = session(&app, org, channel).await;
+    assert_eq!(paused.status, WebStatus::Disconnected);
+    assert!(
+        paused
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("Another program"))
+    );
+    // The lease is free but not claimable before the retry: no zombie holds
+    // it, and nobody fights the other program at once.
+    let (holder, waits): (Option<Uuid>, bool) = sqlx::query_as(
+        "select owner, lease_until > now() from whatsapp_web_leases where channel_id = $1",
+    )
+    .bind(channel)
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("lease");
+    assert_eq!((holder, waits), (None, true));
+    let (status, page) = owner
+        .page(&format!("/settings/linked-devices/{channel}/status"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Paused since") && page.contains("Another program"),
+        "{page}"
+    );
+    assert_eq!(fake.starts().len(), 1, "not restarted before the retry");
+
+    // After the retry it runs again; linking clears the problem.
+    until(WAIT, "started again", || async { fake.open(channel) == 1 }).await;
+    assert_eq!(fake.starts().len(), 2);
+    fake.emit(
+        channel,
+        SessionEvent::Linked {
+            phone: "15550783881".into(),
+            name: "Acme".into(),
+        },
+    );
+    until(WAIT, "the problem cleared", || async {
+        session(&app, org, channel).await.problem.is_none()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_session_that_dies_by_itself_is_started_again_at_once() {
+    let fake = FakeWeb::new();
+    // A long lease: only the release, not its lapse, can restart it in time.
+    let app = app_with(&fake, 60).await;
+    app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let channel = new_channel(&app, org, None).await;
+    fake.until_open(channel, WAIT).await;
+    fake.crash(channel);
+    until(WAIT, "started again", || async {
+        fake.starts().len() == 2 && fake.open(channel) == 1
+    })
+    .await;
+    assert_eq!(fake.most_open(channel), 1, "never two at once");
+}

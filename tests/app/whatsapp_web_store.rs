@@ -526,3 +526,93 @@ async fn the_protocol_library_keeps_its_new_device_in_the_postgres_store() {
         .await
         .expect("stops");
 }
+
+#[tokio::test]
+async fn a_lost_secret_key_fails_the_sessions_identity_instead_of_making_a_new_device() {
+    let (app, ours, _, channel) = two_workspaces().await;
+    let org = app.org_id("Acme").await;
+    ours.save(&wacrm_device()).await.unwrap();
+    ours.put_identity(PEER, [9u8; 32]).await.unwrap();
+    ours.put_session(PEER_DEVICE, b"SESSION").await.unwrap();
+    // The same rows read with another WACRM_SECRET_KEY (the operator lost
+    // or changed it).
+    use base64::Engine;
+    let other_key = base64::engine::general_purpose::STANDARD.encode([0x42u8; 32]);
+    let wrong = SessionStore::new(
+        app.state.pool.clone(),
+        Arc::new(wacrm::infra::secrets::SecretBox::from_config(&other_key).unwrap()),
+        org,
+        channel,
+    );
+    assert!(
+        DeviceStore::load(&wrong).await.is_err(),
+        "the device is an error, not absent (absent would link a new device)"
+    );
+    assert!(
+        wrong.load_identity(PEER).await.is_err(),
+        "a trusted identity is an error"
+    );
+    assert_eq!(
+        wrong.get_session(PEER_DEVICE).await.unwrap(),
+        None,
+        "a Signal session is renegotiated: absent"
+    );
+    // With the right key everything reads.
+    assert!(DeviceStore::load(&ours).await.unwrap().is_some());
+    assert_eq!(ours.load_identity(PEER).await.unwrap(), Some([9u8; 32]));
+}
+
+fn wacrm_device() -> whatsapp_rust::wacore::store::Device {
+    whatsapp_rust::wacore::store::Device::new()
+}
+
+#[tokio::test]
+async fn a_process_that_lost_the_lease_cannot_overwrite_the_new_owners_state() {
+    let (app, ours, _, channel) = two_workspaces().await;
+    let org = app.org_id("Acme").await;
+    let (old, new) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let lease = |owner: uuid::Uuid| {
+        let pool = app.admin.clone();
+        async move {
+            sqlx::query(
+                "insert into whatsapp_web_leases (channel_id, org_id, owner, lease_until) \
+                 values ($1, $2, $3, now() + interval '1 minute') \
+                 on conflict (channel_id) do update set owner = excluded.owner, \
+                 lease_until = excluded.lease_until",
+            )
+            .bind(channel)
+            .bind(org)
+            .bind(owner)
+            .execute(&mut sqlx::PgConnection::connect_with(&pool).await.unwrap())
+            .await
+            .unwrap();
+        }
+    };
+    use sqlx::Connection;
+    lease(old).await;
+    let stale = ours.clone().fenced_by(old);
+    stale.put_session(PEER, b"OLD").await.unwrap();
+    // Another process claimed the session meanwhile.
+    lease(new).await;
+    let current = ours.clone().fenced_by(new);
+    current.put_session(PEER, b"NEW").await.unwrap();
+    assert!(
+        stale.put_session(PEER, b"STALE").await.is_err(),
+        "the stale holder's write fails"
+    );
+    assert!(
+        stale.get_session(PEER).await.is_err(),
+        "and so do its reads"
+    );
+    assert_eq!(
+        current.get_session(PEER).await.unwrap().as_deref(),
+        Some(&b"NEW"[..]),
+        "the new owner's state stands"
+    );
+    // A lapsed lease fences its holder too.
+    sqlx::query("update whatsapp_web_leases set lease_until = now() - interval '1 second'")
+        .execute(&mut app.admin_conn().await)
+        .await
+        .unwrap();
+    assert!(current.put_session(PEER, b"LATE").await.is_err());
+}

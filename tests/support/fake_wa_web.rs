@@ -29,6 +29,8 @@ struct Inner {
     unacked: HashMap<Uuid, Vec<Vec<SessionEvent>>>,
     /// Commits refused per channel (the app answered `Err`).
     refused: HashMap<Uuid, usize>,
+    /// Per session: set to true when it dies by itself.
+    deaths: HashMap<u64, tokio::sync::watch::Sender<bool>>,
     /// The most sessions of a channel ever open at once.
     most_open: HashMap<Uuid, usize>,
     starts: Vec<(Uuid, Option<String>)>,
@@ -190,6 +192,21 @@ impl FakeWeb {
         acknowledged
     }
 
+    /// The newest session of `channel_id` dies by itself (its connection
+    /// task crashed): it closes, and reports that it finished.
+    pub fn crash(&self, channel_id: Uuid) {
+        let newest = self
+            .lock()
+            .open
+            .get(&channel_id)
+            .and_then(|open| open.last().map(|(id, _)| *id))
+            .unwrap_or_else(|| panic!("no open session of {channel_id}"));
+        self.close(channel_id, newest);
+        if let Some(death) = self.lock().deaths.get(&newest) {
+            let _ = death.send(true);
+        }
+    }
+
     fn close(&self, channel_id: Uuid, id: u64) {
         if let Some(open) = self.lock().open.get_mut(&channel_id) {
             open.retain(|(session, _)| *session != id);
@@ -212,10 +229,13 @@ impl Connector for FakeWeb {
         let now_open = open.len();
         let most = inner.most_open.entry(start.channel_id).or_default();
         *most = (*most).max(now_open);
+        let (death, died) = tokio::sync::watch::channel(false);
+        inner.deaths.insert(id, death);
         Ok(Arc::new(FakeSession {
             fake: self.clone(),
             channel_id: start.channel_id,
             id,
+            died,
         }))
     }
 }
@@ -234,6 +254,7 @@ struct FakeSession {
     fake: FakeWeb,
     channel_id: Uuid,
     id: u64,
+    died: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Drop for FakeSession {
@@ -274,5 +295,10 @@ impl LinkedSession for FakeSession {
 
     async fn stop(&self) {
         self.fake.close(self.channel_id, self.id);
+    }
+
+    async fn finished(&self) {
+        let mut died = self.died.clone();
+        let _ = died.wait_for(|dead| *dead).await;
     }
 }

@@ -5,7 +5,7 @@
 //! Group chats are left out: only one-to-one chats with customers reach the
 //! inbox (a CRM's conversations are with contacts; a group has many).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 use whatsapp_rust::pair_code::PairCodeOptions;
@@ -29,6 +29,11 @@ use whatsapp_rust::InboundDurabilityHook;
 /// Connects sessions to WhatsApp's servers.
 #[derive(Debug, Default)]
 pub struct WhatsappRust;
+
+/// How long a session replaced by another program waits before trying again.
+const REPLACED_RETRY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+/// How long a session whose connection WhatsApp refused waits.
+const REFUSED_RETRY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Events buffered for in-order delivery before the library drops one.
 const EVENT_MAILBOX: usize = 4096;
@@ -96,18 +101,36 @@ impl Connector for WhatsappRust {
         }
         let bot = builder.build().await?;
         let client = bot.client();
+        let (done, finished) = tokio::sync::watch::channel(false);
+        // The library's handle resolves when the run loop exits: a logout,
+        // a replaced stream, a stop, or a crash (bot.rs BotHandle).
         let handle = bot.spawn();
+        let runner = tokio::spawn(async move {
+            handle.await;
+            let _ = done.send(true);
+        })
+        .abort_handle();
         Ok(Arc::new(Session {
             client,
-            handle: Mutex::new(Some(handle)),
+            runner,
+            finished,
         }))
     }
 }
 
 struct Session {
     client: Arc<Client>,
-    /// Dropping it aborts the client; `stop` shuts it down cleanly.
-    handle: Mutex<Option<BotHandle>>,
+    /// The task that holds the client's run loop (aborting it drops the
+    /// library's handle, which aborts the client); `stop` ends it cleanly.
+    runner: tokio::task::AbortHandle,
+    /// True once the run loop exited.
+    finished: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.runner.abort();
+    }
 }
 
 #[async_trait::async_trait]
@@ -141,14 +164,16 @@ impl LinkedSession for Session {
     }
 
     async fn stop(&self) {
-        let handle = self
-            .handle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        if let Some(handle) = handle {
-            handle.shutdown().await;
-        }
+        // What BotHandle::shutdown does: disconnect (flushing the device
+        // state), then wait for the run loop to exit.
+        self.client.disconnect().await;
+        self.finished().await;
+    }
+
+    async fn finished(&self) {
+        let mut finished = self.finished.clone();
+        // An error means the runner is gone: finished too.
+        let _ = finished.wait_for(|done| *done).await;
     }
 }
 
@@ -362,6 +387,49 @@ fn received_media(message: &wa::Message) -> Option<serde_json::Value> {
     None
 }
 
+/// A session that cannot go on for now, from the library's event: how
+/// long before another try, and why (shown to the owner).
+fn paused(event: &Event) -> Option<SessionEvent> {
+    match event {
+        // The library stops reconnecting: another client runs these
+        // credentials (node_io.rs: a 409 conflict). Fighting it would only
+        // replace each other in turn.
+        Event::StreamReplaced(_) => Some(SessionEvent::Paused {
+            reason: "Another program connected with this phone's link and replaced wacrm. Unlink it there, or link the phone again here.".into(),
+            retry_after: REPLACED_RETRY,
+        }),
+        Event::TemporaryBan(ban) => Some(SessionEvent::Paused {
+            reason: format!(
+                "WhatsApp banned this number for a while ({:?}){}.",
+                ban.code,
+                ban.message
+                    .as_deref()
+                    .map(|m| format!(": {}", m.chars().take(200).collect::<String>()))
+                    .unwrap_or_default()
+            ),
+            // A new connection before `expire` is refused again.
+            retry_after: ban.expire.to_std().unwrap_or(REFUSED_RETRY),
+        }),
+        // 500 and 503 the client retries itself; logouts and an outdated
+        // client arrive as their own events (node_io.rs handle_connect_failure).
+        Event::ConnectFailure(failure) if !failure.reason.should_reconnect() => {
+            Some(SessionEvent::Paused {
+                reason: format!(
+                    "WhatsApp refused the connection ({:?}){}.",
+                    failure.reason,
+                    failure
+                        .message
+                        .as_deref()
+                        .map(|m| format!(": {}", m.chars().take(200).collect::<String>()))
+                        .unwrap_or_default()
+                ),
+                retry_after: REFUSED_RETRY,
+            })
+        }
+        _ => None,
+    }
+}
+
 /// What wacrm keeps of a library event (most are none of its business).
 async fn translate(event: &Event, client: &Client) -> Vec<SessionEvent> {
     match event {
@@ -386,6 +454,9 @@ async fn translate(event: &Event, client: &Client) -> Vec<SessionEvent> {
         }],
         Event::ClientOutdated(_) => vec![SessionEvent::Outdated],
         Event::PairingQrCodesExhausted(_) => vec![SessionEvent::QrExpired],
+        Event::StreamReplaced(_) | Event::TemporaryBan(_) | Event::ConnectFailure(_) => {
+            paused(event).into_iter().collect()
+        }
         // Committed by the hook already; the others (messages recovered
         // from the phone, newsletters) bypass it (commit_batch.rs,
         // MessageBatch::hook_committed).
@@ -784,6 +855,52 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(classify(&text, &by_lid, None).is_none(), "unknown number");
+    }
+
+    #[test]
+    fn a_replaced_banned_or_refused_session_pauses_for_as_long_as_it_must() {
+        use whatsapp_rust::types::events::{
+            ConnectFailure, ConnectFailureReason, StreamReplaced, TempBanReason, TemporaryBan,
+        };
+        let pause = |event: Event| match paused(&event) {
+            Some(SessionEvent::Paused {
+                reason,
+                retry_after,
+            }) => Some((reason, retry_after)),
+            _ => None,
+        };
+        let (why, after) =
+            pause(Event::StreamReplaced(StreamReplaced::builder().build())).expect("paused");
+        assert!(why.contains("Another program"), "{why}");
+        assert_eq!(after, REPLACED_RETRY);
+
+        let ban = TemporaryBan::builder()
+            .code(TempBanReason::SentToTooManyPeople)
+            .expire(whatsapp_rust::wacore::chrono::Duration::seconds(3600))
+            .message("Too many messages".to_owned())
+            .build();
+        let (why, after) = pause(Event::TemporaryBan(ban)).expect("paused");
+        assert!(
+            why.contains("SentToTooManyPeople") && why.contains("Too many messages"),
+            "{why}"
+        );
+        assert_eq!(
+            after,
+            std::time::Duration::from_secs(3600),
+            "until the ban ends"
+        );
+
+        let refused = ConnectFailure::builder()
+            .reason(ConnectFailureReason::BadUserAgent)
+            .build();
+        let (why, after) = pause(Event::ConnectFailure(refused)).expect("paused");
+        assert!(why.contains("refused"), "{why}");
+        assert_eq!(after, REFUSED_RETRY);
+        // The client retries a busy server by itself: no pause.
+        let busy = ConnectFailure::builder()
+            .reason(ConnectFailureReason::ServiceUnavailable)
+            .build();
+        assert_eq!(pause(Event::ConnectFailure(busy)), None);
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub enum Next {
     Continue,
     /// Over: logged out, outdated or never scanned; stop it.
     End,
+    /// Stop it, and let nobody start it again for this long.
+    Pause(std::time::Duration),
 }
 
 /// Records one event in the session's workspace.
@@ -112,6 +114,14 @@ async fn apply_in(
         SessionEvent::Outdated => {
             db::web_sessions::set_status(tx, channel_id, WebStatus::Outdated).await?;
             Next::End
+        }
+        SessionEvent::Paused {
+            reason,
+            retry_after,
+        } => {
+            tracing::warn!(%channel_id, %reason, "whatsapp web: session paused");
+            db::web_sessions::paused(tx, channel_id, &reason).await?;
+            Next::Pause(retry_after)
         }
         SessionEvent::QrExpired => {
             db::web_sessions::set_status(tx, channel_id, WebStatus::Expired).await?;

@@ -32,6 +32,14 @@ pub enum SessionEvent {
     Outdated,
     /// Every QR code expired unscanned.
     QrExpired,
+    /// The session cannot go on for now: another program took over this
+    /// link, WhatsApp banned the number for a while, or refused to connect.
+    /// It stops and lets its lease go; no process starts it again before
+    /// `retry_after`. The owner sees `reason`.
+    Paused {
+        reason: String,
+        retry_after: Duration,
+    },
     /// Customers' messages.
     Messages(Vec<WebInbound>),
     /// Messages the business typed on its own phone; `from` is the
@@ -160,4 +168,7 @@ pub trait LinkedSession: Send + Sync {
     /// Closes the connection and keeps the state, so another process can
     /// resume it without a new scan.
     async fn stop(&self);
+    /// Resolves when the session ended by itself (its connection task
+    /// died), so that it can be started again.
+    async fn finished(&self);
 }

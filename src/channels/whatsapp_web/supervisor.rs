@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::link::{Connector, Start};
+use super::link::{Connector, LinkedSession, SessionEvent, Start};
 use super::running::Running;
 use super::store::SessionStore;
 use crate::features::environment::Environment;
@@ -36,6 +36,12 @@ use crate::infra::tenancy::bootstrap;
 const CLAIMS_PER_ROUND: i64 = 50;
 /// How often a supervisor looks for sessions to claim.
 const CLAIM_EVERY: Duration = Duration::from_secs(1);
+/// How long stopping or logging out one session may take: a hung one must
+/// not hold up the renewal of the others.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a session that did not start (its stored state unreadable,
+/// say) waits before another try.
+const START_RETRY: Duration = Duration::from_secs(120);
 
 /// Empties the registry when the supervisor ends (aborted with its
 /// process's background tasks): its sessions die with it.
@@ -74,7 +80,12 @@ pub fn spawn(env: Environment, connector: Arc<dyn Connector>) -> tokio::task::Jo
             let running: Vec<Uuid> = sessions.keys().copied().collect();
             let renewed = if Instant::now() >= renewal_due {
                 renewal_due = Instant::now() + lease / 3;
-                Some(renew(&env, owner, &running, lease).await)
+                // A renewal that hangs counts as failed (see below).
+                Some(
+                    tokio::time::timeout(lease / 3, renew(&env, owner, &running, lease))
+                        .await
+                        .unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut)),
+                )
             } else {
                 None
             };
@@ -88,8 +99,12 @@ pub fn spawn(env: Environment, connector: Arc<dyn Connector>) -> tokio::task::Jo
                             // Unlinked by the owner: tell the phone, forget
                             // the keys, let go.
                             Some((_, false)) => {
-                                if let Some(session) = env.web_sessions.get(*channel) {
-                                    session.log_out().await;
+                                if let Some(session) = env.web_sessions.get(*channel)
+                                    && tokio::time::timeout(STOP_TIMEOUT, session.log_out())
+                                        .await
+                                        .is_err()
+                                {
+                                    tracing::warn!(%channel, "whatsapp web: logging out timed out");
                                 }
                                 stop(&env, &mut sessions, *channel).await;
                                 if let Err(e) = forget(&env, owner, *channel).await {
@@ -204,8 +219,41 @@ async fn stop(
         handle.abort();
     }
     if let Some(session) = env.web_sessions.remove(channel_id) {
-        session.stop().await;
+        stop_session(channel_id, session.as_ref()).await;
     }
+}
+
+/// Stops a session, giving up after [`STOP_TIMEOUT`] (dropping it then
+/// aborts it; its store is fenced, so a late write cannot land).
+async fn stop_session(channel_id: Uuid, session: &dyn LinkedSession) {
+    if tokio::time::timeout(STOP_TIMEOUT, session.stop())
+        .await
+        .is_err()
+    {
+        tracing::warn!(%channel_id, "whatsapp web: stopping the session timed out");
+    }
+}
+
+/// Lets go of a session's lease, keeping it wanted, so that no process
+/// starts it again before `retry_after` (zero: at once).
+async fn release(
+    env: &Environment,
+    owner: Uuid,
+    channel_id: Uuid,
+    retry_after: Duration,
+) -> sqlx::Result<()> {
+    let mut tx = crate::infra::tenancy::supervisor_tx(&env.pool).await?;
+    sqlx::query!(
+        "update whatsapp_web_leases set owner = null, \
+           lease_until = now() + make_interval(secs => $3) \
+         where channel_id = $1 and owner = $2",
+        channel_id,
+        owner,
+        retry_after.as_secs_f64()
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }
 
 /// Clears a session that is over (its keys are dead) and lets its lease
@@ -250,7 +298,8 @@ async fn run(
     let start = Start {
         org_id,
         channel_id,
-        store: SessionStore::new(env.pool.clone(), env.secrets.clone(), org_id, channel_id),
+        store: SessionStore::new(env.pool.clone(), env.secrets.clone(), org_id, channel_id)
+            .fenced_by(owner),
         events,
         inbox: Arc::new(super::events::WorkspaceInbox {
             env: env.clone(),
@@ -262,21 +311,54 @@ async fn run(
     let session = match connector.start(start).await {
         Ok(session) => session,
         Err(e) => {
-            // Released at the next renewal; another round tries again.
-            tracing::warn!(%channel_id, error = %format!("{e:#}"), "whatsapp web: the session did not start");
+            // Shown on the page; another try after a while, not every round.
+            let reason = format!("The session could not start: {e:#}");
+            tracing::warn!(%channel_id, %reason, "whatsapp web: the session did not start");
+            let paused = SessionEvent::Paused {
+                reason,
+                retry_after: START_RETRY,
+            };
+            if let Err(e) = super::events::apply(&env, org_id, channel_id, paused).await {
+                tracing::warn!(%channel_id, error = %format!("{e:#}"), "whatsapp web: recording the failed start failed");
+            }
+            if let Err(e) = release(&env, owner, channel_id, START_RETRY).await {
+                tracing::warn!(%channel_id, error = %e, "whatsapp web: releasing the lease failed");
+            }
             return;
         }
     };
     env.web_sessions.insert(channel_id, session.clone());
     // Dropped with this task (stopped or aborted): out of the registry.
     let _registered = Registered(env.web_sessions.clone(), channel_id);
-    while let Some(event) = received.recv().await {
+    let finished = session.finished();
+    tokio::pin!(finished);
+    loop {
+        let event = tokio::select! {
+            event = received.recv() => event,
+            () = &mut finished => None,
+        };
+        let Some(event) = event else {
+            // The session died by itself: let go, so that the next claim
+            // round (here or elsewhere) starts it again.
+            tracing::warn!(%channel_id, "whatsapp web: the session ended by itself; restarting it");
+            if let Err(e) = release(&env, owner, channel_id, Duration::ZERO).await {
+                tracing::warn!(%channel_id, error = %e, "whatsapp web: releasing the lease failed");
+            }
+            return;
+        };
         match super::events::apply(&env, org_id, channel_id, event).await {
             Ok(super::events::Next::Continue) => {}
             Ok(super::events::Next::End) => {
-                session.stop().await;
+                stop_session(channel_id, session.as_ref()).await;
                 if let Err(e) = forget(&env, owner, channel_id).await {
                     tracing::warn!(%channel_id, error = %format!("{e:#}"), "whatsapp web: forgetting an ended session failed");
+                }
+                return;
+            }
+            Ok(super::events::Next::Pause(retry_after)) => {
+                stop_session(channel_id, session.as_ref()).await;
+                if let Err(e) = release(&env, owner, channel_id, retry_after).await {
+                    tracing::warn!(%channel_id, error = %e, "whatsapp web: releasing the lease failed");
                 }
                 return;
             }

@@ -72,6 +72,9 @@ pub struct WebSession {
     pub phone: Option<String>,
     pub display_name: Option<String>,
     pub updated_at: OffsetDateTime,
+    /// Why the session is paused, and since when (cleared once linked).
+    pub problem: Option<String>,
+    pub problem_at: Option<OffsetDateTime>,
 }
 
 /// A `whatsapp_web_sessions` row as read, before its status is parsed.
@@ -86,6 +89,8 @@ struct Row {
     phone: Option<String>,
     display_name: Option<String>,
     updated_at: OffsetDateTime,
+    problem: Option<String>,
+    problem_at: Option<OffsetDateTime>,
 }
 
 fn from_row(row: Row) -> Option<WebSession> {
@@ -100,6 +105,8 @@ fn from_row(row: Row) -> Option<WebSession> {
         phone: row.phone,
         display_name: row.display_name,
         updated_at: row.updated_at,
+        problem: row.problem,
+        problem_at: row.problem_at,
     })
 }
 
@@ -155,7 +162,7 @@ pub async fn find(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<We
     let row = sqlx::query_as!(
         Row,
         "select channel_id, status, qr_sealed, qr_expires_at, pair_phone, pair_code, \
-                pair_code_expires_at, phone, display_name, updated_at \
+                pair_code_expires_at, phone, display_name, updated_at, problem, problem_at \
          from whatsapp_web_sessions where org_id = $1 and channel_id = $2",
         org_id,
         channel_id
@@ -219,12 +226,30 @@ pub async fn linked(
     sqlx::query!(
         "update whatsapp_web_sessions set status = 'linked', phone = $3, display_name = $4, \
                 qr_sealed = null, qr_expires_at = null, pair_code = null, \
-                pair_code_expires_at = null, updated_at = now() \
+                pair_code_expires_at = null, problem = null, problem_at = null, updated_at = now() \
          where org_id = $1 and channel_id = $2",
         org_id,
         channel_id,
         phone,
         name
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// The session paused for `reason` (see the migration): a linked one is
+/// disconnected meanwhile.
+pub async fn paused(tx: &mut TenantTx, channel_id: Uuid, reason: &str) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    let reason: String = reason.chars().take(500).collect();
+    sqlx::query!(
+        "update whatsapp_web_sessions set problem = $3, problem_at = now(), updated_at = now(), \
+                status = case when status = 'linked' then 'disconnected' else status end \
+         where org_id = $1 and channel_id = $2",
+        org_id,
+        channel_id,
+        reason
     )
     .execute(tx.conn())
     .await?;

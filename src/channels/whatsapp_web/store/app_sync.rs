@@ -79,14 +79,16 @@ impl AppSyncStore for SessionStore {
         .await
         .map_err(database)?;
         tx.commit().await.map_err(database)?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (row.key, row.value))
-            .filter_map(|(key, sealed)| {
-                let value = self.open(&space, &key, &sealed)?;
-                Some((*wanted.get(&key)?, value))
-            })
-            .collect())
+        let mut found = HashMap::with_capacity(rows.len());
+        for row in rows {
+            if let (Some(mac), Some(value)) = (
+                wanted.get(&row.key),
+                self.open(&space, &row.key, &row.value)?,
+            ) {
+                found.insert(*mac, value);
+            }
+        }
+        Ok(found)
     }
 
     async fn delete_mutation_macs(&self, name: &str, index_macs: &[Vec<u8>]) -> Result<()> {

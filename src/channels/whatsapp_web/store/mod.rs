@@ -10,8 +10,12 @@
 //! a message encrypted with it leaves), and an error otherwise.
 //!
 //! Values are the library's own bytes (Signal records, protobuf) or its
-//! serde types as JSON. A row that no longer opens (its key was retired) or
-//! decodes reads as absent, as the library's own stores do, so the session
+//! serde types as JSON. A row of the session's own identity (the device,
+//! the identities it trusts, the app-state keys and versions) that no
+//! longer opens or decodes is an error: read as absent, a lost or wrong
+//! `WACRM_SECRET_KEY` would silently make a fresh, unlinked device, or
+//! trust a changed identity. Any other row (sessions, prekeys, caches)
+//! reads as absent, as the library's own stores do, so the session
 //! recovers by renegotiating rather than failing every call.
 
 use std::collections::HashMap;
@@ -57,6 +61,12 @@ mod space {
     pub const SENT: &str = "sent";
     pub const PENDING_INBOUND: &str = "pending_inbound";
     pub const MSG_SECRET: &str = "msg_secret";
+
+    /// The spaces of the session's own identity: unreadable is an error.
+    pub fn is_identity(space: &str) -> bool {
+        matches!(space, DEVICE | IDENTITY | SYNC_KEY | SYNC_VERSION)
+            || space.starts_with(MUTATION_MAC)
+    }
 }
 
 /// A row to write: its key, plain value (sealed on the way in) and facts.
@@ -99,6 +109,8 @@ pub struct SessionStore {
     secrets: Arc<SecretBox>,
     org_id: Uuid,
     channel_id: Uuid,
+    /// The process whose lease every call must hold (see [`Self::fenced_by`]).
+    fence: Option<Uuid>,
 }
 
 fn database(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -132,7 +144,19 @@ impl SessionStore {
             secrets,
             org_id,
             channel_id,
+            fence: None,
         }
+    }
+
+    /// This store, usable only while `owner` holds the session's lease:
+    /// every call checks it, and holds the lease row (`for share`) until it
+    /// commits, so a claim by another process waits for it. A process that
+    /// lost the lease (paused by a slow database, say) then fails instead
+    /// of overwriting the new owner's keys with stale ones, its stop's
+    /// flush included.
+    pub fn fenced_by(mut self, owner: Uuid) -> SessionStore {
+        self.fence = Some(owner);
+        self
     }
 
     fn purpose(&self, space: &str, key: &str) -> String {
@@ -150,26 +174,54 @@ impl SessionStore {
             .map_err(serialization)
     }
 
-    /// The plain value, or `None` when it no longer opens (see the module).
-    fn open(&self, space: &str, key: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+    /// The plain value; a row that no longer opens is an error in the
+    /// session's identity spaces and absent elsewhere (see the module).
+    fn open(&self, space: &str, key: &str, sealed: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.secrets.open(
             self.org_id,
             &self.purpose(space, key),
             self.channel_id,
             sealed,
         ) {
-            Ok(plain) => Some(plain),
-            Err(e) => {
-                tracing::warn!(channel_id = %self.channel_id, space, error = %e, "unreadable WhatsApp Web state row; treated as absent");
-                None
-            }
+            Ok(plain) => Ok(Some(plain)),
+            Err(e) => self.unreadable(space, &e),
         }
     }
 
+    /// What an unreadable row (it does not open, or does not decode) is.
+    fn unreadable(&self, space: &str, e: &dyn std::fmt::Display) -> Result<Option<Vec<u8>>> {
+        if space::is_identity(space) {
+            tracing::error!(channel_id = %self.channel_id, space, error = %e, "unreadable WhatsApp Web identity row (is WACRM_SECRET_KEY the one it was stored with?)");
+            return Err(StoreError::Validation(format!(
+                "the stored {space} state does not open or decode ({e}); it is not replaced by a new one"
+            )));
+        }
+        tracing::warn!(channel_id = %self.channel_id, space, error = %e, "unreadable WhatsApp Web state row; treated as absent");
+        Ok(None)
+    }
+
     async fn tx(&self) -> Result<TenantTx> {
-        bootstrap::for_job(&self.pool, self.org_id)
+        let mut tx = bootstrap::for_job(&self.pool, self.org_id)
             .await
-            .map_err(database)
+            .map_err(database)?;
+        if let Some(owner) = self.fence {
+            let held: Option<bool> = sqlx::query_scalar!(
+                r#"select coalesce(owner = $3 and lease_until > now(), false) as "held!"
+                   from whatsapp_web_leases where org_id = $1 and channel_id = $2 for share"#,
+                self.org_id,
+                self.channel_id,
+                owner
+            )
+            .fetch_optional(tx.conn())
+            .await
+            .map_err(database)?;
+            if held != Some(true) {
+                return Err(StoreError::Validation(
+                    "this process no longer holds the session's lease".into(),
+                ));
+            }
+        }
+        Ok(tx)
     }
 
     async fn get(&self, space: &str, key: &str) -> Result<Option<Vec<u8>>> {
@@ -186,7 +238,10 @@ impl SessionStore {
         .await
         .map_err(database)?;
         tx.commit().await.map_err(database)?;
-        Ok(sealed.and_then(|s| self.open(space, key, &s)))
+        match sealed {
+            Some(sealed) => self.open(space, key, &sealed),
+            None => Ok(None),
+        }
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
@@ -194,10 +249,13 @@ impl SessionStore {
         space: &str,
         key: &str,
     ) -> Result<Option<T>> {
-        Ok(self
-            .get(space, key)
-            .await?
-            .and_then(|plain| serde_json::from_slice(&plain).ok()))
+        let Some(plain) = self.get(space, key).await? else {
+            return Ok(None);
+        };
+        match serde_json::from_slice(&plain) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) => self.unreadable(space, &e).map(|_| None),
+        }
     }
 
     async fn exists(&self, space: &str, key: &str) -> Result<bool> {
@@ -231,17 +289,17 @@ impl SessionStore {
         .await
         .map_err(database)?;
         tx.commit().await.map_err(database)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|row| {
-                let value = self.open(space, &row.key, &row.value)?;
-                Some(Stored {
+        let mut stored = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(value) = self.open(space, &row.key, &row.value)? {
+                stored.push(Stored {
                     key: row.key,
                     value,
                     num: row.num,
-                })
-            })
-            .collect())
+                });
+            }
+        }
+        Ok(stored)
     }
 
     /// Writes `items` (the last of a repeated key wins) in one transaction.

@@ -42,7 +42,7 @@ impl MsgSecretStore for SessionStore {
             if let Some((sealed, stored_expiry)) = existing {
                 expires_at = merge_msg_secret_expiry(stored_expiry.unwrap_or(0), expires_at);
                 if let Some(stored) = self
-                    .open(space::MSG_SECRET, &key, &sealed)
+                    .open(space::MSG_SECRET, &key, &sealed)?
                     .and_then(|plain| serde_json::from_slice::<StoredSecret>(&plain).ok())
                 {
                     message_ts = merge_msg_secret_message_ts(stored.message_ts, message_ts);

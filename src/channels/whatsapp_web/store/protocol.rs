@@ -267,7 +267,10 @@ impl ProtocolStore for SessionStore {
         .await
         .map_err(database)?;
         tx.commit().await.map_err(database)?;
-        Ok(sealed.and_then(|s| self.open(space::SENT, &key, &s)))
+        match sealed {
+            Some(sealed) => self.open(space::SENT, &key, &sealed),
+            None => Ok(None),
+        }
     }
 
     async fn delete_expired_sent_messages(&self, cutoff_timestamp: i64) -> Result<u32> {

@@ -24,10 +24,13 @@ impl SignalStore for SessionStore {
     }
 
     async fn load_identity(&self, address: &str) -> Result<Option<[u8; 32]>> {
-        Ok(self
-            .get(space::IDENTITY, address)
-            .await?
-            .and_then(|key| <[u8; 32]>::try_from(key.as_slice()).ok()))
+        let Some(key) = self.get(space::IDENTITY, address).await? else {
+            return Ok(None);
+        };
+        match <[u8; 32]>::try_from(key.as_slice()) {
+            Ok(key) => Ok(Some(key)),
+            Err(e) => self.unreadable(space::IDENTITY, &e).map(|_| None),
+        }
     }
 
     async fn delete_identity(&self, address: &str) -> Result<()> {

@@ -63,6 +63,8 @@ pub struct StatusView {
     on_waha: bool,
     /// Why the WAHA server could not be asked, if it could not.
     problem: Option<String>,
+    /// Why the session is paused (replaced, banned, refused), and since when.
+    paused: Option<(String, String)>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -365,7 +367,22 @@ fn status_view(
         csrf_token: page.csrf_token.clone(),
         on_waha: false,
         problem: None,
+        paused: session
+            .problem
+            .map(|why| (why, session.problem_at.map(since).unwrap_or_default())),
     })
+}
+
+/// When a problem began, as the page says it (UTC).
+fn since(at: OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
 }
 
 pub async fn show(
