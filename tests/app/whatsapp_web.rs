@@ -1346,3 +1346,68 @@ async fn a_session_that_dies_by_itself_is_started_again_at_once() {
     .await;
     assert_eq!(fake.most_open(channel), 1, "never two at once");
 }
+
+#[tokio::test]
+async fn an_undecryptable_message_waits_visibly_and_its_content_fills_it_in_once() {
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 30).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let channel = new_channel(&app, org, None).await;
+    fake.until_open(channel, WAIT).await;
+    let mut placeholder = text("3A00U1", "");
+    placeholder.kind = MessageKind::Unknown;
+    fake.deliver(
+        channel,
+        vec![SessionEvent::Undecryptable(vec![placeholder.clone()])],
+    )
+    .await
+    .expect("committed");
+    let conversation: String = scalar(&app, "select id::text from conversations").await;
+    let (_, list) = owner.page("/inbox").await;
+    assert!(list.contains("Waiting for this message"), "{list}");
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(
+        page.contains("Waiting for this message. This may take a while."),
+        "{page}"
+    );
+    // Told again that it failed: still one placeholder.
+    fake.deliver(
+        channel,
+        vec![SessionEvent::Undecryptable(vec![placeholder])],
+    )
+    .await
+    .expect("committed");
+    assert_eq!(app.count("select count(*) from messages").await, 1);
+
+    // The phone sends it again; it takes the placeholder's place.
+    fake.deliver(
+        channel,
+        vec![SessionEvent::Messages(vec![text(
+            "3A00U1",
+            "Can I pay by card?",
+        )])],
+    )
+    .await
+    .expect("committed");
+    assert_eq!(
+        app.count("select count(*) from messages").await,
+        1,
+        "filled in, not added"
+    );
+    let (body, waiting): (String, bool) =
+        sqlx::query_as("select body, awaiting_content from messages")
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("the message");
+    assert_eq!((body.as_str(), waiting), ("Can I pay by card?", false));
+    assert_eq!(
+        app.count("select inbound_count from conversations").await,
+        1,
+        "unread once"
+    );
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(
+        page.contains("Can I pay by card?") && !page.contains("Waiting for this message. This")
+    );
+}

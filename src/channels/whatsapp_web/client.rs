@@ -454,6 +454,12 @@ async fn translate(event: &Event, client: &Client) -> Vec<SessionEvent> {
         }],
         Event::ClientOutdated(_) => vec![SessionEvent::Outdated],
         Event::PairingQrCodesExhausted(_) => vec![SessionEvent::QrExpired],
+        Event::UndecryptableMessage(failed) => {
+            let phone = peer_phone(client, &failed.info).await;
+            undecryptable(&failed.info, phone.as_deref())
+                .into_iter()
+                .collect()
+        }
         Event::StreamReplaced(_) | Event::TemporaryBan(_) | Event::ConnectFailure(_) => {
             paused(event).into_iter().collect()
         }
@@ -573,6 +579,21 @@ pub fn classify(
     Some(SessionEvent::Messages(vec![inbound_from(
         message, info, phone,
     )]))
+}
+
+/// A customer's one-to-one message that failed to decrypt (the library
+/// asks the phone to send it again; it then arrives under the same id).
+fn undecryptable(info: &MessageInfo, phone: Option<&str>) -> Option<SessionEvent> {
+    let source = &info.source;
+    if source.is_from_me
+        || source.is_group
+        || source.chat.is_group()
+        || source.chat.is_status_broadcast()
+    {
+        return None;
+    }
+    let placeholder = inbound_from(&wa::Message::default(), info, phone?);
+    Some(SessionEvent::Undecryptable(vec![placeholder]))
 }
 
 /// A customer's edit or delete-for-everyone of an earlier message in a
@@ -901,6 +922,24 @@ mod tests {
             .reason(ConnectFailureReason::ServiceUnavailable)
             .build();
         assert_eq!(pause(Event::ConnectFailure(busy)), None);
+    }
+
+    #[test]
+    fn a_message_that_fails_to_decrypt_becomes_a_placeholder_for_its_chat() {
+        match undecryptable(&customer(), Some("16505551234")) {
+            Some(SessionEvent::Undecryptable(m)) => {
+                assert_eq!(
+                    (m[0].id.as_str(), m[0].from.as_str(), m[0].body.as_str()),
+                    ("3EB0C0FFEE", "16505551234", "")
+                );
+                assert_eq!(m[0].kind, MessageKind::Unknown);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(undecryptable(&customer(), None).is_none(), "number unknown");
+        let mut group = info(Jid::pn("16505551234"), Jid::group("120363021033254949"));
+        group.source.is_group = true;
+        assert!(undecryptable(&group, Some("16505551234")).is_none());
     }
 
     #[test]

@@ -131,6 +131,10 @@ async fn apply_in(
             store_messages(env, tx, channel_id, Author::Customer, &messages).await?;
             Next::Continue
         }
+        SessionEvent::Undecryptable(messages) => {
+            store_messages(env, tx, channel_id, Author::CustomerUndecrypted, &messages).await?;
+            Next::Continue
+        }
         SessionEvent::SentFromPhone(messages) => {
             store_messages(env, tx, channel_id, Author::BusinessPhone, &messages).await?;
             Next::Continue
@@ -242,6 +246,9 @@ async fn store_messages(
         Author::Customer => ingest::ingest_all(tx, &env.secrets, &channel, &arrivals).await?,
         Author::BusinessPhone => {
             ingest::sent_from_phone(tx, &env.secrets, &channel, &arrivals).await?
+        }
+        Author::CustomerUndecrypted => {
+            ingest::undecrypted(tx, &env.secrets, &channel, &arrivals).await?
         }
     };
     for (outcome, fetch) in outcomes.into_iter().zip(fetch) {

@@ -45,6 +45,9 @@ pub enum SessionEvent {
     /// Messages the business typed on its own phone; `from` is the
     /// customer each went to.
     SentFromPhone(Vec<WebInbound>),
+    /// Customers' messages that could not be decrypted yet (their text is
+    /// empty): shown as waiting until they come again under the same id.
+    Undecryptable(Vec<WebInbound>),
     /// A customer edited a message: its new text.
     Edited { message_id: String, body: String },
     /// A customer deleted a message for everyone.

@@ -1,7 +1,7 @@
 //! A customer's message arriving on a channel: find or create the contact
 //! and the conversation, store the message once, tell the live inboxes.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -85,6 +85,20 @@ pub async fn sent_from_phone(
     arrive(tx, secrets, channel, sent, Author::BusinessPhone).await
 }
 
+/// Customers' messages that reached the channel but could not be
+/// decrypted yet (a linked phone's Signal session was out of step): kept
+/// as "waiting for this message", unread, setting nothing off; when
+/// WhatsApp delivers the content under the same id, [`ingest_all`] fills
+/// the placeholder in and it counts as arriving then.
+pub async fn undecrypted(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    channel: &Channel,
+    arrivals: &[Inbound<'_>],
+) -> anyhow::Result<Vec<Ingested>> {
+    arrive(tx, secrets, channel, arrivals, Author::CustomerUndecrypted).await
+}
+
 /// A channel's arrivals (one delivery), in the caller's transaction: a
 /// fixed handful of statements however many there are, each touching its
 /// rows in one order (phone, contact, provider id, conversation id), so
@@ -121,6 +135,11 @@ async fn arrive(
         .map(|a| a.provider_message_id)
         .filter(|id| stored_ids.contains_key(*id))
         .collect();
+    let mut filled = if author == Author::Customer {
+        fill_awaiting(tx, channel, arrivals, &known, &stored_ids).await?
+    } else {
+        HashMap::new()
+    };
 
     // What is new, from whom; a repeated id within the delivery counts once.
     let now = OffsetDateTime::now_utc();
@@ -133,7 +152,13 @@ async fn arrive(
             outcomes.push(Ingested::Duplicate);
             continue;
         };
-        if contact.blocked {
+        if let Some((message_id, conversation_id)) = filled.remove(arrival.provider_message_id) {
+            // Its placeholder took the content: new to everything below.
+            outcomes.push(Ingested::Stored {
+                conversation_id,
+                message_id,
+            });
+        } else if contact.blocked {
             outcomes.push(Ingested::Blocked);
         } else if !known.insert(arrival.provider_message_id) {
             outcomes.push(Ingested::Duplicate);
@@ -146,10 +171,17 @@ async fn arrive(
             outcomes.push(Ingested::Duplicate);
         }
     }
-    if fresh.is_empty() {
+    let any_filled = outcomes
+        .iter()
+        .any(|o| matches!(o, Ingested::Stored { .. }));
+    if fresh.is_empty() && !any_filled {
         return Ok(outcomes);
     }
-    let conversations = db::conversations::find_or_open_all(tx, channel.id, &first_at).await?;
+    let conversations = if fresh.is_empty() {
+        HashMap::new()
+    } else {
+        db::conversations::find_or_open_all(tx, channel.id, &first_at).await?
+    };
 
     // Ids in arrival time order, as the conversation shows them.
     fresh.sort_by_key(|(index, _, at)| (*at, *index));
@@ -175,7 +207,11 @@ async fn arrive(
         })
         .collect();
     let to_insert: Vec<InboundRow> = rows.iter().map(|(_, row)| row.clone()).collect();
-    let stored = db::messages::insert_arrivals(tx, channel.id, author, &to_insert).await?;
+    let stored = if to_insert.is_empty() {
+        HashSet::new()
+    } else {
+        db::messages::insert_arrivals(tx, channel.id, author, &to_insert).await?
+    };
 
     let mut changed: BTreeMap<Uuid, Arrivals> = BTreeMap::new();
     for (index, row) in &rows {
@@ -187,7 +223,11 @@ async fn arrive(
             conversation_id: row.conversation_id,
             message_id: row.id,
         };
-        let preview = row.kind.preview(row.body);
+        let preview = if author == Author::CustomerUndecrypted {
+            "Waiting for this message".to_owned()
+        } else {
+            row.kind.preview(row.body)
+        };
         let entry = changed
             .entry(row.conversation_id)
             .or_insert_with(|| Arrivals {
@@ -200,6 +240,16 @@ async fn arrive(
         if row.created_at >= entry.latest_at {
             entry.latest_at = row.created_at;
             entry.latest_preview = preview;
+        }
+    }
+    for outcome in &outcomes {
+        if let Ingested::Stored {
+            conversation_id, ..
+        } = outcome
+            && !changed.contains_key(conversation_id)
+        {
+            // A placeholder filled in: the open conversation shows it.
+            db::conversations::notify(tx, *conversation_id).await?;
         }
     }
     if author == Author::BusinessPhone {
@@ -216,6 +266,10 @@ async fn arrive(
         return Ok(outcomes);
     }
     db::conversations::record_arrivals(tx, &changed).await?;
+    if author == Author::CustomerUndecrypted {
+        // Nothing to answer or act on until the content comes.
+        return Ok(outcomes);
+    }
     after_customers_wrote(tx, secrets, channel, arrivals, &rows, &fresh, &outcomes).await?;
     let stored: Vec<Uuid> = outcomes
         .iter()
@@ -253,6 +307,33 @@ async fn arrive(
         }
     }
     Ok(outcomes)
+}
+
+/// Fills the placeholders among the already stored `known` ids with
+/// these arrivals' content (see [`Author::CustomerUndecrypted`]).
+async fn fill_awaiting(
+    tx: &mut TenantTx,
+    channel: &Channel,
+    arrivals: &[Inbound<'_>],
+    known: &HashSet<&str>,
+    stored_ids: &HashMap<String, Uuid>,
+) -> anyhow::Result<HashMap<String, (Uuid, Uuid)>> {
+    let rows: Vec<InboundRow> = arrivals
+        .iter()
+        .filter(|a| known.contains(a.provider_message_id) && a.kind != MessageKind::Unknown)
+        .map(|a| InboundRow {
+            id: Uuid::nil(),
+            conversation_id: Uuid::nil(),
+            kind: a.kind,
+            body: a.body,
+            media: a.media.clone(),
+            provider_message_id: a.provider_message_id,
+            raw: a.raw.clone(),
+            created_at: a.sent_at.unwrap_or_else(OffsetDateTime::now_utc),
+            reply_to_id: a.reply_to.and_then(|id| stored_ids.get(id).copied()),
+        })
+        .collect();
+    Ok(db::messages::fill_awaiting(tx, channel.id, &rows).await?)
 }
 
 /// What a customer's message means for campaigns: their recent campaign

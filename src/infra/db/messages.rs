@@ -38,6 +38,8 @@ pub struct Message {
     pub automated: bool,
     /// Typed on the business's own phone, not in wacrm.
     pub from_phone: bool,
+    /// A customer's message whose content has not arrived yet.
+    pub awaiting_content: bool,
 }
 
 impl Message {
@@ -112,7 +114,7 @@ macro_rules! select_messages {
                m.provider_message_id, m.status as "status: DeliveryStatus", m.error, m.created_at, m.reply_to_id,
                q.kind as "quoted_kind?: MessageKind", q.body as "quoted_body?",
                q.provider_message_id as "quoted_provider_id?", m.edited_at, m.deleted_at,
-               m.automated, m.from_phone
+               m.automated, m.from_phone, m.awaiting_content
                from messages m
                left join users u on u.id = m.sender_user_id
                left join messages q on q.org_id = m.org_id and q.id = m.reply_to_id "#
@@ -317,7 +319,51 @@ pub async fn ids_by_provider_ids(
     Ok(found.into_iter().map(|r| (r.provider_id, r.id)).collect())
 }
 
-/// A customer's message to store (see [`insert_inbound`]).
+/// The content of customers' messages stored as waiting for it (see
+/// [`Author::CustomerUndecrypted`]): each placeholder with one of these
+/// provider ids takes its row's kind, text, file, raw payload and quote.
+/// Returns, by provider id, the filled message and its conversation.
+pub async fn fill_awaiting(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    rows: &[InboundRow<'_>],
+) -> sqlx::Result<HashMap<String, (Uuid, Uuid)>> {
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let org_id = tx.org_id();
+    let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+    let bodies: Vec<&str> = rows.iter().map(|r| r.body).collect();
+    let media: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.media.clone()).collect();
+    let provider_ids: Vec<&str> = rows.iter().map(|r| r.provider_message_id).collect();
+    let raws: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.raw.clone()).collect();
+    let replies: Vec<Option<Uuid>> = rows.iter().map(|r| r.reply_to_id).collect();
+    let filled = sqlx::query!(
+        r#"update messages m set kind = u.kind, body = u.body, media = u.media, raw = u.raw,
+             reply_to_id = u.reply_to_id, awaiting_content = false
+           from unnest($3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], $8::uuid[])
+             as u(kind, body, media, provider_id, raw, reply_to_id)
+           where m.org_id = $1 and m.channel_id = $2 and m.provider_message_id = u.provider_id
+             and m.awaiting_content
+           returning m.provider_message_id as "provider_id!", m.id, m.conversation_id"#,
+        org_id,
+        channel_id,
+        &kinds as &[&str],
+        &bodies as &[&str],
+        &media as &[Option<serde_json::Value>],
+        &provider_ids as &[&str],
+        &raws as &[Option<serde_json::Value>],
+        &replies as &[Option<Uuid>]
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(filled
+        .into_iter()
+        .map(|r| (r.provider_id, (r.id, r.conversation_id)))
+        .collect())
+}
+
+/// A customer's message to store (see [`insert_arrivals`]).
 #[derive(Debug, Clone)]
 pub struct InboundRow<'a> {
     pub id: Uuid,
@@ -338,6 +384,9 @@ pub enum Author {
     Customer,
     /// The business, on its own phone: ours, sent, a person's reply.
     BusinessPhone,
+    /// The customer, in a message that could not be decrypted yet: kept
+    /// as waiting for its content ([`fill_awaiting`] fills it in).
+    CustomerUndecrypted,
 }
 
 /// Stores messages arriving on a channel in one statement; returns the
@@ -359,28 +408,22 @@ pub async fn insert_arrivals(
     let raws: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.raw.clone()).collect();
     let created: Vec<OffsetDateTime> = rows.iter().map(|r| r.created_at).collect();
     let replies: Vec<Option<Uuid>> = rows.iter().map(|r| r.reply_to_id).collect();
-    let (direction, sender, status, from_phone) = match author {
-        Author::Customer => (
-            Direction::In,
-            SenderKind::Contact,
-            DeliveryStatus::Received,
-            false,
-        ),
-        Author::BusinessPhone => (
-            Direction::Out,
-            SenderKind::Member,
-            DeliveryStatus::Sent,
-            true,
-        ),
+    let (direction, sender, status) = match author {
+        Author::Customer | Author::CustomerUndecrypted => {
+            (Direction::In, SenderKind::Contact, DeliveryStatus::Received)
+        }
+        Author::BusinessPhone => (Direction::Out, SenderKind::Member, DeliveryStatus::Sent),
     };
+    let from_phone = author == Author::BusinessPhone;
+    let awaiting = author == Author::CustomerUndecrypted;
     // In provider-id order: two deliveries of the same messages wait for
     // each other on the unique index instead of deadlocking.
     let stored = sqlx::query_scalar!(
         "insert into messages (org_id, id, conversation_id, channel_id, direction, kind, body, \
            media, sender_kind, private, provider_message_id, status, raw, created_at, reply_to_id, \
-           from_phone) \
+           from_phone, awaiting_content) \
          select $1, u.id, u.conversation_id, $2, $12, u.kind, u.body, u.media, $13, false, \
-           u.provider_id, $14, u.raw, u.created_at, u.reply_to_id, $15 \
+           u.provider_id, $14, u.raw, u.created_at, u.reply_to_id, $15, $16 \
          from unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::jsonb[], $8::text[], \
            $9::jsonb[], $10::timestamptz[], $11::uuid[]) \
            as u(id, conversation_id, kind, body, media, provider_id, raw, created_at, reply_to_id) \
@@ -401,7 +444,8 @@ pub async fn insert_arrivals(
         direction.as_str(),
         sender.as_str(),
         status.as_str(),
-        from_phone
+        from_phone,
+        awaiting
     )
     .fetch_all(tx.conn())
     .await?;
