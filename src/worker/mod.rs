@@ -15,6 +15,7 @@ pub fn registry() -> Registry<Environment> {
         .register::<crate::features::inbox::outbound::SendMessage>()
         .register::<crate::features::inbox::scheduled::SendScheduled>()
         .register::<crate::features::inbox::snooze::WakeConversation>()
+        .register::<crate::features::inbox::read_receipts::SendReadReceipt>()
         .register::<crate::channels::media::FetchMedia>()
         .register::<crate::features::import::run::ImportContacts>()
         .register::<crate::features::billing::events::StripeEvent>()

@@ -1411,3 +1411,85 @@ async fn an_undecryptable_message_waits_visibly_and_its_content_fills_it_in_once
         page.contains("Can I pay by card?") && !page.contains("Waiting for this message. This")
     );
 }
+
+#[tokio::test]
+async fn opening_a_conversation_marks_the_customers_messages_read_once_unless_switched_off() {
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 30).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let channel = new_channel(&app, org, None).await;
+    fake.until_open(channel, WAIT).await;
+    fake.deliver(
+        channel,
+        vec![SessionEvent::Messages(vec![
+            text("3A00R1", "Hi"),
+            text("3A00R2", "Are you open today?"),
+        ])],
+    )
+    .await
+    .expect("committed");
+    let conversation: String = scalar(&app, "select id::text from conversations").await;
+    let (status, _) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert_eq!(status, 200);
+    until(WAIT, "the read receipt", || async {
+        !fake.read_receipts().is_empty()
+    })
+    .await;
+    let receipts = fake.read_receipts();
+    assert_eq!(receipts.len(), 1);
+    let (on, to, mut ids) = receipts[0].clone();
+    ids.sort();
+    assert_eq!((on, to.as_str()), (channel, CUSTOMER));
+    assert_eq!(ids, vec!["3A00R1".to_owned(), "3A00R2".to_owned()]);
+
+    // Opened again with nothing new: no second receipt.
+    owner.page(&format!("/inbox/{conversation}")).await;
+    app.run_pending_jobs().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.read_receipts().len(), 1);
+
+    // A new message: only it is marked.
+    let mut later = text("3A00R3", "Hello?");
+    later.sent_at = Some(time::OffsetDateTime::now_utc() + time::Duration::seconds(5));
+    fake.deliver(channel, vec![SessionEvent::Messages(vec![later])])
+        .await
+        .expect("committed");
+    owner.page(&format!("/inbox/{conversation}")).await;
+    until(WAIT, "the second receipt", || async {
+        fake.read_receipts().len() == 2
+    })
+    .await;
+    assert_eq!(fake.read_receipts()[1].2, vec!["3A00R3".to_owned()]);
+
+    // Switched off in the workspace settings: opening sends nothing.
+    let (_, settings) = owner.page("/settings").await;
+    assert!(
+        settings.contains("name=\"read_receipts\" checked"),
+        "on by default"
+    );
+    let off = owner
+        .post_form(
+            "/settings",
+            &[
+                ("name", "Acme"),
+                ("time_zone", "UTC"),
+                ("agents_see", "all"),
+            ],
+        )
+        .await;
+    assert_eq!(off.status(), 303);
+    let mut last = text("3A00R4", "Anyone?");
+    last.sent_at = Some(time::OffsetDateTime::now_utc() + time::Duration::seconds(10));
+    fake.deliver(channel, vec![SessionEvent::Messages(vec![last])])
+        .await
+        .expect("committed");
+    owner.page(&format!("/inbox/{conversation}")).await;
+    app.run_pending_jobs().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        fake.read_receipts().len(),
+        2,
+        "no receipt when switched off"
+    );
+}

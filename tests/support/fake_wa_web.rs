@@ -41,6 +41,8 @@ struct Inner {
     /// Files on "WhatsApp's servers", by direct path.
     files: HashMap<String, Vec<u8>>,
     downloads: usize,
+    /// Read receipts sent: (channel, chat, message ids).
+    read: Vec<(Uuid, String, Vec<String>)>,
 }
 
 /// One message the app sent.
@@ -87,6 +89,11 @@ impl FakeWeb {
         self.lock()
             .files
             .insert(direct_path.to_owned(), bytes.to_vec());
+    }
+
+    /// Read receipts the app sent: (channel, chat number, message ids).
+    pub fn read_receipts(&self) -> Vec<(Uuid, String, Vec<String>)> {
+        self.lock().read.clone()
     }
 
     /// Downloads made.
@@ -278,6 +285,14 @@ impl LinkedSession for FakeSession {
         });
         // WhatsApp keeps the id it was given.
         Ok(message.id.clone())
+    }
+
+    async fn mark_read(&self, to: &str, message_ids: &[String]) -> anyhow::Result<()> {
+        self.fake
+            .lock()
+            .read
+            .push((self.channel_id, to.to_owned(), message_ids.to_vec()));
+        Ok(())
     }
 
     async fn download(&self, media: &WebMediaRef) -> anyhow::Result<Vec<u8>> {

@@ -146,6 +146,12 @@ impl LinkedSession for Session {
         Ok(sent.message_id)
     }
 
+    async fn mark_read(&self, to: &str, message_ids: &[String]) -> anyhow::Result<()> {
+        let ids: Vec<&str> = message_ids.iter().map(String::as_str).collect();
+        // One-to-one: no sender (receipt.rs mark_as_read wants it in groups).
+        self.client.mark_as_read(&Jid::pn(to), None, &ids).await
+    }
+
     async fn download(&self, media: &WebMediaRef) -> anyhow::Result<Vec<u8>> {
         let decode = |b64: &str| base64::engine::general_purpose::STANDARD.decode(b64);
         let params = DownloadParams::encrypted(

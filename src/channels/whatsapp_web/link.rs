@@ -164,6 +164,9 @@ pub trait Connector: Send + Sync + 'static {
 pub trait LinkedSession: Send + Sync {
     /// Sends to a number (digits); the message id WhatsApp knows it by.
     async fn send(&self, to: &str, message: &WebOutgoing) -> anyhow::Result<String>;
+    /// Marks these messages of the chat with `to` (digits) read: the
+    /// customer sees blue ticks.
+    async fn mark_read(&self, to: &str, message_ids: &[String]) -> anyhow::Result<()>;
     /// A customer's file, downloaded and decrypted.
     async fn download(&self, media: &WebMediaRef) -> anyhow::Result<Vec<u8>>;
     /// Unlinks this device from the phone (the stored state is then dead).

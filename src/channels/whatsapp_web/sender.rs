@@ -34,6 +34,33 @@ pub fn wire_id(message_id: Uuid) -> String {
     format!("3EB0{}", hex::encode_upper(&bytes[6..16]))
 }
 
+/// Marks the customer's messages read through the linked phone's session
+/// (only the process that runs it can; elsewhere the job waits for it).
+pub async fn mark_read(
+    env: &Environment,
+    mut tx: TenantTx,
+    read: &db::messages::ReadReceipt,
+) -> anyhow::Result<()> {
+    if let Some(bridge) = db::waha_bridges::find(&mut tx, read.channel_id).await? {
+        let _ = bridge;
+        return Ok(());
+    }
+    let Some(session) = env.web_sessions.get(read.channel_id) else {
+        return Err(RetryLater {
+            after: Duration::from_secs(1),
+            reason: "the linked phone's session runs elsewhere or is not connected".into(),
+            waiting: true,
+        }
+        .into());
+    };
+    let Some(phone) = db::messages::recipient_phone(&mut tx, read.conversation_id).await? else {
+        return Ok(());
+    };
+    tx.commit().await?;
+    let to: String = phone.chars().filter(char::is_ascii_digit).collect();
+    session.mark_read(&to, &read.provider_ids).await
+}
+
 /// Sends `message` (queued, on a linked-device channel) in `tx`'s workspace.
 pub async fn send(
     env: &Environment,

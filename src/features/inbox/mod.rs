@@ -6,5 +6,6 @@ pub mod attachment;
 pub mod delivery;
 pub mod ingest;
 pub mod outbound;
+pub mod read_receipts;
 pub mod scheduled;
 pub mod snooze;

@@ -319,6 +319,31 @@ pub async fn record_message(
     notify(tx, id).await
 }
 
+/// Moves the conversation's read-receipt mark up to its newest customer
+/// message, if one came since the last receipt: the old mark (`None` if
+/// there was none) and the new one. `None` when there is nothing new.
+pub async fn advance_receipts(
+    tx: &mut TenantTx,
+    id: Uuid,
+) -> sqlx::Result<Option<(Option<OffsetDateTime>, OffsetDateTime)>> {
+    let org_id = tx.org_id();
+    let moved = sqlx::query!(
+        r#"with old as (
+             select receipts_through from conversations
+             where org_id = $1 and id = $2 and last_inbound_at is not null
+               and (receipts_through is null or last_inbound_at > receipts_through)
+             for update)
+           update conversations c set receipts_through = c.last_inbound_at from old
+           where c.org_id = $1 and c.id = $2
+           returning old.receipts_through as since, c.last_inbound_at as "through!""#,
+        org_id,
+        id
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(moved.map(|m| (m.since, m.through)))
+}
+
 /// Tells every instance's live inbox that this conversation changed; sent
 /// when the transaction commits, not before.
 pub async fn notify(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {

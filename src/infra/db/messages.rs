@@ -363,6 +363,49 @@ pub async fn fill_awaiting(
         .collect())
 }
 
+/// Customer messages to mark read on WhatsApp, newest first.
+#[derive(Debug, Clone)]
+pub struct ReadReceipt {
+    pub channel_id: Uuid,
+    pub conversation_id: Uuid,
+    pub provider_ids: Vec<String>,
+}
+
+/// The customer's messages of a conversation that arrived after `since`
+/// (all if `None`) up to `through`, newest first, at most `limit`; `None`
+/// if there are none.
+pub async fn to_mark_read(
+    tx: &mut TenantTx,
+    conversation_id: Uuid,
+    since: Option<OffsetDateTime>,
+    through: OffsetDateTime,
+    limit: i64,
+) -> sqlx::Result<Option<ReadReceipt>> {
+    let org_id = tx.org_id();
+    let rows = sqlx::query!(
+        r#"select channel_id, provider_message_id as "provider_id!" from messages
+           where org_id = $1 and conversation_id = $2 and direction = 'in'
+             and provider_message_id is not null and not awaiting_content and deleted_at is null
+             and ($3::timestamptz is null or created_at > $3) and created_at <= $4
+           order by created_at desc, id desc limit $5"#,
+        org_id,
+        conversation_id,
+        since,
+        through,
+        limit
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    let Some(channel_id) = rows.first().map(|r| r.channel_id) else {
+        return Ok(None);
+    };
+    Ok(Some(ReadReceipt {
+        channel_id,
+        conversation_id,
+        provider_ids: rows.into_iter().map(|r| r.provider_id).collect(),
+    }))
+}
+
 /// A customer's message to store (see [`insert_arrivals`]).
 #[derive(Debug, Clone)]
 pub struct InboundRow<'a> {

@@ -16,6 +16,8 @@ pub struct Org {
     pub default_country: Option<String>,
     pub agents_see: AgentsSee,
     pub created_at: OffsetDateTime,
+    /// Customers see their messages marked read when a member opens them.
+    pub read_receipts: bool,
 }
 
 /// Create the workspace of this tenant context (its id is the context's).
@@ -37,7 +39,7 @@ pub async fn get(tx: &mut TenantTx) -> sqlx::Result<Option<Org>> {
     sqlx::query_as!(
         Org,
         r#"select id, name, time_zone, business_hours, default_country,
-             agents_see as "agents_see: AgentsSee", created_at
+             agents_see as "agents_see: AgentsSee", created_at, read_receipts
            from organizations where id = $1"#,
         id
     )
@@ -62,21 +64,33 @@ pub async fn update_settings(
     business_hours: &Value,
     default_country: Option<Country>,
     agents_see: AgentsSee,
+    read_receipts: bool,
 ) -> sqlx::Result<()> {
     let id = tx.org_id();
     sqlx::query!(
         "update organizations set name = $2, time_zone = $3, business_hours = $4, \
-         default_country = $5, agents_see = $6 where id = $1",
+         default_country = $5, agents_see = $6, read_receipts = $7 where id = $1",
         id,
         name,
         time_zone,
         business_hours,
         default_country.map(|c| c.code()),
-        agents_see.as_str()
+        agents_see.as_str(),
+        read_receipts
     )
     .execute(tx.conn())
     .await?;
     Ok(())
+}
+
+/// Whether customers see their messages marked read when a member opens
+/// the conversation.
+pub async fn read_receipts(tx: &mut TenantTx) -> sqlx::Result<bool> {
+    let id = tx.org_id();
+    sqlx::query_scalar!("select read_receipts from organizations where id = $1", id)
+        .fetch_optional(tx.conn())
+        .await
+        .map(|on| on.unwrap_or(false))
 }
 
 /// Delete the workspace and (by cascade) everything it owns.

@@ -1,6 +1,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Query;
+use axum::extract::{Query, State};
 use axum::http::header::{self, HeaderName};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +17,7 @@ use crate::infra::db::labels::Label;
 use crate::infra::db::memberships::Member as TeamMember;
 use crate::infra::db::messages::{Message, PageEnd};
 use crate::infra::tenancy::member::{Page, Tenant};
+use crate::state::AppState;
 use crate::web::path::PathId;
 
 const LIST_SIZE: i64 = 50;
@@ -355,12 +356,13 @@ pub async fn index(
 }
 
 pub async fn show(
+    State(state): State<AppState>,
     mut tenant: Tenant,
     headers: HeaderMap,
     PathId(id): PathId,
     Query(params): Query<ListParams>,
 ) -> Result<Response> {
-    let selected = load_selected(&mut tenant, id, &params).await?;
+    let selected = load_selected(&mut tenant, &state.secrets, id, &params).await?;
     render(tenant, &headers, params, Some(selected)).await
 }
 
@@ -388,9 +390,10 @@ async fn bot_note(
 }
 
 /// The conversation a member opens (404 if they may not see it); opening
-/// it marks it read for them.
+/// it marks it read for them, and for the customer (a read receipt).
 pub async fn load_selected(
     tenant: &mut Tenant,
+    secrets: &crate::infra::secrets::SecretBox,
     id: uuid::Uuid,
     params: &ListParams,
 ) -> Result<Selected> {
@@ -412,6 +415,7 @@ pub async fn load_selected(
     let mut conversation = db::conversations::find(&mut tenant.tx, id, viewer, visibility)
         .await?
         .ok_or(AppError::NotFound)?;
+    crate::features::inbox::read_receipts::on_open(&mut tenant.tx, secrets, id).await?;
     db::conversations::with_labels(&mut tenant.tx, std::slice::from_mut(&mut conversation)).await?;
     let mut messages = db::messages::page(&mut tenant.tx, id, end, MESSAGES_SHOWN + 1).await?;
     let older = if messages.len() as i64 > MESSAGES_SHOWN {

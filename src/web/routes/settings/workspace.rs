@@ -49,6 +49,7 @@ struct SettingsPage {
     time_zones: Vec<String>,
     default_country: String,
     agents_see: AgentsSee,
+    read_receipts: bool,
     days: Vec<DayHours>,
     is_owner: bool,
     /// An owner deleted it: it can be restored until it goes.
@@ -174,6 +175,7 @@ pub(super) async fn render<C: Capability>(
             time_zones: time_zones(),
             default_country: org.default_country.unwrap_or_default(),
             agents_see: org.agents_see,
+            read_receipts: org.read_receipts,
             days: days_from_json(&org.business_hours),
             is_owner: tenant.member.role == Role::Owner,
             deleting: matches!(tenant.member.standing, Standing::Deleting { .. }),
@@ -193,6 +195,8 @@ pub struct SettingsForm {
     time_zone: String,
     default_country: String,
     agents_see: String,
+    /// A checkbox: "on" when ticked, absent otherwise.
+    read_receipts: String,
     #[serde(flatten)]
     week: HashMap<String, String>,
 }
@@ -223,6 +227,7 @@ pub async fn update(
             AgentsSee::All
         }),
     };
+    let read_receipts = form.read_receipts == "on";
     let (hours, days) = parse_hours(&form.week, &mut errors);
     if !errors.is_empty() {
         let retention = RetentionField::saved(db::orgs::retention_days(&mut tenant.tx).await?);
@@ -236,6 +241,7 @@ pub async fn update(
                 time_zones: time_zones(),
                 default_country,
                 agents_see,
+                read_receipts,
                 days,
                 is_owner: tenant.member.role == Role::Owner,
                 deleting: matches!(tenant.member.standing, Standing::Deleting { .. }),
@@ -251,6 +257,7 @@ pub async fn update(
         &hours,
         country,
         agents_see,
+        read_receipts,
     )
     .await?;
     audit::record(
@@ -262,6 +269,7 @@ pub async fn update(
             ("time_zone", &time_zone),
             ("default_country", &default_country),
             ("agents_see", agents_see.as_str()),
+            ("read_receipts", if read_receipts { "on" } else { "off" }),
         ],
     )
     .await?;
