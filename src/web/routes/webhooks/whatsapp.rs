@@ -128,6 +128,11 @@ async fn receive(
         }
     };
     for batch in &delivery.batches {
+        // Skipped rather than refused: a 400 would make Meta send the
+        // delivery again for days, and the good messages with it.
+        for what in &batch.skipped {
+            tracing::warn!(channel = %channel.id, skipped = %what, "malformed part of a delivery skipped");
+        }
         // An app's numbers may share one callback URL: each batch goes to
         // the workspace's channel for its number.
         let target = match batch.phone_number_id.as_deref() {
