@@ -152,3 +152,225 @@ async fn media_requests_name_wacrm_and_the_token_never_leaves_metas_servers() {
         "shown as unavailable"
     );
 }
+
+// ---- Referrals: the ad or product a customer came from ----------------------
+
+/// The conversation a stored message is in.
+async fn conversation_of(app: &TestApp, wamid: &str) -> String {
+    sqlx::query_scalar("select conversation_id::text from messages where provider_message_id = $1")
+        .bind(wamid)
+        .fetch_one(&mut app.admin_conn().await)
+        .await
+        .expect("stored")
+}
+
+fn from_customer(wa_id: &str, message: Value) -> Value {
+    envelope(
+        NUMBER_ID,
+        json!({"contacts": [{"profile": {"name": "Sheena"}, "wa_id": wa_id}], "messages": [message]}),
+    )
+}
+
+#[tokio::test]
+async fn the_ad_or_product_a_customer_came_from_is_kept_on_the_conversation_and_shown_safely() {
+    let (app, owner, sales) = with_number(spawn_app_without_worker().await).await;
+    let mut first = text("wamid.AD1", "Is this still available?");
+    first["referral"] = json!({
+        "source_url": "https://fb.me/2ZulEu42P?a=1&b=\"onmouseover=\"alert(1)",
+        "source_id": "2406", "source_type": "ad",
+        "headline": "<script>alert('ad')</script> Summer sale", "body": "50% off",
+        "media_type": "image", "ctwa_clid": "ARAkLkA8rmlFeiCktEJQ",
+    });
+    // Later messages name another ad and, for the first time, a product.
+    let mut second = text("wamid.AD2", "And this one?");
+    second["referral"] = json!({"source_url": "https://fb.me/other", "headline": "Winter sale", "source_type": "ad"});
+    second["context"] = json!({"from": "15550783881", "id": "wamid.CATALOG",
+        "referred_product": {"catalog_id": "1537", "product_retailer_id": "SKU-<b>42</b>"}});
+    let mut third = text("wamid.AD3", "Or that?");
+    third["context"] = json!({"from": "15550783881", "id": "wamid.CATALOG",
+        "referred_product": {"catalog_id": "1537", "product_retailer_id": "SKU-99"}});
+    assert_eq!(
+        deliver(&app, &sales.id, &delivery_of(json!([first, second]))).await,
+        200
+    );
+    assert_eq!(
+        deliver(&app, &sales.id, &delivery_of(json!([third]))).await,
+        200
+    );
+
+    let conversation = conversation_of(&app, "wamid.AD1").await;
+    assert_eq!(conversation_of(&app, "wamid.AD3").await, conversation);
+    let stored: Value =
+        sqlx::query_scalar("select referral from conversations where id = $1::uuid")
+            .bind(&conversation)
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("referral");
+    assert_eq!(
+        stored["ad"]["source_id"], "2406",
+        "the first ad is kept: {stored}"
+    );
+    assert_eq!(stored["ad"]["ctwa_clid"], "ARAkLkA8rmlFeiCktEJQ");
+    assert_eq!(stored["product"]["product_retailer_id"], "SKU-<b>42</b>");
+
+    let (status, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Came from ad: <a href=\"https://fb.me/2ZulEu42P?a=1&#38;b=&#34;onmouseover=&#34;alert(1)\" target=\"_blank\" rel=\"noopener noreferrer\">&#60;script&#62;alert(&#39;ad&#39;)&#60;/script&#62; Summer sale</a>"), "{}", between(&page, "Came from", "</p>"));
+    assert!(page.contains("Asked about product SKU-&#60;b&#62;42&#60;/b&#62;"));
+    assert!(!page.contains("<script>alert('ad')") && !page.contains("<b>42"));
+    assert!(
+        !page.contains("Winter sale") && !page.contains("SKU-99"),
+        "the first ones stay"
+    );
+
+    // A URL that is not http(s) is never a link; a long headline is cut.
+    let mut hostile = json!({"from": "5511912345678", "id": "wamid.JS", "timestamp": "1764200000",
+        "type": "text", "text": {"body": "hi"}});
+    hostile["referral"] =
+        json!({"source_url": "javascript:alert(document.cookie)", "headline": "X".repeat(5000)});
+    assert_eq!(
+        deliver(&app, &sales.id, &from_customer("5511912345678", hostile)).await,
+        200
+    );
+    let other_conversation = conversation_of(&app, "wamid.JS").await;
+    let (status, page) = owner.page(&format!("/inbox/{other_conversation}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("Came from ad: {}</p>", "X".repeat(300))),
+        "shown as text, cut at 300"
+    );
+    assert!(!page.contains("javascript:") && !page.contains(&"X".repeat(301)));
+    // A conversation without a referral says nothing of one.
+    let mut plain = text("wamid.PLAIN", "hello");
+    plain["from"] = json!("5511912345679");
+    assert_eq!(
+        deliver(&app, &sales.id, &from_customer("5511912345679", plain)).await,
+        200
+    );
+    let (_, page) = owner
+        .page(&format!(
+            "/inbox/{}",
+            conversation_of(&app, "wamid.PLAIN").await
+        ))
+        .await;
+    assert!(!page.contains("Came from ad") && !page.contains("Asked about product"));
+
+    // Another workspace: the conversation is not found, the ad not shown.
+    let other = app.sign_up("Otto", "otto@other.test", "Other").await;
+    let (status, page) = other.page(&format!("/inbox/{conversation}")).await;
+    assert_eq!(status, 404);
+    assert!(!page.contains("Summer sale") && !page.contains("SKU-"));
+}
+
+fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let Some(from) = html.find(start) else {
+        return "(not on the page)";
+    };
+    &html[from..from + html[from..].find(end).unwrap_or(html.len() - from)]
+}
+
+// ---- Button and list replies ------------------------------------------------
+
+#[tokio::test]
+async fn button_and_list_replies_are_the_customers_words_for_the_inbox_and_automations() {
+    let (app, owner, sales) = with_number(spawn_app_without_worker().await).await;
+    let org = app.org_id("Acme").await;
+    let rule = owner
+        .post_form(
+            "/automations",
+            &[
+                ("name", "Sales leads"),
+                ("trigger", "keywords"),
+                ("keywords", "talk to sales"),
+                ("set_priority", "urgent"),
+            ],
+        )
+        .await;
+    assert_eq!(rule.status(), 303);
+    let rule_id: uuid::Uuid = sqlx::query_scalar(
+        "select id from automation_rules where org_id = $1 and name = 'Sales leads'",
+    )
+    .bind(org)
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("rule");
+    let on = owner
+        .post_form(
+            &format!("/automations/{rule_id}/enabled"),
+            &[("enabled", "on")],
+        )
+        .await;
+    assert_eq!(on.status(), 303);
+
+    let reply = |wamid: &str, kind: &str, content: Value| {
+        let mut m = json!({"from": CUSTOMER, "id": wamid, "timestamp": "1764200000", "type": kind,
+            "context": {"from": "15550783881", "id": "wamid.OURMENU"}});
+        m[kind] = content;
+        m
+    };
+    let delivery = delivery_of(json!([
+        reply(
+            "wamid.BTN",
+            "interactive",
+            json!({"type": "button_reply", "button_reply": {"id": "sales-42", "title": "Talk to sales"}})
+        ),
+        reply(
+            "wamid.LIST",
+            "interactive",
+            json!({"type": "list_reply", "list_reply": {"id": "ship_express", "title": "Express", "description": "Next day"}})
+        ),
+        reply(
+            "wamid.TPL",
+            "button",
+            json!({"payload": "STOP_PROMOS", "text": "Stop promotions"})
+        ),
+    ]));
+    assert_eq!(deliver(&app, &sales.id, &delivery).await, 200);
+    let stored: Vec<(String, String)> = messages_on(&app, &sales.id)
+        .await
+        .into_iter()
+        .map(|(kind, body, _)| (kind, body))
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("interactive", "Talk to sales"),
+        ("interactive", "Express"),
+        ("interactive", "Stop promotions"),
+    ]
+    .iter()
+    .map(|(k, b)| ((*k).to_owned(), (*b).to_owned()))
+    .collect();
+    assert_eq!(stored, expected);
+    let (button, list, template, direction): (Value, Value, Value, String) = sqlx::query_as(
+        "select (select raw from messages where provider_message_id = 'wamid.BTN'), \
+                (select raw from messages where provider_message_id = 'wamid.LIST'), \
+                (select raw from messages where provider_message_id = 'wamid.TPL'), \
+                (select direction from messages where provider_message_id = 'wamid.BTN')",
+    )
+    .fetch_one(&mut app.admin_conn().await)
+    .await
+    .expect("raw");
+    assert_eq!(direction, "in", "the customer's message");
+    assert_eq!(button["interactive"]["button_reply"]["id"], "sales-42");
+    assert_eq!(list["interactive"]["list_reply"]["id"], "ship_express");
+    assert_eq!(template["button"]["payload"], "STOP_PROMOS");
+
+    // The rule matching on words saw the button's title.
+    app.run_pending_jobs().await;
+    let conversation = conversation_of(&app, "wamid.BTN").await;
+    let priority: String =
+        sqlx::query_scalar("select priority from conversations where id = $1::uuid")
+            .bind(&conversation)
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("priority");
+    assert_eq!(priority, "urgent");
+    // The conversation shows what was chosen.
+    let (status, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert_eq!(status, 200);
+    for chosen in ["Talk to sales", "Express", "Stop promotions"] {
+        assert!(
+            page.contains(&format!("<p class=\"body\">{chosen}</p>")),
+            "{chosen}"
+        );
+    }
+}

@@ -134,6 +134,9 @@ pub struct InboundMessage {
     /// The provider id of the message this one quotes (`context.id`) or
     /// reacts to (`reaction.message_id`).
     pub reply_to: Option<String>,
+    /// Where the customer came from, for the conversation:
+    /// `{"ad": {...}, "product": {...}}` (see [`referral_of`]).
+    pub referral: Option<Value>,
 }
 
 /// A delivery report for one of our messages.
@@ -460,7 +463,67 @@ fn message_of(message: &Value) -> Result<InboundMessage, &'static str> {
         media,
         raw: keep_raw.then(|| message.clone()),
         reply_to,
+        referral: referral_of(fields),
     })
+}
+
+/// The longest text kept of a referral's field, and of its URLs: the values
+/// are the sender's, shown on the conversation page.
+const MAX_REFERRAL_TEXT: usize = 300;
+const MAX_REFERRAL_URL: usize = 2048;
+
+const AD_FIELDS: [&str; 10] = [
+    "source_url",
+    "source_id",
+    "source_type",
+    "headline",
+    "body",
+    "media_type",
+    "image_url",
+    "video_url",
+    "thumbnail_url",
+    "ctwa_clid",
+];
+const PRODUCT_FIELDS: [&str; 2] = ["catalog_id", "product_retailer_id"];
+
+/// The string fields `keys` of `object`, each cut to its length limit.
+fn capped(object: &Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
+    let mut kept = Map::new();
+    for key in keys {
+        if let Some(text) = object.get(*key).and_then(Value::as_str) {
+            let limit = if key.ends_with("url") {
+                MAX_REFERRAL_URL
+            } else {
+                MAX_REFERRAL_TEXT
+            };
+            kept.insert(
+                (*key).to_owned(),
+                Value::String(text.chars().take(limit).collect()),
+            );
+        }
+    }
+    kept
+}
+
+/// The click-to-WhatsApp ad (`referral`) and the catalogue product
+/// (`context.referred_product`) a message names, capped (protocols-field
+/// 1.5); `None` when it names neither. A part of the wrong shape is left
+/// out: it never makes the message malformed.
+fn referral_of(fields: &Map<String, Value>) -> Option<Value> {
+    let mut referral = Map::new();
+    if let Some(ad) = fields.get("referral").and_then(Value::as_object) {
+        referral.insert("ad".to_owned(), Value::Object(capped(ad, &AD_FIELDS)));
+    }
+    let product = fields
+        .get("context")
+        .and_then(|c| c.get("referred_product"))
+        .and_then(Value::as_object)
+        .map(|p| capped(p, &PRODUCT_FIELDS))
+        .filter(|p| !p.is_empty());
+    if let Some(product) = product {
+        referral.insert("product".to_owned(), Value::Object(product));
+    }
+    (!referral.is_empty()).then_some(Value::Object(referral))
 }
 
 #[cfg(test)]
@@ -575,6 +638,47 @@ mod tests {
             json!({"payload": "p", "text": "Yes please"}),
         ));
         assert_eq!(template_button.body, "Yes please");
+    }
+
+    #[test]
+    fn ad_and_product_referrals_are_kept_capped() {
+        let mut m = message("text", json!({"body": "Is this still available?"}));
+        m["referral"] = json!({
+            "source_url": "https://fb.me/2ZulEu42P", "source_id": "2406", "source_type": "ad",
+            "headline": "H".repeat(5000), "body": "Summer sale", "media_type": "image",
+            "image_url": "https://scontent.xx.fbcdn.net/x.jpg", "ctwa_clid": "ARAkLk",
+            "welcome_message": {"text": "Hi"}, "extra": {"deep": [1, 2]}
+        });
+        m["context"] = json!({"from": "15550783881", "id": "wamid.CATALOG",
+            "referred_product": {"catalog_id": "1537", "product_retailer_id": "SKU-42", "x": 1}});
+        let parsed = one(m);
+        let referral = parsed.referral.expect("a referral");
+        assert_eq!(referral["ad"]["source_url"], "https://fb.me/2ZulEu42P");
+        assert_eq!(referral["ad"]["body"], "Summer sale");
+        assert_eq!(referral["ad"]["ctwa_clid"], "ARAkLk");
+        assert_eq!(
+            referral["ad"]["headline"]
+                .as_str()
+                .map(|h| h.chars().count()),
+            Some(MAX_REFERRAL_TEXT)
+        );
+        assert!(
+            referral["ad"].get("extra").is_none()
+                && referral["ad"].get("welcome_message").is_none()
+        );
+        assert_eq!(
+            referral["product"],
+            json!({"catalog_id": "1537", "product_retailer_id": "SKU-42"})
+        );
+        assert_eq!(parsed.reply_to.as_deref(), Some("wamid.CATALOG"));
+        assert_eq!(parsed.body, "Is this still available?");
+
+        // Neither, or of the wrong shape: nothing, and the message is fine.
+        assert_eq!(one(message("text", json!({"body": "hi"}))).referral, None);
+        let mut odd = message("text", json!({"body": "hi"}));
+        odd["referral"] = json!("an ad");
+        odd["context"] = json!({"referred_product": []});
+        assert_eq!(one(odd).referral, None);
     }
 
     #[test]
