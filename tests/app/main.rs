@@ -61,5 +61,6 @@ mod tls;
 mod two_factor;
 mod waha;
 mod whatsapp;
+mod whatsapp_field;
 mod whatsapp_web;
 mod whatsapp_web_store;

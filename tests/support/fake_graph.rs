@@ -96,6 +96,9 @@ pub struct RecordedRequest {
     pub path_and_query: String,
     /// The `Authorization` header, verbatim.
     pub authorization: Option<String>,
+    /// The `User-Agent` header, verbatim (Meta's media host fails requests
+    /// without one).
+    pub user_agent: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -123,6 +126,8 @@ struct Media {
     token: String,
     bytes: Vec<u8>,
     mime_type: String,
+    /// Where `GET /{media_id}` says the bytes are, when not here.
+    url: Option<String>,
 }
 
 #[derive(Default)]
@@ -239,8 +244,17 @@ impl FakeGraph {
                 token: token.to_owned(),
                 bytes,
                 mime_type: mime_type.to_owned(),
+                url: None,
             },
         );
+    }
+
+    /// Make `GET /{media_id}` of media added with `add_media` answer `url`
+    /// (another server's, say) instead of this fake's own download URL.
+    pub fn serve_media_url(&self, media_id: &str, url: &str) {
+        if let Some(media) = self.shared.lock().media.get_mut(media_id) {
+            media.url = Some(url.to_owned());
+        }
     }
 
     /// Make the next media download (`GET /media-bytes/{id}` with the right
@@ -317,6 +331,11 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let path_and_query = parts
         .uri
         .path_and_query()
@@ -326,6 +345,7 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
         method: parts.method.as_str().to_owned(),
         path_and_query,
         authorization: authorization.clone(),
+        user_agent,
         body: bytes.to_vec(),
     });
 
@@ -514,7 +534,7 @@ fn get_node(
         }
         return axum::Json(json!({
             "messaging_product": "whatsapp",
-            "url": format!("{}/media-bytes/{id}", shared.base),
+            "url": media.url.clone().unwrap_or_else(|| format!("{}/media-bytes/{id}", shared.base)),
             "mime_type": media.mime_type,
             "sha256": hex::encode(Sha256::digest(&media.bytes)),
             "file_size": media.bytes.len().to_string(),
@@ -820,6 +840,7 @@ async fn upload(
             token,
             bytes,
             mime_type,
+            url: None,
         },
     );
     axum::Json(json!({ "id": id })).into_response()

@@ -1,6 +1,10 @@
 //! The Graph API as wacrm calls it: base URL and version from the
 //! configuration (`WHATSAPP_GRAPH_URL`, `WHATSAPP_GRAPH_VERSION`), bearer
-//! token per channel, errors in Graph's envelope turned into words.
+//! token per channel, errors in Graph's envelope turned into words. Every
+//! request names itself ([`USER_AGENT`]): Meta's media host fails requests
+//! without one, and reqwest sends none by default. The token goes only to
+//! Meta: the Graph base URL, and media on `fbsbx.com` or `fbcdn.net`
+//! (protocols-field 1.6); a media URL elsewhere is not fetched.
 
 use std::time::Duration;
 
@@ -16,6 +20,13 @@ pub struct GraphClient {
     /// for media.
     timeout: Duration,
 }
+
+/// What wacrm calls itself on every request to Graph and the media host.
+pub const USER_AGENT: &str = concat!("wacrm/", env!("CARGO_PKG_VERSION"));
+
+/// The domains Meta serves customers' media from (any subdomain): the media
+/// URL changes host, so the domain is checked, not one host.
+const MEDIA_DOMAINS: [&str; 2] = ["fbsbx.com", "fbcdn.net"];
 
 /// The slowest link a media transfer is given time for: a 100 MB video
 /// gets about six and a half minutes more than an API call, so a big file
@@ -38,6 +49,10 @@ pub enum GraphError {
     /// A download larger than wacrm keeps.
     #[error("The file is larger than wacrm keeps.")]
     TooLarge,
+    /// A media URL outside Meta's servers: not fetched, so that the token
+    /// never reaches a third party.
+    #[error("WhatsApp gave a media URL outside Meta's servers ({0}); it was not fetched.")]
+    ForeignHost(String),
     /// No usable answer: whether Graph took the request is unknown.
     #[error("{0}")]
     Transport(String),
@@ -54,7 +69,7 @@ impl GraphError {
         match self {
             GraphError::Transport(_) => true,
             GraphError::Status(status) => *status == 429 || *status >= 500,
-            GraphError::TooLarge => false,
+            GraphError::TooLarge | GraphError::ForeignHost(_) => false,
             GraphError::Api { status, code, .. } => {
                 *status == 429 || *status >= 500 || matches!(code, 130429 | 131056 | 80007 | 1 | 2)
             }
@@ -93,6 +108,7 @@ impl GraphClient {
         // it again is harmless.
         crate::infra::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
             .build()?;
@@ -215,9 +231,28 @@ impl GraphClient {
         self.get_json(self.url(&[media_id])?, token).await
     }
 
-    /// Step two: the bytes, with the same token; refused above `limit`.
-    /// It may take as long as `expected` bytes (else `limit`) take on a
-    /// slow line.
+    /// Whether `url` is Meta's, so the channel's token may go with a request
+    /// to it: the Graph base URL's origin, or HTTPS on a media domain.
+    pub fn token_may_go_to(&self, url: &Url) -> bool {
+        if url.origin() == self.base.origin() {
+            return true;
+        }
+        let Some(host) = url.domain() else {
+            return false;
+        };
+        url.scheme() == "https"
+            && MEDIA_DOMAINS.iter().any(|domain| {
+                host == *domain
+                    || host
+                        .strip_suffix(domain)
+                        .is_some_and(|sub| sub.ends_with('.'))
+            })
+    }
+
+    /// Step two: the bytes, with the same token; refused above `limit`,
+    /// and not fetched at all outside Meta's servers. It may take as long
+    /// as `expected` bytes (else `limit`) take on a slow line. (A redirect
+    /// to another host loses the token: reqwest drops `Authorization`.)
     pub async fn download(
         &self,
         url: &str,
@@ -227,6 +262,14 @@ impl GraphClient {
     ) -> Result<Vec<u8>, GraphError> {
         let url = Url::parse(url)
             .map_err(|_| GraphError::Transport("WhatsApp gave an invalid media URL.".into()))?;
+        if !self.token_may_go_to(&url) {
+            let host = url.host_str().unwrap_or("no host").to_owned();
+            tracing::warn!(
+                host,
+                "media URL outside Meta's servers: not fetched, the token stays here"
+            );
+            return Err(GraphError::ForeignHost(host));
+        }
         let mut response = self
             .http
             .get(url)
@@ -407,6 +450,39 @@ mod tests {
         assert_eq!(client.transfer_timeout(0), Duration::from_secs(15));
         let video = client.transfer_timeout(100 * 1024 * 1024);
         assert!(video > Duration::from_secs(6 * 60) && video < Duration::from_secs(8 * 60));
+    }
+
+    #[test]
+    fn the_token_goes_only_to_graph_and_metas_media_domains() {
+        let client = GraphClient::new(
+            Url::parse("http://127.0.0.1:9/").unwrap(),
+            "v21.0",
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let may = |url: &str| client.token_may_go_to(&Url::parse(url).unwrap());
+        for meta in [
+            "http://127.0.0.1:9/media-bytes/1",
+            "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1&ext=2",
+            "https://fbsbx.com/x",
+            "https://scontent.xx.fbcdn.net/v/t1/1.jpg",
+            "https://LOOKASIDE.FBSBX.COM/x",
+        ] {
+            assert!(may(meta), "{meta}");
+        }
+        for other in [
+            "http://127.0.0.1:10/media-bytes/1",
+            "https://127.0.0.1:9/media-bytes/1",
+            "http://lookaside.fbsbx.com/x",
+            "https://lookaside.fbsbx.com.evil.test/x",
+            "https://evilfbsbx.com/x",
+            "https://fbcdn.net.example/x",
+            "https://example.com/?u=lookaside.fbsbx.com",
+            "ftp://lookaside.fbsbx.com/x",
+        ] {
+            assert!(!may(other), "{other}");
+        }
+        assert!(!GraphError::ForeignHost("x".into()).is_transient());
     }
 
     #[test]

@@ -160,7 +160,10 @@ async fn graph_failed(
         .into());
     }
     let reason = match &e {
-        GraphError::Api { .. } | GraphError::Status(_) | GraphError::TooLarge => e.to_string(),
+        GraphError::Api { .. }
+        | GraphError::Status(_)
+        | GraphError::TooLarge
+        | GraphError::ForeignHost(_) => e.to_string(),
         GraphError::Transport(_) => format!("WhatsApp could not be reached: {e}"),
     };
     give_up(tx, message, &reason).await

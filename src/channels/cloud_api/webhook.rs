@@ -3,6 +3,9 @@
 //! delivery reports of our own messages. Parsing never panics: JSON that is
 //! not a delivery is an error (the handler answers 400), while a message of
 //! a type wacrm does not model becomes `Unknown` with its raw payload kept.
+//! Each message and report is read on its own: a malformed one is skipped
+//! (and said in [`Batch::skipped`]) so that it cannot cost the others, since
+//! Meta would send the whole delivery again and again for one bad element.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -42,19 +45,6 @@ struct Change {
     value: Value,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct MessagesValue {
-    metadata: Option<Metadata>,
-    #[serde(default)]
-    contacts: Vec<Profiled>,
-    #[serde(default)]
-    messages: Vec<Value>,
-    #[serde(default)]
-    statuses: Vec<StatusValue>,
-    #[serde(default)]
-    errors: Vec<ErrorObject>,
-}
-
 #[derive(Debug, Deserialize)]
 struct Metadata {
     phone_number_id: String,
@@ -69,16 +59,6 @@ struct Profiled {
 #[derive(Debug, Deserialize)]
 struct Profile {
     name: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct StatusValue {
-    id: String,
-    status: String,
-    timestamp: Option<String>,
-    biz_opaque_callback_data: Option<String>,
-    #[serde(default)]
-    errors: Vec<ErrorObject>,
 }
 
 /// Meta's error object (in failed statuses and value-level errors).
@@ -128,6 +108,9 @@ pub struct Batch {
     pub statuses: Vec<StatusReport>,
     /// Problems Meta reports about the number or app (logged).
     pub errors: Vec<String>,
+    /// What was skipped as malformed, in words for the log: the element and
+    /// its id when readable, never its content.
+    pub skipped: Vec<String>,
 }
 
 /// A customer's message.
@@ -151,6 +134,9 @@ pub struct InboundMessage {
     /// The provider id of the message this one quotes (`context.id`) or
     /// reacts to (`reaction.message_id`).
     pub reply_to: Option<String>,
+    /// Where the customer came from, for the conversation:
+    /// `{"ad": {...}, "product": {...}}` (see [`referral_of`]).
+    pub referral: Option<Value>,
 }
 
 /// A delivery report for one of our messages.
@@ -165,7 +151,9 @@ pub struct StatusReport {
     pub callback_data: Option<String>,
 }
 
-/// Parses a delivery's raw body (after its signature was checked).
+/// Parses a delivery's raw body (after its signature was checked). Only a
+/// body that is not a delivery at all is an error; a malformed message or
+/// report inside one is skipped and the rest kept.
 pub fn parse(body: &[u8]) -> Result<Delivery, ParseError> {
     let envelope: Envelope = serde_json::from_slice(body)?;
     if envelope.object != "whatsapp_business_account" {
@@ -177,64 +165,161 @@ pub fn parse(body: &[u8]) -> Result<Delivery, ParseError> {
         if change.field != "messages" {
             continue;
         }
-        let value: MessagesValue = serde_json::from_value(change.value)?;
-        let mut batch = Batch {
-            phone_number_id: value.metadata.map(|m| m.phone_number_id),
-            ..Batch::default()
-        };
-        let profile_name = |wa_id: &str| {
-            value
-                .contacts
-                .iter()
-                .find(|c| c.wa_id == wa_id)
-                .and_then(|c| c.profile.as_ref())
-                .and_then(|p| p.name.clone())
-                .filter(|n| !n.trim().is_empty())
-        };
-        for message in &value.messages {
-            let mut parsed = message_of(message)?;
-            parsed.profile_name = profile_name(&parsed.wa_id);
-            batch.messages.push(parsed);
-        }
-        // `played`, `deleted`, `warning`: nothing the model tracks.
-        batch
-            .statuses
-            .extend(value.statuses.into_iter().filter_map(status_of));
-        batch
-            .errors
-            .extend(value.errors.iter().map(ErrorObject::describe));
-        delivery.batches.push(batch);
+        delivery.batches.push(batch_of(change.value));
     }
     Ok(delivery)
 }
 
-fn unix_seconds(value: Option<&str>) -> Option<OffsetDateTime> {
-    let seconds: i64 = value?.trim().parse().ok()?;
-    OffsetDateTime::from_unix_timestamp(seconds).ok()
+/// The longest id quoted in a log line: the id is the sender's text until
+/// it is read.
+const MAX_LOGGED_ID: usize = 128;
+
+/// "message wamid.X: why", the id cut short and reduced to printable ASCII
+/// so that a hostile one cannot forge log lines.
+fn skipped(what: &str, element: &Value, why: &str) -> String {
+    let id: String = element
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_graphic)
+        .take(MAX_LOGGED_ID)
+        .collect();
+    if id.is_empty() {
+        format!("{what} without a readable id: {why}")
+    } else {
+        format!("{what} {id}: {why}")
+    }
 }
 
-fn status_of(status: StatusValue) -> Option<StatusReport> {
-    let status_kind = match status.status.as_str() {
-        "sent" => DeliveryStatus::Sent,
-        "delivered" => DeliveryStatus::Delivered,
-        "read" => DeliveryStatus::Read,
-        "failed" => DeliveryStatus::Failed,
-        _ => return None,
+/// The elements of the list at `key` (none when absent); a value that is
+/// not a list is noted as skipped.
+fn elements(value: &mut Map<String, Value>, key: &str, batch: &mut Batch) -> Vec<Value> {
+    match value.remove(key) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(list)) => list,
+        Some(_) => {
+            batch.skipped.push(format!("{key}: not a list"));
+            Vec::new()
+        }
+    }
+}
+
+/// One change's batch, each element read on its own.
+fn batch_of(value: Value) -> Batch {
+    let mut batch = Batch::default();
+    let Value::Object(mut value) = value else {
+        batch
+            .skipped
+            .push("a change whose value is not an object".to_owned());
+        return batch;
+    };
+    match value.remove("metadata") {
+        None | Some(Value::Null) => {}
+        Some(metadata) => match serde_json::from_value::<Metadata>(metadata) {
+            Ok(metadata) => batch.phone_number_id = Some(metadata.phone_number_id),
+            Err(_) => {
+                // Without its number the change could land on the wrong
+                // channel: none of it is taken.
+                batch
+                    .skipped
+                    .push("a change whose metadata names no number (all of it)".to_owned());
+                return batch;
+            }
+        },
+    }
+    // A contact card that cannot be read only costs its profile name.
+    let contacts: Vec<Profiled> = elements(&mut value, "contacts", &mut batch)
+        .into_iter()
+        .filter_map(|c| serde_json::from_value(c).ok())
+        .collect();
+    let profile_name = |wa_id: &str| {
+        contacts
+            .iter()
+            .find(|c| c.wa_id == wa_id)
+            .and_then(|c| c.profile.as_ref())
+            .and_then(|p| p.name.clone())
+            .filter(|n| !n.trim().is_empty())
+    };
+    for message in elements(&mut value, "messages", &mut batch) {
+        match message_of(&message) {
+            Ok(mut parsed) => {
+                parsed.profile_name = profile_name(&parsed.wa_id);
+                batch.messages.push(parsed);
+            }
+            Err(why) => batch.skipped.push(skipped("message", &message, why)),
+        }
+    }
+    for status in elements(&mut value, "statuses", &mut batch) {
+        match status_of(&status) {
+            Ok(Some(report)) => batch.statuses.push(report),
+            // `played`, `deleted`, `warning`: nothing the model tracks.
+            Ok(None) => {}
+            Err(why) => batch.skipped.push(skipped("status", &status, why)),
+        }
+    }
+    let errors = elements(&mut value, "errors", &mut batch);
+    batch.errors.extend(
+        errors
+            .into_iter()
+            .filter_map(|e| serde_json::from_value::<ErrorObject>(e).ok())
+            .map(|e| e.describe()),
+    );
+    batch
+}
+
+/// Meta's unix seconds (a string; a number is taken too). Absent is fine;
+/// present but unreadable makes the element malformed.
+fn timestamp_at(fields: &Map<String, Value>) -> Result<Option<OffsetDateTime>, &'static str> {
+    let seconds = match fields.get("timestamp") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(_) => None,
+    };
+    seconds
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .map(Some)
+        .ok_or("unreadable timestamp")
+}
+
+fn status_of(status: &Value) -> Result<Option<StatusReport>, &'static str> {
+    let fields = status.as_object().ok_or("not an object")?;
+    let id = fields
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+        .ok_or("no message id")?;
+    let status_kind = match fields.get("status").and_then(Value::as_str) {
+        Some("sent") => DeliveryStatus::Sent,
+        Some("delivered") => DeliveryStatus::Delivered,
+        Some("read") => DeliveryStatus::Read,
+        Some("failed") => DeliveryStatus::Failed,
+        Some(_) => return Ok(None),
+        None => return Err("no status"),
+    };
+    let at = timestamp_at(fields)?;
+    let callback_data = match fields.get("biz_opaque_callback_data") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(data)) => Some(data.clone()),
+        Some(_) => return Err("unreadable callback data"),
     };
     let error = (status_kind == DeliveryStatus::Failed).then(|| {
-        status
-            .errors
-            .first()
-            .map(ErrorObject::describe)
+        fields
+            .get("errors")
+            .and_then(Value::as_array)
+            .and_then(|errors| errors.first())
+            .and_then(|e| serde_json::from_value::<ErrorObject>(e.clone()).ok())
+            .map(|e| e.describe())
             .unwrap_or_else(|| "WhatsApp could not deliver this message.".to_owned())
     });
-    Some(StatusReport {
-        provider_message_id: status.id,
+    Ok(Some(StatusReport {
+        provider_message_id: id.to_owned(),
         status: status_kind,
         error,
-        at: unix_seconds(status.timestamp.as_deref()),
-        callback_data: status.biz_opaque_callback_data,
-    })
+        at,
+        callback_data,
+    }))
 }
 
 fn text_at<'a>(object: Option<&'a Map<String, Value>>, key: &str) -> &'a str {
@@ -244,23 +329,25 @@ fn text_at<'a>(object: Option<&'a Map<String, Value>>, key: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-fn message_of(message: &Value) -> Result<InboundMessage, ParseError> {
-    let fields = message
-        .as_object()
-        .ok_or_else(|| shape("message is not an object"))?;
+/// One customer message, or why it is malformed (never its content).
+fn message_of(message: &Value) -> Result<InboundMessage, &'static str> {
+    let fields = message.as_object().ok_or("not an object")?;
     let field = |key: &str| fields.get(key).and_then(Value::as_str);
-    let id = field("id")
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| shape("message without an id"))?;
+    let id = field("id").filter(|id| !id.is_empty()).ok_or("no id")?;
     let wa_id = field("from")
         .filter(|from| !from.is_empty())
-        .ok_or_else(|| shape("message without a sender"))?;
+        .ok_or("no sender")?;
+    let sent_at = timestamp_at(fields)?;
     let type_name = field("type").unwrap_or("unknown");
     let content = fields.get(type_name).and_then(Value::as_object);
     let (kind, body, media, keep_raw) = match type_name {
         "text" => (
             MessageKind::Text,
-            text_at(content, "body").to_owned(),
+            content
+                .and_then(|c| c.get("body"))
+                .and_then(Value::as_str)
+                .ok_or("text without a body")?
+                .to_owned(),
             None,
             false,
         ),
@@ -370,13 +457,73 @@ fn message_of(message: &Value) -> Result<InboundMessage, ParseError> {
         id: id.to_owned(),
         wa_id: wa_id.to_owned(),
         profile_name: None,
-        sent_at: unix_seconds(field("timestamp")),
+        sent_at,
         kind,
         body,
         media,
         raw: keep_raw.then(|| message.clone()),
         reply_to,
+        referral: referral_of(fields),
     })
+}
+
+/// The longest text kept of a referral's field, and of its URLs: the values
+/// are the sender's, shown on the conversation page.
+const MAX_REFERRAL_TEXT: usize = 300;
+const MAX_REFERRAL_URL: usize = 2048;
+
+const AD_FIELDS: [&str; 10] = [
+    "source_url",
+    "source_id",
+    "source_type",
+    "headline",
+    "body",
+    "media_type",
+    "image_url",
+    "video_url",
+    "thumbnail_url",
+    "ctwa_clid",
+];
+const PRODUCT_FIELDS: [&str; 2] = ["catalog_id", "product_retailer_id"];
+
+/// The string fields `keys` of `object`, each cut to its length limit.
+fn capped(object: &Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
+    let mut kept = Map::new();
+    for key in keys {
+        if let Some(text) = object.get(*key).and_then(Value::as_str) {
+            let limit = if key.ends_with("url") {
+                MAX_REFERRAL_URL
+            } else {
+                MAX_REFERRAL_TEXT
+            };
+            kept.insert(
+                (*key).to_owned(),
+                Value::String(text.chars().take(limit).collect()),
+            );
+        }
+    }
+    kept
+}
+
+/// The click-to-WhatsApp ad (`referral`) and the catalogue product
+/// (`context.referred_product`) a message names, capped (protocols-field
+/// 1.5); `None` when it names neither. A part of the wrong shape is left
+/// out: it never makes the message malformed.
+fn referral_of(fields: &Map<String, Value>) -> Option<Value> {
+    let mut referral = Map::new();
+    if let Some(ad) = fields.get("referral").and_then(Value::as_object) {
+        referral.insert("ad".to_owned(), Value::Object(capped(ad, &AD_FIELDS)));
+    }
+    let product = fields
+        .get("context")
+        .and_then(|c| c.get("referred_product"))
+        .and_then(Value::as_object)
+        .map(|p| capped(p, &PRODUCT_FIELDS))
+        .filter(|p| !p.is_empty());
+    if let Some(product) = product {
+        referral.insert("product".to_owned(), Value::Object(product));
+    }
+    (!referral.is_empty()).then_some(Value::Object(referral))
 }
 
 #[cfg(test)]
@@ -491,6 +638,47 @@ mod tests {
             json!({"payload": "p", "text": "Yes please"}),
         ));
         assert_eq!(template_button.body, "Yes please");
+    }
+
+    #[test]
+    fn ad_and_product_referrals_are_kept_capped() {
+        let mut m = message("text", json!({"body": "Is this still available?"}));
+        m["referral"] = json!({
+            "source_url": "https://fb.me/2ZulEu42P", "source_id": "2406", "source_type": "ad",
+            "headline": "H".repeat(5000), "body": "Summer sale", "media_type": "image",
+            "image_url": "https://scontent.xx.fbcdn.net/x.jpg", "ctwa_clid": "ARAkLk",
+            "welcome_message": {"text": "Hi"}, "extra": {"deep": [1, 2]}
+        });
+        m["context"] = json!({"from": "15550783881", "id": "wamid.CATALOG",
+            "referred_product": {"catalog_id": "1537", "product_retailer_id": "SKU-42", "x": 1}});
+        let parsed = one(m);
+        let referral = parsed.referral.expect("a referral");
+        assert_eq!(referral["ad"]["source_url"], "https://fb.me/2ZulEu42P");
+        assert_eq!(referral["ad"]["body"], "Summer sale");
+        assert_eq!(referral["ad"]["ctwa_clid"], "ARAkLk");
+        assert_eq!(
+            referral["ad"]["headline"]
+                .as_str()
+                .map(|h| h.chars().count()),
+            Some(MAX_REFERRAL_TEXT)
+        );
+        assert!(
+            referral["ad"].get("extra").is_none()
+                && referral["ad"].get("welcome_message").is_none()
+        );
+        assert_eq!(
+            referral["product"],
+            json!({"catalog_id": "1537", "product_retailer_id": "SKU-42"})
+        );
+        assert_eq!(parsed.reply_to.as_deref(), Some("wamid.CATALOG"));
+        assert_eq!(parsed.body, "Is this still available?");
+
+        // Neither, or of the wrong shape: nothing, and the message is fine.
+        assert_eq!(one(message("text", json!({"body": "hi"}))).referral, None);
+        let mut odd = message("text", json!({"body": "hi"}));
+        odd["referral"] = json!("an ad");
+        odd["context"] = json!({"referred_product": []});
+        assert_eq!(one(odd).referral, None);
     }
 
     #[test]
@@ -623,15 +811,78 @@ mod tests {
     }
 
     #[test]
+    fn a_malformed_message_or_status_is_skipped_and_the_rest_kept() {
+        let good = |id: &str| message("text", json!({"body": format!("hello {id}")}));
+        let mut first = good("1");
+        first["id"] = json!("wamid.1");
+        let mut last = good("3");
+        last["id"] = json!("wamid.3");
+        let mut no_body = message("text", json!({"preview_url": false}));
+        no_body["id"] = json!("wamid.NOBODY");
+        let mut bad_time = good("2");
+        bad_time["id"] = json!("wamid.TIME");
+        bad_time["timestamp"] = json!({});
+        let secret = "the customer's private words";
+        let mut no_sender = message("text", json!({"body": secret}));
+        no_sender["from"] = json!(null);
+        let parsed = parse(&delivery(
+            json!([first, no_body, 42, bad_time, no_sender, last]),
+            json!([
+                {"id": "wamid.S1", "status": "read", "timestamp": "1750857384"},
+                {"status": "read"},
+                {"id": "wamid.S2", "status": "sent", "timestamp": [1]},
+                {"id": "wamid.S3", "status": "delivered", "timestamp": 1750857390},
+            ]),
+        ))
+        .expect("a delivery");
+        let batch = &parsed.batches[0];
+        let ids: Vec<&str> = batch.messages.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["wamid.1", "wamid.3"]);
+        assert_eq!(batch.messages[1].body, "hello 3");
+        assert_eq!(
+            batch.messages[1].profile_name.as_deref(),
+            Some("Sheena Nelson")
+        );
+        let reports: Vec<&str> = batch
+            .statuses
+            .iter()
+            .map(|s| s.provider_message_id.as_str())
+            .collect();
+        assert_eq!(reports, ["wamid.S1", "wamid.S3"]);
+        assert_eq!(batch.skipped.len(), 6, "{:?}", batch.skipped);
+        let said = batch.skipped.join("\n");
+        for id in ["wamid.NOBODY", "wamid.TIME", "wamid.S2"] {
+            assert!(said.contains(id), "{said}");
+        }
+        assert!(!said.contains(secret), "never the content: {said}");
+
+        // A hostile id is cut short and cannot start a log line of its own.
+        let mut forged = message("text", json!({}));
+        forged["id"] = json!(format!("x\nFAKE LOG LINE{}", "y".repeat(500)));
+        let parsed = parse(&delivery(json!([forged]), json!([]))).expect("a delivery");
+        let said = &parsed.batches[0].skipped[0];
+        assert!(!said.contains('\n') && said.len() < 200, "{said}");
+
+        // Unreadable contacts only cost the name; an unreadable number
+        // costs its change (it could land on another channel).
+        let mut body: Value =
+            serde_json::from_slice(&delivery(json!([good("4")]), json!([]))).expect("json");
+        body["entry"][0]["changes"][0]["value"]["contacts"] = json!([{"profile": 1}]);
+        let parsed = parse(body.to_string().as_bytes()).expect("a delivery");
+        assert_eq!(parsed.batches[0].messages[0].profile_name, None);
+        body["entry"][0]["changes"][0]["value"]["metadata"] = json!({"phone_number_id": 7});
+        let parsed = parse(body.to_string().as_bytes()).expect("a delivery");
+        assert!(parsed.batches[0].messages.is_empty());
+        assert_eq!(parsed.batches[0].skipped.len(), 1);
+    }
+
+    #[test]
     fn what_is_not_a_delivery_is_an_error_never_a_panic() {
         for body in [
             &b"not json"[..],
             b"",
             b"[]",
             br#"{"object": "page", "entry": []}"#,
-            br#"{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"messages": [{"type": "text"}]}}]}]}"#,
-            br#"{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"messages": [42]}}]}]}"#,
-            br#"{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"statuses": [{"status": "read"}]}}]}]}"#,
             br#"{"object": "whatsapp_business_account", "entry": "x"}"#,
         ] {
             assert!(parse(body).is_err(), "{}", String::from_utf8_lossy(body));

@@ -25,6 +25,7 @@ pub mod cloud_channels;
 pub mod companies;
 pub mod contact_batches;
 pub mod contacts;
+pub mod conversation_referrals;
 pub mod conversations;
 pub mod deals;
 pub mod exports;

@@ -167,6 +167,8 @@ pub struct Selected {
     pub ai_on: bool,
     /// What the bot did here, if anything (handed over and why).
     pub bot_note: Option<String>,
+    /// The ad or product the customer came from (Cloud API).
+    pub referral: Option<crate::infra::db::conversation_referrals::Referral>,
     /// The automation rules that ran here, newest first.
     pub automation_runs: Vec<crate::infra::db::automation::Run>,
     /// "Send later" and the messages scheduled here.
@@ -487,6 +489,7 @@ pub async fn load_selected(
         .to_owned();
     let ai_on = db::ai::settings(&mut tenant.tx).await?.enabled;
     let bot_note = bot_note(&mut tenant.tx, conversation.id).await?;
+    let referral = db::conversation_referrals::of(&mut tenant.tx, conversation.id).await?;
     let automation_runs = db::automation::runs_of(&mut tenant.tx, conversation.id, 5).await?;
     let scheduled = crate::web::routes::scheduled::composer_part(
         &mut tenant.tx,
@@ -500,6 +503,7 @@ pub async fn load_selected(
         automation_runs,
         ai_on,
         bot_note,
+        referral,
         replying_to,
         window_closed,
         templates,

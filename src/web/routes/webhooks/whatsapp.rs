@@ -128,6 +128,11 @@ async fn receive(
         }
     };
     for batch in &delivery.batches {
+        // Skipped rather than refused: a 400 would make Meta send the
+        // delivery again for days, and the good messages with it.
+        for what in &batch.skipped {
+            tracing::warn!(channel = %channel.id, skipped = %what, "malformed part of a delivery skipped");
+        }
         // An app's numbers may share one callback URL: each batch goes to
         // the workspace's channel for its number.
         let target = match batch.phone_number_id.as_deref() {
@@ -179,11 +184,20 @@ async fn store_batch(
     }
     let outcomes = ingest::ingest_all(tx, secrets, &shared, &arrivals).await?;
     for (message, outcome) in sources.iter().zip(outcomes) {
-        if let Ingested::Stored { message_id, .. } = outcome
-            && message.kind.has_media()
-            && message.media.is_some()
-        {
+        let Ingested::Stored {
+            message_id,
+            conversation_id,
+        } = outcome
+        else {
+            continue;
+        };
+        if message.kind.has_media() && message.media.is_some() {
             media::queue_fetch(tx, secrets, message_id).await?;
+        }
+        // The ad or product the customer came from stays on the
+        // conversation (the first one; in order, so the earlier message's).
+        if let Some(referral) = &message.referral {
+            db::conversation_referrals::keep(tx, conversation_id, referral).await?;
         }
     }
     let mut reports: Vec<&webhook::StatusReport> = batch.statuses.iter().collect();
