@@ -254,7 +254,8 @@ impl FakeWaha {
     pub fn customer_file(&self, from: &str, id: &str, url: &str, mime_type: &str) -> Value {
         let mut payload = self.customer_payload(from, id, "");
         payload["hasMedia"] = json!(true);
-        payload["media"] = json!({"url": url, "mimetype": mime_type, "filename": null, "error": null});
+        payload["media"] =
+            json!({"url": url, "mimetype": mime_type, "filename": null, "error": null});
         payload
     }
 
@@ -384,9 +385,11 @@ fn engine_data(engine: Engine, phone: &str, id: &str, from_me: bool) -> Value {
     match engine {
         Engine::Webjs => json!({"notifyName": if from_me { "" } else { "Customer" },
                                 "id": {"fromMe": from_me, "remote": format!("{phone}@c.us"), "id": id}}),
-        Engine::Noweb => json!({"key": {"remoteJid": format!("{phone}@s.whatsapp.net"), "fromMe": from_me, "id": id},
+        Engine::Noweb => {
+            json!({"key": {"remoteJid": format!("{phone}@s.whatsapp.net"), "fromMe": from_me, "id": id},
                                 "pushName": if from_me { "" } else { "Customer" },
-                                "messageTimestamp": now(), "message": {"conversation": ""}}),
+                                "messageTimestamp": now(), "message": {"conversation": ""}})
+        }
         Engine::Gows => json!({"Info": {"Chat": format!("{phone}@s.whatsapp.net"),
                                         "Sender": format!("{phone}@s.whatsapp.net"),
                                         "IsFromMe": from_me, "ID": id,
@@ -692,23 +695,26 @@ fn respond(shared: &Shared, method: &Method, path: &str, query: &str, body: &Val
                 .find_map(|p| p.strip_prefix("filter.timestamp.gte="))
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
-            // Newest first, as WAHA lists them; NOWEB and GOWS file a
-            // message to a customer under their @lid chat too.
+            // Newest first, as WAHA lists them. NOWEB and GOWS file a
+            // message sent to `<phone>@c.us` under the customer's @lid chat
+            // (the split thread of WAHA issues #1309, #1627): listed across
+            // all chats it shows under both, the @c.us chat alone has none.
             let mut listed = vec![];
             for sent in inner.sent.iter().rev() {
                 let Some(bare) = sent.id.as_deref() else {
                     continue;
                 };
                 let to = sent.body["chatId"].as_str().unwrap_or_default();
-                if sent.at < since || !(all || to == *chat) {
-                    continue;
-                }
                 let phone = to.split('@').next().unwrap_or_default();
-                let mut chats = vec![to.to_owned()];
-                if all {
-                    chats.push(lid_of(phone));
-                }
-                for filed in chats {
+                let filed_under = match (engine, all) {
+                    (Engine::Webjs, _) => vec![to.to_owned()],
+                    (_, true) => vec![lid_of(phone), to.to_owned()],
+                    (_, false) => vec![lid_of(phone)],
+                };
+                for filed in filed_under {
+                    if sent.at < since || !(all || filed == *chat) {
+                        continue;
+                    }
                     listed.push(json!({
                         "id": format!("true_{filed}_{bare}"),
                         "timestamp": sent.at,
