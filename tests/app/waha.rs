@@ -650,7 +650,7 @@ async fn another_workspace_cannot_see_change_or_feed_a_waha_phone() {
             .await;
         assert_eq!(status, 404, "{path}");
     }
-    for path in ["unlink", "relink"] {
+    for path in ["unlink", "relink", "new-code", "reconnect"] {
         let response = other
             .post_form(
                 &format!("/settings/linked-devices/{channel}/{path}"),
@@ -1047,6 +1047,19 @@ async fn a_pairing_code_is_asked_for_once_per_link_attempt() {
     }
     assert_eq!(waha.session("default").expect("session").codes, 1);
     assert_eq!(calls_to(&waha, "default/auth/request-code"), 1);
+
+    // The owner asks for a new one: it replaces the first, and stays.
+    let (_, fragment) = owner.page(&format!("{page_path}/status")).await;
+    assert!(fragment.contains("Get a new code"), "{fragment}");
+    let response = owner.post_form(&format!("{page_path}/new-code"), &[]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(waha.set_status("default", "SCAN_QR_CODE", None).await, 200);
+    let (_, fragment) = owner.page(&format!("{page_path}/status")).await;
+    assert!(
+        fragment.contains("WZYE-0002") && !fragment.contains(fake_waha::PAIR_CODE),
+        "{fragment}"
+    );
+    assert_eq!(waha.session("default").expect("session").codes, 2);
 }
 
 #[tokio::test]
@@ -1075,13 +1088,21 @@ async fn a_stopped_or_failed_waha_session_is_a_lost_connection_not_a_logout() {
     assert_eq!(waha.set_status("default", "FAILED", None).await, 200);
     assert_eq!(waha.session("default").expect("session").restarts, 1);
     assert_eq!(web_status().await, "disconnected");
+    // The owner's retry restarts it again.
+    let (_, fragment) = owner.page(&format!("{page_path}/status")).await;
+    assert!(fragment.contains("Reconnect now"), "{fragment}");
+    let response = owner
+        .post_form(&format!("{page_path}/reconnect"), &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(waha.session("default").expect("session").restarts, 2);
     // Back: linked again.
     assert_eq!(waha.set_status("default", "WORKING", None).await, 200);
     assert_eq!(web_status().await, "linked");
     // STOPPED (the server restarted, or someone stopped it): the same.
     assert_eq!(waha.set_status("default", "STOPPED", None).await, 200);
     assert_eq!(web_status().await, "disconnected");
-    assert_eq!(waha.session("default").expect("session").restarts, 2);
+    assert_eq!(waha.session("default").expect("session").restarts, 3);
     assert_eq!(waha.set_status("default", "WORKING", None).await, 200);
     assert_eq!(web_status().await, "linked");
     app.run_pending_jobs().await;

@@ -19,6 +19,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// How long WhatsApp keeps a pairing code valid.
+pub const PAIR_CODE_VALID: std::time::Duration = std::time::Duration::from_secs(180);
+
 /// Sealing purposes of a bridge's keys.
 pub const API_KEY_PURPOSE: &str = "waha-api-key";
 pub const WEBHOOK_KEY_PURPOSE: &str = "waha-webhook-key";

@@ -30,9 +30,6 @@ const MAX_DELIVERY_BYTES: usize = 1024 * 1024;
 /// for minutes, so anything a day old is a replay.
 const MAX_AGE: time::Duration = time::Duration::days(1);
 
-/// How long WhatsApp keeps a pairing code valid.
-const PAIR_CODE_VALID: std::time::Duration = std::time::Duration::from_secs(180);
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/webhooks/waha/{channel_id}", post(deliver))
@@ -174,7 +171,7 @@ async fn status_events(
                 match waha.request_code(phone).await {
                     Ok(code) => vec![SessionEvent::PairCode {
                         code,
-                        valid_for: PAIR_CODE_VALID,
+                        valid_for: crate::channels::waha::PAIR_CODE_VALID,
                     }],
                     Err(e) => {
                         tracing::warn!(channel = %bridge.channel_id, error = %e, "WAHA gave no pairing code");
