@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::fake_waha::{self, FakeWaha};
+use crate::support::fake_waha::{self, Engine, FakeWaha};
 use crate::support::*;
 
 const API_KEY: &str = "waha-api-key-1";
@@ -650,7 +650,7 @@ async fn another_workspace_cannot_see_change_or_feed_a_waha_phone() {
             .await;
         assert_eq!(status, 404, "{path}");
     }
-    for path in ["unlink", "relink"] {
+    for path in ["unlink", "relink", "new-code", "reconnect"] {
         let response = other
             .post_form(
                 &format!("/settings/linked-devices/{channel}/{path}"),
@@ -945,4 +945,427 @@ async fn a_bridge_on_a_private_address_is_refused_at_call_time_once_private_netw
         requests_before,
         "the WAHA server was not called"
     );
+}
+
+/// The conversation of the customer's first message (`AAAA0001`).
+async fn conversation_of(app: &TestApp, waha: &FakeWaha) -> String {
+    let payload = waha.customer_payload(CUSTOMER, "AAAA0001", "Do you ship?");
+    assert_eq!(waha.deliver("default", "message", payload).await, 200);
+    scalar(
+        app,
+        "select conversation_id::text from messages where provider_message_id = 'AAAA0001'",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn linking_an_existing_waha_session_keeps_the_operators_config() {
+    let waha = FakeWaha::start_engine(API_KEY, Engine::Noweb).await;
+    let foreign = "https://ops.example/waha-events";
+    waha.preset(
+        "default",
+        "WORKING",
+        json!({
+            "proxy": {"server": "proxy.internal:3128", "username": "ops"},
+            "noweb": {"store": {"enabled": true, "fullSync": false}, "markOnline": false},
+            "metadata": {"team": "ops"},
+            "webhooks": [{"url": foreign, "events": ["message", "session.status"]}],
+        }),
+    );
+    let app = app_for_waha().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let response = connect(&owner, &waha, API_KEY, "").await;
+    assert_eq!(response.status(), 303);
+    let page_path = location(&response);
+
+    let kept = |when: &str| {
+        let session = waha.session("default").expect("session");
+        let config = &session.config;
+        assert_eq!(config["proxy"]["server"], "proxy.internal:3128", "{when}");
+        assert_eq!(config["noweb"]["store"]["enabled"], true, "{when}");
+        assert_eq!(config["noweb"]["markOnline"], false, "{when}");
+        assert_eq!(config["metadata"]["team"], "ops", "{when}");
+        let hooks = session.webhooks();
+        assert!(
+            hooks.iter().any(|h| h["url"] == foreign),
+            "{when}: {hooks:?}"
+        );
+        let ours = hooks
+            .iter()
+            .filter(|h| {
+                h["url"]
+                    .as_str()
+                    .is_some_and(|u| u.contains("/webhooks/waha/"))
+            })
+            .count();
+        assert_eq!(ours, 1, "{when}: {hooks:?}");
+        assert_eq!(hooks.len(), 2, "{when}");
+    };
+    kept("set up");
+    assert!(
+        waha.requests()
+            .iter()
+            .any(|(m, p)| m == "GET" && p == "/api/sessions/default"),
+        "the config read before it is replaced"
+    );
+
+    // Linked, logged out on the phone, linked again: updated again.
+    assert_eq!(waha.set_status("default", "SCAN_QR_CODE", None).await, 200);
+    assert_eq!(
+        waha.set_status("default", "WORKING", Some(("16505550199", "Acme Shop")))
+            .await,
+        200
+    );
+    assert_eq!(waha.set_status("default", "SCAN_QR_CODE", None).await, 200);
+    let response = owner
+        .post_form(&format!("{page_path}/relink"), &[("phone", "")])
+        .await;
+    assert_eq!(response.status(), 303);
+    let puts = waha
+        .requests()
+        .iter()
+        .filter(|(m, p)| m == "PUT" && p == "/api/sessions/default")
+        .count();
+    assert_eq!(puts, 2);
+    kept("linked again");
+}
+
+#[tokio::test]
+async fn a_pairing_code_is_asked_for_once_per_link_attempt() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let response = connect(&owner, &waha, API_KEY, "+1 650 555 0199").await;
+    assert_eq!(response.status(), 303);
+    let page_path = location(&response);
+    // WAHA reports SCAN_QR_CODE again each time its QR code rotates; the
+    // owner is typing the first code meanwhile.
+    for _ in 0..3 {
+        assert_eq!(waha.set_status("default", "SCAN_QR_CODE", None).await, 200);
+        let (_, fragment) = owner.page(&format!("{page_path}/status")).await;
+        assert!(fragment.contains(fake_waha::PAIR_CODE), "{fragment}");
+    }
+    assert_eq!(waha.session("default").expect("session").codes, 1);
+    assert_eq!(calls_to(&waha, "default/auth/request-code"), 1);
+
+    // The owner asks for a new one: it replaces the first, and stays.
+    let (_, fragment) = owner.page(&format!("{page_path}/status")).await;
+    assert!(fragment.contains("Get a new code"), "{fragment}");
+    let response = owner.post_form(&format!("{page_path}/new-code"), &[]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(waha.set_status("default", "SCAN_QR_CODE", None).await, 200);
+    let (_, fragment) = owner.page(&format!("{page_path}/status")).await;
+    assert!(
+        fragment.contains("WZYE-0002") && !fragment.contains(fake_waha::PAIR_CODE),
+        "{fragment}"
+    );
+    assert_eq!(waha.session("default").expect("session").codes, 2);
+}
+
+#[tokio::test]
+async fn a_stopped_or_failed_waha_session_is_a_lost_connection_not_a_logout() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha_on_demand().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let channel = linked(&app, &owner, &waha).await;
+    let page_path = format!("/settings/linked-devices/{channel}");
+    let web_status = || async {
+        scalar::<String>(
+            &app,
+            &format!("select status from whatsapp_web_sessions where channel_id = '{channel}'"),
+        )
+        .await
+    };
+
+    // FAILED: reconnecting (WAHA restarts the session), nobody mailed.
+    assert_eq!(waha.set_status("default", "FAILED", None).await, 200);
+    assert_eq!(web_status().await, "disconnected");
+    let (_, fragment) = owner.page(&format!("{page_path}/status")).await;
+    assert!(fragment.contains("Connection lost"), "{fragment}");
+    assert_eq!(waha.session("default").expect("session").restarts, 1);
+    // Failing again while it starts is not restarted in a loop.
+    assert_eq!(waha.set_status("default", "STARTING", None).await, 200);
+    assert_eq!(waha.set_status("default", "FAILED", None).await, 200);
+    assert_eq!(waha.session("default").expect("session").restarts, 1);
+    assert_eq!(web_status().await, "disconnected");
+    // The owner's retry restarts it again.
+    let (_, fragment) = owner.page(&format!("{page_path}/status")).await;
+    assert!(fragment.contains("Reconnect now"), "{fragment}");
+    let response = owner
+        .post_form(&format!("{page_path}/reconnect"), &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(waha.session("default").expect("session").restarts, 2);
+    // Back: linked again.
+    assert_eq!(waha.set_status("default", "WORKING", None).await, 200);
+    assert_eq!(web_status().await, "linked");
+    // STOPPED (the server restarted, or someone stopped it): the same.
+    assert_eq!(waha.set_status("default", "STOPPED", None).await, 200);
+    assert_eq!(web_status().await, "disconnected");
+    assert_eq!(waha.session("default").expect("session").restarts, 3);
+    assert_eq!(waha.set_status("default", "WORKING", None).await, 200);
+    assert_eq!(web_status().await, "linked");
+    app.run_pending_jobs().await;
+    assert!(
+        !app.smtp
+            .mails()
+            .iter()
+            .any(|m| m.data.contains("logged out")),
+        "no logout mail for a lost connection"
+    );
+
+    // A real logout (WAHA waits for a new scan): told, and mailed.
+    assert_eq!(waha.set_status("default", "SCAN_QR_CODE", None).await, 200);
+    assert_eq!(web_status().await, "logged_out");
+    app.mail_to("owner@acme.test", "removed wacrm from its linked devices")
+        .await;
+}
+
+#[tokio::test]
+async fn files_announced_on_wahas_default_base_come_from_the_bridge_and_other_hosts_are_never_called()
+ {
+    let waha = FakeWaha::start(API_KEY).await;
+    // Another server on another port: an address a delivery could name.
+    let elsewhere = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha_on_demand().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, &waha).await;
+
+    let bytes = b"%PDF-1.7\n% a price list\n";
+    let announced = waha.add_file("BBBB0001.pdf", "application/pdf", bytes);
+    assert!(announced.starts_with(fake_waha::WAHA_DEFAULT_BASE));
+    let on_other_host = announced.replace(fake_waha::WAHA_DEFAULT_BASE, &elsewhere.base_url());
+    let off_files = format!("{}/api/sessions", elsewhere.base_url());
+    for (id, url) in [
+        ("BBBB0001", announced.as_str()),
+        ("BBBB0002", on_other_host.as_str()),
+        ("BBBB0003", off_files.as_str()),
+    ] {
+        let payload = waha.customer_file(CUSTOMER, id, url, "application/pdf");
+        assert_eq!(waha.deliver("default", "message", payload).await, 200);
+    }
+    app.run_pending_jobs().await;
+    for id in ["BBBB0001", "BBBB0002"] {
+        let media: Value = scalar(
+            &app,
+            &format!("select media from messages where provider_message_id = '{id}'"),
+        )
+        .await;
+        let url = media["url"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id}: {media}"));
+        let served = owner.get(url).await;
+        assert_eq!(served.bytes().await.expect("bytes").as_ref(), bytes, "{id}");
+    }
+    let media: Value = scalar(
+        &app,
+        "select media from messages where provider_message_id = 'BBBB0003'",
+    )
+    .await;
+    assert!(media.get("url").is_none(), "not fetched: {media}");
+    assert!(
+        elsewhere.requests().is_empty(),
+        "{:?}",
+        elsewhere.requests()
+    );
+}
+
+#[tokio::test]
+async fn ogg_opus_goes_as_a_voice_note_and_other_audio_is_converted_by_waha() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha_on_demand().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, &waha).await;
+    let conversation = conversation_of(&app, &waha).await;
+
+    // An OGG page whose first packet is Opus's header.
+    let mut opus = b"OggS\0\x02".to_vec();
+    opus.extend([0u8; 20]);
+    opus.extend([1, 19]);
+    opus.extend_from_slice(b"OpusHead\x01\x01\x38\x01\x80\xbb\0\0\0\0\0");
+    opus.extend([0u8; 64]);
+    let mp3 = b"ID3\x04\0\0\0\0\0\x0a\xff\xfb\x90\x64\0\0\0\0\0\0\0\0\0\0";
+    for (name, mime, bytes) in [
+        ("voice.ogg", "audio/ogg", opus.as_slice()),
+        ("song.mp3", "audio/mpeg", mp3.as_slice()),
+    ] {
+        let response = owner
+            .attach(&conversation, (name, mime, bytes), "", None)
+            .await;
+        assert_eq!(response.status(), 303, "{name}");
+        app.run_pending_jobs().await;
+    }
+    let sent = waha.sent();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent[0].endpoint, "sendVoice");
+    assert_eq!(sent[0].body.get("convert"), None, "already Opus");
+    assert_eq!(sent[1].endpoint, "sendVoice");
+    assert_eq!(sent[1].body["convert"], true, "WAHA converts it");
+}
+
+/// Sends "Yes" on `waha` whose answer is lost, then runs the retry; the
+/// app and conversation.
+async fn a_lost_answer_on(waha: &FakeWaha) -> TestApp {
+    let app = spawn_app_without_worker_with(|config| {
+        waha_config(config);
+        // WAHA's answers come after 3 s: lost.
+        config.whatsapp_timeout_secs = 1;
+    })
+    .await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, waha).await;
+    let conversation = conversation_of(&app, waha).await;
+    waha.stall_sends(1);
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Yes")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    app.run_pending_jobs().await;
+    assert_eq!(calls_to(waha, "sendText"), 1);
+    assert_ne!(status_of(&app, "Yes").await, "sent", "the answer was lost");
+    app.make_jobs_due().await;
+    app.run_pending_jobs().await;
+    app
+}
+
+#[tokio::test]
+async fn a_lost_send_is_found_across_the_customers_chats_on_noweb_and_gows() {
+    for engine in [Engine::Gows, Engine::Noweb] {
+        let waha = FakeWaha::start_engine(API_KEY, engine).await;
+        if engine == Engine::Noweb {
+            waha.preset(
+                "default",
+                "STOPPED",
+                json!({"noweb": {"store": {"enabled": true, "fullSync": false}}}),
+            );
+        }
+        let app = a_lost_answer_on(&waha).await;
+        // Filed under the customer's @lid chat (and listed twice across
+        // chats): found once, by its bare id, and not sent again.
+        assert_eq!(status_of(&app, "Yes").await, "sent", "{engine:?}");
+        assert_eq!(calls_to(&waha, "sendText"), 1, "{engine:?}: not sent again");
+        let recorded: String = scalar(
+            &app,
+            "select provider_message_id from messages where body = 'Yes'",
+        )
+        .await;
+        assert_eq!(Some(recorded), waha.sent()[0].id, "{engine:?}");
+        assert!(
+            waha.requests()
+                .iter()
+                .any(|(m, p)| m == "GET" && p == "/api/default/chats/all/messages"),
+            "{engine:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_lost_send_on_noweb_without_a_store_stays_unknown_and_is_not_sent_again() {
+    let waha = FakeWaha::start_engine(API_KEY, Engine::Noweb).await;
+    let app = a_lost_answer_on(&waha).await;
+    assert_ne!(status_of(&app, "Yes").await, "sent");
+    assert_eq!(calls_to(&waha, "sendText"), 1, "not sent again");
+    let error: String = scalar(
+        &app,
+        "select coalesce(last_error, '') from jobs where last_error is not null order by id desc limit 1",
+    )
+    .await;
+    assert!(error.contains("cannot tell"), "{error}");
+    // Nothing asked of a store that is not there.
+    assert!(
+        !waha.requests().iter().any(|(_, p)| p.contains("/chats/")),
+        "{:?}",
+        waha.requests()
+    );
+}
+
+#[tokio::test]
+async fn each_engines_messages_files_replies_and_statuses_go_through() {
+    for engine in Engine::ALL {
+        let waha = FakeWaha::start_engine(API_KEY, engine).await;
+        let app = app_for_waha_on_demand().await;
+        let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+        let channel = linked(&app, &owner, &waha).await;
+
+        // A text, with the name from the engine's own data.
+        let conversation = conversation_of(&app, &waha).await;
+        let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+        assert!(
+            page.contains("Do you ship?") && page.contains("Customer"),
+            "{engine:?}"
+        );
+
+        // A file, announced on WAHA's default base.
+        let bytes = b"%PDF-1.7\n% specs\n";
+        let url = waha.add_file("FILE0001.pdf", "application/pdf", bytes);
+        let payload = waha.customer_file(CUSTOMER, "FILE0001", &url, "application/pdf");
+        assert_eq!(waha.deliver("default", "message", payload).await, 200);
+        app.run_pending_jobs().await;
+        let media: Value = scalar(
+            &app,
+            "select media from messages where provider_message_id = 'FILE0001'",
+        )
+        .await;
+        assert!(media.get("url").is_some(), "{engine:?}: {media}");
+
+        // A reaction, its time a float on NOWEB and GOWS.
+        let reaction = waha.customer_reaction(
+            CUSTOMER,
+            "REAC0001",
+            "👍",
+            &format!("false_{CUSTOMER}@c.us_AAAA0001"),
+        );
+        assert_eq!(
+            waha.deliver("default", "message.reaction", reaction).await,
+            200
+        );
+        assert_eq!(
+            app.count("select count(*) from messages where provider_message_id = 'REAC0001'")
+                .await,
+            1,
+            "{engine:?}"
+        );
+
+        // A reply, recorded under the engine's id; its ack moves it on.
+        let response = owner
+            .post_form(
+                &format!("/inbox/{conversation}/messages"),
+                &[("text", "Yes, worldwide.")],
+            )
+            .await;
+        assert_eq!(response.status(), 303);
+        app.run_pending_jobs().await;
+        assert_eq!(
+            status_of(&app, "Yes, worldwide.").await,
+            "sent",
+            "{engine:?}"
+        );
+        let bare = waha.sent()[0].id.clone().expect("an id");
+        let recorded: String = scalar(
+            &app,
+            "select provider_message_id from messages where body = 'Yes, worldwide.'",
+        )
+        .await;
+        assert_eq!(recorded, bare, "{engine:?}");
+        let ack = json!({"id": format!("true_{CUSTOMER}@c.us_{bare}"), "fromMe": true,
+                         "to": format!("{CUSTOMER}@c.us"), "ack": 2, "ackName": "DEVICE"});
+        assert_eq!(waha.deliver("default", "message.ack", ack).await, 200);
+        assert_eq!(
+            status_of(&app, "Yes, worldwide.").await,
+            "delivered",
+            "{engine:?}"
+        );
+
+        // Statuses: a failure is a lost connection, WORKING links again.
+        assert_eq!(waha.set_status("default", "FAILED", None).await, 200);
+        let status: String = scalar(
+            &app,
+            &format!("select status from whatsapp_web_sessions where channel_id = '{channel}'"),
+        )
+        .await;
+        assert_eq!(status, "disconnected", "{engine:?}");
+    }
 }

@@ -1,12 +1,21 @@
 //! A local fake of a WAHA server (devlikeapro/waha, "WhatsApp HTTP API")
-//! for integration tests: its session API (create, 422 when the name
-//! exists, full-replace update, start, logout, info), the raw QR and
-//! pairing code, sending text, files and reactions (answers in the WEBJS
-//! engine's shape, `id._serialized`), files served under `/api/files` with
-//! the API key, and webhook deliveries signed as WAHA signs them
-//! (`X-Webhook-Hmac`: hex HMAC-SHA512 of the raw body with the session's
-//! `hmac.key`). Every request needs `X-Api-Key`. Wire facts:
-//! `/work/shared/design/protocols.md` 5.2.
+//! for integration tests, running one engine (WEBJS, NOWEB or GOWS) with
+//! that engine's documented shapes: its session API (create, 422 when the
+//! name exists, full-replace update that keeps nothing not sent, start,
+//! restart, stop, logout, info with `engine.engine` and the whole config),
+//! the raw QR and pairing code (a new code on every request, as WhatsApp
+//! does), sending text, files and reactions (answered in the engine's
+//! shape: WEBJS `id._serialized`, NOWEB Baileys' `key.id`, GOWS a plain
+//! `id`), message listings (NOWEB only with `config.noweb.store.enabled`,
+//! otherwise WAHA's 400; `chats/all` on NOWEB and GOWS, where a message to
+//! a customer is filed under their `@lid` chat too), files served under
+//! `/api/files` with the API key but announced under WAHA's default
+//! `WAHA_BASE_URL` (http://localhost:3000, not where the fake listens, as
+//! behind Docker), customers' messages with the engine's ids and `_data`,
+//! and webhook deliveries signed as WAHA signs them (`X-Webhook-Hmac`: hex
+//! HMAC-SHA512 of the raw body with the webhook's `hmac.key`). Every
+//! request needs `X-Api-Key`. Wire facts: `/work/shared/design/protocols.md`
+//! 5.2 and protocols-field.md 7.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -20,17 +29,79 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
+/// The engine a fake WAHA runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Webjs,
+    Noweb,
+    Gows,
+}
+
+impl Engine {
+    pub const ALL: [Engine; 3] = [Engine::Webjs, Engine::Noweb, Engine::Gows];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Webjs => "WEBJS",
+            Engine::Noweb => "NOWEB",
+            Engine::Gows => "GOWS",
+        }
+    }
+
+    /// A message id as the engine makes them (`n` keeps them apart).
+    pub fn message_id(self, n: u64) -> String {
+        match self {
+            Engine::Webjs => format!("3EB0{n:016X}"),
+            // Baileys.
+            Engine::Noweb => format!("BAE5{n:012X}"),
+            // whatsmeow.
+            Engine::Gows => format!("3EB0{n:018X}"),
+        }
+    }
+}
+
+/// WAHA's base for `media.url` when `WAHA_BASE_URL` is not set.
+pub const WAHA_DEFAULT_BASE: &str = "http://localhost:3000";
+
+/// The `@lid` a customer's chat is also filed under on NOWEB and GOWS.
+pub fn lid_of(phone: &str) -> String {
+    format!("9{phone}@lid")
+}
+
 /// One session as WAHA keeps it.
 #[derive(Debug, Clone, Default)]
 pub struct Session {
     pub status: String,
-    /// The config's first webhook: its URL and HMAC key.
+    /// The whole config, as last created or replaced.
+    pub config: Value,
+    /// wacrm's webhook in the config (the one to a `/webhooks/waha/`
+    /// address, else the first): its URL, HMAC key and events.
     pub webhook_url: Option<String>,
     pub hmac_key: Option<String>,
     pub events: Vec<String>,
     /// Our number once linked (`<digits>@c.us`) and name.
     pub me: Option<(String, String)>,
     pub logouts: usize,
+    pub restarts: usize,
+    /// Pairing codes given.
+    pub codes: usize,
+}
+
+impl Session {
+    /// The config's webhooks.
+    pub fn webhooks(&self) -> Vec<Value> {
+        self.config
+            .get("webhooks")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Whether it keeps a message store (NOWEB only with one configured).
+    fn has_store(&self, engine: Engine) -> bool {
+        engine != Engine::Noweb
+            || self.config.pointer("/noweb/store/enabled") == Some(&Value::Bool(true))
+    }
 }
 
 /// One send the app made.
@@ -63,6 +134,7 @@ struct Inner {
 struct Shared {
     api_key: String,
     base: Arc<str>,
+    engine: Engine,
     inner: Arc<Mutex<Inner>>,
 }
 
@@ -86,16 +158,22 @@ impl Drop for FakeWaha {
 
 /// The QR code's raw text the fake shows while waiting for a scan.
 pub const QR_VALUE: &str = "2@fakeRef,fakeNoisePub==,fakeIdentityPub==,fakeAdvSecret==";
-/// The pairing code it gives.
+/// The first pairing code it gives (each later request gets another).
 pub const PAIR_CODE: &str = "WZYE-H1YY";
 
 impl FakeWaha {
-    /// Serves on 127.0.0.1 with this API key.
+    /// Serves on 127.0.0.1 with this API key, running WEBJS.
     pub async fn start(api_key: &str) -> FakeWaha {
+        FakeWaha::start_engine(api_key, Engine::Webjs).await
+    }
+
+    /// Serves on 127.0.0.1 with this API key, running `engine`.
+    pub async fn start_engine(api_key: &str, engine: Engine) -> FakeWaha {
         let (listener, base) = super::local_server::bind("fake WAHA").await;
         let shared = Shared {
             api_key: api_key.to_owned(),
             base: base.into(),
+            engine,
             inner: Arc::default(),
         };
         let app = Router::new()
@@ -115,8 +193,22 @@ impl FakeWaha {
         self.shared.base.to_string()
     }
 
+    pub fn engine(&self) -> Engine {
+        self.shared.engine
+    }
+
     pub fn session(&self, name: &str) -> Option<Session> {
         self.shared.lock().sessions.get(name).cloned()
+    }
+
+    /// A session the operator made before wacrm came, with `config`.
+    pub fn preset(&self, name: &str, status: &str, config: Value) {
+        let mut session = Session {
+            status: status.to_owned(),
+            ..Session::default()
+        };
+        apply_config(&mut session, &json!({ "config": config }));
+        self.shared.lock().sessions.insert(name.to_owned(), session);
     }
 
     pub fn sent(&self) -> Vec<Sent> {
@@ -139,13 +231,45 @@ impl FakeWaha {
         self.shared.lock().stall_sends = n;
     }
 
-    /// A file the fake received, served at the returned URL.
+    /// A file the fake received, served under `/api/files/default/`; the
+    /// URL WAHA announces for it, on its default base (not where the fake
+    /// listens: WAHA_BASE_URL unset, as behind Docker).
     pub fn add_file(&self, name: &str, mime_type: &str, bytes: &[u8]) -> String {
         self.shared
             .lock()
             .files
             .insert(name.to_owned(), (mime_type.to_owned(), bytes.to_vec()));
-        format!("{}/api/files/default/{name}", self.shared.base)
+        format!("{WAHA_DEFAULT_BASE}/api/files/default/{name}")
+    }
+
+    /// A customer's text as this engine delivers it in a `message` event.
+    pub fn customer_payload(&self, from: &str, id: &str, text: &str) -> Value {
+        let mut payload = customer_message(from, id, text);
+        payload["_data"] = engine_data(self.shared.engine, from, id, false);
+        payload
+    }
+
+    /// A customer's file as this engine delivers it (`url` as WAHA gives
+    /// it, see [`FakeWaha::add_file`]).
+    pub fn customer_file(&self, from: &str, id: &str, url: &str, mime_type: &str) -> Value {
+        let mut payload = self.customer_payload(from, id, "");
+        payload["hasMedia"] = json!(true);
+        payload["media"] =
+            json!({"url": url, "mimetype": mime_type, "filename": null, "error": null});
+        payload
+    }
+
+    /// A customer's reaction as this engine delivers it: NOWEB and GOWS
+    /// give its time with a fraction.
+    pub fn customer_reaction(&self, from: &str, id: &str, emoji: &str, to: &str) -> Value {
+        let timestamp = match self.shared.engine {
+            Engine::Webjs => json!(now()),
+            Engine::Noweb | Engine::Gows => json!(now() as f64 + 0.123),
+        };
+        json!({"id": format!("false_{from}@c.us_{id}"), "from": format!("{from}@c.us"),
+               "fromMe": false, "timestamp": timestamp, "source": "app",
+               "reaction": {"text": emoji, "messageId": to},
+               "_data": engine_data(self.shared.engine, from, id, false)})
     }
 
     /// The body WAHA would post for `event` of `session`.
@@ -164,8 +288,8 @@ impl FakeWaha {
             "metadata": {},
             "me": me,
             "payload": payload,
-            "engine": "WEBJS",
-            "environment": {"version": "2026.11.1", "engine": "WEBJS", "tier": "PLUS"},
+            "engine": self.shared.engine.name(),
+            "environment": {"version": "2026.11.1", "engine": self.shared.engine.name(), "tier": "PLUS"},
         })
         .to_string()
         .into_bytes()
@@ -255,6 +379,26 @@ pub fn customer_message(from: &str, id: &str, text: &str) -> Value {
     })
 }
 
+/// The engine's raw message (`_data`) for message `id` in the chat with
+/// `phone`.
+fn engine_data(engine: Engine, phone: &str, id: &str, from_me: bool) -> Value {
+    match engine {
+        Engine::Webjs => json!({"notifyName": if from_me { "" } else { "Customer" },
+                                "id": {"fromMe": from_me, "remote": format!("{phone}@c.us"), "id": id}}),
+        Engine::Noweb => {
+            json!({"key": {"remoteJid": format!("{phone}@s.whatsapp.net"), "fromMe": from_me, "id": id},
+                                "pushName": if from_me { "" } else { "Customer" },
+                                "messageTimestamp": now(), "message": {"conversation": ""}})
+        }
+        Engine::Gows => json!({"Info": {"Chat": format!("{phone}@s.whatsapp.net"),
+                                        "Sender": format!("{phone}@s.whatsapp.net"),
+                                        "IsFromMe": from_me, "ID": id,
+                                        "PushName": if from_me { "" } else { "Customer" },
+                                        "Timestamp": "2026-12-07T12:00:00Z"},
+                               "Message": {"conversation": ""}}),
+    }
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -272,19 +416,29 @@ fn error(status: StatusCode, message: &str) -> Response {
     )
 }
 
-fn session_info(name: &str, s: &Session) -> Value {
+fn session_info(engine: Engine, name: &str, s: &Session) -> Value {
     json!({
         "name": name,
         "status": s.status,
         "me": s.me.as_ref().map(|(id, push)| json!({"id": id, "pushName": push})),
-        "engine": {"engine": "WEBJS"},
-        "config": {"webhooks": [{"url": s.webhook_url, "events": s.events}]},
+        "engine": {"engine": engine.name()},
+        "config": s.config,
     })
 }
 
-/// Reads `config.webhooks[0]` into the session.
+/// Takes `body.config` as the session's whole config (WAHA keeps nothing
+/// of the one it replaces) and reads wacrm's webhook from it.
 fn apply_config(session: &mut Session, body: &Value) {
-    let hook = body.pointer("/config/webhooks/0");
+    session.config = body.get("config").cloned().unwrap_or(Value::Null);
+    let hooks = session.webhooks();
+    let hook = hooks
+        .iter()
+        .find(|h| {
+            h.get("url")
+                .and_then(Value::as_str)
+                .is_some_and(|u| u.contains("/webhooks/waha/"))
+        })
+        .or_else(|| hooks.first());
     session.webhook_url = hook
         .and_then(|h| h.get("url"))
         .and_then(Value::as_str)
@@ -371,18 +525,22 @@ fn respond(shared: &Shared, method: &Method, path: &str, query: &str, body: &Val
                 ..Session::default()
             };
             apply_config(&mut session, body);
-            let info = session_info(name, &session);
+            let info = session_info(shared.engine, name, &session);
             inner.sessions.insert(name.to_owned(), session);
             json_response(StatusCode::CREATED, info)
         }
         (&Method::GET, ["api", "sessions", name]) => match inner.sessions.get(*name) {
-            Some(s) => json_response(StatusCode::OK, session_info(name, s)),
+            Some(s) => json_response(StatusCode::OK, session_info(shared.engine, name, s)),
             None => error(StatusCode::NOT_FOUND, "Session not found"),
         },
         (&Method::PUT, ["api", "sessions", name]) => match inner.sessions.get_mut(*name) {
             Some(s) => {
                 apply_config(s, body);
-                json_response(StatusCode::OK, session_info(name, s))
+                // A running session is stopped and started with it.
+                if s.status != "STOPPED" {
+                    s.status = "STARTING".into();
+                }
+                json_response(StatusCode::OK, session_info(shared.engine, name, s))
             }
             None => error(StatusCode::NOT_FOUND, "Session not found"),
         },
@@ -391,7 +549,11 @@ fn respond(shared: &Shared, method: &Method, path: &str, query: &str, body: &Val
                 return error(StatusCode::NOT_FOUND, "Session not found");
             };
             match *action {
-                "start" | "restart" => s.status = "STARTING".into(),
+                "start" => s.status = "STARTING".into(),
+                "restart" => {
+                    s.restarts += 1;
+                    s.status = "STARTING".into();
+                }
                 "stop" => s.status = "STOPPED".into(),
                 "logout" => {
                     s.logouts += 1;
@@ -400,7 +562,7 @@ fn respond(shared: &Shared, method: &Method, path: &str, query: &str, body: &Val
                 }
                 _ => return error(StatusCode::NOT_FOUND, "Cannot POST"),
             }
-            json_response(StatusCode::CREATED, session_info(name, s))
+            json_response(StatusCode::CREATED, session_info(shared.engine, name, s))
         }
         (&Method::GET, ["api", name, "auth", "qr"]) => {
             let Some(s) = inner.sessions.get(*name) else {
@@ -423,7 +585,7 @@ fn respond(shared: &Shared, method: &Method, path: &str, query: &str, body: &Val
             }
         }
         (&Method::POST, ["api", name, "auth", "request-code"]) => {
-            let Some(s) = inner.sessions.get(*name) else {
+            let Some(s) = inner.sessions.get_mut(*name) else {
                 return error(StatusCode::NOT_FOUND, "Session not found");
             };
             if s.status != "SCAN_QR_CODE" {
@@ -439,7 +601,13 @@ fn respond(shared: &Shared, method: &Method, path: &str, query: &str, body: &Val
             if phone.is_empty() || !phone.bytes().all(|b| b.is_ascii_digit()) {
                 return error(StatusCode::BAD_REQUEST, "phoneNumber must be digits");
             }
-            json_response(StatusCode::CREATED, json!({"code": PAIR_CODE}))
+            // Each request makes WhatsApp drop the code before.
+            s.codes += 1;
+            let code = match s.codes {
+                1 => PAIR_CODE.to_owned(),
+                n => format!("WZYE-{n:04}"),
+            };
+            json_response(StatusCode::CREATED, json!({"code": code}))
         }
         (&Method::POST, ["api", endpoint])
             if matches!(
@@ -482,40 +650,83 @@ fn respond(shared: &Shared, method: &Method, path: &str, query: &str, body: &Val
                 return error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
             }
             inner.next_id += 1;
-            let bare = format!("3EB0{:016X}", inner.next_id);
+            let engine = shared.engine;
+            let bare = engine.message_id(inner.next_id);
             inner.sent.push(Sent {
                 endpoint: (*endpoint).to_owned(),
                 body: body.clone(),
                 id: Some(bare.clone()),
                 at: now(),
             });
-            json_response(
-                StatusCode::CREATED,
-                json!({"id": {"fromMe": true, "remote": chat, "id": bare,
-                              "_serialized": format!("true_{chat}_{bare}")},
-                       "ack": 0, "body": body.get("text"), "fromMe": true}),
-            )
+            let phone = chat.split('@').next().unwrap_or_default();
+            // Each engine answers with its own message object.
+            let answer = match engine {
+                Engine::Webjs => json!({"id": {"fromMe": true, "remote": chat, "id": bare,
+                                               "_serialized": format!("true_{chat}_{bare}")},
+                                        "ack": 0, "body": body.get("text"), "fromMe": true}),
+                Engine::Noweb => json!({"key": {"remoteJid": format!("{phone}@s.whatsapp.net"),
+                                                "fromMe": true, "id": bare},
+                                        "message": {"extendedTextMessage": {"text": body.get("text")}},
+                                        "messageTimestamp": now().to_string(), "status": "PENDING"}),
+                Engine::Gows => json!({"id": format!("true_{chat}_{bare}"), "timestamp": now(),
+                                       "fromMe": true, "to": chat, "body": body.get("text"),
+                                       "_data": engine_data(engine, phone, &bare, true)}),
+            };
+            json_response(StatusCode::CREATED, answer)
         }
         (&Method::GET, ["api", session, "chats", chat, "messages"]) => {
-            if !inner.sessions.contains_key(*session) {
+            let Some(s) = inner.sessions.get(*session) else {
                 return error(StatusCode::NOT_FOUND, "Session not found");
+            };
+            let engine = shared.engine;
+            if !s.has_store(engine) {
+                // WAHA's NowebInMemoryStore, word for word.
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "Enable NOWEB store \"config.noweb.store.enabled=True\" and \"config.noweb.store.full_sync=True\" when starting a new session. Read more: https://waha.devlike.pro/docs/engines/noweb#store",
+                );
             }
-            // Newest first, as WAHA lists them.
-            let listed: Vec<Value> = inner
-                .sent
-                .iter()
-                .rev()
-                .filter(|s| s.body["chatId"] == *chat && s.id.is_some())
-                .map(|s| {
-                    json!({
-                        "id": format!("true_{chat}_{}", s.id.as_deref().unwrap_or_default()),
-                        "timestamp": s.at,
+            let all = *chat == "all";
+            if all && engine == Engine::Webjs {
+                return error(StatusCode::BAD_REQUEST, "chatId 'all' is not supported");
+            }
+            let since: i64 = query
+                .split('&')
+                .find_map(|p| p.strip_prefix("filter.timestamp.gte="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            // Newest first, as WAHA lists them. NOWEB and GOWS file a
+            // message sent to `<phone>@c.us` under the customer's @lid chat
+            // (the split thread of WAHA issues #1309, #1627): listed across
+            // all chats it shows under both, the @c.us chat alone has none.
+            let mut listed = vec![];
+            for sent in inner.sent.iter().rev() {
+                let Some(bare) = sent.id.as_deref() else {
+                    continue;
+                };
+                let to = sent.body["chatId"].as_str().unwrap_or_default();
+                let phone = to.split('@').next().unwrap_or_default();
+                let filed_under = match (engine, all) {
+                    (Engine::Webjs, _) => vec![to.to_owned()],
+                    (_, true) => vec![lid_of(phone), to.to_owned()],
+                    (_, false) => vec![lid_of(phone)],
+                };
+                for filed in filed_under {
+                    if sent.at < since || !(all || filed == *chat) {
+                        continue;
+                    }
+                    listed.push(json!({
+                        "id": format!("true_{filed}_{bare}"),
+                        "timestamp": sent.at,
+                        "from": "16505550199@c.us",
+                        "to": filed,
                         "fromMe": true,
-                        "body": s.body.get("text").or_else(|| s.body.get("caption")).cloned().unwrap_or(json!("")),
-                        "hasMedia": s.endpoint != "sendText",
-                    })
-                })
-                .collect();
+                        "body": sent.body.get("text").or_else(|| sent.body.get("caption")).cloned().unwrap_or(json!("")),
+                        "hasMedia": sent.endpoint != "sendText",
+                        "_data": engine_data(engine, phone, bare, true),
+                    }));
+                }
+            }
             json_response(StatusCode::OK, Value::Array(listed))
         }
         (&Method::PUT, ["api", "reaction"]) => {

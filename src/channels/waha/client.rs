@@ -129,25 +129,34 @@ impl WahaSession<'_> {
         serde_json::from_str(&text).map_err(|e| WahaError::Answer(e.to_string()))
     }
 
-    /// Creates the session with our webhook and starts it; one that exists
-    /// (WAHA: 422) gets our webhook (a full replace, which restarts it) and
-    /// is started.
+    /// Creates the session with our webhook and starts it. One that exists
+    /// (WAHA: 422) gets our webhook merged into its config and is started:
+    /// WAHA's `PUT /api/sessions/{name}` replaces the whole config (there
+    /// is no PATCH), so the config is read first and the operator's proxy,
+    /// engine settings (NOWEB's store, GOWS's storage) and other webhooks
+    /// are sent back as they were; only our own webhook (by its URL) is
+    /// replaced. [S: devlikeapro/waha-docs content/docs/how-to/sessions/index.md
+    /// "Update session"; /work/shared/design/protocols-field.md 7]
     pub async fn set_up(&self, webhook: &Webhook<'_>) -> Result<(), WahaError> {
-        let config = json!({
-            "webhooks": [{
-                "url": webhook.url,
-                "events": EVENTS,
-                "hmac": { "key": webhook.hmac_key },
-                "retries": { "delaySeconds": 2, "attempts": 15, "policy": "constant" },
-            }],
+        let ours = our_webhook(webhook);
+        let create = json!({
+            "name": self.name,
+            "start": true,
+            "config": merge_webhook(Value::Null, ours.clone(), webhook.url),
         });
-        let create = json!({ "name": self.name, "start": true, "config": config });
         match self
             .call(Method::POST, &["api", "sessions"], &[], Some(&create))
             .await
         {
             Err(WahaError::Status { status: 422, .. }) => {
-                let update = json!({ "name": self.name, "config": config });
+                let info = self
+                    .call(Method::GET, &["api", "sessions", &self.name], &[], None)
+                    .await?;
+                let current = info.get("config").cloned().unwrap_or(Value::Null);
+                let update = json!({
+                    "name": self.name,
+                    "config": merge_webhook(current, ours, webhook.url),
+                });
                 self.call(
                     Method::PUT,
                     &["api", "sessions", &self.name],
@@ -159,6 +168,19 @@ impl WahaSession<'_> {
             }
             other => other.map(drop),
         }
+    }
+
+    /// Restarts the session (WAHA's advice for one that FAILED: it reloads
+    /// the stored link, or asks for a new scan if that is gone).
+    pub async fn restart(&self) -> Result<(), WahaError> {
+        self.call(
+            Method::POST,
+            &["api", "sessions", &self.name, "restart"],
+            &[],
+            None,
+        )
+        .await
+        .map(drop)
     }
 
     /// Starts the session (already started is fine).
@@ -270,12 +292,7 @@ impl WahaSession<'_> {
         file: &OutgoingFile<'_>,
         reply_to: Option<&str>,
     ) -> Result<String, WahaError> {
-        let endpoint = match file.mime_type.split('/').next() {
-            Some("image") => "sendImage",
-            Some("video") => "sendVideo",
-            Some("audio") => "sendVoice",
-            _ => "sendFile",
-        };
+        let (endpoint, convert) = file_endpoint(file.mime_type, file.bytes);
         let mut body = json!({
             "session": self.name,
             "chatId": chat_id,
@@ -285,6 +302,9 @@ impl WahaSession<'_> {
                 "data": base64::engine::general_purpose::STANDARD.encode(file.bytes),
             },
         });
+        if convert {
+            body["convert"] = json!(true);
+        }
         if let Some(caption) = file.caption.filter(|c| !c.trim().is_empty()) {
             body["caption"] = json!(caption);
         }
@@ -297,45 +317,71 @@ impl WahaSession<'_> {
         sent_id(&sent)
     }
 
-    /// Our recent messages in `chat_id` (WAHA's newest first): bare id,
-    /// unix time, text or caption, whether it carries a file.
-    pub async fn recent_sent(
+    /// The session's engine and whether it keeps a message store, from
+    /// `GET /api/sessions/{name}` (`engine.engine`; NOWEB's
+    /// `config.noweb.store.enabled`, off unless the session was created
+    /// with it).
+    pub async fn engine(&self) -> Result<WahaEngine, WahaError> {
+        let info = self
+            .call(Method::GET, &["api", "sessions", &self.name], &[], None)
+            .await?;
+        Ok(WahaEngine::of(&info))
+    }
+
+    /// Our messages to the customer with number `phone` (digits) sent at
+    /// or after `since` (unix seconds), as WAHA's store has them, each once
+    /// (by its bare id); `Ok(None)` when this engine cannot tell (NOWEB
+    /// without a store answers such a question with an error).
+    /// NOWEB and GOWS are asked across all chats (`chats/all`), since one
+    /// message may be filed under the customer's `@lid` chat as well as
+    /// (or instead of) `@c.us`; the others in the customer's chat.
+    /// [S: devlikeapro/waha-docs content/docs/how-to/chats/index.md "Get
+    /// messages" (`chatId=all` on GOWS and NOWEB), chats/features.md
+    /// (NOWEB needs its store); /work/shared/design/protocols-field.md 7]
+    pub async fn sent_since(
         &self,
-        chat_id: &str,
-    ) -> Result<Vec<(String, i64, String, bool)>, WahaError> {
+        phone: &str,
+        since: i64,
+    ) -> Result<Option<Vec<SentMessage>>, WahaError> {
+        let engine = self.engine().await?;
+        if !engine.has_store() {
+            return Ok(None);
+        }
+        let chat_id = format!("{phone}@c.us");
+        let chat = if engine.lists_all_chats() {
+            "all"
+        } else {
+            chat_id.as_str()
+        };
+        let since = since.to_string();
         let answer = self
             .call(
                 Method::GET,
-                &["api", &self.name, "chats", chat_id, "messages"],
+                &["api", &self.name, "chats", chat, "messages"],
                 &[
-                    ("limit", "50"),
+                    ("limit", "100"),
                     ("downloadMedia", "false"),
                     ("filter.fromMe", "true"),
+                    ("filter.timestamp.gte", &since),
                 ],
                 None,
             )
-            .await?;
+            .await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            // WAHA refused the question (a store that is off, a chat it
+            // does not know): no answer about the send either way.
+            Err(WahaError::Status { status, .. }) if (400..500).contains(&status) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
         let messages = answer
             .as_array()
             .ok_or_else(|| WahaError::Answer("no list of messages".into()))?;
-        Ok(messages
-            .iter()
-            .filter(|m| m.get("fromMe").and_then(Value::as_bool) == Some(true))
-            .filter_map(|m| {
-                let id = m.get("id").and_then(Value::as_str)?;
-                Some((
-                    super::bare_id(id).to_owned(),
-                    m.get("timestamp")
-                        .and_then(Value::as_i64)
-                        .unwrap_or_default(),
-                    m.get("body")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
-                    m.get("hasMedia").and_then(Value::as_bool) == Some(true),
-                ))
-            })
-            .collect())
+        // Listed from the customer's own chat, each is to them.
+        let across = engine.lists_all_chats().then_some(phone);
+        Ok(Some(sent_to(messages, across)))
     }
 
     /// Reacts to the message with WAHA's full id `message_id` (an empty
@@ -355,13 +401,7 @@ impl WahaSession<'_> {
         limit: usize,
         timeout: Duration,
     ) -> Result<(Vec<u8>, Option<String>), WahaError> {
-        let url = Url::parse(url).map_err(|e| WahaError::Answer(e.to_string()))?;
-        // The key goes only to the bridge's own server.
-        if url.origin() != self.base_url.origin() {
-            return Err(WahaError::Answer(
-                "the file is not on this WAHA server".into(),
-            ));
-        }
+        let url = file_url(&self.base_url, url).map_err(WahaError::Answer)?;
         let mut response = self
             .http
             .request(Method::GET, url)
@@ -396,6 +436,179 @@ impl WahaSession<'_> {
         }
         Ok((bytes, mime_type))
     }
+}
+
+/// Where to fetch a received file WAHA names `given`. WAHA writes its own
+/// `WAHA_BASE_URL` into `media.url` (by default http://localhost:3000,
+/// wrong for anyone but WAHA itself behind Docker or a proxy), so a file
+/// under `/api/files/` is fetched from the bridge's own address with the
+/// same path and query. Any other address off the bridge's server is
+/// refused: the API key goes to that server only, and wacrm fetches no
+/// address a delivery makes up. [S: devlikeapro/waha-docs
+/// content/docs/how-to/config/index.md ("WAHA_BASE_URL - will be used to
+/// construct the media.url field"), how-to/receive-messages/index.md]
+fn file_url(base: &Url, given: &str) -> Result<Url, String> {
+    let url = Url::parse(given).map_err(|e| format!("the file's address: {e}"))?;
+    if url.origin() == base.origin() {
+        return Ok(url);
+    }
+    if !url.path().starts_with("/api/files/") {
+        return Err("the file is not on this WAHA server".into());
+    }
+    // The bridge's address may carry a path of its own (a proxy's prefix).
+    let mut rewritten = base.clone();
+    let prefix = base.path().trim_end_matches('/');
+    rewritten.set_path(&format!("{prefix}{}", url.path()));
+    rewritten.set_query(url.query());
+    rewritten.set_fragment(None);
+    Ok(rewritten)
+}
+
+/// A WAHA engine, as far as wacrm cares. [S: devlikeapro/waha-docs
+/// content/docs/how-to/engines/index.md]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WahaEngine {
+    /// WEBJS or WPP (a browser): the chat's history is WhatsApp Web's.
+    Browser,
+    /// NOWEB (Baileys); whether its store is on.
+    Noweb {
+        store: bool,
+    },
+    Gows,
+    /// Not said (an older WAHA): treated as a browser engine.
+    Unknown,
+}
+
+impl WahaEngine {
+    /// From a session's info (`GET /api/sessions/{name}`).
+    fn of(info: &Value) -> WahaEngine {
+        let name = info
+            .pointer("/engine/engine")
+            .or_else(|| info.get("engine"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match name.to_ascii_uppercase().as_str() {
+            "WEBJS" | "WPP" | "VENOM" => WahaEngine::Browser,
+            "NOWEB" => WahaEngine::Noweb {
+                store: info.pointer("/config/noweb/store/enabled") == Some(&Value::Bool(true)),
+            },
+            "GOWS" => WahaEngine::Gows,
+            _ => WahaEngine::Unknown,
+        }
+    }
+
+    /// Whether it can list a chat's messages at all.
+    pub fn has_store(&self) -> bool {
+        !matches!(self, WahaEngine::Noweb { store: false })
+    }
+
+    /// Whether it lists messages across all chats (`chats/all`).
+    fn lists_all_chats(&self) -> bool {
+        matches!(self, WahaEngine::Noweb { .. } | WahaEngine::Gows)
+    }
+}
+
+/// One of our messages as WAHA lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    /// Bare (see [`super::bare_id`]).
+    pub id: String,
+    /// Unix seconds (0 if WAHA gave none).
+    pub at: i64,
+    /// The text or caption.
+    pub body: String,
+    pub has_file: bool,
+}
+
+/// Our messages among `messages`, each bare id once; listed across chats,
+/// only those to `phone`'s chat (its `@c.us` or `@s.whatsapp.net` address,
+/// or an `@lid` one, which names a person without their number, so it may
+/// be theirs).
+fn sent_to(messages: &[Value], phone: Option<&str>) -> Vec<SentMessage> {
+    let mut seen = std::collections::HashSet::new();
+    messages
+        .iter()
+        .filter(|m| m.get("fromMe").and_then(Value::as_bool) == Some(true))
+        .filter(|m| {
+            let chat = m.get("to").and_then(Value::as_str).unwrap_or_default();
+            phone.is_none_or(|phone| {
+                super::chat_phone(chat) == Some(phone) || chat.ends_with("@lid")
+            })
+        })
+        .filter_map(|m| {
+            let id = super::bare_id(m.get("id").and_then(Value::as_str)?).to_owned();
+            seen.insert(id.clone()).then(|| SentMessage {
+                id,
+                at: m
+                    .get("timestamp")
+                    .and_then(super::unix_seconds)
+                    .map_or(0, time::OffsetDateTime::unix_timestamp),
+                body: m
+                    .get("body")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                has_file: m.get("hasMedia").and_then(Value::as_bool) == Some(true),
+            })
+        })
+        .collect()
+}
+
+/// Our webhook entry in a session's config.
+fn our_webhook(webhook: &Webhook<'_>) -> Value {
+    json!({
+        "url": webhook.url,
+        "events": EVENTS,
+        "hmac": { "key": webhook.hmac_key },
+        "retries": { "delaySeconds": 2, "attempts": 15, "policy": "constant" },
+    })
+}
+
+/// `config` (a session's, as WAHA has it; null for none) with `ours` as
+/// its one webhook to `url`: every other key and webhook kept as it was.
+fn merge_webhook(config: Value, ours: Value, url: &str) -> Value {
+    let mut config = match config {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    let mut hooks = match config.remove("webhooks") {
+        Some(Value::Array(hooks)) => hooks,
+        _ => vec![],
+    };
+    hooks.retain(|hook| hook.get("url").and_then(Value::as_str) != Some(url));
+    hooks.push(ours);
+    config.insert("webhooks".into(), Value::Array(hooks));
+    Value::Object(config)
+}
+
+/// WAHA's endpoint for a file of type `mime_type`, and whether WAHA is to
+/// convert it. WhatsApp plays a voice note only as Opus in an OGG
+/// container: such audio goes as a voice note as it is. Other audio (an
+/// MP3, a browser's WebM recording) goes as a voice note too, with
+/// `convert: true` so that WAHA re-encodes it (ffmpeg, on every engine):
+/// an agent who attaches audio means it to be heard, and WhatsApp plays
+/// voice notes in the chat, while an audio document is a download the
+/// customer's phone may not play. [S: devlikeapro/waha-docs
+/// content/docs/how-to/send-messages/media-voice-format.md, features.md]
+fn file_endpoint(mime_type: &str, bytes: &[u8]) -> (&'static str, bool) {
+    match mime_type.split('/').next() {
+        Some("image") => ("sendImage", false),
+        Some("video") => ("sendVideo", false),
+        Some("audio") => ("sendVoice", !is_ogg_opus(bytes)),
+        _ => ("sendFile", false),
+    }
+}
+
+/// Whether `bytes` are Opus in an OGG container: an OGG page (`OggS`)
+/// whose first packet is Opus's header (`OpusHead`), whatever type the
+/// file was given (browsers call it audio/ogg, audio/opus or audio/webm).
+fn is_ogg_opus(bytes: &[u8]) -> bool {
+    // The first page's header is 27 bytes plus one per segment.
+    let Some(&segments) = bytes.get(26) else {
+        return false;
+    };
+    let packet = 27 + usize::from(segments);
+    bytes.starts_with(b"OggS") && bytes.get(packet..packet + 8) == Some(b"OpusHead")
 }
 
 /// The sent message's id in WAHA's answer, which is the engine's own
@@ -441,6 +654,144 @@ fn error_message(status: StatusCode, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_are_fetched_from_the_bridge_whatever_base_waha_wrote() {
+        let base = Url::parse("https://waha.example.com").unwrap();
+        let at = |given: &str| file_url(&base, given).map(String::from);
+        // WAHA's default base, behind Docker: the bridge's address instead.
+        assert_eq!(
+            at("http://localhost:3000/api/files/default/AAAA.jpeg?x=1").unwrap(),
+            "https://waha.example.com/api/files/default/AAAA.jpeg?x=1"
+        );
+        assert_eq!(
+            at("https://waha.example.com/api/files/default/AAAA.jpeg").unwrap(),
+            "https://waha.example.com/api/files/default/AAAA.jpeg"
+        );
+        // Anything else elsewhere is not fetched.
+        for refused in [
+            "http://169.254.169.254/latest/meta-data",
+            "http://localhost:3000/api/sessions",
+            "http://localhost:3000/api/files/../sessions",
+            "http://evil.example/other/api/files/x",
+            "not a url",
+        ] {
+            assert!(at(refused).is_err(), "{refused}");
+        }
+        // A bridge behind a proxy's path keeps its prefix.
+        let prefixed = Url::parse("http://10.0.0.5:8080/waha/").unwrap();
+        assert_eq!(
+            file_url(&prefixed, "http://localhost:3000/api/files/s1/B.ogg")
+                .unwrap()
+                .as_str(),
+            "http://10.0.0.5:8080/waha/api/files/s1/B.ogg"
+        );
+    }
+
+    #[test]
+    fn the_engine_and_its_store_are_read_from_the_session() {
+        let info = |engine: &str, config: Value| {
+            json!({"name": "default", "status": "WORKING",
+                                                        "engine": {"engine": engine}, "config": config})
+        };
+        assert_eq!(
+            WahaEngine::of(&info("WEBJS", json!({}))),
+            WahaEngine::Browser
+        );
+        assert_eq!(WahaEngine::of(&info("GOWS", json!(null))), WahaEngine::Gows);
+        let bare = WahaEngine::of(&info("NOWEB", json!({"noweb": {"markOnline": true}})));
+        assert_eq!(bare, WahaEngine::Noweb { store: false });
+        assert!(!bare.has_store());
+        let stored = WahaEngine::of(&info(
+            "NOWEB",
+            json!({"noweb": {"store": {"enabled": true, "fullSync": false}}}),
+        ));
+        assert!(stored.has_store() && stored.lists_all_chats());
+        assert_eq!(
+            WahaEngine::of(&json!({"name": "default"})),
+            WahaEngine::Unknown
+        );
+        assert!(!WahaEngine::Browser.lists_all_chats());
+    }
+
+    #[test]
+    fn sent_messages_are_ours_to_the_customer_each_once() {
+        let listed = [
+            json!({"id": "true_16505550123@c.us_3EB0AA", "to": "16505550123@c.us", "fromMe": true,
+                   "timestamp": 1_733_400_000, "body": "Yes", "hasMedia": false}),
+            // The same message filed under the customer's @lid chat.
+            json!({"id": "true_123456789012345@lid_3EB0AA", "to": "123456789012345@lid", "fromMe": true,
+                   "timestamp": 1_733_400_000.5, "body": "Yes", "hasMedia": false}),
+            json!({"id": "true_123456789012345@lid_3EB0BB", "to": "123456789012345@lid", "fromMe": true,
+                   "timestamp": 1_733_400_001.25, "body": "Photo", "hasMedia": true}),
+            json!({"id": "true_16505550999@c.us_3EB0CC", "to": "16505550999@c.us", "fromMe": true,
+                   "timestamp": 1_733_400_002, "body": "Yes"}),
+            json!({"id": "false_16505550123@c.us_AAAA", "from": "16505550123@c.us", "fromMe": false,
+                   "timestamp": 1_733_400_003, "body": "Yes"}),
+        ];
+        let sent = sent_to(&listed, Some("16505550123"));
+        let ids: Vec<_> = sent.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["3EB0AA", "3EB0BB"]);
+        // From the customer's own chat: all of ours.
+        assert_eq!(sent_to(&listed, None).len(), 3);
+        assert_eq!((sent[1].at, sent[1].has_file), (1_733_400_001, true));
+    }
+
+    #[test]
+    fn our_webhook_is_merged_into_the_operators_config() {
+        let ours = json!({"url": "https://crm/webhooks/waha/1", "hmac": {"key": "new"}});
+        let existing = json!({
+            "proxy": {"server": "proxy.internal:3128"},
+            "noweb": {"store": {"enabled": true, "fullSync": false}},
+            "webhooks": [
+                {"url": "https://ops.example/hook", "events": ["message"]},
+                {"url": "https://crm/webhooks/waha/1", "hmac": {"key": "old"}},
+            ],
+        });
+        let merged = merge_webhook(existing, ours.clone(), "https://crm/webhooks/waha/1");
+        assert_eq!(merged["proxy"]["server"], "proxy.internal:3128");
+        assert_eq!(merged["noweb"]["store"]["enabled"], true);
+        let hooks = merged["webhooks"].as_array().unwrap();
+        assert_eq!(hooks.len(), 2);
+        assert_eq!(hooks[0]["url"], "https://ops.example/hook");
+        assert_eq!(hooks[1], ours);
+        // No config, or one without webhooks: ours alone.
+        for empty in [Value::Null, json!({}), json!({"webhooks": null})] {
+            let merged = merge_webhook(empty, ours.clone(), "https://crm/webhooks/waha/1");
+            assert_eq!(merged["webhooks"], json!([ours]));
+        }
+    }
+
+    /// The start of an OGG file whose first packet is `packet`.
+    pub(crate) fn ogg_with(packet: &[u8]) -> Vec<u8> {
+        let mut page = b"OggS\0\x02".to_vec();
+        page.extend([0u8; 20]);
+        page.push(1); // one segment
+        page.push(19);
+        page.extend_from_slice(packet);
+        page.extend([0u8; 11]);
+        page
+    }
+
+    #[test]
+    fn only_ogg_opus_goes_as_a_voice_note_as_it_is() {
+        let opus = ogg_with(b"OpusHead\x01\x01");
+        let vorbis = ogg_with(b"\x01vorbis\0\0\0\0");
+        assert_eq!(file_endpoint("audio/ogg", &opus), ("sendVoice", false));
+        assert_eq!(
+            file_endpoint("audio/ogg; codecs=opus", &opus),
+            ("sendVoice", false)
+        );
+        assert_eq!(file_endpoint("audio/ogg", &vorbis), ("sendVoice", true));
+        assert_eq!(file_endpoint("audio/mpeg", b"ID3\x04"), ("sendVoice", true));
+        assert_eq!(file_endpoint("audio/ogg", b"OggS"), ("sendVoice", true));
+        assert_eq!(file_endpoint("image/png", b""), ("sendImage", false));
+        assert_eq!(file_endpoint("video/mp4", b""), ("sendVideo", false));
+        assert_eq!(
+            file_endpoint("application/pdf", b"%PDF"),
+            ("sendFile", false)
+        );
+    }
 
     #[test]
     fn the_sent_id_is_found_in_each_engines_answer() {

@@ -15,7 +15,12 @@ pub mod sender;
 pub mod signature;
 pub mod webhook;
 
+use serde_json::Value;
+use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// How long WhatsApp keeps a pairing code valid.
+pub const PAIR_CODE_VALID: std::time::Duration = std::time::Duration::from_secs(180);
 
 /// Sealing purposes of a bridge's keys.
 pub const API_KEY_PURPOSE: &str = "waha-api-key";
@@ -41,6 +46,40 @@ pub fn chat_phone(chat_id: &str) -> Option<&str> {
     ok.then_some(user)
 }
 
+/// A time in unix seconds as WAHA gives it: an integer, or a float (NOWEB
+/// and GOWS give reactions' times with a fraction, `1733400000.123`), or
+/// digits in a string; `None` for anything else, which leaves the event
+/// undated rather than dropping it.
+pub fn unix_seconds(value: &Value) -> Option<OffsetDateTime> {
+    let seconds = match value {
+        Value::Number(n) => n.as_i64().or_else(|| finite(n.as_f64()?))?,
+        Value::String(s) => s
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .or_else(|| finite(s.trim().parse().ok()?))?,
+        _ => return None,
+    };
+    OffsetDateTime::from_unix_timestamp(seconds).ok()
+}
+
+/// A time in unix milliseconds (a webhook envelope's `timestamp`): an
+/// integer or a float; not text (see the webhook route on replays).
+pub fn unix_millis(value: &Value) -> Option<OffsetDateTime> {
+    let Value::Number(n) = value else {
+        return None;
+    };
+    let ms = n.as_i64().or_else(|| finite(n.as_f64()?))?;
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}
+
+/// A float's whole part, if it is a number in range.
+#[allow(clippy::cast_possible_truncation)]
+fn finite(f: f64) -> Option<i64> {
+    // The bounds keep the cast exact (no saturation to i64::MAX).
+    (f.is_finite() && f.abs() < 1e17).then_some(f.trunc() as i64)
+}
+
 /// The path WAHA posts a channel's events to.
 pub fn webhook_path(channel_id: Uuid) -> String {
     format!("/webhooks/waha/{channel_id}")
@@ -56,6 +95,23 @@ mod tests {
         assert_eq!(bare_id("false_16505550100@c.us_AAAA"), "AAAA");
         assert_eq!(bare_id("AAAA"), "AAAA");
         assert_eq!(bare_id("false_1203@g.us_AAAA_16505550100@c.us"), "AAAA");
+    }
+
+    #[test]
+    fn times_may_be_integers_floats_or_digits() {
+        use serde_json::json;
+        let at = |v: Value| unix_seconds(&v).map(OffsetDateTime::unix_timestamp);
+        assert_eq!(at(json!(1_733_400_000)), Some(1_733_400_000));
+        assert_eq!(at(json!(1_733_400_000.123)), Some(1_733_400_000));
+        assert_eq!(at(json!("1733400000")), Some(1_733_400_000));
+        assert_eq!(at(json!("1733400000.5")), Some(1_733_400_000));
+        assert_eq!(at(json!("now")), None);
+        assert_eq!(at(json!(null)), None);
+        assert_eq!(at(json!(f64::MAX)), None);
+        let ms = |v: Value| unix_millis(&v).map(OffsetDateTime::unix_timestamp);
+        assert_eq!(ms(json!(1_733_400_000_123_i64)), Some(1_733_400_000));
+        assert_eq!(ms(json!(1_733_400_000_123.5)), Some(1_733_400_000));
+        assert_eq!(ms(json!("1733400000123")), None);
     }
 
     #[test]

@@ -120,7 +120,7 @@ pub async fn send(
     if !is_reaction {
         if let Some(tried) = db::messages::send_attempted_at(&mut tx, message.id).await? {
             let has_file = matches!(content, Content::File { .. });
-            match earlier_send(&waha, &mut tx, message, &chat_id, has_file, tried).await {
+            match earlier_send(&waha, &mut tx, message, &to, has_file, tried).await {
                 Ok(Some(provider_id)) => {
                     db::messages::set_send_attempt(&mut tx, message.id, false).await?;
                     delivery::record_sent(&mut tx, message.channel_id, message.id, &provider_id)
@@ -209,28 +209,32 @@ pub async fn send(
     }
 }
 
-/// Our message in the chat that an earlier, unanswered try sent, if one
+/// Our message to `phone` that an earlier, unanswered try sent, if one
 /// did: same text, file or not, sent since that try (a minute's leeway for
-/// clocks), not recorded for another message.
+/// clocks), not recorded for another message. An engine that cannot tell
+/// (NOWEB without its store) is an error: whether it was sent stays
+/// unknown, so it is not sent again.
 async fn earlier_send(
     waha: &WahaSession<'_>,
     tx: &mut TenantTx,
     message: &Message,
-    chat_id: &str,
+    phone: &str,
     has_file: bool,
     tried: time::OffsetDateTime,
 ) -> Result<Option<String>, anyhow::Error> {
     let since = tried.unix_timestamp() - 60;
-    let recent = waha.recent_sent(chat_id).await?;
-    for (id, at, body, with_file) in recent {
-        if at < since || with_file != has_file || body.trim() != message.body.trim() {
+    let Some(recent) = waha.sent_since(phone, since).await? else {
+        anyhow::bail!("this WAHA session keeps no message history to look in");
+    };
+    for sent in recent {
+        if sent.at < since || sent.has_file != has_file || sent.body.trim() != message.body.trim() {
             continue;
         }
-        if db::messages::by_provider_id(tx, message.channel_id, &id)
+        if db::messages::by_provider_id(tx, message.channel_id, &sent.id)
             .await?
             .is_none()
         {
-            return Ok(Some(id));
+            return Ok(Some(sent.id));
         }
     }
     Ok(None)

@@ -61,10 +61,7 @@ pub fn parse(body: &[u8]) -> Result<Delivery, String> {
         },
         _ => Event::Ignored,
     };
-    let at = envelope
-        .get("timestamp")
-        .and_then(Value::as_i64)
-        .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
+    let at = envelope.get("timestamp").and_then(super::unix_millis);
     Ok(Delivery { session, at, event })
 }
 
@@ -239,10 +236,7 @@ fn revoked(payload: &Value) -> Event {
 }
 
 fn sent_at(payload: &Value) -> Option<OffsetDateTime> {
-    payload
-        .get("timestamp")
-        .and_then(Value::as_i64)
-        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+    payload.get("timestamp").and_then(super::unix_seconds)
 }
 
 #[cfg(test)]
@@ -352,6 +346,30 @@ mod tests {
             (m.kind, m.body.as_str(), m.reply_to.as_deref()),
             (MessageKind::Reaction, "👍", Some("3EB0X"))
         );
+    }
+
+    #[test]
+    fn float_and_bad_times_do_not_drop_the_event() {
+        // NOWEB/GOWS give reactions' times as floats.
+        let m = one_message(parse_event(
+            "message.reaction",
+            json!({"id": "false_16505550123@c.us_FFFF", "from": "16505550123@c.us", "fromMe": false,
+                   "timestamp": 1_733_400_000.123,
+                   "reaction": {"text": "❤️", "messageId": "true_16505550123@c.us_3EB0X"}}),
+        ));
+        assert_eq!(m.sent_at.map(|t| t.unix_timestamp()), Some(1_733_400_000));
+        // A time that is no time leaves the message undated, not lost.
+        let m = one_message(parse_event(
+            "message",
+            json!({"id": "false_16505550123@c.us_AAAB", "from": "16505550123@c.us", "fromMe": false,
+                   "timestamp": {"low": 1, "high": 0}, "body": "still here"}),
+        ));
+        assert_eq!((m.body.as_str(), m.sent_at), ("still here", None));
+        // An envelope dated with a fraction of a millisecond is dated.
+        let body = json!({"event": "message", "session": "default",
+                          "timestamp": 1_667_561_485_000.5, "payload": {}});
+        let delivery = parse(body.to_string().as_bytes()).expect("parses");
+        assert_eq!(delivery.at.map(|t| t.unix_timestamp()), Some(1_667_561_485));
     }
 
     #[test]

@@ -508,3 +508,74 @@ pub async fn relink(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
     Ok(Redirect::to(&format!("/settings/linked-devices/{}", session.channel_id)).into_response())
 }
+
+/// A new pairing code for a phone on WAHA being linked by code (the owner
+/// asks: the one shown expired or was mistyped). WAHA's events never ask
+/// for a second one while the first is valid (each request replaces it).
+pub async fn new_code(
+    State(state): State<AppState>,
+    mut tenant: Tenant<ManageSettings>,
+    PathId(id): PathId,
+) -> Result<Redirect> {
+    let (_, session) = found(&mut tenant, id).await?;
+    let phone = match (&session.pair_phone, session.status) {
+        (Some(phone), WebStatus::Waiting) => phone.clone(),
+        _ => {
+            return Err(AppError::Conflict(
+                "This phone is not being linked by a code.".into(),
+            ));
+        }
+    };
+    let Some((_, waha)) = waha_of(&state, &mut tenant, session.channel_id).await? else {
+        return Err(AppError::Conflict(
+            "A new code comes by itself for a phone run by wacrm.".into(),
+        ));
+    };
+    let code = waha
+        .request_code(&phone)
+        .await
+        .map_err(|e| AppError::Unprocessable(format!("The WAHA server gave no code: {e}.")))?;
+    let expires_at = OffsetDateTime::now_utc() + crate::channels::waha::PAIR_CODE_VALID;
+    db::web_sessions::show_pair_code(&mut tenant.tx, session.channel_id, &code, expires_at).await?;
+    tenant.tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/settings/linked-devices/{}",
+        session.channel_id
+    )))
+}
+
+/// Restarts the WAHA session of a phone whose connection was lost (the
+/// owner's retry, after wacrm's own restart did not bring it back).
+pub async fn reconnect(
+    State(state): State<AppState>,
+    mut tenant: Tenant<ManageSettings>,
+    PathId(id): PathId,
+) -> Result<Redirect> {
+    let (_, session) = found(&mut tenant, id).await?;
+    if session.status != WebStatus::Disconnected {
+        return Err(AppError::Conflict(
+            "This phone's connection is not lost.".into(),
+        ));
+    }
+    let Some((_, waha)) = waha_of(&state, &mut tenant, session.channel_id).await? else {
+        return Err(AppError::Conflict(
+            "A phone run by wacrm reconnects by itself.".into(),
+        ));
+    };
+    tenant.tx.commit().await?;
+    let (level, text) = match waha.restart().await {
+        Ok(()) => (
+            FlashKind::Success,
+            "The WAHA server is restarting the session; this page follows.".to_owned(),
+        ),
+        Err(e) => (
+            FlashKind::Error,
+            format!("The WAHA server did not restart the session: {e}."),
+        ),
+    };
+    tenant.session.flash(level, text).await?;
+    Ok(Redirect::to(&format!(
+        "/settings/linked-devices/{}",
+        session.channel_id
+    )))
+}

@@ -106,4 +106,12 @@ pub fn router() -> Router<AppState> {
             "/settings/linked-devices/{id}/relink",
             post(linked_devices::relink),
         )
+        .route(
+            "/settings/linked-devices/{id}/new-code",
+            post(linked_devices::new_code),
+        )
+        .route(
+            "/settings/linked-devices/{id}/reconnect",
+            post(linked_devices::reconnect),
+        )
 }

@@ -30,9 +30,6 @@ const MAX_DELIVERY_BYTES: usize = 1024 * 1024;
 /// for minutes, so anything a day old is a replay.
 const MAX_AGE: time::Duration = time::Duration::days(1);
 
-/// How long WhatsApp keeps a pairing code valid.
-const PAIR_CODE_VALID: std::time::Duration = std::time::Duration::from_secs(180);
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/webhooks/waha/{channel_id}", post(deliver))
@@ -161,6 +158,12 @@ async fn status_events(
         WahaStatus::ScanQrCode if was_linked => vec![SessionEvent::LoggedOut {
             reason: "WAHA asks for a new scan: the phone removed the link".into(),
         }],
+        // WAHA reports SCAN_QR_CODE again each time the QR code rotates,
+        // and a new pairing code replaces the one the owner may be typing:
+        // one code per link attempt, until it expires (a new attempt, the
+        // relink, clears it). [S: devlikeapro/waha-docs
+        // content/docs/how-to/sessions/index.md "Session Status"]
+        WahaStatus::ScanQrCode if has_pair_code(session) => vec![],
         WahaStatus::ScanQrCode => match &session.pair_phone {
             // Linking by code: WAHA gives one only while waiting for a scan.
             Some(phone) => {
@@ -168,7 +171,7 @@ async fn status_events(
                 match waha.request_code(phone).await {
                     Ok(code) => vec![SessionEvent::PairCode {
                         code,
-                        valid_for: PAIR_CODE_VALID,
+                        valid_for: crate::channels::waha::PAIR_CODE_VALID,
                     }],
                     Err(e) => {
                         tracing::warn!(channel = %bridge.channel_id, error = %e, "WAHA gave no pairing code");
@@ -179,12 +182,27 @@ async fn status_events(
             None => vec![],
         },
         WahaStatus::Starting if was_linked => vec![SessionEvent::Disconnected],
-        WahaStatus::Failed => vec![SessionEvent::LoggedOut {
-            reason: "WAHA reports the session failed".into(),
-        }],
-        WahaStatus::Stopped => vec![SessionEvent::LoggedOut {
-            reason: "the session was stopped on the WAHA server".into(),
-        }],
+        // Stopped or failed is a lost connection, not a logout (FAILED:
+        // "try to restart the session", WAHA's docs say, same file; a lost
+        // link then shows as SCAN_QR_CODE, which is the logout above).
+        // Restarted once per fall from a working session (not one that
+        // fails again while starting, which would loop; nor one being
+        // linked, which our own update stops and starts).
+        WahaStatus::Failed | WahaStatus::Stopped => {
+            if was_linked && bridge.waha_status == Some(WahaStatus::Working) {
+                let waha = client()?;
+                if let Err(e) = waha.restart().await {
+                    tracing::warn!(channel = %bridge.channel_id, error = %e, "WAHA session not restarted");
+                }
+            }
+            vec![SessionEvent::Disconnected]
+        }
         _ => vec![],
     })
+}
+
+/// Whether the phone has a pairing code still valid to type.
+fn has_pair_code(session: &db::web_sessions::WebSession) -> bool {
+    let now = time::OffsetDateTime::now_utc();
+    session.pair_code.is_some() && session.pair_code_expires_at.is_some_and(|at| at > now)
 }
