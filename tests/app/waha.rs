@@ -1369,3 +1369,32 @@ async fn each_engines_messages_files_replies_and_statuses_go_through() {
         assert_eq!(status, "disconnected", "{engine:?}");
     }
 }
+
+#[tokio::test]
+async fn opening_a_conversation_marks_the_waha_chat_read_once_per_new_message() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha_on_demand().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, &waha).await;
+    let body = waha.envelope(
+        "default",
+        "message",
+        fake_waha::customer_message(CUSTOMER, "AAAAR001", "Is it in stock?"),
+    );
+    assert_eq!(waha.post_raw("default", body, None).await, 200);
+    let conversation: String = scalar(
+        &app,
+        "select conversation_id::text from messages where provider_message_id = 'AAAAR001'",
+    )
+    .await;
+    owner.page(&format!("/inbox/{conversation}")).await;
+    app.run_pending_jobs().await;
+    assert_eq!(
+        waha.seen(),
+        vec![("default".to_owned(), format!("{CUSTOMER}@c.us"))]
+    );
+    // Opened again, nothing new: nothing more.
+    owner.page(&format!("/inbox/{conversation}")).await;
+    app.run_pending_jobs().await;
+    assert_eq!(waha.seen().len(), 1);
+}

@@ -374,3 +374,36 @@ async fn button_and_list_replies_are_the_customers_words_for_the_inbox_and_autom
         );
     }
 }
+
+#[tokio::test]
+async fn opening_a_conversation_marks_the_newest_customer_message_read_on_graph() {
+    use crate::support::fake_graph::FakeGraph;
+    use crate::whatsapp::{TOKEN, app_with_graph_on_demand};
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    let mut later = text("wamid.READ2", "Anyone there?");
+    later["timestamp"] = json!("1764200060");
+    let delivery = delivery_of(json!([text("wamid.READ1", "Hello"), later]));
+    assert_eq!(deliver(&app, &sales.id, &delivery).await, 200);
+    let conversation = conversation_of(&app, "wamid.READ1").await;
+    let reads = |graph: &FakeGraph| -> Vec<Value> {
+        graph
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/messages"))
+            .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+            .filter(|b| b["status"] == "read")
+            .collect()
+    };
+    let (status, _) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert_eq!(status, 200);
+    app.run_pending_jobs().await;
+    let sent = reads(&graph);
+    assert_eq!(sent.len(), 1, "one call marks the chat");
+    assert_eq!(sent[0]["message_id"], "wamid.READ2", "the newest message");
+    assert_eq!(sent[0]["messaging_product"], "whatsapp");
+    owner.page(&format!("/inbox/{conversation}")).await;
+    app.run_pending_jobs().await;
+    assert_eq!(reads(&graph).len(), 1, "nothing new, nothing sent");
+}

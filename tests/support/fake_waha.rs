@@ -128,6 +128,8 @@ struct Inner {
     stall_sends: usize,
     next_id: u64,
     requests: Vec<(String, String)>,
+    /// Chats marked read (`sendSeen`): (session, chatId).
+    seen: Vec<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -218,6 +220,11 @@ impl FakeWaha {
     /// Every request: method and path.
     pub fn requests(&self) -> Vec<(String, String)> {
         self.shared.lock().requests.clone()
+    }
+
+    /// Chats marked read through `POST /api/sendSeen`: (session, chatId).
+    pub fn seen(&self) -> Vec<(String, String)> {
+        self.shared.lock().seen.clone()
     }
 
     /// Answer the next `n` sends with 500.
@@ -728,6 +735,16 @@ fn respond(shared: &Shared, method: &Method, path: &str, query: &str, body: &Val
                 }
             }
             json_response(StatusCode::OK, Value::Array(listed))
+        }
+        (&Method::POST, ["api", "sendSeen"]) => {
+            let (Some(session), Some(chat)) = (
+                body.get("session").and_then(Value::as_str),
+                body.get("chatId").and_then(Value::as_str),
+            ) else {
+                return error(StatusCode::BAD_REQUEST, "session and chatId are required");
+            };
+            inner.seen.push((session.to_owned(), chat.to_owned()));
+            json_response(StatusCode::CREATED, json!({}))
         }
         (&Method::PUT, ["api", "reaction"]) => {
             if body.get("messageId").and_then(Value::as_str).is_none() {

@@ -207,6 +207,36 @@ impl GraphClient {
     }
 }
 
+impl GraphClient {
+    /// Marks a received message read, and the earlier ones of its chat
+    /// with it: `POST /{phone-number-id}/messages {"messaging_product":
+    /// "whatsapp","status":"read","message_id":wamid}` → `{"success":true}`.
+    /// [S: developers.facebook.com …/whatsapp/messages/mark-message-as-read]
+    pub async fn mark_read(
+        &self,
+        phone_number_id: &str,
+        token: &str,
+        wamid: &str,
+    ) -> Result<(), GraphError> {
+        let url = self.url(&[phone_number_id, "messages"])?;
+        let body = serde_json::json!({
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": wamid,
+        });
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(transport)?;
+        let _: serde_json::Value = read_json(response).await?;
+        Ok(())
+    }
+}
+
 /// Where a customer's media can be downloaded (for five minutes).
 #[derive(Debug, Clone, Deserialize)]
 pub struct MediaInfo {

@@ -48,6 +48,31 @@ pub const UNREADABLE_TOKEN: &str = "This number's stored access token cannot be 
      it again.";
 
 /// Sends `message` (queued, on a Cloud API channel) in `tx`'s workspace.
+/// Marks the newest of a read receipt's messages read (Graph marks the
+/// earlier ones with it). A disabled number sends nothing.
+pub async fn mark_read(
+    env: &Environment,
+    mut tx: TenantTx,
+    read: &db::messages::ReadReceipt,
+) -> anyhow::Result<()> {
+    let org_id = tx.org_id();
+    let Some(channel) = db::cloud_channels::find(&mut tx, read.channel_id).await? else {
+        return Ok(());
+    };
+    let Some(newest) = read.provider_ids.first() else {
+        return Ok(());
+    };
+    tx.commit().await?;
+    if !channel.enabled {
+        return Ok(());
+    }
+    let token = crate::channels::cloud_api::access_token(&env.secrets, org_id, &channel)?;
+    env.graph
+        .mark_read(&channel.phone_number_id, &token, newest)
+        .await?;
+    Ok(())
+}
+
 pub async fn send(
     env: &Environment,
     mut tx: TenantTx,

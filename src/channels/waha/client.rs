@@ -384,6 +384,18 @@ impl WahaSession<'_> {
         Ok(Some(sent_to(messages, across)))
     }
 
+    /// Marks the chat's messages read (the customer sees blue ticks):
+    /// `POST /api/sendSeen {session, chatId}`, which marks every unread
+    /// message of the chat on every engine (`messageIds` is optional).
+    /// [S: devlikeapro/waha-docs content/docs/how-to/send-messages, "Mark
+    /// message(s) as seen"]
+    pub async fn send_seen(&self, chat_id: &str) -> Result<(), WahaError> {
+        let body = json!({ "session": self.name, "chatId": chat_id });
+        self.call(Method::POST, &["api", "sendSeen"], &[], Some(&body))
+            .await
+            .map(drop)
+    }
+
     /// Reacts to the message with WAHA's full id `message_id` (an empty
     /// `emoji` takes the reaction back).
     pub async fn react(&self, message_id: &str, emoji: &str) -> Result<(), WahaError> {

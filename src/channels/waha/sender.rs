@@ -45,6 +45,24 @@ pub fn session<'a>(
     })
 }
 
+/// Marks the chat of a read receipt read on the WAHA server.
+pub async fn mark_read(
+    env: &Environment,
+    mut tx: TenantTx,
+    read: &db::messages::ReadReceipt,
+    bridge: &WahaBridge,
+) -> anyhow::Result<()> {
+    let org_id = tx.org_id();
+    let Some(phone) = db::messages::recipient_phone(&mut tx, read.conversation_id).await? else {
+        return Ok(());
+    };
+    tx.commit().await?;
+    let to: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let waha = session(&env.secrets, &env.waha_http, org_id, bridge)?;
+    waha.send_seen(&format!("{to}@c.us")).await?;
+    Ok(())
+}
+
 /// WAHA's full id of a message in the chat with `phone`: `true_` for ours.
 fn full_id(phone: &str, ours: bool, bare: &str) -> String {
     format!("{ours}_{phone}@c.us_{bare}")

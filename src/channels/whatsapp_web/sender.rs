@@ -42,8 +42,7 @@ pub async fn mark_read(
     read: &db::messages::ReadReceipt,
 ) -> anyhow::Result<()> {
     if let Some(bridge) = db::waha_bridges::find(&mut tx, read.channel_id).await? {
-        let _ = bridge;
-        return Ok(());
+        return crate::channels::waha::sender::mark_read(env, tx, read, &bridge).await;
     }
     let Some(session) = env.web_sessions.get(read.channel_id) else {
         return Err(RetryLater {

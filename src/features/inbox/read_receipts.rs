@@ -79,7 +79,9 @@ impl crate::infra::jobs::BackgroundJob for SendReadReceipt {
         match channel.kind {
             // The simulator shows its own ticks.
             ChannelKind::Sandbox => Ok(()),
-            ChannelKind::WhatsappCloud => Ok(()),
+            ChannelKind::WhatsappCloud => {
+                crate::channels::cloud_api::sender::mark_read(env, tx, &read).await
+            }
             ChannelKind::WhatsappWeb => {
                 crate::channels::whatsapp_web::sender::mark_read(env, tx, &read).await
             }
