@@ -1398,3 +1398,54 @@ async fn opening_a_conversation_marks_the_waha_chat_read_once_per_new_message() 
     app.run_pending_jobs().await;
     assert_eq!(waha.seen().len(), 1);
 }
+
+#[tokio::test]
+async fn replies_typed_on_the_phone_arrive_through_message_any_once_and_api_echoes_do_not() {
+    let waha = FakeWaha::start(API_KEY).await;
+    let app = app_for_waha_on_demand().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, &waha).await;
+    let events = waha.session("default").expect("session").events;
+    assert!(
+        events.iter().any(|e| e == "message.any"),
+        "subscribed to message.any: {events:?}"
+    );
+    let customer = waha.envelope(
+        "default",
+        "message.any",
+        fake_waha::customer_message(CUSTOMER, "AAAAP001", "Do you deliver?"),
+    );
+    assert_eq!(waha.post_raw("default", customer, None).await, 200);
+    let typed = json!({
+        "id": format!("true_{CUSTOMER}@c.us_3EB0PHONE"), "timestamp": 1764200100,
+        "from": "16505550199@c.us", "to": format!("{CUSTOMER}@c.us"), "fromMe": true,
+        "source": "app", "body": "Yes, tomorrow.", "hasMedia": false,
+    });
+    let body = waha.envelope("default", "message.any", typed);
+    assert_eq!(waha.post_raw("default", body.clone(), None).await, 200);
+    assert_eq!(
+        waha.post_raw("default", body, None).await,
+        200,
+        "WAHA retried"
+    );
+    let echo = json!({
+        "id": format!("true_{CUSTOMER}@c.us_3EB0API"), "timestamp": 1764200101,
+        "from": "16505550199@c.us", "to": format!("{CUSTOMER}@c.us"), "fromMe": true,
+        "source": "api", "body": "Sent by wacrm", "hasMedia": false,
+    });
+    let body = waha.envelope("default", "message.any", echo);
+    assert_eq!(waha.post_raw("default", body, None).await, 200);
+
+    let rows: Vec<(String, String, bool)> =
+        sqlx::query_as("select body, direction, from_phone from messages order by created_at")
+            .fetch_all(&mut app.admin_conn().await)
+            .await
+            .expect("messages");
+    assert_eq!(
+        rows,
+        vec![
+            ("Do you deliver?".to_owned(), "in".to_owned(), false),
+            ("Yes, tomorrow.".to_owned(), "out".to_owned(), true),
+        ]
+    );
+}

@@ -61,8 +61,10 @@ pub struct Webhook<'a> {
 }
 
 /// The events wacrm listens to.
+/// `message.any` rather than `message`: it also carries what the business
+/// types on its phone (`fromMe`, `source: "app"`).
 const EVENTS: [&str; 6] = [
-    "message",
+    "message.any",
     "message.ack",
     "message.reaction",
     "message.revoked",

@@ -41,9 +41,15 @@ pub fn parse(body: &[u8]) -> Result<Delivery, String> {
     let session = text("session").ok_or("no session")?.to_owned();
     let payload = envelope.get("payload").unwrap_or(&Value::Null);
     let event = match event {
-        "message" | "message.any" => message(payload).map_or(Event::Ignored, |m| {
-            Event::Session(SessionEvent::Messages(vec![m]))
-        }),
+        "message" | "message.any" => match sent_from_phone(payload) {
+            Some(true) => message(payload, true).map_or(Event::Ignored, |m| {
+                Event::Session(SessionEvent::SentFromPhone(vec![m]))
+            }),
+            Some(false) => Event::Ignored,
+            None => message(payload, false).map_or(Event::Ignored, |m| {
+                Event::Session(SessionEvent::Messages(vec![m]))
+            }),
+        },
         "message.reaction" => reaction(payload).map_or(Event::Ignored, |m| {
             Event::Session(SessionEvent::Messages(vec![m]))
         }),
@@ -77,13 +83,29 @@ fn me(me: Option<&Value>) -> Option<(String, String)> {
     Some((phone, name))
 }
 
-/// A customer's message in a one-to-one chat (`None` for ours, groups and
-/// the like).
-fn message(payload: &Value) -> Option<WebInbound> {
-    if payload.get("fromMe").and_then(Value::as_bool) != Some(false) {
+/// For a message of ours (`fromMe`), whether it was typed on the phone
+/// (`Some(true)`: `source` "app") or is an echo of a send through WAHA's API
+/// (`Some(false)`: wacrm's own, recorded when it was sent; storing the echo
+/// could race that record). `None` for a customer's message. An own message
+/// without a `source` (engines before it was added) cannot be told apart,
+/// so it is left out. [S: devlikeapro/waha-docs content/docs/how-to/events,
+/// `message.any`: "source": "app" | "api"; protocols-field.md 7]
+fn sent_from_phone(payload: &Value) -> Option<bool> {
+    if payload.get("fromMe").and_then(Value::as_bool) != Some(true) {
         return None;
     }
-    let from = chat_phone(payload.get("from")?.as_str()?)?;
+    Some(payload.get("source").and_then(Value::as_str) == Some("app"))
+}
+
+/// A one-to-one message: a customer's (`ours` false), or one the business
+/// typed on its phone, then with the customer in `to` (`None` for groups,
+/// broadcasts and the like).
+fn message(payload: &Value, ours: bool) -> Option<WebInbound> {
+    if payload.get("fromMe").and_then(Value::as_bool) != Some(ours) {
+        return None;
+    }
+    let peer = if ours { "to" } else { "from" };
+    let from = chat_phone(payload.get(peer)?.as_str()?)?;
     let id = bare_id(payload.get("id")?.as_str()?);
     let body = payload
         .get("body")
@@ -263,6 +285,28 @@ mod tests {
             Event::Session(SessionEvent::Messages(mut m)) if m.len() == 1 => m.remove(0),
             other => panic!("not one message: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_message_typed_on_the_phone_is_ours_and_an_api_echo_is_left_out() {
+        let typed = json!({"id": "true_16505550123@c.us_3EB0PH", "from": "16505550199@c.us",
+            "to": "16505550123@c.us", "fromMe": true, "source": "app", "body": "On its way",
+            "timestamp": 1764200000});
+        match parse_event("message.any", typed) {
+            Event::Session(SessionEvent::SentFromPhone(m)) => {
+                assert_eq!(
+                    (m[0].id.as_str(), m[0].from.as_str(), m[0].body.as_str()),
+                    ("3EB0PH", "16505550123", "On its way")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let echo = json!({"id": "true_16505550123@c.us_3EB0API", "from": "16505550199@c.us",
+            "to": "16505550123@c.us", "fromMe": true, "source": "api", "body": "x"});
+        assert!(matches!(parse_event("message.any", echo), Event::Ignored));
+        let group = json!({"id": "true_1203@g.us_3EB0G", "from": "16505550199@c.us",
+            "to": "1203@g.us", "fromMe": true, "source": "app", "body": "x"});
+        assert!(matches!(parse_event("message.any", group), Event::Ignored));
     }
 
     #[test]
