@@ -68,7 +68,11 @@ impl Message {
     /// Whether a reply or reaction can point at it on WhatsApp: a
     /// customer's or sent message (not a note, not still queued).
     pub fn can_be_answered(&self) -> bool {
-        !self.private && self.provider_message_id.is_some() && self.kind() != MessageKind::Reaction
+        // A message still waiting for its content has nothing to quote.
+        !self.private
+            && !self.awaiting_content
+            && self.provider_message_id.is_some()
+            && self.kind() != MessageKind::Reaction
     }
 
     /// Why the media could not be fetched, if it could not.
