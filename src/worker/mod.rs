@@ -189,8 +189,10 @@ mod tests {
 
     #[test]
     fn every_kind_is_registered_once() {
-        // `register` panics on a repeated name; 15 kinds as the enum had.
-        assert_eq!(registry().kinds().len(), 15);
+        // `register` panics on a repeated name; the 15 kinds the enum had,
+        // and the read receipt.
+        assert_eq!(registry().kinds().len(), 16);
+        assert!(registry().kinds().contains(&"send_read_receipt"));
     }
 
     #[test]

@@ -74,7 +74,8 @@ async fn until_status(
 fn text(id: &str, body: &str) -> WebInbound {
     WebInbound {
         id: id.into(),
-        from: CUSTOMER.into(),
+        from: Some(CUSTOMER.into()),
+        lid: None,
         push_name: Some("Sheena Nelson".into()),
         sent_at: None,
         kind: MessageKind::Text,
@@ -1491,5 +1492,83 @@ async fn opening_a_conversation_marks_the_customers_messages_read_once_unless_sw
         fake.read_receipts().len(),
         2,
         "no receipt when switched off"
+    );
+}
+
+#[tokio::test]
+async fn a_customer_seen_by_lid_alone_is_shown_then_becomes_one_contact_with_their_number() {
+    const LID: &str = "100000012345678";
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 30).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let channel = new_channel(&app, org, None).await;
+    fake.until_open(channel, WAIT).await;
+
+    // Only the LID is known: a contact with a hidden number, in the inbox.
+    let mut first = text("3A00L1", "Hello, I saw your ad");
+    first.from = None;
+    first.lid = Some(LID.into());
+    first.push_name = None;
+    fake.deliver(channel, vec![SessionEvent::Messages(vec![first])])
+        .await
+        .expect("committed");
+    let (name, phone): (String, Option<String>) =
+        sqlx::query_as("select name, phone from contacts")
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("the contact");
+    assert_eq!(
+        (name.as_str(), phone),
+        ("WhatsApp user (number hidden)", None)
+    );
+    let (_, inbox) = owner.page("/inbox").await;
+    assert!(
+        inbox.contains("WhatsApp user (number hidden)") && inbox.contains("Hello, I saw your ad"),
+        "visible in the conversation list: {inbox}"
+    );
+    // A reply goes to the chat's own address (the LID).
+    let conversation: String = scalar(&app, "select id::text from conversations").await;
+    owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Welcome! How can we help?")],
+        )
+        .await;
+    until(WAIT, "sent to the LID chat", || async {
+        fake.sent().len() == 1
+    })
+    .await;
+    assert_eq!(fake.sent()[0].to, format!("{LID}@lid"));
+
+    // Later the number comes with the LID: still one contact, one
+    // conversation, both messages in it.
+    let mut second = text("3A00L2", "My number is this one");
+    second.lid = Some(LID.into());
+    fake.deliver(channel, vec![SessionEvent::Messages(vec![second])])
+        .await
+        .expect("committed");
+    assert_eq!(
+        app.count("select count(*) from contacts").await,
+        1,
+        "one contact"
+    );
+    let (phone, lid): (Option<String>, Option<String>) =
+        sqlx::query_as("select phone, wa_lid from contacts")
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("the contact");
+    assert_eq!(phone.as_deref(), Some(&format!("+{CUSTOMER}")[..]));
+    assert_eq!(lid.as_deref(), Some(LID));
+    assert_eq!(app.count("select count(*) from conversations").await, 1);
+    assert_eq!(
+        app.count("select count(distinct conversation_id) from messages")
+            .await,
+        1,
+        "every message in the one conversation"
+    );
+    assert_eq!(
+        app.count("select inbound_count from conversations").await,
+        2
     );
 }

@@ -159,7 +159,8 @@ fn message(payload: &Value, ours: bool) -> Option<WebInbound> {
     .map(str::to_owned);
     Some(WebInbound {
         id: id.to_owned(),
-        from: from.to_owned(),
+        from: Some(from.to_owned()),
+        lid: None,
         push_name,
         sent_at: sent_at(payload),
         kind,
@@ -179,7 +180,8 @@ fn reaction(payload: &Value) -> Option<WebInbound> {
     let reaction = payload.get("reaction")?;
     Some(WebInbound {
         id: bare_id(payload.get("id")?.as_str()?).to_owned(),
-        from: from.to_owned(),
+        from: Some(from.to_owned()),
+        lid: None,
         push_name: None,
         sent_at: sent_at(payload),
         kind: MessageKind::Reaction,
@@ -295,7 +297,11 @@ mod tests {
         match parse_event("message.any", typed) {
             Event::Session(SessionEvent::SentFromPhone(m)) => {
                 assert_eq!(
-                    (m[0].id.as_str(), m[0].from.as_str(), m[0].body.as_str()),
+                    (
+                        m[0].id.as_str(),
+                        m[0].from.as_deref().unwrap_or_default(),
+                        m[0].body.as_str()
+                    ),
                     ("3EB0PH", "16505550123", "On its way")
                 );
             }
@@ -319,7 +325,7 @@ mod tests {
                    "_data": {"notifyName": "Ana"}}),
         ));
         assert_eq!(m.id, "AAAA");
-        assert_eq!(m.from, "16505550123");
+        assert_eq!(m.from.as_deref(), Some("16505550123"));
         assert_eq!(m.body, "Hi there!");
         assert_eq!(m.kind, MessageKind::Text);
         assert_eq!(m.reply_to.as_deref(), Some("3EB0QUOTED"));

@@ -136,7 +136,7 @@ impl Drop for Session {
 #[async_trait::async_trait]
 impl LinkedSession for Session {
     async fn send(&self, to: &str, message: &WebOutgoing) -> anyhow::Result<String> {
-        let chat = Jid::pn(to);
+        let chat = chat_jid(to);
         let content = self.content(&chat, message).await?;
         let options = SendOptions::default().with_message_id(message.id.clone());
         let sent = self
@@ -149,7 +149,7 @@ impl LinkedSession for Session {
     async fn mark_read(&self, to: &str, message_ids: &[String]) -> anyhow::Result<()> {
         let ids: Vec<&str> = message_ids.iter().map(String::as_str).collect();
         // One-to-one: no sender (receipt.rs mark_as_read wants it in groups).
-        self.client.mark_as_read(&Jid::pn(to), None, &ids).await
+        self.client.mark_as_read(&chat_jid(to), None, &ids).await
     }
 
     async fn download(&self, media: &WebMediaRef) -> anyhow::Result<Vec<u8>> {
@@ -243,6 +243,16 @@ impl Session {
             (mimetype, caption, file.filename.clone()),
             quote,
         ))
+    }
+}
+
+/// A chat's address as the senders give it: digits (a number) or
+/// `<lid>@lid`. Reactions and quotes then name the chat by that same
+/// address, as the customer's phone knows it.
+fn chat_jid(to: &str) -> Jid {
+    match to.strip_suffix("@lid") {
+        Some(lid) => Jid::lid(lid),
+        None => Jid::pn(to),
     }
 }
 
@@ -553,10 +563,27 @@ fn peer(info: &MessageInfo) -> (&Jid, Option<String>) {
     (peer, number)
 }
 
+/// The customer's LID (digits) in a one-to-one message: the address, or
+/// its alias, when either is one.
+fn peer_lid(info: &MessageInfo) -> Option<String> {
+    let source = &info.source;
+    let (peer, alias) = if source.is_from_me {
+        (&source.chat, source.recipient_alt.as_ref())
+    } else {
+        (&source.sender, source.sender_alt.as_ref())
+    };
+    [Some(peer), alias]
+        .into_iter()
+        .flatten()
+        .find(|jid| jid.is_lid())
+        .map(|jid| jid.user.to_string())
+}
+
 /// One received message as wacrm takes it, given the customer's number
 /// (`phone`, when known): a customer's message or change, or one typed on
-/// the business's phone. `None` for groups, status updates, and chats whose
-/// number is unknown.
+/// the business's phone. A chat whose number is unknown is kept under the
+/// customer's LID (shown as a contact with a hidden number). `None` for
+/// groups and status updates.
 pub fn classify(
     message: &wa::Message,
     info: &MessageInfo,
@@ -566,24 +593,25 @@ pub fn classify(
     if source.is_group || source.chat.is_group() || source.chat.is_status_broadcast() {
         return None;
     }
-    let Some(phone) = phone else {
-        tracing::warn!(id = %info.id, "whatsapp web: a chat whose number is unknown (LID only); left out");
+    let lid = peer_lid(info);
+    if phone.is_none() && lid.is_none() {
+        tracing::warn!(id = %info.id, "whatsapp web: a chat with neither number nor LID; left out");
         return None;
-    };
+    }
     if source.is_from_me {
         // Our own changes are wacrm's to make, not the phone's.
         if message.get_base_message().protocol_message.is_set() {
             return None;
         }
         return Some(SessionEvent::SentFromPhone(vec![inbound_from(
-            message, info, phone,
+            message, info, phone, lid,
         )]));
     }
     if let Some(change) = change(message, info) {
         return Some(change);
     }
     Some(SessionEvent::Messages(vec![inbound_from(
-        message, info, phone,
+        message, info, phone, lid,
     )]))
 }
 
@@ -598,7 +626,11 @@ fn undecryptable(info: &MessageInfo, phone: Option<&str>) -> Option<SessionEvent
     {
         return None;
     }
-    let placeholder = inbound_from(&wa::Message::default(), info, phone?);
+    let lid = peer_lid(info);
+    if phone.is_none() && lid.is_none() {
+        return None;
+    }
+    let placeholder = inbound_from(&wa::Message::default(), info, phone, lid);
     Some(SessionEvent::Undecryptable(vec![placeholder]))
 }
 
@@ -623,13 +655,20 @@ pub fn change(message: &wa::Message, info: &MessageInfo) -> Option<SessionEvent>
     }
 }
 
-/// A one-to-one message with the customer `phone`, as wacrm stores it.
-fn inbound_from(message: &wa::Message, info: &MessageInfo, phone: &str) -> WebInbound {
+/// A one-to-one message with the customer (`phone` and/or `lid`), as
+/// wacrm stores it.
+fn inbound_from(
+    message: &wa::Message,
+    info: &MessageInfo,
+    phone: Option<&str>,
+    lid: Option<String>,
+) -> WebInbound {
     let base = message.get_base_message();
     let (kind, body, reply_to) = content(base);
     WebInbound {
         id: info.id.clone(),
-        from: phone.to_owned(),
+        from: phone.map(str::to_owned),
+        lid,
         // On our own messages the name is the business's.
         push_name: Some(info.push_name.clone())
             .filter(|n| !info.source.is_from_me && !n.trim().is_empty()),
@@ -762,7 +801,7 @@ mod tests {
         };
         let inbound = inbound(&message, &customer()).expect("kept");
         assert_eq!(inbound.id, "3EB0C0FFEE");
-        assert_eq!(inbound.from, "16505551234");
+        assert_eq!(inbound.from.as_deref(), Some("16505551234"));
         assert_eq!(inbound.push_name.as_deref(), Some("Sheena Nelson"));
         assert_eq!(
             (inbound.kind, inbound.body.as_str()),
@@ -827,9 +866,17 @@ mod tests {
             conversation: Some("hi".into()),
             ..Default::default()
         };
-        assert_eq!(inbound(&text, &by_lid).expect("kept").from, "16505551234");
+        assert_eq!(
+            inbound(&text, &by_lid).expect("kept").from.as_deref(),
+            Some("16505551234")
+        );
         by_lid.source.sender_alt = None;
-        assert_eq!(inbound(&text, &by_lid), None, "no number known");
+        // No number known: kept under the LID (a contact with a hidden number).
+        let hidden = inbound(&text, &by_lid).expect("kept, not dropped");
+        assert_eq!(
+            (hidden.from.as_deref(), hidden.lid.as_deref()),
+            (None, Some("100000012345678"))
+        );
     }
 
     #[test]
@@ -844,7 +891,7 @@ mod tests {
         assert_eq!(inbound(&text, &mine), None, "not a customer's");
         let sent = from_phone(&text, &mine).expect("kept as ours");
         assert_eq!(
-            (sent.from.as_str(), sent.body.as_str()),
+            (sent.from.as_deref().unwrap_or_default(), sent.body.as_str()),
             ("16505551234", "On its way!")
         );
         assert_eq!(sent.push_name, None, "our own name is not the customer's");
@@ -852,10 +899,9 @@ mod tests {
         let mut by_lid = info(Jid::pn("15550009999"), Jid::lid("100000012345678"));
         by_lid.source.is_from_me = true;
         by_lid.source.recipient_alt = Some(Jid::pn("16505551234"));
-        assert_eq!(
-            from_phone(&text, &by_lid).expect("kept").from,
-            "16505551234"
-        );
+        let kept = from_phone(&text, &by_lid).expect("kept");
+        assert_eq!(kept.from.as_deref(), Some("16505551234"));
+        assert_eq!(kept.lid.as_deref(), Some("100000012345678"));
         // Our own edits and deletions are not taken from the phone.
         let revoke = wa::Message {
             protocol_message: MessageField::some(wa::message::ProtocolMessage {
@@ -878,10 +924,19 @@ mod tests {
         assert!(address.is_lid());
         assert_eq!(number, None, "the message names no number");
         match classify(&text, &by_lid, Some("16505551234")) {
-            Some(SessionEvent::Messages(m)) => assert_eq!(m[0].from, "16505551234"),
+            Some(SessionEvent::Messages(m)) => {
+                assert_eq!(m[0].from.as_deref(), Some("16505551234"));
+                assert_eq!(m[0].lid.as_deref(), Some("100000012345678"));
+            }
             other => panic!("{other:?}"),
         }
-        assert!(classify(&text, &by_lid, None).is_none(), "unknown number");
+        match classify(&text, &by_lid, None) {
+            Some(SessionEvent::Messages(m)) => {
+                assert_eq!(m[0].from, None, "number unknown: kept by LID");
+                assert_eq!(m[0].lid.as_deref(), Some("100000012345678"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -935,14 +990,21 @@ mod tests {
         match undecryptable(&customer(), Some("16505551234")) {
             Some(SessionEvent::Undecryptable(m)) => {
                 assert_eq!(
-                    (m[0].id.as_str(), m[0].from.as_str(), m[0].body.as_str()),
+                    (
+                        m[0].id.as_str(),
+                        m[0].from.as_deref().unwrap_or_default(),
+                        m[0].body.as_str()
+                    ),
                     ("3EB0C0FFEE", "16505551234", "")
                 );
                 assert_eq!(m[0].kind, MessageKind::Unknown);
             }
             other => panic!("{other:?}"),
         }
-        assert!(undecryptable(&customer(), None).is_none(), "number unknown");
+        assert!(
+            undecryptable(&customer(), None).is_none(),
+            "neither number nor LID"
+        );
         let mut group = info(Jid::pn("16505551234"), Jid::group("120363021033254949"));
         group.source.is_group = true;
         assert!(undecryptable(&group, Some("16505551234")).is_none());

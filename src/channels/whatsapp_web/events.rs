@@ -220,12 +220,27 @@ async fn store_messages(
     let mut arrivals = Vec::with_capacity(messages.len());
     let mut fetch = Vec::with_capacity(messages.len());
     for message in messages {
-        let Ok(from) = PhoneE164::parse(&format!("+{}", message.from), None) else {
-            tracing::warn!(%channel_id, "whatsapp web: a sender that is not a phone number");
-            continue;
+        let from = match &message.from {
+            Some(digits) => match PhoneE164::parse(&format!("+{digits}"), None) {
+                Ok(phone) => Some(phone),
+                Err(_) => {
+                    tracing::warn!(%channel_id, "whatsapp web: a sender that is not a phone number");
+                    continue;
+                }
+            },
+            None => None,
         };
+        let lid = message
+            .lid
+            .as_deref()
+            .filter(|l| !l.is_empty() && l.len() <= 30 && l.bytes().all(|b| b.is_ascii_digit()));
+        if from.is_none() && lid.is_none() {
+            tracing::warn!(%channel_id, "whatsapp web: a sender with neither number nor LID");
+            continue;
+        }
         arrivals.push(Inbound {
             from,
+            lid,
             profile_name: message.push_name.as_deref(),
             provider_message_id: &message.id,
             kind: message.kind,

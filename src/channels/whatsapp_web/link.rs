@@ -66,8 +66,11 @@ pub struct WebInbound {
     /// The message id: unique per sender, the same id twice is the same
     /// message.
     pub id: String,
-    /// The sender's number, digits only.
-    pub from: String,
+    /// The customer's number, digits only (for our own messages, the
+    /// customer they went to); `None` when only their LID is known.
+    pub from: Option<String>,
+    /// The customer's WhatsApp LID (digits), when the session knows it.
+    pub lid: Option<String>,
     pub push_name: Option<String>,
     pub sent_at: Option<OffsetDateTime>,
     pub kind: MessageKind,
@@ -162,9 +165,10 @@ pub trait Connector: Send + Sync + 'static {
 /// A running session.
 #[async_trait::async_trait]
 pub trait LinkedSession: Send + Sync {
-    /// Sends to a number (digits); the message id WhatsApp knows it by.
+    /// Sends to a chat (a number's digits, or `<lid>@lid` for a customer
+    /// known only by LID); the message id WhatsApp knows it by.
     async fn send(&self, to: &str, message: &WebOutgoing) -> anyhow::Result<String>;
-    /// Marks these messages of the chat with `to` (digits) read: the
+    /// Marks these messages of the chat `to` (as for `send`) read: the
     /// customer sees blue ticks.
     async fn mark_read(&self, to: &str, message_ids: &[String]) -> anyhow::Result<()>;
     /// A customer's file, downloaded and decrypted.

@@ -52,12 +52,23 @@ pub async fn mark_read(
         }
         .into());
     };
-    let Some(phone) = db::messages::recipient_phone(&mut tx, read.conversation_id).await? else {
+    let Some(to) = chat_address(&mut tx, read.conversation_id).await? else {
         return Ok(());
     };
     tx.commit().await?;
-    let to: String = phone.chars().filter(char::is_ascii_digit).collect();
     session.mark_read(&to, &read.provider_ids).await
+}
+
+/// Where a conversation's chat is on a linked phone: the contact's number
+/// (digits), or for a contact known only by LID, `<lid>@lid` (the chat's
+/// own address; WhatsApp routes it without the number).
+async fn chat_address(tx: &mut TenantTx, conversation_id: Uuid) -> anyhow::Result<Option<String>> {
+    if let Some(phone) = db::messages::recipient_phone(tx, conversation_id).await? {
+        return Ok(Some(phone.chars().filter(char::is_ascii_digit).collect()));
+    }
+    Ok(db::contacts::lid_of_conversation(tx, conversation_id)
+        .await?
+        .map(|lid| format!("{lid}@lid")))
 }
 
 /// Sends `message` (queued, on a linked-device channel) in `tx`'s workspace.
@@ -83,11 +94,9 @@ pub async fn send(
         }
         .into());
     };
-    let phone = db::messages::recipient_phone(&mut tx, message.conversation_id).await?;
-    let Some(phone) = phone else {
+    let Some(to) = chat_address(&mut tx, message.conversation_id).await? else {
         return give_up(tx, message, "The contact has no phone number to send to.").await;
     };
-    let to: String = phone.chars().filter(char::is_ascii_digit).collect();
     let outgoing = match outgoing(env, &mut tx, message).await? {
         Ok(outgoing) => outgoing,
         Err(reason) => return give_up(tx, message, reason).await,

@@ -21,7 +21,12 @@ use crate::infra::tenancy::TenantTx;
 /// A message as a channel hands it over.
 #[derive(Debug, Clone)]
 pub struct Inbound<'a> {
-    pub from: PhoneE164,
+    /// The customer's number; `None` when the channel knows them only by
+    /// their WhatsApp LID (then `lid` is set).
+    pub from: Option<PhoneE164>,
+    /// The customer's WhatsApp LID, when the channel gives it: a contact
+    /// seen by LID alone, then by number, is one contact.
+    pub lid: Option<&'a str>,
     /// The name the customer gave their profile, for a new contact.
     pub profile_name: Option<&'a str>,
     /// The provider's id: the same id twice is the same message.
@@ -115,15 +120,7 @@ async fn arrive(
     if arrivals.is_empty() {
         return Ok(Vec::new());
     }
-    let senders: Vec<Sender> = arrivals
-        .iter()
-        .map(|a| Sender {
-            phone: &a.from,
-            // On the business's own messages the name is the business's.
-            profile_name: a.profile_name.filter(|_| author == Author::Customer),
-        })
-        .collect();
-    let contacts = db::contacts::find_or_create_by_phones(tx, &senders).await?;
+    let contacts = contacts_of(tx, arrivals, author).await?;
     // The arrivals' own ids (stored already?) and those they quote.
     let provider_ids: Vec<&str> = arrivals
         .iter()
@@ -147,7 +144,7 @@ async fn arrive(
     let mut fresh: Vec<(usize, Uuid, OffsetDateTime)> = Vec::new();
     let mut first_at: BTreeMap<Uuid, OffsetDateTime> = BTreeMap::new();
     for (index, arrival) in arrivals.iter().enumerate() {
-        let Some(contact) = contacts.get(arrival.from.as_str()) else {
+        let Some(contact) = contacts.get(&sender_key(arrival)) else {
             // Found or created above: only a concurrent merge deletes one.
             outcomes.push(Ingested::Duplicate);
             continue;
@@ -307,6 +304,66 @@ async fn arrive(
         }
     }
     Ok(outcomes)
+}
+
+/// An arrival's key in [`contacts_of`]: its number, else its LID.
+fn sender_key(arrival: &Inbound<'_>) -> String {
+    match (&arrival.from, arrival.lid) {
+        (Some(phone), _) => phone.as_str().to_owned(),
+        (None, Some(lid)) => format!("lid:{lid}"),
+        (None, None) => String::new(),
+    }
+}
+
+/// The arrivals' contacts (found, or created), by [`sender_key`]: by
+/// number, and by LID for those known only by it. A number that comes with
+/// its LID takes over a contact known by that LID alone (one contact).
+async fn contacts_of<'a>(
+    tx: &mut TenantTx,
+    arrivals: &'a [Inbound<'a>],
+    author: Author,
+) -> anyhow::Result<HashMap<String, db::contacts::SenderContact>> {
+    // On the business's own messages the name is the business's.
+    let ours = author == Author::BusinessPhone;
+    let name = |a: &Inbound<'a>| if ours { None } else { a.profile_name };
+    let senders: Vec<Sender> = arrivals
+        .iter()
+        .filter_map(|a| {
+            Some(Sender {
+                phone: a.from.as_ref()?,
+                profile_name: name(a),
+            })
+        })
+        .collect();
+    let mut contacts = db::contacts::find_or_create_by_phones(tx, &senders).await?;
+    let mut attached: BTreeMap<&str, Uuid> = BTreeMap::new();
+    for arrival in arrivals {
+        if let (Some(phone), Some(lid)) = (&arrival.from, arrival.lid)
+            && let Some(contact) = contacts.get(phone.as_str())
+        {
+            attached.insert(lid, contact.id);
+        }
+    }
+    // In LID order (see `crate::infra::db` on lock order).
+    for (lid, contact_id) in &attached {
+        db::contacts::attach_lid(tx, *contact_id, lid).await?;
+    }
+    let lid_only: Vec<db::contacts::LidSender> = arrivals
+        .iter()
+        .filter(|a| a.from.is_none())
+        .filter_map(|a| {
+            Some(db::contacts::LidSender {
+                lid: a.lid?,
+                profile_name: name(a),
+            })
+        })
+        .collect();
+    if !lid_only.is_empty() {
+        for (lid, contact) in db::contacts::find_or_create_by_lids(tx, &lid_only).await? {
+            contacts.insert(format!("lid:{lid}"), contact);
+        }
+    }
+    Ok(contacts)
 }
 
 /// Fills the placeholders among the already stored `known` ids with

@@ -455,6 +455,210 @@ async fn by_phones(
         .collect())
 }
 
+/// A customer known only by their WhatsApp LID (their number hidden).
+#[derive(Debug, Clone, Copy)]
+pub struct LidSender<'a> {
+    pub lid: &'a str,
+    pub profile_name: Option<&'a str>,
+}
+
+/// What a contact known only by LID is called until a name is given.
+pub const HIDDEN_NUMBER_NAME: &str = "WhatsApp user (number hidden)";
+
+/// The contacts with these LIDs, created without a phone where there are
+/// none (named as their profile says, else [`HIDDEN_NUMBER_NAME`]); keyed
+/// by LID. They show in the inbox like any contact: a chat whose number
+/// is unknown is not dropped.
+pub async fn find_or_create_by_lids(
+    tx: &mut TenantTx,
+    senders: &[LidSender<'_>],
+) -> sqlx::Result<HashMap<String, SenderContact>> {
+    let org_id = tx.org_id();
+    let mut by_lid: BTreeMap<&str, String> = BTreeMap::new();
+    for sender in senders {
+        let name: String = sender
+            .profile_name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(HIDDEN_NUMBER_NAME)
+            .chars()
+            .take(200)
+            .collect();
+        by_lid.entry(sender.lid).or_insert(name);
+    }
+    let lids: Vec<&str> = by_lid.keys().copied().collect();
+    let mut found = by_lids(tx, &lids).await?;
+    let missing: Vec<(&str, &str)> = by_lid
+        .iter()
+        .filter(|(lid, _)| !found.contains_key(**lid))
+        .map(|(lid, name)| (*lid, name.as_str()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let (lids, names): (Vec<&str>, Vec<&str>) = missing.into_iter().unzip();
+    let ids: Vec<Uuid> = lids.iter().map(|_| Uuid::now_v7()).collect();
+    // As `find_or_create_by_phones`: in key order, the unique index decides.
+    sqlx::query!(
+        "insert into contacts (org_id, id, name, wa_lid) \
+         select $1, u.id, u.name, u.lid \
+         from unnest($2::uuid[], $3::text[], $4::text[]) as u(id, name, lid) order by u.lid \
+         on conflict (org_id, wa_lid) where wa_lid is not null do nothing",
+        org_id,
+        &ids,
+        &names as &[&str],
+        &lids as &[&str]
+    )
+    .execute(tx.conn())
+    .await?;
+    found.extend(by_lids(tx, &lids).await?);
+    Ok(found)
+}
+
+/// The contacts with these LIDs, key by key.
+async fn by_lids(tx: &mut TenantTx, lids: &[&str]) -> sqlx::Result<HashMap<String, SenderContact>> {
+    let org_id = tx.org_id();
+    let rows = sqlx::query!(
+        r#"select k.lid as "lid!", c.id as "id!", c.blocked as "blocked!"
+           from unnest($2::text[]) as k(lid)
+           cross join lateral (select id, blocked from contacts
+             where org_id = $1 and wa_lid = k.lid limit 1) c"#,
+        org_id,
+        lids as &[&str]
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let contact = SenderContact {
+                id: r.id,
+                blocked: r.blocked,
+            };
+            (r.lid, contact)
+        })
+        .collect())
+}
+
+/// Records that contact `contact_id` (found by its number) has WhatsApp
+/// LID `lid`. A contact known until now by that LID alone is the same
+/// person: its conversations move to this contact (messages of an open
+/// conversation on the same channel join this contact's open one), then
+/// it is merged in (notes, labels, empty fields) and gone. So a customer
+/// first seen by LID and later by number is one contact.
+pub async fn attach_lid(tx: &mut TenantTx, contact_id: Uuid, lid: &str) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    let holder = sqlx::query!(
+        "select id, phone from contacts where org_id = $1 and wa_lid = $2 for update",
+        org_id,
+        lid
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    match holder {
+        Some(h) if h.id == contact_id => return Ok(()),
+        Some(h) if h.phone.is_none() => {
+            move_conversations(tx, contact_id, h.id).await?;
+            merge(tx, contact_id, h.id).await?;
+        }
+        // The LID moved to another number: it is this one's now.
+        Some(h) => {
+            sqlx::query!(
+                "update contacts set wa_lid = null where org_id = $1 and id = $2",
+                org_id,
+                h.id
+            )
+            .execute(tx.conn())
+            .await?;
+        }
+        None => {}
+    }
+    sqlx::query!(
+        "update contacts set wa_lid = $3 where org_id = $1 and id = $2",
+        org_id,
+        contact_id,
+        lid
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Moves contact `gone`'s conversations to `keep`. Where both have an
+/// unresolved conversation on the same channel (at most one each), the
+/// messages and counts of `gone`'s join `keep`'s and it is deleted.
+async fn move_conversations(tx: &mut TenantTx, keep: Uuid, gone: Uuid) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    let pairs = sqlx::query!(
+        r#"select g.id as "gone!", k.id as "keep!" from conversations g
+           join conversations k on k.org_id = g.org_id and k.channel_id = g.channel_id
+             and k.contact_id = $2 and k.status <> 'resolved'
+           where g.org_id = $1 and g.contact_id = $3 and g.status <> 'resolved'"#,
+        org_id,
+        keep,
+        gone
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    for pair in pairs {
+        sqlx::query!(
+            "update messages set conversation_id = $3 where org_id = $1 and conversation_id = $2",
+            org_id,
+            pair.gone,
+            pair.keep
+        )
+        .execute(tx.conn())
+        .await?;
+        sqlx::query!(
+            "update conversations k set inbound_count = k.inbound_count + g.inbound_count, \
+               last_message_at = greatest(k.last_message_at, g.last_message_at), \
+               last_inbound_at = greatest(k.last_inbound_at, g.last_inbound_at), \
+               last_message_preview = case when g.last_message_at > k.last_message_at \
+                 then g.last_message_preview else k.last_message_preview end \
+             from conversations g where k.org_id = $1 and k.id = $3 and g.org_id = $1 and g.id = $2",
+            org_id,
+            pair.gone,
+            pair.keep
+        )
+        .execute(tx.conn())
+        .await?;
+        sqlx::query!(
+            "delete from conversations where org_id = $1 and id = $2",
+            org_id,
+            pair.gone
+        )
+        .execute(tx.conn())
+        .await?;
+    }
+    sqlx::query!(
+        "update conversations set contact_id = $2 where org_id = $1 and contact_id = $3",
+        org_id,
+        keep,
+        gone
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// The LID of the contact a conversation is with, if known.
+pub async fn lid_of_conversation(
+    tx: &mut TenantTx,
+    conversation_id: Uuid,
+) -> sqlx::Result<Option<String>> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar!(
+        "select c.wa_lid from conversations v join contacts c \
+           on c.org_id = v.org_id and c.id = v.contact_id \
+         where v.org_id = $1 and v.id = $2",
+        org_id,
+        conversation_id
+    )
+    .fetch_optional(tx.conn())
+    .await
+    .map(Option::flatten)
+}
+
 pub async fn id_by_phone(tx: &mut TenantTx, phone: &PhoneE164) -> sqlx::Result<Option<Uuid>> {
     let org_id = tx.org_id();
     sqlx::query_scalar!(

@@ -178,7 +178,8 @@ async fn deliver(
     let channel = db::channels::sandbox(&mut tenant.tx).await?;
     let provider_id = format!("sandbox-in.{}", Uuid::now_v7());
     let inbound = Inbound {
-        from: phone.clone(),
+        from: Some(phone.clone()),
+        lid: None,
         profile_name: Some(customer.name.trim()).filter(|n| !n.is_empty()),
         provider_message_id: &provider_id,
         kind,

@@ -170,7 +170,8 @@ async fn store_batch(
             continue;
         };
         arrivals.push(Inbound {
-            from,
+            from: Some(from),
+            lid: None,
             profile_name: message.profile_name.as_deref(),
             provider_message_id: &message.id,
             kind: message.kind,
