@@ -130,8 +130,9 @@ async fn a_phone_on_waha_is_set_up_shows_its_qr_and_links() {
     );
     let key = session.hmac_key.expect("an HMAC key");
     assert!(key.len() >= 32, "a strong webhook key");
+    // `message.any` (not `message`): it carries the phone's own messages too.
     for event in [
-        "message",
+        "message.any",
         "message.ack",
         "session.status",
         "message.revoked",
