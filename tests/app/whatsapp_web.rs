@@ -1572,3 +1572,33 @@ async fn a_customer_seen_by_lid_alone_is_shown_then_becomes_one_contact_with_the
         2
     );
 }
+
+#[tokio::test]
+async fn a_receipt_for_a_logged_out_phone_is_dropped_instead_of_waiting_forever() {
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 30).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let channel = new_channel(&app, org, None).await;
+    fake.until_open(channel, WAIT).await;
+    fake.deliver(
+        channel,
+        vec![SessionEvent::Messages(vec![text("3A00G1", "Hi")])],
+    )
+    .await
+    .expect("committed");
+    fake.emit(
+        channel,
+        SessionEvent::LoggedOut {
+            reason: "removed on the phone".into(),
+        },
+    );
+    until_status(&app, org, channel, WebStatus::LoggedOut).await;
+    let conversation: String = scalar(&app, "select id::text from conversations").await;
+    owner.page(&format!("/inbox/{conversation}")).await;
+    until(WAIT, "the queue empty", || async {
+        app.count("select count(*) from jobs").await == 0
+    })
+    .await;
+    assert!(fake.read_receipts().is_empty());
+}

@@ -41,6 +41,11 @@ pub async fn mark_read(
     mut tx: TenantTx,
     read: &db::messages::ReadReceipt,
 ) -> anyhow::Result<()> {
+    // Logged out or unlinked: no session will ever take it (a send gives
+    // up here too), so the receipt is dropped rather than left waiting.
+    if phone_gone(&mut tx, read.channel_id).await? {
+        return Ok(());
+    }
     if let Some(bridge) = db::waha_bridges::find(&mut tx, read.channel_id).await? {
         return crate::channels::waha::sender::mark_read(env, tx, read, &bridge).await;
     }
