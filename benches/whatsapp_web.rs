@@ -131,6 +131,7 @@ async fn measure(cluster: &Cluster, dir: &std::path::Path) -> anyhow::Result<()>
                     id,
                     &name,
                     None,
+                    0,
                     wacrm::infra::db::web_sessions::RunsOn::Wacrm,
                 )
                 .await?;

@@ -63,4 +63,5 @@ mod waha;
 mod whatsapp;
 mod whatsapp_field;
 mod whatsapp_web;
+mod whatsapp_web_history;
 mod whatsapp_web_store;

@@ -15,9 +15,9 @@ use wacrm::infra::db::web_sessions::{self, RunsOn, WebStatus};
 use crate::support::fake_wa_web::FakeWeb;
 use crate::support::*;
 
-const CUSTOMER: &str = "16505551234";
+pub(crate) const CUSTOMER: &str = "16505551234";
 
-async fn app_with(fake: &Arc<FakeWeb>, lease_secs: u32) -> TestApp {
+pub(crate) async fn app_with(fake: &Arc<FakeWeb>, lease_secs: u32) -> TestApp {
     let connector: Arc<dyn wacrm::channels::whatsapp_web::link::Connector> = fake.clone();
     spawn_app_with_connector(Some(connector), move |config| {
         config.whatsapp_web_lease_secs = lease_secs;
@@ -27,12 +27,12 @@ async fn app_with(fake: &Arc<FakeWeb>, lease_secs: u32) -> TestApp {
 }
 
 /// A new linked-device channel of `org` (as the connect page makes it).
-async fn new_channel(app: &TestApp, org: Uuid, pair_phone: Option<&str>) -> Uuid {
+pub(crate) async fn new_channel(app: &TestApp, org: Uuid, pair_phone: Option<&str>) -> Uuid {
     let mut tx = wacrm::infra::tenancy::bootstrap::for_job(&app.state.pool, org)
         .await
         .expect("tx");
     let id = Uuid::now_v7();
-    web_sessions::create(&mut tx, id, "Shop phone", pair_phone, RunsOn::Wacrm)
+    web_sessions::create(&mut tx, id, "Shop phone", pair_phone, 30, RunsOn::Wacrm)
         .await
         .expect("channel");
     tx.commit().await.expect("commit");
@@ -71,7 +71,7 @@ async fn until_status(
     }
 }
 
-fn text(id: &str, body: &str) -> WebInbound {
+pub(crate) fn text(id: &str, body: &str) -> WebInbound {
     WebInbound {
         id: id.into(),
         from: Some(CUSTOMER.into()),
@@ -86,7 +86,7 @@ fn text(id: &str, body: &str) -> WebInbound {
     }
 }
 
-async fn scalar<T>(app: &TestApp, sql: &'static str) -> T
+pub(crate) async fn scalar<T>(app: &TestApp, sql: &'static str) -> T
 where
     T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
 {
@@ -97,7 +97,7 @@ where
 }
 
 /// How long the tests wait for what the session or the app does.
-const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn a_session_shows_its_qr_links_receives_once_and_replies_once() {

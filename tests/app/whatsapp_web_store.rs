@@ -483,6 +483,7 @@ async fn the_protocol_library_keeps_its_new_device_in_the_postgres_store() {
                 channel_id: channel,
             }),
             pair_phone: None,
+            history_days: 0,
         })
         .await
         .expect("the client starts over our store");
@@ -510,6 +511,7 @@ async fn the_protocol_library_keeps_its_new_device_in_the_postgres_store() {
                 channel_id: channel,
             }),
             pair_phone: None,
+            history_days: 0,
         })
         .await
         .expect("starts again");

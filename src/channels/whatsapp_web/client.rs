@@ -19,12 +19,14 @@ use whatsapp_rust::media::{self, AudioOptions, DocumentOptions, ImageOptions, Vi
 use whatsapp_rust::upload::{UploadOptions, UploadResponse};
 use whatsapp_rust::wacore::proto_helpers::build_quote_context;
 
+use super::history::{self, HistoryChat};
 use super::link::{
     Connector, Inbox, LinkedSession, MEDIA_REF_KEY, SessionEvent, Start, WebInbound, WebMediaRef,
     WebOutgoing,
 };
 use crate::domain::{DeliveryStatus, MessageKind};
 use whatsapp_rust::InboundDurabilityHook;
+use whatsapp_rust::types::events::LazyHistorySync;
 
 /// Connects sessions to WhatsApp's servers.
 #[derive(Debug, Default)]
@@ -65,6 +67,9 @@ impl InboundDurabilityHook for Durable {
 impl Connector for WhatsappRust {
     async fn start(&self, start: Start) -> anyhow::Result<Arc<dyn LinkedSession>> {
         let events = start.events.clone();
+        let history_days = start.history_days;
+        let (history, blobs) =
+            tokio::sync::mpsc::channel::<(LazyHistorySync, Arc<Client>)>(HISTORY_QUEUE);
         // No `with_push_name`: the device takes the phone's own name (a set
         // name would be shown to the business's customers).
         let mut builder = Bot::builder()
@@ -86,7 +91,17 @@ impl Connector for WhatsappRust {
             })
             .on_event(move |event: Arc<Event>, client: Arc<Client>| {
                 let events = events.clone();
+                let history = history.clone();
                 async move {
+                    if let Event::HistorySync(blob) = event.as_ref() {
+                        if history_days > 0 {
+                            // Waits while the importer is behind, so none is
+                            // lost and at most a few blobs are held. The
+                            // clone shares the compressed bytes.
+                            let _ = history.send(((**blob).clone(), client)).await;
+                        }
+                        return;
+                    }
                     for translated in translate(&event, &client).await {
                         // The receiver is gone only when the session ends.
                         let _ = events.send(translated);
@@ -110,9 +125,12 @@ impl Connector for WhatsappRust {
             let _ = done.send(true);
         })
         .abort_handle();
+        let importer =
+            tokio::spawn(import_history(blobs, start.inbox, history_days)).abort_handle();
         Ok(Arc::new(Session {
             client,
             runner,
+            importer,
             finished,
         }))
     }
@@ -123,6 +141,8 @@ struct Session {
     /// The task that holds the client's run loop (aborting it drops the
     /// library's handle, which aborts the client); `stop` ends it cleanly.
     runner: tokio::task::AbortHandle,
+    /// The task importing the phone's history.
+    importer: tokio::task::AbortHandle,
     /// True once the run loop exited.
     finished: tokio::sync::watch::Receiver<bool>,
 }
@@ -130,6 +150,83 @@ struct Session {
 impl Drop for Session {
     fn drop(&mut self) {
         self.runner.abort();
+        self.importer.abort();
+    }
+}
+
+/// History blobs waiting for the importer, at most.
+const HISTORY_QUEUE: usize = 4;
+/// Tries of one history commit (the library acknowledged the history
+/// already: it does not come again).
+const HISTORY_TRIES: u32 = 3;
+
+/// Imports the history blobs a newly linked phone sends (whatsapp-rust
+/// src/history_sync.rs: acknowledged, then `Event::HistorySync`), one at
+/// a time: each is read chat by chat off the async threads, and each chat
+/// committed as it is read, in chunks, so memory holds a chat or two,
+/// never the whole history (wacore src/history_sync.rs HistorySyncStream).
+async fn import_history(
+    mut blobs: tokio::sync::mpsc::Receiver<(LazyHistorySync, Arc<Client>)>,
+    inbox: Arc<dyn Inbox>,
+    days: u16,
+) {
+    while let Some((blob, client)) = blobs.recv().await {
+        let since = OffsetDateTime::now_utc().unix_timestamp() - i64::from(days) * 86_400;
+        let compressed = blob.compressed_bytes().clone();
+        let inflated_size = blob.decompressed_size() as u64;
+        drop(blob);
+        let (chats, mut read) = tokio::sync::mpsc::channel::<HistoryChat>(2);
+        let reader = tokio::task::spawn_blocking(move || {
+            history::read(&compressed, inflated_size, since, |chat| {
+                chats.blocking_send(chat).is_ok()
+            })
+        });
+        while let Some(chat) = read.recv().await {
+            let chat = match (&chat.phone, &chat.lid) {
+                (None, Some(lid)) => match lid_phone(&client, lid).await {
+                    Some(phone) => chat.with_phone(phone),
+                    None => chat,
+                },
+                _ => chat,
+            };
+            for event in chat.into_events() {
+                commit_history(inbox.as_ref(), event).await;
+            }
+        }
+        match reader.await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(skipped)) => {
+                tracing::warn!(skipped, "whatsapp web: history chats that did not decode")
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "whatsapp web: a history blob did not read"),
+            Err(e) => tracing::warn!(error = %e, "whatsapp web: reading the history failed"),
+        }
+    }
+}
+
+/// Commits a chunk of history, trying again a little later on an error.
+async fn commit_history(inbox: &dyn Inbox, event: SessionEvent) {
+    for attempt in 1..=HISTORY_TRIES {
+        match inbox.commit(vec![event.clone()]).await {
+            Ok(()) => return,
+            Err(e) if attempt == HISTORY_TRIES => {
+                tracing::warn!(error = %e, "whatsapp web: a chunk of history was not imported");
+            }
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_secs(u64::from(attempt) * 2)).await
+            }
+        }
+    }
+}
+
+/// The number the library's LID store knows for a LID (digits).
+async fn lid_phone(client: &Client, lid: &str) -> Option<String> {
+    match client.get_lid_pn_entry(&Jid::lid(lid)).await {
+        Ok(entry) => entry.map(|e| e.phone_number.to_string()),
+        Err(e) => {
+            tracing::warn!(error = %e, "whatsapp web: reading the LID store failed");
+            None
+        }
     }
 }
 
@@ -368,7 +465,7 @@ fn media_ref(
 }
 
 /// A received file message's media, if it has one.
-fn received_media(message: &wa::Message) -> Option<serde_json::Value> {
+pub(super) fn received_media(message: &wa::Message) -> Option<serde_json::Value> {
     macro_rules! fields {
         ($m:expr) => {
             (
@@ -682,7 +779,7 @@ fn inbound_from(
 }
 
 /// Kind, text and quoted/reacted-to id of a message.
-fn content(message: &wa::Message) -> (MessageKind, String, Option<String>) {
+pub(super) fn content(message: &wa::Message) -> (MessageKind, String, Option<String>) {
     let quoted = |context: Option<&wa::ContextInfo>| context.and_then(|c| c.stanza_id.clone());
     if let Some(text) = message.conversation.as_deref() {
         return (MessageKind::Text, text.to_owned(), None);

@@ -139,6 +139,10 @@ async fn apply_in(
             store_messages(env, tx, channel_id, Author::BusinessPhone, &messages).await?;
             Next::Continue
         }
+        SessionEvent::History { customers, ours } => {
+            store_history(env, tx, channel_id, customers, ours).await?;
+            Next::Continue
+        }
         SessionEvent::Edited { message_id, body } => {
             let edited = db::messages::edit_inbound(tx, channel_id, &message_id, &body).await?;
             if let Some(conversation_id) = edited {
@@ -204,6 +208,42 @@ pub fn qr_purpose(channel_id: Uuid) -> String {
     format!("{QR_PURPOSE}\n{channel_id}")
 }
 
+/// Earlier messages of the phone's chats, within the days the phone's
+/// setting asks for (none when 0), imported as read; counted on its page.
+async fn store_history(
+    env: &Environment,
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    customers: Vec<WebInbound>,
+    ours: Vec<WebInbound>,
+) -> anyhow::Result<()> {
+    let Some(session) = db::web_sessions::find(tx, channel_id).await? else {
+        return Ok(());
+    };
+    if session.history_days == 0 {
+        return Ok(());
+    }
+    let since = OffsetDateTime::now_utc() - time::Duration::days(i64::from(session.history_days));
+    // Undated messages are left out: their place in the chat is unknown.
+    let recent = |messages: Vec<WebInbound>| -> Vec<WebInbound> {
+        messages
+            .into_iter()
+            .filter(|m| m.sent_at.is_some_and(|at| at >= since))
+            .collect()
+    };
+    let mut imported = 0;
+    for (author, messages) in [
+        (Author::CustomerHistory, recent(customers)),
+        (Author::BusinessPhoneHistory, recent(ours)),
+    ] {
+        imported += store_messages(env, tx, channel_id, author, &messages).await?;
+    }
+    if imported > 0 {
+        db::web_sessions::count_imported(tx, channel_id, imported).await?;
+    }
+    Ok(())
+}
+
 /// Customers' messages, stored once each (a session delivers again after a
 /// reconnect; the message id decides); files to fetch
 /// (`source_url` on WAHA, `wa` on a session run here) are queued with them.
@@ -213,9 +253,12 @@ async fn store_messages(
     channel_id: Uuid,
     author: Author,
     messages: &[WebInbound],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<i64> {
+    if messages.is_empty() {
+        return Ok(0);
+    }
     let Some(channel) = db::channels::find(tx, channel_id).await? else {
-        return Ok(());
+        return Ok(0);
     };
     let mut arrivals = Vec::with_capacity(messages.len());
     let mut fetch = Vec::with_capacity(messages.len());
@@ -265,11 +308,19 @@ async fn store_messages(
         Author::CustomerUndecrypted => {
             ingest::undecrypted(tx, &env.secrets, &channel, &arrivals).await?
         }
+        Author::CustomerHistory | Author::BusinessPhoneHistory => {
+            let ours = author.is_business();
+            ingest::from_history(tx, &env.secrets, &channel, &arrivals, ours).await?
+        }
     };
+    let mut stored = 0;
     for (outcome, fetch) in outcomes.into_iter().zip(fetch) {
-        if let (Ingested::Stored { message_id, .. }, true) = (outcome, fetch) {
-            crate::channels::media::queue_fetch(tx, &env.secrets, message_id).await?;
+        if let Ingested::Stored { message_id, .. } = outcome {
+            stored += 1;
+            if fetch {
+                crate::channels::media::queue_fetch(tx, &env.secrets, message_id).await?;
+            }
         }
     }
-    Ok(())
+    Ok(stored)
 }

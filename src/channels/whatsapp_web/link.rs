@@ -48,6 +48,13 @@ pub enum SessionEvent {
     /// Customers' messages that could not be decrypted yet (their text is
     /// empty): shown as waiting until they come again under the same id.
     Undecryptable(Vec<WebInbound>),
+    /// Earlier messages of the phone's one-to-one chats, from the history
+    /// it sends a newly linked device: the customers' and the business's
+    /// own. Imported as read; they set nothing off.
+    History {
+        customers: Vec<WebInbound>,
+        ours: Vec<WebInbound>,
+    },
     /// A customer edited a message: its new text.
     Edited { message_id: String, body: String },
     /// A customer deleted a message for everyone.
@@ -154,6 +161,8 @@ pub struct Start {
     pub inbox: Arc<dyn Inbox>,
     /// Link by a pairing code for this number (digits) instead of a QR.
     pub pair_phone: Option<String>,
+    /// How many days of the phone's chat history to import (0: none).
+    pub history_days: u16,
 }
 
 /// Starts sessions. One per process; a session runs until stopped.

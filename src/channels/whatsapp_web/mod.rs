@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod events;
+pub mod history;
 pub mod link;
 pub mod media;
 pub mod running;

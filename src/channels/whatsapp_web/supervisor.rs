@@ -287,8 +287,8 @@ async fn run(
     org_id: Uuid,
     channel_id: Uuid,
 ) {
-    let pair_phone = match pair_phone(&env, org_id, channel_id).await {
-        Ok(p) => p,
+    let (pair_phone, history_days) = match link_options(&env, org_id, channel_id).await {
+        Ok(options) => options,
         Err(e) => {
             tracing::warn!(%channel_id, error = %e, "whatsapp web: reading the session failed");
             return;
@@ -307,6 +307,7 @@ async fn run(
             channel_id,
         }),
         pair_phone,
+        history_days,
     };
     let session = match connector.start(start).await {
         Ok(session) => session,
@@ -377,13 +378,15 @@ impl Drop for Registered {
     }
 }
 
-async fn pair_phone(
+/// How the session links: by a pairing code for this number (else a QR),
+/// and how many days of history it imports.
+async fn link_options(
     env: &Environment,
     org_id: Uuid,
     channel_id: Uuid,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<(Option<String>, u16)> {
     let mut tx = bootstrap::for_job(&env.pool, org_id).await?;
     let session = crate::infra::db::web_sessions::find(&mut tx, channel_id).await?;
     tx.commit().await?;
-    Ok(session.and_then(|s| s.pair_phone))
+    Ok(session.map_or((None, 0), |s| (s.pair_phone, s.history_days)))
 }

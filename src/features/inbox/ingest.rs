@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::{MessageKind, PhoneE164};
+use crate::domain::{ConversationStatus, MessageKind, PhoneE164};
 use crate::features::campaigns::opt_out;
 use crate::features::inbox::outbound::Target;
 use crate::infra::db;
@@ -104,6 +104,28 @@ pub async fn undecrypted(
     arrive(tx, secrets, channel, arrivals, Author::CustomerUndecrypted).await
 }
 
+/// Earlier messages from a linked phone's chat history (`ours`: the
+/// business's own, else the customers'), in the caller's transaction:
+/// stored once each (a live message with the same id is the same
+/// message), as read. A conversation they open waits for the customer
+/// (pending), out of the open inbox until the customer writes again. They
+/// set nothing off: no automation, bot, campaign reply, opt-out, unread
+/// count or read receipt.
+pub async fn from_history(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    channel: &Channel,
+    messages: &[Inbound<'_>],
+    ours: bool,
+) -> anyhow::Result<Vec<Ingested>> {
+    let author = if ours {
+        Author::BusinessPhoneHistory
+    } else {
+        Author::CustomerHistory
+    };
+    arrive(tx, secrets, channel, messages, author).await
+}
+
 /// A channel's arrivals (one delivery), in the caller's transaction: a
 /// fixed handful of statements however many there are, each touching its
 /// rows in one order (phone, contact, provider id, conversation id), so
@@ -174,10 +196,15 @@ async fn arrive(
     if fresh.is_empty() && !any_filled {
         return Ok(outcomes);
     }
+    let opened_as = if author.is_history() {
+        ConversationStatus::Pending
+    } else {
+        ConversationStatus::Open
+    };
     let conversations = if fresh.is_empty() {
         HashMap::new()
     } else {
-        db::conversations::find_or_open_all(tx, channel.id, &first_at).await?
+        db::conversations::find_or_open_all_as(tx, channel.id, &first_at, opened_as).await?
     };
 
     // Ids in arrival time order, as the conversation shows them.
@@ -248,6 +275,11 @@ async fn arrive(
             // A placeholder filled in: the open conversation shows it.
             db::conversations::notify(tx, *conversation_id).await?;
         }
+    }
+    if author.is_history() {
+        let customers = author == Author::CustomerHistory;
+        db::conversations::record_history(tx, &changed, customers).await?;
+        return Ok(outcomes);
     }
     if author == Author::BusinessPhone {
         for (conversation_id, sent) in &changed {
@@ -324,7 +356,7 @@ async fn contacts_of<'a>(
     author: Author,
 ) -> anyhow::Result<HashMap<String, db::contacts::SenderContact>> {
     // On the business's own messages the name is the business's.
-    let ours = author == Author::BusinessPhone;
+    let ours = author.is_business();
     let name = |a: &Inbound<'a>| if ours { None } else { a.profile_name };
     let senders: Vec<Sender> = arrivals
         .iter()

@@ -288,6 +288,58 @@ pub async fn record_arrivals(
     Ok(())
 }
 
+/// Updates what the list shows after messages from a phone's chat history
+/// arrived (`customers`: the customers' own, else the business's) and
+/// tells the live inboxes. Unlike [`record_arrivals`] they count as read,
+/// already answered by read receipts, and leave the status alone.
+pub async fn record_history(
+    tx: &mut TenantTx,
+    arrivals: &BTreeMap<Uuid, Arrivals>,
+    customers: bool,
+) -> sqlx::Result<()> {
+    if arrivals.is_empty() {
+        return Ok(());
+    }
+    let org_id = tx.org_id();
+    let ids: Vec<Uuid> = arrivals.keys().copied().collect();
+    // Locked in id order first, as `record_arrivals` does, so an import and
+    // live deliveries touching the same conversations never deadlock.
+    sqlx::query!(
+        "select id from conversations where org_id = $1 and id = any($2) \
+         order by id for no key update",
+        org_id,
+        &ids
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    let ats: Vec<OffsetDateTime> = arrivals.values().map(|a| a.latest_at).collect();
+    let previews: Vec<String> = arrivals
+        .values()
+        .map(|a| a.latest_preview.chars().take(140).collect())
+        .collect();
+    sqlx::query!(
+        "update conversations c set last_message_at = greatest(c.last_message_at, u.at), \
+           last_message_preview = case when u.at >= c.last_message_at then u.preview \
+             else c.last_message_preview end, \
+           last_inbound_at = case when $5 then greatest(c.last_inbound_at, u.at) \
+             else c.last_inbound_at end, \
+           receipts_through = case when $5 then greatest(c.receipts_through, u.at) \
+             else c.receipts_through end \
+         from unnest($2::uuid[], $3::timestamptz[], $4::text[]) as u(id, at, preview) \
+         where c.org_id = $1 and c.id = u.id \
+         returning pg_notify($6, c.org_id || ':' || c.id || ':' || coalesce(c.assignee_id::text, ''))",
+        org_id,
+        &ids,
+        &ats,
+        &previews,
+        customers,
+        NOTIFY_CHANNEL
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
 /// Updates what the list shows after a message; a customer's message also
 /// counts as unread, restarts the reply window and wakes a snoozed
 /// conversation.

@@ -434,6 +434,23 @@ pub enum Author {
     /// The customer, in a message that could not be decrypted yet: kept
     /// as waiting for its content ([`fill_awaiting`] fills it in).
     CustomerUndecrypted,
+    /// The customer, in a message from the phone's chat history: already
+    /// read on the phone, so it counts as neither new nor unread.
+    CustomerHistory,
+    /// The business, in a message from the phone's chat history.
+    BusinessPhoneHistory,
+}
+
+impl Author {
+    /// Written by the business (on its phone), else by the customer.
+    pub fn is_business(self) -> bool {
+        matches!(self, Author::BusinessPhone | Author::BusinessPhoneHistory)
+    }
+
+    /// From the phone's chat history (earlier messages, imported).
+    pub fn is_history(self) -> bool {
+        matches!(self, Author::CustomerHistory | Author::BusinessPhoneHistory)
+    }
 }
 
 /// Stores messages arriving on a channel in one statement; returns the
@@ -456,12 +473,14 @@ pub async fn insert_arrivals(
     let created: Vec<OffsetDateTime> = rows.iter().map(|r| r.created_at).collect();
     let replies: Vec<Option<Uuid>> = rows.iter().map(|r| r.reply_to_id).collect();
     let (direction, sender, status) = match author {
-        Author::Customer | Author::CustomerUndecrypted => {
+        Author::Customer | Author::CustomerUndecrypted | Author::CustomerHistory => {
             (Direction::In, SenderKind::Contact, DeliveryStatus::Received)
         }
-        Author::BusinessPhone => (Direction::Out, SenderKind::Member, DeliveryStatus::Sent),
+        Author::BusinessPhone | Author::BusinessPhoneHistory => {
+            (Direction::Out, SenderKind::Member, DeliveryStatus::Sent)
+        }
     };
-    let from_phone = author == Author::BusinessPhone;
+    let from_phone = author.is_business();
     let awaiting = author == Author::CustomerUndecrypted;
     // In provider-id order: two deliveries of the same messages wait for
     // each other on the unique index instead of deadlocking.

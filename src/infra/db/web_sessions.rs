@@ -75,6 +75,10 @@ pub struct WebSession {
     /// Why the session is paused, and since when (cleared once linked).
     pub problem: Option<String>,
     pub problem_at: Option<OffsetDateTime>,
+    /// Days of chat history imported on first link (0: none).
+    pub history_days: u16,
+    /// Messages imported from the phone's history so far.
+    pub history_imported: i64,
 }
 
 /// A `whatsapp_web_sessions` row as read, before its status is parsed.
@@ -91,6 +95,8 @@ struct Row {
     updated_at: OffsetDateTime,
     problem: Option<String>,
     problem_at: Option<OffsetDateTime>,
+    history_days: i32,
+    history_imported: i64,
 }
 
 fn from_row(row: Row) -> Option<WebSession> {
@@ -107,6 +113,9 @@ fn from_row(row: Row) -> Option<WebSession> {
         updated_at: row.updated_at,
         problem: row.problem,
         problem_at: row.problem_at,
+        // The column's check keeps it within 0..=365.
+        history_days: u16::try_from(row.history_days).unwrap_or(0),
+        history_imported: row.history_imported,
     })
 }
 
@@ -120,12 +129,14 @@ pub enum RunsOn {
 }
 
 /// A new linked-device channel with id `id`, waiting for its first scan
-/// (or a pairing code for `pair_phone`).
+/// (or a pairing code for `pair_phone`), to import `history_days` days of
+/// chats when linked.
 pub async fn create(
     tx: &mut TenantTx,
     id: Uuid,
     name: &str,
     pair_phone: Option<&str>,
+    history_days: u16,
     runs_on: RunsOn,
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
@@ -138,10 +149,12 @@ pub async fn create(
     .execute(tx.conn())
     .await?;
     sqlx::query!(
-        "insert into whatsapp_web_sessions (org_id, channel_id, pair_phone) values ($1, $2, $3)",
+        "insert into whatsapp_web_sessions (org_id, channel_id, pair_phone, history_days) \
+         values ($1, $2, $3, $4)",
         org_id,
         id,
-        pair_phone
+        pair_phone,
+        i32::from(history_days)
     )
     .execute(tx.conn())
     .await?;
@@ -162,7 +175,8 @@ pub async fn find(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<We
     let row = sqlx::query_as!(
         Row,
         "select channel_id, status, qr_sealed, qr_expires_at, pair_phone, pair_code, \
-                pair_code_expires_at, phone, display_name, updated_at, problem, problem_at \
+                pair_code_expires_at, phone, display_name, updated_at, problem, problem_at, \
+                history_days, history_imported \
          from whatsapp_web_sessions where org_id = $1 and channel_id = $2",
         org_id,
         channel_id
@@ -170,6 +184,25 @@ pub async fn find(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<Option<We
     .fetch_optional(tx.conn())
     .await?;
     Ok(row.and_then(from_row))
+}
+
+/// Counts messages imported from the phone's history.
+pub async fn count_imported(
+    tx: &mut TenantTx,
+    channel_id: Uuid,
+    messages: i64,
+) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    sqlx::query!(
+        "update whatsapp_web_sessions set history_imported = history_imported + $3 \
+         where org_id = $1 and channel_id = $2",
+        org_id,
+        channel_id,
+        messages
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 /// A new QR code to show (waiting for a scan).

@@ -65,6 +65,9 @@ pub struct StatusView {
     problem: Option<String>,
     /// Why the session is paused (replaced, banned, refused), and since when.
     paused: Option<(String, String)>,
+    /// Days of chat history imported when linked, and messages so far.
+    history_days: u16,
+    history_imported: i64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -78,9 +81,21 @@ pub struct LinkForm {
     waha_url: String,
     waha_api_key: String,
     waha_session: String,
+    /// Days of chat history to import when linked; empty for the default.
+    history_days: String,
 }
 
+/// Days of chats a newly linked phone imports unless told otherwise.
+const DEFAULT_HISTORY_DAYS: u16 = 30;
+
 impl LinkForm {
+    /// The history field as the form shows it.
+    fn history_days_shown(&self) -> String {
+        match self.history_days.trim() {
+            "" => DEFAULT_HISTORY_DAYS.to_string(),
+            given => given.to_owned(),
+        }
+    }
     fn on_waha(&self) -> bool {
         self.runs_on == "waha"
     }
@@ -123,6 +138,20 @@ fn waha_target(state: &AppState, form: &LinkForm, errors: &mut Vec<String>) -> O
         errors.push("A WAHA session name has up to 64 letters, digits, - and _.".to_owned());
     }
     url
+}
+
+/// Days of history to import: 0 to 365, the default when left empty.
+fn history_days(input: &str) -> std::result::Result<u16, String> {
+    match input.trim() {
+        "" => Ok(DEFAULT_HISTORY_DAYS),
+        given => given
+            .parse::<u16>()
+            .ok()
+            .filter(|days| *days <= 365)
+            .ok_or_else(|| {
+                format!("“{given}” is not a number of days of history: give 0 (none) to 365.")
+            }),
+    }
 }
 
 /// A phone number as WhatsApp wants it: digits with the country code.
@@ -178,6 +207,10 @@ pub async fn create(
     let phone = pair_phone(&form.phone).unwrap_or_else(|e| {
         errors.push(e);
         None
+    });
+    let history_days = history_days(&form.history_days).unwrap_or_else(|e| {
+        errors.push(e);
+        0
     });
     let waha_url = form
         .on_waha()
@@ -245,7 +278,15 @@ pub async fn create(
     } else {
         RunsOn::Wacrm
     };
-    db::web_sessions::create(&mut tenant.tx, id, &name, phone.as_deref(), runs_on).await?;
+    db::web_sessions::create(
+        &mut tenant.tx,
+        id,
+        &name,
+        phone.as_deref(),
+        history_days,
+        runs_on,
+    )
+    .await?;
     if let Some(bridge) = &bridge {
         db::waha_bridges::create(&mut tenant.tx, bridge).await?;
     }
@@ -370,6 +411,8 @@ fn status_view(
         paused: session
             .problem
             .map(|why| (why, session.problem_at.map(since).unwrap_or_default())),
+        history_days: session.history_days,
+        history_imported: session.history_imported,
     })
 }
 

@@ -1,0 +1,338 @@
+//! The chat history a phone sends a newly linked device (whatsapp-rust's
+//! `Event::HistorySync`), read one conversation at a time so that months
+//! of chats never sit in memory at once, and turned into what wacrm
+//! imports: the one-to-one chats' messages since a given day.
+
+use time::OffsetDateTime;
+use whatsapp_rust::prelude::*;
+use whatsapp_rust::wacore::history_sync::{HistorySyncError, HistorySyncStream};
+
+use super::client::{content, received_media};
+use super::link::{SessionEvent, WebInbound};
+use crate::domain::MessageKind;
+
+/// Messages imported in one commit at most: a longer chat takes several.
+pub const CHUNK: usize = 500;
+
+/// One one-to-one chat of the history, its messages since the cut-off.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct HistoryChat {
+    /// The customer's number (digits), when the chat names it.
+    pub phone: Option<String>,
+    /// The customer's LID (digits), when the chat names it.
+    pub lid: Option<String>,
+    pub customers: Vec<WebInbound>,
+    pub ours: Vec<WebInbound>,
+}
+
+impl HistoryChat {
+    /// Gives every message the customer's number, learnt elsewhere (the
+    /// library's LID store) for a chat addressed by LID alone.
+    pub fn with_phone(mut self, phone: String) -> Self {
+        for message in self.customers.iter_mut().chain(self.ours.iter_mut()) {
+            message.from = Some(phone.clone());
+        }
+        self.phone = Some(phone);
+        self
+    }
+
+    /// The chat as events to commit, at most [`CHUNK`] messages each.
+    pub fn into_events(self) -> Vec<SessionEvent> {
+        let mut events = vec![];
+        let mut customers = self.customers.into_iter().peekable();
+        let mut ours = self.ours.into_iter().peekable();
+        while customers.peek().is_some() || ours.peek().is_some() {
+            let theirs: Vec<WebInbound> = customers.by_ref().take(CHUNK).collect();
+            let mine: Vec<WebInbound> = ours.by_ref().take(CHUNK - theirs.len()).collect();
+            events.push(SessionEvent::History {
+                customers: theirs,
+                ours: mine,
+            });
+        }
+        events
+    }
+}
+
+/// Reads a compressed history blob (`inflated_size` bytes once inflated:
+/// the library's exact figure, which also caps the inflating) chat by
+/// chat, handing each one-to-one chat with messages sent at or after
+/// `since` (Unix seconds) to `each`, which returns whether to go on.
+/// Returns how many chats could not be decoded (skipped).
+pub fn read(
+    compressed: &[u8],
+    inflated_size: u64,
+    since: i64,
+    mut each: impl FnMut(HistoryChat) -> bool,
+) -> Result<usize, HistorySyncError> {
+    let mut stream = HistorySyncStream::new(compressed, inflated_size);
+    // One conversation's allocations, reused for the next.
+    let mut conversation = wa::Conversation::default();
+    while stream.next_conversation_into(&mut conversation)? {
+        if let Some(chat) = chat(&conversation, since)
+            && !each(chat)
+        {
+            break;
+        }
+    }
+    Ok(stream.skipped_conversations())
+}
+
+/// A conversation of the history as wacrm imports it: `None` for groups,
+/// status updates, newsletters and broadcast lists, and for a chat with
+/// nothing since `since`.
+pub fn chat(conversation: &wa::Conversation, since: i64) -> Option<HistoryChat> {
+    let jid: Jid = conversation.id.parse().ok()?;
+    let user_of = |alias: Option<&String>, pn: bool| {
+        alias
+            .and_then(|a| a.parse::<Jid>().ok())
+            .filter(|j| if pn { j.is_pn() } else { j.is_lid() })
+            .map(|j| j.user.to_string())
+    };
+    // A chat is addressed by number or by LID; the other form, when the
+    // phone knows it, comes along (`pnJid`, `lidJid`).
+    let (phone, lid) = if jid.is_pn() {
+        (
+            Some(jid.user.to_string()),
+            user_of(conversation.lid_jid.as_ref(), false),
+        )
+    } else if jid.is_lid() {
+        (
+            user_of(conversation.pn_jid.as_ref(), true),
+            Some(jid.user.to_string()),
+        )
+    } else {
+        return None;
+    };
+    // The name the business saved for the customer, for messages without
+    // the customer's own profile name.
+    let saved_name = conversation
+        .name
+        .clone()
+        .or_else(|| conversation.display_name.clone())
+        .filter(|n| !n.trim().is_empty());
+    let mut chat = HistoryChat {
+        phone: phone.clone(),
+        lid: lid.clone(),
+        ..HistoryChat::default()
+    };
+    for entry in &conversation.messages {
+        let Some(info) = entry.message.as_option() else {
+            continue;
+        };
+        let Some(at) = info
+            .message_timestamp
+            .and_then(|t| i64::try_from(t).ok())
+            .filter(|t| *t >= since)
+        else {
+            continue;
+        };
+        let (Some(key), Some(message)) = (info.key.as_option(), info.message.as_option()) else {
+            // A notice of the chat's own (a stub): nobody wrote it.
+            continue;
+        };
+        let Some(id) = key.id.clone().filter(|id| !id.is_empty()) else {
+            continue;
+        };
+        let base = message.get_base_message();
+        // Edits and deletions are already applied to the history's messages.
+        if base.protocol_message.is_set() {
+            continue;
+        }
+        let (kind, body, reply_to) = content(base);
+        if kind == MessageKind::Unknown {
+            // Settings changes, poll votes and the like: not conversation.
+            continue;
+        }
+        let ours = key.from_me.unwrap_or(false);
+        let push_name = if ours {
+            None
+        } else {
+            info.push_name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .or_else(|| saved_name.clone())
+        };
+        let message = WebInbound {
+            id,
+            from: phone.clone(),
+            lid: lid.clone(),
+            push_name,
+            sent_at: OffsetDateTime::from_unix_timestamp(at).ok(),
+            kind,
+            body,
+            media: received_media(base),
+            raw: None,
+            reply_to,
+        };
+        if ours {
+            chat.ours.push(message);
+        } else {
+            chat.customers.push(message);
+        }
+    }
+    if chat.customers.is_empty() && chat.ours.is_empty() {
+        return None;
+    }
+    Some(chat)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use whatsapp_rust::buffa::Message as _;
+
+    const NOW: i64 = 1_765_000_000;
+    const DAY: i64 = 86_400;
+
+    fn text(id: &str, from_me: bool, at: i64, body: &str) -> wa::HistorySyncMsg {
+        wa::HistorySyncMsg {
+            message: wa::WebMessageInfo {
+                key: wa::MessageKey {
+                    remote_jid: None,
+                    from_me: Some(from_me),
+                    id: Some(id.to_owned()),
+                    participant: None,
+                    ..Default::default()
+                }
+                .into(),
+                message: wa::Message {
+                    conversation: Some(body.to_owned()),
+                    ..Default::default()
+                }
+                .into(),
+                message_timestamp: Some(u64::try_from(at).unwrap_or(0)),
+                push_name: (!from_me).then(|| "Ana".to_owned()),
+                ..Default::default()
+            }
+            .into(),
+            ..Default::default()
+        }
+    }
+
+    fn conversation(id: &str, messages: Vec<wa::HistorySyncMsg>) -> wa::Conversation {
+        wa::Conversation {
+            id: id.to_owned(),
+            messages,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_one_to_one_chat_keeps_its_recent_messages_by_author() {
+        let chat = chat(
+            &conversation(
+                "5511988887777@s.whatsapp.net",
+                vec![
+                    text("OLD", false, NOW - 40 * DAY, "too old"),
+                    text("IN1", false, NOW - 2 * DAY, "hello"),
+                    text("OUT1", true, NOW - DAY, "hi, how can I help?"),
+                ],
+            ),
+            NOW - 30 * DAY,
+        )
+        .expect("a chat");
+        assert_eq!(chat.phone.as_deref(), Some("5511988887777"));
+        assert_eq!(chat.customers.len(), 1);
+        assert_eq!(chat.customers[0].id, "IN1");
+        assert_eq!(chat.customers[0].body, "hello");
+        assert_eq!(chat.customers[0].push_name.as_deref(), Some("Ana"));
+        assert_eq!(
+            chat.customers[0].sent_at.map(|t| t.unix_timestamp()),
+            Some(NOW - 2 * DAY)
+        );
+        assert_eq!(chat.ours.len(), 1);
+        assert_eq!(chat.ours[0].id, "OUT1");
+        assert_eq!(chat.ours[0].push_name, None);
+        assert_eq!(chat.ours[0].from.as_deref(), Some("5511988887777"));
+    }
+
+    #[test]
+    fn groups_status_and_stale_chats_are_left_out_and_lid_chats_keep_both_forms() {
+        let recent = || vec![text("M", false, NOW, "hi")];
+        for id in [
+            "120363025246125486@g.us",
+            "status@broadcast",
+            "120363144638474820@newsletter",
+        ] {
+            assert_eq!(chat(&conversation(id, recent()), NOW - DAY), None, "{id}");
+        }
+        let stale = conversation(
+            "5511988887777@s.whatsapp.net",
+            vec![text("M", false, NOW - 90 * DAY, "old")],
+        );
+        assert_eq!(chat(&stale, NOW - DAY), None);
+
+        let mut by_lid = conversation("100000012345678@lid", recent());
+        by_lid.pn_jid = Some("5511988887777@s.whatsapp.net".to_owned());
+        let found = chat(&by_lid, NOW - DAY).expect("a chat");
+        assert_eq!(found.lid.as_deref(), Some("100000012345678"));
+        assert_eq!(found.phone.as_deref(), Some("5511988887777"));
+        assert_eq!(found.customers[0].from.as_deref(), Some("5511988887777"));
+
+        let unknown =
+            chat(&conversation("100000012345678@lid", recent()), NOW - DAY).expect("a chat");
+        assert_eq!(unknown.phone, None);
+        let resolved = unknown.with_phone("5511988887777".to_owned());
+        assert_eq!(resolved.customers[0].from.as_deref(), Some("5511988887777"));
+    }
+
+    #[test]
+    fn a_compressed_blob_is_read_chat_by_chat_and_long_chats_commit_in_chunks() {
+        let many: Vec<wa::HistorySyncMsg> = (0..(CHUNK + 20))
+            .map(|i| {
+                text(
+                    &format!("M{i}"),
+                    i % 3 == 0,
+                    NOW - 60 + i as i64 / 100,
+                    "hey",
+                )
+            })
+            .collect();
+        let blob = wa::HistorySync {
+            sync_type: wa::history_sync::HistorySyncType::INITIAL_BOOTSTRAP,
+            conversations: vec![
+                conversation("5511900000001@s.whatsapp.net", many),
+                conversation(
+                    "120363025246125486@g.us",
+                    vec![text("G", false, NOW, "group")],
+                ),
+                conversation(
+                    "5511900000002@s.whatsapp.net",
+                    vec![text("N", false, NOW, "hi")],
+                ),
+            ],
+            ..Default::default()
+        };
+        let plain = blob.encode_to_vec();
+        let mut zipped = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        zipped.write_all(&plain).expect("compress");
+        let zipped = zipped.finish().expect("compress");
+
+        let mut chats = vec![];
+        let skipped = read(&zipped, plain.len() as u64, NOW - DAY, |c| {
+            chats.push(c);
+            true
+        })
+        .expect("read");
+        assert_eq!(skipped, 0);
+        let phones: Vec<_> = chats.iter().map(|c| c.phone.clone()).collect();
+        assert_eq!(
+            phones,
+            [Some("5511900000001".into()), Some("5511900000002".into())]
+        );
+        let events = chats.remove(0).into_events();
+        assert_eq!(events.len(), 2);
+        let sizes: Vec<usize> = events
+            .iter()
+            .map(|e| match e {
+                SessionEvent::History { customers, ours } => customers.len() + ours.len(),
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(sizes, [CHUNK, 20]);
+
+        // A blob claiming to inflate to less than it does is refused.
+        assert!(read(&zipped, 10, NOW - DAY, |_| true).is_err());
+    }
+}
