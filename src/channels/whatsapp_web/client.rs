@@ -19,7 +19,7 @@ use whatsapp_rust::media::{self, AudioOptions, DocumentOptions, ImageOptions, Vi
 use whatsapp_rust::upload::{UploadOptions, UploadResponse};
 use whatsapp_rust::wacore::proto_helpers::build_quote_context;
 
-use super::history::{self, HistoryChat};
+use super::history;
 use super::link::{
     Connector, Inbox, LinkedSession, MEDIA_REF_KEY, SessionEvent, Start, WebInbound, WebMediaRef,
     WebOutgoing,
@@ -156,15 +156,9 @@ impl Drop for Session {
 
 /// History blobs waiting for the importer, at most.
 const HISTORY_QUEUE: usize = 4;
-/// Tries of one history commit (the library acknowledged the history
-/// already: it does not come again).
-const HISTORY_TRIES: u32 = 3;
-
 /// Imports the history blobs a newly linked phone sends (whatsapp-rust
 /// src/history_sync.rs: acknowledged, then `Event::HistorySync`), one at
-/// a time: each is read chat by chat off the async threads, and each chat
-/// committed as it is read, in chunks, so memory holds a chat or two,
-/// never the whole history (wacore src/history_sync.rs HistorySyncStream).
+/// a time (see [`history::import`]).
 async fn import_history(
     mut blobs: tokio::sync::mpsc::Receiver<(LazyHistorySync, Arc<Client>)>,
     inbox: Arc<dyn Inbox>,
@@ -175,47 +169,19 @@ async fn import_history(
         let compressed = blob.compressed_bytes().clone();
         let inflated_size = blob.decompressed_size() as u64;
         drop(blob);
-        let (chats, mut read) = tokio::sync::mpsc::channel::<HistoryChat>(2);
-        let reader = tokio::task::spawn_blocking(move || {
-            history::read(&compressed, inflated_size, since, |chat| {
-                chats.blocking_send(chat).is_ok()
-            })
-        });
-        while let Some(chat) = read.recv().await {
-            let chat = match (&chat.phone, &chat.lid) {
-                (None, Some(lid)) => match lid_phone(&client, lid).await {
-                    Some(phone) => chat.with_phone(phone),
-                    None => chat,
-                },
-                _ => chat,
-            };
-            for event in chat.into_events() {
-                commit_history(inbox.as_ref(), event).await;
-            }
-        }
-        match reader.await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(skipped)) => {
-                tracing::warn!(skipped, "whatsapp web: history chats that did not decode")
-            }
-            Ok(Err(e)) => tracing::warn!(error = %e, "whatsapp web: a history blob did not read"),
-            Err(e) => tracing::warn!(error = %e, "whatsapp web: reading the history failed"),
-        }
+        let phones = LidStore(client);
+        history::import(compressed, inflated_size, since, inbox.as_ref(), &phones).await;
     }
 }
 
-/// Commits a chunk of history, trying again a little later on an error.
-async fn commit_history(inbox: &dyn Inbox, event: SessionEvent) {
-    for attempt in 1..=HISTORY_TRIES {
-        match inbox.commit(vec![event.clone()]).await {
-            Ok(()) => return,
-            Err(e) if attempt == HISTORY_TRIES => {
-                tracing::warn!(error = %e, "whatsapp web: a chunk of history was not imported");
-            }
-            Err(_) => {
-                tokio::time::sleep(std::time::Duration::from_secs(u64::from(attempt) * 2)).await
-            }
-        }
+/// The library's LID↔phone store, learnt from the handshake, history and
+/// usync (client/lid_pn.rs).
+struct LidStore(Arc<Client>);
+
+#[async_trait::async_trait]
+impl history::LidPhones for LidStore {
+    async fn phone_of(&self, lid: &str) -> Option<String> {
+        lid_phone(&self.0, lid).await
     }
 }
 

@@ -8,11 +8,77 @@ use whatsapp_rust::prelude::*;
 use whatsapp_rust::wacore::history_sync::{HistorySyncError, HistorySyncStream};
 
 use super::client::{content, received_media};
-use super::link::{SessionEvent, WebInbound};
+use super::link::{Inbox, SessionEvent, WebInbound};
 use crate::domain::MessageKind;
 
 /// Messages imported in one commit at most: a longer chat takes several.
 pub const CHUNK: usize = 500;
+/// Tries of one commit (the library acknowledged the history already: it
+/// does not come again).
+const TRIES: u32 = 3;
+
+/// Where the number of a customer known by LID alone is looked up.
+#[async_trait::async_trait]
+pub trait LidPhones: Send + Sync {
+    async fn phone_of(&self, lid: &str) -> Option<String>;
+}
+
+/// Imports one history blob through `inbox`: read chat by chat on a
+/// blocking thread, each chat committed as it is read, in chunks, so
+/// memory holds a chat or two and never the whole history (wacore
+/// src/history_sync.rs HistorySyncStream). Returns the chats read.
+pub async fn import(
+    compressed: impl AsRef<[u8]> + Send + 'static,
+    inflated_size: u64,
+    since: i64,
+    inbox: &dyn Inbox,
+    phones: &dyn LidPhones,
+) -> usize {
+    let (chats, mut read) = tokio::sync::mpsc::channel::<HistoryChat>(2);
+    let reader = tokio::task::spawn_blocking(move || {
+        read_chats(compressed.as_ref(), inflated_size, since, |chat| {
+            chats.blocking_send(chat).is_ok()
+        })
+    });
+    let mut count = 0;
+    while let Some(chat) = read.recv().await {
+        count += 1;
+        let chat = match (&chat.phone, &chat.lid) {
+            (None, Some(lid)) => match phones.phone_of(lid).await {
+                Some(phone) => chat.with_phone(phone),
+                None => chat,
+            },
+            _ => chat,
+        };
+        for event in chat.into_events() {
+            commit(inbox, event).await;
+        }
+    }
+    match reader.await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(skipped)) => {
+            tracing::warn!(skipped, "whatsapp web: history chats that did not decode")
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "whatsapp web: a history blob did not read"),
+        Err(e) => tracing::warn!(error = %e, "whatsapp web: reading the history failed"),
+    }
+    count
+}
+
+/// Commits a chunk of history, trying again a little later on an error.
+async fn commit(inbox: &dyn Inbox, event: SessionEvent) {
+    for attempt in 1..=TRIES {
+        match inbox.commit(vec![event.clone()]).await {
+            Ok(()) => return,
+            Err(e) if attempt == TRIES => {
+                tracing::warn!(error = %e, "whatsapp web: a chunk of history was not imported");
+            }
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_secs(u64::from(attempt) * 2)).await
+            }
+        }
+    }
+}
 
 /// One one-to-one chat of the history, its messages since the cut-off.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -58,7 +124,7 @@ impl HistoryChat {
 /// chat, handing each one-to-one chat with messages sent at or after
 /// `since` (Unix seconds) to `each`, which returns whether to go on.
 /// Returns how many chats could not be decoded (skipped).
-pub fn read(
+pub fn read_chats(
     compressed: &[u8],
     inflated_size: u64,
     since: i64,
@@ -310,7 +376,7 @@ mod tests {
         let zipped = zipped.finish().expect("compress");
 
         let mut chats = vec![];
-        let skipped = read(&zipped, plain.len() as u64, NOW - DAY, |c| {
+        let skipped = read_chats(&zipped, plain.len() as u64, NOW - DAY, |c| {
             chats.push(c);
             true
         })
@@ -333,6 +399,6 @@ mod tests {
         assert_eq!(sizes, [CHUNK, 20]);
 
         // A blob claiming to inflate to less than it does is refused.
-        assert!(read(&zipped, 10, NOW - DAY, |_| true).is_err());
+        assert!(read_chats(&zipped, 10, NOW - DAY, |_| true).is_err());
     }
 }
