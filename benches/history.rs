@@ -268,7 +268,10 @@ async fn measure(cluster: &Cluster, dir: &std::path::Path) -> anyhow::Result<()>
         .fetch_one(&mut conn)
         .await?;
     println!();
-    println!("stored: {stored} messages in {conversations} conversations (expected {read} in {})", BLOBS * CHATS_PER_BLOB);
+    println!(
+        "stored: {stored} messages in {conversations} conversations (expected {read} in {})",
+        BLOBS * CHATS_PER_BLOB
+    );
     anyhow::ensure!(stored as usize == read, "every message read is stored once");
     Ok(())
 }

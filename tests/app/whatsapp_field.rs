@@ -407,3 +407,76 @@ async fn opening_a_conversation_marks_the_newest_customer_message_read_on_graph(
     app.run_pending_jobs().await;
     assert_eq!(reads(&graph).len(), 1, "nothing new, nothing sent");
 }
+
+// ---- Business-scoped user ids: customers whose number is hidden -------------
+
+#[tokio::test]
+async fn a_customer_known_by_their_business_scoped_id_alone_is_one_contact_once_their_number_shows()
+{
+    let (app, owner, sales) = with_number(spawn_app_without_worker().await).await;
+    let bsuid = "US.13491208655302741918";
+    let hidden = envelope(
+        NUMBER_ID,
+        json!({
+            "contacts": [{"profile": {"name": "Ana"}, "user_id": bsuid}],
+            "messages": [{"from_user_id": bsuid, "id": "wamid.BS1", "timestamp": "1764200000",
+                          "type": "text", "text": {"body": "Hi, my number is hidden"}}]
+        }),
+    );
+    assert_eq!(deliver(&app, &sales.id, &hidden).await, 200);
+    let contact: (String, String, Option<String>, Option<String>) =
+        sqlx::query_as("select id::text, name, phone, wa_user_id from contacts")
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("a contact");
+    assert_eq!(
+        (&contact.1, &contact.2, contact.3.as_deref()),
+        (&"Ana".to_owned(), &None, Some(bsuid))
+    );
+    let conversation = conversation_of(&app, "wamid.BS1").await;
+    let (status, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Hi, my number is hidden"));
+
+    // Delivered again: still once.
+    assert_eq!(deliver(&app, &sales.id, &hidden).await, 200);
+    assert_eq!(app.count("select count(*) from messages").await, 1);
+
+    // Later their number comes with it: the same contact and conversation.
+    let shown = envelope(
+        NUMBER_ID,
+        json!({
+            "contacts": [{"profile": {"name": "Ana"}, "wa_id": CUSTOMER, "user_id": bsuid}],
+            "messages": [{"from": CUSTOMER, "from_user_id": bsuid, "id": "wamid.BS2",
+                          "timestamp": "1764200100", "type": "text", "text": {"body": "Now with my number"}}]
+        }),
+    );
+    assert_eq!(deliver(&app, &sales.id, &shown).await, 200);
+    assert_eq!(app.count("select count(*) from contacts").await, 1);
+    assert_eq!(app.count("select count(*) from conversations").await, 1);
+    let merged: (Option<String>, Option<String>) =
+        sqlx::query_as("select phone, wa_user_id from contacts")
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("the contact");
+    assert_eq!(
+        merged,
+        (Some(format!("+{CUSTOMER}")), Some(bsuid.to_owned()))
+    );
+    assert_eq!(conversation_of(&app, "wamid.BS2").await, conversation);
+
+    // A sender with neither a number nor a well-formed id is skipped.
+    let nobody = envelope(
+        NUMBER_ID,
+        json!({"messages": [{"from_user_id": "US.<script>", "id": "wamid.BS3",
+                             "timestamp": "1764200200", "type": "text", "text": {"body": "?"}}]}),
+    );
+    assert_eq!(deliver(&app, &sales.id, &nobody).await, 200);
+    assert_eq!(app.count("select count(*) from messages").await, 2);
+
+    // Another workspace sees nothing of them.
+    let other = app.sign_up("Bob", "bob@other.test", "Other").await;
+    let contact_id = contact.0;
+    assert_eq!(other.page(&format!("/contacts/{contact_id}")).await.0, 404);
+    assert_eq!(other.page(&format!("/inbox/{conversation}")).await.0, 404);
+}

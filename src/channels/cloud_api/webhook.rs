@@ -52,7 +52,10 @@ struct Metadata {
 
 #[derive(Debug, Deserialize)]
 struct Profiled {
-    wa_id: String,
+    /// May be missing for a customer whose number is hidden (then
+    /// `user_id` names them).
+    wa_id: Option<String>,
+    user_id: Option<String>,
     profile: Option<Profile>,
 }
 
@@ -118,8 +121,13 @@ pub struct Batch {
 pub struct InboundMessage {
     /// The provider id (`wamid...`): the same id twice is the same message.
     pub id: String,
-    /// The customer's WhatsApp id: their number, digits only.
-    pub wa_id: String,
+    /// The customer's WhatsApp id: their number, digits only. Missing for
+    /// a customer whose number is hidden from the business (then
+    /// `user_id` is set).
+    pub wa_id: Option<String>,
+    /// The customer's business-scoped user id (BSUID, `US.1349…`), sent
+    /// since 2026 (protocols-field 1.5): keys a contact without a number.
+    pub user_id: Option<String>,
     pub profile_name: Option<String>,
     pub sent_at: Option<OffsetDateTime>,
     pub kind: MessageKind,
@@ -233,18 +241,27 @@ fn batch_of(value: Value) -> Batch {
         .into_iter()
         .filter_map(|c| serde_json::from_value(c).ok())
         .collect();
-    let profile_name = |wa_id: &str| {
-        contacts
-            .iter()
-            .find(|c| c.wa_id == wa_id)
-            .and_then(|c| c.profile.as_ref())
-            .and_then(|p| p.name.clone())
-            .filter(|n| !n.trim().is_empty())
+    // The sender's card: by number, else by user id.
+    let card = |m: &InboundMessage| {
+        contacts.iter().find(|c| match (&m.wa_id, &m.user_id) {
+            (Some(wa_id), _) if c.wa_id.as_ref() == Some(wa_id) => true,
+            (_, Some(user_id)) => c.user_id.as_ref() == Some(user_id),
+            _ => false,
+        })
     };
     for message in elements(&mut value, "messages", &mut batch) {
         match message_of(&message) {
             Ok(mut parsed) => {
-                parsed.profile_name = profile_name(&parsed.wa_id);
+                if let Some(card) = card(&parsed) {
+                    parsed.profile_name = card
+                        .profile
+                        .as_ref()
+                        .and_then(|p| p.name.clone())
+                        .filter(|n| !n.trim().is_empty());
+                    if parsed.user_id.is_none() {
+                        parsed.user_id = card.user_id.clone().filter(|id| is_user_id(id));
+                    }
+                }
                 batch.messages.push(parsed);
             }
             Err(why) => batch.skipped.push(skipped("message", &message, why)),
@@ -329,14 +346,34 @@ fn text_at<'a>(object: Option<&'a Map<String, Value>>, key: &str) -> &'a str {
         .unwrap_or_default()
 }
 
+/// Whether `id` is a business-scoped user id as Meta writes them: a
+/// country code, a dot, up to 128 letters and digits, maybe with a
+/// three-letter part between (`US.ENT.…`). Anything else is not stored.
+pub fn is_user_id(id: &str) -> bool {
+    let mut parts = id.split('.');
+    let country = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts.collect();
+    let alnum =
+        |p: &str| !p.is_empty() && p.len() <= 128 && p.bytes().all(|b| b.is_ascii_alphanumeric());
+    let upper = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_uppercase());
+    upper(country, 2)
+        && match rest.as_slice() {
+            [id] => alnum(id),
+            [middle, id] => upper(middle, 3) && alnum(id),
+            _ => false,
+        }
+}
+
 /// One customer message, or why it is malformed (never its content).
 fn message_of(message: &Value) -> Result<InboundMessage, &'static str> {
     let fields = message.as_object().ok_or("not an object")?;
     let field = |key: &str| fields.get(key).and_then(Value::as_str);
     let id = field("id").filter(|id| !id.is_empty()).ok_or("no id")?;
-    let wa_id = field("from")
-        .filter(|from| !from.is_empty())
-        .ok_or("no sender")?;
+    let wa_id = field("from").filter(|from| !from.is_empty());
+    let user_id = field("from_user_id").filter(|id| is_user_id(id));
+    if wa_id.is_none() && user_id.is_none() {
+        return Err("no sender");
+    }
     let sent_at = timestamp_at(fields)?;
     let type_name = field("type").unwrap_or("unknown");
     let content = fields.get(type_name).and_then(Value::as_object);
@@ -455,7 +492,8 @@ fn message_of(message: &Value) -> Result<InboundMessage, &'static str> {
     .map(str::to_owned);
     Ok(InboundMessage {
         id: id.to_owned(),
-        wa_id: wa_id.to_owned(),
+        wa_id: wa_id.map(str::to_owned),
+        user_id: user_id.map(str::to_owned),
         profile_name: None,
         sent_at,
         kind,
@@ -561,12 +599,59 @@ mod tests {
     }
 
     #[test]
+    fn a_sender_with_a_hidden_number_is_known_by_their_business_scoped_user_id() {
+        let body = json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+                "contacts": [
+                    {"profile": {"name": "Ana"}, "user_id": "US.13491208655302741918"},
+                    {"profile": {"name": "Bo"}, "wa_id": "16505551234", "user_id": "US.ENT.99"}
+                ],
+                "messages": [
+                    {"from_user_id": "US.13491208655302741918", "id": "wamid.U1", "type": "text", "text": {"body": "hi"}},
+                    {"from": "16505551234", "id": "wamid.U2", "type": "text", "text": {"body": "hello"}},
+                    {"from_user_id": "not a bsuid", "id": "wamid.U3", "type": "text", "text": {"body": "x"}}
+                ]
+            }}]}]
+        });
+        let parsed = parse(body.to_string().as_bytes()).expect("parses");
+        let batch = parsed.batches.into_iter().next().expect("a batch");
+        assert_eq!(batch.messages.len(), 2, "{:?}", batch.skipped);
+        let hidden = &batch.messages[0];
+        assert_eq!(hidden.wa_id, None);
+        assert_eq!(hidden.user_id.as_deref(), Some("US.13491208655302741918"));
+        assert_eq!(hidden.profile_name.as_deref(), Some("Ana"));
+        let both = &batch.messages[1];
+        assert_eq!(both.wa_id.as_deref(), Some("16505551234"));
+        assert_eq!(both.user_id.as_deref(), Some("US.ENT.99"), "from the card");
+        assert_eq!(both.profile_name.as_deref(), Some("Bo"));
+        assert_eq!(batch.skipped.len(), 1, "no sender it can key");
+        for bad in [
+            "",
+            "US",
+            "us.123",
+            "US.",
+            "US.12-3",
+            "USA.123",
+            "US.EN.1",
+            "US.ENT.X.1",
+        ] {
+            assert!(!is_user_id(bad), "{bad}");
+        }
+        assert!(is_user_id(&format!("BR.{}", "a".repeat(128))));
+        assert!(!is_user_id(&format!("BR.{}", "a".repeat(129))));
+    }
+
+    #[test]
     fn text_carries_body_sender_profile_and_time() {
         let m = one(message("text", json!({"body": "Hi, I need help"})));
         assert_eq!(m.kind, MessageKind::Text);
         assert_eq!(m.body, "Hi, I need help");
         assert_eq!(m.id, "wamid.A1");
-        assert_eq!(m.wa_id, "16505551234");
+        assert_eq!(m.wa_id.as_deref(), Some("16505551234"));
+        assert_eq!(m.user_id, None);
         assert_eq!(m.profile_name.as_deref(), Some("Sheena Nelson"));
         assert_eq!(m.sent_at.map(|t| t.unix_timestamp()), Some(1_739_321_024));
         assert_eq!(m.raw, None);

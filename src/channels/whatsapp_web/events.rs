@@ -284,6 +284,7 @@ async fn store_messages(
         arrivals.push(Inbound {
             from,
             lid,
+            user_id: None,
             profile_name: message.push_name.as_deref(),
             provider_message_id: &message.id,
             kind: message.kind,

@@ -11,7 +11,7 @@ use crate::features::campaigns::opt_out;
 use crate::features::inbox::outbound::Target;
 use crate::infra::db;
 use crate::infra::db::channels::Channel;
-use crate::infra::db::contacts::Sender;
+use crate::infra::db::contacts::{Handle, Sender};
 use crate::infra::db::conversations::Arrivals;
 use crate::infra::db::messages::{Author, InboundRow};
 use crate::infra::jobs;
@@ -22,11 +22,14 @@ use crate::infra::tenancy::TenantTx;
 #[derive(Debug, Clone)]
 pub struct Inbound<'a> {
     /// The customer's number; `None` when the channel knows them only by
-    /// their WhatsApp LID (then `lid` is set).
+    /// their WhatsApp LID or BSUID (then `lid` or `user_id` is set).
     pub from: Option<PhoneE164>,
     /// The customer's WhatsApp LID, when the channel gives it: a contact
     /// seen by LID alone, then by number, is one contact.
     pub lid: Option<&'a str>,
+    /// The customer's business-scoped user id (Cloud API), when given;
+    /// as the LID, it keys a contact whose number is not seen.
+    pub user_id: Option<&'a str>,
     /// The name the customer gave their profile, for a new contact.
     pub profile_name: Option<&'a str>,
     /// The provider's id: the same id twice is the same message.
@@ -338,18 +341,25 @@ async fn arrive(
     Ok(outcomes)
 }
 
-/// An arrival's key in [`contacts_of`]: its number, else its LID.
-fn sender_key(arrival: &Inbound<'_>) -> String {
-    match (&arrival.from, arrival.lid) {
-        (Some(phone), _) => phone.as_str().to_owned(),
-        (None, Some(lid)) => format!("lid:{lid}"),
-        (None, None) => String::new(),
+/// How an arrival's channel knows its customer: by number, else by LID,
+/// else by business-scoped user id.
+fn handle_of<'a>(arrival: &'a Inbound<'a>) -> Option<Handle<'a>> {
+    match (&arrival.from, arrival.lid, arrival.user_id) {
+        (Some(phone), _, _) => Some(Handle::Phone(phone.as_str())),
+        (None, Some(lid), _) => Some(Handle::Lid(lid)),
+        (None, None, Some(user_id)) => Some(Handle::UserId(user_id)),
+        (None, None, None) => None,
     }
 }
 
-/// The arrivals' contacts (found, or created), by [`sender_key`]: by
-/// number, and by LID for those known only by it. A number that comes with
-/// its LID takes over a contact known by that LID alone (one contact).
+/// An arrival's key in [`contacts_of`].
+fn sender_key(arrival: &Inbound<'_>) -> String {
+    handle_of(arrival).map(|h| h.key()).unwrap_or_default()
+}
+
+/// The arrivals' contacts (found, or created), by [`sender_key`]. A number
+/// that comes with the customer's LID or BSUID takes over a contact known
+/// by that handle alone (one contact).
 async fn contacts_of<'a>(
     tx: &mut TenantTx,
     arrivals: &'a [Inbound<'a>],
@@ -357,43 +367,35 @@ async fn contacts_of<'a>(
 ) -> anyhow::Result<HashMap<String, db::contacts::SenderContact>> {
     // On the business's own messages the name is the business's.
     let ours = author.is_business();
-    let name = |a: &Inbound<'a>| if ours { None } else { a.profile_name };
     let senders: Vec<Sender> = arrivals
         .iter()
         .filter_map(|a| {
             Some(Sender {
-                phone: a.from.as_ref()?,
-                profile_name: name(a),
+                handle: handle_of(a)?,
+                profile_name: if ours { None } else { a.profile_name },
             })
         })
         .collect();
-    let mut contacts = db::contacts::find_or_create_by_phones(tx, &senders).await?;
-    let mut attached: BTreeMap<&str, Uuid> = BTreeMap::new();
+    let contacts = db::contacts::find_or_create(tx, &senders).await?;
+    let mut attached: BTreeMap<Handle, Uuid> = BTreeMap::new();
     for arrival in arrivals {
-        if let (Some(phone), Some(lid)) = (&arrival.from, arrival.lid)
-            && let Some(contact) = contacts.get(phone.as_str())
-        {
-            attached.insert(lid, contact.id);
+        let Some(phone) = &arrival.from else {
+            continue;
+        };
+        let Some(contact) = contacts.get(phone.as_str()) else {
+            continue;
+        };
+        let others = [
+            arrival.lid.map(Handle::Lid),
+            arrival.user_id.map(Handle::UserId),
+        ];
+        for handle in others.into_iter().flatten() {
+            attached.insert(handle, contact.id);
         }
     }
-    // In LID order (see `crate::infra::db` on lock order).
-    for (lid, contact_id) in &attached {
-        db::contacts::attach_lid(tx, *contact_id, lid).await?;
-    }
-    let lid_only: Vec<db::contacts::LidSender> = arrivals
-        .iter()
-        .filter(|a| a.from.is_none())
-        .filter_map(|a| {
-            Some(db::contacts::LidSender {
-                lid: a.lid?,
-                profile_name: name(a),
-            })
-        })
-        .collect();
-    if !lid_only.is_empty() {
-        for (lid, contact) in db::contacts::find_or_create_by_lids(tx, &lid_only).await? {
-            contacts.insert(format!("lid:{lid}"), contact);
-        }
+    // In handle order (see `crate::infra::db` on lock order).
+    for (handle, contact_id) in attached {
+        db::contacts::attach(tx, contact_id, handle).await?;
     }
     Ok(contacts)
 }

@@ -360,10 +360,41 @@ pub async fn merge(tx: &mut TenantTx, keep: Uuid, gone: Uuid) -> sqlx::Result<bo
     Ok(true)
 }
 
-/// A customer writing in: their number, and the name their profile gives.
+/// What a channel knows a customer by: their number, or, when it does not
+/// see the number, their WhatsApp LID (linked devices, WAHA) or
+/// business-scoped user id (BSUID, the Cloud API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Handle<'a> {
+    /// E.164.
+    Phone(&'a str),
+    /// Digits.
+    Lid(&'a str),
+    /// `CC.` and up to 128 letters and digits.
+    UserId(&'a str),
+}
+
+impl Handle<'_> {
+    /// The handle as one text, distinct across kinds (a map key).
+    pub fn key(&self) -> String {
+        match self {
+            Handle::Phone(phone) => (*phone).to_owned(),
+            Handle::Lid(lid) => format!("lid:{lid}"),
+            Handle::UserId(id) => format!("user:{id}"),
+        }
+    }
+
+    fn value(&self) -> &str {
+        match self {
+            Handle::Phone(v) | Handle::Lid(v) | Handle::UserId(v) => v,
+        }
+    }
+}
+
+/// A customer writing in: how the channel knows them, and the name their
+/// profile gives.
 #[derive(Debug, Clone, Copy)]
 pub struct Sender<'a> {
-    pub phone: &'a PhoneE164,
+    pub handle: Handle<'a>,
     pub profile_name: Option<&'a str>,
 }
 
@@ -374,213 +405,255 @@ pub struct SenderContact {
     pub blocked: bool,
 }
 
-/// The contacts with these phone numbers, created (with the name the
-/// channel gave, if any) where there are none; keyed by phone (E.164).
-pub async fn find_or_create_by_phones(
+/// What a contact known without its number is called until named.
+pub const HIDDEN_NUMBER_NAME: &str = "WhatsApp user (number hidden)";
+
+/// The contacts of these senders, keyed by [`Handle::key`]; created where
+/// there are none, named as their profile says (else, for a customer whose
+/// number is hidden, [`HIDDEN_NUMBER_NAME`]). A chat whose number is
+/// unknown is not dropped: its contact shows in the inbox like any other.
+pub async fn find_or_create(
     tx: &mut TenantTx,
     senders: &[Sender<'_>],
 ) -> sqlx::Result<HashMap<String, SenderContact>> {
-    let org_id = tx.org_id();
-    let mut by_phone: BTreeMap<&str, String> = BTreeMap::new();
+    // The first name given for each handle, handles in key order per kind.
+    let mut names: BTreeMap<Handle, String> = BTreeMap::new();
     for sender in senders {
-        let name: String = sender
-            .profile_name
-            .map(str::trim)
-            .unwrap_or_default()
-            .chars()
-            .take(200)
-            .collect();
-        let entry = by_phone.entry(sender.phone.as_str()).or_default();
+        let given = sender.profile_name.map(str::trim).unwrap_or_default();
+        let name = match (given, sender.handle) {
+            ("", Handle::Phone(_)) => "",
+            ("", _) => HIDDEN_NUMBER_NAME,
+            (given, _) => given,
+        };
+        let entry = names.entry(sender.handle).or_default();
         if entry.is_empty() {
-            *entry = name;
+            *entry = name.chars().take(200).collect();
         }
     }
-    let phones: Vec<&str> = by_phone.keys().copied().collect();
-    let mut found = by_phones(tx, &phones).await?;
-    let missing: Vec<(&str, &str)> = by_phone
-        .iter()
-        .filter(|(phone, _)| !found.contains_key(**phone))
-        .map(|(phone, name)| (*phone, name.as_str()))
-        .collect();
-    if missing.is_empty() {
-        return Ok(found);
-    }
-    let (phones, names): (Vec<&str>, Vec<&str>) = missing.into_iter().unzip();
-    let ids: Vec<Uuid> = phones.iter().map(|_| Uuid::now_v7()).collect();
-    // Inserted in phone order, so concurrent deliveries from the same new
-    // numbers wait for each other instead of deadlocking; where two insert
-    // the same number the unique index makes one win, and both read its row
-    // below (a statement of its own: it must see the winner's commit).
-    sqlx::query!(
-        "insert into contacts (org_id, id, name, phone) \
-         select $1, u.id, u.name, u.phone \
-         from unnest($2::uuid[], $3::text[], $4::text[]) as u(id, name, phone) order by u.phone \
-         on conflict (org_id, phone) where phone is not null do nothing",
-        org_id,
-        &ids,
-        &names as &[&str],
-        &phones as &[&str]
-    )
-    .execute(tx.conn())
-    .await?;
-    found.extend(by_phones(tx, &phones).await?);
-    Ok(found)
-}
-
-/// The contacts with these phone numbers, key by key (see `crate::infra::db`).
-async fn by_phones(
-    tx: &mut TenantTx,
-    phones: &[&str],
-) -> sqlx::Result<HashMap<String, SenderContact>> {
-    let org_id = tx.org_id();
-    let rows = sqlx::query!(
-        r#"select k.phone as "phone!", c.id as "id!", c.blocked as "blocked!"
-           from unnest($2::text[]) as k(phone)
-           cross join lateral (select id, blocked from contacts
-             where org_id = $1 and phone = k.phone limit 1) c"#,
-        org_id,
-        phones as &[&str]
-    )
-    .fetch_all(tx.conn())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let contact = SenderContact {
-                id: r.id,
-                blocked: r.blocked,
-            };
-            (r.phone, contact)
-        })
-        .collect())
-}
-
-/// A customer known only by their WhatsApp LID (their number hidden).
-#[derive(Debug, Clone, Copy)]
-pub struct LidSender<'a> {
-    pub lid: &'a str,
-    pub profile_name: Option<&'a str>,
-}
-
-/// What a contact known only by LID is called until a name is given.
-pub const HIDDEN_NUMBER_NAME: &str = "WhatsApp user (number hidden)";
-
-/// The contacts with these LIDs, created without a phone where there are
-/// none (named as their profile says, else [`HIDDEN_NUMBER_NAME`]); keyed
-/// by LID. They show in the inbox like any contact: a chat whose number
-/// is unknown is not dropped.
-pub async fn find_or_create_by_lids(
-    tx: &mut TenantTx,
-    senders: &[LidSender<'_>],
-) -> sqlx::Result<HashMap<String, SenderContact>> {
-    let org_id = tx.org_id();
-    let mut by_lid: BTreeMap<&str, String> = BTreeMap::new();
-    for sender in senders {
-        let name: String = sender
-            .profile_name
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .unwrap_or(HIDDEN_NUMBER_NAME)
-            .chars()
-            .take(200)
+    let mut found = HashMap::new();
+    for kind in [Handle::Phone(""), Handle::Lid(""), Handle::UserId("")] {
+        let same_kind = |h: &Handle| std::mem::discriminant(h) == std::mem::discriminant(&kind);
+        let keys: Vec<&str> = names
+            .keys()
+            .filter(|h| same_kind(h))
+            .map(Handle::value)
             .collect();
-        by_lid.entry(sender.lid).or_insert(name);
+        if keys.is_empty() {
+            continue;
+        }
+        let mut of_kind = by_handles(tx, kind, &keys).await?;
+        let missing: Vec<(&str, &str)> = names
+            .iter()
+            .filter(|(handle, _)| same_kind(handle) && !of_kind.contains_key(handle.value()))
+            .map(|(handle, name)| (handle.value(), name.as_str()))
+            .collect();
+        if !missing.is_empty() {
+            let (keys, names): (Vec<&str>, Vec<&str>) = missing.into_iter().unzip();
+            create(tx, kind, &keys, &names).await?;
+            of_kind.extend(by_handles(tx, kind, &keys).await?);
+        }
+        found.extend(of_kind.into_iter().map(|(value, contact)| {
+            let handle = match kind {
+                Handle::Phone(_) => Handle::Phone(&value),
+                Handle::Lid(_) => Handle::Lid(&value),
+                Handle::UserId(_) => Handle::UserId(&value),
+            };
+            (handle.key(), contact)
+        }));
     }
-    let lids: Vec<&str> = by_lid.keys().copied().collect();
-    let mut found = by_lids(tx, &lids).await?;
-    let missing: Vec<(&str, &str)> = by_lid
-        .iter()
-        .filter(|(lid, _)| !found.contains_key(**lid))
-        .map(|(lid, name)| (*lid, name.as_str()))
-        .collect();
-    if missing.is_empty() {
-        return Ok(found);
-    }
-    let (lids, names): (Vec<&str>, Vec<&str>) = missing.into_iter().unzip();
-    let ids: Vec<Uuid> = lids.iter().map(|_| Uuid::now_v7()).collect();
-    // As `find_or_create_by_phones`: in key order, the unique index decides.
-    sqlx::query!(
-        "insert into contacts (org_id, id, name, wa_lid) \
-         select $1, u.id, u.name, u.lid \
-         from unnest($2::uuid[], $3::text[], $4::text[]) as u(id, name, lid) order by u.lid \
-         on conflict (org_id, wa_lid) where wa_lid is not null do nothing",
-        org_id,
-        &ids,
-        &names as &[&str],
-        &lids as &[&str]
-    )
-    .execute(tx.conn())
-    .await?;
-    found.extend(by_lids(tx, &lids).await?);
     Ok(found)
 }
 
-/// The contacts with these LIDs, key by key.
-async fn by_lids(tx: &mut TenantTx, lids: &[&str]) -> sqlx::Result<HashMap<String, SenderContact>> {
+/// New contacts with these handles of `kind`'s kind, named `names`.
+/// Inserted in key order, so concurrent deliveries from the same new
+/// customers wait for each other instead of deadlocking; where two insert
+/// the same one the unique index makes one win, and both read its row
+/// after (a statement of its own: it must see the winner's commit).
+async fn create(
+    tx: &mut TenantTx,
+    kind: Handle<'_>,
+    keys: &[&str],
+    names: &[&str],
+) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    let rows = sqlx::query!(
-        r#"select k.lid as "lid!", c.id as "id!", c.blocked as "blocked!"
-           from unnest($2::text[]) as k(lid)
-           cross join lateral (select id, blocked from contacts
-             where org_id = $1 and wa_lid = k.lid limit 1) c"#,
-        org_id,
-        lids as &[&str]
-    )
-    .fetch_all(tx.conn())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let contact = SenderContact {
-                id: r.id,
-                blocked: r.blocked,
-            };
-            (r.lid, contact)
-        })
-        .collect())
+    let ids: Vec<Uuid> = keys.iter().map(|_| Uuid::now_v7()).collect();
+    let insert = match kind {
+        Handle::Phone(_) => sqlx::query!(
+            "insert into contacts (org_id, id, name, phone) \
+             select $1, u.id, u.name, u.key \
+             from unnest($2::uuid[], $3::text[], $4::text[]) as u(id, name, key) order by u.key \
+             on conflict (org_id, phone) where phone is not null do nothing",
+            org_id,
+            &ids,
+            names as &[&str],
+            keys as &[&str]
+        ),
+        Handle::Lid(_) => sqlx::query!(
+            "insert into contacts (org_id, id, name, wa_lid) \
+             select $1, u.id, u.name, u.key \
+             from unnest($2::uuid[], $3::text[], $4::text[]) as u(id, name, key) order by u.key \
+             on conflict (org_id, wa_lid) where wa_lid is not null do nothing",
+            org_id,
+            &ids,
+            names as &[&str],
+            keys as &[&str]
+        ),
+        Handle::UserId(_) => sqlx::query!(
+            "insert into contacts (org_id, id, name, wa_user_id) \
+             select $1, u.id, u.name, u.key \
+             from unnest($2::uuid[], $3::text[], $4::text[]) as u(id, name, key) order by u.key \
+             on conflict (org_id, wa_user_id) where wa_user_id is not null do nothing",
+            org_id,
+            &ids,
+            names as &[&str],
+            keys as &[&str]
+        ),
+    };
+    insert.execute(tx.conn()).await?;
+    Ok(())
 }
 
-/// Records that contact `contact_id` (found by its number) has WhatsApp
-/// LID `lid`. A contact known until now by that LID alone is the same
-/// person: its conversations move to this contact (messages of an open
-/// conversation on the same channel join this contact's open one), then
-/// it is merged in (notes, labels, empty fields) and gone. So a customer
-/// first seen by LID and later by number is one contact.
-pub async fn attach_lid(tx: &mut TenantTx, contact_id: Uuid, lid: &str) -> sqlx::Result<()> {
+/// The contacts with these handles of `kind`'s kind, key by key (see
+/// `crate::infra::db`), keyed by the handle's value.
+async fn by_handles(
+    tx: &mut TenantTx,
+    kind: Handle<'_>,
+    keys: &[&str],
+) -> sqlx::Result<HashMap<String, SenderContact>> {
     let org_id = tx.org_id();
-    let holder = sqlx::query!(
-        "select id, phone from contacts where org_id = $1 and wa_lid = $2 for update",
-        org_id,
-        lid
-    )
-    .fetch_optional(tx.conn())
-    .await?;
-    match holder {
-        Some(h) if h.id == contact_id => return Ok(()),
-        Some(h) if h.phone.is_none() => {
-            move_conversations(tx, contact_id, h.id).await?;
-            merge(tx, contact_id, h.id).await?;
-        }
-        // The LID moved to another number: it is this one's now.
-        Some(h) => {
-            sqlx::query!(
-                "update contacts set wa_lid = null where org_id = $1 and id = $2",
-                org_id,
-                h.id
+    let rows: Vec<(String, SenderContact)> = match kind {
+        Handle::Phone(_) => sqlx::query!(
+            r#"select k.key as "key!", c.id as "id!", c.blocked as "blocked!"
+               from unnest($2::text[]) as k(key)
+               cross join lateral (select id, blocked from contacts
+                 where org_id = $1 and phone = k.key limit 1) c"#,
+            org_id,
+            keys as &[&str]
+        )
+        .fetch_all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                r.key,
+                SenderContact {
+                    id: r.id,
+                    blocked: r.blocked,
+                },
             )
-            .execute(tx.conn())
-            .await?;
+        })
+        .collect(),
+        Handle::Lid(_) => sqlx::query!(
+            r#"select k.key as "key!", c.id as "id!", c.blocked as "blocked!"
+               from unnest($2::text[]) as k(key)
+               cross join lateral (select id, blocked from contacts
+                 where org_id = $1 and wa_lid = k.key limit 1) c"#,
+            org_id,
+            keys as &[&str]
+        )
+        .fetch_all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                r.key,
+                SenderContact {
+                    id: r.id,
+                    blocked: r.blocked,
+                },
+            )
+        })
+        .collect(),
+        Handle::UserId(_) => sqlx::query!(
+            r#"select k.key as "key!", c.id as "id!", c.blocked as "blocked!"
+               from unnest($2::text[]) as k(key)
+               cross join lateral (select id, blocked from contacts
+                 where org_id = $1 and wa_user_id = k.key limit 1) c"#,
+            org_id,
+            keys as &[&str]
+        )
+        .fetch_all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                r.key,
+                SenderContact {
+                    id: r.id,
+                    blocked: r.blocked,
+                },
+            )
+        })
+        .collect(),
+    };
+    Ok(rows.into_iter().collect())
+}
+
+/// Records that contact `contact_id` (found by its number) is also known
+/// by `handle` (a LID or a BSUID). A contact known until now by that
+/// handle alone is the same person: its conversations move to this
+/// contact (messages of an open conversation on the same channel join this
+/// contact's open one), then it is merged in (notes, labels, empty fields)
+/// and gone. So a customer first seen without their number and later with
+/// it is one contact. A handle that moved to another number is that
+/// number's now. A phone handle records nothing.
+pub async fn attach(tx: &mut TenantTx, contact_id: Uuid, handle: Handle<'_>) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    let holder = match handle {
+        Handle::Phone(_) => return Ok(()),
+        Handle::Lid(lid) => sqlx::query!(
+            "select id, phone from contacts where org_id = $1 and wa_lid = $2 for update",
+            org_id,
+            lid
+        )
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|h| (h.id, h.phone.is_none())),
+        Handle::UserId(user_id) => sqlx::query!(
+            "select id, phone from contacts where org_id = $1 and wa_user_id = $2 for update",
+            org_id,
+            user_id
+        )
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|h| (h.id, h.phone.is_none())),
+    };
+    match holder {
+        Some((id, _)) if id == contact_id => return Ok(()),
+        Some((id, true)) => {
+            move_conversations(tx, contact_id, id).await?;
+            merge(tx, contact_id, id).await?;
         }
+        Some((id, false)) => set_handle(tx, id, handle, None).await?,
         None => {}
     }
-    sqlx::query!(
-        "update contacts set wa_lid = $3 where org_id = $1 and id = $2",
-        org_id,
-        contact_id,
-        lid
-    )
-    .execute(tx.conn())
-    .await?;
+    set_handle(tx, contact_id, handle, Some(handle.value())).await
+}
+
+/// Sets (or clears) the contact's LID or BSUID column, as `handle` names.
+async fn set_handle(
+    tx: &mut TenantTx,
+    contact_id: Uuid,
+    handle: Handle<'_>,
+    value: Option<&str>,
+) -> sqlx::Result<()> {
+    let org_id = tx.org_id();
+    let update = match handle {
+        Handle::Phone(_) => return Ok(()),
+        Handle::Lid(_) => sqlx::query!(
+            "update contacts set wa_lid = $3 where org_id = $1 and id = $2",
+            org_id,
+            contact_id,
+            value
+        ),
+        Handle::UserId(_) => sqlx::query!(
+            "update contacts set wa_user_id = $3 where org_id = $1 and id = $2",
+            org_id,
+            contact_id,
+            value
+        ),
+    };
+    update.execute(tx.conn()).await?;
     Ok(())
 }
 

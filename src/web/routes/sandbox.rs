@@ -180,6 +180,7 @@ async fn deliver(
     let inbound = Inbound {
         from: Some(phone.clone()),
         lid: None,
+        user_id: None,
         profile_name: Some(customer.name.trim()).filter(|n| !n.is_empty()),
         provider_message_id: &provider_id,
         kind,

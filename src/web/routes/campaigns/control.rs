@@ -16,7 +16,7 @@ use crate::features::campaigns::message::{self, Made};
 use crate::features::inbox::outbound::{self, Outgoing, Target};
 use crate::infra::db;
 use crate::infra::db::campaigns::{Campaign, CampaignState};
-use crate::infra::db::contacts::Sender;
+use crate::infra::db::contacts::{Handle, Sender};
 use crate::infra::jobs;
 use crate::infra::tenancy::capability::RunCampaigns;
 use crate::infra::tenancy::member::Tenant;
@@ -90,10 +90,10 @@ pub async fn test_send(
     let made = content
         .make_for(&data)
         .map_err(|why| AppError::Unprocessable(format!("{why}: pick another contact.")))?;
-    let me = db::contacts::find_or_create_by_phones(
+    let me = db::contacts::find_or_create(
         &mut tenant.tx,
         &[Sender {
-            phone: &phone,
+            handle: Handle::Phone(phone.as_str()),
             profile_name: Some("Campaign tests"),
         }],
     )

@@ -165,13 +165,21 @@ async fn store_batch(
     let mut arrivals = Vec::with_capacity(batch.messages.len());
     let mut sources = Vec::with_capacity(batch.messages.len());
     for message in &batch.messages {
-        let Ok(from) = PhoneE164::parse(&format!("+{}", message.wa_id), None) else {
-            tracing::warn!(channel = %channel.id, wa_id = %message.wa_id, "sender is not a phone number");
-            continue;
+        let from = match &message.wa_id {
+            Some(wa_id) => match PhoneE164::parse(&format!("+{wa_id}"), None) {
+                Ok(phone) => Some(phone),
+                Err(_) => {
+                    tracing::warn!(channel = %channel.id, %wa_id, "sender is not a phone number");
+                    continue;
+                }
+            },
+            // Known by their business-scoped user id alone.
+            None => None,
         };
         arrivals.push(Inbound {
-            from: Some(from),
+            from,
             lid: None,
+            user_id: message.user_id.as_deref(),
             profile_name: message.profile_name.as_deref(),
             provider_message_id: &message.id,
             kind: message.kind,
