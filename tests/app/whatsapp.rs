@@ -677,7 +677,11 @@ async fn another_workspace_never_sees_or_changes_a_number_or_its_messages() {
 // ---- Sending ----------------------------------------------------------------
 
 /// An app whose Graph API is `graph`, with short waits so tests stay quick.
-async fn app_with_graph(graph: &FakeGraph, timeout_secs: u64, confirm_secs: u64) -> TestApp {
+pub(crate) async fn app_with_graph(
+    graph: &FakeGraph,
+    timeout_secs: u64,
+    confirm_secs: u64,
+) -> TestApp {
     spawn_app_with(graph_config(graph, timeout_secs, confirm_secs)).await
 }
 
@@ -750,7 +754,7 @@ async fn customer_writes_in(app: &TestApp, channel: &str) -> String {
     .expect("conversation")
 }
 
-async fn reply(owner: &Browser, conversation: &str, text: &str) {
+pub(crate) async fn reply(owner: &Browser, conversation: &str, text: &str) {
     let response = owner
         .post_form(
             &format!("/inbox/{conversation}/messages"),
@@ -770,7 +774,7 @@ async fn outbound(app: &TestApp, text: &str) -> (String, Option<String>, Option<
 }
 
 /// Waits until the message is no longer queued (or `limit` passes).
-async fn settled(
+pub(crate) async fn settled(
     app: &TestApp,
     text: &str,
     limit: std::time::Duration,

@@ -480,3 +480,33 @@ async fn a_customer_known_by_their_business_scoped_id_alone_is_one_contact_once_
     assert_eq!(other.page(&format!("/contacts/{contact_id}")).await.0, 404);
     assert_eq!(other.page(&format!("/inbox/{conversation}")).await.0, 404);
 }
+
+#[tokio::test]
+async fn a_reply_to_a_customer_whose_number_is_hidden_goes_to_their_business_scoped_id() {
+    use crate::support::fake_graph::FakeGraph;
+    use crate::whatsapp::{TOKEN, app_with_graph, reply, settled};
+
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    let (app, owner, sales) = with_number(app_with_graph(&graph, 5, 120).await).await;
+    let bsuid = "BR.8812345098765";
+    let hidden = envelope(
+        NUMBER_ID,
+        json!({
+            "contacts": [{"profile": {"name": "Ana"}, "user_id": bsuid}],
+            // Written just now: the 24-hour window is open.
+            "messages": [{"from_user_id": bsuid, "id": "wamid.BSR",
+                          "timestamp": time::OffsetDateTime::now_utc().unix_timestamp().to_string(),
+                          "type": "text", "text": {"body": "Hello"}}]
+        }),
+    );
+    assert_eq!(deliver(&app, &sales.id, &hidden).await, 200);
+    let conversation = conversation_of(&app, "wamid.BSR").await;
+    reply(&owner, &conversation, "Hi Ana!").await;
+    let (status, error, _) = settled(&app, "Hi Ana!", std::time::Duration::from_secs(10)).await;
+    assert_eq!((status.as_str(), error), ("sent", None));
+    let sent = graph.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["recipient"], bsuid);
+    assert!(sent[0].body.get("to").is_none(), "{}", sent[0].body);
+}

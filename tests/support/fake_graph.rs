@@ -684,7 +684,13 @@ fn non_empty_str<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
 /// Graph defaults a missing `type` to `text`.
 fn validate_message(request: &Value) -> Result<(String, String), String> {
     let to = match request.get("to").and_then(Value::as_str) {
-        None => return Err("The parameter to is required.".to_owned()),
+        // A business-scoped user id, for a customer whose number is hidden
+        // (`to` wins when both are given).
+        None => match request.get("recipient").and_then(Value::as_str) {
+            Some(id) if wacrm::channels::cloud_api::webhook::is_user_id(id) => id.to_owned(),
+            Some(id) => return Err(format!("Param recipient is not a user id, got {id:?}.")),
+            None => return Err("The parameter to is required.".to_owned()),
+        },
         Some(to) if to.is_empty() || !to.bytes().all(|b| b.is_ascii_digit()) => {
             return Err(format!(
                 "Param to must be a phone number in digits only, got {to:?}."

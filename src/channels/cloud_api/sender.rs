@@ -273,23 +273,37 @@ async fn request_body(
             )));
         }
     };
-    let phone = db::messages::recipient_phone(tx, message.conversation_id).await?;
-    let Some(phone) = phone else {
-        return Ok(Err(Unsendable::reason(
-            "The contact has no phone number to send to.",
-        )));
-    };
-    let to: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let addresses = db::contacts::addresses_of_conversation(tx, message.conversation_id)
+        .await?
+        .unwrap_or_default();
     let type_name = kind.as_str();
     let mut body = json!({
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": to,
         "type": type_name,
         // Echoed in Meta's reports: how a send whose answer was lost is
         // still recorded (see the module comment).
         "biz_opaque_callback_data": message.id.to_string(),
     });
+    // By number; a customer whose number is hidden, by their
+    // business-scoped user id (`recipient`; `to` wins when both are given:
+    // protocols-field 1.5).
+    match (addresses.phone, addresses.user_id) {
+        (Some(phone), _) => {
+            body["to"] = json!(
+                phone
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>()
+            )
+        }
+        (None, Some(user_id)) => body["recipient"] = json!(user_id),
+        (None, None) => {
+            return Ok(Err(Unsendable::reason(
+                "The contact has no phone number to send to.",
+            )));
+        }
+    }
     body[type_name] = content;
     if let (Some(target), false) = (quoted, kind == MessageKind::Reaction) {
         // Shown by WhatsApp as a quote of that message.

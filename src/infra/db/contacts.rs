@@ -714,6 +714,39 @@ async fn move_conversations(tx: &mut TenantTx, keep: Uuid, gone: Uuid) -> sqlx::
     Ok(())
 }
 
+/// Every address a conversation's contact is known by on WhatsApp.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Addresses {
+    /// E.164.
+    pub phone: Option<String>,
+    pub lid: Option<String>,
+    /// Business-scoped user id (Cloud API).
+    pub user_id: Option<String>,
+}
+
+/// The addresses of the contact a conversation is with (`None`: no such
+/// conversation).
+pub async fn addresses_of_conversation(
+    tx: &mut TenantTx,
+    conversation_id: Uuid,
+) -> sqlx::Result<Option<Addresses>> {
+    let org_id = tx.org_id();
+    let row = sqlx::query!(
+        "select c.phone, c.wa_lid, c.wa_user_id from conversations v join contacts c \
+           on c.org_id = v.org_id and c.id = v.contact_id \
+         where v.org_id = $1 and v.id = $2",
+        org_id,
+        conversation_id
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.map(|r| Addresses {
+        phone: r.phone,
+        lid: r.wa_lid,
+        user_id: r.wa_user_id,
+    }))
+}
+
 /// The LID of the contact a conversation is with, if known.
 pub async fn lid_of_conversation(
     tx: &mut TenantTx,
