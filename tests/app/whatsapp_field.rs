@@ -510,3 +510,34 @@ async fn a_reply_to_a_customer_whose_number_is_hidden_goes_to_their_business_sco
     assert_eq!(sent[0].body["recipient"], bsuid);
     assert!(sent[0].body.get("to").is_none(), "{}", sent[0].body);
 }
+
+#[tokio::test]
+async fn tapping_stop_promotions_on_a_marketing_template_opts_the_customer_out() {
+    let (app, _owner, sales) = with_number(spawn_app_without_worker().await).await;
+    let tapped = json!({"from": CUSTOMER, "id": "wamid.STOPPROMO", "timestamp": "1764200000",
+        "type": "button", "button": {"payload": "Stop promotions", "text": "Stop promotions"},
+        "context": {"from": "15550783881", "id": "wamid.MARKETING1"}});
+    assert_eq!(
+        deliver(&app, &sales.id, &from_customer(CUSTOMER, tapped)).await,
+        200
+    );
+    let opted_out: bool = sqlx::query_scalar("select opted_out from contacts")
+        .fetch_one(&mut app.admin_conn().await)
+        .await
+        .expect("the contact");
+    assert!(opted_out, "the button's words opt out like STOP");
+
+    // A button whose words are not an opt-out word changes nothing.
+    let other = json!({"from": "16505550000", "id": "wamid.YES", "timestamp": "1764200000",
+        "type": "button", "button": {"payload": "yes", "text": "Yes, send it"}});
+    assert_eq!(
+        deliver(&app, &sales.id, &from_customer("16505550000", other)).await,
+        200
+    );
+    let opted_out: bool =
+        sqlx::query_scalar("select opted_out from contacts where phone = '+16505550000'")
+            .fetch_one(&mut app.admin_conn().await)
+            .await
+            .expect("the contact");
+    assert!(!opted_out);
+}

@@ -449,7 +449,12 @@ async fn after_customers_wrote(
             continue;
         };
         writers.push(contact_id);
-        if arrivals[*index].kind == MessageKind::Text {
+        // Typed, or tapped: a template's quick reply ("Stop promotions")
+        // or an interactive choice arrives as its button's words.
+        if matches!(
+            arrivals[*index].kind,
+            MessageKind::Text | MessageKind::Interactive
+        ) {
             texts.push(opt_out::Arrived {
                 contact_id,
                 target: Target {
