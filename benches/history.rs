@@ -54,7 +54,7 @@ fn peak() -> f64 {
 /// One blob of `CHATS_PER_BLOB` one-to-one chats (numbers from `first`),
 /// messages spread over the last `DAYS`, a tenth of them photos, a third
 /// ours; compressed as the phone sends it. Returns it and its inflated size.
-fn blob(first: usize, now: i64) -> (Vec<u8>, u64) {
+fn blob(first: usize, now: i64) -> std::io::Result<(Vec<u8>, u64)> {
     let conversations = (first..first + CHATS_PER_BLOB)
         .map(|chat| wa::Conversation {
             id: format!("55119{chat:08}@s.whatsapp.net"),
@@ -72,8 +72,8 @@ fn blob(first: usize, now: i64) -> (Vec<u8>, u64) {
     };
     let plain = sync.encode_to_vec();
     let mut zipped = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    zipped.write_all(&plain).expect("compress");
-    (zipped.finish().expect("compress"), plain.len() as u64)
+    zipped.write_all(&plain)?;
+    Ok((zipped.finish()?, plain.len() as u64))
 }
 
 fn history_message(chat: usize, i: usize, now: i64) -> wa::HistorySyncMsg {
@@ -187,7 +187,9 @@ async fn measure(cluster: &Cluster, dir: &std::path::Path) -> anyhow::Result<()>
 
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let since = now - DAYS * 86_400;
-    let blobs: Vec<(Vec<u8>, u64)> = (0..BLOBS).map(|b| blob(b * CHATS_PER_BLOB, now)).collect();
+    let blobs: Vec<(Vec<u8>, u64)> = (0..BLOBS)
+        .map(|b| blob(b * CHATS_PER_BLOB, now))
+        .collect::<std::io::Result<_>>()?;
     let compressed: usize = blobs.iter().map(|(b, _)| b.len()).sum();
     let inflated: u64 = blobs.iter().map(|(_, n)| n).sum();
     let messages = BLOBS * CHATS_PER_BLOB * MESSAGES_PER_CHAT;

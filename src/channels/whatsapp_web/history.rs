@@ -259,7 +259,6 @@ mod tests {
                     from_me: Some(from_me),
                     id: Some(id.to_owned()),
                     participant: None,
-                    ..Default::default()
                 }
                 .into(),
                 message: wa::Message {
