@@ -322,7 +322,7 @@ async fn button_and_list_replies_are_the_customers_words_for_the_inbox_and_autom
         reply(
             "wamid.TPL",
             "button",
-            json!({"payload": "STOP_PROMOS", "text": "Stop promotions"})
+            json!({"payload": "SEND_CATALOG", "text": "Send the catalog"})
         ),
     ]));
     assert_eq!(deliver(&app, &sales.id, &delivery).await, 200);
@@ -334,7 +334,7 @@ async fn button_and_list_replies_are_the_customers_words_for_the_inbox_and_autom
     let expected: Vec<(String, String)> = [
         ("interactive", "Talk to sales"),
         ("interactive", "Express"),
-        ("interactive", "Stop promotions"),
+        ("interactive", "Send the catalog"),
     ]
     .iter()
     .map(|(k, b)| ((*k).to_owned(), (*b).to_owned()))
@@ -352,7 +352,7 @@ async fn button_and_list_replies_are_the_customers_words_for_the_inbox_and_autom
     assert_eq!(direction, "in", "the customer's message");
     assert_eq!(button["interactive"]["button_reply"]["id"], "sales-42");
     assert_eq!(list["interactive"]["list_reply"]["id"], "ship_express");
-    assert_eq!(template["button"]["payload"], "STOP_PROMOS");
+    assert_eq!(template["button"]["payload"], "SEND_CATALOG");
 
     // The rule matching on words saw the button's title.
     app.run_pending_jobs().await;
@@ -367,7 +367,7 @@ async fn button_and_list_replies_are_the_customers_words_for_the_inbox_and_autom
     // The conversation shows what was chosen.
     let (status, page) = owner.page(&format!("/inbox/{conversation}")).await;
     assert_eq!(status, 200);
-    for chosen in ["Talk to sales", "Express", "Stop promotions"] {
+    for chosen in ["Talk to sales", "Express", "Send the catalog"] {
         assert!(
             page.contains(&format!("<p class=\"body\">{chosen}</p>")),
             "{chosen}"
