@@ -388,6 +388,15 @@ impl Handle<'_> {
             Handle::Phone(v) | Handle::Lid(v) | Handle::UserId(v) => v,
         }
     }
+
+    /// Its kind, as the queries below name it.
+    fn column(&self) -> &'static str {
+        match self {
+            Handle::Phone(_) => "phone",
+            Handle::Lid(_) => "lid",
+            Handle::UserId(_) => "user",
+        }
+    }
 }
 
 /// A customer writing in: how the channel knows them, and the name their
@@ -467,7 +476,7 @@ pub async fn find_or_create(
 /// New contacts with these handles of `kind`'s kind, named `names`.
 /// Inserted in key order, so concurrent deliveries from the same new
 /// customers wait for each other instead of deadlocking; where two insert
-/// the same one the unique index makes one win, and both read its row
+/// the same one its unique index makes one win, and both read its row
 /// after (a statement of its own: it must see the winner's commit).
 async fn create(
     tx: &mut TenantTx,
@@ -477,116 +486,55 @@ async fn create(
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
     let ids: Vec<Uuid> = keys.iter().map(|_| Uuid::now_v7()).collect();
-    let insert = match kind {
-        Handle::Phone(_) => sqlx::query!(
-            "insert into contacts (org_id, id, name, phone) \
-             select $1, u.id, u.name, u.key \
-             from unnest($2::uuid[], $3::text[], $4::text[]) as u(id, name, key) order by u.key \
-             on conflict (org_id, phone) where phone is not null do nothing",
-            org_id,
-            &ids,
-            names as &[&str],
-            keys as &[&str]
-        ),
-        Handle::Lid(_) => sqlx::query!(
-            "insert into contacts (org_id, id, name, wa_lid) \
-             select $1, u.id, u.name, u.key \
-             from unnest($2::uuid[], $3::text[], $4::text[]) as u(id, name, key) order by u.key \
-             on conflict (org_id, wa_lid) where wa_lid is not null do nothing",
-            org_id,
-            &ids,
-            names as &[&str],
-            keys as &[&str]
-        ),
-        Handle::UserId(_) => sqlx::query!(
-            "insert into contacts (org_id, id, name, wa_user_id) \
-             select $1, u.id, u.name, u.key \
-             from unnest($2::uuid[], $3::text[], $4::text[]) as u(id, name, key) order by u.key \
-             on conflict (org_id, wa_user_id) where wa_user_id is not null do nothing",
-            org_id,
-            &ids,
-            names as &[&str],
-            keys as &[&str]
-        ),
-    };
-    insert.execute(tx.conn()).await?;
+    sqlx::query!(
+        "insert into contacts (org_id, id, name, phone, wa_lid, wa_user_id) \
+         select $1, u.id, u.name, case when $5 = 'phone' then u.key end, \
+           case when $5 = 'lid' then u.key end, case when $5 = 'user' then u.key end \
+         from unnest($2::uuid[], $3::text[], $4::text[]) as u(id, name, key) order by u.key \
+         on conflict do nothing",
+        org_id,
+        &ids,
+        names as &[&str],
+        keys as &[&str],
+        kind.column()
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
 /// The contacts with these handles of `kind`'s kind, key by key (see
-/// `crate::infra::db`), keyed by the handle's value.
+/// `crate::infra::db`), keyed by the handle's value. Each key finds its row
+/// through the unique index of its kind's column.
 async fn by_handles(
     tx: &mut TenantTx,
     kind: Handle<'_>,
     keys: &[&str],
 ) -> sqlx::Result<HashMap<String, SenderContact>> {
     let org_id = tx.org_id();
-    let rows: Vec<(String, SenderContact)> = match kind {
-        Handle::Phone(_) => sqlx::query!(
-            r#"select k.key as "key!", c.id as "id!", c.blocked as "blocked!"
-               from unnest($2::text[]) as k(key)
-               cross join lateral (select id, blocked from contacts
-                 where org_id = $1 and phone = k.key limit 1) c"#,
-            org_id,
-            keys as &[&str]
-        )
-        .fetch_all(tx.conn())
-        .await?
+    let rows = sqlx::query!(
+        r#"select k.key as "key!", c.id as "id!", c.blocked as "blocked!"
+           from unnest($2::text[]) as k(key)
+           cross join lateral (select id, blocked from contacts
+             where org_id = $1 and (($3 = 'phone' and phone = k.key)
+               or ($3 = 'lid' and wa_lid = k.key) or ($3 = 'user' and wa_user_id = k.key))
+             limit 1) c"#,
+        org_id,
+        keys as &[&str],
+        kind.column()
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
         .into_iter()
         .map(|r| {
-            (
-                r.key,
-                SenderContact {
-                    id: r.id,
-                    blocked: r.blocked,
-                },
-            )
+            let contact = SenderContact {
+                id: r.id,
+                blocked: r.blocked,
+            };
+            (r.key, contact)
         })
-        .collect(),
-        Handle::Lid(_) => sqlx::query!(
-            r#"select k.key as "key!", c.id as "id!", c.blocked as "blocked!"
-               from unnest($2::text[]) as k(key)
-               cross join lateral (select id, blocked from contacts
-                 where org_id = $1 and wa_lid = k.key limit 1) c"#,
-            org_id,
-            keys as &[&str]
-        )
-        .fetch_all(tx.conn())
-        .await?
-        .into_iter()
-        .map(|r| {
-            (
-                r.key,
-                SenderContact {
-                    id: r.id,
-                    blocked: r.blocked,
-                },
-            )
-        })
-        .collect(),
-        Handle::UserId(_) => sqlx::query!(
-            r#"select k.key as "key!", c.id as "id!", c.blocked as "blocked!"
-               from unnest($2::text[]) as k(key)
-               cross join lateral (select id, blocked from contacts
-                 where org_id = $1 and wa_user_id = k.key limit 1) c"#,
-            org_id,
-            keys as &[&str]
-        )
-        .fetch_all(tx.conn())
-        .await?
-        .into_iter()
-        .map(|r| {
-            (
-                r.key,
-                SenderContact {
-                    id: r.id,
-                    blocked: r.blocked,
-                },
-            )
-        })
-        .collect(),
-    };
-    Ok(rows.into_iter().collect())
+        .collect())
 }
 
 /// Records that contact `contact_id` (found by its number) is also known
@@ -598,33 +546,26 @@ async fn by_handles(
 /// it is one contact. A handle that moved to another number is that
 /// number's now. A phone handle records nothing.
 pub async fn attach(tx: &mut TenantTx, contact_id: Uuid, handle: Handle<'_>) -> sqlx::Result<()> {
+    if let Handle::Phone(_) = handle {
+        return Ok(());
+    }
     let org_id = tx.org_id();
-    let holder = match handle {
-        Handle::Phone(_) => return Ok(()),
-        Handle::Lid(lid) => sqlx::query!(
-            "select id, phone from contacts where org_id = $1 and wa_lid = $2 for update",
-            org_id,
-            lid
-        )
-        .fetch_optional(tx.conn())
-        .await?
-        .map(|h| (h.id, h.phone.is_none())),
-        Handle::UserId(user_id) => sqlx::query!(
-            "select id, phone from contacts where org_id = $1 and wa_user_id = $2 for update",
-            org_id,
-            user_id
-        )
-        .fetch_optional(tx.conn())
-        .await?
-        .map(|h| (h.id, h.phone.is_none())),
-    };
+    let holder = sqlx::query!(
+        "select id, phone from contacts where org_id = $1 \
+           and (($3 = 'lid' and wa_lid = $2) or ($3 = 'user' and wa_user_id = $2)) for update",
+        org_id,
+        handle.value(),
+        handle.column()
+    )
+    .fetch_optional(tx.conn())
+    .await?;
     match holder {
-        Some((id, _)) if id == contact_id => return Ok(()),
-        Some((id, true)) => {
-            move_conversations(tx, contact_id, id).await?;
-            merge(tx, contact_id, id).await?;
+        Some(h) if h.id == contact_id => return Ok(()),
+        Some(h) if h.phone.is_none() => {
+            move_conversations(tx, contact_id, h.id).await?;
+            merge(tx, contact_id, h.id).await?;
         }
-        Some((id, false)) => set_handle(tx, id, handle, None).await?,
+        Some(h) => set_handle(tx, h.id, handle, None).await?,
         None => {}
     }
     set_handle(tx, contact_id, handle, Some(handle.value())).await
@@ -638,22 +579,17 @@ async fn set_handle(
     value: Option<&str>,
 ) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    let update = match handle {
-        Handle::Phone(_) => return Ok(()),
-        Handle::Lid(_) => sqlx::query!(
-            "update contacts set wa_lid = $3 where org_id = $1 and id = $2",
-            org_id,
-            contact_id,
-            value
-        ),
-        Handle::UserId(_) => sqlx::query!(
-            "update contacts set wa_user_id = $3 where org_id = $1 and id = $2",
-            org_id,
-            contact_id,
-            value
-        ),
-    };
-    update.execute(tx.conn()).await?;
+    sqlx::query!(
+        "update contacts set wa_lid = case when $4 = 'lid' then $3 else wa_lid end, \
+           wa_user_id = case when $4 = 'user' then $3 else wa_user_id end \
+         where org_id = $1 and id = $2",
+        org_id,
+        contact_id,
+        value,
+        handle.column()
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
