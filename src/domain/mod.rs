@@ -23,6 +23,7 @@ mod export_state;
 pub mod highlight;
 pub mod hours;
 mod import;
+pub mod interactive;
 pub mod local_time;
 pub mod media;
 pub mod mention;

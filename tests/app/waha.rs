@@ -1450,3 +1450,252 @@ async fn replies_typed_on_the_phone_arrive_through_message_any_once_and_api_echo
         ]
     );
 }
+
+/// A customer's WhatsApp LID (digits) in the tests of chats named by LID.
+const LID: &str = "100000012345678";
+
+/// The workspace's contacts: (phone, LID, name), by phone then LID.
+async fn contacts(app: &TestApp) -> Vec<(Option<String>, Option<String>, String)> {
+    sqlx::query_as("select phone, wa_lid, name from contacts order by phone nulls last, wa_lid")
+        .fetch_all(&mut app.admin_conn().await)
+        .await
+        .expect("contacts")
+}
+
+#[tokio::test]
+async fn a_chat_named_by_lid_whose_number_waha_knows_is_the_numbers_contact() {
+    let waha = FakeWaha::start_engine(API_KEY, Engine::Noweb).await;
+    let app = app_for_waha_on_demand().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, &waha).await;
+    waha.know_lid(LID, CUSTOMER);
+
+    let payload = fake_waha::lid_message(LID, "AAAAK001", "Hi, by LID", false);
+    assert_eq!(waha.deliver("default", "message", payload).await, 200);
+    assert_eq!(
+        waha.lid_lookups(),
+        [format!("/api/default/lids/{LID}%40lid")],
+        "asked WAHA for the number, `@` written %40"
+    );
+    let plus = format!("+{CUSTOMER}");
+    assert_eq!(
+        contacts(&app).await,
+        [(
+            Some(plus.clone()),
+            Some(LID.to_owned()),
+            "Customer".to_owned()
+        )]
+    );
+    // Typed on the phone into the LID chat: ours, in the same conversation.
+    let typed = fake_waha::lid_message(LID, "3EB0K002", "Hello from the shop", true);
+    assert_eq!(waha.deliver("default", "message.any", typed).await, 200);
+    // Then the number's chat: the same conversation, nothing more to ask.
+    assert_eq!(
+        waha.customer_text("default", CUSTOMER, "AAAAK003", "Hi, by number")
+            .await,
+        200
+    );
+    assert_eq!(waha.lid_lookups().len(), 2, "{:?}", waha.lid_lookups());
+    assert_eq!(contacts(&app).await.len(), 1);
+    let rows: Vec<(String, String, bool)> = sqlx::query_as(
+        "select body, direction, from_phone from messages order by provider_message_id",
+    )
+    .fetch_all(&mut app.admin_conn().await)
+    .await
+    .expect("messages");
+    assert_eq!(
+        rows,
+        [
+            ("Hello from the shop".to_owned(), "out".to_owned(), true),
+            ("Hi, by LID".to_owned(), "in".to_owned(), false),
+            ("Hi, by number".to_owned(), "in".to_owned(), false),
+        ]
+    );
+    assert_eq!(app.count("select count(*) from conversations").await, 1);
+
+    // A reply goes to the number's chat.
+    let conversation: String = scalar(&app, "select id::text from conversations").await;
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Yes, we ship.")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    app.run_pending_jobs().await;
+    let sent = waha.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["chatId"], format!("{CUSTOMER}@c.us"));
+}
+
+#[tokio::test]
+async fn an_unknown_lid_is_a_visible_conversation_answered_at_its_lid_and_joins_the_number_later() {
+    let waha = FakeWaha::start_engine(API_KEY, Engine::Gows).await;
+    let app = app_for_waha_on_demand().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, &waha).await;
+
+    // WAHA does not know the number: kept under the LID, in the inbox.
+    let mut payload = fake_waha::lid_message(LID, "AAAAU001", "Hello, I saw your ad", false);
+    payload["_data"] = json!({});
+    assert_eq!(waha.deliver("default", "message", payload).await, 200);
+    assert_eq!(
+        contacts(&app).await,
+        [(
+            None,
+            Some(LID.to_owned()),
+            "WhatsApp user (number hidden)".to_owned()
+        )]
+    );
+    let (_, inbox) = owner.page("/inbox").await;
+    assert!(
+        inbox.contains("WhatsApp user (number hidden)") && inbox.contains("Hello, I saw your ad"),
+        "visible in the conversation list: {inbox}"
+    );
+
+    // A quoted reply, a reaction and the read receipt go to the LID chat.
+    let conversation: String = scalar(&app, "select id::text from conversations").await;
+    let customer_message: String = scalar(
+        &app,
+        "select id::text from messages where provider_message_id = 'AAAAU001'",
+    )
+    .await;
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Welcome!"), ("reply_to", &customer_message)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    owner.page(&format!("/inbox/{conversation}")).await;
+    app.run_pending_jobs().await;
+    let sent = waha.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].body["chatId"], format!("{LID}@lid"));
+    assert_eq!(
+        sent[0].body["reply_to"],
+        format!("false_{LID}@lid_AAAAU001")
+    );
+    assert_eq!(status_of(&app, "Welcome!").await, "sent");
+    assert_eq!(
+        waha.seen(),
+        vec![("default".to_owned(), format!("{LID}@lid"))]
+    );
+
+    // WAHA learns the number; the customer writes from the number's chat:
+    // the same contact and conversation.
+    waha.know_lid(LID, CUSTOMER);
+    assert_eq!(
+        waha.customer_text("default", CUSTOMER, "AAAAU002", "It's me again")
+            .await,
+        200
+    );
+    assert!(
+        waha.lid_lookups()
+            .contains(&format!("/api/default/lids/pn/{CUSTOMER}%40c.us")),
+        "{:?}",
+        waha.lid_lookups()
+    );
+    let after = contacts(&app).await;
+    assert_eq!(after.len(), 1, "one contact: {after:?}");
+    assert_eq!(
+        (after[0].0.as_deref(), after[0].1.as_deref()),
+        (Some(&format!("+{CUSTOMER}")[..]), Some(LID))
+    );
+    let conversations: Vec<String> =
+        sqlx::query_scalar("select distinct conversation_id::text from messages")
+            .fetch_all(&mut app.admin_conn().await)
+            .await
+            .expect("conversations");
+    assert_eq!(conversations, std::slice::from_ref(&conversation));
+    assert_eq!(app.count("select count(*) from conversations").await, 1);
+    // Known both ways now: the next message asks WAHA nothing.
+    let asked = waha.lid_lookups().len();
+    assert_eq!(
+        waha.customer_text("default", CUSTOMER, "AAAAU003", "Still me")
+            .await,
+        200
+    );
+    assert_eq!(waha.lid_lookups().len(), asked);
+    // And replies now go to the number.
+    owner
+        .post_form(
+            &format!("/inbox/{conversation}/messages"),
+            &[("text", "Got it.")],
+        )
+        .await;
+    app.run_pending_jobs().await;
+    assert_eq!(waha.sent()[1].body["chatId"], format!("{CUSTOMER}@c.us"));
+}
+
+#[tokio::test]
+async fn a_message_delivered_under_the_lid_and_the_number_is_stored_once() {
+    let waha = FakeWaha::start_engine(API_KEY, Engine::Noweb).await;
+    let app = app_for_waha_on_demand().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, &waha).await;
+    waha.know_lid(LID, CUSTOMER);
+    let by_lid = fake_waha::lid_message(LID, "AAAAD001", "Once only", false);
+    assert_eq!(waha.deliver("default", "message", by_lid).await, 200);
+    let by_number = fake_waha::customer_message(CUSTOMER, "AAAAD001", "Once only");
+    assert_eq!(waha.deliver("default", "message", by_number).await, 200);
+    assert_eq!(
+        app.count("select count(*) from messages where body = 'Once only'")
+            .await,
+        1
+    );
+
+    // The other way round, WAHA not knowing the LID: the copy under the
+    // LID adds nothing (no second message, no empty hidden-number contact).
+    const OTHER: &str = "16505554321";
+    const OTHER_LID: &str = "100000087654321";
+    let by_number = fake_waha::customer_message(OTHER, "AAAAD002", "Twice sent");
+    assert_eq!(waha.deliver("default", "message", by_number).await, 200);
+    let by_lid = fake_waha::lid_message(OTHER_LID, "AAAAD002", "Twice sent", false);
+    assert_eq!(waha.deliver("default", "message", by_lid).await, 200);
+    assert_eq!(
+        app.count("select count(*) from messages where body = 'Twice sent'")
+            .await,
+        1
+    );
+    assert_eq!(contacts(&app).await.len(), 2, "{:?}", contacts(&app).await);
+}
+
+#[tokio::test]
+async fn a_lids_api_that_fails_or_hangs_still_stores_the_message_under_the_lid() {
+    let waha = FakeWaha::start_engine(API_KEY, Engine::Gows).await;
+    let app = app_for_waha_on_demand().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    linked(&app, &owner, &waha).await;
+    waha.know_lid(LID, CUSTOMER);
+
+    waha.fail_lids(true);
+    let payload = fake_waha::lid_message(LID, "AAAAF001", "WAHA failed", false);
+    assert_eq!(waha.deliver("default", "message", payload).await, 200);
+    assert_eq!(waha.lid_lookups().len(), 1, "asked");
+    assert_eq!(
+        app.count("select count(*) from messages where body = 'WAHA failed'")
+            .await,
+        1
+    );
+    waha.fail_lids(false);
+
+    waha.stall_lids(true);
+    let started = std::time::Instant::now();
+    let payload = fake_waha::lid_message("100000087654321", "AAAAF002", "WAHA hung", false);
+    assert_eq!(waha.deliver("default", "message", payload).await, 200);
+    assert!(
+        started.elapsed() < Duration::from_millis(4500),
+        "not held for WAHA's 5 s: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        app.count("select count(*) from messages where body = 'WAHA hung'")
+            .await,
+        1
+    );
+    let hidden = app
+        .count("select count(*) from contacts where phone is null and wa_lid is not null")
+        .await;
+    assert_eq!(hidden, 2, "both kept under their LIDs");
+}

@@ -764,6 +764,7 @@ fn validate_message(request: &Value) -> Result<(String, String), String> {
         {
             return Err(format!("Param {media} must contain either 'id' or 'link'."));
         }
+        "interactive" => validate_interactive(object)?,
         _ => {}
     }
     Ok((to, kind.to_owned()))
@@ -949,4 +950,138 @@ fn templates(
         ));
     }
     axum::Json(json!({ "data": data, "paging": paging })).into_response()
+}
+
+// ---------------------------------------------------------------------------
+// Interactive messages (reply buttons, lists): Meta's shapes and limits
+// [S: Meta Cloud API "Interactive reply buttons messages", "Interactive
+// list messages"; protocols-field.md 1.4]
+// ---------------------------------------------------------------------------
+
+impl FakeGraph {
+    /// The `interactive` objects of the accepted sends, in order.
+    pub fn interactive_sent(&self) -> Vec<Value> {
+        self.sent()
+            .into_iter()
+            .filter(|m| m.body.get("type").and_then(Value::as_str) == Some("interactive"))
+            .map(|m| m.body["interactive"].clone())
+            .collect()
+    }
+}
+
+/// What Graph would refuse in an `interactive` object, word for word as
+/// closely as the docs say.
+fn validate_interactive(object: &Value) -> Result<(), String> {
+    let len = |v: Option<&Value>| v.and_then(Value::as_str).map_or(0, |s| s.chars().count());
+    let kind = object.get("type").and_then(Value::as_str).unwrap_or("");
+    let body = len(object.pointer("/body/text"));
+    if body == 0 {
+        return Err("The parameter interactive['body']['text'] is required.".into());
+    }
+    if let Some(header) = object.get("header")
+        && (header.get("type").and_then(Value::as_str) != Some("text")
+            || !(1..=60).contains(&len(header.get("text"))))
+    {
+        return Err("Param interactive['header'] must be a text of 1 to 60 characters.".into());
+    }
+    if object.get("footer").is_some() && !(1..=60).contains(&len(object.pointer("/footer/text"))) {
+        return Err("Param interactive['footer']['text'] must be 1 to 60 characters.".into());
+    }
+    match kind {
+        "button" => {
+            if body > 1024 {
+                return Err("Param interactive['body']['text'] is too long (1024 at most).".into());
+            }
+            let buttons = object
+                .pointer("/action/buttons")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if !(1..=3).contains(&buttons.len()) {
+                return Err(
+                    "Param interactive['action']['buttons'] must have 1 to 3 items.".into(),
+                );
+            }
+            let mut ids = std::collections::HashSet::new();
+            let mut titles = std::collections::HashSet::new();
+            for b in &buttons {
+                let title = b
+                    .pointer("/reply/title")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let id = b.pointer("/reply/id").and_then(Value::as_str).unwrap_or("");
+                if b.get("type").and_then(Value::as_str) != Some("reply")
+                    || id.is_empty()
+                    || !(1..=20).contains(&title.chars().count())
+                {
+                    return Err(
+                        "Each button needs type 'reply', an id and a title of 1 to 20 characters."
+                            .into(),
+                    );
+                }
+                if !ids.insert(id.to_owned()) || !titles.insert(title.to_owned()) {
+                    return Err("Button titles and ids must be unique.".into());
+                }
+            }
+        }
+        "list" => {
+            if body > 4096 {
+                return Err("Param interactive['body']['text'] is too long (4096 at most).".into());
+            }
+            if !(1..=20).contains(&len(object.pointer("/action/button"))) {
+                return Err(
+                    "Param interactive['action']['button'] must be 1 to 20 characters.".into(),
+                );
+            }
+            let sections = object
+                .pointer("/action/sections")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if !(1..=10).contains(&sections.len()) {
+                return Err(
+                    "Param interactive['action']['sections'] must have 1 to 10 items.".into(),
+                );
+            }
+            let mut rows = 0;
+            let mut ids = std::collections::HashSet::new();
+            for section in &sections {
+                if sections.len() > 1 && len(section.get("title")) == 0 {
+                    return Err("Each section needs a title when there are several.".into());
+                }
+                if len(section.get("title")) > 24 {
+                    return Err("A section title is 24 characters at most.".into());
+                }
+                for row in section
+                    .get("rows")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    rows += 1;
+                    let id = row.get("id").and_then(Value::as_str).unwrap_or("");
+                    if id.is_empty() || !ids.insert(id.to_owned()) {
+                        return Err("Each row needs its own id.".into());
+                    }
+                    if !(1..=24).contains(&len(row.get("title")))
+                        || len(row.get("description")) > 72
+                    {
+                        return Err(
+                            "A row's title is 1 to 24 characters, its description 72 at most."
+                                .into(),
+                        );
+                    }
+                }
+            }
+            if !(1..=10).contains(&rows) {
+                return Err("A list has 1 to 10 rows in all.".into());
+            }
+        }
+        _ => {
+            return Err(format!(
+                "Param interactive['type'] must be 'button' or 'list', got {kind:?}."
+            ));
+        }
+    }
+    Ok(())
 }

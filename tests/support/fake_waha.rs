@@ -12,6 +12,8 @@
 //! `/api/files` with the API key but announced under WAHA's default
 //! `WAHA_BASE_URL` (http://localhost:3000, not where the fake listens, as
 //! behind Docker), customers' messages with the engine's ids and `_data`,
+//! the LIDs API (`/api/{session}/lids/{lid}` and `/lids/pn/{phone}`, `@`
+//! written `%40`, `null` for what it does not know; it can fail or hang),
 //! and webhook deliveries signed as WAHA signs them (`X-Webhook-Hmac`: hex
 //! HMAC-SHA512 of the raw body with the webhook's `hmac.key`). Every
 //! request needs `X-Api-Key`. Wire facts: `/work/shared/design/protocols.md`
@@ -130,6 +132,13 @@ struct Inner {
     requests: Vec<(String, String)>,
     /// Chats marked read (`sendSeen`): (session, chatId).
     seen: Vec<(String, String)>,
+    /// The LIDs API's mapping: LID digits to number digits (WAHA knows a
+    /// person's number only if they are in the phone's contacts).
+    lids: HashMap<String, String>,
+    /// The LIDs API answers 500.
+    fail_lids: bool,
+    /// The LIDs API answers only after 5 s (longer than the app waits).
+    stall_lids: bool,
 }
 
 #[derive(Clone)]
@@ -225,6 +234,34 @@ impl FakeWaha {
     /// Chats marked read through `POST /api/sendSeen`: (session, chatId).
     pub fn seen(&self) -> Vec<(String, String)> {
         self.shared.lock().seen.clone()
+    }
+
+    /// From now on WAHA knows that LID `lid` (digits) is number `phone`
+    /// (digits), both ways through its LIDs API.
+    pub fn know_lid(&self, lid: &str, phone: &str) {
+        self.shared
+            .lock()
+            .lids
+            .insert(lid.to_owned(), phone.to_owned());
+    }
+
+    /// The LIDs API answers 500 (`true`) or as it should.
+    pub fn fail_lids(&self, fail: bool) {
+        self.shared.lock().fail_lids = fail;
+    }
+
+    /// The LIDs API answers only after 5 s (`true`) or at once.
+    pub fn stall_lids(&self, stall: bool) {
+        self.shared.lock().stall_lids = stall;
+    }
+
+    /// Calls to the LIDs API, as their paths came (still escaped).
+    pub fn lid_lookups(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|(m, p)| m == "GET" && p.contains("/lids"))
+            .map(|(_, p)| p)
+            .collect()
     }
 
     /// Answer the next `n` sends with 500.
@@ -367,6 +404,34 @@ impl FakeWaha {
     }
 }
 
+/// WAHA's `message` payload for a text in the chat WAHA names by the
+/// customer's LID (`<lid>@lid`, their number hidden), as NOWEB and GOWS
+/// deliver it; `from_me`: typed on the business's phone (`message.any`,
+/// `source: "app"`).
+pub fn lid_message(lid: &str, id: &str, text: &str, from_me: bool) -> Value {
+    let chat = format!("{lid}@lid");
+    let (from, to) = if from_me {
+        ("16505550199@c.us".to_owned(), chat.clone())
+    } else {
+        (chat.clone(), "16505550199@c.us".to_owned())
+    };
+    json!({
+        "id": format!("{from_me}_{chat}_{id}"),
+        "timestamp": 1_764_000_000,
+        "from": from,
+        "fromMe": from_me,
+        "source": "app",
+        "to": to,
+        "body": text,
+        "hasMedia": false,
+        "media": null,
+        "ack": 1,
+        "ackName": "SERVER",
+        "replyTo": null,
+        "_data": {"notifyName": if from_me { "" } else { "Customer" }},
+    })
+}
+
 /// WAHA's `message` payload for a customer's text.
 pub fn customer_message(from: &str, id: &str, text: &str) -> Value {
     json!({
@@ -404,6 +469,11 @@ fn engine_data(engine: Engine, phone: &str, id: &str, from_me: bool) -> Value {
                                         "Timestamp": "2026-12-07T12:00:00Z"},
                                "Message": {"conversation": ""}}),
     }
+}
+
+/// A path segment with `%40` read back as `@`.
+fn unescape(segment: &str) -> String {
+    segment.replace("%40", "@")
 }
 
 fn now() -> i64 {
@@ -501,6 +571,10 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
         inner.stall_sends = inner.stall_sends.saturating_sub(1);
         stall
     };
+    let lids = method == Method::GET && path.contains("/lids");
+    if lids && shared.lock().stall_lids {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
     let response = respond(&shared, &method, &path, &query, &body);
     if stall {
         // Sent, but the answer comes too late for the caller.
@@ -757,6 +831,45 @@ fn respond(shared: &Shared, method: &Method, path: &str, query: &str, body: &Val
                 at: now(),
             });
             json_response(StatusCode::OK, json!({}))
+        }
+        // The LIDs API. [S: devlikeapro/waha-docs
+        // content/docs/how-to/contacts/index.md "API - Lids": `@` written
+        // `%40`, or just the number; `pn`/`lid` null when unknown]
+        (&Method::GET, ["api", _, "lids", ..]) if inner.fail_lids => {
+            error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+        }
+        (&Method::GET, ["api", _session, "lids"]) => {
+            let all: Vec<Value> = inner
+                .lids
+                .iter()
+                .map(|(lid, pn)| json!({"lid": format!("{lid}@lid"), "pn": format!("{pn}@c.us")}))
+                .collect();
+            json_response(StatusCode::OK, Value::Array(all))
+        }
+        (&Method::GET, ["api", _session, "lids", "count"]) => {
+            json_response(StatusCode::OK, json!({"count": inner.lids.len()}))
+        }
+        (&Method::GET, ["api", _session, "lids", "pn", phone]) => {
+            let phone = unescape(phone);
+            let phone = phone.trim_end_matches("@c.us");
+            let lid = inner
+                .lids
+                .iter()
+                .find(|(_, pn)| pn.as_str() == phone)
+                .map(|(lid, _)| format!("{lid}@lid"));
+            json_response(
+                StatusCode::OK,
+                json!({"lid": lid, "pn": format!("{phone}@c.us")}),
+            )
+        }
+        (&Method::GET, ["api", _session, "lids", lid]) => {
+            let lid = unescape(lid);
+            let lid = lid.trim_end_matches("@lid");
+            let pn = inner.lids.get(lid).map(|pn| format!("{pn}@c.us"));
+            json_response(
+                StatusCode::OK,
+                json!({"lid": format!("{lid}@lid"), "pn": pn}),
+            )
         }
         (&Method::GET, ["api", "files", _session, file]) => match inner.files.get(*file) {
             Some((mime_type, bytes)) => (

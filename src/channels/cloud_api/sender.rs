@@ -231,6 +231,18 @@ async fn request_body(
                 }
             }
         }
+        // Reply buttons or a list, as queued (see `outbound::queue_interactive`).
+        MessageKind::Interactive => {
+            let raw = db::messages::raw(tx, message.id).await?;
+            match raw.and_then(|r| r.get("interactive").cloned()) {
+                Some(interactive) => interactive,
+                None => {
+                    return Ok(Err(Unsendable::reason(
+                        "The interactive message's content is missing.",
+                    )));
+                }
+            }
+        }
         MessageKind::Reaction => match quoted {
             Some(target) => json!({"message_id": target, "emoji": message.body}),
             None => {

@@ -101,6 +101,18 @@ impl WahaSession<'_> {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
+        self.call_url(method, url, body, None).await
+    }
+
+    /// A call to `url` (on this server), within `timeout` if one is given
+    /// (else the client's own).
+    async fn call_url(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        timeout: Option<Duration>,
+    ) -> Result<Value, WahaError> {
         let mut request = self
             .http
             .request(method, url)
@@ -109,6 +121,9 @@ impl WahaSession<'_> {
             .header(reqwest::header::ACCEPT, "application/json");
         if let Some(body) = body {
             request = request.json(body);
+        }
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
         }
         let response = request
             .send()
@@ -330,7 +345,8 @@ impl WahaSession<'_> {
         Ok(WahaEngine::of(&info))
     }
 
-    /// Our messages to the customer with number `phone` (digits) sent at
+    /// Our messages to the customer's chat `chat_id` (`<digits>@c.us`, or
+    /// `<lid>@lid` for a customer known only by LID) sent at
     /// or after `since` (unix seconds), as WAHA's store has them, each once
     /// (by its bare id); `Ok(None)` when this engine cannot tell (NOWEB
     /// without a store answers such a question with an error).
@@ -342,18 +358,17 @@ impl WahaSession<'_> {
     /// (NOWEB needs its store); /work/shared/design/protocols-field.md 7]
     pub async fn sent_since(
         &self,
-        phone: &str,
+        chat_id: &str,
         since: i64,
     ) -> Result<Option<Vec<SentMessage>>, WahaError> {
         let engine = self.engine().await?;
         if !engine.has_store() {
             return Ok(None);
         }
-        let chat_id = format!("{phone}@c.us");
         let chat = if engine.lists_all_chats() {
             "all"
         } else {
-            chat_id.as_str()
+            chat_id
         };
         let since = since.to_string();
         let answer = self
@@ -382,8 +397,56 @@ impl WahaSession<'_> {
             .as_array()
             .ok_or_else(|| WahaError::Answer("no list of messages".into()))?;
         // Listed from the customer's own chat, each is to them.
-        let across = engine.lists_all_chats().then_some(phone);
+        let across = engine.lists_all_chats().then_some(chat_id);
         Ok(Some(sent_to(messages, across)))
+    }
+
+    /// The number (digits) WAHA knows for the customer with LID `lid`
+    /// (digits): `GET /api/{session}/lids/{lid}%40lid` answers
+    /// `{lid, pn}`, `pn` null when it does not know (the person is not in
+    /// the phone's contacts). Asked within `timeout`. [S: devlikeapro/waha-docs
+    /// content/docs/how-to/contacts/index.md "Get Phone Number by LID"
+    /// ("escape `@` in `lid` with `%40`"); protocols-field.md 7]
+    pub async fn phone_of_lid(
+        &self,
+        lid: &str,
+        timeout: Duration,
+    ) -> Result<Option<String>, WahaError> {
+        let answer = self.lids_call(&format!("{lid}%40lid"), timeout).await?;
+        Ok(answer
+            .get("pn")
+            .and_then(Value::as_str)
+            .and_then(super::chat_phone)
+            .map(str::to_owned))
+    }
+
+    /// The LID (digits) WAHA knows for the customer with number `phone`
+    /// (digits): `GET /api/{session}/lids/pn/{phone}%40c.us` answers
+    /// `{lid, pn}`, `lid` null when unknown. Asked within `timeout`.
+    /// [S: devlikeapro/waha-docs content/docs/how-to/contacts/index.md
+    /// "Get LID by Phone Number"]
+    pub async fn lid_of_phone(
+        &self,
+        phone: &str,
+        timeout: Duration,
+    ) -> Result<Option<String>, WahaError> {
+        let answer = self
+            .lids_call(&format!("pn/{phone}%40c.us"), timeout)
+            .await?;
+        Ok(answer
+            .get("lid")
+            .and_then(Value::as_str)
+            .and_then(super::chat_lid)
+            .map(str::to_owned))
+    }
+
+    /// `GET /api/{session}/lids/{tail}`, `tail` already escaped (digits,
+    /// `/` and `%40` only: the URL builder would leave an `@` as it is).
+    async fn lids_call(&self, tail: &str, timeout: Duration) -> Result<Value, WahaError> {
+        let mut url = self.url(&["api", &self.name, "lids"])?;
+        let path = format!("{}/{tail}", url.path());
+        url.set_path(&path);
+        self.call_url(Method::GET, url, None, Some(timeout)).await
     }
 
     /// Marks the chat's messages read (the customer sees blue ticks):
@@ -535,18 +598,22 @@ pub struct SentMessage {
 }
 
 /// Our messages among `messages`, each bare id once; listed across chats,
-/// only those to `phone`'s chat (its `@c.us` or `@s.whatsapp.net` address,
-/// or an `@lid` one, which names a person without their number, so it may
-/// be theirs).
-fn sent_to(messages: &[Value], phone: Option<&str>) -> Vec<SentMessage> {
+/// only those to the chat `chat_id`: for a number, its `@c.us` or
+/// `@s.whatsapp.net` address, or an `@lid` one, which names a person
+/// without their number, so it may be theirs; for a LID, that LID's chat.
+fn sent_to(messages: &[Value], chat_id: Option<&str>) -> Vec<SentMessage> {
     let mut seen = std::collections::HashSet::new();
     messages
         .iter()
         .filter(|m| m.get("fromMe").and_then(Value::as_bool) == Some(true))
         .filter(|m| {
-            let chat = m.get("to").and_then(Value::as_str).unwrap_or_default();
-            phone.is_none_or(|phone| {
-                super::chat_phone(chat) == Some(phone) || chat.ends_with("@lid")
+            let to = m.get("to").and_then(Value::as_str).unwrap_or_default();
+            chat_id.is_none_or(|chat_id| match super::Peer::of(chat_id) {
+                Some(super::Peer::Phone(phone)) => {
+                    super::chat_phone(to) == Some(phone) || to.ends_with("@lid")
+                }
+                Some(super::Peer::Lid(lid)) => super::chat_lid(to) == Some(lid),
+                None => to == chat_id,
             })
         })
         .filter_map(|m| {
@@ -743,9 +810,14 @@ mod tests {
             json!({"id": "false_16505550123@c.us_AAAA", "from": "16505550123@c.us", "fromMe": false,
                    "timestamp": 1_733_400_003, "body": "Yes"}),
         ];
-        let sent = sent_to(&listed, Some("16505550123"));
+        let sent = sent_to(&listed, Some("16505550123@c.us"));
         let ids: Vec<_> = sent.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, ["3EB0AA", "3EB0BB"]);
+        // A customer known only by LID: that LID's chat alone.
+        let by_lid = sent_to(&listed, Some("123456789012345@lid"));
+        let ids: Vec<_> = by_lid.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["3EB0AA", "3EB0BB"]);
+        assert!(sent_to(&listed, Some("999@lid")).is_empty());
         // From the customer's own chat: all of ours.
         assert_eq!(sent_to(&listed, None).len(), 3);
         assert_eq!((sent[1].at, sent[1].has_file), (1_733_400_001, true));

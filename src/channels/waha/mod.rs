@@ -9,6 +9,7 @@
 //! so do sessions run inside wacrm.
 
 pub mod client;
+pub mod lids;
 pub mod media;
 pub mod network;
 pub mod sender;
@@ -36,7 +37,7 @@ pub fn bare_id(id: &str) -> &str {
 
 /// The digits of a one-to-one chat's address (`<digits>@c.us` or
 /// `@s.whatsapp.net`); `None` for groups, broadcasts, channels and hidden
-/// numbers (`@lid`), which are left out.
+/// numbers (`@lid`, see [`chat_lid`]).
 pub fn chat_phone(chat_id: &str) -> Option<&str> {
     let (user, server) = chat_id.split_once('@')?;
     let user = user.split(':').next()?;
@@ -44,6 +45,36 @@ pub fn chat_phone(chat_id: &str) -> Option<&str> {
         && (6..=15).contains(&user.len())
         && user.bytes().all(|b| b.is_ascii_digit());
     ok.then_some(user)
+}
+
+/// The LID (digits) of a one-to-one chat addressed by the customer's
+/// WhatsApp LID (`<digits>@lid`, a person whose number is hidden; a
+/// device suffix `:N` is dropped); `None` for any other address.
+/// [S: devlikeapro/waha-docs content/docs/how-to/contacts/index.md
+/// "@lid and @c.us"]
+pub fn chat_lid(chat_id: &str) -> Option<&str> {
+    let (user, server) = chat_id.split_once('@')?;
+    let user = user.split(':').next()?;
+    let ok = server == "lid"
+        && (1..=30).contains(&user.len())
+        && user.bytes().all(|b| b.is_ascii_digit());
+    ok.then_some(user)
+}
+
+/// A one-to-one chat's customer: their number's digits, or their LID's
+/// when WAHA names the chat by LID; `None` for groups and the like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer<'a> {
+    Phone(&'a str),
+    Lid(&'a str),
+}
+
+impl<'a> Peer<'a> {
+    pub fn of(chat_id: &'a str) -> Option<Peer<'a>> {
+        chat_phone(chat_id)
+            .map(Peer::Phone)
+            .or_else(|| chat_lid(chat_id).map(Peer::Lid))
+    }
 }
 
 /// A time in unix seconds as WAHA gives it: an integer, or a float (NOWEB
@@ -125,5 +156,23 @@ mod tests {
         assert_eq!(chat_phone("status@broadcast"), None);
         assert_eq!(chat_phone("12345678901234@lid"), None);
         assert_eq!(chat_phone("nonsense"), None);
+    }
+
+    #[test]
+    fn hidden_numbers_are_named_by_their_lid() {
+        assert_eq!(chat_lid("100000012345678@lid"), Some("100000012345678"));
+        assert_eq!(chat_lid("100000012345678:12@lid"), Some("100000012345678"));
+        assert_eq!(chat_lid("16505550100@c.us"), None);
+        assert_eq!(chat_lid("abc@lid"), None);
+        assert_eq!(chat_lid("@lid"), None);
+        assert_eq!(
+            Peer::of("100000012345678@lid"),
+            Some(Peer::Lid("100000012345678"))
+        );
+        assert_eq!(
+            Peer::of("16505550100@c.us"),
+            Some(Peer::Phone("16505550100"))
+        );
+        assert_eq!(Peer::of("120363@g.us"), None);
     }
 }

@@ -53,19 +53,33 @@ pub async fn mark_read(
     bridge: &WahaBridge,
 ) -> anyhow::Result<()> {
     let org_id = tx.org_id();
-    let Some(phone) = db::messages::recipient_phone(&mut tx, read.conversation_id).await? else {
+    let Some(chat_id) = chat_id(&mut tx, read.conversation_id).await? else {
         return Ok(());
     };
     tx.commit().await?;
-    let to: String = phone.chars().filter(char::is_ascii_digit).collect();
     let waha = session(&env.secrets, &env.waha_http, org_id, bridge)?;
-    waha.send_seen(&format!("{to}@c.us")).await?;
+    waha.send_seen(&chat_id).await?;
     Ok(())
 }
 
-/// WAHA's full id of a message in the chat with `phone`: `true_` for ours.
-fn full_id(phone: &str, ours: bool, bare: &str) -> String {
-    format!("{ours}_{phone}@c.us_{bare}")
+/// The WAHA chat of a conversation: the contact's number (`<digits>@c.us`),
+/// or for a contact known only by LID (WAHA could not tell the number),
+/// the chat's own address `<lid>@lid`, which WAHA sends to as it is.
+/// [S: devlikeapro/waha-docs content/docs/how-to/send-messages/index.md
+/// ("`chatId` must be one of: `phone`, `phone@c.us`, `{number}@lid`")]
+async fn chat_id(tx: &mut TenantTx, conversation_id: Uuid) -> anyhow::Result<Option<String>> {
+    if let Some(phone) = db::messages::recipient_phone(tx, conversation_id).await? {
+        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+        return Ok(Some(format!("{digits}@c.us")));
+    }
+    Ok(db::contacts::lid_of_conversation(tx, conversation_id)
+        .await?
+        .map(|lid| format!("{lid}@lid")))
+}
+
+/// WAHA's full id of a message in the chat `chat_id`: `true_` for ours.
+fn full_id(chat_id: &str, ours: bool, bare: &str) -> String {
+    format!("{ours}_{chat_id}_{bare}")
 }
 
 /// What to send, read while the transaction is open.
@@ -90,16 +104,14 @@ pub async fn send(
     bridge: &WahaBridge,
 ) -> anyhow::Result<()> {
     let org_id = tx.org_id();
-    let phone = db::messages::recipient_phone(&mut tx, message.conversation_id).await?;
-    let Some(phone) = phone else {
+    let Some(chat_id) = chat_id(&mut tx, message.conversation_id).await? else {
         return give_up(tx, message, "The contact has no phone number to send to.").await;
     };
-    let to: String = phone.chars().filter(char::is_ascii_digit).collect();
     // Quotes and reactions name the earlier message with its direction.
     let quoted = match (message.reply_to_id, message.quoted_provider_id.as_deref()) {
         (Some(id), Some(bare)) => db::messages::find(&mut tx, id)
             .await?
-            .map(|q| full_id(&to, !q.is_inbound(), bare)),
+            .map(|q| full_id(&chat_id, !q.is_inbound(), bare)),
         _ => None,
     };
     let content = match message.kind() {
@@ -133,12 +145,11 @@ pub async fn send(
     };
     crate::channels::send_slot::take_send_slot(env, &mut tx, message.channel_id).await?;
     let waha = session(&env.secrets, &env.waha_http, org_id, bridge)?;
-    let chat_id = format!("{to}@c.us");
     let is_reaction = matches!(content, Content::Reaction { .. });
     if !is_reaction {
         if let Some(tried) = db::messages::send_attempted_at(&mut tx, message.id).await? {
             let has_file = matches!(content, Content::File { .. });
-            match earlier_send(&waha, &mut tx, message, &to, has_file, tried).await {
+            match earlier_send(&waha, &mut tx, message, &chat_id, has_file, tried).await {
                 Ok(Some(provider_id)) => {
                     db::messages::set_send_attempt(&mut tx, message.id, false).await?;
                     delivery::record_sent(&mut tx, message.channel_id, message.id, &provider_id)
@@ -227,7 +238,7 @@ pub async fn send(
     }
 }
 
-/// Our message to `phone` that an earlier, unanswered try sent, if one
+/// Our message to `chat_id` that an earlier, unanswered try sent, if one
 /// did: same text, file or not, sent since that try (a minute's leeway for
 /// clocks), not recorded for another message. An engine that cannot tell
 /// (NOWEB without its store) is an error: whether it was sent stays
@@ -236,12 +247,12 @@ async fn earlier_send(
     waha: &WahaSession<'_>,
     tx: &mut TenantTx,
     message: &Message,
-    phone: &str,
+    chat_id: &str,
     has_file: bool,
     tried: time::OffsetDateTime,
 ) -> Result<Option<String>, anyhow::Error> {
     let since = tried.unix_timestamp() - 60;
-    let Some(recent) = waha.sent_since(phone, since).await? else {
+    let Some(recent) = waha.sent_since(chat_id, since).await? else {
         anyhow::bail!("this WAHA session keeps no message history to look in");
     };
     for sent in recent {
@@ -271,12 +282,16 @@ mod tests {
     #[test]
     fn full_ids_say_whose_message_it_is() {
         assert_eq!(
-            full_id("16505550123", true, "3EB0A"),
+            full_id("16505550123@c.us", true, "3EB0A"),
             "true_16505550123@c.us_3EB0A"
         );
         assert_eq!(
-            full_id("16505550123", false, "AAAA"),
+            full_id("16505550123@c.us", false, "AAAA"),
             "false_16505550123@c.us_AAAA"
+        );
+        assert_eq!(
+            full_id("100000012345678@lid", false, "AAAA"),
+            "false_100000012345678@lid_AAAA"
         );
     }
 }

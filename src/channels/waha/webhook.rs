@@ -1,11 +1,13 @@
 //! WAHA's webhook deliveries, read into the events of a linked-device
-//! session. Only one-to-one chats come in (see [`super::chat_phone`]);
-//! anything wacrm does not use is acknowledged and left.
+//! session. Only one-to-one chats come in (see [`super::Peer`]): by number
+//! (`@c.us`) or by LID (`@lid`, the number hidden; the route asks WAHA for
+//! the number, see [`super::lids`]); anything wacrm does not use is
+//! acknowledged and left.
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{bare_id, chat_phone};
+use super::{Peer, bare_id, chat_phone};
 use crate::channels::whatsapp_web::link::{SessionEvent, WebInbound};
 use crate::domain::{DeliveryStatus, MessageKind, WahaStatus};
 use crate::features::inbox::attachment;
@@ -104,8 +106,7 @@ fn message(payload: &Value, ours: bool) -> Option<WebInbound> {
     if payload.get("fromMe").and_then(Value::as_bool) != Some(ours) {
         return None;
     }
-    let peer = if ours { "to" } else { "from" };
-    let from = chat_phone(payload.get(peer)?.as_str()?)?;
+    let (from, lid) = customer(payload, if ours { "to" } else { "from" })?;
     let id = bare_id(payload.get("id")?.as_str()?);
     let body = payload
         .get("body")
@@ -159,8 +160,8 @@ fn message(payload: &Value, ours: bool) -> Option<WebInbound> {
     .map(str::to_owned);
     Some(WebInbound {
         id: id.to_owned(),
-        from: Some(from.to_owned()),
-        lid: None,
+        from,
+        lid,
         push_name,
         sent_at: sent_at(payload),
         kind,
@@ -171,17 +172,27 @@ fn message(payload: &Value, ours: bool) -> Option<WebInbound> {
     })
 }
 
+/// The customer of a one-to-one chat named at `key` (`from`, or `to` on
+/// our own messages): their number's digits, or their LID's (the number
+/// hidden), the other `None`; `None` for groups and the like.
+fn customer(payload: &Value, key: &str) -> Option<(Option<String>, Option<String>)> {
+    Some(match Peer::of(payload.get(key)?.as_str()?)? {
+        Peer::Phone(phone) => (Some(phone.to_owned()), None),
+        Peer::Lid(lid) => (None, Some(lid.to_owned())),
+    })
+}
+
 /// A customer's reaction (an empty one takes it back).
 fn reaction(payload: &Value) -> Option<WebInbound> {
     if payload.get("fromMe").and_then(Value::as_bool) != Some(false) {
         return None;
     }
-    let from = chat_phone(payload.get("from")?.as_str()?)?;
+    let (from, lid) = customer(payload, "from")?;
     let reaction = payload.get("reaction")?;
     Some(WebInbound {
         id: bare_id(payload.get("id")?.as_str()?).to_owned(),
-        from: Some(from.to_owned()),
-        lid: None,
+        from,
+        lid,
         push_name: None,
         sent_at: sent_at(payload),
         kind: MessageKind::Reaction,
@@ -224,7 +235,7 @@ fn edited(payload: &Value) -> Event {
         && payload
             .get("from")
             .and_then(Value::as_str)
-            .and_then(chat_phone)
+            .and_then(Peer::of)
             .is_some();
     let edited = payload.get("editedMessageId").and_then(Value::as_str);
     match (from_customer, edited) {
@@ -251,7 +262,7 @@ fn revoked(payload: &Value) -> Event {
         .or_else(|| payload.pointer("/before/from"))
         .or_else(|| payload.get("from"))
         .and_then(Value::as_str);
-    match (id, from.and_then(chat_phone)) {
+    match (id, from.and_then(Peer::of)) {
         (Some(id), Some(_)) => Event::Session(SessionEvent::Revoked {
             message_id: bare_id(id).to_owned(),
         }),
@@ -331,6 +342,66 @@ mod tests {
         assert_eq!(m.reply_to.as_deref(), Some("3EB0QUOTED"));
         assert_eq!(m.push_name.as_deref(), Some("Ana"));
         assert_eq!(m.sent_at.map(|t| t.unix_timestamp()), Some(1_667_561_485));
+    }
+
+    #[test]
+    fn a_chat_named_by_lid_comes_in_under_the_lid_with_the_same_bare_id() {
+        const LID: &str = "100000012345678";
+        let by_lid = one_message(parse_event(
+            "message",
+            json!({"id": format!("false_{LID}@lid_AAAA"), "from": format!("{LID}@lid"),
+                   "fromMe": false, "body": "Hi", "_data": {"notifyName": "Ana"}}),
+        ));
+        assert_eq!(
+            (
+                by_lid.from.as_deref(),
+                by_lid.lid.as_deref(),
+                by_lid.id.as_str()
+            ),
+            (None, Some(LID), "AAAA")
+        );
+        assert_eq!(by_lid.push_name.as_deref(), Some("Ana"));
+        // The same message filed under the number (NOWEB/GOWS deliver both):
+        // the same id, so it is stored once.
+        let by_phone = one_message(parse_event(
+            "message",
+            json!({"id": "false_16505550123@c.us_AAAA", "from": "16505550123@c.us",
+                   "fromMe": false, "body": "Hi"}),
+        ));
+        assert_eq!(by_phone.id, by_lid.id);
+        // Typed on the phone into the chat by LID.
+        match parse_event(
+            "message.any",
+            json!({"id": format!("true_{LID}@lid_3EB0PH"), "from": "16505550199@c.us",
+                   "to": format!("{LID}@lid"), "fromMe": true, "source": "app", "body": "Sure"}),
+        ) {
+            Event::Session(SessionEvent::SentFromPhone(m)) => {
+                assert_eq!(
+                    (m[0].from.as_deref(), m[0].lid.as_deref()),
+                    (None, Some(LID))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let reaction = one_message(parse_event(
+            "message.reaction",
+            json!({"id": format!("false_{LID}@lid_FFFF"), "from": format!("{LID}@lid"), "fromMe": false,
+                   "reaction": {"text": "👍", "messageId": format!("true_{LID}@lid_3EB0X")}}),
+        ));
+        assert_eq!(
+            (reaction.lid.as_deref(), reaction.reply_to.as_deref()),
+            (Some(LID), Some("3EB0X"))
+        );
+        match parse_event(
+            "message.edited",
+            json!({"id": format!("false_{LID}@lid_GGGG"), "from": format!("{LID}@lid"), "fromMe": false,
+                   "body": "new", "editedMessageId": "AAAA"}),
+        ) {
+            Event::Session(SessionEvent::Edited { message_id, .. }) => {
+                assert_eq!(message_id, "AAAA")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -38,6 +38,36 @@ fn has_keyword(text: &str, keywords: &[String]) -> bool {
     })
 }
 
+/// A keyword written `id:<choice>` names the choice of an interactive
+/// message (reply button or list row, by the id it was sent with, see
+/// [`crate::domain::interactive`]); the customer's answer sets it off
+/// (its title is the message's text, matched as any keyword).
+const CHOICE_PREFIX: &str = "id:";
+
+/// Whether `message` is a customer's answer to an interactive message
+/// whose choice id one of the `id:` keywords names (any case).
+async fn chose(
+    tx: &mut TenantTx,
+    message: &db::messages::Message,
+    keywords: &[String],
+) -> anyhow::Result<bool> {
+    let wanted: Vec<&str> = keywords
+        .iter()
+        .filter_map(|k| k.trim().strip_prefix(CHOICE_PREFIX))
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .collect();
+    if wanted.is_empty() || message.kind() != crate::domain::MessageKind::Interactive {
+        return Ok(false);
+    }
+    let raw = db::messages::raw(tx, message.id).await?;
+    let chosen = raw
+        .as_ref()
+        .and_then(crate::domain::interactive::reply_id)
+        .map(str::to_lowercase);
+    Ok(chosen.is_some_and(|c| wanted.iter().any(|w| w.to_lowercase() == c)))
+}
+
 /// The rule's conditions, for this conversation.
 async fn conditions_hold(
     tx: &mut TenantTx,
@@ -308,7 +338,10 @@ pub async fn on_message(env: &Environment, org_id: Uuid, message_id: Uuid) -> an
             Trigger::ConversationCreated => first,
             Trigger::MessageReceived => true,
             Trigger::OutsideHours => closed,
-            Trigger::Keywords => has_keyword(&message.body, &rule.keywords),
+            Trigger::Keywords => {
+                has_keyword(&message.body, &rule.keywords)
+                    || chose(&mut tx, &message, &rule.keywords).await?
+            }
             Trigger::Idle => false,
         };
         if fires {

@@ -236,6 +236,42 @@ pub async fn queue_approved_template(
     Ok(id)
 }
 
+/// Queues an interactive message (reply buttons or a list, checked by
+/// the caller against Meta's limits, window and channel): shown as its
+/// body and choices, sent as the Cloud API `interactive` object kept in
+/// `raw`.
+pub async fn queue_interactive(
+    tx: &mut TenantTx,
+    secrets: &SecretBox,
+    conversation: &Conversation,
+    author: Option<Uuid>,
+    message: &crate::domain::interactive::Interactive,
+) -> anyhow::Result<Uuid> {
+    let shown = message.shown();
+    let outgoing = Outgoing {
+        kind: MessageKind::Interactive,
+        text: &shown,
+        reply_to: None,
+        media: None,
+    };
+    let raw = serde_json::json!({ "interactive": message.request() });
+    let id = store_with(
+        tx,
+        conversation.into(),
+        author,
+        &outgoing,
+        DeliveryStatus::Queued,
+        Some(raw),
+    )
+    .await?;
+    let job = SendMessage {
+        org_id: tx.org_id(),
+        message_id: id,
+    };
+    jobs::enqueue(tx.conn(), secrets, &job).await?;
+    Ok(id)
+}
+
 /// A private note in the conversation: stored, never sent.
 pub async fn add_note(
     tx: &mut TenantTx,

@@ -3,6 +3,7 @@
 
 mod actions;
 mod ai;
+mod interactive;
 mod live;
 mod suggestions;
 mod view;
@@ -38,6 +39,10 @@ pub fn router() -> Router<AppState> {
             )),
         )
         .route("/inbox/{id}/template", post(actions::template))
+        .route(
+            "/inbox/{id}/interactive",
+            get(interactive::form).post(interactive::send),
+        )
         .route("/inbox/{id}/status", post(actions::status))
         .route("/inbox/{id}/assign", post(actions::assign))
         .route("/inbox/{id}/priority", post(actions::priority))

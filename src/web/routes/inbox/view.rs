@@ -159,6 +159,9 @@ pub struct Selected {
     pub window_closed: bool,
     /// The approved templates then offered.
     pub templates: Vec<crate::infra::db::templates::Template>,
+    /// A Cloud API conversation in its window: reply buttons and lists
+    /// are offered.
+    pub interactive: bool,
     /// The default of a template's `{{1}}`.
     pub first_name: String,
     /// The message the composer's reply quotes (`?reply_to=`).
@@ -480,6 +483,10 @@ pub async fn load_selected(
     } else {
         Vec::new()
     };
+    let interactive = !window_closed
+        && db::cloud_channels::find(&mut tenant.tx, conversation.channel_id)
+            .await?
+            .is_some();
     let replying_to = super::answerable(&mut tenant.tx, conversation.id, &params.reply_to).await?;
     let first_name = contact
         .name
@@ -507,6 +514,7 @@ pub async fn load_selected(
         replying_to,
         window_closed,
         templates,
+        interactive,
         first_name,
         conversation,
         messages: with_day_separators(messages),

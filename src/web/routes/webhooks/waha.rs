@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{answer, plain};
 use crate::channels::waha::webhook::{self, Event};
-use crate::channels::waha::{WEBHOOK_KEY_PURPOSE, signature};
+use crate::channels::waha::{WEBHOOK_KEY_PURPOSE, lids, signature};
 use crate::channels::whatsapp_web::events;
 use crate::channels::whatsapp_web::link::SessionEvent;
 use crate::domain::WahaStatus;
@@ -93,6 +93,10 @@ async fn receive(
         return Ok(plain(StatusCode::OK, "Not this phone's session: ignored."));
     }
     let session = db::web_sessions::find(&mut tx, channel_id).await?;
+    let asks = match &delivery.event {
+        Event::Session(event) => lids::plan(&mut tx, channel_id, event).await?,
+        _ => vec![],
+    };
     let mut current = true;
     if let Event::Status { status, .. } = &delivery.event {
         current = db::waha_bridges::set_waha_status(&mut tx, channel_id, status, at).await?;
@@ -108,7 +112,24 @@ async fn receive(
         return not_found();
     };
     let happened = match delivery.event {
-        Event::Session(event) => vec![event],
+        Event::Session(mut event) => {
+            if !asks.is_empty() {
+                // Customers named by LID: their number from WAHA, after the
+                // commit (nothing is held open while WAHA answers).
+                let waha = crate::channels::waha::sender::session(
+                    &state.secrets,
+                    &state.waha_http,
+                    org_id,
+                    &bridge,
+                )
+                .inspect_err(
+                    |e| tracing::warn!(%channel_id, error = %e, "no WAHA client to ask for LIDs"),
+                )
+                .ok();
+                lids::resolve(waha.as_ref(), channel_id, &asks, &mut event).await;
+            }
+            vec![event]
+        }
         Event::Status { status, me } => {
             status_events(state, org_id, &bridge, &session, &status, me).await?
         }
