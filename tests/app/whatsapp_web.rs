@@ -1602,3 +1602,29 @@ async fn a_receipt_for_a_logged_out_phone_is_dropped_instead_of_waiting_forever(
     .await;
     assert!(fake.read_receipts().is_empty());
 }
+
+#[tokio::test]
+async fn a_copy_of_a_stored_message_under_another_address_makes_no_empty_contact() {
+    let fake = FakeWeb::new();
+    let app = app_with(&fake, 30).await;
+    app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let org = app.org_id("Acme").await;
+    let channel = new_channel(&app, org, None).await;
+    fake.until_open(channel, WAIT).await;
+    let mut by_lid = text("3A00COPY", "Hello");
+    by_lid.from = None;
+    by_lid.lid = Some("100000099887766".into());
+    fake.deliver(channel, vec![SessionEvent::Messages(vec![by_lid])])
+        .await
+        .expect("committed");
+    // The same message again, under the number, with nothing linking the
+    // two: stored once, and no contact made for the number.
+    fake.deliver(
+        channel,
+        vec![SessionEvent::Messages(vec![text("3A00COPY", "Hello")])],
+    )
+    .await
+    .expect("committed");
+    assert_eq!(app.count("select count(*) from messages").await, 1);
+    assert_eq!(app.count("select count(*) from contacts").await, 1);
+}

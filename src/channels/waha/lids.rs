@@ -86,17 +86,7 @@ async fn may_be_known_by_lid(tx: &mut TenantTx, digits: &str) -> sqlx::Result<bo
     let Ok(phone) = PhoneE164::parse(&format!("+{digits}"), None) else {
         return Ok(false);
     };
-    let org_id = tx.org_id();
-    sqlx::query_scalar!(
-        r#"select (exists (select 1 from contacts
-                             where org_id = $1 and phone is null and wa_lid is not null)
-                   and not exists (select 1 from contacts
-                             where org_id = $1 and phone = $2 and wa_lid is not null)) as "ask!""#,
-        org_id,
-        phone.as_str()
-    )
-    .fetch_one(tx.conn())
-    .await
+    crate::infra::db::contacts::may_be_known_by_lid(tx, &phone).await
 }
 
 /// Asks WAHA (`waha`; `None` when its client could not be made) what

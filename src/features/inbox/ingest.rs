@@ -145,13 +145,23 @@ async fn arrive(
     if arrivals.is_empty() {
         return Ok(Vec::new());
     }
-    let contacts = contacts_of(tx, arrivals, author).await?;
     // The arrivals' own ids (stored already?) and those they quote.
     let provider_ids: Vec<&str> = arrivals
         .iter()
         .flat_map(|a| std::iter::once(a.provider_message_id).chain(a.reply_to))
         .collect();
     let stored_ids = db::messages::ids_by_provider_ids(tx, channel.id, &provider_ids).await?;
+    // A message stored already needs no contact (a copy under another
+    // address would make an empty one), unless it links a number to a LID
+    // or BSUID: then the two contacts become one.
+    let needing_contacts: Vec<&Inbound> = arrivals
+        .iter()
+        .filter(|a| {
+            let links = a.from.is_some() && (a.lid.is_some() || a.user_id.is_some());
+            links || !stored_ids.contains_key(a.provider_message_id)
+        })
+        .collect();
+    let contacts = contacts_of(tx, &needing_contacts, author).await?;
     let mut known: HashSet<&str> = arrivals
         .iter()
         .map(|a| a.provider_message_id)
@@ -169,18 +179,21 @@ async fn arrive(
     let mut fresh: Vec<(usize, Uuid, OffsetDateTime)> = Vec::new();
     let mut first_at: BTreeMap<Uuid, OffsetDateTime> = BTreeMap::new();
     for (index, arrival) in arrivals.iter().enumerate() {
-        let Some(contact) = contacts.get(&sender_key(arrival)) else {
-            // Found or created above: only a concurrent merge deletes one.
-            outcomes.push(Ingested::Duplicate);
-            continue;
-        };
         if let Some((message_id, conversation_id)) = filled.remove(arrival.provider_message_id) {
             // Its placeholder took the content: new to everything below.
             outcomes.push(Ingested::Stored {
                 conversation_id,
                 message_id,
             });
-        } else if contact.blocked {
+            continue;
+        }
+        let Some(contact) = contacts.get(&sender_key(arrival)) else {
+            // Stored already, or (found or created above) its contact was
+            // merged away concurrently.
+            outcomes.push(Ingested::Duplicate);
+            continue;
+        };
+        if contact.blocked {
             outcomes.push(Ingested::Blocked);
         } else if !known.insert(arrival.provider_message_id) {
             outcomes.push(Ingested::Duplicate);
@@ -362,7 +375,7 @@ fn sender_key(arrival: &Inbound<'_>) -> String {
 /// by that handle alone (one contact).
 async fn contacts_of<'a>(
     tx: &mut TenantTx,
-    arrivals: &'a [Inbound<'a>],
+    arrivals: &[&'a Inbound<'a>],
     author: Author,
 ) -> anyhow::Result<HashMap<String, db::contacts::SenderContact>> {
     // On the business's own messages the name is the business's.

@@ -650,6 +650,23 @@ async fn move_conversations(tx: &mut TenantTx, keep: Uuid, gone: Uuid) -> sqlx::
     Ok(())
 }
 
+/// Whether the customer with this number may be one of the workspace's
+/// customers known by LID alone: there are such contacts, and this
+/// number's contact (if any) has no LID yet.
+pub async fn may_be_known_by_lid(tx: &mut TenantTx, phone: &PhoneE164) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar!(
+        r#"select (exists (select 1 from contacts
+                             where org_id = $1 and phone is null and wa_lid is not null)
+                   and not exists (select 1 from contacts
+                             where org_id = $1 and phone = $2 and wa_lid is not null)) as "ask!""#,
+        org_id,
+        phone.as_str()
+    )
+    .fetch_one(tx.conn())
+    .await
+}
+
 /// Every address a conversation's contact is known by on WhatsApp.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Addresses {
