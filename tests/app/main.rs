@@ -20,6 +20,7 @@ mod bot;
 mod browser;
 mod campaigns;
 mod canned;
+mod cloud_templates;
 mod companies;
 mod contacts;
 mod csv_injection;

@@ -5,6 +5,7 @@ mod actions;
 mod ai;
 mod live;
 mod suggestions;
+mod template_form;
 mod view;
 
 use axum::Router;
@@ -37,7 +38,8 @@ pub fn router() -> Router<AppState> {
                 crate::features::inbox::attachment::MAX_BYTES + 64 * 1024,
             )),
         )
-        .route("/inbox/{id}/template", post(actions::template))
+        .route("/inbox/{id}/template", post(template_form::send))
+        .route("/inbox/{id}/template/preview", post(template_form::preview))
         .route("/inbox/{id}/status", post(actions::status))
         .route("/inbox/{id}/assign", post(actions::assign))
         .route("/inbox/{id}/priority", post(actions::priority))
