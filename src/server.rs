@@ -303,6 +303,9 @@ fn spawn_sweeps(state: AppState) -> tokio::task::JoinHandle<()> {
             if let Err(e) = crate::features::retention::sweep(&state.env()).await {
                 tracing::warn!(error = %format!("{e:#}"), "message retention sweep failed");
             }
+            if let Err(e) = crate::channels::cloud_api::template_sync::sweep(&state.env()).await {
+                tracing::warn!(error = %format!("{e:#}"), "template sync sweep failed");
+            }
         }
     })
 }

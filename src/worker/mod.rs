@@ -27,6 +27,7 @@ pub fn registry() -> Registry<Environment> {
         .register::<crate::features::export::ExpireExport>()
         .register::<crate::features::reminders::RemindTask>()
         .register::<crate::features::orders::TakeOrder>()
+        .register::<crate::channels::cloud_api::template_sync::SyncTemplates>()
 }
 
 /// The worker of `state`'s database, running every job kind with the
@@ -190,9 +191,10 @@ mod tests {
     #[test]
     fn every_kind_is_registered_once() {
         // `register` panics on a repeated name; the 15 kinds the enum had,
-        // and the read receipt.
-        assert_eq!(registry().kinds().len(), 16);
+        // the read receipt and the template sync.
+        assert_eq!(registry().kinds().len(), 17);
         assert!(registry().kinds().contains(&"send_read_receipt"));
+        assert!(registry().kinds().contains(&"sync_templates"));
     }
 
     #[test]

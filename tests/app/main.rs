@@ -21,6 +21,7 @@ mod browser;
 mod campaigns;
 mod canned;
 mod cloud_interactive;
+mod cloud_templates;
 mod companies;
 mod contacts;
 mod csv_injection;

@@ -346,6 +346,12 @@ fn routes() -> Vec<Route> {
         ),
         (
             "POST",
+            format!("/inbox/{NIL}/template/preview"),
+            vec![("name", "x"), ("language", "en_US")],
+            Min::Agent,
+        ),
+        (
+            "POST",
             format!("/inbox/{NIL}/status"),
             vec![("status", "open")],
             Min::Agent,
@@ -484,6 +490,24 @@ fn routes() -> Vec<Route> {
             "POST",
             format!("/settings/channels/{NIL}/templates"),
             vec![],
+            Min::Admin,
+        ),
+        (
+            "GET",
+            format!("/settings/channels/{NIL}/templates/new"),
+            vec![],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/settings/channels/{NIL}/templates/new"),
+            vec![("name", "x")],
+            Min::Admin,
+        ),
+        (
+            "POST",
+            format!("/settings/channels/{NIL}/templates/delete"),
+            vec![("name", "x"), ("language", "en_US")],
             Min::Admin,
         ),
         (

@@ -1248,8 +1248,8 @@ async fn outside_the_24_hour_window_only_approved_templates_are_offered_and_sent
     );
     assert!(!page.contains("draft_one"), "not approved");
     assert!(
-        !page.contains("promo_00"),
-        "needs a header image: not offered"
+        page.contains("promo_00") && page.contains("Header image (https link)"),
+        "a header image is asked for"
     );
 
     // Free text is refused with the reason, and kept.

@@ -142,6 +142,10 @@ struct Inner {
     requests: Vec<RecordedRequest>,
     uploaded: Vec<UploadedMedia>,
     upload_delay: Option<Duration>,
+    /// Template creations accepted: (WABA id, request body).
+    created_templates: Vec<(String, Vec<u8>)>,
+    /// Template deletions done: (name, hsm_id).
+    deleted_templates: Vec<(String, Option<String>)>,
 }
 
 #[derive(Clone)]
@@ -235,6 +239,43 @@ impl FakeGraph {
         );
     }
 
+    /// The `message_template_status_update` delivery Meta sends when it
+    /// reviews template `template_id` (an integer on the wire) of
+    /// `waba_id`; the fake's copy takes the new status too. `extra` is
+    /// merged into the value (`reason`, `other_info`, `rejection_info`).
+    pub fn template_status_webhook(
+        &self,
+        waba_id: &str,
+        template_id: u64,
+        (name, language): (&str, &str),
+        event: &str,
+        extra: Value,
+    ) -> Value {
+        let mut value = json!({
+            "event": event,
+            "message_template_id": template_id,
+            "message_template_name": name,
+            "message_template_language": language,
+            "reason": "NONE",
+        });
+        if let (Some(value), Value::Object(extra)) = (value.as_object_mut(), extra) {
+            value.extend(extra);
+        }
+        if let Some(waba) = self.shared.lock().wabas.get_mut(waba_id) {
+            for t in &mut waba.templates {
+                if t.get("id").and_then(Value::as_str) == Some(&template_id.to_string()) {
+                    t["status"] = json!(event);
+                }
+            }
+        }
+        json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": waba_id, "time": 1_700_000_000, "changes": [
+                {"field": "message_template_status_update", "value": value}
+            ]}]
+        })
+    }
+
     /// Media a customer sent: served by the two-step download. Returns
     /// nothing; the id is the caller's.
     pub fn add_media(&self, media_id: &str, token: &str, bytes: Vec<u8>, mime_type: &str) {
@@ -308,6 +349,21 @@ impl FakeGraph {
         self.shared.lock().requests.clone()
     }
 
+    /// Accepted template creations: the request bodies, in order.
+    pub fn created_templates(&self) -> Vec<Value> {
+        self.shared
+            .lock()
+            .created_templates
+            .iter()
+            .filter_map(|(_, body)| serde_json::from_slice(body).ok())
+            .collect()
+    }
+
+    /// Template deletions done: (name, hsm_id), in order.
+    pub fn deleted_templates(&self) -> Vec<(String, Option<String>)> {
+        self.shared.lock().deleted_templates.clone()
+    }
+
     /// Uploaded media (`POST .../media`), in order.
     pub fn uploaded(&self) -> Vec<UploadedMedia> {
         self.shared.lock().uploaded.clone()
@@ -376,6 +432,12 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
         }
         ("GET", [ver, id, "message_templates"]) if is_version(ver) => {
             templates(&shared, ver, id, bearer, &query)
+        }
+        ("POST", [ver, id, "message_templates"]) if is_version(ver) => {
+            create_template(&shared, id, bearer, &bytes)
+        }
+        ("DELETE", [ver, id, "message_templates"]) if is_version(ver) => {
+            delete_template(&shared, id, bearer, &query)
         }
         _ => graph_error(404, 100, &format!("Unknown path components: {path}"), None),
     }
@@ -856,6 +918,110 @@ async fn upload(
 // ---------------------------------------------------------------------------
 // Message templates
 // ---------------------------------------------------------------------------
+
+/// `POST /{ver}/{waba_id}/message_templates`: checks the name, category,
+/// a BODY component and one template per name and language (Graph's
+/// subcode 2388024), stores it as PENDING and answers `{id, status,
+/// category}`.
+fn create_template(shared: &Shared, waba_id: &str, bearer: Option<&str>, body: &[u8]) -> Response {
+    let mut inner = shared.lock();
+    let Some(waba) = inner.wabas.get_mut(waba_id) else {
+        return unsupported("post", waba_id);
+    };
+    if !authorized(bearer, &waba.token) {
+        return invalid_token();
+    }
+    let Ok(mut template) = serde_json::from_slice::<Value>(body) else {
+        return invalid_parameter("The request body is not JSON.");
+    };
+    let text = |key: &str| {
+        template
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (name, language, category) = (text("name"), text("language"), text("category"));
+    let name_ok = !name.is_empty()
+        && name.len() <= 512
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !name_ok {
+        return invalid_parameter("Param name must be lowercase letters, digits and underscores.");
+    }
+    if !["MARKETING", "UTILITY", "AUTHENTICATION"].contains(&category.as_str()) {
+        return invalid_parameter("Param category is not a valid category.");
+    }
+    let has_body = template
+        .get("components")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().any(|c| c["type"] == "BODY"));
+    if !has_body {
+        return invalid_parameter("Param components must contain a BODY component.");
+    }
+    let taken = waba
+        .templates
+        .iter()
+        .any(|t| t["name"] == name.as_str() && t["language"] == language.as_str());
+    if taken {
+        return (
+            status_code(400),
+            axum::Json(json!({"error": {
+                "message": "Invalid parameter", "type": "OAuthException", "code": 100,
+                "error_subcode": 2388024, "is_transient": false,
+                "error_user_title": "Content in this language already exists",
+                "error_user_msg": format!("Content for {name} <{language}> already exists in this language."),
+                "fbtrace_id": "AfakeTrace"
+            }})),
+        )
+            .into_response();
+    }
+    let id = (880_000_000_000_000_u64 + waba.templates.len() as u64 + 1).to_string();
+    template["id"] = json!(id);
+    template["status"] = json!("PENDING");
+    if let Some(format) = template.get("parameter_format").and_then(Value::as_str) {
+        template["parameter_format"] = json!(format.to_ascii_uppercase());
+    }
+    waba.templates.push(template);
+    inner
+        .created_templates
+        .push((waba_id.to_owned(), body.to_vec()));
+    axum::Json(json!({"id": id, "status": "PENDING", "category": category})).into_response()
+}
+
+/// `DELETE /{ver}/{waba_id}/message_templates?name=X[&hsm_id=ID]`.
+fn delete_template(
+    shared: &Shared,
+    waba_id: &str,
+    bearer: Option<&str>,
+    query: &[(String, String)],
+) -> Response {
+    let mut inner = shared.lock();
+    let Some(waba) = inner.wabas.get_mut(waba_id) else {
+        return unsupported("delete", waba_id);
+    };
+    if !authorized(bearer, &waba.token) {
+        return invalid_token();
+    }
+    let Some(name) = query_value(query, "name").map(str::to_owned) else {
+        return invalid_parameter("Param name is required.");
+    };
+    let hsm_id = query_value(query, "hsm_id").map(str::to_owned);
+    let before = waba.templates.len();
+    waba.templates.retain(|t| {
+        let same_name = t["name"] == name.as_str();
+        let same_id = hsm_id
+            .as_deref()
+            .is_none_or(|id| t.get("id").and_then(Value::as_str) == Some(id));
+        !(same_name && same_id)
+    });
+    if waba.templates.len() == before {
+        return invalid_parameter("Message template not found.");
+    }
+    inner.deleted_templates.push((name, hsm_id));
+    axum::Json(json!({"success": true})).into_response()
+}
 
 fn encode_cursor(index: usize) -> String {
     URL_SAFE_NO_PAD.encode(format!("tpl:{index}"))

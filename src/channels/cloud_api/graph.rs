@@ -85,6 +85,8 @@ struct Envelope {
 #[derive(Debug, Deserialize)]
 struct EnvelopeError {
     message: Option<String>,
+    /// Meta's words for the person (template reviews give them).
+    error_user_msg: Option<String>,
     code: Option<i64>,
     error_data: Option<EnvelopeDetails>,
 }
@@ -386,8 +388,13 @@ impl GraphClient {
         waba_id: &str,
         token: &str,
     ) -> Result<Vec<crate::channels::cloud_api::templates::GraphTemplate>, GraphError> {
-        // Graph's default page size; `paging.next` carries the rest.
+        // Graph's default page size; `paging.next` carries the rest (with
+        // these fields: the format and id are not listed by default).
         let mut url = self.url(&[waba_id, "message_templates"])?;
+        url.query_pairs_mut().append_pair(
+            "fields",
+            "id,name,status,category,language,parameter_format,components",
+        );
         let mut all = Vec::new();
         for _ in 0..MAX_TEMPLATE_PAGES {
             let page: TemplatePage = self.get_json(url.clone(), token).await?;
@@ -409,6 +416,66 @@ impl GraphClient {
             }
         }
         Ok(all)
+    }
+}
+
+/// Graph's answer to a template creation.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CreatedTemplate {
+    pub id: String,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+impl GraphClient {
+    /// Submits a new template for review (`POST /{WABA_ID}/message_templates`
+    /// with `body` as [`crate::channels::cloud_api::template_create`] makes
+    /// it): its id, and its status (`PENDING`, sometimes `APPROVED` at once).
+    pub async fn create_template(
+        &self,
+        waba_id: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> Result<CreatedTemplate, GraphError> {
+        let url = self.url(&[waba_id, "message_templates"])?;
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .map_err(transport)?;
+        read_json(response).await
+    }
+
+    /// Deletes one language of a template (`DELETE /{WABA_ID}/
+    /// message_templates?name=X&hsm_id=ID`; without the id every language
+    /// of the name goes).
+    pub async fn delete_template(
+        &self,
+        waba_id: &str,
+        token: &str,
+        name: &str,
+        hsm_id: Option<&str>,
+    ) -> Result<(), GraphError> {
+        let mut url = self.url(&[waba_id, "message_templates"])?;
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("name", name);
+            if let Some(id) = hsm_id {
+                query.append_pair("hsm_id", id);
+            }
+        }
+        let response = self
+            .http
+            .delete(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(transport)?;
+        let _: serde_json::Value = read_json(response).await?;
+        Ok(())
     }
 }
 
@@ -444,6 +511,7 @@ pub fn api_error(status: u16, body: &[u8]) -> GraphError {
             let message = error
                 .error_data
                 .and_then(|d| d.details)
+                .or(error.error_user_msg)
                 .or(error.message)
                 .unwrap_or_else(|| "WhatsApp refused the request.".to_owned());
             GraphError::Api {

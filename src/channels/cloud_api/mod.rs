@@ -8,6 +8,8 @@ pub mod graph;
 pub mod media;
 pub mod sender;
 pub mod signature;
+pub mod template_create;
+pub mod template_sync;
 pub mod templates;
 pub mod webhook;
 pub mod window;

@@ -1,6 +1,7 @@
-//! Message templates: what the Graph API lists for a business account,
-//! reduced to what the inbox needs (the body with its `{{n}}` placeholders),
-//! and the request that sends one with its variables filled.
+//! Message templates: what the Graph API lists for a business account, the
+//! values a template takes when it is sent ([`Shape`]: one typed list read
+//! from its components), and the request that sends it with those values
+//! (protocols-field 1.3).
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -10,95 +11,560 @@ use crate::infra::db::templates::NewTemplate;
 /// A template as Graph lists it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct GraphTemplate {
+    /// Graph's template id (`hsm_id`), when listed.
+    #[serde(default)]
+    pub id: Option<String>,
     pub name: String,
     pub language: String,
     #[serde(default)]
     pub status: String,
     #[serde(default)]
     pub category: String,
+    /// `POSITIONAL` (the default) or `NAMED`.
+    #[serde(default)]
+    pub parameter_format: Option<String>,
     #[serde(default)]
     pub components: Vec<Value>,
 }
 
-/// What the inbox keeps of a template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Summary {
-    pub body: String,
-    /// The highest `{{n}}` of the body.
-    pub variables: i32,
-    /// Placeholders elsewhere (header, buttons).
-    pub other_parameters: bool,
-}
-
 /// The highest `{{n}}` placeholder in `text` (0 if none).
 pub fn placeholders(text: &str) -> i32 {
-    let mut highest = 0;
+    placeholder_names(text)
+        .iter()
+        .filter_map(|p| p.parse::<i32>().ok())
+        .max()
+        .unwrap_or(0)
+        .min(100)
+}
+
+/// The placeholders of `text` (`{{1}}`, `{{ name }}`), trimmed, in order
+/// of first appearance, each once.
+fn placeholder_names(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
         rest = &rest[start + 2..];
         let Some(end) = rest.find("}}") else { break };
-        if let Ok(n) = rest[..end].trim().parse::<i32>() {
-            highest = highest.max(n);
+        let name = rest[..end].trim();
+        if !name.is_empty() && !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
         }
         rest = &rest[end + 2..];
     }
-    highest.min(100)
+    names
 }
 
 impl GraphTemplate {
     /// What wacrm stores of it.
     pub fn to_stored(&self) -> NewTemplate {
-        let summary = self.summary();
+        let body = self
+            .components
+            .iter()
+            .find(|c| kind_of(c).eq_ignore_ascii_case("BODY"))
+            .and_then(|c| c.get("text"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let format = self
+            .parameter_format
+            .clone()
+            .unwrap_or_else(|| "POSITIONAL".to_owned())
+            .to_ascii_uppercase();
+        let components = Value::from(self.components.clone());
+        let shape = Shape::parse(&components, &format);
+        let (variables, other_parameters) = match &shape {
+            Ok(shape) if shape.body_only() => {
+                (i32::try_from(shape.params.len()).unwrap_or(0), false)
+            }
+            _ => (0, true),
+        };
         NewTemplate {
+            graph_id: self.id.clone(),
             name: self.name.clone(),
             language: self.language.clone(),
             category: self.category.clone(),
             status: self.status.clone(),
-            body: summary.body,
-            variables: summary.variables,
-            other_parameters: summary.other_parameters,
-            components: Value::from(self.components.clone()),
-        }
-    }
-
-    pub fn summary(&self) -> Summary {
-        let mut body = String::new();
-        let mut other_parameters = false;
-        for component in &self.components {
-            let kind = component
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let text = component
-                .get("text")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if kind.eq_ignore_ascii_case("BODY") {
-                body = text.to_owned();
-            } else {
-                let media_header = kind.eq_ignore_ascii_case("HEADER")
-                    && component
-                        .get("format")
-                        .and_then(Value::as_str)
-                        .is_some_and(|f| !f.eq_ignore_ascii_case("TEXT"));
-                let buttons_with_variables = component
-                    .get("buttons")
-                    .map(|b| placeholders(&b.to_string()) > 0)
-                    .unwrap_or(false);
-                if placeholders(text) > 0 || media_header || buttons_with_variables {
-                    other_parameters = true;
-                }
-            }
-        }
-        Summary {
-            variables: placeholders(&body),
+            parameter_format: format,
             body,
+            variables: variables.min(100),
             other_parameters,
+            components,
         }
     }
 }
 
-/// The body with its placeholders filled (what the conversation shows).
+fn kind_of(component: &Value) -> &str {
+    component
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// A header's media, sent by link or by media id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    Image,
+    Video,
+    Document,
+}
+
+impl Media {
+    fn as_str(self) -> &'static str {
+        match self {
+            Media::Image => "image",
+            Media::Video => "video",
+            Media::Document => "document",
+        }
+    }
+}
+
+/// Where a value goes in the send request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slot {
+    /// A text variable of the body.
+    Body,
+    /// The text header's one variable.
+    HeaderText,
+    /// The header's image, video or document: an https link or a media id.
+    HeaderMedia(Media),
+    HeaderLatitude,
+    HeaderLongitude,
+    HeaderLocationName,
+    HeaderLocationAddress,
+    /// The variable end of a URL button (the suffix, percent-encoded here).
+    UrlSuffix {
+        index: usize,
+    },
+    /// The payload a quick-reply button sends back (optional).
+    QuickReply {
+        index: usize,
+    },
+    /// The code a copy-code button copies.
+    CopyCode {
+        index: usize,
+    },
+}
+
+/// One value a template takes when sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    pub slot: Slot,
+    /// The variable's name in a named template (`customer_name`), or its
+    /// number (`1`) in a positional one; empty for values without a name.
+    pub name: String,
+    /// What the form calls it.
+    pub label: String,
+    pub required: bool,
+    /// The longest value Meta takes, in characters.
+    pub max_chars: usize,
+}
+
+impl Param {
+    fn new(slot: Slot, name: &str, label: String, required: bool, max_chars: usize) -> Param {
+        Param {
+            slot,
+            name: name.to_owned(),
+            label,
+            required,
+            max_chars,
+        }
+    }
+
+    /// `{{name}}` or `{{1}}`, as the template's text writes it.
+    fn placeholder(&self) -> String {
+        format!("{{{{{}}}}}", self.name)
+    }
+
+    /// A value of the body (the inbox fills `{{1}}` with the first name).
+    pub fn is_body(&self) -> bool {
+        self.slot == Slot::Body
+    }
+
+    /// The `<input>` type the form gives it.
+    pub fn input_type(&self) -> &'static str {
+        match self.slot {
+            Slot::HeaderMedia(_) => "url",
+            Slot::HeaderLatitude | Slot::HeaderLongitude => "number",
+            _ => "text",
+        }
+    }
+}
+
+/// What sending a template needs: its texts and its values, in the order
+/// the form asks for them (header, body, buttons).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shape {
+    pub named: bool,
+    pub header_text: Option<String>,
+    pub body: String,
+    pub params: Vec<Param>,
+}
+
+/// Body values: Meta's limit.
+const BODY_VALUE_MAX: usize = 1024;
+/// A text header, whole: Meta's limit.
+const HEADER_TEXT_MAX: usize = 60;
+
+impl Shape {
+    /// Reads a template's stored components (as Graph lists them).
+    /// `parameter_format` is `NAMED` or `POSITIONAL`; a body written with
+    /// names is named whatever the format says. A component or button
+    /// wacrm cannot fill (carousel, flow, OTP, catalog ...) is an error
+    /// saying which.
+    pub fn parse(components: &Value, parameter_format: &str) -> Result<Shape, String> {
+        let components = components.as_array().map(Vec::as_slice).unwrap_or(&[]);
+        let text_of = |c: &Value| {
+            c.get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let body = components
+            .iter()
+            .find(|c| kind_of(c).eq_ignore_ascii_case("BODY"))
+            .map(text_of)
+            .unwrap_or_default();
+        let body_names = placeholder_names(&body);
+        let named = parameter_format.eq_ignore_ascii_case("NAMED")
+            || body_names.iter().any(|n| n.parse::<u32>().is_err());
+        let mut header_params = Vec::new();
+        let mut body_params = Vec::new();
+        let mut button_params = Vec::new();
+        let mut header_text = None;
+        for component in components {
+            let kind = kind_of(component).to_ascii_uppercase();
+            match kind.as_str() {
+                "HEADER" => {
+                    let format = component
+                        .get("format")
+                        .and_then(Value::as_str)
+                        .unwrap_or("TEXT")
+                        .to_ascii_uppercase();
+                    match format.as_str() {
+                        "TEXT" => {
+                            let text = text_of(component);
+                            for name in placeholder_names(&text) {
+                                header_params.push(Param::new(
+                                    Slot::HeaderText,
+                                    &name,
+                                    format!("Header {{{{{name}}}}}"),
+                                    true,
+                                    HEADER_TEXT_MAX,
+                                ));
+                            }
+                            header_text = Some(text);
+                        }
+                        "IMAGE" | "VIDEO" | "DOCUMENT" => {
+                            let media = match format.as_str() {
+                                "IMAGE" => Media::Image,
+                                "VIDEO" => Media::Video,
+                                _ => Media::Document,
+                            };
+                            header_params.push(Param::new(
+                                Slot::HeaderMedia(media),
+                                "",
+                                format!("Header {} (https link)", media.as_str()),
+                                true,
+                                2000,
+                            ));
+                        }
+                        "LOCATION" => {
+                            for (slot, label, required) in [
+                                (Slot::HeaderLatitude, "Location latitude", true),
+                                (Slot::HeaderLongitude, "Location longitude", true),
+                                (Slot::HeaderLocationName, "Location name", false),
+                                (Slot::HeaderLocationAddress, "Location address", false),
+                            ] {
+                                header_params.push(Param::new(
+                                    slot,
+                                    "",
+                                    label.to_owned(),
+                                    required,
+                                    1000,
+                                ));
+                            }
+                        }
+                        other => return Err(format!("a {other} header")),
+                    }
+                }
+                "BODY" => {
+                    for name in &body_names {
+                        if !named && name.parse::<u32>().is_err() {
+                            return Err(format!("the variable {{{{{name}}}}}"));
+                        }
+                        body_params.push(Param::new(
+                            Slot::Body,
+                            name,
+                            format!("{{{{{name}}}}}"),
+                            true,
+                            BODY_VALUE_MAX,
+                        ));
+                    }
+                }
+                "FOOTER" => {}
+                "BUTTONS" => {
+                    let buttons = component
+                        .get("buttons")
+                        .and_then(Value::as_array)
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[]);
+                    for (index, button) in buttons.iter().enumerate() {
+                        let kind = kind_of(button).to_ascii_uppercase();
+                        let text = text_of(button);
+                        match kind.as_str() {
+                            "URL" => {
+                                let url = button
+                                    .get("url")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or_default();
+                                if url.contains("{{") {
+                                    button_params.push(Param::new(
+                                        Slot::UrlSuffix { index },
+                                        "",
+                                        format!("Button “{text}”: end of the link"),
+                                        true,
+                                        2000,
+                                    ));
+                                }
+                            }
+                            "QUICK_REPLY" => button_params.push(Param::new(
+                                Slot::QuickReply { index },
+                                "",
+                                format!("Button “{text}”: reply payload (optional)"),
+                                false,
+                                128,
+                            )),
+                            "COPY_CODE" => button_params.push(Param::new(
+                                Slot::CopyCode { index },
+                                "",
+                                "Copy code button: the code".to_owned(),
+                                true,
+                                15,
+                            )),
+                            "PHONE_NUMBER" | "VOICE_CALL" => {}
+                            other => return Err(format!("a {other} button")),
+                        }
+                    }
+                }
+                other => return Err(format!("a {other} component")),
+            }
+        }
+        if !named {
+            // Positional values go in number order, whatever order the
+            // text uses them in.
+            body_params.sort_by_key(|p| p.name.parse::<u32>().unwrap_or(u32::MAX));
+        }
+        let mut params = header_params;
+        params.extend(body_params);
+        params.extend(button_params);
+        Ok(Shape {
+            named,
+            header_text,
+            body,
+            params,
+        })
+    }
+
+    /// Values in the body only (what campaigns and scheduled messages fill).
+    pub fn body_only(&self) -> bool {
+        self.params.iter().all(|p| p.slot == Slot::Body)
+    }
+
+    /// The header text and body with `values` (in [`Shape::params`] order)
+    /// filled in; a missing value stays a placeholder.
+    pub fn preview(&self, values: &[String]) -> (Option<String>, String) {
+        let fill = |text: &str, slot: &Slot| {
+            let mut text = text.to_owned();
+            for (param, value) in self.params.iter().zip(values) {
+                let value = value.trim();
+                if &param.slot == slot && !value.is_empty() {
+                    text = text.replace(&param.placeholder(), value);
+                    if let Some(spaced) = spaced_placeholder(&param.name) {
+                        text = text.replace(&spaced, value);
+                    }
+                }
+            }
+            text
+        };
+        (
+            self.header_text
+                .as_deref()
+                .map(|h| fill(h, &Slot::HeaderText)),
+            fill(&self.body, &Slot::Body),
+        )
+    }
+
+    /// The Cloud API `template` object and the text the conversation shows,
+    /// or every reason the values do not fit (one line each, by label).
+    pub fn build(
+        &self,
+        name: &str,
+        language: &str,
+        values: &[String],
+    ) -> Result<(Value, String), Vec<String>> {
+        let mut errors = Vec::new();
+        if values.len() > self.params.len() {
+            errors.push(format!(
+                "{name} takes {} value(s), {} were given.",
+                self.params.len(),
+                values.len()
+            ));
+        }
+        let mut header = Vec::new();
+        let mut body = Vec::new();
+        let mut buttons: Vec<Value> = Vec::new();
+        let mut location = serde_json::Map::new();
+        for (i, param) in self.params.iter().enumerate() {
+            let value = values.get(i).map(|v| v.trim()).unwrap_or_default();
+            if value.is_empty() {
+                if param.required {
+                    errors.push(format!("{}: a value is required.", param.label));
+                }
+                continue;
+            }
+            if value.chars().count() > param.max_chars {
+                errors.push(format!(
+                    "{}: at most {} characters.",
+                    param.label, param.max_chars
+                ));
+                continue;
+            }
+            let text_param = |value: &str| {
+                let mut p = json!({"type": "text", "text": value});
+                if self.named {
+                    p["parameter_name"] = json!(param.name);
+                }
+                p
+            };
+            match &param.slot {
+                Slot::Body => {
+                    // Graph refuses these in a body value (error 132018).
+                    if value.contains(['\n', '\t']) || value.contains("     ") {
+                        errors.push(format!(
+                            "{}: no line breaks, tabs or more than four spaces in a row.",
+                            param.label
+                        ));
+                        continue;
+                    }
+                    body.push(text_param(value));
+                }
+                Slot::HeaderText => {
+                    if value.contains(['\n', '\t']) {
+                        errors.push(format!("{}: one line only.", param.label));
+                        continue;
+                    }
+                    header.push(text_param(value));
+                }
+                Slot::HeaderMedia(media) => {
+                    let object = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+                        json!({"id": value})
+                    } else {
+                        match url::Url::parse(value) {
+                            Ok(link) if link.scheme() == "https" && link.host().is_some() => {
+                                json!({"link": link.as_str()})
+                            }
+                            _ => {
+                                errors.push(format!(
+                                    "{}: an https:// link (or a media id).",
+                                    param.label
+                                ));
+                                continue;
+                            }
+                        }
+                    };
+                    header.push(json!({"type": media.as_str(), media.as_str(): object}));
+                }
+                Slot::HeaderLatitude | Slot::HeaderLongitude => {
+                    let (key, limit) = if param.slot == Slot::HeaderLatitude {
+                        ("latitude", 90.0)
+                    } else {
+                        ("longitude", 180.0)
+                    };
+                    match value.parse::<f64>() {
+                        Ok(n) if n.is_finite() && n.abs() <= limit => {
+                            location.insert(key.into(), json!(n));
+                        }
+                        _ => errors.push(format!(
+                            "{}: a number from -{limit} to {limit}.",
+                            param.label
+                        )),
+                    }
+                }
+                Slot::HeaderLocationName => {
+                    location.insert("name".into(), json!(value));
+                }
+                Slot::HeaderLocationAddress => {
+                    location.insert("address".into(), json!(value));
+                }
+                Slot::UrlSuffix { index } => {
+                    let suffix = percent_encode(value);
+                    if suffix.len() > 2000 {
+                        errors.push(format!("{}: too long once encoded.", param.label));
+                        continue;
+                    }
+                    buttons.push(
+                        json!({"type": "button", "sub_type": "url", "index": index.to_string(),
+                        "parameters": [{"type": "text", "text": suffix}]}),
+                    );
+                }
+                Slot::QuickReply { index } => {
+                    buttons.push(json!({"type": "button", "sub_type": "quick_reply", "index": index.to_string(),
+                        "parameters": [{"type": "payload", "payload": value}]}));
+                }
+                Slot::CopyCode { index } => {
+                    buttons.push(json!({"type": "button", "sub_type": "copy_code", "index": index.to_string(),
+                        "parameters": [{"type": "coupon_code", "coupon_code": value}]}));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        if !location.is_empty() {
+            header.push(json!({"type": "location", "location": location}));
+        }
+        let mut components = Vec::new();
+        if !header.is_empty() {
+            components.push(json!({"type": "header", "parameters": header}));
+        }
+        if !body.is_empty() {
+            components.push(json!({"type": "body", "parameters": body}));
+        }
+        components.extend(buttons);
+        let mut template = json!({"name": name, "language": {"code": language}});
+        if !components.is_empty() {
+            template["components"] = Value::from(components);
+        }
+        let (header_text, body_text) = self.preview(values);
+        let shown = match header_text.filter(|h| !h.trim().is_empty()) {
+            Some(header) => format!("{header}\n\n{body_text}"),
+            None => body_text,
+        };
+        Ok((template, shown))
+    }
+}
+
+/// `{{ name }}` as some templates space it.
+fn spaced_placeholder(name: &str) -> Option<String> {
+    (!name.is_empty()).then(|| format!("{{{{ {name} }}}}"))
+}
+
+/// A URL button's suffix as Graph wants it: everything but the unreserved
+/// characters (RFC 3986) percent-encoded; Graph does not encode it itself.
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The body with its positional placeholders filled (what the conversation
+/// shows).
 pub fn render(body: &str, values: &[String]) -> String {
     let mut text = body.to_owned();
     for (i, value) in values.iter().enumerate() {
@@ -107,22 +573,17 @@ pub fn render(body: &str, values: &[String]) -> String {
     text
 }
 
-/// The Cloud API `template` object for a send.
-pub fn request(name: &str, language: &str, values: &[String]) -> Value {
-    let mut template = json!({"name": name, "language": {"code": language}});
-    if !values.is_empty() {
-        let parameters: Vec<Value> = values
-            .iter()
-            .map(|v| json!({"type": "text", "text": v}))
-            .collect();
-        template["components"] = json!([{"type": "body", "parameters": parameters}]);
-    }
-    template
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn shape(components: Value, format: &str) -> Shape {
+        Shape::parse(&components, format).unwrap()
+    }
+
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| (*v).to_owned()).collect()
+    }
 
     #[test]
     fn placeholders_and_rendering() {
@@ -136,7 +597,7 @@ mod tests {
     }
 
     #[test]
-    fn a_graph_template_is_summed_up_and_sent_with_its_values() {
+    fn a_body_only_template_is_stored_and_sent_with_its_values() {
         let template: GraphTemplate = serde_json::from_value(json!({
             "name": "order_update", "language": "en_US", "status": "APPROVED", "category": "UTILITY",
             "components": [
@@ -146,27 +607,204 @@ mod tests {
             ]
         }))
         .unwrap();
-        assert_eq!(
-            template.summary(),
-            Summary {
-                body: "Hi {{1}}, order {{2}} is on its way.".into(),
-                variables: 2,
-                other_parameters: false
-            }
-        );
-        let with_image: GraphTemplate = serde_json::from_value(json!({
-            "name": "promo", "language": "pt_BR",
-            "components": [{"type": "HEADER", "format": "IMAGE"}, {"type": "BODY", "text": "Oi"}]
-        }))
-        .unwrap();
-        assert!(with_image.summary().other_parameters);
-        let sent = request("order_update", "en_US", &["Ana".into(), "A-17".into()]);
+        let stored = template.to_stored();
+        assert_eq!(stored.body, "Hi {{1}}, order {{2}} is on its way.");
+        assert_eq!((stored.variables, stored.other_parameters), (2, false));
+        let shape = shape(stored.components, &stored.parameter_format);
+        let labels: Vec<_> = shape.params.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!(labels, ["{{1}}", "{{2}}"]);
+        let (sent, shown) = shape
+            .build("order_update", "en_US", &strings(&["Ana", "A-17"]))
+            .unwrap();
         assert_eq!(sent["language"]["code"], "en_US");
+        assert_eq!(sent["components"][0]["type"], "body");
         assert_eq!(sent["components"][0]["parameters"][1]["text"], "A-17");
         assert!(
-            request("hello_world", "en_US", &[])
-                .get("components")
+            sent["components"][0]["parameters"][0]
+                .get("parameter_name")
                 .is_none()
         );
+        assert_eq!(shown, "Your order\n\nHi Ana, order A-17 is on its way.");
+        let hello = Shape::parse(&json!([{"type": "BODY", "text": "Hello"}]), "POSITIONAL")
+            .unwrap()
+            .build("hello_world", "en_US", &[])
+            .unwrap()
+            .0;
+        assert!(hello.get("components").is_none());
+    }
+
+    #[test]
+    fn positional_values_go_in_number_order() {
+        let shape = shape(json!([{"type": "BODY", "text": "{{2}} then {{1}}"}]), "");
+        assert_eq!(shape.params[0].name, "1");
+        let (sent, shown) = shape.build("t", "en", &strings(&["one", "two"])).unwrap();
+        assert_eq!(sent["components"][0]["parameters"][0]["text"], "one");
+        assert_eq!(shown, "two then one");
+    }
+
+    #[test]
+    fn named_templates_send_each_value_with_its_name() {
+        let components = json!([
+            {"type": "HEADER", "format": "TEXT", "text": "Order {{order_id}}"},
+            {"type": "BODY", "text": "Hi {{customer_name}}, {{order_id}} ships {{ day }}."}
+        ]);
+        let shape = shape(components, "NAMED");
+        assert!(shape.named);
+        let labels: Vec<_> = shape.params.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "Header {{order_id}}",
+                "{{customer_name}}",
+                "{{order_id}}",
+                "{{day}}"
+            ]
+        );
+        let (sent, shown) = shape
+            .build("named", "en_US", &strings(&["A1", "Ana", "A1", "Monday"]))
+            .unwrap();
+        assert_eq!(sent["components"][0]["type"], "header");
+        assert_eq!(
+            sent["components"][0]["parameters"][0]["parameter_name"],
+            "order_id"
+        );
+        assert_eq!(
+            sent["components"][1]["parameters"][0]["parameter_name"],
+            "customer_name"
+        );
+        assert_eq!(sent["components"][1]["parameters"][0]["text"], "Ana");
+        assert_eq!(shown, "Order A1\n\nHi Ana, A1 ships Monday.");
+        // A body written with names is named even when the format is not given.
+        assert!(self::shape(json!([{"type": "BODY", "text": "Hi {{name}}"}]), "").named);
+    }
+
+    #[test]
+    fn media_location_and_button_values_are_sent_where_meta_expects_them() {
+        let components = json!([
+            {"type": "HEADER", "format": "DOCUMENT"},
+            {"type": "BODY", "text": "Your invoice, {{1}}."},
+            {"type": "BUTTONS", "buttons": [
+                {"type": "URL", "text": "Track", "url": "https://shop.example/track/{{1}}"},
+                {"type": "QUICK_REPLY", "text": "Stop"},
+                {"type": "COPY_CODE", "example": "25OFF"},
+                {"type": "PHONE_NUMBER", "text": "Call", "phone_number": "+15550001"}
+            ]}
+        ]);
+        let shape = shape(components, "POSITIONAL");
+        assert!(!shape.body_only());
+        assert_eq!(shape.params.len(), 5);
+        let (sent, _) = shape
+            .build(
+                "invoice",
+                "en_US",
+                &strings(&[
+                    "https://cdn.example/inv.pdf",
+                    "Ana",
+                    "A 1/2?x",
+                    "STOP",
+                    "25OFF",
+                ]),
+            )
+            .unwrap();
+        let c = &sent["components"];
+        assert_eq!(c[0]["parameters"][0]["type"], "document");
+        assert_eq!(
+            c[0]["parameters"][0]["document"]["link"],
+            "https://cdn.example/inv.pdf"
+        );
+        assert_eq!(c[2]["sub_type"], "url");
+        assert_eq!(c[2]["index"], "0");
+        assert_eq!(c[2]["parameters"][0]["text"], "A%201%2F2%3Fx");
+        assert_eq!(c[3]["sub_type"], "quick_reply");
+        assert_eq!(c[3]["index"], "1");
+        assert_eq!(c[3]["parameters"][0]["payload"], "STOP");
+        assert_eq!(c[4]["sub_type"], "copy_code");
+        assert_eq!(c[4]["parameters"][0]["coupon_code"], "25OFF");
+        // The quick-reply payload is optional; a media id works as well as a link.
+        let (sent, _) = shape
+            .build(
+                "invoice",
+                "en_US",
+                &strings(&["1234567", "Ana", "x", "", "C"]),
+            )
+            .unwrap();
+        assert_eq!(
+            sent["components"][0]["parameters"][0]["document"]["id"],
+            "1234567"
+        );
+        assert_eq!(sent["components"].as_array().unwrap().len(), 4);
+
+        let location = self::shape(
+            json!([{"type": "HEADER", "format": "LOCATION"}, {"type": "BODY", "text": "Here"}]),
+            "",
+        );
+        let (sent, _) = location
+            .build("where", "en", &strings(&["-8.05", "-34.9", "Shop", ""]))
+            .unwrap();
+        let l = &sent["components"][0]["parameters"][0];
+        assert_eq!(l["type"], "location");
+        assert_eq!(l["location"]["latitude"], -8.05);
+        assert_eq!(l["location"]["name"], "Shop");
+        assert!(l["location"].get("address").is_none());
+    }
+
+    #[test]
+    fn values_that_do_not_fit_are_refused_with_the_reason() {
+        let components = json!([
+            {"type": "HEADER", "format": "IMAGE"},
+            {"type": "BODY", "text": "Hi {{1}}"},
+            {"type": "BUTTONS", "buttons": [{"type": "COPY_CODE", "example": "X"}]}
+        ]);
+        let shape = shape(components, "");
+        let errors = shape
+            .build(
+                "t",
+                "en",
+                &strings(&[
+                    "http://plain.example/a.png",
+                    "two\nlines",
+                    "TOO-LONG-A-CODE-1",
+                ]),
+            )
+            .unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].contains("https://"));
+        assert!(errors[1].contains("line breaks"));
+        assert!(errors[2].contains("at most 15"));
+        let missing = shape.build("t", "en", &[]).unwrap_err();
+        assert_eq!(missing.len(), 3);
+        assert!(missing[1].starts_with("{{1}}: a value is required"));
+        let location = self::shape(json!([{"type": "HEADER", "format": "LOCATION"}]), "");
+        let errors = location
+            .build("t", "en", &strings(&["north", "200", "", ""]))
+            .unwrap_err();
+        assert_eq!(errors.len(), 2);
+        assert!(errors[1].contains("-180 to 180"));
+    }
+
+    #[test]
+    fn what_wacrm_cannot_fill_is_named() {
+        let carousel = Shape::parse(
+            &json!([{"type": "BODY", "text": "x"}, {"type": "CAROUSEL", "cards": []}]),
+            "",
+        );
+        assert_eq!(carousel.unwrap_err(), "a CAROUSEL component");
+        let flow = Shape::parse(
+            &json!([{"type": "BUTTONS", "buttons": [{"type": "FLOW", "text": "Go"}]}]),
+            "",
+        );
+        assert_eq!(flow.unwrap_err(), "a FLOW button");
+        let stored = GraphTemplate {
+            id: Some("9".into()),
+            name: "f".into(),
+            language: "en".into(),
+            status: "APPROVED".into(),
+            category: "UTILITY".into(),
+            parameter_format: None,
+            components: vec![json!({"type": "HEADER", "format": "IMAGE"})],
+        }
+        .to_stored();
+        assert!(stored.other_parameters);
+        assert_eq!(stored.graph_id.as_deref(), Some("9"));
     }
 }

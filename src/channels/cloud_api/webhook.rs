@@ -99,6 +99,71 @@ impl ErrorObject {
 #[derive(Debug, Default)]
 pub struct Delivery {
     pub batches: Vec<Batch>,
+    /// `message_template_status_update` changes, in order.
+    pub template_updates: Vec<TemplateStatusUpdate>,
+    /// Template updates that could not be read, in words for the log.
+    pub skipped: Vec<String>,
+}
+
+/// Meta changed a template's review status (protocols-field 1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateStatusUpdate {
+    /// `event`: APPROVED, REJECTED, PAUSED, DISABLED, FLAGGED, ...
+    pub event: String,
+    /// `message_template_id` (an integer on the wire), as text.
+    pub template_id: Option<String>,
+    pub name: Option<String>,
+    pub language: Option<String>,
+    /// Why, for display: the rejection reason (other than `NONE`), else the
+    /// pause or disable title (`other_info.title`), with the details Meta
+    /// gave.
+    pub reason: Option<String>,
+}
+
+/// The longest reason kept: Meta's texts are short; this is a bound.
+const MAX_REASON: usize = 500;
+
+/// One `message_template_status_update` value.
+fn template_update_of(value: &Value) -> Result<TemplateStatusUpdate, &'static str> {
+    let text = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let event = text(value.get("event"))
+        .ok_or("no event")?
+        .to_ascii_uppercase();
+    let template_id = match value.get("message_template_id") {
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        _ => None,
+    };
+    let name = text(value.get("message_template_name"));
+    let language = text(value.get("message_template_language"));
+    if template_id.is_none() && (name.is_none() || language.is_none()) {
+        return Err("names no template");
+    }
+    let reason = text(value.get("reason")).filter(|r| !r.eq_ignore_ascii_case("NONE"));
+    let other = value.get("other_info");
+    let title = text(other.and_then(|o| o.get("title")));
+    let rejection = value.get("rejection_info");
+    let details = text(rejection.and_then(|r| r.get("reason")))
+        .or_else(|| text(other.and_then(|o| o.get("description"))));
+    let mut shown = reason.or(title);
+    if let Some(details) = details {
+        shown = Some(match shown {
+            Some(first) => format!("{first}: {details}"),
+            None => details,
+        });
+    }
+    Ok(TemplateStatusUpdate {
+        event,
+        template_id,
+        name,
+        language,
+        reason: shown.map(|r| r.chars().take(MAX_REASON).collect()),
+    })
 }
 
 /// One change: the messages and reports of one business number.
@@ -169,11 +234,17 @@ pub fn parse(body: &[u8]) -> Result<Delivery, ParseError> {
     }
     let mut delivery = Delivery::default();
     for change in envelope.entry.into_iter().flat_map(|e| e.changes) {
-        // Other fields (template status, account updates) are not messages.
-        if change.field != "messages" {
-            continue;
+        match change.field.as_str() {
+            "messages" => delivery.batches.push(batch_of(change.value)),
+            "message_template_status_update" => match template_update_of(&change.value) {
+                Ok(update) => delivery.template_updates.push(update),
+                Err(why) => delivery
+                    .skipped
+                    .push(format!("template status update: {why}")),
+            },
+            // Other fields (account updates, ...) carry nothing wacrm keeps.
+            _ => {}
         }
-        delivery.batches.push(batch_of(change.value));
     }
     Ok(delivery)
 }
@@ -976,5 +1047,42 @@ mod tests {
         let other = br#"{"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "message_template_status_update", "value": {"event": "APPROVED"}}]}]}"#;
         let parsed = parse(other).expect("parses");
         assert!(parsed.batches.is_empty());
+        assert!(parsed.template_updates.is_empty());
+        assert_eq!(
+            parsed.skipped,
+            ["template status update: names no template"]
+        );
+    }
+
+    #[test]
+    fn template_status_updates_are_read_with_their_integer_id_and_reason() {
+        let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+            {"field": "message_template_status_update", "value": {
+                "event": "REJECTED", "message_template_id": 1234567890123456_u64,
+                "message_template_name": "order_update", "message_template_language": "en_US",
+                "reason": "INVALID_FORMAT", "rejection_info": {"reason": "Variables are missing examples"}}},
+            {"field": "message_template_status_update", "value": {
+                "event": "PAUSED", "message_template_id": 77, "message_template_name": "promo",
+                "message_template_language": "pt_BR", "reason": null,
+                "other_info": {"title": "FIRST_PAUSE", "description": "Low quality"}}},
+            {"field": "message_template_status_update", "value": {
+                "event": "approved", "message_template_id": 78, "reason": "NONE"}}
+        ]}]});
+        let parsed = parse(body.to_string().as_bytes()).expect("parses");
+        let updates = parsed.template_updates;
+        assert_eq!(updates.len(), 3);
+        assert_eq!(updates[0].template_id.as_deref(), Some("1234567890123456"));
+        assert_eq!(updates[0].event, "REJECTED");
+        assert_eq!(
+            updates[0].reason.as_deref(),
+            Some("INVALID_FORMAT: Variables are missing examples")
+        );
+        assert_eq!(
+            updates[1].reason.as_deref(),
+            Some("FIRST_PAUSE: Low quality")
+        );
+        assert_eq!(updates[1].language.as_deref(), Some("pt_BR"));
+        assert_eq!(updates[2].event, "APPROVED");
+        assert_eq!(updates[2].reason, None);
     }
 }

@@ -28,7 +28,8 @@ const TEXT_VARIABLES: [&str; 3] = ["first_name", "name", "workspace"];
 #[derive(Debug, Clone)]
 pub enum Content {
     Template {
-        template: Template,
+        // Boxed: a template (with its components) is much larger than text.
+        template: Box<Template>,
         sources: Vec<VariableSource>,
     },
     Text {
@@ -66,7 +67,10 @@ pub async fn prepare(
                 template.variables
             )));
         }
-        return Ok(Ok(Content::Template { template, sources }));
+        return Ok(Ok(Content::Template {
+            template: Box::new(template),
+            sources,
+        }));
     }
     let Some(body) = campaign.body.clone().filter(|b| !b.trim().is_empty()) else {
         return Ok(Err("Text: write the message.".into()));
@@ -111,7 +115,14 @@ impl Content {
                     }
                     values.push(value);
                 }
-                let shown = crate::channels::cloud_api::templates::render(&template.body, &values);
+                // Named variables too: the shown text is the template's own
+                // rendering of the values.
+                let shown = match template.shape() {
+                    Ok(shape) => shape.preview(&values).1,
+                    Err(_) => {
+                        crate::channels::cloud_api::templates::render(&template.body, &values)
+                    }
+                };
                 Ok(Made::Template {
                     template,
                     values,
@@ -205,6 +216,10 @@ mod tests {
             body: body.into(),
             variables,
             other_parameters: false,
+            components: serde_json::json!([{"type": "BODY", "text": body}]),
+            parameter_format: "POSITIONAL".into(),
+            graph_id: None,
+            status_reason: None,
         }
     }
 
@@ -219,7 +234,7 @@ mod tests {
     #[test]
     fn variables_come_from_the_contact_or_their_fallback() {
         let content = Content::Template {
-            template: template("Oi {{1}}, {{2}} tem {{3}} pontos ({{4}})", 4),
+            template: Box::new(template("Oi {{1}}, {{2}} tem {{3}} pontos ({{4}})", 4)),
             sources: vec![
                 source("first_name", "", ""),
                 source("company", "", ""),
@@ -240,7 +255,7 @@ mod tests {
     #[test]
     fn an_empty_variable_without_fallback_names_the_variable() {
         let content = Content::Template {
-            template: template("Oi {{1}} {{2}}", 2),
+            template: Box::new(template("Oi {{1}} {{2}}", 2)),
             sources: vec![source("first_name", "", ""), source("email", "", "")],
         };
         let error = content

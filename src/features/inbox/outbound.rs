@@ -163,14 +163,20 @@ pub enum TemplateRefused {
         "template: not an approved template of this number (sync its templates, then pick one)."
     )]
     Unknown,
-    #[error("variables: {name} needs {expected} value(s), each 1 to 1024 characters.")]
-    Values { name: String, expected: usize },
+    /// Values that do not fit the template, each reason on its own.
+    #[error("variables: {name} needs {expected} value(s). {}", reasons.join(" "))]
+    Values {
+        name: String,
+        expected: usize,
+        reasons: Vec<String>,
+    },
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
 }
 
 /// Queues the approved template `name` in `language` of the conversation's
-/// number with its body variables filled by `values`, in order.
+/// number with its values (`values`, in the order of its parameters:
+/// header, body, buttons; see [`crate::channels::cloud_api::templates::Shape`]).
 pub async fn queue_template(
     tx: &mut TenantTx,
     secrets: &SecretBox,
@@ -182,13 +188,38 @@ pub async fn queue_template(
     let template = db::templates::find(tx, conversation.channel_id, name, language)
         .await
         .map_err(anyhow::Error::from)?
-        .filter(db::templates::Template::sendable)
+        .filter(db::templates::Template::can_send)
         .ok_or(TemplateRefused::Unknown)?;
     queue_approved_template(tx, secrets, conversation.into(), author, &template, values).await
 }
 
-/// Queues `template` (approved, checked by the caller) with its body
-/// variables filled by `values`, in order.
+/// The send request and shown text of `template` with `values`, or why
+/// they do not fit it.
+pub fn template_message(
+    template: &db::templates::Template,
+    values: &[String],
+) -> Result<(serde_json::Value, String), TemplateRefused> {
+    let refused = |expected, reasons| TemplateRefused::Values {
+        name: template.name.clone(),
+        expected,
+        reasons,
+    };
+    let shape = template.shape().map_err(|what| {
+        refused(
+            0,
+            vec![format!(
+                "{} has {what}, which wacrm cannot fill.",
+                template.name
+            )],
+        )
+    })?;
+    shape
+        .build(&template.name, &template.language, values)
+        .map_err(|reasons| refused(shape.params.len(), reasons))
+}
+
+/// Queues `template` (approved, checked by the caller) with its values, in
+/// the order of its parameters.
 pub async fn queue_approved_template(
     tx: &mut TenantTx,
     secrets: &SecretBox,
@@ -197,21 +228,7 @@ pub async fn queue_approved_template(
     template: &db::templates::Template,
     values: &[String],
 ) -> Result<Uuid, TemplateRefused> {
-    let values: Vec<String> = values.iter().map(|v| v.trim().to_owned()).collect();
-    let expected = usize::try_from(template.variables).unwrap_or(0);
-    if values.len() != expected
-        || values
-            .iter()
-            .any(|v| v.is_empty() || v.chars().count() > 1024)
-    {
-        return Err(TemplateRefused::Values {
-            name: template.name.clone(),
-            expected,
-        });
-    }
-    let shown = crate::channels::cloud_api::templates::render(&template.body, &values);
-    let request =
-        crate::channels::cloud_api::templates::request(&template.name, &template.language, &values);
+    let (request, shown) = template_message(template, values)?;
     let outgoing = Outgoing {
         kind: MessageKind::Template,
         text: &shown,

@@ -86,19 +86,9 @@ pub async fn fallback_refused(
     let Some(template) = template else {
         return Ok(Some(TemplateRefused::Unknown.to_string()));
     };
-    let expected = usize::try_from(template.variables).unwrap_or(0);
-    let fits = fallback.values.len() == expected
-        && fallback
-            .values
-            .iter()
-            .all(|v| !v.trim().is_empty() && v.trim().chars().count() <= 1024);
-    Ok((!fits).then(|| {
-        TemplateRefused::Values {
-            name: template.name,
-            expected,
-        }
-        .to_string()
-    }))
+    Ok(outbound::template_message(&template, &fallback.values)
+        .err()
+        .map(|refused| refused.to_string()))
 }
 
 /// What became of a due message.

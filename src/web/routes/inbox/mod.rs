@@ -6,6 +6,7 @@ mod ai;
 mod interactive;
 mod live;
 mod suggestions;
+mod template_form;
 mod view;
 
 use axum::Router;
@@ -38,7 +39,8 @@ pub fn router() -> Router<AppState> {
                 crate::features::inbox::attachment::MAX_BYTES + 64 * 1024,
             )),
         )
-        .route("/inbox/{id}/template", post(actions::template))
+        .route("/inbox/{id}/template", post(template_form::send))
+        .route("/inbox/{id}/template/preview", post(template_form::preview))
         .route(
             "/inbox/{id}/interactive",
             get(interactive::form).post(interactive::send),

@@ -478,7 +478,7 @@ pub async fn load_selected(
         crate::features::inbox::outbound::window_closed(&mut tenant.tx, &conversation).await?;
     let templates = if window_closed {
         let mut all = db::templates::list(&mut tenant.tx, conversation.channel_id).await?;
-        all.retain(|t| t.sendable());
+        all.retain(|t| t.can_send());
         all
     } else {
         Vec::new()

@@ -13,6 +13,7 @@ mod linked_devices;
 mod pipelines;
 mod retention;
 mod security;
+mod templates;
 mod workspace;
 
 use axum::Router;
@@ -83,6 +84,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/settings/channels/{id}/templates",
             post(channels::sync_templates),
+        )
+        .route(
+            "/settings/channels/{id}/templates/new",
+            get(templates::new).post(templates::create),
+        )
+        .route(
+            "/settings/channels/{id}/templates/delete",
+            post(templates::delete),
         )
         .route(
             "/settings/channels/{id}/enabled",

@@ -151,6 +151,21 @@ async fn receive(
         }
         store_batch(&mut tx, &state.secrets, &target, batch).await?;
     }
+    for what in &delivery.skipped {
+        tracing::warn!(channel = %channel.id, skipped = %what, "malformed part of a delivery skipped");
+    }
+    // Meta's review of a template: the list and the inbox see it at once.
+    for update in &delivery.template_updates {
+        let changed = db::templates::apply_status_update(&mut tx, &channel.waba_id, update).await?;
+        if changed == 0 {
+            tracing::info!(
+                channel = %channel.id,
+                template_id = update.template_id.as_deref().unwrap_or_default(),
+                event = %update.event,
+                "status update for a template wacrm does not have: ignored"
+            );
+        }
+    }
     tx.commit().await?;
     Ok(plain(StatusCode::OK, "OK"))
 }
