@@ -40,6 +40,7 @@ mod scheduled_state;
 pub mod slots;
 mod task;
 pub mod tax;
+pub mod template_shape;
 pub mod text;
 mod token_purpose;
 pub mod transcript;

@@ -105,20 +105,7 @@ pub struct Delivery {
     pub skipped: Vec<String>,
 }
 
-/// Meta changed a template's review status (protocols-field 1.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemplateStatusUpdate {
-    /// `event`: APPROVED, REJECTED, PAUSED, DISABLED, FLAGGED, ...
-    pub event: String,
-    /// `message_template_id` (an integer on the wire), as text.
-    pub template_id: Option<String>,
-    pub name: Option<String>,
-    pub language: Option<String>,
-    /// Why, for display: the rejection reason (other than `NONE`), else the
-    /// pause or disable title (`other_info.title`), with the details Meta
-    /// gave.
-    pub reason: Option<String>,
-}
+pub use crate::infra::db::templates::TemplateStatusUpdate;
 
 /// The longest reason kept: Meta's texts are short; this is a bound.
 const MAX_REASON: usize = 500;

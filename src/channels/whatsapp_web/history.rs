@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 use whatsapp_rust::prelude::*;
 use whatsapp_rust::wacore::history_sync::{HistorySyncError, HistorySyncStream};
 
-use super::client::{content, received_media};
 use super::link::{Inbox, SessionEvent, WebInbound};
+use super::message_content::{content, received_media};
 use crate::domain::MessageKind;
 
 /// Messages imported in one commit at most: a longer chat takes several.

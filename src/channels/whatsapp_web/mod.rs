@@ -9,6 +9,7 @@ pub mod events;
 pub mod history;
 pub mod link;
 pub mod media;
+mod message_content;
 pub mod running;
 pub mod sender;
 pub mod store;

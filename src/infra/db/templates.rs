@@ -4,8 +4,8 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::channels::cloud_api::templates::Shape;
 use crate::domain::TemplateStatus;
+use crate::domain::template_shape::{Param, Shape};
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ impl Template {
 
     /// The values the inbox's form asks for, in order (none when wacrm
     /// cannot fill it).
-    pub fn fields(&self) -> Vec<crate::channels::cloud_api::templates::Param> {
+    pub fn fields(&self) -> Vec<Param> {
         self.shape().map(|s| s.params).unwrap_or_default()
     }
 
@@ -227,6 +227,22 @@ pub async fn find(
     Ok(row.map(Template::from))
 }
 
+/// Meta changed a template's review status (protocols-field 1.2), as the
+/// Cloud API webhook reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateStatusUpdate {
+    /// `event`: APPROVED, REJECTED, PAUSED, DISABLED, FLAGGED, ...
+    pub event: String,
+    /// `message_template_id` (an integer on the wire), as text.
+    pub template_id: Option<String>,
+    pub name: Option<String>,
+    pub language: Option<String>,
+    /// Why, for display: the rejection reason (other than `NONE`), else the
+    /// pause or disable title (`other_info.title`), with the details Meta
+    /// gave.
+    pub reason: Option<String>,
+}
+
 /// Applies Meta's status change to the template it names, on every number
 /// of the workspace on business account `waba_id` (each keeps its own copy):
 /// matched by Graph's id when stored, else by name and language. A deleted
@@ -235,7 +251,7 @@ pub async fn find(
 pub async fn apply_status_update(
     tx: &mut TenantTx,
     waba_id: &str,
-    update: &crate::channels::cloud_api::webhook::TemplateStatusUpdate,
+    update: &TemplateStatusUpdate,
 ) -> sqlx::Result<u64> {
     let org_id = tx.org_id();
     let id = update.template_id.as_deref();
