@@ -83,6 +83,7 @@ pub(crate) fn text(id: &str, body: &str) -> WebInbound {
         media: None,
         raw: None,
         reply_to: None,
+        group: None,
     }
 }
 
@@ -905,6 +906,7 @@ async fn files_come_in_through_the_session_and_files_replies_and_reactions_go_ou
     let quoted = wacrm::channels::whatsapp_web::link::WebQuoted {
         id: "3A0201".into(),
         ours: false,
+        member: None,
         text: "The receipt".into(),
     };
     assert_eq!(sent[0].message.text, "Thanks, received");

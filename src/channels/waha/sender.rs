@@ -56,30 +56,50 @@ pub async fn mark_read(
     let Some(chat_id) = chat_id(&mut tx, read.conversation_id).await? else {
         return Ok(());
     };
+    if chat_id.ends_with("@g.us") {
+        // No read receipts in groups (as on a phone run here).
+        return Ok(());
+    }
     tx.commit().await?;
     let waha = session(&env.secrets, &env.waha_http, org_id, bridge)?;
     waha.send_seen(&chat_id).await?;
     Ok(())
 }
 
-/// The WAHA chat of a conversation: the contact's number (`<digits>@c.us`),
-/// or for a contact known only by LID (WAHA could not tell the number),
-/// the chat's own address `<lid>@lid`, which WAHA sends to as it is.
+/// The WAHA chat of a conversation: a group's (`<id>@g.us`), the
+/// contact's number (`<digits>@c.us`), or for a contact known only by LID
+/// (WAHA could not tell the number), the chat's own address `<lid>@lid`,
+/// which WAHA sends to as it is.
 /// [S: devlikeapro/waha-docs content/docs/how-to/send-messages/index.md
 /// ("`chatId` must be one of: `phone`, `phone@c.us`, `{number}@lid`")]
 async fn chat_id(tx: &mut TenantTx, conversation_id: Uuid) -> anyhow::Result<Option<String>> {
-    if let Some(phone) = db::messages::recipient_phone(tx, conversation_id).await? {
-        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-        return Ok(Some(format!("{digits}@c.us")));
-    }
-    Ok(db::contacts::lid_of_conversation(tx, conversation_id)
-        .await?
-        .map(|lid| format!("{lid}@lid")))
+    let addresses = db::contacts::addresses_of_conversation(tx, conversation_id).await?;
+    Ok(addresses.and_then(|a| a.linked_chat()).map(|chat| {
+        if chat.contains('@') {
+            chat
+        } else {
+            format!("{chat}@c.us")
+        }
+    }))
 }
 
-/// WAHA's full id of a message in the chat `chat_id`: `true_` for ours.
-fn full_id(chat_id: &str, ours: bool, bare: &str) -> String {
-    format!("{ours}_{chat_id}_{bare}")
+/// WAHA's full id of a message in the chat `chat_id`: `true_` for ours;
+/// in a group, a member's message ends with who wrote it
+/// (`{fromMe}_{chatId}_{waId}[_{participant}]`, protocols-field 7).
+fn full_id(chat_id: &str, ours: bool, bare: &str, member: Option<&str>) -> String {
+    match member {
+        Some(member) if !ours => format!("{ours}_{chat_id}_{bare}_{}", waha_member(member)),
+        _ => format!("{ours}_{chat_id}_{bare}"),
+    }
+}
+
+/// A group member as WAHA names them: `<digits>@c.us`, or `<lid>@lid`.
+fn waha_member(member: &str) -> String {
+    if member.contains('@') {
+        member.to_owned()
+    } else {
+        format!("{member}@c.us")
+    }
 }
 
 /// What to send, read while the transaction is open.
@@ -111,7 +131,7 @@ pub async fn send(
     let quoted = match (message.reply_to_id, message.quoted_provider_id.as_deref()) {
         (Some(id), Some(bare)) => db::messages::find(&mut tx, id)
             .await?
-            .map(|q| full_id(&chat_id, !q.is_inbound(), bare)),
+            .map(|q| full_id(&chat_id, !q.is_inbound(), bare, q.group_member.as_deref())),
         _ => None,
     };
     let content = match message.kind() {
@@ -282,16 +302,44 @@ mod tests {
     #[test]
     fn full_ids_say_whose_message_it_is() {
         assert_eq!(
-            full_id("16505550123@c.us", true, "3EB0A"),
+            full_id("16505550123@c.us", true, "3EB0A", None),
             "true_16505550123@c.us_3EB0A"
         );
         assert_eq!(
-            full_id("16505550123@c.us", false, "AAAA"),
+            full_id("16505550123@c.us", false, "AAAA", None),
             "false_16505550123@c.us_AAAA"
         );
         assert_eq!(
-            full_id("100000012345678@lid", false, "AAAA"),
+            full_id("100000012345678@lid", false, "AAAA", None),
             "false_100000012345678@lid_AAAA"
+        );
+        // A member's message in a group names who wrote it; ours does not.
+        assert_eq!(
+            full_id(
+                "120363021033254949@g.us",
+                false,
+                "BBBB",
+                Some("16505550123")
+            ),
+            "false_120363021033254949@g.us_BBBB_16505550123@c.us"
+        );
+        assert_eq!(
+            full_id(
+                "120363021033254949@g.us",
+                false,
+                "BBBB",
+                Some("1000123@lid")
+            ),
+            "false_120363021033254949@g.us_BBBB_1000123@lid"
+        );
+        assert_eq!(
+            full_id(
+                "120363021033254949@g.us",
+                true,
+                "3EB0C",
+                Some("16505550123")
+            ),
+            "true_120363021033254949@g.us_3EB0C"
         );
     }
 }

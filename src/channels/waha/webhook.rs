@@ -169,6 +169,7 @@ fn message(payload: &Value, ours: bool) -> Option<WebInbound> {
         media,
         raw: None,
         reply_to,
+        group: None,
     })
 }
 
@@ -207,6 +208,7 @@ fn reaction(payload: &Value) -> Option<WebInbound> {
             .get("messageId")
             .and_then(Value::as_str)
             .map(|id| bare_id(id).to_owned()),
+        group: None,
     })
 }
 

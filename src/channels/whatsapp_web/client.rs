@@ -2,8 +2,8 @@
 //! over the session's Postgres store, its events turned into
 //! [`SessionEvent`]s. It is the only module that knows the library.
 //!
-//! Group chats are left out: only one-to-one chats with customers reach the
-//! inbox (a CRM's conversations are with contacts; a group has many).
+//! Group chats come as group messages ([`WebGroup`]); the workspace keeps
+//! them only where the channel shows groups (off by default).
 
 use std::sync::Arc;
 
@@ -18,10 +18,12 @@ use whatsapp_rust::download::{DownloadParams, MediaType};
 use whatsapp_rust::media::{self, AudioOptions, DocumentOptions, ImageOptions, VideoOptions};
 use whatsapp_rust::upload::{UploadOptions, UploadResponse};
 use whatsapp_rust::wacore::proto_helpers::build_quote_context;
+use whatsapp_rust::wacore::stanza::groups::GroupNotificationAction;
 
 use super::history;
 use super::link::{
-    Connector, Inbox, LinkedSession, SessionEvent, Start, WebInbound, WebMediaRef, WebOutgoing,
+    Connector, Inbox, LinkedSession, SessionEvent, Start, WebGroup, WebInbound, WebMediaRef,
+    WebOutgoing,
 };
 use super::message_content::{content, received_media};
 use crate::domain::{DeliveryStatus, MessageKind};
@@ -70,6 +72,7 @@ impl Connector for WhatsappRust {
         let history_days = start.history_days;
         let (history, blobs) =
             tokio::sync::mpsc::channel::<(LazyHistorySync, Arc<Client>)>(HISTORY_QUEUE);
+        let named = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
         // No `with_push_name`: the device takes the phone's own name (a set
         // name would be shown to the business's customers).
         let mut builder = Bot::builder()
@@ -92,7 +95,11 @@ impl Connector for WhatsappRust {
             .on_event(move |event: Arc<Event>, client: Arc<Client>| {
                 let events = events.clone();
                 let history = history.clone();
+                let named = named.clone();
                 async move {
+                    if let Event::Messages(batch) = event.as_ref() {
+                        name_groups(&client, &events, &named, &batch.messages);
+                    }
                     if let Event::HistorySync(blob) = event.as_ref() {
                         if history_days > 0 {
                             // Waits while the importer is behind, so none is
@@ -151,6 +158,48 @@ impl Drop for Session {
     fn drop(&mut self) {
         self.runner.abort();
         self.importer.abort();
+    }
+}
+
+/// Groups whose name this session asked the phone for already.
+type Named = Arc<std::sync::Mutex<std::collections::HashSet<String>>>;
+
+/// Asks WhatsApp, once per session, what each group these messages came
+/// in is called, and reports it ([`SessionEvent::GroupNamed`]). Outside
+/// the durability hook, in a task of its own: a network call under the
+/// hook would hold the Signal lock (durability_hook.rs); renames come as
+/// `GroupUpdate` events.
+fn name_groups(
+    client: &Arc<Client>,
+    events: &tokio::sync::mpsc::UnboundedSender<SessionEvent>,
+    named: &Named,
+    messages: &[InboundMessage],
+) {
+    for message in messages {
+        let chat = &message.info.source.chat;
+        if !chat.is_group() {
+            continue;
+        }
+        let group = chat.user.to_string();
+        let first = named
+            .lock()
+            .map(|mut named| named.insert(group.clone()))
+            .unwrap_or(false);
+        if !first {
+            continue;
+        }
+        let (client, events, chat) = (client.clone(), events.clone(), chat.clone());
+        tokio::spawn(async move {
+            match client.groups().get_metadata(&chat).await {
+                Ok(metadata) => {
+                    let _ = events.send(SessionEvent::GroupNamed {
+                        group,
+                        name: metadata.subject,
+                    });
+                }
+                Err(e) => tracing::warn!(error = %e, "whatsapp web: reading a group's name failed"),
+            }
+        });
     }
 }
 
@@ -251,12 +300,15 @@ impl Session {
     /// (encrypted) first.
     async fn content(&self, chat: &Jid, message: &WebOutgoing) -> anyhow::Result<wa::Message> {
         let quote = message.reply_to.as_ref().map(|quoted| {
-            // The quoted message's author: us, or the customer.
+            // The quoted message's author: us, the group's member who
+            // wrote it, or the customer.
             let author = if quoted.ours {
                 self.client
                     .pn()
                     .map(|pn| pn.to_string())
                     .unwrap_or_default()
+            } else if let Some(member) = &quoted.member {
+                chat_jid(member).to_string()
             } else {
                 chat.to_string()
             };
@@ -273,6 +325,12 @@ impl Session {
                         remote_jid: Some(chat.to_string()),
                         from_me: Some(target.ours),
                         id: Some(target.id.clone()),
+                        // In a group, whose message it is.
+                        participant: target
+                            .member
+                            .as_deref()
+                            .filter(|_| !target.ours)
+                            .map(|member| chat_jid(member).to_string()),
                         ..Default::default()
                     }),
                     text: Some(message.text.clone()),
@@ -309,10 +367,13 @@ impl Session {
     }
 }
 
-/// A chat's address as the senders give it: digits (a number) or
-/// `<lid>@lid`. Reactions and quotes then name the chat by that same
-/// address, as the customer's phone knows it.
+/// A chat's address as the senders give it: digits (a number),
+/// `<lid>@lid` or `<id>@g.us` (a group). Reactions and quotes then name
+/// the chat by that same address, as the customer's phone knows it.
 fn chat_jid(to: &str) -> Jid {
+    if let Some(group) = to.strip_suffix("@g.us") {
+        return Jid::group(group);
+    }
     match to.strip_suffix("@lid") {
         Some(lid) => Jid::lid(lid),
         None => Jid::pn(to),
@@ -476,6 +537,13 @@ async fn translate(event: &Event, client: &Client) -> Vec<SessionEvent> {
         // MessageBatch::hook_committed).
         Event::Messages(batch) if batch.hook_committed => vec![],
         Event::Messages(batch) => received(client, batch.messages.iter()).await,
+        Event::GroupUpdate(update) => match &update.action {
+            GroupNotificationAction::Subject { subject, .. } => vec![SessionEvent::GroupNamed {
+                group: update.group_jid.user.to_string(),
+                name: subject.clone(),
+            }],
+            _ => vec![],
+        },
         Event::Receipt(receipt) if !receipt.source.is_group => {
             let status = match receipt.r#type {
                 ReceiptType::Delivered => DeliveryStatus::Delivered,
@@ -572,18 +640,22 @@ fn peer_lid(info: &MessageInfo) -> Option<String> {
 }
 
 /// One received message as wacrm takes it, given the customer's number
-/// (`phone`, when known): a customer's message or change, or one typed on
-/// the business's phone. A chat whose number is unknown is kept under the
-/// customer's LID (shown as a contact with a hidden number). `None` for
-/// groups and status updates.
+/// (`phone`, when known; in a group, the member's): a customer's message
+/// or change, or one typed on the business's phone. A chat whose number is
+/// unknown is kept under the customer's LID (shown as a contact with a
+/// hidden number). A group's message names the group and who wrote it.
+/// `None` for status updates.
 pub fn classify(
     message: &wa::Message,
     info: &MessageInfo,
     phone: Option<&str>,
 ) -> Option<SessionEvent> {
     let source = &info.source;
-    if source.is_group || source.chat.is_group() || source.chat.is_status_broadcast() {
+    if source.chat.is_status_broadcast() {
         return None;
+    }
+    if source.is_group || source.chat.is_group() {
+        return in_group(message, info, phone);
     }
     let lid = peer_lid(info);
     if phone.is_none() && lid.is_none() {
@@ -607,6 +679,45 @@ pub fn classify(
     )]))
 }
 
+/// A message in a group chat: the group's id, and who wrote it (their
+/// number, else their LID), or the business's own.
+fn in_group(
+    message: &wa::Message,
+    info: &MessageInfo,
+    phone: Option<&str>,
+) -> Option<SessionEvent> {
+    let source = &info.source;
+    if !source.chat.is_group() {
+        return None;
+    }
+    let member = match phone {
+        Some(phone) => Some(phone.to_owned()),
+        None => peer_lid(info).map(|lid| format!("{lid}@lid")),
+    };
+    let group = WebGroup {
+        id: source.chat.user.to_string(),
+        member: if source.is_from_me { None } else { member },
+    };
+    if source.is_from_me {
+        if message.get_base_message().protocol_message.is_set() {
+            return None;
+        }
+        let mut ours = inbound_from(message, info, None, None);
+        ours.group = Some(group);
+        return Some(SessionEvent::SentFromPhone(vec![ours]));
+    }
+    if group.member.is_none() {
+        tracing::warn!(id = %info.id, "whatsapp web: a group message from nobody known; left out");
+        return None;
+    }
+    if let Some(change) = change(message, info) {
+        return Some(change);
+    }
+    let mut theirs = inbound_from(message, info, None, None);
+    theirs.group = Some(group);
+    Some(SessionEvent::Messages(vec![theirs]))
+}
+
 /// A customer's one-to-one message that failed to decrypt (the library
 /// asks the phone to send it again; it then arrives under the same id).
 fn undecryptable(info: &MessageInfo, phone: Option<&str>) -> Option<SessionEvent> {
@@ -626,12 +737,12 @@ fn undecryptable(info: &MessageInfo, phone: Option<&str>) -> Option<SessionEvent
     Some(SessionEvent::Undecryptable(vec![placeholder]))
 }
 
-/// A customer's edit or delete-for-everyone of an earlier message in a
-/// one-to-one chat.
+/// A customer's edit or delete-for-everyone of an earlier message (in a
+/// one-to-one chat, or a group's member's in the group).
 pub fn change(message: &wa::Message, info: &MessageInfo) -> Option<SessionEvent> {
     use wa::message::protocol_message::Type;
     let source = &info.source;
-    if source.is_from_me || source.is_group || source.chat.is_status_broadcast() {
+    if source.is_from_me || source.chat.is_status_broadcast() {
         return None;
     }
     let protocol = message.get_base_message().protocol_message.as_option()?;
@@ -670,6 +781,7 @@ fn inbound_from(
         media: received_media(base),
         raw: None,
         reply_to,
+        group: None,
     }
 }
 
@@ -930,19 +1042,78 @@ mod tests {
     }
 
     #[test]
-    fn group_and_status_messages_are_left_out() {
+    fn a_groups_messages_name_the_group_and_who_wrote_them_and_status_is_left_out() {
         let text = wa::Message {
-            conversation: Some("hi".into()),
+            conversation: Some("hi all".into()),
             ..Default::default()
         };
-        let mut group = info(Jid::pn("16505551234"), Jid::group("120363021033254949"));
-        group.source.is_group = true;
-        assert_eq!(inbound(&text, &group), None);
+        // A member known by number.
+        let mut by_number = info(Jid::pn("16505551234"), Jid::group("120363021033254949"));
+        by_number.source.is_group = true;
+        let message = inbound(&text, &by_number).expect("kept as a group message");
+        assert_eq!(
+            (message.from.as_deref(), message.lid.as_deref()),
+            (None, None)
+        );
+        assert_eq!(message.body, "hi all");
+        assert_eq!(message.push_name.as_deref(), Some("Sheena Nelson"));
+        assert_eq!(
+            message.group,
+            Some(WebGroup {
+                id: "120363021033254949".into(),
+                member: Some("16505551234".into()),
+            })
+        );
+        // A member known by LID alone (a LID-addressed group).
+        let mut by_lid = info(
+            Jid::lid("100000012345678"),
+            Jid::group("120363021033254949"),
+        );
+        by_lid.source.is_group = true;
+        let message = inbound(&text, &by_lid).expect("kept");
+        assert_eq!(
+            message.group.and_then(|g| g.member).as_deref(),
+            Some("100000012345678@lid")
+        );
+        // ... whose number the message names as the sender's alias.
+        by_lid.source.sender_alt = Some(Jid::pn("16505559876"));
+        let message = inbound(&text, &by_lid).expect("kept");
+        assert_eq!(
+            message.group.and_then(|g| g.member).as_deref(),
+            Some("16505559876")
+        );
+        // Our own, typed on the phone into the group.
+        let mut ours = info(Jid::pn("16505550000"), Jid::group("120363021033254949"));
+        ours.source.is_group = true;
+        ours.source.is_from_me = true;
+        let message = from_phone(&text, &ours).expect("ours");
+        assert_eq!(
+            message.group,
+            Some(WebGroup {
+                id: "120363021033254949".into(),
+                member: None,
+            })
+        );
+        assert_eq!(message.push_name, None);
+        // A group flag on a chat that is not a group is not trusted.
+        let mut odd = info(Jid::pn("16505551234"), Jid::pn("16505551234"));
+        odd.source.is_group = true;
+        assert_eq!(inbound(&text, &odd), None);
         let status = info(
             Jid::pn("16505551234"),
             "status@broadcast".parse().expect("jid"),
         );
         assert_eq!(inbound(&text, &status), None);
+    }
+
+    #[test]
+    fn a_chats_address_names_a_group_a_lid_or_a_number() {
+        assert_eq!(
+            chat_jid("120363021033254949@g.us"),
+            Jid::group("120363021033254949")
+        );
+        assert_eq!(chat_jid("100000012345678@lid"), Jid::lid("100000012345678"));
+        assert_eq!(chat_jid("16505551234"), Jid::pn("16505551234"));
     }
 
     #[test]

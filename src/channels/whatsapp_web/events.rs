@@ -5,11 +5,11 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::link::{Inbox, MEDIA_REF_KEY, SessionEvent, WebInbound};
+use super::link::{Inbox, MEDIA_REF_KEY, SessionEvent, WebGroup, WebInbound};
 use crate::channels::cloud_api::webhook::StatusReport;
 use crate::domain::PhoneE164;
 use crate::features::environment::Environment;
-use crate::features::inbox::ingest::{self, Inbound, Ingested};
+use crate::features::inbox::ingest::{self, GroupPost, Inbound, Ingested};
 use crate::infra::db;
 use crate::infra::db::messages::Author;
 use crate::infra::db::web_sessions::WebStatus;
@@ -150,6 +150,12 @@ async fn apply_in(
             }
             Next::Continue
         }
+        SessionEvent::GroupNamed { group, name } => {
+            if is_group_id(&group) {
+                db::contacts::name_group(tx, &group, &name).await?;
+            }
+            Next::Continue
+        }
         SessionEvent::Revoked { message_id } => {
             let deleted = db::messages::delete_inbound(tx, channel_id, &message_id).await?;
             if let Some(conversation_id) = deleted {
@@ -260,9 +266,22 @@ async fn store_messages(
     let Some(channel) = db::channels::find(tx, channel_id).await? else {
         return Ok(0);
     };
+    let shows_groups = db::channels::shows_groups(tx, channel_id).await?;
     let mut arrivals = Vec::with_capacity(messages.len());
     let mut fetch = Vec::with_capacity(messages.len());
     for message in messages {
+        let group = match &message.group {
+            // Groups are opt-in per channel: off, they are left out.
+            Some(_) if !shows_groups => continue,
+            Some(group) => match group_post(group, message.push_name.as_deref()) {
+                Some(post) => Some(post),
+                None => {
+                    tracing::warn!(%channel_id, "whatsapp web: a group message with a malformed address");
+                    continue;
+                }
+            },
+            None => None,
+        };
         let from = match &message.from {
             Some(digits) => match PhoneE164::parse(&format!("+{digits}"), None) {
                 Ok(phone) => Some(phone),
@@ -277,7 +296,7 @@ async fn store_messages(
             .lid
             .as_deref()
             .filter(|l| !l.is_empty() && l.len() <= 30 && l.bytes().all(|b| b.is_ascii_digit()));
-        if from.is_none() && lid.is_none() {
+        if from.is_none() && lid.is_none() && group.is_none() {
             tracing::warn!(%channel_id, "whatsapp web: a sender with neither number nor LID");
             continue;
         }
@@ -293,6 +312,7 @@ async fn store_messages(
             raw: message.raw.clone(),
             sent_at: message.sent_at,
             reply_to: message.reply_to.as_deref(),
+            group,
         });
         fetch.push(
             message
@@ -324,4 +344,46 @@ async fn store_messages(
         }
     }
     Ok(stored)
+}
+
+/// A group message's place as ingest takes it, when its addresses are
+/// well formed (the group's id; the member's digits or `<lid>@lid`).
+fn group_post<'a>(group: &'a WebGroup, member_name: Option<&'a str>) -> Option<GroupPost<'a>> {
+    if !is_group_id(&group.id) {
+        return None;
+    }
+    let member = match group.member.as_deref() {
+        Some(member) => {
+            let digits = member.strip_suffix("@lid").unwrap_or(member);
+            let valid = !digits.is_empty()
+                && digits.len() <= 30
+                && digits.bytes().all(|b| b.is_ascii_digit());
+            if !valid {
+                return None;
+            }
+            Some(member)
+        }
+        None => None,
+    };
+    Some(GroupPost {
+        id: &group.id,
+        member,
+        // At most 200 characters, as stored.
+        member_name: member_name
+            .map(|name| match name.char_indices().nth(200) {
+                Some((end, _)) => &name[..end],
+                None => name,
+            })
+            .filter(|name| !name.trim().is_empty()),
+    })
+}
+
+/// A WhatsApp group's id: digits, or (older groups) the creator's number
+/// and a time joined by a dash.
+fn is_group_id(id: &str) -> bool {
+    let (head, tail) = id.split_once('-').unwrap_or((id, "1"));
+    let digits = |part: &str, max: usize| {
+        !part.is_empty() && part.len() <= max && part.bytes().all(|b| b.is_ascii_digit())
+    };
+    digits(head, 30) && digits(tail, 20)
 }

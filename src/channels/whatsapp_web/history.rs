@@ -229,6 +229,7 @@ pub fn chat(conversation: &wa::Conversation, since: i64) -> Option<HistoryChat> 
             media: received_media(base),
             raw: None,
             reply_to,
+            group: None,
         };
         if ours {
             chat.ours.push(message);

@@ -59,6 +59,8 @@ pub enum SessionEvent {
     Edited { message_id: String, body: String },
     /// A customer deleted a message for everyone.
     Revoked { message_id: String },
+    /// What a group (its id) is called now, as the phone tells it.
+    GroupNamed { group: String, name: String },
     /// What became of messages we sent (their provider ids).
     Receipt {
         message_ids: Vec<String>,
@@ -66,8 +68,8 @@ pub enum SessionEvent {
     },
 }
 
-/// A customer's message as a session hands it over (one-to-one chats only:
-/// group chats are left out, see the module docs).
+/// A customer's message as a session hands it over: in a one-to-one chat,
+/// or in a group chat (`group`; kept only where the channel shows groups).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebInbound {
     /// The message id: unique per sender, the same id twice is the same
@@ -86,6 +88,19 @@ pub struct WebInbound {
     pub raw: Option<serde_json::Value>,
     /// The id of the message this one quotes or reacts to.
     pub reply_to: Option<String>,
+    /// In a group chat: the group and who in it wrote (then `from` and
+    /// `lid` are `None`).
+    pub group: Option<WebGroup>,
+}
+
+/// Where in a group a message was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebGroup {
+    /// The group's id (the user part of `<id>@g.us`).
+    pub id: String,
+    /// Who wrote it: their number's digits or `<lid>@lid` (`None` for the
+    /// business's own messages).
+    pub member: Option<String>,
 }
 
 /// A message to send: a text, a file with its caption, or a reaction;
@@ -119,6 +134,8 @@ pub struct WebQuoted {
     pub id: String,
     /// Ours (else the customer's).
     pub ours: bool,
+    /// In a group, who wrote it when not us (digits or `<lid>@lid`).
+    pub member: Option<String>,
     /// What it said, shown in the quote.
     pub text: String,
 }
@@ -174,8 +191,9 @@ pub trait Connector: Send + Sync + 'static {
 /// A running session.
 #[async_trait::async_trait]
 pub trait LinkedSession: Send + Sync {
-    /// Sends to a chat (a number's digits, or `<lid>@lid` for a customer
-    /// known only by LID); the message id WhatsApp knows it by.
+    /// Sends to a chat (a number's digits, `<lid>@lid` for a customer
+    /// known only by LID, or `<id>@g.us` for a group); the message id
+    /// WhatsApp knows it by.
     async fn send(&self, to: &str, message: &WebOutgoing) -> anyhow::Result<String>;
     /// Marks these messages of the chat `to` (as for `send`) read: the
     /// customer sees blue ticks.

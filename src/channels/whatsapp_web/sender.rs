@@ -60,20 +60,22 @@ pub async fn mark_read(
     let Some(to) = chat_address(&mut tx, read.conversation_id).await? else {
         return Ok(());
     };
+    if to.ends_with("@g.us") {
+        // A group's receipt names each message's author (receipt.rs
+        // mark_as_read takes one sender per call); the group's members see
+        // no blue ticks from wacrm.
+        return Ok(());
+    }
     tx.commit().await?;
     session.mark_read(&to, &read.provider_ids).await
 }
 
-/// Where a conversation's chat is on a linked phone: the contact's number
-/// (digits), or for a contact known only by LID, `<lid>@lid` (the chat's
-/// own address; WhatsApp routes it without the number).
+/// Where a conversation's chat is on a linked phone (see
+/// [`db::contacts::Addresses::linked_chat`]).
 async fn chat_address(tx: &mut TenantTx, conversation_id: Uuid) -> anyhow::Result<Option<String>> {
-    if let Some(phone) = db::messages::recipient_phone(tx, conversation_id).await? {
-        return Ok(Some(phone.chars().filter(char::is_ascii_digit).collect()));
-    }
-    Ok(db::contacts::lid_of_conversation(tx, conversation_id)
+    Ok(db::contacts::addresses_of_conversation(tx, conversation_id)
         .await?
-        .map(|lid| format!("{lid}@lid")))
+        .and_then(|a| a.linked_chat()))
 }
 
 /// Sends `message` (queued, on a linked-device channel) in `tx`'s workspace.
@@ -141,6 +143,7 @@ async fn outgoing(
             db::messages::find(tx, id).await?.map(|quoted| WebQuoted {
                 id: provider_id.to_owned(),
                 ours: !quoted.is_inbound(),
+                member: quoted.group_member,
                 text: quoted.body,
             })
         }

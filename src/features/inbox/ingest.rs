@@ -42,6 +42,21 @@ pub struct Inbound<'a> {
     pub sent_at: Option<OffsetDateTime>,
     /// The provider id of the message this one quotes or reacts to.
     pub reply_to: Option<&'a str>,
+    /// A message in a WhatsApp group chat (channels that show groups):
+    /// the group is the contact, `from`/`lid` are unused.
+    pub group: Option<GroupPost<'a>>,
+}
+
+/// Where in a group a message was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupPost<'a> {
+    /// The group's id (the user part of `<id>@g.us`).
+    pub id: &'a str,
+    /// Who in the group wrote it: their number's digits or `<lid>@lid`
+    /// (`None` for the business's own messages).
+    pub member: Option<&'a str>,
+    /// The name the member's profile gave.
+    pub member_name: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,6 +257,8 @@ async fn arrive(
                     raw: arrival.raw.clone(),
                     created_at: *at,
                     reply_to_id: arrival.reply_to.and_then(|id| stored_ids.get(id).copied()),
+                    group_member: arrival.group.and_then(|g| g.member),
+                    group_member_name: arrival.group.and_then(|g| g.member_name),
                 },
             ))
         })
@@ -315,8 +332,31 @@ async fn arrive(
         // Nothing to answer or act on until the content comes.
         return Ok(outcomes);
     }
-    after_customers_wrote(tx, secrets, channel, arrivals, &rows, &fresh, &outcomes).await?;
-    let stored: Vec<Uuid> = outcomes
+    // A group's messages are the group's talk, not a customer writing to
+    // the business: no campaign reply, opt-out, order, automation or bot.
+    let rows: Vec<(usize, InboundRow)> = rows
+        .into_iter()
+        .filter(|(index, _)| arrivals[*index].group.is_none())
+        .collect();
+    let outcomes_of_customers: Vec<Ingested> = outcomes
+        .iter()
+        .zip(arrivals)
+        .map(|(outcome, arrival)| match arrival.group {
+            Some(_) => Ingested::Duplicate,
+            None => *outcome,
+        })
+        .collect();
+    after_customers_wrote(
+        tx,
+        secrets,
+        channel,
+        arrivals,
+        &rows,
+        &fresh,
+        &outcomes_of_customers,
+    )
+    .await?;
+    let stored: Vec<Uuid> = outcomes_of_customers
         .iter()
         .filter_map(|o| match o {
             Ingested::Stored { message_id, .. } => Some(*message_id),
@@ -355,8 +395,11 @@ async fn arrive(
 }
 
 /// How an arrival's channel knows its customer: by number, else by LID,
-/// else by business-scoped user id.
+/// else by business-scoped user id; a group's message, by the group.
 fn handle_of<'a>(arrival: &'a Inbound<'a>) -> Option<Handle<'a>> {
+    if let Some(group) = &arrival.group {
+        return Some(Handle::Group(group.id));
+    }
     match (&arrival.from, arrival.lid, arrival.user_id) {
         (Some(phone), _, _) => Some(Handle::Phone(phone.as_str())),
         (None, Some(lid), _) => Some(Handle::Lid(lid)),
@@ -378,20 +421,25 @@ async fn contacts_of<'a>(
     arrivals: &[&'a Inbound<'a>],
     author: Author,
 ) -> anyhow::Result<HashMap<String, db::contacts::SenderContact>> {
-    // On the business's own messages the name is the business's.
+    // On the business's own messages the name is the business's; in a
+    // group, the member's (the group's name comes from the phone).
     let ours = author.is_business();
     let senders: Vec<Sender> = arrivals
         .iter()
         .filter_map(|a| {
             Some(Sender {
                 handle: handle_of(a)?,
-                profile_name: if ours { None } else { a.profile_name },
+                profile_name: if ours || a.group.is_some() {
+                    None
+                } else {
+                    a.profile_name
+                },
             })
         })
         .collect();
     let contacts = db::contacts::find_or_create(tx, &senders).await?;
     let mut attached: BTreeMap<Handle, Uuid> = BTreeMap::new();
-    for arrival in arrivals {
+    for arrival in arrivals.iter().filter(|a| a.group.is_none()) {
         let Some(phone) = &arrival.from else {
             continue;
         };
@@ -435,6 +483,8 @@ async fn fill_awaiting(
             raw: a.raw.clone(),
             created_at: a.sent_at.unwrap_or_else(OffsetDateTime::now_utc),
             reply_to_id: a.reply_to.and_then(|id| stored_ids.get(id).copied()),
+            group_member: a.group.and_then(|g| g.member),
+            group_member_name: a.group.and_then(|g| g.member_name),
         })
         .collect();
     Ok(db::messages::fill_awaiting(tx, channel.id, &rows).await?)

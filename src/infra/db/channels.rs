@@ -80,3 +80,31 @@ pub async fn take_send_slot(tx: &mut TenantTx, id: Uuid, limit: i32) -> sqlx::Re
     .await?;
     Ok(sent <= limit)
 }
+
+/// Whether the channel shows its phone's group chats (off by default).
+pub async fn shows_groups(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    let shows = sqlx::query_scalar!(
+        "select shows_groups from channels where org_id = $1 and id = $2",
+        org_id,
+        id
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(shows.unwrap_or(false))
+}
+
+/// Turns the channel's group chats on or off; false when there is no such
+/// channel in the workspace.
+pub async fn set_shows_groups(tx: &mut TenantTx, id: Uuid, shows: bool) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    let done = sqlx::query!(
+        "update channels set shows_groups = $3 where org_id = $1 and id = $2",
+        org_id,
+        id,
+        shows
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -371,6 +371,9 @@ pub enum Handle<'a> {
     Lid(&'a str),
     /// `CC.` and up to 128 letters and digits.
     UserId(&'a str),
+    /// A WhatsApp group's id (the user part of `<id>@g.us`): a group chat
+    /// is a contact of its own, on channels that show groups.
+    Group(&'a str),
 }
 
 impl Handle<'_> {
@@ -380,12 +383,13 @@ impl Handle<'_> {
             Handle::Phone(phone) => (*phone).to_owned(),
             Handle::Lid(lid) => format!("lid:{lid}"),
             Handle::UserId(id) => format!("user:{id}"),
+            Handle::Group(id) => format!("group:{id}"),
         }
     }
 
     fn value(&self) -> &str {
         match self {
-            Handle::Phone(v) | Handle::Lid(v) | Handle::UserId(v) => v,
+            Handle::Phone(v) | Handle::Lid(v) | Handle::UserId(v) | Handle::Group(v) => v,
         }
     }
 
@@ -395,6 +399,7 @@ impl Handle<'_> {
             Handle::Phone(_) => "phone",
             Handle::Lid(_) => "lid",
             Handle::UserId(_) => "user",
+            Handle::Group(_) => "group",
         }
     }
 }
@@ -417,6 +422,9 @@ pub struct SenderContact {
 /// What a contact known without its number is called until named.
 pub const HIDDEN_NUMBER_NAME: &str = "WhatsApp user (number hidden)";
 
+/// What a group is called until the phone tells its name.
+pub const UNNAMED_GROUP_NAME: &str = "WhatsApp group";
+
 /// The contacts of these senders, keyed by [`Handle::key`]; created where
 /// there are none, named as their profile says (else, for a customer whose
 /// number is hidden, [`HIDDEN_NUMBER_NAME`]). A chat whose number is
@@ -431,6 +439,7 @@ pub async fn find_or_create(
         let given = sender.profile_name.map(str::trim).unwrap_or_default();
         let name = match (given, sender.handle) {
             ("", Handle::Phone(_)) => "",
+            ("", Handle::Group(_)) => UNNAMED_GROUP_NAME,
             ("", _) => HIDDEN_NUMBER_NAME,
             (given, _) => given,
         };
@@ -440,7 +449,12 @@ pub async fn find_or_create(
         }
     }
     let mut found = HashMap::new();
-    for kind in [Handle::Phone(""), Handle::Lid(""), Handle::UserId("")] {
+    for kind in [
+        Handle::Phone(""),
+        Handle::Lid(""),
+        Handle::UserId(""),
+        Handle::Group(""),
+    ] {
         let same_kind = |h: &Handle| std::mem::discriminant(h) == std::mem::discriminant(&kind);
         let keys: Vec<&str> = names
             .keys()
@@ -466,6 +480,7 @@ pub async fn find_or_create(
                 Handle::Phone(_) => Handle::Phone(&value),
                 Handle::Lid(_) => Handle::Lid(&value),
                 Handle::UserId(_) => Handle::UserId(&value),
+                Handle::Group(_) => Handle::Group(&value),
             };
             (handle.key(), contact)
         }));
@@ -487,9 +502,10 @@ async fn create(
     let org_id = tx.org_id();
     let ids: Vec<Uuid> = keys.iter().map(|_| Uuid::now_v7()).collect();
     sqlx::query!(
-        "insert into contacts (org_id, id, name, phone, wa_lid, wa_user_id) \
+        "insert into contacts (org_id, id, name, phone, wa_lid, wa_user_id, wa_group) \
          select $1, u.id, u.name, case when $5 = 'phone' then u.key end, \
-           case when $5 = 'lid' then u.key end, case when $5 = 'user' then u.key end \
+           case when $5 = 'lid' then u.key end, case when $5 = 'user' then u.key end, \
+           case when $5 = 'group' then u.key end \
          from unnest($2::uuid[], $3::text[], $4::text[]) as u(id, name, key) order by u.key \
          on conflict do nothing",
         org_id,
@@ -517,7 +533,8 @@ async fn by_handles(
            from unnest($2::text[]) as k(key)
            cross join lateral (select id, blocked from contacts
              where org_id = $1 and (($3 = 'phone' and phone = k.key)
-               or ($3 = 'lid' and wa_lid = k.key) or ($3 = 'user' and wa_user_id = k.key))
+               or ($3 = 'lid' and wa_lid = k.key) or ($3 = 'user' and wa_user_id = k.key)
+               or ($3 = 'group' and wa_group = k.key))
              limit 1) c"#,
         org_id,
         keys as &[&str],
@@ -544,9 +561,9 @@ async fn by_handles(
 /// contact's open one), then it is merged in (notes, labels, empty fields)
 /// and gone. So a customer first seen without their number and later with
 /// it is one contact. A handle that moved to another number is that
-/// number's now. A phone handle records nothing.
+/// number's now. A phone or group handle records nothing.
 pub async fn attach(tx: &mut TenantTx, contact_id: Uuid, handle: Handle<'_>) -> sqlx::Result<()> {
-    if let Handle::Phone(_) = handle {
+    if let Handle::Phone(_) | Handle::Group(_) = handle {
         return Ok(());
     }
     let org_id = tx.org_id();
@@ -675,6 +692,24 @@ pub struct Addresses {
     pub lid: Option<String>,
     /// Business-scoped user id (Cloud API).
     pub user_id: Option<String>,
+    /// The group's id, when the contact is a WhatsApp group.
+    pub group: Option<String>,
+}
+
+impl Addresses {
+    /// Where a linked phone sends to this contact: a group's chat
+    /// (`<id>@g.us`), the number's digits, or for a customer known only
+    /// by LID the chat's own address `<lid>@lid` (WhatsApp routes it
+    /// without the number). `None`: nowhere.
+    pub fn linked_chat(&self) -> Option<String> {
+        if let Some(group) = &self.group {
+            return Some(format!("{group}@g.us"));
+        }
+        if let Some(phone) = &self.phone {
+            return Some(phone.chars().filter(char::is_ascii_digit).collect());
+        }
+        self.lid.as_ref().map(|lid| format!("{lid}@lid"))
+    }
 }
 
 /// The addresses of the contact a conversation is with (`None`: no such
@@ -685,7 +720,7 @@ pub async fn addresses_of_conversation(
 ) -> sqlx::Result<Option<Addresses>> {
     let org_id = tx.org_id();
     let row = sqlx::query!(
-        "select c.phone, c.wa_lid, c.wa_user_id from conversations v join contacts c \
+        "select c.phone, c.wa_lid, c.wa_user_id, c.wa_group from conversations v join contacts c \
            on c.org_id = v.org_id and c.id = v.contact_id \
          where v.org_id = $1 and v.id = $2",
         org_id,
@@ -697,25 +732,28 @@ pub async fn addresses_of_conversation(
         phone: r.phone,
         lid: r.wa_lid,
         user_id: r.wa_user_id,
+        group: r.wa_group,
     }))
 }
 
-/// The LID of the contact a conversation is with, if known.
-pub async fn lid_of_conversation(
-    tx: &mut TenantTx,
-    conversation_id: Uuid,
-) -> sqlx::Result<Option<String>> {
+/// Names a group's contact as the phone says the group is called now
+/// (a group renamed is renamed here). Nothing when the channel did not
+/// keep the group.
+pub async fn name_group(tx: &mut TenantTx, group: &str, name: &str) -> sqlx::Result<()> {
     let org_id = tx.org_id();
-    sqlx::query_scalar!(
-        "select c.wa_lid from conversations v join contacts c \
-           on c.org_id = v.org_id and c.id = v.contact_id \
-         where v.org_id = $1 and v.id = $2",
+    let name: String = name.trim().chars().take(200).collect();
+    if name.is_empty() {
+        return Ok(());
+    }
+    sqlx::query!(
+        "update contacts set name = $3 where org_id = $1 and wa_group = $2 and name <> $3",
         org_id,
-        conversation_id
+        group,
+        name
     )
-    .fetch_optional(tx.conn())
-    .await
-    .map(Option::flatten)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 pub async fn id_by_phone(tx: &mut TenantTx, phone: &PhoneE164) -> sqlx::Result<Option<Uuid>> {

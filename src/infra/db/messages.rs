@@ -40,6 +40,12 @@ pub struct Message {
     pub from_phone: bool,
     /// A customer's message whose content has not arrived yet.
     pub awaiting_content: bool,
+    /// In a group chat: who in the group wrote it (their number's digits,
+    /// or `<lid>@lid`) and the name their profile gave.
+    pub group_member: Option<String>,
+    pub group_member_name: Option<String>,
+    /// The group member who wrote the quoted message.
+    pub quoted_group_member: Option<String>,
 }
 
 impl Message {
@@ -118,7 +124,8 @@ macro_rules! select_messages {
                m.provider_message_id, m.status as "status: DeliveryStatus", m.error, m.created_at, m.reply_to_id,
                q.kind as "quoted_kind?: MessageKind", q.body as "quoted_body?",
                q.provider_message_id as "quoted_provider_id?", m.edited_at, m.deleted_at,
-               m.automated, m.from_phone, m.awaiting_content
+               m.automated, m.from_phone, m.awaiting_content, m.group_member, m.group_member_name,
+               q.group_member as "quoted_group_member?"
                from messages m
                left join users u on u.id = m.sender_user_id
                left join messages q on q.org_id = m.org_id and q.id = m.reply_to_id "#
@@ -422,6 +429,9 @@ pub struct InboundRow<'a> {
     pub raw: Option<serde_json::Value>,
     pub created_at: OffsetDateTime,
     pub reply_to_id: Option<Uuid>,
+    /// In a group chat: who wrote it (see [`Message::group_member`]).
+    pub group_member: Option<&'a str>,
+    pub group_member_name: Option<&'a str>,
 }
 
 /// Who wrote messages a channel hands over.
@@ -472,6 +482,8 @@ pub async fn insert_arrivals(
     let raws: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.raw.clone()).collect();
     let created: Vec<OffsetDateTime> = rows.iter().map(|r| r.created_at).collect();
     let replies: Vec<Option<Uuid>> = rows.iter().map(|r| r.reply_to_id).collect();
+    let members: Vec<Option<&str>> = rows.iter().map(|r| r.group_member).collect();
+    let member_names: Vec<Option<&str>> = rows.iter().map(|r| r.group_member_name).collect();
     let (direction, sender, status) = match author {
         Author::Customer | Author::CustomerUndecrypted | Author::CustomerHistory => {
             (Direction::In, SenderKind::Contact, DeliveryStatus::Received)
@@ -487,12 +499,13 @@ pub async fn insert_arrivals(
     let stored = sqlx::query_scalar!(
         "insert into messages (org_id, id, conversation_id, channel_id, direction, kind, body, \
            media, sender_kind, private, provider_message_id, status, raw, created_at, reply_to_id, \
-           from_phone, awaiting_content) \
+           from_phone, awaiting_content, group_member, group_member_name) \
          select $1, u.id, u.conversation_id, $2, $12, u.kind, u.body, u.media, $13, false, \
-           u.provider_id, $14, u.raw, u.created_at, u.reply_to_id, $15, $16 \
+           u.provider_id, $14, u.raw, u.created_at, u.reply_to_id, $15, $16, u.member, u.member_name \
          from unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::jsonb[], $8::text[], \
-           $9::jsonb[], $10::timestamptz[], $11::uuid[]) \
-           as u(id, conversation_id, kind, body, media, provider_id, raw, created_at, reply_to_id) \
+           $9::jsonb[], $10::timestamptz[], $11::uuid[], $17::text[], $18::text[]) \
+           as u(id, conversation_id, kind, body, media, provider_id, raw, created_at, reply_to_id, \
+             member, member_name) \
          order by u.provider_id \
          on conflict (org_id, channel_id, provider_message_id) where provider_message_id is not null \
          do nothing returning id",
@@ -511,7 +524,9 @@ pub async fn insert_arrivals(
         sender.as_str(),
         status.as_str(),
         from_phone,
-        awaiting
+        awaiting,
+        &members as &[Option<&str>],
+        &member_names as &[Option<&str>]
     )
     .fetch_all(tx.conn())
     .await?;
@@ -548,24 +563,6 @@ pub async fn send_attempted_at(
         "select send_attempted_at from messages where org_id = $1 and id = $2",
         org_id,
         id
-    )
-    .fetch_optional(tx.conn())
-    .await
-    .map(Option::flatten)
-}
-
-/// The phone of the contact a conversation is with.
-pub async fn recipient_phone(
-    tx: &mut TenantTx,
-    conversation_id: Uuid,
-) -> sqlx::Result<Option<String>> {
-    let org_id = tx.org_id();
-    sqlx::query_scalar!(
-        "select ct.phone from conversations c \
-         join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id \
-         where c.org_id = $1 and c.id = $2",
-        org_id,
-        conversation_id
     )
     .fetch_optional(tx.conn())
     .await

@@ -189,6 +189,7 @@ async fn deliver(
         raw: None,
         sent_at: None,
         reply_to: None,
+        group: None,
     };
     let outcome = ingest::ingest(&mut tenant.tx, &state.secrets, &channel, &inbound).await?;
     tenant.tx.commit().await?;

@@ -203,6 +203,7 @@ async fn store_batch(
             raw: message.raw.clone(),
             sent_at: message.sent_at,
             reply_to: message.reply_to.as_deref(),
+            group: None,
         });
         sources.push(message);
     }
