@@ -65,5 +65,6 @@ mod waha;
 mod whatsapp;
 mod whatsapp_field;
 mod whatsapp_web;
+mod whatsapp_web_groups;
 mod whatsapp_web_history;
 mod whatsapp_web_store;

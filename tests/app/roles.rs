@@ -555,6 +555,12 @@ fn routes() -> Vec<Route> {
         ),
         (
             "POST",
+            format!("/settings/linked-devices/{NIL}/groups"),
+            vec![("groups", "on")],
+            Min::Admin,
+        ),
+        (
+            "POST",
             "/settings/api-tokens".into(),
             vec![("name", "")],
             Min::Admin,

@@ -87,6 +87,35 @@ pub(crate) fn text(id: &str, body: &str) -> WebInbound {
     }
 }
 
+/// Switches on a rule ("Answer fast") that every customer message sets
+/// off (it raises the conversation's priority); what must set nothing off
+/// leaves `automation_runs` empty.
+pub(crate) async fn rule_on_every_message(app: &TestApp, owner: &Browser) {
+    let response = owner
+        .post_form(
+            "/automations",
+            &[
+                ("name", "Answer fast"),
+                ("trigger", "message_received"),
+                ("set_priority", "high"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let rule: String = scalar(
+        app,
+        "select id::text from automation_rules where name = 'Answer fast'",
+    )
+    .await;
+    let on = owner
+        .post_form(
+            &format!("/automations/{rule}/enabled"),
+            &[("enabled", "on")],
+        )
+        .await;
+    assert_eq!(on.status(), 303);
+}
+
 pub(crate) async fn scalar<T>(app: &TestApp, sql: &'static str) -> T
 where
     T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
@@ -1158,29 +1187,7 @@ async fn replies_typed_on_the_phone_are_ours_once_and_count_as_a_persons_answer(
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
     // Every customer message raises the priority: the phone's must not.
-    let response = owner
-        .post_form(
-            "/automations",
-            &[
-                ("name", "Answer fast"),
-                ("trigger", "message_received"),
-                ("set_priority", "high"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
-    let rule: String = scalar(
-        &app,
-        "select id::text from automation_rules where name = 'Answer fast'",
-    )
-    .await;
-    let on = owner
-        .post_form(
-            &format!("/automations/{rule}/enabled"),
-            &[("enabled", "on")],
-        )
-        .await;
-    assert_eq!(on.status(), 303);
+    rule_on_every_message(&app, &owner).await;
     let channel = new_channel(&app, org, None).await;
     fake.until_open(channel, WAIT).await;
 

@@ -10,7 +10,9 @@ use wacrm::infra::db::web_sessions::{self, RunsOn};
 
 use crate::support::fake_wa_web::FakeWeb;
 use crate::support::*;
-use crate::whatsapp_web::{CUSTOMER, WAIT, app_with, new_channel, scalar, text};
+use crate::whatsapp_web::{
+    CUSTOMER, WAIT, app_with, new_channel, rule_on_every_message, scalar, text,
+};
 
 fn days_ago(id: &str, body: &str, days: i64) -> WebInbound {
     let mut message = text(id, body);
@@ -45,29 +47,7 @@ async fn the_phones_recent_chats_come_in_once_as_read_and_set_nothing_off() {
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
     // A rule that every customer message sets off: history must not.
-    let response = owner
-        .post_form(
-            "/automations",
-            &[
-                ("name", "Answer fast"),
-                ("trigger", "message_received"),
-                ("set_priority", "high"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
-    let rule: String = scalar(
-        &app,
-        "select id::text from automation_rules where name = 'Answer fast'",
-    )
-    .await;
-    let on = owner
-        .post_form(
-            &format!("/automations/{rule}/enabled"),
-            &[("enabled", "on")],
-        )
-        .await;
-    assert_eq!(on.status(), 303);
+    rule_on_every_message(&app, &owner).await;
     let channel = new_channel(&app, org, None).await;
     fake.until_open(channel, WAIT).await;
 

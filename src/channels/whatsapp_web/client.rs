@@ -331,7 +331,6 @@ impl Session {
                             .as_deref()
                             .filter(|_| !target.ours)
                             .map(|member| chat_jid(member).to_string()),
-                        ..Default::default()
                     }),
                     text: Some(message.text.clone()),
                     sender_timestamp_ms: Some(OffsetDateTime::now_utc().unix_timestamp() * 1000),

@@ -1,13 +1,15 @@
 //! The chat history a phone sends a newly linked device (whatsapp-rust's
 //! `Event::HistorySync`), read one conversation at a time so that months
 //! of chats never sit in memory at once, and turned into what wacrm
-//! imports: the one-to-one chats' messages since a given day.
+//! imports: the chats' messages since a given day (group chats' too,
+//! which the workspace keeps only where the channel shows groups).
 
 use time::OffsetDateTime;
 use whatsapp_rust::prelude::*;
 use whatsapp_rust::wacore::history_sync::{HistorySyncError, HistorySyncStream};
+use whatsapp_rust::wacore_binary::jid::JidExt;
 
-use super::link::{Inbox, SessionEvent, WebInbound};
+use super::link::{Inbox, SessionEvent, WebGroup, WebInbound};
 use super::message_content::{content, received_media};
 use crate::domain::MessageKind;
 
@@ -80,13 +82,15 @@ async fn commit(inbox: &dyn Inbox, event: SessionEvent) {
     }
 }
 
-/// One one-to-one chat of the history, its messages since the cut-off.
+/// One chat of the history, its messages since the cut-off.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct HistoryChat {
     /// The customer's number (digits), when the chat names it.
     pub phone: Option<String>,
     /// The customer's LID (digits), when the chat names it.
     pub lid: Option<String>,
+    /// A group chat: the group's id and what it is called.
+    pub group: Option<(String, Option<String>)>,
     pub customers: Vec<WebInbound>,
     pub ours: Vec<WebInbound>,
 }
@@ -114,6 +118,12 @@ impl HistoryChat {
                 customers: theirs,
                 ours: mine,
             });
+        }
+        // Once its messages made the group's contact, its name.
+        if let Some((group, Some(name))) = self.group
+            && !events.is_empty()
+        {
+            events.push(SessionEvent::GroupNamed { group, name });
         }
         events
     }
@@ -143,11 +153,14 @@ pub fn read_chats(
     Ok(stream.skipped_conversations())
 }
 
-/// A conversation of the history as wacrm imports it: `None` for groups,
-/// status updates, newsletters and broadcast lists, and for a chat with
-/// nothing since `since`.
+/// A conversation of the history as wacrm imports it: `None` for status
+/// updates, newsletters and broadcast lists, and for a chat with nothing
+/// since `since`.
 pub fn chat(conversation: &wa::Conversation, since: i64) -> Option<HistoryChat> {
     let jid: Jid = conversation.id.parse().ok()?;
+    if jid.is_group() {
+        return group_chat(conversation, &jid, since);
+    }
     let user_of = |alias: Option<&String>, pn: bool| {
         alias
             .and_then(|a| a.parse::<Jid>().ok())
@@ -181,55 +194,16 @@ pub fn chat(conversation: &wa::Conversation, since: i64) -> Option<HistoryChat> 
         lid: lid.clone(),
         ..HistoryChat::default()
     };
-    for entry in &conversation.messages {
-        let Some(info) = entry.message.as_option() else {
-            continue;
-        };
-        let Some(at) = info
-            .message_timestamp
-            .and_then(|t| i64::try_from(t).ok())
-            .filter(|t| *t >= since)
-        else {
-            continue;
-        };
-        let (Some(key), Some(message)) = (info.key.as_option(), info.message.as_option()) else {
-            // A notice of the chat's own (a stub): nobody wrote it.
-            continue;
-        };
-        let Some(id) = key.id.clone().filter(|id| !id.is_empty()) else {
-            continue;
-        };
-        let base = message.get_base_message();
-        // Edits and deletions are already applied to the history's messages.
-        if base.protocol_message.is_set() {
-            continue;
-        }
-        let (kind, body, reply_to) = content(base);
-        if kind == MessageKind::Unknown {
-            // Settings changes, poll votes and the like: not conversation.
-            continue;
-        }
-        let ours = key.from_me.unwrap_or(false);
-        let push_name = if ours {
-            None
-        } else {
-            info.push_name
-                .clone()
-                .filter(|n| !n.trim().is_empty())
-                .or_else(|| saved_name.clone())
-        };
+    for (ours, message) in messages(conversation, since) {
         let message = WebInbound {
-            id,
             from: phone.clone(),
             lid: lid.clone(),
-            push_name,
-            sent_at: OffsetDateTime::from_unix_timestamp(at).ok(),
-            kind,
-            body,
-            media: received_media(base),
-            raw: None,
-            reply_to,
-            group: None,
+            push_name: if ours {
+                None
+            } else {
+                message.push_name.or_else(|| saved_name.clone())
+            },
+            ..message
         };
         if ours {
             chat.ours.push(message);
@@ -241,6 +215,112 @@ pub fn chat(conversation: &wa::Conversation, since: i64) -> Option<HistoryChat> 
         return None;
     }
     Some(chat)
+}
+
+/// A group chat of the history: its messages, each with who wrote it (a
+/// member's message that does not say who is left out).
+fn group_chat(conversation: &wa::Conversation, jid: &Jid, since: i64) -> Option<HistoryChat> {
+    let group = jid.user.to_string();
+    let name = conversation.name.clone().filter(|n| !n.trim().is_empty());
+    let mut chat = HistoryChat {
+        group: Some((group.clone(), name)),
+        ..HistoryChat::default()
+    };
+    for (ours, message) in messages(conversation, since) {
+        let member = if ours {
+            None
+        } else {
+            match message.group.as_ref().and_then(|g| g.member.clone()) {
+                Some(member) => Some(member),
+                None => continue,
+            }
+        };
+        let message = WebInbound {
+            group: Some(WebGroup {
+                id: group.clone(),
+                member,
+            }),
+            ..message
+        };
+        if ours {
+            chat.ours.push(message);
+        } else {
+            chat.customers.push(message);
+        }
+    }
+    if chat.customers.is_empty() && chat.ours.is_empty() {
+        return None;
+    }
+    Some(chat)
+}
+
+/// A history conversation's messages sent at or after `since`, as
+/// (ours, message): addressed to nobody yet (the caller says to whom); a
+/// message in a group names its author in `group.member` (the group's id
+/// left empty).
+fn messages(
+    conversation: &wa::Conversation,
+    since: i64,
+) -> impl Iterator<Item = (bool, WebInbound)> + '_ {
+    conversation.messages.iter().filter_map(move |entry| {
+        let info = entry.message.as_option()?;
+        let at = info
+            .message_timestamp
+            .and_then(|t| i64::try_from(t).ok())
+            .filter(|t| *t >= since)?;
+        // A notice of the chat's own (a stub) has no message: nobody wrote it.
+        let (key, message) = (info.key.as_option()?, info.message.as_option()?);
+        let id = key.id.clone().filter(|id| !id.is_empty())?;
+        let base = message.get_base_message();
+        // Edits and deletions are already applied to the history's messages.
+        if base.protocol_message.is_set() {
+            return None;
+        }
+        let (kind, body, reply_to) = content(base);
+        if kind == MessageKind::Unknown {
+            // Settings changes, poll votes and the like: not conversation.
+            return None;
+        }
+        let ours = key.from_me.unwrap_or(false);
+        // In a group, who wrote it: the key's participant, else the
+        // message's (a number, or a LID).
+        let member = key
+            .participant
+            .as_ref()
+            .or(info.participant.as_ref())
+            .and_then(|p| p.parse::<Jid>().ok())
+            .and_then(|j| {
+                if j.is_pn() {
+                    Some(j.user.to_string())
+                } else if j.is_lid() {
+                    Some(format!("{}@lid", j.user))
+                } else {
+                    None
+                }
+            });
+        let push_name = Some(info.push_name.clone())
+            .flatten()
+            .filter(|n| !ours && !n.trim().is_empty());
+        Some((
+            ours,
+            WebInbound {
+                id,
+                from: None,
+                lid: None,
+                push_name,
+                sent_at: OffsetDateTime::from_unix_timestamp(at).ok(),
+                kind,
+                body,
+                media: received_media(base),
+                raw: None,
+                reply_to,
+                group: member.map(|member| WebGroup {
+                    id: String::new(),
+                    member: Some(member),
+                }),
+            },
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! whose last message is the customer's and older than the rule's minutes
 //! (and newer than the rule's last change, so switching a rule on does not
 //! answer every old conversation at once). Each wait sets a rule off once:
-//! its occasion is the customer's last message.
+//! its occasion is the customer's last message. Group chats never wait on
+//! the business: no rule touches them.
 
 use uuid::Uuid;
 
@@ -46,8 +47,10 @@ pub async fn sweep(env: &Environment) -> anyhow::Result<usize> {
                  cross join lateral (select m.id, m.direction from messages m
                      where m.org_id = c.org_id and m.conversation_id = c.id and not m.private
                      order by m.created_at desc, m.id desc limit 1) last
+                 join contacts k on k.org_id = c.org_id and k.id = c.contact_id
                  where c.org_id = $1 and c.status = 'open' and last.direction = 'in'
                    and c.last_message_at <= $2 and c.last_message_at >= r.updated_at
+                   and k.wa_group is null
                  order by c.last_message_at limit $3"#,
                 org_id,
                 now - time::Duration::minutes(minutes),

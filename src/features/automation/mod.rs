@@ -111,7 +111,9 @@ pub(crate) async fn run_rule(
     occasion: &str,
     conversation: &Conversation,
 ) -> anyhow::Result<Option<String>> {
-    if !conditions_hold(tx, rule, conversation).await? {
+    // A group chat is the group's talk: no rule answers, labels or assigns
+    // it on its own.
+    if conversation.is_group || !conditions_hold(tx, rule, conversation).await? {
         return Ok(None);
     }
     // Two messages at once run the rule in two jobs: they take turns here,

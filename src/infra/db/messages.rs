@@ -57,6 +57,28 @@ impl Message {
         self.direction == Direction::In
     }
 
+    /// Who in a group wrote this message, as the conversation shows it:
+    /// their name and number, or their name alone when the number is
+    /// hidden. `None` outside groups and for our own messages.
+    pub fn group_member_label(&self) -> Option<String> {
+        let member = self.group_member.as_deref()?;
+        let number = match member.strip_suffix("@lid") {
+            Some(_) => None,
+            None => Some(format!("+{member}")),
+        };
+        let name = self
+            .group_member_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
+        Some(match (name, number) {
+            (Some(name), Some(number)) => format!("{name} · {number}"),
+            (Some(name), None) => name.to_owned(),
+            (None, Some(number)) => number,
+            (None, None) => "A member (number hidden)".to_owned(),
+        })
+    }
+
     /// What the quoted message said, in a line (`None` when this quotes
     /// nothing wacrm has).
     pub fn quoted(&self) -> Option<String> {

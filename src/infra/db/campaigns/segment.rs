@@ -22,6 +22,8 @@ pub struct Segment {
 impl Segment {
     /// The segment's conditions on `contacts c` (after a `where`).
     fn push_conditions(&self, sql: &mut QueryBuilder<Postgres>) {
+        // A WhatsApp group is a chat, not a customer to write to.
+        sql.push(" and c.wa_group is null");
         if !self.label_ids.is_empty() {
             sql.push(" and exists (select 1 from unnest(")
                 .push_bind(self.label_ids.clone())

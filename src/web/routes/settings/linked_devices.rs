@@ -45,6 +45,8 @@ pub struct DevicePage {
     page: Page,
     name: String,
     view: StatusView,
+    /// Whether its group chats are shown (see `linked_device_groups`).
+    shows_groups: bool,
 }
 
 /// The part of the page that follows the session (polled by htmx).
@@ -435,12 +437,14 @@ pub async fn show(
 ) -> Result<Response> {
     let (name, session) = found(&mut tenant, id).await?;
     let waha = waha_of(&state, &mut tenant, session.channel_id).await?;
+    let shows_groups = db::channels::shows_groups(&mut tenant.tx, id).await?;
     tenant.tx.commit().await?;
     let view = current_view(&state, tenant.member.org_id, &tenant.page, session, waha).await?;
     Ok(DevicePage {
         page: tenant.page,
         name,
         view,
+        shows_groups,
     }
     .into_response())
 }

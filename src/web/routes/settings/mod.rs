@@ -9,6 +9,7 @@ mod bookings;
 mod bot;
 mod channels;
 mod exports;
+mod linked_device_groups;
 mod linked_devices;
 mod pipelines;
 mod retention;
@@ -122,5 +123,9 @@ pub fn router() -> Router<AppState> {
         .route(
             "/settings/linked-devices/{id}/reconnect",
             post(linked_devices::reconnect),
+        )
+        .route(
+            "/settings/linked-devices/{id}/groups",
+            post(linked_device_groups::set),
         )
 }
