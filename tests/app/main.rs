@@ -62,6 +62,7 @@ mod tenancy;
 mod tls;
 mod two_factor;
 mod waha;
+mod waha_groups;
 mod whatsapp;
 mod whatsapp_field;
 mod whatsapp_web;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::support::fake_waha::{self, Engine, FakeWaha};
 use crate::support::*;
 
-const API_KEY: &str = "waha-api-key-1";
+pub(crate) const API_KEY: &str = "waha-api-key-1";
 const CUSTOMER: &str = "16505551234";
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -24,7 +24,7 @@ async fn app_for_waha() -> TestApp {
 /// The same app without a job worker: a test that waits for a send or a
 /// file fetch runs the queued jobs itself ([`TestApp::run_pending_jobs`])
 /// instead of polling for the worker's result.
-async fn app_for_waha_on_demand() -> TestApp {
+pub(crate) async fn app_for_waha_on_demand() -> TestApp {
     spawn_app_without_worker_with(waha_config).await
 }
 
@@ -43,7 +43,7 @@ fn calls_to(waha: &FakeWaha, endpoint: &str) -> usize {
         .count()
 }
 
-async fn scalar<T>(app: &TestApp, sql: &str) -> T
+pub(crate) async fn scalar<T>(app: &TestApp, sql: &str) -> T
 where
     T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
 {
@@ -77,7 +77,7 @@ async fn connect(
 
 /// A phone set up on `waha` and linked as 16505550199 "Acme Shop"; its
 /// channel id.
-async fn linked(app: &TestApp, owner: &Browser, waha: &FakeWaha) -> String {
+pub(crate) async fn linked(app: &TestApp, owner: &Browser, waha: &FakeWaha) -> String {
     let response = connect(owner, waha, API_KEY, "").await;
     assert_eq!(response.status(), 303);
     let channel = location(&response)

@@ -35,6 +35,31 @@ async fn group_chats_are_left_out_until_shown_then_are_one_named_conversation_no
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let org = app.org_id("Acme").await;
     rule_on_every_message(&app, &owner).await;
+    // And a rule for customers left waiting 10 minutes.
+    let waiting = owner
+        .post_form(
+            "/automations",
+            &[
+                ("name", "Still waiting"),
+                ("trigger", "idle"),
+                ("idle_minutes", "10"),
+                ("send_text", "Sorry for the wait"),
+            ],
+        )
+        .await;
+    assert_eq!(waiting.status(), 303);
+    let rule: String = scalar(
+        &app,
+        "select id::text from automation_rules where name = 'Still waiting'",
+    )
+    .await;
+    let on = owner
+        .post_form(
+            &format!("/automations/{rule}/enabled"),
+            &[("enabled", "on")],
+        )
+        .await;
+    assert_eq!(on.status(), 303);
     let channel = new_channel(&app, org, None).await;
     fake.until_open(channel, WAIT).await;
 
@@ -129,6 +154,17 @@ async fn group_chats_are_left_out_until_shown_then_are_one_named_conversation_no
     );
     let (_, list) = owner.page("/inbox").await;
     assert!(list.contains("Acme regulars"), "{list}");
+
+    // Members left "waiting" in a group are not waiting on the business.
+    app.state.clock.advance(time::Duration::minutes(11));
+    let env = app.state.env();
+    assert_eq!(
+        wacrm::features::automation::idle::sweep(&env)
+            .await
+            .expect("sweep"),
+        0,
+        "no waiting rule for a group"
+    );
 
     // A reply goes to the group; a quote names the member who wrote it.
     let quoted: String = scalar(

@@ -139,6 +139,8 @@ struct Inner {
     fail_lids: bool,
     /// The LIDs API answers only after 5 s (longer than the app waits).
     stall_lids: bool,
+    /// The groups API's answers: group id (digits) to its subject.
+    groups: HashMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -243,6 +245,24 @@ impl FakeWaha {
             .lock()
             .lids
             .insert(lid.to_owned(), phone.to_owned());
+    }
+
+    /// From now on WAHA's groups API says the group `id` (digits) is
+    /// called `subject` (NOWEB's and GOWS's shape: `{id, subject, ...}`).
+    pub fn name_group(&self, id: &str, subject: &str) {
+        self.shared
+            .lock()
+            .groups
+            .insert(id.to_owned(), subject.to_owned());
+    }
+
+    /// Calls to the groups API, as their paths came (still escaped).
+    pub fn group_lookups(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|(m, p)| m == "GET" && p.contains("/groups/"))
+            .map(|(_, p)| p)
+            .collect()
     }
 
     /// The LIDs API answers 500 (`true`) or as it should.
@@ -870,6 +890,19 @@ fn respond(shared: &Shared, method: &Method, path: &str, query: &str, body: &Val
                 StatusCode::OK,
                 json!({"lid": format!("{lid}@lid"), "pn": pn}),
             )
+        }
+        // Get the group. [S: devlikeapro/waha-docs
+        // content/docs/how-to/groups/index.md: `GET /api/{session}/groups/{id}`]
+        (&Method::GET, ["api", _session, "groups", id]) => {
+            let id = unescape(id);
+            let id = id.trim_end_matches("@g.us");
+            match inner.groups.get(id) {
+                Some(subject) => json_response(
+                    StatusCode::OK,
+                    json!({"id": format!("{id}@g.us"), "subject": subject, "participants": []}),
+                ),
+                None => error(StatusCode::NOT_FOUND, "Group not found"),
+            }
         }
         (&Method::GET, ["api", "files", _session, file]) => match inner.files.get(*file) {
             Some((mime_type, bytes)) => (

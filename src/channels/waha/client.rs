@@ -63,13 +63,16 @@ pub struct Webhook<'a> {
 /// The events wacrm listens to.
 /// `message.any` rather than `message`: it also carries what the business
 /// types on its phone (`fromMe`, `source: "app"`).
-const EVENTS: [&str; 6] = [
+/// `group.v2.*` name the groups (kept where the channel shows them).
+const EVENTS: [&str; 8] = [
     "message.any",
     "message.ack",
     "message.reaction",
     "message.revoked",
     "message.edited",
     "session.status",
+    "group.v2.join",
+    "group.v2.update",
 ];
 
 /// A file to send.
@@ -437,6 +440,31 @@ impl WahaSession<'_> {
             .get("lid")
             .and_then(Value::as_str)
             .and_then(super::chat_lid)
+            .map(str::to_owned))
+    }
+
+    /// What the group with id `group` (digits, or `<digits>-<digits>`) is
+    /// called: `GET /api/{session}/groups/{group}%40g.us`, whose answer
+    /// depends on the engine (NOWEB and GOWS give `subject`; WEBJS its
+    /// `groupMetadata.subject` or `name`). Asked within `timeout`.
+    /// [S: devlikeapro/waha-docs content/docs/how-to/groups/index.md "Get
+    /// the group" ("Response depends on engine")]
+    pub async fn group_subject(
+        &self,
+        group: &str,
+        timeout: Duration,
+    ) -> Result<Option<String>, WahaError> {
+        let mut url = self.url(&["api", &self.name, "groups"])?;
+        // Digits and a dash only (checked where the id was read), and `@`
+        // escaped as WAHA's docs ask.
+        let path = format!("{}/{group}%40g.us", url.path());
+        url.set_path(&path);
+        let answer = self.call_url(Method::GET, url, None, Some(timeout)).await?;
+        Ok(["/subject", "/groupMetadata/subject", "/name"]
+            .iter()
+            .find_map(|p| answer.pointer(p).and_then(Value::as_str))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
             .map(str::to_owned))
     }
 

@@ -9,6 +9,7 @@
 //! so do sessions run inside wacrm.
 
 pub mod client;
+pub mod groups;
 pub mod lids;
 pub mod media;
 pub mod network;

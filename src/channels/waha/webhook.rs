@@ -1,14 +1,15 @@
 //! WAHA's webhook deliveries, read into the events of a linked-device
-//! session. Only one-to-one chats come in (see [`super::Peer`]): by number
+//! session. One-to-one chats come in (see [`super::Peer`]) by number
 //! (`@c.us`) or by LID (`@lid`, the number hidden; the route asks WAHA for
-//! the number, see [`super::lids`]); anything wacrm does not use is
-//! acknowledged and left.
+//! the number, see [`super::lids`]); group chats (`@g.us`) as group
+//! messages, kept where the channel shows groups; anything wacrm does not
+//! use is acknowledged and left.
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{Peer, bare_id, chat_phone};
-use crate::channels::whatsapp_web::link::{SessionEvent, WebInbound};
+use crate::channels::whatsapp_web::link::{SessionEvent, WebGroup, WebInbound};
 use crate::domain::{DeliveryStatus, MessageKind, WahaStatus};
 use crate::features::inbox::attachment;
 
@@ -58,6 +59,7 @@ pub fn parse(body: &[u8]) -> Result<Delivery, String> {
         "message.ack" => ack(payload),
         "message.edited" => edited(payload),
         "message.revoked" => revoked(payload),
+        "group.v2.join" | "group.v2.update" => group_named(payload),
         "session.status" => Event::Status {
             status: WahaStatus::parse(
                 payload
@@ -106,7 +108,14 @@ fn message(payload: &Value, ours: bool) -> Option<WebInbound> {
     if payload.get("fromMe").and_then(Value::as_bool) != Some(ours) {
         return None;
     }
-    let (from, lid) = customer(payload, if ours { "to" } else { "from" })?;
+    let chat = payload.get(if ours { "to" } else { "from" })?.as_str()?;
+    let (from, lid, group) = match group_of(chat) {
+        Some(id) => (None, None, Some(in_group(payload, id, ours)?)),
+        None => {
+            let (from, lid) = customer(payload, if ours { "to" } else { "from" })?;
+            (from, lid, None)
+        }
+    };
     let id = bare_id(payload.get("id")?.as_str()?);
     let body = payload
         .get("body")
@@ -169,8 +178,64 @@ fn message(payload: &Value, ours: bool) -> Option<WebInbound> {
         media,
         raw: None,
         reply_to,
-        group: None,
+        group,
     })
+}
+
+/// The group's id in a group chat's address (`<id>@g.us`).
+fn group_of(chat_id: &str) -> Option<&str> {
+    let id = chat_id.strip_suffix("@g.us")?;
+    let (head, tail) = id.split_once('-').unwrap_or((id, "1"));
+    let digits = |part: &str, max: usize| {
+        !part.is_empty() && part.len() <= max && part.bytes().all(|b| b.is_ascii_digit())
+    };
+    (digits(head, 30) && digits(tail, 20)).then_some(id)
+}
+
+/// A group message's place: the group and, on a member's message, who
+/// wrote it (`participant`, as a number or a LID; WEBJS also names them in
+/// `_data.author`). A member's message that does not say who is `None`.
+/// [S: devlikeapro/waha-docs content/docs/how-to/receive-messages
+/// (`participant`: "for groups, participant who sent the message")]
+fn in_group(payload: &Value, id: &str, ours: bool) -> Option<WebGroup> {
+    let member = if ours {
+        None
+    } else {
+        let participant = ["/participant", "/_data/author"]
+            .iter()
+            .find_map(|p| payload.pointer(p).and_then(Value::as_str))?;
+        Some(match Peer::of(participant)? {
+            Peer::Phone(phone) => phone.to_owned(),
+            Peer::Lid(lid) => format!("{lid}@lid"),
+        })
+    };
+    Some(WebGroup {
+        id: id.to_owned(),
+        member,
+    })
+}
+
+/// A group's name, when WAHA says it (`group.v2.join`: we joined or were
+/// added; `group.v2.update`: its details changed). An update without a
+/// subject changed something else. [S: devlikeapro/waha-docs
+/// content/docs/how-to/groups/events-group.v2.{join,update}.md]
+fn group_named(payload: &Value) -> Event {
+    let group = payload.get("group");
+    let id = group
+        .and_then(|g| g.get("id"))
+        .and_then(Value::as_str)
+        .and_then(group_of);
+    let subject = group
+        .and_then(|g| g.get("subject"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty());
+    match (id, subject) {
+        (Some(id), Some(subject)) => Event::Session(SessionEvent::GroupNamed {
+            group: id.to_owned(),
+            name: subject.to_owned(),
+        }),
+        _ => Event::Ignored,
+    }
 }
 
 /// The customer of a one-to-one chat named at `key` (`from`, or `to` on

@@ -394,13 +394,9 @@ mod tests {
     }
 
     #[test]
-    fn groups_status_and_stale_chats_are_left_out_and_lid_chats_keep_both_forms() {
+    fn status_newsletters_and_stale_chats_are_left_out_and_lid_chats_keep_both_forms() {
         let recent = || vec![text("M", false, NOW, "hi")];
-        for id in [
-            "120363025246125486@g.us",
-            "status@broadcast",
-            "120363144638474820@newsletter",
-        ] {
+        for id in ["status@broadcast", "120363144638474820@newsletter"] {
             assert_eq!(chat(&conversation(id, recent()), NOW - DAY), None, "{id}");
         }
         let stale = conversation(
@@ -421,6 +417,65 @@ mod tests {
         assert_eq!(unknown.phone, None);
         let resolved = unknown.with_phone("5511988887777".to_owned());
         assert_eq!(resolved.customers[0].from.as_deref(), Some("5511988887777"));
+    }
+
+    #[test]
+    fn a_group_chat_keeps_who_wrote_each_message_and_its_name() {
+        let mut by_number = text("G1", false, NOW, "Who's coming?");
+        by_number
+            .message
+            .get_or_insert_default()
+            .key
+            .get_or_insert_default()
+            .participant = Some("5511988887777@s.whatsapp.net".to_owned());
+        let mut by_lid = text("G2", false, NOW, "Me");
+        by_lid.message.get_or_insert_default().participant = Some("100000012345678@lid".to_owned());
+        // A member's message that does not say who wrote it is left out.
+        let nobody = text("G3", false, NOW, "?");
+        let ours = text("G4", true, NOW, "See you at 6");
+        let mut group = conversation(
+            "120363025246125486@g.us",
+            vec![by_number, by_lid, nobody, ours],
+        );
+        group.name = Some("Acme regulars".to_owned());
+        let found = chat(&group, NOW - DAY).expect("a group chat");
+        assert_eq!(
+            found.group,
+            Some((
+                "120363025246125486".to_owned(),
+                Some("Acme regulars".to_owned())
+            ))
+        );
+        let members: Vec<Option<String>> = found
+            .customers
+            .iter()
+            .map(|m| m.group.as_ref().and_then(|g| g.member.clone()))
+            .collect();
+        assert_eq!(
+            members,
+            vec![
+                Some("5511988887777".to_owned()),
+                Some("100000012345678@lid".to_owned())
+            ]
+        );
+        assert!(found.customers.iter().chain(&found.ours).all(|m| {
+            m.from.is_none()
+                && m.group
+                    .as_ref()
+                    .is_some_and(|g| g.id == "120363025246125486")
+        }));
+        assert_eq!(
+            found.ours[0].group.as_ref().and_then(|g| g.member.clone()),
+            None
+        );
+        // Its messages, then its name (once the group's contact exists).
+        let events = found.into_events();
+        assert!(matches!(events[0], SessionEvent::History { .. }));
+        assert!(matches!(
+            &events[1],
+            SessionEvent::GroupNamed { group, name }
+                if group == "120363025246125486" && name == "Acme regulars"
+        ));
     }
 
     #[test]

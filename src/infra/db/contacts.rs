@@ -736,6 +736,20 @@ pub async fn addresses_of_conversation(
     }))
 }
 
+/// Whether the group's contact exists and still has the placeholder name.
+pub async fn group_is_unnamed(tx: &mut TenantTx, group: &str) -> sqlx::Result<bool> {
+    let org_id = tx.org_id();
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from contacts
+             where org_id = $1 and wa_group = $2 and name = $3) as "unnamed!""#,
+        org_id,
+        group,
+        UNNAMED_GROUP_NAME
+    )
+    .fetch_one(tx.conn())
+    .await
+}
+
 /// Names a group's contact as the phone says the group is called now
 /// (a group renamed is renamed here). Nothing when the channel did not
 /// keep the group.

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{answer, plain};
 use crate::channels::waha::webhook::{self, Event};
-use crate::channels::waha::{WEBHOOK_KEY_PURPOSE, lids, signature};
+use crate::channels::waha::{WEBHOOK_KEY_PURPOSE, groups, lids, signature};
 use crate::channels::whatsapp_web::events;
 use crate::channels::whatsapp_web::link::SessionEvent;
 use crate::domain::WahaStatus;
@@ -135,10 +135,47 @@ async fn receive(
         }
         Event::Ignored => vec![],
     };
-    for event in happened {
-        events::apply(&state.env(), org_id, channel_id, event).await?;
+    for event in &happened {
+        events::apply(&state.env(), org_id, channel_id, event.clone()).await?;
     }
+    name_groups(state, org_id, &bridge, &happened).await?;
     Ok(plain(StatusCode::OK, "OK"))
+}
+
+/// Names the groups of these (stored) events that have no name yet, as
+/// WAHA's groups API says (see [`groups`]).
+async fn name_groups(
+    state: &AppState,
+    org_id: Uuid,
+    bridge: &db::waha_bridges::WahaBridge,
+    happened: &[SessionEvent],
+) -> anyhow::Result<()> {
+    let channel_id = bridge.channel_id;
+    let mut tx = crate::infra::tenancy::bootstrap::for_job(&state.pool, org_id).await?;
+    let mut unnamed = vec![];
+    for event in happened {
+        unnamed.extend(groups::unnamed(&mut tx, event).await?);
+    }
+    tx.commit().await?;
+    if unnamed.is_empty() {
+        return Ok(());
+    }
+    let waha = match crate::channels::waha::sender::session(
+        &state.secrets,
+        &state.waha_http,
+        org_id,
+        bridge,
+    ) {
+        Ok(waha) => waha,
+        Err(e) => {
+            tracing::warn!(%channel_id, error = %e, "no WAHA client to ask for group names");
+            return Ok(());
+        }
+    };
+    for named in groups::names(&waha, &unnamed).await {
+        events::apply(&state.env(), org_id, channel_id, named).await?;
+    }
+    Ok(())
 }
 
 /// What WAHA's session status means for the phone, given where it stood.
