@@ -9,14 +9,19 @@
 //!
 //! `cargo bench --bench history` (about 2 minutes).
 
+// The shared bench helpers (common/) unwrap: a bench that cannot set up should stop.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write;
 use std::time::Instant;
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::in_process::{app_with_workspace, own_status_kib};
 use wacrm::channels::whatsapp_web::events::WorkspaceInbox;
 use wacrm::channels::whatsapp_web::history::{self, LidPhones};
-use wacrm::infra::config::Config;
 use wacrm::infra::embedded_pg::{Cluster, Durability};
-use wacrm::server::Application;
 use whatsapp_rust::buffa::Message as _;
 use whatsapp_rust::prelude::wa;
 
@@ -27,28 +32,16 @@ const MESSAGES_PER_CHAT: usize = 50;
 /// Days of history imported (the default).
 const DAYS: i64 = 30;
 
-fn status_kib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0.0)
-}
-
 /// Starts a new peak: the kernel sets the high-water mark to the current
 /// resident set (proc(5), clear_refs "5"). Returns that resident set, MiB.
 fn reset_peak() -> f64 {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    status_kib("VmRSS:") / 1024.0
+    own_status_kib("VmRSS:") / 1024.0
 }
 
 /// The peak resident set since [`reset_peak`], MiB.
 fn peak() -> f64 {
-    status_kib("VmHWM:") / 1024.0
+    own_status_kib("VmHWM:") / 1024.0
 }
 
 /// One blob of `CHATS_PER_BLOB` one-to-one chats (numbers from `first`),
@@ -149,24 +142,10 @@ async fn run() -> anyhow::Result<()> {
 }
 
 async fn measure(cluster: &Cluster, dir: &std::path::Path) -> anyhow::Result<()> {
-    wacrm::infra::db::ensure_database(cluster, "wacrm").await?;
-    let admin = cluster.connect_options("wacrm");
-    wacrm::infra::db::migrate(&admin).await?;
-    let mut config = Config::for_tests(dir.join("data"));
-    config.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    config.secret_key =
-        Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]).into());
     // Built, not run: no supervisor starts the channel's session, so the
     // import below is the only writer.
-    let app = Application::build(config, &admin).await?;
+    let (app, org_id) = app_with_workspace(cluster, dir).await?;
     let state = app.state().clone();
-    let hash =
-        wacrm::features::auth::password::hash("correct horse battery staple".to_owned()).await?;
-    let email =
-        wacrm::domain::EmailAddress::parse("owner@bench.test").map_err(anyhow::Error::msg)?;
-    let (_, org_id) =
-        wacrm::infra::tenancy::bootstrap::sign_up(&state.pool, "Bench", &email, &hash, "Bench")
-            .await?;
     let channel_id = uuid::Uuid::now_v7();
     let mut tx = wacrm::infra::tenancy::bootstrap::for_job(&state.pool, org_id).await?;
     wacrm::infra::db::web_sessions::create(
@@ -262,6 +241,7 @@ async fn measure(cluster: &Cluster, dir: &std::path::Path) -> anyhow::Result<()>
             peak() - base
         );
     }
+    let admin = cluster.connect_options("wacrm");
     let mut conn = sqlx::ConnectOptions::connect(&admin).await?;
     let stored: i64 = sqlx::query_scalar("select count(*) from messages")
         .fetch_one(&mut conn)

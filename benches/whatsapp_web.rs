@@ -7,14 +7,19 @@
 //!
 //! `cargo bench --bench whatsapp_web` (about 3 minutes).
 
+// The shared bench helpers (common/) unwrap: a bench that cannot set up should stop.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/mod.rs"]
+mod common;
 #[path = "../tests/support/fake_wa_web.rs"]
 mod fake_wa_web;
 
 use std::time::{Duration, Instant};
 
-use wacrm::infra::config::Config;
+use common::in_process::{app_with_workspace, own_status_kib};
 use wacrm::infra::embedded_pg::{Cluster, Durability};
-use wacrm::server::{Application, Jobs};
+use wacrm::server::Jobs;
 
 /// How long each idle measurement lasts.
 const IDLE: Duration = Duration::from_secs(60);
@@ -23,18 +28,6 @@ const IDLE: Duration = Duration::from_secs(60);
 /// it its SQLite page cache, which the Postgres store does not have; its
 /// transport alone is estimated at 64 KiB).
 const LIBRARY_BYTES_DOCUMENTED: f64 = 1024.0 * 1024.0;
-
-fn status_kib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0.0)
-}
 
 /// User + system CPU seconds of this process.
 fn cpu_seconds() -> f64 {
@@ -83,25 +76,11 @@ async fn run() -> anyhow::Result<()> {
 }
 
 async fn measure(cluster: &Cluster, dir: &std::path::Path) -> anyhow::Result<()> {
-    wacrm::infra::db::ensure_database(cluster, "wacrm").await?;
-    let admin = cluster.connect_options("wacrm");
-    wacrm::infra::db::migrate(&admin).await?;
-    let mut config = Config::for_tests(dir.join("data"));
-    config.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    config.secret_key =
-        Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]).into());
     let fake = fake_wa_web::FakeWeb::new();
-    let mut app = Application::build(config, &admin).await?;
+    let (mut app, org_id) = app_with_workspace(cluster, dir).await?;
     app.state_mut().web_connector = fake.clone();
     let state = app.state().clone();
     let instance = tokio::spawn(app.run_until_stopped(Jobs::Run, std::future::pending()));
-    let hash =
-        wacrm::features::auth::password::hash("correct horse battery staple".to_owned()).await?;
-    let email =
-        wacrm::domain::EmailAddress::parse("owner@bench.test").map_err(anyhow::Error::msg)?;
-    let (_, org_id) =
-        wacrm::infra::tenancy::bootstrap::sign_up(&state.pool, "Bench", &email, &hash, "Bench")
-            .await?;
 
     println!("wacrm per idle linked-device session (scripted session, no protocol library)");
     println!(
@@ -151,11 +130,11 @@ async fn measure(cluster: &Cluster, dir: &std::path::Path) -> anyhow::Result<()>
         let open: usize = channels.iter().map(|c| fake.open(*c)).sum();
         anyhow::ensure!(open == target, "{open} sessions open, {target} wanted");
         tokio::time::sleep(Duration::from_secs(5)).await;
-        let rss_kib = status_kib("VmRSS:");
+        let rss_kib = own_status_kib("VmRSS:");
         let cpu_before = cpu_seconds();
         tokio::time::sleep(IDLE).await;
         let cpu = cpu_seconds() - cpu_before;
-        let rss_kib = rss_kib.max(status_kib("VmRSS:"));
+        let rss_kib = rss_kib.max(own_status_kib("VmRSS:"));
         let per_session = if target == 0 {
             base_rss = rss_kib;
             None

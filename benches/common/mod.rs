@@ -4,6 +4,8 @@
 //! part of it.
 #![allow(dead_code)]
 
+pub mod in_process;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
