@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::support::fake_waha::FakeWaha;
 use crate::waha::{API_KEY, app_for_waha_on_demand, linked, scalar};
+use crate::whatsapp_web::show_groups;
 
 const GROUP: &str = "120363021033254949";
 const ANA: &str = "16505550101";
@@ -36,12 +37,7 @@ async fn a_wahas_group_chat_is_one_named_conversation_answered_in_the_group() {
     );
     assert_eq!(app.count("select count(*) from messages").await, 0);
 
-    let on = owner
-        .post_form(
-            &format!("/settings/linked-devices/{channel}/groups"),
-            &[("groups", "on")],
-        )
-        .await;
+    let on = show_groups(&owner, &channel, "on").await;
     assert_eq!(on.status(), 303);
     waha.name_group(GROUP, "Acme regulars");
     assert_eq!(
@@ -123,12 +119,7 @@ async fn a_group_message_that_does_not_say_who_wrote_it_or_names_no_group_is_lef
     let app = app_for_waha_on_demand().await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let channel = linked(&app, &owner, &waha).await;
-    let on = owner
-        .post_form(
-            &format!("/settings/linked-devices/{channel}/groups"),
-            &[("groups", "on")],
-        )
-        .await;
+    let on = show_groups(&owner, &channel, "on").await;
     assert_eq!(on.status(), 303);
     let mut nobody = member_says("GGGG3", "who?");
     nobody["participant"] = serde_json::Value::Null;

@@ -87,26 +87,16 @@ pub(crate) fn text(id: &str, body: &str) -> WebInbound {
     }
 }
 
-/// Switches on a rule ("Answer fast") that every customer message sets
-/// off (it raises the conversation's priority); what must set nothing off
-/// leaves `automation_runs` empty.
-pub(crate) async fn rule_on_every_message(app: &TestApp, owner: &Browser) {
-    let response = owner
-        .post_form(
-            "/automations",
-            &[
-                ("name", "Answer fast"),
-                ("trigger", "message_received"),
-                ("set_priority", "high"),
-            ],
-        )
-        .await;
+/// Makes a rule from the automation form's `fields` (its name first) and
+/// switches it on.
+pub(crate) async fn rule_switched_on(app: &TestApp, owner: &Browser, fields: &[(&str, &str)]) {
+    let response = owner.post_form("/automations", fields).await;
     assert_eq!(response.status(), 303);
-    let rule: String = scalar(
-        app,
-        "select id::text from automation_rules where name = 'Answer fast'",
-    )
-    .await;
+    let rule: String = sqlx::query_scalar("select id::text from automation_rules where name = $1")
+        .bind(fields[0].1)
+        .fetch_one(&mut app.admin_conn().await)
+        .await
+        .expect("the rule");
     let on = owner
         .post_form(
             &format!("/automations/{rule}/enabled"),
@@ -114,6 +104,33 @@ pub(crate) async fn rule_on_every_message(app: &TestApp, owner: &Browser) {
         )
         .await;
     assert_eq!(on.status(), 303);
+}
+
+/// Switches on a rule ("Answer fast") that every customer message sets
+/// off (it raises the conversation's priority); what must set nothing off
+/// leaves `automation_runs` empty.
+pub(crate) async fn rule_on_every_message(app: &TestApp, owner: &Browser) {
+    rule_switched_on(
+        app,
+        owner,
+        &[
+            ("name", "Answer fast"),
+            ("trigger", "message_received"),
+            ("set_priority", "high"),
+        ],
+    )
+    .await;
+}
+
+/// Shows (`on`) or leaves out (`off`) a linked phone's group chats from
+/// its page; the response.
+pub(crate) async fn show_groups(owner: &Browser, channel: &str, choice: &str) -> reqwest::Response {
+    owner
+        .post_form(
+            &format!("/settings/linked-devices/{channel}/groups"),
+            &[("groups", choice)],
+        )
+        .await
 }
 
 pub(crate) async fn scalar<T>(app: &TestApp, sql: &'static str) -> T

@@ -9,7 +9,9 @@ use wacrm::channels::whatsapp_web::link::{SessionEvent, WebGroup, WebInbound};
 use crate::support::fake_wa_web::FakeWeb;
 use crate::support::steps::campaigns::{create, sandbox};
 use crate::support::*;
-use crate::whatsapp_web::{WAIT, app_with, new_channel, rule_on_every_message, scalar, text};
+use crate::whatsapp_web::{
+    WAIT, app_with, new_channel, rule_on_every_message, rule_switched_on, scalar, show_groups, text,
+};
 
 const GROUP: &str = "120363021033254949";
 
@@ -36,30 +38,17 @@ async fn group_chats_are_left_out_until_shown_then_are_one_named_conversation_no
     let org = app.org_id("Acme").await;
     rule_on_every_message(&app, &owner).await;
     // And a rule for customers left waiting 10 minutes.
-    let waiting = owner
-        .post_form(
-            "/automations",
-            &[
-                ("name", "Still waiting"),
-                ("trigger", "idle"),
-                ("idle_minutes", "10"),
-                ("send_text", "Sorry for the wait"),
-            ],
-        )
-        .await;
-    assert_eq!(waiting.status(), 303);
-    let rule: String = scalar(
+    rule_switched_on(
         &app,
-        "select id::text from automation_rules where name = 'Still waiting'",
+        &owner,
+        &[
+            ("name", "Still waiting"),
+            ("trigger", "idle"),
+            ("idle_minutes", "10"),
+            ("send_text", "Sorry for the wait"),
+        ],
     )
     .await;
-    let on = owner
-        .post_form(
-            &format!("/automations/{rule}/enabled"),
-            &[("enabled", "on")],
-        )
-        .await;
-    assert_eq!(on.status(), 303);
     let channel = new_channel(&app, org, None).await;
     fake.until_open(channel, WAIT).await;
 
@@ -83,21 +72,11 @@ async fn group_chats_are_left_out_until_shown_then_are_one_named_conversation_no
     assert_eq!(app.count("select count(*) from contacts").await, 0);
 
     // Bad input to the setting: a 422 that says why, nothing changed.
-    let bad = owner
-        .post_form(
-            &format!("/settings/linked-devices/{channel}/groups"),
-            &[("groups", "maybe")],
-        )
-        .await;
+    let bad = show_groups(&owner, &channel.to_string(), "maybe").await;
     assert_eq!(bad.status(), 422);
     let shows: bool = scalar(&app, "select shows_groups from channels").await;
     assert!(!shows);
-    let on = owner
-        .post_form(
-            &format!("/settings/linked-devices/{channel}/groups"),
-            &[("groups", "on")],
-        )
-        .await;
+    let on = show_groups(&owner, &channel.to_string(), "on").await;
     assert_eq!(on.status(), 303);
 
     // Two members write; one is known by LID alone. One conversation.
@@ -214,12 +193,7 @@ async fn group_chats_are_left_out_until_shown_then_are_one_named_conversation_no
     assert!(page.contains("0 contacts match now"), "{page}");
 
     // Left out again: new group messages are not kept; the old ones stay.
-    let off = owner
-        .post_form(
-            &format!("/settings/linked-devices/{channel}/groups"),
-            &[("groups", "off")],
-        )
-        .await;
+    let off = show_groups(&owner, &channel.to_string(), "off").await;
     assert_eq!(off.status(), 303);
     fake.deliver(
         channel,
@@ -249,12 +223,7 @@ async fn another_workspace_cannot_switch_a_phones_groups_and_a_malformed_group_i
     let channel = new_channel(&app, org, None).await;
     fake.until_open(channel, WAIT).await;
     let other = app.sign_up("Gina", "owner@globex.test", "Globex").await;
-    let response = other
-        .post_form(
-            &format!("/settings/linked-devices/{channel}/groups"),
-            &[("groups", "on")],
-        )
-        .await;
+    let response = show_groups(&other, &channel.to_string(), "on").await;
     assert_eq!(response.status(), 404);
     let shows: bool = scalar(&app, "select shows_groups from channels").await;
     assert!(!shows, "unchanged");
@@ -267,12 +236,7 @@ async fn another_workspace_cannot_switch_a_phones_groups_and_a_malformed_group_i
         .await;
     assert_eq!(forged.status(), 403);
 
-    let on = owner
-        .post_form(
-            &format!("/settings/linked-devices/{channel}/groups"),
-            &[("groups", "on")],
-        )
-        .await;
+    let on = show_groups(&owner, &channel.to_string(), "on").await;
     assert_eq!(on.status(), 303);
     // A hostile address (not a group id; a member that is no number) is
     // dropped; the rest of the delivery is kept.

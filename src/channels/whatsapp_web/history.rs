@@ -96,6 +96,20 @@ pub struct HistoryChat {
 }
 
 impl HistoryChat {
+    /// Adds a message, the business's own (`ours`) or the other side's.
+    fn add(&mut self, ours: bool, message: WebInbound) {
+        if ours {
+            self.ours.push(message);
+        } else {
+            self.customers.push(message);
+        }
+    }
+
+    /// The chat, if it has any message.
+    fn if_any(self) -> Option<Self> {
+        (!self.customers.is_empty() || !self.ours.is_empty()).then_some(self)
+    }
+
     /// Gives every message the customer's number, learnt elsewhere (the
     /// library's LID store) for a chat addressed by LID alone.
     pub fn with_phone(mut self, phone: String) -> Self {
@@ -205,16 +219,9 @@ pub fn chat(conversation: &wa::Conversation, since: i64) -> Option<HistoryChat> 
             },
             ..message
         };
-        if ours {
-            chat.ours.push(message);
-        } else {
-            chat.customers.push(message);
-        }
+        chat.add(ours, message);
     }
-    if chat.customers.is_empty() && chat.ours.is_empty() {
-        return None;
-    }
-    Some(chat)
+    chat.if_any()
 }
 
 /// A group chat of the history: its messages, each with who wrote it (a
@@ -242,16 +249,9 @@ fn group_chat(conversation: &wa::Conversation, jid: &Jid, since: i64) -> Option<
             }),
             ..message
         };
-        if ours {
-            chat.ours.push(message);
-        } else {
-            chat.customers.push(message);
-        }
+        chat.add(ours, message);
     }
-    if chat.customers.is_empty() && chat.ours.is_empty() {
-        return None;
-    }
-    Some(chat)
+    chat.if_any()
 }
 
 /// A history conversation's messages sent at or after `since`, as
