@@ -591,3 +591,58 @@ async fn owners_create_submit_and_delete_templates_and_see_their_review_status()
     );
     assert_eq!(stored_status(&app, "order_ready").await, None);
 }
+
+#[tokio::test]
+async fn the_template_list_follows_review_status_and_polls_only_while_one_is_in_review() {
+    let graph = FakeGraph::start().await;
+    let mut templates = rich_templates();
+    templates[0]["status"] = json!("PENDING");
+    graph.add_templates(WABA_ID, TOKEN, templates);
+    graph.add_number(
+        crate::whatsapp::NUMBER_ID,
+        TOKEN,
+        "+1 555-078-3881",
+        "Acme Sales",
+    );
+    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    let sync = format!("/settings/channels/{}/templates", sales.id);
+    assert_eq!(owner.post_form(&sync, &[]).await.status(), 303);
+    let list = format!("/settings/channels/{}/templates/list", sales.id);
+    let polls = "hx-trigger=\"every 10s\"";
+
+    // In review: the page and the list alone poll the list.
+    let (status, page) = owner.page(&format!("/settings/channels/{}", sales.id)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("hx-get=\"{list}\"")), "{page}");
+    assert!(page.contains(polls));
+    let (status, part) = owner.page(&list).await;
+    assert_eq!(status, 200);
+    assert!(part.contains("data-template=\"order_named\" data-status=\"PENDING\""));
+    assert!(part.contains(polls));
+    assert!(!part.contains("<html"), "the list alone, not a page");
+
+    // Another workspace: 404, nothing shown.
+    let other = app.sign_up("Otto", "otto@other.test", "Other").await;
+    let (status, part) = other.page(&list).await;
+    assert_eq!(status, 404);
+    assert!(!part.contains("order_named"));
+
+    // Meta approves it: the next poll shows it and stops polling; so does
+    // a plain reload.
+    let approved = graph.template_status_webhook(
+        WABA_ID,
+        701,
+        ("order_named", "en_US"),
+        "APPROVED",
+        json!({}),
+    );
+    assert_eq!(deliver(&app, &sales.id, &approved).await, 200);
+    let (status, part) = owner.page(&list).await;
+    assert_eq!(status, 200);
+    assert!(part.contains("data-template=\"order_named\" data-status=\"APPROVED\""));
+    assert!(!part.contains(polls), "{part}");
+    assert!(!part.contains("hx-get"));
+    let (_, page) = owner.page(&format!("/settings/channels/{}", sales.id)).await;
+    assert!(page.contains("data-status=\"APPROVED\""));
+    assert!(!page.contains(polls));
+}

@@ -81,6 +81,12 @@ impl Template {
         self.status == TemplateStatus::Approved || self.status.as_str() == "FLAGGED"
     }
 
+    /// Meta has not decided on it yet (submitted, or appealed): its status
+    /// will change by itself.
+    pub fn in_review(&self) -> bool {
+        self.status == TemplateStatus::Pending || self.status.as_str() == "IN_APPEAL"
+    }
+
     /// Whether it can be sent with a value for each of its
     /// [`Template::shape`]'s parameters (the inbox, the API): approved, and
     /// every part of it one wacrm knows how to fill.
