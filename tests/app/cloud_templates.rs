@@ -410,6 +410,22 @@ async fn a_periodic_sync_reads_every_number_and_one_failure_does_not_stop_the_ot
         .trim_start_matches("/settings/channels/")
         .to_owned();
 
+    // Each number's first sync ran when it was connected; the broken one's
+    // failed, so it is still due.
+    crate::whatsapp::run_all_jobs(&app, 5).await;
+    assert_eq!(template_count(&app, &broken).await, 0);
+    let pages_read = || {
+        graph
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.path_and_query
+                    .contains(&format!("{WABA_ID}/message_templates"))
+            })
+            .count()
+    };
+    let before = pages_read();
+
     let env = app.state.env();
     let sweep = || wacrm::channels::cloud_api::template_sync::sweep(&env);
     assert_eq!(
@@ -421,15 +437,7 @@ async fn a_periodic_sync_reads_every_number_and_one_failure_does_not_stop_the_ot
     crate::whatsapp::run_all_jobs(&app, 5).await;
     assert_eq!(template_count(&app, &sales.id).await, 34, "every page read");
     assert_eq!(template_count(&app, &broken).await, 0);
-    let pages = graph
-        .requests()
-        .iter()
-        .filter(|r| {
-            r.path_and_query
-                .contains(&format!("{WABA_ID}/message_templates"))
-        })
-        .count();
-    assert_eq!(pages, 2, "followed paging.next");
+    assert_eq!(pages_read() - before, 2, "followed paging.next");
 
     // Six hours on, Meta changed things: a status, a template gone.
     let mut changed: Vec<Value> = templates
@@ -645,4 +653,28 @@ async fn the_template_list_follows_review_status_and_polls_only_while_one_is_in_
     let (_, page) = owner.page(&format!("/settings/channels/{}", sales.id)).await;
     assert!(page.contains("data-status=\"APPROVED\""));
     assert!(!page.contains(polls));
+}
+
+#[tokio::test]
+async fn a_newly_connected_number_has_its_templates_without_waiting_for_the_sweep() {
+    let graph = FakeGraph::start().await;
+    graph.add_templates(WABA_ID, TOKEN, rich_templates());
+    graph.add_number(
+        crate::whatsapp::NUMBER_ID,
+        TOKEN,
+        "+1 555-078-3881",
+        "Acme Sales",
+    );
+    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    assert_eq!(template_count(&app, &sales.id).await, 0, "read by a job");
+    crate::whatsapp::run_all_jobs(&app, 5).await;
+    assert_eq!(template_count(&app, &sales.id).await, 4);
+    let (_, page) = owner
+        .page(&format!("/settings/channels/{}", sales.id))
+        .await;
+    assert!(page.contains("data-template=\"order_named\" data-status=\"APPROVED\""));
+    // Synced: the periodic sweep has nothing to queue.
+    let env = app.state.env();
+    let swept = wacrm::channels::cloud_api::template_sync::sweep(&env).await;
+    assert_eq!(swept.expect("sweep"), 0);
 }
