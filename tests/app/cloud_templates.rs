@@ -619,7 +619,9 @@ async fn the_template_list_follows_review_status_and_polls_only_while_one_is_in_
     let polls = "hx-trigger=\"every 10s\"";
 
     // In review: the page and the list alone poll the list.
-    let (status, page) = owner.page(&format!("/settings/channels/{}", sales.id)).await;
+    let (status, page) = owner
+        .page(&format!("/settings/channels/{}", sales.id))
+        .await;
     assert_eq!(status, 200);
     assert!(page.contains(&format!("hx-get=\"{list}\"")), "{page}");
     assert!(page.contains(polls));
@@ -650,7 +652,9 @@ async fn the_template_list_follows_review_status_and_polls_only_while_one_is_in_
     assert!(part.contains("data-template=\"order_named\" data-status=\"APPROVED\""));
     assert!(!part.contains(polls), "{part}");
     assert!(!part.contains("hx-get"));
-    let (_, page) = owner.page(&format!("/settings/channels/{}", sales.id)).await;
+    let (_, page) = owner
+        .page(&format!("/settings/channels/{}", sales.id))
+        .await;
     assert!(page.contains("data-status=\"APPROVED\""));
     assert!(!page.contains(polls));
 }
@@ -677,4 +681,120 @@ async fn a_newly_connected_number_has_its_templates_without_waiting_for_the_swee
     let env = app.state.env();
     let swept = wacrm::channels::cloud_api::template_sync::sweep(&env).await;
     assert_eq!(swept.expect("sweep"), 0);
+}
+
+/// Sends the template form as the page does when a header takes a file:
+/// multipart, its CSRF token in the query string.
+async fn send_with_header_file(
+    owner: &Browser,
+    conversation: &str,
+    values: &[&str],
+    (filename, mime, bytes): (&str, &str, Vec<u8>),
+) -> (u16, String) {
+    let token = owner.csrf_token().await;
+    let mut form = reqwest::multipart::Form::new()
+        .text("name", "promo_image")
+        .text("language", "en_US");
+    for value in values {
+        form = form.text("values", value.to_string());
+    }
+    let file = reqwest::multipart::Part::bytes(bytes)
+        .file_name(filename.to_owned())
+        .mime_str(mime)
+        .expect("mime");
+    let response = owner
+        .client
+        .post(owner.url(&format!(
+            "/inbox/{conversation}/template?csrf_token={token}"
+        )))
+        .multipart(form.part("header_file", file))
+        .send()
+        .await
+        .expect("send");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn a_header_image_file_is_checked_uploaded_to_graph_and_sent_by_its_media_id() {
+    let graph = FakeGraph::start().await;
+    let mut templates = rich_templates();
+    templates.push(
+        json!({"name": "promo_image", "language": "en_US", "status": "APPROVED",
+        "category": "MARKETING", "id": "705",
+        "components": [{"type": "HEADER", "format": "IMAGE"},
+            {"type": "BODY", "text": "Sale on {{1}}!"}]}),
+    );
+    graph.add_templates(WABA_ID, TOKEN, templates);
+    let (app, owner, _, conversation) = closed_conversation(&graph).await;
+
+    // The form offers a file for the image header, sent as multipart.
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/template/preview"),
+            &[("name", "promo_image"), ("language", "en_US")],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.expect("body");
+    assert!(page.contains("enctype=\"multipart/form-data\""), "{page}");
+    assert!(page.contains("name=\"header_file\" type=\"file\" accept=\"image/jpeg,image/png\""));
+
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    // Refused with the reason, nothing uploaded: not a file WhatsApp
+    // takes, not an image, larger than Meta's 5 MB for images, or other
+    // values that do not fit.
+    let refusals = [
+        (
+            ("x.png", "image/png", b"MZ\x90\0not an image".to_vec()),
+            "Spring",
+            "WhatsApp does not take this kind of file",
+        ),
+        (
+            ("x.pdf", "application/pdf", b"%PDF-1.7\n%fake\n".to_vec()),
+            "Spring",
+            "this header takes a JPEG or PNG image",
+        ),
+        (
+            ("big.png", "image/png", {
+                let mut big = png.clone();
+                big.resize(5 * 1024 * 1024 + 1, 0);
+                big
+            }),
+            "Spring",
+            "images of 5 MB at most",
+        ),
+        (("x.png", "image/png", png.clone()), "", "Sale"),
+    ];
+    for (file, body_value, reason) in refusals {
+        let (status, page) =
+            send_with_header_file(&owner, &conversation, &["", body_value], file).await;
+        assert_eq!(status, 422, "{reason}");
+        assert!(page.contains(reason), "{reason}: {page}");
+    }
+    assert!(graph.uploaded().is_empty());
+
+    // A PNG: uploaded to the number at Graph, then sent by its media id.
+    let (status, _) = send_with_header_file(
+        &owner,
+        &conversation,
+        &["", "Spring"],
+        ("spring.png", "image/png", png.clone()),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let uploaded = graph.uploaded();
+    assert_eq!(uploaded.len(), 1);
+    assert_eq!(uploaded[0].phone_number_id, crate::whatsapp::NUMBER_ID);
+    assert_eq!(uploaded[0].mime_type, "image/png");
+    assert_eq!(uploaded[0].bytes, png);
+    app.run_pending_jobs().await;
+    let sent = graph.sent();
+    assert_eq!(sent.len(), 1);
+    let header = &sent[0].body["template"]["components"][0];
+    assert_eq!(header["type"], "header");
+    assert_eq!(
+        header["parameters"][0],
+        json!({"type": "image", "image": {"id": uploaded[0].id}})
+    );
 }

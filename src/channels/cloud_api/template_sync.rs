@@ -125,10 +125,15 @@ pub async fn sweep(env: &Environment) -> anyhow::Result<usize> {
         )
         .execute(tx.conn())
         .await?;
-        jobs::enqueue(tx.conn(), &env.secrets, &SyncTemplates {
+        jobs::enqueue(
+            tx.conn(),
+            &env.secrets,
+            &SyncTemplates {
                 org_id,
                 channel_id: None,
-            },).await?;
+            },
+        )
+        .await?;
         tx.commit().await?;
         queued += 1;
     }
