@@ -657,3 +657,91 @@ async fn a_closed_window_sends_the_fallback_template_or_fails_with_a_note() {
     assert!(list.contains(&format!("id=\"scheduled-{without}\" data-state=\"failed\"")));
     assert!(list.contains("no fallback template"));
 }
+
+#[tokio::test]
+async fn a_named_template_with_header_and_button_values_is_a_fallback_too() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    graph.add_templates(
+        WABA_ID,
+        TOKEN,
+        vec![
+            json!({"name": "order_named", "language": "en_US", "status": "APPROVED",
+            "category": "UTILITY", "id": "701", "parameter_format": "NAMED",
+            "components": [
+                {"type": "HEADER", "format": "TEXT", "text": "Order {{order_id}}"},
+                {"type": "BODY", "text": "Hi {{customer_name}}, your order ships today."},
+                {"type": "BUTTONS", "buttons": [{"type": "COPY_CODE", "example": "25OFF"}]}
+            ]}),
+        ],
+    );
+    let base = graph.base_url();
+    let app = spawn_app_without_worker_with(move |config| {
+        config.whatsapp_graph_url = base.parse().expect("url");
+    })
+    .await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let conversation = closed_window(&app, &owner).await;
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(
+        page.contains("value=\"order_named|en_US\""),
+        "offered as a fallback"
+    );
+    assert!(
+        page.contains(
+            "3 values: Header {{order_id}}, {{customer_name}}, Copy code button: the code"
+        )
+    );
+
+    // Values Meta would refuse: 422 with the reason, nothing stored.
+    let response = schedule(
+        &owner,
+        &conversation,
+        &[
+            ("text", "Shipping news"),
+            ("send_at", &in_secs(60)),
+            ("template", "order_named|en_US"),
+            ("values", "A-17\nSheena\nA-CODE-FAR-TOO-LONG"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.expect("body");
+    assert!(
+        page.contains("Copy code button: the code: at most 15 characters."),
+        "{page}"
+    );
+    assert_eq!(
+        app.count("select count(*) from scheduled_messages").await,
+        0
+    );
+
+    let response = schedule(
+        &owner,
+        &conversation,
+        &[
+            ("text", "Shipping news"),
+            ("send_at", &in_secs(60)),
+            ("template", "order_named|en_US"),
+            ("values", "A-17\nSheena\nSAVE10"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let id = scheduled_id(&app, "Shipping news").await;
+    after_secs(&app, 90.0).await;
+    assert_eq!(state_of(&app, &id).await.0, "sent");
+    assert_jobs_done(&app).await;
+    let sent = graph.sent();
+    assert_eq!(sent.len(), 1);
+    let c = &sent[0].body["template"]["components"];
+    assert_eq!(
+        c[0]["parameters"][0],
+        json!({"type": "text", "parameter_name": "order_id", "text": "A-17"})
+    );
+    assert_eq!(
+        c[1]["parameters"][0],
+        json!({"type": "text", "parameter_name": "customer_name", "text": "Sheena"})
+    );
+    assert_eq!(c[2]["parameters"][0]["coupon_code"], "SAVE10");
+}
