@@ -18,7 +18,7 @@ pub struct Template {
     /// The values it takes when they are all in the body (else 0).
     pub variables: i32,
     /// It takes values outside the body (header, buttons) or some wacrm
-    /// cannot fill: only the inbox's form sends it, if at all.
+    /// cannot fill.
     pub other_parameters: bool,
     /// Graph's components, as listed.
     pub components: Value,
@@ -69,12 +69,6 @@ impl From<Row> for Template {
 }
 
 impl Template {
-    /// Whether campaigns and scheduled messages can send it: approved,
-    /// values in the body only (they fill those in order).
-    pub fn sendable(&self) -> bool {
-        self.approved() && !self.other_parameters
-    }
-
     /// Approved, or flagged for low quality (still sendable until Meta
     /// pauses it).
     pub fn approved(&self) -> bool {
@@ -88,7 +82,8 @@ impl Template {
     }
 
     /// Whether it can be sent with a value for each of its
-    /// [`Template::shape`]'s parameters (the inbox, the API): approved, and
+    /// [`Template::shape`]'s parameters (the inbox, the API, campaigns,
+    /// scheduled messages): approved, and
     /// every part of it one wacrm knows how to fill.
     pub fn can_send(&self) -> bool {
         self.approved() && self.shape().is_ok()
