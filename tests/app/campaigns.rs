@@ -15,10 +15,7 @@ use crate::support::fake_graph::{FakeGraph, SendFailure};
 use crate::support::steps::campaigns::{create, sandbox, state_of};
 use crate::support::*;
 
-const TOKEN: &str = "EAAGm0PX4ZCpsBAKtestaccesstoken0123456789";
-const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
-const NUMBER_ID: &str = "106540352242922";
-const WABA_ID: &str = "102290129340398";
+use crate::support::cloud::{APP_SECRET, NUMBER_ID, TOKEN, WABA_ID, order_named};
 const WAIT: Duration = Duration::from_secs(30);
 
 /// Acme with its Sales number connected and the `promo` template synced,
@@ -1191,19 +1188,7 @@ async fn the_plan_limits_campaign_recipients_a_month() {
 async fn a_campaign_sends_a_named_template_with_header_and_button_values_to_each_recipient() {
     let graph = FakeGraph::start().await;
     let (app, owner, channel, org) = acme(&graph, 80).await;
-    graph.add_templates(
-        WABA_ID,
-        TOKEN,
-        vec![
-            json!({"name": "order_named", "language": "en_US", "status": "APPROVED",
-            "category": "UTILITY", "id": "701", "parameter_format": "NAMED",
-            "components": [
-                {"type": "HEADER", "format": "TEXT", "text": "Order {{order_id}}"},
-                {"type": "BODY", "text": "Hi {{customer_name}}, your order ships today."},
-                {"type": "BUTTONS", "buttons": [{"type": "COPY_CODE", "example": "25OFF"}]}
-            ]}),
-        ],
-    );
+    graph.add_templates(WABA_ID, TOKEN, vec![order_named()]);
     sync_templates(&owner, &channel).await;
     let labels = add_contacts(
         &app,

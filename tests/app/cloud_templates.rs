@@ -4,11 +4,9 @@
 
 use serde_json::{Value, json};
 
+use crate::support::cloud::*;
 use crate::support::fake_graph::FakeGraph;
 use crate::support::*;
-use crate::whatsapp::{
-    CUSTOMER, TOKEN, app_with_graph_on_demand, deliver, seconds_ago, text_at, with_number,
-};
 
 const WABA_ID: &str = "102290129340398";
 
@@ -44,31 +42,10 @@ fn rich_templates() -> Vec<Value> {
 /// A synced number and a conversation whose window closed; (app, owner,
 /// channel id, conversation id).
 async fn closed_conversation(graph: &FakeGraph) -> (TestApp, Browser, String, String) {
-    graph.add_number(
-        crate::whatsapp::NUMBER_ID,
-        TOKEN,
-        "+1 555-078-3881",
-        "Acme Sales",
-    );
-    let (app, owner, sales) = with_number(app_with_graph_on_demand(graph, 5, 120).await).await;
-    let response = owner
-        .post_form(&format!("/settings/channels/{}/templates", sales.id), &[])
-        .await;
-    assert_eq!(response.status(), 303);
-    let old = text_at(
-        CUSTOMER,
-        "Sheena Nelson",
-        "wamid.OLD",
-        "Hello?",
-        &seconds_ago(25 * 3600),
-    );
-    assert_eq!(deliver(&app, &sales.id, &old).await, 200);
-    let conversation: String = sqlx::query_scalar(
-        "select conversation_id::text from messages where provider_message_id = 'wamid.OLD'",
-    )
-    .fetch_one(&mut app.admin_conn().await)
-    .await
-    .expect("conversation");
+    let (app, owner, sales) = acme_on_graph(graph).await;
+    sync_templates(&owner, &sales.id).await;
+    let conversation =
+        customer_writes_on_number(&app, &sales.id, ("wamid.OLD", "Hello?"), 25 * 3600).await;
     (app, owner, sales.id, conversation)
 }
 
@@ -384,14 +361,8 @@ async fn a_periodic_sync_reads_every_number_and_one_failure_does_not_stop_the_ot
             "components": [{"type": "BODY", "text": "Sale!"}]})
     }));
     graph.add_templates(WABA_ID, TOKEN, templates.clone());
-    graph.add_number(
-        crate::whatsapp::NUMBER_ID,
-        TOKEN,
-        "+1 555-078-3881",
-        "Acme Sales",
-    );
     graph.add_number("222333444", TOKEN, "+1 555-000-0002", "Acme Broken");
-    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    let (app, owner, sales) = acme_on_graph(&graph).await;
     // A second number on a business account Graph refuses to list.
     let response = owner
         .post_form(
@@ -463,13 +434,7 @@ async fn a_periodic_sync_reads_every_number_and_one_failure_does_not_stop_the_ot
 async fn owners_create_submit_and_delete_templates_and_see_their_review_status() {
     let graph = FakeGraph::start().await;
     graph.add_templates(WABA_ID, TOKEN, vec![]);
-    graph.add_number(
-        crate::whatsapp::NUMBER_ID,
-        TOKEN,
-        "+1 555-078-3881",
-        "Acme Sales",
-    );
-    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    let (app, owner, sales) = acme_on_graph(&graph).await;
     let new = format!("/settings/channels/{}/templates/new", sales.id);
     let (status, page) = owner.page(&new).await;
     assert_eq!(status, 200);
@@ -606,13 +571,7 @@ async fn the_template_list_follows_review_status_and_polls_only_while_one_is_in_
     let mut templates = rich_templates();
     templates[0]["status"] = json!("PENDING");
     graph.add_templates(WABA_ID, TOKEN, templates);
-    graph.add_number(
-        crate::whatsapp::NUMBER_ID,
-        TOKEN,
-        "+1 555-078-3881",
-        "Acme Sales",
-    );
-    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    let (app, owner, sales) = acme_on_graph(&graph).await;
     let sync = format!("/settings/channels/{}/templates", sales.id);
     assert_eq!(owner.post_form(&sync, &[]).await.status(), 303);
     let list = format!("/settings/channels/{}/templates/list", sales.id);
@@ -663,13 +622,7 @@ async fn the_template_list_follows_review_status_and_polls_only_while_one_is_in_
 async fn a_newly_connected_number_has_its_templates_without_waiting_for_the_sweep() {
     let graph = FakeGraph::start().await;
     graph.add_templates(WABA_ID, TOKEN, rich_templates());
-    graph.add_number(
-        crate::whatsapp::NUMBER_ID,
-        TOKEN,
-        "+1 555-078-3881",
-        "Acme Sales",
-    );
-    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    let (app, owner, sales) = acme_on_graph(&graph).await;
     assert_eq!(template_count(&app, &sales.id).await, 0, "read by a job");
     crate::whatsapp::run_all_jobs(&app, 5).await;
     assert_eq!(template_count(&app, &sales.id).await, 4);

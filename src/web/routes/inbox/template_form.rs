@@ -258,6 +258,59 @@ fn check_header_file(
     Ok((index, attached.mime_type))
 }
 
+/// Uploads the header file to Graph and puts the media id Graph gave in
+/// the header's value; the reasons instead when the file does not fit the
+/// header or WhatsApp's limits, when the other values would be refused
+/// anyway (then nothing is uploaded), or when Graph refused the upload.
+async fn upload_header_file(
+    state: &AppState,
+    tenant: &mut Tenant,
+    conversation: &Conversation,
+    template: &db::templates::Template,
+    shape: &Shape,
+    form: &mut TemplateForm,
+    file: HeaderFile,
+) -> Result<std::result::Result<(), Vec<String>>> {
+    let (index, mime_type) = match check_header_file(shape, &file) {
+        Ok(found) => found,
+        Err(reason) => return Ok(Err(vec![reason])),
+    };
+    form.values
+        .resize(form.values.len().max(index + 1), String::new());
+    // The other values first, with a stand-in media id.
+    let mut trial = form.values.clone();
+    trial[index] = "0".to_owned();
+    if let Err(reasons) = shape.build(&template.name, &template.language, &trial) {
+        return Ok(Err(reasons));
+    }
+    let channel = db::cloud_channels::find(&mut tenant.tx, conversation.channel_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::Unprocessable("Only a Cloud API number sends a header file.".into())
+        })?;
+    let token =
+        crate::channels::cloud_api::access_token(&state.secrets, tenant.member.org_id, &channel)
+            .map_err(AppError::Internal)?;
+    let uploaded = state
+        .graph
+        .upload_media(
+            &channel.phone_number_id,
+            &token,
+            (&mime_type, &file.filename),
+            file.bytes,
+        )
+        .await;
+    match uploaded {
+        Ok(media_id) => {
+            form.values[index] = media_id;
+            Ok(Ok(()))
+        }
+        Err(e) => Ok(Err(vec![format!(
+            "WhatsApp did not take the header file: {e}"
+        )])),
+    }
+}
+
 /// Sends an approved template with its values (the way to write to a
 /// customer outside the 24-hour window); values that do not fit show the
 /// form again with the reasons. A header file is uploaded to Graph only
@@ -271,97 +324,55 @@ pub async fn send(
     let (mut form, file) = read_send_form(&state, request).await?;
     let (conversation, template, shape) = chosen(&mut tenant, id, &form).await?;
     tenant.member.must_be_writable()?;
-    if let Some(file) = file {
-        let refused = |shown: Page, conversation, template, form: &TemplateForm, reasons| {
-            let shown = page(shown, conversation, template, &shape, &form.values, reasons);
-            (StatusCode::UNPROCESSABLE_ENTITY, shown).into_response()
-        };
-        let (index, mime_type) = match check_header_file(&shape, &file) {
-            Ok(found) => found,
-            Err(reason) => {
-                tenant.tx.commit().await?;
-                return Ok(refused(
-                    tenant.page,
-                    conversation,
-                    template,
-                    &form,
-                    vec![reason],
-                ));
-            }
-        };
-        form.values
-            .resize(form.values.len().max(index + 1), String::new());
-        // The other values first, with a stand-in media id: nothing is
-        // uploaded for a template that would be refused anyway.
-        let mut trial = form.values.clone();
-        trial[index] = "0".to_owned();
-        if let Err(reasons) = shape.build(&template.name, &template.language, &trial) {
-            tenant.tx.commit().await?;
-            return Ok(refused(tenant.page, conversation, template, &form, reasons));
+    let file_refused = match file {
+        Some(file) => {
+            let uploaded = upload_header_file(
+                &state,
+                &mut tenant,
+                &conversation,
+                &template,
+                &shape,
+                &mut form,
+                file,
+            )
+            .await?;
+            uploaded.err()
         }
-        let channel = db::cloud_channels::find(&mut tenant.tx, conversation.channel_id)
-            .await?
-            .ok_or_else(|| {
-                AppError::Unprocessable("Only a Cloud API number sends a header file.".into())
-            })?;
-        let token = crate::channels::cloud_api::access_token(
-            &state.secrets,
-            tenant.member.org_id,
-            &channel,
-        )
-        .map_err(AppError::Internal)?;
-        let uploaded = state
-            .graph
-            .upload_media(
-                &channel.phone_number_id,
-                &token,
-                (&mime_type, &file.filename),
-                file.bytes,
+        None => None,
+    };
+    let reasons = match file_refused {
+        Some(reasons) => reasons,
+        None => {
+            let author = Some(tenant.member.user_id);
+            let queued = outbound::queue_approved_template(
+                &mut tenant.tx,
+                &state.secrets,
+                (&conversation).into(),
+                author,
+                &template,
+                &form.values,
             )
             .await;
-        match uploaded {
-            Ok(media_id) => form.values[index] = media_id,
-            Err(e) => {
-                tenant.tx.commit().await?;
-                let reason = format!("WhatsApp did not take the header file: {e}");
-                return Ok(refused(
-                    tenant.page,
-                    conversation,
-                    template,
-                    &form,
-                    vec![reason],
-                ));
+            match queued {
+                Ok(_) => {
+                    tenant.tx.commit().await?;
+                    let back = format!("/inbox/{}", conversation.id);
+                    return Ok(Redirect::to(&back).into_response());
+                }
+                Err(outbound::TemplateRefused::Values { reasons, .. }) => reasons,
+                Err(outbound::TemplateRefused::Failed(e)) => return Err(AppError::Internal(e)),
+                Err(refused) => return Err(AppError::Unprocessable(refused.to_string())),
             }
         }
-    }
-    let author = Some(tenant.member.user_id);
-    let queued = outbound::queue_approved_template(
-        &mut tenant.tx,
-        &state.secrets,
-        (&conversation).into(),
-        author,
-        &template,
+    };
+    tenant.tx.commit().await?;
+    let shown = page(
+        tenant.page,
+        conversation,
+        template,
+        &shape,
         &form.values,
-    )
-    .await;
-    match queued {
-        Ok(_) => {
-            tenant.tx.commit().await?;
-            Ok(Redirect::to(&format!("/inbox/{}", conversation.id)).into_response())
-        }
-        Err(outbound::TemplateRefused::Values { reasons, .. }) => {
-            tenant.tx.commit().await?;
-            let shown = page(
-                tenant.page,
-                conversation,
-                template,
-                &shape,
-                &form.values,
-                reasons,
-            );
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, shown).into_response())
-        }
-        Err(outbound::TemplateRefused::Failed(e)) => Err(AppError::Internal(e)),
-        Err(refused) => Err(AppError::Unprocessable(refused.to_string())),
-    }
+        reasons,
+    );
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, shown).into_response())
 }
