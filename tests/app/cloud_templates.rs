@@ -681,7 +681,14 @@ async fn a_header_image_file_is_checked_uploaded_to_graph_and_sent_by_its_media_
     graph.add_templates(WABA_ID, TOKEN, templates);
     let (app, owner, _, conversation) = closed_conversation(&graph).await;
 
-    // The form offers a file for the image header, sent as multipart.
+    // The forms offer a file for the image header, sent as multipart: in
+    // the conversation, and on the template's own page.
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    let token = owner.csrf_token().await;
+    assert!(page.contains(&format!(
+        "/inbox/{conversation}/template?csrf_token={token}\" enctype=\"multipart/form-data\""
+    )));
+    assert!(page.contains("name=\"header_file\" type=\"file\" accept=\"image/jpeg,image/png\""));
     let response = owner
         .post_form(
             &format!("/inbox/{conversation}/template/preview"),

@@ -5,7 +5,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::domain::TemplateStatus;
-use crate::domain::template_shape::{Param, Shape};
+use crate::domain::template_shape::{Media, Param, Shape, Slot};
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone)]
@@ -100,9 +100,28 @@ impl Template {
         self.shape().map(|s| s.params).unwrap_or_default()
     }
 
+    /// The file types its image, video or document header takes as an
+    /// upload (`None`: no such header), for the forms' file input.
+    pub fn header_file_types(&self) -> Option<&'static str> {
+        self.fields().iter().find_map(|p| file_types(&p.slot))
+    }
+
     /// 1-based numbers of its variables, for the form.
     pub fn variable_numbers(&self) -> Vec<i32> {
         (1..=self.variables).collect()
+    }
+}
+
+/// The file types a value in `slot` takes as an upload: a media header's,
+/// as WhatsApp takes them (`None` for other values).
+pub fn file_types(slot: &Slot) -> Option<&'static str> {
+    match slot {
+        Slot::HeaderMedia(Media::Image) => Some("image/jpeg,image/png"),
+        Slot::HeaderMedia(Media::Video) => Some("video/mp4,video/3gpp"),
+        Slot::HeaderMedia(Media::Document) => {
+            Some("application/pdf,text/plain,.doc,.docx,.xls,.xlsx,.ppt,.pptx")
+        }
+        _ => None,
     }
 }
 

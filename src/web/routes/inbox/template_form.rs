@@ -44,14 +44,7 @@ impl Field {
     /// The file types a media header's file input offers (`None`: not a
     /// media header).
     pub fn file_types(&self) -> Option<&'static str> {
-        match &self.param.slot {
-            Slot::HeaderMedia(Media::Image) => Some("image/jpeg,image/png"),
-            Slot::HeaderMedia(Media::Video) => Some("video/mp4,video/3gpp"),
-            Slot::HeaderMedia(Media::Document) => {
-                Some("application/pdf,text/plain,.doc,.docx,.xls,.xlsx,.ppt,.pptx")
-            }
-            _ => None,
-        }
+        db::templates::file_types(&self.param.slot)
     }
 }
 
