@@ -15,10 +15,7 @@ use crate::support::fake_graph::{FakeGraph, SendFailure};
 use crate::support::steps::campaigns::{create, sandbox, state_of};
 use crate::support::*;
 
-const TOKEN: &str = "EAAGm0PX4ZCpsBAKtestaccesstoken0123456789";
-const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
-const NUMBER_ID: &str = "106540352242922";
-const WABA_ID: &str = "102290129340398";
+use crate::support::cloud::{APP_SECRET, NUMBER_ID, TOKEN, WABA_ID, order_named};
 const WAIT: Duration = Duration::from_secs(30);
 
 /// Acme with its Sales number connected and the `promo` template synced,
@@ -1185,4 +1182,93 @@ async fn the_plan_limits_campaign_recipients_a_month() {
     assert_eq!(state_of(&app, &campaign).await.0, "draft");
     let (_, billing) = owner.page("/settings/billing").await;
     assert!(billing.contains("Campaign recipients this month"));
+}
+
+#[tokio::test]
+async fn a_campaign_sends_a_named_template_with_header_and_button_values_to_each_recipient() {
+    let graph = FakeGraph::start().await;
+    let (app, owner, channel, org) = acme(&graph, 80).await;
+    graph.add_templates(WABA_ID, TOKEN, vec![order_named()]);
+    sync_templates(&owner, &channel).await;
+    let labels = add_contacts(
+        &app,
+        org,
+        &[
+            Someone::new("Ana Souza", "+5581998760301", &["VIP"]),
+            Someone::new("Bo Li", "+5581998760302", &["VIP"]),
+        ],
+    )
+    .await;
+    let label = labels["VIP"].to_string();
+
+    // The form lists the values it fills, in order.
+    let (_, page) = owner.page("/campaigns/new").await;
+    assert!(
+        page.contains("order_named (en_US, 3 value(s): 1. Header {{order_id}}, 2. {{customer_name}}, 3. Copy code button: the code)"),
+        "{page}"
+    );
+
+    let fields = |code: &'static str| {
+        vec![
+            ("name", "Shipping"),
+            ("channel_id", channel.as_str()),
+            ("labels", label.as_str()),
+            ("template", "order_named|en_US"),
+            ("var_source", "text"),
+            ("var_key", ""),
+            ("var_text", "A-17"),
+            ("var_source", "first_name"),
+            ("var_key", ""),
+            ("var_text", ""),
+            ("var_source", "text"),
+            ("var_key", ""),
+            ("var_text", code),
+        ]
+    };
+    // A value Meta would refuse: the form again with the reason.
+    let refused = owner
+        .post_form("/campaigns", &fields("A-CODE-FAR-TOO-LONG"))
+        .await;
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.expect("page");
+    assert!(
+        page.contains("Copy code button: the code: at most 15 characters."),
+        "{page}"
+    );
+    assert_eq!(app.count("select count(*) from campaigns").await, 0);
+
+    let campaign = create(&owner, &fields("SAVE10")).await;
+    let started = owner
+        .post_form(&format!("/campaigns/{campaign}/start"), &[])
+        .await;
+    assert_eq!(started.status(), 303);
+    run_campaign(&app, &campaign).await;
+    assert_all_out(&app, &campaign).await;
+    let mut sent: Vec<(String, Value)> = graph
+        .sent()
+        .iter()
+        .filter(|m| m.body["type"] == "template")
+        .map(|m| (m.to.clone(), m.body["template"].clone()))
+        .collect();
+    sent.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(sent.len(), 2);
+    for ((to, template), (number, first_name)) in sent
+        .iter()
+        .zip([("5581998760301", "Ana"), ("5581998760302", "Bo")])
+    {
+        assert_eq!(to, number);
+        assert_eq!(template["name"], "order_named");
+        let c = &template["components"];
+        assert_eq!(c[0]["type"], "header");
+        assert_eq!(
+            c[0]["parameters"][0],
+            json!({"type": "text", "parameter_name": "order_id", "text": "A-17"})
+        );
+        assert_eq!(
+            c[1]["parameters"][0],
+            json!({"type": "text", "parameter_name": "customer_name", "text": first_name})
+        );
+        assert_eq!(c[2]["sub_type"], "copy_code");
+        assert_eq!(c[2]["parameters"][0]["coupon_code"], "SAVE10");
+    }
 }

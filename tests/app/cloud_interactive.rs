@@ -6,30 +6,19 @@
 
 use serde_json::{Value, json};
 
+use crate::support::cloud::*;
 use crate::support::fake_graph::FakeGraph;
 use crate::support::*;
-use crate::whatsapp::{
-    CUSTOMER, NUMBER_ID, TOKEN, app_with_graph_on_demand, deliver, envelope, seconds_ago, text_at,
-    text_from, with_number,
-};
 
 async fn started() -> (FakeGraph, TestApp, Browser, String) {
     let graph = FakeGraph::start().await;
-    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
-    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    let (app, owner, sales) = acme_on_graph(&graph).await;
     (graph, app, owner, sales.id)
 }
 
 /// The customer writes (just now); the conversation's id.
 async fn customer_wrote(app: &TestApp, channel: &str) -> String {
-    let hello = text_from(CUSTOMER, "Sheena Nelson", "wamid.HELLO", "Which sizes?");
-    assert_eq!(deliver(app, channel, &hello).await, 200);
-    sqlx::query_scalar(
-        "select conversation_id::text from messages where provider_message_id = 'wamid.HELLO'",
-    )
-    .fetch_one(&mut app.admin_conn().await)
-    .await
-    .expect("conversation")
+    customer_writes_on_number(app, channel, ("wamid.HELLO", "Which sizes?"), 5).await
 }
 
 async fn outbound_interactive(app: &TestApp) -> i64 {
@@ -211,20 +200,8 @@ async fn input_over_metas_limits_comes_back_with_the_reason_and_nothing_is_queue
 #[tokio::test]
 async fn outside_the_window_or_on_another_channel_nothing_interactive_is_offered_or_sent() {
     let (graph, app, owner, channel) = started().await;
-    let old = text_at(
-        CUSTOMER,
-        "Sheena Nelson",
-        "wamid.OLD",
-        "Hello?",
-        &seconds_ago(25 * 3600),
-    );
-    assert_eq!(deliver(&app, &channel, &old).await, 200);
-    let conversation: String = sqlx::query_scalar(
-        "select conversation_id::text from messages where provider_message_id = 'wamid.OLD'",
-    )
-    .fetch_one(&mut app.admin_conn().await)
-    .await
-    .expect("conversation");
+    let conversation =
+        customer_writes_on_number(&app, &channel, ("wamid.OLD", "Hello?"), 25 * 3600).await;
     let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
     assert!(!page.contains("/interactive"), "not offered");
     let buttons = [("kind", "buttons"), ("body", "Pick"), ("button1", "Yes")];
@@ -290,34 +267,17 @@ fn choice(wamid: &str, reply: Value) -> Value {
 #[tokio::test]
 async fn a_customers_choice_sets_off_automations_by_its_title_or_its_id() {
     let (_graph, app, owner, channel) = started().await;
-    let org = app.org_id("Acme").await;
     customer_wrote(&app, &channel).await;
     app.run_pending_jobs().await;
     for (name, keywords, priority) in [("By title", "medium", "high"), ("By id", "id:r3", "urgent")]
     {
-        let response = owner
-            .post_form(
-                "/automations",
-                &[
-                    ("name", name),
-                    ("trigger", "keywords"),
-                    ("keywords", keywords),
-                    ("set_priority", priority),
-                ],
-            )
-            .await;
-        assert_eq!(response.status(), 303, "{name}");
-        let id: uuid::Uuid =
-            sqlx::query_scalar("select id from automation_rules where org_id = $1 and name = $2")
-                .bind(org)
-                .bind(name)
-                .fetch_one(&mut app.admin_conn().await)
-                .await
-                .expect("rule");
-        let on = owner
-            .post_form(&format!("/automations/{id}/enabled"), &[("enabled", "on")])
-            .await;
-        assert_eq!(on.status(), 303);
+        let fields = [
+            ("name", name),
+            ("trigger", "keywords"),
+            ("keywords", keywords),
+            ("set_priority", priority),
+        ];
+        create_rule(&app, &owner, &fields).await;
     }
     let priority = || async {
         sqlx::query_scalar::<_, String>("select priority from conversations")

@@ -4,11 +4,9 @@
 
 use serde_json::{Value, json};
 
+use crate::support::cloud::*;
 use crate::support::fake_graph::FakeGraph;
 use crate::support::*;
-use crate::whatsapp::{
-    CUSTOMER, TOKEN, app_with_graph_on_demand, deliver, seconds_ago, text_at, with_number,
-};
 
 const WABA_ID: &str = "102290129340398";
 
@@ -44,31 +42,10 @@ fn rich_templates() -> Vec<Value> {
 /// A synced number and a conversation whose window closed; (app, owner,
 /// channel id, conversation id).
 async fn closed_conversation(graph: &FakeGraph) -> (TestApp, Browser, String, String) {
-    graph.add_number(
-        crate::whatsapp::NUMBER_ID,
-        TOKEN,
-        "+1 555-078-3881",
-        "Acme Sales",
-    );
-    let (app, owner, sales) = with_number(app_with_graph_on_demand(graph, 5, 120).await).await;
-    let response = owner
-        .post_form(&format!("/settings/channels/{}/templates", sales.id), &[])
-        .await;
-    assert_eq!(response.status(), 303);
-    let old = text_at(
-        CUSTOMER,
-        "Sheena Nelson",
-        "wamid.OLD",
-        "Hello?",
-        &seconds_ago(25 * 3600),
-    );
-    assert_eq!(deliver(&app, &sales.id, &old).await, 200);
-    let conversation: String = sqlx::query_scalar(
-        "select conversation_id::text from messages where provider_message_id = 'wamid.OLD'",
-    )
-    .fetch_one(&mut app.admin_conn().await)
-    .await
-    .expect("conversation");
+    let (app, owner, sales) = acme_on_graph(graph).await;
+    sync_templates(&owner, &sales.id).await;
+    let conversation =
+        customer_writes_on_number(&app, &sales.id, ("wamid.OLD", "Hello?"), 25 * 3600).await;
     (app, owner, sales.id, conversation)
 }
 
@@ -384,14 +361,8 @@ async fn a_periodic_sync_reads_every_number_and_one_failure_does_not_stop_the_ot
             "components": [{"type": "BODY", "text": "Sale!"}]})
     }));
     graph.add_templates(WABA_ID, TOKEN, templates.clone());
-    graph.add_number(
-        crate::whatsapp::NUMBER_ID,
-        TOKEN,
-        "+1 555-078-3881",
-        "Acme Sales",
-    );
     graph.add_number("222333444", TOKEN, "+1 555-000-0002", "Acme Broken");
-    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    let (app, owner, sales) = acme_on_graph(&graph).await;
     // A second number on a business account Graph refuses to list.
     let response = owner
         .post_form(
@@ -410,6 +381,22 @@ async fn a_periodic_sync_reads_every_number_and_one_failure_does_not_stop_the_ot
         .trim_start_matches("/settings/channels/")
         .to_owned();
 
+    // Each number's first sync ran when it was connected; the broken one's
+    // failed, so it is still due.
+    crate::whatsapp::run_all_jobs(&app, 5).await;
+    assert_eq!(template_count(&app, &broken).await, 0);
+    let pages_read = || {
+        graph
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.path_and_query
+                    .contains(&format!("{WABA_ID}/message_templates"))
+            })
+            .count()
+    };
+    let before = pages_read();
+
     let env = app.state.env();
     let sweep = || wacrm::channels::cloud_api::template_sync::sweep(&env);
     assert_eq!(
@@ -421,15 +408,7 @@ async fn a_periodic_sync_reads_every_number_and_one_failure_does_not_stop_the_ot
     crate::whatsapp::run_all_jobs(&app, 5).await;
     assert_eq!(template_count(&app, &sales.id).await, 34, "every page read");
     assert_eq!(template_count(&app, &broken).await, 0);
-    let pages = graph
-        .requests()
-        .iter()
-        .filter(|r| {
-            r.path_and_query
-                .contains(&format!("{WABA_ID}/message_templates"))
-        })
-        .count();
-    assert_eq!(pages, 2, "followed paging.next");
+    assert_eq!(pages_read() - before, 2, "followed paging.next");
 
     // Six hours on, Meta changed things: a status, a template gone.
     let mut changed: Vec<Value> = templates
@@ -455,13 +434,7 @@ async fn a_periodic_sync_reads_every_number_and_one_failure_does_not_stop_the_ot
 async fn owners_create_submit_and_delete_templates_and_see_their_review_status() {
     let graph = FakeGraph::start().await;
     graph.add_templates(WABA_ID, TOKEN, vec![]);
-    graph.add_number(
-        crate::whatsapp::NUMBER_ID,
-        TOKEN,
-        "+1 555-078-3881",
-        "Acme Sales",
-    );
-    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    let (app, owner, sales) = acme_on_graph(&graph).await;
     let new = format!("/settings/channels/{}/templates/new", sales.id);
     let (status, page) = owner.page(&new).await;
     assert_eq!(status, 200);
@@ -590,4 +563,198 @@ async fn owners_create_submit_and_delete_templates_and_see_their_review_status()
         [("order_ready".to_owned(), Some(id))]
     );
     assert_eq!(stored_status(&app, "order_ready").await, None);
+}
+
+#[tokio::test]
+async fn the_template_list_follows_review_status_and_polls_only_while_one_is_in_review() {
+    let graph = FakeGraph::start().await;
+    let mut templates = rich_templates();
+    templates[0]["status"] = json!("PENDING");
+    graph.add_templates(WABA_ID, TOKEN, templates);
+    let (app, owner, sales) = acme_on_graph(&graph).await;
+    let sync = format!("/settings/channels/{}/templates", sales.id);
+    assert_eq!(owner.post_form(&sync, &[]).await.status(), 303);
+    let list = format!("/settings/channels/{}/templates/list", sales.id);
+    let polls = "hx-trigger=\"every 10s\"";
+
+    // In review: the page and the list alone poll the list.
+    let (status, page) = owner
+        .page(&format!("/settings/channels/{}", sales.id))
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("hx-get=\"{list}\"")), "{page}");
+    assert!(page.contains(polls));
+    let (status, part) = owner.page(&list).await;
+    assert_eq!(status, 200);
+    assert!(part.contains("data-template=\"order_named\" data-status=\"PENDING\""));
+    assert!(part.contains(polls));
+    assert!(!part.contains("<html"), "the list alone, not a page");
+
+    // Another workspace: 404, nothing shown.
+    let other = app.sign_up("Otto", "otto@other.test", "Other").await;
+    let (status, part) = other.page(&list).await;
+    assert_eq!(status, 404);
+    assert!(!part.contains("order_named"));
+
+    // Meta approves it: the next poll shows it and stops polling; so does
+    // a plain reload.
+    let approved = graph.template_status_webhook(
+        WABA_ID,
+        701,
+        ("order_named", "en_US"),
+        "APPROVED",
+        json!({}),
+    );
+    assert_eq!(deliver(&app, &sales.id, &approved).await, 200);
+    let (status, part) = owner.page(&list).await;
+    assert_eq!(status, 200);
+    assert!(part.contains("data-template=\"order_named\" data-status=\"APPROVED\""));
+    assert!(!part.contains(polls), "{part}");
+    assert!(!part.contains("hx-get"));
+    let (_, page) = owner
+        .page(&format!("/settings/channels/{}", sales.id))
+        .await;
+    assert!(page.contains("data-status=\"APPROVED\""));
+    assert!(!page.contains(polls));
+}
+
+#[tokio::test]
+async fn a_newly_connected_number_has_its_templates_without_waiting_for_the_sweep() {
+    let graph = FakeGraph::start().await;
+    graph.add_templates(WABA_ID, TOKEN, rich_templates());
+    let (app, owner, sales) = acme_on_graph(&graph).await;
+    assert_eq!(template_count(&app, &sales.id).await, 0, "read by a job");
+    crate::whatsapp::run_all_jobs(&app, 5).await;
+    assert_eq!(template_count(&app, &sales.id).await, 4);
+    let (_, page) = owner
+        .page(&format!("/settings/channels/{}", sales.id))
+        .await;
+    assert!(page.contains("data-template=\"order_named\" data-status=\"APPROVED\""));
+    // Synced: the periodic sweep has nothing to queue.
+    let env = app.state.env();
+    let swept = wacrm::channels::cloud_api::template_sync::sweep(&env).await;
+    assert_eq!(swept.expect("sweep"), 0);
+}
+
+/// Sends the template form as the page does when a header takes a file:
+/// multipart, its CSRF token in the query string.
+async fn send_with_header_file(
+    owner: &Browser,
+    conversation: &str,
+    values: &[&str],
+    (filename, mime, bytes): (&str, &str, Vec<u8>),
+) -> (u16, String) {
+    let token = owner.csrf_token().await;
+    let mut form = reqwest::multipart::Form::new()
+        .text("name", "promo_image")
+        .text("language", "en_US");
+    for value in values {
+        form = form.text("values", value.to_string());
+    }
+    let file = reqwest::multipart::Part::bytes(bytes)
+        .file_name(filename.to_owned())
+        .mime_str(mime)
+        .expect("mime");
+    let response = owner
+        .client
+        .post(owner.url(&format!(
+            "/inbox/{conversation}/template?csrf_token={token}"
+        )))
+        .multipart(form.part("header_file", file))
+        .send()
+        .await
+        .expect("send");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn a_header_image_file_is_checked_uploaded_to_graph_and_sent_by_its_media_id() {
+    let graph = FakeGraph::start().await;
+    let mut templates = rich_templates();
+    templates.push(
+        json!({"name": "promo_image", "language": "en_US", "status": "APPROVED",
+        "category": "MARKETING", "id": "705",
+        "components": [{"type": "HEADER", "format": "IMAGE"},
+            {"type": "BODY", "text": "Sale on {{1}}!"}]}),
+    );
+    graph.add_templates(WABA_ID, TOKEN, templates);
+    let (app, owner, _, conversation) = closed_conversation(&graph).await;
+
+    // The forms offer a file for the image header, sent as multipart: in
+    // the conversation, and on the template's own page.
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    let token = owner.csrf_token().await;
+    assert!(page.contains(&format!(
+        "/inbox/{conversation}/template?csrf_token={token}\" enctype=\"multipart/form-data\""
+    )));
+    assert!(page.contains("name=\"header_file\" type=\"file\" accept=\"image/jpeg,image/png\""));
+    let response = owner
+        .post_form(
+            &format!("/inbox/{conversation}/template/preview"),
+            &[("name", "promo_image"), ("language", "en_US")],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.expect("body");
+    assert!(page.contains("enctype=\"multipart/form-data\""), "{page}");
+    assert!(page.contains("name=\"header_file\" type=\"file\" accept=\"image/jpeg,image/png\""));
+
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    // Refused with the reason, nothing uploaded: not a file WhatsApp
+    // takes, not an image, larger than Meta's 5 MB for images, or other
+    // values that do not fit.
+    let refusals = [
+        (
+            ("x.png", "image/png", b"MZ\x90\0not an image".to_vec()),
+            "Spring",
+            "WhatsApp does not take this kind of file",
+        ),
+        (
+            ("x.pdf", "application/pdf", b"%PDF-1.7\n%fake\n".to_vec()),
+            "Spring",
+            "this header takes a JPEG or PNG image",
+        ),
+        (
+            ("big.png", "image/png", {
+                let mut big = png.clone();
+                big.resize(5 * 1024 * 1024 + 1, 0);
+                big
+            }),
+            "Spring",
+            "images of 5 MB at most",
+        ),
+        (("x.png", "image/png", png.clone()), "", "Sale"),
+    ];
+    for (file, body_value, reason) in refusals {
+        let (status, page) =
+            send_with_header_file(&owner, &conversation, &["", body_value], file).await;
+        assert_eq!(status, 422, "{reason}");
+        assert!(page.contains(reason), "{reason}: {page}");
+    }
+    assert!(graph.uploaded().is_empty());
+
+    // A PNG: uploaded to the number at Graph, then sent by its media id.
+    let (status, _) = send_with_header_file(
+        &owner,
+        &conversation,
+        &["", "Spring"],
+        ("spring.png", "image/png", png.clone()),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let uploaded = graph.uploaded();
+    assert_eq!(uploaded.len(), 1);
+    assert_eq!(uploaded[0].phone_number_id, crate::whatsapp::NUMBER_ID);
+    assert_eq!(uploaded[0].mime_type, "image/png");
+    assert_eq!(uploaded[0].bytes, png);
+    app.run_pending_jobs().await;
+    let sent = graph.sent();
+    assert_eq!(sent.len(), 1);
+    let header = &sent[0].body["template"]["components"][0];
+    assert_eq!(header["type"], "header");
+    assert_eq!(
+        header["parameters"][0],
+        json!({"type": "image", "image": {"id": uploaded[0].id}})
+    );
 }

@@ -45,6 +45,24 @@ async fn schedule(
         .await
 }
 
+/// Schedules `text` a minute from now with a fallback template
+/// (`name|language`) and its values (lines of one field), if any.
+async fn with_fallback(
+    owner: &Browser,
+    conversation: &str,
+    text: &str,
+    (template, values): (&str, Option<&str>),
+) -> reqwest::Response {
+    let at = in_secs(60);
+    let mut fields = vec![
+        ("text", text),
+        ("send_at", at.as_str()),
+        ("template", template),
+    ];
+    fields.extend(values.map(|v| ("values", v)));
+    schedule(owner, conversation, &fields).await
+}
+
 /// The id of the scheduled message with this text.
 async fn scheduled_id(app: &TestApp, text: &str) -> String {
     sqlx::query_scalar("select id::text from scheduled_messages where body = $1")
@@ -487,11 +505,10 @@ async fn other_workspaces_and_agents_who_may_not_see_the_conversation_get_404() 
 
 // ---- A Cloud API number whose 24-hour window is closed ----------------------
 
-const TOKEN: &str = "EAAGm0PX4ZCpsBAKtestaccesstoken0123456789";
-const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
-const NUMBER_ID: &str = "106540352242922";
-const WABA_ID: &str = "102290129340398";
-const CUSTOMER: &str = "16505551234";
+use crate::support::cloud::{
+    APP_SECRET, NUMBER_ID, TOKEN, WABA_ID, app_with_graph_on_demand, customer_writes_on_number,
+    order_named,
+};
 
 /// Acme's owner with a Cloud API number (templates synced) on which the
 /// customer last wrote 25 hours ago: the conversation's id.
@@ -507,34 +524,7 @@ async fn closed_window(app: &TestApp, owner: &Browser) -> String {
     )
     .await;
     sync_templates(owner, &channel).await;
-    let written = (OffsetDateTime::now_utc().unix_timestamp() - 25 * 3600).to_string();
-    let delivery = json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": NUMBER_ID},
-            "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": CUSTOMER}],
-            "messages": [{"from": CUSTOMER, "id": "wamid.OLD", "timestamp": written,
-                "type": "text", "text": {"body": "Hello?"}}]
-        }}]}]
-    });
-    let body = delivery.to_string().into_bytes();
-    let signed = wacrm::channels::cloud_api::signature::sign(APP_SECRET.as_bytes(), &body);
-    let response = reqwest::Client::new()
-        .post(format!("{}/webhooks/whatsapp/{channel}", app.base))
-        .header("content-type", "application/json")
-        .header("X-Hub-Signature-256", signed)
-        .body(body)
-        .send()
-        .await
-        .expect("delivery");
-    assert_eq!(response.status(), 200);
-    sqlx::query_scalar(
-        "select conversation_id::text from messages where provider_message_id = 'wamid.OLD'",
-    )
-    .fetch_one(&mut app.admin_conn().await)
-    .await
-    .expect("conversation")
+    customer_writes_on_number(app, &channel, ("wamid.OLD", "Hello?"), 25 * 3600).await
 }
 
 fn we_are_back() -> Value {
@@ -547,11 +537,7 @@ async fn a_closed_window_sends_the_fallback_template_or_fails_with_a_note() {
     let graph = FakeGraph::start().await;
     graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
     graph.add_templates(WABA_ID, TOKEN, vec![we_are_back()]);
-    let base = graph.base_url();
-    let app = spawn_app_without_worker_with(move |config| {
-        config.whatsapp_graph_url = base.parse().expect("url");
-    })
-    .await;
+    let app = app_with_graph_on_demand(&graph, 5, 120).await;
     let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
     let conversation = closed_window(&app, &owner).await;
     let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
@@ -561,14 +547,11 @@ async fn a_closed_window_sends_the_fallback_template_or_fails_with_a_note() {
     );
 
     // A fallback whose values do not fit is refused when scheduling.
-    let response = schedule(
+    let response = with_fallback(
         &owner,
         &conversation,
-        &[
-            ("text", "Are you still there?"),
-            ("send_at", &in_secs(60)),
-            ("template", "we_are_back|en_US"),
-        ],
+        "Are you still there?",
+        ("we_are_back|en_US", None),
     )
     .await;
     assert_eq!(response.status(), 422);
@@ -581,15 +564,11 @@ async fn a_closed_window_sends_the_fallback_template_or_fails_with_a_note() {
     );
 
     // With a fallback: the template goes, not the text.
-    let response = schedule(
+    let response = with_fallback(
         &owner,
         &conversation,
-        &[
-            ("text", "Are you still there?"),
-            ("send_at", &in_secs(60)),
-            ("template", "we_are_back|en_US"),
-            ("values", "Sheena"),
-        ],
+        "Are you still there?",
+        ("we_are_back|en_US", Some("Sheena")),
     )
     .await;
     assert_eq!(response.status(), 303);
@@ -656,4 +635,71 @@ async fn a_closed_window_sends_the_fallback_template_or_fails_with_a_note() {
     let (_, list) = owner.page("/scheduled").await;
     assert!(list.contains(&format!("id=\"scheduled-{without}\" data-state=\"failed\"")));
     assert!(list.contains("no fallback template"));
+}
+
+#[tokio::test]
+async fn a_named_template_with_header_and_button_values_is_a_fallback_too() {
+    let graph = FakeGraph::start().await;
+    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
+    graph.add_templates(WABA_ID, TOKEN, vec![order_named()]);
+    let app = app_with_graph_on_demand(&graph, 5, 120).await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    let conversation = closed_window(&app, &owner).await;
+    let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
+    assert!(
+        page.contains("value=\"order_named|en_US\""),
+        "offered as a fallback"
+    );
+    assert!(
+        page.contains(
+            "3 values: Header {{order_id}}, {{customer_name}}, Copy code button: the code"
+        )
+    );
+
+    // Values Meta would refuse: 422 with the reason, nothing stored.
+    let response = with_fallback(
+        &owner,
+        &conversation,
+        "Shipping news",
+        (
+            "order_named|en_US",
+            Some("A-17\nSheena\nA-CODE-FAR-TOO-LONG"),
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.expect("body");
+    assert!(
+        page.contains("Copy code button: the code: at most 15 characters."),
+        "{page}"
+    );
+    assert_eq!(
+        app.count("select count(*) from scheduled_messages").await,
+        0
+    );
+
+    let response = with_fallback(
+        &owner,
+        &conversation,
+        "Shipping news",
+        ("order_named|en_US", Some("A-17\nSheena\nSAVE10")),
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let id = scheduled_id(&app, "Shipping news").await;
+    after_secs(&app, 90.0).await;
+    assert_eq!(state_of(&app, &id).await.0, "sent");
+    assert_jobs_done(&app).await;
+    let sent = graph.sent();
+    assert_eq!(sent.len(), 1);
+    let c = &sent[0].body["template"]["components"];
+    assert_eq!(
+        c[0]["parameters"][0],
+        json!({"type": "text", "parameter_name": "order_id", "text": "A-17"})
+    );
+    assert_eq!(
+        c[1]["parameters"][0],
+        json!({"type": "text", "parameter_name": "customer_name", "text": "Sheena"})
+    );
+    assert_eq!(c[2]["parameters"][0]["coupon_code"], "SAVE10");
 }

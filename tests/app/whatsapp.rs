@@ -8,113 +8,14 @@ use wacrm::channels::cloud_api::signature;
 use crate::api::Api;
 use crate::support::fake_graph::FakeGraph;
 use crate::support::*;
-
-pub(crate) const TOKEN: &str = "EAAGm0PX4ZCpsBAKtestaccesstoken0123456789";
-pub(crate) const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
-pub(crate) const NUMBER_ID: &str = "106540352242922";
-const WABA_ID: &str = "102290129340398";
-
-/// A connected number: its channel id and verify token.
-pub(crate) struct Connected {
-    pub(crate) id: String,
-    pub(crate) verify_token: String,
-}
-
-fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
-    let from = html.find(start).map(|i| i + start.len()).expect(start);
-    &html[from..from + html[from..].find(end).expect(end)]
-}
-
-pub(crate) async fn connect(owner: &Browser, name: &str, number_id: &str) -> Connected {
-    let response = owner
-        .post_form(
-            "/settings/channels",
-            &[
-                ("name", name),
-                ("phone_number_id", number_id),
-                ("waba_id", WABA_ID),
-                ("access_token", TOKEN),
-                ("app_secret", APP_SECRET),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303, "connecting {name}");
-    let path = location(&response);
-    let id = path.trim_start_matches("/settings/channels/").to_owned();
-    let (status, page) = owner.page(&path).await;
-    assert_eq!(status, 200);
-    assert!(
-        page.contains(&format!("/webhooks/whatsapp/{id}")),
-        "callback URL shown"
-    );
-    Connected {
-        verify_token: between(&page, "data-verify-token>", "<").to_owned(),
-        id,
-    }
-}
-
-/// Acme's owner with the Sales line connected, on `app`.
-pub(crate) async fn with_number(app: TestApp) -> (TestApp, Browser, Connected) {
-    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
-    let sales = connect(&owner, "Sales line", NUMBER_ID).await;
-    (app, owner, sales)
-}
-
-pub(crate) fn envelope(number_id: &str, value: Value) -> Value {
-    let mut value = value;
-    value["messaging_product"] = json!("whatsapp");
-    value["metadata"] =
-        json!({"display_phone_number": "15550783881", "phone_number_id": number_id});
-    json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": value}]}]
-    })
-}
-
-/// Unix seconds, as Meta stamps messages.
-pub(crate) fn seconds_ago(seconds: i64) -> String {
-    (time::OffsetDateTime::now_utc().unix_timestamp() - seconds).to_string()
-}
-
-pub(crate) fn text_from(wa_id: &str, name: &str, wamid: &str, text: &str) -> Value {
-    text_at(wa_id, name, wamid, text, &seconds_ago(5))
-}
-
-pub(crate) fn text_at(wa_id: &str, name: &str, wamid: &str, text: &str, timestamp: &str) -> Value {
-    envelope(
-        NUMBER_ID,
-        json!({
-            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-            "messages": [{"from": wa_id, "id": wamid, "timestamp": timestamp, "type": "text", "text": {"body": text}}]
-        }),
-    )
-}
-
-/// POSTs raw bytes with the given signature header (if any).
-pub(crate) async fn post_raw(
-    app: &TestApp,
-    channel: &str,
-    body: Vec<u8>,
-    signature: Option<String>,
-) -> (u16, String) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/webhooks/whatsapp/{channel}", app.base))
-        .header("content-type", "application/json")
-        .body(body);
-    if let Some(signature) = signature {
-        request = request.header("X-Hub-Signature-256", signature);
-    }
-    let response = request.send().await.expect("POST");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("body"))
-}
-
-/// A delivery signed as Meta signs it.
-pub(crate) async fn deliver(app: &TestApp, channel: &str, payload: &Value) -> u16 {
-    let body = payload.to_string().into_bytes();
-    let signed = signature::sign(APP_SECRET.as_bytes(), &body);
-    post_raw(app, channel, body, Some(signed)).await.0
-}
+// The Cloud API set-up lives in support::cloud; the other test modules
+// import it from here too.
+pub(crate) use crate::support::cloud::{
+    APP_SECRET, CUSTOMER, NUMBER_ID, TOKEN, WABA_ID, app_with_graph, app_with_graph_on_demand,
+    connect, deliver, envelope, post_raw, run_all_jobs, seconds_ago, text_at, text_from,
+    with_number,
+};
+use crate::support::cloud::{acme_on_graph, create_rule, customer_writes_on_number};
 
 pub(crate) async fn messages_on(
     app: &TestApp,
@@ -676,55 +577,6 @@ async fn another_workspace_never_sees_or_changes_a_number_or_its_messages() {
 
 // ---- Sending ----------------------------------------------------------------
 
-/// An app whose Graph API is `graph`, with short waits so tests stay quick.
-pub(crate) async fn app_with_graph(
-    graph: &FakeGraph,
-    timeout_secs: u64,
-    confirm_secs: u64,
-) -> TestApp {
-    spawn_app_with(graph_config(graph, timeout_secs, confirm_secs)).await
-}
-
-/// The same app without a job worker: the test runs the queued sends
-/// itself ([`TestApp::run_pending_jobs`], [`TestApp::make_jobs_due`])
-/// instead of waiting for the worker, so "nothing more happens" is proven
-/// by running the queue rather than by sleeping.
-pub(crate) async fn app_with_graph_on_demand(
-    graph: &FakeGraph,
-    timeout_secs: u64,
-    confirm_secs: u64,
-) -> TestApp {
-    spawn_app_without_worker_with(graph_config(graph, timeout_secs, confirm_secs)).await
-}
-
-pub(crate) fn graph_config(
-    graph: &FakeGraph,
-    timeout_secs: u64,
-    confirm_secs: u64,
-) -> impl FnOnce(&mut wacrm::infra::config::Config) {
-    let base = graph.base_url();
-    move |config| {
-        config.whatsapp_graph_url = base.parse().expect("url");
-        config.whatsapp_timeout_secs = timeout_secs;
-        config.whatsapp_send_confirm_secs = confirm_secs;
-    }
-}
-
-/// Runs the queue with every retry and backoff brought forward, until no
-/// job is left to run (at most `rounds` times); how many jobs ran.
-pub(crate) async fn run_all_jobs(app: &TestApp, rounds: usize) -> usize {
-    let mut ran = 0;
-    for _ in 0..rounds {
-        app.make_jobs_due().await;
-        let now = app.run_pending_jobs().await;
-        if now == 0 {
-            break;
-        }
-        ran += now;
-    }
-    ran
-}
-
 /// Moves the message's mark "an attempt may have reached Graph" back by
 /// `seconds`, as if that much time had passed since (the confirmation
 /// window is measured from it).
@@ -740,18 +592,9 @@ async fn age_send_attempt(app: &TestApp, text: &str, seconds: i32) {
     .expect("aged");
 }
 
-pub(crate) const CUSTOMER: &str = "16505551234";
-
 /// A customer writes in on the connected number; the conversation's id.
 async fn customer_writes_in(app: &TestApp, channel: &str) -> String {
-    let hello = text_from(CUSTOMER, "Sheena Nelson", "wamid.HELLO", "Hi, I need help");
-    assert_eq!(deliver(app, channel, &hello).await, 200);
-    sqlx::query_scalar(
-        "select conversation_id::text from messages where provider_message_id = 'wamid.HELLO'",
-    )
-    .fetch_one(&mut app.admin_conn().await)
-    .await
-    .expect("conversation")
+    customer_writes_on_number(app, channel, ("wamid.HELLO", "Hi, I need help"), 5).await
 }
 
 pub(crate) async fn reply(owner: &Browser, conversation: &str, text: &str) {
@@ -858,8 +701,7 @@ async fn a_reply_goes_out_once_and_reports_only_move_it_forward() {
 #[tokio::test]
 async fn throttled_then_failing_graph_is_retried_and_the_message_sent_once() {
     let graph = FakeGraph::start().await;
-    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
-    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    let (app, owner, sales) = acme_on_graph(&graph).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     graph.script_send_failures(
         NUMBER_ID,
@@ -894,9 +736,8 @@ async fn throttled_then_failing_graph_is_retried_and_the_message_sent_once() {
 #[tokio::test]
 async fn a_permanent_error_stops_retrying_and_is_shown_in_words() {
     let graph = FakeGraph::start().await;
-    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
     graph.close_window(CUSTOMER);
-    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    let (app, owner, sales) = acme_on_graph(&graph).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     reply(&owner, &conversation, "Are you still there?").await;
     app.run_pending_jobs().await;
@@ -1226,20 +1067,8 @@ async fn outside_the_24_hour_window_only_approved_templates_are_offered_and_sent
     assert_eq!(pages, 2, "followed paging.next");
 
     // The customer last wrote 25 hours ago.
-    let old = text_at(
-        CUSTOMER,
-        "Sheena Nelson",
-        "wamid.OLD",
-        "Hello?",
-        &seconds_ago(25 * 3600),
-    );
-    assert_eq!(deliver(&app, &sales.id, &old).await, 200);
-    let conversation: String = sqlx::query_scalar(
-        "select conversation_id::text from messages where provider_message_id = 'wamid.OLD'",
-    )
-    .fetch_one(&mut app.admin_conn().await)
-    .await
-    .expect("conversation");
+    let conversation =
+        customer_writes_on_number(&app, &sales.id, ("wamid.OLD", "Hello?"), 25 * 3600).await;
     let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
     assert!(page.contains("data-window-closed"), "the composer knows");
     assert!(
@@ -1699,8 +1528,7 @@ async fn graph_sent(
 #[tokio::test]
 async fn replies_quote_reactions_point_and_files_are_uploaded_then_sent() {
     let graph = FakeGraph::start().await;
-    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
-    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    let (app, owner, sales) = acme_on_graph(&graph).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     let hello = message_id(&app, "wamid.HELLO").await;
 
@@ -1814,8 +1642,7 @@ async fn a_big_file_may_take_longer_to_upload_than_an_api_call_may_take() {
 #[tokio::test]
 async fn bad_files_reactions_and_quotes_are_refused_and_nothing_is_sent() {
     let graph = FakeGraph::start().await;
-    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
-    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    let (app, owner, sales) = acme_on_graph(&graph).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     let hello = message_id(&app, "wamid.HELLO").await;
 
@@ -1918,8 +1745,7 @@ async fn bad_files_reactions_and_quotes_are_refused_and_nothing_is_sent() {
 #[tokio::test]
 async fn the_api_uploads_a_file_then_sends_it_reacts_and_quotes() {
     let graph = FakeGraph::start().await;
-    graph.add_number(NUMBER_ID, TOKEN, "+1 555-078-3881", "Acme Sales");
-    let (app, owner, sales) = with_number(app_with_graph_on_demand(&graph, 5, 120).await).await;
+    let (app, owner, sales) = acme_on_graph(&graph).await;
     let conversation = customer_writes_in(&app, &sales.id).await;
     let hello = message_id(&app, "wamid.HELLO").await;
     let api = Api::new(&app, &owner).await;
@@ -2132,32 +1958,19 @@ async fn rules_fall_back_to_their_template_and_the_bot_keeps_to_the_24_hour_wind
         )
         .await;
     assert_eq!(article.status(), 303);
-    let rule = owner
-        .post_form(
-            "/automations",
-            &[
-                ("name", "Acknowledge"),
-                ("trigger", "message_received"),
-                ("send_text", "Thanks {{first_name}}!"),
-                ("template_name", "we_are_back"),
-                ("template_language", "en_US"),
-                ("template_values", "{{first_name}}"),
-            ],
-        )
-        .await;
-    assert_eq!(rule.status(), 303);
-    let rule_id: uuid::Uuid =
-        sqlx::query_scalar("select id from automation_rules where name = 'Acknowledge'")
-            .fetch_one(&mut app.admin_conn().await)
-            .await
-            .expect("rule");
-    let on = owner
-        .post_form(
-            &format!("/automations/{rule_id}/enabled"),
-            &[("enabled", "on")],
-        )
-        .await;
-    assert_eq!(on.status(), 303);
+    create_rule(
+        &app,
+        &owner,
+        &[
+            ("name", "Acknowledge"),
+            ("trigger", "message_received"),
+            ("send_text", "Thanks {{first_name}}!"),
+            ("template_name", "we_are_back"),
+            ("template_language", "en_US"),
+            ("template_values", "{{first_name}}"),
+        ],
+    )
+    .await;
 
     // Written 25 hours ago, delivered now: the window is closed.
     let late = text_at(

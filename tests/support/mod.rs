@@ -3,6 +3,7 @@
 //! a local port, and a cookie-keeping browser-like client.
 #![allow(dead_code)]
 
+pub mod cloud;
 pub mod fake_graph;
 pub mod fake_openai;
 pub mod fake_stripe;

@@ -1,13 +1,16 @@
 //! Connecting a Cloud API number to a workspace (Settings and the JSON API):
 //! the settings checked field by field, the access token and app secret
-//! sealed, a verify token generated, the webhook route stored.
+//! sealed, a verify token generated, the webhook route stored, and its
+//! templates read at once (a job queued with the channel).
 
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::channels::cloud_api::template_sync::SyncTemplates;
 use crate::channels::cloud_api::{ACCESS_TOKEN_PURPOSE, APP_SECRET_PURPOSE};
 use crate::infra::db;
 use crate::infra::db::cloud_channels::{NUMBER_KEY, NewCloudChannel};
+use crate::infra::jobs;
 use crate::infra::secrets::SecretBox;
 use crate::infra::tenancy::TenantTx;
 use crate::infra::tokens::random_secret;
@@ -130,7 +133,16 @@ pub async fn connect(
     )
     .await;
     match inserted {
-        Ok(()) => Ok(Connected { id, verify_token }),
+        Ok(()) => {
+            // Queued in the same transaction: the templates are there
+            // within moments instead of at the next periodic sweep.
+            let sync = SyncTemplates {
+                org_id,
+                channel_id: Some(id),
+            };
+            jobs::enqueue(tx.conn(), secrets, &sync).await?;
+            Ok(Connected { id, verify_token })
+        }
         // Connected concurrently.
         Err(e) if crate::infra::db::violates(&e, NUMBER_KEY) => Err(ConnectError::NumberTaken),
         Err(e) => Err(ConnectError::Failed(e.into())),

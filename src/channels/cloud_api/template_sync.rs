@@ -53,10 +53,14 @@ async fn mark_synced(tx: &mut TenantTx, channel_id: Uuid) -> sqlx::Result<()> {
 }
 
 /// Syncs every enabled Cloud API number of a workspace (`kind:
-/// sync_templates`); each number in its own transaction.
+/// sync_templates`), or only `channel_id` (a number just connected); each
+/// number in its own transaction.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SyncTemplates {
     pub org_id: Uuid,
+    /// Jobs queued before this field existed read as "every number".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<Uuid>,
 }
 
 impl jobs::BackgroundJob for SyncTemplates {
@@ -70,7 +74,8 @@ impl jobs::BackgroundJob for SyncTemplates {
         let mut tx = bootstrap::for_job(&env.pool, self.org_id).await?;
         let channels = db::cloud_channels::list(&mut tx).await?;
         tx.commit().await?;
-        for channel in channels.iter().filter(|c| c.enabled) {
+        let chosen = |c: &&CloudChannel| c.enabled && self.channel_id.is_none_or(|id| id == c.id);
+        for channel in channels.iter().filter(chosen) {
             let mut tx = bootstrap::for_job(&env.pool, self.org_id).await?;
             match sync_channel(&env.graph, &env.secrets, &mut tx, channel).await {
                 Ok(Ok(count)) => {
@@ -120,7 +125,15 @@ pub async fn sweep(env: &Environment) -> anyhow::Result<usize> {
         )
         .execute(tx.conn())
         .await?;
-        jobs::enqueue(tx.conn(), &env.secrets, &SyncTemplates { org_id }).await?;
+        jobs::enqueue(
+            tx.conn(),
+            &env.secrets,
+            &SyncTemplates {
+                org_id,
+                channel_id: None,
+            },
+        )
+        .await?;
         tx.commit().await?;
         queued += 1;
     }

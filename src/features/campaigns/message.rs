@@ -1,10 +1,12 @@
-//! What a campaign sends each recipient: an approved template with its
-//! variables filled from the contact (Cloud API numbers), or a text with
+//! What a campaign sends each recipient: an approved template with each
+//! value it takes (body, header, buttons: its [`Shape`]) filled from the
+//! contact or one text for all (Cloud API numbers), or a text with
 //! `{{first_name}}`, `{{name}}` and `{{workspace}}` (linked phones, the
 //! sandbox).
 
 use crate::domain::ChannelKind;
 use crate::domain::canned::{self, Variables};
+use crate::domain::template_shape::Shape;
 use crate::infra::db;
 use crate::infra::db::campaigns::{Campaign, Pending, VariableSource};
 use crate::infra::db::templates::Template;
@@ -53,7 +55,7 @@ pub async fn prepare(
         };
         let template = db::templates::find(tx, campaign.channel_id, name, language)
             .await?
-            .filter(Template::sendable);
+            .filter(Template::can_send);
         let Some(template) = template else {
             return Ok(Err(format!(
                 "Template: {name} ({language}) is not an approved template of this number any \
@@ -61,10 +63,10 @@ pub async fn prepare(
             )));
         };
         let sources = campaign.variables.0.clone();
-        if sources.len() != usize::try_from(template.variables).unwrap_or(0) {
+        let takes = template.fields().len();
+        if sources.len() != takes {
             return Ok(Err(format!(
-                "Variables: {name} has {} variable(s); map each one.",
-                template.variables
+                "Variables: {name} takes {takes} value(s); map each one."
             )));
         }
         return Ok(Ok(Content::Template {
@@ -98,10 +100,13 @@ impl Content {
     pub fn make_for(&self, contact: &Pending) -> Result<Made<'_>, String> {
         match self {
             Content::Template { template, sources } => {
+                let shape = template
+                    .shape()
+                    .map_err(|what| format!("The template has {what}"))?;
                 let mut values = Vec::with_capacity(sources.len());
-                for (n, source) in sources.iter().enumerate() {
+                for (n, (source, param)) in sources.iter().zip(&shape.params).enumerate() {
                     let value = value_of(source, contact);
-                    if value.is_empty() {
+                    if value.is_empty() && param.required {
                         return Err(format!(
                             "Variable {{{{{}}}}} has no value for this contact",
                             n + 1
@@ -115,14 +120,15 @@ impl Content {
                     }
                     values.push(value);
                 }
+                // Meta's rules for each value (a header line, a code's
+                // length, ...), as the inbox checks them: a contact whose
+                // values break one is skipped with the reason.
+                if let Err(reasons) = shape.build(&template.name, &template.language, &values) {
+                    return Err(reasons.join(" "));
+                }
                 // Named variables too: the shown text is the template's own
                 // rendering of the values.
-                let shown = match template.shape() {
-                    Ok(shape) => shape.preview(&values).1,
-                    Err(_) => {
-                        crate::channels::cloud_api::templates::render(&template.body, &values)
-                    }
-                };
+                let shown = shape.preview(&values).1;
                 Ok(Made::Template {
                     template,
                     values,
@@ -143,6 +149,27 @@ impl Content {
             }
         }
     }
+}
+
+/// Checks a campaign's values against the template's [`Shape`] when the
+/// campaign is saved: fixed texts as typed, a contact's field by a
+/// stand-in that fits its slot (each contact's own value is checked when
+/// their message is made). Meta's reasons, naming each value.
+pub fn check_sources(shape: &Shape, sources: &[VariableSource]) -> Result<(), Vec<String>> {
+    use crate::domain::template_shape::Slot;
+    let values: Vec<String> = sources
+        .iter()
+        .zip(&shape.params)
+        .map(|(source, param)| match source.source.as_str() {
+            "text" | "" => source.text.trim().to_owned(),
+            _ => match param.slot {
+                Slot::HeaderMedia(_) => "1".to_owned(),
+                Slot::HeaderLatitude | Slot::HeaderLongitude => "0".to_owned(),
+                _ => "x".to_owned(),
+            },
+        })
+        .collect();
+    shape.build("check", "en", &values).map(|_| ())
 }
 
 /// A variable's value for the contact: its field, or the fallback text.

@@ -82,7 +82,9 @@ pub async fn fallback_refused(
 ) -> sqlx::Result<Option<String>> {
     let template = db::templates::find(tx, channel_id, &fallback.name, &fallback.language)
         .await?
-        .filter(db::templates::Template::sendable);
+        // Any template the inbox can send (named, header, buttons): its
+        // values are checked here as the send will check them.
+        .filter(db::templates::Template::can_send);
     let Some(template) = template else {
         return Ok(Some(TemplateRefused::Unknown.to_string()));
     };

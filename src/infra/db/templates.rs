@@ -5,7 +5,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::domain::TemplateStatus;
-use crate::domain::template_shape::{Param, Shape};
+use crate::domain::template_shape::{Media, Param, Shape, Slot};
 use crate::infra::tenancy::TenantTx;
 
 #[derive(Debug, Clone)]
@@ -18,7 +18,7 @@ pub struct Template {
     /// The values it takes when they are all in the body (else 0).
     pub variables: i32,
     /// It takes values outside the body (header, buttons) or some wacrm
-    /// cannot fill: only the inbox's form sends it, if at all.
+    /// cannot fill.
     pub other_parameters: bool,
     /// Graph's components, as listed.
     pub components: Value,
@@ -69,20 +69,21 @@ impl From<Row> for Template {
 }
 
 impl Template {
-    /// Whether campaigns and scheduled messages can send it: approved,
-    /// values in the body only (they fill those in order).
-    pub fn sendable(&self) -> bool {
-        self.approved() && !self.other_parameters
-    }
-
     /// Approved, or flagged for low quality (still sendable until Meta
     /// pauses it).
     pub fn approved(&self) -> bool {
         self.status == TemplateStatus::Approved || self.status.as_str() == "FLAGGED"
     }
 
+    /// Meta has not decided on it yet (submitted, or appealed): its status
+    /// will change by itself.
+    pub fn in_review(&self) -> bool {
+        self.status == TemplateStatus::Pending || self.status.as_str() == "IN_APPEAL"
+    }
+
     /// Whether it can be sent with a value for each of its
-    /// [`Template::shape`]'s parameters (the inbox, the API): approved, and
+    /// [`Template::shape`]'s parameters (the inbox, the API, campaigns,
+    /// scheduled messages): approved, and
     /// every part of it one wacrm knows how to fill.
     pub fn can_send(&self) -> bool {
         self.approved() && self.shape().is_ok()
@@ -99,9 +100,28 @@ impl Template {
         self.shape().map(|s| s.params).unwrap_or_default()
     }
 
+    /// The file types its image, video or document header takes as an
+    /// upload (`None`: no such header), for the forms' file input.
+    pub fn header_file_types(&self) -> Option<&'static str> {
+        self.fields().iter().find_map(|p| file_types(&p.slot))
+    }
+
     /// 1-based numbers of its variables, for the form.
     pub fn variable_numbers(&self) -> Vec<i32> {
         (1..=self.variables).collect()
+    }
+}
+
+/// The file types a value in `slot` takes as an upload: a media header's,
+/// as WhatsApp takes them (`None` for other values).
+pub fn file_types(slot: &Slot) -> Option<&'static str> {
+    match slot {
+        Slot::HeaderMedia(Media::Image) => Some("image/jpeg,image/png"),
+        Slot::HeaderMedia(Media::Video) => Some("video/mp4,video/3gpp"),
+        Slot::HeaderMedia(Media::Document) => {
+            Some("application/pdf,text/plain,.doc,.docx,.xls,.xlsx,.ppt,.pptx")
+        }
+        _ => None,
     }
 }
 

@@ -10,7 +10,7 @@ use crate::infra::db::campaigns::{Campaign, CampaignFields, Segment, VariableSou
 use crate::infra::db::channels::{Channel, ChannelKind};
 use crate::infra::tenancy::TenantTx;
 
-/// Template variables a form offers rows for.
+/// Template values (body, header, buttons) a form offers rows for.
 pub const MAX_VARIABLES: usize = 10;
 
 /// The form as typed (every field text; rows of variables in order).
@@ -147,11 +147,14 @@ pub async fn parse(
     let mut body = None;
     if cloud {
         template = parse_template(tx, channel, &form.template, &mut errors).await?;
-        variables = parse_variables(
-            form,
-            template.as_ref().map_or(0, |t| t.variables),
-            &mut errors,
-        );
+        let params = template.as_ref().map(|t| t.fields()).unwrap_or_default();
+        variables = parse_variables(form, &params, &mut errors);
+        if errors.is_empty()
+            && let Some(shape) = template.as_ref().and_then(|t| t.shape().ok())
+            && let Err(reasons) = message::check_sources(&shape, &variables)
+        {
+            errors.extend(reasons);
+        }
     } else if channel.is_some() {
         match message::check_text(&form.body) {
             Ok(text) => body = Some(text),
@@ -221,28 +224,35 @@ async fn parse_template(
     };
     let found = db::templates::find(tx, channel.id, name, language)
         .await?
-        .filter(db::templates::Template::sendable);
-    if found.is_none() {
-        errors.push(
+        .filter(db::templates::Template::can_send);
+    match &found {
+        None => errors.push(
             "Template: not an approved template of this number (sync its templates, then pick one)."
                 .to_owned(),
-        );
+        ),
+        Some(t) if t.fields().len() > MAX_VARIABLES => errors.push(format!(
+            "Template: {} takes more than {MAX_VARIABLES} values; a campaign fills at most {MAX_VARIABLES}.",
+            t.name
+        )),
+        Some(_) => {}
     }
     Ok(found)
 }
 
-/// The first `count` variable rows, each with a known source.
+/// One variable row per value the template takes, each with a known
+/// source; an optional value (a quick reply's payload) may be left unset.
 fn parse_variables(
     form: &CampaignForm,
-    count: i32,
+    params: &[crate::domain::template_shape::Param],
     errors: &mut Vec<String>,
 ) -> Vec<VariableSource> {
     let rows = form.variable_rows();
-    let count = usize::try_from(count).unwrap_or(0).min(MAX_VARIABLES);
     let mut variables = vec![];
-    for (n, source, key, text) in rows.into_iter().take(count) {
+    for ((n, source, key, text), param) in rows.into_iter().zip(params) {
         let (source, key, text) = (source.trim(), key.trim(), text.trim());
-        if !message::SOURCES.iter().any(|(s, _)| *s == source) {
+        if source.is_empty() && !param.required {
+            // Sent empty.
+        } else if !message::SOURCES.iter().any(|(s, _)| *s == source) {
             errors.push(format!(
                 "Variable {{{{{n}}}}}: pick where its value comes from."
             ));

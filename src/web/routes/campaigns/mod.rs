@@ -106,12 +106,25 @@ async fn choices(tenant: &mut Tenant<RunCampaigns>) -> Result<Choices> {
         .filter(|c| c.kind == ChannelKind::WhatsappCloud)
     {
         for t in db::templates::list(tx, channel.id).await? {
-            if t.sendable() {
+            if t.can_send() {
+                // The variable rows fill its values in this order.
+                let values: Vec<String> = t
+                    .fields()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| format!("{}. {}", i + 1, p.label))
+                    .collect();
                 templates.push((
                     format!("{}|{}", t.name, t.language),
                     format!(
-                        "{} ({}, {} variable(s)) · {}: {}",
-                        t.name, t.language, t.variables, channel.name, t.body
+                        "{} ({}, {} value(s){}{}) · {}: {}",
+                        t.name,
+                        t.language,
+                        values.len(),
+                        if values.is_empty() { "" } else { ": " },
+                        values.join(", "),
+                        channel.name,
+                        t.body
                     ),
                 ));
             }

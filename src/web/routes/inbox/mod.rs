@@ -39,7 +39,13 @@ pub fn router() -> Router<AppState> {
                 crate::features::inbox::attachment::MAX_BYTES + 64 * 1024,
             )),
         )
-        .route("/inbox/{id}/template", post(template_form::send))
+        .route(
+            "/inbox/{id}/template",
+            // A header's file comes with the form.
+            post(template_form::send).layer(DefaultBodyLimit::max(
+                crate::features::inbox::attachment::MAX_BYTES + 64 * 1024,
+            )),
+        )
         .route("/inbox/{id}/template/preview", post(template_form::preview))
         .route(
             "/inbox/{id}/interactive",

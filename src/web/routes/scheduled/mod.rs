@@ -64,7 +64,16 @@ pub struct TemplateChoice {
     pub name: String,
     pub language: String,
     pub body: String,
-    pub variables: i32,
+    /// What each of its values is (header, body, buttons), in the order
+    /// of the value lines.
+    pub values: Vec<String>,
+}
+
+impl TemplateChoice {
+    /// Its values named in order, for the option's text.
+    pub fn values_shown(&self) -> String {
+        self.values.join(", ")
+    }
 }
 
 /// The sendable templates of a conversation's number (none off Cloud API).
@@ -72,13 +81,13 @@ async fn template_choices(tx: &mut TenantTx, channel_id: Uuid) -> Result<Vec<Tem
     let templates = db::templates::list(tx, channel_id).await?;
     Ok(templates
         .into_iter()
-        .filter(db::templates::Template::sendable)
+        .filter(db::templates::Template::can_send)
         .map(|t| TemplateChoice {
             value: format!("{}|{}", t.name, t.language),
+            values: t.fields().into_iter().map(|p| p.label).collect(),
             name: t.name,
             language: t.language,
             body: t.body,
-            variables: t.variables,
         })
         .collect())
 }

@@ -45,6 +45,23 @@ pub struct ChannelPage {
     /// The outcome of "check connection", if just run.
     check: Option<std::result::Result<String, String>>,
     templates: Vec<db::templates::Template>,
+    /// Some template is in review: the list polls for its outcome.
+    polling: bool,
+}
+
+/// The number's templates alone, as the page shows them: what htmx polls
+/// while any is in review.
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/channel_templates.html")]
+pub struct TemplateList {
+    page: Page,
+    channel: CloudChannel,
+    templates: Vec<db::templates::Template>,
+    polling: bool,
+}
+
+fn any_in_review(templates: &[db::templates::Template]) -> bool {
+    templates.iter().any(db::templates::Template::in_review)
 }
 
 async fn list_page(
@@ -122,6 +139,25 @@ async fn detail_page(
         conversations,
         messages,
         check,
+        polling: any_in_review(&templates),
+        templates,
+    }
+    .into_response())
+}
+
+/// The template list of the number's page, current (status webhooks and
+/// syncs change it); polled by the page while a template is in review.
+pub async fn template_list(
+    mut tenant: Tenant<ManageSettings>,
+    PathId(id): PathId,
+) -> Result<Response> {
+    let channel = found(&mut tenant, id).await?;
+    let templates = db::templates::list(&mut tenant.tx, channel.id).await?;
+    tenant.tx.commit().await?;
+    Ok(TemplateList {
+        page: tenant.page,
+        channel,
+        polling: any_in_review(&templates),
         templates,
     }
     .into_response())

@@ -87,6 +87,10 @@ pub fn router() -> Router<AppState> {
             post(channels::sync_templates),
         )
         .route(
+            "/settings/channels/{id}/templates/list",
+            get(channels::template_list),
+        )
+        .route(
             "/settings/channels/{id}/templates/new",
             get(templates::new).post(templates::create),
         )
