@@ -87,30 +87,11 @@ pub(crate) fn text(id: &str, body: &str) -> WebInbound {
     }
 }
 
-/// Makes a rule from the automation form's `fields` (its name first) and
-/// switches it on.
-pub(crate) async fn rule_switched_on(app: &TestApp, owner: &Browser, fields: &[(&str, &str)]) {
-    let response = owner.post_form("/automations", fields).await;
-    assert_eq!(response.status(), 303);
-    let rule: String = sqlx::query_scalar("select id::text from automation_rules where name = $1")
-        .bind(fields[0].1)
-        .fetch_one(&mut app.admin_conn().await)
-        .await
-        .expect("the rule");
-    let on = owner
-        .post_form(
-            &format!("/automations/{rule}/enabled"),
-            &[("enabled", "on")],
-        )
-        .await;
-    assert_eq!(on.status(), 303);
-}
-
 /// Switches on a rule ("Answer fast") that every customer message sets
 /// off (it raises the conversation's priority); what must set nothing off
 /// leaves `automation_runs` empty.
 pub(crate) async fn rule_on_every_message(app: &TestApp, owner: &Browser) {
-    rule_switched_on(
+    crate::support::cloud::create_rule(
         app,
         owner,
         &[

@@ -6,11 +6,12 @@
 
 use wacrm::channels::whatsapp_web::link::{SessionEvent, WebGroup, WebInbound};
 
+use crate::support::cloud::create_rule;
 use crate::support::fake_wa_web::FakeWeb;
 use crate::support::steps::campaigns::{create, sandbox};
 use crate::support::*;
 use crate::whatsapp_web::{
-    WAIT, app_with, new_channel, rule_on_every_message, rule_switched_on, scalar, show_groups, text,
+    WAIT, app_with, new_channel, rule_on_every_message, scalar, show_groups, text,
 };
 
 const GROUP: &str = "120363021033254949";
@@ -38,7 +39,7 @@ async fn group_chats_are_left_out_until_shown_then_are_one_named_conversation_no
     let org = app.org_id("Acme").await;
     rule_on_every_message(&app, &owner).await;
     // And a rule for customers left waiting 10 minutes.
-    rule_switched_on(
+    create_rule(
         &app,
         &owner,
         &[

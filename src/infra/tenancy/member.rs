@@ -174,6 +174,43 @@ pub struct Tenant<C: Capability = AnyMember> {
     _capability: PhantomData<C>,
 }
 
+impl<C: Capability> Tenant<C> {
+    /// Commits the request's transaction, awaits `work` (a call to a
+    /// provider that may take long: a session idle in a transaction is
+    /// ended after 60 s, and it would hold a pooled connection), then opens
+    /// the workspace's context again, the member still one of it.
+    pub async fn outside_transaction<T>(
+        self,
+        pool: &PgPool,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<(Self, T)> {
+        let Tenant {
+            member,
+            tx,
+            session,
+            page,
+            _capability,
+        } = self;
+        tx.commit().await?;
+        let done = work.await;
+        let mut tx = TenantTx::open(pool, member.org_id).await?;
+        if db::memberships::load_member(&mut tx, member.user_id)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::Redirect("/workspaces".into()));
+        }
+        let tenant = Tenant {
+            member,
+            tx,
+            session,
+            page,
+            _capability,
+        };
+        Ok((tenant, done))
+    }
+}
+
 impl<C: Capability, S> FromRequestParts<S> for Tenant<C>
 where
     S: Send + Sync,

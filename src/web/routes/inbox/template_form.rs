@@ -255,18 +255,20 @@ fn check_header_file(
 /// the header's value; the reasons instead when the file does not fit the
 /// header or WhatsApp's limits, when the other values would be refused
 /// anyway (then nothing is uploaded), or when Graph refused the upload.
+/// The upload runs outside the request's transaction (see
+/// [`Tenant::outside_transaction`]): the tenant comes back with a new one.
 async fn upload_header_file(
     state: &AppState,
-    tenant: &mut Tenant,
+    mut tenant: Tenant,
     conversation: &Conversation,
     template: &db::templates::Template,
     shape: &Shape,
     form: &mut TemplateForm,
     file: HeaderFile,
-) -> Result<std::result::Result<(), Vec<String>>> {
+) -> Result<(Tenant, std::result::Result<(), Vec<String>>)> {
     let (index, mime_type) = match check_header_file(shape, &file) {
         Ok(found) => found,
-        Err(reason) => return Ok(Err(vec![reason])),
+        Err(reason) => return Ok((tenant, Err(vec![reason]))),
     };
     form.values
         .resize(form.values.len().max(index + 1), String::new());
@@ -274,7 +276,7 @@ async fn upload_header_file(
     let mut trial = form.values.clone();
     trial[index] = "0".to_owned();
     if let Err(reasons) = shape.build(&template.name, &template.language, &trial) {
-        return Ok(Err(reasons));
+        return Ok((tenant, Err(reasons)));
     }
     let channel = db::cloud_channels::find(&mut tenant.tx, conversation.channel_id)
         .await?
@@ -284,23 +286,22 @@ async fn upload_header_file(
     let token =
         crate::channels::cloud_api::access_token(&state.secrets, tenant.member.org_id, &channel)
             .map_err(AppError::Internal)?;
-    let uploaded = state
-        .graph
-        .upload_media(
-            &channel.phone_number_id,
-            &token,
-            (&mime_type, &file.filename),
-            file.bytes,
-        )
-        .await;
+    let upload = state.graph.upload_media(
+        &channel.phone_number_id,
+        &token,
+        (&mime_type, &file.filename),
+        file.bytes,
+    );
+    let (tenant, uploaded) = tenant.outside_transaction(&state.pool, upload).await?;
     match uploaded {
         Ok(media_id) => {
             form.values[index] = media_id;
-            Ok(Ok(()))
+            Ok((tenant, Ok(())))
         }
-        Err(e) => Ok(Err(vec![format!(
-            "WhatsApp did not take the header file: {e}"
-        )])),
+        Err(e) => Ok((
+            tenant,
+            Err(vec![format!("WhatsApp did not take the header file: {e}")]),
+        )),
     }
 }
 
@@ -319,9 +320,9 @@ pub async fn send(
     tenant.member.must_be_writable()?;
     let file_refused = match file {
         Some(file) => {
-            let uploaded = upload_header_file(
+            let (back, uploaded) = upload_header_file(
                 &state,
-                &mut tenant,
+                tenant,
                 &conversation,
                 &template,
                 &shape,
@@ -329,6 +330,7 @@ pub async fn send(
                 file,
             )
             .await?;
+            tenant = back;
             uploaded.err()
         }
         None => None,
