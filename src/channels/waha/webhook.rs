@@ -388,9 +388,23 @@ mod tests {
         let echo = json!({"id": "true_16505550123@c.us_3EB0API", "from": "16505550199@c.us",
             "to": "16505550123@c.us", "fromMe": true, "source": "api", "body": "x"});
         assert!(matches!(parse_event("message.any", echo), Event::Ignored));
+        // Typed into a group: ours, in the group (kept where groups are
+        // shown), with no member.
         let group = json!({"id": "true_1203@g.us_3EB0G", "from": "16505550199@c.us",
             "to": "1203@g.us", "fromMe": true, "source": "app", "body": "x"});
-        assert!(matches!(parse_event("message.any", group), Event::Ignored));
+        match parse_event("message.any", group) {
+            Event::Session(SessionEvent::SentFromPhone(m)) => {
+                assert_eq!(m[0].from, None);
+                assert_eq!(
+                    m[0].group,
+                    Some(WebGroup {
+                        id: "1203".into(),
+                        member: None
+                    })
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
