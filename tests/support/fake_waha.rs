@@ -258,9 +258,14 @@ impl FakeWaha {
 
     /// Calls to the groups API, as their paths came (still escaped).
     pub fn group_lookups(&self) -> Vec<String> {
+        self.reads_of("/groups/")
+    }
+
+    /// The paths (still escaped) of the GETs whose path holds `part`.
+    fn reads_of(&self, part: &str) -> Vec<String> {
         self.requests()
             .into_iter()
-            .filter(|(m, p)| m == "GET" && p.contains("/groups/"))
+            .filter(|(m, p)| m == "GET" && p.contains(part))
             .map(|(_, p)| p)
             .collect()
     }
@@ -277,11 +282,7 @@ impl FakeWaha {
 
     /// Calls to the LIDs API, as their paths came (still escaped).
     pub fn lid_lookups(&self) -> Vec<String> {
-        self.requests()
-            .into_iter()
-            .filter(|(m, p)| m == "GET" && p.contains("/lids"))
-            .map(|(_, p)| p)
-            .collect()
+        self.reads_of("/lids")
     }
 
     /// Answer the next `n` sends with 500.
