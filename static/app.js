@@ -199,3 +199,57 @@
     form.submit();
   });
 })();
+
+// The app shell: Escape closes the phone's menu sheet (opened as
+// #sidebar) and any open menu; a click elsewhere closes open menus.
+(function () {
+  "use strict";
+
+  function closeMenus(except) {
+    document.querySelectorAll("details.switcher[open], details.user-menu[open]").forEach(function (d) {
+      if (d !== except) d.removeAttribute("open");
+    });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    closeMenus(null);
+    if (location.hash === "#sidebar") location.hash = "";
+  });
+
+  document.addEventListener("click", function (event) {
+    var inside = event.target instanceof Element ? event.target.closest("details.switcher, details.user-menu") : null;
+    closeMenus(inside);
+  });
+})();
+
+// The inbox's contact panel: the header's contact button hides or shows it
+// beside the conversation (remembered in this browser), or opens it over the
+// conversation where the screen is narrower. Without JavaScript the button
+// is a link to the contact's page.
+(function () {
+  "use strict";
+  var KEY = "wacrm.contactPanel";
+
+  function inbox() { return document.querySelector(".inbox"); }
+
+  function apply() {
+    var box = inbox();
+    if (box) box.classList.toggle("contact-hidden", localStorage.getItem(KEY) === "hidden");
+  }
+
+  document.addEventListener("DOMContentLoaded", apply);
+
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest("[data-toggle-panel]") : null;
+    var box = inbox();
+    if (!button || !box) return;
+    event.preventDefault();
+    if (window.matchMedia("(min-width: 1280px)").matches) {
+      var hidden = box.classList.toggle("contact-hidden");
+      localStorage.setItem(KEY, hidden ? "hidden" : "shown");
+    } else {
+      box.classList.toggle("contact-open");
+    }
+  });
+})();

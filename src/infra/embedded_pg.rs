@@ -141,6 +141,11 @@ impl Cluster {
         superuser_options(&self.socket_dir, database)
     }
 
+    /// The server's log file (what it said before it stopped answering).
+    pub fn log_file(&self) -> &Path {
+        &self.log_file
+    }
+
     /// Fast shutdown: ends connections, then checkpoints.
     pub async fn stop(&self) -> Result<(), ClusterError> {
         let pgdata = self.pgdata.to_string_lossy().into_owned();

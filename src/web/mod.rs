@@ -12,6 +12,7 @@ pub mod device_cookie;
 pub mod form;
 pub mod growing_file;
 pub mod headers;
+pub mod list_display;
 pub mod path;
 pub mod qr;
 pub mod request_body;

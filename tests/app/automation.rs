@@ -179,7 +179,7 @@ async fn keywords_label_prioritize_assign_in_turn_and_mail() {
             .page("/inbox")
             .await
             .1
-            .contains("You are <strong>away</strong>")
+            .contains("class=\"presence off\"")
     );
 
     let mut assignees = vec![];

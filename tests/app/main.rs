@@ -54,6 +54,7 @@ mod search;
 mod secrets;
 mod sessions;
 mod settings;
+mod shell;
 mod slow_clients;
 mod static_files;
 mod tasks;

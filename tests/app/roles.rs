@@ -23,6 +23,7 @@ fn routes() -> Vec<Route> {
         ("GET", "/profile/sessions".into(), vec![], Min::Agent),
         ("GET", "/profile/two-factor".into(), vec![], Min::Agent),
         ("GET", "/workspaces".into(), vec![], Min::Agent),
+        ("GET", "/workspaces/menu".into(), vec![], Min::Agent),
         ("GET", "/contacts".into(), vec![], Min::Agent),
         ("GET", "/deals".into(), vec![], Min::Agent),
         ("GET", "/deals/new".into(), vec![], Min::Agent),

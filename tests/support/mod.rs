@@ -95,19 +95,70 @@ pub async fn fresh_database() -> PgConnectOptions {
         DB_COUNTER.fetch_add(1, Ordering::SeqCst)
     );
     let _guard = CREATE_DB_LOCK.lock().await;
-    let mut conn = PgConnection::connect_with(&cluster.connect_options("postgres"))
+    let mut conn = match PgConnection::connect_with(&cluster.connect_options("postgres")).await {
+        Ok(conn) => conn,
+        Err(e) => panic!("connect to the test cluster: {e}{}", server_log_tail(cluster)),
+    };
+    if let Err(e) = conn
+        .execute(sqlx::AssertSqlSafe(format!(
+            "create database {name} template {TEMPLATE_DB} strategy file_copy"
+        )))
         .await
-        .expect("connect to the test cluster");
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "create database {name} template {TEMPLATE_DB} strategy file_copy"
-    )))
-    .await
-    .expect("create the test database");
+    {
+        panic!("create the test database: {e}{}", server_log_tail(cluster));
+    }
     let _ = conn.close().await;
     cluster.connect_options(&name)
 }
 
-/// The real application on a local port, with its own database and SMTP sink.
+/// The end of the cluster's log and the free disk, for a failure that
+/// looks like the server died (CI shows only the panic).
+fn server_log_tail(cluster: &Cluster) -> String {
+    let log = std::fs::read_to_string(cluster.log_file()).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+    let disk = std::process::Command::new("df")
+        .args(["-h", &std::env::temp_dir().to_string_lossy()])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    format!("\n--- the server's log ends ---\n{tail}\n--- free disk ---\n{disk}")
+}
+
+/// Drops a test's database once the test is done with it, so a run needs
+/// disk for the tests running at once, not for every test it ran (CI
+/// machines can have little free disk). It runs on its own thread: `Drop`
+/// cannot wait on the test's runtime. A drop that fails costs only disk.
+fn drop_database_soon(name: String) {
+    let Some(cluster) = CLUSTER.get() else {
+        return;
+    };
+    let options = cluster.connect_options("postgres");
+    let _ = std::thread::Builder::new()
+        .name(format!("drop {name}"))
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut conn) = PgConnection::connect_with(&options).await {
+                    // `with (force)` ends the app's connections still open.
+                    let _ = conn
+                        .execute(sqlx::AssertSqlSafe(format!(
+                            "drop database if exists {name} with (force)"
+                        )))
+                        .await;
+                    let _ = conn.close().await;
+                }
+            });
+        });
+}
+
+/// The real application on a local port, with its own database and SMTP
+/// sink; dropping it stops the app and drops the database.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
@@ -127,6 +178,15 @@ pub struct TempDir(pub std::path::PathBuf);
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.background.kill();
+        if let Some(name) = self.admin.get_database() {
+            drop_database_soon(name.to_owned());
+        }
     }
 }
 

@@ -127,7 +127,15 @@ pub struct MemberRow {
     /// The workspace requires a second factor and this member has none.
     pub must_enrol_two_factor: bool,
     pub unread_notifications: i64,
+    /// The sidebar's counts, each capped at [`SIDEBAR_COUNT_CAP`].
+    pub inbox_mine: i64,
+    pub inbox_unassigned: i64,
+    pub new_mentions: i64,
 }
+
+/// The sidebar counts no further (it shows "99+"): every page pays for
+/// them, so none reads more than this many index entries.
+pub const SIDEBAR_COUNT_CAP: i64 = 100;
 
 pub async fn load_member(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Option<MemberRow>> {
     let org_id = tx.org_id();
@@ -140,12 +148,22 @@ pub async fn load_member(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Optio
              as "phones_need_attention!",
            o.require_two_factor and u.totp_enabled_at is null as "must_enrol_two_factor!",
            (select count(*) from user_notifications n where n.org_id = m.org_id
-             and n.user_id = m.user_id and n.read_at is null) as "unread_notifications!"
+             and n.user_id = m.user_id and n.read_at is null) as "unread_notifications!",
+           (select count(*) from (select 1 from conversations c where c.org_id = m.org_id
+             and c.assignee_id = m.user_id and c.status = 'open' limit $3) mine)
+             as "inbox_mine!",
+           (select count(*) from (select 1 from conversations c where c.org_id = m.org_id
+             and c.assignee_id is null and c.status = 'open' limit $3) unassigned)
+             as "inbox_unassigned!",
+           (select count(*) from (select 1 from note_mentions nm where nm.org_id = m.org_id
+             and nm.user_id = m.user_id and nm.seen_at is null limit $3) mentions)
+             as "new_mentions!"
            from memberships m join users u on u.id = m.user_id
            join organizations o on o.id = m.org_id
            where m.org_id = $1 and m.user_id = $2"#,
         org_id,
-        user_id
+        user_id,
+        SIDEBAR_COUNT_CAP
     )
     .fetch_optional(tx.conn())
     .await

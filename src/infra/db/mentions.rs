@@ -61,3 +61,17 @@ pub async fn of_user(
     .fetch_all(tx.conn())
     .await
 }
+
+/// Marks `user`'s mentions as seen (they opened their mentions): the
+/// sidebar stops counting them.
+pub async fn mark_seen(tx: &mut TenantTx, user: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "update note_mentions set seen_at = now() \
+         where org_id = $1 and user_id = $2 and seen_at is null",
+        tx.org_id(),
+        user
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}

@@ -36,6 +36,27 @@ pub struct Page {
     pub billing_banner: Option<String>,
     /// In-app notifications the member has not read.
     pub unread_notifications: i64,
+    /// The sidebar's counts (zero outside a workspace).
+    pub nav: NavCounts,
+    /// The request's path and query, to mark the sidebar's current place.
+    pub location: String,
+}
+
+/// The counts beside the sidebar's inbox views.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NavCounts {
+    pub inbox_mine: i64,
+    pub inbox_unassigned: i64,
+    pub new_mentions: i64,
+}
+
+/// A sidebar count as shown: nothing for none, "99+" from the cap on.
+pub fn count_badge(count: &i64) -> String {
+    match *count {
+        ..=0 => String::new(),
+        n if n >= db::memberships::SIDEBAR_COUNT_CAP => "99+".into(),
+        n => n.to_string(),
+    }
 }
 
 impl Page {
@@ -56,6 +77,62 @@ impl Page {
         self.role
             .is_some_and(super::capability::ManageSettings::allows)
     }
+
+    fn path_and_query(&self) -> (&str, &str) {
+        self.location
+            .split_once('?')
+            .unwrap_or((self.location.as_str(), ""))
+    }
+
+    /// Whether the page is `section` or under it (`/deals` for `/deals/…`).
+    pub fn in_section(&self, section: &str) -> bool {
+        let (path, _) = self.path_and_query();
+        path == section
+            || path
+                .strip_prefix(section)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+
+    /// Which inbox view the page is (`mine`, `unassigned` or `all`); none
+    /// outside the inbox.
+    pub fn inbox_view(&self) -> &str {
+        if !self.in_section("/inbox") {
+            return "";
+        }
+        let (_, query) = self.path_and_query();
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(name, _)| name == "assignee")
+            .map(|(_, value)| match value.as_ref() {
+                "mine" => "mine",
+                "unassigned" => "unassigned",
+                _ => "all",
+            })
+            .unwrap_or("all")
+    }
+
+    /// `aria-current="page"` where `current` holds, else nothing.
+    pub fn current_if(&self, current: bool) -> &'static str {
+        if current { "aria-current=page" } else { "" }
+    }
+
+    /// The workspace's initial, for its badge in the switcher.
+    pub fn org_initial(&self) -> String {
+        self.org_name
+            .as_deref()
+            .and_then(|name| name.trim().chars().next())
+            .map(|c| c.to_uppercase().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The request's path and query (bounded: it is only compared, never shown).
+fn location_of(parts: &Parts) -> String {
+    let location = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
+    location.chars().take(2048).collect()
 }
 
 /// A signed-in user, whatever workspace (or none) is selected.
@@ -87,6 +164,7 @@ where
             flash: session.take_flash().await?,
             user_name: Some(user.name.clone()),
             email_verified: user.email_verified_at.is_some(),
+            location: location_of(parts),
             ..Page::default()
         };
         Ok(CurrentUser {
@@ -273,6 +351,12 @@ where
                 && matches!(role, Role::Owner | Role::Admin),
             billing_banner: standing.banner(),
             unread_notifications: row.unread_notifications,
+            nav: NavCounts {
+                inbox_mine: row.inbox_mine,
+                inbox_unassigned: row.inbox_unassigned,
+                new_mentions: row.new_mentions,
+            },
+            location: location_of(parts),
         };
         Ok(Tenant {
             member: Member {

@@ -29,7 +29,10 @@ async fn index(mut tenant: Tenant) -> Result<MentionsPage> {
     let me = tenant.member.user_id;
     let visibility = tenant.member.visibility();
     let mentions = db::mentions::of_user(&mut tenant.tx, me, visibility, SHOWN).await?;
+    db::mentions::mark_seen(&mut tenant.tx, me).await?;
     tenant.tx.commit().await?;
+    // This page shows them: the sidebar drawn with it counts none as new.
+    tenant.page.nav.new_mentions = 0;
     Ok(MentionsPage {
         page: tenant.page,
         mentions,

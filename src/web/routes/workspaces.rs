@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/workspaces", get(index).post(create))
         .route("/workspaces/switch", post(switch))
+        .route("/workspaces/menu", get(menu))
 }
 
 #[derive(Template, WebTemplate)]
@@ -41,6 +42,24 @@ async fn index(State(state): State<AppState>, user: CurrentUser) -> Result<Works
         current: user.session.org_id().await?,
         errors: vec![],
         org_name: String::new(),
+        page: user.page,
+    })
+}
+
+/// The sidebar's switcher, loaded when it is opened (every page would pay
+/// for the list otherwise): one button per workspace.
+#[derive(Template, WebTemplate)]
+#[template(path = "workspaces/menu.html")]
+struct WorkspaceMenu {
+    page: Page,
+    workspaces: Vec<UserWorkspace>,
+    current: Option<Uuid>,
+}
+
+async fn menu(State(state): State<AppState>, user: CurrentUser) -> Result<WorkspaceMenu> {
+    Ok(WorkspaceMenu {
+        workspaces: user.workspaces(&state.pool).await?,
+        current: user.session.org_id().await?,
         page: user.page,
     })
 }

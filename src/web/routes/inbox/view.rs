@@ -221,11 +221,25 @@ pub struct InboxList {
     next: Option<String>,
     /// The conversation shown beside the list.
     open: Option<uuid::Uuid>,
+    /// When the list was read: times and waits are shown relative to it.
+    now: time::OffsetDateTime,
 }
 
 impl InboxList {
     fn is_current(&self, id: &uuid::Uuid) -> bool {
         self.open == Some(*id)
+    }
+
+    /// How long the customer has waited for an answer: set while their
+    /// message is the conversation's last and it is not resolved.
+    fn waiting(&self, c: &Conversation) -> Option<String> {
+        let last_inbound = c.last_inbound_at?;
+        (last_inbound >= c.last_message_at && !c.status.is_resolved())
+            .then(|| crate::web::list_display::waited(last_inbound, self.now))
+    }
+
+    fn short_time(&self, at: &time::OffsetDateTime) -> String {
+        crate::web::list_display::short_time(*at, self.now)
     }
 
     /// Where the list refreshes from when the workspace's inbox changes:
@@ -295,6 +309,7 @@ async fn load_list(
         conversations,
         next,
         open,
+        now: time::OffsetDateTime::now_utc(),
     })
 }
 
