@@ -122,7 +122,8 @@
   "use strict";
   var before = null;
 
-  function messages() { return document.querySelector("#panes .messages"); }
+  // The pane that scrolls (the list of messages inside it does not).
+  function messages() { return document.querySelector("#panes #messages"); }
   function openId() {
     var panes = document.getElementById("panes");
     return panes ? panes.getAttribute("data-open") : null;

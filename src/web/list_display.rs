@@ -26,7 +26,10 @@ pub fn initials(name: &str) -> String {
 
 /// The avatar's colour class, the same for one contact everywhere.
 pub fn avatar_class(id: &Uuid) -> String {
-    let sum = id.as_bytes().iter().fold(0u32, |acc, b| acc + u32::from(*b));
+    let sum = id
+        .as_bytes()
+        .iter()
+        .fold(0u32, |acc, b| acc + u32::from(*b));
     format!("avatar-{}", sum % HUES)
 }
 
@@ -108,8 +111,9 @@ mod tests {
     fn one_contact_keeps_one_colour_and_colours_vary() {
         let a = Uuid::from_u128(1);
         assert_eq!(avatar_class(&a), avatar_class(&a));
-        let classes: std::collections::HashSet<String> =
-            (0..64u128).map(|n| avatar_class(&Uuid::from_u128(n))).collect();
+        let classes: std::collections::HashSet<String> = (0..64u128)
+            .map(|n| avatar_class(&Uuid::from_u128(n)))
+            .collect();
         assert_eq!(classes.len(), HUES as usize);
     }
 
@@ -119,7 +123,10 @@ mod tests {
         assert_eq!(short_time(datetime!(2026-12-09 09:05 UTC), now), "09:05");
         assert_eq!(short_time(datetime!(2026-12-08 23:59 UTC), now), "Tue");
         assert_eq!(short_time(datetime!(2026-11-02 10:00 UTC), now), "2 Nov");
-        assert_eq!(short_time(datetime!(2025-03-12 10:00 UTC), now), "12 Mar 2025");
+        assert_eq!(
+            short_time(datetime!(2025-03-12 10:00 UTC), now),
+            "12 Mar 2025"
+        );
         // A clock slightly ahead elsewhere never shows a future weekday.
         assert_eq!(short_time(datetime!(2026-12-10 00:10 UTC), now), "10 Dec");
     }

@@ -100,8 +100,8 @@ async fn open_browser(chromedriver: &ChromeDriver) -> WebDriverResult<(WebDriver
     Ok((driver, profile))
 }
 
-/// What only a signed-in page's header has.
-const SIGNED_IN: &str = "header .account form[action='/logout']";
+/// What only a signed-in page's sidebar has.
+const SIGNED_IN: &str = "#sidebar form[action='/logout']";
 
 async fn log_in(driver: &WebDriver, base: &str, email: &str) -> WebDriverResult<()> {
     driver.goto(format!("{base}/login")).await?;
@@ -112,8 +112,7 @@ async fn log_in(driver: &WebDriver, base: &str, email: &str) -> WebDriverResult<
         .await?
         .click()
         .await?;
-    // The signed-in header (the login page has an `.account` too: waiting
-    // for that raced the redirect).
+    // The signed-in sidebar (waiting for the page's URL raced the redirect).
     driver.query(By::Css(SIGNED_IN)).first().await?;
     let landed = driver.current_url().await?;
     assert!(landed.path().ends_with("/dashboard"), "landed on {landed}");
@@ -179,8 +178,14 @@ async fn a_person_signs_up_invites_an_agent_and_logs_out_in_a_real_browser() -> 
         screenshot(&driver, "team").await;
         app.mail_to("agent@shop.test", "/invitations/").await;
 
+        // Log out sits in the user menu at the sidebar's foot.
         driver
-            .find(By::Css("header form[action='/logout'] button"))
+            .find(By::Css("#sidebar details.user-menu summary"))
+            .await?
+            .click()
+            .await?;
+        driver
+            .find(By::Css("#sidebar form[action='/logout'] button"))
             .await?
             .click()
             .await?;
@@ -403,7 +408,7 @@ async fn a_customer_message_shows_up_live_and_the_reply_reaches_the_simulator()
         let in_view = agent
             .execute(
                 "const r = arguments[0].getBoundingClientRect(); \
-                 const list = document.querySelector('#panes .messages').getBoundingClientRect(); \
+                 const list = document.querySelector('#panes #messages').getBoundingClientRect(); \
                  return r.bottom <= Math.min(list.bottom, window.innerHeight) + 1;",
                 vec![image.to_json()?],
             )

@@ -39,7 +39,7 @@ async fn a_new_product_is_listed_with_its_exact_price_and_found_by_its_sku() {
     assert_eq!(status, 200);
     assert!(empty.contains("No products yet"), "{empty}");
     assert!(
-        empty.contains("href=\"/products\">Products</a>"),
+        empty.contains("class=\"nav-item\" href=\"/products\""),
         "nav link"
     );
 

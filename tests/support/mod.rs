@@ -97,7 +97,10 @@ pub async fn fresh_database() -> PgConnectOptions {
     let _guard = CREATE_DB_LOCK.lock().await;
     let mut conn = match PgConnection::connect_with(&cluster.connect_options("postgres")).await {
         Ok(conn) => conn,
-        Err(e) => panic!("connect to the test cluster: {e}{}", server_log_tail(cluster)),
+        Err(e) => panic!(
+            "connect to the test cluster: {e}{}",
+            server_log_tail(cluster)
+        ),
     };
     if let Err(e) = conn
         .execute(sqlx::AssertSqlSafe(format!(
