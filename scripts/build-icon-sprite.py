@@ -16,7 +16,7 @@ import sys
 ICONS = """
 arrow-left at-sign bell book-open building-2 calendar chart-column
 check check-check chevron-down circle-user clock contact ellipsis file-text
-handshake inbox layout-dashboard log-out megaphone menu message-circle
+flag handshake inbox layout-dashboard log-out megaphone menu message-circle
 message-square-text package plus search settings shopping-bag
 sliders-horizontal square-check-big tag user user-x users x zap
 """.split()
