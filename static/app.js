@@ -254,3 +254,31 @@
     }
   });
 })();
+
+// Bulk actions: the bar says how many are ticked, and a live refresh of
+// the list keeps the ticks.
+(function () {
+  "use strict";
+  var ticked = [];
+
+  function count() {
+    var label = document.querySelector("[data-bulk-count]");
+    if (!label) return;
+    var n = document.querySelectorAll("input.pick:checked").length;
+    label.textContent = n === 1 ? "1 ticked" : n + " ticked";
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target instanceof HTMLInputElement && event.target.classList.contains("pick")) count();
+  });
+  document.addEventListener("htmx:beforeSwap", function () {
+    ticked = Array.prototype.map.call(document.querySelectorAll("input.pick:checked"), function (box) { return box.value; });
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    ticked.forEach(function (id) {
+      var box = document.querySelector('input.pick[value="' + CSS.escape(id) + '"]');
+      if (box) box.checked = true;
+    });
+    count();
+  });
+})();

@@ -34,6 +34,7 @@ mod foundation;
 mod hostile_files;
 mod import;
 mod inbox;
+mod inbox_bulk;
 mod jobs;
 mod labels;
 mod live;

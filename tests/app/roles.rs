@@ -263,6 +263,12 @@ fn routes() -> Vec<Route> {
             Min::Admin,
         ),
         ("GET", "/inbox".into(), vec![], Min::Agent),
+        (
+            "POST",
+            "/inbox/bulk".into(),
+            vec![("ids", NIL), ("action", "resolve")],
+            Min::Agent,
+        ),
         ("GET", "/search?q=x".into(), vec![], Min::Agent),
         ("GET", "/mentions".into(), vec![], Min::Agent),
         ("GET", format!("/media/{NIL}"), vec![], Min::Agent),

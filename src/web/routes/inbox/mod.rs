@@ -3,6 +3,7 @@
 
 mod actions;
 mod ai;
+mod bulk;
 mod interactive;
 mod live;
 mod suggestions;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/inbox", get(view::index))
         .route("/inbox/events", get(live::events))
+        .route("/inbox/bulk", post(bulk::apply))
         .route("/inbox/{id}", get(view::show))
         .route("/inbox/{id}/suggestions", get(suggestions::suggest))
         .route("/inbox/{id}/messages", post(actions::reply))

@@ -192,6 +192,8 @@ pub struct InboxPage {
     page_user_id: uuid::Uuid,
     /// The member takes conversations from round-robin rules.
     available: bool,
+    /// Whom the ticked conversations can be assigned to.
+    members: Vec<TeamMember>,
 }
 
 /// The conversation list alone: its live refresh.
@@ -348,9 +350,11 @@ async fn render(
             let labels = db::labels::list(&mut tenant.tx).await?;
             let channels = db::channels::list(&mut tenant.tx).await?;
             let available = db::automation::is_available(&mut tenant.tx, page_user_id).await?;
+            let members = db::memberships::list(&mut tenant.tx).await?;
             tenant.tx.commit().await?;
             InboxPage {
                 available,
+                members,
                 page: tenant.page,
                 params,
                 list,
