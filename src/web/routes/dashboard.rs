@@ -172,8 +172,8 @@ async fn show(mut tenant: Tenant) -> Result<DashboardPage> {
     } else {
         Vec::new()
     };
-    let tasks = db::tasks::open_until(tx, Assignee::Member(me), start_of_tomorrow, false, LIST)
-        .await?;
+    let tasks =
+        db::tasks::open_until(tx, Assignee::Member(me), start_of_tomorrow, false, LIST).await?;
     let mut bookings = db::bookings::between(tx, start_of_today, start_of_tomorrow, None).await?;
     let shown = usize::try_from(LIST).unwrap_or(usize::MAX);
     let more_bookings = bookings.len().saturating_sub(shown);
@@ -222,8 +222,7 @@ mod tests {
         assert_eq!(start, datetime!(2026-12-08 03:00 UTC));
         assert_eq!(monday, datetime!(2026-12-07 03:00 UTC));
         // A Monday is its own week's first day.
-        let (_, [start, _, monday]) =
-            day_and_week(datetime!(2026-12-07 12:00 UTC), "UTC").unwrap();
+        let (_, [start, _, monday]) = day_and_week(datetime!(2026-12-07 12:00 UTC), "UTC").unwrap();
         assert_eq!(start, monday);
     }
 }
