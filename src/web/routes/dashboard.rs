@@ -64,6 +64,8 @@ impl Week {
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     page: Page,
+    user_name: String,
+    role: String,
     /// "Wednesday, 9 December".
     today: String,
     time_zone: String,
@@ -187,6 +189,8 @@ async fn show(mut tenant: Tenant) -> Result<DashboardPage> {
 
     Ok(DashboardPage {
         page: tenant.page,
+        user_name: tenant.member.user_name,
+        role: tenant.member.role.to_string(),
         today: format!("{}, {} {}", today.weekday(), today.day(), today.month()),
         time_zone,
         now,
