@@ -25,6 +25,7 @@ mod cloud_templates;
 mod companies;
 mod contacts;
 mod csv_injection;
+mod dashboard;
 mod deals;
 mod documents;
 mod erasure;

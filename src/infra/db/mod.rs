@@ -53,6 +53,7 @@ pub mod search;
 pub mod sequences;
 pub mod tasks;
 pub mod templates;
+pub mod today;
 pub mod two_factor;
 pub mod user_notifications;
 pub mod user_tokens;
