@@ -58,6 +58,7 @@ mod sessions;
 mod settings;
 mod shell;
 mod slow_clients;
+mod start_conversation;
 mod static_files;
 mod tasks;
 mod team;

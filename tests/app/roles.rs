@@ -263,6 +263,8 @@ fn routes() -> Vec<Route> {
             Min::Admin,
         ),
         ("GET", "/inbox".into(), vec![], Min::Agent),
+        ("GET", "/inbox/new".into(), vec![], Min::Agent),
+        ("POST", "/inbox/new".into(), vec![("phone", "1")], Min::Agent),
         (
             "POST",
             "/inbox/bulk".into(),

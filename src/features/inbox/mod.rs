@@ -9,3 +9,4 @@ pub mod outbound;
 pub mod read_receipts;
 pub mod scheduled;
 pub mod snooze;
+pub mod start;

@@ -191,6 +191,78 @@ pub async fn show(
     Ok(Json(conversation.into()))
 }
 
+/// Whom to start a conversation with: `contact_id`, or `phone` (with the
+/// `name` for a new contact).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ConversationStart {
+    /// One of the workspace's channels.
+    channel_id: Option<Uuid>,
+    /// A contact of the workspace (or give `phone`).
+    contact_id: Option<Uuid>,
+    /// E.164, or national in the workspace's country; a number no contact
+    /// has becomes a contact.
+    phone: Option<String>,
+    /// The new contact's name (with `phone`).
+    name: Option<String>,
+}
+
+/// Starts a conversation (the first message: `POST .../messages`, a
+/// template where WhatsApp's 24-hour window is closed). The contact's
+/// unresolved conversation on that channel is continued if there is one.
+#[utoipa::path(
+    post, path = "/api/v1/conversations", tag = "conversations",
+    request_body = ConversationStart,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Opened", body = ConversationOut),
+        (status = 200, description = "The contact's unresolved conversation on that channel, continued", body = ConversationOut),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such contact in this workspace", body = ErrorBody),
+        (status = 422, description = "Invalid (the reason is named)", body = ErrorBody),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    mut client: ApiClient,
+    ApiJson(input): ApiJson<ConversationStart>,
+) -> Result<axum::response::Response, ApiError> {
+    use crate::features::inbox::start::{self, Recipient};
+    use axum::response::IntoResponse;
+    let channel_id = input.channel_id.ok_or_else(|| {
+        AppError::Unprocessable("channel_id: pick one of the workspace's channels.".into())
+    })?;
+    let recipient = match (input.contact_id, input.phone.as_deref()) {
+        (Some(id), None) => Recipient::Contact(id),
+        (None, Some(phone)) => {
+            let country = db::orgs::default_country(&mut client.tx).await?;
+            let phone = crate::domain::PhoneE164::parse(phone, country)
+                .map_err(|reason| AppError::Unprocessable(format!("phone: {reason}")))?;
+            let name = input.name.unwrap_or_default();
+            Recipient::Phone {
+                name: name.trim().chars().take(200).collect(),
+                phone,
+            }
+        }
+        _ => {
+            return Err(AppError::Unprocessable("Give either contact_id or phone.".into()).into());
+        }
+    };
+    let started = start::start(&state.config, &mut client.tx, None, channel_id, recipient).await?;
+    let conversation = find(&mut client.tx, started.conversation_id).await?;
+    client.tx.commit().await?;
+    let body = ConversationOut::from(conversation);
+    Ok(if started.continued {
+        Json(body).into_response()
+    } else {
+        super::created(
+            format!("/api/v1/conversations/{}", started.conversation_id),
+            body,
+        )
+    })
+}
+
 /// What an update may change; fields left out stay as they are.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]

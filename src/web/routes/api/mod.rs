@@ -57,7 +57,10 @@ pub fn router() -> Router<AppState> {
                 .patch(companies::update)
                 .delete(companies::delete),
         )
-        .route("/conversations", get(conversations::list))
+        .route(
+            "/conversations",
+            get(conversations::list).post(conversations::create),
+        )
         .route(
             "/conversations/{id}",
             get(conversations::show).patch(conversations::update),

@@ -52,6 +52,7 @@ Messages and notes written through the API are from no member: their \
         companies::update,
         companies::delete,
         conversations::list,
+        conversations::create,
         conversations::show,
         conversations::update,
         messages::list,

@@ -6,6 +6,7 @@ mod ai;
 mod bulk;
 mod interactive;
 mod live;
+mod start;
 mod suggestions;
 mod template_form;
 mod view;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/inbox", get(view::index))
         .route("/inbox/events", get(live::events))
         .route("/inbox/bulk", post(bulk::apply))
+        .route("/inbox/new", get(start::new).post(start::create))
         .route("/inbox/{id}", get(view::show))
         .route("/inbox/{id}/suggestions", get(suggestions::suggest))
         .route("/inbox/{id}/messages", post(actions::reply))
