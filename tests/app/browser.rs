@@ -137,8 +137,13 @@ async fn a_person_signs_up_invites_an_agent_and_logs_out_in_a_real_browser() -> 
             .await?
             .click()
             .await?;
+        let workspace = driver
+            .query(By::Css("#sidebar .switcher .org-name"))
+            .first()
+            .await?;
+        assert_eq!(workspace.text().await?, "Ana's Shop");
         let dashboard = driver.query(By::Css("main h1")).first().await?;
-        assert_eq!(dashboard.text().await?, "Ana's Shop");
+        assert_eq!(dashboard.text().await?, "Today");
         assert!(driver.current_url().await?.path().ends_with("/dashboard"));
         screenshot(&driver, "dashboard").await;
         // Inviting needs a verified address: open the mailed link.

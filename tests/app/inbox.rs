@@ -467,7 +467,7 @@ async fn a_customer_image_is_stored_shown_and_served_only_to_its_workspace() {
     let response = customer_sends_image(&owner, png.clone(), "the broken part").await;
     assert_eq!(response.status(), 303);
     let (_, list) = owner.page("/inbox").await;
-    let at = list.find("href=\"/inbox/").unwrap() + "href=\"/inbox/".len();
+    let at = list.find("data-conversation=\"").unwrap() + "data-conversation=\"".len();
     let conversation = &list[at..at + 36];
     let (_, page) = owner.page(&format!("/inbox/{conversation}")).await;
     assert!(page.contains("the broken part"));

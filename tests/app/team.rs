@@ -107,7 +107,7 @@ async fn existing_user_joins_a_second_workspace_and_switches_between_them() {
     );
     let (_, body) = bob.page("/dashboard").await;
     assert!(
-        body.contains("<h1>Bob Shop</h1>") && body.contains("(owner)"),
+        body.contains("<span class=\"org-name\">Bob Shop</span>") && body.contains("(owner)"),
         "{body}"
     );
 }
