@@ -264,7 +264,12 @@ fn routes() -> Vec<Route> {
         ),
         ("GET", "/inbox".into(), vec![], Min::Agent),
         ("GET", "/inbox/new".into(), vec![], Min::Agent),
-        ("POST", "/inbox/new".into(), vec![("phone", "1")], Min::Agent),
+        (
+            "POST",
+            "/inbox/new".into(),
+            vec![("phone", "1")],
+            Min::Agent,
+        ),
         (
             "POST",
             "/inbox/bulk".into(),
