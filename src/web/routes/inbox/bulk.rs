@@ -12,6 +12,7 @@ use super::view::ListParams;
 use super::visible_conversation;
 use crate::domain::ConversationStatus;
 use crate::error::{AppError, Result};
+use crate::features::inbox::snooze;
 use crate::infra::db;
 use crate::infra::db::conversations::Conversation;
 use crate::infra::db::labels::Tagged;
@@ -114,7 +115,14 @@ pub async fn apply(
     let done = match action {
         Action::Resolve => {
             for c in &conversations {
-                set_status(&state, &mut tenant, c, ConversationStatus::Resolved, None).await?;
+                snooze::set_status(
+                    &mut tenant.tx,
+                    &state.secrets,
+                    c.id,
+                    ConversationStatus::Resolved,
+                    None,
+                )
+                .await?;
             }
             format!("{} resolved.", plural(conversations.len()))
         }
@@ -126,10 +134,10 @@ pub async fn apply(
                     skipped += 1;
                     continue;
                 }
-                set_status(
-                    &state,
-                    &mut tenant,
-                    c,
+                snooze::set_status(
+                    &mut tenant.tx,
+                    &state.secrets,
+                    c.id,
                     ConversationStatus::Snoozed,
                     Some(until),
                 )
@@ -192,24 +200,6 @@ pub async fn apply(
     };
     tenant.session.flash(FlashKind::Success, message).await?;
     Ok(Redirect::to(&back_to(&form.back)))
-}
-
-async fn set_status(
-    state: &AppState,
-    tenant: &mut Tenant,
-    conversation: &Conversation,
-    status: ConversationStatus,
-    snoozed_until: Option<OffsetDateTime>,
-) -> Result<()> {
-    crate::features::inbox::snooze::set_status(
-        &mut tenant.tx,
-        &state.secrets,
-        conversation.id,
-        status,
-        snoozed_until,
-    )
-    .await?;
-    Ok(())
 }
 
 /// The list the member came from, rebuilt from its known filters only (the
