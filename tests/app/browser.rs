@@ -820,3 +820,192 @@ async fn a_login_link_with_a_hostile_next_stays_on_this_site_in_a_real_browser()
     driver.quit().await?;
     result
 }
+
+/// The page's width in CSS pixels and the widest thing on it: equal when
+/// nothing scrolls sideways.
+async fn widths(driver: &WebDriver) -> WebDriverResult<(i64, i64)> {
+    let inner = driver.execute("return window.innerWidth;", vec![]).await?;
+    let scroll = driver
+        .execute("return document.documentElement.scrollWidth;", vec![])
+        .await?;
+    Ok((
+        inner.json().as_i64().unwrap_or(0),
+        scroll.json().as_i64().unwrap_or(0),
+    ))
+}
+
+#[tokio::test]
+async fn on_a_phone_the_inbox_opens_a_conversation_full_screen_and_goes_back() -> WebDriverResult<()>
+{
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    customer_writes(
+        &owner,
+        "Maria Souza",
+        "+5511912345678",
+        "Do you deliver today?",
+    )
+    .await;
+    let chromedriver = start_chromedriver().await;
+    let (driver, _profile) = open_browser(&chromedriver).await?;
+    let result = async {
+        driver.set_window_rect(0, 0, 390, 844).await?;
+        log_in(&driver, &app.base, "owner@acme.test").await?;
+        let (inner, scroll) = widths(&driver).await?;
+        assert!(inner < 640, "a phone-sized window ({inner} px)");
+        // The shell: no sidebar, a bottom bar, the menu behind a button.
+        assert!(
+            !driver
+                .find(By::Css("#sidebar"))
+                .await?
+                .is_displayed()
+                .await?
+        );
+        assert!(
+            driver
+                .find(By::Css(".bottombar"))
+                .await?
+                .is_displayed()
+                .await?
+        );
+        assert!(
+            scroll <= inner,
+            "the dashboard scrolls sideways: {scroll} > {inner}"
+        );
+        driver
+            .find(By::Css(".topbar .menu-open"))
+            .await?
+            .click()
+            .await?;
+        let sidebar = driver.find(By::Css("#sidebar")).await?;
+        assert!(sidebar.is_displayed().await?, "the menu sheet opens");
+        screenshot(&driver, "phone-menu").await;
+        driver
+            .find(By::Css("#sidebar .sidebar-close"))
+            .await?
+            .click()
+            .await?;
+        assert!(!sidebar.is_displayed().await?, "and closes");
+
+        driver.goto(format!("{}/inbox", app.base)).await?;
+        let row = driver.query(By::Css(".conversations li a")).first().await?;
+        screenshot(&driver, "phone-inbox").await;
+        row.click().await?;
+        driver
+            .query(By::Css("#panes[data-open]"))
+            .wait(Duration::from_secs(5), Duration::from_millis(100))
+            .first()
+            .await?;
+        // The conversation alone, with a way back and a usable composer.
+        assert!(
+            !driver
+                .find(By::Css(".inbox-list"))
+                .await?
+                .is_displayed()
+                .await?
+        );
+        assert!(
+            !driver
+                .find(By::Css(".bottombar"))
+                .await?
+                .is_displayed()
+                .await?
+        );
+        let reply = driver
+            .find(By::Css("form.composer textarea[name='text']"))
+            .await?;
+        assert!(reply.is_displayed().await?);
+        let (inner, scroll) = widths(&driver).await?;
+        assert!(
+            scroll <= inner,
+            "the conversation scrolls sideways: {scroll} > {inner}"
+        );
+        reply.send_keys("Yes, until 6 pm!").await?;
+        driver
+            .find(By::Css(
+                "form.composer button[type='submit']:not([formaction])",
+            ))
+            .await?
+            .click()
+            .await?;
+        driver
+            .query(By::XPath(
+                "//ol[@class='messages']//p[contains(., 'Yes, until 6 pm!')]",
+            ))
+            .wait(Duration::from_secs(5), Duration::from_millis(100))
+            .first()
+            .await?;
+        screenshot(&driver, "phone-conversation").await;
+        driver
+            .find(By::Css(".conversation-head .back"))
+            .await?
+            .click()
+            .await?;
+        let list = driver
+            .query(By::Css(".inbox-list"))
+            .wait(Duration::from_secs(5), Duration::from_millis(100))
+            .first()
+            .await?;
+        assert!(list.is_displayed().await?, "back to the list");
+        assert!(
+            driver
+                .find_all(By::Css("#panes[data-open]"))
+                .await?
+                .is_empty()
+        );
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    driver.quit().await?;
+    result
+}
+
+#[tokio::test]
+async fn conversations_ticked_in_the_list_are_assigned_together_in_a_real_browser()
+-> WebDriverResult<()> {
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga", "owner@acme.test", "Acme").await;
+    customer_writes(&owner, "Maria Souza", "+5511912345678", "hi").await;
+    customer_writes(&owner, "Jonas Weber", "+4930901820", "hello").await;
+    customer_writes(&owner, "Priya Nair", "+919820012345", "hey").await;
+    let chromedriver = start_chromedriver().await;
+    let (driver, _profile) = open_browser(&chromedriver).await?;
+    let result = async {
+        driver.set_window_rect(0, 0, 1400, 900).await?;
+        log_in(&driver, &app.base, "owner@acme.test").await?;
+        driver.goto(format!("{}/inbox", app.base)).await?;
+        let bar = driver.find(By::Css("form#bulk")).await?;
+        assert!(!bar.is_displayed().await?, "no bar before a tick");
+        let ticks = driver.find_all(By::Css("input.pick")).await?;
+        assert_eq!(ticks.len(), 3);
+        ticks[0].click().await?;
+        ticks[1].click().await?;
+        assert!(bar.is_displayed().await?, "the bar once ticked");
+        let count = driver.find(By::Css("[data-bulk-count]")).await?;
+        assert_eq!(count.text().await?, "2 ticked");
+        driver
+            .find(By::Css(
+                "form#bulk select[name='action'] option[value='assign:me']",
+            ))
+            .await?
+            .click()
+            .await?;
+        screenshot(&driver, "inbox-bulk").await;
+        bar.find(By::Css("button[type='submit']"))
+            .await?
+            .click()
+            .await?;
+        let flash = driver.query(By::Css(".flash.success")).first().await?;
+        assert_eq!(flash.text().await?, "2 conversations assigned.");
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    driver.quit().await?;
+    result?;
+    assert_eq!(
+        app.count("select count(*) from conversations where assignee_id is not null")
+            .await,
+        2
+    );
+    Ok(())
+}
