@@ -282,3 +282,47 @@
     count();
   });
 })();
+
+// While the inbox is open, the tab's title counts the unread conversations
+// in the list, and a short tone plays when a refresh brings more (once the
+// person has touched the page: browsers allow sound only then).
+(function () {
+  "use strict";
+  var base = document.title.replace(/^\(\d+\) /, "");
+  var last = null;
+
+  function tone() {
+    try {
+      var Context = window.AudioContext || window.webkitAudioContext;
+      var ctx = new Context();
+      var osc = ctx.createOscillator();
+      var gain = ctx.createGain();
+      osc.frequency.value = 880;
+      gain.gain.value = 0.05;
+      osc.connect(gain);
+      gain.connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.15);
+      osc.onended = function () { ctx.close(); };
+    } catch (e) { /* no sound where audio is off */ }
+  }
+
+  function update() {
+    if (!document.querySelector(".conversations")) return;
+    var unread = document.querySelectorAll(".conversations li.unread").length;
+    document.title = unread ? "(" + unread + ") " + base : base;
+    if (last !== null && unread > last) tone();
+    last = unread;
+  }
+
+  document.addEventListener("DOMContentLoaded", update);
+  document.addEventListener("htmx:afterSettle", update);
+})();
+
+// Installable: the service worker (served from the root, so it covers every
+// page) lets browsers offer "Add to home screen".
+if ("serviceWorker" in navigator) {
+  window.addEventListener("load", function () {
+    navigator.serviceWorker.register("/sw.js").catch(function () { /* not installable here */ });
+  });
+}

@@ -14,6 +14,7 @@ pub mod growing_file;
 pub mod headers;
 pub mod list_display;
 pub mod path;
+pub mod pwa;
 pub mod qr;
 pub mod request_body;
 pub mod router;

@@ -40,7 +40,27 @@ const APP_JS: Asset = Asset {
     body: include_bytes!("../../static/app.js"),
 };
 
-const ASSETS: &[&Asset] = &[&HTMX, &HTMX_SSE, &APP_CSS, &APP_JS];
+/// The app's icon: the tab's (SVG) and the home screen's (PNG, as the
+/// web app manifest asks for them).
+const ICON_SVG: Asset = Asset {
+    name: "icon.svg",
+    content_type: "image/svg+xml",
+    body: include_bytes!("../../static/icon.svg"),
+};
+const ICON_192: Asset = Asset {
+    name: "icon-192.png",
+    content_type: "image/png",
+    body: include_bytes!("../../static/icon-192.png"),
+};
+const ICON_512: Asset = Asset {
+    name: "icon-512.png",
+    content_type: "image/png",
+    body: include_bytes!("../../static/icon-512.png"),
+};
+
+const ASSETS: &[&Asset] = &[
+    &HTMX, &HTMX_SSE, &APP_CSS, &APP_JS, &ICON_SVG, &ICON_192, &ICON_512,
+];
 
 /// A hashed name never names other bytes, so it may be kept for good.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -70,6 +90,8 @@ pub struct AssetUrls {
     pub app_js: String,
     pub htmx: String,
     pub htmx_sse: String,
+    pub icon_svg: String,
+    pub icon_192: String,
 }
 
 pub static URLS: LazyLock<AssetUrls> = LazyLock::new(|| {
@@ -79,6 +101,8 @@ pub static URLS: LazyLock<AssetUrls> = LazyLock::new(|| {
         app_js: url(&APP_JS),
         htmx: url(&HTMX),
         htmx_sse: url(&HTMX_SSE),
+        icon_svg: url(&ICON_SVG),
+        icon_192: url(&ICON_192),
     }
 });
 

@@ -262,6 +262,8 @@ async fn a_customer_message_shows_up_live_and_the_reply_reaches_the_simulator()
             .first()
             .await?;
         screenshot(&agent, "inbox-live").await;
+        // The tab counts the unread conversation; opening it reads it.
+        assert_eq!(title_soon(&agent, "(1) Inbox · wacrm").await?, "(1) Inbox · wacrm");
         item.click().await?;
         // Only the panes are loaded (htmx); the address and the list follow.
         agent
@@ -271,6 +273,11 @@ async fn a_customer_message_shows_up_live_and_the_reply_reaches_the_simulator()
             .await?;
         let url = agent.current_url().await?;
         assert!(url.path().starts_with("/inbox/0"), "{url}");
+        assert_eq!(
+            title_soon(&agent, "Inbox · wacrm").await?,
+            "Inbox · wacrm",
+            "read once opened"
+        );
         let reply = agent
             .query(By::Css("form.composer textarea[name='text']"))
             .first()
@@ -821,6 +828,19 @@ async fn a_login_link_with_a_hostile_next_stays_on_this_site_in_a_real_browser()
     result
 }
 
+/// The tab's title once it is `wanted` (htmx settles a moment after the
+/// swap), or as it is after 3 s.
+async fn title_soon(driver: &WebDriver, wanted: &str) -> WebDriverResult<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let title = driver.title().await?;
+        if title == wanted || std::time::Instant::now() > deadline {
+            return Ok(title);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The page's width in CSS pixels and the widest thing on it: equal when
 /// nothing scrolls sideways.
 async fn widths(driver: &WebDriver) -> WebDriverResult<(i64, i64)> {
@@ -853,6 +873,18 @@ async fn on_a_phone_the_inbox_opens_a_conversation_full_screen_and_goes_back() -
         log_in(&driver, &app.base, "owner@acme.test").await?;
         let (inner, scroll) = widths(&driver).await?;
         assert!(inner < 640, "a phone-sized window ({inner} px)");
+        // Installable: the service worker is registered for the whole site.
+        let scope = driver
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; \
+                 navigator.serviceWorker.ready.then(r => done(r.scope), e => done(String(e)));",
+                vec![],
+            )
+            .await?;
+        assert_eq!(
+            scope.json().as_str(),
+            Some(format!("{}/", app.base).as_str())
+        );
         // The shell: no sidebar, a bottom bar, the menu behind a button.
         assert!(
             !driver

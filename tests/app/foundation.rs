@@ -179,3 +179,37 @@ async fn migrations_are_idempotent() {
         .expect("count");
     assert!(applied >= 1);
 }
+
+/// A finished test's database is dropped, so a run needs disk for the tests
+/// running at once rather than for all of them (a CI machine with little
+/// free disk ran out, and the server stopped mid-run).
+#[tokio::test]
+async fn a_finished_tests_database_is_dropped() {
+    use sqlx::Connection;
+    let app = spawn_app().await;
+    let name = app
+        .admin
+        .get_database()
+        .expect("a database name")
+        .to_owned();
+    drop(app);
+    let mut conn = sqlx::PgConnection::connect_with(&cluster().connect_options("postgres"))
+        .await
+        .expect("connect");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left: i64 = sqlx::query_scalar("select count(*) from pg_database where datname = $1")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+        if left == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} is still there"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -36,7 +36,17 @@ async fn pages_link_static_files_by_content_hash_and_browsers_keep_them() {
     assert_eq!(status, 200);
     let urls = static_urls(&body);
     let names: Vec<String> = urls.iter().map(|u| split_hash(u).0).collect();
-    assert_eq!(names, ["app.css", "htmx.min.js", "htmx-sse.js", "app.js"]);
+    assert_eq!(
+        names,
+        [
+            "app.css",
+            "icon.svg",
+            "icon-192.png",
+            "htmx.min.js",
+            "htmx-sse.js",
+            "app.js"
+        ]
+    );
     for url in &urls {
         let (_, hash) = split_hash(url);
         assert_eq!(hash.len(), 16, "{url}");
@@ -91,4 +101,53 @@ async fn error_pages_link_the_hashed_stylesheet() {
     let css = urls.iter().find(|u| u.ends_with(".css")).unwrap();
     assert_eq!(split_hash(css).0, "app.css");
     assert_eq!(split_hash(css).1.len(), 16);
+}
+
+#[tokio::test]
+async fn the_app_is_installable_with_its_manifest_icons_and_service_worker() {
+    let app = spawn_app().await;
+    let (_, page) = app.browser().page("/login").await;
+    assert!(page.contains("<link rel=\"manifest\" href=\"/manifest.webmanifest\">"));
+
+    let response = app.browser().get("/manifest.webmanifest").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        header(&response, "content-type"),
+        "application/manifest+json"
+    );
+    let manifest: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(manifest["start_url"], "/inbox");
+    assert_eq!(manifest["display"], "standalone");
+    let icons = manifest["icons"].as_array().unwrap();
+    for icon in icons {
+        let src = icon["src"].as_str().unwrap();
+        let response = app.browser().get(src).await;
+        assert_eq!(response.status(), 200, "{src}");
+        assert_eq!(
+            header(&response, "content-type"),
+            icon["type"].as_str().unwrap()
+        );
+        let bytes = response.bytes().await.unwrap();
+        if icon["type"] == "image/png" {
+            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{src}");
+            // The PNG's width is the size the manifest says.
+            let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+            assert_eq!(icon["sizes"], format!("{width}x{width}"), "{src}");
+        }
+    }
+
+    let worker = app.browser().get("/sw.js").await;
+    assert_eq!(worker.status(), 200);
+    assert_eq!(
+        header(&worker, "content-type"),
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(header(&worker, "cache-control"), "no-cache");
+    assert!(
+        worker
+            .text()
+            .await
+            .unwrap()
+            .contains("addEventListener(\"fetch\"")
+    );
 }

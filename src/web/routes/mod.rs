@@ -82,6 +82,8 @@ pub fn router() -> Router<AppState> {
         .merge(webhooks::router())
         .nest("/api/v1", api::router())
         .route("/static/{name}", get(crate::web::static_files::serve))
+        .route("/manifest.webmanifest", get(crate::web::pwa::manifest))
+        .route("/sw.js", get(crate::web::pwa::service_worker))
         .fallback(|| async { crate::error::AppError::NotFound })
 }
 
