@@ -78,6 +78,17 @@ pub fn shown(at: OffsetDateTime, time_zone: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A span's clock times in `time_zone`, "09:30–10:30" (a booking's).
+pub fn clock_span(starts: OffsetDateTime, ends: OffsetDateTime, time_zone: &str) -> String {
+    let starts = shown(starts, time_zone);
+    let ends = shown(ends, time_zone);
+    format!(
+        "{}–{}",
+        starts.get(11..).unwrap_or_default(),
+        ends.get(11..).unwrap_or_default()
+    )
+}
+
 fn local(at: OffsetDateTime, time_zone: &str) -> Option<jiff::civil::DateTime> {
     let instant = jiff::Timestamp::from_nanosecond(at.unix_timestamp_nanos()).ok()?;
     Some(zone(time_zone).to_datetime(instant))

@@ -109,13 +109,7 @@ impl DashboardPage {
 
     /// "09:30–10:30" on the workspace's clock.
     fn booking_time(&self, b: &Booking) -> String {
-        let starts = local_time::shown(b.starts_at, &self.time_zone);
-        let ends = local_time::shown(b.ends_at, &self.time_zone);
-        format!(
-            "{}–{}",
-            starts.get(11..).unwrap_or_default(),
-            ends.get(11..).unwrap_or_default()
-        )
+        local_time::clock_span(b.starts_at, b.ends_at, &self.time_zone)
     }
 
     fn is_mine(&self, b: &Booking) -> bool {

@@ -37,13 +37,7 @@ struct AgendaPage {
 
 impl AgendaPage {
     fn time(&self, b: &Booking) -> String {
-        let starts = local_time::shown(b.starts_at, &self.time_zone);
-        let ends = local_time::shown(b.ends_at, &self.time_zone);
-        format!(
-            "{}–{}",
-            starts.get(11..).unwrap_or_default(),
-            ends.get(11..).unwrap_or_default()
-        )
+        local_time::clock_span(b.starts_at, b.ends_at, &self.time_zone)
     }
 }
 
